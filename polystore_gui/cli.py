@@ -1,0 +1,171 @@
+"""The command line: the model's functions, printed as text or JSON.
+
+``polystore-gui [PATH ...]`` opens the GUI; the subcommands below never import Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _known_backends() -> list[str]:
+    from polystore.backend_registry import STORAGE_BACKENDS
+
+    STORAGE_BACKENDS._discover()
+    return sorted(STORAGE_BACKENDS.keys())
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _human_size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "K", "M", "G", "T"):
+        if size < 1024 or unit == "T":
+            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return str(n)
+
+
+# -- subcommands -------------------------------------------------------------------------------
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from .model.catalogue import discover_backends
+
+    discovery = discover_backends()
+    if args.json:
+        _print_json([b.as_json() for b in discovery.backends])
+        return EXIT_OK
+    width = max(len(b.key) for b in discovery.backends)
+    for b in discovery.backends:
+        line = f"{b.key:<{width}}  {b.label:<40}  {b.status.value}"
+        if b.error:
+            line += f"  ({b.error})"
+        print(line)
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from .model.address import UnknownBackendError, parse_address
+    from .model.listing import ListingError, describe, entry_for_path, list_children
+
+    try:
+        address = parse_address(args.address, _known_backends())
+    except UnknownBackendError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    entry = entry_for_path(address.backend, address.path)
+    if entry.error is not None and not entry.expandable:
+        print(f"polystore-gui: {entry.error}", file=sys.stderr)
+        return EXIT_FAILED
+    if not entry.expandable:
+        entries = [entry]
+    else:
+        entries = []
+        try:
+            for batch in list_children(entry):
+                entries.extend(batch)
+        except ListingError as exc:
+            print(f"polystore-gui: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        updates = {e.path: e for batch in describe(entries) for e in batch}
+        entries = [updates.get(e.path, e) for e in entries]
+        entries.sort(key=lambda e: (0 if e.kind.expandable else 1, e.name.casefold()))
+    if args.json:
+        _print_json([e.as_json() for e in entries])
+        return EXIT_OK
+    for e in entries:
+        shape = "×".join(map(str, e.shape)) if e.shape is not None else "-"
+        name = e.name + ("/" if e.expandable else "")
+        line = f"{e.kind.value:<15} {_human_size(e.size):>8}  {shape:<16} {e.dtype or '-':<8} {name}"
+        if e.error:
+            line += f"  [{e.error}]"
+        print(line)
+    failed = [e for e in entries if e.kind.value == "error"]
+    return EXIT_FAILED if failed and len(failed) == len(entries) else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .model.demo import make_demo
+
+    path = make_demo(Path(args.dir) if args.dir else None)
+    print(path)
+    return EXIT_OK
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+    "backends": ("list every registered backend, its capability and status", cmd_backends),
+    "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
+    "demo": ("(re)create the demo workspace", cmd_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polystore-gui",
+        description="A desktop storage browser for polystore. With no subcommand, opens the GUI "
+        "on the given paths (the demo workspace when none).",
+        epilog="Subcommands: "
+        + "; ".join(f"{name}: {text}" for name, (text, _) in SUBCOMMANDS.items())
+        + ". Addresses are BACKEND:PATH, e.g. zarr:/data/plate.zarr/A/1/0 or memory:/results.",
+    )
+    parser.add_argument("--version", action="version", version=f"polystore-gui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("backends", help=SUBCOMMANDS["backends"][0])
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("ls", help=SUBCOMMANDS["ls"][0])
+    p.add_argument("address")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])
+    p.add_argument("dir", nargs="?", help="where to make it (default: the user data folder)")
+    return parser
+
+
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polystore-gui",
+        description="Open the polystore-gui browser on PATHs (folders or zarr stores). "
+        "With none, the built-in demo workspace opens. "
+        f"Subcommands: {', '.join(SUBCOMMANDS)} (see 'polystore-gui COMMAND --help').",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH")
+    parser.add_argument("--version", action="version", version=f"polystore-gui {__version__}")
+    parser.add_argument("--demo-dir", help="where the demo workspace lives (default: user data folder)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        args = build_parser().parse_args(argv)
+        try:
+            return SUBCOMMANDS[args.command][1](args)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            return EXIT_OK
+    if argv and argv[0] in ("-h", "--help"):
+        build_gui_parser().print_help()
+        print()
+        build_parser().print_help()
+        return EXIT_OK
+    args = build_gui_parser().parse_args(argv)
+    from .qt.app import run_gui
+
+    return run_gui(args.paths, demo_dir=args.demo_dir)

@@ -1,0 +1,63 @@
+"""Addresses: ``BACKEND:PATH`` strings naming one thing inside one backend."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class UnknownBackendError(KeyError):
+    """An address names a backend that polystore's registry does not know."""
+
+    def __init__(self, backend: str, known: list[str]) -> None:
+        super().__init__(backend)
+        self.backend = backend
+        self.known = sorted(known)
+
+    def __str__(self) -> str:
+        return f"unknown backend {self.backend!r}; known backends: {', '.join(self.known)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One place in one backend. ``path`` is POSIX text exactly as the backend takes it."""
+
+    backend: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.path}"
+
+    def as_json(self) -> dict[str, str]:
+        return {"backend": self.backend, "path": self.path}
+
+
+def parse_address(text: str, known_backends: list[str] | None = None) -> Address:
+    """Parse ``BACKEND:PATH``; a bare path (no known backend prefix) means ``disk``.
+
+    ``known_backends`` decides what counts as a prefix, so ``C:`` style or ``a:b`` file
+    names are not mistaken for backends. When it is ``None`` any identifier-like prefix
+    before the first colon is taken as a backend name.
+    A bare disk path is made absolute against the current directory.
+    """
+    head, sep, tail = text.partition(":")
+    if sep and head and _looks_like_backend(head):
+        if known_backends is None or head in known_backends:
+            return Address(head, _normalise(head, tail))
+        # ``foo:bar`` where ``foo`` is not a backend: if no such file exists either,
+        # the user most likely mistyped a backend name.
+        if not os.path.lexists(text):
+            raise UnknownBackendError(head, known_backends)
+    return Address("disk", _normalise("disk", text))
+
+
+def _looks_like_backend(head: str) -> bool:
+    return head.replace("_", "").isalnum() and not head[0].isdigit() and "/" not in head
+
+
+def _normalise(backend: str, path: str) -> str:
+    if backend in ("disk", "zarr", "ome_zarr"):
+        return os.path.abspath(os.path.expanduser(path or "."))
+    if not path.startswith("/"):
+        path = "/" + path
+    return path.rstrip("/") or "/"

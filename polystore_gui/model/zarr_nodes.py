@@ -1,0 +1,167 @@
+"""Zarr hierarchy facts read straight from node metadata, without opening chunk data.
+
+Reading a node's ``zarr.json`` (v3) or ``.zarray``/``.zgroup``/``.zattrs`` (v2) is one or
+two small file reads, so the tree can show shape and dtype for every member of a group
+cheaply, and one corrupt member never hides its siblings (zarr's own ``members()``
+fails for the whole group).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+V3_META = "zarr.json"
+V2_ARRAY = ".zarray"
+V2_GROUP = ".zgroup"
+V2_ATTRS = ".zattrs"
+MARKERS = (V3_META, V2_GROUP, V2_ARRAY)
+
+
+class CorruptMetadataError(ValueError):
+    """A directory has zarr metadata that cannot be read or understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZarrNodeMeta:
+    """What one zarr node's metadata says."""
+
+    path: str
+    zarr_format: int
+    node_type: str  # "array" or "group"
+    attributes: dict[str, Any]
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    chunks: tuple[int, ...] | None = None
+    shards: tuple[int, ...] | None = None
+    metadata_mtime: float | None = None
+
+    @property
+    def is_ome(self) -> bool:
+        """An OME-NGFF image (0.4: ``multiscales`` at top level; 0.5: under ``ome``)."""
+        return "multiscales" in self.attributes or "multiscales" in self.attributes.get("ome", {})
+
+    @property
+    def is_ome_container(self) -> bool:
+        """An OME-NGFF node of any sort (image, plate, well, labels, bioformats2raw)."""
+        attrs = self.attributes
+        ome = attrs.get("ome", {}) if isinstance(attrs.get("ome"), dict) else {}
+        keys = ("multiscales", "plate", "well", "labels", "bioformats2raw.layout")
+        return any(k in attrs or k in ome for k in keys)
+
+    @property
+    def nbytes(self) -> int | None:
+        if self.shape is None or self.dtype is None:
+            return None
+        try:
+            import numpy as np
+
+            itemsize = int(np.dtype(self.dtype).itemsize)
+        except TypeError:
+            return None
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n * itemsize
+
+
+def has_zarr_marker(directory: str) -> bool:
+    """True when ``directory`` holds zarr metadata (it is a zarr group or array)."""
+    return any(os.path.isfile(os.path.join(directory, m)) for m in MARKERS)
+
+
+def _load_json(path: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
+    except json.JSONDecodeError as exc:
+        raise CorruptMetadataError(
+            f"corrupt zarr metadata in {os.path.basename(path)}: {exc.msg} at line {exc.lineno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CorruptMetadataError(f"corrupt zarr metadata in {os.path.basename(path)}: not UTF-8") from exc
+
+
+def _dtype_text(data_type: Any) -> str:
+    if isinstance(data_type, str):
+        try:
+            import numpy as np
+
+            return str(np.dtype(data_type))
+        except TypeError:
+            return data_type
+    if isinstance(data_type, dict):
+        return str(data_type.get("name", data_type))
+    return str(data_type)
+
+
+def read_node(directory: str) -> ZarrNodeMeta | None:
+    """The metadata of the zarr node at ``directory``; None when it is not a zarr node.
+
+    Raises CorruptMetadataError for metadata that is present but unreadable, and OSError
+    for I/O failures (permission denied, vanished).
+    """
+    v3 = os.path.join(directory, V3_META)
+    if os.path.isfile(v3):
+        doc = _load_json(v3)
+        if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
+            raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
+        node_type = doc.get("node_type")
+        attrs = doc.get("attributes") or {}
+        mtime = os.stat(v3).st_mtime
+        if node_type == "group":
+            return ZarrNodeMeta(directory, 3, "group", attrs, metadata_mtime=mtime)
+        if node_type != "array":
+            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {node_type!r}")
+        try:
+            shape = tuple(int(s) for s in doc["shape"])
+            chunks = tuple(int(c) for c in doc["chunk_grid"]["configuration"]["chunk_shape"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {exc}") from exc
+        shards = None
+        for codec in doc.get("codecs") or []:
+            if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
+                shards = chunks
+                chunks = tuple(int(c) for c in codec["configuration"]["chunk_shape"])
+        return ZarrNodeMeta(
+            directory, 3, "array", attrs, shape, _dtype_text(doc.get("data_type")),
+            chunks, shards, mtime,
+        )
+    zarray = os.path.join(directory, V2_ARRAY)
+    zgroup = os.path.join(directory, V2_GROUP)
+    if not (os.path.isfile(zarray) or os.path.isfile(zgroup)):
+        return None
+    attrs_path = os.path.join(directory, V2_ATTRS)
+    attrs = _load_json(attrs_path) if os.path.isfile(attrs_path) else {}
+    if not isinstance(attrs, dict):
+        raise CorruptMetadataError("corrupt zarr metadata in .zattrs: not an object")
+    if os.path.isfile(zarray):
+        doc = _load_json(zarray)
+        try:
+            shape = tuple(int(s) for s in doc["shape"])
+            chunks = tuple(int(c) for c in doc["chunks"])
+            dtype = _dtype_text(doc["dtype"]) if isinstance(doc["dtype"], str) else str(doc["dtype"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {exc}") from exc
+        return ZarrNodeMeta(directory, 2, "array", attrs, shape, dtype, chunks, None, os.stat(zarray).st_mtime)
+    doc = _load_json(zgroup)
+    if not isinstance(doc, dict):
+        raise CorruptMetadataError("corrupt zarr metadata in .zgroup: not an object")
+    return ZarrNodeMeta(directory, 2, "group", attrs, metadata_mtime=os.stat(zgroup).st_mtime)
+
+
+def store_root(path: str) -> str | None:
+    """The outermost directory at or above ``path`` that is a zarr node, or None."""
+    root = None
+    current = os.path.abspath(path)
+    while True:
+        if os.path.isdir(current) and has_zarr_marker(current):
+            root = current
+        elif root is not None:
+            return root
+        parent = os.path.dirname(current)
+        if parent == current:
+            return root
+        current = parent

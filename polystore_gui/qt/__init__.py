@@ -1,0 +1,1 @@
+"""Qt widgets and item models: a thin layer that renders model objects."""

@@ -1,0 +1,81 @@
+"""Icons for rows of the backend tree, loaded once from the package's SVG set."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from qtpy.QtGui import QBrush, QColor, QIcon
+
+from ..model.catalogue import Capability, Status
+from ..model.entries import EntryKind
+
+if TYPE_CHECKING:
+    from .tree_model import Node
+
+_KIND_ICONS = {
+    EntryKind.ROOT: "root",
+    EntryKind.DIRECTORY: "folder",
+    EntryKind.FILE: "file",
+    EntryKind.IMAGE_FILE: "image",
+    EntryKind.ARRAY_FILE: "npy",
+    EntryKind.TABLE_FILE: "table",
+    EntryKind.TEXT_FILE: "text",
+    EntryKind.ZARR_STORE: "zarr-store",
+    EntryKind.OME_ZARR: "ome-zarr",
+    EntryKind.GROUP: "group",
+    EntryKind.ARRAY: "array",
+    EntryKind.OBJECT: "object",
+    EntryKind.ERROR: "error",
+    EntryKind.BACKEND: "backend-readwrite",
+}
+
+_CAPABILITY_ICONS = {
+    Capability.READ_WRITE: "backend-readwrite",
+    Capability.READ_ONLY: "backend-readonly",
+    Capability.SINK: "backend-sink",
+    Capability.NEEDS_CONTEXT: "backend-context",
+}
+
+
+@cache
+def named(name: str) -> QIcon:
+    """The icon ``name`` from ``polystore_gui/resources/icons`` (an empty icon if absent)."""
+    ref = resources.files("polystore_gui").joinpath("resources", "icons", f"{name}.svg")
+    try:
+        with resources.as_file(ref) as path:
+            if path.is_file():
+                return QIcon(str(path))
+    except (FileNotFoundError, OSError):
+        pass
+    return QIcon()
+
+
+def icon_for(node: Node) -> QIcon:
+    if node.placeholder:
+        return named("loading")
+    if node.error_row:
+        return named("error")
+    if node.backend is not None:
+        if node.backend.status is Status.ERROR:
+            return named("backend-error")
+        if node.backend.key == "memory":
+            return named("memory")
+        return named(_CAPABILITY_ICONS[node.backend.capability])
+    entry = node.entry
+    if entry.error is not None:
+        return named("warning") if entry.kind is not EntryKind.ERROR else named("error")
+    if entry.kind is EntryKind.ROOT and entry.backend == "memory":
+        return named("memory")
+    return named(_KIND_ICONS.get(entry.kind, "file"))
+
+
+@cache
+def muted_brush() -> QBrush:
+    return QBrush(QColor("#64748b"))
+
+
+@cache
+def error_brush() -> QBrush:
+    return QBrush(QColor("#b91c1c"))

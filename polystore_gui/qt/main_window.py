@@ -1,0 +1,357 @@
+"""The main window: the backend tree on the left, what is selected on the right."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from typing import Any
+
+from qtpy.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
+from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTextBrowser,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..model.catalogue import Discovery, close_connections, discover_backends
+from ..model.entries import Entry, EntryKind
+from ..model.listing import entry_for_path
+from . import icons
+from .tree_model import ADDRESS_ROLE, COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+class TreeFilterProxy(QSortFilterProxyModel):
+    """Narrows the tree by name; sorting is left to the source model (see tree_model)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self.setAutoAcceptChildRows(True)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(0)
+        self.setDynamicSortFilter(False)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        source = self.sourceModel()
+        if source is not None:
+            source.sort(column, order)
+
+
+class MainWindow(QMainWindow):
+    """The browser window. Builds nothing slow itself: discovery runs in a worker."""
+
+    discoveryFinished = Signal(object)  # Discovery
+    shutdownFinished = Signal()
+
+    def __init__(self, roots: list[str] | None = None, *, demo: bool = False) -> None:
+        super().__init__()
+        self.setObjectName("polystoreGuiMainWindow")
+        self.setWindowTitle("polystore-gui")
+        self.setWindowIcon(icons.named("app"))
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self._shut_down = False
+        self._demo = demo
+        self.workers = WorkerPool(parent=self)
+        self.tree_model = BackendTreeModel(self.workers, self)
+        self.tree_model.set_disk_roots([*(roots or []), os.path.expanduser("~")])
+        self.tree_model.storeMet.connect(self._on_tree_model_store_met)
+        self.proxy = TreeFilterProxy(self)
+        self.proxy.setSourceModel(self.tree_model)
+        self._build_ui()
+        self._build_actions()
+        self.statusBar().showMessage("Discovering backends…")
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_ui(self) -> None:
+        left = QWidget(self)
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(4, 4, 0, 4)
+        layout.setSpacing(4)
+        self.filter_edit = QLineEdit(left)
+        self.filter_edit.setObjectName("treeFilter")
+        self.filter_edit.setPlaceholderText("Filter by name (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
+        layout.addWidget(self.filter_edit)
+        self.tree = QTreeView(left)
+        self.tree.setObjectName("backendTree")
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setAnimated(False)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 300)
+        for col, width in ((1, 210), (2, 80), (3, 120), (4, 70), (5, 120)):
+            header.resizeSection(col, width)
+        self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
+        layout.addWidget(self.tree)
+        self.details = QTextBrowser(self)
+        self.details.setObjectName("detailsPanel")
+        self.details.setOpenLinks(False)
+        self._show_welcome()
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setObjectName("mainSplitter")
+        splitter.addWidget(left)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([820, 460])
+        self.setCentralWidget(splitter)
+        self.splitter = splitter
+        self.backend_count_label = QLabel("", self)
+        self.statusBar().addPermanentWidget(self.backend_count_label)
+
+    def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.add_root_action = self._action("Add &Folder…", QKeySequence.StandardKey.Open, self.choose_disk_root)
+        self.open_store_action = self._action("Open &Zarr Store…", "Ctrl+Shift+O", self.choose_store)
+        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_current)
+        self.refresh_action.setShortcuts([QKeySequence("F5")])
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.quit_action.setShortcuts([QKeySequence("Ctrl+Q")])
+        for action in (self.add_root_action, self.open_store_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.refresh_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        self.filter_action = self._action("&Filter…", QKeySequence.StandardKey.Find, self._focus_filter)
+        view_menu.addAction(self.filter_action)
+        self.hidden_action = QAction("Show &Hidden Files", self)
+        self.hidden_action.setCheckable(True)
+        self.hidden_action.toggled.connect(self.tree_model.set_show_hidden)
+        view_menu.addAction(self.hidden_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard Shortcuts", None, self._show_shortcuts))
+        help_menu.addAction(self._action("&About polystore-gui", None, self._show_about))
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        for action, icon in (
+            (self.add_root_action, "folder"),
+            (self.open_store_action, "zarr-store"),
+            (self.refresh_action, None),
+        ):
+            if icon:
+                action.setIcon(icons.named(icon))
+            toolbar.addAction(action)
+
+    def _action(self, text: str, shortcut: Any, slot: Any) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # -- background start ------------------------------------------------------------------
+
+    def start_background(self) -> None:
+        """Start backend discovery; the tree fills in when it finishes."""
+        self.workers.start(
+            discover_backends,
+            on_return=self._on_discovery_returned,
+            on_error=self._on_discovery_errored,
+        )
+
+    def _on_discovery_returned(self, discovery: Discovery) -> None:
+        self.tree_model.set_discovery(discovery)
+        if self._demo:
+            from ..model.demo import populate_memory
+
+            try:
+                populate_memory()
+            except Exception as exc:  # the memory demo is a nicety, never a reason to fail
+                log.warning("could not put demo arrays into memory: %s", exc)
+        ready = sum(1 for b in discovery.backends if b.status.value == "ready")
+        self.backend_count_label.setText(f"{len(discovery.backends)} backends · {ready} ready")
+        self.statusBar().showMessage(f"Found {len(discovery.backends)} backends in {discovery.seconds:.1f} s", 5000)
+        self.tree.expand(self.proxy.mapFromSource(self.tree_model.backend_index("disk")))
+        self.discoveryFinished.emit(discovery)
+
+    def _on_discovery_errored(self, exc: BaseException) -> None:
+        log.error("backend discovery failed", exc_info=exc)
+        self.statusBar().showMessage(f"Backend discovery failed: {exc}")
+        self.details.setHtml(f"<h3>Backend discovery failed</h3><p>{html.escape(str(exc))}</p>")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def choose_disk_root(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder to browse", os.path.expanduser("~"))
+        if path:
+            self.add_disk_root(path)
+
+    def add_disk_root(self, path: str) -> None:
+        self.tree_model.add_disk_root(path)
+        self.statusBar().showMessage(f"Added {path}", 4000)
+
+    def choose_store(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a zarr store (its folder)", os.path.expanduser("~"))
+        if path:
+            self.open_store(path)
+
+    def open_store(self, path: str) -> bool:
+        entry = entry_for_path("zarr", os.path.abspath(path))
+        if entry.kind not in (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.ARRAY):
+            QMessageBox.warning(self, "Not a zarr store", f"{path} holds no zarr.json, .zgroup or .zarray.")
+            return False
+        self.tree_model.add_store(entry)
+        return True
+
+    def refresh_current(self) -> None:
+        index = self.proxy.mapToSource(self.tree.currentIndex())
+        self.tree_model.refresh(index)
+
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def _on_filter_edit_text_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        if text:
+            self.tree.expandToDepth(0)
+
+    def _on_tree_model_store_met(self, entry: Entry) -> None:
+        self.tree_model.add_store(entry)
+
+    # -- details panel ---------------------------------------------------------------------
+
+    def _show_welcome(self) -> None:
+        self.details.setHtml(
+            "<h2>polystore-gui</h2><p>Select an entry in the tree to see what it is.</p>"
+            "<p>Expand <b>disk</b> to browse folders, <b>memory</b> for in-process arrays, "
+            "and <b>zarr</b> / <b>ome_zarr</b> for the stores you opened or met while browsing.</p>"
+        )
+
+    def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid():
+            self._show_welcome()
+            return
+        source = self.proxy.mapToSource(current)
+        kind = source.data(ROW_KIND_ROLE)
+        if kind == "backend":
+            node = self.tree_model.node(source)
+            info = node.backend
+            assert info is not None
+            rows = [
+                ("Backend", info.key),
+                ("Capability", info.label),
+                ("Status", info.status.value),
+                ("Context", info.context_detail or ""),
+                ("Class", f"{info.module}.{info.class_name}"),
+                ("About", info.summary),
+            ]
+            if info.error:
+                rows.append(("Error", info.error))
+            self._render_rows(info.key, [r for r in rows if r[1]])
+            return
+        entry = source.data(ENTRY_ROLE)
+        backend, path = source.data(ADDRESS_ROLE)
+        rows = [("Address", f"{backend}:{path}"), ("Kind", entry.kind.value)]
+        for label, value in (
+            ("Size", self.tree_model.data(source.siblingAtColumn(2))),
+            ("Shape", self.tree_model.data(source.siblingAtColumn(3))),
+            ("Dtype", entry.dtype),
+            ("Modified", self.tree_model.data(source.siblingAtColumn(5))),
+            ("Detail", entry.detail),
+            ("Error", entry.error),
+        ):
+            if value:
+                rows.append((label, str(value)))
+        self._render_rows(entry.name, rows)
+
+    def _render_rows(self, title: str, rows: list[tuple[str, str]]) -> None:
+        body = "".join(
+            f"<tr><td style='color:#64748b;padding-right:12px'>{html.escape(k)}</td>"
+            f"<td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        self.details.setHtml(f"<h3>{html.escape(title)}</h3><table>{body}</table>")
+
+    # -- help ------------------------------------------------------------------------------
+
+    def _show_shortcuts(self) -> None:
+        rows = [
+            ("Ctrl+O", "Add a folder to browse"),
+            ("Ctrl+Shift+O", "Open a zarr store"),
+            ("Ctrl+F", "Filter the tree by name"),
+            ("F5", "Refresh the selected folder"),
+            ("Ctrl+Q", "Quit"),
+        ]
+        text = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
+
+    def _show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About polystore-gui",
+            f"<h3>polystore-gui {__version__}</h3><p>A desktop storage browser for polystore.</p>",
+        )
+
+    # -- drops from the desktop ------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls() and any(u.isLocalFile() and os.path.isdir(u.toLocalFile()) for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        added = 0
+        for url in event.mimeData().urls():
+            if isinstance(url, QUrl) and url.isLocalFile() and os.path.isdir(url.toLocalFile()):
+                self.add_disk_root(url.toLocalFile())
+                added += 1
+        if added:
+            event.acceptProposedAction()
+
+    # -- exit ------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Cancel and await every worker, then close backend connections exactly once.
+
+        Connections close with polystore's ``cleanup_backend_connections()`` so that a
+        persistent streaming viewer outlives the browser.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.tree_model.cancel_all()
+        self.workers.cancel_all(close=True)
+        if not self.workers.wait(timeout_ms):
+            log.warning("some background jobs did not stop within %d ms", timeout_ms)
+        try:
+            close_connections()
+        except Exception as exc:  # closing must never crash the exit
+            log.warning("closing backend connections failed: %s", exc)
+        self.shutdownFinished.emit()
+
+
+__all__ = ["MainWindow", "TreeFilterProxy", "COLUMNS"]

@@ -1,0 +1,131 @@
+"""The one way this application starts background work.
+
+A small wrapper over superqt's workers: a job is a generator (or a plain function)
+run in this application's own thread pool; what it yields and returns is delivered
+on the GUI thread through Qt's queued signals. Jobs are tracked so that quitting can
+ask every one of them to stop and then wait for them.
+
+The pool is our own (not ``QThreadPool.globalInstance()``) so that a slow job such as
+napari's import can never hold back a folder listing queued behind it, and so that
+waiting on exit waits for our jobs only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from typing import Any
+
+from qtpy.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import FunctionWorker, GeneratorWorker, create_worker
+
+log = logging.getLogger(__name__)
+
+Job = GeneratorWorker | FunctionWorker
+
+
+class _Relay(QObject):
+    """Carries one job's signals to plain callbacks, only while the pool is open.
+
+    Connecting a job's signals to this QObject's bound methods (rather than to lambdas)
+    lets Qt drop the connection when the pool and its relays are destroyed, so a result
+    arriving after its window closed is never delivered to a deleted widget.
+    """
+
+    def __init__(self, pool: WorkerPool, callbacks: dict[str, Callable[..., None] | None]) -> None:
+        super().__init__(pool)
+        self._pool = pool
+        self._callbacks = callbacks
+
+    def _call(self, name: str, *args: Any) -> None:
+        callback = self._callbacks.get(name)
+        if callback is not None and not self._pool.closed:
+            callback(*args)
+
+    def on_yielded(self, value: Any) -> None:
+        self._call("yield", value)
+
+    def on_returned(self, value: Any) -> None:
+        self._call("return", value)
+
+    def on_errored(self, exc: BaseException) -> None:
+        self._call("error", exc)
+
+    def on_finished(self) -> None:
+        self._call("finish")
+        self._pool._discard(self)
+
+
+class WorkerPool(QObject):
+    """Starts, tracks, cancels and awaits background jobs."""
+
+    idle = Signal()  # the last running job has finished
+
+    def __init__(self, max_threads: int = 6, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._jobs: dict[_Relay, Job] = {}
+        self.closed = False
+
+    def start(
+        self,
+        fn: Callable[..., Generator[Any, Any, Any]] | Callable[..., Any],
+        *args: Any,
+        on_yield: Callable[[Any], None] | None = None,
+        on_return: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_finish: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run on the GUI thread."""
+        job: Job = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+        relay = _Relay(
+            self,
+            {
+                "yield": on_yield,
+                "return": on_return,
+                "error": on_error if on_error is not None else self._log_error,
+                "finish": on_finish,
+            },
+        )
+        if isinstance(job, GeneratorWorker):
+            job.yielded.connect(relay.on_yielded)
+        job.returned.connect(relay.on_returned)
+        job.errored.connect(relay.on_errored)
+        job.finished.connect(relay.on_finished)
+        self._jobs[relay] = job
+        self._pool.start(job)
+        return job
+
+    def _log_error(self, exc: BaseException) -> None:
+        log.error("background job failed: %s", exc, exc_info=exc)
+
+    def _discard(self, relay: _Relay) -> None:
+        self._jobs.pop(relay, None)
+        relay.deleteLater()
+        if not self._jobs:
+            self.idle.emit()
+
+    @property
+    def running(self) -> int:
+        """Jobs started whose end has not yet been delivered to the GUI thread."""
+        return len(self._jobs)
+
+    def active_threads(self) -> int:
+        """Threads of this pool still running a job right now."""
+        return int(self._pool.activeThreadCount())
+
+    def cancel_all(self, *, close: bool = False) -> None:
+        """Ask every job to stop at its next yield (plain functions run to their end).
+
+        With ``close``, no result of any job is delivered any more (used on exit).
+        """
+        if close:
+            self.closed = True
+        for job in list(self._jobs.values()):
+            job.quit()
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Wait for every job of this pool to end; True when they all did in time."""
+        return bool(self._pool.waitForDone(msecs))

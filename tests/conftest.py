@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated environment, the demo workspace, and a window-leak guard."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# napari keeps settings in the user's config file; never let tests read or write it.
+_CONFIG_DIR = tempfile.mkdtemp(prefix="polystore-gui-tests-")
+os.environ["NAPARI_CONFIG"] = os.path.join(_CONFIG_DIR, "napari.yaml")
+os.environ.setdefault("QT_API", "pyqt6")
+os.environ["POLYSTORE_GUI_DEMO_DIR"] = os.path.join(_CONFIG_DIR, "demo")
+os.environ.setdefault("XDG_CONFIG_HOME", os.path.join(_CONFIG_DIR, "config"))
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    # No X server: widgets still work offscreen; GL tests refuse to run (see gl marker).
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    """The demo workspace, made once per test session (read-only for tests)."""
+    from polystore_gui.model.demo import make_demo
+
+    return make_demo(Path(_CONFIG_DIR) / "demo-session")
+
+
+@pytest.fixture(scope="session")
+def discovery():
+    """polystore's registry, discovered once (real backends, real instances)."""
+    from polystore_gui.model.catalogue import discover_backends
+
+    return discover_backends()
+
+
+@pytest.fixture
+def running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import numpy as np
+import tifffile
+import zarr
+
+from polystore_gui.model.demo import ensure_demo, is_demo, make_demo, populate_memory
+
+
+def test_demo_workspace_holds_what_the_readme_promises(demo_dir):
+    assert is_demo(demo_dir)
+    with tifffile.TiffFile(demo_dir / "images" / "z_stack.tif") as tif:
+        assert len(tif.pages) == 24
+    assert (demo_dir / "images" / "cells.png").stat().st_size > 0
+    assert np.load(demo_dir / "tables" / "features.npy", mmap_mode="r").shape == (16, 128, 128)
+    assert (demo_dir / "tables" / "measurements.csv").read_text().startswith("well,")
+    store = zarr.open_group(str(demo_dir / "stores" / "experiment.zarr"), mode="r")
+    assert store["plain"].chunks == (1, 256, 256)
+    sharded = store["sharded"]
+    assert sharded.shards == (1, 512, 512)
+    # Some chunks were never written: fewer stored shards than the grid holds.
+    assert sharded.nchunks_initialized < sharded.nchunks
+    assert "multiscales" in store["image"].attrs["ome"]
+    assert "labels" in store["image"]
+    from polystore.backend_registry import get_backend_instance
+
+    image = get_backend_instance("zarr").load(str(demo_dir / "stores" / "polystore_plate.zarr" / "images" / "A01_s1_w1.tif"))
+    assert image.shape == (256, 256)
+
+
+def test_ensure_demo_reuses_and_make_demo_replaces(tmp_path):
+    target = tmp_path / "demo"
+    made = ensure_demo(target)
+    stamp = (made / "README.txt").stat().st_mtime_ns
+    assert ensure_demo(target) == made
+    assert (made / "README.txt").stat().st_mtime_ns == stamp
+    (made / "stray.txt").write_text("x")
+    make_demo(target)
+    assert not (made / "stray.txt").exists()
+    assert is_demo(made)
+    assert not list(tmp_path.glob(".demo-*")), "no staging folder left behind"
+
+
+def test_memory_demo_arrays():
+    paths = populate_memory("/demo_test")
+    from polystore_gui.model.listing import memory_backend
+
+    assert all(memory_backend().load(p).ndim >= 2 for p in paths)

@@ -1,0 +1,207 @@
+"""Listing disk folders, zarr hierarchies and polystore's memory backend, good and bad."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model.entries import EntryKind
+from polystore_gui.model.listing import (
+    ListingError,
+    describe,
+    entry_for_path,
+    list_children,
+    memory_backend,
+)
+
+
+def _all(entry, **kw):
+    return [e for batch in list_children(entry, **kw) for e in batch]
+
+
+def _by_name(entries):
+    return {e.name: e for e in entries}
+
+
+def test_disk_listing_comes_in_batches_with_kinds(tmp_path):
+    for i in range(25):
+        (tmp_path / f"f{i:02d}.tif").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    batches = list(list_children(entry_for_path("disk", str(tmp_path)), batch_size=10))
+    assert [len(b) for b in batches] == [10, 10, 6]
+    entries = _by_name(e for b in batches for e in b)
+    assert entries["sub"].kind is EntryKind.DIRECTORY
+    assert entries["f00.tif"].kind is EntryKind.IMAGE_FILE
+    assert entries["f00.tif"].size is None  # sizes come from the details pass
+
+
+def test_details_pass_fills_size_and_time_and_finds_stores(tmp_path):
+    (tmp_path / "a.csv").write_text("x,y\n1,2\n")
+    zarr.create_array(str(tmp_path / "arr.zarr"), shape=(4, 8), chunks=(2, 8), dtype="uint16")
+    zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
+    listed = _all(entry_for_path("disk", str(tmp_path)))
+    updated = _by_name(e for b in describe(listed) for e in b)
+    assert updated["a.csv"].size == 8
+    assert updated["a.csv"].modified is not None
+    assert updated["arr.zarr"].kind is EntryKind.ARRAY
+    assert updated["arr.zarr"].shape == (4, 8)
+    assert updated["arr.zarr"].dtype == "uint16"
+    assert updated["grp.zarr"].kind is EntryKind.ZARR_STORE
+
+
+def test_hidden_files_can_be_left_out(tmp_path):
+    (tmp_path / ".secret").write_text("x")
+    (tmp_path / "shown").write_text("x")
+    root = entry_for_path("disk", str(tmp_path))
+    assert set(_by_name(_all(root, show_hidden=False))) == {"shown"}
+    assert set(_by_name(_all(root, show_hidden=True))) == {"shown", ".secret"}
+
+
+def test_zarr_store_under_disk_lists_members_never_chunks(demo_dir):
+    store = demo_dir / "stores" / "experiment.zarr"
+    entry = entry_for_path("disk", str(store))
+    assert entry.kind is EntryKind.ZARR_STORE
+    children = _by_name(_all(entry))
+    assert set(children) == {"plain", "sharded", "image"}
+    assert children["plain"].kind is EntryKind.ARRAY
+    assert children["plain"].backend == "zarr"
+    assert children["sharded"].shape == (4, 1024, 1024)
+    assert "sharded" in children["sharded"].detail
+    assert children["image"].kind is EntryKind.OME_ZARR
+    # An array is a leaf: chunk keys ("c/0/0/0") are never children.
+    assert _all(children["plain"]) == []
+
+
+def test_zarr_v2_group_and_array(tmp_path):
+    group = zarr.open_group(str(tmp_path / "v2.zarr"), mode="w", zarr_format=2)
+    group.create_array("a", shape=(3, 3), chunks=(1, 3), dtype="float32")
+    group.create_group("sub")
+    children = _by_name(_all(entry_for_path("zarr", str(tmp_path / "v2.zarr"))))
+    assert children["a"].kind is EntryKind.ARRAY and children["a"].detail == "zarr v2"
+    assert children["a"].dtype == "float32"
+    assert children["sub"].kind is EntryKind.GROUP
+
+
+def test_polystore_written_store_is_browsable(demo_dir):
+    images = demo_dir / "stores" / "polystore_plate.zarr" / "images"
+    entry = entry_for_path("disk", str(images))
+    assert entry.kind is EntryKind.ZARR_STORE
+    names = set(_by_name(_all(entry)))
+    assert {"A01_s1_w1.tif", "B01_s2_w1.tif"} <= names
+    # Every array the tree shows is one polystore itself can load.
+    from polystore.backend_registry import get_backend_instance
+
+    backend = get_backend_instance("zarr")
+    for name in names:
+        assert backend.load(str(images / name)).shape == (256, 256)
+
+
+def test_memory_backend_listing(discovery):
+    backend = memory_backend()
+    backend.ensure_directory("/listing_test/sub")
+    backend.save(np.zeros((2, 3), np.uint8), "/listing_test/arr.npy")
+    backend.save("hello", "/listing_test/note.txt")
+    children = _by_name(_all(entry_for_path("memory", "/listing_test")))
+    assert children["sub"].kind is EntryKind.DIRECTORY
+    assert children["arr.npy"].kind is EntryKind.ARRAY
+    assert children["arr.npy"].shape == (2, 3) and children["arr.npy"].dtype == "uint8"
+    assert children["note.txt"].kind is EntryKind.TEXT_FILE
+    root_names = set(_by_name(_all(entry_for_path("memory", "/"))))
+    assert "listing_test" in root_names and "" not in root_names
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_broken_symlink_is_listed_with_a_clear_error(tmp_path):
+    os.symlink(tmp_path / "nowhere.tif", tmp_path / "dangling.tif")
+    entry = _by_name(_all(entry_for_path("disk", str(tmp_path))))["dangling.tif"]
+    assert entry.error is not None and "Broken symbolic link" in entry.error
+    assert "nowhere.tif" in entry.error
+
+
+def test_name_that_is_not_utf8_is_listed_and_usable(tmp_path):
+    raw = os.path.join(os.fsencode(tmp_path), b"plate_\xff\xfe.tif")
+    with open(raw, "wb") as fh:
+        fh.write(b"abc")
+    (entry,) = _all(entry_for_path("disk", str(tmp_path)))
+    entry.name.encode("utf-8")  # displayable
+    assert "\ufffd" in entry.name
+    assert "not valid UTF-8" in entry.detail
+    assert os.path.exists(entry.path)  # the path still names the real file
+    (described,) = [e for b in describe([entry]) for e in b]
+    assert described.size == 3
+    json.dumps(entry.as_json())  # and it survives JSON
+
+
+def test_folder_deleted_between_listing_and_expanding(tmp_path):
+    (tmp_path / "gone").mkdir()
+    (entry,) = _all(entry_for_path("disk", str(tmp_path)))
+    shutil.rmtree(tmp_path / "gone")
+    with pytest.raises(ListingError, match="No longer exists"):
+        _all(entry)
+    (described,) = [e for b in describe([entry]) for e in b]
+    assert described.error and "No longer exists" in described.error
+
+
+def test_corrupt_zarr_metadata_is_reported_not_raised_through(tmp_path):
+    bad = tmp_path / "bad.zarr"
+    bad.mkdir()
+    (bad / "zarr.json").write_text('{"zarr_format": 3, "node_type": ')
+    good = tmp_path / "good.zarr"
+    zarr.open_group(str(good), mode="w")
+    (good / "broken_member").mkdir()
+    (good / "broken_member" / ".zarray").write_text("not json")
+    entry = entry_for_path("disk", str(bad))
+    assert entry.error and "corrupt zarr metadata" in entry.error
+    with pytest.raises(ListingError, match="corrupt zarr metadata"):
+        _all(entry_for_path("zarr", str(bad)))
+    # One corrupt member never hides its siblings.
+    zarr.open_group(str(good), mode="a").create_array("fine", shape=(2,), dtype="int8")
+    children = _by_name(_all(entry_for_path("zarr", str(good))))
+    assert children["fine"].kind is EntryKind.ARRAY
+    assert children["broken_member"].kind is EntryKind.ERROR
+    assert "corrupt zarr metadata" in children["broken_member"].error
+
+
+def test_permission_denied_folder(tmp_path, running_as_root):
+    """A folder the user may not read fails with a clear message.
+
+    Root reads everything, so under root the check runs in a child process that drops
+    to the unprivileged 'nobody' user first.
+    """
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "inside.tif").write_bytes(b"x")
+    locked.chmod(0o000)
+    try:
+        code = textwrap.dedent(
+            f"""
+            import os, sys
+            from polystore_gui.model.listing import ListingError, entry_for_path, list_children
+            root = entry_for_path("disk", {str(locked)!r})
+            if os.geteuid() == 0:  # imports done: now become an ordinary user
+                os.setgid(65534); os.setuid(65534)
+            try:
+                list(list_children(root))
+            except ListingError as exc:
+                print("MESSAGE:", exc)
+                sys.exit(0)
+            sys.exit(3)
+            """
+        )
+        if running_as_root:
+            os.chmod(tmp_path, 0o755)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert f"MESSAGE: Permission denied: {locked}" in out.stdout
+    finally:
+        locked.chmod(0o755)

@@ -1,0 +1,40 @@
+"""Qt fixtures: a window-leak guard in the spirit of ndv's."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(qapp):
+    """Fail any test that leaves a visible top-level window behind."""
+    yield
+    leaked = [w for w in qapp.topLevelWidgets() if w.isVisible()]
+    for w in leaked:
+        w.close()
+        w.deleteLater()
+    assert not leaked, f"test left windows open: {[type(w).__name__ for w in leaked]}"
+
+
+@pytest.fixture
+def make_window(qtbot, discovery):
+    """Build a MainWindow on given roots, with discovery already answered; shut it down after."""
+    from polystore_gui.qt.main_window import MainWindow
+
+    windows = []
+
+    def _make(roots, *, discovered=True, show=False):
+        window = MainWindow([str(r) for r in roots])
+        qtbot.addWidget(window)
+        if discovered:
+            window.tree_model.set_discovery(discovery)
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield _make
+    for window in windows:
+        window.shutdown()
+        window.close()
