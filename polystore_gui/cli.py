@@ -100,6 +100,47 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed and len(failed) == len(entries) else EXIT_OK
 
 
+def cmd_info(args: argparse.Namespace) -> int:
+    from .model.address import UnknownBackendError, parse_address
+    from .model.arrays import inspect
+
+    try:
+        address = parse_address(args.address, _known_backends())
+    except UnknownBackendError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    info = inspect(address.backend, address.path)
+    if args.json:
+        _print_json(info.as_json())
+    else:
+        doc = info.as_json()
+        for key, value in doc.items():
+            if key in ("attributes", "preview", "ome") or value in (None, {}, []):
+                continue
+            print(f"{key:>16}: {value}")
+        if info.ome is not None:
+            ome = info.ome
+            print(f"{'ome-ngff':>16}: version {ome.version}, axes "
+                  + ", ".join(f"{n}{f' [{u}]' if u else ''}" for n, _t, u in ome.axes))
+            for level in ome.levels:
+                print(f"{'level ' + level.path:>16}: shape {level.shape}, scale {level.scale}")
+            for ch in ome.channels:
+                print(f"{'channel':>16}: {ch.label} ({ch.color}) window {ch.window}")
+            if ome.labels:
+                print(f"{'labels':>16}: {', '.join(ome.labels)}")
+        if info.attributes:
+            print(f"{'attributes':>16}: {json.dumps(doc['attributes'])[:2000]}")
+        if isinstance(info.preview, str):
+            print(info.preview)
+        elif isinstance(info.preview, list):
+            for row in info.preview:
+                print("\t".join(row))
+    if info.error:
+        print(f"polystore-gui: {info.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -113,6 +154,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
+    "info": ("the metadata of one address (array facts, codecs, OME-NGFF summary)", cmd_info),
     "demo": ("(re)create the demo workspace", cmd_demo),
 }
 
@@ -131,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backends", help=SUBCOMMANDS["backends"][0])
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("ls", help=SUBCOMMANDS["ls"][0])
+    p.add_argument("address")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("info", help=SUBCOMMANDS["info"][0])
     p.add_argument("address")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])

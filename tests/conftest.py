@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 # napari keeps settings in the user's config file; never let tests read or write it.
 _CONFIG_DIR = tempfile.mkdtemp(prefix="polystore-gui-tests-")
+atexit.register(shutil.rmtree, _CONFIG_DIR, True)
 os.environ["NAPARI_CONFIG"] = os.path.join(_CONFIG_DIR, "napari.yaml")
 os.environ.setdefault("QT_API", "pyqt6")
 os.environ["POLYSTORE_GUI_DEMO_DIR"] = os.path.join(_CONFIG_DIR, "demo")

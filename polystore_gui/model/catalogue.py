@@ -70,7 +70,7 @@ class BackendInfo:
             return f"needs context: {what}" if what else "needs context"
         if self.status is Status.ERROR:
             return f"{self.capability.value} (unavailable)"
-        return self.capability.value
+        return str(self.capability.value)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,7 +98,7 @@ def class_capability(cls: type) -> Capability:
 
 def _required_parameters(cls: type) -> list[str]:
     try:
-        signature = inspect.signature(cls.__init__)
+        signature = inspect.signature(getattr(cls, "__init__"))
     except (TypeError, ValueError):
         return []
     return [

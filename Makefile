@@ -1,0 +1,70 @@
+# polystore-gui — set-up, run and test on a fresh Debian machine (see README).
+#
+#   make run    create .venv, install, launch the GUI on the demo workspace
+#   make test   install the app with its test dependencies and the Debian packages
+#               napari's GL tests need, then run the whole suite under Xvfb
+#   make bench  run the benchmarks (results go to benchmarks/README.md by hand)
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+SCREEN := -screen 0 1600x1000x24
+
+# Qt's xcb platform plugin, Mesa's software OpenGL for napari/vispy, Xvfb, and
+# ImageMagick's `import` for screenshots.
+DEBIAN_PACKAGES := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 \
+	libxcb-randr0 libxcb-render-util0 libxcb-image0 libdbus-1-3 libfontconfig1 \
+	fonts-dejavu-core imagemagick
+
+.PHONY: run test test-fast bench system-deps venv venv-test clean
+
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		elif command -v sudo >/dev/null; then \
+			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "Please install these Debian packages:$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+run: system-deps venv
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+		echo "No display: running under Xvfb (take a screenshot with: import -window root shot.png)"; \
+		xvfb-run -a -s "$(SCREEN)" $(VENV)/bin/polystore-gui $(ARGS); \
+	else \
+		$(VENV)/bin/polystore-gui $(ARGS); \
+	fi
+
+test: system-deps venv-test
+	xvfb-run -a -s "$(SCREEN)" $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv-test
+	$(PY) -m pytest -m "not slow and not gl" $(PYTEST_ARGS)
+
+bench: system-deps venv-test
+	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_startup.py
+	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_listing.py
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache

@@ -1,0 +1,268 @@
+"""Shared plumbing for the benchmarks: subprocess cases, heartbeat, paint probe, reports.
+
+Every measured case runs in a fresh interpreter (``python bench_x.py --case NAME``).
+The parent reads ``time.monotonic()`` right before spawning it and passes the value in
+``PSB_BENCH_T0``; on Linux ``time.monotonic()`` is CLOCK_MONOTONIC, one clock for the
+whole machine, so the child can subtract it from its own readings. "Process start" in
+every table means that moment (interpreter start-up is therefore included).
+
+The child prints one line ``BENCH-RESULT <json>`` on stdout; everything else it prints
+is passed through to the parent's stderr when the case fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+DATA_DIR = BENCH_DIR / "_data"
+T0_ENV = "PSB_BENCH_T0"
+RESULT_PREFIX = "BENCH-RESULT "
+HEARTBEAT_MS = 5
+
+
+# -- process plumbing --------------------------------------------------------------------------
+
+
+def ensure_display(script: str) -> None:
+    """Re-run ``script`` under ``xvfb-run -a`` when there is no X server (and no Wayland)."""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        sys.exit("No display and no xvfb-run: run under an X server or install xvfb.")
+    print("No DISPLAY: re-running under xvfb-run -a", file=sys.stderr)
+    os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, script, *sys.argv[1:]])
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("QT_API", "pyqt6")
+    # napari must never read or write the user's settings.
+    config_dir = Path(tempfile.gettempdir()) / "polystore-gui-bench"
+    config_dir.mkdir(exist_ok=True)
+    env["NAPARI_CONFIG"] = str(config_dir / "napari.yaml")
+    env.setdefault("PYTHONHASHSEED", "0")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_case(script: str, case: str, args: Sequence[str] = (), *, timeout: float = 300.0,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``script --case case`` in a fresh interpreter and return its result dict."""
+    cmd = [sys.executable, script, "--case", case, *args]
+    run_env = child_env(env)
+    t0 = time.monotonic()
+    run_env[T0_ENV] = repr(t0)
+    try:
+        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        return {"error": f"timed out after {timeout:.0f} s", "stderr": _tail(exc.stderr)}
+    wall = time.monotonic() - t0
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            result = json.loads(line[len(RESULT_PREFIX):])
+            result["process_wall_s"] = wall
+            return result
+    return {"error": f"exit status {proc.returncode}, no result", "stderr": _tail(proc.stderr),
+            "stdout": _tail(proc.stdout)}
+
+
+def _tail(text: Any, n: int = 3000) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return text[-n:]
+
+
+def t0_from_env() -> float:
+    value = os.environ.get(T0_ENV)
+    return float(value) if value else time.monotonic()
+
+
+def emit_result(result: dict[str, Any]) -> None:
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+# -- in-process GUI probes (only import Qt when used) -----------------------------------------
+
+
+class Heartbeat:
+    """A 5 ms precise QTimer; the gaps between its ticks are GUI-thread stalls."""
+
+    def __init__(self, interval_ms: int = HEARTBEAT_MS) -> None:
+        from qtpy.QtCore import Qt, QTimer
+
+        self.interval_ms = interval_ms
+        self.ticks: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.on_tick: list[Callable[[float], None]] = []
+
+    def start(self) -> None:
+        self.ticks = [time.monotonic()]
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.ticks.append(time.monotonic())
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        self.ticks.append(now)
+        for fn in self.on_tick:
+            fn(now)
+
+    def stats(self, start: float | None = None, end: float | None = None) -> dict[str, Any]:
+        """Stall statistics over ticks in [start, end] (monotonic seconds)."""
+        ticks = [t for t in self.ticks if (start is None or t >= start) and (end is None or t <= end)]
+        return stall_stats(ticks, self.interval_ms)
+
+
+def stall_stats(ticks: Sequence[float], interval_ms: float = HEARTBEAT_MS) -> dict[str, Any]:
+    gaps = [(b - a) * 1000.0 for a, b in zip(ticks, ticks[1:])]
+    if not gaps:
+        return {"ticks": len(ticks), "max_stall_ms": None, "gaps_over_50ms": 0, "gaps_over_100ms": 0}
+    worst = max(gaps)
+    worst_at = ticks[gaps.index(worst)]
+    return {
+        "ticks": len(ticks),
+        "max_stall_ms": max(0.0, worst - interval_ms),
+        "max_stall_at": worst_at,
+        "gaps_over_50ms": sum(1 for g in gaps if g > 50),
+        "gaps_over_100ms": sum(1 for g in gaps if g > 100),
+        "stalled_ms_total": sum(g - interval_ms for g in gaps if g > 50),
+        "median_gap_ms": statistics.median(gaps),
+    }
+
+
+class PaintProbe:
+    """Notes the first paint event delivered to a top-level QMainWindow (application-wide filter).
+
+    ``first_paint`` is when Qt delivered that QEvent.Paint; ``frame_done`` is when control
+    next returned to the event loop (the whole first frame has been painted and flushed:
+    Qt paints every widget of the window synchronously inside the one expose/update).
+    """
+
+    def __init__(self, on_first_paint: Callable[[], None] | None = None) -> None:
+        from qtpy.QtCore import QEvent, QObject, QTimer
+        from qtpy.QtWidgets import QApplication, QMainWindow
+
+        probe = self
+        self.first_paint: float | None = None
+        self.frame_done: float | None = None
+        self.window: Any = None
+        self._on_first_paint = on_first_paint
+
+        class _Filter(QObject):
+            def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
+                if probe.first_paint is None and event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+                    probe.first_paint = time.monotonic()
+                    probe.window = obj
+                    QTimer.singleShot(0, probe._done)
+                return False
+
+        self._filter = _Filter()
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(self._filter)
+
+    def _done(self) -> None:
+        self.frame_done = time.monotonic()
+        from qtpy.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._filter)
+        if self._on_first_paint is not None:
+            self._on_first_paint()
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+def summarize(values: Iterable[float | None]) -> dict[str, float | None]:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return {"median": None, "min": None, "max": None, "n": 0}
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
+def fmt_s(v: float | None, digits: int = 3) -> str:
+    return "—" if v is None else f"{v:.{digits}f} s"
+
+
+def fmt_ms(v: float | None, digits: int = 0) -> str:
+    return "—" if v is None else f"{v:.{digits}f} ms"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(lines)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _dist_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    try:
+        from qtpy.QtCore import PYQT_VERSION_STR, QT_VERSION_STR  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - Qt missing
+        PYQT_VERSION_STR = QT_VERSION_STR = None  # noqa: N806
+    return {
+        "nproc": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu_model": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "qt": QT_VERSION_STR,
+        "pyqt": PYQT_VERSION_STR,
+        "napari": _dist_version("napari"),
+        "polystore": _dist_version("polystore"),
+        "polystore_gui": _dist_version("polystore-gui"),
+        "display": os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def write_json(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    return path

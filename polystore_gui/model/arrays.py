@@ -1,0 +1,422 @@
+"""What an address holds, as facts: array metadata, OME-NGFF summaries, file previews.
+
+``inspect(address)`` answers ``polystore-gui info`` and the metadata panel. It reads
+metadata only — never chunk data — so it is as cheap for a 40 GB plate as for a PNG.
+Opening data lazily for display lives in ``lazy.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
+
+TEXT_PREVIEW_BYTES = 64 * 1024
+TABLE_PREVIEW_ROWS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class OmeLevel:
+    path: str
+    shape: tuple[int, ...] | None
+    scale: tuple[float, ...] | None
+    translation: tuple[float, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class OmeChannel:
+    label: str
+    color: str | None
+    window: tuple[float, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class OmeSummary:
+    version: str | None
+    axes: tuple[tuple[str, str | None, str | None], ...]  # (name, type, unit)
+    levels: tuple[OmeLevel, ...]
+    channels: tuple[OmeChannel, ...]
+    labels: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "axes": [{"name": n, "type": t, "unit": u} for n, t, u in self.axes],
+            "levels": [
+                {
+                    "path": lv.path,
+                    "shape": list(lv.shape) if lv.shape else None,
+                    "scale": list(lv.scale) if lv.scale else None,
+                    "translation": list(lv.translation) if lv.translation else None,
+                }
+                for lv in self.levels
+            ],
+            "channels": [
+                {"label": c.label, "color": c.color, "window": list(c.window) if c.window else None}
+                for c in self.channels
+            ],
+            "labels": list(self.labels),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """Everything ``info`` says about one address."""
+
+    backend: str
+    path: str
+    kind: str  # "array", "group", "file", "directory"
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    chunks: tuple[int, ...] | None = None
+    shards: tuple[int, ...] | None = None
+    zarr_format: int | None = None
+    fill_value: Any = None
+    codecs: dict[str, Any] = field(default_factory=dict)
+    dimension_names: tuple[str | None, ...] | None = None
+    nbytes: int | None = None
+    stored_bytes: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    ome: OmeSummary | None = None
+    size: int | None = None
+    members: dict[str, int] = field(default_factory=dict)
+    format: str | None = None
+    preview: Any = None  # text, or a list of rows for tables
+    truncated: bool = False
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"backend": self.backend, "path": self.path, "kind": self.kind}
+        if self.kind == "array":
+            out.update(
+                shape=list(self.shape) if self.shape is not None else None,
+                dtype=self.dtype,
+                chunks=list(self.chunks) if self.chunks is not None else None,
+                shards=list(self.shards) if self.shards is not None else None,
+                zarr_format=self.zarr_format,
+                fill_value=_jsonable(self.fill_value),
+                codecs=self.codecs,
+                dimension_names=list(self.dimension_names) if self.dimension_names else None,
+                nbytes=self.nbytes,
+                stored_bytes=self.stored_bytes,
+            )
+        out["attributes"] = _jsonable(self.attributes)
+        if self.ome is not None:
+            out["ome"] = self.ome.as_json()
+        if self.members:
+            out["members"] = self.members
+        for key in ("size", "format", "error"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.preview is not None:
+            out["preview"] = self.preview
+            out["truncated"] = self.truncated
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Numbers and containers as JSON can hold them (NaN/inf as strings, numpy as Python)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return _jsonable(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value)
+
+
+# -- zarr -------------------------------------------------------------------------------------
+
+
+def _codec_text(codec: Any) -> Any:
+    if codec is None:
+        return None
+    to_dict = getattr(codec, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return _jsonable(to_dict())
+        except Exception:  # a codec that cannot describe itself is still named
+            pass
+    get_config = getattr(codec, "get_config", None)
+    if callable(get_config):
+        return _jsonable(get_config())
+    return str(codec)
+
+
+def zarr_array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
+    """Facts about a zarr array from its metadata (zarr is asked only for codec details)."""
+    codecs: dict[str, Any] = {}
+    fill_value: Any = None
+    dimension_names: tuple[str | None, ...] | None = None
+    error = None
+    try:
+        import zarr
+
+        array = zarr.open_array(path, mode="r")
+        codecs = {
+            "compressors": [_codec_text(c) for c in (array.compressors or ())],
+            "filters": [_codec_text(c) for c in (array.filters or ())],
+            "serializer": _codec_text(array.serializer) if meta.zarr_format == 3 else None,
+        }
+        fill_value = array.fill_value
+        names = getattr(array.metadata, "dimension_names", None)
+        dimension_names = tuple(names) if names else None
+    except Exception as exc:  # e.g. a codec that is not installed: metadata still shown
+        error = f"zarr cannot open this array: {exc}"
+        codecs = {"declared": _declared_codecs(path, meta)}
+    return Info(
+        backend,
+        path,
+        "array",
+        shape=meta.shape,
+        dtype=meta.dtype,
+        chunks=meta.chunks,
+        shards=meta.shards,
+        zarr_format=meta.zarr_format,
+        fill_value=fill_value,
+        codecs=codecs,
+        dimension_names=dimension_names,
+        nbytes=meta.nbytes,
+        attributes=meta.attributes,
+        format=f"zarr v{meta.zarr_format}",
+        error=error,
+    )
+
+
+def _declared_codecs(path: str, meta: ZarrNodeMeta) -> Any:
+    name = "zarr.json" if meta.zarr_format == 3 else ".zarray"
+    try:
+        with open(os.path.join(path, name), "rb") as fh:
+            doc = json.loads(fh.read())
+    except (OSError, ValueError):
+        return None
+    if meta.zarr_format == 3:
+        return doc.get("codecs")
+    return {"compressor": doc.get("compressor"), "filters": doc.get("filters")}
+
+
+def ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
+    """The OME-NGFF facts of an image group (0.4: top-level keys; 0.5: under ``ome``)."""
+    attrs = meta.attributes
+    ome = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
+    assert isinstance(ome, dict)
+    multiscales = ome.get("multiscales")
+    if not multiscales:
+        return None
+    ms = multiscales[0]
+    version = ome.get("version") or ms.get("version")
+    axes = tuple(
+        (a.get("name", "?"), a.get("type"), a.get("unit")) if isinstance(a, dict) else (str(a), None, None)
+        for a in ms.get("axes", [])
+    )
+    levels = []
+    for ds in ms.get("datasets", []):
+        scale = translation = None
+        for t in ds.get("coordinateTransformations", []):
+            if t.get("type") == "scale":
+                scale = tuple(float(v) for v in t.get("scale", []))
+            elif t.get("type") == "translation":
+                translation = tuple(float(v) for v in t.get("translation", []))
+        level_path = os.path.join(group_path, ds.get("path", ""))
+        try:
+            level_meta = read_node(level_path)
+            shape = level_meta.shape if level_meta is not None else None
+        except (CorruptMetadataError, OSError):
+            shape = None
+        levels.append(OmeLevel(ds.get("path", ""), shape, scale, translation))
+    channels = []
+    for ch in (ome.get("omero") or {}).get("channels", []):
+        window = ch.get("window") or {}
+        w = (float(window["start"]), float(window["end"])) if "start" in window and "end" in window else None
+        channels.append(OmeChannel(str(ch.get("label", "")), ch.get("color"), w))
+    labels: tuple[str, ...] = ()
+    labels_path = os.path.join(group_path, "labels")
+    try:
+        labels_meta = read_node(labels_path) if os.path.isdir(labels_path) else None
+    except (CorruptMetadataError, OSError):
+        labels_meta = None
+    if labels_meta is not None:
+        la = labels_meta.attributes
+        la = la.get("ome", la) if isinstance(la.get("ome"), dict) else la
+        labels = tuple(str(x) for x in la.get("labels", []))
+    return OmeSummary(str(version) if version else None, axes, tuple(levels), tuple(channels), labels)
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def inspect(backend: str, path: str) -> Info:
+    """The facts about ``backend:path``. Never raises for bad data: ``error`` says what is wrong."""
+    if backend == "memory":
+        return _memory_info(path)
+    if not os.path.lexists(path):
+        return Info(backend, path, "file", error=f"No longer exists: {path}")
+    if os.path.isdir(path):
+        try:
+            meta = read_node(path)
+        except CorruptMetadataError as exc:
+            return Info(backend, path, "group", error=str(exc))
+        except OSError as exc:
+            return Info(backend, path, "directory", error=f"{exc.strerror or exc}: {path}")
+        if meta is None:
+            return _directory_info(backend, path)
+        if meta.node_type == "array":
+            return zarr_array_info(backend, path, meta)
+        return Info(
+            backend,
+            path,
+            "group",
+            zarr_format=meta.zarr_format,
+            attributes=meta.attributes,
+            ome=ome_summary(path, meta),
+            members=_zarr_member_counts(path),
+            format=f"zarr v{meta.zarr_format}",
+        )
+    return file_info(backend, path)
+
+
+def _zarr_member_counts(path: str) -> dict[str, int]:
+    counts = {"groups": 0, "arrays": 0}
+    try:
+        with os.scandir(path) as it:
+            for item in it:
+                if not item.is_dir():
+                    continue
+                try:
+                    meta = read_node(item.path)
+                except (CorruptMetadataError, OSError):
+                    continue
+                if meta is not None:
+                    counts["arrays" if meta.node_type == "array" else "groups"] += 1
+    except OSError:
+        pass
+    return counts
+
+
+def _directory_info(backend: str, path: str) -> Info:
+    counts = {"folders": 0, "files": 0}
+    try:
+        with os.scandir(path) as it:
+            for item in it:
+                counts["folders" if item.is_dir() else "files"] += 1
+    except OSError as exc:
+        return Info(backend, path, "directory", error=f"{exc.strerror or exc}: {path}")
+    return Info(backend, path, "directory", members=counts)
+
+
+def file_info(backend: str, path: str) -> Info:
+    """A file: images and NPY as arrays (header only), text, JSON and CSV as capped previews."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        return Info(backend, path, "file", error=f"{exc.strerror or exc}: {path}")
+    lower = path.lower()
+    try:
+        if lower.endswith((".tif", ".tiff")):
+            return _tiff_info(backend, path, size)
+        if lower.endswith(".npy"):
+            import numpy as np
+
+            arr = np.load(path, mmap_mode="r")
+            return Info(backend, path, "array", shape=tuple(arr.shape), dtype=str(arr.dtype),
+                        nbytes=int(arr.nbytes), size=size, stored_bytes=size, format="npy")
+        if lower.endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif")):
+            from PIL import Image
+
+            with Image.open(path) as im:
+                w, h = im.size
+                bands = len(im.getbands())
+                shape = (h, w) if bands == 1 else (h, w, bands)
+                mode = im.mode
+            dtype = "uint16" if mode.startswith("I;16") else "uint8"
+            return Info(backend, path, "array", shape=shape, dtype=dtype, size=size, stored_bytes=size,
+                        format=lower.rsplit(".", 1)[-1], attributes={"mode": mode})
+    except Exception as exc:  # not what its name says: report, never raise
+        return Info(backend, path, "file", size=size, error=f"cannot read {os.path.basename(path)}: {exc}")
+    return _text_info(backend, path, size)
+
+
+def _tiff_info(backend: str, path: str, size: int) -> Info:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        attrs: dict[str, Any] = {"series": len(tif.series), "pages": len(tif.pages), "axes": series.axes}
+        if tif.is_ome:
+            attrs["ome"] = True
+        levels = len(getattr(series, "levels", [series]))
+        if levels > 1:
+            attrs["levels"] = levels
+        page = tif.pages.first
+        tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
+        return Info(backend, path, "array", shape=tuple(series.shape), dtype=str(series.dtype),
+                    chunks=tile, nbytes=int(series.size * series.dtype.itemsize), size=size,
+                    stored_bytes=size, attributes=attrs, format="ome-tiff" if tif.is_ome else "tiff")
+
+
+def _text_info(backend: str, path: str, size: int) -> Info:
+    with open(path, "rb") as fh:
+        raw = fh.read(TEXT_PREVIEW_BYTES + 1)
+    truncated = len(raw) > TEXT_PREVIEW_BYTES
+    raw = raw[:TEXT_PREVIEW_BYTES]
+    if b"\0" in raw:
+        return Info(backend, path, "file", size=size, format="binary")
+    text = raw.decode("utf-8", "replace")
+    lower = path.lower()
+    if lower.endswith(".json") and not truncated:
+        try:
+            return Info(backend, path, "file", size=size, format="json",
+                        preview=json.dumps(json.loads(text), indent=2)[:TEXT_PREVIEW_BYTES])
+        except ValueError as exc:
+            return Info(backend, path, "file", size=size, format="json", preview=text,
+                        error=f"not valid JSON: {exc}")
+    if lower.endswith((".csv", ".tsv")):
+        dialect = "excel-tab" if lower.endswith(".tsv") else "excel"
+        rows = []
+        for i, row in enumerate(csv.reader(io.StringIO(text), dialect)):
+            if i >= TABLE_PREVIEW_ROWS:
+                truncated = True
+                break
+            rows.append(row)
+        return Info(backend, path, "file", size=size, format="csv", preview=rows, truncated=truncated)
+    return Info(backend, path, "file", size=size, format="text", preview=text, truncated=truncated)
+
+
+def _memory_info(path: str) -> Info:
+    from .listing import memory_backend
+
+    backend = memory_backend()
+    try:
+        value = backend.load(path)
+    except IsADirectoryError:
+        try:
+            names = [n for n in backend.list_dir(path) if n]
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+        return Info("memory", path, "directory", members={"entries": len(names)})
+    except FileNotFoundError:
+        return Info("memory", path, "file", error=f"No longer exists: memory:{path}")
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return Info("memory", path, "array", shape=tuple(int(s) for s in shape), dtype=str(dtype),
+                    nbytes=int(getattr(value, "nbytes", 0)) or None, format=type(value).__name__)
+    if isinstance(value, str):
+        return Info("memory", path, "file", format="text", preview=value[:TEXT_PREVIEW_BYTES],
+                    truncated=len(value) > TEXT_PREVIEW_BYTES, size=len(value))
+    return Info("memory", path, "file", format=type(value).__name__, preview=repr(value)[:2000])

@@ -1,0 +1,61 @@
+"""The window appears at once; discovery fills the tree from a worker."""
+
+from __future__ import annotations
+
+import os
+
+from qtpy.QtCore import QMimeData, QPointF, Qt, QUrl
+from qtpy.QtGui import QDropEvent
+
+from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE
+
+from .helpers import child_rows
+
+
+def test_window_shows_before_discovery_and_fills_when_it_is_done(qtbot, demo_dir, discovery):
+    from polystore_gui.qt.main_window import MainWindow
+
+    window = MainWindow([str(demo_dir)])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    model = window.tree_model
+    # Nothing discovered yet: one row says so.
+    assert model.rowCount() == 1
+    assert model.index(0, 0).data() == "Discovering backends…"
+    assert model.index(0, 0).data(ROW_KIND_ROLE) == "loading"
+    assert window.tree.objectName() == "backendTree"
+    with qtbot.waitSignal(window.discoveryFinished, timeout=60_000):
+        window.start_background()
+    assert model.rowCount() == len(discovery.backends)
+    disk = model.backend_index("disk")
+    roots = [row[2] for row in child_rows(model, disk)]
+    assert ("disk", str(demo_dir)) in roots
+    assert ("disk", os.path.expanduser("~")) in roots
+    window.shutdown()
+    window.close()
+
+
+def test_a_folder_dropped_from_the_desktop_becomes_a_root(make_window, qtbot, tmp_path):
+    window = make_window([], show=True)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    disk = window.tree_model.backend_index("disk")
+    assert ("disk", str(tmp_path)) in [window.tree_model.index(r, 0, disk).data(ADDRESS_ROLE) for r in range(window.tree_model.rowCount(disk))]
+
+
+def test_selecting_a_row_shows_its_details(make_window, qtbot, demo_dir):
+    from .helpers import expand
+
+    window = make_window([demo_dir], show=True)
+    expand(window, qtbot, "disk", str(demo_dir))
+    index = expand(window, qtbot, "disk", str(demo_dir / "stores"))
+    store = window.tree_model.find("disk", str(demo_dir / "stores" / "experiment.zarr"))
+    qtbot.waitUntil(lambda: "zarr store" in window.tree_model.index(store.row(), 1, index).data())
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(store))
+    text = window.details.toPlainText()
+    assert "experiment.zarr" in text and "zarr store" in text and "zarr v3" in text
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.backend_index("virtual_workspace")))
+    assert "plate root" in window.details.toPlainText()
