@@ -39,17 +39,45 @@ _CAPABILITY_ICONS = {
 }
 
 
+# The style's own icon for each name, used when an SVG of ours is missing or unreadable.
+_FALLBACKS = {
+    "folder": "SP_DirIcon",
+    "folder-open": "SP_DirOpenIcon",
+    "root": "SP_DriveHDIcon",
+    "memory": "SP_DriveFDIcon",
+    "error": "SP_MessageBoxCritical",
+    "warning": "SP_MessageBoxWarning",
+    "loading": "SP_BrowserReload",
+    "backend-error": "SP_MessageBoxCritical",
+    "backend-sink": "SP_ComputerIcon",
+    "backend-context": "SP_DriveNetIcon",
+    "backend-readwrite": "SP_DriveHDIcon",
+    "backend-readonly": "SP_DriveCDIcon",
+    "zarr-store": "SP_DirLinkIcon",
+    "ome-zarr": "SP_DirLinkIcon",
+    "group": "SP_DirIcon",
+}
+
+
 @cache
 def named(name: str) -> QIcon:
-    """The icon ``name`` from ``polystore_gui/resources/icons`` (an empty icon if absent)."""
+    """The icon ``name`` from ``polystore_gui/resources/icons``, else the style's nearest."""
     ref = resources.files("polystore_gui").joinpath("resources", "icons", f"{name}.svg")
     try:
         with resources.as_file(ref) as path:
             if path.is_file():
-                return QIcon(str(path))
+                icon = QIcon(str(path))
+                if not icon.isNull():
+                    return icon
     except (FileNotFoundError, OSError):
         pass
-    return QIcon()
+    from qtpy.QtWidgets import QApplication, QStyle
+
+    app = QApplication.instance()
+    if app is None:
+        return QIcon()
+    pixmap = getattr(QStyle.StandardPixmap, _FALLBACKS.get(name, "SP_FileIcon"))
+    return app.style().standardIcon(pixmap)
 
 
 def icon_for(node: Node) -> QIcon:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from typing import Any
@@ -18,7 +17,6 @@ from qtpy.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QTextBrowser,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -29,7 +27,8 @@ from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
 from . import icons
-from .tree_model import ADDRESS_ROLE, COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
+from .preview_panel import PreviewPanel
+from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -107,17 +106,15 @@ class MainWindow(QMainWindow):
             header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
         layout.addWidget(self.tree)
-        self.details = QTextBrowser(self)
-        self.details.setObjectName("detailsPanel")
-        self.details.setOpenLinks(False)
+        self.preview = PreviewPanel(self.workers, self)
         self._show_welcome()
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("mainSplitter")
         splitter.addWidget(left)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([820, 460])
+        splitter.addWidget(self.preview)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 640])
         self.setCentralWidget(splitter)
         self.splitter = splitter
         self.backend_count_label = QLabel("", self)
@@ -169,8 +166,10 @@ class MainWindow(QMainWindow):
 
     # -- background start ------------------------------------------------------------------
 
-    def start_background(self) -> None:
-        """Start backend discovery; the tree fills in when it finishes."""
+    def start_background(self, *, viewer: bool = True) -> None:
+        """Start backend discovery (the tree fills in when it finishes) and napari's import."""
+        if viewer:
+            self.preview.viewer.start()
         self.workers.start(
             discover_backends,
             on_return=self._on_discovery_returned,
@@ -195,7 +194,7 @@ class MainWindow(QMainWindow):
     def _on_discovery_errored(self, exc: BaseException) -> None:
         log.error("backend discovery failed", exc_info=exc)
         self.statusBar().showMessage(f"Backend discovery failed: {exc}")
-        self.details.setHtml(f"<h3>Backend discovery failed</h3><p>{html.escape(str(exc))}</p>")
+        self.preview.show_message("Backend discovery failed", str(exc))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -240,10 +239,11 @@ class MainWindow(QMainWindow):
     # -- details panel ---------------------------------------------------------------------
 
     def _show_welcome(self) -> None:
-        self.details.setHtml(
-            "<h2>polystore-gui</h2><p>Select an entry in the tree to see what it is.</p>"
-            "<p>Expand <b>disk</b> to browse folders, <b>memory</b> for in-process arrays, "
-            "and <b>zarr</b> / <b>ome_zarr</b> for the stores you opened or met while browsing.</p>"
+        self.preview.show_message(
+            "polystore-gui",
+            "Select an entry in the tree to preview it.\n\n"
+            "Expand disk to browse folders, memory for in-process arrays, and zarr / ome_zarr "
+            "for the stores you opened or met while browsing.",
         )
 
     def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -253,43 +253,29 @@ class MainWindow(QMainWindow):
         source = self.proxy.mapToSource(current)
         kind = source.data(ROW_KIND_ROLE)
         if kind == "backend":
-            node = self.tree_model.node(source)
-            info = node.backend
+            info = self.tree_model.node(source).backend
             assert info is not None
-            rows = [
-                ("Backend", info.key),
-                ("Capability", info.label),
-                ("Status", info.status.value),
-                ("Context", info.context_detail or ""),
-                ("Class", f"{info.module}.{info.class_name}"),
-                ("About", info.summary),
-            ]
+            facts = {
+                "backend": info.key,
+                "capability": info.label,
+                "status": info.status.value,
+                "context": info.context_detail or "",
+                "class": f"{info.module}.{info.class_name}",
+                "about": info.summary,
+                "error": info.error or "",
+            }
+            text = f"{info.key}: {info.label}"
+            if info.context_detail:
+                text += f"\n\n{info.context_detail}"
             if info.error:
-                rows.append(("Error", info.error))
-            self._render_rows(info.key, [r for r in rows if r[1]])
+                text += f"\n\n{info.error}"
+            self.preview.show_message(info.key, text, {k: v for k, v in facts.items() if v})
             return
-        entry = source.data(ENTRY_ROLE)
-        backend, path = source.data(ADDRESS_ROLE)
-        rows = [("Address", f"{backend}:{path}"), ("Kind", entry.kind.value)]
-        for label, value in (
-            ("Size", self.tree_model.data(source.siblingAtColumn(2))),
-            ("Shape", self.tree_model.data(source.siblingAtColumn(3))),
-            ("Dtype", entry.dtype),
-            ("Modified", self.tree_model.data(source.siblingAtColumn(5))),
-            ("Detail", entry.detail),
-            ("Error", entry.error),
-        ):
-            if value:
-                rows.append((label, str(value)))
-        self._render_rows(entry.name, rows)
-
-    def _render_rows(self, title: str, rows: list[tuple[str, str]]) -> None:
-        body = "".join(
-            f"<tr><td style='color:#64748b;padding-right:12px'>{html.escape(k)}</td>"
-            f"<td>{html.escape(v)}</td></tr>"
-            for k, v in rows
-        )
-        self.details.setHtml(f"<h3>{html.escape(title)}</h3><table>{body}</table>")
+        entry: Entry = source.data(ENTRY_ROLE)
+        if kind in ("loading", "error") or (entry.error is not None and not entry.kind.expandable and entry.kind is EntryKind.ERROR):
+            self.preview.show_message(entry.name, entry.error or entry.name)
+            return
+        self.preview.request(entry.backend, entry.path)
 
     # -- help ------------------------------------------------------------------------------
 
@@ -347,6 +333,8 @@ class MainWindow(QMainWindow):
         self.workers.cancel_all(close=True)
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)
+        self.preview.close_preview()
+        self.preview.viewer.close_viewer()
         try:
             close_connections()
         except Exception as exc:  # closing must never crash the exit

@@ -46,7 +46,7 @@ def test_a_folder_dropped_from_the_desktop_becomes_a_root(make_window, qtbot, tm
     assert ("disk", str(tmp_path)) in [window.tree_model.index(r, 0, disk).data(ADDRESS_ROLE) for r in range(window.tree_model.rowCount(disk))]
 
 
-def test_selecting_a_row_shows_its_details(make_window, qtbot, demo_dir):
+def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
     from .helpers import expand
 
     window = make_window([demo_dir], show=True)
@@ -54,8 +54,12 @@ def test_selecting_a_row_shows_its_details(make_window, qtbot, demo_dir):
     index = expand(window, qtbot, "disk", str(demo_dir / "stores"))
     store = window.tree_model.find("disk", str(demo_dir / "stores" / "experiment.zarr"))
     qtbot.waitUntil(lambda: "zarr store" in window.tree_model.index(store.row(), 1, index).data())
-    window.tree.setCurrentIndex(window.proxy.mapFromSource(store))
-    text = window.details.toPlainText()
-    assert "experiment.zarr" in text and "zarr store" in text and "zarr v3" in text
+    panel = window.preview
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        window.tree.setCurrentIndex(window.proxy.mapFromSource(store))
+    assert "experiment.zarr" in panel.title.text()
+    assert panel.metadata.rows()["kind"] == "group"
+    assert "1 group, 2 arrays" in panel.message.text()
     window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.backend_index("virtual_workspace")))
-    assert "plate root" in window.details.toPlainText()
+    assert "plate root" in panel.message.text()
+    assert panel.metadata.rows()["capability"] == "needs context: a plate root"

@@ -1,0 +1,467 @@
+#!/usr/bin/env python
+"""Listing benchmark: a flat folder of 100,000 empty files (1,000,000 with ``--million``).
+
+Cases, each in its own interpreter:
+
+- ``scandir``: bare ``[e.name for e in os.scandir(folder)]`` (the floor).
+- ``qfsmodel``: Qt's QFileSystemModel shown in a QTreeView rooted at the folder: time to
+  first rows, to its ``directoryLoaded`` signal and to ``rowCount == N`` (``fetchMore``
+  called as needed), and the longest GUI-thread stall (5 ms heartbeat).
+- ``polystore``: polystore-gui's MainWindow with ``roots=[<parent of the folder>]``; after
+  ``discoveryFinished`` the root row is expanded (listed), then the folder's row is
+  expanded in the view; time to the first file rows inserted, to all N rows in the model
+  (``rowCount == N`` and the node's pending queue empty), to ``listingFinished`` (the
+  details pass, one ``stat`` per file, is done) and the longest GUI stall.
+
+The page cache is not dropped (that needs root and would measure the disk, not the
+code): every case is run twice, back to back, and the second ("warm") run is reported.
+
+Targets (polystore-gui): first rows < 100 ms; all rows ≤ 4x ``os.scandir``; longest GUI
+stall ≤ 75 ms.
+
+Run: ``xvfb-run -a python benchmarks/bench_listing.py [--million]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+
+SCRIPT = str(Path(__file__).resolve())
+CASES = ("scandir", "qfsmodel", "polystore")
+SETTLE_S = 1.0
+
+FIRST_ROWS_TARGET_MS = 100.0
+ALL_ROWS_RATIO_TARGET = 4.0
+STALL_TARGET_MS = 75.0
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def folder_for(n: int) -> Path:
+    return C.DATA_DIR / ("flat1m" if n >= 1_000_000 else f"flat{n // 1000}k")
+
+
+def ensure_folder(n: int) -> Path:
+    """A folder holding exactly ``n`` empty files ``img_0000000.tif`` … (made once)."""
+    folder = folder_for(n)
+    stamp = C.DATA_DIR / f".{folder.name}.complete"
+    if stamp.exists() and folder.is_dir():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = {e.name for e in os.scandir(folder)}
+    print(f"creating {n:,} empty files in {folder} (once) …", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    flags = os.O_WRONLY | os.O_CREAT
+    for i in range(n):
+        name = f"img_{i:07d}.tif"
+        if name not in existing:
+            os.close(os.open(folder / name, flags, 0o644))
+    extra = existing - {f"img_{i:07d}.tif" for i in range(n)}
+    for name in extra:
+        os.unlink(folder / name)
+    stamp.write_text(f"{n}\n")
+    print(f"  done in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return folder
+
+
+# -- cases (child side) ------------------------------------------------------------------------
+
+
+def case_scandir(folder: str, n: int) -> dict[str, Any]:
+    started = time.monotonic()
+    names = [e.name for e in os.scandir(folder)]
+    elapsed = time.monotonic() - started
+    assert len(names) == n, (len(names), n)
+    return {"all_rows_s": elapsed, "rows": len(names)}
+
+
+def case_qfsmodel(folder: str, n: int, timeout_s: float) -> dict[str, Any]:
+    os.environ.setdefault("QT_API", "pyqt6")
+    from qtpy.QtCore import QDir, QTimer
+    from qtpy.QtWidgets import QApplication, QFileSystemModel, QMainWindow, QTreeView
+
+    app = QApplication(sys.argv[:1])
+    window = QMainWindow()
+    window.resize(1280, 800)
+    view = QTreeView(window)
+    view.setUniformRowHeights(True)
+    window.setCentralWidget(view)
+    window.show()
+    marks: dict[str, float] = {}
+    heartbeat = C.Heartbeat()
+    model = QFileSystemModel()
+    model.setFilter(QDir.Filter.AllEntries | QDir.Filter.NoDotAndDotDot | QDir.Filter.Hidden)
+    root_box: dict[str, Any] = {}
+
+    def check(_now: float | None = None) -> None:
+        root = root_box.get("root")
+        if root is None or "all_rows" in marks:
+            return
+        if model.canFetchMore(root):
+            model.fetchMore(root)
+        if model.rowCount(root) >= n:
+            marks["all_rows"] = time.monotonic()
+            maybe_finish()
+
+    def on_rows(parent: Any, first: int, last: int) -> None:
+        if "first_rows" not in marks and root_box.get("root") is not None and parent == root_box["root"]:
+            marks["first_rows"] = time.monotonic()
+        check()
+
+    def on_loaded(path: str) -> None:
+        if os.path.abspath(path) == folder and "directory_loaded" not in marks:
+            marks["directory_loaded"] = time.monotonic()
+            check()
+            maybe_finish()
+
+    def maybe_finish() -> None:
+        if "all_rows" in marks and "directory_loaded" in marks and "settle" not in marks:
+            marks["settle"] = time.monotonic()
+            QTimer.singleShot(int(SETTLE_S * 1000), finish)
+
+    def finish() -> None:
+        if "end" in marks:
+            return
+        heartbeat.stop()
+        marks["end"] = time.monotonic()
+        app.quit()
+
+    def start() -> None:
+        heartbeat.start()
+        marks["start"] = time.monotonic()
+        model.rowsInserted.connect(on_rows)
+        model.directoryLoaded.connect(on_loaded)
+        root = model.setRootPath(folder)
+        view.setModel(model)
+        view.setRootIndex(root)
+        root_box["root"] = root
+        marks["set_root_returned"] = time.monotonic()
+        check()
+
+    heartbeat.on_tick.append(check)
+    QTimer.singleShot(200, start)  # let the window paint first
+    QTimer.singleShot(int(timeout_s * 1000), finish)
+    app.exec()
+    start_t = marks["start"]
+    rows = model.rowCount(root_box["root"])
+
+    def rel(key: str) -> float | None:
+        return marks[key] - start_t if key in marks else None
+
+    return {
+        "first_rows_s": rel("first_rows"),
+        "directory_loaded_s": rel("directory_loaded"),
+        "all_rows_s": rel("all_rows"),
+        "set_root_call_s": rel("set_root_returned"),
+        "rows": rows,
+        "timed_out": "all_rows" not in marks or "directory_loaded" not in marks,
+        "stalls": heartbeat.stats(start_t, marks.get("end")),
+    }
+
+
+def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -> dict[str, Any]:
+    os.environ.setdefault("QT_API", "pyqt6")
+    from qtpy.QtCore import QModelIndex, QTimer
+    from qtpy.QtWidgets import QApplication
+
+    from polystore_gui.qt.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    parent_dir = os.path.dirname(folder)
+    window = MainWindow([parent_dir], demo=False)
+    window.show()
+    model = window.tree_model
+    marks: dict[str, float] = {}
+    heartbeat = C.Heartbeat()
+    box: dict[str, Any] = {}
+    profiler: Any = None
+
+    def folder_index() -> QModelIndex:
+        return model.find("disk", folder)
+
+    def on_discovery(_d: Any) -> None:
+        marks["discovery"] = time.monotonic()
+        root = model.find("disk", parent_dir)
+        if not root.isValid():
+            print(f"no disk root {parent_dir}", file=sys.stderr)
+            finish()
+            return
+        window.tree.expand(window.proxy.mapFromSource(root))
+
+    def on_listing_finished(address: Any) -> None:
+        backend, path = address
+        if path == parent_dir and "folder_expanded" not in marks:
+            # The root's own listing is done; its rows go in on the next drain turn.
+            QTimer.singleShot(50, expand_folder)
+        elif path == folder:
+            marks["listing_finished"] = time.monotonic()
+            check_all()
+            maybe_finish()
+
+    def expand_folder() -> None:
+        index = folder_index()
+        if not index.isValid():
+            QTimer.singleShot(20, expand_folder)
+            return
+        box["index"] = QModelIndex(index)
+        box["node"] = model.node(index)
+        heartbeat.start()
+        nonlocal profiler
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        marks["folder_expanded"] = time.monotonic()
+        proxy_index = window.proxy.mapFromSource(index)
+        window.tree.expand(proxy_index)
+        window.tree.scrollTo(proxy_index)
+
+    def on_rows_inserted(parent: Any, first: int, last: int) -> None:
+        node = box.get("node")
+        if node is None or not parent.isValid() or model.node(parent) is not node:
+            return
+        child = node.children[first] if first < len(node.children) else None
+        if child is not None and child.placeholder:
+            marks.setdefault("placeholder", time.monotonic())
+            return
+        marks.setdefault("first_rows", time.monotonic())
+        check_all()
+
+    def check_all() -> None:
+        node = box.get("node")
+        if node is None or "all_rows_model" in marks:
+            return
+        if not node.pending and model.rowCount(box["index"]) == n and not any(
+            c.placeholder for c in node.children[:1]
+        ):
+            marks["all_rows_model"] = time.monotonic()
+            # ...and once this event-loop turn (re-sort, view update) has returned:
+            QTimer.singleShot(0, lambda: marks.setdefault("all_rows", time.monotonic()))
+            maybe_finish()
+
+    def maybe_finish() -> None:
+        if "all_rows_model" in marks and "listing_finished" in marks and "settle" not in marks:
+            marks["settle"] = time.monotonic()
+            QTimer.singleShot(int(SETTLE_S * 1000), finish)
+
+    def finish() -> None:
+        if "end" in marks:
+            return
+        if profiler is not None:
+            profiler.disable()
+        heartbeat.stop()
+        marks["end"] = time.monotonic()
+        window.shutdown()
+        app.quit()
+
+    window.discoveryFinished.connect(on_discovery)
+    model.listingFinished.connect(on_listing_finished)
+    model.rowsInserted.connect(on_rows_inserted)
+    window.start_background()
+    QTimer.singleShot(int(timeout_s * 1000), finish)
+    app.exec()
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
+    start_t = marks.get("folder_expanded")
+    if start_t is None:
+        return {"error": "folder row never expanded", "marks": marks}
+
+    def rel(key: str) -> float | None:
+        return marks[key] - start_t if key in marks else None
+
+    rows_end = marks.get("all_rows")
+    return {
+        "placeholder_s": rel("placeholder"),
+        "first_rows_s": rel("first_rows"),
+        "all_rows_s": rel("all_rows"),
+        "all_rows_model_s": rel("all_rows_model"),
+        "listing_finished_s": rel("listing_finished"),
+        "discovery_s_from_start": marks["discovery"] - start_t if "discovery" in marks else None,
+        "rows": model.rowCount(box["index"]) if "index" in box else None,
+        "timed_out": "all_rows" not in marks or "listing_finished" not in marks,
+        # Until every row is in (what the user waits for) and over the whole run
+        # (details pass, one stat per file, and SETTLE_S afterwards).
+        "stalls_rows": heartbeat.stats(start_t, rows_end) if rows_end else None,
+        "stalls": heartbeat.stats(start_t, marks.get("end")),
+        "max_stall_at_rel_s": (heartbeat.stats(start_t, marks.get("end")).get("max_stall_at") or start_t) - start_t,
+    }
+
+
+def run_child(case: str, folder: str, n: int, timeout_s: float, profile: str | None) -> None:
+    if case == "scandir":
+        result = case_scandir(folder, n)
+    elif case == "qfsmodel":
+        result = case_qfsmodel(folder, n, timeout_s)
+    elif case == "polystore":
+        result = case_polystore(folder, n, timeout_s, profile)
+    else:
+        raise SystemExit(f"unknown case {case!r}")
+    result["case"] = case
+    result["n"] = n
+    C.emit_result(result)
+
+
+# -- parent ------------------------------------------------------------------------------------
+
+
+LABELS = {
+    "scandir": "`os.scandir` names (floor)",
+    "qfsmodel": "QFileSystemModel + QTreeView",
+    "polystore": "polystore-gui MainWindow",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--million", action="store_true", help="also run on 1,000,000 files (linear scaling)")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
+    parser.add_argument("--runs", type=int, default=2, help="runs per case; the last (warm) one is reported")
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per GUI case before giving up")
+    parser.add_argument("--qfs-million", action="store_true",
+                        help="also run QFileSystemModel on 1,000,000 files (slow; skipped by default)")
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the polystore case's GUI thread to PATH")
+    parser.add_argument("--name", default="bench_listing", help="results/<name>.json")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.case:
+        run_child(args.case, args.folder, args.n, args.timeout, args.profile)
+        return 0
+
+    C.ensure_display(SCRIPT)
+    cases = [c for c in args.cases.split(",") if c]
+    sizes = [100_000] + ([1_000_000] if args.million else [])
+    results: dict[str, Any] = {}
+    for n in sizes:
+        folder = str(ensure_folder(n).resolve())
+        results[str(n)] = {}
+        for case in cases:
+            if case == "qfsmodel" and n >= 1_000_000 and not args.qfs_million:
+                continue
+            runs = []
+            for i in range(args.runs):
+                extra = ["--folder", folder, "--n", str(n), "--timeout", str(args.timeout)]
+                if args.profile and case == "polystore" and i == args.runs - 1:
+                    extra += ["--profile", args.profile]
+                r = C.run_case(SCRIPT, case, extra, timeout=args.timeout + 60)
+                runs.append(r)
+                tag = "warm" if i == args.runs - 1 else "cold-ish"
+                if "error" in r:
+                    print(f"{n:,} {case} run {i + 1} ({tag}): ERROR {r['error']}\n{r.get('stderr', '')}",
+                          file=sys.stderr, flush=True)
+                else:
+                    st = (r.get("stalls") or {}).get("max_stall_ms")
+                    print(f"{n:,} {case} run {i + 1} ({tag}): all rows {C.fmt_s(r.get('all_rows_s'))}"
+                          + (f", max stall {C.fmt_ms(st)}" if st is not None else ""), file=sys.stderr, flush=True)
+            results[str(n)][case] = {"warm": runs[-1], "runs": runs}
+
+    tables = render(results)
+    verdicts = judge(results)
+    print(tables)
+    print()
+    print("\n".join(f"- {v}" for v in verdicts))
+    path = C.write_json(args.name, {
+        "benchmark": "listing",
+        "machine": C.machine_info(),
+        "note": "page cache not dropped; each case run twice in fresh processes, the second (warm) run reported",
+        "targets": {"first_rows_ms": FIRST_ROWS_TARGET_MS, "all_rows_ratio_vs_scandir": ALL_ROWS_RATIO_TARGET,
+                    "max_stall_ms": STALL_TARGET_MS},
+        "results": results,
+        "verdicts": verdicts,
+        "markdown": tables,
+    })
+    print(f"\nwrote {path}", file=sys.stderr)
+    return 0
+
+
+def _ms(v: float | None) -> str:
+    return "—" if v is None else (f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s")
+
+
+def render(results: dict[str, Any]) -> str:
+    out = []
+    for n, by_case in results.items():
+        rows = []
+        floor = (by_case.get("scandir", {}).get("warm") or {}).get("all_rows_s")
+        for case, data in by_case.items():
+            r = data["warm"]
+            if "error" in r:
+                rows.append([LABELS[case], r["error"], "", "", "", "", "", ""])
+                continue
+            st = r.get("stalls") or {}
+            all_rows = r.get("all_rows_s")
+            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor else "—"
+            done = r.get("listing_finished_s") if case == "polystore" else r.get("directory_loaded_s")
+            rows.append([
+                LABELS[case],
+                _ms(r.get("first_rows_s")) if case != "scandir" else "—",
+                _ms(all_rows) + (" (timed out)" if r.get("timed_out") and not all_rows else ""),
+                ratio,
+                _ms(done) if case != "scandir" else "—",
+                C.fmt_ms(st.get("max_stall_ms")) if st else "—",
+                st.get("gaps_over_50ms", "—") if st else "—",
+                st.get("gaps_over_100ms", "—") if st else "—",
+            ])
+        out.append(f"**{int(n):,} files** (warm run, second of two)\n\n" + C.markdown_table(
+            ["case", "first rows", "all rows in model", "vs scandir", "listing done¹",
+             "longest GUI stall", "gaps > 50 ms", "gaps > 100 ms"],
+            rows,
+        ))
+        ps = (by_case.get("polystore") or {}).get("warm") or {}
+        if ps and "error" not in ps and ps.get("stalls_rows"):
+            out.append(
+                f"polystore-gui, stalls until all rows are in (before the details pass ends): longest "
+                f"{C.fmt_ms(ps['stalls_rows']['max_stall_ms'])}, gaps > 50 ms: {ps['stalls_rows']['gaps_over_50ms']}, "
+                f"> 100 ms: {ps['stalls_rows']['gaps_over_100ms']}; \"loading…\" row after {_ms(ps.get('placeholder_s'))}."
+            )
+    out.append("¹ QFileSystemModel: `directoryLoaded`; polystore-gui: `listingFinished` (rows and the "
+               "per-file details pass done). Stalls are measured from the expand/setRootPath until "
+               f"everything is done + {SETTLE_S:.0f} s.")
+    return "\n\n".join(out)
+
+
+def judge(results: dict[str, Any]) -> list[str]:
+    out = []
+    for n, by_case in results.items():
+        ps = (by_case.get("polystore") or {}).get("warm")
+        floor = ((by_case.get("scandir") or {}).get("warm") or {}).get("all_rows_s")
+        if not ps or "error" in ps:
+            continue
+        label = f"{int(n):,} files"
+        fr = ps.get("first_rows_s")
+        if fr is not None:
+            out.append(f"{label}: first rows {fr * 1000:.0f} ms; target < {FIRST_ROWS_TARGET_MS:.0f} ms → "
+                       f"{'MET' if fr * 1000 < FIRST_ROWS_TARGET_MS else 'MISSED'}")
+        ar = ps.get("all_rows_s")
+        if ar is not None and floor:
+            ratio = ar / floor
+            out.append(f"{label}: all rows {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); target ≤ "
+                       f"{ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
+        elif ar is None:
+            out.append(f"{label}: all rows never arrived (timed out) → MISSED")
+        st = (ps.get("stalls") or {}).get("max_stall_ms")
+        if st is not None:
+            out.append(f"{label}: longest GUI stall {st:.0f} ms (whole run incl. details pass); target ≤ "
+                       f"{STALL_TARGET_MS:.0f} ms → {'MET' if st <= STALL_TARGET_MS else 'MISSED'}")
+        sr = (ps.get("stalls_rows") or {}).get("max_stall_ms")
+        if sr is not None:
+            out.append(f"{label}: longest GUI stall until all rows are in {sr:.0f} ms → "
+                       f"{'MET' if sr <= STALL_TARGET_MS else 'MISSED'}")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The embedded napari viewer: the only module of the browser that imports napari.
+
+napari is imported in a worker (about 1.5-3 s of imports), together with what its first
+image layer loads on first use (pint's unit registry, ``scipy.ndimage``), so that the
+window never waits for it and the first preview costs what the second does. The viewer
+itself is built on the GUI thread with ``QtViewer(ViewerModel())`` — the supported way
+to embed napari.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from ..model.lazy import LayerSpec, middle_index
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+def _import_napari() -> None:
+    """Worker body: import napari's modules and warm what the first layer loads lazily."""
+    # Async slicing keeps slider steps on lazy arrays off the GUI thread. Set through the
+    # environment, so the user's napari settings file is never written.
+    os.environ.setdefault("NAPARI_ASYNC", "1")
+    import numpy as np
+    from napari.components import ViewerModel  # noqa: F401
+    from napari.layers import Image, Labels
+    from napari.qt import QtViewer  # noqa: F401
+
+    Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
+    Labels(np.zeros((4, 4), np.uint8))
+
+
+class ViewerPane(QWidget):
+    """A napari canvas that appears when napari is ready, with a message until then."""
+
+    ready = Signal()
+    failed = Signal(str)
+
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("viewerPane")
+        self._workers = workers
+        self.viewer: Any = None  # napari.components.ViewerModel
+        self.qt_viewer: Any = None
+        self._stack = QStackedWidget(self)
+        self._message = QLabel("Starting the napari viewer…", self)
+        self._message.setObjectName("viewerMessage")
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+        self._stack.addWidget(self._message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._stack)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.viewer is not None
+
+    def start(self) -> None:
+        """Import napari in the background; build the viewer when that is done."""
+        self._workers.start(_import_napari, on_return=self._on_import_returned, on_error=self._on_import_errored)
+
+    def _on_import_returned(self, _result: object) -> None:
+        from napari.components import ViewerModel
+        from napari.qt import QtViewer
+
+        self.viewer = ViewerModel(title="polystore-gui preview")
+        self.qt_viewer = QtViewer(self.viewer)
+        self.qt_viewer.setObjectName("napariCanvas")
+        self._stack.addWidget(self.qt_viewer)
+        self._stack.setCurrentWidget(self.qt_viewer)
+        self.ready.emit()
+
+    def _on_import_errored(self, exc: BaseException) -> None:
+        log.error("napari could not be started", exc_info=exc)
+        self._message.setText(f"The napari viewer could not start:\n{exc}")
+        self.failed.emit(str(exc))
+
+    def clear(self) -> None:
+        if self.viewer is not None:
+            self.viewer.layers.clear()
+
+    def show_layers(self, layers: tuple[LayerSpec, ...]) -> list[Any]:
+        """Replace what is shown by ``layers``; napari is never asked to compute limits."""
+        assert self.viewer is not None
+        viewer = self.viewer
+        viewer.layers.clear()
+        added: list[Any] = []
+        for spec in layers:
+            # Added hidden: napari slices a visible layer at once, at whatever plane the
+            # dims point to, which would read a plane nobody asked for.
+            kwargs: dict[str, Any] = {"name": spec.name, "multiscale": spec.multiscale, "visible": False}
+            if spec.scale is not None:
+                kwargs["scale"] = spec.scale
+            if spec.translate is not None:
+                kwargs["translate"] = spec.translate
+            if spec.kind == "labels":
+                added.append(viewer.add_labels(spec.data, **kwargs))
+                continue
+            kwargs["rgb"] = spec.rgb
+            if spec.contrast_limits is not None:
+                kwargs["contrast_limits"] = spec.contrast_limits
+            if spec.channel_axis is not None:
+                kwargs["channel_axis"] = spec.channel_axis
+                if spec.channel_names:
+                    kwargs["name"] = spec.channel_names
+                if spec.colormaps:
+                    kwargs["colormap"] = spec.colormaps
+                    kwargs["blending"] = "additive"
+            result = viewer.add_image(spec.data, **kwargs)
+            added.extend(result if isinstance(result, list) else [result])
+        first = layers[0] if layers else None
+        if first is not None and first.axis_labels and len(first.axis_labels) == viewer.dims.ndim:
+            viewer.dims.axis_labels = first.axis_labels
+        # Show the middle plane of every non-displayed axis: the plane the contrast sample
+        # was taken from, so nothing else is read.
+        steps = list(viewer.dims.current_step)
+        for axis in viewer.dims.not_displayed:
+            steps[axis] = middle_index(viewer.dims.nsteps[axis])
+        viewer.dims.current_step = tuple(steps)
+        for layer in added:
+            layer.visible = True
+        viewer.reset_view()
+        return added
+
+    def close_viewer(self) -> None:
+        if self.qt_viewer is not None:
+            self.viewer.layers.clear()
+            self.qt_viewer.close()

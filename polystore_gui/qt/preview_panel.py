@@ -1,0 +1,325 @@
+"""The right-hand side: a preview of the selected entry above its metadata.
+
+A selection becomes a request with a generation number; a worker opens the data lazily
+(``model.lazy.open_preview``); the answer is shown only if no newer request came since.
+Arrays go to the napari viewer, JSON/text to a text view, CSV to a table, and anything
+else gets a message — never an empty pane.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model.arrays import Info, inspect
+from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, open_preview
+from .napari_view import ViewerPane
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+class MetadataTree(QTreeWidget):
+    """Info as a collapsible key/value tree (attributes and OME summary as nested JSON)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("metadataTree")
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Property", "Value"])
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.header().resizeSection(0, 180)
+
+    def show_info(self, info: Info) -> None:
+        self.clear()
+        doc = info.as_json()
+        doc.pop("preview", None)
+        doc.pop("truncated", None)
+        for key, value in doc.items():
+            if value in (None, {}, []) and key not in ("attributes",):
+                continue
+            item = self._item(self.invisibleRootItem(), key, value)
+            if key in ("ome",):
+                item.setExpanded(True)
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item is not None and item.text(0) == "attributes" and item.childCount() <= 8:
+                item.setExpanded(True)
+
+    def _item(self, parent: QTreeWidgetItem, key: str, value: Any) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent)
+        item.setText(0, str(key))
+        if isinstance(value, dict):
+            item.setText(1, f"{{{len(value)}}}")
+            for k, v in value.items():
+                self._item(item, str(k), v)
+        elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+            item.setText(1, f"[{len(value)}]")
+            for i, v in enumerate(value):
+                self._item(item, str(i), v)
+        else:
+            text = json.dumps(value) if isinstance(value, (list, bool)) or value is None else str(value)
+            item.setText(1, text)
+            item.setToolTip(1, text)
+        return item
+
+    def rows(self) -> dict[str, str]:
+        """Top-level property → value text (for tests)."""
+        out = {}
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item is not None:
+                out[item.text(0)] = item.text(1)
+        return out
+
+
+class PreviewPanel(QWidget):
+    """Preview above metadata, for whatever the tree has selected."""
+
+    previewShown = Signal(object)  # Preview
+    previewFailed = Signal(str)
+
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewPanel")
+        self._workers = workers
+        self._generation = 0
+        self._pending: tuple[str, str] | None = None
+        self.size_limit = DEFAULT_SIZE_LIMIT
+        self.current: Preview | None = None
+
+        self.title = QLabel("Nothing selected", self)
+        self.title.setObjectName("previewTitle")
+        self.title.setStyleSheet("font-weight: 600;")
+        self.busy = QProgressBar(self)
+        self.busy.setObjectName("previewBusy")
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setMaximumHeight(12)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.status = QLabel("", self)
+        self.status.setObjectName("previewStatus")
+        self.status.setWordWrap(True)
+        header = QHBoxLayout()
+        header.setContentsMargins(6, 4, 6, 2)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.busy)
+
+        self.viewer = ViewerPane(workers, self)
+        self.text = QPlainTextEdit(self)
+        self.text.setObjectName("textPreview")
+        self.text.setReadOnly(True)
+        self.table = QTableWidget(self)
+        self.table.setObjectName("tablePreview")
+        self.message = QLabel("Select an entry in the tree to preview it.", self)
+        self.message.setObjectName("previewMessage")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.stack = QStackedWidget(self)
+        for widget in (self.message, self.viewer, self.text, self.table):
+            self.stack.addWidget(widget)
+        self.metadata = MetadataTree(self)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(2)
+        top_layout.addLayout(header)
+        top_layout.addWidget(self.status)
+        top_layout.addWidget(self.stack, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setObjectName("previewSplitter")
+        splitter.addWidget(top)
+        splitter.addWidget(self.metadata)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([560, 220])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.viewer.ready.connect(self._on_viewer_ready)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def request(self, backend: str, path: str, *, confirmed: bool = False) -> int:
+        """Preview ``backend:path``; supersedes any pending request. Returns its generation."""
+        self._generation += 1
+        generation = self._generation
+        self._pending = (backend, path)
+        name = path.rstrip("/").rsplit("/", 1)[-1] or path
+        self.title.setText(f"{name}  —  {backend}:{path}")
+        self.title.setToolTip(f"{backend}:{path}")
+        self.status.setText("")
+        self.status.setStyleSheet("")
+        self.message.setStyleSheet("")
+        self.busy.show()
+        self._workers.start(
+            open_preview,
+            backend,
+            path,
+            size_limit=self.size_limit,
+            confirmed=confirmed,
+            on_return=lambda preview, g=generation: self._on_preview_returned(g, preview),
+            on_error=lambda exc, g=generation: self._on_preview_errored(g, backend, path, exc),
+        )
+        return generation
+
+    def _replace_current(self, preview: Preview | None) -> None:
+        old, self.current = self.current, preview
+        if old is not None and old is not preview:
+            if old.is_array and self.viewer.is_ready:
+                self.viewer.clear()
+            old.close()
+
+    def close_preview(self) -> None:
+        """Drop what is shown and release its files (on exit)."""
+        self._generation += 1
+        self._replace_current(None)
+
+    def show_message(self, title: str, text: str, facts: dict[str, str] | None = None) -> None:
+        """A pane for things with nothing to preview (backends, placeholders), with facts below."""
+        self._generation += 1
+        self._pending = None
+        self._replace_current(None)
+        self.busy.hide()
+        self.title.setText(title)
+        self.title.setToolTip("")
+        self.status.setText("")
+        self.status.setStyleSheet("")
+        self.message.setStyleSheet("")
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+        self.metadata.clear()
+        for key, value in (facts or {}).items():
+            item = QTreeWidgetItem(self.metadata)
+            item.setText(0, key)
+            item.setText(1, value)
+            item.setToolTip(1, value)
+
+    def _on_preview_returned(self, generation: int, preview: Preview) -> None:
+        if generation != self._generation:
+            preview.close()
+            return  # a newer selection superseded this one
+        self._replace_current(preview)
+        self.metadata.show_info(preview.info)
+        notes = list(preview.notes)
+        if preview.info.error and preview.info.error not in notes:
+            notes.append(preview.info.error)
+        if preview.is_array:
+            if not self.viewer.is_ready:
+                self.message.setText("Waiting for the napari viewer to start…")
+                self.stack.setCurrentWidget(self.message)
+                self.status.setText("; ".join(notes))
+                return  # shown by _on_viewer_ready
+            self._show_array(preview, notes)
+        else:
+            self.busy.hide()
+            self._show_non_array(preview, notes)
+        self.previewShown.emit(preview)
+
+    def _on_viewer_ready(self) -> None:
+        preview = self.current
+        if preview is not None and preview.is_array and self._pending == (preview.backend, preview.path):
+            self._show_array(preview, list(preview.notes))
+            self.previewShown.emit(preview)
+
+    def _show_array(self, preview: Preview, notes: list[str]) -> None:
+        try:
+            self.viewer.show_layers(preview.layers)
+        except Exception as exc:  # napari refusing the data: say so in the pane
+            log.warning("napari could not show %s", preview.path, exc_info=exc)
+            self._show_error(f"napari cannot show this array: {exc}")
+            return
+        self.busy.hide()
+        self.stack.setCurrentWidget(self.viewer)
+        self.status.setText("; ".join(n for n in notes if n))
+
+    def _show_non_array(self, preview: Preview, notes: list[str]) -> None:
+        info = preview.info
+        if isinstance(info.preview, list):
+            rows = info.preview
+            self.table.clear()
+            width = max((len(r) for r in rows), default=0)
+            header, body = (rows[0], rows[1:]) if rows else ([], [])
+            self.table.setColumnCount(width)
+            self.table.setRowCount(len(body))
+            self.table.setHorizontalHeaderLabels(header + [""] * (width - len(header)))
+            for r, row in enumerate(body):
+                for c, value in enumerate(row):
+                    self.table.setItem(r, c, QTableWidgetItem(value))
+            self.stack.setCurrentWidget(self.table)
+            if info.truncated:
+                notes.append(f"first {len(body)} rows shown")
+        elif isinstance(info.preview, str):
+            self.text.setPlainText(info.preview)
+            self.stack.setCurrentWidget(self.text)
+            if info.truncated:
+                notes.append("first 64 KiB shown")
+        else:
+            self.message.setText(_describe(info, notes))
+            self.stack.setCurrentWidget(self.message)
+        self.status.setText("; ".join(n for n in notes if n))
+
+    def _on_preview_errored(self, generation: int, backend: str, path: str, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._replace_current(None)
+        if isinstance(exc, NeedsConfirmation):
+            self.busy.hide()
+            answer = QMessageBox.question(
+                self, "Read a large array?", f"{exc}.\n\nRead it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.request(backend, path, confirmed=True)
+            else:
+                self._show_error(f"Not shown: {exc}")
+            return
+        if not isinstance(exc, PreviewError):
+            log.warning("preview of %s:%s failed", backend, path, exc_info=exc)
+        self._show_error(str(exc) if isinstance(exc, PreviewError) else f"{type(exc).__name__}: {exc}")
+        try:
+            self.metadata.show_info(inspect(backend, path))
+        except Exception:  # the metadata may be what is broken; the message says enough
+            pass
+
+    def _show_error(self, text: str) -> None:
+        self.busy.hide()
+        self.message.setText(f"Cannot preview this:\n{text}")
+        self.message.setStyleSheet("color: #b91c1c;")
+        self.stack.setCurrentWidget(self.message)
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b91c1c;")
+        self.previewFailed.emit(text)
+
+
+def _describe(info: Info, notes: list[str]) -> str:
+    if info.kind in ("directory", "group") and info.members:
+        parts = ", ".join(f"{v} {k[:-1] if v == 1 and k.endswith('s') else k}" for k, v in info.members.items())
+        return f"{info.kind.capitalize()} holding {parts}."
+    if info.error:
+        return info.error
+    if info.kind == "array":
+        return "; ".join(notes) or "This array cannot be shown as an image; see its metadata below."
+    return f"{info.format or info.kind} — no preview for this kind of file."
