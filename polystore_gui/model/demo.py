@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-DEMO_VERSION = "3"
+DEMO_VERSION = "4"
 _MARKER = ".polystore-gui-demo"
 
 
@@ -225,8 +225,7 @@ def _write_ome_image(parent: Any, name: str, rng: np.random.Generator) -> None:
     labels.attrs["ome"] = {"version": "0.5", "labels": ["nuclei"]}
     label_group = labels.create_group("nuclei")
     label_datasets = []
-    mask = (nuclei > np.percentile(nuclei, 90)).astype(np.uint32)
-    mask[mask > 0] = 1 + (np.arange(mask.size, dtype=np.uint32).reshape(mask.shape)[mask > 0] // 4096) % 50
+    mask = _label_objects(nuclei > np.percentile(nuclei, 85))
     for level in range(levels):
         f = 2**level
         arr = label_group.create_array(
@@ -242,6 +241,19 @@ def _write_ome_image(parent: Any, name: str, rng: np.random.Generator) -> None:
         "multiscales": [{"name": "nuclei", "axes": axes, "datasets": label_datasets}],
         "image-label": {"source": {"image": "../../"}},
     }
+
+
+def _label_objects(mask: np.ndarray) -> np.ndarray:
+    """Number each connected object of a boolean (z, y, x) mask, plane by plane."""
+    from scipy import ndimage
+
+    out = np.zeros(mask.shape, np.uint32)
+    offset = 0
+    for z in range(mask.shape[0]):
+        labelled, count = ndimage.label(mask[z])
+        out[z] = np.where(labelled > 0, labelled + offset, 0)
+        offset += count
+    return out
 
 
 def _write_polystore_store(path: Path) -> None:

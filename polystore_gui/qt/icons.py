@@ -48,6 +48,7 @@ _FALLBACKS = {
     "error": "SP_MessageBoxCritical",
     "warning": "SP_MessageBoxWarning",
     "loading": "SP_BrowserReload",
+    "refresh": "SP_BrowserReload",
     "backend-error": "SP_MessageBoxCritical",
     "backend-sink": "SP_ComputerIcon",
     "backend-context": "SP_DriveNetIcon",

@@ -147,10 +147,11 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action, icon in (
             (self.add_root_action, "folder"),
             (self.open_store_action, "zarr-store"),
-            (self.refresh_action, None),
+            (self.refresh_action, "refresh"),
         ):
             if icon:
                 action.setIcon(icons.named(icon))

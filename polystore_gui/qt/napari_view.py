@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from ..model.lazy import LayerSpec, middle_index
 from .workers import WorkerPool
@@ -73,8 +73,21 @@ class ViewerPane(QWidget):
         self.viewer = ViewerModel(title="polystore-gui preview")
         self.qt_viewer = QtViewer(self.viewer)
         self.qt_viewer.setObjectName("napariCanvas")
-        self._stack.addWidget(self.qt_viewer)
-        self._stack.setCurrentWidget(self.qt_viewer)
+        # napari's own layer list and layer controls (contrast limits, colormap, opacity,
+        # blending) beside the canvas: the same widgets napari's window docks.
+        side = QSplitter(Qt.Orientation.Vertical, self)
+        side.setObjectName("layerSide")
+        side.addWidget(self.qt_viewer.controls)
+        side.addWidget(self.qt_viewer.layers)
+        side.setSizes([260, 140])
+        body = QSplitter(Qt.Orientation.Horizontal, self)
+        body.setObjectName("viewerSplitter")
+        body.addWidget(self.qt_viewer)
+        body.addWidget(side)
+        body.setStretchFactor(0, 1)
+        body.setSizes([600, 240])
+        self._stack.addWidget(body)
+        self._stack.setCurrentWidget(body)
         self.ready.emit()
 
     def _on_import_errored(self, exc: BaseException) -> None:
@@ -101,7 +114,9 @@ class ViewerPane(QWidget):
             if spec.translate is not None:
                 kwargs["translate"] = spec.translate
             if spec.kind == "labels":
-                added.append(viewer.add_labels(spec.data, **kwargs))
+                labels = viewer.add_labels(spec.data, **kwargs)
+                labels.editable = False  # a preview never paints into the user's data
+                added.append(labels)
                 continue
             kwargs["rgb"] = spec.rgb
             if spec.contrast_limits is not None:
@@ -126,6 +141,9 @@ class ViewerPane(QWidget):
         viewer.dims.current_step = tuple(steps)
         for layer in added:
             layer.visible = True
+        images = [layer for layer in added if type(layer).__name__ == "Image"]
+        if images:
+            viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
         viewer.reset_view()
         return added
 
