@@ -144,6 +144,11 @@ class ViewerPane(QWidget):
         images = [layer for layer in added if type(layer).__name__ == "Image"]
         if images:
             viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
+            for layer in images:
+                # napari 0.9's histogram of the displayed data, with the contrast limits
+                # drawn on it and draggable, inside the layer controls.
+                layer.histogram.mode = "canvas"
+                layer.histogram.enabled = True
         viewer.reset_view()
         return added
 
