@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,11 +49,20 @@ class PreviewError(Exception):
     """The address cannot be previewed; the message is for the user."""
 
 
+def _size_text(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
 class NeedsConfirmation(Exception):
     """Showing this means reading ``nbytes`` into memory, above the size limit."""
 
     def __init__(self, nbytes: int, limit: int, what: str) -> None:
-        super().__init__(f"{what} would read {nbytes / 2**30:.1f} GiB into memory (limit {limit / 2**30:.1f} GiB)")
+        super().__init__(f"{what} would read {_size_text(nbytes)} into memory (the limit is {_size_text(limit)})")
         self.nbytes = nbytes
         self.limit = limit
 
@@ -135,6 +144,116 @@ class TakeAxis:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+
+class SafeArray:
+    """A zarr array whose unreadable chunks read as the fill value instead of failing.
+
+    A selection is first read whole; if that raises (a truncated or corrupt chunk, a
+    codec error), it is read again chunk by chunk, the failing chunks filled with the
+    fill value and reported through ``on_failure(chunk_index, message)``. So one bad
+    chunk costs the user that chunk, not the view.
+    """
+
+    def __init__(self, array: Any, on_failure: Callable[[tuple[int, ...], str], None] | None = None) -> None:
+        self.array = array
+        self.shape = tuple(int(n) for n in array.shape)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+        self.chunks = tuple(int(c) for c in array.chunks)
+        fill = array.fill_value
+        self.fill_value = 0 if fill is None else fill
+        self.failures: dict[tuple[int, ...], str] = {}
+        self.on_failure = on_failure
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self[...])
+        return out.astype(dtype) if dtype is not None else out
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self.array[key]
+        except (IndexError, TypeError):
+            raise
+        except Exception as exc:  # decode/IO failure somewhere in the selection
+            box = _basic_box(key, self.shape)
+            if box is None:
+                raise
+            return self._read_chunkwise(box, exc)
+
+    def _read_chunkwise(self, box: list[tuple[int, int, bool]], first_error: Exception) -> np.ndarray:
+        starts = [b[0] for b in box]
+        stops = [b[1] for b in box]
+        out = np.full([e - b for b, e in zip(starts, stops)], self.fill_value, dtype=self.dtype)
+        ranges = [range(b // c, (e - 1) // c + 1) if e > b else range(0) for b, e, c in zip(starts, stops, self.chunks)]
+        import itertools
+
+        for index in itertools.product(*ranges):
+            lo = [max(i * c, b) for i, c, b in zip(index, self.chunks, starts)]
+            hi = [min((i + 1) * c, e) for i, c, e in zip(index, self.chunks, stops)]
+            source = tuple(slice(a, z) for a, z in zip(lo, hi))
+            target = tuple(slice(a - b, z - b) for a, z, b in zip(lo, hi, starts))
+            try:
+                out[target] = self.array[source]
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if index not in self.failures:
+                    self.failures[index] = message
+                    if self.on_failure is not None:
+                        self.on_failure(index, message)
+        squeeze = tuple(i for i, b in enumerate(box) if b[2])
+        return out.reshape([n for i, n in enumerate(out.shape) if i not in squeeze]) if squeeze else out
+
+
+def _basic_box(key: Any, shape: tuple[int, ...]) -> list[tuple[int, int, bool]] | None:
+    """(start, stop, is_integer) per axis for basic indexing (ints, unit-step slices, ...)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1 :]
+    key = key + (slice(None),) * (len(shape) - len(key))
+    box = []
+    for k, n in zip(key, shape):
+        if isinstance(k, (int, np.integer)):
+            k = int(k) + n if int(k) < 0 else int(k)
+            box.append((k, k + 1, True))
+        elif isinstance(k, slice) and k.step in (None, 1):
+            start, stop, _ = k.indices(n)
+            box.append((start, max(start, stop), False))
+        else:
+            return None
+    return box
+
+
+def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
+    """(stored objects, missing objects) among the chunks (or shards) of the middle plane.
+
+    Missing objects were never written: they read as the fill value. Checks at most
+    10,000 keys (a plane of more is reported on its first 10,000).
+    """
+    shape = tuple(int(n) for n in array.shape)
+    if len(shape) < 2 or 0 in shape:
+        return (0, 0)
+    grid = tuple(int(c) for c in (array.shards or array.chunks))
+    lead = [middle_index(n) // c for n, c in zip(shape[:-2], grid[:-2])]
+    rows = range(-(-shape[-2] // grid[-2]))
+    cols = range(-(-shape[-1] // grid[-1]))
+    stored = missing = 0
+    for r in rows:
+        for c in cols:
+            if stored + missing >= 10_000:
+                return (stored, missing)
+            key = array.metadata.encode_chunk_key((*lead, r, c))
+            if os.path.exists(os.path.join(path, key)):
+                stored += 1
+            else:
+                missing += 1
+    return (stored, missing)
 
 
 # -- opening ------------------------------------------------------------------------------------
@@ -236,18 +355,11 @@ def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMI
 
 def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False) -> Preview:
     dtype = np.dtype(data.dtype)
-    if not _displayable(dtype) or data.ndim == 0:
-        why = f"dtype {dtype} cannot be shown as an image" if data.ndim else "a 0-d array"
-        return Preview(info.backend, info.path, info, notes=(f"{why}: see the table below",))
-    if 0 in data.shape:
-        return Preview(info.backend, info.path, info, notes=("the array is empty (a zero-length axis)",))
     notes = [note] if note else []
-    if data.ndim == 1:
-        nbytes = int(data.size * dtype.itemsize)
-        if nbytes > DEFAULT_SIZE_LIMIT:
-            raise NeedsConfirmation(nbytes, DEFAULT_SIZE_LIMIT, "this 1-D array")
-        data = np.asarray(data).reshape(1, -1)
-        notes.append("1-D array shown as one row")
+    if 0 in tuple(data.shape):
+        return Preview(info.backend, info.path, info, notes=("the array is empty (a zero-length axis)",))
+    if not _displayable(dtype) or data.ndim <= 1:
+        return _table_preview(info, data, notes)
     limits = None if rgb else sample_contrast([data])[0]
     name = os.path.basename(info.path.rstrip("/")) or info.path
     layer = LayerSpec("image", name, data, contrast_limits=limits, rgb=rgb)
@@ -255,19 +367,23 @@ def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False
 
 
 def _zarr_array_preview(info: Info, path: str) -> Preview:
-    data = _open_zarr_array(path, info.zarr_format)
-    dtype = np.dtype(data.dtype) if not isinstance(data.dtype, np.dtype) else data.dtype
-    notes = []
-    if not _displayable(dtype):
-        return Preview(info.backend, path, info, notes=(f"dtype {dtype} cannot be shown as an image",))
+    raw = _open_zarr_array(path, info.zarr_format)
+    dtype = np.dtype(raw.dtype)
+    notes: list[str] = []
+    if dtype.fields is not None or dtype.kind in "USOV" or dtype.kind == "T":
+        return _table_preview(info, raw, notes)
+    data: Any = SafeArray(raw)
     if 0 in data.shape:
         return Preview(info.backend, path, info, notes=("the array is empty (a zero-length axis)",))
     if data.ndim == 1:
-        if data.nbytes > DEFAULT_SIZE_LIMIT:
-            raise NeedsConfirmation(int(data.nbytes), DEFAULT_SIZE_LIMIT, "this 1-D array")
-        data = np.asarray(data[:]).reshape(1, -1)
-        notes.append("1-D array shown as one row")
+        return _table_preview(info, raw, notes)
+    stored, missing = plane_chunk_report(raw, path)
+    if missing:
+        what = "shards" if raw.shards else "chunks"
+        notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {data.fill_value})")
     limits = sample_contrast([data])[0]
+    for index, message in data.failures.items():
+        notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
     name = os.path.basename(path.rstrip("/"))
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
     layer = LayerSpec("image", name, data, contrast_limits=limits,
@@ -275,10 +391,38 @@ def _zarr_array_preview(info: Info, path: str) -> Preview:
     return Preview(info.backend, path, info, (layer,), tuple(notes))
 
 
+TABLE_ROWS = 10_000
+
+
+def _table_preview(info: Info, array: Any, notes: list[str]) -> Preview:
+    """Structured, string and 1-D arrays: the first rows as a table (no image)."""
+    shape = tuple(int(n) for n in array.shape)
+    count = min(shape[0], TABLE_ROWS) if shape else 1
+    data = np.asarray(array[:count] if shape else array[()])
+    if data.ndim > 2:
+        data = data.reshape(data.shape[0], -1)
+    dtype = data.dtype
+    if dtype.fields is not None:
+        names = list(dtype.names or ())
+        header = ["index", *names]
+        rows = [[str(i), *(str(rec[n]) for n in names)] for i, rec in enumerate(data)]
+    elif data.ndim == 2:
+        header = ["index", *(str(j) for j in range(data.shape[1]))]
+        rows = [[str(i), *(str(v) for v in row)] for i, row in enumerate(data)]
+    else:
+        header = ["index", "value"]
+        rows = [[str(i), str(v)] for i, v in enumerate(np.atleast_1d(data))]
+    truncated = bool(shape) and shape[0] > count
+    table_info = replace(info, preview=[header, *rows], truncated=truncated)
+    why = f"dtype {array.dtype}" if dtype.fields is not None or dtype.kind in "USOVT" else "a 1-D array"
+    notes = [*notes, f"{why}: shown as a table"]
+    return Preview(info.backend, info.path, table_info, (), tuple(notes))
+
+
 def _ome_preview(info: Info, path: str) -> Preview:
     ome = info.ome
     assert ome is not None
-    levels = [_open_zarr_array(os.path.join(path, lv.path)) for lv in ome.levels]
+    levels: list[Any] = [SafeArray(_open_zarr_array(os.path.join(path, lv.path))) for lv in ome.levels]
     if not levels:
         raise PreviewError("OME-NGFF image with no datasets")
     axes = [a[0] for a in ome.axes]
@@ -371,14 +515,21 @@ def _tiff_preview(info: Info, path: str) -> Preview:
     return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(store,))
 
 
+def _lazily_sliceable(value: Any) -> bool:
+    """zarr and dask arrays (and the like) read only what a slice asks for."""
+    module = type(value).__module__.split(".")[0]
+    return module in ("zarr", "dask") and hasattr(value, "__getitem__")
+
+
 def _memory_preview(info: Info, path: str, size_limit: int, confirmed: bool) -> Preview:
     if info.kind != "array":
         return Preview("memory", path, info, notes=(info.error,) if info.error else ())
     from .listing import memory_backend
 
     data = memory_backend().load(path)
-    if not isinstance(data, np.ndarray):
-        nbytes = int(getattr(data, "nbytes", 0))
+    if not isinstance(data, np.ndarray) and not _lazily_sliceable(data):
+        # No lazy path (an opaque array-like): showing it means converting it whole.
+        nbytes = int(getattr(data, "nbytes", 0) or info.nbytes or 0)
         if nbytes > size_limit and not confirmed:
             raise NeedsConfirmation(nbytes, size_limit, f"converting this {type(data).__name__}")
         data = np.asarray(data)

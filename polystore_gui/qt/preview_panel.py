@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..model.arrays import Info, inspect
-from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, open_preview
+from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, SafeArray, open_preview
 from .napari_view import ViewerPane
 from .workers import WorkerPool
 
@@ -97,6 +97,7 @@ class PreviewPanel(QWidget):
 
     previewShown = Signal(object)  # Preview
     previewFailed = Signal(str)
+    chunkFailed = Signal(int, object, str)  # generation, chunk index, message (from napari's slicing thread)
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +159,7 @@ class PreviewPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.viewer.ready.connect(self._on_viewer_ready)
+        self.chunkFailed.connect(self._on_chunk_failed)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -244,6 +246,12 @@ class PreviewPanel(QWidget):
             self.previewShown.emit(preview)
 
     def _show_array(self, preview: Preview, notes: list[str]) -> None:
+        generation = self._generation
+        for spec in preview.layers:
+            for data in spec.data if spec.multiscale else [spec.data]:
+                if isinstance(data, SafeArray):
+                    # Called from napari's slicing thread: a signal carries it to this one.
+                    data.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
         try:
             self.viewer.show_layers(preview.layers)
         except Exception as exc:  # napari refusing the data: say so in the pane
@@ -253,6 +261,15 @@ class PreviewPanel(QWidget):
         self.busy.hide()
         self.stack.setCurrentWidget(self.viewer)
         self.status.setText("; ".join(n for n in notes if n))
+
+    def _on_chunk_failed(self, generation: int, index: object, message: str) -> None:
+        if generation != self._generation:
+            return
+        note = f"chunk {index} could not be read ({message}): shown as the fill value"
+        current = self.status.text()
+        if note not in current:
+            self.status.setText(f"{current}; {note}" if current else note)
+            self.status.setStyleSheet("color: #b45309;")
 
     def _show_non_array(self, preview: Preview, notes: list[str]) -> None:
         info = preview.info

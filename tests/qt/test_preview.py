@@ -49,7 +49,7 @@ def test_zarr_array_opens_lazily_with_explicit_contrast(qtbot, panel, demo_dir):
     preview = show(qtbot, panel, "zarr", demo_dir / "stores" / "experiment.zarr" / "plain")
     (layer,) = panel.viewer.viewer.layers
     assert layer.data.shape == (16, 512, 512)
-    assert isinstance(layer.data, zarr.Array)  # never materialised
+    assert isinstance(layer.data, lazy.SafeArray) and isinstance(layer.data.array, zarr.Array)  # never materialised
     lo, hi = layer.contrast_limits
     assert 0 <= lo < hi <= 65535
     assert panel.viewer.viewer.dims.current_step[0] == 7
@@ -163,3 +163,97 @@ def test_only_the_shown_planes_chunks_are_read(qtbot, panel, demo_dir):
     # Plane 1 of 4 is shown: only its 2×2 shards of (1, 512, 512) are touched.
     assert chunk_keys <= {f"c/1/{i}/{j}" for i in range(2) for j in range(2)}, sorted(chunk_keys)
     assert {k for k in keys if not k.startswith("c/")} <= {"zarr.json"}
+
+
+# -- bad input in the pane -------------------------------------------------------------------
+
+
+def fail(qtbot, panel, backend, path, timeout=30_000):
+    with qtbot.waitSignal(panel.previewFailed, timeout=timeout) as blocker:
+        panel.request(backend, str(path))
+    return blocker.args[0]
+
+
+def test_damaged_array_shows_with_its_problems_named(qtbot, panel, tmp_path):
+    a = zarr.create_array(str(tmp_path / "arr"), shape=(3, 64, 64), chunks=(1, 32, 32), dtype="uint16", fill_value=7)
+    a[:] = 100
+    os.remove(tmp_path / "arr" / "c" / "1" / "0" / "0")
+    (tmp_path / "arr" / "c" / "1" / "1" / "1").write_bytes(b"garbage")
+    (tmp_path / "arr" / "c" / "2" / "0" / "1").write_bytes(b"garbage too")
+    show(qtbot, panel, "zarr", tmp_path / "arr")
+    assert "1 of 4 chunks of this plane missing" in panel.status.text()
+    assert "chunk (1, 1, 1) could not be read" in panel.status.text()
+    assert panel.stack.currentWidget() is panel.viewer
+    # Moving to a plane with another bad chunk reports it too, and nothing crashes.
+    viewer = panel.viewer.viewer
+    viewer.dims.current_step = (2, 0, 0)
+    qtbot.waitUntil(lambda: "chunk (2, 0, 1)" in panel.status.text(), timeout=20_000)
+
+
+def test_corrupt_metadata_and_fake_tiff_say_what_is_wrong(qtbot, panel, tmp_path):
+    bad = tmp_path / "bad.zarr"
+    bad.mkdir()
+    (bad / "zarr.json").write_text('{"zarr_format": 3, "node_type": "array", "shape": [')
+    show(qtbot, panel, "zarr", bad)
+    assert panel.stack.currentWidget() is panel.message
+    assert "corrupt zarr metadata" in panel.message.text()
+    fake = tmp_path / "fake.tif"
+    fake.write_bytes(b"not a tiff" * 20)
+    show(qtbot, panel, "disk", fake)
+    assert "cannot read fake.tif" in panel.message.text()
+
+
+def test_structured_and_one_d_arrays_fall_back_to_a_table(qtbot, panel, tmp_path):
+    zarr.create_array(str(tmp_path / "rec"), shape=(4,), chunks=(4,), dtype=[("x", "<f4"), ("n", "<i2")], zarr_format=2)
+    show(qtbot, panel, "zarr", tmp_path / "rec")
+    assert panel.stack.currentWidget() is panel.table
+    assert [panel.table.horizontalHeaderItem(i).text() for i in range(3)] == ["index", "x", "n"]
+    assert "shown as a table" in panel.status.text()
+    zarr.create_array(str(tmp_path / "empty"), shape=(0, 3), chunks=(1, 3), dtype="u1")
+    show(qtbot, panel, "zarr", tmp_path / "empty")
+    assert panel.stack.currentWidget() is panel.message and "empty" in panel.message.text()
+
+
+def test_a_file_removed_while_previewed(qtbot, panel, tmp_path):
+    a = zarr.create_array(str(tmp_path / "arr"), shape=(4, 32, 32), chunks=(1, 32, 32), dtype="uint8")
+    a[:] = 5
+    show(qtbot, panel, "zarr", tmp_path / "arr")
+    shutil.rmtree(tmp_path / "arr")
+    panel.viewer.viewer.dims.current_step = (0, 0, 0)  # napari reads again: no crash
+    qtbot.waitUntil(lambda: panel.viewer.viewer.layers[0].loaded, timeout=20_000)
+    show(qtbot, panel, "zarr", tmp_path / "arr")
+    assert "No longer exists" in panel.message.text()
+
+
+def test_the_size_guard_asks_before_materialising(qtbot, panel, monkeypatch):
+    from qtpy.QtWidgets import QMessageBox
+
+    from polystore_gui.model.listing import memory_backend
+
+    class Opaque:
+        shape = (1024, 1024)
+        dtype = np.dtype("uint16")
+        nbytes = 1024 * 1024 * 2
+
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(self.shape, self.dtype)
+
+    memory_backend().ensure_directory("/guard_test")
+    memory_backend().save(Opaque(), "/guard_test/opaque")
+    panel.size_limit = 1 << 20
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    text = fail(qtbot, panel, "memory", "/guard_test/opaque")
+    assert len(asked) == 1 and "would read 2.0 MiB into memory (the limit is 1.0 MiB)" in asked[0]
+    assert text.startswith("Not shown")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("memory", "/guard_test/opaque")
+    assert panel.viewer.viewer.layers[0].data.shape == (1024, 1024)
+
+
+def test_loading_indicator_shows_while_reading(qtbot, panel, demo_dir):
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))
+        assert panel.busy.isVisible()
+    assert not panel.busy.isVisible()

@@ -1,0 +1,117 @@
+"""Lazy opening without a viewer: what would be shown, and what is read to show it."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model import lazy
+from polystore_gui.model.lazy import NeedsConfirmation, SafeArray, open_preview, plane_chunk_report
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    """(3, 64, 64) uint16, chunks (1, 32, 32), fill 7: plane 1 has one chunk never
+    written and one chunk corrupt on disk."""
+    a = zarr.create_array(str(tmp_path / "arr"), shape=(3, 64, 64), chunks=(1, 32, 32), dtype="uint16", fill_value=7)
+    a[:] = 100
+    os.remove(tmp_path / "arr" / "c" / "1" / "0" / "0")
+    (tmp_path / "arr" / "c" / "1" / "1" / "1").write_bytes(b"garbage")
+    return tmp_path / "arr"
+
+
+def test_missing_and_corrupt_chunks_are_reported_and_the_rest_shown(damaged):
+    preview = open_preview("zarr", str(damaged))
+    notes = " ".join(preview.notes)
+    assert "1 of 4 chunks of this plane missing" in notes and "fill value 7" in notes
+    assert "chunk (1, 1, 1) could not be read" in notes
+    data = preview.layers[0].data
+    assert isinstance(data, SafeArray)
+    plane = data[1]
+    assert plane.shape == (64, 64)
+    assert plane[0, 0] == 7  # never written
+    assert plane[40, 40] == 7  # corrupt: fill value, reported
+    assert plane[0, 40] == 100 and plane[40, 0] == 100  # the rest is real data
+    assert set(data.failures) == {(1, 1, 1)}
+
+
+def test_safe_array_reports_failures_met_later(damaged):
+    a = zarr.open_array(str(damaged), mode="r")
+    seen = []
+    safe = SafeArray(a, on_failure=lambda index, message: seen.append(index))
+    assert safe[0].mean() == 100
+    safe[1, 30:40, 30:40]
+    assert seen == [(1, 1, 1)]
+
+
+def test_plane_report_for_sharded_arrays(demo_dir):
+    path = demo_dir / "stores" / "experiment.zarr" / "sharded"
+    a = zarr.open_array(str(path), mode="r")
+    # Plane 1 of 4: its top half (2 of 4 shards) was written.
+    assert plane_chunk_report(a, str(path)) == (2, 2)
+
+
+def test_structured_string_one_d_and_empty_arrays_fall_back(tmp_path):
+    rec = zarr.create_array(str(tmp_path / "rec"), shape=(4,), chunks=(4,), dtype=[("x", "<f4"), ("n", "<i2")], zarr_format=2)
+    preview = open_preview("zarr", str(tmp_path / "rec"))
+    assert not preview.layers and preview.info.preview[0] == ["index", "x", "n"]
+    text = zarr.create_array(str(tmp_path / "txt"), shape=(3,), chunks=(3,), dtype=str)
+    text[:] = np.array(["a", "bb", "ccc"])
+    preview = open_preview("zarr", str(tmp_path / "txt"))
+    assert [row[1] for row in preview.info.preview[1:]] == ["a", "bb", "ccc"]
+    one = zarr.create_array(str(tmp_path / "one"), shape=(5,), chunks=(5,), dtype="f4")
+    one[:] = np.arange(5)
+    preview = open_preview("zarr", str(tmp_path / "one"))
+    assert "1-D" in preview.notes[0] and preview.info.preview[3] == ["2", "2.0"]
+    zarr.create_array(str(tmp_path / "empty"), shape=(0, 4), chunks=(1, 4), dtype="u1")
+    assert "empty" in open_preview("zarr", str(tmp_path / "empty")).notes[0]
+
+
+def test_opaque_memory_arrays_above_the_limit_ask_first():
+    from polystore_gui.model.listing import memory_backend
+
+    class Opaque:
+        """An array-like with no lazy slicing (think: a device array)."""
+
+        shape = (2048, 2048)
+        dtype = np.dtype("uint16")
+        nbytes = 2048 * 2048 * 2
+
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(self.shape, self.dtype)
+
+    memory_backend().ensure_directory("/lazy_test")
+    memory_backend().save(Opaque(), "/lazy_test/opaque")
+    with pytest.raises(NeedsConfirmation) as info:
+        open_preview("memory", "/lazy_test/opaque", size_limit=1 << 20)
+    assert info.value.nbytes == 2048 * 2048 * 2
+    preview = open_preview("memory", "/lazy_test/opaque", size_limit=1 << 20, confirmed=True)
+    assert preview.layers[0].shape == (2048, 2048)
+    # zarr arrays held in memory stay lazy: no question asked.
+    z = zarr.zeros(shape=(4096, 4096), chunks=(512, 512), dtype="uint16")
+    memory_backend().save(z, "/lazy_test/big_zarr")
+    assert open_preview("memory", "/lazy_test/big_zarr", size_limit=1 << 20).layers[0].data is z
+
+
+def test_contrast_sample_reads_a_bounded_region(tmp_path):
+    """The sample reads the middle plane only, and at most a 512² crop of it."""
+    big = zarr.create_array(str(tmp_path / "big"), shape=(9, 2048, 2048), chunks=(1, 256, 256), dtype="uint16")
+    big[4, 768:1280, 768:1280] = 1000
+    reads = []
+
+    class Counting(zarr.storage.WrapperStore):
+        async def get(self, key, prototype, byte_range=None):
+            reads.append(key)
+            return await super().get(key, prototype, byte_range)
+
+    lazy.set_store_wrapper(Counting)
+    try:
+        open_preview("zarr", str(tmp_path / "big"))
+    finally:
+        lazy.set_store_wrapper(None)
+    chunk_reads = {k for k in reads if k.startswith("c/")}
+    assert chunk_reads and all(k.startswith("c/4/") for k in chunk_reads)
+    assert len(chunk_reads) <= 4  # a 512x512 centred crop touches at most 2x2 chunks of 256
