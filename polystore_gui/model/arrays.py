@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
+from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, find_virtual_file, read_node
 
 TEXT_PREVIEW_BYTES = 64 * 1024
 TABLE_PREVIEW_ROWS = 200
@@ -265,6 +265,10 @@ def inspect(backend: str, path: str) -> Info:
     if backend == "memory":
         return _memory_info(path)
     if not os.path.lexists(path):
+        if backend in ("zarr", "ome_zarr"):
+            virtual = find_virtual_file(path)
+            if virtual is not None:
+                return virtual_file_info(backend, virtual)
         return Info(backend, path, "file", error=f"No longer exists: {path}")
     if os.path.isdir(path):
         try:
@@ -288,6 +292,35 @@ def inspect(backend: str, path: str) -> Info:
             format=f"zarr v{meta.zarr_format}",
         )
     return file_info(backend, path)
+
+
+def virtual_file_info(backend: str, virtual: VirtualFile) -> Info:
+    """One of polystore's virtual files: a plane of a batch-written array."""
+    meta = virtual.array
+    shape = meta.shape[len(virtual.coordinates):] if meta.shape is not None else None
+    chunks = meta.chunks[len(virtual.coordinates):] if meta.chunks is not None else None
+    nbytes = None
+    if shape is not None and meta.dtype is not None:
+        import numpy as np
+
+        nbytes = int(np.prod(shape)) * int(np.dtype(meta.dtype).itemsize)
+    return Info(
+        backend,
+        virtual.path,
+        "array",
+        shape=shape,
+        dtype=meta.dtype,
+        chunks=chunks,
+        zarr_format=meta.zarr_format,
+        nbytes=nbytes,
+        attributes={
+            "array": meta.path,
+            "coordinates": list(virtual.coordinates),
+            "array_shape": list(meta.shape) if meta.shape is not None else None,
+            "array_chunks": list(meta.chunks) if meta.chunks is not None else None,
+        },
+        format="polystore virtual file",
+    )
 
 
 def _zarr_member_counts(path: str) -> dict[str, int]:

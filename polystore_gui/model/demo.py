@@ -11,12 +11,13 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-DEMO_VERSION = "4"
+DEMO_VERSION = "5"
 _MARKER = ".polystore-gui-demo"
 
 
@@ -145,13 +146,15 @@ def _write_demo(root: Path) -> None:
         "polystore-gui demo workspace\n\n"
         "images/   TIFF stacks and a PNG\n"
         "tables/   NPY, CSV and JSON\n"
-        "stores/   zarr v3: plain and sharded arrays, an OME-Zarr image with labels,\n"
-        "          and a store written by polystore's own zarr backend\n"
+        "stores/   zarr v3: plain and sharded arrays, an OME-Zarr image with labels;\n"
+        "          polystore_flat: images saved one by one through polystore's zarr backend;\n"
+        "          polystore_plate: an HCS plate written by polystore's save_batch\n"
     )
     stores = root / "stores"
     stores.mkdir()
     _write_experiment_store(stores / "experiment.zarr", rng)
-    _write_polystore_store(stores / "polystore_plate.zarr")
+    _write_polystore_flat(stores / "polystore_flat")
+    _write_polystore_plate(stores / "polystore_plate")
 
 
 def _write_experiment_store(path: Path, rng: np.random.Generator) -> None:
@@ -256,8 +259,8 @@ def _label_objects(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write_polystore_store(path: Path) -> None:
-    """Images saved through polystore's own zarr backend, as a pipeline would leave them."""
+def _write_polystore_flat(path: Path) -> None:
+    """Images saved one by one through polystore's zarr backend (one array per image)."""
     from polystore.backend_registry import get_backend_instance
 
     backend = get_backend_instance("zarr")
@@ -265,6 +268,34 @@ def _write_polystore_store(path: Path) -> None:
         for site in (1, 2):
             image = _stack(1, (256, 256), seed * 10 + site)[0]
             backend.save(image, str(path / "images" / f"{well}_s{site}_w1.tif"))
+
+
+def _write_polystore_plate(path: Path) -> None:
+    """An OME-Zarr HCS plate written by polystore's save_batch, as OpenHCS pipelines do.
+
+    Each well's planes become one array (polystore's default: one chunk per well) and
+    the saved file names become virtual files listed in the array's attributes.
+    """
+    import contextlib
+    import io
+
+    from polystore.backend_registry import get_backend_instance
+    from polystore.zarr_batch import ZarrBatchAxis, ZarrBatchLayout
+
+    backend = get_backend_instance("zarr")
+    coords = tuple((c, z) for c in range(2) for z in range(4))
+    layout = ZarrBatchLayout(
+        axes=(ZarrBatchAxis("c", ("1", "2")), ZarrBatchAxis("z", ("1", "2", "3", "4"))),
+        item_coordinates=coords,
+    )
+    for row, col, seed in (("A", "01", 31), ("A", "02", 32), ("B", "01", 33)):
+        planes = _stack(4, (256, 256), seed)
+        images = [planes[z] if c == 0 else planes[3 - z] // 2 for c, z in coords]
+        paths = [str(path / "images" / f"{row}{col}_c{c + 1}_z{z + 1}.tif") for c, z in coords]
+        # ome-zarr (inside polystore) prints format notes and warns about its own Scaler.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            backend.save_batch(images, paths, chunk_name=f"{row}{col}", batch_layout=layout, row=row, col=col)
 
 
 def populate_memory(prefix: str = "/demo") -> list[str]:

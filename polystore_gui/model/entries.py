@@ -22,6 +22,8 @@ class EntryKind(str, enum.Enum):
     OME_ZARR = "ome-zarr image"
     GROUP = "group"
     ARRAY = "array"
+    POLYSTORE_ARRAY = "polystore array"
+    VIRTUAL_FILE = "virtual file"
     OBJECT = "object"
     ERROR = "error"
 
@@ -33,7 +35,7 @@ class EntryKind(str, enum.Enum):
     def info_kind(self) -> str:
         if self in (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP):
             return "group"
-        if self is EntryKind.ARRAY:
+        if self in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.VIRTUAL_FILE):
             return "array"
         if self in (EntryKind.DIRECTORY, EntryKind.ROOT, EntryKind.BACKEND):
             return "directory"
@@ -48,6 +50,7 @@ _EXPANDABLE = frozenset(
         EntryKind.ZARR_STORE,
         EntryKind.OME_ZARR,
         EntryKind.GROUP,
+        EntryKind.POLYSTORE_ARRAY,
     }
 )
 

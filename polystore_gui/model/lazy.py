@@ -328,6 +328,8 @@ def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMI
     info = inspect(backend, path)
     if backend == "memory":
         return _memory_preview(info, path, size_limit, confirmed)
+    if info.format == "polystore virtual file":
+        return _virtual_file_preview(info)
     if os.path.isdir(path):
         if info.kind == "array":
             if info.error:
@@ -389,6 +391,28 @@ def _zarr_array_preview(info: Info, path: str) -> Preview:
     layer = LayerSpec("image", name, data, contrast_limits=limits,
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     return Preview(info.backend, path, info, (layer,), tuple(notes))
+
+
+def _virtual_file_preview(info: Info) -> Preview:
+    """A polystore virtual file: its plane of the holding array, opened lazily.
+
+    polystore's own ``load`` would read the whole field-of-view array to return one plane;
+    slicing the array here reads only the chunks of that plane.
+    """
+    array_path = str(info.attributes["array"])
+    coordinates = [int(c) for c in info.attributes["coordinates"]]
+    data: Any = SafeArray(_open_zarr_array(array_path, info.zarr_format))
+    for coordinate in coordinates:
+        data = TakeAxis(data, 0, coordinate)
+    limits = sample_contrast([data])[0]
+    name = os.path.basename(info.path)
+    note = f"plane {coordinates} of {os.path.basename(os.path.dirname(array_path)) or array_path}"
+    chunks = info.attributes.get("array_chunks")
+    notes = [note]
+    if chunks and coordinates and all(int(c) > 1 for c in chunks[: len(coordinates)]):
+        notes.append(f"chunks {chunks} span several planes: showing one reads them all")
+    layer = LayerSpec("image", name, data, contrast_limits=limits)
+    return Preview(info.backend, info.path, info, (layer,), tuple(notes))
 
 
 TABLE_ROWS = 10_000

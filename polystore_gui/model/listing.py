@@ -142,7 +142,7 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
 def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool = False) -> Entry:
     """The entry for a zarr node whose metadata has been read."""
     if meta.node_type == "array":
-        kind = EntryKind.ARRAY
+        kind = EntryKind.POLYSTORE_ARRAY if meta.filename_map else EntryKind.ARRAY
     elif meta.is_ome:
         kind = EntryKind.OME_ZARR
     elif top_level:
@@ -152,6 +152,8 @@ def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool =
     detail = f"zarr v{meta.zarr_format}"
     if meta.shards is not None:
         detail += ", sharded"
+    if meta.filename_map:
+        detail += f", {len(meta.filename_map)} virtual files"
     return Entry(
         backend,
         meta.path,
@@ -186,7 +188,11 @@ def _list_zarr_group(
         if meta is None:
             raise ListingError(f"Not a zarr group (no zarr.json or .zgroup): {display_name(entry.path)}")
     if meta.node_type == "array":
-        return  # an array is a leaf: chunk keys are never children
+        # An array is a leaf: chunk keys are never children. The one exception is an
+        # array written by polystore's save_batch: its children are polystore's "files".
+        if meta.filename_map:
+            yield from _list_virtual_files(entry, meta, batch_size)
+        return
     backend = _zarr_backend_for(entry, meta)
     try:
         iterator = os.scandir(entry.path)
@@ -217,6 +223,41 @@ def _list_zarr_group(
             if len(batch) >= batch_size:
                 yield batch
                 batch = []
+    if batch:
+        yield batch
+
+
+def _list_virtual_files(entry: Entry, meta: ZarrNodeMeta, batch_size: int) -> Iterator[list[Entry]]:
+    """polystore's virtual files of one array, addressed as polystore addresses them."""
+    from .zarr_nodes import store_root
+
+    mapping = meta.filename_map or {}
+    root = store_root(entry.path) or os.path.dirname(entry.path)
+    backend = entry.backend if entry.backend in ("zarr", "ome_zarr") else "zarr"
+    plane = meta.shape[-2:] if meta.shape is not None and len(meta.shape) >= 2 else None
+    itemsize = None
+    if meta.dtype is not None and plane is not None:
+        import numpy as np
+
+        itemsize = int(np.dtype(meta.dtype).itemsize)
+    batch: list[Entry] = []
+    for name, coords in sorted(mapping.items()):
+        batch.append(
+            Entry(
+                backend,
+                os.path.join(root, name),
+                name,
+                EntryKind.VIRTUAL_FILE,
+                size=plane[0] * plane[1] * itemsize if plane and itemsize else None,
+                modified=meta.metadata_mtime,
+                shape=plane,
+                dtype=meta.dtype,
+                detail=f"plane {list(coords)} of {os.path.relpath(entry.path, root)}",
+            )
+        )
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
     if batch:
         yield batch
 

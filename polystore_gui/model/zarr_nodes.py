@@ -18,6 +18,7 @@ V2_ARRAY = ".zarray"
 V2_GROUP = ".zgroup"
 V2_ATTRS = ".zattrs"
 MARKERS = (V3_META, V2_GROUP, V2_ARRAY)
+POLYSTORE_FILENAME_MAP = "polystore_filename_map"  # polystore.zarr_batch.ATTR_FILENAME_MAP
 
 
 class CorruptMetadataError(ValueError):
@@ -50,6 +51,21 @@ class ZarrNodeMeta:
         ome = attrs.get("ome", {}) if isinstance(attrs.get("ome"), dict) else {}
         keys = ("multiscales", "plate", "well", "labels", "bioformats2raw.layout")
         return any(k in attrs or k in ome for k in keys)
+
+    @property
+    def filename_map(self) -> dict[str, tuple[int, ...]] | None:
+        """polystore's virtual files held by this array: file name -> leading-axis coordinates.
+
+        polystore's zarr ``save_batch`` writes one array per field of view and records
+        which plane each saved "file" became (attribute ``polystore_filename_map``).
+        """
+        mapping = self.attributes.get(POLYSTORE_FILENAME_MAP)
+        if self.node_type != "array" or not isinstance(mapping, dict):
+            return None
+        try:
+            return {str(k): tuple(int(i) for i in v) for k, v in mapping.items()}
+        except (TypeError, ValueError):
+            return None
 
     @property
     def nbytes(self) -> int | None:
@@ -165,3 +181,47 @@ def store_root(path: str) -> str | None:
         if parent == current:
             return root
         current = parent
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualFile:
+    """Where one of polystore's virtual files lives: an array and a plane in it."""
+
+    path: str
+    array: ZarrNodeMeta
+    coordinates: tuple[int, ...]
+
+
+def find_virtual_file(path: str, *, max_depth: int = 6) -> VirtualFile | None:
+    """Resolve ``<store>/<name>`` the way polystore's zarr load does, from metadata only.
+
+    polystore addresses a batch-written plane by a file name directly under the store
+    folder; the array holding it says so in its filename map. None when no array does.
+    """
+    root = os.path.dirname(path)
+    name = os.path.basename(path)
+    if not has_zarr_marker(root):
+        return None
+    pending = [(root, 0)]
+    while pending:
+        directory, depth = pending.pop(0)
+        try:
+            meta = read_node(directory)
+        except (CorruptMetadataError, OSError):
+            continue
+        if meta is None:
+            continue
+        if meta.node_type == "array":
+            mapping = meta.filename_map
+            if mapping and name in mapping:
+                return VirtualFile(path, meta, mapping[name])
+            continue
+        if depth >= max_depth:
+            continue
+        try:
+            with os.scandir(directory) as it:
+                children = sorted(e.path for e in it if e.is_dir())
+        except OSError:
+            continue
+        pending.extend((child, depth + 1) for child in children)
+    return None

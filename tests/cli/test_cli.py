@@ -135,3 +135,11 @@ def test_info_on_bad_input_exits_1_with_a_message(tmp_path):
     (tmp_path / "x.tif").write_bytes(b"garbage")
     out = run("info", str(tmp_path / "x.tif"))
     assert out.returncode == 1 and "cannot read x.tif" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_info_on_a_polystore_virtual_file(demo_dir):
+    out = run("info", f"zarr:{demo_dir}/stores/polystore_plate/images/A02_c1_z2.tif", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["kind"] == "array" and doc["shape"] == [256, 256]
+    assert doc["attributes"]["coordinates"] == [0, 1]

@@ -24,8 +24,11 @@ def test_demo_workspace_holds_what_the_readme_promises(demo_dir):
     assert "labels" in store["image"]
     from polystore.backend_registry import get_backend_instance
 
-    image = get_backend_instance("zarr").load(str(demo_dir / "stores" / "polystore_plate.zarr" / "images" / "A01_s1_w1.tif"))
+    image = get_backend_instance("zarr").load(str(demo_dir / "stores" / "polystore_flat" / "images" / "A01_s1_w1.tif"))
     assert image.shape == (256, 256)
+    plate = get_backend_instance("zarr")
+    files = {p.name for p in plate.list_files(str(demo_dir / "stores" / "polystore_plate" / "images"))}
+    assert "B01_c2_z4.tif" in files and len(files) == 24
 
 
 def test_ensure_demo_reuses_and_make_demo_replaces(tmp_path):

@@ -115,3 +115,17 @@ def test_contrast_sample_reads_a_bounded_region(tmp_path):
     chunk_reads = {k for k in reads if k.startswith("c/")}
     assert chunk_reads and all(k.startswith("c/4/") for k in chunk_reads)
     assert len(chunk_reads) <= 4  # a 512x512 centred crop touches at most 2x2 chunks of 256
+
+
+def test_polystore_virtual_file_opens_its_plane_lazily(demo_dir):
+    from polystore.backend_registry import get_backend_instance
+
+    path = str(demo_dir / "stores" / "polystore_plate" / "images" / "B01_c2_z4.tif")
+    preview = open_preview("zarr", path)
+    assert preview.info.kind == "array" and preview.info.format == "polystore virtual file"
+    assert preview.info.attributes["coordinates"] == [1, 3]
+    (layer,) = preview.layers
+    assert layer.shape == (256, 256)
+    expected = get_backend_instance("zarr").load(path)  # polystore's own reading
+    np.testing.assert_array_equal(np.asarray(layer.data[:, :]), expected)
+    assert any("span several planes" in n for n in preview.notes)  # polystore's one-chunk-per-well

@@ -91,7 +91,7 @@ def test_zarr_v2_group_and_array(tmp_path):
 
 
 def test_polystore_written_store_is_browsable(demo_dir):
-    images = demo_dir / "stores" / "polystore_plate.zarr" / "images"
+    images = demo_dir / "stores" / "polystore_flat" / "images"
     entry = entry_for_path("disk", str(images))
     assert entry.kind is EntryKind.ZARR_STORE
     names = set(_by_name(_all(entry)))
@@ -205,3 +205,27 @@ def test_permission_denied_folder(tmp_path, running_as_root):
         assert f"MESSAGE: Permission denied: {locked}" in out.stdout
     finally:
         locked.chmod(0o755)
+
+
+def test_polystore_plate_arrays_list_their_virtual_files(demo_dir):
+    """polystore's save_batch arrays expand into polystore's own file names."""
+    from polystore.backend_registry import get_backend_instance
+
+    images = demo_dir / "stores" / "polystore_plate" / "images"
+    store = entry_for_path("disk", str(images))
+    assert store.kind is EntryKind.OME_ZARR or store.kind is EntryKind.ZARR_STORE
+    field = entry_for_path("zarr", str(images / "A" / "01" / "0" / "0"))
+    assert field.kind is EntryKind.POLYSTORE_ARRAY and field.expandable
+    files = _by_name(_all(field))
+    assert len(files) == 8
+    virtual = files["A01_c2_z3.tif"]
+    assert virtual.kind is EntryKind.VIRTUAL_FILE
+    assert virtual.path == str(images / "A01_c2_z3.tif")  # polystore's own address
+    assert virtual.shape == (256, 256) and "plane [1, 2]" in virtual.detail
+    backend = get_backend_instance("zarr")
+    listed = {os.path.basename(str(p)) for p in backend.list_files(str(images))}
+    assert set(files) <= listed
+    # polystore loads the plane by the address the tree gives (even after the store moved:
+    # polystore records absolute output paths, the tree addresses by store and name).
+    plane = backend.load(virtual.path)
+    assert plane.shape == (256, 256)
