@@ -468,7 +468,9 @@ def _ome_preview(info: Info, path: str) -> Preview:
     names = [c.label for c in ome.channels] if len(ome.channels) == n_channels else None
     colors = [_colormap(c.color) for c in ome.channels] if len(ome.channels) == n_channels else None
     spatial = [a for i, a in enumerate(axes) if i != channel_axis]
-    name = os.path.basename(path.rstrip("/"))
+    parts = path.rstrip("/").split("/")
+    # A field of an HCS plate is named "0": say which well it belongs to.
+    name = "/".join(parts[-3:]) if parts[-1].isdigit() and len(parts) >= 3 else parts[-1]
     image = LayerSpec(
         "image", name, levels, multiscale=len(levels) > 1,
         contrast_limits=limits if channel_axis is not None else limits[0],
@@ -482,7 +484,7 @@ def _ome_preview(info: Info, path: str) -> Preview:
         label_layer = _label_layer(os.path.join(path, "labels", label_name), label_name, channel_axis)
         if label_layer is not None:
             layers.append(label_layer)
-    notes = [note, f"{len(levels)} resolution levels"]
+    notes = [note, f"{len(levels)} resolution level{'s' if len(levels) != 1 else ''}"]
     return Preview(info.backend, path, info, tuple(layers), tuple(notes))
 
 

@@ -26,6 +26,8 @@ _KIND_ICONS = {
     EntryKind.OME_ZARR: "ome-zarr",
     EntryKind.GROUP: "group",
     EntryKind.ARRAY: "array",
+    EntryKind.POLYSTORE_ARRAY: "array",
+    EntryKind.VIRTUAL_FILE: "image",
     EntryKind.OBJECT: "object",
     EntryKind.ERROR: "error",
     EntryKind.BACKEND: "backend-readwrite",

@@ -129,7 +129,9 @@ def _kind_text(node: Node) -> str:
     if entry.error is not None:
         return f"error: {entry.error}" if node.error_row else f"{entry.kind.value} — {entry.error}"
     text = entry.kind.value
-    if entry.detail and entry.kind in (EntryKind.ARRAY, EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP):
+    if entry.detail and entry.kind in (
+        EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP
+    ):
         text = f"{text} ({entry.detail})"
     return text
 

@@ -129,3 +129,14 @@ def test_polystore_virtual_file_opens_its_plane_lazily(demo_dir):
     expected = get_backend_instance("zarr").load(path)  # polystore's own reading
     np.testing.assert_array_equal(np.asarray(layer.data[:, :]), expected)
     assert any("span several planes" in n for n in preview.notes)  # polystore's one-chunk-per-well
+
+
+def test_ome_ngff_04_on_zarr_v2(demo_dir):
+    """polystore's HCS fields are OME-NGFF 0.4 images on zarr v2."""
+    field = demo_dir / "stores" / "polystore_plate" / "images" / "A" / "02" / "0"
+    preview = open_preview("ome_zarr", str(field))
+    assert preview.info.ome.version == "0.4"
+    (image,) = preview.layers
+    assert image.channel_axis == 0 and image.shape == (2, 4, 256, 256)
+    assert image.name == "A/02/0"
+    assert len(image.contrast_limits) == 2  # one per channel, from the sample
