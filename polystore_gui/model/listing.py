@@ -21,7 +21,7 @@ import stat as stat_module
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .entries import Entry, EntryKind, display_name, kind_for_file_name
+from .entries import _EXTENSION_KINDS, Entry, EntryKind, display_name, kind_for_file_name
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
 DEFAULT_BATCH = 2048
@@ -78,62 +78,69 @@ def list_children(
 
 
 def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator[list[Entry]]:
+    """One ``scandir``: names and kinds from the directory entry types, no ``stat``.
+
+    This loop runs once per file of folders that hold millions, so it stays plain:
+    kinds by extension from a dict, entries built positionally, symlinks and odd
+    names (rare) handled off the fast path.
+    """
     try:
         iterator = os.scandir(path)
     except OSError as exc:
         raise ListingError(_os_error_text(exc, path)) from exc
-    directory_kind = EntryKind.DIRECTORY
-    kind_for = kind_for_file_name
+    directory = EntryKind.DIRECTORY
+    plain_file = EntryKind.FILE
+    kinds = _EXTENSION_KINDS
+    make = Entry
+    prefix = path.rstrip("/") + "/"
     with iterator:
         batch: list[Entry] = []
         append = batch.append
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                break
-            except OSError as exc:  # the folder vanished or became unreadable mid-scan
-                raise ListingError(_os_error_text(exc, path)) from exc
-            name = item.name
-            if not show_hidden and name[0] == ".":
-                continue
-            try:
-                is_dir = item.is_dir()
-            except OSError:
-                is_dir = False
-            error = None
-            detail = ""
-            if not is_dir and item.is_symlink():
-                try:
-                    target = os.readlink(item.path)
-                except OSError:
-                    target = "?"
-                if not os.path.exists(item.path):
-                    error = f"Broken symbolic link → {display_name(target)}"
+        left = batch_size
+        try:
+            for item in iterator:
+                name = item.name
+                if not show_hidden and name[0] == ".":
+                    continue
+                if item.is_dir():
+                    kind = directory
                 else:
-                    detail = f"→ {display_name(target)}"
-            shown = name
-            try:
-                name.encode("utf-8")
-            except UnicodeEncodeError:
-                shown = display_name(name)
-                detail = "name is not valid UTF-8"
-            append(
-                Entry(
-                    "disk",
-                    item.path,
-                    shown,
-                    directory_kind if is_dir else kind_for(name),
-                    detail=detail,
-                    error=error,
-                )
-            )
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-                append = batch.append
+                    dot = name.rfind(".")
+                    kind = kinds.get(name[dot:].lower(), plain_file) if dot > 0 else plain_file
+                    if item.is_symlink():
+                        append(_symlink_entry(item, kind))
+                        continue
+                if name.isascii():
+                    append(make("disk", prefix + name, name, kind))
+                else:
+                    append(_unusual_name_entry(item, kind))
+                left -= 1
+                if not left:
+                    yield batch
+                    batch = []
+                    append = batch.append
+                    left = batch_size
+        except OSError as exc:  # the folder vanished or became unreadable mid-scan
+            raise ListingError(_os_error_text(exc, path)) from exc
         if batch:
             yield batch
+
+
+def _symlink_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
+    try:
+        target = os.readlink(item.path)
+    except OSError:
+        target = "?"
+    shown = display_name(item.name)
+    if not os.path.exists(item.path):
+        return Entry("disk", item.path, shown, kind, error=f"Broken symbolic link → {display_name(target)}")
+    return Entry("disk", item.path, shown, kind, detail=f"→ {display_name(target)}")
+
+
+def _unusual_name_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
+    shown = display_name(item.name)
+    detail = "" if shown == item.name else "name is not valid UTF-8"
+    return Entry("disk", item.path, shown, kind, detail=detail)
 
 
 # -- zarr ---------------------------------------------------------------------------------

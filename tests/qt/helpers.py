@@ -14,7 +14,7 @@ def expand(window, qtbot, backend, path, timeout=15_000):
     if model.canFetchMore(index):
         model.fetchMore(index)
     node = model.node(index)
-    qtbot.waitUntil(lambda: node.state in (State.LISTED, State.FAILED) and not node.pending, timeout=timeout)
+    qtbot.waitUntil(lambda: node.state in (State.LISTED, State.FAILED) and node.job is None, timeout=timeout)
     return index
 
 

@@ -1,0 +1,157 @@
+"""The nodes behind the backend tree's rows, and how their cells read."""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..model.catalogue import BackendInfo, Capability, Status
+from ..model.entries import Entry, EntryKind
+
+COLUMNS = ("Name", "Kind", "Size", "Shape", "Dtype", "Modified")
+NAME, KIND, SIZE, SHAPE, DTYPE, MODIFIED = range(len(COLUMNS))
+SORT_FIELD = {NAME: "name", KIND: "kind", SIZE: "size", SHAPE: "shape", DTYPE: "dtype", MODIFIED: "modified"}
+
+
+class State(enum.Enum):
+    UNLISTED = "unlisted"
+    LOADING = "loading"
+    LISTED = "listed"
+    FAILED = "failed"
+
+
+class Node:
+    """One row: the model's internal pointer (the view never sees it).
+
+    A listed folder keeps its whole listing: ``children`` are the rows shown, in order;
+    ``pending`` the rest, in the same order, handed out a page at a time by fetchMore;
+    ``details`` the facts learnt since (size, time, kind) for rows not yet shown.
+    """
+
+    __slots__ = (
+        "entry", "parent", "children", "row", "state", "pending", "details", "generation",
+        "job", "backend", "placeholder", "error_row", "alive", "count", "provisional",
+    )
+
+    def __init__(self, entry: Entry, parent: Node | None, *, backend: BackendInfo | None = None) -> None:
+        self.entry = entry
+        self.parent = parent
+        self.children: list[Node] = []
+        self.row = 0
+        self.state = State.UNLISTED
+        self.pending: list[Entry] = []
+        self.details: dict[str, Entry] = {}
+        self.generation = 0
+        self.job: Any = None
+        self.backend = backend
+        self.placeholder = False
+        self.error_row = False
+        self.alive = True
+        self.count: int | None = None  # entries listed, once known
+        self.provisional = False  # rows shown before the full, sorted listing arrived
+
+    @property
+    def expandable(self) -> bool:
+        if self.placeholder or self.error_row:
+            return False
+        if self.backend is not None:
+            return backend_browsable(self.backend)
+        return self.entry.expandable
+
+    @property
+    def row_kind(self) -> str:
+        if self.placeholder:
+            return "loading"
+        if self.error_row:
+            return "error"
+        return "backend" if self.backend is not None else "entry"
+
+    def iter_subtree(self) -> Iterator[Node]:
+        yield self
+        for child in self.children:
+            yield from child.iter_subtree()
+
+    def renumber(self) -> None:
+        for i, child in enumerate(self.children):
+            child.row = i
+
+    def kill(self) -> None:
+        """Mark this subtree gone: late worker answers for it are dropped."""
+        for node in self.iter_subtree():
+            node.alive = False
+            if node.job is not None:
+                node.job.quit()
+                node.job = None
+
+
+def backend_browsable(info: BackendInfo) -> bool:
+    return info.status is Status.READY and info.capability in (Capability.READ_WRITE, Capability.READ_ONLY)
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def format_time(t: float | None) -> str:
+    if t is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+_DETAILED_KINDS = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP)
+
+
+def cell_text(node: Node, column: int) -> str:
+    entry = node.entry
+    if column == NAME:
+        return entry.name
+    if column == KIND:
+        if node.backend is not None:
+            return node.backend.label
+        if node.placeholder:
+            return ""
+        if entry.error is not None:
+            return f"error: {entry.error}" if node.error_row else f"{entry.kind.value} — {entry.error}"
+        if entry.detail and entry.kind in _DETAILED_KINDS:
+            return f"{entry.kind.value} ({entry.detail})"
+        return entry.kind.value
+    if column == SIZE:
+        if entry.size is None and node.count is not None and entry.kind.expandable:
+            return f"{node.count:,} item{'s' if node.count != 1 else ''}"
+        return human_size(entry.size)
+    if column == SHAPE:
+        return "×".join(str(s) for s in entry.shape) if entry.shape is not None else ""
+    if column == DTYPE:
+        return entry.dtype or ""
+    if column == MODIFIED:
+        return format_time(entry.modified)
+    return ""
+
+
+def tooltip(node: Node) -> str:
+    if node.backend is not None:
+        info = node.backend
+        lines = [f"{info.key} — {info.label}", info.context_detail or "", info.summary, f"{info.module}.{info.class_name}"]
+        if info.error:
+            lines.append(f"Error: {info.error}")
+        return "\n".join(line for line in lines if line)
+    entry = node.entry
+    if node.placeholder:
+        return entry.name
+    lines = [f"{entry.backend}:{entry.name if node.error_row else entry.path}"]
+    if entry.detail:
+        lines.append(entry.detail)
+    if entry.error:
+        lines.append(entry.error)
+    if node.count is not None and node.pending:
+        lines.append(f"{node.count:,} entries; {len(node.children):,} shown — scroll down for more")
+    return "\n".join(lines)
