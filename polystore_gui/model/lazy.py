@@ -406,7 +406,7 @@ def _virtual_file_preview(info: Info) -> Preview:
         data = TakeAxis(data, 0, coordinate)
     limits = sample_contrast([data])[0]
     name = os.path.basename(info.path)
-    note = f"plane {coordinates} of {os.path.basename(os.path.dirname(array_path)) or array_path}"
+    note = f"plane {coordinates} of array {os.path.relpath(array_path, os.path.dirname(info.path))}"
     chunks = info.attributes.get("array_chunks")
     notes = [note]
     if chunks and coordinates and all(int(c) > 1 for c in chunks[: len(coordinates)]):

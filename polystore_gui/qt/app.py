@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 def run_gui(paths: list[str], *, demo_dir: str | None = None) -> int:
     """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status."""
     os.environ.setdefault("QT_API", "pyqt6")
+    # napari's asynchronous slicing: slider steps on lazy arrays read off the GUI thread.
+    # Set through the environment so the user's napari settings file is never written.
+    os.environ.setdefault("NAPARI_ASYNC", "1")
     from qtpy.QtWidgets import QApplication
 
     from .. import __version__
@@ -46,6 +49,7 @@ def _open_demo_in_background(window: object, demo_dir: str | None) -> None:
 
     def _on_ready(path: Path) -> None:
         window.tree_model.set_disk_roots([str(path), os.path.expanduser("~")])
+        window.expand_first_root()
         window.statusBar().showMessage(f"Demo workspace: {path}", 5000)
 
     def _on_failed(exc: BaseException) -> None:

@@ -190,7 +190,16 @@ class MainWindow(QMainWindow):
         self.backend_count_label.setText(f"{len(discovery.backends)} backends · {ready} ready")
         self.statusBar().showMessage(f"Found {len(discovery.backends)} backends in {discovery.seconds:.1f} s", 5000)
         self.tree.expand(self.proxy.mapFromSource(self.tree_model.backend_index("disk")))
+        self.expand_first_root()
         self.discoveryFinished.emit(discovery)
+
+    def expand_first_root(self) -> None:
+        """Open the first folder the user asked for (or the demo), as a file browser would."""
+        roots = self.tree_model.disk_roots()
+        if roots:
+            index = self.tree_model.find("disk", roots[0])
+            if index.isValid():
+                self.tree.expand(self.proxy.mapFromSource(index))
 
     def _on_discovery_errored(self, exc: BaseException) -> None:
         log.error("backend discovery failed", exc_info=exc)
