@@ -63,8 +63,10 @@ test-fast: venv-test
 	$(PY) -m pytest -m "not slow and not gl" $(PYTEST_ARGS)
 
 bench: system-deps venv-test
+	$(PIP) install --quiet -e '.[test,bench]'
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_startup.py
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_listing.py
+	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_preview.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -127,6 +127,8 @@ class TakeAxis:
         self.dtype = np.dtype(array.dtype)
         self.ndim = len(self.shape)
         self.size = int(np.prod(self.shape))
+        chunks = getattr(array, "chunks", None)
+        self.chunks = tuple(int(c) for i, c in enumerate(chunks) if i != axis) if chunks is not None else None
 
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, tuple):
@@ -228,6 +230,23 @@ def _basic_box(key: Any, shape: tuple[int, ...]) -> list[tuple[int, int, bool]] 
         else:
             return None
     return box
+
+
+def lazy_levels(levels: list[Any]) -> list[Any]:
+    """Levels as dask arrays, one dask chunk per storage chunk.
+
+    napari slices a multiscale level by the displayed region first, with every other
+    axis whole, and picks the plane afterwards: it counts on lazily sliceable data. A
+    zarr array reads eagerly, so each level goes behind dask (napari's own convention);
+    reading still happens through SafeArray, chunk by chunk, only for what is shown.
+    """
+    import dask.array as da
+
+    out = []
+    for level in levels:
+        chunks = getattr(level, "chunks", None) or "auto"
+        out.append(da.from_array(level, chunks=chunks, asarray=True, fancy=False, lock=False, name=False))  # type: ignore[no-untyped-call]
+    return out
 
 
 def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
@@ -471,6 +490,8 @@ def _ome_preview(info: Info, path: str) -> Preview:
     parts = path.rstrip("/").split("/")
     # A field of an HCS plate is named "0": say which well it belongs to.
     name = "/".join(parts[-3:]) if parts[-1].isdigit() and len(parts) >= 3 else parts[-1]
+    if len(levels) > 1:
+        levels = lazy_levels(levels)
     image = LayerSpec(
         "image", name, levels, multiscale=len(levels) > 1,
         contrast_limits=limits if channel_axis is not None else limits[0],
@@ -503,8 +524,10 @@ def _label_layer(path: str, name: str, channel_axis: int | None) -> LayerSpec | 
     label_channel = axes_types.index("channel") if "channel" in axes_types else None
     scale = summary.levels[0].scale
     if label_channel is not None:
-        levels = [TakeAxis(lv, label_channel, 0) for lv in levels]
+        levels = [TakeAxis(SafeArray(lv), label_channel, 0) for lv in levels]
         scale = tuple(s for i, s in enumerate(scale) if i != label_channel) if scale else None
+    if len(levels) > 1:
+        levels = lazy_levels([lv if isinstance(lv, TakeAxis) else SafeArray(lv) for lv in levels])
     return LayerSpec("labels", f"labels: {name}", levels if len(levels) > 1 else levels[0],
                      multiscale=len(levels) > 1, scale=scale)
 
@@ -529,6 +552,8 @@ def _tiff_preview(info: Info, path: str) -> Preview:
     if isinstance(node, zarr.Group):
         levels = [node[k] for k in node.array_keys()]
         levels.sort(key=lambda a: -int(np.prod(a.shape)))
+        if len(levels) > 1:
+            levels = lazy_levels([SafeArray(lv) for lv in levels])
     else:
         levels = [node]
     axes = str(info.attributes.get("axes", ""))

@@ -13,13 +13,15 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from ..model.lazy import LayerSpec, middle_index
+from ..model.lazy import LayerSpec, TakeAxis, middle_index
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
+
+HISTOGRAM_DELAY_MS = 300
 
 
 def _import_napari() -> None:
@@ -34,6 +36,14 @@ def _import_napari() -> None:
 
     Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
     Labels(np.zeros((4, 4), np.uint8))
+
+
+def _take(array: Any, axis: int, index: int) -> Any:
+    """``array`` with ``axis`` fixed at ``index``, without reading (dask slices lazily)."""
+    if type(array).__module__.startswith("dask"):
+        key: tuple[Any, ...] = (slice(None),) * axis + (index,)
+        return array[key]
+    return TakeAxis(array, axis, index)
 
 
 class ViewerPane(QWidget):
@@ -72,6 +82,7 @@ class ViewerPane(QWidget):
 
         self.viewer = ViewerModel(title="polystore-gui preview")
         self.qt_viewer = QtViewer(self.viewer)
+        self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)
         self.qt_viewer.setObjectName("napariCanvas")
         # napari's own layer list and layer controls (contrast limits, colormap, opacity,
         # blending) beside the canvas: the same widgets napari's window docks.
@@ -119,17 +130,26 @@ class ViewerPane(QWidget):
                 added.append(labels)
                 continue
             kwargs["rgb"] = spec.rgb
-            if spec.contrast_limits is not None:
-                kwargs["contrast_limits"] = spec.contrast_limits
-            if spec.channel_axis is not None:
-                kwargs["channel_axis"] = spec.channel_axis
-                if spec.channel_names:
-                    kwargs["name"] = spec.channel_names
+            if spec.channel_axis is None:
+                if spec.contrast_limits is not None:
+                    kwargs["contrast_limits"] = spec.contrast_limits
+                added.append(viewer.add_image(spec.data, **kwargs))
+                continue
+            # One layer per channel, split here with lazy views: napari's own split indexes
+            # each level eagerly, which for a zarr array reads a whole channel at full size.
+            levels = spec.data if spec.multiscale else [spec.data]
+            channels = int(levels[0].shape[spec.channel_axis])
+            limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
+            for c in range(channels):
+                views = [_take(level, spec.channel_axis, c) for level in levels]
+                channel_kwargs = dict(kwargs)
+                channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
+                if limits is not None and c < len(limits):
+                    channel_kwargs["contrast_limits"] = limits[c]
                 if spec.colormaps:
-                    kwargs["colormap"] = spec.colormaps
-                    kwargs["blending"] = "additive"
-            result = viewer.add_image(spec.data, **kwargs)
-            added.extend(result if isinstance(result, list) else [result])
+                    channel_kwargs["colormap"] = spec.colormaps[c]
+                    channel_kwargs["blending"] = "additive"
+                added.append(viewer.add_image(views if spec.multiscale else views[0], **channel_kwargs))
         first = layers[0] if layers else None
         if first is not None and first.axis_labels and len(first.axis_labels) == viewer.dims.ndim:
             viewer.dims.axis_labels = first.axis_labels
@@ -139,18 +159,31 @@ class ViewerPane(QWidget):
         for axis in viewer.dims.not_displayed:
             steps[axis] = middle_index(viewer.dims.nsteps[axis])
         viewer.dims.current_step = tuple(steps)
+        # Fit the view before anything is drawn: a multiscale layer picks its level from
+        # the camera, and the camera before reset_view() would ask for full resolution.
+        viewer.reset_view()
         for layer in added:
             layer.visible = True
         images = [layer for layer in added if type(layer).__name__ == "Image"]
         if images:
             viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
-            for layer in images:
-                # napari 0.9's histogram of the displayed data, with the contrast limits
-                # drawn on it and draggable, inside the layer controls.
-                layer.histogram.mode = "canvas"
-                layer.histogram.enabled = True
-        viewer.reset_view()
+            # napari 0.9's histogram of the displayed data (contrast limits drawn on it and
+            # draggable) costs ~0.2 s of GUI time to build: after the first frame, and only
+            # for the layer whose controls are shown.
+            QTimer.singleShot(HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
+
+    def _show_active_histogram(self) -> None:
+        if self.viewer is None:
+            return
+        layer = self.viewer.layers.selection.active
+        histogram = getattr(layer, "histogram", None)
+        if histogram is not None and not histogram.enabled:
+            histogram.mode = "canvas"
+            histogram.enabled = True
+
+    def _on_active_layer_changed(self, _event: object = None) -> None:
+        QTimer.singleShot(0, self._show_active_histogram)
 
     def close_viewer(self) -> None:
         if self.qt_viewer is not None:

@@ -257,3 +257,25 @@ def test_loading_indicator_shows_while_reading(qtbot, panel, demo_dir):
         panel.request("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))
         assert panel.busy.isVisible()
     assert not panel.busy.isVisible()
+
+
+def test_ome_pyramid_reads_only_the_shown_plane(qtbot, panel, demo_dir):
+    """Channels are split lazily: napari's own split would read every z of a channel."""
+    stores = []
+
+    def wrap(store):
+        counting = CountingStore(store)
+        stores.append(counting)
+        return counting
+
+    lazy.set_store_wrapper(wrap)
+    try:
+        show(qtbot, panel, "ome_zarr", demo_dir / "stores" / "experiment.zarr" / "image")
+        layers = list(panel.viewer.viewer.layers)
+        qtbot.waitUntil(lambda: all(layer.loaded for layer in layers), timeout=30_000)
+    finally:
+        lazy.set_store_wrapper(None)
+    chunk_keys = {k for s in stores for k in s.keys if k.startswith("c/")}
+    assert chunk_keys
+    # (c, z, y, x) keys: the middle of 8 z planes is 3, and no other plane is read.
+    assert {k.split("/")[2] for k in chunk_keys} == {"3"}, sorted(chunk_keys)
