@@ -31,14 +31,20 @@ def _print_json(value: Any) -> None:
 
 
 def _human_size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if size < 1024 or unit == "T":
-            return f"{int(size)}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return str(n)
+    from .model.entries import human_size
+
+    return human_size(n, short=True) if n is not None else "-"
+
+
+def _address(text: str) -> Any:
+    """The Address for ``text``, or None after saying on stderr which backends exist."""
+    from .model.address import UnknownBackendError, parse_address
+
+    try:
+        return parse_address(text, _known_backends())
+    except UnknownBackendError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return None
 
 
 # -- subcommands -------------------------------------------------------------------------------
@@ -61,13 +67,10 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from .model.address import UnknownBackendError, parse_address
     from .model.listing import ListingError, describe, entry_for_path, list_children
 
-    try:
-        address = parse_address(args.address, _known_backends())
-    except UnknownBackendError as exc:
-        print(f"polystore-gui: {exc}", file=sys.stderr)
+    address = _address(args.address)
+    if address is None:
         return EXIT_USAGE
     entry = entry_for_path(address.backend, address.path)
     if entry.error is not None and not entry.expandable:
@@ -101,13 +104,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .model.address import UnknownBackendError, parse_address
     from .model.arrays import inspect
 
-    try:
-        address = parse_address(args.address, _known_backends())
-    except UnknownBackendError as exc:
-        print(f"polystore-gui: {exc}", file=sys.stderr)
+    address = _address(args.address)
+    if address is None:
         return EXIT_USAGE
     info = inspect(address.backend, address.path)
     if args.json:

@@ -119,6 +119,20 @@ class Entry(NamedTuple):
         }
 
 
+def human_size(n: int | None, *, short: bool = False) -> str:
+    """Bytes for people: ``"8.0 MiB"`` (``"8.0M"`` with ``short``); empty for None."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            break
+        size /= 1024
+    if unit == "B":
+        return f"{int(size)}B" if short else f"{int(size)} B"
+    return f"{size:.1f}{unit[0]}" if short else f"{size:.1f} {unit}"
+
+
 def display_name(raw: str) -> str:
     """Text a person can read for a name that may carry surrogate escapes (non-UTF-8 bytes)."""
     try:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
+from .entries import human_size
 from .zarr_nodes import read_node
 
 SAMPLE_EDGE = 512
@@ -49,20 +50,11 @@ class PreviewError(Exception):
     """The address cannot be previewed; the message is for the user."""
 
 
-def _size_text(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 class NeedsConfirmation(Exception):
     """Showing this means reading ``nbytes`` into memory, above the size limit."""
 
     def __init__(self, nbytes: int, limit: int, what: str) -> None:
-        super().__init__(f"{what} would read {_size_text(nbytes)} into memory (the limit is {_size_text(limit)})")
+        super().__init__(f"{what} would read {human_size(nbytes)} into memory (the limit is {human_size(limit)})")
         self.nbytes = nbytes
         self.limit = limit
 

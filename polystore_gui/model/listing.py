@@ -43,6 +43,15 @@ def _os_error_text(exc: OSError, path: str) -> str:
     return f"{reason}: {shown}"
 
 
+def _read_node_for_listing(path: str) -> ZarrNodeMeta | None:
+    try:
+        return read_node(path)
+    except CorruptMetadataError as exc:
+        raise ListingError(str(exc)) from exc
+    except OSError as exc:
+        raise ListingError(_os_error_text(exc, path)) from exc
+
+
 def list_children(
     entry: Entry, *, batch_size: int = DEFAULT_BATCH, show_hidden: bool = True
 ) -> Iterator[list[Entry]]:
@@ -57,12 +66,7 @@ def list_children(
         yield from _list_zarr_group(entry, batch_size)
         return
     if entry.backend == "disk":
-        try:
-            meta = read_node(entry.path)
-        except CorruptMetadataError as exc:
-            raise ListingError(str(exc)) from exc
-        except OSError as exc:
-            raise ListingError(_os_error_text(exc, entry.path)) from exc
+        meta = _read_node_for_listing(entry.path)
         if meta is not None:
             # A zarr store met while browsing disk expands as a store, never as chunk folders.
             if meta.node_type == "array":
@@ -186,12 +190,7 @@ def _list_zarr_group(
     entry: Entry, batch_size: int, meta: ZarrNodeMeta | None = None
 ) -> Iterator[list[Entry]]:
     if meta is None:
-        try:
-            meta = read_node(entry.path)
-        except CorruptMetadataError as exc:
-            raise ListingError(str(exc)) from exc
-        except OSError as exc:
-            raise ListingError(_os_error_text(exc, entry.path)) from exc
+        meta = _read_node_for_listing(entry.path)
         if meta is None:
             raise ListingError(f"Not a zarr group (no zarr.json or .zgroup): {display_name(entry.path)}")
     if meta.node_type == "array":

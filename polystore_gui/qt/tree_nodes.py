@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model.catalogue import BackendInfo, Capability, Status
-from ..model.entries import Entry, EntryKind
+from ..model.entries import Entry, EntryKind, human_size
 
 COLUMNS = ("Name", "Kind", "Size", "Shape", "Dtype", "Modified")
 NAME, KIND, SIZE, SHAPE, DTYPE, MODIFIED = range(len(COLUMNS))
@@ -88,17 +88,6 @@ class Node:
 
 def backend_browsable(info: BackendInfo) -> bool:
     return info.status is Status.READY and info.capability in (Capability.READ_WRITE, Capability.READ_ONLY)
-
-
-def human_size(n: int | None) -> str:
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def format_time(t: float | None) -> str:

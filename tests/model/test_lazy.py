@@ -11,6 +11,8 @@ import zarr
 from polystore_gui.model import lazy
 from polystore_gui.model.lazy import NeedsConfirmation, SafeArray, open_preview, plane_chunk_report
 
+from ..fakes import CountingStore, OpaqueArray
+
 
 @pytest.fixture
 def damaged(tmp_path):
@@ -73,18 +75,8 @@ def test_structured_string_one_d_and_empty_arrays_fall_back(tmp_path):
 def test_opaque_memory_arrays_above_the_limit_ask_first():
     from polystore_gui.model.listing import memory_backend
 
-    class Opaque:
-        """An array-like with no lazy slicing (think: a device array)."""
-
-        shape = (2048, 2048)
-        dtype = np.dtype("uint16")
-        nbytes = 2048 * 2048 * 2
-
-        def __array__(self, dtype=None, copy=None):
-            return np.ones(self.shape, self.dtype)
-
     memory_backend().ensure_directory("/lazy_test")
-    memory_backend().save(Opaque(), "/lazy_test/opaque")
+    memory_backend().save(OpaqueArray((2048, 2048)), "/lazy_test/opaque")
     with pytest.raises(NeedsConfirmation) as info:
         open_preview("memory", "/lazy_test/opaque", size_limit=1 << 20)
     assert info.value.nbytes == 2048 * 2048 * 2
@@ -100,19 +92,13 @@ def test_contrast_sample_reads_a_bounded_region(tmp_path):
     """The sample reads the middle plane only, and at most a 512² crop of it."""
     big = zarr.create_array(str(tmp_path / "big"), shape=(9, 2048, 2048), chunks=(1, 256, 256), dtype="uint16")
     big[4, 768:1280, 768:1280] = 1000
-    reads = []
-
-    class Counting(zarr.storage.WrapperStore):
-        async def get(self, key, prototype, byte_range=None):
-            reads.append(key)
-            return await super().get(key, prototype, byte_range)
-
-    lazy.set_store_wrapper(Counting)
+    stores = []
+    lazy.set_store_wrapper(lambda store: stores.append(CountingStore(store)) or stores[-1])
     try:
         open_preview("zarr", str(tmp_path / "big"))
     finally:
         lazy.set_store_wrapper(None)
-    chunk_reads = {k for k in reads if k.startswith("c/")}
+    chunk_reads = {k for s in stores for k in s.keys if k.startswith("c/")}
     assert chunk_reads and all(k.startswith("c/4/") for k in chunk_reads)
     assert len(chunk_reads) <= 4  # a 512x512 centred crop touches at most 2x2 chunks of 256
 

@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 import zarr
-from zarr.storage import WrapperStore
-
 from polystore_gui.model import lazy
+
+from ..fakes import CountingStore, OpaqueArray
 
 pytestmark = pytest.mark.gl
 
@@ -121,27 +121,9 @@ def test_a_newer_selection_supersedes_a_pending_one(qtbot, panel, demo_dir):
     assert [layer.name for layer in panel.viewer.viewer.layers] == ["cells.png"]
 
 
-class CountingStore(WrapperStore):
-    """Records every key read (whole or by byte range)."""
-
-    keys: list[str]
-
-    def __init__(self, store):
-        super().__init__(store)
-        self.keys = []
-
-    async def get(self, key, prototype, byte_range=None):
-        self.keys.append(key)
-        return await super().get(key, prototype, byte_range)
-
-    async def get_partial_values(self, prototype, key_ranges):
-        key_ranges = list(key_ranges)
-        self.keys.extend(k for k, _ in key_ranges)
-        return await super().get_partial_values(prototype, key_ranges)
-
-
-def test_only_the_shown_planes_chunks_are_read(qtbot, panel, demo_dir):
-    """The read bound: metadata plus the chunks of the one plane on screen, nothing else."""
+@pytest.fixture
+def counted_keys():
+    """Every zarr store the preview opens is wrapped; yields a function listing the keys read."""
     stores = []
 
     def wrap(store):
@@ -150,14 +132,16 @@ def test_only_the_shown_planes_chunks_are_read(qtbot, panel, demo_dir):
         return counting
 
     lazy.set_store_wrapper(wrap)
-    try:
-        show(qtbot, panel, "zarr", demo_dir / "stores" / "experiment.zarr" / "sharded")
-        layer = panel.viewer.viewer.layers[0]
-        qtbot.waitUntil(lambda: layer.loaded, timeout=30_000)
-        qtbot.wait(300)  # let an async slice finish drawing (the assertion is on reads, not timing)
-    finally:
-        lazy.set_store_wrapper(None)
-    keys = [k for s in stores for k in s.keys]
+    yield lambda: [k for s in stores for k in s.keys]
+    lazy.set_store_wrapper(None)
+
+
+def test_only_the_shown_planes_chunks_are_read(qtbot, panel, demo_dir, counted_keys):
+    """The read bound: metadata plus the chunks of the one plane on screen, nothing else."""
+    show(qtbot, panel, "zarr", demo_dir / "stores" / "experiment.zarr" / "sharded")
+    layer = panel.viewer.viewer.layers[0]
+    qtbot.waitUntil(lambda: layer.loaded, timeout=30_000)
+    keys = counted_keys()
     chunk_keys = {k for k in keys if k.startswith("c/")}
     assert chunk_keys, keys
     # Plane 1 of 4 is shown: only its 2×2 shards of (1, 512, 512) are touched.
@@ -230,16 +214,8 @@ def test_the_size_guard_asks_before_materialising(qtbot, panel, monkeypatch):
 
     from polystore_gui.model.listing import memory_backend
 
-    class Opaque:
-        shape = (1024, 1024)
-        dtype = np.dtype("uint16")
-        nbytes = 1024 * 1024 * 2
-
-        def __array__(self, dtype=None, copy=None):
-            return np.ones(self.shape, self.dtype)
-
     memory_backend().ensure_directory("/guard_test")
-    memory_backend().save(Opaque(), "/guard_test/opaque")
+    memory_backend().save(OpaqueArray((1024, 1024)), "/guard_test/opaque")
     panel.size_limit = 1 << 20
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
@@ -259,23 +235,12 @@ def test_loading_indicator_shows_while_reading(qtbot, panel, demo_dir):
     assert not panel.busy.isVisible()
 
 
-def test_ome_pyramid_reads_only_the_shown_plane(qtbot, panel, demo_dir):
+def test_ome_pyramid_reads_only_the_shown_plane(qtbot, panel, demo_dir, counted_keys):
     """Channels are split lazily: napari's own split would read every z of a channel."""
-    stores = []
-
-    def wrap(store):
-        counting = CountingStore(store)
-        stores.append(counting)
-        return counting
-
-    lazy.set_store_wrapper(wrap)
-    try:
-        show(qtbot, panel, "ome_zarr", demo_dir / "stores" / "experiment.zarr" / "image")
-        layers = list(panel.viewer.viewer.layers)
-        qtbot.waitUntil(lambda: all(layer.loaded for layer in layers), timeout=30_000)
-    finally:
-        lazy.set_store_wrapper(None)
-    chunk_keys = {k for s in stores for k in s.keys if k.startswith("c/")}
+    show(qtbot, panel, "ome_zarr", demo_dir / "stores" / "experiment.zarr" / "image")
+    layers = list(panel.viewer.viewer.layers)
+    qtbot.waitUntil(lambda: all(layer.loaded for layer in layers), timeout=30_000)
+    chunk_keys = {k for k in counted_keys() if k.startswith("c/")}
     assert chunk_keys
     # (c, z, y, x) keys: the middle of 8 z planes is 3, and no other plane is read.
     assert {k.split("/")[2] for k in chunk_keys} == {"3"}, sorted(chunk_keys)
