@@ -75,6 +75,7 @@ class LayerSpec:
     translate: tuple[float, ...] | None = None
     rgb: bool = False
     axis_labels: tuple[str, ...] | None = None
+    sources: tuple[Any, ...] = ()  # the SafeArrays behind the data, for failure reports
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -236,9 +237,31 @@ def lazy_levels(levels: list[Any]) -> list[Any]:
 
     out = []
     for level in levels:
-        chunks = getattr(level, "chunks", None) or "auto"
+        chunks = _dask_chunks(level)
         out.append(da.from_array(level, chunks=chunks, asarray=True, fancy=False, lock=False, name=False))  # type: ignore[no-untyped-call]
     return out
+
+
+def _dask_chunks(level: Any) -> Any:
+    """Whole storage objects (shards when sharded), grown in-plane towards 2048 pixels.
+
+    Each dask chunk is one read call; a call per small inner chunk of a shard costs more
+    in overhead than the read itself.
+    """
+    inner = getattr(level, "chunks", None)
+    if inner is None:
+        return "auto"
+    base = getattr(level, "array", level)
+    outer = getattr(base, "shards", None) or inner
+    if len(outer) != len(inner):
+        outer = inner
+    shape = tuple(int(n) for n in level.shape)
+    grown = list(int(c) for c in outer)
+    for axis in (-2, -1):
+        if len(grown) >= 2:
+            while grown[axis] < 2048 and grown[axis] < shape[axis]:
+                grown[axis] *= 2
+    return tuple(grown)
 
 
 def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
@@ -399,7 +422,7 @@ def _zarr_array_preview(info: Info, path: str) -> Preview:
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
     name = os.path.basename(path.rstrip("/"))
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
-    layer = LayerSpec("image", name, data, contrast_limits=limits,
+    layer = LayerSpec("image", name, data, contrast_limits=limits, sources=(data,),
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     return Preview(info.backend, path, info, (layer,), tuple(notes))
 
@@ -482,10 +505,11 @@ def _ome_preview(info: Info, path: str) -> Preview:
     parts = path.rstrip("/").split("/")
     # A field of an HCS plate is named "0": say which well it belongs to.
     name = "/".join(parts[-3:]) if parts[-1].isdigit() and len(parts) >= 3 else parts[-1]
+    sources = tuple(levels)
     if len(levels) > 1:
         levels = lazy_levels(levels)
     image = LayerSpec(
-        "image", name, levels, multiscale=len(levels) > 1,
+        "image", name, levels, multiscale=len(levels) > 1, sources=sources,
         contrast_limits=limits if channel_axis is not None else limits[0],
         channel_axis=channel_axis, channel_names=names, colormaps=colors,
         scale=scale, translate=translate, axis_labels=tuple(spatial),

@@ -251,7 +251,7 @@ class PreviewPanel(QWidget):
     def _show_array(self, preview: Preview, notes: list[str]) -> None:
         generation = self._generation
         for spec in preview.layers:
-            for data in spec.data if spec.multiscale else [spec.data]:
+            for data in (*spec.sources, *(spec.data if spec.multiscale else [spec.data])):
                 if isinstance(data, SafeArray):
                     # Called from napari's slicing thread: a signal carries it to this one.
                     data.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
