@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
+from qtpy.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, QUrl, Signal
 from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         for col, width in ((1, 210), (2, 80), (3, 120), (4, 70), (5, 120)):
             header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
+        self.tree.verticalScrollBar().valueChanged.connect(self._on_tree_scrolled)
         layout.addWidget(self.tree)
         self.preview = PreviewPanel(self.workers, self)
         self._show_welcome()
@@ -233,6 +234,16 @@ class MainWindow(QMainWindow):
     def refresh_current(self) -> None:
         index = self.proxy.mapToSource(self.tree.currentIndex())
         self.tree_model.refresh(index)
+
+    def _on_tree_scrolled(self, value: int) -> None:
+        """At the end of the list, the folder whose rows end there shows its next page."""
+        if value < self.tree.verticalScrollBar().maximum():
+            return
+        viewport = self.tree.viewport()
+        last = self.tree.indexAt(viewport.rect().bottomLeft() - QPoint(-4, 4))
+        folder = self.tree_model.last_with_more(self.proxy.mapToSource(last).parent())
+        if folder.isValid():
+            self.tree_model.show_more(folder)
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -3,9 +3,10 @@
 Listing is lazy and never blocks: expanding a folder starts a worker (``fetchMore``),
 a "loading…" row stands in meanwhile, the first batch shows as soon as it is scanned,
 and when the worker has the whole listing (sorted in the worker) the folder shows its
-first page of rows; further pages come through ``canFetchMore``/``fetchMore`` as the
-view scrolls to the end. A view costs a few Python calls per row it holds on every
-re-layout, so a folder of 100,000 files shows pages, not 100,000 rows at once.
+first page of rows; further pages come through ``has_more``/``show_more`` when the
+user scrolls to the end (the window watches its scroll bar). A view costs a few Python
+calls per row it holds on every re-layout, so a folder of 100,000 files shows pages,
+not 100,000 rows at once.
 
 Sorting happens here, not in a proxy (a proxy compares rows through ``data()`` one
 Python call at a time): the worker sorts the listing, and ``sort()`` re-sorts it.
@@ -190,11 +191,13 @@ class BackendTreeModel(QAbstractItemModel):
         return node.state is State.UNLISTED and node.expandable
 
     def canFetchMore(self, parent: QModelIndex) -> bool:
+        # Only a folder never listed: a QTreeView asks canFetchMore/fetchMore on every
+        # re-layout of an expanded row and would pull page after page unasked. Further
+        # pages of a listed folder come from has_more()/show_more(), which the window
+        # calls when the user scrolls to the end.
         if parent.isValid() and parent.column() != 0:
             return False
         node = self.node(parent)
-        if node.pending and node.state is State.LISTED:
-            return True
         return node.state is State.UNLISTED and node.expandable
 
     def fetchMore(self, parent: QModelIndex) -> None:
@@ -202,8 +205,26 @@ class BackendTreeModel(QAbstractItemModel):
         if node.state is State.UNLISTED and node.expandable:
             node.state = State.LOADING
             self._defer(lambda: self._start_listing(node))
-        elif node.pending and node.state is State.LISTED:
+
+    def has_more(self, parent: QModelIndex) -> bool:
+        """True when a listed folder holds rows not shown yet."""
+        node = self.node(parent)
+        return bool(node.pending) and node.state is State.LISTED
+
+    def show_more(self, parent: QModelIndex) -> None:
+        """Show the folder's next page (deferred by one event-loop turn; one at a time)."""
+        node = self.node(parent)
+        if self.has_more(parent) and not node.fetch_scheduled:
+            node.fetch_scheduled = True
             self._defer(lambda: self._show_more(node))
+
+    def last_with_more(self, index: QModelIndex) -> QModelIndex:
+        """``index`` or its nearest ancestor that has more rows to show (invalid if none)."""
+        while index.isValid():
+            if self.has_more(index):
+                return index
+            index = index.parent()
+        return QModelIndex()
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -336,8 +357,11 @@ class BackendTreeModel(QAbstractItemModel):
                 self.storeMet.emit(child.entry)
 
     def _show_more(self, node: Node) -> None:
+        node.fetch_scheduled = False
         if node.alive and node.pending and node.state is State.LISTED:
-            self._append_rows(node, PAGE)
+            # Pages grow with what is shown (up to 20,000 at a time): a view re-lays out
+            # every shown row per insertion, so fewer, larger pages cost less in all.
+            self._append_rows(node, min(max(PAGE, len(node.children) // 2), 10 * PAGE))
 
     def _start_listing(self, node: Node) -> None:
         if not node.alive:
@@ -402,18 +426,18 @@ class BackendTreeModel(QAbstractItemModel):
         self.listingFinished.emit((node.entry.backend, node.entry.path))
 
     def _on_details(self, node: Node, updates: list[Entry]) -> None:
-        by_path = {u.path: u for u in updates}
+        """Facts learnt for a batch of entries: O(batch), whatever the folder's size."""
         touched = []
-        for child in node.children:
-            update = by_path.pop(child.entry.path, None)
-            if update is None or child.placeholder:
+        for update in updates:
+            child = node.child_by_path(update.path)
+            if child is None:
+                node.details[update.path] = update  # for rows not shown yet
                 continue
             was_store = child.entry.kind in _STORE_KINDS
             child.entry = update
             touched.append(child.row)
             if not was_store and update.kind in _STORE_KINDS and update.error is None:
                 self.storeMet.emit(update)
-        node.details.update(by_path)  # for rows not shown yet
         if touched:
             parent = self.index_for(node)
             self.dataChanged.emit(self.index(min(touched), 0, parent), self.index(max(touched), len(COLUMNS) - 1, parent))
@@ -464,6 +488,7 @@ class BackendTreeModel(QAbstractItemModel):
         node.pending = []
         node.details = {}
         node.provisional = False
+        node.fetch_scheduled = False
         node.count = None
         if node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr"):
             for child in list(node.children):  # roots are not listed: refresh each listed one

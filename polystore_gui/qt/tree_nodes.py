@@ -33,6 +33,7 @@ class Node:
     __slots__ = (
         "entry", "parent", "children", "row", "state", "pending", "details", "generation",
         "job", "backend", "placeholder", "error_row", "alive", "count", "provisional",
+        "fetch_scheduled", "_by_path",
     )
 
     def __init__(self, entry: Entry, parent: Node | None, *, backend: BackendInfo | None = None) -> None:
@@ -51,6 +52,14 @@ class Node:
         self.alive = True
         self.count: int | None = None  # entries listed, once known
         self.provisional = False  # rows shown before the full, sorted listing arrived
+        self.fetch_scheduled = False  # a page is on its way (fetchMore is asked repeatedly)
+        self._by_path: dict[str, Node] | None = None
+
+    def child_by_path(self, path: str) -> Node | None:
+        """The shown child with this path (an index kept until the children change)."""
+        if self._by_path is None:
+            self._by_path = {c.entry.path: c for c in self.children if not (c.placeholder or c.error_row)}
+        return self._by_path.get(path)
 
     @property
     def expandable(self) -> bool:
@@ -74,8 +83,10 @@ class Node:
             yield from child.iter_subtree()
 
     def renumber(self) -> None:
+        """Call after every change to ``children``: rows, and the path index, follow."""
         for i, child in enumerate(self.children):
             child.row = i
+        self._by_path = None
 
     def kill(self) -> None:
         """Mark this subtree gone: late worker answers for it are dropped."""
