@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, QUrl, Signal
+from qtpy.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
 from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -105,7 +105,13 @@ class MainWindow(QMainWindow):
         for col, width in ((1, 210), (2, 80), (3, 120), (4, 70), (5, 120)):
             header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
-        self.tree.verticalScrollBar().valueChanged.connect(self._on_tree_scrolled)
+        # A paged folder shows its next page when its last shown row comes into view.
+        self._page_timer = QTimer(self)
+        self._page_timer.setSingleShot(True)
+        self._page_timer.setInterval(30)
+        self._page_timer.timeout.connect(self._on_page_timer_timeout)
+        self.tree.verticalScrollBar().valueChanged.connect(lambda _v: self._page_timer.start())
+        self.tree.expanded.connect(lambda _i: self._page_timer.start())
         layout.addWidget(self.tree)
         self.preview = PreviewPanel(self.workers, self)
         self._show_welcome()
@@ -235,15 +241,15 @@ class MainWindow(QMainWindow):
         index = self.proxy.mapToSource(self.tree.currentIndex())
         self.tree_model.refresh(index)
 
-    def _on_tree_scrolled(self, value: int) -> None:
-        """At the end of the list, the folder whose rows end there shows its next page."""
-        if value < self.tree.verticalScrollBar().maximum():
-            return
-        viewport = self.tree.viewport()
-        last = self.tree.indexAt(viewport.rect().bottomLeft() - QPoint(-4, 4))
-        folder = self.tree_model.last_with_more(self.proxy.mapToSource(last).parent())
-        if folder.isValid():
-            self.tree_model.show_more(folder)
+    def _on_page_timer_timeout(self) -> None:
+        viewport = self.tree.viewport().rect()
+        for folder in self.tree_model.paged():
+            shown = self.proxy.mapFromSource(folder)
+            if not shown.isValid() or not self.tree.isExpanded(shown):
+                continue
+            last = self.proxy.index(self.proxy.rowCount(shown) - 1, 0, shown)
+            if last.isValid() and self.tree.visualRect(last).intersects(viewport):
+                self.tree_model.show_more(folder)
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

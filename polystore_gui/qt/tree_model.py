@@ -218,13 +218,14 @@ class BackendTreeModel(QAbstractItemModel):
             node.fetch_scheduled = True
             self._defer(lambda: self._show_more(node))
 
-    def last_with_more(self, index: QModelIndex) -> QModelIndex:
-        """``index`` or its nearest ancestor that has more rows to show (invalid if none)."""
-        while index.isValid():
-            if self.has_more(index):
-                return index
-            index = index.parent()
-        return QModelIndex()
+    def paged(self) -> list[QModelIndex]:
+        """The listed folders that hold rows not shown yet (there are few)."""
+        found = []
+        for top in self._root.children:
+            for node in top.iter_subtree():
+                if node.pending and node.state is State.LISTED and node.alive:
+                    found.append(self.index_for(node))
+        return found
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():

@@ -6,6 +6,7 @@ import os
 
 from qtpy.QtCore import QMimeData, QPointF, Qt, QUrl
 from qtpy.QtGui import QDropEvent
+from qtpy.QtWidgets import QApplication
 
 from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE
 
@@ -63,3 +64,26 @@ def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
     window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.backend_index("virtual_workspace")))
     assert "plate root" in panel.message.text()
     assert panel.metadata.rows()["capability"] == "needs context: a plate root"
+
+
+def test_scrolling_to_the_end_shows_the_next_page_and_only_then(make_window, qtbot, tmp_path):
+    from polystore_gui.qt.tree_model import PAGE
+
+    from .helpers import expand
+
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(PAGE + 500):
+        (big / f"f{i:05d}.dat").touch()
+    window = make_window([tmp_path], show=True)
+    model = window.tree_model
+    window.tree.expand(window.proxy.mapFromSource(model.backend_index("disk")))
+    expand(window, qtbot, "disk", str(tmp_path))
+    expand(window, qtbot, "disk", str(big))
+    for _ in range(50):  # event-loop turns in which nothing may pull more rows
+        QApplication.processEvents()
+    assert model.rowCount(model.find("disk", str(big))) == PAGE
+    # The user scrolls to the folder's last shown row (more rows follow it in the tree).
+    last = model.index(PAGE - 1, 0, model.find("disk", str(big)))
+    window.tree.scrollTo(window.proxy.mapFromSource(last))
+    qtbot.waitUntil(lambda: model.rowCount(model.find("disk", str(big))) == PAGE + 500)
