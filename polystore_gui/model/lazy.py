@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
+from .chunk_cache import ChunkCache
 from .entries import human_size
 from .zarr_nodes import read_node
 
@@ -304,6 +305,7 @@ def _open_zarr_array(path: str, zarr_format: int | None = None) -> Any:
     store: Any = LocalStore(path, read_only=True)
     if _store_wrapper is not None:
         store = _store_wrapper(store)
+    store = ChunkCache(store)
     return zarr.open_array(store=store, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
 
 
@@ -560,7 +562,7 @@ def _tiff_preview(info: Info, path: str) -> Preview:
 
     store = tifffile.imread(path, aszarr=True)
     try:
-        node = zarr.open(store, mode="r")
+        node = zarr.open(ChunkCache(store), mode="r")
     except Exception as exc:
         store.close()
         raise PreviewError(f"cannot open {os.path.basename(path)} lazily: {exc}") from exc

@@ -126,3 +126,18 @@ def test_ome_ngff_04_on_zarr_v2(demo_dir):
     assert image.channel_axis == 0 and image.shape == (2, 4, 256, 256)
     assert image.name == "A/02/0"
     assert len(image.contrast_limits) == 2  # one per channel, from the sample
+
+
+def test_the_plane_sampled_for_contrast_is_not_read_twice(tmp_path):
+    """The contrast sample and the viewer's slice of the same plane share one read."""
+    a = zarr.create_array(str(tmp_path / "a"), shape=(3, 256, 256), chunks=(1, 256, 256), dtype="uint16")
+    a[:] = 3
+    stores = []
+    lazy.set_store_wrapper(lambda store: stores.append(CountingStore(store)) or stores[-1])
+    try:
+        preview = open_preview("zarr", str(tmp_path / "a"))
+        np.asarray(preview.layers[0].data[1])  # what napari does for the middle plane
+    finally:
+        lazy.set_store_wrapper(None)
+    reads = [k for s in stores for k in s.keys if k.startswith("c/")]
+    assert reads == ["c/1/0/0"]
