@@ -55,16 +55,22 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     config_dir.mkdir(exist_ok=True)
     env["NAPARI_CONFIG"] = str(config_dir / "napari.yaml")
     env.setdefault("PYTHONHASHSEED", "0")
+    # Bytecode caches as in a normal install. (This sandbox sets PYTHONDONTWRITEBYTECODE=1,
+    # which would make every start compile polystore_gui from source.) The caches go to a
+    # temporary tree, never into the source folders.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(config_dir / "pycache")
     if extra:
         env.update(extra)
     return env
 
 
 def run_case(script: str, case: str, args: Sequence[str] = (), *, timeout: float = 300.0,
-             env: dict[str, str] | None = None) -> dict[str, Any]:
+             env: dict[str, str] | None = None, quiet: bool = True) -> dict[str, Any]:
     """Run ``script --case case`` in a fresh interpreter and return its result dict."""
     cmd = [sys.executable, script, "--case", case, *args]
     run_env = child_env(env)
+    busy_before = wait_for_quiet() if quiet else None
     t0 = time.monotonic()
     run_env[T0_ENV] = repr(t0)
     try:
@@ -76,6 +82,7 @@ def run_case(script: str, case: str, args: Sequence[str] = (), *, timeout: float
         if line.startswith(RESULT_PREFIX):
             result = json.loads(line[len(RESULT_PREFIX):])
             result["process_wall_s"] = wall
+            result["cpu_busy_before"] = busy_before
             return result
     return {"error": f"exit status {proc.returncode}, no result", "stderr": _tail(proc.stderr),
             "stdout": _tail(proc.stdout)}
@@ -128,6 +135,11 @@ class Heartbeat:
         self.ticks.append(now)
         for fn in self.on_tick:
             fn(now)
+
+    def worst_gaps(self, k: int = 5) -> list[tuple[float, float]]:
+        """The ``k`` longest gaps as (monotonic time the gap began, stall ms beyond the interval)."""
+        gaps = [(a, (b - a) * 1000.0 - self.interval_ms) for a, b in zip(self.ticks, self.ticks[1:])]
+        return sorted(gaps, key=lambda g: -g[1])[:k]
 
     def stats(self, start: float | None = None, end: float | None = None) -> dict[str, Any]:
         """Stall statistics over ticks in [start, end] (monotonic seconds)."""
@@ -235,13 +247,91 @@ def _dist_version(name: str) -> str | None:
         return None
 
 
+def _filesystem_of(path: Path) -> str | None:
+    """The type of the mount holding ``path`` (from /proc/mounts), e.g. "ext4"."""
+    best: tuple[int, str] | None = None
+    target = str(path.resolve() if path.exists() else path.parent.resolve())
+    for line in _read("/proc/mounts").splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")):
+            if best is None or len(parts[1]) > best[0]:
+                best = (len(parts[1]), parts[2])
+    return best[1] if best else None
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    line = _read("/proc/stat").splitlines()[:1]
+    if not line or not line[0].startswith("cpu "):
+        return None
+    values = [int(v) for v in line[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return idle, sum(values)
+
+
+def cpu_busy(sample_s: float = 0.5) -> float | None:
+    """Fraction of all CPUs busy over ``sample_s`` (from /proc/stat)."""
+    a = _cpu_times()
+    time.sleep(sample_s)
+    b = _cpu_times()
+    if a is None or b is None or b[1] == a[1]:
+        return None
+    return 1.0 - (b[0] - a[0]) / (b[1] - a[1])
+
+
+def wait_for_quiet(max_wait_s: float = 60.0, busy_limit: float = 0.25) -> float | None:
+    """Wait (up to ``max_wait_s``) until other processes leave the CPUs mostly idle.
+
+    Returns the busy fraction measured last, recorded with each run so that a noisy
+    neighbour shows in the results.
+    """
+    deadline = time.monotonic() + max_wait_s
+    busy = cpu_busy()
+    warned = False
+    while busy is not None and busy > busy_limit and time.monotonic() < deadline:
+        if not warned:
+            print(f"  (CPUs {busy:.0%} busy with other work: waiting up to {max_wait_s:.0f} s)",
+                  file=sys.stderr, flush=True)
+            warned = True
+        busy = cpu_busy(1.0)
+    return busy
+
+
+def load_average() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def warn_if_busy(threshold: float = 0.5) -> tuple[float, float, float] | None:
+    """The 1/5/15-minute load averages; warns when something else is using the CPUs."""
+    load = load_average()
+    if load is not None and load[0] > threshold:
+        print(f"warning: load average {load[0]:.2f} before the run: another process is using the "
+              f"CPU ({os.cpu_count()} cores); timings will be noisy", file=sys.stderr)
+    return load
+
+
+def _git_state() -> str | None:
+    """The commit measured, with "+dirty" when polystore_gui/ has uncommitted changes."""
+    repo = BENCH_DIR.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "polystore_gui"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
 def machine_info() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
                 if line.startswith("model name")), platform.processor())
     mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
                    if line.startswith("MemTotal:")), 0)
     try:
-        from qtpy.QtCore import PYQT_VERSION_STR, QT_VERSION_STR  # type: ignore[attr-defined]
+        from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR
     except Exception:  # pragma: no cover - Qt missing
         PYQT_VERSION_STR = QT_VERSION_STR = None  # noqa: N806
     return {
@@ -257,6 +347,8 @@ def machine_info() -> dict[str, Any]:
         "polystore": _dist_version("polystore"),
         "polystore_gui": _dist_version("polystore-gui"),
         "display": os.environ.get("DISPLAY") or os.environ.get("QT_QPA_PLATFORM"),
+        "data_filesystem": _filesystem_of(DATA_DIR),
+        "git": _git_state(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 

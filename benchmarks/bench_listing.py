@@ -9,9 +9,13 @@ Cases, each in its own interpreter:
   called as needed), and the longest GUI-thread stall (5 ms heartbeat).
 - ``polystore``: polystore-gui's MainWindow with ``roots=[<parent of the folder>]``; after
   ``discoveryFinished`` the root row is expanded (listed), then the folder's row is
-  expanded in the view; time to the first file rows inserted, to all N rows in the model
-  (``rowCount == N`` and the node's pending queue empty), to ``listingFinished`` (the
-  details pass, one ``stat`` per file, is done) and the longest GUI stall.
+  expanded in the view and nothing else is done (no scrolling): time to the first file
+  rows, to ``listingFinished`` for the folder (its listing is complete and the first
+  rows of the sorted listing are shown), to the end of the worker's details pass (one
+  ``stat`` per file), and the longest GUI stall (5 ms heartbeat) over all of it.
+- ``polystore-all``: the same, then the view is scrolled to the end after every
+  insertion (a user holding the scroll bar down) until all N rows are in the model
+  (``rowCount == N``, nothing pending): the time to all rows, and the stalls meanwhile.
 
 The page cache is not dropped (that needs root and would measure the disk, not the
 code): every case is run twice, back to back, and the second ("warm") run is reported.
@@ -19,13 +23,16 @@ code): every case is run twice, back to back, and the second ("warm") run is rep
 Targets (polystore-gui): first rows < 100 ms; all rows ≤ 4x ``os.scandir``; longest GUI
 stall ≤ 75 ms.
 
-Run: ``xvfb-run -a python benchmarks/bench_listing.py [--million]``.
+Run: ``xvfb-run -a python benchmarks/bench_listing.py [--million] [--qfs-million]``
+(``--profile out.prof`` cProfiles the polystore cases' GUI thread).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 SCRIPT = str(Path(__file__).resolve())
-CASES = ("scandir", "qfsmodel", "polystore")
+CASES = ("scandir", "qfsmodel", "polystore", "polystore-all")
 SETTLE_S = 1.0
 
 FIRST_ROWS_TARGET_MS = 100.0
@@ -165,11 +172,20 @@ def case_qfsmodel(folder: str, n: int, timeout_s: float) -> dict[str, Any]:
         "set_root_call_s": rel("set_root_returned"),
         "rows": rows,
         "timed_out": "all_rows" not in marks or "directory_loaded" not in marks,
+        "timeout_s": timeout_s,
         "stalls": heartbeat.stats(start_t, marks.get("end")),
     }
 
 
-def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -> dict[str, Any]:
+def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None, fetch_all: bool) -> dict[str, Any]:
+    """Expand the folder's row in polystore-gui's window and time what arrives.
+
+    The tree may show a huge folder a page at a time (``canFetchMore``/``fetchMore``, as
+    a view does when scrolled to the end). ``fetch_all=False``: the user only opens the
+    folder (nothing is fetched beyond what the model shows by itself). ``fetch_all=True``:
+    the next page is asked for on the first heartbeat after each insertion, as if the
+    user held the scroll bar at the bottom, until all ``n`` rows are in the model.
+    """
     os.environ.setdefault("QT_API", "pyqt6")
     from qtpy.QtCore import QModelIndex, QTimer
     from qtpy.QtWidgets import QApplication
@@ -183,11 +199,8 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -
     model = window.tree_model
     marks: dict[str, float] = {}
     heartbeat = C.Heartbeat()
-    box: dict[str, Any] = {}
+    box: dict[str, Any] = {"fetches": 0, "fetch_wanted": False}
     profiler: Any = None
-
-    def folder_index() -> QModelIndex:
-        return model.find("disk", folder)
 
     def on_discovery(_d: Any) -> None:
         marks["discovery"] = time.monotonic()
@@ -199,17 +212,15 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -
         window.tree.expand(window.proxy.mapFromSource(root))
 
     def on_listing_finished(address: Any) -> None:
-        backend, path = address
+        _backend, path = address
         if path == parent_dir and "folder_expanded" not in marks:
-            # The root's own listing is done; its rows go in on the next drain turn.
-            QTimer.singleShot(50, expand_folder)
+            QTimer.singleShot(50, expand_folder)  # the root's rows are in; let it settle
         elif path == folder:
-            marks["listing_finished"] = time.monotonic()
-            check_all()
-            maybe_finish()
+            marks.setdefault("listing_finished", time.monotonic())
+            check()
 
     def expand_folder() -> None:
-        index = folder_index()
+        index = model.find("disk", folder)
         if not index.isValid():
             QTimer.singleShot(20, expand_folder)
             return
@@ -236,24 +247,57 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -
             marks.setdefault("placeholder", time.monotonic())
             return
         marks.setdefault("first_rows", time.monotonic())
-        check_all()
+        box["fetch_wanted"] = True
+        check()
 
-    def check_all() -> None:
+    def all_rows_in() -> bool:
+        node = box["node"]
+        return (not node.pending and model.rowCount(box["index"]) == n
+                and not (node.children and node.children[0].placeholder))
+
+    def check(_now: float | None = None) -> None:
         node = box.get("node")
-        if node is None or "all_rows_model" in marks:
+        if node is None:
             return
-        if not node.pending and model.rowCount(box["index"]) == n and not any(
-            c.placeholder for c in node.children[:1]
-        ):
+        if "all_rows_model" not in marks and all_rows_in():
             marks["all_rows_model"] = time.monotonic()
             # ...and once this event-loop turn (re-sort, view update) has returned:
             QTimer.singleShot(0, lambda: marks.setdefault("all_rows", time.monotonic()))
-            maybe_finish()
-
-    def maybe_finish() -> None:
-        if "all_rows_model" in marks and "listing_finished" in marks and "settle" not in marks:
+        if "listing_finished" in marks and "details_done" not in marks and node.job is None:
+            marks["details_done"] = time.monotonic()  # the worker's details pass has ended
+        if fetch_all and "all_rows_model" not in marks and "listing_finished" in marks:
+            ask_for_more()
+        done = "details_done" in marks and (not fetch_all or "all_rows" in marks)
+        if done and "settle" not in marks:
             marks["settle"] = time.monotonic()
             QTimer.singleShot(int(SETTLE_S * 1000), finish)
+
+    def ask_for_more() -> None:
+        """Scroll to the end, as a user holding the scroll bar down would.
+
+        A window that pages on scrolling (``has_more``/``show_more``) gets its next page
+        through its own scroll handling; if nothing came 0.5 s after a request, the model
+        is asked directly. An older model that pages through ``canFetchMore``/``fetchMore``
+        is asked through those.
+        """
+        index = box["index"]
+        now = time.monotonic()
+        if hasattr(model, "has_more"):
+            if not model.has_more(index):
+                return
+            if box["fetch_wanted"]:
+                box["fetch_wanted"] = False
+                box["asked_at"] = now
+                box["fetches"] += 1
+                window.tree.scrollToBottom()
+            elif now - box.get("asked_at", now) > 0.5:
+                box["asked_at"] = now
+                box["direct"] = box.get("direct", 0) + 1
+                model.show_more(index)
+        elif box["fetch_wanted"] and model.canFetchMore(index):
+            box["fetch_wanted"] = False
+            box["fetches"] += 1
+            model.fetchMore(index)
 
     def finish() -> None:
         if "end" in marks:
@@ -265,6 +309,7 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -
         window.shutdown()
         app.quit()
 
+    heartbeat.on_tick.append(check)
     window.discoveryFinished.connect(on_discovery)
     model.listingFinished.connect(on_listing_finished)
     model.rowsInserted.connect(on_rows_inserted)
@@ -285,21 +330,28 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None) -
     def rel(key: str) -> float | None:
         return marks[key] - start_t if key in marks else None
 
-    rows_end = marks.get("all_rows")
+    node = box.get("node")
+    ready = marks.get("listing_finished")
+    whole = heartbeat.stats(start_t, marks.get("end"))
     return {
+        "fetch_all": fetch_all,
         "placeholder_s": rel("placeholder"),
         "first_rows_s": rel("first_rows"),
+        "listing_finished_s": rel("listing_finished"),
         "all_rows_s": rel("all_rows"),
         "all_rows_model_s": rel("all_rows_model"),
-        "listing_finished_s": rel("listing_finished"),
-        "discovery_s_from_start": marks["discovery"] - start_t if "discovery" in marks else None,
+        "details_done_s": rel("details_done"),
+        "fetch_more_calls": box["fetches"],
+        "direct_show_more_calls": box.get("direct", 0),
         "rows": model.rowCount(box["index"]) if "index" in box else None,
-        "timed_out": "all_rows" not in marks or "listing_finished" not in marks,
-        # Until every row is in (what the user waits for) and over the whole run
-        # (details pass, one stat per file, and SETTLE_S afterwards).
-        "stalls_rows": heartbeat.stats(start_t, rows_end) if rows_end else None,
-        "stalls": heartbeat.stats(start_t, marks.get("end")),
-        "max_stall_at_rel_s": (heartbeat.stats(start_t, marks.get("end")).get("max_stall_at") or start_t) - start_t,
+        "rows_known": (getattr(node, "count", None) if node is not None else None),
+        "timed_out": "details_done" not in marks or (fetch_all and "all_rows" not in marks),
+        "timeout_s": timeout_s,
+        # Until the folder's sorted listing is shown (what every user waits for), and over
+        # the whole run (paging in every row when fetch_all; the details pass; SETTLE_S).
+        "stalls_ready": heartbeat.stats(start_t, ready) if ready else None,
+        "stalls": whole,
+        "worst_gaps": [(round(a - start_t, 3), round(ms, 1)) for a, ms in heartbeat.worst_gaps(5)],
     }
 
 
@@ -309,7 +361,9 @@ def run_child(case: str, folder: str, n: int, timeout_s: float, profile: str | N
     elif case == "qfsmodel":
         result = case_qfsmodel(folder, n, timeout_s)
     elif case == "polystore":
-        result = case_polystore(folder, n, timeout_s, profile)
+        result = case_polystore(folder, n, timeout_s, profile, fetch_all=False)
+    elif case == "polystore-all":
+        result = case_polystore(folder, n, timeout_s, profile, fetch_all=True)
     else:
         raise SystemExit(f"unknown case {case!r}")
     result["case"] = case
@@ -322,8 +376,9 @@ def run_child(case: str, folder: str, n: int, timeout_s: float, profile: str | N
 
 LABELS = {
     "scandir": "`os.scandir` names (floor)",
-    "qfsmodel": "QFileSystemModel + QTreeView",
-    "polystore": "polystore-gui MainWindow",
+    "qfsmodel": "QFileSystemModel + QTreeView (`fetchMore` as needed)",
+    "polystore": "polystore-gui: folder row expanded (no scrolling)",
+    "polystore-all": "polystore-gui: expanded, then scrolled to the end until all rows are in",
 }
 
 
@@ -337,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run QFileSystemModel on 1,000,000 files (slow; skipped by default)")
     parser.add_argument("--profile", metavar="PATH", help="cProfile the polystore case's GUI thread to PATH")
     parser.add_argument("--name", default="bench_listing", help="results/<name>.json")
+    parser.add_argument("--render", metavar="JSON", help="print the tables of an earlier results file")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -345,8 +401,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.case:
         run_child(args.case, args.folder, args.n, args.timeout, args.profile)
         return 0
+    if args.render:
+        # Tables and verdicts again from a results file (no measuring).
+        payload = json.loads(Path(args.render).read_text())
+        tables = render(payload["results"])
+        verdicts = judge(payload["results"])
+        print(tables + "\n\n" + "\n".join(f"- {v}" for v in verdicts))
+        return 0
 
     C.ensure_display(SCRIPT)
+    load_before = C.warn_if_busy()
     cases = [c for c in args.cases.split(",") if c]
     sizes = [100_000] + ([1_000_000] if args.million else [])
     results: dict[str, Any] = {}
@@ -359,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for i in range(args.runs):
                 extra = ["--folder", folder, "--n", str(n), "--timeout", str(args.timeout)]
-                if args.profile and case == "polystore" and i == args.runs - 1:
+                if args.profile and case.startswith("polystore") and i == args.runs - 1:
                     extra += ["--profile", args.profile]
                 r = C.run_case(SCRIPT, case, extra, timeout=args.timeout + 60)
                 runs.append(r)
@@ -370,10 +434,23 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     st = (r.get("stalls") or {}).get("max_stall_ms")
                     print(f"{n:,} {case} run {i + 1} ({tag}): all rows {C.fmt_s(r.get('all_rows_s'))}"
-                          + (f", max stall {C.fmt_ms(st)}" if st is not None else ""), file=sys.stderr, flush=True)
+                          + (f", max stall {C.fmt_ms(st)}" if st is not None else "")
+                          + (f", TIMED OUT with {r.get('rows')} rows" if r.get("timed_out") else ""),
+                          file=sys.stderr, flush=True)
+                if r.get("timed_out") or "error" in r:
+                    r["note"] = "first run timed out or failed: not repeated"
+                    break  # a second run would only take as long again
             results[str(n)][case] = {"warm": runs[-1], "runs": runs}
 
     tables = render(results)
+    busy = [r.get("cpu_busy_before") for by_case in results.values() for d in by_case.values() for r in d["runs"] if r.get("cpu_busy_before") is not None]
+    if busy:
+        tables += (f"\n\nOther work on the CPUs just before each run (from /proc/stat, the harness waits up to "
+                   f"60 s for < 25 %): median {statistics.median(busy):.0%}, max {max(busy):.0%}.")
+    load_after = C.load_average()
+    if load_before and load_after:
+        tables += (f"\n\nLoad average (1 min) before / after the run: {load_before[0]:.2f} / {load_after[0]:.2f} "
+                   f"on {os.cpu_count()} CPUs.")
     verdicts = judge(results)
     print(tables)
     print()
@@ -381,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     path = C.write_json(args.name, {
         "benchmark": "listing",
         "machine": C.machine_info(),
+        "load_average_before": load_before,
+        "load_average_after": C.load_average(),
         "note": "page cache not dropped; each case run twice in fresh processes, the second (warm) run reported",
         "targets": {"first_rows_ms": FIRST_ROWS_TARGET_MS, "all_rows_ratio_vs_scandir": ALL_ROWS_RATIO_TARGET,
                     "max_stall_ms": STALL_TARGET_MS},
@@ -404,67 +483,93 @@ def render(results: dict[str, Any]) -> str:
         for case, data in by_case.items():
             r = data["warm"]
             if "error" in r:
-                rows.append([LABELS[case], r["error"], "", "", "", "", "", ""])
+                rows.append([LABELS[case], r["error"], "", "", "", "", "", "", ""])
                 continue
             st = r.get("stalls") or {}
             all_rows = r.get("all_rows_s")
-            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor else "—"
-            done = r.get("listing_finished_s") if case == "polystore" else r.get("directory_loaded_s")
+            if case == "polystore":
+                all_text = f"— ({r.get('rows') or 0:,} rows shown; the rest paged)"
+            elif all_rows is not None:
+                all_text = _ms(all_rows)
+            elif case == "scandir":
+                all_text = "—"
+            else:
+                all_text = f"timed out after {r.get('timeout_s', 0):.0f} s with {r.get('rows') or 0:,} rows"
+            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor and case != "polystore" else "—"
+            ready = r.get("listing_finished_s") if case.startswith("polystore") else r.get("directory_loaded_s")
             rows.append([
                 LABELS[case],
                 _ms(r.get("first_rows_s")) if case != "scandir" else "—",
-                _ms(all_rows) + (" (timed out)" if r.get("timed_out") and not all_rows else ""),
-                ratio,
-                _ms(done) if case != "scandir" else "—",
+                _ms(ready) if case != "scandir" else "—",
+                all_text if case != "scandir" else _ms(all_rows),
+                ratio if case != "scandir" else "1.0x",
+                _ms(r.get("details_done_s")) if case.startswith("polystore") else "—",
                 C.fmt_ms(st.get("max_stall_ms")) if st else "—",
                 st.get("gaps_over_50ms", "—") if st else "—",
                 st.get("gaps_over_100ms", "—") if st else "—",
             ])
-        out.append(f"**{int(n):,} files** (warm run, second of two)\n\n" + C.markdown_table(
-            ["case", "first rows", "all rows in model", "vs scandir", "listing done¹",
-             "longest GUI stall", "gaps > 50 ms", "gaps > 100 ms"],
+        out.append(f"**{int(n):,} files** (warm run, second of two, unless the first timed out)\n\n" + C.markdown_table(
+            ["case", "first rows", "listing ready¹", "all rows in model", "vs scandir", "details done²",
+             "longest GUI stall³", "gaps > 50 ms", "gaps > 100 ms"],
             rows,
         ))
-        ps = (by_case.get("polystore") or {}).get("warm") or {}
-        if ps and "error" not in ps and ps.get("stalls_rows"):
-            out.append(
-                f"polystore-gui, stalls until all rows are in (before the details pass ends): longest "
-                f"{C.fmt_ms(ps['stalls_rows']['max_stall_ms'])}, gaps > 50 ms: {ps['stalls_rows']['gaps_over_50ms']}, "
-                f"> 100 ms: {ps['stalls_rows']['gaps_over_100ms']}; \"loading…\" row after {_ms(ps.get('placeholder_s'))}."
-            )
-    out.append("¹ QFileSystemModel: `directoryLoaded`; polystore-gui: `listingFinished` (rows and the "
-               "per-file details pass done). Stalls are measured from the expand/setRootPath until "
-               f"everything is done + {SETTLE_S:.0f} s.")
+        extra = []
+        for case in ("polystore", "polystore-all"):
+            ps = (by_case.get(case) or {}).get("warm") or {}
+            if ps and "error" not in ps and ps.get("stalls_ready"):
+                sr = ps["stalls_ready"]
+                extra.append(
+                    f"{LABELS[case]}: until the listing was ready the longest stall was "
+                    f"{C.fmt_ms(sr['max_stall_ms'])} (gaps > 50 ms: {sr['gaps_over_50ms']}); the \"loading…\" row "
+                    f"showed after {_ms(ps.get('placeholder_s'))}"
+                    + (f"; {ps.get('fetch_more_calls')} scrolls to the end"
+                       + (f" and {ps['direct_show_more_calls']} direct show_more() calls"
+                          if ps.get("direct_show_more_calls") else "") if ps.get("fetch_all") else "")
+                    + f"; five longest gaps (s after expand, ms): {ps.get('worst_gaps')}."
+                )
+        if extra:
+            out.append("\n".join(f"- {e}" for e in extra))
+    out.append(
+        "¹ QFileSystemModel: its `directoryLoaded` signal; polystore-gui: `listingFinished` for the folder "
+        "(the whole listing is known and sorted and the first rows are shown).\n"
+        "² polystore-gui's worker has finished the details pass (one `stat` per file: size, time).\n"
+        f"³ 5 ms heartbeat from the expand (or `setRootPath`) until everything above is done + {SETTLE_S:.0f} s."
+    )
     return "\n\n".join(out)
 
 
 def judge(results: dict[str, Any]) -> list[str]:
     out = []
     for n, by_case in results.items():
-        ps = (by_case.get("polystore") or {}).get("warm")
         floor = ((by_case.get("scandir") or {}).get("warm") or {}).get("all_rows_s")
-        if not ps or "error" in ps:
-            continue
         label = f"{int(n):,} files"
-        fr = ps.get("first_rows_s")
-        if fr is not None:
-            out.append(f"{label}: first rows {fr * 1000:.0f} ms; target < {FIRST_ROWS_TARGET_MS:.0f} ms → "
-                       f"{'MET' if fr * 1000 < FIRST_ROWS_TARGET_MS else 'MISSED'}")
-        ar = ps.get("all_rows_s")
-        if ar is not None and floor:
-            ratio = ar / floor
-            out.append(f"{label}: all rows {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); target ≤ "
-                       f"{ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
-        elif ar is None:
-            out.append(f"{label}: all rows never arrived (timed out) → MISSED")
-        st = (ps.get("stalls") or {}).get("max_stall_ms")
-        if st is not None:
-            out.append(f"{label}: longest GUI stall {st:.0f} ms (whole run incl. details pass); target ≤ "
-                       f"{STALL_TARGET_MS:.0f} ms → {'MET' if st <= STALL_TARGET_MS else 'MISSED'}")
-        sr = (ps.get("stalls_rows") or {}).get("max_stall_ms")
-        if sr is not None:
-            out.append(f"{label}: longest GUI stall until all rows are in {sr:.0f} ms → "
-                       f"{'MET' if sr <= STALL_TARGET_MS else 'MISSED'}")
+        for case in ("polystore", "polystore-all"):
+            ps = (by_case.get(case) or {}).get("warm")
+            if not ps or "error" in ps:
+                continue
+            what = f"{label}, {'expand only' if case == 'polystore' else 'expand + scroll to the end'}"
+            fr = ps.get("first_rows_s")
+            if fr is not None:
+                out.append(f"{what}: first rows {fr * 1000:.0f} ms; target < {FIRST_ROWS_TARGET_MS:.0f} ms → "
+                           f"{'MET' if fr * 1000 < FIRST_ROWS_TARGET_MS else 'MISSED'}")
+            if case == "polystore-all":
+                ar = ps.get("all_rows_s")
+                if ar is not None and floor:
+                    ratio = ar / floor
+                    out.append(f"{what}: all rows {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); target ≤ "
+                               f"{ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
+                elif ar is None:
+                    out.append(f"{what}: all rows never arrived (timed out with {ps.get('rows') or 0:,}) → MISSED")
+            else:
+                lr = ps.get("listing_finished_s")
+                if lr is not None and floor:
+                    out.append(f"{what}: sorted listing ready (first page shown, count known) {lr:.3f} s = "
+                               f"{lr / floor:.1f}x os.scandir (the other rows are paged in on scrolling: see the "
+                               "scroll-to-the-end row)")
+            st = (ps.get("stalls") or {}).get("max_stall_ms")
+            if st is not None:
+                out.append(f"{what}: longest GUI stall {st:.0f} ms; target ≤ {STALL_TARGET_MS:.0f} ms → "
+                           f"{'MET' if st <= STALL_TARGET_MS else 'MISSED'}")
     return out
 
 
