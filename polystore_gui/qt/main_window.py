@@ -7,12 +7,13 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
+from qtpy.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
 from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.tree.expanded.connect(lambda _i: self._page_timer.start())
         layout.addWidget(self.tree)
         self.preview = PreviewPanel(self.workers, self)
+        self.preview.size_limit = self.settings_size_limit()
         self._show_welcome()
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setObjectName("mainSplitter")
@@ -149,6 +151,8 @@ class MainWindow(QMainWindow):
         self.hidden_action.setCheckable(True)
         self.hidden_action.toggled.connect(self.tree_model.set_show_hidden)
         view_menu.addAction(self.hidden_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard Shortcuts", None, self._show_shortcuts))
         help_menu.addAction(self._action("&About polystore-gui", None, self._show_about))
@@ -238,6 +242,32 @@ class MainWindow(QMainWindow):
             return False
         self.tree_model.add_store(entry)
         return True
+
+    SIZE_LIMIT_KEY = "preview/size_limit_bytes"
+
+    def settings_size_limit(self) -> int:
+        """The preview's size guard (bytes read whole without asking), from QSettings."""
+        from ..model.lazy import DEFAULT_SIZE_LIMIT
+
+        value = QSettings().value(self.SIZE_LIMIT_KEY, DEFAULT_SIZE_LIMIT)
+        try:
+            return max(1 << 20, int(value))
+        except (TypeError, ValueError):
+            return DEFAULT_SIZE_LIMIT
+
+    def set_size_limit(self, nbytes: int) -> None:
+        self.preview.size_limit = int(nbytes)
+        QSettings().setValue(self.SIZE_LIMIT_KEY, int(nbytes))
+
+    def choose_size_limit(self) -> None:
+        gib, ok = QInputDialog.getDouble(
+            self, "Preview size limit",
+            "Ask before reading more than this many GiB into memory\n"
+            "(only for data with no lazy path; lazy arrays are never read whole):",
+            self.preview.size_limit / 2**30, 0.01, 1024.0, 2,
+        )
+        if ok:
+            self.set_size_limit(int(gib * 2**30))
 
     def refresh_current(self) -> None:
         index = self.proxy.mapToSource(self.tree.currentIndex())

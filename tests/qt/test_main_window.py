@@ -87,3 +87,18 @@ def test_scrolling_to_the_end_shows_the_next_page_and_only_then(make_window, qtb
     last = model.index(PAGE - 1, 0, model.find("disk", str(big)))
     window.tree.scrollTo(window.proxy.mapFromSource(last))
     qtbot.waitUntil(lambda: model.rowCount(model.find("disk", str(big))) == PAGE + 500)
+
+
+def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):
+    from qtpy.QtCore import QCoreApplication, QSettings
+
+    QCoreApplication.setOrganizationName("polystore-gui-tests")
+    QCoreApplication.setApplicationName("polystore-gui-tests")
+    QSettings().remove("preview/size_limit_bytes")
+    window = make_window([])
+    assert window.preview.size_limit == 1 << 30
+    window.set_size_limit(256 << 20)
+    assert window.preview.size_limit == 256 << 20
+    again = make_window([])
+    assert again.preview.size_limit == 256 << 20
+    QSettings().remove("preview/size_limit_bytes")
