@@ -358,3 +358,16 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def load_notes(busy: Sequence[float], load_before: Sequence[float] | None) -> str:
+    """The paragraphs under a results table saying how busy the machine was."""
+    text = ""
+    if busy:
+        text += (f"\n\nOther work on the CPUs just before each run (from /proc/stat, the harness waits up to "
+                 f"60 s for < 25 %): median {statistics.median(busy):.0%}, max {max(busy):.0%}.")
+    load_after = load_average()
+    if load_before and load_after:
+        text += (f"\n\nLoad average (1 min) before / after the run: {load_before[0]:.2f} / {load_after[0]:.2f} "
+                 f"on {os.cpu_count()} CPUs.")
+    return text

@@ -444,13 +444,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tables = render(results)
     busy = [r.get("cpu_busy_before") for by_case in results.values() for d in by_case.values() for r in d["runs"] if r.get("cpu_busy_before") is not None]
-    if busy:
-        tables += (f"\n\nOther work on the CPUs just before each run (from /proc/stat, the harness waits up to "
-                   f"60 s for < 25 %): median {statistics.median(busy):.0%}, max {max(busy):.0%}.")
-    load_after = C.load_average()
-    if load_before and load_after:
-        tables += (f"\n\nLoad average (1 min) before / after the run: {load_before[0]:.2f} / {load_after[0]:.2f} "
-                   f"on {os.cpu_count()} CPUs.")
+    tables += C.load_notes(busy, load_before)
     verdicts = judge(results)
     print(tables)
     print()
