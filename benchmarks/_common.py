@@ -371,3 +371,36 @@ def load_notes(busy: Sequence[float], load_before: Sequence[float] | None) -> st
         text += (f"\n\nLoad average (1 min) before / after the run: {load_before[0]:.2f} / {load_after[0]:.2f} "
                  f"on {os.cpu_count()} CPUs.")
     return text
+
+
+def publish(name: str, benchmark: str, tables: str, verdicts: Sequence[str], busy: Sequence[float],
+            load_before: Sequence[float] | None, **fields: Any) -> Path:
+    """Print the tables (with how busy the machine was) and verdicts; write results/<name>.json."""
+    tables += load_notes(busy, load_before)
+    print(tables)
+    print()
+    print("\n".join(f"- {v}" for v in verdicts))
+    path = write_json(name, {
+        "benchmark": benchmark,
+        "machine": machine_info(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        **fields,
+        "verdicts": list(verdicts),
+        "markdown": tables,
+    })
+    print(f"\nwrote {path}", file=sys.stderr)
+    return path
+
+
+def timing_fields(t0: float, t_start: float, t_imported: float, t_built: float, t_shown: float,
+                  probe: Any) -> dict[str, float | None]:
+    """The start-up moments every start-up case reports, in seconds from process start."""
+    return {
+        "interpreter_s": t_start - t0,
+        "imports_s": t_imported - t_start,
+        "built_s": t_built - t0,
+        "shown_s": t_shown - t0,
+        "first_paint_s": probe.first_paint - t0 if probe.first_paint else None,
+        "frame_done_s": probe.frame_done - t0 if probe.frame_done else None,
+    }

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -194,7 +193,7 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None, f
 
     app = QApplication(sys.argv[:1])
     parent_dir = os.path.dirname(folder)
-    window = MainWindow([parent_dir], demo=False)
+    window = MainWindow([parent_dir])
     window.show()
     model = window.tree_model
     marks: dict[str, float] = {}
@@ -444,24 +443,13 @@ def main(argv: list[str] | None = None) -> int:
 
     tables = render(results)
     busy = [r.get("cpu_busy_before") for by_case in results.values() for d in by_case.values() for r in d["runs"] if r.get("cpu_busy_before") is not None]
-    tables += C.load_notes(busy, load_before)
-    verdicts = judge(results)
-    print(tables)
-    print()
-    print("\n".join(f"- {v}" for v in verdicts))
-    path = C.write_json(args.name, {
-        "benchmark": "listing",
-        "machine": C.machine_info(),
-        "load_average_before": load_before,
-        "load_average_after": C.load_average(),
-        "note": "page cache not dropped; each case run twice in fresh processes, the second (warm) run reported",
-        "targets": {"first_rows_ms": FIRST_ROWS_TARGET_MS, "all_rows_ratio_vs_scandir": ALL_ROWS_RATIO_TARGET,
-                    "max_stall_ms": STALL_TARGET_MS},
-        "results": results,
-        "verdicts": verdicts,
-        "markdown": tables,
-    })
-    print(f"\nwrote {path}", file=sys.stderr)
+    C.publish(
+        args.name, "listing", tables, judge(results), busy, load_before,
+        note="page cache not dropped; each case run twice in fresh processes, the second (warm) run reported",
+        targets={"first_rows_ms": FIRST_ROWS_TARGET_MS, "all_rows_ratio_vs_scandir": ALL_ROWS_RATIO_TARGET,
+                 "max_stall_ms": STALL_TARGET_MS},
+        results=results,
+    )
     return 0
 
 

@@ -27,7 +27,6 @@ system calls, page cache included) between the two moments.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path

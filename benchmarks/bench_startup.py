@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import threading
 import time
@@ -78,14 +77,7 @@ def case_bare(t0: float) -> dict[str, Any]:
     window.show()
     t_shown = time.monotonic()
     app.exec()
-    result.update(
-        interpreter_s=t_start - t0,
-        imports_s=t_imported - t_start,
-        built_s=t_built - t0,
-        shown_s=t_shown - t0,
-        first_paint_s=probe.first_paint - t0 if probe.first_paint else None,
-        frame_done_s=probe.frame_done - t0 if probe.frame_done else None,
-    )
+    result.update(C.timing_fields(t0, t_start, t_imported, t_built, t_shown, probe))
     return result
 
 
@@ -169,7 +161,7 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
         app.quit()
 
     probe = C.PaintProbe(on_first_paint=heartbeat.start)
-    window = MainWindow([], demo=False)
+    window = MainWindow([])
     t_built = time.monotonic()
 
     def on_discovery(discovery: Any) -> None:
@@ -225,12 +217,7 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
     result: dict[str, Any] = dict(
         mode=mode,
         has_embedded_viewer=has_viewer,
-        interpreter_s=t_start - t0,
-        imports_s=t_imported - t_start,
-        built_s=t_built - t0,
-        shown_s=t_shown - t0,
-        first_paint_s=probe.first_paint - t0 if probe.first_paint else None,
-        frame_done_s=probe.frame_done - t0 if probe.frame_done else None,
+        **C.timing_fields(t0, t_start, t_imported, t_built, t_shown, probe),
         tree_filled_s=rel("discovery"),
         backends=marks.get("backends"),
         viewer_ready_s=rel("viewer"),
@@ -389,24 +376,13 @@ def main(argv: list[str] | None = None) -> int:
             summary[case]["paint_ratio_per_round"] = C.summarize(ratios)
     tables = render(summary, cases, args.repeat)
     busy = [r.get("cpu_busy_before") for rs in runs.values() for r in rs if r.get("cpu_busy_before") is not None]
-    tables += C.load_notes(busy, load_before)
-    verdicts = judge(summary)
-    print(tables)
-    print()
-    print("\n".join(f"- {v}" for v in verdicts))
-    path = C.write_json(args.name, {
-        "benchmark": "startup",
-        "machine": C.machine_info(),
-        "load_average_before": load_before,
-        "load_average_after": C.load_average(),
-        "repeat": args.repeat,
-        "targets": {"paint_ratio_vs_bare": PAINT_TARGET_RATIO, "max_stall_ms": STALL_TARGET_MS},
-        "summary": summary,
-        "verdicts": verdicts,
-        "markdown": tables,
-        "runs": runs,
-    })
-    print(f"\nwrote {path}", file=sys.stderr)
+    C.publish(
+        args.name, "startup", tables, judge(summary), busy, load_before,
+        repeat=args.repeat,
+        targets={"paint_ratio_vs_bare": PAINT_TARGET_RATIO, "max_stall_ms": STALL_TARGET_MS},
+        summary=summary,
+        runs=runs,
+    )
     return 0
 
 
@@ -439,7 +415,6 @@ def _ratio(s: dict[str, Any] | None) -> str:
 
 
 def render(summary: dict[str, Any], cases: list[str], repeat: int) -> str:
-    bare = (summary.get("bare") or {}).get("first_paint_s", {}).get("median")
     rows = []
     for case in cases:
         s = summary[case]

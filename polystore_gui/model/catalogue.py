@@ -197,13 +197,6 @@ def _error_text(exc: BaseException) -> str:
     return text
 
 
-def backend_instance(key: str) -> Any:
-    """The registry's cached instance of ``key`` (raises KeyError/RuntimeError as polystore does)."""
-    from polystore.backend_registry import get_backend_instance
-
-    return get_backend_instance(key)
-
-
 def close_connections() -> None:
     """Close backend connections, leaving persistent viewer windows open.
 

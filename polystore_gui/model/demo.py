@@ -187,7 +187,6 @@ def _write_ome_image(parent: Any, name: str, rng: np.random.Generator) -> None:
     """An OME-NGFF 0.5 image: 2 channels x 8 z x 512 x 512, three levels, with a labels image."""
     group = parent.create_group(name)
     levels = 3
-    shape0 = (2, 8, 512, 512)
     nuclei = _stack(8, (512, 512), 5)
     membrane = _stack(8, (512, 512), 6)
     datasets = []

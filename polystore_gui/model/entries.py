@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 
 class EntryKind(str, enum.Enum):
-    """What a row is. ``info_kind`` folds these into the four kinds of ``info --json``."""
+    """What a row is."""
 
     BACKEND = "backend"
     ROOT = "root"
@@ -29,16 +29,6 @@ class EntryKind(str, enum.Enum):
     @property
     def expandable(self) -> bool:
         return self in _EXPANDABLE
-
-    @property
-    def info_kind(self) -> str:
-        if self in (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP):
-            return "group"
-        if self in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.VIRTUAL_FILE):
-            return "array"
-        if self in (EntryKind.DIRECTORY, EntryKind.ROOT, EntryKind.BACKEND):
-            return "directory"
-        return "file"
 
 
 _EXPANDABLE = frozenset(

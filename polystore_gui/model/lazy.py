@@ -48,7 +48,12 @@ def set_store_wrapper(wrapper: StoreWrapper | None) -> None:
 
 
 class PreviewError(Exception):
-    """The address cannot be previewed; the message is for the user."""
+    """The address cannot be previewed; the message is for the user.
+
+    ``info`` holds the facts already read about the address, when there are any.
+    """
+
+    info: Info | None = None
 
 
 class NeedsConfirmation(Exception):
@@ -76,7 +81,7 @@ class LayerSpec:
     translate: tuple[float, ...] | None = None
     rgb: bool = False
     axis_labels: tuple[str, ...] | None = None
-    sources: tuple[Any, ...] = ()  # the SafeArrays behind the data, for failure reports
+    sources: tuple[SafeArray, ...] = ()  # the SafeArrays behind the data, for failure reports
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -109,7 +114,33 @@ class Preview:
 # -- lazy views ----------------------------------------------------------------------------------
 
 
-class TakeAxis:
+def _full_key(key: Any, ndim: int) -> tuple[Any, ...]:
+    """``key`` as a tuple with one item per axis (Ellipsis expanded, missing axes whole)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (ndim - len(key) + 1) + key[i + 1 :]
+    return tuple(key) + (slice(None),) * (ndim - len(key))
+
+
+class _ArrayView:
+    """What napari needs of an array-like besides ``shape``, ``dtype`` and ``__getitem__``."""
+
+    shape: tuple[int, ...]
+
+    def __getitem__(self, key: Any) -> Any:
+        raise NotImplementedError
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self[...])
+        return out.astype(dtype) if dtype is not None else out
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class TakeAxis(_ArrayView):
     """A lazy view of ``array`` with one axis fixed at an index (no data read until sliced)."""
 
     def __init__(self, array: Any, axis: int, index: int) -> None:
@@ -125,24 +156,11 @@ class TakeAxis:
         self.chunks = tuple(int(c) for i, c in enumerate(chunks) if i != axis) if chunks is not None else None
 
     def __getitem__(self, key: Any) -> Any:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if Ellipsis in key:
-            i = key.index(Ellipsis)
-            key = key[:i] + (slice(None),) * (self.ndim - len(key) + 1) + key[i + 1 :]
-        key = key + (slice(None),) * (self.ndim - len(key))
-        full = key[: self._axis] + (self._index,) + key[self._axis :]
-        return self._array[full]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.asarray(self[...])
-        return out.astype(dtype) if dtype is not None else out
-
-    def __len__(self) -> int:
-        return self.shape[0]
+        key = _full_key(key, self.ndim)
+        return self._array[key[: self._axis] + (self._index,) + key[self._axis :]]
 
 
-class SafeArray:
+class SafeArray(_ArrayView):
     """A zarr array whose unreadable chunks read as the fill value instead of failing.
 
     A selection is first read whole; if that raises (a truncated or corrupt chunk, a
@@ -162,13 +180,6 @@ class SafeArray:
         self.fill_value = 0 if fill is None else fill
         self.failures: dict[tuple[int, ...], str] = {}
         self.on_failure = on_failure
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.asarray(self[...])
-        return out.astype(dtype) if dtype is not None else out
 
     def __getitem__(self, key: Any) -> Any:
         try:
@@ -207,14 +218,8 @@ class SafeArray:
 
 def _basic_box(key: Any, shape: tuple[int, ...]) -> list[tuple[int, int, bool]] | None:
     """(start, stop, is_integer) per axis for basic indexing (ints, unit-step slices, ...)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    if Ellipsis in key:
-        i = key.index(Ellipsis)
-        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1 :]
-    key = key + (slice(None),) * (len(shape) - len(key))
     box = []
-    for k, n in zip(key, shape):
+    for k, n in zip(_full_key(key, len(shape)), shape):
         if isinstance(k, (int, np.integer)):
             k = int(k) + n if int(k) < 0 else int(k)
             box.append((k, k + 1, True))
@@ -362,6 +367,14 @@ def _displayable(dtype: np.dtype) -> bool:
 def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False) -> Preview:
     """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation."""
     info = inspect(backend, path)
+    try:
+        return _open_preview(info, backend, path, size_limit, confirmed)
+    except PreviewError as exc:
+        exc.info = exc.info or info
+        raise
+
+
+def _open_preview(info: Info, backend: str, path: str, size_limit: int, confirmed: bool) -> Preview:
     if backend == "memory":
         return _memory_preview(info, path, size_limit, confirmed)
     if info.format == "polystore virtual file":
@@ -391,13 +404,20 @@ def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMI
     return Preview(backend, path, info)
 
 
-def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False) -> Preview:
-    dtype = np.dtype(data.dtype)
-    notes = [note] if note else []
+def _not_an_image(info: Info, data: Any, notes: list[str]) -> Preview | None:
+    """The preview of an array that cannot be an image layer (empty, 1-D, records, text)."""
     if 0 in tuple(data.shape):
         return Preview(info.backend, info.path, info, notes=("the array is empty (a zero-length axis)",))
-    if not _displayable(dtype) or data.ndim <= 1:
+    if not _displayable(np.dtype(data.dtype)) or len(data.shape) <= 1:
         return _table_preview(info, data, notes)
+    return None
+
+
+def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False) -> Preview:
+    notes = [note] if note else []
+    fallback = _not_an_image(info, data, notes)
+    if fallback is not None:
+        return fallback
     limits = None if rgb else sample_contrast([data])[0]
     name = os.path.basename(info.path.rstrip("/")) or info.path
     layer = LayerSpec("image", name, data, contrast_limits=limits, rgb=rgb)
@@ -406,15 +426,11 @@ def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False
 
 def _zarr_array_preview(info: Info, path: str) -> Preview:
     raw = _open_zarr_array(path, info.zarr_format)
-    dtype = np.dtype(raw.dtype)
     notes: list[str] = []
-    if dtype.fields is not None or dtype.kind in "USOV" or dtype.kind == "T":
-        return _table_preview(info, raw, notes)
-    data: Any = SafeArray(raw)
-    if 0 in data.shape:
-        return Preview(info.backend, path, info, notes=("the array is empty (a zero-length axis)",))
-    if data.ndim == 1:
-        return _table_preview(info, raw, notes)
+    fallback = _not_an_image(info, raw, notes)
+    if fallback is not None:
+        return fallback
+    data = SafeArray(raw)
     stored, missing = plane_chunk_report(raw, path)
     if missing:
         what = "shards" if raw.shards else "chunks"
@@ -437,7 +453,8 @@ def _virtual_file_preview(info: Info) -> Preview:
     """
     array_path = str(info.attributes["array"])
     coordinates = [int(c) for c in info.attributes["coordinates"]]
-    data: Any = SafeArray(_open_zarr_array(array_path, info.zarr_format))
+    safe = SafeArray(_open_zarr_array(array_path, info.zarr_format))
+    data: Any = safe
     for coordinate in coordinates:
         data = TakeAxis(data, 0, coordinate)
     limits = sample_contrast([data])[0]
@@ -447,7 +464,7 @@ def _virtual_file_preview(info: Info) -> Preview:
     notes = [note]
     if chunks and coordinates and all(int(c) > 1 for c in chunks[: len(coordinates)]):
         notes.append(f"chunks {chunks} span several planes: showing one reads them all")
-    layer = LayerSpec("image", name, data, contrast_limits=limits)
+    layer = LayerSpec("image", name, data, contrast_limits=limits, sources=(safe,))
     return Preview(info.backend, info.path, info, (layer,), tuple(notes))
 
 
@@ -537,17 +554,18 @@ def _label_layer(path: str, name: str, channel_axis: int | None) -> LayerSpec | 
     summary = ome_summary(path, meta)
     if summary is None or not summary.levels:
         return None
-    levels: list[Any] = [_open_zarr_array(os.path.join(path, lv.path)) for lv in summary.levels]
+    safe = [SafeArray(_open_zarr_array(os.path.join(path, lv.path))) for lv in summary.levels]
     axes_types = [a[1] for a in summary.axes]
     label_channel = axes_types.index("channel") if "channel" in axes_types else None
     scale = summary.levels[0].scale
+    levels: list[Any] = list(safe)
     if label_channel is not None:
-        levels = [TakeAxis(SafeArray(lv), label_channel, 0) for lv in levels]
+        levels = [TakeAxis(lv, label_channel, 0) for lv in safe]
         scale = tuple(s for i, s in enumerate(scale) if i != label_channel) if scale else None
     if len(levels) > 1:
-        levels = lazy_levels([lv if isinstance(lv, TakeAxis) else SafeArray(lv) for lv in levels])
+        levels = lazy_levels(levels)
     return LayerSpec("labels", f"labels: {name}", levels if len(levels) > 1 else levels[0],
-                     multiscale=len(levels) > 1, scale=scale)
+                     multiscale=len(levels) > 1, scale=scale, sources=tuple(safe))
 
 
 def _colormap(color: str | None) -> str:
@@ -566,20 +584,15 @@ def _tiff_preview(info: Info, path: str) -> Preview:
     except Exception as exc:
         store.close()
         raise PreviewError(f"cannot open {os.path.basename(path)} lazily: {exc}") from exc
-    levels: list[Any]
-    if isinstance(node, zarr.Group):
-        levels = [node[k] for k in node.array_keys()]
-        levels.sort(key=lambda a: -int(np.prod(a.shape)))
-        if len(levels) > 1:
-            levels = lazy_levels([SafeArray(lv) for lv in levels])
-    else:
-        levels = [node]
+    arrays = [node[k] for k in node.array_keys()] if isinstance(node, zarr.Group) else [node]
+    safe = [SafeArray(a) for a in sorted(arrays, key=lambda a: -int(np.prod(a.shape)))]
+    levels: list[Any] = lazy_levels(list(safe)) if len(safe) > 1 else list(safe)
     axes = str(info.attributes.get("axes", ""))
     rgb = axes.endswith("S") and int(levels[0].shape[-1]) in (3, 4)
     limits = None if rgb else sample_contrast(levels)[0]
     name = os.path.basename(path)
     layer = LayerSpec("image", name, levels if len(levels) > 1 else levels[0], multiscale=len(levels) > 1,
-                      contrast_limits=limits, rgb=rgb)
+                      contrast_limits=limits, rgb=rgb, sources=tuple(safe))
     notes = [f"tiff read lazily ({axes})"]
     return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(store,))
 

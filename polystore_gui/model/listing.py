@@ -385,6 +385,7 @@ def describe(entries: Iterable[Entry], *, batch_size: int = 512) -> Iterator[lis
 
 
 def describe_disk_entry(entry: Entry) -> Entry:
+    """``entry`` (a file or folder on disk) with its size, time, and zarr facts if it is a node."""
     try:
         st = os.stat(entry.path)
     except OSError as exc:
@@ -397,7 +398,7 @@ def describe_disk_entry(entry: Entry) -> Entry:
         except OSError:
             meta = None  # unreadable folder: the listing will say why when expanded
         if meta is not None:
-            described = zarr_entry(meta, "disk", entry.name, top_level=True)
+            described = zarr_entry(meta, entry.backend, entry.name, top_level=True)
             return described.with_details(modified=st.st_mtime)
         return entry.with_details(modified=st.st_mtime)
     return entry.with_details(size=st.st_size, modified=st.st_mtime)
@@ -412,18 +413,9 @@ def entry_for_path(backend: str, path: str) -> Entry:
             return Entry("memory", "/", "/", EntryKind.ROOT)
         return memory_entry(memory_backend(), path)
     if backend in ("disk", "zarr", "ome_zarr"):
+        shown = display_name(name)
         if not os.path.lexists(path):
-            return Entry(backend, path, display_name(name), EntryKind.ERROR, error=f"No longer exists: {display_name(path)}")
-        if os.path.isdir(path):
-            try:
-                meta = read_node(path)
-            except CorruptMetadataError as exc:
-                return Entry(backend, path, display_name(name), EntryKind.ZARR_STORE, error=str(exc))
-            except OSError as exc:
-                return Entry(backend, path, display_name(name), EntryKind.ERROR, error=_os_error_text(exc, path))
-            if meta is not None:
-                zb = backend if backend != "disk" else "disk"
-                return zarr_entry(meta, zb, display_name(name), top_level=True)
-            return describe_disk_entry(Entry(backend, path, display_name(name), EntryKind.DIRECTORY))
-        return describe_disk_entry(Entry(backend, path, display_name(name), kind_for_file_name(name)))
+            return Entry(backend, path, shown, EntryKind.ERROR, error=f"No longer exists: {display_name(path)}")
+        kind = EntryKind.DIRECTORY if os.path.isdir(path) else kind_for_file_name(name)
+        return describe_disk_entry(Entry(backend, path, shown, kind))
     return Entry(backend, path, name, EntryKind.DIRECTORY)

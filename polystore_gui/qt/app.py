@@ -31,7 +31,7 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None) -> int:
         print(f"polystore-gui: no such file or folder: {p}", file=sys.stderr)
     roots = [os.path.abspath(p) for p in paths if p not in missing]
     use_demo = not paths
-    window = MainWindow(roots, demo=use_demo)
+    window = MainWindow(roots)
     window.show()
     window.start_background()
     if use_demo:
@@ -42,7 +42,6 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None) -> int:
 
 def _open_demo_in_background(window: object, demo_dir: str | None) -> None:
     """Make (first run only) and open the demo workspace without blocking the window."""
-    from ..model.demo import ensure_demo
     from .main_window import MainWindow
 
     assert isinstance(window, MainWindow)
@@ -57,5 +56,17 @@ def _open_demo_in_background(window: object, demo_dir: str | None) -> None:
 
     window.statusBar().showMessage("Preparing the demo workspace…")
     window.workers.start(
-        ensure_demo, Path(demo_dir) if demo_dir else None, on_return=_on_ready, on_error=_on_failed
+        _prepare_demo, Path(demo_dir) if demo_dir else None, on_return=_on_ready, on_error=_on_failed
     )
+
+
+def _prepare_demo(directory: Path | None) -> Path:
+    """Worker body: the demo folder (made on first run) and a couple of arrays in memory."""
+    from ..model.demo import ensure_demo, populate_memory
+
+    path = ensure_demo(directory)
+    try:
+        populate_memory()
+    except Exception as exc:  # the memory demo is a nicety, never a reason to fail
+        log.warning("could not put demo arrays into memory: %s", exc)
+    return path

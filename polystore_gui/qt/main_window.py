@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
     discoveryFinished = Signal(object)  # Discovery
     shutdownFinished = Signal()
 
-    def __init__(self, roots: list[str] | None = None, *, demo: bool = False) -> None:
+    def __init__(self, roots: list[str] | None = None) -> None:
         super().__init__()
         self.setObjectName("polystoreGuiMainWindow")
         self.setWindowTitle("polystore-gui")
@@ -67,7 +67,6 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self._shut_down = False
-        self._demo = demo
         self.workers = WorkerPool(parent=self)
         self.tree_model = BackendTreeModel(self.workers, self)
         self.tree_model.set_disk_roots([*(roots or []), os.path.expanduser("~")])
@@ -165,8 +164,7 @@ class MainWindow(QMainWindow):
             (self.open_store_action, "zarr-store"),
             (self.refresh_action, "refresh"),
         ):
-            if icon:
-                action.setIcon(icons.named(icon))
+            action.setIcon(icons.named(icon))
             toolbar.addAction(action)
 
     def _action(self, text: str, shortcut: Any, slot: Any) -> QAction:
@@ -192,13 +190,6 @@ class MainWindow(QMainWindow):
     def _on_discovery_returned(self, discovery: Discovery) -> None:
         gc.freeze()  # the imports' long-lived objects: out of every later full collection
         self.tree_model.set_discovery(discovery)
-        if self._demo:
-            from ..model.demo import populate_memory
-
-            try:
-                populate_memory()
-            except Exception as exc:  # the memory demo is a nicety, never a reason to fail
-                log.warning("could not put demo arrays into memory: %s", exc)
         ready = sum(1 for b in discovery.backends if b.status.value == "ready")
         self.backend_count_label.setText(f"{len(discovery.backends)} backends · {ready} ready")
         self.statusBar().showMessage(f"Found {len(discovery.backends)} backends in {discovery.seconds:.1f} s", 5000)
@@ -331,7 +322,7 @@ class MainWindow(QMainWindow):
             self.preview.show_message(info.key, text, {k: v for k, v in facts.items() if v})
             return
         entry: Entry = source.data(ENTRY_ROLE)
-        if kind in ("loading", "error") or (entry.error is not None and not entry.kind.expandable and entry.kind is EntryKind.ERROR):
+        if kind in ("loading", "error") or entry.kind is EntryKind.ERROR:
             self.preview.show_message(entry.name, entry.error or entry.name)
             return
         self.preview.request(entry.backend, entry.path)

@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..model.arrays import Info, inspect
-from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, SafeArray, open_preview
+from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, open_preview
 from .napari_view import ViewerPane
 from .workers import WorkerPool
 
@@ -251,10 +251,9 @@ class PreviewPanel(QWidget):
     def _show_array(self, preview: Preview, notes: list[str]) -> None:
         generation = self._generation
         for spec in preview.layers:
-            for data in (*spec.sources, *(spec.data if spec.multiscale else [spec.data])):
-                if isinstance(data, SafeArray):
-                    # Called from napari's slicing thread: a signal carries it to this one.
-                    data.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
+            for source in spec.sources:
+                # Called from napari's slicing thread: a signal carries it to this one.
+                source.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
         try:
             self.viewer.show_layers(preview.layers)
         except Exception as exc:  # napari refusing the data: say so in the pane
@@ -319,10 +318,16 @@ class PreviewPanel(QWidget):
         if not isinstance(exc, PreviewError):
             log.warning("preview of %s:%s failed", backend, path, exc_info=exc)
         self._show_error(str(exc) if isinstance(exc, PreviewError) else f"{type(exc).__name__}: {exc}")
-        try:
-            self.metadata.show_info(inspect(backend, path))
-        except Exception:  # the metadata may be what is broken; the message says enough
-            pass
+        info = getattr(exc, "info", None)
+        if info is not None:
+            self.metadata.show_info(info)
+            return
+        # Unexpected failure: the facts are read again, off the GUI thread.
+        self._workers.start(
+            inspect, backend, path,
+            on_return=lambda found, g=generation: self.metadata.show_info(found) if g == self._generation else None,
+            on_error=lambda _exc: None,  # the metadata may be what is broken; the message says enough
+        )
 
     def _show_error(self, text: str) -> None:
         self.busy.hide()

@@ -58,14 +58,12 @@ class BackendTreeModel(QAbstractItemModel):
 
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk
     listingFinished = Signal(object)  # (backend, path) whose listing (not details) is complete
-    listingFailed = Signal(object, str)  # (backend, path), message
 
     def __init__(self, workers: WorkerPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workers = workers
         self._root = Node(Entry("", "", "", EntryKind.ROOT), None)
         self._root.state = State.LISTED
-        self._discovery: Discovery | None = None
         self._disk_roots: list[str] = []
         self._stores: dict[str, list[str]] = {"zarr": [], "ome_zarr": []}
         self._sort_column = NAME
@@ -104,13 +102,9 @@ class BackendTreeModel(QAbstractItemModel):
         self._stores[backend].append(entry.path)
         self._add_root_child(backend, entry.path, entry)
 
-    def stores(self, backend: str) -> list[str]:
-        return list(self._stores.get(backend, []))
-
     def set_discovery(self, discovery: Discovery) -> None:
         """Replace the "discovering" row by one top-level node per registered backend."""
         self.beginResetModel()
-        self._discovery = discovery
         self._root.children = []
         for info in discovery.backends:
             path = "/" if info.key == "memory" else ""
@@ -120,9 +114,6 @@ class BackendTreeModel(QAbstractItemModel):
                 self._populate_roots(node)
         self._root.renumber()
         self.endResetModel()
-
-    def discovery(self) -> Discovery | None:
-        return self._discovery
 
     def set_show_hidden(self, show: bool) -> None:
         """Show or hide dot-files on disk; lists again what was listed."""
@@ -407,23 +398,17 @@ class BackendTreeModel(QAbstractItemModel):
 
     def _on_full_listing(self, node: Node, ordered: list[Entry]) -> None:
         """The whole listing, sorted in the worker: show its first page, keep the rest."""
-        shown = len(node.children) if node.provisional else 0
-        node.provisional = False
+        provisional, node.provisional = node.provisional, False
         node.state = State.LISTED
         node.count = len(ordered)
-        page = max(PAGE, shown)
-        first = ordered[:page]
-        same = (
-            len(first) == len(node.children)
-            and all(c.entry.path == e.path for c, e in zip(node.children, first))
-        )
-        if same:
-            # The first batch was the whole folder, already in order: nothing moves.
-            node.pending = ordered[page:]
+        first = ordered[:PAGE]
+        if provisional and [c.entry.path for c in node.children] == [e.path for e in first]:
+            # The first batch was the whole first page, already in order: nothing moves.
+            node.pending = ordered[PAGE:]
         else:
             self._remove_rows(node, 0, len(node.children))
             node.pending = ordered
-            self._append_rows(node, page)
+            self._append_rows(node, PAGE)
         self.dataChanged.emit(self.index_for(node, SIZE), self.index_for(node, SIZE))
         self.listingFinished.emit((node.entry.backend, node.entry.path))
 
@@ -472,7 +457,6 @@ class BackendTreeModel(QAbstractItemModel):
         error_node = Node(Entry(node.entry.backend, node.entry.path, message, EntryKind.ERROR, error=message), node)
         error_node.error_row = True
         self._insert_nodes(node, 0, [error_node])
-        self.listingFailed.emit((node.entry.backend, node.entry.path), message)
 
     # -- refresh ---------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
-from qtpy.QtCore import QObject, QThreadPool, Signal
+from qtpy.QtCore import QObject, QThreadPool
 from superqt.utils import FunctionWorker, GeneratorWorker, create_worker
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,6 @@ class _Relay(QObject):
 
 class WorkerPool(QObject):
     """Starts, tracks, cancels and awaits background jobs."""
-
-    idle = Signal()  # the last running job has finished
 
     def __init__(self, max_threads: int = 6, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,8 +102,6 @@ class WorkerPool(QObject):
     def _discard(self, relay: _Relay) -> None:
         self._jobs.pop(relay, None)
         relay.deleteLater()
-        if not self._jobs:
-            self.idle.emit()
 
     @property
     def running(self) -> int:

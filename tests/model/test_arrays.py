@@ -89,18 +89,13 @@ def test_memory_array_info():
 # -- bad input --------------------------------------------------------------------------------
 
 
-def test_corrupt_zarr_json_is_reported(tmp_path):
+@pytest.mark.parametrize(
+    "name,text", [("zarr.json", '{"zarr_format": 3,'), (".zarray", '{"shape": "no"}')]
+)
+def test_corrupt_zarr_metadata_is_reported(tmp_path, name, text):
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "zarr.json").write_text('{"zarr_format": 3,')
-    info = inspect("zarr", str(bad))
-    assert info.error and "corrupt zarr metadata" in info.error
-
-
-def test_corrupt_zarray_is_reported(tmp_path):
-    bad = tmp_path / "bad2"
-    bad.mkdir()
-    (bad / ".zarray").write_text('{"shape": "no"}')
+    (bad / name).write_text(text)
     info = inspect("zarr", str(bad))
     assert info.error and "corrupt zarr metadata" in info.error
 
@@ -129,7 +124,7 @@ def test_unknown_codec_keeps_the_metadata(tmp_path):
     [((0, 5), "uint8"), ((7,), "float64"), ((3,), [("x", "<f4"), ("y", "<i2")])],
 )
 def test_odd_shapes_and_dtypes(tmp_path, shape, dtype):
-    arr = zarr.create_array(str(tmp_path / "a"), shape=shape, chunks=shape if 0 not in shape else (1, 5),
+    zarr.create_array(str(tmp_path / "a"), shape=shape, chunks=shape if 0 not in shape else (1, 5),
                             dtype=dtype, zarr_format=2)
     info = inspect("zarr", str(tmp_path / "a"))
     assert info.shape == shape

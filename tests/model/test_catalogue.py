@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from polystore_gui.model.catalogue import Capability, Status, discover_backends
 
 

@@ -57,7 +57,7 @@ def test_plane_report_for_sharded_arrays(demo_dir):
 
 
 def test_structured_string_one_d_and_empty_arrays_fall_back(tmp_path):
-    rec = zarr.create_array(str(tmp_path / "rec"), shape=(4,), chunks=(4,), dtype=[("x", "<f4"), ("n", "<i2")], zarr_format=2)
+    zarr.create_array(str(tmp_path / "rec"), shape=(4,), chunks=(4,), dtype=[("x", "<f4"), ("n", "<i2")], zarr_format=2)
     preview = open_preview("zarr", str(tmp_path / "rec"))
     assert not preview.layers and preview.info.preview[0] == ["index", "x", "n"]
     text = zarr.create_array(str(tmp_path / "txt"), shape=(3,), chunks=(3,), dtype=str)

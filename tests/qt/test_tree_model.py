@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 
-import zarr
 from qtpy.QtCore import QModelIndex, Qt
 
 from polystore_gui.model.entries import EntryKind
