@@ -141,6 +141,69 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from .model.chunk_layout import ChunkLayoutError, read_layout, resolve_array
+    from .model.chunks import scan_report
+    from .model.zarr_nodes import CorruptMetadataError
+
+    address = _address(args.address)
+    if address is None:
+        return EXIT_USAGE
+    try:
+        path, note = resolve_array(address.backend, address.path)
+        report = scan_report(read_layout(path))
+    except (ChunkLayoutError, CorruptMetadataError, OSError) as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    summary = report.summary()
+    if note:
+        summary["note"] = note
+    if args.json:
+        if not args.summary:
+            summary["chunk_list"] = list(report.chunk_rows())
+        _print_json(summary)
+    else:
+        _print_chunk_report(summary, report, args.summary)
+    return EXIT_FAILED if summary["errors"] else EXIT_OK
+
+
+def _print_chunk_report(summary: dict[str, Any], report: Any, summary_only: bool) -> None:
+    def fmt(n: Any) -> str:
+        return "-" if n is None else f"{n:,}" if isinstance(n, int) else str(n)
+
+    sharded = summary["shards"] is not None
+    print(f"{'array':>20}: {summary['path']}" + (f"  ({summary['note']})" if summary.get("note") else ""))
+    print(f"{'shape':>20}: {summary['shape']} {summary['dtype']} (zarr v{summary['zarr_format']})")
+    print(f"{'chunks':>20}: {summary['chunks']}" + (f" in shards of {summary['shards']}" if sharded else ""))
+    print(f"{'codecs':>20}: {' -> '.join(summary['codecs'])}")
+    print(f"{'chunks stored':>20}: {fmt(summary['nchunks_initialized'])} of {fmt(summary['nchunks'])}"
+          f" ({fmt(summary['nchunks_missing'])} missing, {fmt(summary['nchunks_error'])} unreadable)")
+    if sharded:
+        print(f"{'shards stored':>20}: {fmt(summary['nshards_initialized'])} of {fmt(summary['nshards'])}")
+    ratio = summary["compression_ratio"]
+    print(f"{'stored bytes':>20}: {_human_size(summary['stored_bytes'])} ({fmt(summary['stored_bytes'])} B)"
+          + (f", compression {ratio:.2f}x" if ratio else ""))
+    if summary["read_amplification"] is not None:
+        print(f"{'read amplification':>20}: {summary['read_amplification']:.1f}x for one plane")
+    for row in summary["size_histogram"]:
+        print(f"{_human_size(row['min']) + '-' + _human_size(row['max']):>20}: {row['count']:,}")
+    for warning in summary["warnings"]:
+        print(f"{'warning':>20}: {warning}")
+    for error in summary["errors"]:
+        print(f"{'error':>20}: {error['key']}: {error['message']}")
+    if summary["stray_files"]:
+        print(f"{'stray files':>20}: {summary['stray_files']:,} (not chunk keys of this array)")
+    if summary_only:
+        return
+    print()
+    print(f"{'index':<20} {'key':<24} {'state':<8} {'stored':>10} {'ratio':>7}")
+    decoded = summary["chunk_bytes_decoded"]
+    for row in report.chunk_rows():
+        stored = row["stored_bytes"]
+        ratio_text = f"{decoded / stored:.2f}" if decoded and stored else "-"
+        print(f"{str(tuple(row['index'])):<20} {row['key']:<24} {row['state']:<8} {stored:>10,} {ratio_text:>7}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -155,6 +218,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
     "info": ("the metadata of one address (array facts, codecs, OME-NGFF summary)", cmd_info),
+    "chunks": ("how a zarr array is stored: chunks and shards present, bytes, warnings", cmd_chunks),
     "demo": ("(re)create the demo workspace", cmd_demo),
 }
 
@@ -178,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help=SUBCOMMANDS["info"][0])
     p.add_argument("address")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("chunks", help=SUBCOMMANDS["chunks"][0])
+    p.add_argument("address", help="a zarr array (zarr:, ome_zarr: or a disk path); an OME-NGFF image means its level 0")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--summary", action="store_true", help="counts only, no per-chunk list")
     p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])
     p.add_argument("dir", nargs="?", help="where to make it (default: the user data folder)")
     return parser

@@ -41,3 +41,22 @@ def discovery():
 @pytest.fixture
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.fixture
+def shared_tmp(tmp_path_factory) -> Path:
+    """A temporary folder an unprivileged user can reach (pytest's own are private to root).
+
+    Permission tests drop to 'nobody' in a child process: the folder and its parents must
+    be traversable, so that only the permission under test is denied.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="polystore-gui-shared-"))
+    path.chmod(0o755)
+    yield path
+    for p in [path, *path.rglob("*")]:
+        if p.is_dir() and not p.is_symlink():
+            p.chmod(0o755)
+    shutil.rmtree(path)

@@ -143,3 +143,48 @@ def test_info_on_a_polystore_virtual_file(demo_dir):
     doc = json.loads(out.stdout)
     assert doc["kind"] == "array" and doc["shape"] == [256, 256]
     assert doc["attributes"]["coordinates"] == [0, 1]
+
+
+def test_chunks_json_on_the_demo_sharded_array(demo_dir):
+    import zarr
+
+    path = demo_dir / "stores" / "experiment.zarr" / "sharded"
+    out = run("chunks", f"zarr:{path}", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    array = zarr.open_array(str(path), mode="r")
+    assert doc["nchunks"] == array.nchunks == 256
+    assert doc["nshards"] == 16 and doc["nshards_initialized"] == array._nshards_initialized
+    assert doc["chunks"] == [1, 128, 128] and doc["shards"] == [1, 512, 512]
+    listed = doc["chunk_list"]
+    assert len(listed) == 256
+    assert sum(c["present"] for c in listed) == doc["nchunks_initialized"]
+    assert {tuple(c["index"]) for c in listed} == {(z, y, x) for z in range(4) for y in range(8) for x in range(8)}
+    assert all(c["stored_bytes"] == 0 for c in listed if not c["present"])
+    # The demo wrote plane 2 as a checkerboard of inner chunks: the index says so.
+    plane2 = {tuple(c["index"][1:]): c["present"] for c in listed if c["index"][0] == 2}
+    assert plane2 == {(y, x): (y + x) % 2 == 0 for y in range(8) for x in range(8)}
+    assert doc["stored_bytes"] == sum(
+        os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path / "c") for f in fs
+    )
+
+
+def test_chunks_summary_and_text(demo_dir):
+    path = demo_dir / "stores" / "experiment.zarr" / "plain"
+    out = run("chunks", str(path), "--json", "--summary")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert "chunk_list" not in doc and doc["nchunks_initialized"] == 64 and doc["shards"] is None
+    assert doc["nshards"] is None and doc["nshards_initialized"] is None
+    out = run("chunks", str(path))
+    assert out.returncode == 0
+    assert "chunks stored: 64 of 64" in out.stdout and "c/15/1/1" in out.stdout
+
+
+def test_chunks_refuses_what_is_not_a_zarr_array(demo_dir):
+    out = run("chunks", "memory:/demo")
+    assert out.returncode == 1 and "zarr arrays on disk" in out.stderr
+    out = run("chunks", str(demo_dir / "images"))
+    assert out.returncode == 1 and "not a zarr array" in out.stderr
+    out = run("chunks", "nosuch:/x")
+    assert out.returncode == 2

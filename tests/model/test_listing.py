@@ -172,13 +172,13 @@ def test_corrupt_zarr_metadata_is_reported_not_raised_through(tmp_path):
     assert "corrupt zarr metadata" in children["broken_member"].error
 
 
-def test_permission_denied_folder(tmp_path, running_as_root):
+def test_permission_denied_folder(shared_tmp):
     """A folder the user may not read fails with a clear message.
 
     Root reads everything, so under root the check runs in a child process that drops
     to the unprivileged 'nobody' user first.
     """
-    locked = tmp_path / "locked"
+    locked = shared_tmp / "locked"
     locked.mkdir()
     (locked / "inside.tif").write_bytes(b"x")
     locked.chmod(0o000)
@@ -198,8 +198,6 @@ def test_permission_denied_folder(tmp_path, running_as_root):
             sys.exit(3)
             """
         )
-        if running_as_root:
-            os.chmod(tmp_path, 0o755)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert f"MESSAGE: Permission denied: {locked}" in out.stdout

@@ -1,0 +1,331 @@
+"""The chunk scan against what was written, and against zarr's own counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model.chunk_layout import ChunkLayoutError, read_layout, resolve_array
+from polystore_gui.model.chunks import (
+    ERROR,
+    MISSING,
+    STORED,
+    UNKNOWN,
+    ChunkReport,
+    chunk_detail,
+    scan,
+    scan_report,
+    warnings,
+)
+
+
+def _files(root: str) -> dict[str, int]:
+    """Relative key -> size of every chunk file under an array directory."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name in ("zarr.json", ".zarray", ".zattrs"):
+                continue
+            full = os.path.join(dirpath, name)
+            out[os.path.relpath(full, root).replace(os.sep, "/")] = os.path.getsize(full)
+    return out
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _written(array: zarr.Array, regions: list[tuple[slice, ...]], rng: np.random.Generator) -> None:
+    for region in regions:
+        shape = tuple(s.stop - s.start for s in region)
+        array[region] = rng.integers(1, 60000, size=shape, dtype=np.uint16)
+
+
+def test_plain_v3_presence_and_sizes_match_the_files_and_zarr(tmp_path):
+    rng = np.random.default_rng(0)
+    a = zarr.create_array(str(tmp_path / "a"), shape=(3, 100, 90), chunks=(1, 32, 32), dtype="uint16", fill_value=0)
+    _written(a, [(slice(0, 1), slice(0, 100), slice(0, 90)), (slice(2, 3), slice(32, 64), slice(64, 90))], rng)
+    report = scan_report(read_layout(str(tmp_path / "a")))
+    files = _files(str(tmp_path / "a"))
+    layout = report.layout
+    assert layout.grid == (3, 4, 3) and report.complete
+    for row in report.chunk_rows():
+        key = layout.key(row["index"])
+        assert row["present"] == (key in files), key
+        assert row["stored_bytes"] == files.get(key, 0)
+    summary = report.summary()
+    assert summary["nchunks"] == a.nchunks == 36
+    assert summary["nchunks_initialized"] == a.nchunks_initialized == 13
+    assert summary["stored_bytes"] == sum(files.values())
+    assert summary["nshards"] is None and summary["nshards_initialized"] is None
+
+
+def test_sharded_inner_chunks_come_from_the_decoded_index(tmp_path):
+    from zarr.codecs.sharding import ShardingCodec
+    from zarr.core.buffer.cpu import Buffer
+    from zarr.core.sync import sync
+
+    rng = np.random.default_rng(1)
+    path = str(tmp_path / "s")
+    a = zarr.create_array(path, shape=(2, 300, 300), shards=(1, 128, 128), chunks=(1, 32, 32), dtype="uint16", fill_value=0)
+    # Plane 0 whole; plane 1 only the inner chunks (0..1, 0..2) of the first shard.
+    _written(a, [(slice(0, 1), slice(0, 300), slice(0, 300)), (slice(1, 2), slice(0, 64), slice(0, 96))], rng)
+    report = scan_report(read_layout(path))
+    summary = report.summary()
+    layout = report.layout
+    assert layout.grid == (2, 10, 10) and layout.object_grid == (2, 3, 3) and layout.per_shard == (1, 4, 4)
+    # zarr's own counts: shards agree; zarr calls every inner chunk of a stored shard initialized.
+    assert summary["nshards"] == 18
+    assert summary["nshards_initialized"] == a._nshards_initialized == 10
+    assert a.nchunks_initialized == 10 * 16
+    # The decoded index: plane 0 holds all 100 chunks of its grid, plane 1 exactly 2 x 3.
+    assert summary["nchunks"] == a.nchunks == 200
+    assert summary["nchunks_initialized"] == 100 + 6
+    assert (report.state[1, :2, :3] == STORED).all()
+    assert (report.state[1] == STORED).sum() == 6
+    # Byte counts per inner chunk equal what zarr's own sharding codec decodes.
+    codec = ShardingCodec.from_dict(a.metadata.to_dict()["codecs"][0])
+    for key, size in _files(path).items():
+        raw = _read(os.path.join(path, key))
+        assert report.object_bytes[tuple(int(p) for p in key.split("/")[1:])] == size
+        index = sync(codec._decode_shard_index(Buffer.from_bytes(raw[-(16 * 16 + 4):]), (1, 4, 4)))
+        shard = tuple(int(p) for p in key.split("/")[1:])
+        for local in np.ndindex(1, 4, 4):
+            chunk = tuple(s * p + i for s, p, i in zip(shard, (1, 4, 4), local))
+            if any(c >= g for c, g in zip(chunk, layout.grid)):
+                continue
+            got = index.get_chunk_slice(local)
+            assert report.stored[chunk] == (got[1] - got[0] if got else 0)
+            assert report.state[chunk] == (STORED if got else MISSING)
+
+
+@pytest.mark.parametrize("separator", [".", "/"])
+def test_format_2_arrays(tmp_path, separator):
+    rng = np.random.default_rng(2)
+    path = str(tmp_path / "v2")
+    a = zarr.create_array(path, shape=(50, 70), chunks=(16, 16), dtype="uint16", zarr_format=2,
+                          chunk_key_encoding={"name": "v2", "separator": separator}, compressors=None, fill_value=0)
+    _written(a, [(slice(0, 16), slice(0, 70)), (slice(48, 50), slice(64, 70))], rng)
+    report = scan_report(read_layout(path))
+    files = _files(path)
+    assert report.layout.zarr_format == 2 and report.layout.separator == separator
+    assert report.summary()["nchunks_initialized"] == a.nchunks_initialized == len(files) == 6
+    assert report.stored[3, 4] == 16 * 16 * 2  # uncompressed: stored = decoded, edge chunks full size
+    assert report.state[1, 0] == MISSING
+    assert "uncompressed" in report.layout.pipeline
+
+
+def test_zero_chunks_stored(tmp_path):
+    zarr.create_array(str(tmp_path / "e"), shape=(4, 64, 64), chunks=(1, 32, 32), dtype="float32")
+    report = scan_report(read_layout(str(tmp_path / "e")))
+    summary = report.summary()
+    assert summary["nchunks"] == 16 and summary["nchunks_initialized"] == 0 and summary["nchunks_missing"] == 16
+    assert summary["stored_bytes"] == 0 and summary["size_histogram"] == [] and summary["compression_ratio"] is None
+    detail = chunk_detail(report.layout, (0, 0, 0))
+    assert detail.state == MISSING and detail.stats is not None and detail.stats["fill_count"] == 32 * 32
+
+
+def test_corrupt_and_truncated_shards_are_flagged_and_the_scan_goes_on(tmp_path):
+    path = str(tmp_path / "s")
+    a = zarr.create_array(path, shape=(3, 64, 64), shards=(1, 64, 64), chunks=(1, 32, 32), dtype="uint16")
+    a[:] = 7
+    flipped = os.path.join(path, "c", "0", "0", "0")
+    raw = bytearray(_read(flipped))
+    raw[-10] ^= 0xFF  # inside the index: the checksum no longer matches
+    _write(flipped, bytes(raw))
+    truncated = os.path.join(path, "c", "1", "0", "0")
+    with open(truncated, "r+b") as fh:
+        fh.truncate(12)
+    report = scan_report(read_layout(path))
+    summary = report.summary()
+    assert report.complete
+    messages = {e["key"]: e["message"] for e in summary["errors"]}
+    assert "checksum" in messages["c/0/0/0"] and "truncated" in messages["c/1/0/0"]
+    assert (report.state[0] == ERROR).all() and (report.state[1] == ERROR).all()
+    assert (report.state[2] == STORED).all()  # the healthy shard is still read
+    assert summary["nchunks_initialized"] == 4 and summary["nchunks_error"] == 8
+    assert any("could not be read" in w for w in summary["warnings"])
+    detail = chunk_detail(report.layout, (0, 0, 0))
+    assert detail.state == ERROR and "checksum" in (detail.error or "")
+
+
+def test_index_pointing_outside_the_shard_is_flagged(tmp_path):
+    path = str(tmp_path / "s")
+    a = zarr.create_array(path, shape=(64, 64), shards=(64, 64), chunks=(32, 32), dtype="uint8",
+                          serializer={"name": "bytes"}, compressors=None)
+    a[:] = 1
+    shard = os.path.join(path, "c", "0", "0")
+    raw = bytearray(_read(shard))
+    index = np.frombuffer(bytes(raw[-(16 * 4 + 4):-4]), "<u8").copy()
+    index[1] = 10**9  # the first chunk's length runs past the end of the file
+    body = index.tobytes()
+    import google_crc32c
+
+    raw[-(16 * 4 + 4):] = body + np.uint32(google_crc32c.value(body)).tobytes()
+    _write(shard, bytes(raw))
+    report = scan_report(read_layout(path))
+    assert "outside" in report.summary()["errors"][0]["message"]
+
+
+def test_broken_symlink_and_directory_in_place_of_a_chunk_are_flagged(tmp_path):
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(64, 64), chunks=(32, 32), dtype="uint8")
+    a[:] = 3
+    os.remove(os.path.join(path, "c", "0", "1"))
+    os.symlink(str(tmp_path / "nowhere"), os.path.join(path, "c", "0", "1"))
+    os.remove(os.path.join(path, "c", "1", "0"))
+    os.mkdir(os.path.join(path, "c", "1", "0"))
+    report = scan_report(read_layout(path))
+    assert report.state[0, 0] == STORED and report.state[1, 1] == STORED
+    assert report.state[0, 1] == ERROR and report.state[1, 0] == ERROR
+    messages = [e["message"] for e in report.summary()["errors"]]
+    assert any("No such file" in m for m in messages) and any("not a file" in m for m in messages)
+
+
+def test_unreadable_chunk_file_is_flagged(shared_tmp):
+    """Root reads everything: the scan runs as 'nobody' in a child process then."""
+    path = str(shared_tmp / "a")
+    a = zarr.create_array(path, shape=(64, 64), chunks=(32, 32), dtype="uint8")
+    a[:] = 3
+    locked = os.path.join(path, "c", "1", "1")
+    os.chmod(locked, 0o000)
+    code = textwrap.dedent(
+        f"""
+        import json, os
+        from polystore_gui.model.chunk_layout import read_layout
+        from polystore_gui.model.chunks import scan_report
+        layout = read_layout({path!r})
+        if os.geteuid() == 0:
+            os.setgid(65534); os.setuid(65534)
+        report = scan_report(layout)
+        print(json.dumps(report.summary()["errors"]))
+        print(json.dumps(report.state.tolist()))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    errors_line, state_line = out.stdout.strip().splitlines()
+    errors = json.loads(errors_line)
+    assert errors == [{"object": [1, 1], "key": "c/1/1", "message": f"Permission denied: {locked}"}]
+    assert json.loads(state_line) == [[STORED, STORED], [STORED, ERROR]]
+
+
+def test_codec_not_installed_keeps_metadata_and_explains_decoding(tmp_path):
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(64, 64), chunks=(32, 32), dtype="uint8")
+    a[:] = 3
+    meta_path = os.path.join(path, "zarr.json")
+    doc = json.loads(_read(meta_path))
+    doc["codecs"].append({"name": "made_up_codec", "configuration": {"level": 9}})
+    _write(meta_path, json.dumps(doc).encode())
+    layout = read_layout(path)
+    assert layout.missing_codecs() == ["made_up_codec"]
+    assert "made_up_codec(level=9)" in layout.pipeline
+    report = scan_report(layout)
+    summary = report.summary()
+    assert summary["nchunks_initialized"] == 4
+    assert any("'made_up_codec' is not installed" in w for w in summary["warnings"])
+    detail = chunk_detail(layout, (0, 0))
+    assert detail.state == STORED and detail.stored_bytes > 0
+    assert detail.error is not None and "codec 'made_up_codec' is not installed" in detail.error
+
+
+def test_chunk_detail_of_a_stored_chunk(tmp_path):
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(2, 50, 50), chunks=(1, 32, 32), dtype="uint16", fill_value=0)
+    data = np.arange(2 * 50 * 50, dtype=np.uint16).reshape(2, 50, 50)
+    data[1, 40:, 40:] = 0
+    a[:] = data
+    detail = chunk_detail(read_layout(path), (1, 1, 1))
+    region = data[1:2, 32:50, 32:50]
+    assert detail.key == "c/1/1/1" and detail.file == os.path.join(path, "c", "1", "1", "1")
+    assert detail.stored_bytes == os.path.getsize(detail.file)
+    assert detail.decoded_bytes == 32 * 32 * 2
+    assert detail.region == ((1, 2), (32, 50), (32, 50))
+    assert detail.stats == {"count": region.size, "min": int(region.min()), "max": int(region.max()),
+                            "mean": pytest.approx(float(region.mean())), "fill_count": int((region == 0).sum())}
+    assert detail.decode_seconds is not None and detail.read_seconds is not None
+    assert detail.ratio == pytest.approx(32 * 32 * 2 / detail.stored_bytes)
+    with pytest.raises(IndexError):
+        chunk_detail(read_layout(path), (2, 0, 0))
+
+
+def test_scan_is_progressive_and_can_stop(tmp_path, monkeypatch):
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 8)
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(10, 32, 32), chunks=(1, 8, 8), dtype="uint8", fill_value=0)
+    a[:] = 1
+    a[9] = 0  # never stored (all fill value)
+    layout = read_layout(path)
+    report = ChunkReport.empty(layout)
+    batches = iter(scan(layout))
+    report.apply(next(batches))
+    assert 0 < report.done < 1 and not report.complete
+    assert (report.state == UNKNOWN).any() and (report.state == STORED).any()
+    # Planes already listed are known; the rest are still being scanned.
+    assert (report.state[0] == STORED).all()
+    stopped = list(scan(layout, should_stop=lambda: True))
+    assert len(stopped) == 1 and not stopped[0].final
+    for batch in batches:
+        report.apply(batch)
+    assert report.complete and (report.state[9] == MISSING).all() and (report.state[:9] == STORED).all()
+
+
+def test_read_amplification_and_warnings(tmp_path):
+    path = str(tmp_path / "deep")
+    zarr.create_array(path, shape=(64, 512, 512), chunks=(32, 256, 256), dtype="uint16")
+    summary = scan_report(read_layout(path)).summary()
+    assert summary["read_amplification"] == 32
+    assert summary["plane_read"]["chunks"] == 4
+    assert any("reads 32x" in w and "32 planes" in w for w in summary["warnings"])
+    big = read_layout(_array(tmp_path / "big", (4, 8192, 8192), (1, 8192, 8192), "float32"))
+    assert any("Chunks of 256.0 MiB" in w for w in warnings(scan_report(big).summary(), big))
+    small = read_layout(_array(tmp_path / "small", (64, 64), (16, 16), "uint8"))
+    assert any("Chunks of 256 bytes" in w for w in warnings(scan_report(small).summary(), small))
+    many = {"nobjects_stored": 100_001, "read_amplification": None, "errors": []}
+    assert any("100,001 objects" in w for w in warnings(many, small))
+
+
+def _array(path, shape, chunks, dtype) -> str:
+    zarr.create_array(str(path), shape=shape, chunks=chunks, dtype=dtype)
+    return str(path)
+
+
+def test_resolve_array(demo_dir, tmp_path):
+    store = demo_dir / "stores" / "experiment.zarr"
+    assert resolve_array("zarr", str(store / "sharded")) == (str(store / "sharded"), None)
+    path, note = resolve_array("ome_zarr", str(store / "image"))
+    assert path == str(store / "image" / "0") and "full-resolution" in (note or "")
+    with pytest.raises(ChunkLayoutError, match="not on 'memory'"):
+        resolve_array("memory", "/demo")
+    with pytest.raises(ChunkLayoutError, match="group"):
+        resolve_array("zarr", str(store))
+    with pytest.raises(ChunkLayoutError, match="does not exist"):
+        resolve_array("disk", str(tmp_path / "nothing"))
+    images = demo_dir / "stores" / "polystore_plate" / "images"
+    path, note = resolve_array("zarr", str(images / "A01_c2_z3.tif"))
+    assert read_layout(path).shape[-2:] == (256, 256) and "plane" in (note or "")
+
+
+def test_zero_dimensional_array(tmp_path):
+    path = str(tmp_path / "scalar")
+    a = zarr.create_array(path, shape=(), chunks=(), dtype="float64", fill_value=0.0)
+    a[()] = 4.5
+    report = scan_report(read_layout(path))
+    assert report.summary()["nchunks_initialized"] == 1 == a.nchunks_initialized
+    assert list(report.chunk_rows())[0]["present"] is True
