@@ -29,6 +29,8 @@ from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
 from . import icons
+from .chunk_inspector import ChunkInspector
+from .chunk_overlay import ChunkOverlay
 from .preview_panel import PreviewPanel
 from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
 from .workers import WorkerPool
@@ -121,9 +123,15 @@ class MainWindow(QMainWindow):
         splitter.setObjectName("mainSplitter")
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
+        self.inspector = ChunkInspector(self.workers, self)
+        self.inspector.hide()
+        splitter.addWidget(self.inspector)
+        self.overlay = ChunkOverlay(self.preview.viewer, self.inspector, self)
+        self.preview.previewShown.connect(self._on_preview_shown)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([640, 640])
+        splitter.setStretchFactor(2, 0)
+        splitter.setSizes([640, 640, 0])
         self.setCentralWidget(splitter)
         self.splitter = splitter
         self.backend_count_label = QLabel("", self)
@@ -150,6 +158,14 @@ class MainWindow(QMainWindow):
         self.hidden_action.setCheckable(True)
         self.hidden_action.toggled.connect(self.tree_model.set_show_hidden)
         view_menu.addAction(self.hidden_action)
+        self.inspector_action = QAction("&Chunk Inspector", self)
+        self.inspector_action.setObjectName("chunkInspectorAction")
+        self.inspector_action.setCheckable(True)
+        self.inspector_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.inspector_action.setToolTip("How the selected zarr array is stored, chunk by chunk (Ctrl+K)")
+        self.inspector_action.toggled.connect(self.set_inspector_visible)
+        self.addAction(self.inspector_action)
+        view_menu.addAction(self.inspector_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
         help_menu = self.menuBar().addMenu("&Help")
@@ -163,6 +179,7 @@ class MainWindow(QMainWindow):
             (self.add_root_action, "folder"),
             (self.open_store_action, "zarr-store"),
             (self.refresh_action, "refresh"),
+            (self.inspector_action, "array"),
         ):
             action.setIcon(icons.named(icon))
             toolbar.addAction(action)
@@ -326,6 +343,53 @@ class MainWindow(QMainWindow):
             self.preview.show_message(entry.name, entry.error or entry.name)
             return
         self.preview.request(entry.backend, entry.path)
+        if self.inspector.isVisible():
+            self._inspect(entry)
+
+    # -- chunk inspector -------------------------------------------------------------------
+
+    INSPECTABLE = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.OME_ZARR)
+
+    def set_inspector_visible(self, visible: bool) -> None:
+        """Show or hide the chunk inspector beside the preview (View → Chunk Inspector)."""
+        if self.inspector_action.isChecked() != visible:
+            self.inspector_action.setChecked(visible)
+            return
+        if not visible:
+            self.inspector.clear()
+            self.overlay.detach()
+            self.inspector.hide()
+            return
+        self.inspector.show()
+        sizes = self.splitter.sizes()
+        if sizes[2] < 300:
+            total = sum(sizes)
+            self.splitter.setSizes([int(total * 0.3), int(total * 0.42), total - int(total * 0.3) - int(total * 0.42)])
+        current = self.proxy.mapToSource(self.tree.currentIndex())
+        entry = current.data(ENTRY_ROLE) if current.isValid() else None
+        if isinstance(entry, Entry):
+            self._inspect(entry)
+            if self.preview.current is not None:
+                self._on_preview_shown(self.preview.current)
+
+    def _inspect(self, entry: Entry) -> None:
+        from ..model.chunk_layout import INSPECTABLE_BACKENDS
+
+        if entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS:
+            self.inspector.inspect(entry.backend, entry.path)
+        else:
+            self.overlay.detach()
+            self.inspector.clear(f"{entry.name} is not a zarr array: select an array (or an OME-Zarr image) "
+                                 "to see how it is stored.")
+
+    def _on_preview_shown(self, preview: Any) -> None:
+        if not self.inspector.isVisible() or self.inspector.address != (preview.backend, preview.path):
+            return
+        images = [layer for layer in self.preview.shown_layers if type(layer).__name__ == "Image"]
+        if not images:
+            return
+        spec = preview.layers[0] if preview.layers else None
+        self.overlay.attach(images[0], channel_axis=getattr(spec, "channel_axis", None), channel=0)
 
     # -- help ------------------------------------------------------------------------------
 
@@ -335,6 +399,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+Shift+O", "Open a zarr store"),
             ("Ctrl+F", "Filter the tree by name"),
             ("F5", "Refresh the selected folder"),
+            ("Ctrl+K", "Show or hide the chunk inspector"),
             ("Ctrl+Q", "Quit"),
         ]
         text = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
@@ -380,6 +445,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.tree_model.cancel_all()
+        self.inspector.cancel()
         self.workers.cancel_all(close=True)
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)

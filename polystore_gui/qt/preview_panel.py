@@ -107,6 +107,7 @@ class PreviewPanel(QWidget):
         self._pending: tuple[str, str] | None = None
         self.size_limit = DEFAULT_SIZE_LIMIT
         self.current: Preview | None = None
+        self.shown_layers: list[Any] = []  # napari layers of the current array preview
 
         self.title = QLabel("Nothing selected", self)
         self.title.setObjectName("previewTitle")
@@ -193,6 +194,7 @@ class PreviewPanel(QWidget):
         old, self.current = self.current, preview
         if old is not None and old is not preview:
             if old.is_array and self.viewer.is_ready:
+                self.shown_layers = []
                 self.viewer.clear()
             old.close()
 
@@ -255,7 +257,7 @@ class PreviewPanel(QWidget):
                 # Called from napari's slicing thread: a signal carries it to this one.
                 source.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
         try:
-            self.viewer.show_layers(preview.layers)
+            self.shown_layers = self.viewer.show_layers(preview.layers)
         except Exception as exc:  # napari refusing the data: say so in the pane
             log.warning("napari could not show %s", preview.path, exc_info=exc)
             self._show_error(f"napari cannot show this array: {exc}")

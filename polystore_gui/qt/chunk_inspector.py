@@ -1,0 +1,743 @@
+"""The chunk inspector: how the selected zarr array is stored, chunk by chunk.
+
+``inspect(backend, path)`` reads the layout in a worker, then runs ``model.chunks.scan``
+there as a generator; each batch is applied to the report on the GUI thread (numpy
+assignments: microseconds) and the table, summary and overlay are refreshed at most
+every 150 ms. The table model is virtual over the report's arrays, so a million chunks
+cost a million rows of nothing until they are drawn. A click (in the table or on the
+canvas, through the overlay) reads that one chunk in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer, Signal
+from qtpy.QtGui import QColor, QPainter
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model.chunk_layout import ChunkLayout, read_layout, resolve_array
+from ..model.chunks import (
+    ERROR,
+    MISSING,
+    STATE_NAMES,
+    STORED,
+    UNKNOWN,
+    ChunkDetail,
+    ChunkReport,
+    chunk_detail,
+    open_for_decoding,
+    scan,
+    write_csv,
+    write_json,
+)
+from ..model.entries import human_size
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+REFRESH_MS = 150
+STATE_COLORS = {UNKNOWN: "#9ca3af", STORED: "", MISSING: "#6b7280", ERROR: "#b91c1c"}
+
+
+def heat_range(sizes: np.ndarray) -> tuple[int, int]:
+    """The stored-bytes range the heat map's colours span: the sizes' range, at least 4x wide.
+
+    Chunks whose sizes differ by a few percent get nearly the same colour: a colour step
+    means a real difference in storage.
+    """
+    if sizes.size == 0:
+        return (1, 4)
+    lo, hi = max(1, int(sizes.min())), max(1, int(sizes.max()))
+    return (lo, max(hi, lo * 4))
+
+
+def _open_layout(backend: str, path: str) -> tuple[ChunkLayout, str | None]:
+    array_path, note = resolve_array(backend, path)
+    return read_layout(array_path), note
+
+
+class ChunkTableModel(QAbstractTableModel):
+    """One row per chunk of the grid (C order, or sorted), straight from the report's arrays."""
+
+    COLUMNS = ("Index", "Key", "State", "Stored", "Ratio")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.report: ChunkReport | None = None
+        self.order: np.ndarray | None = None  # row -> flat chunk index when sorted
+        self._rank: np.ndarray | None = None  # flat chunk index -> row
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_report(self, report: ChunkReport | None) -> None:
+        self.beginResetModel()
+        self.report = report
+        self.order = self._rank = None
+        self._sort = None
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        if parent.isValid() or self.report is None:
+            return 0
+        return int(self.report.state.size)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def flat(self, row: int) -> int:
+        return int(self.order[row]) if self.order is not None else row
+
+    def row_of(self, flat: int) -> int:
+        return int(self._rank[flat]) if self._rank is not None else flat
+
+    def chunk_index(self, row: int) -> tuple[int, ...]:
+        assert self.report is not None
+        grid = self.report.layout.grid
+        return tuple(int(i) for i in np.unravel_index(self.flat(row), grid)) if grid else ()
+
+    def is_stored(self, row: int) -> bool:
+        return self.report is not None and int(self.report.state.reshape(-1)[self.flat(row)]) == STORED
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        report = self.report
+        if report is None or not index.isValid():
+            return None
+        flat = self.flat(index.row())
+        state = int(report.state.reshape(-1)[flat])
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return ", ".join(map(str, self.chunk_index(index.row())))
+            if col == 1:
+                layout = report.layout
+                obj, inner = layout.object_of(self.chunk_index(index.row()))
+                key = layout.key(obj)
+                return f"{key} [{', '.join(map(str, inner))}]" if layout.shards else key
+            if col == 2:
+                return STATE_NAMES[state]
+            stored = int(report.stored.reshape(-1)[flat])
+            if state != STORED:
+                return "—" if col == 3 or state != ERROR else ""
+            if col == 3:
+                return f"{stored:,}"
+            decoded = report.layout.chunk_nbytes
+            return f"{decoded / stored:.2f}" if decoded and stored else "—"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 3:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and STATE_COLORS.get(state):
+            return QColor(STATE_COLORS[state])
+        if role == Qt.ItemDataRole.ToolTipRole and state == ERROR:
+            layout = report.layout
+            obj, _inner = layout.object_of(self.chunk_index(index.row()))
+            oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
+            return report.errors.get(oflat, "unreadable")
+        return None
+
+    def refresh(self) -> None:
+        """The report changed underneath: redraw (Qt repaints only the visible rows)."""
+        if self.report is None or self.rowCount() == 0:
+            return
+        self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(self.COLUMNS) - 1))
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        if self.report is None:
+            return
+        self.layoutAboutToBeChanged.emit()
+        self.order = self._sorted(column, order)
+        self._rank = None
+        if self.order is not None:
+            self._rank = np.empty_like(self.order)
+            self._rank[self.order] = np.arange(self.order.size)
+        self.layoutChanged.emit()
+
+    def resort(self) -> None:
+        if self._sort is not None and self._sort[0] != 0:
+            self.sort(*self._sort)
+
+    def _sorted(self, column: int, order: Qt.SortOrder) -> np.ndarray | None:
+        assert self.report is not None
+        report = self.report
+        n = report.state.size
+        descending = order == Qt.SortOrder.DescendingOrder
+        if column in (0, 1) and (column == 0 or report.layout.shards is None):
+            return np.arange(n - 1, -1, -1) if descending else None
+        if column == 1:  # by shard key, then by place inside the shard
+            layout = report.layout
+            coords = np.unravel_index(np.arange(n), layout.grid)
+            per = layout.per_shard
+            shard = np.ravel_multi_index(tuple(c // p for c, p in zip(coords, per)), layout.object_grid)
+            local = np.ravel_multi_index(tuple(c % p for c, p in zip(coords, per)), per)
+            keys = np.lexsort((local, shard))
+        elif column == 2:
+            keys = np.argsort(report.state.reshape(-1), kind="stable")
+        elif column == 3:
+            stored = np.where(report.state.reshape(-1) == STORED, report.stored.reshape(-1), -1)
+            keys = np.argsort(stored, kind="stable")
+        else:
+            stored = report.stored.reshape(-1).astype(np.float64)
+            ratio = np.where(report.state.reshape(-1) == STORED, (report.layout.chunk_nbytes or 0) / np.maximum(stored, 1), -1.0)
+            keys = np.argsort(ratio, kind="stable")
+        return keys[::-1].copy() if descending else keys
+
+
+class SizeHistogram(QWidget):
+    """Stored chunk sizes in power-of-two bins, as bars."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chunkHistogram")
+        self.bins: list[dict[str, int]] = []
+        self.setMinimumHeight(70)
+        self.setMaximumHeight(90)
+
+    def set_bins(self, bins: list[dict[str, int]]) -> None:
+        self.bins = bins
+        self.setToolTip("\n".join(f"{human_size(b['min'], short=True)}–{human_size(b['max'], short=True)}: {b['count']:,} chunks"
+                                  for b in bins))
+        self.update()
+
+    def paintEvent(self, _event: Any) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        rect = self.rect().adjusted(4, 4, -4, -18)
+        palette = self.palette()
+        painter.setPen(palette.color(palette.ColorRole.Mid))
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        if not self.bins:
+            painter.setPen(palette.color(palette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no chunks stored")
+            return
+        top = max(b["count"] for b in self.bins)
+        width = min(44.0, rect.width() / max(len(self.bins), 1))
+        font = painter.font()
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        label_every = max(1, math.ceil(len(self.bins) * 48 / max(rect.width(), 1)))
+        for i, b in enumerate(self.bins):
+            h = rect.height() * (math.log1p(b["count"]) / math.log1p(top))
+            bar = QRectF(rect.left() + i * width + 1, rect.bottom() - h, max(1.0, width - 2), h)
+            painter.fillRect(bar, QColor("#2563eb"))
+            if i % label_every == 0:
+                painter.setPen(palette.color(palette.ColorRole.WindowText))
+                painter.drawText(QRectF(rect.left() + i * width - 10, rect.bottom() + 2, width + 20, 14),
+                                 Qt.AlignmentFlag.AlignHCenter, human_size(b["min"], short=True))
+
+
+class ChunkInspector(QWidget):
+    """Summary, histogram, chunk table and the selected chunk's details."""
+
+    reportChanged = Signal()  # the report gained facts (throttled)
+    batchApplied = Signal()
+    scanFinished = Signal()
+    scanFailed = Signal(str)
+    chunkSelected = Signal(object)  # chunk grid index (tuple)
+    detailShown = Signal(object)  # ChunkDetail
+    showChunkRequested = Signal(object)  # ChunkDetail: show only this chunk
+    showAllRequested = Signal()
+    overlayOptionsChanged = Signal()
+
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chunkInspector")
+        self._workers = workers
+        self._generation = 0
+        self._job: Any = None
+        self._decoder: Any = None
+        self.report: ChunkReport | None = None
+        self.note: str | None = None
+        self.address: tuple[str, str] | None = None
+        self.detail: ChunkDetail | None = None
+        self.plane_point: tuple[int, ...] | None = None
+        self._dirty = False
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._flush)
+        self._build_ui()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_ui(self) -> None:
+        self.title = QLabel("Chunk inspector", self)
+        self.title.setObjectName("chunkTitle")
+        self.title.setStyleSheet("font-weight: 600;")
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("chunkProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setObjectName("chunkCancel")
+        self.cancel_button.setText("Stop")
+        self.cancel_button.setToolTip("Stop the scan (what was found so far stays shown)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.progress)
+        header.addWidget(self.cancel_button)
+
+        self.heat_check = QCheckBox("Heat map", self)
+        self.heat_check.setObjectName("chunkHeatMap")
+        self.heat_check.setChecked(True)
+        self.heat_check.setToolTip("Colour each chunk on the canvas by its stored bytes; missing chunks in grey")
+        self.grid_check = QCheckBox("Grid", self)
+        self.grid_check.setObjectName("chunkGrid")
+        self.grid_check.setChecked(True)
+        self.grid_check.setToolTip("Draw chunk boundaries (thin) and shard boundaries (orange) on the canvas")
+        for box in (self.heat_check, self.grid_check):
+            box.toggled.connect(lambda _on: self.overlayOptionsChanged.emit())
+        self.export_button = QToolButton(self)
+        self.export_button.setObjectName("chunkExport")
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Chunk table as CSV…", lambda: self.export("csv"))
+        menu.addAction("Report as JSON…", lambda: self.export("json"))
+        self.export_button.setMenu(menu)
+        self.export_button.setEnabled(False)
+        options = QHBoxLayout()
+        options.setContentsMargins(0, 0, 0, 0)
+        options.addWidget(self.heat_check)
+        options.addWidget(self.grid_check)
+        options.addStretch(1)
+        options.addWidget(self.export_button)
+
+        self.legend = QLabel(self)
+        self.legend.setObjectName("chunkLegend")
+        self._set_legend(None)
+        self.summary = QLabel("Select a zarr array to see how it is stored.", self)
+        self.summary.setObjectName("chunkSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings = QLabel("", self)
+        self.warnings.setObjectName("chunkWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #b45309;")
+        self.histogram = SizeHistogram(self)
+
+        self.table_model = ChunkTableModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("chunkTable")
+        self.table.setModel(self.table_model)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        vertical = self.table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 4)
+        vertical.hide()
+        horizontal = self.table.horizontalHeader()
+        horizontal.setStretchLastSection(True)
+        for col, width in enumerate((90, 130, 64, 80, 50)):
+            horizontal.resizeSection(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+
+        self.details = QTreeWidget(self)
+        self.details.setObjectName("chunkDetails")
+        self.details.setColumnCount(2)
+        self.details.setHeaderLabels(["Chunk", "Value"])
+        self.details.setRootIsDecorated(False)
+        self.details.setUniformRowHeights(True)
+        self.details.header().resizeSection(0, 130)
+        self.show_chunk_button = QPushButton("Show only this chunk", self)
+        self.show_chunk_button.setObjectName("showChunkOnly")
+        self.show_chunk_button.setEnabled(False)
+        self.show_chunk_button.clicked.connect(lambda: self.detail and self.showChunkRequested.emit(self.detail))
+        self.show_all_button = QPushButton("Show whole array", self)
+        self.show_all_button.setObjectName("showWholeArray")
+        self.show_all_button.setEnabled(False)
+        self.show_all_button.clicked.connect(self.showAllRequested.emit)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.show_chunk_button)
+        buttons.addWidget(self.show_all_button)
+        detail_box = QWidget(self)
+        detail_layout = QVBoxLayout(detail_box)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.setSpacing(2)
+        detail_layout.addWidget(self.details, 1)
+        detail_layout.addLayout(buttons)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(3)
+        top_layout.addLayout(options)
+        top_layout.addWidget(self.legend)
+        top_layout.addWidget(self.summary)
+        top_layout.addWidget(self.warnings)
+        top_layout.addWidget(self.histogram)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setObjectName("chunkSplitter")
+        splitter.addWidget(top)
+        splitter.addWidget(self.table)
+        splitter.addWidget(detail_box)
+        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(2, 1)
+        splitter.setCollapsible(0, False)
+        self._top = top
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 4, 4)
+        layout.setSpacing(3)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+
+    def _set_legend(self, span: tuple[int, int] | None) -> None:
+        lo, hi = ("small", "large") if span is None else (human_size(span[0], short=True), human_size(span[1], short=True))
+        self.legend.setText(
+            f'<span style="background:#440154;color:white">&nbsp;{lo}&nbsp;</span>'
+            '<span style="background:#21918c;color:white">&nbsp;&nbsp;…&nbsp;&nbsp;</span>'
+            f'<span style="background:#fde725">&nbsp;{hi}&nbsp;</span> stored bytes &nbsp; '
+            '<span style="background:#8c8c8c;color:white">&nbsp;missing&nbsp;</span> '
+            '<span style="background:#dc2626;color:white">&nbsp;error&nbsp;</span>'
+        )
+
+    # -- scanning --------------------------------------------------------------------------
+
+    @property
+    def scanning(self) -> bool:
+        return self._job is not None
+
+    def inspect(self, backend: str, path: str) -> int:
+        """Scan ``backend:path`` (a zarr array, or an OME image's level 0); returns the generation."""
+        if self.address == (backend, path) and self.report is not None and (self.scanning or self.report.complete):
+            return self._generation
+        self.cancel()
+        self._generation += 1
+        generation = self._generation
+        self.address = (backend, path)
+        self.report = None
+        self.detail = None
+        self._decoder = None
+        self.table_model.set_report(None)
+        self.details.clear()
+        self.show_chunk_button.setEnabled(False)
+        self.export_button.setEnabled(False)
+        name = os.path.basename(path.rstrip("/")) or path
+        self.title.setText(f"Chunks of {name}")
+        self.title.setToolTip(f"{backend}:{path}")
+        self.summary.setText("Reading the array's metadata…")
+        self.summary.setStyleSheet("")
+        self.warnings.setText("")
+        self.histogram.set_bins([])
+        self.progress.setValue(0)
+        self.progress.show()
+        self._workers.start(
+            _open_layout, backend, path,
+            on_return=lambda result, g=generation: self._on_layout(g, result),
+            on_error=lambda exc, g=generation: self._on_failed(g, exc),
+        )
+        self.reportChanged.emit()
+        return generation
+
+    def clear(self, message: str = "Select a zarr array to see how it is stored.") -> None:
+        self.cancel()
+        self._generation += 1
+        self.address = None
+        self.report = None
+        self.detail = None
+        self.table_model.set_report(None)
+        self.details.clear()
+        self.title.setText("Chunk inspector")
+        self.summary.setText(message)
+        self.summary.setStyleSheet("")
+        self.warnings.setText("")
+        self.histogram.set_bins([])
+        self.progress.hide()
+        self.export_button.setEnabled(False)
+        self.show_chunk_button.setEnabled(False)
+        self.reportChanged.emit()
+
+    def _on_layout(self, generation: int, result: tuple[ChunkLayout, str | None]) -> None:
+        if generation != self._generation:
+            return
+        layout, self.note = result
+        try:
+            report = ChunkReport.empty(layout)
+        except ValueError as exc:
+            self._on_failed(generation, exc)
+            return
+        self.report = report
+        self.table_model.set_report(report)
+        self.cancel_button.show()
+        self._update_summary()
+        self._job = self._workers.start(
+            scan, layout,
+            on_yield=lambda batch, g=generation: self._on_batch(g, batch),
+            on_error=lambda exc, g=generation: self._on_failed(g, exc),
+            on_finish=lambda g=generation: self._on_scan_ended(g),
+        )
+        self._refresh_timer.start()
+        self.reportChanged.emit()
+
+    def _on_batch(self, generation: int, batch: Any) -> None:
+        if generation != self._generation or self.report is None:
+            return
+        first = not self._dirty and self.report.done == 0
+        self.report.apply(batch)
+        self.progress.setValue(int(batch.done * 1000))
+        self._dirty = True
+        if first:
+            self._flush()  # the first facts show at once; later ones every REFRESH_MS
+        self.batchApplied.emit()
+
+    def _flush(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.table_model.refresh()
+        self._update_summary()
+        self.reportChanged.emit()
+
+    def _on_scan_ended(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._job = None
+        self._refresh_timer.stop()
+        self._dirty = True
+        self._flush()
+        self.table_model.resort()
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.export_button.setEnabled(self.report is not None)
+        if self.report is not None and self.report.complete:
+            self.scanFinished.emit()
+
+    def _on_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._job = None
+        self._refresh_timer.stop()
+        self.progress.hide()
+        self.cancel_button.hide()
+        message = str(exc) if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {exc}"
+        self.summary.setText(f"Cannot inspect the chunks: {html.escape(message)}")
+        self.summary.setStyleSheet("color: #b91c1c;")
+        self.scanFailed.emit(message)
+
+    def cancel(self) -> None:
+        """Stop the running scan; what it found stays shown (marked incomplete)."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.quit()
+            self._refresh_timer.stop()
+            self.progress.hide()
+            self.cancel_button.hide()
+            self._dirty = True
+            self._flush()
+            self.export_button.setEnabled(self.report is not None)
+
+    # -- summary ---------------------------------------------------------------------------
+
+    def set_plane_point(self, point: tuple[int, ...] | None) -> None:
+        self.plane_point = point
+        if self.report is not None:
+            self._update_summary()
+
+    def _update_summary(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        s = report.summary(point=self.plane_point)
+        layout = report.layout
+        rows = [
+            ("Array", f"{'×'.join(map(str, layout.shape)) or 'scalar'} {html.escape(layout.dtype)}, zarr v{layout.zarr_format}"
+             + (f" ({html.escape(self.note)})" if self.note else "")),
+            ("Chunks", f"{'×'.join(map(str, layout.chunks))} ({human_size(layout.chunk_nbytes, short=True) if layout.chunk_nbytes else '?'} decoded)"
+             + (f" in shards of {'×'.join(map(str, layout.shards))}" if layout.shards else "")),
+            ("Codecs", html.escape(" → ".join(layout.pipeline))),
+            ("Stored", f"<b>{s['nchunks_initialized']:,}</b> of {s['nchunks']:,} chunks"
+             + f", {s['nchunks_missing']:,} missing" + (f", <span style='color:#b91c1c'>{s['nchunks_error']:,} unreadable</span>" if s["nchunks_error"] else "")),
+        ]
+        if layout.shards:
+            rows.append(("Shards", f"<b>{s['nshards_initialized']:,}</b> of {s['nshards']:,} stored"))
+        ratio = s["compression_ratio"]
+        rows.append(("Bytes", f"{human_size(s['stored_bytes'], short=True)} on disk" + (f", compression {ratio:.2f}×" if ratio else "")))
+        if s["plane_read"]:
+            plane = s["plane_read"]
+            rows.append(("One plane reads", f"{plane['chunks']:,} chunks, {human_size(plane['bytes'], short=True)} decoded "
+                         f"for {human_size(plane['plane_bytes'], short=True)}: <b>{plane['ratio']:.1f}×</b> amplification"))
+        if not report.complete:
+            rows.append(("Scan", f"{report.done:.0%} done…" if self.scanning else "stopped: counts are partial"))
+        self.summary.setText("<table cellspacing=0 cellpadding=1>" + "".join(
+            f"<tr><td style='color:palette(mid);padding-right:6px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>")
+        self.warnings.setText("<br>".join("⚠ " + html.escape(w) for w in s["warnings"]))
+        self.warnings.setVisible(bool(s["warnings"]))
+        self.histogram.set_bins(s["size_histogram"])
+        self._set_legend(heat_range(report.stored[report.state == STORED]) if s["nchunks_initialized"] else None)
+        self._top.setMinimumHeight(min(self._top.sizeHint().height(), 460))
+
+    # -- selection and details ---------------------------------------------------------------
+
+    def select_row(self, row: int) -> None:
+        index = self.table_model.index(row, 0)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+
+    def select_chunk(self, chunk: tuple[int, ...]) -> None:
+        """Select the chunk at grid index ``chunk`` (from a click on the canvas)."""
+        if self.report is None:
+            return
+        grid = self.report.layout.grid
+        if len(chunk) != len(grid) or any(not 0 <= c < g for c, g in zip(chunk, grid)):
+            return
+        flat = int(np.ravel_multi_index(chunk, grid)) if grid else 0
+        self.select_row(self.table_model.row_of(flat))
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or self.report is None:
+            return
+        chunk = self.table_model.chunk_index(current.row())
+        self.chunkSelected.emit(chunk)
+        generation = self._generation
+        layout = self.report.layout
+        self.details.clear()
+        self._detail_row("Index", ", ".join(map(str, chunk)))
+        self._detail_row("Reading…", "")
+        self._workers.start(
+            self._read_detail, layout, chunk,
+            on_return=lambda detail, g=generation: self._on_detail(g, chunk, detail),
+            on_error=lambda exc, g=generation: self._on_detail_failed(g, exc),
+        )
+
+    def _read_detail(self, layout: ChunkLayout, chunk: tuple[int, ...]) -> ChunkDetail:
+        """Worker: the chunk's facts; the zarr array used to decode is opened once per array."""
+        decoder = self._decoder
+        if decoder is None and not layout.missing_codecs():
+            try:
+                decoder = self._decoder = open_for_decoding(layout)
+            except Exception:  # explained by chunk_detail's own attempt
+                decoder = None
+        return chunk_detail(layout, chunk, array=decoder)
+
+    def _on_detail(self, generation: int, chunk: tuple[int, ...], detail: ChunkDetail) -> None:
+        if generation != self._generation:
+            return
+        current = self.table.currentIndex()
+        if current.isValid() and self.table_model.chunk_index(current.row()) != chunk:
+            return  # a newer click is being read
+        self.detail = detail
+        self.details.clear()
+        layout = self.report.layout if self.report is not None else None
+        self._detail_row("Index", ", ".join(map(str, detail.index)))
+        self._detail_row("State", STATE_NAMES[detail.state])
+        self._detail_row("Key", detail.key)
+        self._detail_row("File", detail.file)
+        if detail.shard is not None:
+            self._detail_row("Shard", ", ".join(map(str, detail.shard)))
+            self._detail_row("Index in shard", ", ".join(map(str, detail.inner_index or ())))
+            if detail.offset is not None:
+                self._detail_row("Offset in shard", f"{detail.offset:,}")
+        self._detail_row("Region", ", ".join(f"{a}:{b}" for a, b in detail.region))
+        self._detail_row("Stored bytes", f"{detail.stored_bytes:,}" if detail.state == STORED else "0 (never written)"
+                         if detail.state == MISSING else "—")
+        if detail.decoded_bytes is not None:
+            self._detail_row("Decoded bytes", f"{detail.decoded_bytes:,}")
+        if detail.ratio:
+            self._detail_row("Ratio", f"{detail.ratio:.2f}×")
+        self._detail_row("Codecs", " → ".join(detail.pipeline))
+        if detail.read_seconds is not None:
+            self._detail_row("Read time", f"{detail.read_seconds * 1000:.2f} ms")
+        if detail.decode_seconds is not None:
+            self._detail_row("Decode time", f"{detail.decode_seconds * 1000:.2f} ms")
+        stats = detail.stats or {}
+        for key, label in (("min", "Min"), ("max", "Max"), ("mean", "Mean")):
+            if key in stats:
+                value = stats[key]
+                self._detail_row(label, f"{value:.6g}" if isinstance(value, float) else str(value))
+        if stats.get("fill_count") is not None:
+            fill = layout.fill_value if layout is not None else None
+            self._detail_row("Equal to fill", f"{stats['fill_count']:,} of {stats['count']:,} (fill value {fill})")
+        if detail.error:
+            item = self._detail_row("Error", detail.error)
+            item.setForeground(1, QColor("#b91c1c"))
+        self.show_chunk_button.setEnabled(True)
+        self.detailShown.emit(detail)
+
+    def _on_detail_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self.details.clear()
+        item = self._detail_row("Error", f"{type(exc).__name__}: {exc}")
+        item.setForeground(1, QColor("#b91c1c"))
+
+    def _detail_row(self, key: str, value: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(self.details, [key, value])
+        item.setToolTip(1, value)
+        return item
+
+    def detail_rows(self) -> dict[str, str]:
+        """The details pane as key → value (for tests)."""
+        out = {}
+        for i in range(self.details.topLevelItemCount()):
+            item = self.details.topLevelItem(i)
+            if item is not None:
+                out[item.text(0)] = item.text(1)
+        return out
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export(self, kind: str, path: str | None = None) -> None:
+        """Write the chunk table (CSV) or the whole report (JSON) in a worker."""
+        report = self.report
+        if report is None:
+            return
+        if path is None:
+            name = os.path.basename(report.layout.path.rstrip("/")) or "array"
+            suggested = os.path.join(os.path.expanduser("~"), f"{name}-chunks.{kind}")
+            path, _ = QFileDialog.getSaveFileName(self, f"Export chunks as {kind.upper()}", suggested,
+                                                  "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
+            if not path:
+                return
+        writer = write_csv if kind == "csv" else write_json
+        self.export_button.setEnabled(False)
+        self._workers.start(
+            writer, report, path,
+            on_return=lambda n: self._on_exported(path, n),
+            on_error=lambda exc: self._on_exported(path, None, exc),
+        )
+
+    exported = Signal(str, object)  # path, error message or None
+
+    def _on_exported(self, path: str, rows: int | None, exc: BaseException | None = None) -> None:
+        self.export_button.setEnabled(self.report is not None)
+        if exc is not None:
+            message = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            self.warnings.setText(f"Export to {html.escape(path)} failed: {html.escape(message)}")
+            self.warnings.show()
+            self.exported.emit(path, message)
+            return
+        self.exported.emit(path, None)

@@ -1,0 +1,340 @@
+"""The chunk inspector drawn over the napari canvas.
+
+Four layers over the previewed image, all at chunk resolution (a million chunks is a
+4 MB RGBA image, not a million shapes):
+
+- ``chunk heat map``: an RGBA image of the whole chunk grid, one pixel per chunk, scaled to
+  the chunk shape, so napari's own slicing shows the chunks of the displayed plane; stored
+  chunks coloured by their stored bytes (viridis over log2 of the size), missing chunks grey,
+  unreadable ones red, chunks not yet scanned clear;
+- ``chunk grid`` and ``shard grid``: vectors along the chunk and shard boundaries of the
+  last two axes (napari's default display);
+- ``selected chunk``: a rectangle around the chunk chosen in the table or on the canvas.
+
+A click on the canvas (press and release without a drag) selects the chunk under the
+cursor in the inspector. Only the viewer object is used here: napari itself is imported
+by ``napari_view`` alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QObject
+
+from ..model.chunks import ERROR, MISSING, STORED, ChunkDetail
+from .chunk_inspector import ChunkInspector, heat_range
+from .napari_view import ViewerPane
+
+log = logging.getLogger(__name__)
+
+HEAT = "chunk heat map"
+GRID = "chunk grid"
+SHARDS = "shard grid"
+SELECTED = "selected chunk"
+CHUNK_ONLY = "chunk "
+MAX_LINES = 4000  # per axis; beyond that the grid is too dense to draw (the heat map still is)
+
+# viridis, 9 stops (matplotlib's), interpolated to 256
+_VIRIDIS_STOPS = np.array([
+    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+], np.float64)
+_LUT = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STOPS[:, c]) for c in range(3)], axis=1).astype(np.uint8)
+MISSING_RGBA = (140, 140, 140, 150)
+ERROR_RGBA = (220, 38, 38, 230)
+STORED_ALPHA = 150
+
+
+def heat_rgba(state: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """The heat map's pixels: ``state`` and ``stored`` of the grid → RGBA uint8 (grid + (4,))."""
+    rgba = np.zeros((*state.shape, 4), np.uint8)
+    is_stored = state == STORED
+    if is_stored.any():
+        sizes = np.log2(np.maximum(stored[is_stored], 1).astype(np.float64))
+        lo, hi = heat_range(stored[is_stored])
+        level = (sizes - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
+        colours = _LUT[np.clip((level * 255).round().astype(np.int64), 0, 255)]
+        rgba[is_stored, :3] = colours
+        rgba[is_stored, 3] = STORED_ALPHA
+    rgba[state == MISSING] = MISSING_RGBA
+    rgba[state == ERROR] = ERROR_RGBA
+    return rgba
+
+
+def _reduce_axis(state: np.ndarray, stored: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse the channel axis (split into layers by the preview): any stored chunk shows."""
+    merged = np.where((state == STORED).any(axis), STORED,
+                      np.where((state == ERROR).any(axis), ERROR, np.where((state == MISSING).all(axis), MISSING, 0)))
+    return merged.astype(np.int8), stored.sum(axis)
+
+
+class ChunkOverlay(QObject):
+    """Keeps the overlay layers in step with the inspector and the shown image."""
+
+    def __init__(self, pane: ViewerPane, inspector: ChunkInspector, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pane = pane
+        self.inspector = inspector
+        self.image: Any = None  # the napari image layer the overlay sits on
+        self.channel_axis: int | None = None
+        self.channel: int = 0
+        self._hooked = False
+        self._hidden: list[Any] = []
+        inspector.reportChanged.connect(self.update)
+        inspector.overlayOptionsChanged.connect(self.update)
+        inspector.chunkSelected.connect(self.show_selection)
+        inspector.showChunkRequested.connect(self.show_chunk_only)
+        inspector.showAllRequested.connect(self.show_all)
+
+    @property
+    def viewer(self) -> Any:
+        return self.pane.viewer
+
+    # -- attaching ---------------------------------------------------------------------------
+
+    def attach(self, image_layer: Any, channel_axis: int | None = None, channel: int = 0) -> None:
+        """Draw over ``image_layer`` (level-0 data coordinates of the inspected array)."""
+        self.image = image_layer
+        self.channel_axis = channel_axis
+        self.channel = channel
+        self._hidden = []
+        if not self._hooked and self.viewer is not None:
+            self.viewer.mouse_drag_callbacks.append(self._on_mouse)
+            self.viewer.dims.events.current_step.connect(self._on_step)
+            self._hooked = True
+        self.update()
+
+    def detach(self) -> None:
+        self.image = None
+        self._remove(HEAT, GRID, SHARDS, SELECTED)
+
+    def _layer(self, name: str) -> Any:
+        viewer = self.viewer
+        if viewer is None:
+            return None
+        for layer in viewer.layers:
+            if layer.name == name:
+                return layer
+        return None
+
+    def _remove(self, *names: str) -> None:
+        viewer = self.viewer
+        if viewer is None:
+            return
+        for layer in [lyr for lyr in viewer.layers if lyr.name in names or lyr.name.startswith(CHUNK_ONLY + "(")]:
+            viewer.layers.remove(layer)
+
+    def _usable(self) -> bool:
+        report = self.inspector.report
+        if self.image is None or report is None or self.viewer is None or self.image not in self.viewer.layers:
+            return False
+        ndim = len(report.layout.grid) - (1 if self.channel_axis is not None else 0)
+        return ndim == self.image.ndim and ndim >= 2
+
+    def _geometry(self) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
+        """(chunk shape, shard shape) over the image layer's axes, and the layer's scale/translate."""
+        layout = self.inspector.report.layout  # type: ignore[union-attr]
+        axes = [a for a in range(len(layout.chunks)) if a != self.channel_axis]
+        chunks = np.array([layout.chunks[a] for a in axes], np.float64)
+        shards = np.array([(layout.shards or layout.chunks)[a] for a in axes], np.float64)
+        shape = [layout.shape[a] for a in axes]
+        return chunks, shards, shape, axes
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def update(self) -> None:
+        if not self._usable():
+            if self.inspector.report is None:
+                self._remove(HEAT, GRID, SHARDS, SELECTED)
+            return
+        report = self.inspector.report
+        assert report is not None
+        scale = np.asarray(self.image.scale, np.float64)
+        translate = np.asarray(self.image.translate, np.float64)
+        chunks, shards, shape, _axes = self._geometry()
+        state, stored = report.state, report.stored
+        if self.channel_axis is not None:
+            state, stored = _reduce_axis(state, stored, self.channel_axis)
+        viewer = self.viewer
+        heat = self._layer(HEAT)
+        if self.inspector.heat_check.isChecked():
+            rgba = heat_rgba(state, stored)
+            heat_scale = chunks * scale
+            heat_translate = translate + (chunks / 2 - 0.5) * scale
+            if heat is None or heat.data.shape != rgba.shape:
+                if heat is not None:
+                    viewer.layers.remove(heat)
+                heat = viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
+                                        opacity=0.55, blending="translucent_no_depth")
+                self._keep_image_active()
+            else:
+                heat.data = rgba
+        elif heat is not None:
+            viewer.layers.remove(heat)
+        want_grid = self.inspector.grid_check.isChecked()
+        self._draw_lines(GRID, chunks, shape, scale, translate, want_grid, "#e5e7eb", 0.7, 1.0)
+        sharded = report.layout.shards is not None
+        self._draw_lines(SHARDS, shards, shape, scale, translate, want_grid and sharded, "#f97316", 1.0, 3.0)
+
+    def _draw_lines(self, name: str, step: np.ndarray, shape: list[int], scale: np.ndarray, translate: np.ndarray,
+                    wanted: bool, colour: str, opacity: float, width_factor: float) -> None:
+        layer = self._layer(name)
+        height, width = shape[-2], shape[-1]
+        sy, sx = float(step[-2]), float(step[-1])
+        ys = np.arange(0, height + sy, sy)
+        xs = np.arange(0, width + sx, sx)
+        ys[-1] = min(ys[-1], height)
+        xs[-1] = min(xs[-1], width)
+        if not wanted or len(ys) > MAX_LINES or len(xs) > MAX_LINES:
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            return
+        if layer is not None and layer.metadata.get("key") == (sy, sx, height, width):
+            return
+        horizontal = np.stack([np.stack([ys - 0.5, np.full_like(ys, -0.5)], 1), np.stack([np.zeros_like(ys), np.full_like(ys, float(width))], 1)], 1)
+        vertical = np.stack([np.stack([np.full_like(xs, -0.5), xs - 0.5], 1), np.stack([np.full_like(xs, float(height)), np.zeros_like(xs)], 1)], 1)
+        vectors = np.concatenate([horizontal, vertical])
+        edge = max(1.0, max(height, width) / 600.0) * width_factor
+        if layer is not None:
+            self.viewer.layers.remove(layer)
+        layer = self.viewer.add_vectors(
+            vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
+            blending="translucent_no_depth",
+            scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
+        )
+        self._keep_image_active()
+
+    def show_selection(self, chunk: tuple[int, ...]) -> None:
+        if not self._usable():
+            return
+        chunks, _shards, shape, axes = self._geometry()
+        chunk = tuple(c for a, c in enumerate(chunk) if a != self.channel_axis)
+        y0, x0 = chunk[-2] * chunks[-2] - 0.5, chunk[-1] * chunks[-1] - 0.5
+        y1, x1 = min((chunk[-2] + 1) * chunks[-2], shape[-2]) - 0.5, min((chunk[-1] + 1) * chunks[-1], shape[-1]) - 0.5
+        rect = np.array([[y0, x0], [y1, x1]])
+        scale = np.asarray(self.image.scale, np.float64)
+        translate = np.asarray(self.image.translate, np.float64)
+        layer = self._layer(SELECTED)
+        edge = max(shape[-2], shape[-1]) / 250.0
+        if layer is None:
+            self.viewer.add_shapes([rect], shape_type="rectangle", name=SELECTED, edge_color="#facc15",
+                                   face_color="transparent", edge_width=edge, scale=scale[-2:], translate=translate[-2:],
+                                   blending="translucent_no_depth")
+            self._keep_image_active()
+        else:
+            layer.data = [rect]
+            layer.shape_type = ["rectangle"]
+        # Bring the chunk's plane into view along the other axes.
+        offset = self.viewer.dims.ndim - len(axes)
+        for i in range(len(axes) - 2):
+            axis = offset + i
+            lo, hi = chunk[i] * chunks[i], (chunk[i] + 1) * chunks[i]
+            data_pos = (self.viewer.dims.point[axis] - translate[i]) / scale[i]
+            if not lo - 0.5 <= data_pos < hi - 0.5:
+                self.viewer.dims.set_point(axis, translate[i] + lo * scale[i])
+
+    def _keep_image_active(self) -> None:
+        if self.image is not None and self.image in self.viewer.layers:
+            self.viewer.layers.selection.active = self.image
+
+    # -- one chunk alone ---------------------------------------------------------------------
+
+    def show_chunk_only(self, detail: ChunkDetail) -> None:
+        """Show the chunk's region by itself, framed, with the other images hidden."""
+        if self.image is None or self.viewer is None or self.image not in self.viewer.layers:
+            return
+        self._remove()
+        data = self.image.data[0] if getattr(self.image, "multiscale", False) else self.image.data
+        region = [slice(a, b) for a, b in detail.region]
+        if self.channel_axis is not None:
+            region = [r for a, r in enumerate(region) if a != self.channel_axis]
+        try:
+            pixels = np.asarray(data[tuple(region)])
+        except Exception as exc:  # the inspector's details already explain decode errors
+            log.warning("chunk %s could not be read for display: %s", detail.index, exc)
+            return
+        scale = np.asarray(self.image.scale, np.float64)
+        translate = np.asarray(self.image.translate, np.float64) + np.array([r.start for r in region]) * scale
+        self._hidden = [lyr for lyr in self.viewer.layers if lyr.visible and lyr.name not in (GRID, SHARDS, SELECTED)]
+        for layer in self._hidden:
+            layer.visible = False
+        limits = (float(pixels.min()), float(pixels.max())) if pixels.size and np.issubdtype(pixels.dtype, np.number) else None
+        if limits is not None and limits[0] == limits[1]:
+            limits = (limits[0], limits[0] + 1)
+        kwargs: dict[str, Any] = {"contrast_limits": limits} if limits else {}
+        name = CHUNK_ONLY + "(" + ", ".join(map(str, detail.index)) + ")"
+        self.viewer.add_image(pixels, name=name, scale=scale, translate=translate, **kwargs)
+        self._frame(region, scale, translate)
+        self.inspector.show_all_button.setEnabled(True)
+
+    def _frame(self, region: list[slice], scale: np.ndarray, translate: np.ndarray) -> None:
+        scene = getattr(self.viewer, "scene", None)  # napari 0.9: the camera lives on the scene
+        camera = scene.camera if scene is not None else self.viewer.camera
+        height = (region[-2].stop - region[-2].start) * scale[-2]
+        width = (region[-1].stop - region[-1].start) * scale[-1]
+        center = (translate[-2] + height / 2 - 0.5 * scale[-2], translate[-1] + width / 2 - 0.5 * scale[-1])
+        camera.center = center
+        canvas = self.pane.qt_viewer.canvas.size if self.pane.qt_viewer is not None else (600, 600)
+        camera.zoom = 0.9 * min(canvas[0] / max(height, 1e-9), canvas[1] / max(width, 1e-9))
+
+    def show_all(self) -> None:
+        self._remove()
+        for layer in self._hidden:
+            if layer in self.viewer.layers:
+                layer.visible = True
+        self._hidden = []
+        self.inspector.show_all_button.setEnabled(False)
+        self.viewer.reset_view()
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _on_step(self, _event: Any = None) -> None:
+        if self.image is None or self.viewer is None:
+            return
+        try:
+            point = self.image.world_to_data(self.viewer.dims.point)
+        except Exception:
+            return
+        report = self.inspector.report
+        if report is None:
+            return
+        full = [int(round(p)) for p in point]
+        if self.channel_axis is not None:
+            full.insert(self.channel_axis, self.channel)
+        self.inspector.set_plane_point(tuple(full))
+
+    def chunk_at(self, world_position: Any) -> tuple[int, ...] | None:
+        """The grid index of the chunk under a world position, or None outside the array."""
+        report = self.inspector.report
+        if report is None or self.image is None:
+            return None
+        data = np.asarray(self.image.world_to_data(world_position), np.float64)
+        layout = report.layout
+        axes = [a for a in range(len(layout.chunks)) if a != self.channel_axis]
+        index: list[int] = []
+        for d, a in zip(data, axes):
+            pixel = math.floor(d + 0.5)
+            if not 0 <= pixel < layout.shape[a]:
+                return None
+            index.append(pixel // layout.chunks[a])
+        if self.channel_axis is not None:
+            index.insert(self.channel_axis, self.channel // layout.chunks[self.channel_axis])
+        return tuple(index)
+
+    def _on_mouse(self, _viewer: Any, event: Any) -> Any:
+        if event.type != "mouse_press" or getattr(event, "button", 1) != 1 or self.inspector.report is None:
+            return
+        start = event.position
+        dragged = False
+        yield
+        while event.type == "mouse_move":
+            dragged = True
+            yield
+        if not dragged:
+            chunk = self.chunk_at(start)
+            if chunk is not None:
+                self.inspector.select_chunk(chunk)
