@@ -11,6 +11,7 @@ Cases, each in its own interpreter, each run twice back to back (the second, war
 reported: the page cache is not dropped):
 
 - ``floor``: a bare recursive ``os.scandir`` of the array's folder (names only).
+- ``floor-stat``: the same walk plus one ``stat`` per file (what knowing sizes costs).
 - ``scan``: ``model.chunks.scan_report``: the full scan with every chunk's stored bytes
   (a ``stat`` per file), applied to the report as the GUI applies it.
 - ``zarr``: zarr's own ``Array.nchunks_initialized`` (102,400 only: it is quadratic,
@@ -98,6 +99,22 @@ def case_floor(path: str) -> dict[str, Any]:
                 else:
                     count += 1
     return {"seconds": time.monotonic() - started, "files": count}
+
+
+def case_floor_stat(path: str) -> dict[str, Any]:
+    """The floor plus one stat per file: what any scan that knows sizes must pay."""
+    started = time.monotonic()
+    count = total = 0
+    pending = [path]
+    while pending:
+        with os.scandir(pending.pop()) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    count += 1
+                    total += entry.stat().st_size
+    return {"seconds": time.monotonic() - started, "files": count, "bytes": total}
 
 
 def case_scan(path: str) -> dict[str, Any]:
@@ -227,7 +244,8 @@ def main() -> None:
         if args.case == "gui":
             C.emit_result(case_gui(args.path, args.timeout))
         else:
-            C.emit_result({"floor": case_floor, "scan": case_scan, "zarr": case_zarr}[args.case](args.path))
+            cases = {"floor": case_floor, "floor-stat": case_floor_stat, "scan": case_scan, "zarr": case_zarr}
+            C.emit_result(cases[args.case](args.path))
         return
     if not args.no_gui:
         C.ensure_display(SCRIPT)
@@ -239,6 +257,7 @@ def main() -> None:
         path = ensure_array(name)
         row: dict[str, Any] = {"path": str(path), "grid": list(GRIDS[name])}
         row["floor"] = run_pair("floor", path)
+        row["floor_stat"] = run_pair("floor-stat", path)
         row["scan"] = run_pair("scan", path)
         if name == "chunks102k" and not args.no_zarr:
             row["zarr"] = C.run_case(SCRIPT, "zarr", [str(path)], timeout=1800)
@@ -246,7 +265,7 @@ def main() -> None:
             row["gui"] = C.run_case(SCRIPT, "gui", [str(path), "--timeout", str(args.timeout)], timeout=args.timeout + 60)
         floor, scanned = row["floor"].get("seconds"), row["scan"].get("seconds")
         row["scan_over_floor"] = scanned / floor if floor and scanned else None
-        busy.extend(r["cpu_busy_before"] for r in (row["floor"], row["scan"], row.get("gui") or {})
+        busy.extend(r["cpu_busy_before"] for r in (row["floor"], row["floor_stat"], row["scan"], row.get("gui") or {})
                     if r.get("cpu_busy_before") is not None)
         arrays[name] = row
     rows = []
@@ -256,7 +275,8 @@ def main() -> None:
         zarr_s = (row.get("zarr") or {}).get("seconds")
         rows.append([
             f"{name} ({row['scan'].get('nchunks', 0):,} chunks, {row['scan'].get('stored', 0):,} stored)",
-            C.fmt_s(row["floor"].get("seconds")), C.fmt_s(row["scan"].get("seconds")),
+            C.fmt_s(row["floor"].get("seconds")), C.fmt_s(row["floor_stat"].get("seconds")),
+            C.fmt_s(row["scan"].get("seconds")),
             f"{row['scan_over_floor']:.2f}x" if row["scan_over_floor"] else "-",
             C.fmt_s(zarr_s, 1) if zarr_s is not None else "not run",
             C.fmt_s(gui.get("first_results_s")), C.fmt_s(gui.get("scan_done_s")),
@@ -278,7 +298,7 @@ def main() -> None:
             verdicts.append(f"{name}: zarr's nchunks_initialized took {zarr_s:.1f} s; the scan agrees on the count: "
                             f"{row['zarr'].get('stored') == row['scan'].get('stored')}")
     tables = C.markdown_table(
-        ["array", "floor: os.scandir", "full scan", "scan / floor", "zarr nchunks_initialized",
+        ["array", "floor: os.scandir", "os.scandir + stat", "full scan", "scan / floor", "zarr nchunks_initialized",
          "GUI: first results", "GUI: scan done", "GUI: longest stall", "GUI: click → details"],
         rows,
     )

@@ -298,6 +298,8 @@ class _Collector:
         self.sizes: list[int] = []
         self.failed: list[tuple[tuple[int, ...], int, str]] = []
         self.inner: list[tuple[tuple[int, ...], np.ndarray]] = []
+        self.leaves: list[tuple[tuple[int, ...], list[int], list[int]]] = []
+        self.failed_dirs: list[tuple[tuple[int, ...], str]] = []
         self.strays = 0
 
     # -- walking ------------------------------------------------------------------------
@@ -375,15 +377,17 @@ class _Collector:
         return out
 
     def _walk_nested(self, directory: str, prefix: tuple[int, ...]) -> None:
-        depth = len(prefix)
-        last = depth == self.ndim - 1
+        last = len(prefix) == self.ndim - 1
         try:
             it = os.scandir(directory)
         except OSError as exc:
             if not isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-                self.failed.append((prefix, 0, f"cannot list {directory}: {exc.strerror or exc}"))
+                self.failed_dirs.append((prefix, f"cannot list {directory}: {exc.strerror or exc}"))
             return
         with it:
+            if last and self.layout.shards is None:
+                self._leaf(it, prefix)
+                return
             for entry in it:
                 try:
                     i = int(entry.name)
@@ -394,6 +398,31 @@ class _Collector:
                     self._visit_entry(entry, (*prefix, i))
                 else:
                     self._walk_nested(entry.path, (*prefix, i))
+
+    def _leaf(self, it: Iterator[os.DirEntry[str]], prefix: tuple[int, ...]) -> None:
+        """The innermost folder of an unsharded array: the hot loop, one stat per chunk."""
+        xs: list[int] = []
+        sizes: list[int] = []
+        check_access = self.uid != 0
+        for entry in it:
+            try:
+                i = int(entry.name)
+            except ValueError:
+                self.strays += 1
+                continue
+            try:
+                st = entry.stat()
+            except OSError as exc:
+                self._fail((*prefix, i), 0, f"{exc.strerror or exc}: {entry.path}")
+                continue
+            mode = st.st_mode
+            if mode & 0o170000 != 0o100000 or (check_access and mode & 0o444 != 0o444):
+                self._visit_stat(entry.path, (*prefix, i), st)  # the careful path: not a file, permissions
+                continue
+            xs.append(i)
+            sizes.append(st.st_size)
+        if xs:
+            self.leaves.append((prefix, xs, sizes))
 
     def _visit_entry(self, entry: os.DirEntry[str], index: tuple[int, ...]) -> None:
         try:
@@ -442,7 +471,7 @@ class _Collector:
         self.failed.append((index, size, message))
 
     def _due(self) -> bool:
-        pending = len(self.found) + len(self.failed)
+        pending = len(self.found) + len(self.failed) + sum(len(xs) for _p, xs, _s in self.leaves)
         if self.layout.shards is not None:
             pending = pending * max(1, math.prod(self.layout.per_shard)) // 4
         return pending >= BATCH_ENTRIES or (pending > 0 and time.perf_counter() - self.last > BATCH_SECONDS)
@@ -454,6 +483,12 @@ class _Collector:
         og, grid = self.object_grid, self.grid
         found = np.array(self.found, np.int64).reshape(len(self.found), self.ndim)
         sizes = np.array(self.sizes, np.int64)
+        if self.leaves:
+            found, sizes = self._leaf_facts(found, sizes)
+        for prefix, message in self.failed_dirs:  # every object under a folder that cannot be listed
+            rest = self.object_grid[len(prefix):]
+            for sub in np.ndindex(*rest) if math.prod(rest) <= 1_000_000 else ():
+                self.failed.append(((*prefix, *sub), 0, message))
         failed = np.array([f[0] for f in self.failed], np.int64).reshape(len(self.failed), self.ndim)
         objects = np.concatenate([_ravel(found, og), _ravel(failed, og)])
         object_bytes = np.concatenate([sizes, np.array([f[1] for f in self.failed], np.int64)])
@@ -464,12 +499,25 @@ class _Collector:
         else:
             chunks, chunk_bytes, chunk_state = self._inner_facts(failed)
         batch = ScanBatch(chunks, chunk_bytes, chunk_state, objects, object_bytes, object_state, errors,
-                          swept=swept, done=done, final=final, strays=self.strays)
+                          swept=swept, done=done, final=final, strays=self.strays,
+                          )
         if grid == ():  # 0-d: one chunk
             batch.chunks = batch.chunks[:1]
         self._reset()
         self.last = time.perf_counter()
         return batch
+
+    def _leaf_facts(self, found: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chunks found by the hot loop, as index rows (out-of-grid names become strays)."""
+        counts = [len(xs) for _p, xs, _s in self.leaves]
+        last = np.fromiter((x for _p, xs, _s in self.leaves for x in xs), np.int64, sum(counts))
+        leaf_sizes = np.fromiter((v for _p, _x, vs in self.leaves for v in vs), np.int64, sum(counts))
+        prefixes = np.repeat(np.array([p for p, _x, _s in self.leaves], np.int64).reshape(len(counts), self.ndim - 1),
+                             counts, axis=0)
+        rows = np.concatenate([prefixes, last[:, None]], axis=1)
+        inside = np.all(rows < np.array(self.object_grid, np.int64), axis=1)
+        self.strays += int(np.count_nonzero(~inside))
+        return np.concatenate([found, rows[inside]]), np.concatenate([sizes, leaf_sizes[inside]])
 
     def _inner_facts(self, failed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inner chunk facts of the shards in this batch, from their decoded indexes."""

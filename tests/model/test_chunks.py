@@ -202,25 +202,38 @@ def test_unreadable_chunk_file_is_flagged(shared_tmp):
     a[:] = 3
     locked = os.path.join(path, "c", "1", "1")
     os.chmod(locked, 0o000)
+    b = zarr.create_array(str(shared_tmp / "b"), shape=(64, 64), chunks=(32, 32), dtype="uint8")
+    b[:] = 3
+    locked_dir = str(shared_tmp / "b" / "c" / "0")
+    os.chmod(locked_dir, 0o000)
     code = textwrap.dedent(
         f"""
         import json, os
         from polystore_gui.model.chunk_layout import read_layout
         from polystore_gui.model.chunks import scan_report
         layout = read_layout({path!r})
+        other = read_layout({str(shared_tmp / "b")!r})
         if os.geteuid() == 0:
             os.setgid(65534); os.setuid(65534)
         report = scan_report(layout)
+        print(json.dumps(report.summary()["errors"]))
+        print(json.dumps(report.state.tolist()))
+        report = scan_report(other)
         print(json.dumps(report.summary()["errors"]))
         print(json.dumps(report.state.tolist()))
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    errors_line, state_line = out.stdout.strip().splitlines()
+    errors_line, state_line, dir_errors_line, dir_state_line = out.stdout.strip().splitlines()
     errors = json.loads(errors_line)
     assert errors == [{"object": [1, 1], "key": "c/1/1", "message": f"Permission denied: {locked}"}]
     assert json.loads(state_line) == [[STORED, STORED], [STORED, ERROR]]
+    # A folder of chunks that cannot be listed: its chunks are unreadable, not missing.
+    dir_errors = json.loads(dir_errors_line)
+    assert [e["key"] for e in dir_errors] == ["c/0/0", "c/0/1"]
+    assert dir_errors[0]["message"] == f"cannot list {locked_dir}: Permission denied"
+    assert json.loads(dir_state_line) == [[ERROR, ERROR], [STORED, STORED]]
 
 
 def test_codec_not_installed_keeps_metadata_and_explains_decoding(tmp_path):
