@@ -7,6 +7,7 @@ is used only for index encodings other than zarr's default, bytes + crc32c).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -290,7 +291,9 @@ def _layout_v2(path: str, doc: Any) -> ChunkLayout:
                        doc.get("fill_value"), chunks, None, separator, "", tuple(pipeline), tuple(names), None, doc)
 
 
+@functools.lru_cache(maxsize=64)
 def _codec_installed(name: str, zarr_format: int) -> bool:
+    """Asked on every summary refresh (each 150 ms while scanning): answered once per codec."""
     try:
         if zarr_format == 3:
             from zarr.registry import get_codec_class

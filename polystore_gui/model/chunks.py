@@ -183,13 +183,13 @@ class ChunkReport:
         flat_state, flat_stored = self.state.reshape(-1).tolist(), self.stored.reshape(-1).tolist()
         grid = layout.grid
         if not grid:
-            yield self.row(0, (), flat_state[0], flat_stored[0])
+            yield self.row((), flat_state[0], flat_stored[0])
             return
         columns = [c.tolist() for c in np.unravel_index(np.arange(len(flat_state)), grid)]
         for flat, index in enumerate(zip(*columns)):
-            yield self.row(flat, index, flat_state[flat], flat_stored[flat])
+            yield self.row(index, flat_state[flat], flat_stored[flat])
 
-    def row(self, flat: int, index: tuple[int, ...], state: int, stored: int) -> dict[str, Any]:
+    def row(self, index: tuple[int, ...], state: int, stored: int) -> dict[str, Any]:
         layout = self.layout
         obj, inner = layout.object_of(index)
         row: dict[str, Any] = {
@@ -288,7 +288,6 @@ class _Collector:
         self._reset()
         self.last = time.perf_counter()
         self.uid = os.geteuid() if hasattr(os, "geteuid") else 0
-        self.index_nbytes = layout.index.nbytes if layout.index is not None else 0
         if layout.shards is not None:
             per = layout.per_shard
             self.local = np.stack(np.unravel_index(np.arange(math.prod(per)), per), axis=1) if per else np.zeros((1, 0), np.int64)
@@ -665,7 +664,7 @@ def chunk_detail(layout: ChunkLayout, index: Sequence[int], *, array: Any = None
         return ChunkDetail(state=STORED, stored_bytes=stored, offset=offset, read_seconds=read_seconds,
                            error=explain_decode_error(layout, exc), **base)
     return ChunkDetail(state=STORED, stored_bytes=stored, offset=offset, read_seconds=read_seconds,
-                       decode_seconds=max(0.0, total - read_seconds), stats=_stats(data, layout.fill_value), **base)
+                       decode_seconds=max(0.0, total - read_seconds), stats=_stats(data, _fill_value(layout)), **base)
 
 
 def open_for_decoding(layout: ChunkLayout) -> Any:
@@ -698,8 +697,6 @@ def _stats(data: np.ndarray, fill: Any) -> dict[str, Any]:
         return out
     values = data.astype(np.float64) if data.dtype == bool else data
     out.update(min=_py(np.nanmin(values)), max=_py(np.nanmax(values)), mean=float(np.nanmean(values)))
-    if isinstance(fill, str) and fill in ("NaN", "Infinity", "-Infinity"):
-        fill = float(fill.replace("Infinity", "inf"))
     if fill is None:
         out["fill_count"] = None
     elif isinstance(fill, float) and math.isnan(fill):

@@ -263,6 +263,7 @@ class ChunkInspector(QWidget):
     showChunkRequested = Signal(object)  # ChunkDetail: show only this chunk
     showAllRequested = Signal()
     overlayOptionsChanged = Signal()
+    exported = Signal(str, object)  # path, error message or None
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -729,8 +730,6 @@ class ChunkInspector(QWidget):
             on_return=lambda n: self._on_exported(path, n),
             on_error=lambda exc: self._on_exported(path, None, exc),
         )
-
-    exported = Signal(str, object)  # path, error message or None
 
     def _on_exported(self, path: str, rows: int | None, exc: BaseException | None = None) -> None:
         self.export_button.setEnabled(self.report is not None)
