@@ -214,12 +214,80 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _port(args: argparse.Namespace) -> int:
+    from .model.streaming import default_port
+
+    return int(args.port) if args.port is not None else default_port()
+
+
+def cmd_viewer(args: argparse.Namespace) -> int:
+    from .model import streaming
+
+    port = _port(args)
+    if args.status:
+        state = streaming.viewer_state(port, host=args.host)
+        if args.json:
+            _print_json(state.as_json())
+        else:
+            print(state.describe("napari viewer"))
+            for layer in state.layers:
+                shape = "×".join(str(n) for n in layer.get("shape") or [])
+                print(f"  {layer.get('name')}  {shape}  {layer.get('dtype', '')}")
+        return EXIT_OK if state.ours else EXIT_FAILED
+    if args.stop:
+        try:
+            state = streaming.stop_viewer(port, host=args.host)
+        except streaming.StreamError as exc:
+            print(f"polystore-gui: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        if not state.ours:
+            print(f"polystore-gui: {state.describe('napari viewer')}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"stopped the napari viewer on port {port} (PID {state.pid})")
+        return EXIT_OK
+    from .viewer.server import main as run_viewer
+
+    return run_viewer(port, args.host)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from .model import streaming
+    from .model.catalogue import close_connections
+
+    port = _port(args)
+    addresses = []
+    for text in args.addresses:
+        address = _address(text)
+        if address is None:
+            return EXIT_USAGE
+        addresses.append((address.backend, address.path))
+    items, problems = streaming.prepare_all(addresses)
+    for problem in problems:
+        print(f"polystore-gui: refused {problem}", file=sys.stderr)
+    if not items:
+        return EXIT_FAILED
+    try:
+        state = streaming.ensure_viewer(port, host=args.host, progress=lambda text: print(text, file=sys.stderr))
+        sent = streaming.send(items, port, host=args.host, viewer_pid=state.pid)
+    except streaming.StreamError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        close_connections()  # as the browser does on exit: the viewer stays open
+    names = ", ".join(item.name for item in items)
+    print(f"sent {len(items)} array{'s' if len(items) != 1 else ''} ({_human_size(sent)}) to the napari viewer "
+          f"on port {port} (PID {state.pid}): {names}")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
     "info": ("the metadata of one address (array facts, codecs, OME-NGFF summary)", cmd_info),
     "chunks": ("how a zarr array is stored: chunks and shards present, bytes, warnings", cmd_chunks),
     "demo": ("(re)create the demo workspace", cmd_demo),
+    "viewer": ("run the persistent napari viewer (or --status / --stop one)", cmd_viewer),
+    "send": ("stream arrays to the napari viewer through polystore's napari_stream backend", cmd_send),
 }
 
 
@@ -248,7 +316,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="counts only, no per-chunk list")
     p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])
     p.add_argument("dir", nargs="?", help="where to make it (default: the user data folder)")
+    p = sub.add_parser("viewer", help=SUBCOMMANDS["viewer"][0],
+                       description="Run a napari window in this process that shows what polystore's napari_stream "
+                       "backend sends. It outlives the browser. --status and --stop ask a running one instead.")
+    _viewer_endpoint(p)
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--status", action="store_true", help="ask the running viewer for its PID and layers (exit 1 when none answers)")
+    what.add_argument("--stop", action="store_true", help="ask the running viewer to close")
+    p.add_argument("--json", action="store_true", help="with --status: machine-readable output")
+    p = sub.add_parser("send", help=SUBCOMMANDS["send"][0],
+                       description="Stream arrays to the napari viewer (started, detached, when none runs), then exit. "
+                       "Exit status 0 only when every array was sent and acknowledged.")
+    p.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    _viewer_endpoint(p)
     return parser
+
+
+def _viewer_endpoint(p: argparse.ArgumentParser) -> None:
+    from .model.streaming import LOOPBACK
+
+    p.add_argument("--port", type=int, help="the viewer's data port (default: polystore's, POLYSTORE_ZMQ_DEFAULT_PORT "
+                   "or 7777; its control port is 1000 higher)")
+    p.add_argument("--host", default=LOOPBACK, help=f"the interface to listen on or connect to (default {LOOPBACK}, "
+                   "this machine only; 0.0.0.0 listens on every interface)")
 
 
 def build_gui_parser() -> argparse.ArgumentParser:
@@ -261,6 +351,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--version", action="version", version=f"polystore-gui {__version__}")
     parser.add_argument("--demo-dir", help="where the demo workspace lives (default: user data folder)")
+    parser.add_argument("--viewer-port", type=int, help="the persistent napari viewer's port (default: the "
+                        "setting, else polystore's default, 7777)")
     return parser
 
 
@@ -281,4 +373,4 @@ def main(argv: list[str]) -> int:
     args = build_gui_parser().parse_args(argv)
     from .qt.app import run_gui
 
-    return run_gui(args.paths, demo_dir=args.demo_dir)
+    return run_gui(args.paths, demo_dir=args.demo_dir, viewer_port=args.viewer_port)

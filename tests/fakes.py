@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 from zarr.storage import WrapperStore
 
@@ -33,3 +35,27 @@ class CountingStore(WrapperStore):
         key_ranges = list(key_ranges)
         self.keys.extend(k for k, _ in key_ranges)
         return await super().get_partial_values(prototype, key_ranges)
+
+
+def free_port_pair() -> int:
+    """A port P with P and P + 1000 (its control port) both free on the loopback."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + _control_port(0) > 65535:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", _control_port(port)))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+def _control_port(port: int) -> int:
+    from polystore_gui.model.streaming import control_port
+
+    return control_port(port)

@@ -61,3 +61,33 @@ def _normalise(backend: str, path: str) -> str:
     if not path.startswith("/"):
         path = "/" + path
     return path.rstrip("/") or "/"
+
+
+# The tree's drag-and-drop MIME type for its own entries: JSON [{"backend": ..., "path": ...}].
+ENTRIES_MIME = "application/x-polystore-entries"
+
+
+def encode_entries(addresses: list[Address]) -> bytes:
+    """The ``application/x-polystore-entries`` payload for ``addresses`` (order kept, no repeats)."""
+    import json
+
+    unique = list(dict.fromkeys(addresses))
+    return json.dumps([a.as_json() for a in unique]).encode("utf-8")
+
+
+def decode_entries(payload: bytes) -> list[Address]:
+    """The addresses in an ``application/x-polystore-entries`` payload; ValueError when malformed."""
+    import json
+
+    try:
+        items = json.loads(bytes(payload).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a polystore entries payload: {exc}") from exc
+    if not isinstance(items, list):
+        raise ValueError("not a polystore entries payload: expected a JSON list")
+    out = []
+    for item in items:
+        if not (isinstance(item, dict) and isinstance(item.get("backend"), str) and isinstance(item.get("path"), str)):
+            raise ValueError(f"not a polystore entry: {item!r}")
+        out.append(Address(item["backend"], item["path"]))
+    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def run_gui(paths: list[str], *, demo_dir: str | None = None) -> int:
+def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None) -> int:
     """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status."""
     os.environ.setdefault("QT_API", "pyqt6")
     # napari's asynchronous slicing: slider steps on lazy arrays read off the GUI thread.
@@ -31,7 +31,7 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None) -> int:
         print(f"polystore-gui: no such file or folder: {p}", file=sys.stderr)
     roots = [os.path.abspath(p) for p in paths if p not in missing]
     use_demo = not paths
-    window = MainWindow(roots)
+    window = MainWindow(roots, viewer_port=viewer_port)
     window.show()
     window.start_background()
     if use_demo:

@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QTreeView,
@@ -25,6 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import __version__
+from ..model.address import Address
 from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
@@ -33,6 +35,7 @@ from .chunk_inspector import ChunkInspector
 from .chunk_overlay import ChunkOverlay
 from .preview_panel import PreviewPanel
 from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
+from .viewer_link import FIJI, NAPARI, SINKS, SendReport, ViewerLink, note_for
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,14 @@ class MainWindow(QMainWindow):
     discoveryFinished = Signal(object)  # Discovery
     shutdownFinished = Signal()
 
-    def __init__(self, roots: list[str] | None = None) -> None:
+    # What "Send to napari viewer" takes: things that can hold an image.
+    SENDABLE = (
+        EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.OME_ZARR, EntryKind.IMAGE_FILE,
+        EntryKind.ARRAY_FILE, EntryKind.VIRTUAL_FILE, EntryKind.OBJECT,
+    )
+
+    def __init__(self, roots: list[str] | None = None, *, viewer_port: int | None = None,
+                 fiji_port: int | None = None) -> None:
         super().__init__()
         self.setObjectName("polystoreGuiMainWindow")
         self.setWindowTitle("polystore-gui")
@@ -73,6 +83,13 @@ class MainWindow(QMainWindow):
         self.tree_model = BackendTreeModel(self.workers, self)
         self.tree_model.set_disk_roots([*(roots or []), os.path.expanduser("~")])
         self.tree_model.storeMet.connect(self._on_tree_model_store_met)
+        self.tree_model.entriesDropped.connect(self._on_tree_model_entries_dropped)
+        napari_port, fiji_port = self._viewer_ports(viewer_port, fiji_port)
+        self.viewer_link = ViewerLink(self.workers, napari_port=napari_port, fiji_port=fiji_port, parent=self)
+        self.viewer_link.stateChanged.connect(self._on_viewer_link_state_changed)
+        self.viewer_link.sendProgress.connect(lambda text: self.statusBar().showMessage(text))
+        self.viewer_link.sendFinished.connect(self._on_viewer_link_send_finished)
+        self.viewer_link.sendFailed.connect(self._on_viewer_link_send_failed)
         self.proxy = TreeFilterProxy(self)
         self.proxy.setSourceModel(self.tree_model)
         self._build_ui()
@@ -101,6 +118,13 @@ class MainWindow(QMainWindow):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setAlternatingRowColors(True)
         self.tree.setAnimated(False)
+        self.tree.setDragEnabled(True)
+        self.tree.setAcceptDrops(True)
+        self.tree.setDropIndicatorShown(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_tree_context_menu_requested)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -168,6 +192,18 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.inspector_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
+        viewer_menu = self.menuBar().addMenu("&Viewer")
+        self.send_action = self._action("&Send to napari Viewer", "Ctrl+Shift+N", lambda: self.send_selection(NAPARI))
+        self.send_action.setObjectName("sendToNapariAction")
+        self.send_action.setToolTip("Stream the selected arrays to the persistent napari viewer (started when none runs)")
+        self.send_fiji_action = self._action("Send to &Fiji", None, lambda: self.send_selection(FIJI))
+        self.start_viewer_action = self._action("S&tart napari Viewer", None, self.viewer_link.start_viewer)
+        self.stop_viewer_action = self._action("St&op napari Viewer", None, self.viewer_link.stop_viewer)
+        for action in (self.send_action, self.send_fiji_action):
+            viewer_menu.addAction(action)
+        viewer_menu.addSeparator()
+        viewer_menu.addAction(self.start_viewer_action)
+        viewer_menu.addAction(self.stop_viewer_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&Keyboard Shortcuts", None, self._show_shortcuts))
         help_menu.addAction(self._action("&About polystore-gui", None, self._show_about))
@@ -180,6 +216,7 @@ class MainWindow(QMainWindow):
             (self.open_store_action, "zarr-store"),
             (self.refresh_action, "refresh"),
             (self.inspector_action, "array"),
+            (self.send_action, "backend-sink"),
         ):
             action.setIcon(icons.named(icon))
             toolbar.addAction(action)
@@ -205,6 +242,8 @@ class MainWindow(QMainWindow):
         )
 
     def _on_discovery_returned(self, discovery: Discovery) -> None:
+        if any(discovery.get(sink) is not None for sink in SINKS):
+            self.viewer_link.start()
         gc.freeze()  # the imports' long-lived objects: out of every later full collection
         self.tree_model.set_discovery(discovery)
         ready = sum(1 for b in discovery.backends if b.status.value == "ready")
@@ -391,6 +430,65 @@ class MainWindow(QMainWindow):
         spec = preview.layers[0] if preview.layers else None
         self.overlay.attach(images[0], channel_axis=getattr(spec, "channel_axis", None), channel=0)
 
+    # -- the persistent viewers ------------------------------------------------------------
+
+    @staticmethod
+    def _viewer_ports(napari_port: int | None, fiji_port: int | None) -> tuple[int, int]:
+        """The ports given, else the settings, else polystore's default (Fiji: one above it)."""
+        from ..model.streaming import default_port
+
+        settings = QSettings()
+        base = default_port()
+        napari = napari_port if napari_port is not None else int(settings.value("viewer/napari_port", base))
+        fiji = fiji_port if fiji_port is not None else int(settings.value("viewer/fiji_port", base + 1))
+        return napari, fiji
+
+    def selected_entries(self) -> list[Entry]:
+        """The selected rows' entries (one per row, in view order), backends and placeholders left out."""
+        rows = sorted(self.tree.selectionModel().selectedRows(0), key=lambda i: (self.tree.visualRect(i).top(), i.row()))
+        entries = []
+        for index in rows:
+            source = self.proxy.mapToSource(index)
+            if source.data(ROW_KIND_ROLE) == "entry":
+                entries.append(source.data(ENTRY_ROLE))
+        return entries
+
+    def send_selection(self, sink: str = NAPARI) -> None:
+        """Send the selected arrays to the napari viewer (or Fiji); the work runs in a worker."""
+        entries = [e for e in self.selected_entries() if e.kind in self.SENDABLE]
+        if not entries:
+            self.statusBar().showMessage("Select one or more arrays or images to send.", 5000)
+            return
+        self.viewer_link.send([Address(e.backend, e.path) for e in entries], sink)
+
+    def _on_tree_model_entries_dropped(self, backend: str, _path: str, addresses: list[Address], _action: object) -> None:
+        if backend in SINKS:
+            self.viewer_link.send(addresses, backend)
+
+    def _on_viewer_link_state_changed(self, sink: str, state: object) -> None:
+        self.tree_model.set_backend_note(sink, note_for(sink, state))  # type: ignore[arg-type]
+
+    def _on_viewer_link_send_finished(self, report: SendReport) -> None:
+        self.statusBar().showMessage(report.text, 10_000)
+
+    def _on_viewer_link_send_failed(self, message: str) -> None:
+        log.warning("not sent: %s", message)
+        self.statusBar().showMessage(f"Not sent: {message}")
+
+    def tree_context_menu(self) -> QMenu:
+        """The tree's context menu for the current selection (built fresh each time)."""
+        menu = QMenu(self.tree)
+        sendable = any(e.kind in self.SENDABLE for e in self.selected_entries())
+        for action in (self.send_action, self.send_fiji_action):
+            action.setEnabled(sendable)
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.refresh_action)
+        return menu
+
+    def _on_tree_context_menu_requested(self, pos: Any) -> None:
+        self.tree_context_menu().popup(self.tree.viewport().mapToGlobal(pos))
+
     # -- help ------------------------------------------------------------------------------
 
     def _show_shortcuts(self) -> None:
@@ -400,6 +498,7 @@ class MainWindow(QMainWindow):
             ("Ctrl+F", "Filter the tree by name"),
             ("F5", "Refresh the selected folder"),
             ("Ctrl+K", "Show or hide the chunk inspector"),
+            ("Ctrl+Shift+N", "Send the selected arrays to the napari viewer"),
             ("Ctrl+Q", "Quit"),
         ]
         text = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
@@ -444,6 +543,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.viewer_link.stop()
         self.tree_model.cancel_all()
         self.inspector.cancel()
         self.workers.cancel_all(close=True)

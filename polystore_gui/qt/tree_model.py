@@ -27,13 +27,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from qtpy.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
 
-from ..model.catalogue import Discovery, Status
+from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
+from ..model.catalogue import Capability, Discovery, Status
 from ..model.entries import Entry, EntryKind, sort_entries
 from ..model.listing import DEFAULT_BATCH, ListingError, describe, entry_for_path, list_children
 from . import icons
-from .tree_nodes import COLUMNS, NAME, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
+from .tree_nodes import COLUMNS, KIND, NAME, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ _SELECTABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _LEAF = _SELECTABLE | Qt.ItemFlag.ItemNeverHasChildren
 _PLACEHOLDER = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
 _STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
+_LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")  # their paths are paths on this machine
 
 __all__ = ["ADDRESS_ROLE", "COLUMNS", "ENTRY_ROLE", "PAGE", "ROW_KIND_ROLE", "BackendTreeModel", "State"]
 
@@ -58,6 +60,8 @@ class BackendTreeModel(QAbstractItemModel):
 
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk
     listingFinished = Signal(object)  # (backend, path) whose listing (not details) is complete
+    # Entries dropped on a row: (target backend, target path, [Address], Qt.DropAction)
+    entriesDropped = Signal(str, str, object, object)
 
     def __init__(self, workers: WorkerPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +73,7 @@ class BackendTreeModel(QAbstractItemModel):
         self._sort_column = NAME
         self._descending = False
         self.show_hidden = False
+        self._notes: dict[str, str] = {}  # live state shown beside a backend (a viewer's PID…)
         # Work asked for from inside a view's handler (fetchMore) runs one turn later,
         # so that no change of ours ever starts inside another.
         self._deferred: list[Callable[[], None]] = []
@@ -114,6 +119,22 @@ class BackendTreeModel(QAbstractItemModel):
                 self._populate_roots(node)
         self._root.renumber()
         self.endResetModel()
+
+    def set_backend_note(self, key: str, note: str | None) -> None:
+        """Show ``note`` beside backend ``key``'s capability (e.g. "viewer running on port 7777, PID 42")."""
+        if (note or None) == self._notes.get(key):
+            return
+        if note:
+            self._notes[key] = note
+        else:
+            self._notes.pop(key, None)
+        top = self.backend_index(key)
+        if top.isValid():
+            cell = self.index(top.row(), KIND, QModelIndex())
+            self.dataChanged.emit(top, cell)
+
+    def backend_note(self, key: str) -> str | None:
+        return self._notes.get(key)
 
     def set_show_hidden(self, show: bool) -> None:
         """Show or hide dot-files on disk; lists again what was listed."""
@@ -225,7 +246,60 @@ class BackendTreeModel(QAbstractItemModel):
         node = index.internalPointer()
         if node.placeholder or node.error_row:
             return _PLACEHOLDER if node.placeholder else _LEAF
-        return _SELECTABLE if node.expandable or node.backend is not None else _LEAF
+        if node.backend is not None:
+            return _SELECTABLE | Qt.ItemFlag.ItemIsDropEnabled if self._accepts_drops(node) else _SELECTABLE
+        flags = _SELECTABLE if node.expandable else _LEAF
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if node.entry.error is None else flags
+
+    # -- drag and drop ---------------------------------------------------------------------
+    # Entries drag out as application/x-polystore-entries (and disk ones as file URLs too).
+    # For now the streaming sinks take drops; the transfer issue adds writable folders.
+
+    @staticmethod
+    def _accepts_drops(node: Node) -> bool:
+        info = node.backend
+        return info is not None and info.capability is Capability.SINK and info.status is Status.READY
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt override)
+        return [ENTRIES_MIME, "text/uri-list"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802 (Qt override)
+        addresses = []
+        for index in indexes:
+            node = self.node(index)
+            if index.isValid() and node.row_kind == "entry" and node.entry.error is None:
+                addresses.append(Address(node.entry.backend, node.entry.path))
+        mime = QMimeData()
+        mime.setData(ENTRIES_MIME, encode_entries(addresses))
+        # Entries that are files or folders on this machine also drag out as file URLs.
+        local = [a.path for a in dict.fromkeys(addresses) if a.backend in _LOCAL_BACKENDS and os.path.lexists(a.path)]
+        urls = [QUrl.fromLocalFile(path) for path in local]
+        if urls:
+            mime.setUrls(urls)
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
+        return Qt.DropAction.CopyAction
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
+        return Qt.DropAction.CopyAction
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:  # noqa: N802
+        return parent.isValid() and self._accepts_drops(self.node(parent)) and data.hasFormat(ENTRIES_MIME)
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:  # noqa: N802
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        try:
+            addresses = decode_entries(bytes(data.data(ENTRIES_MIME)))
+        except ValueError as exc:
+            log.warning("ignored a drop: %s", exc)
+            return False
+        if not addresses:
+            return False
+        target = self.node(parent).entry
+        self.entriesDropped.emit(target.backend, target.path, addresses, action)
+        return True  # a copy: nothing leaves the source rows
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
@@ -237,7 +311,10 @@ class BackendTreeModel(QAbstractItemModel):
             return None
         node = index.internalPointer()
         if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(node, index.column())
+            text = cell_text(node, index.column())
+            if node.backend is not None and index.column() == KIND and node.backend.key in self._notes:
+                text = f"{text} — {self._notes[node.backend.key]}"
+            return text
         if role == ADDRESS_ROLE:
             return (node.entry.backend, node.entry.path)
         if role == ENTRY_ROLE:
@@ -247,7 +324,8 @@ class BackendTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icons.icon_for(node) if index.column() == NAME else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip(node)
+            note = self._notes.get(node.backend.key) if node.backend is not None else None
+            return tooltip(node) + (f"\n{note}" if note else "")
         if role == Qt.ItemDataRole.ForegroundRole:
             if node.placeholder or (node.backend is not None and node.backend.status is not Status.READY):
                 return icons.muted_brush()

@@ -1,0 +1,501 @@
+"""Streaming arrays to a persistent viewer through polystore's ``napari_stream`` backend.
+
+The viewer is ``polystore-gui viewer``: a napari window in its own process (see
+``polystore_gui/viewer``). This module is the sending side, shared by the browser and
+the ``send`` / ``viewer --status`` / ``viewer --stop`` commands. No Qt, no napari.
+
+- ``viewer_state(port)`` asks the viewer's control channel (zmqruntime's ping, then our
+  ``status`` request) and says plainly what is there: nothing, our viewer (PID, layers),
+  or another program holding the port.
+- ``ensure_viewer(port)`` starts the viewer, detached (its own session: it outlives the
+  browser), when none answers, and waits until it says it is ready.
+- ``prepare(backend, path)`` reads one array and refuses, before anything is sent, what
+  napari cannot show (1-D, empty, records, text, complex) or what would not fit in memory.
+- ``send(items, port)`` streams through polystore's registered ``napari_stream`` instance
+  (``get_backend_instance``): polystore owns the wire format, the shared memory and the
+  acknowledgement. While a batch is in flight the viewer's process is watched: if it dies,
+  the backend's pending shared memory is released and the error says so at once, instead
+  of after polystore's 30-second acknowledgement timeout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .entries import human_size
+
+LOOPBACK = "127.0.0.1"
+# The napari_stream item path must end with a pixel extension or polystore skips it.
+_ITEM_SUFFIX = ".npy"
+# Several arrays go in one batch (one acknowledgement) up to this many bytes; a bigger
+# array goes alone. polystore copies each batch into shared memory at once.
+BATCH_BYTES = 1 << 30
+STATUS_REQUEST = "status"
+SHUTDOWN_REQUEST = "shutdown"
+SERVER_NAME = "PolystoreNapariViewer"  # the class name our viewer reports in its pong
+VIEWER_KIND = "polystore-gui napari viewer"
+
+
+class StreamError(RuntimeError):
+    """A send that could not happen or did not complete; the text is for the user."""
+
+
+class Refused(StreamError):
+    """An array the viewer cannot show: refused before anything is sent."""
+
+
+def default_port() -> int:
+    """polystore's configured viewer port (``POLYSTORE_ZMQ_DEFAULT_PORT``, 7777)."""
+    from polystore.zmq_config import POLYSTORE_ZMQ_CONFIG
+
+    return int(POLYSTORE_ZMQ_CONFIG.default_port)
+
+
+def control_port(port: int) -> int:
+    from polystore.zmq_config import POLYSTORE_ZMQ_CONFIG
+
+    return int(port + POLYSTORE_ZMQ_CONFIG.control_port_offset)
+
+
+# -- what is on the port ---------------------------------------------------------------------
+
+
+class Running(str, enum.Enum):
+    NO = "not running"
+    YES = "running"
+    OTHER = "port taken by another program"
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewerState:
+    """What answers on ``port``: the shown text comes from ``describe``."""
+
+    port: int
+    running: Running
+    pid: int | None = None
+    server: str | None = None
+    layers: tuple[dict[str, Any], ...] = ()
+    detail: str | None = None
+
+    @property
+    def ours(self) -> bool:
+        return self.running is Running.YES and self.server == SERVER_NAME
+
+    def describe(self, what: str = "viewer") -> str:
+        if self.running is Running.NO:
+            return f"{what} not running (port {self.port})"
+        if self.running is Running.OTHER:
+            return f"port {self.port} is taken by another program" + (f" ({self.detail})" if self.detail else "")
+        layers = f", {len(self.layers)} layer{'s' if len(self.layers) != 1 else ''}" if self.ours else ""
+        return f"{what} running on port {self.port}, PID {self.pid}{layers}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "port": self.port,
+            "running": self.running is Running.YES,
+            "state": self.running.value,
+            "pid": self.pid,
+            "server": self.server,
+            "layers": [dict(layer) for layer in self.layers],
+        }
+
+
+def _ping(port: int, host: str, timeout_ms: int) -> Any:
+    from zmqruntime.config import TransportMode
+    from zmqruntime.transport import request_control_ping
+
+    from polystore.zmq_config import POLYSTORE_ZMQ_CONFIG
+
+    return request_control_ping(port, TransportMode.TCP, host=host, config=POLYSTORE_ZMQ_CONFIG, timeout_ms=timeout_ms)
+
+
+def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def control_request(port: int, message: dict[str, Any], *, host: str = LOOPBACK, timeout_ms: int = 2000) -> dict[str, Any] | None:
+    """One request on the viewer's control channel (zmqruntime's pickled REQ/REP); None when no answer."""
+    import zmq
+
+    context: Any = zmq.Context.instance()
+    sock = context.socket(zmq.REQ)
+    try:
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDTIMEO, timeout_ms)
+        sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+        sock.connect(f"tcp://{host}:{control_port(port)}")
+        sock.send(pickle.dumps(message))
+        reply = pickle.loads(sock.recv())
+        return reply if isinstance(reply, dict) else None
+    except zmq.ZMQError:
+        return None
+    finally:
+        sock.close(linger=0)
+
+
+def viewer_state(port: int, *, host: str = LOOPBACK, timeout_ms: int = 500, with_layers: bool = True) -> ViewerState:
+    """Ask what runs on ``port``. Never raises; takes at most about two timeouts."""
+    pong = _ping(port, host, timeout_ms)
+    if pong is None:
+        if _tcp_open(host, port) or _tcp_open(host, control_port(port)):
+            return ViewerState(port, Running.OTHER, detail="it does not answer as a viewer")
+        return ViewerState(port, Running.NO)
+    identity = getattr(pong, "process_identity", None)
+    pid = getattr(identity, "pid", None)
+    server = getattr(pong, "server", None)
+    layers: tuple[dict[str, Any], ...] = ()
+    if with_layers and server == SERVER_NAME:
+        reply = control_request(port, {"type": STATUS_REQUEST}, host=host, timeout_ms=max(timeout_ms, 2000))
+        if reply and reply.get("status") == "ok":
+            layers = tuple(reply.get("layers") or ())
+            pid = reply.get("pid", pid)
+    return ViewerState(port, Running.YES, pid=pid, server=server, layers=layers)
+
+
+def stop_viewer(port: int, *, host: str = LOOPBACK, timeout: float = 15.0) -> ViewerState:
+    """Ask the viewer on ``port`` to close and wait until it has gone; returns its last state."""
+    state = viewer_state(port, host=host, with_layers=False)
+    if not state.ours:
+        return state
+    control_request(port, {"type": SHUTDOWN_REQUEST}, host=host)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(state.pid):
+            return state
+        time.sleep(0.05)
+    raise StreamError(f"the viewer (PID {state.pid}) did not close within {timeout:.0f} s")
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except Exception:  # NoSuchProcess, AccessDenied on a foreign process: treat as gone/unknown
+        return False
+
+
+# -- starting the viewer --------------------------------------------------------------------
+
+
+def viewer_log_path(port: int) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "polystore-gui"
+    return base / f"viewer-{port}.log"
+
+
+def launch_command(port: int, host: str = LOOPBACK) -> list[str]:
+    command = [sys.executable, "-m", "polystore_gui", "viewer", "--port", str(port)]
+    if host != LOOPBACK:
+        command += ["--host", host]
+    return command
+
+
+def ensure_viewer(
+    port: int,
+    *,
+    host: str = LOOPBACK,
+    timeout: float = 90.0,
+    progress: Callable[[str], None] | None = None,
+) -> ViewerState:
+    """The viewer on ``port``: the running one, or a new one started detached.
+
+    Raises StreamError when another program holds the port or the viewer cannot start
+    (with the end of its log).
+    """
+    state = viewer_state(port, host=host, with_layers=False)
+    if state.ours:
+        return state
+    if state.running is not Running.NO:
+        raise StreamError(f"cannot start a viewer: {state.describe()}")
+    log_path = viewer_log_path(port)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(f"Starting the napari viewer on port {port}…")
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            launch_command(port, host),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session: closing the browser's terminal leaves it alone
+            close_fds=True,
+        )
+    _reap_in_background(child)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = viewer_state(port, host=host, timeout_ms=300, with_layers=False)
+        if state.ours:
+            return state
+        if child.poll() is not None:
+            raise StreamError(f"the viewer exited at start (status {child.returncode}): {_log_tail(log_path)}")
+        time.sleep(0.1)
+    raise StreamError(f"the viewer did not become ready within {timeout:.0f} s; its log: {log_path}")
+
+
+def _reap_in_background(child: subprocess.Popen[bytes]) -> None:
+    """Collect the child's exit status when it ends so no zombie stays behind us."""
+    threading.Thread(target=child.wait, name=f"reap-viewer-{child.pid}", daemon=True).start()
+
+
+def _log_tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return f"(no log at {path})"
+    return " | ".join(text[-lines:]) or "(empty log)"
+
+
+# -- what can be sent -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamItem:
+    """One array ready to send, and the name its layer will carry."""
+
+    name: str
+    data: np.ndarray
+    source: str  # backend:path
+
+
+def refusal(shape: Sequence[int], dtype: Any) -> str | None:
+    """Why napari cannot show an array of this shape and dtype, or None."""
+    dtype = np.dtype(dtype)
+    if dtype.fields is not None:
+        return f"it holds records ({dtype}), not pixels"
+    if dtype.kind not in "buif":
+        kinds = {"c": "complex numbers", "U": "text", "S": "bytes", "O": "Python objects", "M": "dates", "m": "durations"}
+        return f"napari cannot show {kinds.get(dtype.kind, dtype.name)} ({dtype})"
+    if len(shape) < 2:
+        return f"it is {len(shape)}-D: an image needs at least 2 axes"
+    if 0 in tuple(shape):
+        return f"it is empty (shape {tuple(shape)})"
+    return None
+
+
+def memory_limit() -> int:
+    """The most one array may take: a third of the memory available now."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available // 3)
+    except Exception:
+        return 4 << 30
+
+
+def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
+    """Read the array at ``backend:path`` for sending; Refused when the viewer cannot show it.
+
+    The checks use metadata first, so a refused 40 GB array is never read. OME-Zarr
+    images send their full-resolution level.
+    """
+    from .lazy import PreviewError, open_preview
+
+    limit = memory_limit() if limit is None else limit
+    try:
+        preview = open_preview(backend, path, size_limit=1 << 62, confirmed=True)
+    except PreviewError as exc:
+        raise Refused(f"{backend}:{path}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise StreamError(f"{backend}:{path}: cannot be read ({exc})") from exc
+    try:
+        images = [layer for layer in preview.layers if layer.kind == "image"]
+        if not images:
+            info = preview.info
+            why = refusal(info.shape, info.dtype or "f8") if info.shape is not None and info.dtype else None
+            raise Refused(f"{backend}:{path}: not an image" + (f": {why}" if why else f" ({info.kind})"))
+        layer = images[0]
+        base = layer.data[0] if layer.multiscale else layer.data
+        why = refusal(base.shape, base.dtype)
+        if why:
+            raise Refused(f"{backend}:{path}: {why}")
+        nbytes = int(np.prod(base.shape, dtype=np.int64)) * np.dtype(base.dtype).itemsize
+        if nbytes > limit:
+            raise Refused(
+                f"{backend}:{path}: {human_size(nbytes)} would not fit: streaming copies the whole array "
+                f"through shared memory (at most {human_size(limit)}, a third of the free memory)"
+            )
+        data = np.ascontiguousarray(np.asarray(base))
+    finally:
+        preview.close()
+    name = os.path.basename(path.rstrip("/")) or path
+    return StreamItem(name=name, data=data, source=f"{backend}:{path}")
+
+
+# -- sending ------------------------------------------------------------------------------------
+
+
+def _display_config_type() -> type:
+    from polystore.streaming.viewer_transport import ViewerDisplayConfigABC
+
+    class SourceLayers(ViewerDisplayConfigABC):  # type: ignore[misc]
+        """One napari layer per sent array: component ``source`` (its address), mode slice."""
+
+        COMPONENT_ORDER = ("source",)
+
+        def component_modes(self) -> dict[str, str]:
+            return {"source": "slice"}
+
+        def display_payload_extra(self) -> dict[str, Any]:
+            return {}
+
+    return SourceLayers
+
+
+def _no_microscope() -> Any:
+    from polystore.streaming.viewer_transport import ViewerMicroscopeHandlerABC
+
+    class NoMicroscope(ViewerMicroscopeHandlerABC):  # type: ignore[misc]
+        """The browser sends arrays, not plates: there are no filename components to parse."""
+
+        parser = None
+        metadata_handler = None
+
+    return NoMicroscope()
+
+
+def stream_request(port: int, items: Sequence[StreamItem], *, host: str = LOOPBACK) -> Any:
+    """polystore's ``ViewerStreamRequest`` for ``items``: one layer each, named by ``name``."""
+    from zmqruntime.config import TransportMode
+    from zmqruntime.viewer_protocol import ViewerTransportEndpoint
+
+    from polystore.streaming.identity import FixedStreamProducerIdentityKind, StreamProducerIdentity
+    from polystore.streaming.viewer_transport import (
+        IndexedViewerStreamSourceMetadata,
+        ViewerStreamProducer,
+        ViewerStreamRequest,
+        ViewerStreamSource,
+        ViewerStreamSourceIdentity,
+    )
+
+    return ViewerStreamRequest(
+        viewer_transport=ViewerTransportEndpoint(host, port, TransportMode.TCP),
+        display_config=_display_config_type()(),
+        source=ViewerStreamSource(
+            ViewerStreamSourceIdentity(_no_microscope(), None),
+            IndexedViewerStreamSourceMetadata([{"source": item.source} for item in items]),
+        ),
+        producer=ViewerStreamProducer.from_identity(
+            StreamProducerIdentity.fixed_output(FixedStreamProducerIdentityKind.DIRECT, "polystore-gui")
+        ),
+    )
+
+
+def batches(items: Sequence[StreamItem], limit: int = BATCH_BYTES) -> list[list[StreamItem]]:
+    """Consecutive groups of at most ``limit`` bytes (an array bigger than that goes alone)."""
+    out: list[list[StreamItem]] = []
+    size = 0
+    for item in items:
+        if out and size + item.data.nbytes <= limit:
+            out[-1].append(item)
+            size += item.data.nbytes
+        else:
+            out.append([item])
+            size = item.data.nbytes
+    return out
+
+
+def _stream_backend(key: str) -> Any:
+    from polystore.backend_registry import get_backend_instance
+
+    return get_backend_instance(key)
+
+
+def send(
+    items: Sequence[StreamItem],
+    port: int,
+    *,
+    host: str = LOOPBACK,
+    viewer_pid: int | None = None,
+    backend_key: str = "napari_stream",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Stream ``items`` through polystore's ``backend_key`` instance; returns bytes sent.
+
+    Blocks until the viewer acknowledges each batch (the viewer acknowledges once the
+    layers are shown). When ``viewer_pid`` is given and that process dies mid-batch, the
+    backend's pending shared memory is released and StreamError is raised within a second.
+    """
+    backend = _stream_backend(backend_key)
+    sent = 0
+    total = sum(item.data.nbytes for item in items)
+    for group in batches(items):
+        request = stream_request(port, group, host=host)
+        paths = [f"{item.name}{_ITEM_SUFFIX}" for item in group]
+        _save_watched(backend, [item.data for item in group], paths, request, viewer_pid, port)
+        sent += sum(item.data.nbytes for item in group)
+        if progress:
+            progress(sent, total)
+    return sent
+
+
+def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], request: Any, pid: int | None, port: int) -> None:
+    outcome: dict[str, BaseException | None] = {"error": None}
+    done = threading.Event()
+
+    def _run() -> None:
+        try:
+            backend.save_batch(datas, paths, stream_request=request)
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=_run, name="stream-batch", daemon=True)
+    thread.start()
+    died = False
+    while not done.wait(0.2):
+        if pid is not None and not _pid_alive(pid):
+            died = True
+            # Releases the pending shared memory and ends the blocked wait (ETERM).
+            backend.cleanup()
+            done.wait(10)
+            break
+    thread.join(timeout=10)
+    error = outcome["error"]
+    if died:
+        raise StreamError(f"the viewer (PID {pid}) exited while receiving; nothing more was sent")
+    if error is not None:
+        if isinstance(error, TimeoutError):
+            raise StreamError(f"the viewer on port {port} did not acknowledge within 30 s: {error}") from error
+        raise StreamError(f"sending to the viewer on port {port} failed: {error}") from error
+
+
+def require_receiver(port: int, *, host: str = LOOPBACK, what: str = "viewer") -> ViewerState:
+    """The state of a receiver that must already run (Fiji): StreamError within a second if none."""
+    state = viewer_state(port, host=host, with_layers=False)
+    if state.running is Running.YES:
+        return state
+    raise StreamError(f"no {what} is listening on port {port}: {state.describe(what)}")
+
+
+def prepare_all(addresses: Iterable[tuple[str, str]], *, limit: int | None = None) -> tuple[list[StreamItem], list[str]]:
+    """Every address prepared; refusals and read errors collected as text, never raised."""
+    items: list[StreamItem] = []
+    problems: list[str] = []
+    for backend, path in addresses:
+        try:
+            items.append(prepare(backend, path, limit=limit))
+        except StreamError as exc:
+            problems.append(str(exc))
+    return items, problems
