@@ -68,6 +68,7 @@ bench: system-deps venv-test
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_listing.py
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_preview.py
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_chunks.py
+	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_streaming.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -148,11 +148,13 @@ class Receiver:
         import zmq
 
         raw = self.server.data_socket.recv()
+        received = time.perf_counter()
         try:
             reply, pending = self._accept(raw)
         except Exception as exc:  # any malformed batch is answered, never fatal
             log.warning("refused a batch: %s", exc)
             reply, pending = {"status": "error", "type": "batch", "message": str(exc)}, None
+        copied = time.perf_counter()
         if pending is not None:
             self.hooks.show(pending)
             if not pending.done.wait(DISPLAY_WAIT_S):
@@ -163,6 +165,10 @@ class Receiver:
             self.server.data_socket.send_json(reply)
         except zmq.ZMQError as exc:
             log.warning("could not acknowledge a batch: %s", exc)
+        if pending is not None:
+            nbytes = sum(update.data.nbytes for update, _limits in pending.updates)
+            log.info("batch: %d layer(s), %.0f MB: copied and grouped in %.3f s, shown in %.3f s",
+                     len(pending.updates), nbytes / 1e6, copied - received, time.perf_counter() - copied)
         if pending is not None:
             status = "success" if reply["status"] == "success" else "error"
             for transfer in pending.transfers:
