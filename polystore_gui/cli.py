@@ -280,6 +280,47 @@ def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def cmd_cp(args: argparse.Namespace) -> int:
+    import signal
+
+    from .model import transfers
+
+    sources = [_address(text) for text in args.sources]
+    destination = _address(args.destination)
+    if destination is None or any(s is None for s in sources):
+        return EXIT_USAGE
+    items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move)
+    cancelled = {"now": False}
+    signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
+    signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
+    bar = sys.stderr.isatty()
+    failures = 0
+    for item in items:
+        gen = transfers.run_item(item, cancelled=lambda: cancelled["now"])
+        try:
+            while True:
+                done, total = next(gen)
+                if bar:
+                    share = done / total if total else 1.0
+                    filled = int(30 * share)
+                    sys.stderr.write(f"\r{item.source} [{'#' * filled}{'.' * (30 - filled)}] {share:5.1%} "
+                                     f"{_human_size(done)}/{_human_size(total)}")
+                    sys.stderr.flush()
+        except StopIteration as stop:
+            outcome = stop.value
+        if bar:
+            sys.stderr.write("\r\033[K")
+        verb = "moved" if item.move else "copied"
+        if outcome.status == "done":
+            print(f"{verb} {item.source} -> {item.destination} ({_human_size(outcome.nbytes)}, verified)")
+        elif outcome.status == "skipped":
+            print(f"skipped {item.source}: {outcome.message}")
+        else:
+            failures += 1
+            print(f"polystore-gui: {outcome.status}: {item.source}: {outcome.message}", file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
@@ -288,6 +329,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "demo": ("(re)create the demo workspace", cmd_demo),
     "viewer": ("run the persistent napari viewer (or --status / --stop one)", cmd_viewer),
     "send": ("stream arrays to the napari viewer through polystore's napari_stream backend", cmd_send),
+    "cp": ("copy (or --move) entries between backends, verified, never overwriting unasked", cmd_cp),
 }
 
 
@@ -329,6 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "Exit status 0 only when every array was sent and acknowledged.")
     p.add_argument("addresses", nargs="+", metavar="ADDRESS")
     _viewer_endpoint(p)
+    p = sub.add_parser("cp", help=SUBCOMMANDS["cp"][0],
+                       description="Copy each SOURCE into the folder or group DESTINATION (disk:, memory: or zarr:). "
+                       "Each item is written under a hidden temporary name, verified, then put in place. "
+                       "Exit status 0 only when every item arrived and verified.")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("destination", metavar="DESTINATION")
+    p.add_argument("--on-conflict", choices=["fail", "skip", "overwrite", "rename"], default="fail",
+                   help="when the name is taken at the destination (default: fail; rename keeps both)")
+    p.add_argument("--move", action="store_true", help="delete each source once its copy verified")
     return parser
 
 

@@ -156,6 +156,10 @@ def viewer_state(port: int, *, host: str = LOOPBACK, timeout_ms: int = 500, with
     pong = _ping(port, host, timeout_ms)
     if pong is None:
         if _tcp_open(host, port) or _tcp_open(host, control_port(port)):
+            # Something listens: give a busy viewer a second chance before calling it foreign.
+            pong = _ping(port, host, max(timeout_ms, 2000))
+    if pong is None:
+        if _tcp_open(host, port) or _tcp_open(host, control_port(port)):
             return ViewerState(port, Running.OTHER, detail="it does not answer as a viewer")
         return ViewerState(port, Running.NO)
     identity = getattr(pong, "process_identity", None)

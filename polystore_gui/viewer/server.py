@@ -2,9 +2,10 @@
 
 Threads:
 
-- the receiver thread owns both zmq sockets (zmqruntime's ``StreamingVisualizerServer``
-  base: a REP data socket for polystore's REQ sender, the REP control socket for ping,
-  ``status`` and ``shutdown``). For each batch it copies every shared-memory block
+- the receiver thread owns the REP data socket (zmqruntime's ``StreamingVisualizerServer``
+  base; polystore's sender is a REQ socket); the control thread owns the REP control
+  socket (ping, ``status``, ``shutdown``), so the viewer answers while a big batch is being
+  copied. For each batch the receiver copies every shared-memory block
   (sender-owned: polystore unlinks it after our reply), groups the images into layers
   (``layers.LayerBook``), hands the updates to the Qt thread and waits until they are
   shown, then replies ``success``, so a sender that got its acknowledgement knows its
@@ -126,23 +127,38 @@ class Receiver:
         self.hooks = hooks
         self.book = LayerBook()
         self.book_lock = threading.Lock()
+        # One thread per socket (zmq sockets are not shared between threads): the control
+        # channel answers pings and status while a batch is being copied or shown.
         self.thread = threading.Thread(target=self.run, name="viewer-receiver", daemon=True)
+        self.control_thread = threading.Thread(target=self.run_control, name="viewer-control", daemon=True)
 
-    def run(self) -> None:
+    def start(self) -> None:
+        self.thread.start()
+        self.control_thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+        self.control_thread.join(timeout)
+
+    def _poll(self, sock: Any, serve: Any) -> None:
         import zmq
 
         poller = zmq.Poller()
-        poller.register(self.server.data_socket, zmq.POLLIN)
-        poller.register(self.server.control_socket, zmq.POLLIN)
+        poller.register(sock, zmq.POLLIN)
         while self.server.is_running():
             try:
-                ready = dict(poller.poll(POLL_MS))
-            except zmq.ZMQError:
+                if poller.poll(POLL_MS):
+                    serve()
+            except zmq.ZMQError as exc:
+                if self.server.is_running():
+                    log.warning("socket error: %s", exc)
                 break
-            if self.server.control_socket in ready:
-                self.server.process_messages()
-            if self.server.data_socket in ready:
-                self._serve_batch()
+
+    def run(self) -> None:
+        self._poll(self.server.data_socket, self._serve_batch)
+
+    def run_control(self) -> None:
+        self._poll(self.server.control_socket, self.server.process_messages)
 
     def _serve_batch(self) -> None:
         import zmq
@@ -355,11 +371,11 @@ def _run_window(server: Any, hooks: _Hooks, port: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_a: QTimer.singleShot(0, on_shutdown))
     refresh_snapshot()
-    receiver.thread.start()
+    receiver.start()
     log.info("listening on %s (control %s), PID %d", server.data_transport_url(), server.control_transport_url(), os.getpid())
     started = time.monotonic()
     status = int(app.exec())
     server.request_shutdown()
-    receiver.thread.join(timeout=5)
+    receiver.join(timeout=5)
     log.info("closed after %.0f s", time.monotonic() - started)
     return status

@@ -188,3 +188,23 @@ def test_chunks_refuses_what_is_not_a_zarr_array(demo_dir):
     assert out.returncode == 1 and "not a zarr array" in out.stderr
     out = run("chunks", "nosuch:/x")
     assert out.returncode == 2
+
+
+def test_cp_copies_verifies_and_never_overwrites_unasked(tmp_path):
+    src = tmp_path / "data.bin"
+    src.write_bytes(b"payload" * 1000)
+    dst = tmp_path / "out"
+    dst.mkdir()
+    first = run("cp", str(src), str(dst))
+    assert first.returncode == 0, first.stderr
+    assert "copied" in first.stdout and "verified" in first.stdout
+    assert (dst / "data.bin").read_bytes() == src.read_bytes()
+    (dst / "data.bin").write_bytes(b"mine")
+    again = run("cp", str(src), str(dst))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert (dst / "data.bin").read_bytes() == b"mine"
+    skipped = run("cp", str(src), str(dst), "--on-conflict", "skip")
+    assert skipped.returncode == 0 and "skipped" in skipped.stdout
+    kept = run("cp", str(src), str(dst), "--on-conflict", "rename", "--move")
+    assert kept.returncode == 0 and (dst / "data (2).bin").exists() and not src.exists()
+    assert (dst / "data.bin").read_bytes() == b"mine"

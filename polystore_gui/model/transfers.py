@@ -1,0 +1,654 @@
+"""Copies between backends that never lose data: planned, written aside, verified, then placed.
+
+``plan(sources, destination, on_conflict)`` turns what the user dropped into items, each
+with its final address, or with the reason it cannot go (destination inside the source,
+a sink that takes no files, a name taken and the policy says fail or skip).
+``run_item(item, ...)`` is a generator of progress (bytes done, bytes total) that writes
+the item beside its destination under a hidden temporary name, verifies it, and only then
+puts it in place; a cancel or an error removes what it wrote and leaves the source alone.
+``move`` deletes a source only after its copy verified.
+
+How each kind of item is written:
+
+- a local file (``disk``; also the files inside a zarr store) onto ``disk``: bytes in
+  blocks into an unnamed ``O_TMPFILE`` in the destination folder, hashed on the way,
+  fsynced, re-read and compared, then linked into place (a killed process leaves nothing:
+  the kernel frees an unlinked file). Folders, zarr stores and zarr arrays: the same per
+  file into a hidden temporary folder renamed into place at the end; zarr to zarr thus
+  copies the encoded chunk and shard bytes as they are, no decoding.
+- into ``memory``: read through polystore's backend (``load``), stored under a temporary
+  key, compared, then moved into place with the memory backend's own ``move``.
+- from ``memory`` onto ``disk``: written with polystore's disk ``save`` (format by
+  extension; ``.npy`` for a bare array) to a temporary name, loaded back and compared.
+- an image or array onto a ``zarr`` group: a zarr array chunked per plane (tiled for planes
+  above 4096 x 4096), written plane by plane (memory stays bounded), compared plane by
+  plane, renamed into place.
+
+Hidden temporaries are named ``.NAME.polystore-partial-PID-XXXX``; one left behind by a
+killed process is removed by the next transfer into that folder.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .address import Address
+
+BLOCK = 8 << 20
+TILE = 2048
+BIG_PLANE = 4096
+PARTIAL = ".polystore-partial-"
+LOCAL = ("disk", "zarr", "ome_zarr")  # backends whose paths are this machine's paths
+WRITABLE = ("disk", "memory", "zarr")
+_PARTIAL_RE = re.compile(r"^\..*\.polystore-partial-(\d+)-[0-9a-f]+(\.[^.]*)?$")
+
+Progress = tuple[int, int]  # bytes done, bytes total
+
+
+class Conflict(str, enum.Enum):
+    FAIL = "fail"
+    SKIP = "skip"
+    OVERWRITE = "overwrite"
+    RENAME = "rename"  # keep both: the new one gets "name (2).ext"
+
+
+class TransferError(RuntimeError):
+    """An item that could not be transferred; the text is for the user."""
+
+
+class Cancelled(TransferError):
+    pass
+
+
+@dataclass
+class Item:
+    source: Address
+    destination: Address  # the final place
+    move: bool = False
+    replace: bool = False  # overwrite an existing destination once the copy verified
+    skip_reason: str | None = None  # planned as skipped (a conflict with policy skip)
+    error: str | None = None  # refused at planning
+    total: int = 0
+
+    @property
+    def runnable(self) -> bool:
+        return self.error is None and self.skip_reason is None
+
+
+@dataclass
+class Outcome:
+    item: Item
+    status: str  # "done", "skipped", "failed", "cancelled"
+    nbytes: int = 0
+    message: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def _memory() -> Any:
+    from polystore.backend_registry import get_backend_instance
+
+    return get_backend_instance("memory")
+
+
+def _join(parent: str, name: str) -> str:
+    return parent.rstrip("/") + "/" + name if parent not in ("", "/") else "/" + name
+
+
+def _basename(path: str) -> str:
+    return os.path.basename(path.rstrip("/")) or path
+
+
+def exists(address: Address) -> bool:
+    if address.backend == "memory":
+        return bool(_memory().exists(address.path))
+    return os.path.lexists(address.path)
+
+
+def is_folder(address: Address) -> bool:
+    if address.backend == "memory":
+        store = _memory()._memory_store  # a folder is a key holding None (is_dir raises for files)
+        return address.path in store and store[address.path] is None
+    return os.path.isdir(address.path)
+
+
+def _inside(child: str, parent: str) -> bool:
+    child, parent = os.path.abspath(child), os.path.abspath(parent)
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def _free_name(destination_folder: Address, name: str) -> str:
+    stem, ext = name, ""
+    match = re.match(r"^(.*?)(\.[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)?)$", name)
+    if match and match.group(1):
+        stem, ext = match.group(1), match.group(2)
+    for n in range(2, 10_000):
+        candidate = f"{stem} ({n}){ext}"
+        if not exists(Address(destination_folder.backend, _join(destination_folder.path, candidate))):
+            return candidate
+    raise TransferError(f"no free name for {name} in {destination_folder}")
+
+
+def _source_size(address: Address) -> int:
+    if address.backend == "memory":
+        memory = _memory()
+        total = 0
+        for key, value in list(memory._memory_store.items()):
+            if key == address.path or key.startswith(address.path.rstrip("/") + "/"):
+                total += int(getattr(value, "nbytes", 0) or 0)
+        return total
+    if os.path.isdir(address.path):
+        total = 0
+        for root, _dirs, files in os.walk(address.path):
+            for f in files:
+                try:
+                    total += os.lstat(os.path.join(root, f)).st_size
+                except OSError:
+                    pass
+        return total
+    try:
+        return os.stat(address.path).st_size
+    except OSError:
+        return 0
+
+
+def plan(
+    sources: Sequence[Address],
+    destination: Address,
+    *,
+    on_conflict: Conflict = Conflict.FAIL,
+    move: bool = False,
+) -> list[Item]:
+    """One item per source, named like its source inside ``destination`` (a folder or group)."""
+    items: list[Item] = []
+    if destination.backend not in WRITABLE:
+        reason = f"{destination.backend} is not a storage backend this browser writes to"
+        return [Item(s, destination, move, error=reason) for s in sources]
+    if destination.backend in LOCAL and not os.path.isdir(destination.path):
+        reason = f"{destination.path} is not a folder"
+        return [Item(s, destination, move, error=reason) for s in sources]
+    if destination.backend == "memory" and not is_folder(destination):
+        return [Item(s, destination, move, error=f"memory:{destination.path} is not a folder") for s in sources]
+    for source in sources:
+        name = _basename(source.path)
+        final = Address(destination.backend, _join(destination.path, name))
+        item = Item(source, final, move)
+        if not exists(source):
+            item.error = f"{source} no longer exists"
+        elif source.backend in LOCAL and destination.backend in LOCAL and _inside(destination.path, source.path):
+            item.error = f"{destination.path} is inside {source.path}: a folder cannot be copied into itself"
+        elif source.backend == destination.backend == "memory" and _inside(destination.path, source.path):
+            item.error = f"memory:{destination.path} is inside memory:{source.path}"
+        elif source == final or (source.backend in LOCAL and destination.backend in LOCAL and
+                                 os.path.abspath(source.path) == os.path.abspath(final.path)):
+            if on_conflict is Conflict.RENAME:
+                item.destination = Address(final.backend, _join(destination.path, _free_name(destination, name)))
+            else:
+                item.error = f"{final} is the source itself"
+        elif exists(final):
+            if on_conflict is Conflict.FAIL:
+                item.error = f"{final} already exists"
+            elif on_conflict is Conflict.SKIP:
+                item.skip_reason = f"{final} already exists"
+            elif on_conflict is Conflict.OVERWRITE:
+                item.replace = True
+            else:
+                item.destination = Address(final.backend, _join(destination.path, _free_name(destination, name)))
+        if item.runnable:
+            item.total = _source_size(source)
+        items.append(item)
+    return items
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def _partial_name(final_path: str) -> str:
+    """A hidden sibling name that keeps the extension (polystore picks writers by it)."""
+    parent, name = os.path.split(final_path.rstrip("/"))
+    ext = os.path.splitext(name)[1]
+    return os.path.join(parent, f".{name}{PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+
+
+def sweep_partials(folder: str) -> list[str]:
+    """Remove temporaries left in ``folder`` by transfers whose process has died."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _PARTIAL_RE.match(name)
+        if not match or _pid_running(int(match.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Run:
+    """One item's run: progress, cancellation and the temporaries to remove on failure."""
+
+    def __init__(self, item: Item, cancelled: Callable[[], bool]) -> None:
+        self.item = item
+        self.cancelled = cancelled
+        self.done = 0
+        self.temporaries: list[Address] = []
+        self.notes: list[str] = []
+        self.staged: str | None = None  # the verified temporary that _place() puts in place
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled("cancelled")
+
+    def advance(self, n: int) -> Progress:
+        self.done += n
+        return (self.done, max(self.item.total, self.done))
+
+    def discard(self) -> None:
+        for temp in reversed(self.temporaries):
+            try:
+                _remove(temp)
+            except OSError:
+                pass
+        self.temporaries.clear()
+
+
+def _remove(address: Address) -> None:
+    if address.backend == "memory":
+        memory = _memory()
+        if memory.exists(address.path):
+            if memory.is_dir(address.path):
+                memory.delete_all(address.path)
+            else:
+                memory.delete(address.path)
+        return
+    if os.path.isdir(address.path) and not os.path.islink(address.path):
+        shutil.rmtree(address.path)
+    elif os.path.lexists(address.path):
+        os.unlink(address.path)
+
+
+def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Generator[Progress, None, Outcome]:
+    """Transfer one planned item; yields progress, returns its outcome (never raises)."""
+    if item.error is not None:
+        return Outcome(item, "failed", message=item.error)
+    if item.skip_reason is not None:
+        return Outcome(item, "skipped", message=item.skip_reason)
+    run = _Run(item, cancelled)
+    try:
+        if item.destination.backend in LOCAL:
+            sweep_partials(os.path.dirname(item.destination.path.rstrip("/")))
+        yield from _write(run)
+        run.check()
+        _place(run)
+        if item.move:
+            _remove(item.source)
+        return Outcome(item, "done", run.done, notes=run.notes)
+    except Cancelled:
+        run.discard()
+        return Outcome(item, "cancelled", run.done, message="cancelled: nothing was written")
+    except Exception as exc:  # every failure is reported per item; the queue goes on
+        run.discard()
+        return Outcome(item, "failed", run.done, message=_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TransferError):
+        return str(exc)
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"vanished during the copy: {exc.filename or exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "no space left on the destination"
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause) not in text:
+        text += f" ({cause})"
+    return text
+
+
+def _write(run: _Run) -> Generator[Progress, None, None]:
+    source, final = run.item.source, run.item.destination
+    if final.backend == "disk" and source.backend in LOCAL:
+        yield from _copy_local(run, source.path, final.path)
+    elif final.backend == "zarr" and source.backend in LOCAL and _is_zarr_node(source.path):
+        yield from _copy_local(run, source.path, final.path)  # encoded bytes, as stored
+    elif final.backend == "zarr":
+        yield from _array_to_zarr(run)
+    elif final.backend == "memory":
+        yield from _into_memory(run)
+    elif final.backend == "disk" and source.backend == "memory":
+        yield from _memory_to_disk(run)
+    else:
+        raise TransferError(f"cannot copy from {source.backend} to {final.backend}")
+
+
+def _is_zarr_array(path: str) -> bool:
+    import json
+
+    if os.path.exists(os.path.join(path, ".zarray")):
+        return True
+    try:
+        with open(os.path.join(path, "zarr.json")) as fh:
+            return bool(json.load(fh).get("node_type") == "array")
+    except (OSError, ValueError):
+        return False
+
+
+def _is_zarr_node(path: str) -> bool:
+    return any(os.path.exists(os.path.join(path, marker)) for marker in ("zarr.json", ".zarray", ".zgroup"))
+
+
+# -- local bytes ----------------------------------------------------------------------------------
+
+
+def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    if os.path.isdir(source) and not os.path.islink(source):
+        temp = _partial_name(final)
+        run.temporaries.append(Address("disk", temp))
+        os.mkdir(temp)
+        for root, dirs, files in os.walk(source):
+            run.check()
+            rel = os.path.relpath(root, source)
+            target_root = temp if rel == "." else os.path.join(temp, rel)
+            for d in dirs:
+                os.mkdir(os.path.join(target_root, d))
+            for f in files:
+                src = os.path.join(root, f)
+                if os.path.islink(src):
+                    os.symlink(os.readlink(src), os.path.join(target_root, f))
+                    continue
+                yield from _copy_file(run, src, os.path.join(target_root, f), into_folder=True)
+        run.staged = temp
+    else:
+        yield from _copy_file(run, source, final, into_folder=False)
+
+
+def _copy_file(run: _Run, source: str, target: str, *, into_folder: bool) -> Generator[Progress, None, None]:
+    """Copy one file with its bytes hashed on the way; re-read the copy and compare."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src:
+        fd, staged = _open_output(run, target, into_folder)
+        try:
+            while True:
+                run.check()
+                block = src.read(BLOCK)
+                if not block:
+                    break
+                digest.update(block)
+                view = memoryview(block)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                size += len(block)
+                yield run.advance(len(block))
+            os.fsync(fd)
+            check = hashlib.sha256()
+            os.lseek(fd, 0, os.SEEK_SET)
+            while chunk := os.read(fd, BLOCK):
+                check.update(chunk)
+            if check.digest() != digest.digest():
+                raise TransferError(f"verification failed for {target}: the copy differs from {source}")
+            if size != os.fstat(fd).st_size:
+                raise TransferError(f"verification failed for {target}: size differs")
+            shutil.copymode(source, staged) if staged else os.fchmod(fd, os.stat(source).st_mode & 0o777)
+            if not staged:
+                # An unnamed O_TMPFILE: give it a hidden name beside the destination now;
+                # _place() renames it into place.
+                hidden = _partial_name(target)
+                _link_unnamed(fd, hidden)
+                run.temporaries.append(Address("disk", hidden))
+                run.staged = hidden
+        finally:
+            os.close(fd)
+
+
+def _link_unnamed(fd: int, path: str) -> None:
+    """Give an O_TMPFILE file a name: linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N.
+
+    Passing a directory fd makes Python call linkat with the follow flag; plain link()
+    would try to link the /proc symlink itself (EXDEV).
+    """
+    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", os.path.basename(path), dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(folder)
+
+
+def _open_output(run: _Run, target: str, into_folder: bool) -> tuple[int, str | None]:
+    """(fd, staged path): inside a staged folder a plain file; otherwise an unnamed O_TMPFILE."""
+    if into_folder:
+        return os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), target
+    folder = os.path.dirname(target) or "."
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600), None
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, PermissionError):
+            raise
+        staged = _partial_name(target)  # the file system has no O_TMPFILE
+        run.temporaries.append(Address("disk", staged))
+        run.staged = staged
+        return os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), staged
+
+
+def _place(run: _Run) -> None:
+    """Put the verified temporary in place (replacing the old one only now, when asked)."""
+    final = run.item.destination
+    staged = run.staged
+    if staged is None:
+        return
+    if final.backend == "memory":
+        memory = _memory()
+        if run.item.replace and memory.exists(final.path):
+            _remove(final)
+        memory.move(staged, final.path)
+        run.temporaries.clear()
+        return
+    if run.item.replace and os.path.lexists(final.path):
+        aside = _partial_name(final.path)
+        os.rename(final.path, aside)
+        try:
+            os.rename(staged, final.path)
+        except OSError:
+            os.rename(aside, final.path)
+            raise
+        run.temporaries.clear()
+        _remove(Address("disk", aside))
+        return
+    if os.path.lexists(final.path):
+        raise TransferError(f"{final} appeared during the copy; nothing was replaced")
+    os.rename(staged, final.path)
+    run.temporaries.clear()
+
+
+# -- through polystore: memory --------------------------------------------------------------------
+
+
+def _load(address: Address) -> Any:
+    from polystore.backend_registry import get_backend_instance
+
+    if address.backend == "memory":
+        return _memory().load(address.path)
+    return get_backend_instance("disk").load(address.path)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=np.asarray(a).dtype.kind in "fc"))
+    return bool(a == b)
+
+
+def _into_memory(run: _Run) -> Generator[Progress, None, None]:
+    memory = _memory()
+    source, final = run.item.source, run.item.destination
+    staged = _partial_name(final.path)
+    run.staged = staged
+    run.temporaries.append(Address("memory", staged))
+    if source.backend in LOCAL and _is_zarr_node(source.path):
+        if not _is_zarr_array(source.path):
+            raise TransferError(f"{source} is a zarr group: copy its arrays into memory one by one")
+        yield from _one_into_memory(run, source, staged)
+    elif is_folder(source):
+        memory.ensure_directory(staged)
+        for rel, child in _folder_files(source):
+            run.check()
+            key = _join(staged, rel)
+            memory.ensure_directory(os.path.dirname(key))
+            yield from _one_into_memory(run, child, key)
+    else:
+        yield from _one_into_memory(run, source, staged)
+
+
+def _folder_files(folder: Address) -> Iterable[tuple[str, Address]]:
+    if folder.backend == "memory":
+        prefix = folder.path.rstrip("/") + "/"
+        for key, value in sorted(_memory()._memory_store.items()):
+            if key.startswith(prefix) and value is not None:
+                yield key[len(prefix):], Address("memory", key)
+        return
+    for root, _dirs, files in os.walk(folder.path):
+        for f in sorted(files):
+            path = os.path.join(root, f)
+            yield os.path.relpath(path, folder.path), Address("disk", path)
+
+
+def _one_into_memory(run: _Run, source: Address, key: str) -> Generator[Progress, None, None]:
+    import copy
+
+    memory = _memory()
+    if source.backend in LOCAL and os.path.isdir(source.path):
+        data = _zarr_array(source.path)[...]
+    else:
+        data = _load(source)
+        if source.backend == "memory":
+            data = copy.deepcopy(data)  # the copy must not be the source object
+    memory.save(data, key)
+    if not _same(memory.load(key), _load(source) if not os.path.isdir(source.path) else _zarr_array(source.path)[...]):
+        raise TransferError(f"verification failed for memory:{key}")
+    yield run.advance(int(getattr(data, "nbytes", 0) or 0))
+
+
+def _memory_to_disk(run: _Run) -> Generator[Progress, None, None]:
+    from polystore.backend_registry import get_backend_instance
+
+    disk = get_backend_instance("disk")
+    source, final = run.item.source, run.item.destination
+    staged = _partial_name(final.path)
+    run.staged = staged
+    run.temporaries.append(Address("disk", staged))
+    if is_folder(source):
+        os.mkdir(staged)
+        pairs = [(Address("memory", key.path), os.path.join(staged, rel)) for rel, key in _folder_files(source)]
+    else:
+        pairs = [(source, staged)]
+    for child, target in pairs:
+        run.check()
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        data = _memory().load(child.path)
+        # polystore picks the writer by extension; a bare array becomes .npy (numpy's).
+        bare = not os.path.splitext(child.path)[1]
+        ext_target = target + ".npy" if bare else target
+        disk.save(data, ext_target)
+        if bare:
+            os.rename(ext_target, target)
+        back = np.load(target, allow_pickle=False) if bare else disk.load(target)
+        if not _same(back, data):
+            raise TransferError(f"verification failed for {target}")
+        yield run.advance(int(getattr(data, "nbytes", 0) or 0))
+
+
+# -- arrays into zarr -------------------------------------------------------------------------------
+
+
+def _zarr_array(path: str) -> Any:
+    import zarr
+
+    return zarr.open_array(path, mode="r")
+
+
+def plane_chunks(shape: Sequence[int]) -> tuple[int, ...]:
+    """One chunk per plane; planes above 4096 x 4096 in 2048 x 2048 tiles."""
+    if len(shape) < 2:
+        return tuple(int(s) for s in shape) or (1,)
+    y, x = int(shape[-2]), int(shape[-1])
+    if y * x > BIG_PLANE * BIG_PLANE:
+        y, x = min(y, TILE), min(x, TILE)
+    return (1,) * (len(shape) - 2) + (y, x)
+
+
+def _open_source_array(source: Address) -> Any:
+    """An array-like for ``source`` that reads lazily where it can (zarr, npy, tiff)."""
+    if source.backend == "memory":
+        return np.asarray(_memory().load(source.path))
+    path = source.path
+    if os.path.isdir(path):
+        return _zarr_array(path)
+    lower = path.lower()
+    if lower.endswith(".npy"):
+        return np.load(path, mmap_mode="r")
+    if lower.endswith((".tif", ".tiff")):
+        import tifffile
+
+        try:
+            return tifffile.memmap(path, mode="r")
+        except ValueError:  # compressed or tiled: decoded whole
+            return tifffile.imread(path)
+    data = _load(source)
+    if not isinstance(data, np.ndarray):
+        raise TransferError(f"{source} is not an array: zarr takes arrays")
+    return data
+
+
+def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
+    import zarr
+
+    source, final = run.item.source, run.item.destination
+    array = _open_source_array(source)
+    dtype = np.dtype(array.dtype)
+    if dtype.kind not in "biufc" or dtype.fields is not None:
+        raise TransferError(f"{source} holds {dtype}: zarr arrays written here hold numbers")
+    shape = tuple(int(s) for s in array.shape)
+    staged = _partial_name(final.path)
+    run.staged = staged
+    run.temporaries.append(Address("disk", staged))
+    chunks = plane_chunks(shape)
+    out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=3, fill_value=0)
+    for index in np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]:
+        run.check()
+        plane = np.asarray(array[index])
+        out[index] = plane
+        if not np.array_equal(out[index], plane, equal_nan=dtype.kind in "fc"):
+            raise TransferError(f"verification failed for plane {index} of {final}")
+        yield run.advance(plane.nbytes)
+    run.notes.append(f"written as a zarr v3 array, chunks {chunks}")
