@@ -80,6 +80,7 @@ class Item:
     skip_reason: str | None = None  # planned as skipped (a conflict with policy skip)
     error: str | None = None  # refused at planning
     total: int = 0
+    conflict: bool = False  # the destination name was taken when planned
 
     @property
     def runnable(self) -> bool:
@@ -199,6 +200,7 @@ def plan(
             else:
                 item.error = f"{final} is the source itself"
         elif exists(final):
+            item.conflict = True
             if on_conflict is Conflict.FAIL:
                 item.error = f"{final} already exists"
             elif on_conflict is Conflict.SKIP:
@@ -211,6 +213,18 @@ def plan(
             item.total = _source_size(source)
         items.append(item)
     return items
+
+
+def rename_to(item: Item, name: str) -> Item:
+    """``item`` going to ``name`` in the same folder instead; an error when that is taken too."""
+    folder = item.destination.path.rstrip("/").rsplit("/", 1)[0] or "/"
+    target = Address(item.destination.backend, _join(folder, name))
+    renamed = Item(item.source, target, item.move, total=item.total or _source_size(item.source))
+    if "/" in name or not name.strip():
+        renamed.error = f"{name!r} is not a name"
+    elif exists(target):
+        renamed.error = f"{target} already exists"
+    return renamed
 
 
 # -- running ------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from qtpy.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, QTime
 from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QDockWidget,
     QFileDialog,
     QHeaderView,
     QInputDialog,
@@ -34,7 +36,8 @@ from . import icons
 from .chunk_inspector import ChunkInspector
 from .chunk_overlay import ChunkOverlay
 from .preview_panel import PreviewPanel
-from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel
+from .transfer_queue import Summary, TransferQueue
+from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel, State
 from .viewer_link import FIJI, NAPARI, SINKS, SendReport, ViewerLink, note_for
 from .workers import WorkerPool
 
@@ -157,6 +160,16 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(2, 0)
         splitter.setSizes([640, 640, 0])
         self.setCentralWidget(splitter)
+        self.transfer_queue = TransferQueue(self.workers, self)
+        self.transfer_queue.transferFinished.connect(self._on_transfer_queue_transfer_finished)
+        self.transfer_queue.itemFinished.connect(self._on_transfer_queue_item_finished)
+        self.transfer_dock = QDockWidget("Transfers", self)
+        self.transfer_dock.setObjectName("transferDock")
+        self.transfer_dock.setWidget(self.transfer_queue)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfer_dock)
+        self.transfer_dock.hide()
+        # How a name taken at the destination is resolved; tests replace it (no modal dialog).
+        self.conflict_resolver = self._ask_conflict
         self.splitter = splitter
         self.backend_count_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.backend_count_label)
@@ -190,6 +203,9 @@ class MainWindow(QMainWindow):
         self.inspector_action.toggled.connect(self.set_inspector_visible)
         self.addAction(self.inspector_action)
         view_menu.addAction(self.inspector_action)
+        transfers_action = self.transfer_dock.toggleViewAction()
+        transfers_action.setText("&Transfers")
+        view_menu.addAction(transfers_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
         viewer_menu = self.menuBar().addMenu("&Viewer")
@@ -461,9 +477,87 @@ class MainWindow(QMainWindow):
             return
         self.viewer_link.send([Address(e.backend, e.path) for e in entries], sink)
 
-    def _on_tree_model_entries_dropped(self, backend: str, _path: str, addresses: list[Address], _action: object) -> None:
+    def _on_tree_model_entries_dropped(self, backend: str, path: str, addresses: list[Address], action: object) -> None:
         if backend in SINKS:
             self.viewer_link.send(addresses, backend)
+            return
+        self.transfer(addresses, Address(backend, path), move=action == Qt.DropAction.MoveAction)
+
+    # -- transfers -------------------------------------------------------------------------
+
+    def transfer(self, sources: list[Address], destination: Address, *, move: bool = False) -> list[Any]:
+        """Copy (or move) ``sources`` into ``destination``, asking about taken names first."""
+        from ..model import transfers
+
+        items = transfers.plan(sources, destination, move=move)
+        decided: list[Any] = []
+        policy_for_all: tuple[str, str | None] | None = None
+        for item in items:
+            if not item.conflict:
+                decided.append(item)
+                continue
+            choice = policy_for_all
+            if choice is None:
+                action, name, to_all = self.conflict_resolver(item)
+                choice = (action, name)
+                if to_all and action != "rename":
+                    policy_for_all = choice
+            action, name = choice
+            if action == "cancel":
+                self.statusBar().showMessage("Transfer cancelled: nothing was copied.", 5000)
+                return []
+            if action == "rename" and name:
+                decided.append(transfers.rename_to(item, name))
+            else:
+                policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
+                          "keep both": transfers.Conflict.RENAME}[action]
+                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move))
+        if decided:
+            self.transfer_dock.show()
+            self.transfer_queue.start(decided)
+        return decided
+
+    def _ask_conflict(self, item: Any) -> tuple[str, str | None, bool]:
+        """Skip, overwrite, keep both, rename or cancel, for one taken name (and maybe all)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Name already taken")
+        box.setText(f"{item.destination} already exists.")
+        box.setInformativeText(f"Copying {item.source}. What should happen?")
+        buttons = {
+            box.addButton("Skip", QMessageBox.ButtonRole.RejectRole): "skip",
+            box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole): "overwrite",
+            box.addButton("Keep Both", QMessageBox.ButtonRole.AcceptRole): "keep both",
+            box.addButton("Rename…", QMessageBox.ButtonRole.ActionRole): "rename",
+            box.addButton(QMessageBox.StandardButton.Cancel): "cancel",
+        }
+        to_all = QCheckBox("Apply to all remaining conflicts", box)
+        box.setCheckBox(to_all)
+        box.exec()
+        action = buttons.get(box.clickedButton(), "cancel")
+        name = None
+        if action == "rename":
+            current = item.destination.path.rstrip("/").rsplit("/", 1)[-1]
+            name, ok = QInputDialog.getText(self, "Rename", "New name:", text=current)
+            if not ok:
+                return "cancel", None, False
+        return action, name, to_all.isChecked()
+
+    def _on_transfer_queue_transfer_finished(self, summary: Summary) -> None:
+        self.statusBar().showMessage(summary.text + (f" — {summary.errors[0]}" if summary.errors else ""), 15_000)
+
+    def _on_transfer_queue_item_finished(self, outcome: Any) -> None:
+        """Show what arrived (and what left, for a move): list the folders involved again."""
+        if outcome.status != "done":
+            return
+        item = outcome.item
+        folders = {(backend, address.path.rstrip("/").rsplit("/", 1)[0] or "/")
+                   for address in (item.destination, item.source)
+                   for backend in {address.backend, "disk", "zarr"}}
+        for backend, folder in sorted(folders):
+            index = self.tree_model.find(backend, folder)
+            if index.isValid() and self.tree_model.node(index).state is not State.UNLISTED:
+                self.tree_model.refresh(index)
 
     def _on_viewer_link_state_changed(self, sink: str, state: object) -> None:
         self.tree_model.set_backend_note(sink, note_for(sink, state))  # type: ignore[arg-type]
@@ -544,6 +638,7 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.viewer_link.stop()
+        self.transfer_queue.cancel_all()
         self.tree_model.cancel_all()
         self.inspector.cancel()
         self.workers.cancel_all(close=True)

@@ -246,14 +246,40 @@ class BackendTreeModel(QAbstractItemModel):
         node = index.internalPointer()
         if node.placeholder or node.error_row:
             return _PLACEHOLDER if node.placeholder else _LEAF
-        if node.backend is not None:
-            return _SELECTABLE | Qt.ItemFlag.ItemIsDropEnabled if self._accepts_drops(node) else _SELECTABLE
-        flags = _SELECTABLE if node.expandable else _LEAF
-        return flags | Qt.ItemFlag.ItemIsDragEnabled if node.entry.error is None else flags
+        flags = _SELECTABLE if node.expandable or node.backend is not None else _LEAF
+        if node.backend is None and node.entry.error is None:
+            flags |= Qt.ItemFlag.ItemIsDragEnabled
+        if self.drop_target(index) is not None:
+            flags |= Qt.ItemFlag.ItemIsDropEnabled
+        return flags
 
     # -- drag and drop ---------------------------------------------------------------------
-    # Entries drag out as application/x-polystore-entries (and disk ones as file URLs too).
-    # For now the streaming sinks take drops; the transfer issue adds writable folders.
+    # Entries drag out as application/x-polystore-entries (and local ones as file URLs).
+    # Drops land on the streaming sinks, and on folders, zarr stores and groups, and roots
+    # of the writable backends (disk, memory, zarr); files from the desktop arrive as disk.
+
+    def drop_target(self, index: QModelIndex) -> Address | None:
+        """Where a drop on ``index`` goes: a sink, or a writable folder/group; None when nowhere."""
+        if not index.isValid():
+            return None
+        node = self.node(index)
+        if node.placeholder or node.error_row:
+            return None
+        info = node.backend
+        if info is not None:
+            if info.status is not Status.READY:
+                return None
+            if info.capability is Capability.SINK:
+                return Address(info.key, "")
+            return Address("memory", "/") if info.key == "memory" else None
+        entry = node.entry
+        if entry.error is not None:
+            return None
+        if entry.kind in (EntryKind.ZARR_STORE, EntryKind.GROUP):
+            return Address("zarr", entry.path)
+        if entry.kind in (EntryKind.ROOT, EntryKind.DIRECTORY) and entry.backend in ("disk", "memory"):
+            return Address(entry.backend, entry.path)
+        return None
 
     @staticmethod
     def _accepts_drops(node: Node) -> bool:
@@ -279,27 +305,39 @@ class BackendTreeModel(QAbstractItemModel):
         return mime
 
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
-        return Qt.DropAction.CopyAction
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
 
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
-        return Qt.DropAction.CopyAction
+        return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
 
     def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:  # noqa: N802
-        return parent.isValid() and self._accepts_drops(self.node(parent)) and data.hasFormat(ENTRIES_MIME)
+        target = self.drop_target(parent)
+        if target is None:
+            return False
+        if data.hasFormat(ENTRIES_MIME):
+            return True
+        # Files from the desktop: not onto the viewers (they take arrays from the tree).
+        return data.hasUrls() and target.backend in ("disk", "memory", "zarr") and any(u.isLocalFile() for u in data.urls())
 
     def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:  # noqa: N802
         if not self.canDropMimeData(data, action, row, column, parent):
             return False
-        try:
-            addresses = decode_entries(bytes(data.data(ENTRIES_MIME)))
-        except ValueError as exc:
-            log.warning("ignored a drop: %s", exc)
-            return False
+        if data.hasFormat(ENTRIES_MIME):
+            try:
+                addresses = decode_entries(bytes(data.data(ENTRIES_MIME)))
+            except ValueError as exc:
+                log.warning("ignored a drop: %s", exc)
+                return False
+        else:
+            addresses = [Address("disk", u.toLocalFile()) for u in data.urls() if u.isLocalFile()]
         if not addresses:
             return False
-        target = self.node(parent).entry
+        target = self.drop_target(parent)
+        assert target is not None
         self.entriesDropped.emit(target.backend, target.path, addresses, action)
-        return True  # a copy: nothing leaves the source rows
+        # Accepted; the transfer decides what happens to the sources (a move deletes them only
+        # once verified, then the folders are listed again), never the view's removeRows.
+        return True
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):

@@ -1,0 +1,234 @@
+"""The transfer queue: every item's progress, speed, time left and error; cancel one or all.
+
+A transfer (what one drop asked for) runs in one worker job, item after item
+(``model.transfers.run_item``); the job yields progress events the panel shows. A
+failing item never stops the rest. Cancelling an item (or all) is a flag the running
+item checks between blocks: it removes what it wrote and the source stays untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model import transfers
+from ..model.entries import human_size
+from .workers import WorkerPool
+
+COLUMNS = ("Item", "To", "Progress", "Speed", "Time left", "Status")
+
+
+@dataclass
+class Row:
+    item: transfers.Item
+    widget: QTreeWidgetItem
+    bar: QProgressBar
+    started: float | None = None
+    done: int = 0
+    total: int = 0
+    status: str = "waiting"
+    message: str | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    nbytes: int = 0
+    errors: list[str] = field(default_factory=list)
+    items: list[transfers.Item] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        parts = [f"{self.done} done ({human_size(self.nbytes)}, verified)"]
+        for count, word in ((self.skipped, "skipped"), (self.failed, "failed"), (self.cancelled, "cancelled")):
+            if count:
+                parts.append(f"{count} {word}")
+        return "Transfers finished: " + ", ".join(parts)
+
+
+def _job(items: Sequence[transfers.Item], rows: Sequence[Row]) -> Generator[tuple[int, Any], None, None]:
+    """Worker body: (row index, progress tuple or Outcome) events, item after item."""
+    for index, (item, row) in enumerate(zip(items, rows)):
+        gen = transfers.run_item(item, cancelled=lambda r=row: r.cancelled)
+        try:
+            while True:
+                yield index, next(gen)
+        except StopIteration as stop:
+            yield index, stop.value
+
+
+class TransferQueue(QWidget):
+    """The panel; ``start(items)`` queues a planned transfer."""
+
+    itemFinished = Signal(object)  # transfers.Outcome
+    transferFinished = Signal(object)  # Summary of one start() call
+
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transferQueue")
+        self._workers = workers
+        self.rows: list[Row] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.overall = QLabel("No transfers", self)
+        self.overall_bar = QProgressBar(self)
+        self.overall_bar.setMaximumWidth(260)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Cancel the selected transfers")
+        self.cancel_button.clicked.connect(self.cancel_selected)
+        self.cancel_all_button = QPushButton("Cancel All", self)
+        self.cancel_all_button.clicked.connect(self.cancel_all)
+        self.clear_button = QPushButton("Clear Finished", self)
+        self.clear_button.clicked.connect(self.clear_finished)
+        top.addWidget(self.overall, 1)
+        top.addWidget(self.overall_bar)
+        for button in (self.cancel_button, self.cancel_all_button, self.clear_button):
+            top.addWidget(button)
+        layout.addLayout(top)
+        self.table = QTreeWidget(self)
+        self.table.setObjectName("transferTable")
+        self.table.setRootIsDecorated(False)
+        self.table.setUniformRowHeights(True)
+        self.table.setHeaderLabels(list(COLUMNS))
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        header = self.table.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        for col, width in ((0, 260), (1, 260), (2, 140), (3, 90), (4, 80)):
+            header.resizeSection(col, width)
+        header.setStretchLastSection(True)
+        layout.addWidget(self.table)
+
+    # -- queueing --------------------------------------------------------------------------
+
+    def start(self, items: Sequence[transfers.Item]) -> None:
+        """Show ``items`` and run them, one after another, in a worker."""
+        rows = [self._add_row(item) for item in items]
+        summary = Summary()
+        self._workers.start(
+            _job, list(items), rows,
+            on_yield=lambda event: self._on_event(rows, summary, event),
+            on_finish=lambda: self._on_finished(summary),
+        )
+        self._update_overall()
+
+    def _add_row(self, item: transfers.Item) -> Row:
+        widget = QTreeWidgetItem([str(item.source), str(item.destination), "", "", "", "waiting"])
+        widget.setToolTip(0, str(item.source))
+        widget.setToolTip(1, str(item.destination))
+        self.table.addTopLevelItem(widget)
+        bar = QProgressBar(self.table)
+        bar.setRange(0, 1000)
+        bar.setValue(0)
+        self.table.setItemWidget(widget, 2, bar)
+        row = Row(item, widget, bar, total=item.total)
+        self.rows.append(row)
+        return row
+
+    def _on_event(self, rows: Sequence[Row], summary: Summary, event: tuple[int, Any]) -> None:
+        index, payload = event
+        row = rows[index]
+        if isinstance(payload, transfers.Outcome):
+            self._finish_row(row, payload, summary)
+            self.itemFinished.emit(payload)
+        else:
+            done, total = payload
+            if row.started is None:
+                row.started = time.monotonic()
+                row.status = "copying"
+            row.done, row.total = done, total
+            self._show_progress(row)
+        self._update_overall()
+
+    def _show_progress(self, row: Row) -> None:
+        row.bar.setValue(int(1000 * row.done / row.total) if row.total else 0)
+        row.bar.setFormat(f"{human_size(row.done)} / {human_size(row.total)}")
+        elapsed = time.monotonic() - (row.started or time.monotonic())
+        speed = row.done / elapsed if elapsed > 0.05 else 0.0
+        row.widget.setText(3, f"{human_size(int(speed))}/s" if speed else "")
+        left = (row.total - row.done) / speed if speed > 0 else None
+        row.widget.setText(4, f"{left:.0f} s" if left is not None else "")
+        row.widget.setText(5, "moving" if row.item.move else "copying")
+
+    def _finish_row(self, row: Row, outcome: transfers.Outcome, summary: Summary) -> None:
+        row.status = outcome.status
+        row.message = outcome.message
+        summary.items.append(outcome.item)
+        text = {"done": "done, verified", "skipped": "skipped", "cancelled": "cancelled", "failed": "failed"}[outcome.status]
+        if outcome.message and outcome.status != "done":
+            text += f": {outcome.message}"
+        row.widget.setText(5, text)
+        row.widget.setToolTip(5, text)
+        row.widget.setText(4, "")
+        if outcome.status == "done":
+            row.bar.setValue(1000)
+            summary.done += 1
+            summary.nbytes += outcome.nbytes
+        else:
+            setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+            if outcome.message:
+                summary.errors.append(f"{outcome.item.source}: {outcome.message}")
+            row.widget.setForeground(5, Qt.GlobalColor.darkRed if outcome.status == "failed" else Qt.GlobalColor.darkGray)
+
+    def _on_finished(self, summary: Summary) -> None:
+        self._update_overall()
+        self.transferFinished.emit(summary)
+
+    def _update_overall(self) -> None:
+        active = [r for r in self.rows if r.status in ("waiting", "copying")]
+        total = sum(r.total for r in self.rows)
+        done = sum(r.total if r.status not in ("waiting", "copying") else r.done for r in self.rows)
+        self.overall_bar.setValue(int(100 * done / total) if total else (100 if self.rows else 0))
+        if active:
+            self.overall.setText(f"{len(active)} of {len(self.rows)} transfers to go — "
+                                 f"{human_size(done)} of {human_size(total)}")
+        elif self.rows:
+            failed = sum(1 for r in self.rows if r.status == "failed")
+            self.overall.setText(f"{len(self.rows)} transfers finished" + (f", {failed} failed" if failed else ""))
+        else:
+            self.overall.setText("No transfers")
+
+    # -- cancelling ------------------------------------------------------------------------
+
+    def cancel_rows(self, rows: Sequence[Row]) -> None:
+        for row in rows:
+            if row.status in ("waiting", "copying"):
+                row.cancelled = True
+                row.widget.setText(5, "cancelling…")
+
+    def cancel_selected(self) -> None:
+        selected = set(id(w) for w in self.table.selectedItems())
+        self.cancel_rows([r for r in self.rows if id(r.widget) in selected])
+
+    def cancel_all(self) -> None:
+        self.cancel_rows(self.rows)
+
+    def clear_finished(self) -> None:
+        for row in [r for r in self.rows if r.status not in ("waiting", "copying")]:
+            self.table.takeTopLevelItem(self.table.indexOfTopLevelItem(row.widget))
+            self.rows.remove(row)
+        self._update_overall()
+
+    @property
+    def busy(self) -> bool:
+        return any(r.status in ("waiting", "copying") for r in self.rows)

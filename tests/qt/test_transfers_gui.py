@@ -1,0 +1,114 @@
+"""Drag and drop in the tree: transfers queued, shown, verified; conflicts asked, never silent."""
+
+from __future__ import annotations
+
+import os
+
+from qtpy.QtCore import QMimeData, Qt, QUrl
+
+from polystore_gui.model.address import ENTRIES_MIME
+
+from .helpers import child_rows, expand
+
+
+def _tree(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(100_000))
+    (src / "sub").mkdir()
+    (src / "sub" / "b.txt").write_text("hello")
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    return src, dst
+
+
+def _drop(window, qtbot, sources, target, action=Qt.DropAction.CopyAction):
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(p)) for p in sources])
+    index = model.find("disk", str(target))
+    assert model.canDropMimeData(mime, action, -1, 0, index)
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
+        assert model.dropMimeData(mime, action, -1, 0, index)
+    return finished.args[0]
+
+
+def test_dropping_entries_on_a_folder_copies_them_and_the_queue_shows_it(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    window = make_window([tmp_path], show=True)
+    expand(window, qtbot, "disk", str(tmp_path))
+    expand(window, qtbot, "disk", str(src))
+    expand(window, qtbot, "disk", str(dst))
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "a.bin"))])
+    assert mime.hasFormat(ENTRIES_MIME) and mime.urls()[0].toLocalFile() == str(src / "a.bin")
+    assert not model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(src / "a.bin")))
+    assert model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.backend_index("memory"))
+
+    summary = _drop(window, qtbot, [src / "a.bin", src / "sub"], dst)
+    assert (summary.done, summary.failed) == (2, 0)
+    assert (dst / "a.bin").read_bytes() == (src / "a.bin").read_bytes() and (dst / "sub" / "b.txt").exists()
+    assert window.transfer_dock.isVisible()
+    statuses = [window.transfer_queue.table.topLevelItem(i).text(5) for i in range(2)]
+    assert statuses == ["done, verified", "done, verified"]
+    # The destination folder is listed again: the new rows are there.
+    qtbot.waitUntil(lambda: ("disk", str(dst / "a.bin")) in [r[2] for r in child_rows(model, model.find("disk", str(dst)))])
+
+
+def test_a_taken_name_is_asked_about_and_the_answer_applies_to_all(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    (dst / "a.bin").write_bytes(b"old")
+    (dst / "sub").mkdir()
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    asked = []
+    window.conflict_resolver = lambda item: (asked.append(item.destination.path), ("keep both", None, True))[1]
+    summary = _drop(window, qtbot, [src / "a.bin", src / "sub"], dst)
+    assert asked == [str(dst / "a.bin")]  # asked once, applied to the second conflict too
+    assert summary.done == 2 and (dst / "a.bin").read_bytes() == b"old"
+    assert (dst / "a (2).bin").exists() and (dst / "sub (2)" / "b.txt").exists()
+    window.conflict_resolver = lambda item: ("cancel", None, False)
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "a.bin"))])
+    model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
+    assert not window.transfer_queue.busy and sorted(os.listdir(dst)) == ["a (2).bin", "a.bin", "sub", "sub (2)"]
+
+
+def test_a_move_deletes_the_sources_after_verifying(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    summary = _drop(window, qtbot, [src / "sub"], dst, Qt.DropAction.MoveAction)
+    assert summary.done == 1 and not (src / "sub").exists() and (dst / "sub" / "b.txt").read_text() == "hello"
+
+
+def test_files_from_the_desktop_land_in_the_folder_they_are_dropped_on(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    window = make_window([tmp_path], show=True)
+    expand(window, qtbot, "disk", str(tmp_path))
+    model = window.tree_model
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(src / "a.bin"))])
+    index = model.find("disk", str(dst))
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
+        assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index)
+    assert (dst / "a.bin").exists()
+
+
+def test_cancel_all_stops_a_big_copy_and_leaves_nothing(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    with open(src / "big.bin", "wb") as fh:
+        fh.truncate(2 << 30)  # 2 GiB sparse: long enough to cancel mid-way
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "big.bin")), model.find("disk", str(src / "a.bin"))])
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=60_000) as finished:
+        model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
+        qtbot.waitUntil(lambda: window.transfer_queue.rows[-2].done > 0, timeout=30_000)
+        window.transfer_queue.cancel_all()
+    summary = finished.args[0]
+    assert summary.cancelled == 2 and summary.done == 0
+    assert os.listdir(dst) == [] and (src / "big.bin").stat().st_size == 2 << 30
