@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import hashlib
 import os
 import re
 import shutil
@@ -46,6 +45,7 @@ import numpy as np
 from .address import Address
 
 BLOCK = 8 << 20
+COPY_THREADS = 4  # files copied at a time within a folder or store
 TILE = 2048
 BIG_PLANE = 4096
 PARTIAL = ".polystore-partial-"
@@ -356,6 +356,8 @@ def _write(run: _Run) -> Generator[Progress, None, None]:
         yield from _copy_local(run, source.path, final.path)
     elif final.backend == "zarr" and source.backend in LOCAL and _is_zarr_node(source.path):
         yield from _copy_local(run, source.path, final.path)  # encoded bytes, as stored
+    elif final.backend == "zarr" and source.backend == "disk" and os.path.isdir(source.path):
+        yield from _folder_to_zarr(run)
     elif final.backend == "zarr":
         yield from _array_to_zarr(run)
     elif final.backend == "memory":
@@ -387,59 +389,130 @@ def _is_zarr_node(path: str) -> bool:
 
 def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
     if os.path.isdir(source) and not os.path.islink(source):
-        temp = _partial_name(final)
-        run.temporaries.append(Address("disk", temp))
-        os.mkdir(temp)
-        for root, dirs, files in os.walk(source):
-            run.check()
-            rel = os.path.relpath(root, source)
-            target_root = temp if rel == "." else os.path.join(temp, rel)
-            for d in dirs:
-                os.mkdir(os.path.join(target_root, d))
-            for f in files:
-                src = os.path.join(root, f)
-                if os.path.islink(src):
-                    os.symlink(os.readlink(src), os.path.join(target_root, f))
-                    continue
-                yield from _copy_file(run, src, os.path.join(target_root, f), into_folder=True)
-        run.staged = temp
+        yield from _copy_tree(run, source, final)
     else:
-        yield from _copy_file(run, source, final, into_folder=False)
+        yield from _copy_file(run, source, final)
 
 
-def _copy_file(run: _Run, source: str, target: str, *, into_folder: bool) -> Generator[Progress, None, None]:
-    """Copy one file with its bytes hashed on the way; re-read the copy and compare."""
-    digest = hashlib.sha256()
-    size = 0
+def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    """A folder (or a zarr store or array) into a hidden folder, several files at a time.
+
+    Every file is copied and compared with its source by a pool of threads (reads and
+    writes release the GIL); the folder is flushed once (syncfs) before it is renamed
+    into place, as ``cp -r`` followed by ``sync`` would be.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    temp = _partial_name(final)
+    run.temporaries.append(Address("disk", temp))
+    os.mkdir(temp)
+    jobs: list[tuple[str, str]] = []
+    for root, dirs, files in os.walk(source):
+        run.check()
+        rel = os.path.relpath(root, source)
+        target_root = temp if rel == "." else os.path.join(temp, rel)
+        for d in dirs:
+            os.mkdir(os.path.join(target_root, d))
+        for f in files:
+            src = os.path.join(root, f)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), os.path.join(target_root, f))
+            else:
+                jobs.append((src, os.path.join(target_root, f)))
+    pending: set[Any] = set()
+    with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="copy") as pool:
+        try:
+            queue = iter(jobs)
+            for job in queue:
+                pending.add(pool.submit(_copy_verify, job[0], job[1], run.cancelled))
+                if len(pending) >= 4 * COPY_THREADS:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield run.advance(future.result())
+                    run.check()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield run.advance(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    run.check()
+    _flush(temp)
+    run.staged = temp
+
+
+def _flush(path: str) -> None:
+    """Write the file system holding ``path`` to disk (syncfs; sync where it is missing)."""
+    import ctypes
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) != 0:
+            os.sync()
+    except (OSError, AttributeError):
+        os.sync()
+    finally:
+        os.close(fd)
+
+
+def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int:
+    """Copy one file into a staged folder, then compare it with its source; its size."""
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        size = 0
+        while block := src.read(BLOCK):
+            if cancelled():
+                raise Cancelled("cancelled")
+            dst.write(block)
+            size += len(block)
+        dst.flush()
+        shutil.copymode(source, target)
+    _compare(source, target)
+    return size
+
+
+def _compare(source: str, target: str) -> None:
+    """Byte-for-byte comparison of the copy with its source (raises when they differ)."""
+    with open(source, "rb") as a, open(target, "rb") as b:
+        while True:
+            x, y = a.read(BLOCK), b.read(BLOCK)
+            if x != y:
+                raise TransferError(f"verification failed: {target} differs from {source}")
+            if not x:
+                return
+
+
+def _copy_file(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    """One file into an unnamed O_TMPFILE beside ``final``: copied, flushed, compared, named."""
     with open(source, "rb") as src:
-        fd, staged = _open_output(run, target, into_folder)
+        fd, staged = _open_output(run, final)
         try:
             while True:
                 run.check()
                 block = src.read(BLOCK)
                 if not block:
                     break
-                digest.update(block)
                 view = memoryview(block)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                size += len(block)
                 yield run.advance(len(block))
             os.fsync(fd)
-            check = hashlib.sha256()
+            os.fchmod(fd, os.fstat(src.fileno()).st_mode & 0o777)
+            src.seek(0)
             os.lseek(fd, 0, os.SEEK_SET)
-            while chunk := os.read(fd, BLOCK):
-                check.update(chunk)
-            if check.digest() != digest.digest():
-                raise TransferError(f"verification failed for {target}: the copy differs from {source}")
-            if size != os.fstat(fd).st_size:
-                raise TransferError(f"verification failed for {target}: size differs")
-            shutil.copymode(source, staged) if staged else os.fchmod(fd, os.stat(source).st_mode & 0o777)
-            if not staged:
-                # An unnamed O_TMPFILE: give it a hidden name beside the destination now;
-                # _place() renames it into place.
-                hidden = _partial_name(target)
+            while True:
+                run.check()
+                x, y = src.read(BLOCK), os.read(fd, BLOCK)
+                if x != y:
+                    raise TransferError(f"verification failed: the copy of {source} differs")
+                if not x:
+                    break
+            if staged is None:
+                # Give the unnamed file a hidden name beside the destination; _place() renames it.
+                hidden = _partial_name(final)
                 _link_unnamed(fd, hidden)
                 run.temporaries.append(Address("disk", hidden))
                 run.staged = hidden
@@ -460,10 +533,8 @@ def _link_unnamed(fd: int, path: str) -> None:
         os.close(folder)
 
 
-def _open_output(run: _Run, target: str, into_folder: bool) -> tuple[int, str | None]:
-    """(fd, staged path): inside a staged folder a plain file; otherwise an unnamed O_TMPFILE."""
-    if into_folder:
-        return os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), target
+def _open_output(run: _Run, target: str) -> tuple[int, str | None]:
+    """(fd, staged path): an unnamed O_TMPFILE (path None), else a hidden named temporary."""
     folder = os.path.dirname(target) or "."
     try:
         return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600), None
@@ -666,3 +737,88 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
             raise TransferError(f"verification failed for plane {index} of {final}")
         yield run.advance(plane.nbytes)
     run.notes.append(f"written as a zarr v3 array, chunks {chunks}")
+
+
+# -- a folder of images into zarr: a store polystore lists and loads ------------------------------
+
+IMAGE_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy")
+PASS_THROUGH = (".json", ".csv", ".txt")  # polystore's zarr backend keeps these as plain files
+
+
+def _polystore_codec() -> Any:
+    """The compressor polystore's zarr backend writes by default (ZarrConfig: zlib, level 3)."""
+    import numcodecs
+
+    return numcodecs.Zlib(level=3)
+
+
+def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool]) -> int:
+    """One image file as a zarr v2 array at ``path``, chunked per plane; compared; its bytes."""
+    import zarr
+
+    array = _open_source_array(Address("disk", source))
+    dtype = np.dtype(array.dtype)
+    shape = tuple(int(n) for n in array.shape)
+    out = zarr.create_array(
+        path, shape=shape, chunks=plane_chunks(shape), dtype=dtype, zarr_format=2, fill_value=0,
+        compressors=_polystore_codec(), chunk_key_encoding={"name": "v2", "separator": "/"},
+    )
+    nbytes = 0
+    for index in np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]:
+        if cancelled():
+            raise Cancelled("cancelled")
+        plane = np.asarray(array[index])
+        out[index] = plane
+        if not np.array_equal(out[index], plane, equal_nan=dtype.kind in "fc"):
+            raise TransferError(f"verification failed for plane {index} of {path}")
+        nbytes += plane.nbytes
+    return nbytes
+
+
+def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
+    """A folder of images into a zarr group: one array per image, keyed by its file name.
+
+    This is the layout polystore's zarr backend writes with ``save`` (zarr v2, zlib level
+    3, keys like ``A01.tif``), so polystore lists it (``list_dir``) and loads each image by
+    its file name; arrays are chunked per plane rather than polystore's one chunk per
+    array. JSON, CSV and text files are kept as plain files, as polystore does.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    import zarr
+
+    source, final = run.item.source, run.item.destination
+    if os.path.splitext(final.path)[1]:
+        raise TransferError(f"{final}: polystore reads a zarr store whose name has no extension "
+                            f"(it takes {os.path.basename(final.path)!r} for a key); rename the folder first")
+    staged = _partial_name(final.path)
+    run.staged = staged
+    run.temporaries.append(Address("disk", staged))
+    zarr.open_group(staged, mode="w", zarr_format=2)
+    names = sorted(os.listdir(source.path))
+    skipped = []
+    pending: set[Any] = set()
+    with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="zarr-write") as pool:
+        for name in names:
+            path = os.path.join(source.path, name)
+            lower = name.lower()
+            if os.path.isdir(path) or not lower.endswith(IMAGE_EXTENSIONS + PASS_THROUGH):
+                skipped.append(name)
+                continue
+            target = os.path.join(staged, name)
+            if lower.endswith(PASS_THROUGH):
+                pending.add(pool.submit(_copy_verify, path, target, run.cancelled))
+            else:
+                pending.add(pool.submit(_write_polystore_array, target, path, run.cancelled))
+            while len(pending) >= 2 * COPY_THREADS:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield run.advance(future.result())
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield run.advance(future.result())
+    run.check()
+    _flush(staged)
+    if skipped:
+        run.notes.append(f"left out {len(skipped)} entries that are neither images nor tables: {', '.join(skipped[:5])}")

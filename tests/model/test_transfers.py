@@ -207,25 +207,31 @@ def test_destination_inside_the_source_and_sinks_are_refused(tree):
     assert not [n for n in os.listdir(src / "store.zarr") if transfers.PARTIAL in n]
 
 
-def test_a_source_that_vanishes_mid_copy_fails_that_item_only(tree):
+def test_a_source_that_vanishes_mid_transfer_fails_that_item_only(tree):
     src, dst = tree
-    folder = src / "pair"
-    folder.mkdir()
-    for name in ("one.bin", "two.bin"):
-        (folder / name).write_bytes(os.urandom(2 * transfers.BLOCK))
-    items = transfers.plan([Address("disk", str(folder)), Address("disk", str(src / "a.bin"))], Address("disk", str(dst)))
-    gen = transfers.run_item(items[0])
-    next(gen)  # the first file is being copied…
-    for name in ("one.bin", "two.bin"):
-        (folder / name).unlink()  # …and both vanish: the open one stays readable, the other is gone
+    big = src / "big.bin"
+    big.write_bytes(os.urandom(3 * transfers.BLOCK))
+    items = transfers.plan([Address("disk", str(src / "sub")), Address("disk", str(src / "a.bin")), Address("disk", str(big))],
+                           Address("disk", str(dst)))
+    # The folder and the file vanish after the transfer was planned, before their turn.
+    (src / "sub" / "b.txt").unlink()
+    (src / "sub").rmdir()
+    (src / "a.bin").unlink()
+    outcomes = run(items[:2])
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert all("vanished" in o.message for o in outcomes), [o.message for o in outcomes]
+    # Mid-copy: the file is open, so the bytes read are a consistent whole; the copy matches them.
+    gen = transfers.run_item(items[2])
+    next(gen)
+    data = big.read_bytes()
+    big.unlink()
     try:
         while True:
             next(gen)
     except StopIteration as stop:
-        outcome = stop.value
-    assert outcome.status == "failed" and "vanished" in outcome.message
-    assert run([items[1]])[0].status == "done"  # the next item goes on
-    assert sorted(os.listdir(dst)) == ["a.bin"]  # no partial folder
+        assert stop.value.status == "done"
+    assert (dst / "big.bin").read_bytes() == data
+    assert sorted(os.listdir(dst)) == ["big.bin"]  # nothing partial from the failed items
     gone = transfers.plan([Address("disk", str(src / "nothing.tif"))], Address("disk", str(dst)))
     assert run(gone)[0].status == "failed" and "no longer exists" in gone[0].error
 
@@ -288,3 +294,29 @@ def test_sigkill_mid_copy_leaves_no_partial_destination_and_the_source_intact(tm
     (small := tmp_path / "small.bin").write_bytes(b"1")
     assert copy([Address("disk", str(small))], Address("disk", str(dst)))[0].status == "done"
     assert sorted(os.listdir(dst)) == ["small.bin"]
+
+
+def test_a_folder_of_tiffs_dropped_on_zarr_becomes_a_store_polystore_lists_and_loads(tmp_path):
+    from polystore import FileManager
+    from polystore.backend_registry import create_storage_registry
+
+    folder = tmp_path / "plate_tiffs"
+    folder.mkdir()
+    planes = {f"A0{i}_c1.tif": np.full((3, 40, 50), i, np.uint16) for i in range(1, 4)}
+    for name, data in planes.items():
+        tifffile.imwrite(folder / name, data, photometric="minisblack")
+    (folder / "meta.json").write_text('{"plate": "demo"}')
+    (folder / "notes.bin").write_bytes(b"?")
+    out = tmp_path / "out.zarr"
+    zarr.open_group(str(out), mode="w", zarr_format=2)
+    (outcome,) = copy([Address("disk", str(folder))], Address("zarr", str(out)))
+    assert outcome.status == "done", outcome.message
+    assert any("notes.bin" in note for note in outcome.notes)
+    store = str(out / "plate_tiffs")
+    fm = FileManager(create_storage_registry())
+    assert fm.list_dir(store, "zarr") == sorted(planes)
+    for name, data in planes.items():
+        np.testing.assert_array_equal(fm.load(f"{store}/{name}", "zarr"), data)
+        assert zarr.open_array(f"{store}/{name}").chunks == (1, 40, 50)  # per plane, not one chunk
+    assert fm.load(f"{store}/meta.json", "zarr") == {"plate": "demo"}
+    assert no_partials(out)
