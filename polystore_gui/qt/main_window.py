@@ -489,7 +489,7 @@ class MainWindow(QMainWindow):
         """Copy (or move) ``sources`` into ``destination``, asking about taken names first."""
         from ..model import transfers
 
-        items = transfers.plan(sources, destination, move=move)
+        items = transfers.plan(sources, destination, move=move, measure=False)
         decided: list[Any] = []
         policy_for_all: tuple[str, str | None] | None = None
         for item in items:
@@ -511,7 +511,7 @@ class MainWindow(QMainWindow):
             else:
                 policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
                           "keep both": transfers.Conflict.RENAME}[action]
-                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move))
+                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move, measure=False))
         if decided:
             self.transfer_dock.show()
             self.transfer_queue.start(decided)
