@@ -289,7 +289,15 @@ def cmd_cp(args: argparse.Namespace) -> int:
     destination = _address(args.destination)
     if destination is None or any(s is None for s in sources):
         return EXIT_USAGE
-    items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move)
+    chunks = None
+    if args.chunks and args.chunks != "plane":
+        try:
+            chunks = tuple(int(n) for n in args.chunks.split(","))
+        except ValueError:
+            print(f"polystore-gui: --chunks takes 'plane' or sizes like 1,512,512, not {args.chunks!r}", file=sys.stderr)
+            return EXIT_USAGE
+    items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move,
+                           chunks=chunks)
     cancelled = {"now": False}
     signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
     signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
@@ -380,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-conflict", choices=["fail", "skip", "overwrite", "rename"], default="fail",
                    help="when the name is taken at the destination (default: fail; rename keeps both)")
     p.add_argument("--move", action="store_true", help="delete each source once its copy verified")
+    p.add_argument("--chunks", default="plane", help="chunk shape for images and arrays written into zarr: 'plane' "
+                   "(default: one plane per chunk, 2048x2048 tiles above 4096x4096) or sizes of the trailing "
+                   "axes, e.g. 1,512,512")
     return parser
 
 

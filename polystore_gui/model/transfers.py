@@ -82,6 +82,7 @@ class Item:
     error: str | None = None  # refused at planning
     total: int = 0
     conflict: bool = False  # the destination name was taken when planned
+    chunks: tuple[int, ...] | None = None  # chunk shape for arrays written into zarr (None: per plane)
 
     @property
     def runnable(self) -> bool:
@@ -174,6 +175,7 @@ def plan(
     on_conflict: Conflict = Conflict.FAIL,
     move: bool = False,
     measure: bool = True,
+    chunks: tuple[int, ...] | None = None,
 ) -> list[Item]:
     """One item per source, named like its source inside ``destination`` (a folder or group).
 
@@ -192,7 +194,7 @@ def plan(
     for source in sources:
         name = _basename(source.path)
         final = Address(destination.backend, _join(destination.path, name))
-        item = Item(source, final, move)
+        item = Item(source, final, move, chunks=chunks)
         if not exists(source):
             item.error = f"{source} no longer exists"
         elif source.backend in LOCAL and destination.backend in LOCAL and _inside(destination.path, source.path):
@@ -225,7 +227,7 @@ def rename_to(item: Item, name: str) -> Item:
     """``item`` going to ``name`` in the same folder instead; an error when that is taken too."""
     folder = item.destination.path.rstrip("/").rsplit("/", 1)[0] or "/"
     target = Address(item.destination.backend, _join(folder, name))
-    renamed = Item(item.source, target, item.move, total=item.total)
+    renamed = Item(item.source, target, item.move, total=item.total, chunks=item.chunks)
     if "/" in name or not name.strip():
         renamed.error = f"{name!r} is not a name"
     elif exists(target):
@@ -770,6 +772,28 @@ def plane_chunks(shape: Sequence[int]) -> tuple[int, ...]:
     return (1,) * (len(shape) - 2) + (y, x)
 
 
+def fit_chunks(asked: Sequence[int] | None, shape: Sequence[int]) -> tuple[int, ...]:
+    """The chunk shape the user asked for, fitted to ``shape`` (its trailing axes; at most
+    the shape, at least 1); per plane when nothing was asked."""
+    if not asked:
+        return plane_chunks(shape)
+    asked = tuple(int(n) for n in asked)[-len(shape):] if shape else ()
+    padded = (1,) * (len(shape) - len(asked)) + asked
+    return tuple(max(1, min(int(c), int(s))) for c, s in zip(padded, shape))
+
+
+def _slabs(shape: Sequence[int], chunks: Sequence[int]) -> Iterable[tuple[slice, ...]]:
+    """Keys over the leading axes (all but the last two) in steps of whole chunks: each slab
+    writes whole chunks once, and memory holds one slab (one plane when chunks are planes)."""
+    lead = len(shape) - 2
+    if lead <= 0:
+        yield ()
+        return
+    steps = [range(0, int(shape[i]), int(chunks[i])) for i in range(lead)]
+    for starts in np.ndindex(*[len(r) for r in steps]):
+        yield tuple(slice(steps[i][k], min(steps[i][k] + int(chunks[i]), int(shape[i]))) for i, k in enumerate(starts))
+
+
 def _open_source_array(source: Address) -> Any:
     """An array-like for ``source`` that reads lazily where it can (zarr, npy, tiff)."""
     if source.backend == "memory":
@@ -805,9 +829,9 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     staged = _partial_name(final.path)
     run.staged = staged
     run.temporaries.append(Address("disk", staged))
-    chunks = plane_chunks(shape)
+    chunks = fit_chunks(run.item.chunks, shape)
     out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=3, fill_value=0)
-    for index in np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]:
+    for index in _slabs(shape, chunks):
         run.check()
         plane = np.asarray(array[index])
         out[index] = plane
@@ -830,7 +854,8 @@ def _polystore_codec() -> Any:
     return numcodecs.Zlib(level=3)
 
 
-def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool]) -> int:
+def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool],
+                           chunk_shape: tuple[int, ...] | None = None) -> int:
     """One image file as a zarr v2 array at ``path``, chunked per plane; compared; its bytes."""
     import zarr
 
@@ -838,11 +863,11 @@ def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool]
     dtype = np.dtype(array.dtype)
     shape = tuple(int(n) for n in array.shape)
     out = zarr.create_array(
-        path, shape=shape, chunks=plane_chunks(shape), dtype=dtype, zarr_format=2, fill_value=0,
+        path, shape=shape, chunks=fit_chunks(chunk_shape, shape), dtype=dtype, zarr_format=2, fill_value=0,
         compressors=_polystore_codec(), chunk_key_encoding={"name": "v2", "separator": "/"},
     )
     nbytes = 0
-    for index in np.ndindex(*shape[:-2]) if len(shape) > 2 else [()]:
+    for index in _slabs(shape, fit_chunks(chunk_shape, shape)):
         if cancelled():
             raise Cancelled("cancelled")
         plane = np.asarray(array[index])
@@ -887,7 +912,7 @@ def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
             if lower.endswith(PASS_THROUGH):
                 pending.add(pool.submit(_copy_verify, path, target, run.cancelled))
             else:
-                pending.add(pool.submit(_write_polystore_array, target, path, run.cancelled))
+                pending.add(pool.submit(_write_polystore_array, target, path, run.cancelled, run.item.chunks))
             while len(pending) >= 2 * COPY_THREADS:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

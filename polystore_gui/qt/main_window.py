@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(transfers_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
+        view_menu.addAction(self._action("&Chunks for Arrays Copied into Zarr…", None, self.choose_transfer_chunks))
         viewer_menu = self.menuBar().addMenu("&Viewer")
         self.send_action = self._action("&Send to napari Viewer", "Ctrl+Shift+N", lambda: self.send_selection(NAPARI))
         self.send_action.setObjectName("sendToNapariAction")
@@ -489,7 +490,8 @@ class MainWindow(QMainWindow):
         """Copy (or move) ``sources`` into ``destination``, asking about taken names first."""
         from ..model import transfers
 
-        items = transfers.plan(sources, destination, move=move, measure=False)
+        chunks = self.transfer_chunks()
+        items = transfers.plan(sources, destination, move=move, measure=False, chunks=chunks)
         decided: list[Any] = []
         policy_for_all: tuple[str, str | None] | None = None
         for item in items:
@@ -511,11 +513,40 @@ class MainWindow(QMainWindow):
             else:
                 policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
                           "keep both": transfers.Conflict.RENAME}[action]
-                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move, measure=False))
+                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move,
+                                              measure=False, chunks=chunks))
         if decided:
             self.transfer_dock.show()
             self.transfer_queue.start(decided)
         return decided
+
+    def transfer_chunks(self) -> tuple[int, ...] | None:
+        """The chunk shape for arrays copied into zarr (setting ``transfers/chunks``); None: per plane."""
+        text = str(QSettings().value("transfers/chunks", "plane") or "plane")
+        try:
+            return None if text == "plane" else tuple(int(n) for n in text.split(","))
+        except ValueError:
+            return None
+
+    def set_transfer_chunks(self, chunks: tuple[int, ...] | None) -> None:
+        QSettings().setValue("transfers/chunks", "plane" if not chunks else ",".join(str(n) for n in chunks))
+
+    def choose_transfer_chunks(self) -> None:
+        current = self.transfer_chunks()
+        text, ok = QInputDialog.getText(
+            self, "Chunks for arrays copied into zarr",
+            "'plane' (one plane per chunk; 2048 x 2048 tiles for planes above 4096 x 4096),\n"
+            "or the sizes of the trailing axes, e.g. 1,512,512:",
+            text="plane" if current is None else ",".join(str(n) for n in current))
+        if not ok:
+            return
+        text = text.strip()
+        try:
+            chunks = None if text in ("", "plane") else tuple(int(n) for n in text.split(","))
+        except ValueError:
+            self.statusBar().showMessage(f"Not a chunk shape: {text!r}", 5000)
+            return
+        self.set_transfer_chunks(chunks)
 
     def _ask_conflict(self, item: Any) -> tuple[str, str | None, bool]:
         """Skip, overwrite, keep both, rename or cancel, for one taken name (and maybe all)."""

@@ -46,6 +46,9 @@ def test_prepare_reads_arrays_and_refuses_before_reading_too_much(demo_dir, tmp_
     np.save(tmp_path / "waves.npy", np.ones((4, 4), np.complex64))
     with pytest.raises(streaming.Refused, match="complex|not an image"):
         streaming.prepare("disk", str(tmp_path / "waves.npy"))
+    (tmp_path / "notes.txt").write_text("not pixels")
+    with pytest.raises(streaming.Refused, match="not an image"):
+        streaming.prepare("disk", str(tmp_path / "notes.txt"))
     items, problems = streaming.prepare_all([("disk", str(tmp_path / "line.npy")), ("disk", str(tmp_path / "gone.tif"))])
     assert items == [] and len(problems) == 2
 

@@ -321,3 +321,17 @@ def test_a_folder_of_tiffs_dropped_on_zarr_becomes_a_store_polystore_lists_and_l
         assert zarr.open_array(f"{store}/{name}").chunks == (1, 40, 50)  # per plane, not one chunk
     assert fm.load(f"{store}/meta.json", "zarr") == {"plate": "demo"}
     assert no_partials(out)
+
+
+def test_the_user_can_pick_the_chunks_of_arrays_written_into_zarr(tmp_path, memory):
+    backend, root = memory
+    data = np.arange(6 * 50 * 60, dtype=np.uint16).reshape(6, 50, 60)
+    backend.save(data, root + "/in/cube")
+    zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
+    (outcome,) = copy([Address("memory", root + "/in/cube")], Address("zarr", str(tmp_path / "g.zarr")), chunks=(4, 32, 32))
+    assert outcome.status == "done", outcome.message
+    written = zarr.open_array(str(tmp_path / "g.zarr" / "cube"))
+    assert written.chunks == (4, 32, 32)
+    np.testing.assert_array_equal(written[...], data)
+    assert transfers.fit_chunks((512, 512), (3, 100, 200)) == (1, 100, 200)
+    assert transfers.fit_chunks(None, (3, 100, 200)) == (1, 100, 200)

@@ -112,3 +112,25 @@ def test_cancel_all_stops_a_big_copy_and_leaves_nothing(make_window, qtbot, tmp_
     summary = finished.args[0]
     assert summary.cancelled == 2 and summary.done == 0
     assert os.listdir(dst) == [] and (src / "big.bin").stat().st_size == 2 << 30
+
+
+def test_the_chunk_setting_applies_to_arrays_dropped_on_a_zarr_group(make_window, qtbot, tmp_path):
+    import numpy as np
+    import zarr
+
+    src, dst = _tree(tmp_path)
+    np.save(src / "cube.npy", np.ones((4, 64, 64), np.uint8))
+    zarr.open_group(str(dst / "g.zarr"), mode="w")
+    window = make_window([tmp_path], show=True)
+    window.set_transfer_chunks((2, 32, 32))
+    assert window.transfer_chunks() == (2, 32, 32)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "cube.npy"))])
+    target = model.find("disk", str(dst / "g.zarr"))
+    assert model.drop_target(target).backend == "zarr"  # a store under disk takes arrays as zarr
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
+        model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, target)
+    assert zarr.open_array(str(dst / "g.zarr" / "cube.npy")).chunks == (2, 32, 32)
+    window.set_transfer_chunks(None)
