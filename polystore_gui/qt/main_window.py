@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self._build_actions()
         self.statusBar().showMessage("Discovering backends…")
+        self._restore_layout()
 
     # -- construction ----------------------------------------------------------------------
 
@@ -629,12 +630,31 @@ class MainWindow(QMainWindow):
         text = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
+    def about_text(self) -> str:
+        """The About box's text: this program and the versions it runs with."""
+        from importlib import metadata
+
+        from qtpy import PYQT_VERSION, QT_VERSION
+
+        def version(name: str) -> str:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                return "not installed"
+
+        import platform
+
+        rows = [("polystore", version("polystore")), ("napari", version("napari")), ("zarr", version("zarr")),
+                ("numpy", version("numpy")), ("Qt", str(QT_VERSION)), ("PyQt", str(PYQT_VERSION)),
+                ("Python", platform.python_version())]
+        table = "".join(f"<tr><td>{name}</td><td><b>{value}</b></td></tr>" for name, value in rows)
+        return (f"<h3>polystore-gui {__version__}</h3>"
+                "<p>A desktop storage browser for polystore: its backends in a tree, arrays in napari, "
+                "zarr chunks inspected, verified copies between backends, a persistent napari viewer.</p>"
+                f"<table cellspacing='6'>{table}</table>")
+
     def _show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About polystore-gui",
-            f"<h3>polystore-gui {__version__}</h3><p>A desktop storage browser for polystore.</p>",
-        )
+        QMessageBox.about(self, "About polystore-gui", self.about_text())
 
     # -- drops from the desktop ------------------------------------------------------------
 
@@ -656,8 +676,24 @@ class MainWindow(QMainWindow):
     # -- exit ------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self._save_layout()
         self.shutdown()
         super().closeEvent(event)
+
+    def _save_layout(self) -> None:
+        """Window geometry and the splitter's sizes, for the next start (QSettings)."""
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Cancel and await every worker, then close backend connections exactly once.

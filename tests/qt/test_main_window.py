@@ -102,3 +102,25 @@ def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):
     again = make_window([])
     assert again.preview.size_limit == 256 << 20
     QSettings().remove("preview/size_limit_bytes")
+
+
+def test_about_names_the_versions_it_runs_with(make_window):
+    from importlib import metadata
+
+    from qtpy import QT_VERSION
+
+    text = make_window([]).about_text()
+    for name in ("polystore", "napari", "zarr"):
+        assert f"<td>{name}</td><td><b>{metadata.version(name)}</b></td>" in text
+    assert str(QT_VERSION) in text
+
+
+def test_window_geometry_and_splitter_come_back_on_the_next_start(make_window, qtbot):
+    first = make_window([], show=True)
+    first.resize(1100, 700)
+    first.splitter.setSizes([300, 700, 0])
+    sizes = first.splitter.sizes()
+    first.close()
+    second = make_window([], show=True)
+    assert second.splitter.sizes() == sizes
+    assert (second.width(), second.height()) == (1100, 700)

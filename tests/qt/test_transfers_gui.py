@@ -134,3 +134,31 @@ def test_the_chunk_setting_applies_to_arrays_dropped_on_a_zarr_group(make_window
         model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, target)
     assert zarr.open_array(str(dst / "g.zarr" / "cube.npy")).chunks == (2, 32, 32)
     window.set_transfer_chunks(None)
+
+
+def test_the_conflict_question_offers_every_answer_and_apply_to_all(make_window, qtbot, tmp_path):
+    """The real dialog: its buttons, its checkbox, and the answer it returns."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    from polystore_gui.model import transfers
+    from polystore_gui.model.address import Address
+
+    src, dst = _tree(tmp_path)
+    (dst / "a.bin").write_bytes(b"old")
+    window = make_window([tmp_path])
+    (item,) = transfers.plan([Address("disk", str(src / "a.bin"))], Address("disk", str(dst)))
+    assert item.conflict
+    seen = {}
+
+    def answer():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen["buttons"] = sorted(b.text().replace("&", "") for b in box.buttons())
+        seen["text"] = box.text()
+        box.checkBox().setChecked(True)
+        next(b for b in box.buttons() if b.text() == "Keep Both").click()
+
+    QTimer.singleShot(0, answer)
+    assert window._ask_conflict(item) == ("keep both", None, True)
+    assert seen["buttons"] == ["Cancel", "Keep Both", "Overwrite", "Rename…", "Skip"]
+    assert str(dst / "a.bin") in seen["text"]
