@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtGui import QBrush, QColor, QIcon
 
@@ -62,18 +62,34 @@ _FALLBACKS = {
 }
 
 
-@cache
-def named(name: str) -> QIcon:
-    """The icon ``name`` from ``polystore_gui/resources/icons``, else the style's nearest."""
+def icon_files() -> list[Any]:
+    """Every SVG icon shipped in the package (``polystore_gui/resources/icons``)."""
+    folder = resources.files("polystore_gui").joinpath("resources", "icons")
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".svg")), key=lambda f: f.name)
+
+
+def load_svg(name: str) -> QIcon | None:
+    """The icon ``name`` drawn from its SVG in the package (crisp at every size, Qt's SVG
+    icon engine), or None when the file is missing or does not draw."""
     ref = resources.files("polystore_gui").joinpath("resources", "icons", f"{name}.svg")
     try:
         with resources.as_file(ref) as path:
-            if path.is_file():
-                icon = QIcon(str(path))
-                if not icon.isNull():
-                    return icon
+            if not path.is_file():
+                return None
+            icon = QIcon(str(path))
+            if icon.isNull() or icon.pixmap(32, 32).isNull():
+                return None
+            return icon
     except (FileNotFoundError, OSError):
-        pass
+        return None
+
+
+@cache
+def named(name: str) -> QIcon:
+    """The icon ``name`` from ``polystore_gui/resources/icons``, else the style's nearest."""
+    icon = load_svg(name)
+    if icon is not None and not icon.isNull():
+        return icon
     from qtpy.QtWidgets import QApplication, QStyle
 
     app = QApplication.instance()
