@@ -4,6 +4,10 @@
 #   make test   install the app with its test dependencies and the Debian packages
 #               napari's GL tests need, then run the whole suite under Xvfb
 #   make bench  run the benchmarks (results go to benchmarks/README.md by hand)
+#   make bundle       build the one-folder PyInstaller bundle in dist/polystore-gui/
+#   make test-bundle  build it, then start it under Xvfb and check it (tests marked bundle)
+#   make wheel        build the wheel into dist/ (python -m build)
+#   make icons        render resources/ (PNG sizes, ICO, ICNS) from the application SVG
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,7 +22,7 @@ DEBIAN_PACKAGES := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-
 	libxcb-randr0 libxcb-render-util0 libxcb-image0 libdbus-1-3 libfontconfig1 \
 	fonts-dejavu-core imagemagick
 
-.PHONY: run test test-fast bench system-deps venv venv-test clean
+.PHONY: run test test-fast bench bundle test-bundle wheel icons system-deps venv venv-test clean
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -57,10 +61,23 @@ run: system-deps venv
 	fi
 
 test: system-deps venv-test
-	xvfb-run -a -s "$(SCREEN)" $(PY) -m pytest $(PYTEST_ARGS)
+	xvfb-run -a -s "$(SCREEN)" $(PY) -m pytest -m "not bundle" $(PYTEST_ARGS)
 
 test-fast: venv-test
-	$(PY) -m pytest -m "not slow and not gl" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not gl and not bundle" $(PYTEST_ARGS)
+
+bundle: system-deps venv-test
+	$(PIP) install --quiet -e '.[test,bundle]'
+	$(VENV)/bin/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/polystore-gui.spec
+
+test-bundle: bundle
+	xvfb-run -a -s "$(SCREEN)" $(PY) -m pytest -m bundle $(PYTEST_ARGS)
+
+wheel: venv-test
+	$(PY) -m build --wheel --no-isolation --outdir dist .
+
+icons: venv
+	$(PY) packaging/make_icons.py
 
 bench: system-deps venv-test
 	$(PIP) install --quiet -e '.[test,bench]'

@@ -413,6 +413,8 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--version", action="version", version=f"polystore-gui {__version__}")
     parser.add_argument("--demo-dir", help="where the demo workspace lives (default: user data folder)")
+    parser.add_argument("--self-test", action="store_true", help="check this install: open the demo, wait until "
+                        "napari draws, print a JSON report and exit (0 when it works)")
     parser.add_argument("--viewer-port", type=int, help="the persistent napari viewer's port (default: the "
                         "setting, else polystore's default, 7777)")
     return parser
@@ -435,4 +437,4 @@ def main(argv: list[str]) -> int:
     args = build_gui_parser().parse_args(argv)
     from .qt.app import run_gui
 
-    return run_gui(args.paths, demo_dir=args.demo_dir, viewer_port=args.viewer_port)
+    return run_gui(args.paths, demo_dir=args.demo_dir, viewer_port=args.viewer_port, self_test=args.self_test)

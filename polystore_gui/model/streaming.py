@@ -209,7 +209,9 @@ def viewer_log_path(port: int) -> Path:
 
 
 def launch_command(port: int, host: str = LOOPBACK) -> list[str]:
-    command = [sys.executable, "-m", "polystore_gui", "viewer", "--port", str(port)]
+    # A bundle's executable is polystore-gui itself; an interpreter runs the package.
+    prefix = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "polystore_gui"]
+    command = [*prefix, "viewer", "--port", str(port)]
     if host != LOOPBACK:
         command += ["--host", host]
     return command

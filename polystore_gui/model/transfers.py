@@ -329,6 +329,14 @@ class _Run:
         self.temporaries.clear()
 
 
+def delete(address: Address) -> None:
+    """Delete an entry for good (the window's Delete, after it asked): a file, or a folder,
+    store or array with everything in it. Through polystore's backend for memory."""
+    if not exists(address):
+        raise TransferError(f"{address} no longer exists")
+    _remove(address)
+
+
 def _remove(address: Address) -> None:
     if address.backend == "memory":
         memory = _memory()

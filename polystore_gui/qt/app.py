@@ -6,11 +6,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None) -> int:
+def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None,
+            self_test: bool = False) -> int:
     """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status."""
     os.environ.setdefault("QT_API", "pyqt6")
     # napari's asynchronous slicing: slider steps on lazy arrays read off the GUI thread.
@@ -34,13 +36,76 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
     window = MainWindow(roots, viewer_port=viewer_port)
     window.show()
     window.start_background()
+    then = _self_test(window) if self_test else None
     if use_demo:
-        _open_demo_in_background(window, demo_dir)
+        _open_demo_in_background(window, demo_dir, then)
+    elif then is not None:
+        print('{"ok": false, "reason": "--self-test runs on the demo workspace: give no PATH"}', flush=True)
+        return 2
     app.aboutToQuit.connect(window.shutdown)
     return int(app.exec())
 
 
-def _open_demo_in_background(window: object, demo_dir: str | None) -> None:
+SELF_TEST_SECONDS = 180
+
+
+def _self_test(window: object) -> Any:
+    """``--self-test``: check that this install works, print a JSON report, quit.
+
+    Waits for discovery, opens a demo array, waits until napari has drawn it (the GL
+    canvas rendered to an image with non-black pixels), then prints ``{"backends": [...],
+    "preview": {...}, "ok": true}`` and exits 0; exits 1 with the reason otherwise. Used by
+    the bundle test (a frozen app must still find polystore's backends and napari's GL).
+    """
+    import json
+
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    report: dict[str, object] = {"ok": False}
+    app = QApplication.instance()
+
+    def finish(ok: bool, reason: str | None = None) -> None:
+        report["ok"] = ok
+        if reason:
+            report["reason"] = reason
+        print(json.dumps(report), flush=True)
+        if app is not None:
+            app.exit(0 if ok else 1)
+
+    def on_discovered(discovery: object) -> None:
+        report["backends"] = list(getattr(discovery, "keys", []))
+
+    def on_shown(preview: object) -> None:
+        layers = window.preview.shown_layers
+        report["preview"] = {"path": getattr(preview, "path", None), "layers": [type(x).__name__ for x in layers],
+                             "shape": list(layers[0].data.shape) if layers else None}
+        QTimer.singleShot(500, check_drawn)
+
+    def check_drawn() -> None:
+        qt_viewer = window.preview.viewer.qt_viewer
+        try:
+            image = qt_viewer.screenshot() if qt_viewer is not None else None
+        except Exception as exc:  # no GL context: that is what this test is for
+            finish(False, f"the canvas could not draw: {exc}")
+            return
+        lit = int((image[..., :3].max(axis=-1) > 16).sum()) if image is not None else 0
+        report["canvas_pixels_lit"] = lit
+        finish(lit > 0 and bool(report.get("backends")), None if lit else "the canvas drew nothing")
+
+    def open_array(demo: Path) -> None:
+        window.preview.previewShown.connect(on_shown)
+        window.preview.request("zarr", str(demo / "stores" / "experiment.zarr" / "plain"))
+
+    window.discoveryFinished.connect(on_discovered)
+    QTimer.singleShot(SELF_TEST_SECONDS * 1000, lambda: finish(False, f"not done within {SELF_TEST_SECONDS} s"))
+    return open_array
+
+
+def _open_demo_in_background(window: object, demo_dir: str | None, then: Any = None) -> None:
     """Make (first run only) and open the demo workspace without blocking the window."""
     from .main_window import MainWindow
 
@@ -50,6 +115,8 @@ def _open_demo_in_background(window: object, demo_dir: str | None) -> None:
         window.tree_model.set_disk_roots([str(path), os.path.expanduser("~")])
         window.expand_first_root()
         window.statusBar().showMessage(f"Demo workspace: {path}", 5000)
+        if then is not None:
+            then(path)
 
     def _on_failed(exc: BaseException) -> None:
         window.statusBar().showMessage(f"Could not make the demo workspace: {exc}")

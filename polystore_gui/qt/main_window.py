@@ -169,8 +169,10 @@ class MainWindow(QMainWindow):
         self.transfer_dock.setWidget(self.transfer_queue)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfer_dock)
         self.transfer_dock.hide()
-        # How a name taken at the destination is resolved; tests replace it (no modal dialog).
+        # How a name taken at the destination is resolved, and a deletion confirmed; tests
+        # replace them (no modal dialog).
         self.conflict_resolver = self._ask_conflict
+        self.delete_confirmer = self._confirm_delete
         self.splitter = splitter
         self.backend_count_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.backend_count_label)
@@ -189,6 +191,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.delete_action = self._action("&Delete…", QKeySequence.StandardKey.Delete, self.delete_selection)
+        self.delete_action.setObjectName("deleteAction")
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.tree.addAction(self.delete_action)
+        self.removeAction(self.delete_action)
+        edit_menu.addAction(self.delete_action)
+        edit_menu.addSeparator()
+        self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences, self.show_settings)
+        self.settings_action.setShortcuts([QKeySequence("Ctrl+,")])
+        edit_menu.addAction(self.settings_action)
         view_menu = self.menuBar().addMenu("&View")
         self.filter_action = self._action("&Filter…", QKeySequence.StandardKey.Find, self._focus_filter)
         view_menu.addAction(self.filter_action)
@@ -532,6 +545,61 @@ class MainWindow(QMainWindow):
     def set_transfer_chunks(self, chunks: tuple[int, ...] | None) -> None:
         QSettings().setValue("transfers/chunks", "plane" if not chunks else ",".join(str(n) for n in chunks))
 
+    def show_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        SettingsDialog(self).exec()
+
+    def set_viewer_ports(self, napari_port: int, fiji_port: int) -> None:
+        """Use (and remember) these ports for the napari viewer and the Fiji receiver."""
+        settings = QSettings()
+        settings.setValue("viewer/napari_port", int(napari_port))
+        settings.setValue("viewer/fiji_port", int(fiji_port))
+        if self.viewer_link.ports != {NAPARI: napari_port, FIJI: fiji_port}:
+            self.viewer_link.ports = {NAPARI: int(napari_port), FIJI: int(fiji_port)}
+            self.viewer_link.states.clear()
+            self.viewer_link.poll()
+
+    # What Delete removes: entries of the read-write backends, never a root or a backend.
+    DELETABLE_BACKENDS = ("disk", "memory", "zarr")
+
+    def delete_selection(self) -> None:
+        """Delete the selected entries after asking (Delete key); folders go with their contents."""
+        from ..model import transfers
+
+        entries = [e for e in self.selected_entries()
+                   if e.backend in self.DELETABLE_BACKENDS and e.kind not in (EntryKind.ROOT, EntryKind.BACKEND)
+                   and e.kind is not EntryKind.VIRTUAL_FILE and e.error is None]
+        if not entries:
+            self.statusBar().showMessage("Nothing to delete here: select files, folders or arrays.", 5000)
+            return
+        names = "\n".join(f"{e.backend}:{e.path}" for e in entries[:12]) + (f"\n… and {len(entries) - 12} more" if len(entries) > 12 else "")
+        if not self.delete_confirmer(entries, names):
+            return
+        failed = []
+        for entry in entries:
+            try:
+                transfers.delete(Address(entry.backend, entry.path))
+            except Exception as exc:  # each failure is said; the others go on
+                failed.append(f"{entry.name}: {exc}")
+        for entry in entries:
+            parent = entry.path.rstrip("/").rsplit("/", 1)[0] or "/"
+            index = self.tree_model.find(entry.backend, parent)
+            if not index.isValid() and entry.backend == "zarr":
+                index = self.tree_model.find("disk", parent)
+            if index.isValid():
+                self.tree_model.refresh(index)
+        done = len(entries) - len(failed)
+        self.statusBar().showMessage(f"Deleted {done} of {len(entries)}" + (f"; {failed[0]}" if failed else ""), 10_000)
+
+    def _confirm_delete(self, entries: list[Entry], names: str) -> bool:
+        answer = QMessageBox.warning(
+            self, "Delete",
+            f"Delete {len(entries)} item{'s' if len(entries) != 1 else ''} for good?\n\n{names}\n\n"
+            "Folders and arrays are deleted with everything in them. This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def choose_transfer_chunks(self) -> None:
         current = self.transfer_chunks()
         text, ok = QInputDialog.getText(
@@ -625,6 +693,8 @@ class MainWindow(QMainWindow):
             ("F5", "Refresh the selected folder"),
             ("Ctrl+K", "Show or hide the chunk inspector"),
             ("Ctrl+Shift+N", "Send the selected arrays to the napari viewer"),
+            ("Delete", "Delete the selected entries (asks first)"),
+            ("Ctrl+,", "Settings"),
             ("Ctrl+Q", "Quit"),
         ]
         text = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)

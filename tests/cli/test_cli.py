@@ -208,3 +208,15 @@ def test_cp_copies_verifies_and_never_overwrites_unasked(tmp_path):
     kept = run("cp", str(src), str(dst), "--on-conflict", "rename", "--move")
     assert kept.returncode == 0 and (dst / "data (2).bin").exists() and not src.exists()
     assert (dst / "data.bin").read_bytes() == b"mine"
+
+
+@pytest.mark.gl
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="napari draws with OpenGL: run under xvfb-run (make test)")
+def test_self_test_opens_the_demo_and_napari_draws(tmp_path):
+    env = dict(os.environ, POLYSTORE_GUI_DEMO_DIR=str(tmp_path / "demo"), NAPARI_CONFIG=str(tmp_path / "napari.yaml"))
+    out = subprocess.run([sys.executable, "-m", "polystore_gui", "--self-test"], capture_output=True, text=True,
+                         timeout=400, env=env)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert out.returncode == 0 and report["ok"], (report, out.stderr[-2000:])
+    assert "napari_stream" in report["backends"] and report["canvas_pixels_lit"] > 0

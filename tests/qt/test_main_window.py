@@ -124,3 +124,64 @@ def test_window_geometry_and_splitter_come_back_on_the_next_start(make_window, q
     second = make_window([], show=True)
     assert second.splitter.sizes() == sizes
     assert (second.width(), second.height()) == (1100, 700)
+
+
+def test_settings_dialog_writes_what_the_user_changes(make_window):
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.qt.settings_dialog import SettingsDialog
+
+    window = make_window([])
+    dialog = SettingsDialog(window)
+    dialog.size_limit.setValue(3.0)
+    dialog.chunks.setText("not,a,shape")
+    assert not dialog.apply() and "Not a chunk shape" in dialog.error.text()
+    dialog.chunks.setText("1,256,256")
+    dialog.napari_port.setValue(7811)
+    dialog.fiji_port.setValue(7812)
+    dialog.show_hidden.setChecked(True)
+    assert dialog.apply()
+    assert window.preview.size_limit == 3 * 2**30 and window.transfer_chunks() == (1, 256, 256)
+    assert window.viewer_link.ports == {"napari_stream": 7811, "fiji_stream": 7812}
+    assert window.tree_model.show_hidden
+    assert int(QSettings().value("viewer/napari_port")) == 7811
+    again = make_window([])
+    assert again.viewer_link.ports == {"napari_stream": 7811, "fiji_stream": 7812}
+    for key in ("viewer/napari_port", "viewer/fiji_port", "transfers/chunks", "preview/size_limit_bytes"):
+        QSettings().remove(key)
+    window.hidden_action.setChecked(False)
+
+
+def test_delete_asks_first_and_removes_only_what_was_confirmed(make_window, qtbot, tmp_path):
+    from .helpers import expand
+
+    (tmp_path / "keep.txt").write_text("k")
+    (tmp_path / "gone.txt").write_text("g")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "inner.bin").write_bytes(b"x")
+    window = make_window([tmp_path], show=True)
+    expand(window, qtbot, "disk", str(tmp_path))
+    model = window.tree_model
+
+    def select(*names):
+        window.tree.selectionModel().clearSelection()
+        for name in names:
+            window.tree.selectionModel().select(
+                window.proxy.mapFromSource(model.find("disk", str(tmp_path / name))),
+                window.tree.selectionModel().SelectionFlag.Select | window.tree.selectionModel().SelectionFlag.Rows)
+
+    asked = []
+    window.delete_confirmer = lambda entries, names: (asked.append(names), False)[1]
+    select("gone.txt", "folder")
+    window.delete_action.trigger()
+    assert asked and "gone.txt" in asked[0] and (tmp_path / "gone.txt").exists()  # refused: nothing deleted
+    window.delete_confirmer = lambda entries, names: True
+    window.delete_action.trigger()
+    assert not (tmp_path / "gone.txt").exists() and not (tmp_path / "folder").exists()
+    assert (tmp_path / "keep.txt").exists()
+    qtbot.waitUntil(lambda: not model.find("disk", str(tmp_path / "gone.txt")).isValid())
+    # A root is never deleted.
+    window.tree.selectionModel().clearSelection()
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(model.find("disk", str(tmp_path))))
+    window.delete_action.trigger()
+    assert tmp_path.exists()

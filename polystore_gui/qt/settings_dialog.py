@@ -1,0 +1,91 @@
+"""Settings (Edit → Settings…, Ctrl+,): the few options a user changes, stored with QSettings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def parse_chunks(text: str) -> tuple[int, ...] | None:
+    """'plane' (or nothing) → None; '1,512,512' → (1, 512, 512); ValueError otherwise."""
+    text = text.strip()
+    if text in ("", "plane"):
+        return None
+    chunks = tuple(int(n) for n in text.split(","))
+    if any(n < 1 for n in chunks):
+        raise ValueError(text)
+    return chunks
+
+
+class SettingsDialog(QDialog):
+    """Edits the window's settings; ``apply()`` (on OK) writes them to the window and QSettings."""
+
+    def __init__(self, window: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent or window)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.window_ = window
+        form = QFormLayout()
+        self.size_limit = QDoubleSpinBox(self)
+        self.size_limit.setRange(0.01, 1024.0)
+        self.size_limit.setDecimals(2)
+        self.size_limit.setSuffix(" GiB")
+        self.size_limit.setValue(window.preview.size_limit / 2**30)
+        self.size_limit.setToolTip("Ask before reading more than this into memory (data with no lazy path only)")
+        form.addRow("Preview size limit:", self.size_limit)
+        self.show_hidden = QCheckBox("Show hidden files", self)
+        self.show_hidden.setChecked(window.hidden_action.isChecked())
+        form.addRow("", self.show_hidden)
+        self.chunks = QLineEdit(self)
+        chunks = window.transfer_chunks()
+        self.chunks.setText("plane" if chunks is None else ",".join(str(n) for n in chunks))
+        self.chunks.setToolTip("'plane': one plane per chunk (2048 x 2048 tiles above 4096 x 4096); "
+                               "or the sizes of the trailing axes, e.g. 1,512,512")
+        form.addRow("Chunks for arrays copied into zarr:", self.chunks)
+        self.napari_port = QSpinBox(self)
+        self.napari_port.setRange(1, 64535)
+        self.napari_port.setValue(window.viewer_link.ports["napari_stream"])
+        form.addRow("napari viewer port:", self.napari_port)
+        self.fiji_port = QSpinBox(self)
+        self.fiji_port.setRange(1, 64535)
+        self.fiji_port.setValue(window.viewer_link.ports["fiji_stream"])
+        form.addRow("Fiji receiver port:", self.fiji_port)
+        self.error = QLabel("", self)
+        self.error.setStyleSheet("color: #b91c1c")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self._on_buttons_accepted)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _on_buttons_accepted(self) -> None:
+        if self.apply():
+            self.accept()
+
+    def apply(self) -> bool:
+        """Write the settings; False (with the reason shown) when one is not valid."""
+        try:
+            chunks = parse_chunks(self.chunks.text())
+        except ValueError:
+            self.error.setText(f"Not a chunk shape: {self.chunks.text()!r} (use 'plane' or e.g. 1,512,512)")
+            return False
+        window = self.window_
+        window.set_size_limit(int(self.size_limit.value() * 2**30))
+        window.hidden_action.setChecked(self.show_hidden.isChecked())
+        window.set_transfer_chunks(chunks)
+        window.set_viewer_ports(self.napari_port.value(), self.fiji_port.value())
+        return True
