@@ -34,6 +34,8 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
     roots = [os.path.abspath(p) for p in paths if p not in missing]
     use_demo = not paths
     window = MainWindow(roots, viewer_port=viewer_port)
+    if not self_test:
+        window.restore_session()  # the folders and stores added last time (File → Open Recent has more)
     window.show()
     window.start_background()
     then = _self_test(window) if self_test else None
@@ -112,7 +114,8 @@ def _open_demo_in_background(window: object, demo_dir: str | None, then: Any = N
     assert isinstance(window, MainWindow)
 
     def _on_ready(path: Path) -> None:
-        window.tree_model.set_disk_roots([str(path), os.path.expanduser("~")])
+        # The demo first, then what was there already (home, and the folders reopened).
+        window.tree_model.set_disk_roots([str(path), *window.tree_model.disk_roots()])
         window.expand_first_root()
         window.statusBar().showMessage(f"Demo workspace: {path}", 5000)
         if then is not None:

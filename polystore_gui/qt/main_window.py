@@ -35,9 +35,10 @@ from ..model.listing import entry_for_path
 from . import icons
 from .chunk_inspector import ChunkInspector
 from .chunk_overlay import ChunkOverlay
+from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
 from .transfer_queue import Summary, TransferQueue
-from .tree_model import COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel, State
+from .tree_model import ADDRESS_ROLE, COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel, State
 from .viewer_link import FIJI, NAPARI, SINKS, SendReport, ViewerLink, note_for
 from .workers import WorkerPool
 
@@ -95,7 +96,10 @@ class MainWindow(QMainWindow):
         self.viewer_link.sendFailed.connect(self._on_viewer_link_send_failed)
         self.proxy = TreeFilterProxy(self)
         self.proxy.setSourceModel(self.tree_model)
+        self.session = Session()
         self._build_ui()
+        self.navigator = Navigator(self)
+        self.navigator.failed.connect(self._on_navigator_failed)
         self._build_actions()
         self.statusBar().showMessage("Discovering backends…")
         self._restore_layout()
@@ -179,14 +183,23 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.add_root_action = self._action("Add &Folder…", QKeySequence.StandardKey.Open, self.choose_disk_root)
+        self.open_location_action = self._action("Open &Location…", QKeySequence.StandardKey.Open, self.choose_location)
+        self.open_location_action.setToolTip("Go to a path or an address such as zarr:/data/plate.zarr/A/1/0 (Ctrl+O)")
+        self.add_root_action = self._action("Add &Folder…", None, self.choose_disk_root)
         self.open_store_action = self._action("Open &Zarr Store…", "Ctrl+Shift+O", self.choose_store)
         self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_current)
         self.refresh_action.setShortcuts([QKeySequence("F5")])
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         self.quit_action.setShortcuts([QKeySequence("Ctrl+Q")])
-        for action in (self.add_root_action, self.open_store_action):
+        for action in (self.open_location_action, self.add_root_action, self.open_store_action):
             file_menu.addAction(action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        self.remove_root_action = self._action("Remove from &Tree", None, self.remove_selected_roots)
+        self.remove_root_action.setToolTip("Take the selected folder or store out of the tree (nothing is deleted)")
+        self.copy_address_action = self._action("Copy &Address", None, self.copy_selected_addresses)
+        file_menu.addAction(self.remove_root_action)
         file_menu.addSeparator()
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
@@ -304,9 +317,114 @@ class MainWindow(QMainWindow):
         if path:
             self.add_disk_root(path)
 
-    def add_disk_root(self, path: str) -> None:
+    def add_disk_root(self, path: str, *, remember: bool = True) -> None:
+        """Show ``path`` as a disk root; ``remember``: reopen it at the next start (the session)."""
+        path = os.path.abspath(path)
         self.tree_model.add_disk_root(path)
+        if remember:
+            self.session.add_root(path)
         self.statusBar().showMessage(f"Added {path}", 4000)
+
+    def choose_location(self) -> None:
+        """File → Open Location… (Ctrl+O): a path or an address, with the recent ones to pick from."""
+        text, ok = QInputDialog.getItem(
+            self, "Open location",
+            "A path, or an address such as zarr:/data/plate.zarr/A/1/0 or memory:/results:",
+            self.session.recent(), 0, True)
+        if not ok or not text.strip():
+            return
+        error = self.open_location(text)
+        if error is not None:
+            QMessageBox.warning(self, "Cannot open location", error)
+
+    def open_location(self, text: str) -> str | None:
+        """Show ``text`` (path or address) in the tree: add its root or store, reveal and select it.
+
+        Returns None when on its way, else why it cannot be shown (also in the status bar).
+        """
+        from ..model.locate import LocationError, locate
+
+        known = self.tree_model.backend_keys() or ["disk", "memory", "zarr", "ome_zarr"]
+        try:
+            stores = [Address(b, p) for b in ("zarr", "ome_zarr") for p in self.tree_model.stores(b)]
+            location = locate(text, known, disk_roots=self.tree_model.disk_roots(), stores=stores)
+        except LocationError as exc:
+            self.statusBar().showMessage(str(exc), 10_000)
+            return str(exc)
+        if location.root is not None:
+            if location.root_backend == "disk":
+                self.add_disk_root(location.root)
+            else:
+                self._add_store(Address(location.root_backend or "zarr", location.root))
+        self.session.remember(str(location.target) if location.target.backend != "disk" else location.target.path)
+        self.navigator.reveal(location.target, location.via)
+        return None
+
+    def _on_navigator_failed(self, address: object, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
+
+    def restore_session(self) -> None:
+        """Reopen the roots and stores the user added last time (those that still exist)."""
+        if not self.session.reopen:
+            return
+        for path in reversed(self.session.roots()):
+            if os.path.isdir(path):
+                self.tree_model.add_disk_root(path)
+        for address in reversed(self.session.stores()):
+            if os.path.isdir(address.path):
+                self.tree_model.add_store(entry_for_path(address.backend, address.path).with_details(backend=address.backend))
+
+    def _on_recent_menu_about_to_show(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.session.recent()
+        for text in recent:
+            action = menu.addAction(text)
+            action.triggered.connect(lambda _checked=False, t=text: self._open_recent(t))
+        if not recent:
+            menu.addAction("No recent locations").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("Clear Menu")
+        clear.setEnabled(bool(recent))
+        clear.triggered.connect(self.session.clear_recent)
+
+    def _open_recent(self, text: str) -> None:
+        error = self.open_location(text)
+        if error is not None:
+            QMessageBox.warning(self, "Cannot open location", error)
+
+    def selected_roots(self) -> list[tuple[str, str]]:
+        """The selected rows that are disk roots or opened stores, as (backend, path)."""
+        out = []
+        for index in self.tree.selectionModel().selectedRows(0):
+            source = self.proxy.mapToSource(index)
+            parent = source.parent()
+            if source.data(ROW_KIND_ROLE) == "entry" and parent.isValid() and parent.data(ROW_KIND_ROLE) == "backend":
+                backend, path = source.data(ADDRESS_ROLE)
+                out.append((parent.data(ADDRESS_ROLE)[0], path))
+        return out
+
+    def remove_selected_roots(self) -> None:
+        """Take the selected roots or stores out of the tree and out of the session."""
+        removed = 0
+        for backend, path in self.selected_roots():
+            if self.tree_model.remove_root(backend, path):
+                removed += 1
+                if backend == "disk":
+                    self.session.remove_root(path)
+                else:
+                    self.session.remove_store(Address(backend, path))
+        if not removed:
+            self.statusBar().showMessage("Select a folder under disk, or a store under zarr, to remove it.", 5000)
+
+    def copy_selected_addresses(self) -> None:
+        """Put the selected rows' addresses (BACKEND:PATH, one per line) on the clipboard."""
+        from qtpy.QtWidgets import QApplication
+
+        lines = [f"{e.backend}:{e.path}" for e in self.selected_entries()]
+        if lines:
+            QApplication.clipboard().setText("\n".join(lines))
+            self.statusBar().showMessage(f"Copied {len(lines)} address{'es' if len(lines) != 1 else ''}", 3000)
 
     def choose_store(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a zarr store (its folder)", os.path.expanduser("~"))
@@ -319,7 +437,14 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Not a zarr store", f"{path} holds no zarr.json, .zgroup or .zarray.")
             return False
         self.tree_model.add_store(entry)
+        backend = "ome_zarr" if entry.kind is EntryKind.OME_ZARR else "zarr"
+        self.session.add_store(Address(backend, entry.path))
         return True
+
+    def _add_store(self, address: Address) -> None:
+        entry = entry_for_path("zarr", address.path).with_details(backend=address.backend)
+        self.tree_model.add_store(entry)
+        self.session.add_store(address)
 
     SIZE_LIMIT_KEY = "preview/size_limit_bytes"
 
@@ -677,6 +802,10 @@ class MainWindow(QMainWindow):
             action.setEnabled(sendable)
             menu.addAction(action)
         menu.addSeparator()
+        menu.addAction(self.copy_address_action)
+        self.copy_address_action.setEnabled(bool(self.selected_entries()))
+        if self.selected_roots():
+            menu.addAction(self.remove_root_action)
         menu.addAction(self.refresh_action)
         return menu
 
@@ -687,7 +816,7 @@ class MainWindow(QMainWindow):
 
     def _show_shortcuts(self) -> None:
         rows = [
-            ("Ctrl+O", "Add a folder to browse"),
+            ("Ctrl+O", "Open a location: a path, or an address such as zarr:/data/plate.zarr/A/1/0"),
             ("Ctrl+Shift+O", "Open a zarr store"),
             ("Ctrl+F", "Filter the tree by name"),
             ("F5", "Refresh the selected folder"),
@@ -774,6 +903,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.navigator.cancel()
         self.viewer_link.stop()
         self.transfer_queue.cancel_all()
         self.tree_model.cancel_all()

@@ -48,6 +48,9 @@ class SettingsDialog(QDialog):
         self.show_hidden = QCheckBox("Show hidden files", self)
         self.show_hidden.setChecked(window.hidden_action.isChecked())
         form.addRow("", self.show_hidden)
+        self.reopen = QCheckBox("Reopen the folders and stores I added, at start", self)
+        self.reopen.setChecked(window.session.reopen)
+        form.addRow("", self.reopen)
         self.chunks = QLineEdit(self)
         chunks = window.transfer_chunks()
         self.chunks.setText("plane" if chunks is None else ",".join(str(n) for n in chunks))
@@ -86,6 +89,7 @@ class SettingsDialog(QDialog):
         window = self.window_
         window.set_size_limit(int(self.size_limit.value() * 2**30))
         window.hidden_action.setChecked(self.show_hidden.isChecked())
+        window.session.reopen = self.reopen.isChecked()
         window.set_transfer_chunks(chunks)
         window.set_viewer_ports(self.napari_port.value(), self.fiji_port.value())
         return True

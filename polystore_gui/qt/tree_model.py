@@ -60,6 +60,7 @@ class BackendTreeModel(QAbstractItemModel):
 
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk
     listingFinished = Signal(object)  # (backend, path) whose listing (not details) is complete
+    listingFailed = Signal(object, str)  # (backend, path), the reason shown in its error row
     # Entries dropped on a row: (target backend, target path, [Address], Qt.DropAction)
     entriesDropped = Signal(str, str, object, object)
 
@@ -133,6 +134,10 @@ class BackendTreeModel(QAbstractItemModel):
             cell = self.index(top.row(), KIND, QModelIndex())
             self.dataChanged.emit(top, cell)
 
+    def backend_keys(self) -> list[str]:
+        """The registry keys shown at the top level (empty until discovery has answered)."""
+        return [n.backend.key for n in self._root.children if n.backend is not None]
+
     def backend_note(self, key: str) -> str | None:
         return self._notes.get(key)
 
@@ -163,6 +168,52 @@ class BackendTreeModel(QAbstractItemModel):
                 if entry.path == path and entry.backend == backend and not (node.placeholder or node.error_row):
                     return self.index_for(node)
         return QModelIndex()
+
+    def deepest_shown_ancestor(self, backend: str, path: str) -> QModelIndex:
+        """The shown row of ``backend`` whose path holds ``path`` most closely (itself included).
+
+        Roots of ``disk``, stores of ``zarr``/``ome_zarr`` and memory's ``/`` are where the
+        search starts; invalid when no shown row holds the path.
+        """
+        top = self.backend_index(backend)
+        if not top.isValid():
+            return QModelIndex()
+        best, best_len = None, -1
+        for node in self.node(top).iter_subtree():
+            if node.placeholder or node.error_row or node.backend is not None:
+                continue
+            candidate = node.entry.path.rstrip("/") or "/"
+            inside = path == candidate or path.startswith(candidate if candidate.endswith("/") else candidate + "/")
+            if inside and len(candidate) > best_len:
+                best, best_len = node, len(candidate)
+        return self.index_for(best) if best is not None else top
+
+    def show_pending(self, index: QModelIndex, path: str) -> bool:
+        """Bring the not-yet-shown row ``path`` of a paged folder into view; False when not there."""
+        node = self.node(index)
+        for position, entry in enumerate(node.pending):
+            if entry.path == path:
+                self._append_rows(node, position + 1)
+                return True
+        return False
+
+    def remove_root(self, backend: str, path: str) -> bool:
+        """Take a disk root or an opened store out of the tree (nothing on disk changes)."""
+        roots = self._disk_roots if backend == "disk" else self._stores.get(backend)
+        if roots is None or path not in roots:
+            return False
+        roots.remove(path)
+        top = self.backend_index(backend)
+        if top.isValid():
+            node = self.node(top)
+            for child in node.children:
+                if child.entry.path == path:
+                    self._remove_rows(node, child.row, 1)
+                    break
+        return True
+
+    def stores(self, backend: str) -> list[str]:
+        return list(self._stores.get(backend, []))
 
     def backend_index(self, key: str) -> QModelIndex:
         for node in self._root.children:
@@ -573,6 +624,7 @@ class BackendTreeModel(QAbstractItemModel):
         error_node = Node(Entry(node.entry.backend, node.entry.path, message, EntryKind.ERROR, error=message), node)
         error_node.error_row = True
         self._insert_nodes(node, 0, [error_node])
+        self.listingFailed.emit((node.entry.backend, node.entry.path), message)
 
     # -- refresh ---------------------------------------------------------------------------
 

@@ -1,0 +1,103 @@
+"""Where a typed location lives in the tree: File → Open Location… (Ctrl+O).
+
+The user types what they have — a path from a terminal, an address from the CLI
+(``zarr:/data/plate.zarr/A/1/0``), ``memory:/results`` — and the browser shows it:
+:func:`locate` says which root or store has to be added for it to be reachable, and
+which row to reveal. It reads metadata only (``stat`` and zarr marker files).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .address import Address, UnknownBackendError, parse_address
+from .zarr_nodes import CorruptMetadataError, find_virtual_file, read_node, store_root
+
+
+class LocationError(ValueError):
+    """The location cannot be shown; the message is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """What to do to show a location: maybe add a root (or a store), then reveal a row.
+
+    ``root_backend``/``root`` name the disk root or zarr store to add first (``root`` is
+    None when the row is already reachable); ``target`` is the row to select; ``via`` the
+    row whose children hold it when its path does not say so (a polystore virtual file,
+    ``store/name``, is a child of the array holding its plane).
+    """
+
+    target: Address
+    root_backend: str | None = None
+    root: str | None = None
+    via: str | None = None
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _store_backend(root: str) -> str:
+    """Where the tree shows a store: ``ome_zarr`` when its root is an OME-NGFF image, else ``zarr``."""
+    try:
+        meta = read_node(root)
+    except (CorruptMetadataError, OSError):
+        return "zarr"
+    return "ome_zarr" if meta is not None and meta.is_ome else "zarr"
+
+
+def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str] = (),
+           stores: Sequence[Address] = ()) -> Location:
+    """The :class:`Location` of ``text``; raises :class:`LocationError` with the reason.
+
+    A path inside a zarr store (typed as a disk path or as ``zarr:``/``ome_zarr:``) is
+    shown inside the store, under the backend the tree shows that store in (``stores``:
+    the stores shown already). A disk path under a root already shown
+    needs no new root; otherwise its folder (a file: the folder holding it) becomes one.
+    """
+    text = text.strip()
+    if not text:
+        raise LocationError("Type a path or an address such as zarr:/data/plate.zarr/A/1/0")
+    try:
+        address = parse_address(text, list(known_backends))
+    except UnknownBackendError as exc:
+        raise LocationError(str(exc)) from exc
+    backend, path = address.backend, address.path
+    if backend in ("disk", "zarr", "ome_zarr"):
+        return _locate_local(address, list(disk_roots), list(stores))
+    if backend == "memory":
+        from .listing import memory_backend
+
+        if path != "/" and not memory_backend().exists(path):
+            raise LocationError(f"Nothing in memory at {path} (memory: is this program's own memory)")
+        return Location(Address("memory", path))
+    # Any other backend: its row (the sinks and the backends that need context have none below).
+    return Location(Address(backend, ""))
+
+
+def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]) -> Location:
+    backend, path = address.backend, address.path
+    exists = os.path.lexists(path)
+    virtual = None if exists else find_virtual_file(path)
+    if not exists and virtual is None:
+        raise LocationError(f"No such file or folder: {path}")
+    via = virtual.array.path if virtual is not None else None
+    root = store_root(path if exists else os.path.dirname(path))
+    if root is not None:
+        shown = next((s for s in stores if s.path == root), None)
+        if shown is not None:
+            return Location(Address(shown.backend, path), via=via)
+        kind = _store_backend(root)
+        return Location(Address(kind, path), kind, root, via=via)
+    if backend != "disk":
+        raise LocationError(f"Not inside a zarr store (no zarr.json, .zgroup or .zarray above it): {path}")
+    if any(_is_under(path, r) for r in disk_roots):
+        return Location(Address("disk", path))
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return Location(Address("disk", path), "disk", folder)
+
+
+__all__ = ["Location", "LocationError", "locate"]
