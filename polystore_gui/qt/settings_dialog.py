@@ -10,6 +10,7 @@ from qtpy.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -36,42 +37,54 @@ class SettingsDialog(QDialog):
         super().__init__(parent or window)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(460)
         self.window_ = window
-        form = QFormLayout()
         self.size_limit = QDoubleSpinBox(self)
         self.size_limit.setRange(0.01, 1024.0)
         self.size_limit.setDecimals(2)
         self.size_limit.setSuffix(" GiB")
         self.size_limit.setValue(window.preview.size_limit / 2**30)
         self.size_limit.setToolTip("Ask before reading more than this into memory (data with no lazy path only)")
-        form.addRow("Preview size limit:", self.size_limit)
         self.show_hidden = QCheckBox("Show hidden files", self)
         self.show_hidden.setChecked(window.hidden_action.isChecked())
-        form.addRow("", self.show_hidden)
         self.reopen = QCheckBox("Reopen the folders and stores I added, at start", self)
         self.reopen.setChecked(window.session.reopen)
-        form.addRow("", self.reopen)
         self.chunks = QLineEdit(self)
         chunks = window.transfer_chunks()
         self.chunks.setText("plane" if chunks is None else ",".join(str(n) for n in chunks))
         self.chunks.setToolTip("'plane': one plane per chunk (2048 x 2048 tiles above 4096 x 4096); "
                                "or the sizes of the trailing axes, e.g. 1,512,512")
-        form.addRow("Chunks for arrays copied into zarr:", self.chunks)
         self.napari_port = QSpinBox(self)
         self.napari_port.setRange(1, 64535)
         self.napari_port.setValue(window.viewer_link.ports["napari_stream"])
-        form.addRow("napari viewer port:", self.napari_port)
         self.fiji_port = QSpinBox(self)
         self.fiji_port.setRange(1, 64535)
         self.fiji_port.setValue(window.viewer_link.ports["fiji_stream"])
-        form.addRow("Fiji receiver port:", self.fiji_port)
+        layout = QVBoxLayout(self)
+        for title, rows, note in (
+            ("Browsing", [("", self.show_hidden), ("", self.reopen)], None),
+            ("Preview", [("Size limit:", self.size_limit)],
+             "Data with no lazy path (a CSV, a PNG, a plain file) is read whole: above this size you are asked first."),
+            ("Copies into zarr", [("Chunk shape:", self.chunks)],
+             "'plane' writes one plane per chunk; or give the trailing axes, e.g. 1,512,512."),
+            ("Viewers", [("napari viewer port:", self.napari_port), ("Fiji receiver port:", self.fiji_port)],
+             "On this machine's loopback interface; the napari viewer's control channel is 1000 above its port."),
+        ):
+            box = QGroupBox(title, self)
+            form = QFormLayout(box)
+            for label, widget in rows:
+                form.addRow(label, widget)
+            if note:
+                hint = QLabel(note, box)
+                hint.setWordWrap(True)
+                hint.setStyleSheet("color: #64748b")
+                form.addRow(hint)
+            layout.addWidget(box)
         self.error = QLabel("", self)
         self.error.setStyleSheet("color: #b91c1c")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self._on_buttons_accepted)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
