@@ -54,8 +54,9 @@ SELF_TEST_SECONDS = 180
 def _self_test(window: object) -> Any:
     """``--self-test``: check that this install works, print a JSON report, quit.
 
-    Waits for discovery, opens a demo array, waits until napari has drawn it (the GL
-    canvas rendered to an image with non-black pixels), then prints ``{"backends": [...],
+    Waits for discovery (``backends``: the tree's top-level rows), opens a demo array,
+    waits until napari has drawn it (the GL canvas rendered to an image with non-black
+    pixels), then prints ``{"backends": [...],
     "preview": {...}, "ok": true}`` and exits 0; exits 1 with the reason otherwise. Used by
     the bundle test (a frozen app must still find polystore's backends and napari's GL).
     """
@@ -78,8 +79,9 @@ def _self_test(window: object) -> Any:
         if app is not None:
             app.exit(0 if ok else 1)
 
-    def on_discovered(discovery: object) -> None:
-        report["backends"] = list(getattr(discovery, "keys", []))
+    def on_discovered(_discovery: object) -> None:
+        # What the user sees: the tree's top-level rows, one per registered backend.
+        report["backends"] = window.tree_model.backend_keys()
 
     def on_shown(preview: object) -> None:
         layers = window.preview.shown_layers
