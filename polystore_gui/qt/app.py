@@ -49,6 +49,7 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
 
 
 SELF_TEST_SECONDS = 180
+DRAW_SECONDS = 30
 
 
 def _self_test(window: object) -> Any:
@@ -61,6 +62,7 @@ def _self_test(window: object) -> Any:
     the bundle test (a frozen app must still find polystore's backends and napari's GL).
     """
     import json
+    import time
 
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
@@ -87,9 +89,11 @@ def _self_test(window: object) -> Any:
         layers = window.preview.shown_layers
         report["preview"] = {"path": getattr(preview, "path", None), "layers": [type(x).__name__ for x in layers],
                              "shape": list(layers[0].data.shape) if layers else None}
-        QTimer.singleShot(500, check_drawn)
+        check_drawn(time.monotonic() + DRAW_SECONDS)
 
-    def check_drawn() -> None:
+    def check_drawn(deadline: float) -> None:
+        # napari slices and draws asynchronously: look at the canvas until it shows the
+        # array (or the deadline passes), a few times a second.
         qt_viewer = window.preview.viewer.qt_viewer
         try:
             image = qt_viewer.screenshot() if qt_viewer is not None else None
@@ -98,7 +102,10 @@ def _self_test(window: object) -> Any:
             return
         lit = int((image[..., :3].max(axis=-1) > 16).sum()) if image is not None else 0
         report["canvas_pixels_lit"] = lit
-        finish(lit > 0 and bool(report.get("backends")), None if lit else "the canvas drew nothing")
+        if lit == 0 and time.monotonic() < deadline:
+            QTimer.singleShot(200, lambda: check_drawn(deadline))
+            return
+        finish(lit > 0 and bool(report.get("backends")), None if lit else f"the canvas drew nothing in {DRAW_SECONDS} s")
 
     def open_array(demo: Path) -> None:
         window.preview.previewShown.connect(on_shown)
