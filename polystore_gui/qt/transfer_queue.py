@@ -200,11 +200,12 @@ class TransferQueue(QWidget):
         done = sum(r.total if r.status not in ("waiting", "copying") else r.done for r in self.rows)
         self.overall_bar.setValue(int(100 * done / total) if total else (100 if self.rows else 0))
         if active:
-            self.overall.setText(f"{len(active)} of {len(self.rows)} transfers to go — "
+            self.overall.setText(f"{len(active)} of {len(self.rows)} transfer{'s' if len(self.rows) != 1 else ''} to go — "
                                  f"{human_size(done)} of {human_size(total)}")
         elif self.rows:
             failed = sum(1 for r in self.rows if r.status == "failed")
-            self.overall.setText(f"{len(self.rows)} transfers finished" + (f", {failed} failed" if failed else ""))
+            count = len(self.rows)
+            self.overall.setText(f"{count} transfer{'s' if count != 1 else ''} finished" + (f", {failed} failed" if failed else ""))
         else:
             self.overall.setText("No transfers")
 
