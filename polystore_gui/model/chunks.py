@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import chunk_find
 from .chunk_layout import (
     MAX_UINT_64,
     ChunkLayout,
@@ -66,6 +67,7 @@ class ScanBatch:
     object_state: np.ndarray  # int8
     errors: dict[int, str]  # flat object index -> message
     swept: tuple[int, int] | None = None  # objects [a, b) along axis 0 now fully listed
+    swept_ranges: tuple[tuple[int, int], ...] = ()  # more such ranges (parallel walks)
     done: float = 0.0  # fraction of the scan done
     final: bool = False
     strays: int = 0  # files that are not chunk keys of this array
@@ -85,6 +87,10 @@ class ChunkReport:
     complete: bool = False
     strays: int = 0
     seconds: float = 0.0
+    # Stored chunks per power-of-two size (bin k: 2**k <= bytes < 2**(k+1)), kept up to date
+    # batch by batch: the summary is redrawn while a million chunks arrive, and a pass over
+    # every size each time cost the GUI thread 15-40 ms. None: to be counted afresh.
+    _bins: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, layout: ChunkLayout) -> ChunkReport:
@@ -96,10 +102,14 @@ class ChunkReport:
         grid, objects = layout.grid, layout.object_grid
         return cls(layout,
                    np.zeros(grid, np.int8), np.zeros(grid, np.int64),
-                   np.zeros(objects, np.int8), np.zeros(objects, np.int64))
+                   np.zeros(objects, np.int8), np.zeros(objects, np.int64), _bins=np.zeros(64, np.int64))
 
     def apply(self, batch: ScanBatch) -> None:
         state, stored = self.state.reshape(-1), self.stored.reshape(-1)
+        if self._bins is not None and len(batch.chunks):
+            # A batch names each chunk once (the collector's rule); the final batch recounts.
+            self._bins -= _size_bins(stored[batch.chunks], state[batch.chunks])
+            self._bins += _size_bins(batch.chunk_bytes, batch.chunk_state)
         state[batch.chunks] = batch.chunk_state
         stored[batch.chunks] = batch.chunk_bytes
         ostate, obytes = self.object_state.reshape(-1), self.object_bytes.reshape(-1)
@@ -107,15 +117,17 @@ class ChunkReport:
         obytes[batch.objects] = batch.object_bytes
         self.errors.update(batch.errors)
         self.strays += batch.strays
-        if batch.swept is not None and self.layout.shape:
-            a, b = batch.swept
-            unknown = self.object_state[a:b] == UNKNOWN
-            self.object_state[a:b][unknown] = MISSING
+        ranges = (batch.swept, *batch.swept_ranges) if batch.swept is not None else batch.swept_ranges
+        if self.layout.shape:
             per = self.layout.per_shard[0]
-            rows = self.state[a * per:b * per]
-            rows[rows == UNKNOWN] = MISSING
+            for a, b in ranges:
+                unknown = self.object_state[a:b] == UNKNOWN
+                self.object_state[a:b][unknown] = MISSING
+                rows = self.state[a * per:b * per]
+                rows[rows == UNKNOWN] = MISSING
         self.done = batch.done
         if batch.final:
+            self._bins = None  # counted afresh once, when next asked
             self.state[self.state == UNKNOWN] = MISSING
             self.object_state[self.object_state == UNKNOWN] = MISSING
             self.complete = True
@@ -168,14 +180,13 @@ class ChunkReport:
 
     def size_histogram(self) -> list[dict[str, int]]:
         """Stored chunk sizes in power-of-two bins: [{"min": lo, "max": hi, "count": n}]."""
-        sizes = self.stored[self.state == STORED]
-        sizes = sizes[sizes > 0]
-        if sizes.size == 0:
+        if self._bins is None:
+            self._bins = _size_bins(self.stored.reshape(-1), self.state.reshape(-1))
+        used = np.flatnonzero(self._bins)
+        if used.size == 0:
             return []
-        exps = np.floor(np.log2(sizes)).astype(np.int64)
-        lo, hi = int(exps.min()), int(exps.max())
-        counts = np.bincount(exps - lo, minlength=hi - lo + 1)
-        return [{"min": 2 ** (lo + i), "max": 2 ** (lo + i + 1), "count": int(n)} for i, n in enumerate(counts)]
+        lo, hi = int(used[0]), int(used[-1])
+        return [{"min": 2 ** k, "max": 2 ** (k + 1), "count": int(self._bins[k])} for k in range(lo, hi + 1)]
 
     def chunk_rows(self) -> Iterator[dict[str, Any]]:
         """One object per chunk: index, key, present, stored_bytes, state (the CLI's chunk_list)."""
@@ -206,6 +217,15 @@ class ChunkReport:
             oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
             row["error"] = self.errors.get(oflat, "unreadable")
         return row
+
+
+def _size_bins(sizes: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """How many stored chunks (non-empty) fall in each power-of-two size bin (64 bins)."""
+    sizes = sizes[(states == STORED) & (sizes > 0)]
+    if sizes.size == 0:
+        return np.zeros(64, np.int64)
+    exps = np.frexp(sizes.astype(np.float64))[1] - 1  # exact floor(log2) for sizes below 2**53
+    return np.bincount(exps, minlength=64).astype(np.int64)
 
 
 def read_amplification(layout: ChunkLayout, plane_axes: tuple[int, int] | None = None,
@@ -299,6 +319,8 @@ class _Collector:
         self.inner: list[tuple[tuple[int, ...], np.ndarray]] = []
         self.leaves: list[tuple[tuple[int, ...], list[int], list[int]]] = []
         self.failed_dirs: list[tuple[tuple[int, ...], str]] = []
+        self.arrays: list[tuple[np.ndarray, np.ndarray]] = []  # (index rows, sizes) from find
+        self.swept: list[tuple[int, int]] = []
         self.strays = 0
 
     # -- walking ------------------------------------------------------------------------
@@ -315,6 +337,9 @@ class _Collector:
             first = self._int_entries(top, want_dirs=self.ndim > 1)
             first.sort(key=lambda e: e[0])
             n0 = self.object_grid[0]
+            if self.ndim > 1 and layout.shards is None and chunk_find.use_find(layout.nobjects):
+                yield from self._walk_with_find(top, [i for i, _ in first])
+                return
             swept_from = 0
             for i0, entry in first:
                 if self.ndim == 1:
@@ -356,6 +381,30 @@ class _Collector:
                 if self._due():
                     yield self._batch(done=min(0.99, seen / total))
         yield self._batch(done=1.0, final=True)
+
+    def _walk_with_find(self, top: str, tops: list[int]) -> Iterator[ScanBatch]:
+        """Unsharded, nested keys: ``find`` processes give names and sizes (see chunk_find)."""
+        for block in chunk_find.walk_nested(top, tops, self.ndim, self.object_grid):
+            if len(block.rows):
+                self.arrays.append((block.rows, block.sizes))
+            for index, path in block.careful:  # not a plain readable file: as the Python walk does
+                self._visit_path(path, index)
+            self.strays += block.strays
+            self.failed_dirs.extend(block.failed_dirs)
+            self.swept.extend(block.swept)
+            if self._due():
+                yield self._batch(done=min(0.99, block.done))
+        yield self._batch(done=1.0, final=True)
+
+    def _visit_path(self, path: str, index: tuple[int, ...]) -> None:
+        """One entry where a chunk file should be, checked as ``_visit_entry`` checks a DirEntry."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if os.path.lexists(path):  # a broken symlink, a loop, no permission: flagged
+                self._fail(index, 0, f"{exc.strerror or exc}: {path}")
+            return  # gone since find listed it: missing
+        self._visit_stat(path, index, st)
 
     def _stray(self, name: str) -> None:
         if name not in (V3_META, V2_ARRAY, ".zattrs", ".zgroup", ".zmetadata") and not name.startswith("."):
@@ -470,7 +519,8 @@ class _Collector:
         self.failed.append((index, size, message))
 
     def _due(self) -> bool:
-        pending = len(self.found) + len(self.failed) + sum(len(xs) for _p, xs, _s in self.leaves)
+        pending = (len(self.found) + len(self.failed) + sum(len(xs) for _p, xs, _s in self.leaves)
+                   + sum(len(rows) for rows, _s in self.arrays))
         if self.layout.shards is not None:
             pending = pending * max(1, math.prod(self.layout.per_shard)) // 4
         return pending >= BATCH_ENTRIES or (pending > 0 and time.perf_counter() - self.last > BATCH_SECONDS)
@@ -484,6 +534,9 @@ class _Collector:
         sizes = np.array(self.sizes, np.int64)
         if self.leaves:
             found, sizes = self._leaf_facts(found, sizes)
+        if self.arrays:
+            found = np.concatenate([found, *(rows for rows, _s in self.arrays)])
+            sizes = np.concatenate([sizes, *(s for _r, s in self.arrays)])
         for prefix, message in self.failed_dirs:  # every object under a folder that cannot be listed
             rest = self.object_grid[len(prefix):]
             for sub in np.ndindex(*rest) if math.prod(rest) <= 1_000_000 else ():
@@ -498,8 +551,7 @@ class _Collector:
         else:
             chunks, chunk_bytes, chunk_state = self._inner_facts(failed)
         batch = ScanBatch(chunks, chunk_bytes, chunk_state, objects, object_bytes, object_state, errors,
-                          swept=swept, done=done, final=final, strays=self.strays,
-                          )
+                          swept=swept, swept_ranges=tuple(self.swept), done=done, final=final, strays=self.strays)
         if grid == ():  # 0-d: one chunk
             batch.chunks = batch.chunks[:1]
         self._reset()

@@ -14,6 +14,7 @@ import html
 import logging
 import math
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,11 @@ def heat_range(sizes: np.ndarray) -> tuple[int, int]:
 
 def _open_layout(backend: str, path: str) -> tuple[ChunkLayout, str | None]:
     array_path, note = resolve_array(backend, path)
-    return read_layout(array_path), note
+    layout = read_layout(array_path)
+    # The summary asks whether each codec is installed; the first answer imports zarr's and
+    # numcodecs' codec registries (~0.2 s): here in the worker, never on the GUI thread.
+    layout.missing_codecs()
+    return layout, note
 
 
 class ChunkTableModel(QAbstractTableModel):
@@ -519,9 +524,14 @@ class ChunkInspector(QWidget):
         if not self._dirty:
             return
         self._dirty = False
+        started = time.perf_counter()
         self.table_model.refresh()
         self._update_summary()
         self.reportChanged.emit()
+        # A redraw of a huge array's summary and heat map costs tens of ms: while the scan
+        # goes on, redraw at most a tenth of the time, so the window keeps answering.
+        spent_ms = (time.perf_counter() - started) * 1000
+        self._refresh_timer.setInterval(max(REFRESH_MS, int(10 * spent_ms)))
 
     def _on_scan_ended(self, generation: int) -> None:
         if generation != self._generation:

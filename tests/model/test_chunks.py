@@ -26,6 +26,17 @@ from polystore_gui.model.chunks import (
 )
 
 
+@pytest.fixture(autouse=True, params=["python", "find"])
+def chunk_walk(request, monkeypatch):
+    """Every scan test runs with the Python walk and with the find(1) walk (chunk_find)."""
+    from polystore_gui.model import chunk_find
+
+    if request.param == "find":
+        assert chunk_find.gnu_find() is not None, "GNU find is part of the machine this suite runs on"
+    monkeypatch.setenv("POLYSTORE_GUI_CHUNK_WALK", request.param)  # subprocesses inherit it
+    return request.param
+
+
 def _files(root: str) -> dict[str, int]:
     """Relative key -> size of every chunk file under an array directory."""
     out = {}
@@ -287,11 +298,13 @@ def test_scan_is_progressive_and_can_stop(tmp_path, monkeypatch):
     layout = read_layout(path)
     report = ChunkReport.empty(layout)
     batches = iter(scan(layout))
-    report.apply(next(batches))
+    first = next(batches)
+    report.apply(first)
     assert 0 < report.done < 1 and not report.complete
     assert (report.state == UNKNOWN).any() and (report.state == STORED).any()
-    # Planes already listed are known; the rest are still being scanned.
-    assert (report.state[0] == STORED).all()
+    # Planes already listed (swept) are known; the rest are still being scanned.
+    swept = [(a, b) for a, b in ((first.swept,) if first.swept else ()) + first.swept_ranges if b > a]
+    assert swept and all((report.state[a:b] != UNKNOWN).all() for a, b in swept)
     stopped = list(scan(layout, should_stop=lambda: True))
     assert len(stopped) == 1 and not stopped[0].final
     for batch in batches:
@@ -342,3 +355,43 @@ def test_zero_dimensional_array(tmp_path):
     report = scan_report(read_layout(path))
     assert report.summary()["nchunks_initialized"] == 1 == a.nchunks_initialized
     assert list(report.chunk_rows())[0]["present"] is True
+
+
+def test_files_that_are_not_chunk_keys_are_counted_as_strays(tmp_path):
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(2, 64, 64), chunks=(1, 32, 32), dtype="uint8", fill_value=0)
+    a[:] = 5
+    _write(os.path.join(path, "c", "0", "0", "notes.txt"), b"a stray")  # not an integer
+    _write(os.path.join(path, "c", "1", "1", "7"), b"outside")  # beyond the grid (2 x 2 per plane)
+    report = scan_report(read_layout(path))
+    assert report.summary()["stray_files"] == 2
+    assert (report.state == STORED).all() and report.summary()["nchunks_initialized"] == 8
+    assert report.summary()["stored_bytes"] == sum(v for k, v in _files(path).items() if k.count("/") == 3 and not k.endswith(("notes.txt", "/7")))
+
+
+def test_size_histogram_kept_batch_by_batch_matches_a_recount(tmp_path, monkeypatch):
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 7)
+    rng = np.random.default_rng(5)
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(6, 64, 64), chunks=(1, 16, 16), dtype="uint16", fill_value=0)
+    for z in range(6):  # planes that compress differently: sizes over several bins
+        a[z] = rng.integers(0, 2 ** (2 + 2 * z), size=(64, 64), dtype=np.uint16)
+    layout = read_layout(path)
+    report = ChunkReport.empty(layout)
+    batches = 0
+    for batch in scan(layout):
+        if batch.final:
+            kept = report.size_histogram()  # before the final recount: kept batch by batch
+        report.apply(batch)
+        batches += 1
+    assert batches >= 2
+    assert report.size_histogram() == kept
+    sizes = report.stored[report.state == STORED]
+    recount = {}
+    for size in sizes[sizes > 0].tolist():
+        k = size.bit_length() - 1
+        recount[k] = recount.get(k, 0) + 1
+    assert kept == [{"min": 2 ** k, "max": 2 ** (k + 1), "count": recount.get(k, 0)} for k in range(min(recount), max(recount) + 1)]
+    assert len([b for b in kept if b["count"]]) >= 3

@@ -1,0 +1,269 @@
+"""Listing the chunk files of an unsharded array with GNU ``find``, several at a time.
+
+Knowing every chunk's stored bytes costs one ``stat`` per chunk file. From Python that is
+about 3-4 µs a file here (the call, the ``stat_result``, the path walk in the kernel), and
+threads do not help (the GIL). ``find -printf '%s %p'`` does the same ``fstatat`` calls in C,
+relative to each folder, and two or more ``find`` processes over separate slices of the
+top-level folders use the other cores: the full scan of 102,400 chunks costs about 1.5x a
+bare Python ``scandir`` of names (see benchmarks/README.md, "Chunk scan"), where the
+Python walk cost 4-6x.
+
+The output, ``SIZE AXIS0/AXIS1/.../AXISn`` per line, is parsed a block at a time with
+numpy (no Python object per chunk). What is not a plain readable file (a directory where a
+chunk should be, a symlink, a file this user may not read) is printed
+with size -1 and checked one by one by the caller, exactly as the Python walk checks
+it (a user other than root: also a file ``access(2)`` says it may not read); a folder ``find`` cannot list is reported from its stderr. Only GNU ``find`` has
+``-printf``: elsewhere (macOS, Windows) the caller keeps its Python walk.
+
+``POLYSTORE_GUI_CHUNK_WALK`` picks the walk: ``find`` (whenever GNU find is there, whatever
+the array's size; the test suite runs every scan test both ways), ``python`` (never), or
+unset (``find`` from :data:`FIND_MIN_OBJECTS` objects up).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import selectors
+import shutil
+import subprocess
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Below this many objects the Python walk is as quick (process start-up dominates).
+FIND_MIN_OBJECTS = 4096
+READ_BYTES = 1 << 20
+_ERROR_LINE = re.compile(r"^[^:']*: '(.*)': (.*)$")  # "/usr/bin/find: 'PATH': REASON" (C locale)
+
+
+def use_find(nobjects: int) -> bool:
+    """Whether to list an array of ``nobjects`` stored objects with ``find``."""
+    mode = os.environ.get("POLYSTORE_GUI_CHUNK_WALK", "")
+    if mode == "python":
+        return False
+    return gnu_find() is not None and (mode == "find" or nobjects >= FIND_MIN_OBJECTS)
+
+
+@functools.cache
+def gnu_find() -> str | None:
+    """The path of a GNU ``find`` (it has ``-printf``), or None."""
+    path = shutil.which("find")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10,
+                             env={**os.environ, "LC_ALL": "C"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if "GNU findutils" in out.stdout else None
+
+
+@dataclass
+class FindBlock:
+    """What one read of ``find``'s output gave."""
+
+    rows: np.ndarray  # (n, ndim) int64: object indices of plain readable files
+    sizes: np.ndarray  # (n,) int64: their sizes
+    careful: list[tuple[tuple[int, ...], str]] = field(default_factory=list)  # check one by one
+    strays: int = 0  # files whose names are not chunk keys inside the grid
+    failed_dirs: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
+    swept: list[tuple[int, int]] = field(default_factory=list)  # axis-0 ranges fully listed
+    done: float = 0.0
+
+
+@dataclass
+class _Worker:
+    """One ``find`` process over a contiguous slice of the top-level folders."""
+
+    process: subprocess.Popen[bytes]
+    tops: list[int]  # its starting points, in the order find visits them
+    low: int  # the first axis-0 index it answers for
+    high: int  # one past the last
+    swept_to: int  # axis-0 objects below this are fully listed
+    tail: bytes = b""
+    errors: bytes = b""
+    position: int = 0  # how many of its starting points have been reached
+
+
+def _euid() -> int:
+    return os.geteuid() if hasattr(os, "geteuid") else 0
+
+
+def _groups(tops: Sequence[int], processes: int) -> list[list[int]]:
+    count = max(1, min(processes, len(tops)))
+    size = -(-len(tops) // count)
+    return [list(tops[i:i + size]) for i in range(0, len(tops), size)]
+
+
+def walk_nested(top: str, tops: Sequence[int], ndim: int, grid: Sequence[int], *,
+                processes: int | None = None) -> Iterator[FindBlock]:
+    """Yield the chunk files under ``top``: ``tops`` are its axis-0 folders (sorted ints).
+
+    Keys are ``top/i0/i1/.../in`` (``ndim`` >= 2). Closing the generator ends the
+    ``find`` processes.
+    """
+    find = gnu_find()
+    assert find is not None and ndim >= 2
+    if not tops:
+        return  # nothing written yet: every chunk is missing
+    depth = str(ndim - 1)
+    # Root reads every file; anyone else asks access(2) (in C: modes, ACLs) before trusting one.
+    readable = [] if _euid() == 0 else ["-readable"]
+    expression = ["-mindepth", depth, "-maxdepth", depth,
+                  "(", "-type", "f", *readable, "-printf", "%s %p\\n", ")", "-o", "-printf", "-1 %p\\n"]
+    env = {**os.environ, "LC_ALL": "C"}
+    processes = processes or max(2, min(4, os.cpu_count() or 1))
+    groups = _groups(tops, processes)
+    workers: list[_Worker] = []
+    selector = selectors.DefaultSelector()
+    grid_arr = np.array(grid, np.int64)
+    try:
+        for n, group in enumerate(groups):
+            low = 0 if n == 0 else group[0]
+            high = groups[n + 1][0] if n + 1 < len(groups) else int(grid[0])
+            process = subprocess.Popen([find, *(str(i) for i in group), *expression], cwd=top, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            worker = _Worker(process, group, low, max(low, high), low)
+            workers.append(worker)
+            assert process.stdout is not None and process.stderr is not None
+            selector.register(process.stdout, selectors.EVENT_READ, (worker, "out"))
+            selector.register(process.stderr, selectors.EVENT_READ, (worker, "err"))
+        open_streams = 2 * len(workers)
+        total_tops = max(1, len(tops))
+        while open_streams:
+            for key, _mask in selector.select():
+                worker, what = key.data
+                data = os.read(key.fd, READ_BYTES)
+                if not data:
+                    selector.unregister(key.fileobj)
+                    open_streams -= 1
+                    if what == "out":
+                        block = _parse(worker, worker.tail, top, ndim, grid_arr) if worker.tail else _empty(ndim)
+                        worker.tail = b""
+                        worker.position = len(worker.tops)
+                        block.swept.append((worker.swept_to, worker.high))
+                        worker.swept_to = worker.high
+                        block.done = sum(w.position for w in workers) / total_tops
+                        yield block
+                    continue
+                if what == "err":
+                    worker.errors += data
+                    continue
+                data = worker.tail + data
+                cut = data.rfind(b"\n") + 1
+                worker.tail = data[cut:]
+                if cut:
+                    block = _parse(worker, data[:cut], top, ndim, grid_arr)
+                    block.done = sum(w.position for w in workers) / total_tops
+                    yield block
+        for worker in workers:
+            worker.process.wait()
+        failed = [d for w in workers for d in _failed_dirs(w.errors, top)]
+        if failed:
+            yield FindBlock(np.zeros((0, ndim), np.int64), np.zeros(0, np.int64), failed_dirs=failed, done=1.0)
+    finally:
+        selector.close()
+        for worker in workers:
+            if worker.process.poll() is None:
+                worker.process.kill()
+            worker.process.wait()
+            for stream in (worker.process.stdout, worker.process.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+def _empty(ndim: int) -> FindBlock:
+    return FindBlock(np.zeros((0, ndim), np.int64), np.zeros(0, np.int64))
+
+
+def _parse(worker: _Worker, data: bytes, top: str, ndim: int, grid: np.ndarray) -> FindBlock:
+    """Complete lines ``SIZE i0/i1/.../in`` → rows; anything unusual goes line by line."""
+    columns = ndim + 1
+    lines = data.count(b"\n")
+    values = None
+    try:
+        with warnings.catch_warnings():
+            # A name that is not an integer makes numpy stop early (a warning, soon an error).
+            warnings.simplefilter("error")
+            values = np.fromstring(data.replace(b"/", b" "), dtype=np.int64, sep=" ")  # noqa: NPY201
+    except (ValueError, DeprecationWarning):
+        values = None
+    if values is None or values.size != lines * columns:
+        return _parse_slowly(worker, data, top, ndim, grid)
+    table = values.reshape(lines, columns)
+    sizes, rows = table[:, 0], table[:, 1:]
+    block = FindBlock(rows, sizes)
+    odd = sizes < 0
+    if odd.any():
+        odd_lines = [line for line in data.split(b"\n") if line.startswith(b"-1 ")]
+        block.careful = [(tuple(int(i) for i in row), os.path.join(top, os.fsdecode(line[3:])))
+                         for row, line in zip(rows[odd], odd_lines)]
+        keep = ~odd
+        rows, sizes = rows[keep], sizes[keep]
+    inside = np.all((rows < grid) & (rows >= 0), axis=1)
+    block.strays = int(np.count_nonzero(~inside))
+    block.rows, block.sizes = rows[inside], sizes[inside]
+    _advance(worker, block, int(table[-1, 1]) if lines else None)
+    return block
+
+
+def _parse_slowly(worker: _Worker, data: bytes, top: str, ndim: int, grid: np.ndarray) -> FindBlock:
+    rows: list[tuple[int, ...]] = []
+    sizes: list[int] = []
+    block = _empty(ndim)
+    last = None
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        size_text, _, path = line.partition(b" ")
+        try:
+            index = tuple(int(p) for p in path.split(b"/"))
+            size = int(size_text)
+        except ValueError:
+            block.strays += 1
+            continue
+        last = index[0]
+        if len(index) != ndim or any(i < 0 or i >= g for i, g in zip(index, grid.tolist())):
+            block.strays += 1
+        elif size < 0:
+            block.careful.append((index, os.path.join(top, os.fsdecode(path))))
+        else:
+            rows.append(index)
+            sizes.append(size)
+    block.rows = np.array(rows, np.int64).reshape(len(rows), ndim)
+    block.sizes = np.array(sizes, np.int64)
+    _advance(worker, block, last)
+    return block
+
+
+def _advance(worker: _Worker, block: FindBlock, last: int | None) -> None:
+    """find visits its starting points in order: every axis-0 index before ``last`` is done."""
+    if last is None or last <= worker.swept_to:
+        return
+    while worker.position < len(worker.tops) and worker.tops[worker.position] < last:
+        worker.position += 1
+    block.swept.append((worker.swept_to, last))
+    worker.swept_to = last
+
+
+def _failed_dirs(errors: bytes, top: str) -> list[tuple[tuple[int, ...], str]]:
+    """Folders find could not list (from its stderr, in the C locale) as (index prefix, message)."""
+    out = []
+    for line in os.fsdecode(errors).splitlines():
+        match = _ERROR_LINE.match(line)
+        if match is None:
+            continue
+        relative, reason = match.groups()
+        try:
+            prefix = tuple(int(p) for p in relative.split("/"))
+        except ValueError:
+            continue
+        out.append((prefix, f"cannot list {os.path.join(top, relative)}: {reason}"))
+    return out
+
+
+__all__ = ["FIND_MIN_OBJECTS", "FindBlock", "gnu_find", "use_find", "walk_nested"]
