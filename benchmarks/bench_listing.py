@@ -179,6 +179,154 @@ def case_qfsmodel(folder: str, n: int, timeout_s: float) -> dict[str, Any]:
 def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None, fetch_all: bool) -> dict[str, Any]:
     """Expand the folder's row in polystore-gui's window and time what arrives.
 
+    The tree shows a large folder's first page and a row standing for the rest; the
+    folder list below the tree gets every entry at once. ``fetch_all=False``: the user
+    only opens the folder. ``fetch_all=True``: then the user scrolls the folder list from
+    top to bottom in 20 jumps of the scroll bar, 0.1 s apart (each screen of rows learns
+    its sizes as it comes into view), until the last rows show their sizes.
+    """
+    os.environ.setdefault("QT_API", "pyqt6")
+    from qtpy.QtCore import QModelIndex, QTimer
+    from qtpy.QtWidgets import QApplication
+
+    from polystore_gui.qt.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    parent_dir = os.path.dirname(folder)
+    window = MainWindow([parent_dir])
+    window.resize(1280, 900)
+    window.show()
+    model = window.tree_model
+    listing = window.folder_list
+    marks: dict[str, float] = {}
+    heartbeat = C.Heartbeat()
+    box: dict[str, Any] = {"scrolls": 0}
+    profiler: Any = None
+    SCROLLS = 20
+
+    def on_discovery(_d: Any) -> None:
+        marks["discovery"] = time.monotonic()
+        root = model.find("disk", parent_dir)
+        if not root.isValid():
+            print(f"no disk root {parent_dir}", file=sys.stderr)
+            finish()
+            return
+        window.tree.expand(window.proxy.mapFromSource(root))
+
+    def on_listing_finished(address: Any) -> None:
+        _backend, path = address
+        if path == parent_dir and "folder_expanded" not in marks:
+            QTimer.singleShot(50, expand_folder)  # the root's rows are in; let it settle
+        elif path == folder:
+            marks.setdefault("listing_finished", time.monotonic())
+            check()
+
+    def expand_folder() -> None:
+        index = model.find("disk", folder)
+        if not index.isValid():
+            QTimer.singleShot(20, expand_folder)
+            return
+        box["index"] = QModelIndex(index)
+        box["node"] = model.node(index)
+        heartbeat.start()
+        nonlocal profiler
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        marks["folder_expanded"] = time.monotonic()
+        proxy_index = window.proxy.mapFromSource(index)
+        window.tree.expand(proxy_index)
+        window.tree.scrollTo(proxy_index)
+
+    def on_rows_inserted(parent: Any, first: int, last: int) -> None:
+        node = box.get("node")
+        if node is None or not parent.isValid() or model.node(parent) is not node:
+            return
+        child = node.children[first] if first < len(node.children) else None
+        if child is not None and child.placeholder:
+            marks.setdefault("placeholder", time.monotonic())
+            return
+        marks.setdefault("first_rows", time.monotonic())
+        check()
+
+    def all_rows_in() -> bool:
+        table = listing.model
+        return listing.isVisible() and table.folder == ("disk", folder) and table.rowCount() == n
+
+    def last_rows_described() -> bool:
+        entries = listing.visible_entries()
+        return bool(entries) and entries[-1].modified is not None
+
+    def check(_now: float | None = None) -> None:
+        node = box.get("node")
+        if node is None:
+            return
+        now = time.monotonic()
+        if "all_rows_model" not in marks and all_rows_in():
+            marks["all_rows_model"] = now
+            # ...and once this event-loop turn (the list's reset, the view update) has returned:
+            QTimer.singleShot(0, lambda: marks.setdefault("all_rows", time.monotonic()))
+        if "listing_finished" in marks and "details_done" not in marks and node.job is None:
+            marks["details_done"] = now  # the worker's details pass (the tree's page) has ended
+        if fetch_all and "all_rows" in marks and "scrolled" not in marks:
+            bar = listing.table.verticalScrollBar()
+            if box["scrolls"] < SCROLLS and now - box.get("scrolled_at", 0.0) >= 0.1:
+                box["scrolls"] += 1
+                box["scrolled_at"] = now
+                bar.setValue(bar.maximum() * box["scrolls"] // SCROLLS)
+            elif box["scrolls"] >= SCROLLS and last_rows_described():
+                marks["scrolled"] = now
+        done = "details_done" in marks and "all_rows" in marks and (not fetch_all or "scrolled" in marks)
+        if done and "settle" not in marks:
+            marks["settle"] = now
+            QTimer.singleShot(int(SETTLE_S * 1000), finish)
+
+    def finish() -> None:
+        if "end" in marks:
+            return
+        heartbeat.stop()
+        marks["end"] = time.monotonic()
+        app.quit()
+
+    def start() -> None:
+        heartbeat.start()
+        marks["start"] = time.monotonic()
+        model.rowsInserted.connect(on_rows)
+        model.directoryLoaded.connect(on_loaded)
+        root = model.setRootPath(folder)
+        view.setModel(model)
+        view.setRootIndex(root)
+        root_box["root"] = root
+        marks["set_root_returned"] = time.monotonic()
+        check()
+
+    heartbeat.on_tick.append(check)
+    QTimer.singleShot(200, start)  # let the window paint first
+    QTimer.singleShot(int(timeout_s * 1000), finish)
+    app.exec()
+    start_t = marks["start"]
+    rows = model.rowCount(root_box["root"])
+
+    def rel(key: str) -> float | None:
+        return marks[key] - start_t if key in marks else None
+
+    return {
+        "first_rows_s": rel("first_rows"),
+        "directory_loaded_s": rel("directory_loaded"),
+        "all_rows_s": rel("all_rows"),
+        "set_root_call_s": rel("set_root_returned"),
+        "rows": rows,
+        "timed_out": "all_rows" not in marks or "directory_loaded" not in marks,
+        "timeout_s": timeout_s,
+        "stalls": heartbeat.stats(start_t, marks.get("end")),
+    }
+
+
+def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None, fetch_all: bool) -> dict[str, Any]:
+    """Expand the folder's row in polystore-gui's window and time what arrives.
+
     The tree may show a huge folder a page at a time (``canFetchMore``/``fetchMore``, as
     a view does when scrolled to the end). ``fetch_all=False``: the user only opens the
     folder (nothing is fetched beyond what the model shows by itself). ``fetch_all=True``:
@@ -340,11 +488,12 @@ def case_polystore(folder: str, n: int, timeout_s: float, profile: str | None, f
         "all_rows_s": rel("all_rows"),
         "all_rows_model_s": rel("all_rows_model"),
         "details_done_s": rel("details_done"),
-        "fetch_more_calls": box["fetches"],
-        "direct_show_more_calls": box.get("direct", 0),
+        "scrolled_s": rel("scrolled"),
+        "scrolls": box["scrolls"],
         "rows": model.rowCount(box["index"]) if "index" in box else None,
+        "list_rows": listing.model.rowCount(),
         "rows_known": (getattr(node, "count", None) if node is not None else None),
-        "timed_out": "details_done" not in marks or (fetch_all and "all_rows" not in marks),
+        "timed_out": "details_done" not in marks or "all_rows" not in marks or (fetch_all and "scrolled" not in marks),
         "timeout_s": timeout_s,
         # Until the folder's sorted listing is shown (what every user waits for), and over
         # the whole run (paging in every row when fetch_all; the details pass; SETTLE_S).
@@ -376,8 +525,8 @@ def run_child(case: str, folder: str, n: int, timeout_s: float, profile: str | N
 LABELS = {
     "scandir": "`os.scandir` names (floor)",
     "qfsmodel": "QFileSystemModel + QTreeView (`fetchMore` as needed)",
-    "polystore": "polystore-gui: folder row expanded (no scrolling)",
-    "polystore-all": "polystore-gui: expanded, then scrolled to the end until all rows are in",
+    "polystore": "polystore-gui: folder row expanded (tree page + every row in the folder list)",
+    "polystore-all": "polystore-gui: expanded, then the folder list scrolled to the end in 20 jumps",
 }
 
 
@@ -469,15 +618,13 @@ def render(results: dict[str, Any]) -> str:
                 continue
             st = r.get("stalls") or {}
             all_rows = r.get("all_rows_s")
-            if case == "polystore":
-                all_text = f"— ({r.get('rows') or 0:,} rows shown; the rest paged)"
-            elif all_rows is not None:
+            if all_rows is not None:
                 all_text = _ms(all_rows)
             elif case == "scandir":
                 all_text = "—"
             else:
                 all_text = f"timed out after {r.get('timeout_s', 0):.0f} s with {r.get('rows') or 0:,} rows"
-            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor and case != "polystore" else "—"
+            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor else "—"
             ready = r.get("listing_finished_s") if case.startswith("polystore") else r.get("directory_loaded_s")
             rows.append([
                 LABELS[case],
@@ -491,7 +638,7 @@ def render(results: dict[str, Any]) -> str:
                 st.get("gaps_over_100ms", "—") if st else "—",
             ])
         out.append(f"**{int(n):,} files** (warm run, second of two, unless the first timed out)\n\n" + C.markdown_table(
-            ["case", "first rows", "listing ready¹", "all rows in model", "vs scandir", "details done²",
+            ["case", "first rows", "listing ready¹", "all rows in a view's model⁴", "vs scandir", "details done²",
              "longest GUI stall³", "gaps > 50 ms", "gaps > 100 ms"],
             rows,
         ))
@@ -504,9 +651,8 @@ def render(results: dict[str, Any]) -> str:
                     f"{LABELS[case]}: until the listing was ready the longest stall was "
                     f"{C.fmt_ms(sr['max_stall_ms'])} (gaps > 50 ms: {sr['gaps_over_50ms']}); the \"loading…\" row "
                     f"showed after {_ms(ps.get('placeholder_s'))}"
-                    + (f"; {ps.get('fetch_more_calls')} scrolls to the end"
-                       + (f" and {ps['direct_show_more_calls']} direct show_more() calls"
-                          if ps.get("direct_show_more_calls") else "") if ps.get("fetch_all") else "")
+                    + (f"; {ps.get('scrolls')} jumps of the list's scroll bar, the last rows' sizes shown "
+                       f"{_ms(ps.get('scrolled_s'))} after the expand" if ps.get("fetch_all") else "")
                     + f"; five longest gaps (s after expand, ms): {ps.get('worst_gaps')}."
                 )
         if extra:
@@ -514,7 +660,10 @@ def render(results: dict[str, Any]) -> str:
     out.append(
         "¹ QFileSystemModel: its `directoryLoaded` signal; polystore-gui: `listingFinished` for the folder "
         "(the whole listing is known and sorted and the first rows are shown).\n"
-        "² polystore-gui's worker has finished the details pass (one `stat` per file: size, time).\n"
+        "² polystore-gui's worker has finished the details pass (one `stat` per file: size, time) of the "
+        "rows the tree shows and of every sub-folder; the folder list's rows learn theirs when on screen.\n"
+        "⁴ QFileSystemModel: rows in its model; polystore-gui: rows in the folder list's model (the tree holds the "
+        "first page and a row for the rest).\n"
         f"³ 5 ms heartbeat from the expand (or `setRootPath`) until everything above is done + {SETTLE_S:.0f} s."
     )
     return "\n\n".join(out)
@@ -529,25 +678,18 @@ def judge(results: dict[str, Any]) -> list[str]:
             ps = (by_case.get(case) or {}).get("warm")
             if not ps or "error" in ps:
                 continue
-            what = f"{label}, {'expand only' if case == 'polystore' else 'expand + scroll to the end'}"
+            what = f"{label}, {'expand only' if case == 'polystore' else 'expand + scroll the list to the end'}"
             fr = ps.get("first_rows_s")
             if fr is not None:
                 out.append(f"{what}: first rows {fr * 1000:.0f} ms; target < {FIRST_ROWS_TARGET_MS:.0f} ms → "
                            f"{'MET' if fr * 1000 < FIRST_ROWS_TARGET_MS else 'MISSED'}")
-            if case == "polystore-all":
-                ar = ps.get("all_rows_s")
-                if ar is not None and floor:
-                    ratio = ar / floor
-                    out.append(f"{what}: all rows {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); target ≤ "
-                               f"{ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
-                elif ar is None:
-                    out.append(f"{what}: all rows never arrived (timed out with {ps.get('rows') or 0:,}) → MISSED")
-            else:
-                lr = ps.get("listing_finished_s")
-                if lr is not None and floor:
-                    out.append(f"{what}: sorted listing ready (first page shown, count known) {lr:.3f} s = "
-                               f"{lr / floor:.1f}x os.scandir (the other rows are paged in on scrolling: see the "
-                               "scroll-to-the-end row)")
+            ar = ps.get("all_rows_s")
+            if ar is not None and floor:
+                ratio = ar / floor
+                out.append(f"{what}: all rows (in the folder list) {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); "
+                           f"target ≤ {ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
+            elif ar is None:
+                out.append(f"{what}: all rows never arrived (timed out with {ps.get('list_rows') or 0:,}) → MISSED")
             st = (ps.get("stalls") or {}).get("max_stall_ms")
             if st is not None:
                 out.append(f"{what}: longest GUI stall {st:.0f} ms; target ≤ {STALL_TARGET_MS:.0f} ms → "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtGui import QBrush, QColor, QIcon
 
 from ..model.catalogue import Capability, Status
-from ..model.entries import EntryKind
+from ..model.entries import Entry, EntryKind
 
 if TYPE_CHECKING:
     from .tree_model import Node
@@ -110,7 +110,13 @@ def icon_for(node: Node) -> QIcon:
         if node.backend.key == "memory":
             return named("memory")
         return named(_CAPABILITY_ICONS[node.backend.capability])
-    entry = node.entry
+    if node.more:
+        return named("folder-open")
+    return icon_for_entry(node.entry)
+
+
+def icon_for_entry(entry: Entry) -> QIcon:
+    """The icon of an entry's row (the tree and the folder list alike)."""
     if entry.error is not None:
         return named("warning") if entry.kind is not EntryKind.ERROR else named("error")
     if entry.kind is EntryKind.ROOT and entry.backend == "memory":

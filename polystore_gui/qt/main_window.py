@@ -35,6 +35,7 @@ from ..model.listing import entry_for_path
 from . import icons
 from .chunk_inspector import ChunkInspector
 from .chunk_overlay import ChunkOverlay
+from .folder_list import FolderList
 from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
 from .transfer_queue import Summary, TransferQueue
@@ -140,14 +141,28 @@ class MainWindow(QMainWindow):
         for col, width in ((1, 210), (2, 80), (3, 120), (4, 70), (5, 120)):
             header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
-        # A paged folder shows its next page when its last shown row comes into view.
-        self._page_timer = QTimer(self)
-        self._page_timer.setSingleShot(True)
-        self._page_timer.setInterval(30)
-        self._page_timer.timeout.connect(self._on_page_timer_timeout)
-        self.tree.verticalScrollBar().valueChanged.connect(lambda _v: self._page_timer.start())
-        self.tree.expanded.connect(lambda _i: self._page_timer.start())
-        layout.addWidget(self.tree)
+        self.tree.activated.connect(self._on_tree_activated)
+        # Below the tree: every entry of a large folder (the tree shows its first page).
+        self.folder_list = FolderList(left)
+        self.folder_list.hide()
+        self._list_last_used = False  # the selection actions act on the list (True) or the tree
+        self.folder_list.table.selectionModel().currentChanged.connect(self._on_folder_list_current_changed)
+        self.folder_list.table.doubleClicked.connect(self._on_folder_list_double_clicked)
+        self.folder_list.model.sortRequested.connect(self._on_folder_list_sort_requested)
+        self.folder_list.detailsWanted.connect(self._on_folder_list_details_wanted)
+        self.folder_list.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.folder_list.table.customContextMenuRequested.connect(self._on_folder_list_context_menu_requested)
+        self.tree_model.listingFinished.connect(self._on_tree_model_listing_finished)
+        self.tree_model.listingReordered.connect(self._on_tree_model_listing_reordered)
+        self.tree_model.detailsLearnt.connect(self._on_tree_model_details_learnt)
+        self.tree_model.detailsProgress.connect(self._on_tree_model_details_progress)
+        self.left_splitter = QSplitter(Qt.Orientation.Vertical, left)
+        self.left_splitter.setObjectName("leftSplitter")
+        self.left_splitter.addWidget(self.tree)
+        self.left_splitter.addWidget(self.folder_list)
+        self.left_splitter.setStretchFactor(0, 2)
+        self.left_splitter.setStretchFactor(1, 3)
+        layout.addWidget(self.left_splitter)
         self.preview = PreviewPanel(self.workers, self)
         self.preview.size_limit = self.settings_size_limit()
         self._show_welcome()
@@ -476,15 +491,79 @@ class MainWindow(QMainWindow):
         index = self.proxy.mapToSource(self.tree.currentIndex())
         self.tree_model.refresh(index)
 
-    def _on_page_timer_timeout(self) -> None:
-        viewport = self.tree.viewport().rect()
-        for folder in self.tree_model.paged():
-            shown = self.proxy.mapFromSource(folder)
-            if not shown.isValid() or not self.tree.isExpanded(shown):
-                continue
-            last = self.proxy.index(self.proxy.rowCount(shown) - 1, 0, shown)
-            if last.isValid() and self.tree.visualRect(last).intersects(viewport):
-                self.tree_model.show_more(folder)
+    # -- the folder list ---------------------------------------------------------------
+
+    def show_folder_list(self, index: QModelIndex) -> bool:
+        """Show every entry of the listed folder ``index`` (a source index) below the tree."""
+        model = self.tree_model
+        node = model.node(index)
+        if node.state is not State.LISTED or node.backend is not None:
+            return False
+        header = self.tree.header()
+        self.folder_list.show_folder((node.entry.backend, node.entry.path), node.entry.name, model.listing(index),
+                                     sort_column=header.sortIndicatorSection(), order=header.sortIndicatorOrder())
+        self.folder_list.set_filter(self.filter_edit.text())
+        if self.left_splitter.sizes()[1] < 120:
+            total = sum(self.left_splitter.sizes())
+            self.left_splitter.setSizes([total * 2 // 5, total - total * 2 // 5])
+        return True
+
+    def _folder_list_index(self) -> QModelIndex:
+        folder = self.folder_list.model.folder
+        return self.tree_model.find(*folder) if folder is not None else QModelIndex()
+
+    def _on_tree_model_listing_finished(self, address: tuple[str, str]) -> None:
+        index = self.tree_model.find(*address)
+        if not index.isValid():
+            return
+        if address == self.folder_list.model.folder or (
+                self.tree_model.is_large(index) and self.tree.isExpanded(self.proxy.mapFromSource(index))):
+            self.show_folder_list(index)  # a large folder opened: all its entries below
+
+    def _on_tree_model_listing_reordered(self, address: tuple[str, str]) -> None:
+        if address == self.folder_list.model.folder:
+            index = self.tree_model.find(*address)
+            if index.isValid():
+                self.show_folder_list(index)
+
+    def _on_tree_model_details_learnt(self, address: tuple[str, str], updates: list[Entry]) -> None:
+        if address == self.folder_list.model.folder:
+            self.folder_list.model.update_entries(updates)
+
+    def _on_tree_model_details_progress(self, address: tuple[str, str], remaining: int) -> None:
+        if remaining:
+            self.statusBar().showMessage(f"Reading the sizes and times of {remaining:,} entries of {address[1]} to sort them…")
+        else:
+            self.statusBar().showMessage("Sorted.", 3000)
+
+    def _on_folder_list_details_wanted(self, folder: tuple[str, str], entries: list[Entry]) -> None:
+        index = self.tree_model.find(*folder)
+        if index.isValid():
+            self.tree_model.request_details(index, entries)
+
+    def _on_folder_list_sort_requested(self, column: int, order: Qt.SortOrder) -> None:
+        self.tree.sortByColumn(column, order)  # one order for the tree and the list
+
+    def _on_folder_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._list_last_used = True
+        if current.isValid():
+            self._show_entry(current.data(ENTRY_ROLE))
+
+    def _on_folder_list_double_clicked(self, index: QModelIndex) -> None:
+        entry = index.data(ENTRY_ROLE)
+        if isinstance(entry, Entry) and entry.expandable:
+            self.navigator.reveal(Address(entry.backend, entry.path))
+            self.tree.expand(self.tree.currentIndex())
+
+    def _on_folder_list_context_menu_requested(self, pos: Any) -> None:
+        self._list_last_used = True
+        self.tree_context_menu(from_list=True).popup(self.folder_list.table.viewport().mapToGlobal(pos))
+
+    def _on_tree_activated(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if source.data(ROW_KIND_ROLE) == "more":
+            self.show_folder_list(source.parent())
+            self.folder_list.table.setFocus()
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -492,6 +571,8 @@ class MainWindow(QMainWindow):
 
     def _on_filter_edit_text_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
+        if self.folder_list.isVisible():
+            self.folder_list.set_filter(text)
         if text:
             self.tree.expandToDepth(0)
 
@@ -509,6 +590,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._list_last_used = False  # what the selection actions act on: the tree's selection
         if not current.isValid():
             self._show_welcome()
             return
@@ -534,7 +616,18 @@ class MainWindow(QMainWindow):
             self.preview.show_message(info.key, text, {k: v for k, v in facts.items() if v})
             return
         entry: Entry = source.data(ENTRY_ROLE)
+        if kind == "more":
+            self.preview.show_message(entry.name, "Double-click this row (or press Enter) to show every entry of "
+                                      "the folder in the folder list below the tree.")
+            return
         if kind in ("loading", "error") or entry.kind is EntryKind.ERROR:
+            self.preview.show_message(entry.name, entry.error or entry.name)
+            return
+        self._show_entry(entry)
+
+    def _show_entry(self, entry: Entry) -> None:
+        """Preview an entry (and inspect its chunks when the inspector is open)."""
+        if entry.kind is EntryKind.ERROR:
             self.preview.show_message(entry.name, entry.error or entry.name)
             return
         self.preview.request(entry.backend, entry.path)
@@ -600,7 +693,13 @@ class MainWindow(QMainWindow):
         return napari, fiji
 
     def selected_entries(self) -> list[Entry]:
-        """The selected rows' entries (one per row, in view order), backends and placeholders left out."""
+        """The selected rows' entries (one per row, in view order), backends and placeholders left out.
+
+        From the folder list when it has the focus (or its context menu is open), else the tree.
+        """
+        table = self.folder_list.table
+        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+            return [table.model().entry(i.row()) for i in sorted(table.selectionModel().selectedRows(0), key=lambda i: i.row())]
         rows = sorted(self.tree.selectionModel().selectedRows(0), key=lambda i: (self.tree.visualRect(i).top(), i.row()))
         entries = []
         for index in rows:
@@ -794,9 +893,9 @@ class MainWindow(QMainWindow):
         log.warning("not sent: %s", message)
         self.statusBar().showMessage(f"Not sent: {message}")
 
-    def tree_context_menu(self) -> QMenu:
-        """The tree's context menu for the current selection (built fresh each time)."""
-        menu = QMenu(self.tree)
+    def tree_context_menu(self, *, from_list: bool = False) -> QMenu:
+        """The tree's (or the folder list's) context menu for the current selection, built fresh."""
+        menu = QMenu(self.folder_list.table if from_list else self.tree)
         sendable = any(e.kind in self.SENDABLE for e in self.selected_entries())
         for action in (self.send_action, self.send_fiji_action):
             action.setEnabled(sendable)
@@ -804,8 +903,13 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.copy_address_action)
         self.copy_address_action.setEnabled(bool(self.selected_entries()))
-        if self.selected_roots():
+        if not from_list and self.selected_roots():
             menu.addAction(self.remove_root_action)
+        if not from_list:
+            current = self.proxy.mapToSource(self.tree.currentIndex())
+            if current.isValid() and self.tree_model.node(current).state is State.LISTED and current.data(ROW_KIND_ROLE) == "entry":
+                show = menu.addAction("Show in Folder &List")
+                show.triggered.connect(lambda _c=False, i=current: self.show_folder_list(i))
         menu.addAction(self.refresh_action)
         return menu
 

@@ -3,8 +3,9 @@
 napari is imported in a worker (about 1.5-3 s of imports), together with what its first
 image layer loads on first use (pint's unit registry, ``scipy.ndimage``), so that the
 window never waits for it and the first preview costs what the second does. The viewer
-itself is built on the GUI thread with ``QtViewer(ViewerModel())`` — the supported way
-to embed napari.
+itself is ``QtViewer(ViewerModel())`` — the supported way to embed napari: the model
+(no Qt) is built in the worker too, and the Qt side on the GUI thread in three short
+turns (canvas; layer list and controls; shown), so that no turn stalls the window long.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 HISTOGRAM_DELAY_MS = 300
 
 
-def _import_napari() -> None:
-    """Worker body: import napari's modules and warm what the first layer loads lazily."""
+def _import_napari() -> Any:
+    """Worker body: import napari's modules, warm what the first layer loads lazily, and
+    build the viewer's model (pure Python, no Qt: ~40 ms that need not be the GUI thread's)."""
     # Async slicing keeps slider steps on lazy arrays off the GUI thread. Set through the
     # environment, so the user's napari settings file is never written.
     os.environ.setdefault("NAPARI_ASYNC", "1")
@@ -38,6 +40,7 @@ def _import_napari() -> None:
 
     Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
     Labels(np.zeros((4, 4), np.uint8))
+    return ViewerModel(title="polystore-gui preview")
 
 
 def _take(array: Any, axis: int, index: int) -> Any:
@@ -58,8 +61,9 @@ class ViewerPane(QWidget):
         super().__init__(parent)
         self.setObjectName("viewerPane")
         self._workers = workers
-        self.viewer: Any = None  # napari.components.ViewerModel
+        self.viewer: Any = None  # napari.components.ViewerModel, once its Qt side is built
         self.qt_viewer: Any = None
+        self._model: Any = None
         self._stack = QStackedWidget(self)
         self._message = QLabel("Starting the napari viewer…", self)
         self._message.setObjectName("viewerMessage")
@@ -78,14 +82,19 @@ class ViewerPane(QWidget):
         """Import napari in the background; build the viewer when that is done."""
         self._workers.start(_import_napari, on_return=self._on_import_returned, on_error=self._on_import_errored)
 
-    def _on_import_returned(self, _result: object) -> None:
-        from napari.components import ViewerModel
+    def _on_import_returned(self, model: Any) -> None:
+        """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
+        for long: the canvas first, then napari's layer list and controls beside it."""
         from napari.qt import QtViewer
 
-        self.viewer = ViewerModel(title="polystore-gui preview")
-        self.qt_viewer = QtViewer(self.viewer)
-        self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)
+        self._model = model
+        self.qt_viewer = QtViewer(model)
         self.qt_viewer.setObjectName("napariCanvas")
+        QTimer.singleShot(0, self._build_side)
+
+    def _build_side(self) -> None:
+        if self.qt_viewer is None:
+            return
         # napari's own layer list and layer controls (contrast limits, colormap, opacity,
         # blending) beside the canvas: the same widgets napari's window docks.
         side = QSplitter(Qt.Orientation.Vertical, self)
@@ -100,7 +109,12 @@ class ViewerPane(QWidget):
         body.setStretchFactor(0, 1)
         body.setSizes([600, 240])
         self._stack.addWidget(body)
+        QTimer.singleShot(0, lambda: self._show_body(body))
+
+    def _show_body(self, body: QWidget) -> None:
         self._stack.setCurrentWidget(body)
+        self.viewer = self._model  # ready from here on: previews may add layers
+        self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)
         # napari's import left millions of long-lived objects: take them out of the
         # collector's sight, so that listing a huge folder does not pay for full
         # collections over them (measured: 350 ms per 100,000 entries, 100 ms without).
@@ -193,5 +207,5 @@ class ViewerPane(QWidget):
 
     def close_viewer(self) -> None:
         if self.qt_viewer is not None:
-            self.viewer.layers.clear()
+            self._model.layers.clear()
             self.qt_viewer.close()

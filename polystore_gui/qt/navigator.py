@@ -85,8 +85,15 @@ class Navigator(QObject):
             self._fail(error or f"{node.entry.path} could not be listed")
             return
         if node.state is State.LISTED:
-            if model.show_pending(ancestor, self._via if self._via and node.entry.path != self._via else target.path):
-                QTimer.singleShot(0, self._step)
+            wanted = self._via if self._via and node.entry.path != self._via else target.path
+            if model.holds_unshown(ancestor, wanted):
+                # Beyond the page a large folder shows in the tree: in the folder list.
+                window.show_folder_list(ancestor)
+                if wanted == target.path and window.folder_list.select_path(target.path):
+                    self._target = None
+                    self.revealed.emit(target)
+                else:
+                    self._fail(f"{os.path.basename(wanted)} is in the folder list below the tree")
                 return
             if window.tree.isExpanded(shown) or not node.expandable:
                 window.tree.setCurrentIndex(shown)

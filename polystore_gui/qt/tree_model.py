@@ -3,10 +3,12 @@
 Listing is lazy and never blocks: expanding a folder starts a worker (``fetchMore``),
 a "loading…" row stands in meanwhile, the first batch shows as soon as it is scanned,
 and when the worker has the whole listing (sorted in the worker) the folder shows its
-first page of rows; further pages come through ``has_more``/``show_more`` when the
-user scrolls to the end (the window watches its scroll bar). A view costs a few Python
-calls per row it holds on every re-layout, so a folder of 100,000 files shows pages,
-not 100,000 rows at once.
+first page of rows (``PAGE``). A QTreeView lays out every row it holds again on each
+change, a Python call or more per row, so a large folder never puts more than a page in
+the tree: its last row ("… 98,000 more") stands for the rest, which the folder list
+(``folder_list.py``, a table with no per-row layout) shows, all of them. A large folder
+learns details (size, time, zarr facts) for the rows on screen (``request_details``),
+and for all its entries only when sorted by a column that needs them (``describe_all``).
 
 Sorting happens here, not in a proxy (a proxy compares rows through ``data()`` one
 Python call at a time): the worker sorts the listing, and ``sort()`` re-sorts it.
@@ -16,7 +18,8 @@ Roles for tests and automation (documented in the README):
 - ``ADDRESS_ROLE``: ``(backend, path)`` for every row. A "loading…" or error row
   answers with the address of the node whose listing it stands for.
 - ``ENTRY_ROLE``: the :class:`~polystore_gui.model.entries.Entry` of the row.
-- ``ROW_KIND_ROLE``: ``"backend"``, ``"entry"``, ``"loading"`` or ``"error"``.
+- ``ROW_KIND_ROLE``: ``"backend"``, ``"entry"``, ``"loading"``, ``"error"`` or ``"more"``
+  (the last row of a large folder, standing for the entries the tree does not show).
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ class BackendTreeModel(QAbstractItemModel):
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk
     listingFinished = Signal(object)  # (backend, path) whose listing (not details) is complete
     listingFailed = Signal(object, str)  # (backend, path), the reason shown in its error row
+    # Entries of a folder learnt anew (details): (backend, path) of the folder, [Entry]
+    detailsLearnt = Signal(object, object)
+    # A large folder's details pass: (backend, path), entries to describe (0: done)
+    detailsProgress = Signal(object, int)
+    # The order of a listed folder changed (sorting): (backend, path)
+    listingReordered = Signal(object)
     # Entries dropped on a row: (target backend, target path, [Address], Qt.DropAction)
     entriesDropped = Signal(str, str, object, object)
 
@@ -165,7 +174,7 @@ class BackendTreeModel(QAbstractItemModel):
         for top in self._root.children:
             for node in top.iter_subtree():
                 entry = node.entry
-                if entry.path == path and entry.backend == backend and not (node.placeholder or node.error_row):
+                if entry.path == path and entry.backend == backend and not (node.placeholder or node.error_row or node.more):
                     return self.index_for(node)
         return QModelIndex()
 
@@ -180,7 +189,7 @@ class BackendTreeModel(QAbstractItemModel):
             return QModelIndex()
         best, best_len = None, -1
         for node in self.node(top).iter_subtree():
-            if node.placeholder or node.error_row or node.backend is not None:
+            if node.placeholder or node.error_row or node.more or node.backend is not None:
                 continue
             candidate = node.entry.path.rstrip("/") or "/"
             inside = path == candidate or path.startswith(candidate if candidate.endswith("/") else candidate + "/")
@@ -188,14 +197,57 @@ class BackendTreeModel(QAbstractItemModel):
                 best, best_len = node, len(candidate)
         return self.index_for(best) if best is not None else top
 
-    def show_pending(self, index: QModelIndex, path: str) -> bool:
-        """Bring the not-yet-shown row ``path`` of a paged folder into view; False when not there."""
+    def listing(self, index: QModelIndex) -> list[Entry]:
+        """The whole listing of a listed folder, in the tree's order, with what is known of each."""
         node = self.node(index)
-        for position, entry in enumerate(node.pending):
-            if entry.path == path:
-                self._append_rows(node, position + 1)
-                return True
-        return False
+        shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
+        details = node.details
+        return shown + [details.get(e.path, e) for e in node.pending] if details else shown + node.pending
+
+    def is_large(self, index: QModelIndex) -> bool:
+        """A listed folder with more entries than the tree shows (the rest: in the folder list)."""
+        node = self.node(index)
+        return node.state is State.LISTED and bool(node.pending)
+
+    def holds_unshown(self, index: QModelIndex, path: str) -> bool:
+        """Whether ``path`` is an entry of this folder beyond the rows the tree shows."""
+        return any(e.path == path for e in self.node(index).pending)
+
+    def request_details(self, index: QModelIndex, entries: list[Entry]) -> None:
+        """Learn size, time and zarr facts of these entries of a large folder (rows on screen)."""
+        node = self.node(index)
+        todo = [e for e in entries if e.modified is None and e.error is None]
+        if not todo or node.described or node.state is not State.LISTED:
+            return
+        generation = node.generation
+        self._workers.start(
+            _details_job, todo,
+            on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
+        )
+
+    def describe_all(self, index: QModelIndex) -> None:
+        """Learn every entry's details (sorting a large folder by size, time or kind needs them)."""
+        node = self.node(index)
+        if node.described or node.state is not State.LISTED or node.job is not None:
+            return
+        todo = [e for e in self.listing(index) if e.modified is None and e.error is None]
+        generation = node.generation
+        node.job = self._workers.start(
+            _details_job, todo,
+            on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
+            on_return=lambda _r, node=node, g=generation: self._on_described(node, g),
+            on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
+        )
+        self.detailsProgress.emit((node.entry.backend, node.entry.path), len(todo))
+
+    def _on_described(self, node: Node, generation: int) -> None:
+        if not self._current(node, generation):
+            return
+        node.job = None
+        node.described = True
+        if self._sort_column != NAME:
+            self._reorder(node)
+        self.detailsProgress.emit((node.entry.backend, node.entry.path), 0)
 
     def remove_root(self, backend: str, path: str) -> bool:
         """Take a disk root or an opened store out of the tree (nothing on disk changes)."""
@@ -250,15 +302,15 @@ class BackendTreeModel(QAbstractItemModel):
         if parent.column() != 0:
             return False
         node = parent.internalPointer()
-        if node.children or node.pending:
+        if node.children:
             return True
         return node.state is State.UNLISTED and node.expandable
 
     def canFetchMore(self, parent: QModelIndex) -> bool:
         # Only a folder never listed: a QTreeView asks canFetchMore/fetchMore on every
-        # re-layout of an expanded row and would pull page after page unasked. Further
-        # pages of a listed folder come from has_more()/show_more(), which the window
-        # calls when the user scrolls to the end.
+        # re-layout of an expanded row. A large folder's rows beyond the first page are
+        # not fetched into the tree at all: its last row stands for them, and the folder
+        # list shows them (a tree view lays out every row it holds on each change).
         if parent.isValid() and parent.column() != 0:
             return False
         node = self.node(parent)
@@ -270,32 +322,11 @@ class BackendTreeModel(QAbstractItemModel):
             node.state = State.LOADING
             self._defer(lambda: self._start_listing(node))
 
-    def has_more(self, parent: QModelIndex) -> bool:
-        """True when a listed folder holds rows not shown yet."""
-        node = self.node(parent)
-        return bool(node.pending) and node.state is State.LISTED
-
-    def show_more(self, parent: QModelIndex) -> None:
-        """Show the folder's next page (deferred by one event-loop turn; one at a time)."""
-        node = self.node(parent)
-        if self.has_more(parent) and not node.fetch_scheduled:
-            node.fetch_scheduled = True
-            self._defer(lambda: self._show_more(node))
-
-    def paged(self) -> list[QModelIndex]:
-        """The listed folders that hold rows not shown yet (there are few)."""
-        found = []
-        for top in self._root.children:
-            for node in top.iter_subtree():
-                if node.pending and node.state is State.LISTED and node.alive:
-                    found.append(self.index_for(node))
-        return found
-
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         node = index.internalPointer()
-        if node.placeholder or node.error_row:
+        if node.placeholder or node.error_row or node.more:
             return _PLACEHOLDER if node.placeholder else _LEAF
         flags = _SELECTABLE if node.expandable or node.backend is not None else _LEAF
         if node.backend is None and node.entry.error is None:
@@ -314,7 +345,7 @@ class BackendTreeModel(QAbstractItemModel):
         if not index.isValid():
             return None
         node = self.node(index)
-        if node.placeholder or node.error_row:
+        if node.placeholder or node.error_row or node.more:
             return None
         info = node.backend
         if info is not None:
@@ -346,14 +377,7 @@ class BackendTreeModel(QAbstractItemModel):
             node = self.node(index)
             if index.isValid() and node.row_kind == "entry" and node.entry.error is None:
                 addresses.append(Address(node.entry.backend, node.entry.path))
-        mime = QMimeData()
-        mime.setData(ENTRIES_MIME, encode_entries(addresses))
-        # Entries that are files or folders on this machine also drag out as file URLs.
-        local = [a.path for a in dict.fromkeys(addresses) if a.backend in _LOCAL_BACKENDS and os.path.lexists(a.path)]
-        urls = [QUrl.fromLocalFile(path) for path in local]
-        if urls:
-            mime.setUrls(urls)
-        return mime
+        return entries_mime(addresses)
 
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 (Qt override)
         return Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
@@ -449,13 +473,14 @@ class BackendTreeModel(QAbstractItemModel):
         """Put a listed folder's rows in the current order.
 
         Fully shown: one layout change (selection and expanded sub-folders survive).
-        Paged (a huge folder): the shown rows are replaced by the first page of the new order.
+        A large folder: the tree's page becomes the first page of the new order.
         """
-        shown = [c for c in node.children if not (c.placeholder or c.error_row)]
-        everything = [c.entry for c in shown] + [node.details.get(e.path, e) for e in node.pending]
-        node.details.clear()
-        ordered = self._ordered(everything)
+        if node.pending and self._sort_column != NAME and not node.described:
+            self.describe_all(self.index_for(node))  # sizes, times, kinds first; reordered after
+            return
+        shown = [c for c in node.children if not (c.placeholder or c.error_row or c.more)]
         if not node.pending:
+            ordered = self._ordered([c.entry for c in shown])
             by_path = {c.entry.path: c for c in shown}
             special = [c for c in node.children if c.placeholder or c.error_row]
             parent = QPersistentModelIndex(self.index_for(node))
@@ -466,11 +491,12 @@ class BackendTreeModel(QAbstractItemModel):
             node.renumber()
             self.changePersistentIndexList(before, [self.createIndex(n.row, c, n) for n, c in kept])
             self.layoutChanged.emit([parent], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
-            return
-        count = len(shown)
-        self._remove_rows(node, 0, len(node.children))
-        node.pending = ordered
-        self._append_rows(node, count)
+        else:
+            ordered = self._ordered(self.listing(self.index_for(node)))
+            node.details.clear()
+            self._remove_rows(node, 0, len(node.children))
+            self._show_page(node, ordered)
+        self.listingReordered.emit((node.entry.backend, node.entry.path))
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -506,22 +532,24 @@ class BackendTreeModel(QAbstractItemModel):
         node.renumber()
         self.endRemoveRows()
 
-    def _append_rows(self, node: Node, count: int) -> None:
-        """Show the next ``count`` rows of ``node.pending``."""
-        take, node.pending = node.pending[:count], node.pending[count:]
-        details = node.details
-        new = [Node(details.pop(e.path, e), node) for e in take]
+    def _show_page(self, node: Node, ordered: list[Entry]) -> None:
+        """Show the first page of ``ordered`` (a folder's whole listing) and keep the rest.
+
+        A large folder's last row stands for the entries beyond the page; the folder list
+        shows them all.
+        """
+        node.pending = ordered[PAGE:]
+        new = [Node(e, node) for e in ordered[:PAGE]]
+        if node.pending:
+            more = Node(Entry(node.entry.backend, node.entry.path,
+                              f"… {len(node.pending):,} more of {len(ordered):,}: show all in the folder list",
+                              EntryKind.ROOT), node)
+            more.more = True
+            new.append(more)
         self._insert_nodes(node, len(node.children), new)
         for child in new:
             if child.entry.kind in _STORE_KINDS and child.entry.backend == "disk" and child.entry.error is None:
                 self.storeMet.emit(child.entry)
-
-    def _show_more(self, node: Node) -> None:
-        node.fetch_scheduled = False
-        if node.alive and node.pending and node.state is State.LISTED:
-            # Pages grow with what is shown (up to 20,000 at a time): a view re-lays out
-            # every shown row per insertion, so fewer, larger pages cost less in all.
-            self._append_rows(node, min(max(PAGE, len(node.children) // 2), 10 * PAGE))
 
     def _start_listing(self, node: Node) -> None:
         if not node.alive:
@@ -569,13 +597,11 @@ class BackendTreeModel(QAbstractItemModel):
         node.state = State.LISTED
         node.count = len(ordered)
         first = ordered[:PAGE]
-        if provisional and [c.entry.path for c in node.children] == [e.path for e in first]:
-            # The first batch was the whole first page, already in order: nothing moves.
-            node.pending = ordered[PAGE:]
+        if provisional and [c.entry.path for c in node.children] == [e.path for e in first] and len(ordered) <= PAGE:
+            pass  # the first batch was the whole listing, already in order: nothing moves
         else:
             self._remove_rows(node, 0, len(node.children))
-            node.pending = ordered
-            self._append_rows(node, PAGE)
+            self._show_page(node, ordered)
         self.dataChanged.emit(self.index_for(node, SIZE), self.index_for(node, SIZE))
         self.listingFinished.emit((node.entry.backend, node.entry.path))
 
@@ -583,6 +609,7 @@ class BackendTreeModel(QAbstractItemModel):
         """Facts learnt for a batch of entries: O(batch), whatever the folder's size."""
         touched = []
         renamed = []  # rows whose kind (so icon, column 0) changed
+        self.detailsLearnt.emit((node.entry.backend, node.entry.path), updates)
         for update in updates:
             child = node.child_by_path(update.path)
             if child is None:
@@ -607,6 +634,8 @@ class BackendTreeModel(QAbstractItemModel):
         if not self._current(node, generation):
             return
         node.job = None
+        if not node.pending:
+            node.described = True
         if self._sort_column != NAME and node.state is State.LISTED:
             self._reorder(node)  # sizes and times are known now
 
@@ -649,7 +678,7 @@ class BackendTreeModel(QAbstractItemModel):
         node.pending = []
         node.details = {}
         node.provisional = False
-        node.fetch_scheduled = False
+        node.described = False
         node.count = None
         if node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr"):
             for child in list(node.children):  # roots are not listed: refresh each listed one
@@ -711,6 +740,18 @@ class BackendTreeModel(QAbstractItemModel):
         self._defer_timer.stop()
 
 
+def entries_mime(addresses: list[Address]) -> QMimeData:
+    """What dragging these entries carries: application/x-polystore-entries, and file URLs
+    for those that are files or folders on this machine (the desktop takes them)."""
+    mime = QMimeData()
+    mime.setData(ENTRIES_MIME, encode_entries(addresses))
+    local = [a.path for a in dict.fromkeys(addresses) if a.backend in _LOCAL_BACKENDS and os.path.lexists(a.path)]
+    urls = [QUrl.fromLocalFile(path) for path in local]
+    if urls:
+        mime.setUrls(urls)
+    return mime
+
+
 def _listing_job(
     entry: Entry, show_hidden: bool, sort_field: str, descending: bool
 ) -> Iterator[tuple[str, list[Entry]]]:
@@ -720,9 +761,19 @@ def _listing_job(
         listed.extend(batch)
         if i == 0:
             yield ("rows", batch)
-    yield ("all", sort_entries(listed, sort_field, descending))
-    for update in describe(listed):
+    ordered = sort_entries(listed, sort_field, descending)
+    yield ("all", ordered)
+    if len(ordered) > PAGE:
+        # A large folder: the rows the tree shows, and every folder (one may be a zarr
+        # store). The folder list asks for the rows it shows; sorting by a column that
+        # needs every entry's details asks for all (describe_all).
+        ordered = ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY]
+    yield from _details_job(ordered)
+
+
+def _details_job(entries: list[Entry]) -> Iterator[tuple[str, list[Entry]]]:
+    for update in describe(entries):
         yield ("details", update)
-        # The details pass is long (a stat per entry) and mostly Python: step aside for
-        # the GUI thread between batches instead of contending for the GIL throughout.
+        # A stat per entry, mostly Python: step aside for the GUI thread between batches
+        # instead of contending for the GIL throughout.
         time.sleep(0.002)

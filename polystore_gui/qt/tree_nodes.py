@@ -25,15 +25,18 @@ class State(enum.Enum):
 class Node:
     """One row: the model's internal pointer (the view never sees it).
 
-    A listed folder keeps its whole listing: ``children`` are the rows shown, in order;
-    ``pending`` the rest, in the same order, handed out a page at a time by fetchMore;
-    ``details`` the facts learnt since (size, time, kind) for rows not yet shown.
+    A listed folder keeps its whole listing: ``children`` are the rows shown, in order
+    (at most a page of them, then a "more" row standing for the rest); ``pending`` the
+    rest, in the same order (the folder list shows them all); ``details`` the facts learnt
+    since (size, time, kind) for entries of ``pending``. ``described``: every entry's
+    details are known (a large folder learns them for the rows on screen only, and for
+    all of them when sorted by a column that needs them).
     """
 
     __slots__ = (
         "entry", "parent", "children", "row", "state", "pending", "details", "generation",
-        "job", "backend", "placeholder", "error_row", "alive", "count", "provisional",
-        "fetch_scheduled", "_by_path",
+        "job", "backend", "placeholder", "error_row", "more", "alive", "count", "provisional",
+        "described", "_by_path",
     )
 
     def __init__(self, entry: Entry, parent: Node | None, *, backend: BackendInfo | None = None) -> None:
@@ -52,18 +55,19 @@ class Node:
         self.alive = True
         self.count: int | None = None  # entries listed, once known
         self.provisional = False  # rows shown before the full, sorted listing arrived
-        self.fetch_scheduled = False  # a page is on its way (fetchMore is asked repeatedly)
+        self.more = False  # the row standing for the entries beyond the first page
+        self.described = False
         self._by_path: dict[str, Node] | None = None
 
     def child_by_path(self, path: str) -> Node | None:
         """The shown child with this path (an index kept until the children change)."""
         if self._by_path is None:
-            self._by_path = {c.entry.path: c for c in self.children if not (c.placeholder or c.error_row)}
+            self._by_path = {c.entry.path: c for c in self.children if not (c.placeholder or c.error_row or c.more)}
         return self._by_path.get(path)
 
     @property
     def expandable(self) -> bool:
-        if self.placeholder or self.error_row:
+        if self.placeholder or self.error_row or self.more:
             return False
         if self.backend is not None:
             return backend_browsable(self.backend)
@@ -75,6 +79,8 @@ class Node:
             return "loading"
         if self.error_row:
             return "error"
+        if self.more:
+            return "more"
         return "backend" if self.backend is not None else "entry"
 
     def iter_subtree(self) -> Iterator[Node]:
@@ -112,21 +118,29 @@ _DETAILED_KINDS = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.ZARR_ST
 
 def cell_text(node: Node, column: int) -> str:
     entry = node.entry
-    if column == NAME:
-        return entry.name
     if column == KIND:
         if node.backend is not None:
             return node.backend.label
-        if node.placeholder:
+        if node.placeholder or node.more:
             return ""
+        if entry.error is not None and node.error_row:
+            return f"error: {entry.error}"
+    return entry_text(entry, column, node.count)
+
+
+def entry_text(entry: Entry, column: int, count: int | None = None) -> str:
+    """What cell ``column`` of an entry's row reads (the tree and the folder list alike)."""
+    if column == NAME:
+        return entry.name
+    if column == KIND:
         if entry.error is not None:
-            return f"error: {entry.error}" if node.error_row else f"{entry.kind.value} — {entry.error}"
+            return f"{entry.kind.value} — {entry.error}"
         if entry.detail and entry.kind in _DETAILED_KINDS:
             return f"{entry.kind.value} ({entry.detail})"
         return entry.kind.value
     if column == SIZE:
-        if entry.size is None and node.count is not None and entry.kind.expandable:
-            return f"{node.count:,} item{'s' if node.count != 1 else ''}"
+        if entry.size is None and count is not None and entry.kind.expandable:
+            return f"{count:,} item{'s' if count != 1 else ''}"
         return human_size(entry.size)
     if column == SHAPE:
         return "×".join(str(s) for s in entry.shape) if entry.shape is not None else ""
@@ -147,11 +161,23 @@ def tooltip(node: Node) -> str:
     entry = node.entry
     if node.placeholder:
         return entry.name
+    if node.more:
+        return f"{entry.name}\nDouble-click (or Enter) to show every entry of the folder in the folder list"
     lines = [f"{entry.backend}:{entry.name if node.error_row else entry.path}"]
     if entry.detail:
         lines.append(entry.detail)
     if entry.error:
         lines.append(entry.error)
     if node.count is not None and node.pending:
-        lines.append(f"{node.count:,} entries; {len(node.children):,} shown — scroll down for more")
+        lines.append(f"{node.count:,} entries; the first {len(node.children) - 1:,} shown here, all in the folder list")
+    return "\n".join(lines)
+
+
+def tooltip_for_entry(entry: Entry) -> str:
+    """An entry's address, what is known of it, and what is wrong with it."""
+    lines = [f"{entry.backend}:{entry.path}"]
+    if entry.detail:
+        lines.append(entry.detail)
+    if entry.error:
+        lines.append(entry.error)
     return "\n".join(lines)

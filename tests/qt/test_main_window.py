@@ -6,7 +6,7 @@ import os
 
 from qtpy.QtCore import QMimeData, QPointF, Qt, QUrl
 from qtpy.QtGui import QDropEvent
-from qtpy.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QToolButton
 
 from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE
 
@@ -66,27 +66,68 @@ def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
     assert panel.metadata.rows()["capability"] == "needs context: a plate root"
 
 
-def test_scrolling_to_the_end_shows_the_next_page_and_only_then(make_window, qtbot, tmp_path):
+def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot, tmp_path, qtmodeltester):
+    import json
+
+    from polystore_gui.model.address import ENTRIES_MIME
     from polystore_gui.qt.tree_model import PAGE
 
     from .helpers import expand
 
     big = tmp_path / "big"
     big.mkdir()
-    for i in range(PAGE + 500):
-        (big / f"f{i:05d}.dat").touch()
+    n = PAGE + 500
+    for i in range(n):
+        (big / f"f{i:05d}.dat").write_bytes(b"x" * (i % 7))
+    (big / "sub").mkdir()
     window = make_window([tmp_path], show=True)
     model = window.tree_model
-    window.tree.expand(window.proxy.mapFromSource(model.backend_index("disk")))
     expand(window, qtbot, "disk", str(tmp_path))
-    expand(window, qtbot, "disk", str(big))
-    for _ in range(50):  # event-loop turns in which nothing may pull more rows
-        QApplication.processEvents()
-    assert model.rowCount(model.find("disk", str(big))) == PAGE
-    # The user scrolls to the folder's last shown row (more rows follow it in the tree).
-    last = model.index(PAGE - 1, 0, model.find("disk", str(big)))
-    window.tree.scrollTo(window.proxy.mapFromSource(last))
-    qtbot.waitUntil(lambda: model.rowCount(model.find("disk", str(big))) == PAGE + 500)
+    folder = expand(window, qtbot, "disk", str(big))
+    listing = window.folder_list
+    # The tree holds a page and a row for the rest; the list below it holds everything.
+    assert model.rowCount(folder) == PAGE + 1
+    qtbot.waitUntil(listing.isVisible)
+    table = listing.model
+    assert table.rowCount() == n + 1 and table.folder == ("disk", str(big))
+    names = [table.index(r, 0).data() for r in range(table.rowCount())]
+    assert names == ["sub", *(f"f{i:05d}.dat" for i in range(n))]
+    assert f"{n + 1:,} entries" in listing.title.text()
+    qtmodeltester.check(table)
+    # The rows on screen learn their sizes; the far end of the list does not, yet.
+    qtbot.waitUntil(lambda: table.index(3, 2).data() == "2 B", timeout=20_000)
+    assert table.entry(n).size is None
+    # The filter box narrows the list too.
+    window.filter_edit.setText("f0249")
+    assert [table.index(r, 0).data() for r in range(table.rowCount())] == [f"f0249{d}.dat" for d in range(10)]
+    assert "10 matching" in listing.title.text()
+    window.filter_edit.clear()
+    assert table.rowCount() == n + 1
+    # A row of the list previews like a row of the tree, and drags out the same way.
+    panel = window.preview
+    target = table.row_of(str(big / "f02400.dat"))
+    listing.table.setCurrentIndex(table.index(target, 0))
+    qtbot.waitUntil(lambda: "f02400.dat" in panel.title.text(), timeout=20_000)
+    payload = json.loads(bytes(table.mimeData([table.index(target, 0)]).data(ENTRIES_MIME)))
+    assert payload == [{"backend": "disk", "path": str(big / "f02400.dat")}]
+    # Sorting from the list's header sorts both (by size: every size is learnt first).
+    with qtbot.waitSignal(model.listingReordered, timeout=30_000):
+        listing.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+    sizes = [table.entry(r).size for r in range(1, table.rowCount())]
+    assert None not in sizes and sizes == sorted(sizes, reverse=True)
+    assert model.index(0, 0, model.find("disk", str(big))).data() == "sub"  # folders first
+    # Closed, it comes back from the tree's last row.
+    window.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    listing.findChild(QToolButton).click()
+    assert not listing.isVisible()
+    folder = model.find("disk", str(big))
+    more = window.proxy.mapFromSource(model.index(model.rowCount(folder) - 1, 0, folder))
+    window.tree.activated.emit(more)
+    assert listing.isVisible() and table.rowCount() == n + 1
+    # Open Location finds an entry beyond the tree's page: in the list.
+    with qtbot.waitSignal(window.navigator.revealed, timeout=20_000):
+        assert window.open_location(str(big / "f02450.dat")) is None
+    assert listing.table.currentIndex().data(ADDRESS_ROLE) == ("disk", str(big / "f02450.dat"))
 
 
 def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):

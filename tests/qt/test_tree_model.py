@@ -70,7 +70,7 @@ def test_every_row_answers_the_address_role(make_window, qtbot, demo_dir):
     assert ("disk", str(demo_dir / "images" / "z_stack.tif")) in {i.data(ADDRESS_ROLE) for i in rows}
 
 
-def test_large_folder_shows_pages_behind_a_loading_row(make_window, qtbot, tmp_path):
+def test_large_folder_shows_a_page_behind_a_loading_row_then_a_row_for_the_rest(make_window, qtbot, tmp_path):
     big = tmp_path / "big"
     big.mkdir()
     n = 2 * PAGE + 123
@@ -92,26 +92,27 @@ def test_large_folder_shows_pages_behind_a_loading_row(make_window, qtbot, tmp_p
     # The placeholder came first, before any worker result, and stands for the folder.
     assert first_rows[0] == ("loading…", "loading", ("disk", str(big)))
     node = model.node(index)
-    # One page is shown, in order; the rest waits for the view to scroll.
-    assert model.rowCount(index) == PAGE
-    names = [model.index(r, 0, index).data() for r in range(model.rowCount(index))]
+    # One page is shown, in order, then a row standing for the rest (the folder list's).
+    assert model.rowCount(index) == PAGE + 1
+    names = [model.index(r, 0, index).data() for r in range(PAGE)]
     assert names == [f"img_{i:06d}.tif" for i in range(PAGE)]
     assert {model.index(r, 0, index).data(ROW_KIND_ROLE) for r in range(PAGE)} == {"entry"}
+    more = model.index(PAGE, 0, index)
+    assert more.data(ROW_KIND_ROLE) == "more" and more.data(ADDRESS_ROLE) == ("disk", str(big))
+    assert f"{n - PAGE:,} more of {n:,}" in more.data()
+    assert not model.hasChildren(more) and not model.flags(more) & Qt.ItemFlag.ItemIsDragEnabled
     assert model.index(index.row(), 2, index.parent()).data() == f"{n:,} items"
-    # A listed folder never answers canFetchMore (views would pull every page unasked).
-    assert not model.canFetchMore(index) and model.has_more(index)
-    while model.has_more(index):
-        count = model.rowCount(index)
-        model.show_more(index)
-        model.show_more(index)  # asked twice: still one page
-        qtbot.waitUntil(lambda: model.rowCount(index) > count)
-        assert model.rowCount(index) - count <= max(PAGE, count // 2)
-    assert model.rowCount(index) == n and not node.pending
-    names = [model.index(r, 0, index).data() for r in range(n)]
-    assert names == sorted(names) and len(set(names)) == n
-    # Sizes arrive from the details pass, also for rows shown after it ran.
+    # A listed folder never answers canFetchMore (views would pull every page unasked),
+    # and its whole listing, in order, is there for the folder list.
+    assert not model.canFetchMore(index) and model.is_large(index)
+    listing = model.listing(index)
+    assert [e.name for e in listing] == [f"img_{i:06d}.tif" for i in range(n)]
+    # Details: learnt for the page the tree shows, not for the rest (asked for when on screen).
     qtbot.waitUntil(lambda: node.job is None, timeout=30_000)
-    assert model.index(n - 1, 2, index).data() == "0 B"
+    assert model.index(PAGE - 1, 2, index).data() == "0 B"
+    assert model.listing(index)[-1].size is None
+    model.request_details(index, listing[-3:])
+    qtbot.waitUntil(lambda: model.listing(index)[-1].size == 0, timeout=30_000)
 
 
 def test_zarr_stores_met_on_disk_expand_as_stores_and_join_the_zarr_nodes(make_window, qtbot, demo_dir):
