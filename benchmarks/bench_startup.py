@@ -155,8 +155,29 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
     def finish() -> None:
         if "end" in marks:
             return
-        heartbeat.stop()
         marks["end"] = time.monotonic()
+        if mode == "shipped" and has_viewer and hasattr(pane, "imported") and "preview_asked" not in marks:
+            first_preview()
+            return
+        heartbeat.stop()
+        window.shutdown()
+        app.quit()
+
+    def first_preview() -> None:
+        """The first array previewed: the viewer is built then (GUI time, measured apart)."""
+        import tempfile
+
+        import numpy as np
+
+        path = os.path.join(tempfile.mkdtemp(prefix="bench-startup-"), "plane.npy")
+        np.save(path, (np.arange(512 * 512) % 4096).astype(np.uint16).reshape(512, 512))
+        window.preview.previewShown.connect(lambda _p: QTimer.singleShot(1000, end_preview))
+        marks["preview_asked"] = time.monotonic()
+        window.preview.request("disk", path)
+
+    def end_preview() -> None:
+        marks["preview_end"] = time.monotonic()
+        heartbeat.stop()
         window.shutdown()
         app.quit()
 
@@ -173,7 +194,10 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
     has_viewer = pane is not None and hasattr(pane, "ready")
     if mode == "shipped" and has_viewer:
         waits.add("viewer")
-        pane.ready.connect(lambda: mark("viewer"))
+        # The window as shipped imports napari after discovery and builds the viewer on the
+        # first array previewed: "napari ready" is the import done (``imported``); the first
+        # preview (with the viewer's build) is measured after the settle time, apart.
+        (pane.imported if hasattr(pane, "imported") else pane.ready).connect(lambda: mark("viewer"))
         if hasattr(pane, "failed"):
             pane.failed.connect(lambda msg: (print(f"viewer failed: {msg}", file=sys.stderr), mark("viewer_failed")))
     window.show()
@@ -207,6 +231,8 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
 
     stall_window_start = probe.frame_done or probe.first_paint
     stalls = heartbeat.stats(stall_window_start, marks.get("end"))
+    preview_stalls = (heartbeat.stats(marks["preview_asked"], marks["preview_end"])
+                      if "preview_end" in marks else None)
     filled = marks.get("discovery")
     stalls_until_filled = heartbeat.stats(stall_window_start, filled) if filled else None
 
@@ -226,6 +252,8 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
         napari_import_duration_s=(napari_done - marks["napari_started"]) if napari_done else None,
         stalls=stalls,
         stalls_until_filled=stalls_until_filled,
+        first_preview_stalls=preview_stalls,
+        first_preview_s=(marks["preview_end"] - marks["preview_asked"] - 1.0) if "preview_end" in marks else None,
         worst_gaps=[(round(a - t0, 3), round(ms, 1)) for a, ms in heartbeat.worst_gaps(5)],
         stall_window_s=(marks.get("end", 0) - stall_window_start) if stall_window_start else None,
     )
@@ -367,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
             summary[case]["gaps_over_50ms"] = C.summarize(_stall(rs, "stalls", "gaps_over_50ms"))
             summary[case]["gaps_over_100ms"] = C.summarize(_stall(rs, "stalls", "gaps_over_100ms"))
             summary[case]["max_stall_at_s"] = _med(rs, "max_stall_at_s")
+            if any(r.get("first_preview_stalls") for r in rs):
+                summary[case]["first_preview_s"] = _med(rs, "first_preview_s")
+                summary[case]["first_preview_stall_ms"] = C.summarize(_stall(rs, "first_preview_stalls", "max_stall_ms"))
             summary[case]["errors"] = sum(1 for r in rs if "error" in r)
 
     if "bare" in runs:
@@ -441,8 +472,9 @@ def render(summary: dict[str, Any], cases: list[str], repeat: int) -> str:
         rows,
     )
     notes = [
-        "¹ as shipped: the embedded viewer's `ready` signal (napari imported in the worker pool, then "
-        "`QtViewer` built on the GUI thread); thread cases: the import thread finished; napari: its window painted.",
+        "¹ as shipped: napari imported (and its `ViewerModel` built) in the worker pool after discovery, the "
+        "viewer's `imported` signal (its Qt side is built on the first preview: see below); thread cases: the "
+        "import thread finished; napari: its window painted.",
         "² the first-paint ratio to the bare window of the same round (rounds are interleaved), median / min: "
         "a neighbour's load hits a whole round alike, so this is steadier than a ratio of medians.",
         "\"interpreter up\" is the time from the parent's spawn to the child's first line of code; "
@@ -470,7 +502,14 @@ def render(summary: dict[str, Any], cases: list[str], repeat: int) -> str:
          "gaps > 100 ms (median/min/max)", "longest stall at (s from start)"],
         rows2,
     )
-    return t1 + "\n\n" + "\n".join(notes) + "\n\n" + t2
+    extra = ""
+    shipped = summary.get("polystore") or {}
+    if shipped.get("first_preview_stall_ms"):
+        extra = ("\n\nAs shipped, napari's viewer is built when the first array is previewed: that first "
+                 f"preview (a 512 x 512 NPY, after start-up) took {_mm(shipped.get('first_preview_s'))} from the "
+                 f"request to the layer shown, with a longest GUI stall of "
+                 f"{_mm(shipped['first_preview_stall_ms'], 'ms3')} (median / min / max).")
+    return t1 + "\n\n" + "\n".join(notes) + "\n\n" + t2 + extra
 
 
 def judge(summary: dict[str, Any]) -> list[str]:

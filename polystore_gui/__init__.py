@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("polystore-gui")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# The version lives in one place (pyproject.toml reads it from here): no importlib.metadata
+# at start-up, which costs tens of milliseconds before the window can paint.
+from ._version import __version__
 
 __all__ = ["__version__"]

@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
-from .chunk_cache import ChunkCache
 from .entries import human_size
 from .zarr_nodes import read_node
 
@@ -310,6 +309,8 @@ def _open_zarr_array(path: str, zarr_format: int | None = None) -> Any:
     store: Any = LocalStore(path, read_only=True)
     if _store_wrapper is not None:
         store = _store_wrapper(store)
+    from .chunk_cache import ChunkCache  # zarr's import (~0.3 s): not at the window's start
+
     store = ChunkCache(store)
     return zarr.open_array(store=store, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
 
@@ -580,6 +581,8 @@ def _tiff_preview(info: Info, path: str) -> Preview:
 
     store = tifffile.imread(path, aszarr=True)
     try:
+        from .chunk_cache import ChunkCache
+
         node = zarr.open(ChunkCache(store), mode="r")
     except Exception as exc:
         store.close()

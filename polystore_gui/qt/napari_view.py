@@ -54,7 +54,8 @@ def _take(array: Any, axis: int, index: int) -> Any:
 class ViewerPane(QWidget):
     """A napari canvas that appears when napari is ready, with a message until then."""
 
-    ready = Signal()
+    imported = Signal()  # napari is imported and its model built (the Qt side not yet)
+    ready = Signal()  # the viewer is built and shown: layers can be added
     failed = Signal(str)
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
@@ -64,6 +65,8 @@ class ViewerPane(QWidget):
         self.viewer: Any = None  # napari.components.ViewerModel, once its Qt side is built
         self.qt_viewer: Any = None
         self._model: Any = None
+        self._build_when_imported = True
+        self._building = False
         self._stack = QStackedWidget(self)
         self._message = QLabel("Starting the napari viewer…", self)
         self._message.setObjectName("viewerMessage")
@@ -78,16 +81,31 @@ class ViewerPane(QWidget):
     def is_ready(self) -> bool:
         return self.viewer is not None
 
-    def start(self) -> None:
-        """Import napari in the background; build the viewer when that is done."""
+    def start(self, *, build: bool = True) -> None:
+        """Import napari in the background; then build the viewer (``build``), or only when
+        :meth:`build` is first called (the first array to preview)."""
+        self._build_when_imported = build
         self._workers.start(_import_napari, on_return=self._on_import_returned, on_error=self._on_import_errored)
 
+    def build(self) -> None:
+        """Build the viewer now if napari is imported, else as soon as it is; ``ready`` follows."""
+        self._build_when_imported = True
+        if self._model is not None and not self._building:
+            self._build_canvas()
+
     def _on_import_returned(self, model: Any) -> None:
+        self._model = model
+        self.imported.emit()
+        if self._build_when_imported:
+            self._build_canvas()
+
+    def _build_canvas(self) -> None:
         """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
         for long: the canvas first, then napari's layer list and controls beside it."""
         from napari.qt import QtViewer
 
-        self._model = model
+        self._building = True
+        model = self._model
         self.qt_viewer = QtViewer(model)
         self.qt_viewer.setObjectName("napariCanvas")
         QTimer.singleShot(0, self._build_side)

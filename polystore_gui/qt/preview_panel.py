@@ -234,9 +234,10 @@ class PreviewPanel(QWidget):
             notes.append(preview.info.error)
         if preview.is_array:
             if not self.viewer.is_ready:
-                self.message.setText("Waiting for the napari viewer to start…")
+                self.message.setText("Starting the napari viewer…")
                 self.stack.setCurrentWidget(self.message)
                 self.status.setText("; ".join(notes))
+                self.viewer.build()  # built on the first array shown, not at start-up
                 return  # shown by _on_viewer_ready
             self._show_array(preview, notes)
         else:

@@ -16,12 +16,18 @@ import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from qtpy.QtCore import QObject, QThreadPool
-from superqt.utils import FunctionWorker, GeneratorWorker, create_worker
+
+if TYPE_CHECKING:
+    from superqt.utils import FunctionWorker, GeneratorWorker
+
+    Job = GeneratorWorker | FunctionWorker
+else:
+    Job = Any
 
 log = logging.getLogger(__name__)
-
-Job = GeneratorWorker | FunctionWorker
 
 
 class _Relay(QObject):
@@ -77,6 +83,10 @@ class WorkerPool(QObject):
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, **kwargs)`` in the pool; callbacks run on the GUI thread."""
+        # superqt's package imports its widgets too (~70 ms): on the first job, which is
+        # after the window's first paint, not at import.
+        from superqt.utils import GeneratorWorker, create_worker
+
         job: Job = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
         relay = _Relay(
             self,
