@@ -46,8 +46,10 @@ ADDRESS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 ENTRY_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 ROW_KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 
-# Rows a folder shows at first and adds per fetchMore.
-PAGE = 2000
+# Rows of a folder the tree shows; a larger folder's last row stands for the rest.
+PAGE = 1000
+# Rows shown from the first scanned batch, while the rest of a folder is read (a screenful).
+FIRST_ROWS = 200
 
 _SELECTABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _LEAF = _SELECTABLE | Qt.ItemFlag.ItemNeverHasChildren
@@ -204,6 +206,16 @@ class BackendTreeModel(QAbstractItemModel):
         details = node.details
         return shown + [details.get(e.path, e) for e in node.pending] if details else shown + node.pending
 
+    def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], dict[str, Entry]]:
+        """The whole listing as it was listed, and the details learnt since, by path.
+
+        What the folder list shows: merging the two would cost the GUI thread a Python step
+        per entry (a million, for the largest folders); the list looks details up per row.
+        """
+        node = self.node(index)
+        shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
+        return shown + node.pending, node.details
+
     def is_large(self, index: QModelIndex) -> bool:
         """A listed folder with more entries than the tree shows (the rest: in the folder list)."""
         node = self.node(index)
@@ -274,9 +286,14 @@ class BackendTreeModel(QAbstractItemModel):
         return QModelIndex()
 
     def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
-        node = parent.internalPointer() if parent.isValid() else self._root
-        children = node.children
-        if 0 <= row < len(children) and 0 <= column < 6 and (not parent.isValid() or parent.column() == 0):
+        # Called once or more per shown row on every layout of the view: kept lean.
+        if parent.isValid():
+            if parent.column():
+                return QModelIndex()
+            children = parent.internalPointer().children
+        else:
+            children = self._root.children
+        if 0 <= row < len(children) and 0 <= column < 6:
             return self.createIndex(row, column, children[row])
         return QModelIndex()
 
@@ -323,9 +340,18 @@ class BackendTreeModel(QAbstractItemModel):
             self._defer(lambda: self._start_listing(node))
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        # Asked for every shown row on every layout of the view (QTreeView checks each
+        # row's ItemNeverHasChildren): answered from the node's cache while its entry stays.
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         node = index.internalPointer()
+        if node.flags_of is node.entry:
+            return node.flags
+        node.flags = self._flags(index, node)
+        node.flags_of = node.entry
+        return node.flags
+
+    def _flags(self, index: QModelIndex, node: Node) -> Qt.ItemFlag:
         if node.placeholder or node.error_row or node.more:
             return _PLACEHOLDER if node.placeholder else _LEAF
         flags = _SELECTABLE if node.expandable or node.backend is not None else _LEAF
@@ -491,11 +517,23 @@ class BackendTreeModel(QAbstractItemModel):
             node.renumber()
             self.changePersistentIndexList(before, [self.createIndex(n.row, c, n) for n, c in kept])
             self.layoutChanged.emit([parent], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+            self.listingReordered.emit((node.entry.backend, node.entry.path))
         else:
-            ordered = self._ordered(self.listing(self.index_for(node)))
-            node.details.clear()
-            self._remove_rows(node, 0, len(node.children))
-            self._show_page(node, ordered)
+            # A large folder is sorted in a worker (a million names take a second to sort).
+            entries, details = self.listing_parts(self.index_for(node))
+            generation = node.generation
+            self._workers.start(
+                _sort_job, entries, dict(details), self.sort_field, self._descending,
+                on_return=lambda result, node=node, g=generation: self._on_sorted(node, g, result),
+            )
+
+    def _on_sorted(self, node: Node, generation: int, result: tuple[list[Entry], list[Node]]) -> None:
+        if not self._current(node, generation) or node.state is not State.LISTED:
+            return
+        ordered, first_nodes = result
+        node.details.clear()
+        self._remove_rows(node, 0, len(node.children))
+        self._show_page(node, ordered, first_nodes)
         self.listingReordered.emit((node.entry.backend, node.entry.path))
 
     # -- listing ---------------------------------------------------------------------------
@@ -532,14 +570,19 @@ class BackendTreeModel(QAbstractItemModel):
         node.renumber()
         self.endRemoveRows()
 
-    def _show_page(self, node: Node, ordered: list[Entry]) -> None:
+    def _show_page(self, node: Node, ordered: list[Entry], first_nodes: list[Node] | None = None) -> None:
         """Show the first page of ``ordered`` (a folder's whole listing) and keep the rest.
 
         A large folder's last row stands for the entries beyond the page; the folder list
         shows them all.
         """
         node.pending = ordered[PAGE:]
-        new = [Node(e, node) for e in ordered[:PAGE]]
+        if first_nodes is not None and len(first_nodes) == min(PAGE, len(ordered)):
+            new = first_nodes
+            for child in new:
+                child.parent = node
+        else:
+            new = [Node(e, node) for e in ordered[:PAGE]]
         if node.pending:
             more = Node(Entry(node.entry.backend, node.entry.path,
                               f"… {len(node.pending):,} more of {len(ordered):,}: show all in the folder list",
@@ -579,7 +622,8 @@ class BackendTreeModel(QAbstractItemModel):
         if what == "rows":
             self._on_first_rows(node, entries)
         elif what == "all":
-            self._on_full_listing(node, entries)
+            ordered, first_nodes = entries  # type: ignore[misc]
+            self._on_full_listing(node, ordered, first_nodes)
         else:
             self._on_details(node, entries)
 
@@ -589,19 +633,23 @@ class BackendTreeModel(QAbstractItemModel):
             return
         node.provisional = True
         self._remove_rows(node, 0, len(node.children))  # the loading row
-        self._insert_nodes(node, 0, [Node(e, node) for e in self._ordered(entries)[:PAGE]])
+        self._insert_nodes(node, 0, [Node(e, node) for e in self._ordered(entries)[:FIRST_ROWS]])
 
-    def _on_full_listing(self, node: Node, ordered: list[Entry]) -> None:
-        """The whole listing, sorted in the worker: show its first page, keep the rest."""
+    def _on_full_listing(self, node: Node, ordered: list[Entry], first_nodes: list[Node] | None = None) -> None:
+        """The whole listing, sorted in the worker: show its first page, keep the rest.
+
+        ``first_nodes``: the first page's rows, built in the worker (a thousand objects that
+        the GUI thread need not make).
+        """
         provisional, node.provisional = node.provisional, False
         node.state = State.LISTED
         node.count = len(ordered)
         first = ordered[:PAGE]
-        if provisional and [c.entry.path for c in node.children] == [e.path for e in first] and len(ordered) <= PAGE:
+        if provisional and len(ordered) <= FIRST_ROWS and [c.entry.path for c in node.children] == [e.path for e in first]:
             pass  # the first batch was the whole listing, already in order: nothing moves
         else:
             self._remove_rows(node, 0, len(node.children))
-            self._show_page(node, ordered)
+            self._show_page(node, ordered, first_nodes)
         self.dataChanged.emit(self.index_for(node, SIZE), self.index_for(node, SIZE))
         self.listingFinished.emit((node.entry.backend, node.entry.path))
 
@@ -762,13 +810,22 @@ def _listing_job(
         if i == 0:
             yield ("rows", batch)
     ordered = sort_entries(listed, sort_field, descending)
-    yield ("all", ordered)
+    # The first page's rows are made here, not on the GUI thread (attached to the folder there).
+    yield ("all", (ordered, [Node(e, None) for e in ordered[:PAGE]]))  # type: ignore[misc]
     if len(ordered) > PAGE:
         # A large folder: the rows the tree shows, and every folder (one may be a zarr
         # store). The folder list asks for the rows it shows; sorting by a column that
         # needs every entry's details asks for all (describe_all).
         ordered = ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY]
     yield from _details_job(ordered)
+
+
+def _sort_job(entries: list[Entry], details: dict[str, Entry], field: str, descending: bool) -> tuple[list[Entry], list[Node]]:
+    """Worker body: a large folder's listing, with its details, in a new order (and the rows
+    of its first page)."""
+    merged = [details.get(e.path, e) for e in entries] if details else entries
+    ordered = sort_entries(merged, field, descending)
+    return ordered, [Node(e, None) for e in ordered[:PAGE]]
 
 
 def _details_job(entries: list[Entry]) -> Iterator[tuple[str, list[Entry]]]:

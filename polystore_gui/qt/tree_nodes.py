@@ -36,7 +36,7 @@ class Node:
     __slots__ = (
         "entry", "parent", "children", "row", "state", "pending", "details", "generation",
         "job", "backend", "placeholder", "error_row", "more", "alive", "count", "provisional",
-        "described", "_by_path",
+        "described", "flags", "flags_of", "_by_path",
     )
 
     def __init__(self, entry: Entry, parent: Node | None, *, backend: BackendInfo | None = None) -> None:
@@ -57,6 +57,8 @@ class Node:
         self.provisional = False  # rows shown before the full, sorted listing arrived
         self.more = False  # the row standing for the entries beyond the first page
         self.described = False
+        self.flags: Any = None  # Qt item flags, cached for ``flags_of`` (the entry they were made for)
+        self.flags_of: Entry | None = None
         self._by_path: dict[str, Node] | None = None
 
     def child_by_path(self, path: str) -> Node | None:

@@ -227,3 +227,23 @@ def test_polystore_plate_arrays_list_their_virtual_files(demo_dir):
     # polystore records absolute output paths, the tree addresses by store and name).
     plane = backend.load(virtual.path)
     assert plane.shape == (256, 256)
+
+
+def test_large_listings_sort_in_pieces_to_the_same_order(monkeypatch):
+    """Above SORT_PIECE entries, names are sorted in pieces and merged (a worker's C-level
+    sort would hold the interpreter lock for its whole length): the order is the same."""
+    import random
+
+    import polystore_gui.model.entries as entries_module
+    from polystore_gui.model.entries import Entry, EntryKind, sort_entries
+
+    names = [f"{random.Random(i).choice('aAbBcC')}{i:06d}.tif" for i in range(40_000)]
+    entries = [Entry("disk", f"/d/{n}", n, EntryKind.DIRECTORY if i % 97 == 0 else EntryKind.IMAGE_FILE)
+               for i, n in enumerate(names)]
+    whole = {d: [e.name for e in sort_entries(entries, "name", d)] for d in (False, True)}
+    monkeypatch.setattr(entries_module, "SORT_PIECE", 1000)
+    for descending in (False, True):
+        pieces = [e.name for e in sort_entries(entries, "name", descending)]
+        assert pieces == whole[descending]
+    folders = [e for e in sort_entries(entries) if e.kind is EntryKind.DIRECTORY]
+    assert sort_entries(entries)[: len(folders)] == folders  # folders first

@@ -167,14 +167,20 @@ def test_filter_narrows_by_name(make_window, qtbot, demo_dir):
     window = make_window([demo_dir], show=True)
     expand(window, qtbot, "disk", str(demo_dir))
     expand(window, qtbot, "disk", str(demo_dir / "images"))
+    images = window.tree_model.find("disk", str(demo_dir / "images"))
+    assert window.tree.isExpanded(window.proxy.mapFromSource(images))
     window.filter_edit.setText("cells")
-    proxy = window.proxy
-    shown = {i.data(ADDRESS_ROLE) for i in _all_indexes(proxy)}
+    assert window.tree.model() is window.filter_proxy  # the proxy only while filtering
+    shown = {i.data(ADDRESS_ROLE) for i in _all_indexes(window.tree.model())}
     assert ("disk", str(demo_dir / "images" / "cells.png")) in shown
     assert ("disk", str(demo_dir / "images" / "z_stack.tif")) not in shown
     window.filter_edit.clear()
-    shown = {i.data(ADDRESS_ROLE) for i in _all_indexes(proxy)}
+    assert window.tree.model() is window.tree_model
+    shown = {i.data(ADDRESS_ROLE) for i in _all_indexes(window.tree.model())}
     assert ("disk", str(demo_dir / "images" / "z_stack.tif")) in shown
+    # What was open before filtering is open again, and the columns kept their widths.
+    assert window.tree.isExpanded(window.proxy.mapFromSource(images))
+    assert window.tree.header().sectionSize(0) == 300
 
 
 def test_f5_refreshes_the_selected_folder(make_window, qtbot, tmp_path):
