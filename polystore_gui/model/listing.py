@@ -15,8 +15,11 @@ backend; zarr hierarchies are read from their node metadata (``zarr_nodes``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import os
+import threading
 import stat as stat_module
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -25,6 +28,38 @@ from .entries import _EXTENSION_KINDS, Entry, EntryKind, display_name, kind_for_
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
 DEFAULT_BATCH = 2048
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextlib.contextmanager
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """No cyclic garbage collection while listing a large folder (any thread may nest this).
+
+    A listing makes an object per entry: a million of them made the collector traverse a
+    growing heap again and again (listing 1,000,000 files took 3-7 s instead of 1.5 s, and
+    each full collection froze the GUI thread for 0.1-0.5 s). ``freeze``: move what exists
+    out of the collector's sight when the pause ends, so that the first collection after it
+    does not traverse the new objects either (they are freed by reference counting as usual).
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if freeze:
+                gc.freeze()
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class ListingError(Exception):
@@ -95,7 +130,11 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
     directory = EntryKind.DIRECTORY
     plain_file = EntryKind.FILE
     kinds = _EXTENSION_KINDS
-    make = Entry
+    # Entry(...) through the NamedTuple's Python __new__ costs twice what the tuple itself
+    # does; the fields in order: backend, path, name, kind, size, modified, shape, dtype,
+    # detail, error.
+    new = tuple.__new__
+    entry_type = Entry
     prefix = path.rstrip("/") + "/"
     with iterator:
         batch: list[Entry] = []
@@ -115,7 +154,7 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
                         append(_symlink_entry(item, kind))
                         continue
                 if name.isascii():
-                    append(make("disk", prefix + name, name, kind))
+                    append(new(entry_type, ("disk", prefix + name, name, kind, None, None, None, None, "", None)))
                 else:
                     append(_unusual_name_entry(item, kind))
                 left -= 1

@@ -30,14 +30,19 @@ killed process is removed by the next transfer into that folder.
 
 from __future__ import annotations
 
+import copy
+import ctypes
 import enum
 import errno
+import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,8 +317,6 @@ class _Run:
     def discard(self) -> None:
         """Remove what this run wrote. A written folder is first renamed out of the way, then
         deleted by a (non-daemon) thread, so a cancel returns at once even for 30,000 files."""
-        import threading
-
         for temp in reversed(self.temporaries):
             try:
                 if temp.backend != "memory" and os.path.isdir(temp.path) and not os.path.islink(temp.path):
@@ -413,8 +416,6 @@ def _write(run: _Run) -> Generator[Progress, None, None]:
 
 
 def _is_zarr_array(path: str) -> bool:
-    import json
-
     if os.path.exists(os.path.join(path, ".zarray")):
         return True
     try:
@@ -445,8 +446,6 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
     writes release the GIL); the folder is flushed once (syncfs) before it is renamed
     into place, as ``cp -r`` followed by ``sync`` would be.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     temp = _partial_name(final)
     run.temporaries.append(Address("disk", temp))
     os.mkdir(temp)
@@ -515,8 +514,6 @@ def _copy_batch(batch: list[tuple[str, str]], cancelled: Callable[[], bool]) -> 
 
 def _flush(path: str) -> None:
     """Write the file system holding ``path`` to disk (syncfs; sync where it is missing)."""
-    import ctypes
-
     fd = os.open(path, os.O_RDONLY)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -717,8 +714,6 @@ def _folder_files(folder: Address) -> Iterable[tuple[str, Address]]:
 
 
 def _one_into_memory(run: _Run, source: Address, key: str) -> Generator[Progress, None, None]:
-    import copy
-
     memory = _memory()
     if source.backend in LOCAL and os.path.isdir(source.path):
         data = _zarr_array(source.path)[...]
@@ -894,8 +889,6 @@ def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     its file name; arrays are chunked per plane rather than polystore's one chunk per
     array. JSON, CSV and text files are kept as plain files, as polystore does.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     import zarr
 
     source, final = run.item.source, run.item.destination

@@ -126,7 +126,18 @@ class ChunkOverlay(QObject):
         if viewer is None:
             return
         for layer in [lyr for lyr in viewer.layers if lyr.name in names or lyr.name.startswith(CHUNK_ONLY + "(")]:
-            viewer.layers.remove(layer)
+            self._discard(layer)
+
+    def _discard(self, layer: Any) -> None:
+        """Take an overlay layer off the canvas by hiding it; it is reused when wanted again,
+        and goes when the preview's layers are replaced.
+
+        Removing the overlay's layers while the image stays (back to the image alone after
+        an RGBA image and vectors had been there) made Mesa crash in glDrawArrays on a
+        later draw, about one run in three; reproduced with napari alone, with or without
+        one removal per frame. Hidden layers never did.
+        """
+        layer.visible = False
 
     def _usable(self) -> bool:
         report = self.inspector.report
@@ -165,16 +176,16 @@ class ChunkOverlay(QObject):
             rgba = heat_rgba(state, stored)
             heat_scale = chunks * scale
             heat_translate = translate + (chunks / 2 - 0.5) * scale
-            if heat is None or heat.data.shape != rgba.shape:
-                if heat is not None:
-                    viewer.layers.remove(heat)
+            if heat is None:
                 heat = viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
                                         opacity=0.55, blending="translucent_no_depth")
                 self._keep_image_active()
-            else:
+            else:  # the same layer, kept (hidden) while off: new data, placed again
                 heat.data = rgba
+                heat.scale, heat.translate = heat_scale, heat_translate
+                heat.visible = True
         elif heat is not None:
-            viewer.layers.remove(heat)
+            self._discard(heat)
         want_grid = self.inspector.grid_check.isChecked()
         self._draw_lines(GRID, chunks, shape, scale, translate, want_grid, "#e5e7eb", 0.7, 1.0)
         sharded = report.layout.shards is not None
@@ -191,17 +202,23 @@ class ChunkOverlay(QObject):
         xs[-1] = min(xs[-1], width)
         if not wanted or len(ys) > MAX_LINES or len(xs) > MAX_LINES:
             if layer is not None:
-                self.viewer.layers.remove(layer)
+                self._discard(layer)
             return
         if layer is not None and layer.metadata.get("key") == (sy, sx, height, width):
+            layer.visible = True
             return
         horizontal = np.stack([np.stack([ys - 0.5, np.full_like(ys, -0.5)], 1), np.stack([np.zeros_like(ys), np.full_like(ys, float(width))], 1)], 1)
         vertical = np.stack([np.stack([np.full_like(xs, -0.5), xs - 0.5], 1), np.stack([np.full_like(xs, float(height)), np.zeros_like(xs)], 1)], 1)
         vectors = np.concatenate([horizontal, vertical])
         edge = max(1.0, max(height, width) / 600.0) * width_factor
-        if layer is not None:
-            self.viewer.layers.remove(layer)
-        layer = self.viewer.add_vectors(
+        if layer is not None:  # the same layer, with new lines
+            layer.data = vectors
+            layer.edge_width = edge
+            layer.scale, layer.translate = scale[-2:], translate[-2:]
+            layer.metadata["key"] = (sy, sx, height, width)
+            layer.visible = True
+            return
+        self.viewer.add_vectors(
             vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
             blending="translucent_no_depth",
             scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
@@ -227,6 +244,7 @@ class ChunkOverlay(QObject):
             self._keep_image_active()
         else:
             layer.data = [rect]
+            layer.visible = True
             layer.shape_type = ["rectangle"]
         # Bring the chunk's plane into view along the other axes.
         offset = self.viewer.dims.ndim - len(axes)
@@ -267,7 +285,16 @@ class ChunkOverlay(QObject):
             limits = (limits[0], limits[0] + 1)
         kwargs: dict[str, Any] = {"contrast_limits": limits} if limits else {}
         name = CHUNK_ONLY + "(" + ", ".join(map(str, detail.index)) + ")"
-        self.viewer.add_image(pixels, name=name, scale=scale, translate=translate, **kwargs)
+        shown = [lyr for lyr in self.viewer.layers if lyr.name.startswith(CHUNK_ONLY + "(")]
+        if shown and shown[0].ndim == pixels.ndim and shown[0].dtype == pixels.dtype:
+            layer = shown[0]  # one layer for the chunk shown alone, reused
+            layer.data = pixels
+            layer.name, layer.scale, layer.translate = name, scale, translate
+            if limits:
+                layer.contrast_limits = limits
+            layer.visible = True
+        else:
+            self.viewer.add_image(pixels, name=name, scale=scale, translate=translate, **kwargs)
         self._frame(region, scale, translate)
         self.inspector.show_all_button.setEnabled(True)
 

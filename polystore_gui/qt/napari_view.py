@@ -225,5 +225,9 @@ class ViewerPane(QWidget):
 
     def close_viewer(self) -> None:
         if self.qt_viewer is not None:
+            # Hidden first: a frame drawn while the layers are torn down (a paint event
+            # still queued for the canvas) crashed Mesa's GL in glDrawArrays.
+            self.qt_viewer.canvas.native.setUpdatesEnabled(False)
+            self.qt_viewer.hide()
             self._model.layers.clear()
             self.qt_viewer.close()

@@ -35,7 +35,7 @@ from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPe
 from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
 from ..model.catalogue import Capability, Discovery, Status
 from ..model.entries import Entry, EntryKind, sort_entries
-from ..model.listing import DEFAULT_BATCH, ListingError, describe, entry_for_path, list_children
+from ..model.listing import DEFAULT_BATCH, ListingError, describe, entry_for_path, gc_paused, list_children
 from . import icons
 from .tree_nodes import COLUMNS, KIND, NAME, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
 from .workers import WorkerPool
@@ -802,16 +802,18 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
 
 def _listing_job(
     entry: Entry, show_hidden: bool, sort_field: str, descending: bool
-) -> Iterator[tuple[str, list[Entry]]]:
+) -> Iterator[tuple[str, Any]]:
     """Worker body: the first batch at once, then the whole listing sorted, then details."""
     listed: list[Entry] = []
-    for i, batch in enumerate(list_children(entry, batch_size=DEFAULT_BATCH, show_hidden=show_hidden)):
-        listed.extend(batch)
-        if i == 0:
-            yield ("rows", batch)
-    ordered = sort_entries(listed, sort_field, descending)
-    # The first page's rows are made here, not on the GUI thread (attached to the folder there).
-    yield ("all", (ordered, [Node(e, None) for e in ordered[:PAGE]]))  # type: ignore[misc]
+    with gc_paused(freeze=True):
+        for i, batch in enumerate(list_children(entry, batch_size=DEFAULT_BATCH, show_hidden=show_hidden)):
+            listed.extend(batch)
+            if i == 0:
+                yield ("rows", batch)
+        ordered = sort_entries(listed, sort_field, descending)
+        # The first page's rows are made here, not on the GUI thread (attached to the folder there).
+        first_nodes = [Node(e, None) for e in ordered[:PAGE]]
+    yield ("all", (ordered, first_nodes))
     if len(ordered) > PAGE:
         # A large folder: the rows the tree shows, and every folder (one may be a zarr
         # store). The folder list asks for the rows it shows; sorting by a column that

@@ -229,19 +229,20 @@ def test_polystore_plate_arrays_list_their_virtual_files(demo_dir):
     assert plane.shape == (256, 256)
 
 
-def test_large_listings_sort_in_pieces_to_the_same_order(monkeypatch):
-    """Above SORT_PIECE entries, names are sorted in pieces and merged (a worker's C-level
-    sort would hold the interpreter lock for its whole length): the order is the same."""
+def test_large_listings_sort_with_numpy_to_the_same_order(monkeypatch):
+    """Above NUMPY_SORT_FROM entries, names are sorted by numpy (a worker's C-level list sort
+    would hold the interpreter lock for its whole length): the order is Python's."""
     import random
 
     import polystore_gui.model.entries as entries_module
     from polystore_gui.model.entries import Entry, EntryKind, sort_entries
 
-    names = [f"{random.Random(i).choice('aAbBcC')}{i:06d}.tif" for i in range(40_000)]
+    names = [f"{random.Random(i).choice('aAbBcCé')}{i:06d}.tif" for i in range(40_000)] + ["x\udcff.tif", "ä" * 300]
     entries = [Entry("disk", f"/d/{n}", n, EntryKind.DIRECTORY if i % 97 == 0 else EntryKind.IMAGE_FILE)
                for i, n in enumerate(names)]
     whole = {d: [e.name for e in sort_entries(entries, "name", d)] for d in (False, True)}
-    monkeypatch.setattr(entries_module, "SORT_PIECE", 1000)
+    monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 1000)
+    monkeypatch.setattr(entries_module, "_SLICE", 777)
     for descending in (False, True):
         pieces = [e.name for e in sort_entries(entries, "name", descending)]
         assert pieces == whole[descending]

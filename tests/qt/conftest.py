@@ -38,3 +38,11 @@ def make_window(qtbot, discovery):
     for window in windows:
         window.shutdown()
         window.close()
+    if windows:
+        # Destroy what the windows scheduled for deletion (napari's GL canvas among them)
+        # now, before the next test makes its own: a canvas torn down while another one
+        # draws made Mesa crash in glDrawArrays (about one run in five).
+        from qtpy.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()

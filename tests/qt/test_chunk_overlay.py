@@ -53,7 +53,13 @@ def test_overlay_draws_chunks_shards_and_missing(qtbot, window, demo_dir):
     # Turning the heat map and the grid off removes their layers.
     window.inspector.heat_check.setChecked(False)
     window.inspector.grid_check.setChecked(False)
-    assert [layer.name for layer in viewer.layers] == ["sharded"]
+    # Turned off, they are hidden (kept for when they are turned on again: see
+    # ChunkOverlay._discard); turned on, the same layers show again.
+    assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded"]
+    window.inspector.heat_check.setChecked(True)
+    window.inspector.grid_check.setChecked(True)
+    assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
+    assert len(viewer.layers) == 4
 
 
 def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, window, demo_dir):
@@ -106,7 +112,7 @@ def test_show_only_this_chunk_and_back(qtbot, window, demo_dir):
     assert not [layer for layer in viewer.layers if layer.name == "plain"][0].visible
     assert window.inspector.show_all_button.isEnabled()
     window.inspector.show_all_button.click()
-    assert "chunk (7, 1, 0)" not in [layer.name for layer in viewer.layers]
+    assert "chunk (7, 1, 0)" not in [layer.name for layer in viewer.layers if layer.visible]
     assert [layer for layer in viewer.layers if layer.name == "plain"][0].visible
 
 

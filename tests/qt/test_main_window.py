@@ -98,18 +98,20 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     qtbot.waitUntil(lambda: table.index(3, 2).data() == "2 B", timeout=20_000)
     assert table.entry(n).size is None
     # The filter box narrows the list too.
-    window.filter_edit.setText("f0249")
-    assert [table.index(r, 0).data() for r in range(table.rowCount())] == [f"f0249{d}.dat" for d in range(10)]
+    stem = f"f{(n - 10) // 10:04d}"  # ten names near the end, beyond the tree's page
+    window.filter_edit.setText(stem)
+    assert [table.index(r, 0).data() for r in range(table.rowCount())] == [f"{stem}{d}.dat" for d in range(10)]
     assert "10 matching" in listing.title.text()
     window.filter_edit.clear()
     assert table.rowCount() == n + 1
     # A row of the list previews like a row of the tree, and drags out the same way.
     panel = window.preview
-    target = table.row_of(str(big / "f02400.dat"))
+    far = f"f{n - 100:05d}.dat"
+    target = table.row_of(str(big / far))
     listing.table.setCurrentIndex(table.index(target, 0))
-    qtbot.waitUntil(lambda: "f02400.dat" in panel.title.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: far in panel.title.text(), timeout=20_000)
     payload = json.loads(bytes(table.mimeData([table.index(target, 0)]).data(ENTRIES_MIME)))
-    assert payload == [{"backend": "disk", "path": str(big / "f02400.dat")}]
+    assert payload == [{"backend": "disk", "path": str(big / far)}]
     # Sorting from the list's header sorts both (by size: every size is learnt first).
     with qtbot.waitSignal(model.listingReordered, timeout=30_000):
         listing.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
@@ -125,9 +127,10 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     window.tree.activated.emit(more)
     assert listing.isVisible() and table.rowCount() == n + 1
     # Open Location finds an entry beyond the tree's page: in the list.
+    farther = f"f{n - 50:05d}.dat"
     with qtbot.waitSignal(window.navigator.revealed, timeout=20_000):
-        assert window.open_location(str(big / "f02450.dat")) is None
-    assert listing.table.currentIndex().data(ADDRESS_ROLE) == ("disk", str(big / "f02450.dat"))
+        assert window.open_location(str(big / farther)) is None
+    assert listing.table.currentIndex().data(ADDRESS_ROLE) == ("disk", str(big / farther))
 
 
 def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):
