@@ -308,10 +308,12 @@ class FolderList(QWidget):
         if not rows:
             return []
         viewport = self.table.viewport().rect()
+        height = max(1, self.table.verticalHeader().defaultSectionSize())
         first = self.table.rowAt(viewport.top())
         last = self.table.rowAt(viewport.bottom())
         first = 0 if first < 0 else first
-        last = rows - 1 if last < 0 else last
+        if last < 0:  # below the last row, or not laid out yet: a screenful, never the whole folder
+            last = min(rows - 1, first + viewport.height() // height + 1)
         margin = max(8, (last - first) // 2)
         return self.model.entries_at(range(max(0, first - margin), min(rows, last + margin + 1)))
 

@@ -800,6 +800,14 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
     return mime
 
 
+# How long the listing worker steps aside after handing the GUI thread a large result, so
+# that the GUI thread builds and paints the rows with the interpreter lock to itself: Qt
+# asks the models for every painted cell through Python, and each ask waits for the lock
+# while a worker computes (measured: 0.5 s of stalls after a million-entry listing).
+STEP_ASIDE_ROWS_S = 0.03
+STEP_ASIDE_LISTING_S = 0.25
+
+
 def _listing_job(
     entry: Entry, show_hidden: bool, sort_field: str, descending: bool
 ) -> Iterator[tuple[str, Any]]:
@@ -810,16 +818,20 @@ def _listing_job(
             listed.extend(batch)
             if i == 0:
                 yield ("rows", batch)
+                time.sleep(STEP_ASIDE_ROWS_S)
         ordered = sort_entries(listed, sort_field, descending)
         # The first page's rows are made here, not on the GUI thread (attached to the folder there).
         first_nodes = [Node(e, None) for e in ordered[:PAGE]]
+        # What the details pass covers, worked out before the GUI thread gets busy with the rows.
+        # A large folder: the rows the tree shows, and every folder (one may be a zarr store);
+        # the folder list asks for the rows it shows, and sorting by a column that needs
+        # every entry's details asks for all (describe_all).
+        todo = ordered if len(ordered) <= PAGE else (
+            ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY])
     yield ("all", (ordered, first_nodes))
     if len(ordered) > PAGE:
-        # A large folder: the rows the tree shows, and every folder (one may be a zarr
-        # store). The folder list asks for the rows it shows; sorting by a column that
-        # needs every entry's details asks for all (describe_all).
-        ordered = ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY]
-    yield from _details_job(ordered)
+        time.sleep(STEP_ASIDE_LISTING_S)
+    yield from _details_job(todo)
 
 
 def _sort_job(entries: list[Entry], details: dict[str, Entry], field: str, descending: bool) -> tuple[list[Entry], list[Node]]:
