@@ -130,6 +130,7 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
     directory = EntryKind.DIRECTORY
     plain_file = EntryKind.FILE
     kinds = _EXTENSION_KINDS
+    by_extension: dict[str, EntryKind] = {}
     # Entry(...) through the NamedTuple's Python __new__ costs twice what the tuple itself
     # does; the fields in order: backend, path, name, kind, size, modified, shape, dtype,
     # detail, error.
@@ -149,7 +150,13 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
                     kind = directory
                 else:
                     dot = name.rfind(".")
-                    kind = kinds.get(name[dot:].lower(), plain_file) if dot > 0 else plain_file
+                    if dot > 0:
+                        extension = name[dot:]
+                        kind = by_extension.get(extension)
+                        if kind is None:  # once per extension met, whatever its case
+                            kind = by_extension[extension] = kinds.get(extension.lower(), plain_file)
+                    else:
+                        kind = plain_file
                     if item.is_symlink():
                         append(_symlink_entry(item, kind))
                         continue

@@ -804,7 +804,7 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
 # that the GUI thread builds and paints the rows with the interpreter lock to itself: Qt
 # asks the models for every painted cell through Python, and each ask waits for the lock
 # while a worker computes (measured: 0.5 s of stalls after a million-entry listing).
-STEP_ASIDE_ROWS_S = 0.03
+STEP_ASIDE_ROWS_S = 0.02
 STEP_ASIDE_LISTING_S = 0.25
 
 
@@ -826,8 +826,9 @@ def _listing_job(
         # A large folder: the rows the tree shows, and every folder (one may be a zarr store);
         # the folder list asks for the rows it shows, and sorting by a column that needs
         # every entry's details asks for all (describe_all).
+        directory = EntryKind.DIRECTORY
         todo = ordered if len(ordered) <= PAGE else (
-            ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY])
+            ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is directory])
     yield ("all", (ordered, first_nodes))
     if len(ordered) > PAGE:
         time.sleep(STEP_ASIDE_LISTING_S)

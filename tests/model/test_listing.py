@@ -248,3 +248,13 @@ def test_large_listings_sort_with_numpy_to_the_same_order(monkeypatch):
         assert pieces == whole[descending]
     folders = [e for e in sort_entries(entries) if e.kind is EntryKind.DIRECTORY]
     assert sort_entries(entries)[: len(folders)] == folders  # folders first
+
+
+def test_kinds_come_from_extensions_whatever_their_case(tmp_path):
+    from polystore_gui.model.listing import entry_for_path, list_children
+
+    for name in ("a.TIF", "b.tif", "c.Csv", "d", "e.unknown", "f.UNKNOWN", "g.Json"):
+        (tmp_path / name).touch()
+    kinds = {e.name: e.kind.value for batch in list_children(entry_for_path("disk", str(tmp_path))) for e in batch}
+    assert kinds == {"a.TIF": "image", "b.tif": "image", "c.Csv": "table", "d": "file", "e.unknown": "file",
+                     "f.UNKNOWN": "file", "g.Json": "text"}
