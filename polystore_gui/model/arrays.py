@@ -16,6 +16,9 @@ from typing import Any
 
 from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, find_virtual_file, read_node
 
+# What a preview reads into memory without asking, for data with no lazy path (bytes).
+DEFAULT_SIZE_LIMIT = 1 << 30
+
 TEXT_PREVIEW_BYTES = 64 * 1024
 TABLE_PREVIEW_ROWS = 200
 

@@ -33,7 +33,7 @@ from .entries import human_size
 from .zarr_nodes import read_node
 
 SAMPLE_EDGE = 512
-DEFAULT_SIZE_LIMIT = 1 << 30  # bytes materialised without asking
+from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
 
 # Tests (and benchmarks) wrap every zarr store opened here, e.g. to count the keys read.
 StoreWrapper = Callable[[Any], Any]

@@ -152,9 +152,10 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
                     dot = name.rfind(".")
                     if dot > 0:
                         extension = name[dot:]
-                        kind = by_extension.get(extension)
-                        if kind is None:  # once per extension met, whatever its case
-                            kind = by_extension[extension] = kinds.get(extension.lower(), plain_file)
+                        known = by_extension.get(extension)
+                        if known is None:  # once per extension met, whatever its case
+                            known = by_extension[extension] = kinds.get(extension.lower(), plain_file)
+                        kind = known
                     else:
                         kind = plain_file
                     if item.is_symlink():

@@ -33,9 +33,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .entries import human_size
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOOPBACK = "127.0.0.1"
 # The napari_stream item path must end with a pixel extension or polystore skips it.
@@ -286,6 +289,8 @@ class StreamItem:
 
 def refusal(shape: Sequence[int], dtype: Any) -> str | None:
     """Why napari cannot show an array of this shape and dtype, or None."""
+    import numpy as np
+
     dtype = np.dtype(dtype)
     if dtype.fields is not None:
         return f"it holds records ({dtype}), not pixels"
@@ -335,6 +340,8 @@ def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
         why = refusal(base.shape, base.dtype)
         if why:
             raise Refused(f"{backend}:{path}: {why}")
+        import numpy as np
+
         nbytes = int(np.prod(base.shape, dtype=np.int64)) * np.dtype(base.dtype).itemsize
         if nbytes > limit:
             raise Refused(

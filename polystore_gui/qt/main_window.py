@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QModelIndex, QPersistentModelIndex, QSettings, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
 from qtpy.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -33,15 +33,15 @@ from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
 from . import icons
-from .chunk_inspector import ChunkInspector
-from .chunk_overlay import ChunkOverlay
 from .folder_list import FolderList
 from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
-from .transfer_queue import Summary, TransferQueue
 from .tree_model import ADDRESS_ROLE, COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel, State
 from .viewer_link import FIJI, NAPARI, SINKS, SendReport, ViewerLink, note_for
 from .workers import WorkerPool
+
+if TYPE_CHECKING:
+    from .transfer_queue import Summary
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,46 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Discovering backends…")
         self._restore_layout()
 
+    # -- panels built on first use -------------------------------------------------------
+
+    @property
+    def inspector(self) -> Any:
+        """The chunk inspector panel (built the first time it is asked for)."""
+        if self._inspector is None:
+            from .chunk_inspector import ChunkInspector
+            from .chunk_overlay import ChunkOverlay
+
+            inspector = ChunkInspector(self.workers, self)
+            inspector.hide()
+            self.splitter.replaceWidget(2, inspector)
+            self._inspector_slot.deleteLater()
+            self._inspector = inspector
+            self._overlay = ChunkOverlay(self.preview.viewer, inspector, self)
+        return self._inspector
+
+    @property
+    def overlay(self) -> Any:
+        """The inspector over the napari canvas (built with the inspector)."""
+        if self._overlay is None:
+            self.inspector  # noqa: B018 (builds both)
+        return self._overlay
+
+    def _inspecting(self) -> bool:
+        return self._inspector is not None and self._inspector.isVisible()
+
+    @property
+    def transfer_queue(self) -> Any:
+        """The Transfers panel (built the first time it is asked for)."""
+        if self._transfer_queue is None:
+            from .transfer_queue import TransferQueue
+
+            queue = TransferQueue(self.workers, self)
+            queue.transferFinished.connect(self._on_transfer_queue_transfer_finished)
+            queue.itemFinished.connect(self._on_transfer_queue_item_finished)
+            self._transfer_queue = queue
+            self.transfer_dock.setWidget(queue)
+        return self._transfer_queue
+
     # -- construction ----------------------------------------------------------------------
 
     def _build_ui(self) -> None:
@@ -202,22 +242,24 @@ class MainWindow(QMainWindow):
         splitter.setObjectName("mainSplitter")
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
-        self.inspector = ChunkInspector(self.workers, self)
-        self.inspector.hide()
-        splitter.addWidget(self.inspector)
-        self.overlay = ChunkOverlay(self.preview.viewer, self.inspector, self)
+        # The chunk inspector and the Transfers panel are built when first used (hidden at
+        # start): their modules (numpy, the chunk scanner, the transfer engine) are not
+        # imported before the window paints. A placeholder keeps the inspector's place.
+        self._inspector: Any = None
+        self._overlay: Any = None
+        self._transfer_queue: Any = None
+        self._inspector_slot = QWidget(self)
+        self._inspector_slot.hide()
+        splitter.addWidget(self._inspector_slot)
         self.preview.previewShown.connect(self._on_preview_shown)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
         splitter.setSizes([640, 640, 0])
         self.setCentralWidget(splitter)
-        self.transfer_queue = TransferQueue(self.workers, self)
-        self.transfer_queue.transferFinished.connect(self._on_transfer_queue_transfer_finished)
-        self.transfer_queue.itemFinished.connect(self._on_transfer_queue_item_finished)
         self.transfer_dock = QDockWidget("Transfers", self)
         self.transfer_dock.setObjectName("transferDock")
-        self.transfer_dock.setWidget(self.transfer_queue)
+        self.transfer_dock.visibilityChanged.connect(lambda shown: shown and self.transfer_queue)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.transfer_dock)
         self.transfer_dock.hide()
         # How a name taken at the destination is resolved, and a deletion confirmed; tests
@@ -508,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def settings_size_limit(self) -> int:
         """The preview's size guard (bytes read whole without asking), from QSettings."""
-        from ..model.lazy import DEFAULT_SIZE_LIMIT
+        from ..model.arrays import DEFAULT_SIZE_LIMIT
 
         value = QSettings().value(self.SIZE_LIMIT_KEY, DEFAULT_SIZE_LIMIT)
         try:
@@ -713,7 +755,7 @@ class MainWindow(QMainWindow):
             self.preview.show_message(entry.name, entry.error or entry.name)
             return
         self.preview.request(entry.backend, entry.path)
-        if self.inspector.isVisible():
+        if self._inspecting():
             self._inspect(entry)
 
     # -- chunk inspector -------------------------------------------------------------------
@@ -726,9 +768,10 @@ class MainWindow(QMainWindow):
             self.inspector_action.setChecked(visible)
             return
         if not visible:
-            self.inspector.clear()
-            self.overlay.detach()
-            self.inspector.hide()
+            if self._inspector is not None:
+                self.inspector.clear()
+                self.overlay.detach()
+                self.inspector.hide()
             return
         self.inspector.show()
         sizes = self.splitter.sizes()
@@ -753,7 +796,7 @@ class MainWindow(QMainWindow):
                                  "to see how it is stored.")
 
     def _on_preview_shown(self, preview: Any) -> None:
-        if not self.inspector.isVisible() or self.inspector.address != (preview.backend, preview.path):
+        if not self._inspecting() or self.inspector.address != (preview.backend, preview.path):
             return
         images = [layer for layer in self.preview.shown_layers if type(layer).__name__ == "Image"]
         if not images:
@@ -1091,9 +1134,11 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.navigator.cancel()
         self.viewer_link.stop()
-        self.transfer_queue.cancel_all()
+        if self._transfer_queue is not None:
+            self._transfer_queue.cancel_all()
         self.tree_model.cancel_all()
-        self.inspector.cancel()
+        if self._inspector is not None:
+            self._inspector.cancel()
         self.workers.cancel_all(close=True)
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)

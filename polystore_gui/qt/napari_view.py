@@ -13,13 +13,15 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from ..model.lazy import LayerSpec, TakeAxis, middle_index
 from .workers import WorkerPool
+
+if TYPE_CHECKING:
+    from ..model.lazy import LayerSpec
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,19 @@ def _import_napari() -> Any:
     return ViewerModel(title="polystore-gui preview")
 
 
+def _middle(n: int) -> int:
+    from ..model.lazy import middle_index
+
+    return middle_index(n)
+
+
 def _take(array: Any, axis: int, index: int) -> Any:
     """``array`` with ``axis`` fixed at ``index``, without reading (dask slices lazily)."""
     if type(array).__module__.startswith("dask"):
         key: tuple[Any, ...] = (slice(None),) * axis + (index,)
         return array[key]
+    from ..model.lazy import TakeAxis
+
     return TakeAxis(array, axis, index)
 
 
@@ -195,7 +205,7 @@ class ViewerPane(QWidget):
         # was taken from, so nothing else is read.
         steps = list(viewer.dims.current_step)
         for axis in viewer.dims.not_displayed:
-            steps[axis] = middle_index(viewer.dims.nsteps[axis])
+            steps[axis] = _middle(viewer.dims.nsteps[axis])
         viewer.dims.current_step = tuple(steps)
         # Fit the view before anything is drawn: a multiscale layer picks its level from
         # the camera, and the camera before reset_view() would ask for full resolution.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
@@ -29,8 +29,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..model.arrays import Info, inspect
-from ..model.lazy import DEFAULT_SIZE_LIMIT, NeedsConfirmation, Preview, PreviewError, open_preview
+from ..model.arrays import DEFAULT_SIZE_LIMIT, Info, inspect
+
+if TYPE_CHECKING:
+    from ..model.lazy import Preview
 from .napari_view import ViewerPane
 from .workers import WorkerPool
 
@@ -179,6 +181,8 @@ class PreviewPanel(QWidget):
         self.status.setStyleSheet("")
         self.message.setStyleSheet("")
         self.busy.show()
+        from ..model.lazy import open_preview  # numpy and the readers: not before the window paints
+
         self._workers.start(
             open_preview,
             backend,
@@ -306,6 +310,8 @@ class PreviewPanel(QWidget):
         if generation != self._generation:
             return
         self._replace_current(None)
+        from ..model.lazy import NeedsConfirmation, PreviewError
+
         if isinstance(exc, NeedsConfirmation):
             self.busy.hide()
             answer = QMessageBox.question(
