@@ -229,3 +229,28 @@ def test_delete_asks_first_and_removes_only_what_was_confirmed(make_window, qtbo
     window.tree.setCurrentIndex(window.proxy.mapFromSource(model.find("disk", str(tmp_path))))
     window.delete_action.trigger()
     assert tmp_path.exists()
+
+
+def test_the_window_paints_before_the_heavy_modules_are_imported():
+    """What the first paint waits for: no numpy, zarr, napari or superqt widgets (they come
+    in the background or on first use; see benchmarks/README.md, Start-up)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from qtpy.QtWidgets import QApplication; import polystore_gui.qt.main_window; "
+            "print(sorted(m for m in ('numpy', 'zarr', 'napari', 'superqt', 'importlib.metadata') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_hidden_panels_are_built_when_first_used(make_window, qtbot):
+    window = make_window([], show=True)
+    assert window._inspector is None and window._transfer_queue is None
+    window.inspector_action.trigger()  # Ctrl+K
+    assert window._inspector is not None and window.inspector.isVisible()
+    assert window.splitter.widget(2) is window.inspector
+    window.inspector_action.trigger()
+    assert not window.inspector.isVisible()
+    window.transfer_dock.toggleViewAction().trigger()  # View → Transfers
+    qtbot.waitUntil(lambda: window.transfer_dock.widget() is window._transfer_queue is not None)
