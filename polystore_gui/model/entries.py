@@ -161,7 +161,7 @@ def _casefold_name(entry: Entry) -> str:
 # while numpy's argsort lets go of it (below this, the hold is short and Python's sort quicker).
 # The names go to numpy in slices, each conversion holding the lock a few milliseconds.
 NUMPY_SORT_FROM = 200_000
-_SLICE = 65_536
+_SLICE = 32_768
 
 
 def _sort_by_name(entries: list[Entry], descending: bool) -> list[Entry]:
@@ -172,15 +172,27 @@ def _sort_by_name(entries: list[Entry], descending: bool) -> list[Entry]:
         import numpy as np
 
         keys = [e.name.casefold() for e in entries]
-        parts = [np.array(keys[i:i + _SLICE]) for i in range(0, len(keys), _SLICE)]
-        width = max(p.dtype.itemsize for p in parts) // 4
-        order = np.argsort(np.concatenate([p.astype(f"<U{width}") for p in parts]), kind="stable")
+        # Every step that is one C call over all million names holds the lock throughout
+        # (measuring the longest name, filling the array, freeing the keys, taking entries
+        # out in order): each goes a slice at a time, so other threads get their turn.
+        slices = range(0, len(keys), _SLICE)
+        width = max(max(map(len, keys[i:i + _SLICE])) for i in slices) if keys else 1
+        names = np.empty(len(keys), dtype=f"<U{max(1, width)}")
+        for i in slices:
+            names[i:i + _SLICE] = keys[i:i + _SLICE]
+        while keys:
+            del keys[-_SLICE:]
+        order = np.argsort(names, kind="stable")  # lets go of the lock while it sorts
     except (ValueError, UnicodeError, MemoryError):  # names numpy cannot hold: Python's sort
         entries.sort(key=_casefold_name, reverse=descending)
         return entries
     if descending:
         order = order[::-1]
-    return [entries[i] for i in order.tolist()]
+    out: list[Entry] = []
+    take = entries.__getitem__
+    for i in range(0, len(order), _SLICE // 4):
+        out.extend(map(take, order[i:i + _SLICE // 4].tolist()))
+    return out
 
 
 def sort_entries(entries: list[Entry], field: str = "name", descending: bool = False) -> list[Entry]:

@@ -11,6 +11,8 @@ zarr facts) of the rows on screen as they scroll into view.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
@@ -34,6 +36,30 @@ from .tree_nodes import COLUMNS, SIZE, entry_text, tooltip_for_entry
 DETAILS_DELAY_MS = 60  # after scrolling stops, the rows on screen learn their details
 
 
+class _Joined(Sequence[Entry]):
+    """Two lists read as one, never copied: a folder's rows in the tree and the rest (which
+    can be a million; copying them cost the GUI thread 30 ms each time)."""
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self, head: Sequence[Entry], tail: Sequence[Entry]) -> None:
+        self.head, self.tail = head, tail
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.tail)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.head)
+        if i < 0:
+            i += len(self)
+        return self.head[i] if i < n else self.tail[i - n]
+
+    def __iter__(self) -> Iterator[Entry]:
+        return itertools.chain(self.head, self.tail)
+
+
 class FolderListModel(QAbstractTableModel):
     """One folder's whole listing as rows; filtered by name without a proxy."""
 
@@ -42,7 +68,7 @@ class FolderListModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.folder: tuple[str, str] | None = None
-        self._entries: list[Entry] = []
+        self._entries: Sequence[Entry] = []
         self._rows: list[int] | None = None  # shown row -> entry position (None: all, in order)
         # path -> entry position: for the rows whose details were asked for (and the tree's
         # page), so that details land without a map of every path (90 ms per 100,000).
@@ -54,17 +80,13 @@ class FolderListModel(QAbstractTableModel):
 
     # -- contents ------------------------------------------------------------------------
 
-    def set_listing(self, folder: tuple[str, str] | None, entries: list[Entry],
-                    details: dict[str, Entry] | None = None) -> None:
-        """Show ``entries``; ``details``: newer facts for some of them, by path (looked up per row)."""
+    def set_listing(self, folder: tuple[str, str] | None, entries: Sequence[Entry],
+                    details: dict[str, Entry] | None = None, tail: Sequence[Entry] = ()) -> None:
+        """Show ``entries`` then ``tail`` (neither is copied, nor changed); ``details``: newer
+        facts for some of them, by path (looked up per row)."""
         self.beginResetModel()
         self.folder = folder
-        self._entries = list(entries)
-        if details:
-            for position, entry in enumerate(self._entries[:PAGE]):
-                newer = details.get(entry.path)
-                if newer is not None:
-                    self._entries[position] = newer
+        self._entries = _Joined(entries, tail) if tail else entries
         self._details = dict(details or {})
         self._position = {e.path: i for i, e in enumerate(self._entries[:PAGE])}
         self._full_map = False
@@ -116,8 +138,7 @@ class FolderListModel(QAbstractTableModel):
         for update in updates:
             position = self._position.get(update.path)
             if position is not None:
-                self._entries[position] = update
-                self._details.pop(update.path, None)
+                self._details[update.path] = update
                 touched.append(position)
         if not touched:
             return
@@ -266,13 +287,13 @@ class FolderList(QWidget):
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._details_timer.start())
         self.model.modelReset.connect(self._on_model_reset)
 
-    def show_folder(self, folder: tuple[str, str], name: str, entries: list[Entry],
-                    details: dict[str, Entry] | None = None, *, sort_column: int = 0,
+    def show_folder(self, folder: tuple[str, str], name: str, entries: Sequence[Entry],
+                    details: dict[str, Entry] | None = None, *, tail: Sequence[Entry] = (), sort_column: int = 0,
                     order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Show every entry of ``folder`` (already in the tree's order)."""
+        """Show every entry of ``folder`` (already in the tree's order): ``entries`` then ``tail``."""
         same = self.model.folder == folder
         top = self.table.verticalScrollBar().value() if same else 0
-        self.model.set_listing(folder, entries, details)
+        self.model.set_listing(folder, entries, details, tail)
         header = self.table.horizontalHeader()
         header.blockSignals(True)  # the indicator follows the tree's order; no sort is asked
         header.setSortIndicator(sort_column, order)

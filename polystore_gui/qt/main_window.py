@@ -590,9 +590,10 @@ class MainWindow(QMainWindow):
         if node.state is not State.LISTED or node.backend is not None:
             return False
         header = self.tree.header()
-        entries, details = model.listing_parts(index)
-        self.folder_list.show_folder((node.entry.backend, node.entry.path), node.entry.name, entries, details,
-                                     sort_column=header.sortIndicatorSection(), order=header.sortIndicatorOrder())
+        shown, rest, details = model.listing_parts(index)
+        self.folder_list.show_folder((node.entry.backend, node.entry.path), node.entry.name, shown, details,
+                                     tail=rest, sort_column=header.sortIndicatorSection(),
+                                     order=header.sortIndicatorOrder())
         self.folder_list.set_filter(self.filter_edit.text())
         return True
 
