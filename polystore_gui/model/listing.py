@@ -21,10 +21,14 @@ import gc
 import os
 import threading
 import stat as stat_module
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
-from .entries import _EXTENSION_KINDS, Entry, EntryKind, display_name, kind_for_file_name
+from .entries import (
+    NUMPY_SORT_FROM, Entry, EntryKind, casefold_order, display_name, kind_for_file_name, sort_entries,
+    sort_names,
+)
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
 DEFAULT_BATCH = 2048
@@ -116,65 +120,218 @@ def list_children(
 # -- disk ---------------------------------------------------------------------------------
 
 
-def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator[list[Entry]]:
-    """One ``scandir``: names and kinds from the directory entry types, no ``stat``.
+class FolderNames(Sequence[Entry]):
+    """A disk folder's listing held as names, in order: an Entry is made when one is asked for.
 
-    This loop runs once per file of folders that hold millions, so it stays plain:
-    kinds by extension from a dict, entries built positionally, symlinks and odd
-    names (rare) handled off the fast path.
+    Scanning a million names costs about 0.6 s here; making an Entry for each (a path string
+    and a tuple) cost as much again, and sorting them more, while a view only ever shows a
+    screenful. The ``i``-th entry is named ``names[i]``, or ``names[order[i]]`` when a numpy
+    ``order`` is given (a large folder's sort: the names are never moved). The first
+    ``folders`` entries are folders, the rest files (kinds from extensions). ``special``
+    holds, by raw name, the entries that need more than a name (symbolic links, names that
+    are not valid UTF-8). Slicing gives a view, never a copy.
+    """
+
+    __slots__ = ("backend", "prefix", "names", "order", "folders", "special", "_start", "_stop")
+
+    def __init__(self, backend: str, prefix: str, names: list[str], folders: int,
+                 special: dict[str, Entry] | None = None, *, order: Any = None,
+                 start: int = 0, stop: int | None = None) -> None:
+        self.backend = backend
+        self.prefix = prefix
+        self.names = names
+        self.order = order
+        self.folders = folders
+        self.special = special or {}
+        self._start = start
+        self._stop = len(names) if stop is None else stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return [self._make(self._start + j) for j in range(start, stop, step)]
+            return FolderNames(self.backend, self.prefix, self.names, self.folders, self.special, order=self.order,
+                               start=self._start + start, stop=self._start + max(start, stop))
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._make(self._start + i)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return map(self._make, range(self._start, self._stop))
+
+    def _make(self, j: int) -> Entry:
+        name = self.names[j if self.order is None else self.order[j]]
+        if self.special:
+            entry = self.special.get(name)
+            if entry is not None:
+                return entry
+        kind = EntryKind.DIRECTORY if j < self.folders else kind_for_file_name(name)
+        return tuple.__new__(Entry, (self.backend, self.prefix + name, name, kind, None, None, None, None, "", None))
+
+    def name_list(self) -> list[str]:
+        """The raw names, in order."""
+        if self.order is None:
+            return self.names[self._start:self._stop]
+        take = self.names.__getitem__
+        return list(map(take, self.order[self._start:self._stop].tolist()))
+
+    def folder_count(self) -> int:
+        """How many of these (the first ones) are folders."""
+        return max(0, min(self.folders, self._stop) - self._start)
+
+    def position(self, path: str) -> int | None:
+        """Where the entry of ``path`` is (None when it is not one of these)."""
+        if not path.startswith(self.prefix):
+            return None
+        name = path[len(self.prefix):]
+        try:
+            if self.order is None:
+                return self.names.index(name, self._start, self._stop) - self._start
+            at = self.names.index(name)
+        except ValueError:
+            return None
+        import numpy as np
+
+        found = np.flatnonzero(self.order[self._start:self._stop] == at)
+        return int(found[0]) if len(found) else None
+
+
+def listing_names(entries: Sequence[Entry]) -> list[str]:
+    """The names of a listing, in order; quick for a :class:`FolderNames` (and what holds them)."""
+    names = getattr(entries, "name_list", None)
+    return names() if names is not None else [e.name for e in entries]
+
+
+def listing_position(entries: Sequence[Entry], path: str) -> int | None:
+    """Where the entry of ``path`` is in a listing (None when it is not there)."""
+    position = getattr(entries, "position", None)
+    if position is not None:
+        found: int | None = position(path)
+        return found
+    return next((i for i, e in enumerate(entries) if e.path == path), None)
+
+
+def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[list[str], list[str], dict[str, Entry]]]:
+    """One ``scandir``, no ``stat``: (folder names, file names, odd entries by name) a batch at a time.
+
+    This loop runs once per file of folders that hold millions, so it does one thing per
+    entry: put its name in one list or the other, by the directory entry's type. Symbolic
+    links, hidden and undecodable names (rare) are dealt with a batch at a time after it.
     """
     try:
         iterator = os.scandir(path)
     except OSError as exc:
         raise ListingError(_os_error_text(exc, path)) from exc
-    directory = EntryKind.DIRECTORY
-    plain_file = EntryKind.FILE
-    kinds = _EXTENSION_KINDS
-    by_extension: dict[str, EntryKind] = {}
-    # Entry(...) through the NamedTuple's Python __new__ costs twice what the tuple itself
-    # does; the fields in order: backend, path, name, kind, size, modified, shape, dtype,
-    # detail, error.
-    new = tuple.__new__
-    entry_type = Entry
     prefix = path.rstrip("/") + "/"
     with iterator:
-        batch: list[Entry] = []
-        append = batch.append
-        left = batch_size
         try:
-            for item in iterator:
-                name = item.name
-                if not show_hidden and name[0] == ".":
-                    continue
-                if item.is_dir():
-                    kind = directory
-                else:
-                    dot = name.rfind(".")
-                    if dot > 0:
-                        extension = name[dot:]
-                        known = by_extension.get(extension)
-                        if known is None:  # once per extension met, whatever its case
-                            known = by_extension[extension] = kinds.get(extension.lower(), plain_file)
-                        kind = known
+            while True:
+                dirs: list[str] = []
+                files: list[str] = []
+                odd: list[os.DirEntry[str]] = []
+                for item in islice(iterator, batch_size):
+                    if item.is_file(follow_symlinks=False):
+                        files.append(item.name)
+                    elif item.is_dir():  # a link to a folder is a folder
+                        dirs.append(item.name)
                     else:
-                        kind = plain_file
+                        odd.append(item)
+                scanned = len(dirs) + len(files) + len(odd)
+                if not scanned:
+                    return
+                special: dict[str, Entry] = {}
+                for item in odd:
+                    kind = kind_for_file_name(item.name)
+                    files.append(item.name)
                     if item.is_symlink():
-                        append(_symlink_entry(item, kind))
-                        continue
-                if name.isascii():
-                    append(new(entry_type, ("disk", prefix + name, name, kind, None, None, None, None, "", None)))
-                else:
-                    append(_unusual_name_entry(item, kind))
-                left -= 1
-                if not left:
-                    yield batch
-                    batch = []
-                    append = batch.append
-                    left = batch_size
+                        special[item.name] = _symlink_entry(item, kind)
+                if not show_hidden:
+                    dirs, files = _not_hidden(dirs), _not_hidden(files)
+                _mark_undecodable(dirs, prefix, special, directory=True)
+                _mark_undecodable(files, prefix, special, directory=False)
+                yield dirs, files, special
+                if scanned < batch_size:
+                    return
         except OSError as exc:  # the folder vanished or became unreadable mid-scan
             raise ListingError(_os_error_text(exc, path)) from exc
-        if batch:
-            yield batch
+
+
+def _not_hidden(names: list[str]) -> list[str]:
+    joined = "\0".join(names)
+    if joined.startswith(".") or "\0." in joined:
+        return [n for n in names if not n.startswith(".")]
+    return names
+
+
+def _mark_undecodable(names: list[str], prefix: str, special: dict[str, Entry], *, directory: bool) -> None:
+    if "".join(names).isascii():
+        return
+    for name in names:
+        if name.isascii() or name in special:
+            continue
+        shown = display_name(name)
+        if shown != name:
+            kind = EntryKind.DIRECTORY if directory else kind_for_file_name(name)
+            special[name] = Entry("disk", prefix + name, shown, kind, detail="name is not valid UTF-8")
+
+
+def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator[list[Entry]]:
+    prefix = path.rstrip("/") + "/"
+    for dirs, files, special in _scan_disk(path, batch_size, show_hidden):
+        yield list(FolderNames("disk", prefix, dirs + files, len(dirs), special))
+
+
+def _sorted_folder_names(prefix: str, dirs: list[str], files: list[str], special: dict[str, Entry],
+                         descending: bool) -> FolderNames:
+    """Folders first, then files, each sorted by name case-blind (as ``sort_entries`` does)."""
+    if len(dirs) + len(files) >= NUMPY_SORT_FROM:
+        orders = [casefold_order(dirs, always=True), casefold_order(files, always=True)]
+        if orders[0] is not None and orders[1] is not None:
+            import numpy as np
+
+            if descending:
+                orders = [o[::-1] for o in orders]
+            order = np.concatenate([orders[0], orders[1] + len(dirs)])
+            return FolderNames("disk", prefix, dirs + files, len(dirs), special, order=order)
+    names = sort_names(dirs, descending) + sort_names(files, descending)
+    return FolderNames("disk", prefix, names, len(dirs), special)
+
+
+def sorted_listing(entry: Entry, *, show_hidden: bool = True, field: str = "name", descending: bool = False,
+                   batch_size: int = DEFAULT_BATCH) -> Iterator[tuple[str, Any]]:
+    """A folder's whole listing in order: ``("rows", [Entry])`` with the first entries read
+    (to show at once), then ``("all", Sequence[Entry])``, sorted. Raises ListingError.
+
+    A disk folder sorted by name comes as a :class:`FolderNames` (names only, sorted apart:
+    folders first); anything else as a list of entries.
+    """
+    if entry.backend == "disk" and field == "name" and _read_node_for_listing(entry.path) is None:
+        prefix = entry.path.rstrip("/") + "/"
+        dirs: list[str] = []
+        files: list[str] = []
+        special: dict[str, Entry] = {}
+        for i, (d, f, s) in enumerate(_scan_disk(entry.path, batch_size, show_hidden)):
+            if i == 0:
+                yield ("rows", list(FolderNames("disk", prefix, d + f, len(d), s)))
+            dirs += d
+            files += f
+            if s:
+                special.update(s)
+        yield ("all", _sorted_folder_names(prefix, dirs, files, special, descending))
+        return
+    listed: list[Entry] = []
+    for i, batch in enumerate(list_children(entry, batch_size=batch_size, show_hidden=show_hidden)):
+        listed.extend(batch)
+        if i == 0:
+            yield ("rows", batch)
+    yield ("all", sort_entries(listed, field, descending))
 
 
 def _symlink_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
@@ -186,12 +343,6 @@ def _symlink_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
     if not os.path.exists(item.path):
         return Entry("disk", item.path, shown, kind, error=f"Broken symbolic link → {display_name(target)}")
     return Entry("disk", item.path, shown, kind, detail=f"→ {display_name(target)}")
-
-
-def _unusual_name_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
-    shown = display_name(item.name)
-    detail = "" if shown == item.name else "name is not valid UTF-8"
-    return Entry("disk", item.path, shown, kind, detail=detail)
 
 
 # -- zarr ---------------------------------------------------------------------------------

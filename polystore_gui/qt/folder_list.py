@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 
 from ..model.address import Address
 from ..model.entries import Entry
+from ..model.listing import listing_names, listing_position
 from . import icons
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
 from .tree_nodes import COLUMNS, SIZE, entry_text, tooltip_for_entry
@@ -59,6 +60,16 @@ class _Joined(Sequence[Entry]):
     def __iter__(self) -> Iterator[Entry]:
         return itertools.chain(self.head, self.tail)
 
+    def name_list(self) -> list[str]:
+        return listing_names(self.head) + listing_names(self.tail)
+
+    def position(self, path: str) -> int | None:
+        found = listing_position(self.head, path)
+        if found is not None:
+            return found
+        found = listing_position(self.tail, path)
+        return None if found is None else len(self.head) + found
+
 
 class FolderListModel(QAbstractTableModel):
     """One folder's whole listing as rows; filtered by name without a proxy."""
@@ -73,7 +84,6 @@ class FolderListModel(QAbstractTableModel):
         # path -> entry position: for the rows whose details were asked for (and the tree's
         # page), so that details land without a map of every path (90 ms per 100,000).
         self._position: dict[str, int] = {}
-        self._full_map = False
         self._details: dict[str, Entry] = {}
         self._folded: list[str] | None = None  # casefolded names, built at the first filter
         self.filter_text = ""
@@ -89,7 +99,6 @@ class FolderListModel(QAbstractTableModel):
         self._entries = _Joined(entries, tail) if tail else entries
         self._details = dict(details or {})
         self._position = {e.path: i for i, e in enumerate(self._entries[:PAGE])}
-        self._full_map = False
         self._folded = None
         self._rows = self._matching(self.filter_text)
         self.endResetModel()
@@ -109,12 +118,11 @@ class FolderListModel(QAbstractTableModel):
     def row_of(self, path: str) -> int | None:
         """The shown row of ``path`` (None when filtered out or not in the folder)."""
         position = self._position.get(path)
-        if position is None and not self._full_map:
-            self._position = {e.path: i for i, e in enumerate(self._entries)}
-            self._full_map = True
-            position = self._position.get(path)
         if position is None:
-            return None
+            position = listing_position(self._entries, path)  # a search, not a map of every path
+            if position is None:
+                return None
+            self._position[path] = position
         if self._rows is None:
             return position
         try:
@@ -166,7 +174,7 @@ class FolderListModel(QAbstractTableModel):
         if not text:
             return None
         if self._folded is None:
-            self._folded = [e.name.casefold() for e in self._entries]
+            self._folded = [n.casefold() for n in listing_names(self._entries)]
         needle = text.casefold()
         return [i for i, name in enumerate(self._folded) if needle in name]
 

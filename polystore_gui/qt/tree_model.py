@@ -28,7 +28,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
@@ -36,7 +36,15 @@ from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPe
 from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
 from ..model.catalogue import Capability, Discovery, Status
 from ..model.entries import Entry, EntryKind, sort_entries
-from ..model.listing import DEFAULT_BATCH, ListingError, describe, entry_for_path, gc_paused, list_children
+from ..model.listing import (
+    FolderNames,
+    ListingError,
+    describe,
+    entry_for_path,
+    gc_paused,
+    listing_position,
+    sorted_listing,
+)
 from . import icons
 from .tree_nodes import COLUMNS, KIND, NAME, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
 from .workers import WorkerPool
@@ -207,9 +215,9 @@ class BackendTreeModel(QAbstractItemModel):
         node = self.node(index)
         shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
         details = node.details
-        return shown + [details.get(e.path, e) for e in node.pending] if details else shown + node.pending
+        return shown + [details.get(e.path, e) for e in node.pending] if details else shown + list(node.pending)
 
-    def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], list[Entry], dict[str, Entry]]:
+    def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], Sequence[Entry], dict[str, Entry]]:
         """The rows the tree shows, the rest as listed, and the details learnt since, by path.
 
         What the folder list shows, as they are: joining or merging them would cost the GUI
@@ -226,7 +234,7 @@ class BackendTreeModel(QAbstractItemModel):
 
     def holds_unshown(self, index: QModelIndex, path: str) -> bool:
         """Whether ``path`` is an entry of this folder beyond the rows the tree shows."""
-        return any(e.path == path for e in self.node(index).pending)
+        return listing_position(self.node(index).pending, path) is not None
 
     def request_details(self, index: QModelIndex, entries: list[Entry]) -> None:
         """Learn size, time and zarr facts of these entries of a large folder (rows on screen)."""
@@ -245,15 +253,15 @@ class BackendTreeModel(QAbstractItemModel):
         node = self.node(index)
         if node.described or node.state is not State.LISTED or node.job is not None:
             return
-        todo = [e for e in self.listing(index) if e.modified is None and e.error is None]
+        shown, rest, details = self.listing_parts(index)
         generation = node.generation
         node.job = self._workers.start(
-            _details_job, todo,
+            _describe_all_job, shown, rest, dict(details),
             on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
             on_return=lambda _r, node=node, g=generation: self._on_described(node, g),
             on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
         )
-        self.detailsProgress.emit((node.entry.backend, node.entry.path), len(todo))
+        self.detailsProgress.emit((node.entry.backend, node.entry.path), max(1, len(shown) + len(rest) - len(details)))
 
     def _on_described(self, node: Node, generation: int) -> None:
         if not self._current(node, generation):
@@ -573,7 +581,7 @@ class BackendTreeModel(QAbstractItemModel):
         node.renumber()
         self.endRemoveRows()
 
-    def _show_page(self, node: Node, ordered: list[Entry], first_nodes: list[Node] | None = None) -> None:
+    def _show_page(self, node: Node, ordered: Sequence[Entry], first_nodes: list[Node] | None = None) -> None:
         """Show the first page of ``ordered`` (a folder's whole listing) and keep the rest.
 
         A large folder's last row stands for the entries beyond the page; the folder list
@@ -638,7 +646,7 @@ class BackendTreeModel(QAbstractItemModel):
         self._remove_rows(node, 0, len(node.children))  # the loading row
         self._insert_nodes(node, 0, [Node(e, node) for e in self._ordered(entries)[:FIRST_ROWS]])
 
-    def _on_full_listing(self, node: Node, ordered: list[Entry], first_nodes: list[Node] | None = None) -> None:
+    def _on_full_listing(self, node: Node, ordered: Sequence[Entry], first_nodes: list[Node] | None = None) -> None:
         """The whole listing, sorted in the worker: show its first page, keep the rest.
 
         ``first_nodes``: the first page's rows, built in the worker (a thousand objects that
@@ -820,37 +828,47 @@ def _listing_job(
     entry: Entry, show_hidden: bool, sort_field: str, descending: bool
 ) -> Iterator[tuple[str, Any]]:
     """Worker body: the first batch at once, then the whole listing sorted, then details."""
-    listed: list[Entry] = []
     with gc_paused(freeze=True):
-        for i, batch in enumerate(list_children(entry, batch_size=DEFAULT_BATCH, show_hidden=show_hidden)):
-            listed.extend(batch)
-            if i == 0:
-                yield ("rows", batch)
+        for what, listed in sorted_listing(entry, show_hidden=show_hidden, field=sort_field, descending=descending):
+            if what == "rows":
+                yield ("rows", listed)
                 time.sleep(STEP_ASIDE_ROWS_S)
-        ordered = sort_entries(listed, sort_field, descending)
+        ordered: Sequence[Entry] = listed
         # The first page's rows are made here, not on the GUI thread (attached to the folder there).
         first_nodes = [Node(e, None) for e in ordered[:PAGE]]
         # What the details pass covers, worked out before the GUI thread gets busy with the rows.
         # A large folder: the rows the tree shows, and every folder (one may be a zarr store);
         # the folder list asks for the rows it shows, and sorting by a column that needs
         # every entry's details asks for all (describe_all).
-        directory = EntryKind.DIRECTORY
-        todo = ordered if len(ordered) <= PAGE else (
-            ordered[:PAGE] + [e for e in ordered[PAGE:] if e.kind is directory])
+        todo = list(ordered[:PAGE])
+        if len(ordered) > PAGE:
+            if isinstance(ordered, FolderNames):
+                todo += ordered[PAGE:max(PAGE, ordered.folder_count())]
+            else:
+                todo += [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY]
     yield ("all", (ordered, first_nodes))
     if len(ordered) > PAGE:
         time.sleep(STEP_ASIDE_LISTING_S)
     yield from _details_job(todo)
 
 
-def _sort_job(shown: list[Entry], rest: list[Entry], details: dict[str, Entry], field: str,
+def _sort_job(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry], field: str,
               descending: bool) -> tuple[list[Entry], list[Node]]:
     """Worker body: a large folder's listing, with its details, in a new order (and the rows
     of its first page)."""
-    entries = shown + rest  # in the worker: a million entries are never copied on the GUI thread
-    merged = [details.get(e.path, e) for e in entries] if details else entries
+    merged = _merged(shown, rest, details)  # in the worker: never a million entries on the GUI thread
     ordered = sort_entries(merged, field, descending)
     return ordered, [Node(e, None) for e in ordered[:PAGE]]
+
+
+def _merged(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]) -> list[Entry]:
+    entries = list(shown) + list(rest)
+    return [details.get(e.path, e) for e in entries] if details else entries
+
+
+def _describe_all_job(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]) -> Iterator[tuple[str, list[Entry]]]:
+    """Worker body: the details of every entry of a large folder not known yet."""
+    yield from _details_job([e for e in _merged(shown, rest, details) if e.modified is None and e.error is None])
 
 
 def _details_job(entries: list[Entry]) -> Iterator[tuple[str, list[Entry]]]:

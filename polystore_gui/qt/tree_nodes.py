@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..model.catalogue import BackendInfo, Capability, Status
@@ -45,7 +45,7 @@ class Node:
         self.children: list[Node] = []
         self.row = 0
         self.state = State.UNLISTED
-        self.pending: list[Entry] = []
+        self.pending: Sequence[Entry] = []  # a list, or a large disk folder's FolderNames
         self.details: dict[str, Entry] = {}
         self.generation = 0
         self.job: Any = None

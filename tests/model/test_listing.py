@@ -258,3 +258,74 @@ def test_kinds_come_from_extensions_whatever_their_case(tmp_path):
     kinds = {e.name: e.kind.value for batch in list_children(entry_for_path("disk", str(tmp_path))) for e in batch}
     assert kinds == {"a.TIF": "image", "b.tif": "image", "c.Csv": "table", "d": "file", "e.unknown": "file",
                      "f.UNKNOWN": "file", "g.Json": "text"}
+
+
+@pytest.mark.parametrize("numpy_sort", [False, True], ids=["python-sort", "numpy-order"])
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+def test_a_disk_folder_listing_is_names_in_the_order_of_its_entries(tmp_path, monkeypatch, numpy_sort, descending):
+    """sorted_listing gives a disk folder as a FolderNames (entries made when asked for): the
+    same entries, in the same order, as listing the entries and sorting them; with numpy
+    (200,000 names and more) the names are never moved, an order array says where each is."""
+    import polystore_gui.model.entries as entries_module
+    import polystore_gui.model.listing as listing_module
+    from polystore_gui.model.entries import sort_entries
+    from polystore_gui.model.listing import FolderNames, sorted_listing
+
+    if numpy_sort:
+        monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(entries_module, "_SLICE", 77)
+    for i in range(600):  # mixed case, digits and punctuation: case-blind order, '_' before letters
+        (tmp_path / f"{'aB_cD'[i % 5]}{'xY'[i % 2]}{i:04d}.{'tif' if i % 3 else 'CSV'}").touch()
+    for i in range(40):
+        (tmp_path / f"{'Ff'[i % 2]}older{i:02d}").mkdir()
+    (tmp_path / ".hidden").touch()
+    os.symlink(tmp_path / "nowhere.tif", tmp_path / "dangling.tif")
+    os.symlink(tmp_path / "Folder00", tmp_path / "link-to-folder")
+    with open(os.path.join(os.fsencode(tmp_path), b"odd_\xff.tif"), "wb"):
+        pass
+    root = entry_for_path("disk", str(tmp_path))
+
+    parts = list(sorted_listing(root, show_hidden=False, descending=descending, batch_size=64))
+    assert [what for what, _ in parts] == ["rows", "all"]
+    assert 60 <= len(parts[0][1]) <= 64  # the first batch (less what is hidden), to show at once
+    listing = parts[1][1]
+    assert isinstance(listing, FolderNames) and (listing.order is not None) == numpy_sort
+    expected = sort_entries(_all(root, show_hidden=False), "name", descending)
+    assert len(listing) == len(expected) == 600 + 40 + 3
+    assert list(listing) == expected  # every field: kinds, the links' details and errors, odd names
+    assert [listing[i] for i in (0, 41, -1)] == [expected[i] for i in (0, 41, -1)]
+    assert listing.folder_count() == 41 and all(e.kind is EntryKind.DIRECTORY for e in listing[:41])
+    rest = listing[100:]
+    assert len(rest) == len(expected) - 100 and list(rest) == expected[100:] and rest[5] == expected[105]
+    assert rest.folder_count() == 0
+    assert rest.name_list() == [os.path.basename(e.path) for e in expected[100:]]
+    for i in (0, 7, 250, len(expected) - 101):
+        assert rest.position(rest[i].path) == i
+    assert rest.position(expected[3].path) is None  # in the folder, not in this slice
+    assert rest.position(str(tmp_path / "absent.tif")) is None
+    assert listing_module.listing_position(expected, expected[9].path) == 9  # a plain list too
+    by_name = {e.name: e for e in listing}
+    assert ".hidden" not in by_name
+    assert "Broken symbolic link" in by_name["dangling.tif"].error
+    assert by_name["link-to-folder"].kind is EntryKind.DIRECTORY
+    assert any("not valid UTF-8" in e.detail for e in listing)
+
+
+def test_numpy_sort_of_ascii_names_is_pythons_case_blind_order(monkeypatch):
+    """ASCII names are sorted by numpy as lowered bytes: the order must be str.casefold's."""
+    import random
+
+    import polystore_gui.model.entries as entries_module
+    from polystore_gui.model.entries import sort_names
+
+    rng = random.Random(5)
+    names = ["".join(rng.choice("aAzZ_-.09~ ") for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    expected = {d: sorted(names, key=str.casefold, reverse=d) for d in (False, True)}
+    monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
+    monkeypatch.setattr(entries_module, "_SLICE", 499)
+    ascending = sort_names(list(names))
+    assert [n.casefold() for n in ascending] == [n.casefold() for n in expected[False]]
+    assert sorted(ascending) == sorted(names)
+    descending = sort_names(list(names), descending=True)
+    assert [n.casefold() for n in descending] == [n.casefold() for n in expected[True]]

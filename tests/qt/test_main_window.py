@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from qtpy.QtCore import QMimeData, QPointF, Qt, QUrl
 from qtpy.QtGui import QDropEvent
 from qtpy.QtWidgets import QApplication, QToolButton
@@ -66,14 +67,25 @@ def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
     assert panel.metadata.rows()["capability"] == "needs context: a plate root"
 
 
-def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot, tmp_path, qtmodeltester):
+@pytest.mark.parametrize("numpy_sort", [False, True], ids=["python-sort", "numpy-order"])
+def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot, tmp_path, qtmodeltester,
+                                                              monkeypatch, numpy_sort):
+    """With ``numpy-order`` the listing is a FolderNames over names sorted by numpy (as for
+    folders of 200,000 entries and more): names never moved, entries made per row shown."""
     import json
+
+    import polystore_gui.model.entries as entries_module
+    import polystore_gui.model.listing as listing_module
 
     from polystore_gui.model.address import ENTRIES_MIME
     from polystore_gui.qt.tree_model import PAGE
 
     from .helpers import expand
 
+    if numpy_sort:
+        monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(entries_module, "_SLICE", 333)
     big = tmp_path / "big"
     big.mkdir()
     n = PAGE + 500
@@ -87,6 +99,8 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     listing = window.folder_list
     # The tree holds a page and a row for the rest; the list below it holds everything.
     assert model.rowCount(folder) == PAGE + 1
+    pending = model.node(folder).pending
+    assert isinstance(pending, listing_module.FolderNames) and (pending.order is not None) == numpy_sort
     qtbot.waitUntil(listing.isVisible)
     table = listing.model
     assert table.rowCount() == n + 1 and table.folder == ("disk", str(big))
