@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import threading
 from typing import Any, NamedTuple
 
 
@@ -157,11 +159,13 @@ def _casefold_name(entry: Entry) -> str:
 
 
 # From this many entries names are sorted with numpy: a C-level list.sort holds the
-# interpreter lock from start to end (43 ms per 100,000 names here, 0.6 s per million),
-# while numpy's argsort lets go of it (below this, the hold is short and Python's sort quicker).
+# interpreter lock from start to end (50 ms per 100,000 names here, 0.7-0.8 s per million),
+# while numpy's argsort lets go of it; numpy is as quick at 100,000 names (50 ms, a third
+# of it holding the lock) and quicker above. Below this, Python's sort and no numpy import.
 # The names go to numpy in slices, each conversion holding the lock a few milliseconds.
-NUMPY_SORT_FROM = 200_000
+NUMPY_SORT_FROM = 50_000
 _SLICE = 32_768
+PARALLEL_SORT_FROM = 400_000
 
 
 def casefold_order(names: list[str], *, always: bool = False) -> Any:
@@ -200,9 +204,31 @@ def casefold_order(names: list[str], *, always: bool = False) -> Any:
         for i, part in zip(slices, pieces):
             keys[i:i + len(part)] = part
         del pieces
-        return np.argsort(keys, kind="stable")  # lets go of the lock while it sorts
+        return _argsort(keys)
     except (ValueError, UnicodeError, MemoryError):  # names numpy cannot hold: Python's sort
         return None
+
+
+def _argsort(keys: Any) -> Any:
+    """``np.argsort(keys, kind="stable")``; from ``PARALLEL_SORT_FROM`` keys on, two halves at
+    once in two threads (numpy lets go of the interpreter lock while it sorts), then merged by
+    a stable sort of the two sorted runs, which timsort does in one linear pass: 0.32 s
+    instead of 0.49 s for a million names here."""
+    import numpy as np
+
+    half = len(keys) // 2
+    if len(keys) < PARALLEL_SORT_FROM or (os.cpu_count() or 1) < 2:
+        return np.argsort(keys, kind="stable")
+    second: list[Any] = []
+    helper = threading.Thread(target=lambda: second.append(np.argsort(keys[half:], kind="stable") + half),
+                              name="polystore-gui-sort", daemon=True)
+    helper.start()
+    first = np.argsort(keys[:half], kind="stable")
+    helper.join()
+    if not second:  # the helper failed (out of memory): one thread
+        return np.argsort(keys, kind="stable")
+    runs = np.concatenate([first, second[0]])
+    return runs[np.argsort(keys[runs], kind="stable")]
 
 
 def _in_order(items: list[Any], order: Any, descending: bool) -> list[Any]:

@@ -71,7 +71,7 @@ def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
 def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot, tmp_path, qtmodeltester,
                                                               monkeypatch, numpy_sort):
     """With ``numpy-order`` the listing is a FolderNames over names sorted by numpy (as for
-    folders of 200,000 entries and more): names never moved, entries made per row shown."""
+    folders of 50,000 entries and more): names never moved, entries made per row shown."""
     import json
 
     import polystore_gui.model.entries as entries_module
