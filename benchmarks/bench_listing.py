@@ -18,7 +18,9 @@ Cases, each in its own interpreter:
   (``rowCount == N``, nothing pending): the time to all rows, and the stalls meanwhile.
 
 The page cache is not dropped (that needs root and would measure the disk, not the
-code): every case is run twice, back to back, and the second ("warm") run is reported.
+code): every case runs once unrecorded (warm-up), then ``--rounds`` interleaved rounds run
+every case once each, in fresh processes. Times are medians (and the worst) of the rounds;
+the ratio to ``os.scandir`` is the median of each round's ratio to the floor of its round.
 
 Targets (polystore-gui): first rows < 100 ms; all rows ≤ 4x ``os.scandir``; longest GUI
 stall ≤ 75 ms.
@@ -371,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--million", action="store_true", help="also run on 1,000,000 files (linear scaling)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {CASES}")
-    parser.add_argument("--runs", type=int, default=2, help="runs per case; the last (warm) one is reported")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds after one warm-up run of each case (medians and per-round ratios)")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds per GUI case before giving up")
     parser.add_argument("--qfs-million", action="store_true",
                         help="also run QFileSystemModel on 1,000,000 files (slow; skipped by default)")
@@ -401,37 +404,44 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for n in sizes:
         folder = str(ensure_folder(n).resolve())
-        results[str(n)] = {}
-        for case in cases:
-            if case == "qfsmodel" and n >= 1_000_000 and not args.qfs_million:
-                continue
-            runs = []
-            for i in range(args.runs):
+        by_case: dict[str, Any] = {}
+        results[str(n)] = by_case
+        todo = [c for c in cases if not (c == "qfsmodel" and n >= 1_000_000 and not args.qfs_million)]
+        # One unrecorded warm-up run of each case (page cache, bytecode), then interleaved
+        # rounds: every case once per round, so that a neighbour's load hits a round alike.
+        for round_no in range(args.rounds + 1):
+            tag = "warm-up" if round_no == 0 else f"round {round_no}"
+            for case in todo:
+                data = by_case.setdefault(case, {"runs": [], "rounds": []})
+                if data.get("failed"):
+                    continue
                 extra = ["--folder", folder, "--n", str(n), "--timeout", str(args.timeout)]
-                if args.profile and case.startswith("polystore") and i == args.runs - 1:
+                if args.profile and case.startswith("polystore") and round_no == args.rounds:
                     extra += ["--profile", args.profile]
                 r = C.run_case(SCRIPT, case, extra, timeout=args.timeout + 60)
-                runs.append(r)
-                tag = "warm" if i == args.runs - 1 else "cold-ish"
+                r["round"] = round_no
+                data["runs"].append(r)
+                if round_no:
+                    data["rounds"].append(r)
                 if "error" in r:
-                    print(f"{n:,} {case} run {i + 1} ({tag}): ERROR {r['error']}\n{r.get('stderr', '')}",
-                          file=sys.stderr, flush=True)
+                    print(f"{n:,} {case} {tag}: ERROR {r['error']}\n{r.get('stderr', '')}", file=sys.stderr, flush=True)
                 else:
                     st = (r.get("stalls") or {}).get("max_stall_ms")
-                    print(f"{n:,} {case} run {i + 1} ({tag}): all rows {C.fmt_s(r.get('all_rows_s'))}"
+                    print(f"{n:,} {case} {tag}: all rows {C.fmt_s(r.get('all_rows_s'))}"
                           + (f", max stall {C.fmt_ms(st)}" if st is not None else "")
                           + (f", TIMED OUT with {r.get('rows')} rows" if r.get("timed_out") else ""),
                           file=sys.stderr, flush=True)
                 if r.get("timed_out") or "error" in r:
-                    r["note"] = "first run timed out or failed: not repeated"
-                    break  # a second run would only take as long again
-            results[str(n)][case] = {"warm": runs[-1], "runs": runs}
+                    data["failed"] = True  # another run would only take as long again
+                    data["note"] = f"{tag} timed out or failed: not repeated"
+                    if not data["rounds"]:
+                        data["rounds"].append(r)
 
     tables = render(results)
     busy = [r.get("cpu_busy_before") for by_case in results.values() for d in by_case.values() for r in d["runs"] if r.get("cpu_busy_before") is not None]
     C.publish(
         args.name, "listing", tables, judge(results), busy, load_before,
-        note="page cache not dropped; each case run twice in fresh processes, the second (warm) run reported",
+        note=f"page cache not dropped; one warm-up run of each case, then {args.rounds} interleaved rounds of fresh processes",
         targets={"first_rows_ms": FIRST_ROWS_TARGET_MS, "all_rows_ratio_vs_scandir": ALL_ROWS_RATIO_TARGET,
                  "max_stall_ms": STALL_TARGET_MS},
         results=results,
@@ -439,53 +449,101 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _rounds(data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The recorded runs of a case (an older results file kept its warm run only)."""
+    if not data:
+        return []
+    return list(data.get("rounds") or ([data["warm"]] if data.get("warm") else []))
+
+
+def _round_ratios(by_case: dict[str, Any], case: str) -> list[float]:
+    """Each round's all-rows time over the floor (``os.scandir``) of the same round."""
+    floors = {r.get("round"): r.get("all_rows_s") for r in _rounds(by_case.get("scandir"))}
+    out = []
+    for r in _rounds(by_case.get(case)):
+        floor = floors.get(r.get("round"))
+        if r.get("all_rows_s") and floor:
+            out.append(r["all_rows_s"] / floor)
+    return out
+
+
+def _median(values: list[float]) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def _col(runs: list[dict[str, Any]], key: str) -> list[float]:
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
 def _ms(v: float | None) -> str:
     return "—" if v is None else (f"{v * 1000:.0f} ms" if v < 10 else f"{v:.1f} s")
+
+
+def _mm(values: list[float], unit: str = "s") -> str:
+    """median / worst (the largest) of a column."""
+    if not values:
+        return "—"
+    med, worst = _median(values), max(values)
+    assert med is not None
+    if unit == "ms":
+        return f"{med:.0f} / {worst:.0f} ms"
+    return f"{_ms(med)} / {_ms(worst)}" if len(values) > 1 else _ms(med)
 
 
 def render(results: dict[str, Any]) -> str:
     out = []
     for n, by_case in results.items():
         rows = []
-        floor = (by_case.get("scandir", {}).get("warm") or {}).get("all_rows_s")
+        rounds_n = max((len(_rounds(d)) for d in by_case.values()), default=0)
         for case, data in by_case.items():
-            r = data["warm"]
-            if "error" in r:
-                rows.append([LABELS[case], r["error"], "", "", "", "", "", "", ""])
+            runs = _rounds(data)
+            failed = [r for r in runs if "error" in r]
+            if failed and len(failed) == len(runs):
+                rows.append([LABELS[case], failed[0]["error"], "", "", "", "", "", "", ""])
                 continue
-            st = r.get("stalls") or {}
-            all_rows = r.get("all_rows_s")
-            if all_rows is not None:
-                all_text = _ms(all_rows)
-            elif case == "scandir":
-                all_text = "—"
-            else:
+            runs = [r for r in runs if "error" not in r]
+            stalls = [r.get("stalls") or {} for r in runs]
+            if case == "scandir":
+                rows.append([LABELS[case], "—", "—", _mm(_col(runs, "all_rows_s")), "1.0x", "—", "—", "—", "—"])
+                continue
+            timed_out = [r for r in runs if r.get("all_rows_s") is None]
+            if timed_out:
+                r = timed_out[0]
                 all_text = f"timed out after {r.get('timeout_s', 0):.0f} s with {r.get('rows') or 0:,} rows"
-            ratio = f"{all_rows / floor:.1f}x" if all_rows and floor else "—"
-            ready = r.get("listing_finished_s") if case.startswith("polystore") else r.get("directory_loaded_s")
+            else:
+                all_text = _mm(_col(runs, "all_rows_s"))
+            ratios = _round_ratios(by_case, case)
+            ratio = (f"{_median(ratios):.1f}x ({', '.join(f'{x:.1f}' for x in ratios)})" if ratios else "—")
+            ready_key = "listing_finished_s" if case.startswith("polystore") else "directory_loaded_s"
             rows.append([
                 LABELS[case],
-                _ms(r.get("first_rows_s")) if case != "scandir" else "—",
-                _ms(ready) if case != "scandir" else "—",
-                all_text if case != "scandir" else _ms(all_rows),
-                ratio if case != "scandir" else "1.0x",
-                _ms(r.get("details_done_s")) if case.startswith("polystore") else "—",
-                C.fmt_ms(st.get("max_stall_ms")) if st else "—",
-                st.get("gaps_over_50ms", "—") if st else "—",
-                st.get("gaps_over_100ms", "—") if st else "—",
+                _mm(_col(runs, "first_rows_s")),
+                _mm(_col(runs, ready_key)),
+                all_text,
+                ratio,
+                _mm(_col(runs, "details_done_s")) if case.startswith("polystore") else "—",
+                _mm([s["max_stall_ms"] for s in stalls if s.get("max_stall_ms") is not None], "ms"),
+                "/".join(str(s.get("gaps_over_50ms", "—")) for s in stalls),
+                "/".join(str(s.get("gaps_over_100ms", "—")) for s in stalls),
             ])
-        out.append(f"**{int(n):,} files** (warm run, second of two, unless the first timed out)\n\n" + C.markdown_table(
-            ["case", "first rows", "listing ready¹", "all rows in a view's model⁴", "vs scandir", "details done²",
-             "longest GUI stall³", "gaps > 50 ms", "gaps > 100 ms"],
+        out.append(f"**{int(n):,} files** ({rounds_n} interleaved rounds of fresh processes after a warm-up run of "
+                   "each case; median / worst)\n\n" + C.markdown_table(
+            ["case", "first rows", "listing ready¹", "all rows in a view's model⁴", "vs scandir, median (each round)⁵",
+             "details done²", "longest GUI stall³", "gaps > 50 ms (each round)", "gaps > 100 ms"],
             rows,
         ))
         extra = []
         for case in ("polystore", "polystore-all"):
-            ps = (by_case.get(case) or {}).get("warm") or {}
-            if ps and "error" not in ps and ps.get("stalls_ready"):
+            for ps in _rounds(by_case.get(case))[-1:]:
+                if "error" in ps or not ps.get("stalls_ready"):
+                    continue
                 sr = ps["stalls_ready"]
                 extra.append(
-                    f"{LABELS[case]}: until the listing was ready the longest stall was "
+                    f"{LABELS[case]}, last round: until the listing was ready the longest stall was "
                     f"{C.fmt_ms(sr['max_stall_ms'])} (gaps > 50 ms: {sr['gaps_over_50ms']}); the \"loading…\" row "
                     f"showed after {_ms(ps.get('placeholder_s'))}"
                     + (f"; {ps.get('scrolls')} jumps of the list's scroll bar, the last rows' sizes shown "
@@ -501,6 +559,8 @@ def render(results: dict[str, Any]) -> str:
         "rows the tree shows and of every sub-folder; the folder list's rows learn theirs when on screen.\n"
         "⁴ QFileSystemModel: rows in its model; polystore-gui: rows in the folder list's model (the tree holds the "
         "first page and a row for the rest).\n"
+        "⁵ each round's time over the `os.scandir` floor of the same round (rounds are interleaved): a neighbour's "
+        "load hits a round alike, so this is steadier than a ratio of medians.\n"
         f"³ 5 ms heartbeat from the expand (or `setRootPath`) until everything above is done + {SETTLE_S:.0f} s."
     )
     return "\n\n".join(out)
@@ -509,28 +569,35 @@ def render(results: dict[str, Any]) -> str:
 def judge(results: dict[str, Any]) -> list[str]:
     out = []
     for n, by_case in results.items():
-        floor = ((by_case.get("scandir") or {}).get("warm") or {}).get("all_rows_s")
         label = f"{int(n):,} files"
         for case in ("polystore", "polystore-all"):
-            ps = (by_case.get(case) or {}).get("warm")
-            if not ps or "error" in ps:
+            runs = _rounds(by_case.get(case))
+            if not runs:
                 continue
             what = f"{label}, {'expand only' if case == 'polystore' else 'expand + scroll the list to the end'}"
-            fr = ps.get("first_rows_s")
-            if fr is not None:
-                out.append(f"{what}: first rows {fr * 1000:.0f} ms; target < {FIRST_ROWS_TARGET_MS:.0f} ms → "
-                           f"{'MET' if fr * 1000 < FIRST_ROWS_TARGET_MS else 'MISSED'}")
-            ar = ps.get("all_rows_s")
-            if ar is not None and floor:
-                ratio = ar / floor
-                out.append(f"{what}: all rows (in the folder list) {ar:.3f} s = {ratio:.1f}x os.scandir ({floor:.3f} s); "
-                           f"target ≤ {ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if ratio <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
-            elif ar is None:
-                out.append(f"{what}: all rows never arrived (timed out with {ps.get('list_rows') or 0:,}) → MISSED")
-            st = (ps.get("stalls") or {}).get("max_stall_ms")
-            if st is not None:
-                out.append(f"{what}: longest GUI stall {st:.0f} ms; target ≤ {STALL_TARGET_MS:.0f} ms → "
-                           f"{'MET' if st <= STALL_TARGET_MS else 'MISSED'}")
+            if any("error" in r for r in runs):
+                out.append(f"{what}: a run failed → MISSED")
+                continue
+            first = _col(runs, "first_rows_s")
+            if first:
+                worst = max(first) * 1000
+                out.append(f"{what}: first rows {_median(first) * 1000:.0f} ms median, {worst:.0f} ms worst; "
+                           f"target < {FIRST_ROWS_TARGET_MS:.0f} ms → {'MET' if worst < FIRST_ROWS_TARGET_MS else 'MISSED'}")
+            ratios = _round_ratios(by_case, case)
+            if any(r.get("all_rows_s") is None for r in runs):
+                out.append(f"{what}: all rows never arrived in a run → MISSED")
+            elif ratios:
+                med = _median(ratios)
+                assert med is not None
+                out.append(f"{what}: all rows (in the folder list) {_median(_col(runs, 'all_rows_s')):.3f} s median, "
+                           f"{med:.1f}x os.scandir (median of the rounds' ratios: {', '.join(f'{x:.2f}' for x in ratios)}); "
+                           f"target ≤ {ALL_ROWS_RATIO_TARGET:.0f}x → {'MET' if med <= ALL_ROWS_RATIO_TARGET else 'MISSED'}")
+            stalls = [(r.get("stalls") or {}).get("max_stall_ms") for r in runs]
+            stalls = [x for x in stalls if x is not None]
+            if stalls:
+                out.append(f"{what}: longest GUI stall {_median(stalls):.0f} ms median, {max(stalls):.0f} ms worst; "
+                           f"target ≤ {STALL_TARGET_MS:.0f} ms in every run → "
+                           f"{'MET' if max(stalls) <= STALL_TARGET_MS else 'MISSED'}")
     return out
 
 

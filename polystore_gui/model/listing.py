@@ -221,9 +221,10 @@ def listing_position(entries: Sequence[Entry], path: str) -> int | None:
 def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[list[str], list[str], dict[str, Entry]]]:
     """One ``scandir``, no ``stat``: (folder names, file names, odd entries by name) a batch at a time.
 
-    This loop runs once per file of folders that hold millions, so it does one thing per
-    entry: put its name in one list or the other, by the directory entry's type. Symbolic
-    links, hidden and undecodable names (rare) are dealt with a batch at a time after it.
+    This runs once per file of folders that hold millions, so it does one thing per entry,
+    in a comprehension: keep the names of the plain files (by the directory entry's type).
+    Folders, symbolic links, hidden and undecodable names (rare) are dealt with after it,
+    a batch at a time.
     """
     try:
         iterator = os.scandir(path)
@@ -233,19 +234,20 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
     with iterator:
         try:
             while True:
-                dirs: list[str] = []
-                files: list[str] = []
-                odd: list[os.DirEntry[str]] = []
-                for item in islice(iterator, batch_size):
-                    if item.is_file(follow_symlinks=False):
-                        files.append(item.name)
-                    elif item.is_dir():  # a link to a folder is a folder
-                        dirs.append(item.name)
-                    else:
-                        odd.append(item)
-                scanned = len(dirs) + len(files) + len(odd)
-                if not scanned:
+                items = list(islice(iterator, batch_size))
+                if not items:
                     return
+                files = [item.name for item in items if item.is_file(follow_symlinks=False)]
+                dirs: list[str] = []
+                odd: list[os.DirEntry[str]] = []
+                if len(files) < len(items):
+                    for item in items:
+                        if item.is_file(follow_symlinks=False):
+                            continue
+                        if item.is_dir():  # a link to a folder is a folder
+                            dirs.append(item.name)
+                        else:
+                            odd.append(item)
                 special: dict[str, Entry] = {}
                 for item in odd:
                     kind = kind_for_file_name(item.name)
@@ -257,7 +259,7 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
                 _mark_undecodable(dirs, prefix, special, directory=True)
                 _mark_undecodable(files, prefix, special, directory=False)
                 yield dirs, files, special
-                if scanned < batch_size:
+                if len(items) < batch_size:
                     return
         except OSError as exc:  # the folder vanished or became unreadable mid-scan
             raise ListingError(_os_error_text(exc, path)) from exc

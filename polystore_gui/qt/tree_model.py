@@ -820,7 +820,7 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
 # that the GUI thread builds and paints the rows with the interpreter lock to itself: Qt
 # asks the models for every painted cell through Python, and each ask waits for the lock
 # while a worker computes (measured: 0.5 s of stalls after a million-entry listing).
-STEP_ASIDE_ROWS_S = 0.02
+STEP_ASIDE_ROWS_S = 0.005
 STEP_ASIDE_LISTING_S = 0.25
 
 
