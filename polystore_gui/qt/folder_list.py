@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 
 from ..model.address import Address
 from ..model.entries import Entry
-from ..model.listing import listing_names, listing_position
+from ..model.listing import folded_names, listing_names, listing_position, match_positions
 from . import icons
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
 from .tree_nodes import COLUMNS, SIZE, entry_text, tooltip_for_entry
@@ -62,6 +62,17 @@ class _Joined(Sequence[Entry]):
 
     def name_list(self) -> list[str]:
         return listing_names(self.head) + listing_names(self.tail)
+
+    def folded_names(self) -> list[str]:
+        return folded_names(self.head) + folded_names(self.tail)
+
+    def match_positions(self, needle: str) -> list[int]:
+        n = len(self.head)
+        tail = getattr(self.tail, "match_positions", None)
+        found = match_positions(self.head, needle)
+        if tail is not None:
+            return found + tail(needle.casefold(), n)
+        return found + [i + n for i in match_positions(self.tail, needle)]
 
     def position(self, path: str) -> int | None:
         found = listing_position(self.head, path)
@@ -173,8 +184,10 @@ class FolderListModel(QAbstractTableModel):
     def _matching(self, text: str) -> list[int] | None:
         if not text:
             return None
+        if hasattr(self._entries, "match_positions"):  # a large folder's names, searched by numpy
+            return match_positions(self._entries, text)
         if self._folded is None:
-            self._folded = [n.casefold() for n in listing_names(self._entries)]
+            self._folded = folded_names(self._entries)
         needle = text.casefold()
         return [i for i, name in enumerate(self._folded) if needle in name]
 

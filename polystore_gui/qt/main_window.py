@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 300)
-        for col, width in ((1, 210), (2, 80), (3, 120), (4, 70), (5, 120)):
+        for col, width in ((1, 190), (2, 110), (3, 120), (4, 70), (5, 120)):  # size: "1,000,000 items"
             header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
         self.tree.activated.connect(self._on_tree_activated)

@@ -305,6 +305,21 @@ def test_a_disk_folder_listing_is_names_in_the_order_of_its_entries(tmp_path, mo
     assert rest.position(expected[3].path) is None  # in the folder, not in this slice
     assert rest.position(str(tmp_path / "absent.tif")) is None
     assert listing_module.listing_position(expected, expected[9].path) == 9  # a plain list too
+    # The filter's case-folded names: worked out on demand, or prepared (in the worker) and
+    # shared with the views made before.
+    folded = [e.name.casefold() for e in expected]
+    assert rest.folded_names() is None
+    assert listing_module.folded_names(rest) == [n.casefold() for n in rest.name_list()]
+    slow = {needle: [i for i, e in enumerate(expected[100:]) if needle.casefold() in e.name.casefold()]
+            for needle in ("XY01", "older", "_x", "zzz")}
+    assert {needle: listing_module.match_positions(rest, needle) for needle in slow} == slow
+    listing.prepare_folded()
+    assert rest.folded_names() == [n.casefold() for n in rest.name_list()]
+    # ...and searched by numpy, to the same rows.
+    assert {needle: listing_module.match_positions(rest, needle) for needle in slow} == slow
+    assert rest.match_positions("xy01", offset=7) == [i + 7 for i in slow["XY01"]]
+    assert [f for f, e in zip(listing.folded_names(), expected) if e.name.isascii()] == [
+        f for f, e in zip(folded, expected) if e.name.isascii()]
     by_name = {e.name: e for e in listing}
     assert ".hidden" not in by_name
     assert "Broken symbolic link" in by_name["dangling.tif"].error

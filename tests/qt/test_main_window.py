@@ -76,7 +76,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
 
     import polystore_gui.model.entries as entries_module
     import polystore_gui.model.listing as listing_module
-
+    import polystore_gui.qt.tree_model as tree_model_module
     from polystore_gui.model.address import ENTRIES_MIME
     from polystore_gui.qt.tree_model import PAGE
 
@@ -86,6 +86,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
         monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(entries_module, "_SLICE", 333)
+        monkeypatch.setattr(tree_model_module, "FOLD_AHEAD_FROM", 100)
     big = tmp_path / "big"
     big.mkdir()
     n = PAGE + 500
@@ -111,7 +112,9 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     # The rows on screen learn their sizes; the far end of the list does not, yet.
     qtbot.waitUntil(lambda: table.index(3, 2).data() == "2 B", timeout=20_000)
     assert table.entry(n).size is None
-    # The filter box narrows the list too.
+    # The filter box narrows the list too (its case-folded names prepared by the worker when large).
+    if numpy_sort:
+        qtbot.waitUntil(lambda: pending.folded_names() is not None, timeout=20_000)
     stem = f"f{(n - 10) // 10:04d}"  # ten names near the end, beyond the tree's page
     window.filter_edit.setText(stem)
     assert [table.index(r, 0).data() for r in range(table.rowCount())] == [f"{stem}{d}.dat" for d in range(10)]
