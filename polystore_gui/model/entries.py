@@ -231,6 +231,88 @@ def _argsort(keys: Any) -> Any:
     return runs[np.argsort(keys[runs], kind="stable")]
 
 
+class RunSorter:
+    """Names sorted case-blind while they are still being listed.
+
+    Each run of ``RUN`` names that arrives is handed to a helper thread. numpy sorts it
+    there without the interpreter lock, on the other core, while the scan goes on. At the
+    end one stable sort of the sorted runs, laid end to end, merges them (timsort finds
+    the runs), and the last, partial run is sorted then too. A million names: 0.13 s after
+    the scan instead of 0.3-0.5 s. Only ASCII names take this way (sorted as lowered bytes);
+    for anything else :meth:`order` answers None and the caller sorts the usual way.
+    """
+
+    RUN = 32_768
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._next = 0  # names before this are in a run already
+        self._runs: list[Any] = []  # futures of (sorted keys, their positions)
+        self._pool: Any = None
+        self._ascii = True
+
+    def extend(self, names: list[str]) -> None:
+        self.names += names
+        while self._ascii and len(self.names) - self._next >= self.RUN:
+            self._launch(self._next, self._next + self.RUN)
+            self._next += self.RUN
+
+    def _keys(self, lo: int, hi: int) -> Any:
+        import numpy as np
+
+        block = self.names[lo:hi]
+        joined = "\0".join(block)
+        parts = joined.lower().encode("ascii").split(b"\0") if joined.isascii() else None
+        if parts is None or len(parts) != len(block):  # not ASCII, or a name holds NUL
+            self._ascii = False
+            return None
+        return np.array(parts)
+
+    def _launch(self, lo: int, hi: int) -> None:
+        keys = self._keys(lo, hi)
+        if keys is None:
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="polystore-gui-sort")
+        self._runs.append(self._pool.submit(_sorted_run, keys, lo))
+
+    def order(self, descending: bool = False) -> Any:
+        """Every name's position, in order (a numpy array); None when not sorted here."""
+        try:
+            if not self._ascii or len(self.names) < NUMPY_SORT_FROM:
+                return None
+            import numpy as np
+
+            runs = [future.result() for future in self._runs]
+            if self._next < len(self.names):
+                keys = self._keys(self._next, len(self.names))
+                if keys is None:
+                    return None
+                runs.append(_sorted_run(keys, self._next))
+            merged = np.concatenate([positions for _keys, positions in runs])
+            order = merged[np.argsort(np.concatenate([keys for keys, _positions in runs]), kind="stable")]
+            return order[::-1] if descending else order
+        except (ValueError, UnicodeError, MemoryError):
+            return None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let the helper thread go (the runs not sorted yet are dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _sorted_run(keys: Any, base: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order + base
+
+
 def _in_order(items: list[Any], order: Any, descending: bool) -> list[Any]:
     if descending:
         order = order[::-1]

@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any
 
 from .entries import (
-    NUMPY_SORT_FROM, Entry, EntryKind, casefold_order, display_name, kind_for_file_name, sort_entries,
+    NUMPY_SORT_FROM, Entry, EntryKind, RunSorter, casefold_order, display_name, kind_for_file_name, sort_entries,
     sort_names,
 )
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
@@ -366,20 +366,23 @@ def _list_disk(path: str, batch_size: int, show_hidden: bool = True) -> Iterator
         yield list(FolderNames("disk", prefix, dirs + files, len(dirs), special))
 
 
-def _sorted_folder_names(prefix: str, dirs: list[str], files: list[str], special: dict[str, Entry],
+def _sorted_folder_names(prefix: str, dirs: list[str], files: RunSorter, special: dict[str, Entry],
                          descending: bool) -> FolderNames:
     """Folders first, then files, each sorted by name case-blind (as ``sort_entries`` does)."""
-    if len(dirs) + len(files) >= NUMPY_SORT_FROM:
-        orders = [casefold_order(dirs, always=True), casefold_order(files, always=True)]
+    names = files.names
+    if len(dirs) + len(names) >= NUMPY_SORT_FROM:
+        orders = [casefold_order(dirs, always=True), files.order()]
+        if orders[1] is None:
+            orders[1] = casefold_order(names, always=True)
         if orders[0] is not None and orders[1] is not None:
             import numpy as np
 
             if descending:
                 orders = [o[::-1] for o in orders]
             order = np.concatenate([orders[0], orders[1] + len(dirs)])
-            return FolderNames("disk", prefix, dirs + files, len(dirs), special, order=order)
-    names = sort_names(dirs, descending) + sort_names(files, descending)
-    return FolderNames("disk", prefix, names, len(dirs), special)
+            return FolderNames("disk", prefix, dirs + names, len(dirs), special, order=order)
+    files.order()  # (lets its helper thread go)
+    return FolderNames("disk", prefix, sort_names(dirs, descending) + sort_names(names, descending), len(dirs), special)
 
 
 def sorted_listing(entry: Entry, *, show_hidden: bool = True, field: str = "name", descending: bool = False,
@@ -393,16 +396,20 @@ def sorted_listing(entry: Entry, *, show_hidden: bool = True, field: str = "name
     if entry.backend == "disk" and field == "name" and _read_node_for_listing(entry.path) is None:
         prefix = entry.path.rstrip("/") + "/"
         dirs: list[str] = []
-        files: list[str] = []
+        files = RunSorter()  # sorts runs of names in a helper thread while the scan goes on
         special: dict[str, Entry] = {}
-        for i, (d, f, s) in enumerate(_scan_disk(entry.path, batch_size, show_hidden)):
-            if i == 0:
-                yield ("rows", list(FolderNames("disk", prefix, d + f, len(d), s)))
-            dirs += d
-            files += f
-            if s:
-                special.update(s)
-        yield ("all", _sorted_folder_names(prefix, dirs, files, special, descending))
+        try:
+            for i, (d, f, s) in enumerate(_scan_disk(entry.path, batch_size, show_hidden)):
+                if i == 0:
+                    yield ("rows", list(FolderNames("disk", prefix, d + f, len(d), s)))
+                dirs += d
+                files.extend(f)
+                if s:
+                    special.update(s)
+            listing = _sorted_folder_names(prefix, dirs, files, special, descending)
+        finally:  # also when the scan fails or the listing is cancelled (the generator closed)
+            files.close()
+        yield ("all", listing)
         return
     listed: list[Entry] = []
     for i, batch in enumerate(list_children(entry, batch_size=batch_size, show_hidden=show_hidden)):

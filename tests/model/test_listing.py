@@ -274,6 +274,7 @@ def test_a_disk_folder_listing_is_names_in_the_order_of_its_entries(tmp_path, mo
     if numpy_sort:
         monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(entries_module.RunSorter, "RUN", 50)  # runs sorted by the helper while listing
         monkeypatch.setattr(entries_module, "_SLICE", 77)
     for i in range(600):  # mixed case, digits and punctuation: case-blind order, '_' before letters
         (tmp_path / f"{'aB_cD'[i % 5]}{'xY'[i % 2]}{i:04d}.{'tif' if i % 3 else 'CSV'}").touch()
@@ -348,3 +349,32 @@ def test_numpy_sort_of_ascii_names_is_pythons_case_blind_order(monkeypatch):
     # Stable, as Python's sort is: names equal but for case keep the order they came in.
     twins = [f"{'aA'[i % 2]}{i // 2:05d}" for i in range(3000)][::-1]
     assert sort_names(list(twins)) == sorted(twins, key=str.casefold)
+
+
+def test_names_sorted_in_runs_while_listed_come_out_in_pythons_order(monkeypatch):
+    """RunSorter: runs sorted by a helper thread as names arrive, merged at the end; the
+    order is str.casefold's, stable; a name that is not ASCII makes it step back (None)."""
+    import random
+
+    import polystore_gui.model.entries as entries_module
+    from polystore_gui.model.entries import RunSorter
+
+    monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
+    monkeypatch.setattr(RunSorter, "RUN", 333)
+    rng = random.Random(7)
+    names = ["".join(rng.choice("aAbB_09.") for _ in range(rng.randint(1, 9))) for _ in range(4000)]
+    for descending in (False, True):
+        sorter = RunSorter()
+        for i in range(0, len(names), 250):  # batches as the scan hands them over
+            sorter.extend(names[i:i + 250])
+        order = sorter.order(descending)
+        assert sorter._pool is None  # its helper thread is let go
+        got = [names[i] for i in order.tolist()]
+        expected = sorted(names, key=str.casefold)  # stable: equal names keep their order
+        assert got == (expected[::-1] if descending else expected)
+    sorter = RunSorter()
+    sorter.extend(names[:1000] + ["é"] + names[1000:])
+    assert sorter.order() is None
+    small = RunSorter()
+    small.extend(names[:50])
+    assert small.order() is None  # few names: Python's sort is the better choice
