@@ -109,16 +109,20 @@ def list_children(
         yield from _list_zarr_group(entry, batch_size)
         return
     if entry.backend == "disk":
-        meta = _read_node_for_listing(entry.path)
-        if meta is not None:
-            # A zarr store met while browsing disk expands as a store, never as chunk folders.
-            if meta.node_type == "array":
-                return
-            yield from _list_zarr_group(entry, batch_size, meta)
-            return
-        yield from _list_disk(entry.path, batch_size, show_hidden)
+        yield from _list_disk_entry(entry, batch_size, show_hidden, _read_node_for_listing(entry.path))
         return
     yield from _list_generic(entry, batch_size)
+
+
+def _list_disk_entry(entry: Entry, batch_size: int, show_hidden: bool, meta: ZarrNodeMeta | None) -> Iterator[list[Entry]]:
+    """A disk folder's children; ``meta``: its own zarr metadata, read by the caller (or None)."""
+    if meta is not None:
+        # A zarr store met while browsing disk expands as a store, never as chunk folders.
+        if meta.node_type == "array":
+            return
+        yield from _list_zarr_group(entry, batch_size, meta)
+        return
+    yield from _list_disk(entry.path, batch_size, show_hidden)
 
 
 # -- disk ---------------------------------------------------------------------------------
@@ -182,10 +186,13 @@ class FolderNames(Sequence[Entry]):
 
     def name_list(self) -> list[str]:
         """The raw names, in order."""
+        return self._names_between(self._start, self._stop)
+
+    def _names_between(self, lo: int, hi: int) -> list[str]:
+        """The raw names of entries ``lo`` to ``hi`` of the whole listing, in order."""
         if self.order is None:
-            return self.names[self._start:self._stop]
-        take = self.names.__getitem__
-        return list(map(take, self.order[self._start:self._stop].tolist()))
+            return self.names[lo:hi]
+        return list(map(self.names.__getitem__, self.order[lo:hi].tolist()))
 
     def prepare_folded(self) -> None:
         """Work out every name case-folded, in order, for the filter (a worker's job: a million
@@ -203,9 +210,8 @@ class FolderNames(Sequence[Entry]):
         folded: list[str] = []
         step = 1024  # ~0.4 ms of work: the GUI thread never waits long for the lock
         steps = range(0, len(self.names), step)
-        take = self.names.__getitem__
         for i in steps:
-            block = self.names[i:i + step] if self.order is None else list(map(take, self.order[i:i + step].tolist()))
+            block = self._names_between(i, i + step)
             parts = "\0".join(block).casefold().split("\0")
             folded += parts if len(parts) == len(block) else [n.casefold() for n in block]
             time.sleep(_BREATHE_S)
@@ -223,12 +229,12 @@ class FolderNames(Sequence[Entry]):
             time.sleep(_BREATHE_S)
         self._shared["folded_array"] = array
 
-    def match_positions(self, needle: str, offset: int = 0) -> list[int]:
+    def match_positions(self, needle: str, offset: int = 0) -> list[int] | None:
         """The positions (plus ``offset``) of the entries whose case-folded name holds
-        ``needle`` (case-folded)."""
+        ``needle`` (case-folded), searched by numpy; None until :meth:`prepare_folded` ran."""
         array = self._shared.get("folded_array")
         if array is None:
-            return [i + offset for i, name in enumerate(folded_names(self)) if needle in name]
+            return None
         import numpy as np
 
         find = getattr(np, "strings", np.char).find
@@ -275,14 +281,14 @@ def folded_names(entries: Sequence[Entry]) -> list[str]:
     return folded if folded is not None else [n.casefold() for n in listing_names(entries)]
 
 
-def match_positions(entries: Sequence[Entry], needle: str) -> list[int]:
-    """Where the entries whose names hold ``needle`` are (case-blind), in order."""
+def match_positions(entries: Sequence[Entry], needle: str, offset: int = 0) -> list[int]:
+    """Where (plus ``offset``) the entries whose names hold ``needle`` are (case-blind), in order."""
     needle = needle.casefold()
     matcher = getattr(entries, "match_positions", None)
-    if matcher is not None:
-        found: list[int] = matcher(needle)
+    found: list[int] | None = matcher(needle, offset) if matcher is not None else None
+    if found is not None:
         return found
-    return [i for i, name in enumerate(folded_names(entries)) if needle in name]
+    return [i + offset for i, name in enumerate(folded_names(entries)) if needle in name]
 
 
 def listing_position(entries: Sequence[Entry], path: str) -> int | None:
@@ -381,7 +387,6 @@ def _sorted_folder_names(prefix: str, dirs: list[str], files: RunSorter, special
                 orders = [o[::-1] for o in orders]
             order = np.concatenate([orders[0], orders[1] + len(dirs)])
             return FolderNames("disk", prefix, dirs + names, len(dirs), special, order=order)
-    files.order()  # (lets its helper thread go)
     return FolderNames("disk", prefix, sort_names(dirs, descending) + sort_names(names, descending), len(dirs), special)
 
 
@@ -393,7 +398,9 @@ def sorted_listing(entry: Entry, *, show_hidden: bool = True, field: str = "name
     A disk folder sorted by name comes as a :class:`FolderNames` (names only, sorted apart:
     folders first); anything else as a list of entries.
     """
-    if entry.backend == "disk" and field == "name" and _read_node_for_listing(entry.path) is None:
+    on_disk = entry.backend == "disk" and entry.kind not in (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
+    meta = _read_node_for_listing(entry.path) if on_disk else None  # read once, for either way below
+    if on_disk and meta is None and field == "name":
         prefix = entry.path.rstrip("/") + "/"
         dirs: list[str] = []
         files = RunSorter()  # sorts runs of names in a helper thread while the scan goes on
@@ -412,7 +419,9 @@ def sorted_listing(entry: Entry, *, show_hidden: bool = True, field: str = "name
         yield ("all", listing)
         return
     listed: list[Entry] = []
-    for i, batch in enumerate(list_children(entry, batch_size=batch_size, show_hidden=show_hidden)):
+    batches = (_list_disk_entry(entry, batch_size, show_hidden, meta) if on_disk
+               else list_children(entry, batch_size=batch_size, show_hidden=show_hidden))
+    for i, batch in enumerate(batches):
         listed.extend(batch)
         if i == 0:
             yield ("rows", batch)

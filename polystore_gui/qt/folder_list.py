@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 
 from ..model.address import Address
 from ..model.entries import Entry
-from ..model.listing import folded_names, listing_names, listing_position, match_positions
+from ..model.listing import folded_names, listing_position, match_positions
 from . import icons
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
 from .tree_nodes import COLUMNS, SIZE, entry_text, tooltip_for_entry
@@ -60,19 +60,8 @@ class _Joined(Sequence[Entry]):
     def __iter__(self) -> Iterator[Entry]:
         return itertools.chain(self.head, self.tail)
 
-    def name_list(self) -> list[str]:
-        return listing_names(self.head) + listing_names(self.tail)
-
-    def folded_names(self) -> list[str]:
-        return folded_names(self.head) + folded_names(self.tail)
-
-    def match_positions(self, needle: str) -> list[int]:
-        n = len(self.head)
-        tail = getattr(self.tail, "match_positions", None)
-        found = match_positions(self.head, needle)
-        if tail is not None:
-            return found + tail(needle.casefold(), n)
-        return found + [i + n for i in match_positions(self.tail, needle)]
+    def match_positions(self, needle: str, offset: int = 0) -> list[int]:
+        return match_positions(self.head, needle, offset) + match_positions(self.tail, needle, offset + len(self.head))
 
     def position(self, path: str) -> int | None:
         found = listing_position(self.head, path)

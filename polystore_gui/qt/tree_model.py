@@ -212,10 +212,7 @@ class BackendTreeModel(QAbstractItemModel):
 
     def listing(self, index: QModelIndex) -> list[Entry]:
         """The whole listing of a listed folder, in the tree's order, with what is known of each."""
-        node = self.node(index)
-        shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
-        details = node.details
-        return shown + [details.get(e.path, e) for e in node.pending] if details else shown + list(node.pending)
+        return _merged(*self.listing_parts(index))
 
     def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], Sequence[Entry], dict[str, Entry]]:
         """The rows the tree shows, the rest as listed, and the details learnt since, by path.

@@ -340,7 +340,7 @@ def test_numpy_sort_of_ascii_names_is_pythons_case_blind_order(monkeypatch):
     expected = {d: sorted(names, key=str.casefold, reverse=d) for d in (False, True)}
     monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
     monkeypatch.setattr(entries_module, "_SLICE", 499)
-    monkeypatch.setattr(entries_module, "PARALLEL_SORT_FROM", 2000)  # two halves sorted at once, merged
+    monkeypatch.setattr(entries_module.RunSorter, "RUN", 700)  # runs sorted by the helper thread, merged
     ascending = sort_names(list(names))
     assert [n.casefold() for n in ascending] == [n.casefold() for n in expected[False]]
     assert sorted(ascending) == sorted(names)
