@@ -138,6 +138,32 @@ def _inside(child: str, parent: str) -> bool:
     return child == parent or child.startswith(parent.rstrip("/") + "/")
 
 
+def _identity(path: str) -> str:
+    """Where an entry really is: its folder with every link resolved, its own name kept
+    (an entry that is a link is the link, not what it points to)."""
+    path = os.path.abspath(path.rstrip("/") or "/")
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def _same_entry(a: str, b: str) -> bool:
+    """True when two local paths name the same entry, through links or another spelling
+    (a case-folding file system, a hard link): the same place, or the same inode."""
+    if _identity(a) == _identity(b):
+        return True
+    try:
+        x, y = os.lstat(a), os.lstat(b)
+    except OSError:
+        return False
+    return (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino)
+
+
+def _copies_into_itself(source: str, destination_folder: str) -> bool:
+    """True when ``destination_folder`` (followed: we write into it) is ``source`` or lies
+    inside it, through links or not. A source that is a link is copied as a link: only its
+    own place counts."""
+    return _inside(os.path.realpath(destination_folder), _identity(source))
+
+
 def _free_name(destination_folder: Address, name: str) -> str:
     stem, ext = name, ""
     match = re.match(r"^(.*?)(\.[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)?)$", name)
@@ -202,12 +228,12 @@ def plan(
         item = Item(source, final, move, chunks=chunks)
         if not exists(source):
             item.error = f"{source} no longer exists"
-        elif source.backend in LOCAL and destination.backend in LOCAL and _inside(destination.path, source.path):
+        elif source.backend in LOCAL and destination.backend in LOCAL and _copies_into_itself(source.path, destination.path):
             item.error = f"{destination.path} is inside {source.path}: a folder cannot be copied into itself"
         elif source.backend == destination.backend == "memory" and _inside(destination.path, source.path):
             item.error = f"memory:{destination.path} is inside memory:{source.path}"
         elif source == final or (source.backend in LOCAL and destination.backend in LOCAL and
-                                 os.path.abspath(source.path) == os.path.abspath(final.path)):
+                                 _same_entry(source.path, final.path)):
             if on_conflict is Conflict.RENAME:
                 item.destination = Address(final.backend, _join(destination.path, _free_name(destination, name)))
             else:
@@ -366,6 +392,8 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
         if not item.total:
             item.total = _source_size(item.source)
         if item.destination.backend in LOCAL:
+            if item.source.backend in LOCAL and _same_entry(item.source.path, item.destination.path):
+                raise TransferError(f"{item.destination} is the source itself")  # a link changed since planning
             sweep_partials(os.path.dirname(item.destination.path.rstrip("/")))
         yield from _write(run)
         run.check()
