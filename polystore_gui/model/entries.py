@@ -135,25 +135,37 @@ def display_name(raw: str) -> str:
 SORT_FIELDS = ("name", "kind", "size", "shape", "dtype", "modified")
 
 
+def name_key(name: str) -> tuple[str, str]:
+    """The order of names: case-blind (``str.casefold``), then, for names equal but for
+    case, the exact name (code points: ``"A"`` before ``"a"``). Every way of sorting here
+    (Python's sort, numpy's, runs merged while listing) gives this one order, whatever the
+    folder's size; descending is its exact reverse."""
+    return (name.casefold(), name)
+
+
 def sort_key(entry: Entry, field: str = "name") -> tuple[Any, ...]:
-    """Folders (anything expandable) first, then ``field``, then the name, case-blind."""
+    """Folders (anything expandable) first, then ``field``, then the name (:func:`name_key`)."""
     folder_first = 0 if entry.kind.expandable else 1
     name = entry.name.casefold()
     if field == "size":
-        return (folder_first, entry.size if entry.size is not None else -1, name)
+        return (folder_first, entry.size if entry.size is not None else -1, name, entry.name)
     if field == "modified":
-        return (folder_first, entry.modified or 0.0, name)
+        return (folder_first, entry.modified or 0.0, name, entry.name)
     if field == "kind":
-        return (folder_first, entry.kind.value, name)
+        return (folder_first, entry.kind.value, name, entry.name)
     if field == "shape":
-        return (folder_first, entry.shape or (), name)
+        return (folder_first, entry.shape or (), name, entry.name)
     if field == "dtype":
-        return (folder_first, entry.dtype or "", name)
-    return (folder_first, name)
+        return (folder_first, entry.dtype or "", name, entry.name)
+    return (folder_first, name, entry.name)
 
 
 def _casefold_name(entry: Entry) -> str:
     return entry.name.casefold()
+
+
+def _exact_name(entry: Entry) -> str:
+    return entry.name
 
 
 # From this many entries names are sorted with numpy: a C-level list.sort holds the
@@ -166,7 +178,7 @@ _SLICE = 32_768
 
 
 def casefold_order(names: list[str], *, always: bool = False) -> Any:
-    """The stable order of ``names``, case-blind, as a numpy array of positions (numpy
+    """The order of ``names`` (:func:`name_key`), as a numpy array of positions (numpy
     sorts without the interpreter lock); None when Python's own sort is the better choice
     (fewer than ``NUMPY_SORT_FROM`` names, unless ``always``), or numpy cannot hold the names.
 
@@ -188,14 +200,38 @@ def casefold_order(names: list[str], *, always: bool = False) -> Any:
             return np.empty(0, dtype=np.intp)
         slices = range(0, len(names), _SLICE)
         pieces = [[n.casefold() for n in names[i:i + _SLICE]] for i in slices]
+        if any("\0" in "".join(part) for part in pieces):
+            return None  # numpy's text drops trailing NULs: such keys would compare wrong
         width = max(max(map(len, part)) for part in pieces)
         keys = np.empty(len(names), dtype=f"<U{max(1, width)}")
         for i, part in zip(slices, pieces):
             keys[i:i + len(part)] = part
         del pieces
-        return np.argsort(keys, kind="stable")  # lets go of the lock while it sorts
+        order = np.argsort(keys, kind="stable")  # lets go of the lock while it sorts
+        return _break_ties(keys[order], order, names)
     except (ValueError, UnicodeError, MemoryError):  # names numpy cannot hold: Python's sort
         return None
+
+
+def _break_ties(sorted_keys: Any, order: Any, names: list[str]) -> Any:
+    """``order`` (positions in ``names``, sorted by their folded ``sorted_keys``) with each
+    run of equal keys put in the exact names' order, as :func:`name_key` says. Such runs
+    (names equal but for case) are rare: one vectorised comparison finds them."""
+    import numpy as np
+
+    if len(order) < 2:
+        return order
+    same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])  # i: key i equals key i + 1
+    if not len(same):
+        return order
+    order = order.copy()
+    breaks = np.flatnonzero(np.diff(same) != 1)
+    starts = np.concatenate((same[:1], same[breaks + 1])).tolist()
+    ends = (np.concatenate((same[breaks], same[-1:])) + 2).tolist()
+    take = names.__getitem__
+    for start, end in zip(starts, ends):
+        order[start:end] = sorted(order[start:end].tolist(), key=take)
+    return order
 
 
 class RunSorter:
@@ -262,7 +298,9 @@ class RunSorter:
             if not runs:
                 return np.empty(0, dtype=np.intp)
             merged = np.concatenate([positions for _keys, positions in runs])
-            order = merged[np.argsort(np.concatenate([keys for keys, _positions in runs]), kind="stable")]
+            keys = np.concatenate([keys for keys, _positions in runs])
+            by_key = np.argsort(keys, kind="stable")
+            order = _break_ties(keys[by_key], merged[by_key], self.names)
             return order[::-1] if descending else order
         except (ValueError, UnicodeError, MemoryError):
             return None
@@ -296,16 +334,24 @@ def _in_order(items: list[Any], order: Any, descending: bool) -> list[Any]:
 def _sort_by_name(entries: list[Entry], descending: bool) -> list[Entry]:
     order = casefold_order([e.name for e in entries]) if len(entries) >= NUMPY_SORT_FROM else None
     if order is None:
-        entries.sort(key=_casefold_name, reverse=descending)
+        # Two sorts on plain string keys (compared in C) are quicker than one on tuples.
+        entries.sort(key=_exact_name)
+        entries.sort(key=_casefold_name)
+        if descending:
+            entries.reverse()
         return entries
     return _in_order(entries, order, descending)
 
 
 def sort_names(names: list[str], descending: bool = False) -> list[str]:
-    """Names sorted case-blind, as :func:`sort_entries` sorts entries by name (stable)."""
+    """Names in the order of :func:`name_key`, as :func:`sort_entries` sorts entries by name."""
     order = casefold_order(names)
     if order is None:
-        return sorted(names, key=str.casefold, reverse=descending)
+        ordered = sorted(names)
+        ordered.sort(key=str.casefold)
+        if descending:
+            ordered.reverse()
+        return ordered
     return _in_order(names, order, descending)
 
 

@@ -346,14 +346,14 @@ def test_numpy_sort_of_ascii_names_is_pythons_case_blind_order(monkeypatch):
     assert sorted(ascending) == sorted(names)
     descending = sort_names(list(names), descending=True)
     assert [n.casefold() for n in descending] == [n.casefold() for n in expected[True]]
-    # Stable, as Python's sort is: names equal but for case keep the order they came in.
-    twins = [f"{'aA'[i % 2]}{i // 2:05d}" for i in range(3000)][::-1]
-    assert sort_names(list(twins)) == sorted(twins, key=str.casefold)
+    # Names equal but for case: the exact name decides ('A' first), whatever order they came in.
+    twins = [f"{'aA'[i % 2]}{i // 2:05d}" for i in range(3000)]
+    assert sort_names(list(twins)) == sort_names(twins[::-1]) == sorted(twins, key=lambda n: (n.casefold(), n))
 
 
 def test_names_sorted_in_runs_while_listed_come_out_in_pythons_order(monkeypatch):
     """RunSorter: runs sorted by a helper thread as names arrive, merged at the end; the
-    order is str.casefold's, stable; a name that is not ASCII makes it step back (None)."""
+    order is name_key's (case-blind, then exact); a name that is not ASCII makes it step back (None)."""
     import random
 
     import polystore_gui.model.entries as entries_module
@@ -370,7 +370,7 @@ def test_names_sorted_in_runs_while_listed_come_out_in_pythons_order(monkeypatch
         order = sorter.order(descending)
         assert sorter._pool is None  # its helper thread is let go
         got = [names[i] for i in order.tolist()]
-        expected = sorted(names, key=str.casefold)  # stable: equal names keep their order
+        expected = sorted(names, key=lambda n: (n.casefold(), n))  # 'A' before 'a', whatever came first
         assert got == (expected[::-1] if descending else expected)
     sorter = RunSorter()
     sorter.extend(names[:1000] + ["é"] + names[1000:])
