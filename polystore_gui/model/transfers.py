@@ -38,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 import uuid
@@ -48,7 +49,12 @@ from typing import Any
 
 import numpy as np
 
+from . import zarr_consolidated
 from .address import Address
+from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
+from .local_entries import copied_link_target, copy_link, open_regular, special_entry, special_kind
+
+NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
 
 BLOCK = 8 << 20
 COPY_THREADS = 4  # files copied at a time within a folder or store
@@ -107,9 +113,12 @@ class Outcome:
 
 
 def _memory() -> Any:
-    from polystore.backend_registry import get_backend_instance
+    """polystore's memory backend with its root folder made: the backend keeps a folder as
+    a key holding None and makes ``/`` only when asked, so a transfer into ``memory:/``
+    must not depend on the tree having listed it first."""
+    from .listing import memory_backend
 
-    return get_backend_instance("memory")
+    return memory_backend()
 
 
 def _join(parent: str, name: str) -> str:
@@ -128,8 +137,10 @@ def exists(address: Address) -> bool:
 
 def is_folder(address: Address) -> bool:
     if address.backend == "memory":
-        store = _memory()._memory_store  # a folder is a key holding None (is_dir raises for files)
-        return address.path in store and store[address.path] is None
+        try:  # polystore's own answer (its key normalisation included); it raises for files
+            return bool(_memory().is_dir(address.path))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
     return os.path.isdir(address.path)
 
 
@@ -184,7 +195,7 @@ def _source_size(address: Address) -> int:
             if key == address.path or key.startswith(address.path.rstrip("/") + "/"):
                 total += int(getattr(value, "nbytes", 0) or 0)
         return total
-    if os.path.isdir(address.path):
+    if os.path.isdir(address.path) and not os.path.islink(address.path):
         total = 0
         for root, _dirs, files in os.walk(address.path):
             for f in files:
@@ -194,7 +205,7 @@ def _source_size(address: Address) -> int:
                     pass
         return total
     try:
-        return os.stat(address.path).st_size
+        return os.lstat(address.path).st_size
     except OSError:
         return 0
 
@@ -222,16 +233,25 @@ def plan(
         return [Item(s, destination, move, error=reason) for s in sources]
     if destination.backend == "memory" and not is_folder(destination):
         return [Item(s, destination, move, error=f"memory:{destination.path} is not a folder") for s in sources]
+    group, refusal = _zarr_destination(destination)
+    if refusal is not None:
+        return [Item(s, destination, move, error=refusal) for s in sources]
     for source in sources:
         name = _basename(source.path)
         final = Address(destination.backend, _join(destination.path, name))
         item = Item(source, final, move, chunks=chunks)
         if not exists(source):
             item.error = f"{source} no longer exists"
+        elif source.backend in LOCAL and (kind := special_entry(source.path)):
+            item.error = f"{kind} is not a file: nothing to copy"
+        elif source.backend in LOCAL and destination.backend in NO_LINKS and os.path.islink(source.path):
+            item.error = f"{source.path} is a symbolic link: {destination.backend} cannot hold links"
         elif source.backend in LOCAL and destination.backend in LOCAL and _copies_into_itself(source.path, destination.path):
             item.error = f"{destination.path} is inside {source.path}: a folder cannot be copied into itself"
         elif source.backend == destination.backend == "memory" and _inside(destination.path, source.path):
             item.error = f"memory:{destination.path} is inside memory:{source.path}"
+        elif group is not None and (mixed := _format_mismatch(source, group)):
+            item.error = mixed
         elif source == final or (source.backend in LOCAL and destination.backend in LOCAL and
                                  _same_entry(source.path, final.path)):
             if on_conflict is Conflict.RENAME:
@@ -252,6 +272,69 @@ def plan(
             item.total = _source_size(source)
         items.append(item)
     return items
+
+
+def _zarr_destination(destination: Address) -> tuple[ZarrNodeMeta | None, str | None]:
+    """(the zarr group ``destination`` is, or None; the reason it takes nothing, or None).
+
+    Nothing goes inside a zarr array: its folder holds chunks, and a member put there is
+    no member of anything zarr can open. A group with metadata that cannot be read is
+    refused too (it could not be told apart from an array, nor consolidated afterwards).
+    """
+    if destination.backend not in LOCAL:
+        return None, None
+    try:
+        meta = read_node(destination.path)
+    except CorruptMetadataError as exc:
+        return None, f"{destination.path} cannot take new members: {exc}"
+    except OSError as exc:
+        return None, f"{destination.path}: {exc.strerror or exc}"
+    if meta is None:
+        return None, None
+    if meta.node_type == "array":
+        parent = os.path.dirname(os.path.abspath(destination.path))
+        return None, (f"{destination.path} is a zarr array, not a group or folder: nothing can be copied into an "
+                      f"array (copy into the folder that holds it, {parent})")
+    return meta, None
+
+
+def _format_mismatch(source: Address, group: ZarrNodeMeta) -> str | None:
+    """Why a zarr node cannot go into ``group`` as it is stored: zarr-python sees no v3
+    member in a v2 group, nor v2 in v3. (Images, arrays and folders of images are written
+    by the transfer itself, in the group's format, and never mismatch.)"""
+    if source.backend not in LOCAL or not os.path.isdir(source.path):
+        return None
+    try:
+        meta = read_node(source.path)
+    except (CorruptMetadataError, OSError):
+        return None  # the copy reports what is wrong with it
+    if meta is None or meta.zarr_format == group.zarr_format:
+        return None
+    return (f"{source.path} is a zarr v{meta.zarr_format} {meta.node_type} and {group.path} a zarr "
+            f"v{group.zarr_format} group: zarr-python would not see it as a member (copy it into a "
+            f"v{meta.zarr_format} group, or convert it first)")
+
+
+def landing(destination: Address) -> tuple[Address, str | None]:
+    """Where a drop on ``destination`` lands, and a note when that is somewhere else: a zarr
+    array takes no members, so a drop on one goes into the folder or group that holds it."""
+    if destination.backend not in LOCAL:
+        return destination, None
+    try:
+        meta = read_node(destination.path)
+    except (CorruptMetadataError, OSError):
+        return destination, None  # plan() says what is wrong
+    if meta is None or meta.node_type != "array":
+        return destination, None
+    parent = os.path.dirname(os.path.abspath(destination.path))
+    try:
+        parent_is_node = read_node(parent) is not None
+    except (CorruptMetadataError, OSError):
+        parent_is_node = True
+    backend = destination.backend if parent_is_node else "disk"
+    note = (f"{_basename(destination.path)} is a zarr array and takes no members: "
+            f"the drop goes into the folder that holds it, {parent}")
+    return Address(backend, parent), note
 
 
 def rename_to(item: Item, name: str) -> Item:
@@ -330,6 +413,7 @@ class _Run:
         self.done = 0
         self.temporaries: list[Address] = []
         self.notes: list[str] = []
+        self.left_out: list[str] = []  # entries of the source not copied (links, FIFOs, …): a move keeps the source
         self.staged: str | None = None  # the verified temporary that _place() puts in place
 
     def check(self) -> None:
@@ -364,6 +448,12 @@ def delete(address: Address) -> None:
     if not exists(address):
         raise TransferError(f"{address} no longer exists")
     _remove(address)
+    if address.backend in LOCAL:
+        try:
+            zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)))
+        except Exception as exc:  # deleted all the same; say why zarr still lists it
+            raise TransferError(f"{address} was deleted, but the consolidated metadata that lists it could "
+                                f"not be written again: {_describe(exc)}") from exc
 
 
 def _remove(address: Address) -> None:
@@ -398,8 +488,14 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
         yield from _write(run)
         run.check()
         _place(run)
+        _refresh_consolidated(run, item.destination, placed=True)
+        if item.move and run.left_out:
+            message = (f"copied; the source was kept: {len(run.left_out)} of its entries could not be copied "
+                       f"({'; '.join(run.left_out[:3])}{'; …' if len(run.left_out) > 3 else ''})")
+            return Outcome(item, "done", run.done, message=message, notes=run.notes)
         if item.move:
             _remove(item.source)
+            _refresh_consolidated(run, item.source, placed=False)
         return Outcome(item, "done", run.done, notes=run.notes)
     except Cancelled:
         run.discard()
@@ -407,6 +503,28 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
     except Exception as exc:  # every failure is reported per item; the queue goes on
         run.discard()
         return Outcome(item, "failed", run.done, message=_describe(exc))
+
+
+def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
+    """After a member arrived in (``placed``) or left a zarr group: write the consolidated
+    metadata of the groups above it again, so that ``zarr.open_group`` lists what is there."""
+    if address.backend not in LOCAL:
+        return
+    folder = os.path.dirname(os.path.abspath(address.path))
+    try:
+        refreshed = zarr_consolidated.refresh(folder)
+    except Exception as exc:
+        what = "arrived in" if placed else "left"
+        problem = (f"{address.path} {what} its group, but the consolidated metadata of the group could not be "
+                   f"written again ({_describe(exc)}): zarr-python lists the group's old members until "
+                   f"zarr.consolidate_metadata is run on it")
+        if placed:
+            run.temporaries.clear()  # the copy is in place and verified: keep it
+            raise TransferError(problem) from exc
+        run.notes.append(problem)
+        return
+    if refreshed:
+        run.notes.append(f"consolidated metadata written again in {', '.join(refreshed)}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -461,10 +579,23 @@ def _is_zarr_node(path: str) -> bool:
 
 
 def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
-    if os.path.isdir(source) and not os.path.islink(source):
+    if os.path.islink(source):
+        staged = _partial_name(final)  # a link is copied as a link, its target text kept
+        run.temporaries.append(Address("disk", staged))
+        copy_link(staged, os.readlink(source))
+        run.staged = staged
+        run.notes.append(f"a symbolic link to {os.readlink(source)}, copied as a link")
+        yield run.advance(0)
+    elif os.path.isdir(source):
         yield from _copy_tree(run, source, final)
     else:
         yield from _copy_file(run, source, final)
+
+
+def _leave_out(run: _Run, rel: str, why: str) -> None:
+    """An entry of a folder that is not copied: said per entry; a move keeps its source."""
+    run.left_out.append(f"{rel}: {why}")
+    run.notes.append(f"skipped {rel}: {why}")
 
 
 def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
@@ -478,18 +609,25 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
     run.temporaries.append(Address("disk", temp))
     os.mkdir(temp)
     jobs: list[tuple[str, str]] = []
-    for root, dirs, files in os.walk(source):
+    for root, dirs, files in os.walk(source):  # links to folders are listed in dirs, never entered
         run.check()
         rel = os.path.relpath(root, source)
         target_root = temp if rel == "." else os.path.join(temp, rel)
-        for d in dirs:
-            os.mkdir(os.path.join(target_root, d))
-        for f in files:
-            src = os.path.join(root, f)
-            if os.path.islink(src):
-                os.symlink(os.readlink(src), os.path.join(target_root, f))
+        for name in dirs + files:
+            src = os.path.join(root, name)
+            try:
+                mode = os.lstat(src).st_mode
+            except FileNotFoundError:
+                _leave_out(run, os.path.relpath(src, source), "vanished during the copy")
+                continue
+            if stat.S_ISLNK(mode):
+                copy_link(os.path.join(target_root, name), copied_link_target(src, source, final))
+            elif stat.S_ISDIR(mode):
+                os.mkdir(os.path.join(target_root, name))
+            elif stat.S_ISREG(mode):
+                jobs.append((src, os.path.join(target_root, name)))
             else:
-                jobs.append((src, os.path.join(target_root, f)))
+                _leave_out(run, os.path.relpath(src, source), f"{special_kind(mode)} is not a file")
     pending: set[Any] = set()
     with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="copy") as pool:
         try:
@@ -559,7 +697,7 @@ def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int
     A file up to one block (every chunk of a usual zarr store) is read once, written, read
     back and compared with the bytes in hand: two opens and a handful of system calls.
     """
-    with open(source, "rb") as src:
+    with open_regular(source) as src:
         info = os.fstat(src.fileno())
         if info.st_size <= BLOCK:
             data = src.read()
@@ -588,7 +726,7 @@ def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int
 
 def _compare(source: str, target: str) -> None:
     """Byte-for-byte comparison of the copy with its source (raises when they differ)."""
-    with open(source, "rb") as a, open(target, "rb") as b:
+    with open_regular(source) as a, open(target, "rb") as b:
         while True:
             x, y = a.read(BLOCK), b.read(BLOCK)
             if x != y:
@@ -599,7 +737,7 @@ def _compare(source: str, target: str) -> None:
 
 def _copy_file(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
     """One file into an unnamed O_TMPFILE beside ``final``: copied, flushed, compared, named."""
-    with open(source, "rb") as src:
+    with open_regular(source) as src:
         fd, staged = _open_output(run, final)
         try:
             while True:
@@ -719,7 +857,7 @@ def _into_memory(run: _Run) -> Generator[Progress, None, None]:
         yield from _one_into_memory(run, source, staged)
     elif is_folder(source):
         memory.ensure_directory(staged)
-        for rel, child in _folder_files(source):
+        for rel, child in _folder_files(source, run):
             run.check()
             key = _join(staged, rel)
             memory.ensure_directory(os.path.dirname(key))
@@ -728,17 +866,29 @@ def _into_memory(run: _Run) -> Generator[Progress, None, None]:
         yield from _one_into_memory(run, source, staged)
 
 
-def _folder_files(folder: Address) -> Iterable[tuple[str, Address]]:
+def _folder_files(folder: Address, run: _Run | None = None) -> Iterable[tuple[str, Address]]:
+    """The files under a folder, as (relative name, address). On disk, links and special
+    entries are not files to load: each is left out (and said, through ``run``)."""
     if folder.backend == "memory":
         prefix = folder.path.rstrip("/") + "/"
         for key, value in sorted(_memory()._memory_store.items()):
             if key.startswith(prefix) and value is not None:
                 yield key[len(prefix):], Address("memory", key)
         return
-    for root, _dirs, files in os.walk(folder.path):
-        for f in sorted(files):
-            path = os.path.join(root, f)
-            yield os.path.relpath(path, folder.path), Address("disk", path)
+    for root, dirs, files in os.walk(folder.path):
+        for name in sorted(dirs + files):
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, folder.path)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(mode):
+                yield rel, Address("disk", path)
+            elif run is not None and stat.S_ISLNK(mode):
+                _leave_out(run, rel, "a symbolic link (memory cannot hold links)")
+            elif run is not None and not stat.S_ISDIR(mode):
+                _leave_out(run, rel, f"{special_kind(mode)} is not a file")
 
 
 def _one_into_memory(run: _Run, source: Address, key: str) -> Generator[Progress, None, None]:
@@ -861,7 +1011,8 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     run.staged = staged
     run.temporaries.append(Address("disk", staged))
     chunks = fit_chunks(run.item.chunks, shape)
-    out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=3, fill_value=0)
+    fmt = _group_format(final.path) or 3
+    out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=fmt, fill_value=0)
     for index in _slabs(shape, chunks):
         run.check()
         plane = np.asarray(array[index])
@@ -869,7 +1020,21 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
         if not np.array_equal(out[index], plane, equal_nan=dtype.kind in "fc"):
             raise TransferError(f"verification failed for plane {index} of {final}")
         yield run.advance(plane.nbytes)
-    run.notes.append(f"written as a zarr v3 array, chunks {chunks}")
+    in_group = " (the format of the group it is in)" if _group_format(final.path) else ""
+    run.notes.append(f"written as a zarr v{fmt} array{in_group}, chunks {chunks}")
+
+
+def _group_format(path: str) -> int | None:
+    """The zarr format of the group that ``path`` goes into; None when its folder is no group.
+
+    What the transfer writes itself (images, arrays, folders of images) takes the group's
+    format: zarr-python lists no v3 member in a v2 group, nor v2 in v3.
+    """
+    try:
+        meta = read_node(os.path.dirname(os.path.abspath(path)))
+    except (CorruptMetadataError, OSError):
+        return None
+    return meta.zarr_format if meta is not None and meta.node_type == "group" else None
 
 
 # -- a folder of images into zarr: a store polystore lists and loads ------------------------------
@@ -886,16 +1051,20 @@ def _polystore_codec() -> Any:
 
 
 def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool],
-                           chunk_shape: tuple[int, ...] | None = None) -> int:
-    """One image file as a zarr v2 array at ``path``, chunked per plane; compared; its bytes."""
+                           chunk_shape: tuple[int, ...] | None = None, zarr_format: int = 2) -> int:
+    """One image file as a zarr array at ``path`` (v2 as polystore writes it, unless the group
+    it goes into is v3), chunked per plane; compared; its bytes."""
     import zarr
 
     array = _open_source_array(Address("disk", source))
     dtype = np.dtype(array.dtype)
     shape = tuple(int(n) for n in array.shape)
+    layout: dict[str, Any] = {}
+    if zarr_format == 2:
+        layout = {"compressors": _polystore_codec(), "chunk_key_encoding": {"name": "v2", "separator": "/"}}
     out = zarr.create_array(
-        path, shape=shape, chunks=fit_chunks(chunk_shape, shape), dtype=dtype, zarr_format=2, fill_value=0,
-        compressors=_polystore_codec(), chunk_key_encoding={"name": "v2", "separator": "/"},
+        path, shape=shape, chunks=fit_chunks(chunk_shape, shape), dtype=dtype, zarr_format=zarr_format,
+        fill_value=0, **layout,
     )
     nbytes = 0
     for index in _slabs(shape, fit_chunks(chunk_shape, shape)):
@@ -926,7 +1095,11 @@ def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     staged = _partial_name(final.path)
     run.staged = staged
     run.temporaries.append(Address("disk", staged))
-    zarr.open_group(staged, mode="w", zarr_format=2)
+    fmt = _group_format(final.path) or 2
+    zarr.open_group(staged, mode="w", zarr_format=fmt)
+    if fmt != 2:
+        run.notes.append(f"written as a zarr v{fmt} group (the format of the group it is in), "
+                         "not polystore's v2 layout")
     names = sorted(os.listdir(source.path))
     skipped = []
     pending: set[Any] = set()
@@ -934,14 +1107,22 @@ def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
         for name in names:
             path = os.path.join(source.path, name)
             lower = name.lower()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                _leave_out(run, name, "a symbolic link (zarr cannot hold links)")
+                continue
+            if special_kind(mode):
+                _leave_out(run, name, f"{special_kind(mode)} is not a file")
+                continue
             if os.path.isdir(path) or not lower.endswith(IMAGE_EXTENSIONS + PASS_THROUGH):
                 skipped.append(name)
+                run.left_out.append(f"{name}: neither an image nor a table")  # a move keeps the source
                 continue
             target = os.path.join(staged, name)
             if lower.endswith(PASS_THROUGH):
                 pending.add(pool.submit(_copy_verify, path, target, run.cancelled))
             else:
-                pending.add(pool.submit(_write_polystore_array, target, path, run.cancelled, run.item.chunks))
+                pending.add(pool.submit(_write_polystore_array, target, path, run.cancelled, run.item.chunks, fmt))
             while len(pending) >= 2 * COPY_THREADS:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

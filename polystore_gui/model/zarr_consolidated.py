@@ -1,0 +1,227 @@
+"""Consolidated zarr metadata: read for a quick listing, written again when a member arrives.
+
+``zarr.consolidate_metadata`` gathers the metadata of every node below a group into one
+document — v2: ``.zmetadata`` beside the group's ``.zgroup``; v3: ``consolidated_metadata``
+inside the group's ``zarr.json`` — and ``zarr.open_group`` then trusts that document
+alone. A member placed afterwards is invisible to zarr-python until the document is
+written again, so every copy into a group ends with :func:`refresh` (zarr's own
+``consolidate_metadata`` on each group at or above the destination that holds one).
+
+For listing, one document gives a group's members with their kinds and shapes without a
+read per member. It is used only while it is *fresh*: the folders on disk directly under
+the group must be exactly the members it names (a member copied in, or deleted, since it
+was written makes it stale, and the listing reads each member's own metadata instead).
+An array resized in place since the document was written is not detected: zarr-python,
+which reads the same document, shows the same stale shape.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .zarr_nodes import (
+    V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta, _dtype_text, _load_json, read_node,
+)
+
+V2_CONSOLIDATED = ".zmetadata"
+
+
+@dataclass(frozen=True, slots=True)
+class Consolidated:
+    """One consolidated document: who holds it and the nodes it describes.
+
+    ``nodes`` maps a path relative to ``holder`` ("A", "A/1/0") to that node's metadata,
+    as the document says it (its ``path`` is the node's folder on disk).
+    """
+
+    holder: str  # the group whose metadata holds the document
+    document: str  # the file it is in (.zmetadata, or the holder's zarr.json)
+    zarr_format: int
+    nodes: Mapping[str, ZarrNodeMeta]
+
+    def members_of(self, group: str) -> dict[str, ZarrNodeMeta]:
+        """The members directly under ``group`` (the holder or a group below it), by name."""
+        rel = os.path.relpath(os.path.abspath(group), self.holder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out: dict[str, ZarrNodeMeta] = {}
+        for key, meta in self.nodes.items():
+            if key.startswith(prefix) and key != prefix.rstrip("/"):
+                name = key[len(prefix):]
+                if name and "/" not in name:
+                    out[name] = meta
+        return out
+
+
+def has_document(group: str) -> bool:
+    """True when the group at ``group`` holds consolidated metadata (either format)."""
+    if os.path.isfile(os.path.join(group, V2_CONSOLIDATED)) and os.path.isfile(os.path.join(group, V2_GROUP)):
+        return True
+    v3 = os.path.join(group, V3_META)
+    if not os.path.isfile(v3):
+        return False
+    try:
+        doc = _load_json(v3)
+    except (CorruptMetadataError, OSError):
+        return False
+    return isinstance(doc, dict) and doc.get("node_type") == "group" and isinstance(doc.get("consolidated_metadata"), dict)
+
+
+def holders(path: str) -> list[str]:
+    """The groups at or above ``path``, within its zarr hierarchy, that hold consolidated
+    metadata covering it; the nearest first."""
+    found: list[str] = []
+    current = os.path.abspath(path)
+    while True:
+        try:
+            meta = read_node(current)
+        except (CorruptMetadataError, OSError):
+            meta = None
+        if meta is None:
+            return found  # above the hierarchy's root
+        if meta.node_type == "group" and has_document(current):
+            found.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            return found
+        current = parent
+
+
+def read(holder: str) -> Consolidated | None:
+    """The consolidated document of the group ``holder``; None when it has none or when the
+    document is not one this reader understands (callers then read each node's own file)."""
+    try:
+        v2 = os.path.join(holder, V2_CONSOLIDATED)
+        if os.path.isfile(v2) and os.path.isfile(os.path.join(holder, V2_GROUP)):
+            return _read_v2(holder, v2)
+        v3 = os.path.join(holder, V3_META)
+        if os.path.isfile(v3):
+            return _read_v3(holder, v3)
+    except (CorruptMetadataError, OSError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def nearest(group: str) -> Consolidated | None:
+    """The nearest consolidated document covering ``group`` (its own or an ancestor's)."""
+    for holder in holders(group):
+        doc = read(holder)
+        if doc is not None:
+            return doc
+    return None
+
+
+def fresh_members(group: str, folders_on_disk: Iterable[str]) -> dict[str, ZarrNodeMeta] | None:
+    """The members of ``group`` from the nearest consolidated document, when it is fresh:
+    the names it gives are exactly ``folders_on_disk`` (the folders directly under the
+    group, hidden ones aside). None when there is no document or it is stale."""
+    doc = nearest(group)
+    if doc is None:
+        return None
+    members = doc.members_of(group)
+    on_disk = {name for name in folders_on_disk if not name.startswith(".")}
+    if set(members) != on_disk:
+        return None
+    return members
+
+
+def is_fresh(group: str) -> bool | None:
+    """Whether the document covering ``group`` lists exactly its members on disk; None: no document."""
+    doc = nearest(group)
+    if doc is None:
+        return None
+    try:
+        with os.scandir(group) as it:
+            folders = [e.name for e in it if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return False
+    return set(doc.members_of(group)) == set(folders)
+
+
+def refresh(path: str) -> list[str]:
+    """Write the consolidated metadata again (zarr's ``consolidate_metadata``) for every group
+    at or above ``path`` that holds some, nearest first; returns those groups."""
+    import zarr
+    from zarr.errors import ZarrUserWarning
+
+    done: list[str] = []
+    for holder in holders(path):
+        meta = read_node(holder)
+        fmt = meta.zarr_format if meta is not None else None
+        with warnings.catch_warnings():
+            # zarr warns that consolidated metadata is not part of the v3 specification yet.
+            warnings.simplefilter("ignore", ZarrUserWarning)
+            zarr.consolidate_metadata(holder, zarr_format=fmt)  # type: ignore[arg-type]
+        done.append(holder)
+    return done
+
+
+# -- the two document layouts -------------------------------------------------------------------
+
+
+def _read_v2(holder: str, document: str) -> Consolidated | None:
+    doc = _load_json(document)
+    metadata = doc.get("metadata") if isinstance(doc, dict) else None
+    if not isinstance(metadata, dict):
+        return None
+    mtime = os.stat(document).st_mtime
+    nodes: dict[str, ZarrNodeMeta] = {}
+    for key, value in metadata.items():
+        rel, _, leaf = str(key).rpartition("/")
+        if not rel or leaf not in (V2_ARRAY, V2_GROUP) or not isinstance(value, dict):
+            continue  # the holder's own files, and .zattrs (read with their node below)
+        attrs = metadata.get(f"{rel}/{V2_ATTRS}") or {}
+        if not isinstance(attrs, dict):
+            return None
+        path = os.path.join(holder, *rel.split("/"))
+        if leaf == V2_GROUP:
+            nodes[rel] = ZarrNodeMeta(path, 2, "group", attrs, metadata_mtime=mtime)
+        else:
+            shape = _ints(value["shape"])
+            chunks = _ints(value["chunks"])
+            dtype = value["dtype"]
+            dtype_text = _dtype_text(dtype) if isinstance(dtype, str) else str(dtype)[:200]
+            nodes[rel] = ZarrNodeMeta(path, 2, "array", attrs, shape, dtype_text, chunks, None, mtime)
+    return Consolidated(holder, document, 2, nodes)
+
+
+def _read_v3(holder: str, document: str) -> Consolidated | None:
+    doc = _load_json(document)
+    if not isinstance(doc, dict) or doc.get("node_type") != "group":
+        return None
+    consolidated = doc.get("consolidated_metadata")
+    if not isinstance(consolidated, dict) or not isinstance(consolidated.get("metadata"), dict):
+        return None
+    mtime = os.stat(document).st_mtime
+    nodes: dict[str, ZarrNodeMeta] = {}
+    for key, value in consolidated["metadata"].items():
+        if not isinstance(value, dict):
+            return None
+        rel = str(key).strip("/")
+        path = os.path.join(holder, *rel.split("/"))
+        attrs = value.get("attributes") or {}
+        if not isinstance(attrs, dict):
+            return None
+        if value.get("node_type") == "group":
+            nodes[rel] = ZarrNodeMeta(path, 3, "group", attrs, metadata_mtime=mtime)
+            continue
+        if value.get("node_type") != "array":
+            return None
+        shape = _ints(value["shape"])
+        chunks = _ints(value["chunk_grid"]["configuration"]["chunk_shape"])
+        shards = None
+        for codec in value.get("codecs") or []:
+            if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
+                shards, chunks = chunks, _ints(codec["configuration"]["chunk_shape"])
+        nodes[rel] = ZarrNodeMeta(path, 3, "array", attrs, shape, _dtype_text(value.get("data_type")),
+                                  chunks, shards, mtime)
+    return Consolidated(holder, document, 3, nodes)
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        raise ValueError(f"not a list of sizes: {str(value)[:80]}")
+    return tuple(value)
