@@ -15,8 +15,9 @@ user. Nothing here reads more than metadata and one bounded sample:
 - anything else only through polystore's own ``load`` — guarded by a size threshold,
   because that reads the whole thing.
 
-Contrast limits come from the OME ``omero.window`` when present, else from a sample of
-at most ``SAMPLE_EDGE``² values of the middle plane of the smallest level.
+Contrast limits come from the OME ``omero.window`` when present, else from a bounded
+sample of the smallest level: its middle plane, and when that holds no contrast (a
+sparse array), a few planes whose chunks are stored (``model.contrast``).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
+from .contrast import SAMPLE_EDGE, contrast_samples, middle_index  # noqa: F401  (SAMPLE_EDGE: kept importable)
 from .entries import human_size
 from .zarr_nodes import read_node
 
-SAMPLE_EDGE = 512
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
 
 # Tests (and benchmarks) wrap every zarr store opened here, e.g. to count the keys read.
@@ -80,6 +81,9 @@ class LayerSpec:
     translate: tuple[float, ...] | None = None
     rgb: bool = False
     axis_labels: tuple[str, ...] | None = None
+    # One per channel (or one): True where the contrast sample found no contrast at all (a
+    # sparse array's blank planes), so the limits are a placeholder for the viewer to replace.
+    contrast_placeholder: tuple[bool, ...] = ()
     sources: tuple[SafeArray, ...] = ()  # the SafeArrays behind the data, for failure reports
 
     @property
@@ -315,50 +319,12 @@ def _open_zarr_array(path: str, zarr_format: int | None = None) -> Any:
     return zarr.open_array(store=store, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
 
 
-def middle_index(n: int) -> int:
-    """The plane shown first along a non-displayed axis (the viewer is set to it too)."""
-    return max(0, (int(n) - 1) // 2)
-
-
-def sample_contrast(levels: Sequence[Any], channel_axis: int | None = None) -> list[tuple[float, float]]:
-    """Contrast limits from a bounded sample of the middle plane of the smallest level.
-
-    Reads at most ``SAMPLE_EDGE``² values per channel (a centred crop), whatever the
-    array's size. Returns one (low, high) per channel (one when ``channel_axis`` is None).
-    """
-    array = levels[-1]
-    shape = tuple(int(s) for s in array.shape)
-    if 0 in shape:
-        return [(0.0, 1.0)]
-    channels = shape[channel_axis] if channel_axis is not None else 1
-    out = []
-    for c in range(channels):
-        key: list[Any] = []
-        for axis, n in enumerate(shape):
-            if axis == channel_axis:
-                key.append(c)
-            elif axis >= len(shape) - 2:
-                start = max(0, n // 2 - SAMPLE_EDGE // 2)
-                key.append(slice(start, min(n, start + SAMPLE_EDGE)))
-            else:
-                key.append(middle_index(n))
-        sample = np.asarray(array[tuple(key)])
-        out.append(_limits(sample))
-    return out
-
-
-def _limits(sample: np.ndarray) -> tuple[float, float]:
-    if sample.dtype == bool:
-        return (0.0, 1.0)
-    values = sample[np.isfinite(sample)] if np.issubdtype(sample.dtype, np.floating) else sample.ravel()
-    if values.size == 0:
-        return (0.0, 1.0)
-    lo, hi = np.percentile(values, [0.5, 99.8]).tolist()
-    if hi <= lo:
-        lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return (float(lo), float(hi))
+def sample_contrast(levels: Sequence[Any], channel_axis: int | None = None, *,
+                    level_path: str | None = None) -> list[tuple[float, float]]:
+    """Contrast limits per channel from a bounded sample that finds the data (see
+    ``model.contrast``): the middle plane of the smallest level, and when it holds no
+    contrast, up to a few planes that do (stored chunks probed under ``level_path``)."""
+    return [c.limits for c in contrast_samples(levels, channel_axis, level_path=level_path)]
 
 
 def _displayable(dtype: np.dtype) -> bool:
@@ -419,9 +385,10 @@ def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False
     fallback = _not_an_image(info, data, notes)
     if fallback is not None:
         return fallback
-    limits = None if rgb else sample_contrast([data])[0]
+    contrast = None if rgb else contrast_samples([data])[0]
     name = os.path.basename(info.path.rstrip("/")) or info.path
-    layer = LayerSpec("image", name, data, contrast_limits=limits, rgb=rgb)
+    layer = LayerSpec("image", name, data, contrast_limits=contrast.limits if contrast else None, rgb=rgb,
+                      contrast_placeholder=(not contrast.from_data,) if contrast else ())
     return Preview(info.backend, info.path, info, (layer,), tuple(notes))
 
 
@@ -436,12 +403,13 @@ def _zarr_array_preview(info: Info, path: str) -> Preview:
     if missing:
         what = "shards" if raw.shards else "chunks"
         notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {data.fill_value})")
-    limits = sample_contrast([data])[0]
+    contrast = contrast_samples([data], level_path=path)[0]
     for index, message in data.failures.items():
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
     name = os.path.basename(path.rstrip("/"))
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
-    layer = LayerSpec("image", name, data, contrast_limits=limits, sources=(data,),
+    layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(data,),
+                      contrast_placeholder=(not contrast.from_data,),
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     return Preview(info.backend, path, info, (layer,), tuple(notes))
 
@@ -458,14 +426,15 @@ def _virtual_file_preview(info: Info) -> Preview:
     data: Any = safe
     for coordinate in coordinates:
         data = TakeAxis(data, 0, coordinate)
-    limits = sample_contrast([data])[0]
+    contrast = contrast_samples([data])[0]
     name = os.path.basename(info.path)
     note = f"plane {coordinates} of array {os.path.relpath(array_path, os.path.dirname(info.path))}"
     chunks = info.attributes.get("array_chunks")
     notes = [note]
     if chunks and coordinates and all(int(c) > 1 for c in chunks[: len(coordinates)]):
         notes.append(f"chunks {chunks} span several planes: showing one reads them all")
-    layer = LayerSpec("image", name, data, contrast_limits=limits, sources=(safe,))
+    layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
+                      contrast_placeholder=(not contrast.from_data,))
     return Preview(info.backend, info.path, info, (layer,), tuple(notes))
 
 
@@ -513,11 +482,14 @@ def _ome_preview(info: Info, path: str) -> Preview:
         translate = tuple(t for i, t in enumerate(translate) if i != channel_axis) if translate else None
     n_channels = int(levels[0].shape[channel_axis]) if channel_axis is not None else 1
     windows = [c.window for c in ome.channels]
+    placeholder: tuple[bool, ...] = ()
     if len(windows) == n_channels and all(w is not None for w in windows):
         limits: list[tuple[float, float]] = [w for w in windows if w is not None]
         note = "contrast from omero.window"
     else:
-        limits = sample_contrast(levels, channel_axis)
+        samples = contrast_samples(levels, channel_axis, level_path=os.path.join(path, ome.levels[-1].path))
+        limits = [c.limits for c in samples]
+        placeholder = tuple(not c.from_data for c in samples)
         note = "contrast from a sample of the smallest level"
     names = [c.label for c in ome.channels] if len(ome.channels) == n_channels else None
     colors = [_colormap(c.color) for c in ome.channels] if len(ome.channels) == n_channels else None
@@ -532,7 +504,7 @@ def _ome_preview(info: Info, path: str) -> Preview:
         "image", name, levels, multiscale=len(levels) > 1, sources=sources,
         contrast_limits=limits if channel_axis is not None else limits[0],
         channel_axis=channel_axis, channel_names=names, colormaps=colors,
-        scale=scale, translate=translate, axis_labels=tuple(spatial),
+        scale=scale, translate=translate, axis_labels=tuple(spatial), contrast_placeholder=placeholder,
     )
     if len(levels) == 1:
         image = LayerSpec(**{**image.__dict__, "data": levels[0]})
@@ -592,12 +564,26 @@ def _tiff_preview(info: Info, path: str) -> Preview:
     levels: list[Any] = lazy_levels(list(safe)) if len(safe) > 1 else list(safe)
     axes = str(info.attributes.get("axes", ""))
     rgb = axes.endswith("S") and int(levels[0].shape[-1]) in (3, 4)
-    limits = None if rgb else sample_contrast(levels)[0]
+    contrast = None if rgb else contrast_samples(levels)[0]
     name = os.path.basename(path)
     layer = LayerSpec("image", name, levels if len(levels) > 1 else levels[0], multiscale=len(levels) > 1,
-                      contrast_limits=limits, rgb=rgb, sources=tuple(safe))
+                      contrast_limits=contrast.limits if contrast else None, rgb=rgb, sources=tuple(safe),
+                      contrast_placeholder=(not contrast.from_data,) if contrast else (),
+                      axis_labels=tiff_axis_labels(axes, len(levels[0].shape), rgb=rgb))
     notes = [f"tiff read lazily ({axes})"]
     return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(store,))
+
+
+def tiff_axis_labels(axes: str, ndim: int, *, rgb: bool = False) -> tuple[str, ...] | None:
+    """Slider names from a TIFF series' axes (tifffile's ``"TCZYXS"`` letters), lower-cased
+    as OME-NGFF names them; None when they do not describe the ``ndim`` axes shown.
+
+    The samples axis (``S``) of an RGB image is the colour, not a slider: it is left out.
+    """
+    letters = axes[:-1] if rgb and axes.endswith("S") else axes
+    if len(letters) != ndim - (1 if rgb else 0) or not letters.isalpha():
+        return None
+    return tuple(letter.lower() for letter in letters)
 
 
 def _lazily_sliceable(value: Any) -> bool:

@@ -1,0 +1,229 @@
+"""Contrast limits for a lazy array, from a bounded sample that finds the data.
+
+napari is never asked to compute limits over a lazy array (it would read all of it).
+The preview samples instead, and this module says where:
+
+1. the middle plane of the smallest level (the plane shown first), a centred crop of at
+   most ``SAMPLE_EDGE``² values per channel. When it holds any contrast, that is the
+   answer, and nothing but the shown plane was read.
+2. when it holds none (every value the same: a sparse array whose middle plane was never
+   written, or a blank plane), up to ``EXTRA_PLANES`` more planes are sampled: for a zarr
+   array on disk the planes whose chunks are stored (found by checking at most
+   ``PROBE_KEYS`` chunk keys, never by listing the store), else planes spread evenly
+   along the non-displayed axes. The limits then come from the values that differ from
+   the fill value, widened to include it.
+
+A sample that still finds no contrast says so (``Contrast.from_data`` False): the viewer
+replaces such placeholder limits by the first plane with data that the user moves to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SAMPLE_EDGE = 512
+EXTRA_PLANES = 6  # planes sampled beyond the middle one when it holds no contrast
+PROBE_KEYS = 4096  # chunk keys checked for existence, at most, to find stored planes
+SLAB_PLANES = 8  # planes read, at most, across one chunk's (or shard's) depth along a non-displayed axis
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Contrast limits of one channel, and where they came from."""
+
+    limits: tuple[float, float]
+    from_data: bool  # False: the sample held no contrast; ``limits`` are a placeholder
+    planes: int  # how many planes (or chunk slabs) were sampled
+
+
+def middle_index(n: int) -> int:
+    """The plane shown first along a non-displayed axis (the viewer is set to it too)."""
+    return max(0, (int(n) - 1) // 2)
+
+
+def limits_of(sample: np.ndarray, fill: Any = None) -> tuple[float, float] | None:
+    """(0.5th, 99.8th percentile) of ``sample``, or None when it holds no contrast.
+
+    With ``fill``, the values equal to it are left out (a sparse sample is mostly fill
+    value: its percentiles would be the fill) and the limits widened to include it.
+    """
+    if sample.dtype == bool or sample.dtype.kind not in "biuf":
+        return None
+    values = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample.ravel()
+    fill_value = None
+    if fill is not None and values.size:
+        try:
+            fill_value = float(fill)
+        except (TypeError, ValueError):
+            fill_value = None
+        if fill_value is not None and math.isfinite(fill_value):
+            values = values[values != fill_value]
+        else:
+            fill_value = None
+    if values.size == 0:
+        return None
+    lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.8]))
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if fill_value is not None:
+        lo, hi = min(lo, fill_value), max(hi, fill_value)
+    if hi <= lo:
+        return None
+    return (lo, hi)
+
+
+def placeholder_limits(sample: np.ndarray) -> tuple[float, float]:
+    """Limits for a sample with no contrast: around its one value (0-1 for bool or empty)."""
+    if sample.dtype == bool or sample.dtype.kind not in "biuf" or sample.size == 0:
+        return (0.0, 1.0)
+    values = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample.ravel()
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo = float(values.min())
+    return (lo, lo + 1.0)
+
+
+def _axes(ndim: int, channel_axis: int | None) -> tuple[list[int], list[int]]:
+    """(non-displayed axes, displayed axes): the last two non-channel axes are displayed."""
+    others = [a for a in range(ndim) if a != channel_axis]
+    return others[:-2], others[-2:]
+
+
+def _crop(n: int) -> slice:
+    start = max(0, n // 2 - SAMPLE_EDGE // 2)
+    return slice(start, min(n, start + SAMPLE_EDGE))
+
+
+def _read(array: Any, shape: tuple[int, ...], channel_axis: int | None, channel: int,
+          lead: dict[int, Any]) -> np.ndarray:
+    key: list[Any] = []
+    for axis, n in enumerate(shape):
+        if axis == channel_axis:
+            key.append(channel)
+        elif axis in lead:
+            key.append(lead[axis])
+        else:
+            key.append(_crop(n))
+    return np.asarray(array[tuple(key)])
+
+
+def _spread_planes(shape: tuple[int, ...], lead_axes: list[int], count: int) -> list[dict[int, Any]]:
+    """``count`` planes spread evenly along every non-displayed axis at once."""
+    planes: list[dict[int, Any]] = []
+    for i in range(count):
+        plane = {a: min(shape[a] - 1, int((i + 0.5) * shape[a] / count)) for a in lead_axes}
+        if plane not in planes:
+            planes.append(plane)
+    return planes
+
+
+def stored_planes(array: Any, path: str, lead_axes: list[int], channel_axis: int | None = None,
+                  channel: int = 0, *, budget: int = PROBE_KEYS) -> list[dict[int, Any]] | None:
+    """The chunk slabs (along ``lead_axes``) that hold at least one stored chunk.
+
+    ``array`` is a ``zarr.Array`` on disk at ``path``. Checks at most ``budget`` chunk
+    keys (``os.path.exists`` each: no store listing); slabs beyond the budget are sampled
+    evenly. Each slab comes back as slices over its planes (at most ``SLAB_PLANES`` of
+    them), so a chunk several planes deep is sampled across its depth. None when the
+    array's keys cannot be probed (not a zarr array on disk).
+    """
+    metadata = getattr(array, "metadata", None)
+    if metadata is None or not hasattr(metadata, "encode_chunk_key") or not os.path.isdir(path):
+        return None
+    shape = tuple(int(n) for n in array.shape)
+    grid = tuple(int(c) for c in (getattr(array, "shards", None) or array.chunks))
+    _, shown = _axes(len(shape), channel_axis)
+    counts = {a: -(-shape[a] // grid[a]) for a in lead_axes}
+    in_plane = [range(-(-shape[a] // grid[a])) for a in shown]
+    per_slab = max(1, math.prod(len(r) for r in in_plane))
+    slabs_total = math.prod(counts.values())
+    affordable = max(1, min(slabs_total, budget // per_slab))
+    if affordable >= slabs_total:
+        slabs: Any = itertools.product(*(range(counts[a]) for a in lead_axes))
+    else:  # spread over the flat slab numbering
+        slabs = (np.unravel_index(int((i + 0.5) * slabs_total / affordable), [counts[a] for a in lead_axes])
+                 for i in range(affordable))
+    found: list[dict[int, Any]] = []
+    checked = 0
+    for slab in slabs:
+        for cell in itertools.product(*in_plane):
+            checked += 1
+            coords = [0] * len(shape)
+            for a, i in zip(lead_axes, slab):
+                coords[a] = int(i)
+            for a, i in zip(shown, cell):
+                coords[a] = int(i)
+            if channel_axis is not None:
+                coords[channel_axis] = channel // grid[channel_axis]
+            if os.path.exists(os.path.join(path, metadata.encode_chunk_key(tuple(coords)))):
+                found.append({a: _slab_planes(int(i) * grid[a], grid[a], shape[a]) for a, i in zip(lead_axes, slab)})
+                break
+            if checked >= budget:
+                return found or None  # nothing found within the budget: sample evenly instead
+    return found
+
+
+def _slab_planes(start: int, depth: int, n: int) -> Any:
+    stop = min(n, start + depth)
+    if stop - start <= 1:
+        return start
+    return slice(start, stop, max(1, -(-(stop - start) // SLAB_PLANES)))
+
+
+def _pick(candidates: list[dict[int, Any]], count: int) -> list[dict[int, Any]]:
+    """At most ``count`` of ``candidates``, spread over the list."""
+    if len(candidates) <= count:
+        return candidates
+    return [candidates[int((i + 0.5) * len(candidates) / count)] for i in range(count)]
+
+
+def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
+                     level_path: str | None = None) -> list[Contrast]:
+    """Contrast of each channel (one when ``channel_axis`` is None) of the smallest level.
+
+    ``level_path``: the folder of the smallest level when it is a zarr array on disk (its
+    stored chunks are then probed to find planes with data).
+    """
+    array = levels[-1]
+    shape = tuple(int(s) for s in array.shape)
+    if 0 in shape:
+        return [Contrast((0.0, 1.0), False, 0)]
+    channels = shape[channel_axis] if channel_axis is not None else 1
+    lead_axes, _shown = _axes(len(shape), channel_axis)
+    out = []
+    for c in range(channels):
+        middle = {a: middle_index(shape[a]) for a in lead_axes}
+        sample = _read(array, shape, channel_axis, c, middle)
+        limits = limits_of(sample)
+        if limits is not None or not lead_axes:
+            out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1))
+            continue
+        fill = _fill_value(array)
+        candidates = None
+        if level_path is not None:
+            raw = getattr(array, "array", array)  # the zarr array behind a SafeArray
+            candidates = stored_planes(raw, level_path, lead_axes, channel_axis, c)
+        if candidates is None:
+            candidates = _spread_planes(shape, lead_axes, EXTRA_PLANES + 1)
+        candidates = _pick([p for p in candidates if p != middle], EXTRA_PLANES)
+        parts = [sample.ravel()]
+        for plane in candidates:
+            parts.append(_read(array, shape, channel_axis, c, plane).ravel())
+        union = np.concatenate(parts)
+        limits = limits_of(union, fill)
+        out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1 + len(candidates)))
+    return out
+
+
+def _fill_value(array: Any) -> Any:
+    fill = getattr(array, "fill_value", None)
+    if fill is None:
+        fill = getattr(getattr(array, "array", None), "fill_value", None)
+    return 0 if fill is None else fill
