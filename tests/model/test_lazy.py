@@ -132,7 +132,7 @@ def test_the_plane_sampled_for_contrast_is_not_read_twice(tmp_path):
     """The contrast sample and the viewer's slice of the same plane share one read."""
     a = zarr.create_array(str(tmp_path / "a"), shape=(3, 256, 256), chunks=(1, 256, 256), dtype="uint16")
     # Values that vary within the plane: a constant middle plane makes the sample look further.
-    a[:] = np.arange(256, dtype=np.uint16)
+    a[:] = np.broadcast_to(np.arange(256, dtype=np.uint16), (3, 256, 256))
     stores = []
     lazy.set_store_wrapper(lambda store: stores.append(CountingStore(store)) or stores[-1])
     try:
