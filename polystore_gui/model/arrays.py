@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, find_virtual_file, read_node
+from .safe_files import check_regular, open_regular
+from . import zarr_consolidated
+from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node
 
 # What a preview reads into memory without asking, for data with no lazy path (bytes).
 DEFAULT_SIZE_LIMIT = 1 << 30
@@ -88,6 +91,7 @@ class Info:
     ome: OmeSummary | None = None
     size: int | None = None
     members: dict[str, int] = field(default_factory=dict)
+    consolidated: dict[str, Any] | None = None  # groups: zarr_consolidated.summary (None: not consolidated)
     format: str | None = None
     preview: Any = None  # text, or a list of rows for tables
     truncated: bool = False
@@ -113,6 +117,8 @@ class Info:
             out["ome"] = self.ome.as_json()
         if self.members:
             out["members"] = self.members
+        if self.kind == "group":
+            out["consolidated"] = self.consolidated
         for key in ("size", "format", "error"):
             value = getattr(self, key)
             if value is not None:
@@ -204,9 +210,10 @@ def zarr_array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
 def _declared_codecs(path: str, meta: ZarrNodeMeta) -> Any:
     name = "zarr.json" if meta.zarr_format == 3 else ".zarray"
     try:
-        with open(os.path.join(path, name), "rb") as fh:
-            doc = json.loads(fh.read())
+        doc = _load_json(os.path.join(path, name))
     except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
         return None
     if meta.zarr_format == 3:
         return doc.get("codecs")
@@ -214,39 +221,72 @@ def _declared_codecs(path: str, meta: ZarrNodeMeta) -> Any:
 
 
 def ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
-    """The OME-NGFF facts of an image group (0.4: top-level keys; 0.5: under ``ome``)."""
+    """The OME-NGFF facts of an image group (0.4: top-level keys; 0.5: under ``ome``).
+
+    None when the group has no ``multiscales``; CorruptMetadataError when what it has is
+    not OME-NGFF (wrong types, a dataset path leading out of the group, and so on).
+    """
+    try:
+        return _ome_summary(group_path, meta)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
+        if isinstance(exc, CorruptMetadataError):
+            raise
+        raise CorruptMetadataError(f"malformed OME-NGFF metadata: {type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def _finite_pair(start: Any, end: Any) -> tuple[float, float] | None:
+    lo, hi = float(start), float(end)
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo < hi else None
+
+
+def _member_path(group_path: str, relative: Any) -> str:
+    """``relative`` (a dataset path from the metadata) under the group; never outside it."""
+    text = str(relative)
+    parts = text.split("/")
+    if not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in text:
+        raise CorruptMetadataError(f"malformed OME-NGFF metadata: dataset path {text[:80]!r} is not a member path")
+    return os.path.join(group_path, text)
+
+
+def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     attrs = meta.attributes
     ome = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
     assert isinstance(ome, dict)
     multiscales = ome.get("multiscales")
     if not multiscales:
         return None
+    if not isinstance(multiscales, list) or not isinstance(multiscales[0], dict):
+        raise CorruptMetadataError("malformed OME-NGFF metadata: multiscales is not a list of objects")
     ms = multiscales[0]
     version = ome.get("version") or ms.get("version")
     axes = tuple(
-        (a.get("name", "?"), a.get("type"), a.get("unit")) if isinstance(a, dict) else (str(a), None, None)
-        for a in ms.get("axes", [])
+        (str(a.get("name", "?")), _text_or_none(a.get("type")), _text_or_none(a.get("unit")))
+        if isinstance(a, dict) else (str(a), None, None)
+        for a in ms.get("axes") or []
     )
     levels = []
-    for ds in ms.get("datasets", []):
+    for ds in ms.get("datasets") or []:
         scale = translation = None
-        for t in ds.get("coordinateTransformations", []):
+        for t in ds.get("coordinateTransformations") or []:
             if t.get("type") == "scale":
-                scale = tuple(float(v) for v in t.get("scale", []))
+                scale = tuple(float(v) for v in t.get("scale") or [])
             elif t.get("type") == "translation":
-                translation = tuple(float(v) for v in t.get("translation", []))
-        level_path = os.path.join(group_path, ds.get("path", ""))
+                translation = tuple(float(v) for v in t.get("translation") or [])
+        level_path = _member_path(group_path, ds.get("path", ""))
         try:
             level_meta = read_node(level_path)
             shape = level_meta.shape if level_meta is not None else None
         except (CorruptMetadataError, OSError):
             shape = None
-        levels.append(OmeLevel(ds.get("path", ""), shape, scale, translation))
+        levels.append(OmeLevel(str(ds.get("path", "")), shape, scale, translation))
     channels = []
-    for ch in (ome.get("omero") or {}).get("channels", []):
-        window = ch.get("window") or {}
-        w = (float(window["start"]), float(window["end"])) if "start" in window and "end" in window else None
-        channels.append(OmeChannel(str(ch.get("label", "")), ch.get("color"), w))
+    omero = ome.get("omero")
+    for ch in (omero.get("channels") or [] if isinstance(omero, dict) else []):
+        if not isinstance(ch, dict):
+            continue
+        window = ch.get("window") if isinstance(ch.get("window"), dict) else {}
+        w = _finite_pair(window["start"], window["end"]) if "start" in window and "end" in window else None
+        channels.append(OmeChannel(str(ch.get("label", "")), _text_or_none(ch.get("color")), w))
     labels: tuple[str, ...] = ()
     labels_path = os.path.join(group_path, "labels")
     try:
@@ -256,8 +296,14 @@ def ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     if labels_meta is not None:
         la = labels_meta.attributes
         la = la.get("ome", la) if isinstance(la.get("ome"), dict) else la
-        labels = tuple(str(x) for x in la.get("labels", []))
+        found = la.get("labels") or []
+        labels = tuple(str(x) for x in (found if isinstance(found, list) else [])
+                       if "/" not in str(x) and str(x) not in ("", ".", ".."))
     return OmeSummary(str(version) if version else None, axes, tuple(levels), tuple(channels), labels)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -284,14 +330,20 @@ def inspect(backend: str, path: str) -> Info:
             return _directory_info(backend, path)
         if meta.node_type == "array":
             return zarr_array_info(backend, path, meta)
+        try:
+            ome = ome_summary(path, meta)
+        except CorruptMetadataError as exc:
+            return Info(backend, path, "group", zarr_format=meta.zarr_format, attributes=meta.attributes,
+                        format=f"zarr v{meta.zarr_format}", error=str(exc))
         return Info(
             backend,
             path,
             "group",
             zarr_format=meta.zarr_format,
             attributes=meta.attributes,
-            ome=ome_summary(path, meta),
+            ome=ome,
             members=_zarr_member_counts(path),
+            consolidated=zarr_consolidated.summary(path),
             format=f"zarr v{meta.zarr_format}",
         )
     return file_info(backend, path)
@@ -356,12 +408,25 @@ def _directory_info(backend: str, path: str) -> Info:
 
 
 def file_info(backend: str, path: str) -> Info:
-    """A file: images and NPY as arrays (header only), text, JSON and CSV as capped previews."""
+    """A file: images and NPY as arrays (header only), text, JSON and CSV as capped previews.
+
+    Only a regular file is opened: a FIFO, socket or device gets an error saying what it
+    is (opening a FIFO would block for ever); a file that fails to read (permission,
+    ``/proc/self/mem``'s I/O error) gets the reason.
+    """
     try:
-        size = os.path.getsize(path)
+        size = check_regular(path).st_size
     except OSError as exc:
         return Info(backend, path, "file", error=f"{exc.strerror or exc}: {path}")
     lower = path.lower()
+    try:
+        return _file_info(backend, path, size, lower)
+    except OSError as exc:
+        return Info(backend, path, "file", size=size, error=f"cannot read {os.path.basename(path)}: "
+                    f"{exc.strerror or exc}")
+
+
+def _file_info(backend: str, path: str, size: int, lower: str) -> Info:
     try:
         if lower.endswith((".tif", ".tiff")):
             return _tiff_info(backend, path, size)
@@ -374,7 +439,7 @@ def file_info(backend: str, path: str) -> Info:
         if lower.endswith((".png", ".jpg", ".jpeg", ".bmp", ".gif")):
             from PIL import Image
 
-            with Image.open(path) as im:
+            with open_regular(path) as fh, Image.open(fh) as im:
                 w, h = im.size
                 bands = len(im.getbands())
                 shape = (h, w) if bands == 1 else (h, w, bands)
@@ -390,7 +455,7 @@ def file_info(backend: str, path: str) -> Info:
 def _tiff_info(backend: str, path: str, size: int) -> Info:
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    with open_regular(path) as fh, tifffile.TiffFile(fh) as tif:
         series = tif.series[0]
         attrs: dict[str, Any] = {"series": len(tif.series), "pages": len(tif.pages), "axes": series.axes}
         if tif.is_ome:
@@ -406,7 +471,7 @@ def _tiff_info(backend: str, path: str, size: int) -> Info:
 
 
 def _text_info(backend: str, path: str, size: int) -> Info:
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         raw = fh.read(TEXT_PREVIEW_BYTES + 1)
     truncated = len(raw) > TEXT_PREVIEW_BYTES
     raw = raw[:TEXT_PREVIEW_BYTES]
@@ -418,9 +483,10 @@ def _text_info(backend: str, path: str, size: int) -> Info:
         try:
             return Info(backend, path, "file", size=size, format="json",
                         preview=json.dumps(json.loads(text), indent=2)[:TEXT_PREVIEW_BYTES])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply for the parser
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
             return Info(backend, path, "file", size=size, format="json", preview=text,
-                        error=f"not valid JSON: {exc}")
+                        error=f"not valid JSON: {reason}")
     if lower.endswith((".csv", ".tsv")):
         dialect = "excel-tab" if lower.endswith(".tsv") else "excel"
         rows = []

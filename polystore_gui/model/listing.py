@@ -30,6 +30,7 @@ from .entries import (
     NUMPY_SORT_FROM, Entry, EntryKind, RunSorter, casefold_order, display_name, kind_for_file_name, sort_entries,
     sort_names,
 )
+from .safe_files import file_type_text
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
 DEFAULT_BATCH = 2048
@@ -326,7 +327,11 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
                     for item in items:
                         if item.is_file(follow_symlinks=False):
                             continue
-                        if item.is_dir():  # a link to a folder is a folder
+                        try:
+                            is_dir = item.is_dir()  # a link to a folder is a folder
+                        except OSError:  # a symbolic link loop (ELOOP), or one we may not follow
+                            is_dir = False
+                        if is_dir:
                             dirs.append(item.name)
                         else:
                             odd.append(item)
@@ -336,6 +341,8 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
                     files.append(item.name)
                     if item.is_symlink():
                         special[item.name] = _symlink_entry(item, kind)
+                    else:  # a FIFO, socket or device: listed as what it is, never opened
+                        special[item.name] = _special_file_entry(item)
                 if not show_hidden:
                     dirs, files = _not_hidden(dirs), _not_hidden(files)
                 _mark_undecodable(dirs, prefix, special, directory=True)
@@ -434,9 +441,29 @@ def _symlink_entry(item: os.DirEntry[str], kind: EntryKind) -> Entry:
     except OSError:
         target = "?"
     shown = display_name(item.name)
-    if not os.path.exists(item.path):
-        return Entry("disk", item.path, shown, kind, error=f"Broken symbolic link → {display_name(target)}")
+    try:
+        st = os.stat(item.path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Entry("disk", item.path, shown, EntryKind.ERROR, error=f"Symbolic link loop → {display_name(target)}")
+        if isinstance(exc, FileNotFoundError):
+            return Entry("disk", item.path, shown, kind, error=f"Broken symbolic link → {display_name(target)}")
+        return Entry("disk", item.path, shown, EntryKind.ERROR,
+                     error=f"{_os_error_text(exc, item.path)} (symbolic link → {display_name(target)})")
+    if not stat_module.S_ISREG(st.st_mode) and not stat_module.S_ISDIR(st.st_mode):
+        return Entry("disk", item.path, shown, EntryKind.FILE,
+                     detail=f"→ {display_name(target)}, a {file_type_text(st.st_mode)}: not opened")
     return Entry("disk", item.path, shown, kind, detail=f"→ {display_name(target)}")
+
+
+def _special_file_entry(item: os.DirEntry[str]) -> Entry:
+    """A FIFO, socket or device: a plain "file" row that says what it is (it is never opened)."""
+    shown = display_name(item.name)
+    try:
+        mode = item.stat(follow_symlinks=False).st_mode
+    except OSError as exc:
+        return Entry("disk", item.path, shown, EntryKind.ERROR, error=_os_error_text(exc, item.path))
+    return Entry("disk", item.path, shown, EntryKind.FILE, detail=f"{file_type_text(mode)}: not opened")
 
 
 # -- zarr ---------------------------------------------------------------------------------
@@ -492,6 +519,11 @@ def _list_zarr_group(
             yield from _list_virtual_files(entry, meta, batch_size)
         return
     backend = _zarr_backend_for(entry, meta)
+    quick = _consolidated_members(entry.path, backend)
+    if quick is not None:
+        for start in range(0, len(quick), batch_size):
+            yield quick[start:start + batch_size]
+        return
     try:
         iterator = os.scandir(entry.path)
     except OSError as exc:
@@ -523,6 +555,25 @@ def _list_zarr_group(
                 batch = []
     if batch:
         yield batch
+
+
+def _consolidated_members(path: str, backend: str) -> list[Entry] | None:
+    """A group's members from its consolidated metadata (one document instead of a metadata
+    read per member), when there is a document and it is fresh: the folders under the group
+    are exactly the members it names (see ``zarr_consolidated``). None: read each member."""
+    from . import zarr_consolidated
+
+    if not zarr_consolidated.holders(path):
+        return None
+    try:
+        with os.scandir(path) as it:
+            folders = [item.name for item in it if item.is_dir()]
+    except OSError:
+        return None
+    members = zarr_consolidated.fresh_members(path, folders)
+    if members is None:
+        return None
+    return [zarr_entry(meta, backend, display_name(name)) for name, meta in sorted(members.items())]
 
 
 def _list_virtual_files(entry: Entry, meta: ZarrNodeMeta, batch_size: int) -> Iterator[list[Entry]]:

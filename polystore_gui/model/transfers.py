@@ -45,7 +45,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -107,6 +107,7 @@ class Outcome:
     nbytes: int = 0
     message: str | None = None
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # entries of the source not copied, each with why
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -492,11 +493,11 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
         if item.move and run.left_out:
             message = (f"copied; the source was kept: {len(run.left_out)} of its entries could not be copied "
                        f"({'; '.join(run.left_out[:3])}{'; …' if len(run.left_out) > 3 else ''})")
-            return Outcome(item, "done", run.done, message=message, notes=run.notes)
+            return Outcome(item, "done", run.done, message=message, notes=run.notes, left_out=run.left_out)
         if item.move:
             _remove(item.source)
             _refresh_consolidated(run, item.source, placed=False)
-        return Outcome(item, "done", run.done, notes=run.notes)
+        return Outcome(item, "done", run.done, notes=run.notes, left_out=run.left_out)
     except Cancelled:
         run.discard()
         return Outcome(item, "cancelled", run.done, message="cancelled: nothing was written")
@@ -1024,7 +1025,7 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     run.notes.append(f"written as a zarr v{fmt} array{in_group}, chunks {chunks}")
 
 
-def _group_format(path: str) -> int | None:
+def _group_format(path: str) -> Literal[2, 3] | None:
     """The zarr format of the group that ``path`` goes into; None when its folder is no group.
 
     What the transfer writes itself (images, arrays, folders of images) takes the group's
@@ -1034,7 +1035,9 @@ def _group_format(path: str) -> int | None:
         meta = read_node(os.path.dirname(os.path.abspath(path)))
     except (CorruptMetadataError, OSError):
         return None
-    return meta.zarr_format if meta is not None and meta.node_type == "group" else None
+    if meta is None or meta.node_type != "group":
+        return None
+    return 2 if meta.zarr_format == 2 else 3
 
 
 # -- a folder of images into zarr: a store polystore lists and loads ------------------------------
@@ -1051,7 +1054,7 @@ def _polystore_codec() -> Any:
 
 
 def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool],
-                           chunk_shape: tuple[int, ...] | None = None, zarr_format: int = 2) -> int:
+                           chunk_shape: tuple[int, ...] | None = None, zarr_format: Literal[2, 3] = 2) -> int:
     """One image file as a zarr array at ``path`` (v2 as polystore writes it, unless the group
     it goes into is v3), chunked per plane; compared; its bytes."""
     import zarr

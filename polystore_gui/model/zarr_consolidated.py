@@ -56,18 +56,47 @@ class Consolidated:
         return out
 
 
+_DOCUMENTS: dict[str, tuple[tuple[int, int], Any]] = {}  # v3 zarr.json: path -> ((mtime_ns, size), parsed)
+_DOCUMENTS_KEPT = 64
+
+
+def _v3_document(path: str) -> Any:
+    """A zarr.json, parsed; the last few are kept while their file is unchanged (a plate's
+    consolidated root document is read for every group listed under it)."""
+    st = os.stat(path)
+    key = (st.st_mtime_ns, st.st_size)
+    cached = _DOCUMENTS.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    doc = _load_json(path)
+    if len(_DOCUMENTS) >= _DOCUMENTS_KEPT:
+        _DOCUMENTS.clear()
+    _DOCUMENTS[path] = (key, doc)
+    return doc
+
+
+def _node_state(directory: str) -> str | None:
+    """"consolidated" (a group holding a document), "node" (any other zarr node) or None."""
+    if os.path.isfile(os.path.join(directory, V2_GROUP)):
+        return "consolidated" if os.path.isfile(os.path.join(directory, V2_CONSOLIDATED)) else "node"
+    if os.path.isfile(os.path.join(directory, V2_ARRAY)):
+        return "node"
+    v3 = os.path.join(directory, V3_META)
+    if not os.path.isfile(v3):
+        return None
+    try:
+        doc = _v3_document(v3)
+    except (CorruptMetadataError, OSError):
+        return "node"
+    if (isinstance(doc, dict) and doc.get("node_type") == "group"
+            and isinstance(doc.get("consolidated_metadata"), dict)):
+        return "consolidated"
+    return "node"
+
+
 def has_document(group: str) -> bool:
     """True when the group at ``group`` holds consolidated metadata (either format)."""
-    if os.path.isfile(os.path.join(group, V2_CONSOLIDATED)) and os.path.isfile(os.path.join(group, V2_GROUP)):
-        return True
-    v3 = os.path.join(group, V3_META)
-    if not os.path.isfile(v3):
-        return False
-    try:
-        doc = _load_json(v3)
-    except (CorruptMetadataError, OSError):
-        return False
-    return isinstance(doc, dict) and doc.get("node_type") == "group" and isinstance(doc.get("consolidated_metadata"), dict)
+    return _node_state(group) == "consolidated"
 
 
 def holders(path: str) -> list[str]:
@@ -76,13 +105,10 @@ def holders(path: str) -> list[str]:
     found: list[str] = []
     current = os.path.abspath(path)
     while True:
-        try:
-            meta = read_node(current)
-        except (CorruptMetadataError, OSError):
-            meta = None
-        if meta is None:
+        state = _node_state(current)
+        if state is None:
             return found  # above the hierarchy's root
-        if meta.node_type == "group" and has_document(current):
+        if state == "consolidated":
             found.append(current)
         parent = os.path.dirname(current)
         if parent == current:
@@ -141,6 +167,42 @@ def is_fresh(group: str) -> bool | None:
     return set(doc.members_of(group)) == set(folders)
 
 
+def summary(group: str) -> dict[str, Any] | None:
+    """What ``info`` says of a group's consolidated metadata (JSON-ready); None: it has none.
+
+    ``holder`` and ``document`` say where it is (the group's own, or an ancestor's),
+    ``fresh`` whether it names exactly the members on disk, ``not_listed`` the members on
+    disk that it lacks, ``not_on_disk`` those it names that are gone, and ``members`` what
+    it says of each member (kind, and shape and dtype for arrays).
+    """
+    doc = nearest(group)
+    if doc is None:
+        return None
+    listed = doc.members_of(group)
+    try:
+        with os.scandir(group) as it:
+            folders = {e.name for e in it if e.is_dir() and not e.name.startswith(".")}
+    except OSError:
+        folders = set()
+    members: dict[str, Any] = {}
+    for name, meta in sorted(listed.items()):
+        if meta.node_type == "array":
+            members[name] = {"kind": "array", "shape": list(meta.shape or ()), "dtype": meta.dtype}
+        else:
+            members[name] = {"kind": "group"}
+    not_listed = sorted(n for n in folders - set(listed) if _node_state(os.path.join(group, n)) is not None)
+    not_on_disk = sorted(set(listed) - folders)
+    return {
+        "holder": doc.holder,
+        "document": doc.document,
+        "zarr_format": doc.zarr_format,
+        "fresh": not not_listed and not not_on_disk,
+        "not_listed": not_listed,
+        "not_on_disk": not_on_disk,
+        "members": members,
+    }
+
+
 def refresh(path: str) -> list[str]:
     """Write the consolidated metadata again (zarr's ``consolidate_metadata``) for every group
     at or above ``path`` that holds some, nearest first; returns those groups."""
@@ -189,7 +251,7 @@ def _read_v2(holder: str, document: str) -> Consolidated | None:
 
 
 def _read_v3(holder: str, document: str) -> Consolidated | None:
-    doc = _load_json(document)
+    doc = _v3_document(document)
     if not isinstance(doc, dict) or doc.get("node_type") != "group":
         return None
     consolidated = doc.get("consolidated_metadata")
