@@ -36,6 +36,25 @@ def _human_size(n: int | None) -> str:
     return human_size(n, short=True) if n is not None else "-"
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _shown(text: str, *, keep: str = "") -> str:
+    """``text`` safe for a terminal: control characters, terminal escapes and other
+    unprintable characters as Python-style escapes (``\\n``, ``\\x1b``), as ``ls -b`` does;
+    a backslash doubles so that the escapes stay unambiguous. ``keep``: characters left as
+    they are (line breaks and tabs in a text preview). JSON output is never escaped here."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch in keep or (ch.isprintable() and ch != "\\"):
+            out.append(ch)
+        else:
+            out.append(_ESCAPES.get(ch) or repr(ch)[1:-1])
+    return "".join(out)
+
+
 def _address(text: str) -> Any:
     """The Address for ``text``, or None after saying on stderr which backends exist."""
     from .model.address import UnknownBackendError, parse_address
@@ -74,7 +93,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     entry = entry_for_path(address.backend, address.path)
     if entry.error is not None and not entry.expandable:
-        print(f"polystore-gui: {entry.error}", file=sys.stderr)
+        print(f"polystore-gui: {_shown(entry.error)}", file=sys.stderr)
         return EXIT_FAILED
     if not entry.expandable:
         entries = [entry]
@@ -84,7 +103,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             for batch in list_children(entry):
                 entries.extend(batch)
         except ListingError as exc:
-            print(f"polystore-gui: {exc}", file=sys.stderr)
+            print(f"polystore-gui: {_shown(str(exc))}", file=sys.stderr)
             return EXIT_FAILED
         updates = {e.path: e for batch in describe(entries) for e in batch}
         entries = [updates.get(e.path, e) for e in entries]
@@ -94,10 +113,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
         return EXIT_OK
     for e in entries:
         shape = "×".join(map(str, e.shape)) if e.shape is not None else "-"
-        name = e.name + ("/" if e.expandable else "")
-        line = f"{e.kind.value:<15} {_human_size(e.size):>8}  {shape:<16} {e.dtype or '-':<8} {name}"
+        name = _shown(e.name) + ("/" if e.expandable else "")
+        line = f"{e.kind.value:<15} {_human_size(e.size):>8}  {shape:<16} {_shown(e.dtype or '-'):<8} {name}"
         if e.error:
-            line += f"  [{e.error}]"
+            line += f"  [{_shown(e.error)}]"
         print(line)
     failed = [e for e in entries if e.kind.value == "error"]
     return EXIT_FAILED if failed and len(failed) == len(entries) else EXIT_OK
@@ -112,31 +131,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     info = inspect(address.backend, address.path)
     if args.json:
         _print_json(info.as_json())
-    else:
-        doc = info.as_json()
-        for key, value in doc.items():
-            if key in ("attributes", "preview", "ome") or value in (None, {}, []):
-                continue
-            print(f"{key:>16}: {value}")
-        if info.ome is not None:
-            ome = info.ome
-            print(f"{'ome-ngff':>16}: version {ome.version}, axes "
-                  + ", ".join(f"{n}{f' [{u}]' if u else ''}" for n, _t, u in ome.axes))
-            for level in ome.levels:
-                print(f"{'level ' + level.path:>16}: shape {level.shape}, scale {level.scale}")
-            for ch in ome.channels:
-                print(f"{'channel':>16}: {ch.label} ({ch.color}) window {ch.window}")
-            if ome.labels:
-                print(f"{'labels':>16}: {', '.join(ome.labels)}")
-        if info.attributes:
-            print(f"{'attributes':>16}: {json.dumps(doc['attributes'])[:2000]}")
-        if isinstance(info.preview, str):
-            print(info.preview)
-        elif isinstance(info.preview, list):
-            for row in info.preview:
-                print("\t".join(row))
+    else:  # for people: indented, human sizes, attributes as an outline (terminal-safe)
+        from .info_text import info_text
+
+        for line in info_text(info.as_json()):
+            print(_shown(line, keep="\t"))
     if info.error:
-        print(f"polystore-gui: {info.error}", file=sys.stderr)
+        print(f"polystore-gui: {_shown(info.error)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -318,9 +319,15 @@ def cmd_cp(args: argparse.Namespace) -> int:
             outcome = stop.value
         if bar:
             sys.stderr.write("\r\033[K")
-        verb = "moved" if item.move else "copied"
+        verb = "moved" if item.move and not outcome.message else "copied"
         if outcome.status == "done":
             print(f"{verb} {item.source} -> {item.destination} ({_human_size(outcome.nbytes)}, verified)")
+            for note in outcome.notes:
+                print(f"  {note}")
+            if outcome.left_out:
+                failures += 1  # exit 1: not everything arrived
+                print(f"polystore-gui: {item.source}: {len(outcome.left_out)} entries not copied"
+                      + (f"; {outcome.message}" if outcome.message else ""), file=sys.stderr)
         elif outcome.status == "skipped":
             print(f"skipped {item.source}: {outcome.message}")
         else:

@@ -13,6 +13,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .safe_files import (
+    MAX_JSON_DEPTH, MAX_METADATA_BYTES, FileTooLargeError, NotRegularFileError, json_depth_exceeds, read_capped,
+)
+
 V3_META = "zarr.json"
 V2_ARRAY = ".zarray"
 V2_GROUP = ".zgroup"
@@ -42,7 +46,8 @@ class ZarrNodeMeta:
     @property
     def is_ome(self) -> bool:
         """An OME-NGFF image (0.4: ``multiscales`` at top level; 0.5: under ``ome``)."""
-        return "multiscales" in self.attributes or "multiscales" in self.attributes.get("ome", {})
+        ome = self.attributes.get("ome")
+        return "multiscales" in self.attributes or (isinstance(ome, dict) and "multiscales" in ome)
 
     @property
     def is_ome_container(self) -> bool:
@@ -63,9 +68,11 @@ class ZarrNodeMeta:
         if self.node_type != "array" or not isinstance(mapping, dict):
             return None
         try:
-            return {str(k): tuple(int(i) for i in v) for k, v in mapping.items()}
-        except (TypeError, ValueError):
+            found = {str(k): tuple(int(i) for i in v) for k, v in mapping.items()}
+        except (TypeError, ValueError, OverflowError):
             return None
+        # A name is a file directly under the store: never a path that leads elsewhere.
+        return {k: v for k, v in found.items() if k not in ("", ".", "..") and "/" not in k and "\0" not in k}
 
     @property
     def nbytes(self) -> int | None:
@@ -75,7 +82,7 @@ class ZarrNodeMeta:
             import numpy as np
 
             itemsize = int(np.dtype(self.dtype).itemsize)
-        except TypeError:
+        except Exception:  # not a dtype numpy knows (TypeError, ValueError, ...)
             return None
         n = 1
         for s in self.shape:
@@ -89,15 +96,55 @@ def has_zarr_marker(directory: str) -> bool:
 
 
 def _load_json(path: str) -> Any:
+    """A metadata document, parsed. Raises CorruptMetadataError for anything but sane JSON
+    (a FIFO, device or folder where the file should be, more than 64 MiB, nesting deeper
+    than 200 levels, numbers Python refuses to convert), OSError for I/O failures."""
+    name = os.path.basename(path)
     try:
-        with open(path, "rb") as fh:
-            return json.loads(fh.read())
+        raw = read_capped(path, MAX_METADATA_BYTES)
+    except (NotRegularFileError, FileTooLargeError) as exc:
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc.strerror}") from exc
+    try:
+        doc = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise CorruptMetadataError(
-            f"corrupt zarr metadata in {os.path.basename(path)}: {exc.msg} at line {exc.lineno}"
-        ) from exc
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc.msg} at line {exc.lineno}") from exc
     except UnicodeDecodeError as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {os.path.basename(path)}: not UTF-8") from exc
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: not UTF-8") from exc
+    except RecursionError as exc:
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc}") from exc
+    if json_depth_exceeds(doc, MAX_JSON_DEPTH):
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: nested more than {MAX_JSON_DEPTH} levels deep")
+    return doc
+
+
+def _attributes(value: Any, where: str) -> dict[str, Any]:
+    """The ``attributes`` of a node: an object (absent means none); anything else is corrupt."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CorruptMetadataError(
+            f"corrupt zarr metadata in {where}: attributes is {_json_type(value)}, not an object"
+        )
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _sizes(value: Any, what: str, where: str, *, minimum: int) -> tuple[int, ...]:
+    """A shape (``minimum`` 0) or chunk shape (``minimum`` 1): a list of whole numbers."""
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: {what} is not a list of whole numbers")
+    if any(v < minimum for v in value):
+        limit = "negative" if minimum == 0 else "below 1"
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: {what} {value} has a size {limit}")
+    if any(v >= 2**63 for v in value):
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: {what} {value} has a size above 2**63")
+    return tuple(value)
 
 
 def _dtype_text(data_type: Any) -> str:
@@ -106,11 +153,11 @@ def _dtype_text(data_type: Any) -> str:
             import numpy as np
 
             return str(np.dtype(data_type))
-        except TypeError:
-            return data_type
+        except Exception:  # numpy raises TypeError, ValueError and others for odd text
+            return data_type[:200]
     if isinstance(data_type, dict):
-        return str(data_type.get("name", data_type))
-    return str(data_type)
+        return str(data_type.get("name", data_type))[:200]
+    return str(data_type)[:200]
 
 
 def read_node(directory: str) -> ZarrNodeMeta | None:
@@ -125,22 +172,31 @@ def read_node(directory: str) -> ZarrNodeMeta | None:
         if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
             raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
         node_type = doc.get("node_type")
-        attrs = doc.get("attributes") or {}
+        attrs = _attributes(doc.get("attributes"), V3_META)
         mtime = os.stat(v3).st_mtime
         if node_type == "group":
             return ZarrNodeMeta(directory, 3, "group", attrs, metadata_mtime=mtime)
         if node_type != "array":
-            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {node_type!r}")
+            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {str(node_type)[:80]!r}")
         try:
-            shape = tuple(int(s) for s in doc["shape"])
-            chunks = tuple(int(c) for c in doc["chunk_grid"]["configuration"]["chunk_shape"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {exc}") from exc
+            shape = _sizes(doc["shape"], "shape", V3_META, minimum=0)
+            chunks = _sizes(doc["chunk_grid"]["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {str(exc)[:80]}") from exc
         shards = None
-        for codec in doc.get("codecs") or []:
+        codecs = doc.get("codecs") or []
+        for codec in codecs if isinstance(codecs, list) else []:
             if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
                 shards = chunks
-                chunks = tuple(int(c) for c in codec["configuration"]["chunk_shape"])
+                try:
+                    inner = codec["configuration"]["chunk_shape"]
+                except (KeyError, TypeError) as exc:
+                    raise CorruptMetadataError("corrupt zarr metadata in zarr.json: sharding codec has no chunk_shape") from exc
+                chunks = _sizes(inner, "inner chunk shape", V3_META, minimum=1)
+        if len(chunks) != len(shape) or (shards is not None and len(shards) != len(shape)):
+            raise CorruptMetadataError(
+                f"corrupt zarr metadata in zarr.json: chunk shape {list(chunks)} does not match shape {list(shape)}"
+            )
         return ZarrNodeMeta(
             directory, 3, "array", attrs, shape, _dtype_text(doc.get("data_type")),
             chunks, shards, mtime,
@@ -152,15 +208,21 @@ def read_node(directory: str) -> ZarrNodeMeta | None:
     attrs_path = os.path.join(directory, V2_ATTRS)
     attrs = _load_json(attrs_path) if os.path.isfile(attrs_path) else {}
     if not isinstance(attrs, dict):
-        raise CorruptMetadataError("corrupt zarr metadata in .zattrs: not an object")
+        raise CorruptMetadataError(f"corrupt zarr metadata in .zattrs: {_json_type(attrs)}, not an object")
     if os.path.isfile(zarray):
         doc = _load_json(zarray)
+        if not isinstance(doc, dict):
+            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: {_json_type(doc)}, not an object")
         try:
-            shape = tuple(int(s) for s in doc["shape"])
-            chunks = tuple(int(c) for c in doc["chunks"])
-            dtype = _dtype_text(doc["dtype"]) if isinstance(doc["dtype"], str) else str(doc["dtype"])
+            shape = _sizes(doc["shape"], "shape", V2_ARRAY, minimum=0)
+            chunks = _sizes(doc["chunks"], "chunks", V2_ARRAY, minimum=1)
+            dtype = _dtype_text(doc["dtype"]) if isinstance(doc["dtype"], str) else str(doc["dtype"])[:200]
         except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {exc}") from exc
+            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {str(exc)[:80]}") from exc
+        if len(chunks) != len(shape):
+            raise CorruptMetadataError(
+                f"corrupt zarr metadata in .zarray: chunks {list(chunks)} do not match shape {list(shape)}"
+            )
         return ZarrNodeMeta(directory, 2, "array", attrs, shape, dtype, chunks, None, os.stat(zarray).st_mtime)
     doc = _load_json(zgroup)
     if not isinstance(doc, dict):
