@@ -86,6 +86,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from .model.entries import sort_entries
     from .model.listing import ListingError, describe, entry_for_path, list_children
 
     address = _address(args.address)
@@ -107,7 +108,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         updates = {e.path: e for batch in describe(entries) for e in batch}
         entries = [updates.get(e.path, e) for e in entries]
-        entries.sort(key=lambda e: (0 if e.kind.expandable else 1, e.name.casefold()))
+        entries = sort_entries(entries)  # the tree's order: folders first, then by name
     if args.json:
         _print_json([e.as_json() for e in entries])
         return EXIT_OK
@@ -134,12 +135,36 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:  # for people: indented, human sizes, attributes as an outline (terminal-safe)
         from .info_text import info_text
 
-        for line in info_text(info.as_json()):
+        doc = info.as_json()
+        consolidated = doc.pop("consolidated", None)  # said in lines of its own, below
+        lines = info_text(doc) + (_consolidated_lines(consolidated) if info.kind == "group" else [])
+        for line in lines:
             print(_shown(line, keep="\t"))
     if info.error:
         print(f"polystore-gui: {_shown(info.error)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _consolidated_lines(summary: dict[str, Any] | None, most: int = 12) -> list[str]:
+    """A group's consolidated metadata for people: where it is, whether it is fresh, what it lists."""
+    if summary is None:
+        return [f"  {'consolidated':<14}no"]
+    state = "fresh" if summary["fresh"] else "stale"
+    lines = [f"  {'consolidated':<14}yes, {state} ({summary['document']})"]
+    if summary["not_listed"]:
+        lines.append(f"  {'':<14}on disk, not listed: {', '.join(summary['not_listed'][:most])}")
+    if summary["not_on_disk"]:
+        lines.append(f"  {'':<14}listed, gone from disk: {', '.join(summary['not_on_disk'][:most])}")
+    members = list(summary["members"].items())
+    for name, member in members[:most]:
+        what = member["kind"]
+        if what == "array":
+            what += f" {'×'.join(map(str, member['shape'])) or 'scalar'} {member['dtype']}"
+        lines.append(f"  {'listed' if name == members[0][0] else '':<14}{name}: {what}")
+    if len(members) > most:
+        lines.append(f"  {'':<14}… {len(members) - most:,} more (info --json lists them all)")
+    return lines
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:
@@ -411,18 +436,28 @@ def _viewer_endpoint(p: argparse.ArgumentParser) -> None:
 
 
 def build_gui_parser() -> argparse.ArgumentParser:
+    """The GUI's arguments; its help is the program's help: both usages in one block, the
+    GUI's options, then the subcommands (each has its own ``COMMAND --help``)."""
+    width = max(map(len, SUBCOMMANDS)) + 2
+    commands = "\n".join(f"  {name:<{width}}{text}" for name, (text, _) in SUBCOMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="polystore-gui",
-        description="Open the polystore-gui browser on PATHs (folders or zarr stores). "
-        "With none, the built-in demo workspace opens. "
-        f"Subcommands: {', '.join(SUBCOMMANDS)} (see 'polystore-gui COMMAND --help').",
+        usage="polystore-gui [PATH ...] [--demo-dir DIR] [--viewer-port N] [--self-test]\n"
+              "       polystore-gui COMMAND [ARGS ...]\n"
+              "       polystore-gui --version",
+        description="A desktop storage browser for polystore. With no COMMAND, opens the browser on\n"
+        "PATHs (folders or zarr stores); with none, on the built-in demo workspace.",
+        epilog=f"commands (polystore-gui COMMAND --help for each one's options):\n{commands}\n\n"
+        "Addresses are BACKEND:PATH, e.g. zarr:/data/plate.zarr/A/1/0 or memory:/results;\n"
+        "a bare path means disk.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="folders or zarr stores to open")
     parser.add_argument("--version", action="version", version=f"polystore-gui {__version__}")
-    parser.add_argument("--demo-dir", help="where the demo workspace lives (default: user data folder)")
+    parser.add_argument("--demo-dir", metavar="DIR", help="where the demo workspace lives (default: user data folder)")
     parser.add_argument("--self-test", action="store_true", help="check this install: open the demo, wait until "
                         "napari draws, print a JSON report and exit (0 when it works)")
-    parser.add_argument("--viewer-port", type=int, help="the persistent napari viewer's port (default: the "
+    parser.add_argument("--viewer-port", type=int, metavar="N", help="the persistent napari viewer's port (default: the "
                         "setting, else polystore's default, 7777)")
     return parser
 
@@ -437,9 +472,7 @@ def main(argv: list[str]) -> int:
         except BrokenPipeError:
             return EXIT_OK
     if argv and argv[0] in ("-h", "--help"):
-        build_gui_parser().print_help()
-        print()
-        build_parser().print_help()
+        build_gui_parser().print_help()  # one usage block: the GUI's and the commands' together
         return EXIT_OK
     args = build_gui_parser().parse_args(argv)
     from .qt.app import run_gui
