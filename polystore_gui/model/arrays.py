@@ -284,7 +284,8 @@ def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     for ch in (omero.get("channels") or [] if isinstance(omero, dict) else []):
         if not isinstance(ch, dict):
             continue
-        window = ch.get("window") if isinstance(ch.get("window"), dict) else {}
+        found_window = ch.get("window")
+        window: dict[str, Any] = found_window if isinstance(found_window, dict) else {}
         w = _finite_pair(window["start"], window["end"]) if "start" in window and "end" in window else None
         channels.append(OmeChannel(str(ch.get("label", "")), _text_or_none(ch.get("color")), w))
     labels: tuple[str, ...] = ()
@@ -309,16 +310,20 @@ def _text_or_none(value: Any) -> str | None:
 # -- entry points -------------------------------------------------------------------------------
 
 
-def inspect(backend: str, path: str) -> Info:
-    """The facts about ``backend:path``. Never raises for bad data: ``error`` says what is wrong."""
+def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
+    """The facts about ``backend:path``. Never raises for bad data: ``error`` says what is wrong.
+
+    ``listed``: the address comes from a listing (a row of the tree), so a missing one "no
+    longer exists"; an address typed by the user "does not exist".
+    """
     if backend == "memory":
-        return _memory_info(path)
+        return _memory_info(path, listed)
     if not os.path.lexists(path):
         if backend in ("zarr", "ome_zarr"):
             virtual = find_virtual_file(path)
             if virtual is not None:
                 return virtual_file_info(backend, virtual)
-        return Info(backend, path, "file", error=f"No longer exists: {path}")
+        return Info(backend, path, "file", error=f"{_missing(listed)}: {path}")
     if os.path.isdir(path):
         try:
             meta = read_node(path)
@@ -499,7 +504,11 @@ def _text_info(backend: str, path: str, size: int) -> Info:
     return Info(backend, path, "file", size=size, format="text", preview=text, truncated=truncated)
 
 
-def _memory_info(path: str) -> Info:
+def _missing(listed: bool) -> str:
+    return "No longer exists" if listed else "Does not exist"
+
+
+def _memory_info(path: str, listed: bool = False) -> Info:
     from .listing import memory_backend
 
     backend = memory_backend()
@@ -512,7 +521,7 @@ def _memory_info(path: str) -> Info:
             names = []
         return Info("memory", path, "directory", members={"entries": len(names)})
     except FileNotFoundError:
-        return Info("memory", path, "file", error=f"No longer exists: memory:{path}")
+        return Info("memory", path, "file", error=f"{_missing(listed)}: memory:{path}")
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
