@@ -267,6 +267,12 @@ class MainWindow(QMainWindow):
         self.conflict_resolver = self._ask_conflict
         self.delete_confirmer = self._confirm_delete
         self.splitter = splitter
+        # What is under the cursor on the napari canvas (layer, position by axis, value), as
+        # napari's own status bar says it; a permanent widget, so messages never hide it.
+        self.cursor_label = QLabel("", self)
+        self.cursor_label.setObjectName("cursorStatus")
+        self.preview.viewer.cursorMoved.connect(self.cursor_label.setText)
+        self.statusBar().addPermanentWidget(self.cursor_label)
         self.backend_count_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.backend_count_label)
 

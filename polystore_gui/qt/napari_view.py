@@ -10,14 +10,16 @@ turns (canvas; layer list and controls; shown), so that no turn stalls the windo
 
 from __future__ import annotations
 
+import enum
 import gc
 import logging
 import os
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer, Signal
-from qtpy.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from .canvas_readout import ContrastFollower, cursor_text
 from .workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -61,12 +63,33 @@ def _take(array: Any, axis: int, index: int) -> Any:
     return TakeAxis(array, axis, index)
 
 
+class ViewerState(enum.Enum):
+    """Where the embedded viewer is on its way to being shown (one state, never two flags)."""
+
+    NOT_STARTED = "not started"  # napari not imported yet
+    IMPORTING = "importing"  # napari's import runs in a worker
+    IMPORTED = "imported"  # imported, its model built; the Qt side waits until a build is asked
+    BUILDING = "building"  # the Qt side is built, a few event-loop turns
+    BUILT = "built"  # shown: layers can be added
+    FAILED = "failed"  # the import or the build failed: the pane says why, with Retry
+
+
+STARTING_TEXT = "Starting the napari viewer…"
+
+
 class ViewerPane(QWidget):
-    """A napari canvas that appears when napari is ready, with a message until then."""
+    """A napari canvas that appears when napari is ready, with a message until then.
+
+    A build asked for in any state is remembered (``build()`` before napari's import has
+    started, while it runs, or before the start-up timer fires) and happens as soon as
+    napari is imported; a failure is shown with a Retry button.
+    """
 
     imported = Signal()  # napari is imported and its model built (the Qt side not yet)
     ready = Signal()  # the viewer is built and shown: layers can be added
     failed = Signal(str)
+    stateChanged = Signal(object)  # ViewerState
+    cursorMoved = Signal(str)  # the layer, position and value under the cursor ('' when none)
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,74 +98,152 @@ class ViewerPane(QWidget):
         self.viewer: Any = None  # napari.components.ViewerModel, once its Qt side is built
         self.qt_viewer: Any = None
         self._model: Any = None
-        self._build_when_imported = True
-        self._building = False
+        self._state = ViewerState.NOT_STARTED
+        self._build_wanted = False  # once asked for, a build stays wanted until it is done
+        self.error: str | None = None
+        self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._stack = QStackedWidget(self)
-        self._message = QLabel("Starting the napari viewer…", self)
+        waiting = QWidget(self)
+        waiting_layout = QVBoxLayout(waiting)
+        waiting_layout.addStretch(1)
+        self._message = QLabel(STARTING_TEXT, waiting)
         self._message.setObjectName("viewerMessage")
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
-        self._stack.addWidget(self._message)
+        waiting_layout.addWidget(self._message)
+        self.retry_button = QPushButton("Retry", waiting)
+        self.retry_button.setObjectName("viewerRetry")
+        self.retry_button.setToolTip("Try to start the napari viewer again")
+        self.retry_button.clicked.connect(self.retry)
+        self.retry_button.hide()
+        waiting_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        waiting_layout.addStretch(1)
+        self._stack.addWidget(waiting)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._stack)
 
     @property
+    def state(self) -> ViewerState:
+        return self._state
+
+    @property
     def is_ready(self) -> bool:
-        return self.viewer is not None
+        return self._state is ViewerState.BUILT
+
+    @property
+    def message(self) -> str:
+        """What the pane says while the viewer is not shown (for tests and the preview)."""
+        return str(self._message.text())
+
+    def _set_state(self, state: ViewerState) -> None:
+        if state is not self._state:
+            self._state = state
+            self.stateChanged.emit(state)
 
     def start(self, *, build: bool = True) -> None:
-        """Import napari in the background; then build the viewer (``build``), or only when
-        :meth:`build` is first called (the first array to preview)."""
-        self._build_when_imported = build
-        self._workers.start(_import_napari, on_return=self._on_import_returned, on_error=self._on_import_errored)
+        """Import napari in the background (unless on its way or done already); then build the
+        viewer when ``build`` or a :meth:`build` asked at any time wants it.
 
-    def build(self) -> None:
-        """Build the viewer now if napari is imported, else as soon as it is; ``ready`` follows."""
-        self._build_when_imported = True
-        if self._model is not None and not self._building:
+        Never takes back a build asked before: ``start(build=False)`` after ``build()`` still
+        builds. After a failure, starts again (as :meth:`retry`).
+        """
+        if build:
+            self._build_wanted = True
+        if self._state is ViewerState.NOT_STARTED:
+            self._begin_import()
+        elif self._state is ViewerState.FAILED:
+            self.retry()
+        elif self._state is ViewerState.IMPORTED and self._build_wanted:
             self._build_canvas()
 
+    def build(self) -> None:
+        """Build the viewer as soon as napari is imported (now, if it is); ``ready`` follows.
+
+        Starts napari's import when nothing has started it yet. After a failure, waits for
+        Retry (the pane shows why).
+        """
+        self._build_wanted = True
+        if self._state is ViewerState.NOT_STARTED:
+            self._begin_import()
+        elif self._state is ViewerState.IMPORTED:
+            self._build_canvas()
+
+    def retry(self) -> None:
+        """After a failure: import napari again (or, when it was imported, build again)."""
+        if self._state is not ViewerState.FAILED:
+            return
+        self.error = None
+        self.retry_button.hide()
+        self._message.setText(STARTING_TEXT)
+        self._message.setStyleSheet("")
+        if self._model is not None:
+            self._set_state(ViewerState.IMPORTED)
+            if self._build_wanted:
+                self._build_canvas()
+        else:
+            self._begin_import()
+
+    def _begin_import(self) -> None:
+        self._set_state(ViewerState.IMPORTING)
+        self._workers.start(_import_napari, on_return=self._on_import_returned, on_error=self._on_import_errored)
+
     def _on_import_returned(self, model: Any) -> None:
+        if self._state is not ViewerState.IMPORTING:
+            return
         self._model = model
+        self._set_state(ViewerState.IMPORTED)
         self.imported.emit()
-        if self._build_when_imported:
+        if self._build_wanted:
             self._build_canvas()
 
     def _build_canvas(self) -> None:
         """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
         for long: the canvas first, then napari's layer list and controls beside it."""
-        from napari.qt import QtViewer
+        self._set_state(ViewerState.BUILDING)
+        try:
+            from napari.qt import QtViewer
 
-        self._building = True
-        model = self._model
-        self.qt_viewer = QtViewer(model)
-        self.qt_viewer.setObjectName("napariCanvas")
+            self.qt_viewer = QtViewer(self._model)
+            self.qt_viewer.setObjectName("napariCanvas")
+        except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
+            self._fail("The napari viewer could not be built", exc)
+            return
         QTimer.singleShot(0, self._build_side)
 
     def _build_side(self) -> None:
-        if self.qt_viewer is None:
+        if self.qt_viewer is None or self._state is not ViewerState.BUILDING:
             return
-        # napari's own layer list and layer controls (contrast limits, colormap, opacity,
-        # blending) beside the canvas: the same widgets napari's window docks.
-        side = QSplitter(Qt.Orientation.Vertical, self)
-        side.setObjectName("layerSide")
-        side.addWidget(self.qt_viewer.controls)
-        side.addWidget(self.qt_viewer.layers)
-        side.setSizes([260, 140])
-        body = QSplitter(Qt.Orientation.Horizontal, self)
-        body.setObjectName("viewerSplitter")
-        body.addWidget(self.qt_viewer)
-        body.addWidget(side)
-        body.setStretchFactor(0, 1)
-        body.setSizes([600, 240])
-        self._stack.addWidget(body)
+        try:
+            # napari's own layer list and layer controls (contrast limits, colormap, opacity,
+            # blending) beside the canvas: the same widgets napari's window docks.
+            side = QSplitter(Qt.Orientation.Vertical, self)
+            side.setObjectName("layerSide")
+            side.addWidget(self.qt_viewer.controls)
+            side.addWidget(self.qt_viewer.layers)
+            side.setSizes([260, 140])
+            body = QSplitter(Qt.Orientation.Horizontal, self)
+            body.setObjectName("viewerSplitter")
+            body.addWidget(self.qt_viewer)
+            body.addWidget(side)
+            body.setStretchFactor(0, 1)
+            body.setSizes([600, 240])
+            self._stack.addWidget(body)
+        except Exception as exc:
+            self._fail("The napari viewer could not be built", exc)
+            return
         QTimer.singleShot(0, lambda: self._show_body(body))
 
     def _show_body(self, body: QWidget) -> None:
+        if self._state is not ViewerState.BUILDING:
+            return
         self._stack.setCurrentWidget(body)
         self.viewer = self._model  # ready from here on: previews may add layers
         self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)
+        self.viewer.cursor.events.position.connect(self._on_cursor_position_changed)
+        self.viewer.events.mouse_over_canvas.connect(self._on_cursor_position_changed)
+        self._build_wanted = False
+        self._set_state(ViewerState.BUILT)
         # napari's import left millions of long-lived objects: take them out of the
         # collector's sight, so that listing a huge folder does not pay for full
         # collections over them (measured: 350 ms per 100,000 entries, 100 ms without).
@@ -150,9 +251,22 @@ class ViewerPane(QWidget):
         self.ready.emit()
 
     def _on_import_errored(self, exc: BaseException) -> None:
-        log.error("napari could not be started", exc_info=exc)
-        self._message.setText(f"The napari viewer could not start:\n{exc}")
-        self.failed.emit(str(exc))
+        if self._state is not ViewerState.IMPORTING:
+            return
+        self._fail("The napari viewer could not start", exc)
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        log.error("%s", what, exc_info=exc)
+        if self.qt_viewer is not None:
+            self.qt_viewer.deleteLater()
+            self.qt_viewer = None
+        self.error = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+        self._message.setText(f"{what}:\n{self.error}")
+        self._message.setStyleSheet("color: #b91c1c;")
+        self.retry_button.show()
+        self._stack.setCurrentIndex(0)
+        self._set_state(ViewerState.FAILED)
+        self.failed.emit(self.error)
 
     def clear(self) -> None:
         if self.viewer is not None:
@@ -164,6 +278,7 @@ class ViewerPane(QWidget):
         viewer = self.viewer
         viewer.layers.clear()
         added: list[Any] = []
+        followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
         for spec in layers:
             # Added hidden: napari slices a visible layer at once, at whatever plane the
             # dims point to, which would read a plane nobody asked for.
@@ -178,10 +293,13 @@ class ViewerPane(QWidget):
                 added.append(labels)
                 continue
             kwargs["rgb"] = spec.rgb
+            placeholder = spec.contrast_placeholder
             if spec.channel_axis is None:
                 if spec.contrast_limits is not None:
                     kwargs["contrast_limits"] = spec.contrast_limits
                 added.append(viewer.add_image(spec.data, **kwargs))
+                if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
+                    followed.append((added[-1], placeholder[0]))
                 continue
             # One layer per channel, split here with lazy views: napari's own split indexes
             # each level eagerly, which for a zarr array reads a whole channel at full size.
@@ -198,9 +316,17 @@ class ViewerPane(QWidget):
                     channel_kwargs["colormap"] = spec.colormaps[c]
                     channel_kwargs["blending"] = "additive"
                 added.append(viewer.add_image(views if spec.multiscale else views[0], **channel_kwargs))
+                if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
+                    followed.append((added[-1], placeholder[c]))
+        # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
+        # axes); napari's own numbers otherwise. Always set: napari keeps the last array's
+        # names for the axes the next one has in common.
         first = layers[0] if layers else None
-        if first is not None and first.axis_labels and len(first.axis_labels) == viewer.dims.ndim:
-            viewer.dims.axis_labels = first.axis_labels
+        ndim = viewer.dims.ndim
+        if first is not None and first.axis_labels and len(first.axis_labels) == ndim:
+            viewer.dims.axis_labels = tuple(first.axis_labels)
+        else:
+            viewer.dims.axis_labels = tuple(str(i) for i in range(-ndim, 0))
         # Show the middle plane of every non-displayed axis: the plane the contrast sample
         # was taken from, so nothing else is read.
         steps = list(viewer.dims.current_step)
@@ -210,6 +336,8 @@ class ViewerPane(QWidget):
         # Fit the view before anything is drawn: a multiscale layer picks its level from
         # the camera, and the camera before reset_view() would ask for full resolution.
         viewer.reset_view()
+        for layer, placeholder in followed:  # before the first slice: it may widen the limits
+            self.contrast.follow(layer, flat=placeholder)
         for layer in added:
             layer.visible = True
         images = [layer for layer in added if type(layer).__name__ == "Image"]
@@ -232,6 +360,12 @@ class ViewerPane(QWidget):
 
     def _on_active_layer_changed(self, _event: object = None) -> None:
         QTimer.singleShot(0, self._show_active_histogram)
+        self._on_cursor_position_changed()
+
+    def _on_cursor_position_changed(self, _event: object = None) -> None:
+        viewer = self.viewer
+        over = viewer is not None and viewer.mouse_over_canvas
+        self.cursorMoved.emit(cursor_text(viewer) if over else "")
 
     def close_viewer(self) -> None:
         if self.qt_viewer is not None:

@@ -1,0 +1,160 @@
+"""What the canvas tells the user (issue 13, items 7 and 8): axis names on the sliders,
+the value under the cursor in the status bar, contrast that finds a sparse array's data
+and follows the planes the user moves to, without overriding limits the user set.
+
+Needs GL: run under Xvfb.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+from qtpy.QtCore import QPoint
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def window(qtbot, make_window, tmp_path):
+    window = make_window([tmp_path], show=True)
+    window.resize(1400, 900)
+    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
+        window.preview.viewer.start()
+    return window
+
+
+def show(qtbot, window, backend, path):
+    with qtbot.waitSignal(window.preview.previewShown, timeout=30_000):
+        window.preview.request(backend, str(path))
+    viewer = window.preview.viewer.viewer
+    qtbot.waitUntil(lambda: all(layer.loaded for layer in viewer.layers), timeout=30_000)
+    return viewer
+
+
+def slider_names(window):
+    """The axis names the dims sliders show (napari's QtDims widget, as the user sees them)."""
+    dims = window.preview.viewer.qt_viewer.dims
+    return [w.axis_label.text() for w in dims.slider_widgets if w.isVisibleTo(dims)]
+
+
+def test_sliders_are_named_by_the_datas_axes(qtbot, window, tmp_path):
+    tifffile.imwrite(tmp_path / "cyx.tif", np.arange(3 * 64 * 64, dtype=np.uint16).reshape(3, 64, 64),
+                     photometric="minisblack", metadata={"axes": "CYX"})
+    named = zarr.create_array(str(tmp_path / "named.zarr"), shape=(4, 5, 32, 32), chunks=(1, 1, 32, 32),
+                              dtype="uint8", dimension_names=["t", "z", "y", "x"])
+    named[:] = np.broadcast_to(np.arange(32, dtype=np.uint8), named.shape)
+    plain = zarr.create_array(str(tmp_path / "plain.zarr"), shape=(6, 32, 32), chunks=(1, 32, 32), dtype="uint8")
+    plain[:] = np.broadcast_to(np.arange(32, dtype=np.uint8), plain.shape)
+
+    viewer = show(qtbot, window, "disk", tmp_path / "cyx.tif")
+    assert tuple(viewer.dims.axis_labels) == ("c", "y", "x")
+    assert slider_names(window) == ["c"]
+    viewer = show(qtbot, window, "zarr", tmp_path / "named.zarr")
+    assert tuple(viewer.dims.axis_labels) == ("t", "z", "y", "x")
+    assert slider_names(window) == ["t", "z"]
+    # An array with no names gets napari's numbers, not the last array's names.
+    viewer = show(qtbot, window, "zarr", tmp_path / "plain.zarr")
+    assert tuple(viewer.dims.axis_labels) == ("-3", "-2", "-1")
+
+
+def test_the_value_under_the_cursor_is_in_the_status_bar(qtbot, window, tmp_path):
+    data = (np.arange(64, dtype=np.uint16)[:, None] * 100 + np.arange(64, dtype=np.uint16)[None, :])
+    stack = np.stack([data + 10_000 * z for z in range(3)])
+    a = zarr.create_array(str(tmp_path / "ramp.zarr"), shape=stack.shape, chunks=(1, 64, 64), dtype="uint16",
+                          dimension_names=["z", "y", "x"])
+    a[:] = stack
+    viewer = show(qtbot, window, "zarr", tmp_path / "ramp.zarr")
+    canvas = window.preview.viewer.qt_viewer.canvas.native
+    label = window.findChild(type(window.cursor_label), "cursorStatus")
+    assert label is window.cursor_label
+    # A real mouse move over the canvas: napari turns it into viewer.cursor.position.
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2 - 1, canvas.height() // 2 - 1))
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: "value" in label.text(), timeout=10_000)
+    z, y, x = (int(np.floor(p + 0.5)) for p in viewer.cursor.position)
+    assert z == 1
+    assert label.text() == f"ramp.zarr  z {z}  y {y}  x {x}  value {stack[z, y, x]}"
+    assert label.isVisible()
+    # Outside the image: the position, no value.
+    viewer.cursor.position = (1.0, -20.0, -20.0)
+    assert "outside the image" in label.text()
+    # Another message in the status bar does not hide it (a permanent widget).
+    window.statusBar().showMessage("something else")
+    viewer.cursor.position = (1.0, 3.0, 4.0)
+    assert label.text().endswith(f"value {stack[1, 3, 4]}") and label.isVisible()
+
+
+@pytest.fixture
+def sparse(tmp_path):
+    """(40, 128, 128) uint16, fill 0, chunks (1, 64, 64): planes 3 and 30 written only."""
+    rng = np.random.default_rng(1)
+    a = zarr.create_array(str(tmp_path / "sparse.zarr"), shape=(40, 128, 128), chunks=(1, 64, 64),
+                          dtype="uint16", fill_value=0, dimension_names=["z", "y", "x"])
+    a[3] = rng.integers(1000, 2001, (128, 128), dtype=np.uint16)
+    a[30] = rng.integers(1500, 3001, (128, 128), dtype=np.uint16)
+    return tmp_path / "sparse.zarr"
+
+
+def test_a_sparse_array_opens_with_limits_that_hold_its_data(qtbot, window, sparse):
+    viewer = show(qtbot, window, "zarr", sparse)
+    (layer,) = viewer.layers
+    assert viewer.dims.current_step[0] == 19  # the middle plane: never written
+    low, high = layer.contrast_limits
+    assert low <= 1000 and high >= 2950, layer.contrast_limits
+
+
+def test_limits_follow_a_plane_whose_values_fall_outside_them(qtbot, window, tmp_path):
+    """The middle plane holds 100-200; plane 0 holds up to 9000: moving there widens the limits."""
+    a = zarr.create_array(str(tmp_path / "deep.zarr"), shape=(5, 64, 64), chunks=(1, 64, 64), dtype="uint16")
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    a[:] = np.broadcast_to((100 + 100 * ramp).astype(np.uint16), a.shape)
+    a[0] = (5000 + 4000 * ramp).astype(np.uint16)
+    viewer = show(qtbot, window, "zarr", tmp_path / "deep.zarr")
+    (layer,) = viewer.layers
+    low, high = layer.contrast_limits
+    assert high <= 200
+    viewer.dims.set_current_step(0, 0)
+    qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 8900, timeout=10_000)
+    assert layer.contrast_limits[0] <= 100
+    # The histogram's range holds them too (the limits are not clipped to the old range).
+    assert layer.contrast_limits_range[1] >= layer.contrast_limits[1]
+
+
+def test_limits_the_user_set_are_never_overridden(qtbot, window, tmp_path):
+    a = zarr.create_array(str(tmp_path / "deep.zarr"), shape=(5, 64, 64), chunks=(1, 64, 64), dtype="uint16")
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    a[:] = np.broadcast_to((100 + 100 * ramp).astype(np.uint16), a.shape)
+    a[0] = (5000 + 4000 * ramp).astype(np.uint16)
+    viewer = show(qtbot, window, "zarr", tmp_path / "deep.zarr")
+    (layer,) = viewer.layers
+    # Through napari's own contrast slider beside the canvas, as a user would.
+    controls = window.preview.viewer.qt_viewer.controls.widgets[layer]
+    controls._contrast_limits_control.contrast_limits_slider.setValue((120, 150))
+    qtbot.waitUntil(lambda: tuple(layer.contrast_limits) == (120, 150), timeout=5_000)
+    # Called after every other handler of the slice's data event (the follower's included).
+    sliced = []
+    layer.events.set_data.connect(lambda _e: sliced.append(viewer.dims.current_step[0]), position="last")
+    viewer.dims.set_current_step(0, 0)
+    qtbot.waitUntil(lambda: 0 in sliced and layer.loaded, timeout=10_000)
+    assert tuple(layer.contrast_limits) == (120, 150)
+
+
+def test_a_never_written_middle_plane_is_replaced_by_the_first_plane_with_data(qtbot, window, tmp_path):
+    """No stored chunk found within the probe: placeholder limits, replaced on the first plane with data."""
+    data = np.zeros((40, 64, 64), np.uint16)
+    data[39] = np.linspace(300, 700, 64 * 64).reshape(64, 64).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "late.tif", data, photometric="minisblack")
+    viewer = show(qtbot, window, "disk", tmp_path / "late.tif")
+    (layer,) = viewer.layers
+    # Spread planes (no chunks to probe in a TIFF) missed plane 39: the limits are a placeholder.
+    assert tuple(layer.contrast_limits) == (0.0, 1.0)
+    viewer.dims.set_current_step(0, 39)
+    qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 690, timeout=10_000)
+    assert layer.contrast_limits[0] >= 299  # replaced, not widened from 0
