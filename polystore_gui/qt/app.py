@@ -14,6 +14,16 @@ log = logging.getLogger(__name__)
 def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None,
             self_test: bool = False) -> int:
     """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status."""
+    if self_test and paths:
+        print('{"ok": false, "reason": "--self-test runs on the demo workspace: give no PATH"}', flush=True)
+        return 2
+    app = _application()
+    window = start_gui(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
+    app.aboutToQuit.connect(window.shutdown)
+    return int(app.exec())
+
+
+def _application() -> Any:
     os.environ.setdefault("QT_API", "pyqt6")
     # napari's asynchronous slicing: slider steps on lazy arrays read off the GUI thread.
     # Set through the environment so the user's napari settings file is never written.
@@ -21,31 +31,35 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
     from qtpy.QtWidgets import QApplication
 
     from .. import __version__
-    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("polystore-gui")
     app.setOrganizationName("polystore-gui")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("polystore-gui")
+    return app
+
+
+def start_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None,
+              self_test: bool = False) -> Any:
+    """Show the window on ``paths`` (the demo workspace when empty) and start everything slow
+    in the background; returns the window (the event loop is the caller's: ``run_gui``, a test)."""
+    _application()
+    from .main_window import MainWindow
+
     missing = [p for p in paths if not os.path.exists(p)]
     for p in missing:
         print(f"polystore-gui: no such file or folder: {p}", file=sys.stderr)
     roots = [os.path.abspath(p) for p in paths if p not in missing]
-    use_demo = not paths
     window = MainWindow(roots, viewer_port=viewer_port)
     if not self_test:
         window.restore_session()  # the folders and stores added last time (File → Open Recent has more)
     window.show()
     window.start_background()
     then = _self_test(window) if self_test else None
-    if use_demo:
+    if not paths:
         _open_demo_in_background(window, demo_dir, then)
-    elif then is not None:
-        print('{"ok": false, "reason": "--self-test runs on the demo workspace: give no PATH"}', flush=True)
-        return 2
-    app.aboutToQuit.connect(window.shutdown)
-    return int(app.exec())
+    return window
 
 
 SELF_TEST_SECONDS = 180

@@ -14,6 +14,7 @@ import enum
 import gc
 import logging
 import os
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer, Signal
@@ -102,6 +103,7 @@ class ViewerPane(QWidget):
         self._build_wanted = False  # once asked for, a build stays wanted until it is done
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
+        self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
         self._stack = QStackedWidget(self)
         waiting = QWidget(self)
         waiting_layout = QVBoxLayout(waiting)
@@ -241,6 +243,9 @@ class ViewerPane(QWidget):
         self.viewer = self._model  # ready from here on: previews may add layers
         self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)
         self.viewer.cursor.events.position.connect(self._on_cursor_position_changed)
+        rows = self.qt_viewer.layers.model()  # napari's list, reversed by a proxy: rows move on every change
+        for signal in (rows.rowsInserted, rows.rowsMoved, rows.layoutChanged, rows.modelReset):
+            signal.connect(self._apply_unlisted)
         self.viewer.events.mouse_over_canvas.connect(self._on_cursor_position_changed)
         self._build_wanted = False
         self._set_state(ViewerState.BUILT)
@@ -271,6 +276,42 @@ class ViewerPane(QWidget):
     def clear(self) -> None:
         if self.viewer is not None:
             self.viewer.layers.clear()
+
+    def set_listed(self, layer: Any, listed: bool) -> None:
+        """Show or hide ``layer``'s row in napari's layer list (the layer itself stays).
+
+        For the chunk overlay's layers while they are off: they are hidden rather than
+        removed (removing them while the image stays crashed Mesa, see
+        ``ChunkOverlay._discard``), and a hidden layer's row would still be listed.
+        """
+        if listed:
+            self._unlisted.discard(layer)
+        else:
+            self._unlisted.add(layer)
+        self._apply_unlisted()
+
+    def listed_layers(self) -> list[Any]:
+        """The layers whose rows napari's layer list shows, top first (for tests)."""
+        view = self.qt_viewer.layers if self.qt_viewer is not None else None
+        if view is None or self.viewer is None:
+            return []
+        return [layer for row, layer in self._layer_rows(view) if not view.isRowHidden(row)]
+
+    def _layer_rows(self, view: Any) -> list[tuple[int, Any]]:
+        proxy = view.model()
+        source = proxy.sourceModel()
+        rows = []
+        for row in range(proxy.rowCount()):
+            index = proxy.mapToSource(proxy.index(row, 0))
+            rows.append((row, source.getItem(index)))
+        return rows
+
+    def _apply_unlisted(self, *_args: Any) -> None:
+        view = self.qt_viewer.layers if self.qt_viewer is not None else None
+        if view is None or self.viewer is None:
+            return
+        for row, layer in self._layer_rows(view):
+            view.setRowHidden(row, layer in self._unlisted)
 
     def show_layers(self, layers: tuple[LayerSpec, ...]) -> list[Any]:
         """Replace what is shown by ``layers``; napari is never asked to compute limits."""

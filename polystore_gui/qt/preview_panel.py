@@ -165,6 +165,7 @@ class PreviewPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.viewer.ready.connect(self._on_viewer_ready)
+        self.viewer.failed.connect(self._on_viewer_failed)
         self.chunkFailed.connect(self._on_chunk_failed)
 
     # -- requests ------------------------------------------------------------------------------
@@ -238,10 +239,12 @@ class PreviewPanel(QWidget):
             notes.append(preview.info.error)
         if preview.is_array:
             if not self.viewer.is_ready:
-                self.message.setText("Starting the napari viewer…")
-                self.stack.setCurrentWidget(self.message)
+                # The pane says where the viewer is ("Starting…", or why it failed, with Retry).
+                self.stack.setCurrentWidget(self.viewer)
                 self.status.setText("; ".join(notes))
                 self.viewer.build()  # built on the first array shown, not at start-up
+                if self.viewer.error is not None:
+                    self.busy.hide()
                 return  # shown by _on_viewer_ready
             self._show_array(preview, notes)
         else:
@@ -254,6 +257,10 @@ class PreviewPanel(QWidget):
         if preview is not None and preview.is_array and self._pending == (preview.backend, preview.path):
             self._show_array(preview, list(preview.notes))
             self.previewShown.emit(preview)
+
+    def _on_viewer_failed(self, message: str) -> None:
+        # The pane shows why, with Retry; a retry that works shows the pending array.
+        self.busy.hide()
 
     def _show_array(self, preview: Preview, notes: list[str]) -> None:
         generation = self._generation

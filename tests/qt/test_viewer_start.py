@@ -1,0 +1,113 @@
+"""The embedded viewer gets built however the start-up and the first preview interleave.
+
+napari's import starts 0.4 s after the tree fills (``start(build=False)``), and the first
+array previewed asks for the viewer (``build()``): whichever comes first, the viewer is
+built, and a failure is said in the pane with a Retry that works.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from qtpy.QtCore import QCoreApplication, QEvent, Qt
+
+from polystore_gui.qt import napari_view
+from polystore_gui.qt.napari_view import ViewerPane, ViewerState
+from polystore_gui.qt.workers import WorkerPool
+
+from .helpers import expand
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def pane(qtbot):
+    workers = WorkerPool()
+    pane = ViewerPane(workers)
+    qtbot.addWidget(pane)
+    pane.resize(700, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+    yield pane
+    workers.cancel_all(close=True)
+    workers.wait(30_000)
+    pane.close_viewer()
+    pane.close()
+
+
+def test_a_build_asked_before_the_import_starts_is_kept(qtbot, pane):
+    # The first preview asks for the viewer; the start-up's own start comes after it.
+    pane.build()
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.start(build=False)
+    assert pane.state is ViewerState.BUILT and pane.is_ready and pane.viewer is not None
+
+
+def test_a_build_asked_while_napari_imports_is_kept(qtbot, pane):
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.start(build=False)
+        assert pane.state is ViewerState.IMPORTING
+        pane.build()
+        pane.start(build=False)  # again: never takes the build back
+    assert pane.is_ready
+
+
+def test_a_failed_start_says_why_and_retry_builds_the_viewer(qtbot, pane, monkeypatch):
+    real = napari_view._import_napari
+    monkeypatch.setattr(napari_view, "_import_napari", lambda: (_ for _ in ()).throw(ImportError("no module named napari.qt")))
+    with qtbot.waitSignal(pane.failed, timeout=60_000) as blocker:
+        pane.build()
+    assert "no module named napari.qt" in blocker.args[0]
+    assert pane.state is ViewerState.FAILED
+    assert "could not start" in pane.message and "no module named napari.qt" in pane.message
+    assert pane.retry_button.isVisible()
+    pane.build()  # another preview asks again: remembered, the pane still says why
+    assert pane.state is ViewerState.FAILED
+    monkeypatch.setattr(napari_view, "_import_napari", real)
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        qtbot.mouseClick(pane.retry_button, Qt.MouseButton.LeftButton)
+    assert pane.is_ready and not pane.retry_button.isVisible()
+
+
+def test_an_ome_zarr_image_selected_right_after_start_shows_in_the_viewer(qtbot, demo_dir, monkeypatch):
+    """Started as ``polystore-gui`` starts (demo workspace already there), an OME-Zarr image
+    selected as soon as its row exists shows as multiscale layers."""
+    from polystore_gui.qt.app import start_gui
+    from polystore_gui.qt.main_window import MainWindow
+
+    # napari's import starts this long after the tree fills: the selection below comes
+    # first, the order in which the viewer used to stay unbuilt for ever.
+    monkeypatch.setattr(MainWindow, "VIEWER_IMPORT_DELAY_MS", 3000)
+    window = start_gui([], demo_dir=str(demo_dir))
+    try:
+        model = window.tree_model
+        stores = demo_dir / "stores"
+        qtbot.waitUntil(lambda: model.find("disk", str(demo_dir)).isValid(), timeout=60_000)
+        expand(window, qtbot, "disk", str(demo_dir))
+        expand(window, qtbot, "disk", str(stores))
+        store = model.find("disk", str(stores / "experiment.zarr"))
+        window.tree.expand(window.proxy.mapFromSource(store))
+        image = str(stores / "experiment.zarr" / "image")
+
+        def image_row():
+            node_index = model.find("zarr", image)
+            return node_index if node_index.isValid() else model.find("ome_zarr", image)
+
+        qtbot.waitUntil(lambda: image_row().isValid(), timeout=30_000)
+        window.tree.setCurrentIndex(window.proxy.mapFromSource(image_row()))
+        assert window.preview.viewer.state is not ViewerState.BUILT
+        qtbot.waitUntil(lambda: any(getattr(layer, "multiscale", False) for layer in window.preview.shown_layers),
+                        timeout=120_000)
+        layers = window.preview.viewer.viewer.layers
+        assert all(layer in layers for layer in window.preview.shown_layers)
+        assert window.preview.stack.currentWidget() is window.preview.viewer
+        assert window.preview.title.toolTip().endswith(image)
+    finally:
+        window.shutdown()
+        window.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
