@@ -857,7 +857,12 @@ class MainWindow(QMainWindow):
         if backend in SINKS:
             self.viewer_link.send(addresses, backend)
             return
-        self.transfer(addresses, Address(backend, path), move=action == Qt.DropAction.MoveAction)
+        from ..model.transfers import landing
+
+        destination, note = landing(Address(backend, path))  # a zarr array: the folder holding it
+        if note:
+            self.statusBar().showMessage(note, 15_000)
+        self.transfer(addresses, destination, move=action == Qt.DropAction.MoveAction)
 
     # -- transfers -------------------------------------------------------------------------
 

@@ -185,6 +185,7 @@ class TransferQueue(QWidget):
             summary.done += 1
             summary.nbytes += outcome.nbytes
         else:
+            row.bar.setFormat(outcome.status)  # never a percentage for what did not arrive
             setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
             if outcome.message:
                 summary.errors.append(f"{outcome.item.source}: {outcome.message}")
@@ -199,6 +200,11 @@ class TransferQueue(QWidget):
         total = sum(r.total for r in self.rows)
         done = sum(r.total if r.status not in ("waiting", "copying") else r.done for r in self.rows)
         self.overall_bar.setValue(int(100 * done / total) if total else (100 if self.rows else 0))
+        failed = sum(1 for r in self.rows if r.status == "failed")
+        if active:
+            self.overall_bar.setFormat("%p%" + (f", {failed} failed" if failed else ""))
+        else:  # finished: a failure is said, never shown as 100%
+            self.overall_bar.setFormat(f"{failed} failed" if failed else "%p%")
         if active:
             self.overall.setText(f"{len(active)} of {len(self.rows)} transfer{'s' if len(self.rows) != 1 else ''} to go — "
                                  f"{human_size(done)} of {human_size(total)}")

@@ -393,6 +393,10 @@ class BackendTreeModel(QAbstractItemModel):
             return None
         if entry.kind in (EntryKind.ZARR_STORE, EntryKind.GROUP):
             return Address("zarr", entry.path)
+        if entry.kind in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY) and entry.backend in ("zarr", "disk"):
+            # An array takes no members: the window lands the drop in the folder that holds
+            # it and says so (transfers.landing); `cp` into an array is refused instead.
+            return Address("zarr", entry.path)
         if entry.kind in (EntryKind.ROOT, EntryKind.DIRECTORY) and entry.backend in ("disk", "memory"):
             return Address(entry.backend, entry.path)
         return None

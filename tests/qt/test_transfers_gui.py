@@ -162,3 +162,81 @@ def test_the_conflict_question_offers_every_answer_and_apply_to_all(make_window,
     assert window._ask_conflict(item) == ("keep both", None, True)
     assert seen["buttons"] == ["Cancel", "Keep Both", "Overwrite", "Rename…", "Skip"]
     assert str(dst / "a.bin") in seen["text"]
+
+
+# -- drops into zarr arrays and the memory root; failures in the badge -----------------------------
+
+
+def test_a_drop_on_a_zarr_array_lands_in_the_group_that_holds_it_and_says_so(make_window, qtbot, tmp_path):
+    import numpy as np
+    import tifffile
+    import zarr
+
+    src, dst = _tree(tmp_path)
+    image = np.arange(2 * 16 * 16, dtype=np.uint16).reshape(2, 16, 16)
+    tifffile.imwrite(src / "image.tif", image, photometric="minisblack")
+    zarr.open_group(str(dst / "g.zarr"), mode="w", zarr_format=2).create_array("old", shape=(4,), dtype="uint8")
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst, dst / "g.zarr"):
+        expand(window, qtbot, "disk", str(folder))
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "image.tif"))])
+    array = model.find("zarr", str(dst / "g.zarr" / "old"))
+    assert array.isValid() and model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, array)
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
+        assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, array)
+        said = window.statusBar().currentMessage()
+    assert "old is a zarr array" in said and str(dst / "g.zarr") in said
+    assert finished.args[0].done == 1
+    row = window.transfer_queue.table.topLevelItem(0)
+    assert row.text(1) == f"zarr:{dst / 'g.zarr' / 'image.tif'}"
+    group = zarr.open_group(str(dst / "g.zarr"), mode="r")
+    assert sorted(k for k, _ in group.members()) == ["image.tif", "old"]
+    np.testing.assert_array_equal(group["image.tif"][...], image)
+    assert sorted(os.listdir(dst / "g.zarr" / "old")) == [".zarray", ".zattrs"]  # nothing went inside the array
+
+
+def test_a_drop_on_the_memory_row_works_before_it_was_ever_expanded(make_window, qtbot, tmp_path, monkeypatch):
+    import uuid
+
+    import numpy as np
+    from polystore.backend_registry import get_backend_instance
+
+    src, _dst = _tree(tmp_path)
+    name = f"dropped_{uuid.uuid4().hex[:6]}.npy"
+    np.save(src / name, np.arange(12, dtype=np.int32).reshape(3, 4))
+    window = make_window([tmp_path], show=True)
+    expand(window, qtbot, "disk", str(tmp_path))
+    expand(window, qtbot, "disk", str(src))
+    backend = get_backend_instance("memory")
+    monkeypatch.delitem(backend._memory_store, "/", raising=False)  # nothing has listed memory yet
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / name))])
+    memory = model.backend_index("memory")
+    assert model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, memory)
+    try:
+        with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
+            assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, memory)
+        summary = finished.args[0]
+        assert (summary.done, summary.failed) == (1, 0), summary.errors
+        np.testing.assert_array_equal(backend.load("/" + name), np.load(src / name))
+    finally:
+        if backend.exists("/" + name):
+            backend.delete("/" + name)
+
+
+def test_a_failed_transfer_shows_as_failed_in_the_queue_badge_never_100_percent(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    model = window.tree_model
+    mime = model.mimeData([model.find("disk", str(src / "a.bin"))])
+    (src / "a.bin").unlink()  # gone between the drag and the drop: the item fails
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
+        assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
+    assert finished.args[0].failed == 1
+    queue = window.transfer_queue
+    assert "100%" not in queue.overall_bar.text() and "failed" in queue.overall_bar.text()
+    assert queue.rows[0].bar.text() == "failed"
+    assert queue.table.topLevelItem(0).text(5).startswith("failed: ")
