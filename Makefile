@@ -2,7 +2,8 @@
 #
 #   make run    create .venv, install, launch the GUI on the demo workspace
 #   make test   install the app with its test dependencies and the Debian packages
-#               napari's GL tests need, then run the whole suite under Xvfb
+#               napari's GL tests need, then run the whole suite under Xvfb, and
+#               polystore-gui --self-test twice (.ci/self-test)
 #   make bench  run the benchmarks (results go to benchmarks/README.md by hand)
 #   make bundle       build the one-folder PyInstaller bundle in dist/polystore-gui/
 #   make test-bundle  build it, then start it under Xvfb and check it (tests marked bundle)
@@ -60,8 +61,10 @@ run: system-deps venv
 		$(VENV)/bin/polystore-gui $(ARGS); \
 	fi
 
+# The suite, then `polystore-gui --self-test` twice (.ci/self-test: demo, napari config and
+# QSettings in a temporary folder), under one Xvfb.
 test: system-deps venv-test
-	xvfb-run -a -s "$(SCREEN)" $(PY) -m pytest -m "not bundle" $(PYTEST_ARGS)
+	xvfb-run -a -s "$(SCREEN)" sh -c '$(PY) -m pytest -m "not bundle" $(PYTEST_ARGS) && .ci/self-test $(VENV)/bin/polystore-gui'
 
 test-fast: venv-test
 	$(PY) -m pytest -m "not slow and not gl and not bundle" $(PYTEST_ARGS)
