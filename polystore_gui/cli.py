@@ -322,6 +322,9 @@ def cmd_cp(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"polystore-gui: --chunks takes 'plane' or sizes like 1,512,512, not {args.chunks!r}", file=sys.stderr)
             return EXIT_USAGE
+        if any(n < 1 for n in chunks):
+            print(f"polystore-gui: --chunks sizes must be at least 1, not {args.chunks!r}", file=sys.stderr)
+            return EXIT_USAGE
     items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move,
                            chunks=chunks)
     cancelled = {"now": False}

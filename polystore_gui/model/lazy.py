@@ -331,9 +331,11 @@ def _displayable(dtype: np.dtype) -> bool:
     return dtype.kind in "biuf" and dtype.fields is None
 
 
-def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False) -> Preview:
-    """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation."""
-    info = inspect(backend, path)
+def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
+                 listed: bool = False) -> Preview:
+    """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation.
+    ``listed``: the address is a row the user saw listed (see ``arrays.inspect``)."""
+    info = inspect(backend, path, listed=listed)
     try:
         return _open_preview(info, backend, path, size_limit, confirmed)
     except PreviewError as exc:

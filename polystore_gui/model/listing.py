@@ -118,9 +118,8 @@ def list_children(
 def _list_disk_entry(entry: Entry, batch_size: int, show_hidden: bool, meta: ZarrNodeMeta | None) -> Iterator[list[Entry]]:
     """A disk folder's children; ``meta``: its own zarr metadata, read by the caller (or None)."""
     if meta is not None:
-        # A zarr store met while browsing disk expands as a store, never as chunk folders.
-        if meta.node_type == "array":
-            return
+        # A zarr store met while browsing disk expands as a store, never as chunk folders;
+        # an array lists as it does under zarr (a leaf, or polystore's virtual files).
         yield from _list_zarr_group(entry, batch_size, meta)
         return
     yield from _list_disk(entry.path, batch_size, show_hidden)
@@ -624,14 +623,17 @@ def memory_backend() -> Any:
     return backend
 
 
-def memory_entry(backend: Any, path: str) -> Entry:
+def memory_entry(backend: Any, path: str, *, listed: bool = True) -> Entry:
+    """The entry for a memory key; ``listed``: the key was just listed (so if it is missing
+    now, it "no longer exists"; an address typed by the user "does not exist")."""
     name = path.rstrip("/").rsplit("/", 1)[-1] or "/"
     try:
         value = backend.load(path)
     except IsADirectoryError:
         return Entry("memory", path, name, EntryKind.DIRECTORY)
     except FileNotFoundError:
-        return Entry("memory", path, name, EntryKind.ERROR, error=f"No longer exists: {path}")
+        said = "No longer exists" if listed else "Does not exist"
+        return Entry("memory", path, name, EntryKind.ERROR, error=f"{said}: memory:{path}")
     return _memory_value_entry(path, name, value)
 
 
@@ -754,11 +756,11 @@ def entry_for_path(backend: str, path: str) -> Entry:
         if path == "/":
             memory_backend()
             return Entry("memory", "/", "/", EntryKind.ROOT)
-        return memory_entry(memory_backend(), path)
+        return memory_entry(memory_backend(), path, listed=False)
     if backend in ("disk", "zarr", "ome_zarr"):
         shown = display_name(name)
-        if not os.path.lexists(path):
-            return Entry(backend, path, shown, EntryKind.ERROR, error=f"No longer exists: {display_name(path)}")
+        if not os.path.lexists(path):  # nothing says it ever existed: not "no longer exists"
+            return Entry(backend, path, shown, EntryKind.ERROR, error=f"Does not exist: {display_name(path)}")
         kind = EntryKind.DIRECTORY if os.path.isdir(path) else kind_for_file_name(name)
         return describe_disk_entry(Entry(backend, path, shown, kind))
     return Entry(backend, path, name, EntryKind.DIRECTORY)

@@ -242,7 +242,7 @@ def plan(
         final = Address(destination.backend, _join(destination.path, name))
         item = Item(source, final, move, chunks=chunks)
         if not exists(source):
-            item.error = f"{source} no longer exists"
+            item.error = f"{source} does not exist"
         elif source.backend in LOCAL and (kind := special_entry(source.path)):
             item.error = f"{kind} is not a file: nothing to copy"
         elif source.backend in LOCAL and destination.backend in NO_LINKS and os.path.islink(source.path):

@@ -107,6 +107,7 @@ class PreviewPanel(QWidget):
         self._workers = workers
         self._generation = 0
         self._pending: tuple[str, str] | None = None
+        self._awaiting_viewer = -1  # the generation of the array shown once the viewer is built
         self.size_limit = DEFAULT_SIZE_LIMIT
         self.current: Preview | None = None
         self.shown_layers: list[Any] = []  # napari layers of the current array preview
@@ -190,6 +191,7 @@ class PreviewPanel(QWidget):
             path,
             size_limit=self.size_limit,
             confirmed=confirmed,
+            listed=True,  # a row of the tree: if it is missing now, it "no longer exists"
             on_return=lambda preview, g=generation: self._on_preview_returned(g, preview),
             on_error=lambda exc, g=generation: self._on_preview_errored(g, backend, path, exc),
         )
@@ -242,6 +244,7 @@ class PreviewPanel(QWidget):
                 # The pane says where the viewer is ("Starting…", or why it failed, with Retry).
                 self.stack.setCurrentWidget(self.viewer)
                 self.status.setText("; ".join(notes))
+                self._awaiting_viewer = generation
                 self.viewer.build()  # built on the first array shown, not at start-up
                 if self.viewer.error is not None:
                     self.busy.hide()
@@ -254,7 +257,8 @@ class PreviewPanel(QWidget):
 
     def _on_viewer_ready(self) -> None:
         preview = self.current
-        if preview is not None and preview.is_array and self._pending == (preview.backend, preview.path):
+        # Only the answer to the latest request, and only if it was waiting for the viewer.
+        if preview is not None and preview.is_array and self._awaiting_viewer == self._generation:
             self._show_array(preview, list(preview.notes))
             self.previewShown.emit(preview)
 
@@ -326,6 +330,8 @@ class PreviewPanel(QWidget):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
+            if generation != self._generation:
+                return  # something else was selected while the question was open: it is shown
             if answer == QMessageBox.StandardButton.Yes:
                 self.request(backend, path, confirmed=True)
             else:

@@ -87,7 +87,7 @@ def test_ls_bad_input_says_why_on_stderr(tmp_path, target):
         (path / "zarr.json").write_text("{")
     out = run("ls", str(path))
     assert out.returncode == 1
-    assert ("No longer exists" if target == "missing" else "corrupt zarr metadata") in out.stderr
+    assert ("Does not exist" if target == "missing" else "corrupt zarr metadata") in out.stderr
     assert "Traceback" not in out.stderr
 
 

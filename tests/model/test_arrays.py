@@ -132,5 +132,8 @@ def test_odd_shapes_and_dtypes(tmp_path, shape, dtype):
 
 
 def test_vanished_file(tmp_path):
+    """Typed by the user, it "does not exist"; a row that was listed "no longer exists"."""
     info = inspect("disk", str(tmp_path / "gone.tif"))
+    assert info.error and "Does not exist" in info.error
+    info = inspect("disk", str(tmp_path / "gone.tif"), listed=True)
     assert info.error and "No longer exists" in info.error

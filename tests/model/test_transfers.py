@@ -234,7 +234,7 @@ def test_a_source_that_vanishes_mid_transfer_fails_that_item_only(tree):
     assert (dst / "big.bin").read_bytes() == data
     assert sorted(os.listdir(dst)) == ["big.bin"]  # nothing partial from the failed items
     gone = transfers.plan([Address("disk", str(src / "nothing.tif"))], Address("disk", str(dst)))
-    assert run(gone)[0].status == "failed" and "no longer exists" in gone[0].error
+    assert run(gone)[0].status == "failed" and "does not exist" in gone[0].error
 
 
 def test_destination_not_writable(shared_tmp, tree):

@@ -1,0 +1,207 @@
+"""``polystore-gui info`` as text for people: indented, sizes in KiB/MiB, nested attributes
+as an outline, codecs as a pipeline. ``info --json`` prints the machine document instead.
+
+It renders the same document ``Info.as_json()`` gives (one source of facts, two displays),
+and caps what could run to thousands of lines (a plate's filename map, long lists): the
+JSON has it all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .model.entries import human_size
+
+INDENT = "  "
+LABEL_WIDTH = 14
+MAX_ITEMS = 12  # items of a list or keys of a mapping shown before "… N more"
+MAX_LINES = 80  # lines of attributes shown before the rest is left to --json
+MAX_TEXT = 200  # characters of one scalar value
+
+# The document's keys in the order a person reads them, with their labels.
+_LABELS = {
+    "kind": "kind",
+    "format": "format",
+    "shape": "shape",
+    "dtype": "dtype",
+    "dimension_names": "dimensions",
+    "chunks": "chunks",
+    "shards": "shards",
+    "fill_value": "fill value",
+    "codecs": "codecs",
+    "nbytes": "decoded size",
+    "stored_bytes": "stored size",
+    "size": "file size",
+    "members": "members",
+}
+_NOT_SHOWN = {"backend", "path", "zarr_format", "attributes", "ome", "preview", "truncated", "error"}
+
+
+def info_text(doc: dict[str, Any]) -> list[str]:
+    """The lines that describe ``doc`` (an ``Info.as_json()``); the error is not among them
+    (the CLI says it on stderr)."""
+    lines = [f"{doc.get('backend')}:{doc.get('path')}"]
+    for key, label in _LABELS.items():
+        value = doc.get(key)
+        if value is None or value == {} or value == []:
+            continue
+        if key == "shards" and doc.get("chunks") is not None:
+            continue  # said with the chunks
+        lines.append(_field(label, _value_text(key, value, doc)))
+    for key, value in doc.items():  # anything newer than this module: shown, never dropped
+        if key not in _LABELS and key not in _NOT_SHOWN and value not in (None, {}, []):
+            lines.append(_field(key.replace("_", " "), _scalar(value)))
+    ome = doc.get("ome")
+    if ome:
+        lines += _ome_lines(ome)
+    attributes = doc.get("attributes")
+    if attributes:
+        lines.append(f"{INDENT}attributes")
+        outline = _outline(attributes, 2)
+        if len(outline) > MAX_LINES:
+            outline = outline[:MAX_LINES] + [f"{INDENT * 2}… {len(outline) - MAX_LINES:,} more lines (info --json "
+                                              "prints every attribute)"]
+        lines += outline
+    preview = doc.get("preview")
+    if preview is not None:
+        lines.append(f"{INDENT}preview" + (" (the first part only)" if doc.get("truncated") else ""))
+        if isinstance(preview, str):
+            lines += [INDENT * 2 + line for line in preview.splitlines()]
+        else:
+            lines += [INDENT * 2 + "\t".join(str(cell) for cell in row) for row in preview]
+    return lines
+
+
+def _field(label: str, text: str) -> str:
+    return f"{INDENT}{label:<{LABEL_WIDTH}}{text}"
+
+
+def _value_text(key: str, value: Any, doc: dict[str, Any]) -> str:
+    if key in ("shape", "chunks", "shards"):
+        text = _dims(value)
+        if key == "chunks" and doc.get("shards") is not None:
+            text += f", in shards of {_dims(doc['shards'])}"
+        return text
+    if key in ("nbytes", "stored_bytes", "size") and isinstance(value, int):
+        return bytes_text(value)
+    if key == "codecs" and isinstance(value, dict):
+        return codecs_text(value)
+    if key == "members" and isinstance(value, dict):
+        return ", ".join(f"{n:,} {name[:-1] if n == 1 and name.endswith('s') else name}" for name, n in value.items())
+    if key == "dimension_names" and isinstance(value, list):
+        return ", ".join("-" if n is None else str(n) for n in value)
+    return _scalar(value)
+
+
+def _dims(value: Any) -> str:
+    if isinstance(value, list):
+        return " × ".join(str(n) for n in value) if value else "() (a scalar)"
+    return str(value)
+
+
+def bytes_text(n: int) -> str:
+    """``8.0 MiB (8,388,608 bytes)``; small sizes in bytes alone."""
+    return f"{n:,} bytes" if n < 1024 else f"{human_size(n)} ({n:,} bytes)"
+
+
+def codecs_text(codecs: dict[str, Any]) -> str:
+    """The codec pipeline in the order data goes through it when written:
+    filters, then the serializer, then the compressors (``zstd(level=0, checksum=false)``)."""
+    steps = [*(codecs.get("filters") or []), *([codecs["serializer"]] if codecs.get("serializer") else []),
+             *(codecs.get("compressors") or [])]
+    return " → ".join(_codec(step) for step in steps) if steps else "none"
+
+
+def _codec(codec: Any) -> str:
+    if not isinstance(codec, dict):
+        return _scalar(codec)
+    if "name" in codec:  # zarr v3: {"name": ..., "configuration": {...}}
+        name, config = codec["name"], codec.get("configuration") or {}
+    else:  # numcodecs (zarr v2): {"id": ..., options...}
+        name, config = codec.get("id", "?"), {k: v for k, v in codec.items() if k != "id"}
+    if not isinstance(config, dict) or not config:
+        return str(name)
+    return f"{name}(" + ", ".join(f"{k}={_inline(v)}" for k, v in config.items()) + ")"
+
+
+def _ome_lines(ome: dict[str, Any]) -> list[str]:
+    axes = ", ".join(str(a.get("name")) + (f" [{a['unit']}]" if a.get("unit") else "") for a in ome.get("axes") or [])
+    lines = [_field("ome-ngff", f"version {ome.get('version')}, axes {axes}")]
+    for level in ome.get("levels") or []:
+        shape = _dims(level.get("shape")) if level.get("shape") else "?"
+        scale = ", ".join(f"{s:g}" for s in level["scale"]) if level.get("scale") else "-"
+        lines.append(_field(f"level {level.get('path')}", f"shape {shape}, scale {scale}"))
+    for channel in ome.get("channels") or []:
+        window = channel.get("window")
+        shown = f" window {window[0]:g}–{window[1]:g}" if window else ""
+        colour = f" ({channel['color']})" if channel.get("color") else ""
+        lines.append(_field("channel", f"{channel.get('label')}{colour}{shown}"))
+    if ome.get("labels"):
+        lines.append(_field("labels", ", ".join(str(n) for n in ome["labels"])))
+    return lines
+
+
+def _outline(value: Any, depth: int) -> list[str]:
+    """Nested mappings and lists as an indented outline (``key: value``; ``- item``);
+    short lists of numbers or words on one line; long ones cut at ``MAX_ITEMS``."""
+    pad = INDENT * depth
+    lines: list[str] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+        for key, item in items[:MAX_ITEMS * 4]:
+            if _is_simple(item):
+                shown = _inline(item)
+                lines.append(f"{pad}{key}: {{{shown}}}" if isinstance(item, dict) else f"{pad}{key}: {shown}")
+            else:
+                lines.append(f"{pad}{key}:")
+                lines += _outline(item, depth + 1)
+        if len(items) > MAX_ITEMS * 4:
+            lines.append(f"{pad}… {len(items) - MAX_ITEMS * 4:,} more keys")
+        return lines
+    if isinstance(value, list):
+        for item in value[:MAX_ITEMS]:
+            if _is_simple(item):
+                lines.append(f"{pad}- {_inline(item)}")
+            else:
+                sub = _outline(item, depth + 1)
+                lines.append(f"{pad}- {sub[0].lstrip()}" if sub else f"{pad}-")
+                lines += sub[1:]
+        if len(value) > MAX_ITEMS:
+            lines.append(f"{pad}… {len(value) - MAX_ITEMS:,} more items")
+        return lines
+    return [pad + _scalar(value)]
+
+
+def _is_simple(value: Any) -> bool:
+    if isinstance(value, (dict, list)):
+        return len(_inline(value)) <= 60 and not any(isinstance(v, (dict, list)) for v in _members(value))
+    return True
+
+
+def _members(value: Any) -> list[Any]:
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+def _inline(value: Any) -> str:
+    """A value on one line: JSON's spelling for true/false/null and containers."""
+    if isinstance(value, str):
+        return _scalar(value)
+    if isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values()):
+        text = ", ".join(f"{k}: {_inline(v)}" for k, v in value.items())
+        return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + f"… ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (dict, list)):
+        return _inline(value)
+    return str(value)
