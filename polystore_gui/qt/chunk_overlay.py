@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,20 @@ class ChunkOverlay(QObject):
         """
         layer.visible = False
 
+    def _track(self, layer: Any) -> None:
+        """List an overlay layer in napari's layer list only while it shows: a layer turned
+        off (or left when the inspector closes) is hidden, not removed (see ``_discard``),
+        and must not linger in the list as a row the user never asked for."""
+        ref = weakref.ref(layer)
+
+        def on_visible(_event: Any = None) -> None:
+            shown = ref()
+            if shown is not None:
+                self.pane.set_listed(shown, bool(shown.visible))
+
+        layer.events.visible.connect(on_visible)
+        on_visible()
+
     def _usable(self) -> bool:
         report = self.inspector.report
         if self.image is None or report is None or self.viewer is None or self.image not in self.viewer.layers:
@@ -179,6 +194,7 @@ class ChunkOverlay(QObject):
             if heat is None:
                 heat = viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
                                         opacity=0.55, blending="translucent_no_depth")
+                self._track(heat)
                 self._keep_image_active()
             else:  # the same layer, kept (hidden) while off: new data, placed again
                 heat.data = rgba
@@ -218,11 +234,11 @@ class ChunkOverlay(QObject):
             layer.metadata["key"] = (sy, sx, height, width)
             layer.visible = True
             return
-        self.viewer.add_vectors(
+        self._track(self.viewer.add_vectors(
             vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
             blending="translucent_no_depth",
             scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
-        )
+        ))
         self._keep_image_active()
 
     def show_selection(self, chunk: tuple[int, ...]) -> None:
@@ -238,9 +254,9 @@ class ChunkOverlay(QObject):
         layer = self._layer(SELECTED)
         edge = max(shape[-2], shape[-1]) / 250.0
         if layer is None:
-            self.viewer.add_shapes([rect], shape_type="rectangle", name=SELECTED, edge_color="#facc15",
-                                   face_color="transparent", edge_width=edge, scale=scale[-2:], translate=translate[-2:],
-                                   blending="translucent_no_depth")
+            self._track(self.viewer.add_shapes(
+                [rect], shape_type="rectangle", name=SELECTED, edge_color="#facc15", face_color="transparent",
+                edge_width=edge, scale=scale[-2:], translate=translate[-2:], blending="translucent_no_depth"))
             self._keep_image_active()
         else:
             layer.data = [rect]
@@ -294,7 +310,7 @@ class ChunkOverlay(QObject):
                 layer.contrast_limits = limits
             layer.visible = True
         else:
-            self.viewer.add_image(pixels, name=name, scale=scale, translate=translate, **kwargs)
+            self._track(self.viewer.add_image(pixels, name=name, scale=scale, translate=translate, **kwargs))
         self._frame(region, scale, translate)
         self.inspector.show_all_button.setEnabled(True)
 
