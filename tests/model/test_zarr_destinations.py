@@ -173,20 +173,26 @@ def test_a_move_out_of_a_consolidated_group_updates_it(tmp_path):
     assert [k for k, _ in zarr.open_group(str(source), mode="r").members()] == []
 
 
-def test_ome_zarr_py_images_take_new_members_zarr_reads(sources, tmp_path):
-    from ome_zarr import writer as ome_writer  # ome-zarr-py (a dependency of polystore)
-    from ome_zarr.format import FormatV04
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_ome_zarr_py_images_take_new_members_zarr_reads(sources, tmp_path, version):
+    with warnings.catch_warnings():  # ome-zarr-py's writer makes a deprecated Scaler when imported (its to fix)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ome_zarr import writer as ome_writer  # ome-zarr-py (a dependency of polystore)
+    from ome_zarr.format import FormatV04, FormatV05
 
     src, image = sources
     store = tmp_path / "ome.zarr"
-    root = zarr.open_group(str(store), mode="w", zarr_format=2)
-    ome_writer.write_image(np.zeros((2, 32, 32), np.uint8), root, axes="cyx", fmt=FormatV04(),
-                           scaler=None)
+    fmt = 2 if version == "0.4" else 3
+    root = zarr.open_group(str(store), mode="w", zarr_format=fmt)
+    ome_writer.write_image(np.zeros((2, 32, 32), np.uint8), root, scale_factors=(2,), axes="cyx",
+                           fmt=FormatV04() if version == "0.4" else FormatV05())
     (outcome,) = copy([Address("disk", str(src / "image.ome.tif"))], Address("zarr", str(store)))
     assert outcome.status == "done", outcome.message
     opened = zarr.open_group(str(store), mode="r")
     np.testing.assert_array_equal(opened["image.ome.tif"][...], image)
-    assert "multiscales" in opened.attrs  # the image's own metadata is untouched
+    assert opened["image.ome.tif"].metadata.zarr_format == fmt
+    attrs = dict(opened.attrs)
+    assert "multiscales" in attrs.get("ome", attrs)  # the image's own metadata is untouched
 
 
 # -- reading consolidated metadata -------------------------------------------------------------------
