@@ -163,6 +163,33 @@ class TakeAxis(_ArrayView):
         return self._array[key[: self._axis] + (self._index,) + key[self._axis :]]
 
 
+class Magnitude(_ArrayView):
+    """A lazy view of a complex array's magnitude ``|z|`` (float32 for complex64, else
+    float64): napari cannot show complex numbers, and the modulus is what silx's complex
+    view shows first. Each slice reads only what the complex array's slice reads."""
+
+    def __init__(self, array: Any) -> None:
+        self._array = array
+        self.shape = tuple(int(s) for s in array.shape)
+        self.dtype = np.dtype(np.float32 if np.dtype(array.dtype).itemsize <= 8 else np.float64)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+        chunks = getattr(array, "chunks", None)
+        self.chunks = tuple(int(c) for c in chunks) if chunks is not None else None
+
+    def __getitem__(self, key: Any) -> Any:
+        return np.abs(np.asarray(self._array[key])).astype(self.dtype, copy=False)
+
+
+def _magnitude_if_complex(data: Any, name: str, notes: list[str]) -> tuple[Any, str]:
+    """``data`` and its layer name, or, for complex values, its :class:`Magnitude` named
+    ``|z| name``; the note says so."""
+    if np.dtype(data.dtype).kind != "c":
+        return data, name
+    notes.append("complex values: shown as their magnitude |z| (napari cannot show complex numbers)")
+    return Magnitude(data), f"|z| {name}"
+
+
 class SafeArray(_ArrayView):
     """A zarr array whose unreadable chunks read as the fill value instead of failing.
 
@@ -377,7 +404,8 @@ def _not_an_image(info: Info, data: Any, notes: list[str]) -> Preview | None:
     """The preview of an array that cannot be an image layer (empty, 1-D, records, text)."""
     if 0 in tuple(data.shape):
         return Preview(info.backend, info.path, info, notes=("the array is empty (a zero-length axis)",))
-    if not _displayable(np.dtype(data.dtype)) or len(data.shape) <= 1:
+    dtype = np.dtype(data.dtype)
+    if not (_displayable(dtype) or dtype.kind == "c") or len(data.shape) <= 1:  # complex: |z| (Magnitude)
         return _table_preview(info, data, notes)
     return None
 
@@ -387,8 +415,9 @@ def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False
     fallback = _not_an_image(info, data, notes)
     if fallback is not None:
         return fallback
-    contrast = None if rgb else contrast_samples([data])[0]
     name = os.path.basename(info.path.rstrip("/")) or info.path
+    data, name = _magnitude_if_complex(data, name, notes)
+    contrast = None if rgb else contrast_samples([data])[0]
     layer = LayerSpec("image", name, data, contrast_limits=contrast.limits if contrast else None, rgb=rgb,
                       contrast_placeholder=(not contrast.from_data,) if contrast else ())
     return Preview(info.backend, info.path, info, (layer,), tuple(notes))
@@ -400,17 +429,17 @@ def _zarr_array_preview(info: Info, path: str) -> Preview:
     fallback = _not_an_image(info, raw, notes)
     if fallback is not None:
         return fallback
-    data = SafeArray(raw)
+    safe = data = SafeArray(raw)
     stored, missing = plane_chunk_report(raw, path)
     if missing:
         what = "shards" if raw.shards else "chunks"
-        notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {data.fill_value})")
+        notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {safe.fill_value})")
+    data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
     contrast = contrast_samples([data], level_path=path)[0]
-    for index, message in data.failures.items():
+    for index, message in safe.failures.items():
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
-    name = os.path.basename(path.rstrip("/"))
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
-    layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(data,),
+    layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
                       contrast_placeholder=(not contrast.from_data,),
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     return Preview(info.backend, path, info, (layer,), tuple(notes))
@@ -428,11 +457,11 @@ def _virtual_file_preview(info: Info) -> Preview:
     data: Any = safe
     for coordinate in coordinates:
         data = TakeAxis(data, 0, coordinate)
-    contrast = contrast_samples([data])[0]
-    name = os.path.basename(info.path)
     note = f"plane {coordinates} of array {os.path.relpath(array_path, os.path.dirname(info.path))}"
     chunks = info.attributes.get("array_chunks")
     notes = [note]
+    data, name = _magnitude_if_complex(data, os.path.basename(info.path), notes)
+    contrast = contrast_samples([data])[0]
     if chunks and coordinates and all(int(c) > 1 for c in chunks[: len(coordinates)]):
         notes.append(f"chunks {chunks} span several planes: showing one reads them all")
     layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
@@ -463,7 +492,7 @@ def _table_preview(info: Info, array: Any, notes: list[str]) -> Preview:
         rows = [[str(i), str(v)] for i, v in enumerate(np.atleast_1d(data))]
     truncated = bool(shape) and shape[0] > count
     table_info = replace(info, preview=[header, *rows], truncated=truncated)
-    why = f"dtype {array.dtype}" if dtype.fields is not None or dtype.kind in "USOVT" else "a 1-D array"
+    why = "a 1-D array" if len(shape) <= 1 and _displayable(dtype) or dtype.kind == "c" else f"dtype {array.dtype}"
     notes = [*notes, f"{why}: shown as a table"]
     return Preview(info.backend, info.path, table_info, (), tuple(notes))
 
@@ -563,16 +592,21 @@ def _tiff_preview(info: Info, path: str) -> Preview:
         raise PreviewError(f"cannot open {os.path.basename(path)} lazily: {exc}") from exc
     arrays = [node[k] for k in node.array_keys()] if isinstance(node, zarr.Group) else [node]
     safe = [SafeArray(a) for a in sorted(arrays, key=lambda a: -int(np.prod(a.shape)))]
-    levels: list[Any] = lazy_levels(list(safe)) if len(safe) > 1 else list(safe)
+    notes: list[str] = []
+    name = os.path.basename(path)
+    shown: list[Any] = list(safe)
+    if safe and np.dtype(safe[0].dtype).kind == "c":
+        shown = [_magnitude_if_complex(a, name, notes if i == 0 else [])[0] for i, a in enumerate(safe)]
+        name = f"|z| {name}"
+    levels: list[Any] = lazy_levels(shown) if len(shown) > 1 else shown
     axes = str(info.attributes.get("axes", ""))
     rgb = axes.endswith("S") and int(levels[0].shape[-1]) in (3, 4)
     contrast = None if rgb else contrast_samples(levels)[0]
-    name = os.path.basename(path)
     layer = LayerSpec("image", name, levels if len(levels) > 1 else levels[0], multiscale=len(levels) > 1,
                       contrast_limits=contrast.limits if contrast else None, rgb=rgb, sources=tuple(safe),
                       contrast_placeholder=(not contrast.from_data,) if contrast else (),
                       axis_labels=tiff_axis_labels(axes, len(levels[0].shape), rgb=rgb))
-    notes = [f"tiff read lazily ({axes})"]
+    notes.insert(0, f"tiff read lazily ({axes})")
     return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(store,))
 
 
