@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes
 
 MAX_UINT_64 = 2**64 - 1
 
@@ -204,11 +204,11 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
     if doc.get("node_type") != "array":
         raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays")
     try:
-        shape = tuple(int(s) for s in doc["shape"])
+        shape = _sizes(doc["shape"], "shape", V3_META, minimum=0)
         grid_doc = doc["chunk_grid"]
         if grid_doc.get("name") != "regular":
-            raise ChunkLayoutError(f"chunk grid {grid_doc.get('name')!r} is not supported (only 'regular')")
-        outer = tuple(int(c) for c in grid_doc["configuration"]["chunk_shape"])
+            raise ChunkLayoutError(f"chunk grid {str(grid_doc.get('name'))[:80]!r} is not supported (only 'regular')")
+        outer = _sizes(grid_doc["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
         encoding = doc.get("chunk_key_encoding") or {"name": "default"}
         separator = str((encoding.get("configuration") or {}).get("separator", "/" if encoding.get("name") == "default" else "."))
         prefix = "c" if encoding.get("name", "default") == "default" else ""
@@ -223,8 +223,8 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
         if isinstance(codec, dict) and codec.get("name") == "sharding_indexed" and shards is None:
             config = codec.get("configuration") or {}
             try:
-                inner = tuple(int(c) for c in config["chunk_shape"])
-            except (KeyError, TypeError, ValueError) as exc:
+                inner = _sizes(config["chunk_shape"], "inner chunk shape", V3_META, minimum=1)
+            except (KeyError, TypeError) as exc:
                 raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: sharding codec: bad {exc}") from exc
             if len(inner) != len(outer) or any(o % i for o, i in zip(outer, inner)):
                 raise CorruptMetadataError(f"corrupt zarr metadata: shard shape {outer} is not a multiple of chunk shape {inner}")
@@ -269,9 +269,11 @@ def _index_format(config: dict[str, Any], n: int) -> ShardIndexFormat:
 
 
 def _layout_v2(path: str, doc: Any) -> ChunkLayout:
+    if not isinstance(doc, dict):
+        raise CorruptMetadataError("corrupt zarr metadata in .zarray: not an object")
     try:
-        shape = tuple(int(s) for s in doc["shape"])
-        chunks = tuple(int(c) for c in doc["chunks"])
+        shape = _sizes(doc["shape"], "shape", V2_ARRAY, minimum=0)
+        chunks = _sizes(doc["chunks"], "chunks", V2_ARRAY, minimum=1)
         dtype = doc["dtype"]
         separator = str(doc.get("dimension_separator") or ".")
     except (KeyError, TypeError, ValueError) as exc:
