@@ -451,7 +451,7 @@ def delete(address: Address) -> None:
     _remove(address)
     if address.backend in LOCAL:
         try:
-            zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)))
+            zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)), leave_out=PARTIAL)
         except Exception as exc:  # deleted all the same; say why zarr still lists it
             raise TransferError(f"{address} was deleted, but the consolidated metadata that lists it could "
                                 f"not be written again: {_describe(exc)}") from exc
@@ -513,7 +513,7 @@ def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
         return
     folder = os.path.dirname(os.path.abspath(address.path))
     try:
-        refreshed = zarr_consolidated.refresh(folder)
+        refreshed = zarr_consolidated.refresh(folder, leave_out=PARTIAL)
     except Exception as exc:
         what = "arrived in" if placed else "left"
         problem = (f"{address.path} {what} its group, but the consolidated metadata of the group could not be "

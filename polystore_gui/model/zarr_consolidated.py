@@ -17,6 +17,7 @@ which reads the same document, shows the same stale shape.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -203,9 +204,14 @@ def summary(group: str) -> dict[str, Any] | None:
     }
 
 
-def refresh(path: str) -> list[str]:
+def refresh(path: str, *, leave_out: str | None = None) -> list[str]:
     """Write the consolidated metadata again (zarr's ``consolidate_metadata``) for every group
-    at or above ``path`` that holds some, nearest first; returns those groups."""
+    at or above ``path`` that holds some, nearest first; returns those groups.
+
+    ``leave_out``: nodes with a path component containing this text are taken out of the
+    documents afterwards — the hidden temporaries of copies still under way (zarr lists
+    hidden folders as members; one that later fails would be listed for ever).
+    """
     import zarr
     from zarr.errors import ZarrUserWarning
 
@@ -217,8 +223,35 @@ def refresh(path: str) -> list[str]:
             # zarr warns that consolidated metadata is not part of the v3 specification yet.
             warnings.simplefilter("ignore", ZarrUserWarning)
             zarr.consolidate_metadata(holder, zarr_format=fmt)  # type: ignore[arg-type]
+        if leave_out:
+            _leave_out(holder, leave_out)
         done.append(holder)
     return done
+
+
+def _leave_out(holder: str, text: str) -> None:
+    """Take the nodes whose path has a component containing ``text`` out of ``holder``'s
+    document (written aside and renamed over it, so a reader never sees half a file)."""
+    v2 = os.path.join(holder, V2_CONSOLIDATED)
+    if os.path.isfile(v2):
+        document, doc = v2, _load_json(v2)
+        entries = doc.get("metadata") if isinstance(doc, dict) else None
+    else:
+        document = os.path.join(holder, V3_META)
+        doc = _load_json(document)
+        consolidated = doc.get("consolidated_metadata") if isinstance(doc, dict) else None
+        entries = consolidated.get("metadata") if isinstance(consolidated, dict) else None
+    if not isinstance(entries, dict):
+        return
+    doomed = [key for key in entries if any(text in part for part in str(key).split("/"))]
+    if not doomed:
+        return
+    for key in doomed:
+        del entries[key]
+    staged = f"{document}.{os.getpid()}.tmp"
+    with open(staged, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=2)
+    os.replace(staged, document)
 
 
 # -- the two document layouts -------------------------------------------------------------------

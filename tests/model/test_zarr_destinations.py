@@ -99,6 +99,10 @@ def test_a_drop_on_an_array_lands_in_the_group_that_holds_it(tmp_path):
     assert target == Address("zarr", str(group))
     assert note is not None and "old" in note and str(group) in note
     assert transfers.landing(Address("zarr", str(group))) == (Address("zarr", str(group)), None)
+    # An array store straight in a plain folder: the drop goes into that folder, as files go.
+    zarr.create_array(str(tmp_path / "lone.zarr"), shape=(2,), dtype="uint8", zarr_format=3)
+    target, note = transfers.landing(Address("zarr", str(tmp_path / "lone.zarr")))
+    assert target == Address("disk", str(tmp_path)) and "lone.zarr is a zarr array" in note
 
 
 # -- into existing groups: zarr-python sees the member ---------------------------------------------
@@ -171,6 +175,26 @@ def test_a_move_out_of_a_consolidated_group_updates_it(tmp_path):
     (outcome,) = copy([Address("zarr", str(source / "old"))], Address("zarr", str(store)), move=True)
     assert outcome.status == "done", outcome.message
     assert [k for k, _ in zarr.open_group(str(source), mode="r").members()] == []
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_a_copy_still_under_way_beside_is_left_out_of_the_consolidated_document(sources, tmp_path, fmt):
+    """Two drops into one group run at once: when the first finishes, the second's hidden
+    temporary is there; were it consolidated, a failure of the second would leave zarr
+    listing a member that never existed."""
+    src, _ = sources
+    store = make_group(tmp_path / "g.zarr", fmt, consolidated=True)
+    partial = transfers._partial_name(str(store / "other.npy"))
+    zarr.create_array(partial, shape=(2,), dtype="uint8", zarr_format=fmt)
+    (outcome,) = copy([Address("disk", str(src / "table.npy"))], Address("zarr", str(store)))
+    assert outcome.status == "done", outcome.message
+    assert sorted(k for k, _ in zarr.open_group(str(store), mode="r").members()) == ["old", "table.npy"]
+
+
+def test_deleting_a_member_of_a_consolidated_group_updates_it(tmp_path):
+    store = make_group(tmp_path / "g.zarr", 3, consolidated=True)
+    transfers.delete(Address("zarr", str(store / "old")))
+    assert [k for k, _ in zarr.open_group(str(store), mode="r").members()] == []
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
