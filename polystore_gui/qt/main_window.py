@@ -199,6 +199,25 @@ class MainWindow(QMainWindow):
         self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_tree_context_menu_requested)
+        # Over the tree while a filter matches no loaded row: says so instead of a blank tree.
+        self.filter_placeholder = QLabel("", self.tree.viewport())
+        self.filter_placeholder.setObjectName("treeFilterPlaceholder")
+        self.filter_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.filter_placeholder.setWordWrap(True)
+        self.filter_placeholder.setStyleSheet("color: palette(mid); padding: 24px;")
+        self.filter_placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        placeholder_layout = QVBoxLayout(self.tree.viewport())
+        placeholder_layout.addWidget(self.filter_placeholder, 0, Qt.AlignmentFlag.AlignTop)
+        self.filter_placeholder.hide()
+        for signal in (self.filter_proxy.rowsInserted, self.filter_proxy.rowsRemoved,
+                       self.filter_proxy.modelReset, self.filter_proxy.layoutChanged):
+            signal.connect(self._update_filter_placeholder)
+        # Esc in the filter clears it (the whole tree again).
+        clear_filter = QAction("Clear Filter", self.filter_edit)
+        clear_filter.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear_filter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear_filter.triggered.connect(self.filter_edit.clear)
+        self.filter_edit.addAction(clear_filter)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -700,9 +719,18 @@ class MainWindow(QMainWindow):
             self._switching = False
         self._expanded = {i for i in self._expanded if i.isValid()}
 
+    def _update_filter_placeholder(self, *_args: Any) -> None:
+        text = self.filter_edit.text()
+        empty = bool(text) and self.tree.model() is self.filter_proxy and self.filter_proxy.rowCount() == 0
+        if empty:
+            self.filter_placeholder.setText(
+                f"No match for '{text}'\n\nOnly the folders already listed are searched. Esc clears the filter.")
+        self.filter_placeholder.setVisible(empty)
+
     def _on_filter_edit_text_changed(self, text: str) -> None:
         self.filter_proxy.setFilterFixedString(text)
         self._show_tree_model(self.filter_proxy if text else self.tree_model)
+        self._update_filter_placeholder()
         if self.folder_list.isVisible():
             self.folder_list.set_filter(text)
         if text:
@@ -929,15 +957,63 @@ class MainWindow(QMainWindow):
     # What Delete removes: entries of the read-write backends, never a root or a backend.
     DELETABLE_BACKENDS = ("disk", "memory", "zarr")
 
+    def why_not_deletable(self, entry: Entry, *, root: bool = False) -> str | None:
+        """Why Delete leaves ``entry`` alone (None: it can be deleted). ``root``: a row right
+        under a backend (a folder or store the user opened)."""
+        where = f"{entry.backend}:{entry.path}"
+        if root or entry.kind is EntryKind.ROOT:
+            return (f"{where} is a root of the tree: it cannot be deleted here "
+                    "(Remove from Tree takes it out of the tree; nothing on disk changes)")
+        if entry.kind is EntryKind.BACKEND:
+            return f"{entry.backend} is a backend: it cannot be deleted"
+        if entry.error is not None:
+            return f"{where} could not be read: there is nothing known to delete"
+        if entry.kind is EntryKind.VIRTUAL_FILE:
+            return f"{where} is a plane of a polystore array: delete the array that holds it"
+        if entry.backend not in self.DELETABLE_BACKENDS:
+            return f"{where}: the {entry.backend} backend is read-only here"
+        return None
+
+    def deletable_selection(self) -> tuple[list[Entry], list[str]]:
+        """(the selected entries Delete removes, why each other selected row is left alone)."""
+        rows: list[tuple[Entry, bool]] = []  # (entry, is a root of the tree)
+        reasons: list[str] = []
+        table = self.folder_list.table
+        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+            rows = [(e, False) for e in self.selected_entries()]
+        else:
+            selected = self.tree.selectionModel().selectedRows(0)
+            for index in sorted(selected, key=lambda i: (self.tree.visualRect(i).top(), i.row())):
+                source = self.proxy.mapToSource(index)
+                kind = source.data(ROW_KIND_ROLE)
+                if kind == "backend":
+                    reasons.append(f"{source.data(ADDRESS_ROLE)[0]} is a backend: it cannot be deleted")
+                elif kind == "entry":
+                    parent = source.parent()
+                    rows.append((source.data(ENTRY_ROLE), parent.isValid() and parent.data(ROW_KIND_ROLE) == "backend"))
+        deletable = []
+        for entry, root in rows:
+            reason = self.why_not_deletable(entry, root=root)
+            if reason is None:
+                deletable.append(entry)
+            else:
+                reasons.append(reason)
+        return deletable, reasons
+
     def delete_selection(self) -> None:
-        """Delete the selected entries after asking (Delete key); folders go with their contents."""
+        """Delete the selected entries after asking (Delete key); folders go with their contents.
+
+        Backends, roots of the tree, virtual files and read-only backends are left alone, and
+        the status bar says why.
+        """
         from ..model import transfers
 
-        entries = [e for e in self.selected_entries()
-                   if e.backend in self.DELETABLE_BACKENDS and e.kind not in (EntryKind.ROOT, EntryKind.BACKEND)
-                   and e.kind is not EntryKind.VIRTUAL_FILE and e.error is None]
+        entries, refused = self.deletable_selection()
+        left = ""
+        if refused:
+            left = "; ".join(refused[:2]) + (f"; and {len(refused) - 2} more" if len(refused) > 2 else "")
         if not entries:
-            self.statusBar().showMessage("Nothing to delete here: select files, folders or arrays.", 5000)
+            self.statusBar().showMessage(left or "Nothing to delete here: select files, folders or arrays.", 15_000)
             return
         names = "\n".join(f"{e.backend}:{e.path}" for e in entries[:12]) + (f"\n… and {len(entries) - 12} more" if len(entries) > 12 else "")
         if not self.delete_confirmer(entries, names):
@@ -956,7 +1032,8 @@ class MainWindow(QMainWindow):
             if index.isValid():
                 self.tree_model.refresh(index)
         done = len(entries) - len(failed)
-        self.statusBar().showMessage(f"Deleted {done} of {len(entries)}" + (f"; {failed[0]}" if failed else ""), 10_000)
+        self.statusBar().showMessage(f"Deleted {done} of {len(entries)}" + (f"; {failed[0]}" if failed else "")
+                                     + (f"; not deleted: {left}" if left else ""), 10_000)
 
     def _confirm_delete(self, entries: list[Entry], names: str) -> bool:
         answer = QMessageBox.warning(
