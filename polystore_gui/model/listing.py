@@ -31,6 +31,7 @@ from .entries import (
     sort_names,
 )
 from .safe_files import file_type_text
+from .tiff_facts import is_tiff_name, read_tiff_facts
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
 DEFAULT_BATCH = 2048
@@ -746,7 +747,18 @@ def describe_disk_entry(entry: Entry) -> Entry:
             described = zarr_entry(meta, entry.backend, entry.name, top_level=True)
             return described.with_details(modified=st.st_mtime)
         return entry.with_details(modified=st.st_mtime)
+    if stat_module.S_ISREG(st.st_mode) and is_tiff_name(entry.path):
+        return _with_tiff_facts(entry.with_details(size=st.st_size, modified=st.st_mtime))
     return entry.with_details(size=st.st_size, modified=st.st_mtime)
+
+
+def _with_tiff_facts(entry: Entry) -> Entry:
+    """A TIFF's shape, dtype and axes, from its header (no pixel read; see tiff_facts)."""
+    try:
+        facts = read_tiff_facts(entry.path)
+    except Exception:  # not what its name says, or unreadable: listed as a file; `info` says why
+        return entry.with_details(detail="not a readable TIFF")
+    return entry.with_details(shape=facts.shape, dtype=facts.dtype, detail=facts.detail)
 
 
 def entry_for_path(backend: str, path: str) -> Entry:
