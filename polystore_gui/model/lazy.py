@@ -22,6 +22,7 @@ sparse array), a few planes whose chunks are stored (``model.contrast``).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -379,7 +380,7 @@ def _open_preview(info: Info, backend: str, path: str, size_limit: int, confirme
         if info.kind == "array":
             if info.error:
                 raise PreviewError(info.error)
-            return _zarr_array_preview(info, path)
+            return _zarr_array_preview(info, path, size_limit, confirmed)
         if info.kind == "group" and info.ome is not None:
             return _ome_preview(info, path)
         return Preview(backend, path, info)
@@ -423,12 +424,47 @@ def _array_preview(info: Info, data: Any, note: str | None, *, rgb: bool = False
     return Preview(info.backend, info.path, info, (layer,), tuple(notes))
 
 
-def _zarr_array_preview(info: Info, path: str) -> Preview:
+# A plane needing more chunk reads than this is not shown: each read costs ~0.25 ms however
+# small the chunk (16,384 reads: about 4 s), and a viewer reads the whole plane of a level.
+MAX_PLANE_CHUNKS = 16_384
+
+
+def check_plane(shape: Sequence[int], chunks: Sequence[int] | None, dtype: Any, *, size_limit: int = DEFAULT_SIZE_LIMIT,
+                confirmed: bool = False, what: str = "this array") -> None:
+    """Refuse, before anything is read, a plane (the last two axes) that would take more than
+    ``MAX_PLANE_CHUNKS`` chunk reads (PreviewError), or more than ``size_limit`` bytes unless
+    ``confirmed`` (NeedsConfirmation). The counts are plain integer arithmetic on the metadata:
+    a 10^15 x 10^15 array of 1 x 1 chunks is refused at once, not after 10^30 reads."""
+    shape = [int(n) for n in shape]
+    if len(shape) < 2 or 0 in shape:
+        return
+    plane = shape[-2:]
+    grid = [int(c) for c in chunks][-2:] if chunks is not None and len(chunks) >= 2 else plane
+    reads = math.prod(-(-n // max(1, c)) for n, c in zip(plane, grid))
+    if reads > MAX_PLANE_CHUNKS:
+        raise PreviewError(
+            f"{what} is too large to preview: one plane is {plane[0]:,} x {plane[1]:,} pixels in {reads:,} chunks "
+            f"of {grid[0]:,} x {grid[1]:,} (the preview reads at most {MAX_PLANE_CHUNKS:,} chunks a plane); "
+            "open a lower resolution level, or see its layout with 'polystore-gui chunks'"
+        )
+    try:
+        itemsize = int(np.dtype(dtype).itemsize)
+    except Exception:  # not a dtype numpy knows: the reader says so later
+        return
+    nbytes = math.prod(plane) * itemsize
+    if nbytes > size_limit and not confirmed:
+        raise NeedsConfirmation(nbytes, size_limit, f"showing one plane of {what}")
+
+
+def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False) -> Preview:
+    if info.shape is not None:
+        check_plane(info.shape, info.chunks, info.dtype, size_limit=size_limit, confirmed=confirmed)
     raw = _open_zarr_array(path, info.zarr_format)
     notes: list[str] = []
     fallback = _not_an_image(info, raw, notes)
     if fallback is not None:
         return fallback
+    check_plane(raw.shape, raw.chunks, raw.dtype, size_limit=size_limit, confirmed=confirmed)
     safe = data = SafeArray(raw)
     stored, missing = plane_chunk_report(raw, path)
     if missing:
@@ -453,6 +489,8 @@ def _virtual_file_preview(info: Info) -> Preview:
     """
     array_path = str(info.attributes["array"])
     coordinates = [int(c) for c in info.attributes["coordinates"]]
+    if info.shape is not None:
+        check_plane(info.shape, info.chunks, info.dtype, what=os.path.basename(info.path))
     safe = SafeArray(_open_zarr_array(array_path, info.zarr_format))
     data: Any = safe
     for coordinate in coordinates:
@@ -500,9 +538,19 @@ def _table_preview(info: Info, array: Any, notes: list[str]) -> Preview:
 def _ome_preview(info: Info, path: str) -> Preview:
     ome = info.ome
     assert ome is not None
-    levels: list[Any] = [SafeArray(_open_zarr_array(os.path.join(path, lv.path))) for lv in ome.levels]
+    levels: list[Any] = []
+    for lv in ome.levels:
+        try:
+            levels.append(SafeArray(_open_zarr_array(os.path.join(path, lv.path))))
+        except Exception as exc:  # a level whose metadata zarr cannot read: say which
+            raise PreviewError(f"level {lv.path!r} of this OME-NGFF image cannot be opened: {exc}") from exc
     if not levels:
         raise PreviewError("OME-NGFF image with no datasets")
+    # The viewer shows a level the screen can hold; if even the smallest needs too many
+    # chunk reads a plane, nothing can be shown.
+    smallest = min(levels, key=lambda a: math.prod(a.shape))
+    check_plane(smallest.shape, smallest.chunks, smallest.dtype, confirmed=True,
+                what="the smallest level of this image")
     axes = [a[0] for a in ome.axes]
     types = [a[1] for a in ome.axes]
     channel_axis = types.index("channel") if "channel" in types else (axes.index("c") if "c" in axes else None)
