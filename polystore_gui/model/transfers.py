@@ -53,6 +53,7 @@ from . import zarr_consolidated
 from .address import Address
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .local_entries import copied_link_target, copy_link, open_regular, special_entry, special_kind
+from .tiff_facts import dimension_names, is_tiff_name, read_tiff_facts
 
 NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
 
@@ -1013,7 +1014,11 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     run.temporaries.append(Address("disk", staged))
     chunks = fit_chunks(run.item.chunks, shape)
     fmt = _group_format(final.path) or 3
-    out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=fmt, fill_value=0)
+    names = _tiff_dimension_names(source, shape)
+    out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=fmt, fill_value=0,
+                            **_dimension_names_for(names, fmt))
+    if names:
+        run.notes.append(f"dimension names {', '.join(names)} (the TIFF's axes)")
     for index in _slabs(shape, chunks):
         run.check()
         plane = np.asarray(array[index])
@@ -1023,6 +1028,30 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
         yield run.advance(plane.nbytes)
     in_group = " (the format of the group it is in)" if _group_format(final.path) else ""
     run.notes.append(f"written as a zarr v{fmt} array{in_group}, chunks {chunks}")
+
+
+def _tiff_dimension_names(source: Address, shape: tuple[int, ...]) -> tuple[str, ...] | None:
+    """A TIFF source's axes as dimension names (tifffile's series axes, 'CYX' → c, y, x),
+    when they describe the array read from it; None for anything else."""
+    if source.backend not in LOCAL or not is_tiff_name(source.path):
+        return None
+    try:
+        facts = read_tiff_facts(source.path)
+    except Exception:  # the copy itself says what is wrong with the file
+        return None
+    names = dimension_names(facts.axes)
+    return names if facts.shape == shape and len(names) == len(shape) else None
+
+
+def _dimension_names_for(names: tuple[str, ...] | None, zarr_format: int) -> dict[str, Any]:
+    """``zarr.create_array`` keywords that keep ``names``: zarr 3's ``dimension_names``; in
+    zarr v2, which has none, xarray's ``_ARRAY_DIMENSIONS`` attribute (read by xarray and
+    by zarr-aware viewers)."""
+    if not names:
+        return {}
+    if zarr_format == 3:
+        return {"dimension_names": names}
+    return {"attributes": {"_ARRAY_DIMENSIONS": list(names)}}
 
 
 def _group_format(path: str) -> Literal[2, 3] | None:
@@ -1062,9 +1091,9 @@ def _write_polystore_array(path: str, source: str, cancelled: Callable[[], bool]
     array = _open_source_array(Address("disk", source))
     dtype = np.dtype(array.dtype)
     shape = tuple(int(n) for n in array.shape)
-    layout: dict[str, Any] = {}
+    layout: dict[str, Any] = _dimension_names_for(_tiff_dimension_names(Address("disk", source), shape), zarr_format)
     if zarr_format == 2:
-        layout = {"compressors": _polystore_codec(), "chunk_key_encoding": {"name": "v2", "separator": "/"}}
+        layout.update(compressors=_polystore_codec(), chunk_key_encoding={"name": "v2", "separator": "/"})
     out = zarr.create_array(
         path, shape=shape, chunks=fit_chunks(chunk_shape, shape), dtype=dtype, zarr_format=zarr_format,
         fill_value=0, **layout,
