@@ -57,13 +57,13 @@ class Consolidated:
         return out
 
 
-_DOCUMENTS: dict[str, tuple[tuple[int, int], Any]] = {}  # v3 zarr.json: path -> ((mtime_ns, size), parsed)
+_DOCUMENTS: dict[str, tuple[tuple[int, int], Any]] = {}  # path -> ((mtime_ns, size), parsed document)
 _DOCUMENTS_KEPT = 64
 
 
-def _v3_document(path: str) -> Any:
-    """A zarr.json, parsed; the last few are kept while their file is unchanged (a plate's
-    consolidated root document is read for every group listed under it)."""
+def _document(path: str) -> Any:
+    """A zarr.json or .zmetadata, parsed; the last few are kept while their file is unchanged
+    (a plate's consolidated root document is read for every group listed under it)."""
     st = os.stat(path)
     key = (st.st_mtime_ns, st.st_size)
     cached = _DOCUMENTS.get(path)
@@ -86,7 +86,7 @@ def _node_state(directory: str) -> str | None:
     if not os.path.isfile(v3):
         return None
     try:
-        doc = _v3_document(v3)
+        doc = _document(v3)
     except (CorruptMetadataError, OSError):
         return "node"
     if (isinstance(doc, dict) and doc.get("node_type") == "group"
@@ -258,7 +258,7 @@ def _leave_out(holder: str, text: str) -> None:
 
 
 def _read_v2(holder: str, document: str) -> Consolidated | None:
-    doc = _load_json(document)
+    doc = _document(document)
     metadata = doc.get("metadata") if isinstance(doc, dict) else None
     if not isinstance(metadata, dict):
         return None
@@ -284,7 +284,7 @@ def _read_v2(holder: str, document: str) -> Consolidated | None:
 
 
 def _read_v3(holder: str, document: str) -> Consolidated | None:
-    doc = _v3_document(document)
+    doc = _document(document)
     if not isinstance(doc, dict) or doc.get("node_type") != "group":
         return None
     consolidated = doc.get("consolidated_metadata")
