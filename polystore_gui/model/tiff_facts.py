@@ -53,6 +53,21 @@ def read_tiff_facts(path: str) -> TiffFacts:
         )
 
 
+NGFF_ORDER = "tczyx"  # OME-NGFF's axes: time, channel, then space (z, y, x), in this order
+
+
+def ngff_layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
+    """The transpose and the names that make dimension ``names`` OME-NGFF axes (``t``,
+    ``c``, ``z``, ``y``, ``x``, in that order; RGB samples ``s`` are channels when there is
+    no ``c``): ``("t","z","c","y","x")`` → ``((0, 2, 1, 3, 4), ("t","c","z","y","x"))``.
+    None when an axis has no NGFF name (tifffile's ``q``, ``i``...) or one repeats."""
+    mapped = ["c" if n == "s" and "c" not in names else n for n in names]
+    if any(n not in NGFF_ORDER for n in mapped) or len(set(mapped)) != len(mapped):
+        return None
+    order = tuple(sorted(range(len(mapped)), key=lambda i: NGFF_ORDER.index(mapped[i])))
+    return order, tuple(mapped[i] for i in order)
+
+
 def dimension_names(axes: str) -> tuple[str, ...]:
     """tifffile's axes as zarr 3 ``dimension_names``: lower-case letters (``"CYX"`` →
     ``("c", "y", "x")``); a letter met again is numbered (``"QQYX"`` → ``q, q1, y, x``)."""

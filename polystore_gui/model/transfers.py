@@ -53,7 +53,7 @@ from . import zarr_consolidated
 from .address import Address
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .local_entries import copied_link_target, copy_link, open_regular, special_entry, special_kind
-from .tiff_facts import dimension_names, is_tiff_name, read_tiff_facts
+from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 
 NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
 
@@ -1009,12 +1009,15 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     if dtype.kind not in "biufc" or dtype.fields is not None:
         raise TransferError(f"{source} holds {dtype}: zarr arrays written here hold numbers")
     shape = tuple(int(s) for s in array.shape)
+    names = _tiff_dimension_names(source, shape)
+    if names and _ome_destination(final.path):
+        array, names = _in_ngff_order(run, array, names)
+        shape = tuple(int(s) for s in array.shape)
     staged = _partial_name(final.path)
     run.staged = staged
     run.temporaries.append(Address("disk", staged))
     chunks = fit_chunks(run.item.chunks, shape)
     fmt = _group_format(final.path) or 3
-    names = _tiff_dimension_names(source, shape)
     out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=fmt, fill_value=0,
                             **_dimension_names_for(names, fmt))
     if names:
@@ -1041,6 +1044,30 @@ def _tiff_dimension_names(source: Address, shape: tuple[int, ...]) -> tuple[str,
         return None
     names = dimension_names(facts.axes)
     return names if facts.shape == shape and len(names) == len(shape) else None
+
+
+def _ome_destination(path: str) -> bool:
+    """Whether ``path`` goes into an OME-Zarr group (an image, plate, well, labels...)."""
+    try:
+        meta = read_node(os.path.dirname(os.path.abspath(path)))
+    except (CorruptMetadataError, OSError):
+        return False
+    return meta is not None and meta.node_type == "group" and meta.is_ome_container
+
+
+def _in_ngff_order(run: _Run, array: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """A TIFF going into OME-Zarr: its axes in OME-NGFF's order and names (t, c, z, y, x;
+    RGB samples are channels), the data transposed to match (a view: nothing read). Axes
+    NGFF has no name for are kept as they are, and the notes say so."""
+    layout = ngff_layout(names)
+    if layout is None:
+        run.notes.append(f"axes {', '.join(names)} are not OME-NGFF's (t, c, z, y, x): kept in the TIFF's order")
+        return array, names
+    order, ome_names = layout
+    if order != tuple(range(len(order))):
+        array = np.transpose(array, order)
+        run.notes.append(f"axes put in OME-NGFF's order: {', '.join(names)} -> {', '.join(ome_names)}")
+    return array, ome_names
 
 
 def _dimension_names_for(names: tuple[str, ...] | None, zarr_format: int) -> dict[str, Any]:

@@ -84,3 +84,38 @@ def test_arrays_that_are_no_tiff_get_no_names(tmp_path):
     assert outcome.status == "done"
     assert zarr.open_array(str(tmp_path / "out" / "a.npy"), mode="r").metadata.dimension_names is None
     assert transfers  # the module under test
+
+
+@pytest.mark.parametrize("fmt, version", [(2, "0.4"), (3, "0.5")])
+def test_into_an_ome_zarr_group_the_axes_are_ome_ngffs(tmp_path, fmt, version):
+    """An OME-Zarr destination: axes in OME-NGFF's order and names (t, c, z, y, x; RGB
+    samples are channels), the data transposed to match; axes NGFF cannot name are kept."""
+    src = tmp_path / "src"
+    src.mkdir()
+    stack = np.arange(2 * 3 * 2 * 8 * 8, dtype=np.uint8).reshape(2, 3, 2, 8, 8)
+    tifffile.imwrite(src / "hyperstack.tif", stack, imagej=True, metadata={"axes": "TZCYX"})
+    rgb = np.arange(10 * 12 * 3, dtype=np.uint8).reshape(10, 12, 3)
+    tifffile.imwrite(src / "rgb.tif", rgb, photometric="rgb")
+    plain = np.arange(3 * 8 * 8, dtype=np.uint16).reshape(3, 8, 8)
+    tifffile.imwrite(src / "plain.tif", plain, photometric="minisblack")  # axes QYX: q has no NGFF name
+    store = tmp_path / "plate.zarr"
+    multiscales = [{"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+                    "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}]
+    ome = {"version": version, "multiscales": multiscales}
+    zarr.open_group(str(store), mode="w", zarr_format=fmt, attributes={"ome": ome} if fmt == 3 else ome)
+    outcomes = copy([Address("disk", str(src / n)) for n in ("hyperstack.tif", "rgb.tif", "plain.tif")],
+                    Address("zarr", str(store)))
+    assert [o.status for o in outcomes] == ["done"] * 3, [o.message for o in outcomes]
+    group = zarr.open_group(str(store), mode="r")
+
+    def names(member):
+        return member.metadata.dimension_names if fmt == 3 else tuple(member.attrs["_ARRAY_DIMENSIONS"])
+
+    assert names(group["hyperstack.tif"]) == ("t", "c", "z", "y", "x")
+    np.testing.assert_array_equal(group["hyperstack.tif"][...], stack.transpose(0, 2, 1, 3, 4))
+    assert names(group["rgb.tif"]) == ("c", "y", "x")
+    np.testing.assert_array_equal(group["rgb.tif"][...], rgb.transpose(2, 0, 1))
+    assert names(group["plain.tif"]) == ("q", "y", "x")
+    np.testing.assert_array_equal(group["plain.tif"][...], plain)
+    assert any("OME-NGFF's order" in n for n in outcomes[0].notes)
+    assert any("not OME-NGFF's" in n for n in outcomes[2].notes)
