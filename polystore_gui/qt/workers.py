@@ -12,6 +12,7 @@ waiting on exit waits for our jobs only.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Generator
 from typing import Any
@@ -87,7 +88,10 @@ class WorkerPool(QObject):
         # after the window's first paint, not at import.
         from superqt.utils import GeneratorWorker, create_worker
 
-        job: Job = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+        worker_class = _closing_generator_worker() if inspect.isgeneratorfunction(fn) else None
+        job: Job = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, _worker_class=worker_class,
+                                 **kwargs)
+        job.polystore_name = getattr(fn, "__qualname__", repr(fn))  # for the log, if it ever gets stuck
         relay = _Relay(
             self,
             {
@@ -133,5 +137,64 @@ class WorkerPool(QObject):
             job.quit()
 
     def wait(self, msecs: int = -1) -> bool:
-        """Wait for every job of this pool to end; True when they all did in time."""
-        return bool(self._pool.waitForDone(msecs))
+        """Wait for every job of this pool to end; True when they all did in time.
+
+        After ``cancel_all(close=True)`` (quitting), jobs still running when the time is up
+        are abandoned: a job stuck in a system call (a read that never returns) cannot be
+        stopped, and Qt would wait for it for ever when the pool is destroyed, so the app
+        would never exit. Their threads are left to the operating system, which ends them
+        with the process, and each is named in the log.
+        """
+        if self._pool.waitForDone(msecs):
+            return True
+        if self.closed:
+            self._abandon()
+        return False
+
+    def _abandon(self) -> None:
+        stuck = ", ".join(sorted(getattr(job, "polystore_name", type(job).__name__) for job in self._jobs.values()
+                                 if getattr(job, "_running", False))) or "unknown"
+        log.warning("abandoning %d background job(s) that did not stop (stuck in a system call?): %s; "
+                    "they end with the process", self._pool.activeThreadCount(), stuck)
+        from qtpy import sip
+
+        # Nothing destroys the pool now (its destructor would wait for the stuck threads).
+        self._pool.setParent(None)
+        sip.transferto(self._pool, None)
+        _ABANDONED.append(self._pool)
+        self._pool = QThreadPool()
+        self._pool.setMaxThreadCount(1)
+
+
+# Pools of jobs abandoned on exit: kept referenced, never destroyed (see WorkerPool.wait).
+_ABANDONED: list[QThreadPool] = []
+
+
+_closing_class: type[Any] | None = None
+
+
+def _closing_generator_worker() -> type[Any]:
+    """superqt's GeneratorWorker, whose generator is closed on the worker's own thread when
+    the job ends, however it ends (aborted, failed or done).
+
+    superqt stops an aborted generator by no longer calling it, and leaves it suspended: its
+    ``finally`` blocks (killing a ``find`` process, turning the garbage collector back on,
+    stopping a sorting thread) ran only when the last reference went, on whatever thread
+    dropped it, and the collector stayed off for the whole process meanwhile.
+    """
+    global _closing_class
+    if _closing_class is None:
+        from superqt.utils import GeneratorWorker
+
+        class ClosingGeneratorWorker(GeneratorWorker):  # type: ignore[misc]
+            def work(self) -> Any:
+                try:
+                    return super().work()
+                finally:
+                    try:
+                        self._gen.close()
+                    except Exception as exc:  # a finally block that fails: logged, the job still ends
+                        log.warning("closing background job %s failed: %s", getattr(self, "polystore_name", ""), exc)
+
+        _closing_class = ClosingGeneratorWorker
+    return _closing_class

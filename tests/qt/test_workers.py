@@ -1,0 +1,119 @@
+"""The worker contract (issue 13 item 11; issue 14 item 6): a cancelled job's generator is
+closed on the job's own thread, so its ``finally`` runs at once; quitting never waits for
+ever on a job stuck in a system call."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from qtpy.QtCore import Qt
+
+from polystore_gui.model.listing import gc_paused
+from polystore_gui.qt.tree_model import _listing_job
+from polystore_gui.model.listing import entry_for_path
+from polystore_gui.qt.workers import WorkerPool
+
+
+def _quit_on_first_yield(job):
+    # Direct connection: quit() runs on the worker's thread as the first value is yielded,
+    # so the job is aborted at that yield, whatever the timing.
+    job.yielded.connect(lambda _value: job.quit(), Qt.ConnectionType.DirectConnection)
+
+
+def test_a_cancelled_generator_is_closed_on_its_own_thread(qtbot):
+    pool = WorkerPool(max_threads=2)
+    ran: dict[str, object] = {}
+
+    def job():
+        ran["thread"] = threading.get_ident()
+        try:
+            with gc_paused():
+                while True:
+                    yield "more"
+        finally:
+            ran["finally_thread"] = threading.get_ident()
+            ran["gc_enabled"] = gc.isenabled()
+
+    was_enabled = gc.isenabled()
+    finished = []
+    started = pool.start(job, on_finish=lambda: finished.append(True))
+    _quit_on_first_yield(started)
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert pool.wait(10_000)
+    # ``started`` is still referenced here: the generator was closed by the worker, not by
+    # the garbage collector when the last reference went.
+    assert ran.get("finally_thread") == ran["thread"] != threading.get_ident()
+    assert ran["gc_enabled"] is was_enabled and gc.isenabled() is was_enabled
+    del started
+
+
+def test_a_cancelled_folder_listing_turns_the_collector_back_on_and_stops_its_sorter(qtbot, tmp_path):
+    for i in range(3000):
+        (tmp_path / f"f{i}.txt").touch()
+    (tmp_path / "sub").mkdir()
+    pool = WorkerPool(max_threads=2)
+    yields = []
+    finished = []
+    assert gc.isenabled()
+    job = pool.start(_listing_job, entry_for_path("disk", str(tmp_path)), True, "name", False,
+                     on_yield=yields.append, on_finish=lambda: finished.append(True))
+    _quit_on_first_yield(job)
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert pool.wait(10_000)
+    assert [what for what, _listed in yields] == ["rows"]  # cancelled inside the listing
+    assert gc.isenabled(), "the cancelled listing left the garbage collector off"
+    assert not [t for t in threading.enumerate() if t.name.startswith("polystore-gui-sort")]
+    del job
+
+
+STUCK_APP = textwrap.dedent("""
+    import logging, os, sys
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=logging.WARNING)
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+    from polystore_gui.qt.workers import WorkerPool
+
+    app = QApplication([])
+    pool = WorkerPool()
+
+    def read_fifo(path):
+        with open(path, "rb") as fh:  # no writer ever comes: blocks for good
+            return fh.read()
+
+    def quit_app():
+        pool.cancel_all(close=True)
+        print("waited:", pool.wait(300), flush=True)
+        app.quit()
+
+    for i in range(7):  # more than the pool's threads
+        pool.start(read_fifo, sys.argv[1])
+    QTimer.singleShot(300, quit_app)
+    app.exec()
+    del pool
+    print("exited", flush=True)
+""")
+
+
+def test_quitting_abandons_a_job_stuck_in_a_system_call_and_the_app_exits(tmp_path):
+    fifo = tmp_path / "stuck"
+    os.mkfifo(fifo)
+    script = tmp_path / "stuck_app.py"
+    script.write_text(STUCK_APP)
+    process = subprocess.Popen([sys.executable, str(script), str(fifo)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the app did not exit: quitting waited for a job stuck on a FIFO")
+    assert "waited: False" in out and "exited" in out, (out, err)
+    assert process.returncode == 0, err
+    assert "abandoning" in err and "read_fifo" in err
