@@ -709,18 +709,20 @@ def _list_generic(entry: Entry, batch_size: int) -> Iterator[list[Entry]]:
 # -- details --------------------------------------------------------------------------------
 
 
-def describe(entries: Iterable[Entry], *, batch_size: int = 512) -> Iterator[list[Entry]]:
+def describe(entries: Iterable[Entry], *, batch_size: int = 512, headers: bool = True) -> Iterator[list[Entry]]:
     """Yield, in batches, the entries whose details could be learnt, with those details.
 
     For disk: size and modified time (``lstat``/``stat``), and whether a directory is a
-    zarr store (and then its shape/dtype if it is an array). Entries that did not change
-    are not yielded. A vanished entry comes back with its error set.
+    zarr store (and then its shape/dtype if it is an array); with ``headers``, a TIFF's
+    shape, dtype and axes from its header (0.2-0.3 ms a file against a few microseconds for
+    a ``stat``: right for the rows on screen, not for every file of a huge folder). Entries
+    that did not change are not yielded. A vanished entry comes back with its error set.
     """
     batch: list[Entry] = []
     for entry in entries:
         if entry.backend != "disk" or entry.error is not None:
             continue
-        updated = describe_disk_entry(entry)
+        updated = describe_disk_entry(entry, headers=headers)
         if updated is not entry:
             batch.append(updated)
         if len(batch) >= batch_size:
@@ -730,8 +732,9 @@ def describe(entries: Iterable[Entry], *, batch_size: int = 512) -> Iterator[lis
         yield batch
 
 
-def describe_disk_entry(entry: Entry) -> Entry:
-    """``entry`` (a file or folder on disk) with its size, time, and zarr facts if it is a node."""
+def describe_disk_entry(entry: Entry, *, headers: bool = True) -> Entry:
+    """``entry`` (a file or folder on disk) with its size, time, and zarr facts if it is a
+    node; with ``headers``, a TIFF's facts (see :func:`describe`)."""
     try:
         st = os.stat(entry.path)
     except OSError as exc:
@@ -747,7 +750,7 @@ def describe_disk_entry(entry: Entry) -> Entry:
             described = zarr_entry(meta, entry.backend, entry.name, top_level=True)
             return described.with_details(modified=st.st_mtime)
         return entry.with_details(modified=st.st_mtime)
-    if stat_module.S_ISREG(st.st_mode) and is_tiff_name(entry.path):
+    if headers and stat_module.S_ISREG(st.st_mode) and st.st_size >= 8 and is_tiff_name(entry.path):  # 8: its header
         return _with_tiff_facts(entry.with_details(size=st.st_size, modified=st.st_mtime))
     return entry.with_details(size=st.st_size, modified=st.st_mtime)
 

@@ -873,11 +873,13 @@ def _merged(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]
 
 def _describe_all_job(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]) -> Iterator[tuple[str, list[Entry]]]:
     """Worker body: the details of every entry of a large folder not known yet."""
-    yield from _details_job([e for e in _merged(shown, rest, details) if e.modified is None and e.error is None])
+    # Sizes and times only: a TIFF header each would make a million files minutes, not seconds.
+    yield from _details_job([e for e in _merged(shown, rest, details) if e.modified is None and e.error is None],
+                            headers=False)
 
 
-def _details_job(entries: list[Entry]) -> Iterator[tuple[str, list[Entry]]]:
-    for update in describe(entries):
+def _details_job(entries: list[Entry], headers: bool = True) -> Iterator[tuple[str, list[Entry]]]:
+    for update in describe(entries, headers=headers):
         yield ("details", update)
         # A stat per entry, mostly Python: step aside for the GUI thread between batches
         # instead of contending for the GIL throughout.
