@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .safe_files import check_regular, open_regular
+from .tiff_facts import dimension_names
 from . import zarr_consolidated
 from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node
 
@@ -472,7 +473,8 @@ def _tiff_info(backend: str, path: str, size: int) -> Info:
         tile = (page.tilelength, page.tilewidth) if page.is_tiled else None
         return Info(backend, path, "array", shape=tuple(series.shape), dtype=str(series.dtype),
                     chunks=tile, nbytes=int(series.size * series.dtype.itemsize), size=size,
-                    stored_bytes=size, attributes=attrs, format="ome-tiff" if tif.is_ome else "tiff")
+                    stored_bytes=size, attributes=attrs, format="ome-tiff" if tif.is_ome else "tiff",
+                    dimension_names=dimension_names(str(series.axes)))  # the names a copy into zarr gets
 
 
 def _text_info(backend: str, path: str, size: int) -> Info:

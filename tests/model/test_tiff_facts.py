@@ -100,3 +100,13 @@ def test_headers_can_be_left_out_for_a_whole_huge_folder(tmp_path, monkeypatch):
     entries = [Entry("disk", str(tmp_path / n), n, EntryKind.IMAGE_FILE) for n in ("cyx.tif", "rgb.tif")]
     described = [e for batch in listing.describe(entries, headers=False) for e in batch]
     assert [e.size > 0 and e.shape is None for e in described] == [True, True]
+
+
+def test_info_gives_a_tiffs_axes_as_dimension_names(tmp_path):
+    from polystore_gui.model.arrays import inspect
+
+    _write_all(tmp_path)
+    assert inspect("disk", str(tmp_path / "hyperstack.tif")).dimension_names == ("t", "z", "c", "y", "x")
+    out = run("info", str(tmp_path / "cyx.tif"), "--json")
+    assert json.loads(out.stdout)["dimension_names"] == ["c", "y", "x"]
+    assert "dimensions    c, y, x" in run("info", str(tmp_path / "cyx.tif")).stdout
