@@ -4,18 +4,20 @@ The viewer is ``polystore-gui viewer``: a napari window in its own process (see
 ``polystore_gui/viewer``). This module is the sending side, shared by the browser and
 the ``send`` / ``viewer --status`` / ``viewer --stop`` commands. No Qt, no napari.
 
-- ``viewer_state(port)`` asks the viewer's control channel (zmqruntime's ping, then our
-  ``status`` request) and says plainly what is there: nothing, our viewer (PID, layers),
-  or another program holding the port.
+- ``viewer_state(port)`` asks the viewer's control channel (our JSON protocol with the
+  session token, ``viewer_protocol``; nothing from a socket is ever unpickled) and says
+  plainly what is there: nothing, our viewer (PID, layers), a viewer whose token we do not
+  hold (another user's), or another program holding the port.
 - ``ensure_viewer(port)`` starts the viewer, detached (its own session: it outlives the
   browser), when none answers, and waits until it says it is ready.
 - ``prepare(backend, path)`` reads one array and refuses, before anything is sent, what
   napari cannot show (1-D, empty, records, text, complex) or what would not fit in memory.
 - ``send(items, port)`` streams through polystore's registered ``napari_stream`` instance
   (``get_backend_instance``): polystore owns the wire format, the shared memory and the
-  acknowledgement. While a batch is in flight the viewer's process is watched: if it dies,
-  the backend's pending shared memory is released and the error says so at once, instead
-  of after polystore's 30-second acknowledgement timeout.
+  acknowledgement; each batch carries the session token in its display config. While a
+  batch is in flight the viewer's process is watched: if it dies, the backend's pending
+  shared memory is released and the error says so at once, instead of after polystore's
+  30-second acknowledgement timeout.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import pickle
 import socket
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
+from . import viewer_protocol as protocol
 from .entries import human_size
 
 if TYPE_CHECKING:
@@ -46,9 +48,9 @@ _ITEM_SUFFIX = ".npy"
 # Several arrays go in one batch (one acknowledgement) up to this many bytes; a bigger
 # array goes alone. polystore copies each batch into shared memory at once.
 BATCH_BYTES = 1 << 30
-STATUS_REQUEST = "status"
-SHUTDOWN_REQUEST = "shutdown"
-SERVER_NAME = "PolystoreNapariViewer"  # the class name our viewer reports in its pong
+STATUS_REQUEST = protocol.STATUS
+SHUTDOWN_REQUEST = protocol.SHUTDOWN
+SERVER_NAME = protocol.SERVER_NAME  # the name our viewer gives in every reply
 VIEWER_KIND = "polystore-gui napari viewer"
 
 
@@ -80,6 +82,7 @@ class Running(str, enum.Enum):
     NO = "not running"
     YES = "running"
     OTHER = "port taken by another program"
+    DENIED = "token does not match"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +103,9 @@ class ViewerState:
     def describe(self, what: str = "viewer") -> str:
         if self.running is Running.NO:
             return f"{what} not running (port {self.port})"
+        if self.running is Running.DENIED:
+            return (f"a polystore-gui {what} runs on port {self.port} but your token does not match "
+                    f"(started by another user?)")
         if self.running is Running.OTHER:
             return f"port {self.port} is taken by another program" + (f" ({self.detail})" if self.detail else "")
         layers = f", {len(self.layers)} layer{'s' if len(self.layers) != 1 else ''}" if self.ours else ""
@@ -108,21 +114,12 @@ class ViewerState:
     def as_json(self) -> dict[str, Any]:
         return {
             "port": self.port,
-            "running": self.running is Running.YES,
+            "running": self.running in (Running.YES, Running.DENIED),
             "state": self.running.value,
             "pid": self.pid,
             "server": self.server,
             "layers": [dict(layer) for layer in self.layers],
         }
-
-
-def _ping(port: int, host: str, timeout_ms: int) -> Any:
-    from zmqruntime.config import TransportMode
-    from zmqruntime.transport import request_control_ping
-
-    from polystore.zmq_config import POLYSTORE_ZMQ_CONFIG
-
-    return request_control_ping(port, TransportMode.TCP, host=host, config=POLYSTORE_ZMQ_CONFIG, timeout_ms=timeout_ms)
 
 
 def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
@@ -134,47 +131,116 @@ def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
         return False
 
 
-def control_request(port: int, message: dict[str, Any], *, host: str = LOOPBACK, timeout_ms: int = 2000) -> dict[str, Any] | None:
-    """One request on the viewer's control channel (zmqruntime's pickled REQ/REP); None when no answer."""
+class _Silent:
+    """No answer within the timeout (nothing there, or a program that does not speak ZeroMQ)."""
+
+
+class _Foreign:
+    """An answer that is not the viewer's protocol (never unpickled, never evaluated)."""
+
+
+_SILENT = _Silent()
+_FOREIGN = _Foreign()
+
+
+def _ask(port: int, kind: str, *, host: str, timeout_ms: int, token: str | None) -> dict[str, Any] | _Silent | _Foreign:
+    """One request on the control channel: the decoded JSON reply, _SILENT or _FOREIGN."""
     import zmq
 
     context: Any = zmq.Context.instance()
     sock = context.socket(zmq.REQ)
     try:
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REPLY_BYTES)
         sock.setsockopt(zmq.SNDTIMEO, timeout_ms)
         sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
-        sock.connect(f"tcp://{host}:{control_port(port)}")
-        sock.send(pickle.dumps(message))
-        reply = pickle.loads(sock.recv())
-        return reply if isinstance(reply, dict) else None
+        sock.connect(f"tcp://{_url_host(host)}:{control_port(port)}")
+        sock.send(protocol.encode_request(kind, protocol.read_token(port) if token is None else token))
+        frames = sock.recv_multipart(copy=True)
     except zmq.ZMQError:
-        return None
+        return _SILENT
     finally:
         sock.close(linger=0)
+    if len(frames) != 1:
+        return _FOREIGN
+    try:
+        return protocol.decode_reply(frames[0])
+    except protocol.ProtocolError:
+        return _FOREIGN
 
 
-def viewer_state(port: int, *, host: str = LOOPBACK, timeout_ms: int = 500, with_layers: bool = True) -> ViewerState:
+def _url_host(host: str) -> str:
+    """``host`` as a ZeroMQ tcp:// URL writes it (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def control_request(
+    port: int, kind: str, *, host: str = LOOPBACK, timeout_ms: int = 2000, token: str | None = None
+) -> dict[str, Any] | None:
+    """One request (``ping``, ``status``, ``shutdown``) to the viewer's control channel.
+
+    The reply is JSON checked by ``viewer_protocol.decode_reply``; None when nothing answers
+    or what answers is not a viewer. ``token`` None means the session's token (its file or
+    ``POLYSTORE_GUI_VIEWER_TOKEN``); "" sends none.
+    """
+    reply = _ask(port, kind, host=host, timeout_ms=timeout_ms, token=token)
+    return reply if isinstance(reply, dict) else None
+
+
+def _layers(value: object) -> tuple[dict[str, Any], ...]:
+    """The layer list of a status reply, keeping only known fields of the right types."""
+    if not isinstance(value, list):
+        return ()
+    layers = []
+    for layer in value[: protocol.MAX_LAYERS_REPORTED]:
+        if not isinstance(layer, dict):
+            continue
+        shape = layer.get("shape")
+        layers.append({
+            "name": str(layer.get("name", ""))[:500],
+            "shape": [n for n in shape if isinstance(n, int)] if isinstance(shape, list) else [],
+            "dtype": str(layer.get("dtype", ""))[:40],
+            "kind": str(layer.get("kind", ""))[:40],
+        })
+    return tuple(layers)
+
+
+def viewer_state(
+    port: int, *, host: str = LOOPBACK, timeout_ms: int = 500, with_layers: bool = True, token: str | None = None
+) -> ViewerState:
     """Ask what runs on ``port``. Never raises; takes at most about two timeouts."""
-    pong = _ping(port, host, timeout_ms)
-    if pong is None:
-        if _tcp_open(host, port) or _tcp_open(host, control_port(port)):
-            # Something listens: give a busy viewer a second chance before calling it foreign.
-            pong = _ping(port, host, max(timeout_ms, 2000))
-    if pong is None:
+    kind = protocol.STATUS if with_layers else protocol.PING
+    reply = _ask(port, kind, host=host, timeout_ms=timeout_ms, token=token)
+    if isinstance(reply, _Silent) and (_tcp_open(host, port) or _tcp_open(host, control_port(port))):
+        # Something listens: give a busy viewer a second chance before calling it foreign.
+        reply = _ask(port, kind, host=host, timeout_ms=max(timeout_ms, 2000), token=token)
+    if isinstance(reply, _Foreign):
+        return ViewerState(port, Running.OTHER, detail="it does not speak the viewer's protocol")
+    if isinstance(reply, _Silent):
         if _tcp_open(host, port) or _tcp_open(host, control_port(port)):
             return ViewerState(port, Running.OTHER, detail="it does not answer as a viewer")
         return ViewerState(port, Running.NO)
-    identity = getattr(pong, "process_identity", None)
-    pid = getattr(identity, "pid", None)
-    server = getattr(pong, "server", None)
-    layers: tuple[dict[str, Any], ...] = ()
-    if with_layers and server == SERVER_NAME:
-        reply = control_request(port, {"type": STATUS_REQUEST}, host=host, timeout_ms=max(timeout_ms, 2000))
-        if reply and reply.get("status") == "ok":
-            layers = tuple(reply.get("layers") or ())
-            pid = reply.get("pid", pid)
-    return ViewerState(port, Running.YES, pid=pid, server=server, layers=layers)
+    server = str(reply["server"])
+    if reply["status"] != "ok":
+        if reply.get("error") == "token":
+            return ViewerState(port, Running.DENIED, server=server)
+        return ViewerState(port, Running.OTHER, server=server, detail=str(reply.get("message", ""))[:200])
+    pid = reply.get("pid")
+    return ViewerState(
+        port, Running.YES, pid=pid if isinstance(pid, int) else None, server=server,
+        layers=_layers(reply.get("layers")) if with_layers else (),
+    )
+
+
+def receiver_state(port: int, *, host: str = LOOPBACK) -> ViewerState:
+    """Whether a receiver we cannot ask (Fiji: zmqruntime's pickled control channel) listens.
+
+    Only a TCP connection is tried: its control replies are pickles, which are never
+    read. Running.YES means "something accepts connections on the data port".
+    """
+    if _tcp_open(host, port):
+        return ViewerState(port, Running.YES)
+    return ViewerState(port, Running.NO)
 
 
 def stop_viewer(port: int, *, host: str = LOOPBACK, timeout: float = 15.0) -> ViewerState:
@@ -182,7 +248,7 @@ def stop_viewer(port: int, *, host: str = LOOPBACK, timeout: float = 15.0) -> Vi
     state = viewer_state(port, host=host, with_layers=False)
     if not state.ours:
         return state
-    control_request(port, {"type": SHUTDOWN_REQUEST}, host=host)
+    control_request(port, protocol.SHUTDOWN, host=host)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _pid_alive(state.pid):
@@ -362,15 +428,22 @@ def _display_config_type() -> type:
     from polystore.streaming.viewer_transport import ViewerDisplayConfigABC
 
     class SourceLayers(ViewerDisplayConfigABC):  # type: ignore[misc]
-        """One napari layer per sent array: component ``source`` (its address), mode slice."""
+        """One napari layer per sent array: component ``source`` (its address), mode slice.
+
+        The session token rides in the batch's ``display_config`` (``display_payload_extra``):
+        the viewer refuses a batch without it.
+        """
 
         COMPONENT_ORDER = ("source",)
+
+        def __init__(self, token: str | None = None) -> None:
+            self.token = token
 
         def component_modes(self) -> dict[str, str]:
             return {"source": "slice"}
 
         def display_payload_extra(self) -> dict[str, Any]:
-            return {}
+            return {"token": self.token} if self.token else {}
 
     return SourceLayers
 
@@ -387,8 +460,11 @@ def _no_microscope() -> Any:
     return NoMicroscope()
 
 
-def stream_request(port: int, items: Sequence[StreamItem], *, host: str = LOOPBACK) -> Any:
-    """polystore's ``ViewerStreamRequest`` for ``items``: one layer each, named by ``name``."""
+def stream_request(port: int, items: Sequence[StreamItem], *, host: str = LOOPBACK, token: str | None = None) -> Any:
+    """polystore's ``ViewerStreamRequest`` for ``items``: one layer each, named by ``name``.
+
+    ``token`` None means the session's (``viewer_protocol.read_token``).
+    """
     from zmqruntime.config import TransportMode
     from zmqruntime.viewer_protocol import ViewerTransportEndpoint
 
@@ -403,7 +479,7 @@ def stream_request(port: int, items: Sequence[StreamItem], *, host: str = LOOPBA
 
     return ViewerStreamRequest(
         viewer_transport=ViewerTransportEndpoint(host, port, TransportMode.TCP),
-        display_config=_display_config_type()(),
+        display_config=_display_config_type()(protocol.read_token(port) if token is None else token),
         source=ViewerStreamSource(
             ViewerStreamSourceIdentity(_no_microscope(), None),
             IndexedViewerStreamSourceMetadata([{"source": item.source} for item in items]),
@@ -442,6 +518,7 @@ def send(
     viewer_pid: int | None = None,
     backend_key: str = "napari_stream",
     progress: Callable[[int, int], None] | None = None,
+    token: str | None = None,
 ) -> int:
     """Stream ``items`` through polystore's ``backend_key`` instance; returns bytes sent.
 
@@ -450,16 +527,32 @@ def send(
     backend's pending shared memory is released and StreamError is raised within a second.
     """
     backend = _stream_backend(backend_key)
+    _bound_replies(backend)
     sent = 0
     total = sum(item.data.nbytes for item in items)
     for group in batches(items):
-        request = stream_request(port, group, host=host)
+        request = stream_request(port, group, host=host, token=token)
         paths = [f"{item.name}{_ITEM_SUFFIX}" for item in group]
         _save_watched(backend, [item.data for item in group], paths, request, viewer_pid, port)
         sent += sum(item.data.nbytes for item in group)
         if progress:
             progress(sent, total)
     return sent
+
+
+def _bound_replies(backend: Any) -> None:
+    """Cap what the viewer's reply may be on the sockets polystore's backend opens.
+
+    polystore makes one REQ socket per batch from the backend's own ZeroMQ context; a
+    context's default socket options (pyzmq) apply to every socket made after they are set.
+    """
+    import zmq
+
+    context = getattr(backend, "_context", None)
+    if context is None and hasattr(backend, "_context"):
+        context = backend._context = zmq.Context()
+    if isinstance(context, zmq.Context):
+        context.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REPLY_BYTES)
 
 
 def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], request: Any, pid: int | None, port: int) -> None:
@@ -496,7 +589,7 @@ def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], reque
 
 def require_receiver(port: int, *, host: str = LOOPBACK, what: str = "viewer") -> ViewerState:
     """The state of a receiver that must already run (Fiji): StreamError within a second if none."""
-    state = viewer_state(port, host=host, with_layers=False)
+    state = receiver_state(port, host=host)
     if state.running is Running.YES:
         return state
     raise StreamError(f"no {what} is listening on port {port}: {state.describe(what)}")

@@ -1,11 +1,14 @@
 """The browser's side of the persistent viewers: their state in the tree, sends in the background.
 
-Every few seconds (and after each send) a worker asks the napari viewer's port and the
-Fiji receiver's port who is there (``model.streaming.viewer_state``: a ping, a fraction
-of a millisecond when something answers, half a second when nothing does); the tree shows
-the answer beside ``napari_stream`` and ``fiji_stream``. Sending reads the arrays, starts
-the napari viewer when none runs, and streams through polystore's backend, all in one
-worker; the window only hears progress and the outcome.
+Every few seconds (and after each send) a worker asks the napari viewer's port who is
+there (``model.streaming.viewer_state``: one JSON request with the session token, a
+fraction of a millisecond when something answers, half a second when nothing does; no
+reply is ever unpickled) and whether the Fiji receiver's port accepts connections
+(``receiver_state``: zmqruntime's control channel speaks pickle, so it is not asked); the
+tree shows the answer beside ``napari_stream`` and ``fiji_stream``. Sending reads the
+arrays, starts the napari viewer when none runs, and streams through polystore's backend
+(each batch carrying the session token), all in one worker; the window only hears
+progress and the outcome.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class SendReport:
 def _probe(napari_port: int, fiji_port: int) -> dict[str, streaming.ViewerState]:
     return {
         NAPARI: streaming.viewer_state(napari_port),
-        FIJI: streaming.viewer_state(fiji_port, with_layers=False),
+        FIJI: streaming.receiver_state(fiji_port),
     }
 
 
@@ -73,7 +76,7 @@ def note_for(sink: str, state: streaming.ViewerState) -> str:
     if sink == NAPARI:
         return state.describe("viewer")
     if state.running is streaming.Running.YES:
-        return f"Fiji receiver reachable on port {state.port} (PID {state.pid})"
+        return f"Fiji receiver listening on port {state.port}"
     if state.running is streaming.Running.OTHER:
         return state.describe("Fiji receiver")
     return f"no Fiji receiver on port {state.port}"
@@ -95,6 +98,7 @@ class ViewerLink(QObject):
         self.ports = {NAPARI: napari_port, FIJI: fiji_port}
         self.states: dict[str, streaming.ViewerState] = {}
         self._probing = False
+        self._stale_probe = False
         self._sending = 0
         self._timer = QTimer(self)
         self._timer.setInterval(self.POLL_MS)
@@ -116,12 +120,17 @@ class ViewerLink(QObject):
         if self._probing or self._workers.closed:
             return
         self._probing = True
+        ports = dict(self.ports)
         self._workers.start(
-            _probe, self.ports[NAPARI], self.ports[FIJI],
-            on_return=self._on_probed, on_finish=self._on_probe_finished,
+            _probe, ports[NAPARI], ports[FIJI],
+            on_return=lambda states, asked=ports: self._on_probed(asked, states),
+            on_finish=self._on_probe_finished,
         )
 
-    def _on_probed(self, states: dict[str, streaming.ViewerState]) -> None:
+    def _on_probed(self, ports: dict[str, int], states: dict[str, streaming.ViewerState]) -> None:
+        if ports != self.ports:
+            self._stale_probe = True  # about ports changed since (Settings): asked again when it ends
+            return
         for sink, state in states.items():
             if self.states.get(sink) != state:
                 self.states[sink] = state
@@ -129,6 +138,9 @@ class ViewerLink(QObject):
 
     def _on_probe_finished(self) -> None:
         self._probing = False
+        if self._stale_probe:
+            self._stale_probe = False
+            self.poll()
 
     def send(self, addresses: Sequence[Address], sink: str = NAPARI) -> None:
         """Stream ``addresses`` to ``sink``; the outcome comes as sendFinished or sendFailed."""

@@ -4,7 +4,7 @@ Threads:
 
 - the receiver thread owns the REP data socket (zmqruntime's ``StreamingVisualizerServer``
   base; polystore's sender is a REQ socket); the control thread owns the REP control
-  socket (ping, ``status``, ``shutdown``), so the viewer answers while a big batch is being
+  socket (``ping``, ``status``, ``shutdown``, JSON), so the viewer answers while a big batch is being
   copied. For each batch the receiver copies every shared-memory block
   (sender-owned: polystore unlinks it after our reply), groups the images into layers
   (``layers.LayerBook``), hands the updates to the Qt thread and waits until they are
@@ -14,8 +14,13 @@ Threads:
   the control channel reports.
 
 It binds to the loopback interface unless ``--host`` says otherwise (zmqruntime's own
-default is every interface). The process never stops because its launcher exited: it
-is meant to outlive the browser.
+default is every interface), and prints a warning when it does. Nothing that arrives is
+unpickled: control requests are JSON checked by ``model.viewer_protocol`` and must carry
+the session token written at start (mode 0600); data batches must carry it too (in their
+display config), their acknowledgement routes must be on the loopback, and both sockets
+cap message sizes (ZeroMQ's MAXMSGSIZE). A bad message is answered or dropped; the
+threads go on. The process never stops because its launcher exited: it is meant to
+outlive the browser.
 """
 
 from __future__ import annotations
@@ -32,13 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ..model.streaming import (
-    LOOPBACK,
-    SHUTDOWN_REQUEST,
-    STATUS_REQUEST,
-    Running,
-    viewer_state,
-)
+from ..model import viewer_protocol as protocol
+from ..model.streaming import LOOPBACK, Running, viewer_state
 from .layers import BatchError, LayerBook, LayerUpdate
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,11 @@ POLL_MS = 100
 
 
 class PortTaken(RuntimeError):
-    pass
+    """The viewer's ports could not be bound; ``in_use`` when something else holds one."""
+
+    def __init__(self, message: str, *, in_use: bool = True) -> None:
+        super().__init__(message)
+        self.in_use = in_use
 
 
 @dataclass
@@ -79,14 +83,19 @@ def contrast(data: np.ndarray) -> tuple[float, float]:
 
 def _server_class() -> type:
     import zmq
+    from zmqruntime.messages import ImageAck
     from zmqruntime.streaming.server import StreamingVisualizerServer
 
     class PolystoreNapariViewer(StreamingVisualizerServer):
-        """polystore-gui's napari viewer (reports this class name in its pong)."""
+        """polystore-gui's napari viewer: zmqruntime's sockets and acks, our JSON control protocol.
+
+        zmqruntime's ``process_messages`` (pickle) is never called: the control thread
+        answers with ``answer_control``. Both sockets cap what they accept (MAXMSGSIZE).
+        """
 
         _server_type = "polystore-gui-napari-viewer"
 
-        def __init__(self, port: int, host: str, hooks: Any) -> None:
+        def __init__(self, port: int, host: str, hooks: Any, token: str) -> None:
             from zmqruntime.config import TransportMode
 
             from polystore.zmq_config import POLYSTORE_ZMQ_CONFIG
@@ -100,15 +109,60 @@ def _server_class() -> type:
                 config=POLYSTORE_ZMQ_CONFIG,
             )
             self.hooks = hooks
+            self.token = token
+            self.allow_remote_routes = not protocol.is_loopback(host)
+
+        # Both sockets are ROUTERs answering REQ peers as a REP would (``split_envelope``):
+        # libzmq's REP state machine loses the next request after a peer that sent random
+        # bytes (measured: 2-4 of 5), a ROUTER does not.
+        def bind_data_socket(self, context: Any) -> Any:
+            return self._bind_capped(context, zmq.ROUTER, self.data_transport_url(), protocol.MAX_BATCH_BYTES)
+
+        def bind_control_socket(self, context: Any) -> Any:
+            return self._bind_capped(context, zmq.ROUTER, self.control_transport_url(), protocol.MAX_REQUEST_BYTES)
+
+        @staticmethod
+        def _bind_capped(context: Any, kind: int, url: str, limit: int) -> Any:
+            sock = context.socket(kind)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, limit)  # a longer message disconnects its peer
+            sock.setsockopt(zmq.RCVHWM, protocol.RECEIVE_QUEUE)
+            try:
+                sock.bind(url)
+            except zmq.ZMQError:
+                sock.close(linger=0)  # an open socket would make the context's term() wait forever
+                raise
+            return sock
+
+        def process_messages(self) -> None:  # zmqruntime's pickled control loop: never
+            raise RuntimeError("the viewer's control channel is answered by answer_control (JSON)")
+
+        def answer_control(self, frames: list[bytes]) -> bytes:
+            """The reply to one control message; never raises, never unpickles."""
+            if len(frames) != 1:
+                return protocol.error_reply("request", "one frame per request")
+            try:
+                request = protocol.decode_request(frames[0])
+            except protocol.ProtocolError as exc:
+                return protocol.error_reply("request", str(exc))
+            if not protocol.token_matches(request.token, self.token):
+                return protocol.error_reply("token", "the token is missing or does not match this viewer's")
+            try:
+                return protocol.encode_reply(self.handle_control_message(request.kind))
+            except Exception as exc:  # the channel stays up; the client hears why
+                log.exception("control request %s failed", request.kind)
+                return protocol.error_reply("request", f"{request.kind} failed: {exc}")
 
         def handle_control_message(self, message: Any) -> dict[str, Any]:
-            kind = message.get("type") if isinstance(message, dict) else None
-            if kind == STATUS_REQUEST:
-                return {"status": "ok", "pid": os.getpid(), "port": self.port, "layers": self.hooks.snapshot()}
-            if kind == SHUTDOWN_REQUEST:
+            if message == protocol.PING:
+                return {"status": "ok", "pid": os.getpid(), "port": self.port}
+            if message == protocol.STATUS:
+                layers = self.hooks.snapshot()[: protocol.MAX_LAYERS_REPORTED]
+                return {"status": "ok", "pid": os.getpid(), "port": self.port, "layers": layers}
+            if message == protocol.SHUTDOWN:
                 self.hooks.request_shutdown()
                 return {"status": "ok", "message": "closing"}
-            return {"status": "error", "message": f"unknown control request {kind!r}"}
+            return {"status": "error", "error": "request", "message": f"unknown control request {message!r}"}
 
         def handle_data_message(self, message: Any) -> None:  # the receiver loop handles data itself
             raise NotImplementedError
@@ -116,7 +170,45 @@ def _server_class() -> type:
         def display_image(self, image_data: Any, metadata: dict) -> None:
             raise NotImplementedError
 
+        def send_ack(self, transfer: Any, status: str = "success", error: str | None = None) -> bool:
+            """One image's acknowledgement to its route (checked when the batch was accepted)."""
+            if transfer is None or protocol.route_refusal(transfer.return_route.url, allow_remote=self.allow_remote_routes):
+                return False
+            sock = zmq.Context.instance().socket(zmq.PUSH)
+            try:
+                sock.setsockopt(zmq.LINGER, 1000)
+                sock.setsockopt(zmq.SNDTIMEO, 1000)
+                sock.setsockopt(zmq.IMMEDIATE, 1)
+                sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REQUEST_BYTES)
+                sock.connect(transfer.return_route.url)
+                sock.send_json(ImageAck(
+                    image_id=transfer.image_id, viewer_port=self.port, viewer_type=self.viewer_type,
+                    status=status, timestamp=time.time(), error=error,
+                    return_route=transfer.return_route, producer=transfer.producer,
+                ).to_dict())
+                return True
+            except Exception as exc:
+                log.warning("could not acknowledge %s: %s", transfer.image_id, exc)
+                return False
+            finally:
+                sock.close()
+
     return PolystoreNapariViewer
+
+
+MAX_ENVELOPE = 8  # routing frames a REQ peer's message may carry before its empty delimiter
+
+
+def split_envelope(frames: list[bytes]) -> tuple[list[bytes], list[bytes]] | None:
+    """A ROUTER message as (routing frames up to the empty delimiter, body), or None.
+
+    A REQ peer's message arrives as ``[identity, b"", body]``; the reply goes back as
+    ``[identity, b"", reply]``. A message with no delimiter has no REQ peer to answer.
+    """
+    for index in range(1, min(len(frames), MAX_ENVELOPE + 1)):
+        if frames[index] == b"":
+            return frames[: index + 1], frames[index + 1 :]
+    return None
 
 
 class Receiver:
@@ -150,26 +242,40 @@ class Receiver:
                 if poller.poll(POLL_MS):
                     serve()
             except zmq.ZMQError as exc:
-                if self.server.is_running():
-                    log.warning("socket error: %s", exc)
-                break
+                if not self.server.is_running() or exc.errno in (zmq.ETERM, zmq.ENOTSOCK):
+                    break
+                log.warning("socket error (the channel stays open): %s", exc)
+            except Exception:  # one bad message never ends the thread
+                log.exception("a message could not be served (the channel stays open)")
 
     def run(self) -> None:
         self._poll(self.server.data_socket, self._serve_batch)
 
     def run_control(self) -> None:
-        self._poll(self.server.control_socket, self.server.process_messages)
+        self._poll(self.server.control_socket, self._serve_control)
+
+    def _serve_control(self) -> None:
+        sock = self.server.control_socket
+        envelope = split_envelope(sock.recv_multipart())
+        if envelope is not None:  # else no REQ peer sent it: there is no one to answer
+            head, body = envelope
+            sock.send_multipart([*head, self.server.answer_control(body)])
 
     def _serve_batch(self) -> None:
         import zmq
 
-        raw = self.server.data_socket.recv()
+        envelope = split_envelope(self.server.data_socket.recv_multipart())
+        if envelope is None:
+            return
+        head, frames = envelope
         received = time.perf_counter()
         try:
-            reply, pending = self._accept(raw)
+            if len(frames) != 1:
+                raise BatchError("a batch is one frame of JSON")
+            reply, pending = self._accept(frames[0])
         except Exception as exc:  # any malformed batch is answered, never fatal
             log.warning("refused a batch: %s", exc)
-            reply, pending = {"status": "error", "type": "batch", "message": str(exc)}, None
+            reply, pending = {"status": "error", "type": "batch", "message": str(exc)[:500]}, None
         copied = time.perf_counter()
         if pending is not None:
             self.hooks.show(pending)
@@ -178,7 +284,7 @@ class Receiver:
             elif pending.error:
                 reply = {"status": "error", "type": "batch", "message": pending.error}
         try:
-            self.server.data_socket.send_json(reply)
+            self.server.data_socket.send_multipart([*head, json.dumps(reply).encode("utf-8")])
         except zmq.ZMQError as exc:
             log.warning("could not acknowledge a batch: %s", exc)
         if pending is not None:
@@ -195,19 +301,21 @@ class Receiver:
 
         from polystore.streaming._streaming_backend import StreamingSharedMemoryAuthority
 
-        message = json.loads(raw.decode("utf-8"))
+        if len(raw) > protocol.MAX_BATCH_BYTES:
+            raise BatchError(f"a batch of {len(raw):,} bytes is over the {protocol.MAX_BATCH_BYTES:,}-byte limit")
+        try:
+            message = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise BatchError(f"not a viewer batch: not JSON ({type(exc).__name__})") from None
         if not isinstance(message, dict) or not isinstance(message.get("images"), list):
             raise BatchError("not a viewer batch (no 'images' list)")
+        # The token first: nothing of an unauthenticated batch is looked at further.
+        if not protocol.token_matches(protocol.batch_token(message), self.server.token):
+            raise BatchError("the batch's token is missing or does not match this viewer's (display_config.token)")
+        checked = [self._checked(info) for info in message["images"]]
         items: list[dict[str, Any]] = []
         transfers = []
-        for info in message["images"]:
-            if not isinstance(info, dict):
-                raise BatchError("an image entry is not an object")
-            data_type = info.get("data_type", "image")
-            if data_type != "image":
-                raise BatchError(f"this viewer shows images; {info.get('path')!r} is {data_type!r}")
-            if not info.get("shm_name"):
-                raise BatchError(f"{info.get('path')!r} names no shared-memory block")
+        for info in checked:
             data = StreamingSharedMemoryAuthority.copy_sender_owned_array(
                 name=info["shm_name"], shape=tuple(info["shape"]), dtype=info["dtype"]
             )
@@ -218,22 +326,56 @@ class Receiver:
         pending = PendingBatch([(u, contrast(u.data)) for u in updates], [t for t in transfers if t is not None])
         return {"status": "success", "type": "batch"}, pending
 
+    def _checked(self, info: object) -> dict[str, Any]:
+        """One image entry, refused (BatchError) unless its every field is what we expect."""
+        if not isinstance(info, dict):
+            raise BatchError("an image entry is not an object")
+        path = str(info.get("path"))[:200]
+        data_type = info.get("data_type", "image")
+        if data_type != "image":
+            raise BatchError(f"this viewer shows images; {path!r} is {str(data_type)[:40]!r}")
+        name = info.get("shm_name")
+        if not isinstance(name, str) or not name or len(name) > 200 or "/" in name:
+            raise BatchError(f"{path!r} names no shared-memory block")
+        shape = info.get("shape")
+        if not isinstance(shape, list) or not 1 <= len(shape) <= 32 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise BatchError(f"{path!r} has no valid shape")
+        try:
+            if not isinstance(info.get("dtype"), str):
+                raise TypeError
+            dtype = np.dtype(info["dtype"])
+        except (TypeError, ValueError):
+            raise BatchError(f"{path!r} has no valid dtype") from None
+        if dtype.kind not in "buif" or dtype.fields is not None:
+            raise BatchError(f"{path!r}: the viewer takes numbers, not {dtype}")
+        if info.get("image_id") is not None:
+            route = info.get("return_route")
+            why = protocol.route_refusal(route.get("url") if isinstance(route, dict) else None,
+                                         allow_remote=self.server.allow_remote_routes)
+            if why:
+                raise BatchError(f"{path!r}: {why}")
+        return info
+
     def forget(self, key: str) -> None:
         with self.book_lock:
             self.book.forget(key)
 
 
-def _bind(port: int, host: str, hooks: Any) -> Any:
+def _bind(port: int, host: str, hooks: Any, token: str) -> Any:
     import zmq
 
-    server = _server_class()(port, host, hooks)
+    server = _server_class()(port, host, hooks, token)
     try:
         server.start()
     except zmq.ZMQError as exc:
         server.stop()
+        in_use = exc.errno == zmq.EADDRINUSE
+        why = "another program holds one of them: choose another port with --port" if in_use else "check --host"
         raise PortTaken(
-            f"cannot listen on {host} port {port} (data) and {server.control_port} (control): {exc}. "
-            f"Another program holds one of them: choose another port with --port."
+            f"cannot listen on {host} port {port} (data) and {server.control_port} (control): {exc}; {why}",
+            in_use=in_use,
         ) from exc
     return server
 
@@ -243,23 +385,40 @@ def main(port: int, host: str = LOOPBACK) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("zmqruntime", "polystore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    state = viewer_state(port, host=host, with_layers=False)
-    if state.ours:
-        print(f"polystore-gui viewer: already running on port {port} (PID {state.pid})")
-        return 0
-    if state.running is Running.OTHER:
-        print(f"polystore-gui viewer: {state.describe()}; choose another port with --port", file=sys.stderr)
-        return 2
+    warning = protocol.exposure_warning(host)
+    if warning:
+        print(f"polystore-gui viewer: {warning}", file=sys.stderr, flush=True)
     hooks = _Hooks()
+    token = protocol.new_token()
     try:
-        server = _bind(port, host, hooks)
+        # Bind first, ask who is there only when the port is taken: nothing is sent
+        # anywhere before the viewer knows it cannot listen.
+        server = _bind(port, host, hooks, token)
     except PortTaken as exc:
+        if exc.in_use:
+            state = viewer_state(port, host=host, with_layers=False)
+            if state.ours:
+                print(f"polystore-gui viewer: already running on port {port} (PID {state.pid})")
+                return 0
+            if state.running in (Running.OTHER, Running.DENIED):
+                print(f"polystore-gui viewer: {state.describe()}; choose another port with --port", file=sys.stderr)
+                return 2
         print(f"polystore-gui viewer: {exc}", file=sys.stderr)
         return 2
+    try:
+        # Written once the ports are ours, so a viewer that lost the race never replaces
+        # the token of the one that won.
+        token_file = protocol.write_token(port, token, pid=os.getpid(), host=host)
+    except OSError as exc:
+        server.stop()
+        print(f"polystore-gui viewer: cannot write the session token: {exc}", file=sys.stderr)
+        return 2
+    log.info("session token in %s (mode 0600)", token_file)
     try:
         return _run_window(server, hooks, port)
     finally:
         server.stop()
+        protocol.remove_token(port, token)
 
 
 class _Hooks:

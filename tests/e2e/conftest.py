@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from polystore_gui.model import streaming
+from polystore_gui.model.viewer_protocol import RUNTIME_DIR_ENV
 from tests.fakes import free_port_pair
+
+# The viewers' session tokens go to a private folder of this test session, never the user's.
+_RUNTIME = Path(tempfile.mkdtemp(prefix="polystore-gui-runtime-")) / "runtime"
+os.environ[RUNTIME_DIR_ENV] = str(_RUNTIME)
+atexit.register(shutil.rmtree, _RUNTIME.parent, True)
 
 
 def shm_segments() -> set[str]:
@@ -78,7 +87,7 @@ def viewer(viewer_port, tmp_path):
     finally:
         if process.poll() is None:
             if streaming.viewer_state(viewer_port, with_layers=False).ours:
-                streaming.control_request(viewer_port, {"type": streaming.SHUTDOWN_REQUEST})
+                streaming.control_request(viewer_port, streaming.SHUTDOWN_REQUEST)
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

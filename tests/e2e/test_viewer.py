@@ -67,6 +67,8 @@ def test_the_viewer_groups_what_polystores_backend_sends_by_component(viewer):
     port, _process = viewer
     from polystore.streaming.viewer_transport import PathMappedViewerStreamSourceMetadata, ViewerDisplayConfigABC
 
+    from polystore_gui.model.viewer_protocol import read_token
+
     class ChannelLayersZStacks(ViewerDisplayConfigABC):
         COMPONENT_ORDER = ("channel", "z")
 
@@ -74,7 +76,7 @@ def test_the_viewer_groups_what_polystores_backend_sends_by_component(viewer):
             return {"channel": "slice", "z": "stack"}
 
         def display_payload_extra(self):
-            return {}
+            return {"token": read_token(port)}  # every batch carries the session token
 
     paths = [f"c{c}_z{z}.tif" for c in (1, 2) for z in (0, 1, 2)]
     planes = [np.full((32, 48), 10 * c + z, np.uint16) for c in (1, 2) for z in (0, 1, 2)]

@@ -3,13 +3,17 @@ and the layer rules the viewer applies (pure numpy, no napari)."""
 
 from __future__ import annotations
 
+import pickle
 import socket
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
 from polystore_gui.model import streaming
+from polystore_gui.model import viewer_protocol as protocol
 from polystore_gui.model.address import Address, decode_entries, encode_entries
 from polystore_gui.viewer.layers import LayerBook
 from tests.fakes import free_port_pair
@@ -141,3 +145,139 @@ def test_producers_never_share_a_layer_and_each_source_is_its_own_layer():
     assert {u.name for u in updates} == {"x.zarr/raw", "y.zarr/raw"}
     # An unstacked layer shows the array it was sent, not a copy.
     assert updates[0].data is a
+
+
+# -- the control protocol: JSON, the token, nothing unpickled (issue 14) -------------------------
+
+
+class _Touch:
+    """Unpickling this creates ``path``: the witness that a pickle was run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture
+def fake_viewer(tmp_path):
+    """A program on a port pair whose control port answers every request with a pickle."""
+    import threading
+
+    import zmq
+
+    port = free_port_pair()
+    marker = tmp_path / "pwned"
+    context = zmq.Context()
+    control = context.socket(zmq.REP)
+    control.setsockopt(zmq.LINGER, 0)
+    control.bind(f"tcp://127.0.0.1:{streaming.control_port(port)}")
+    stop = threading.Event()
+    served = []
+
+    def serve():
+        poller = zmq.Poller()
+        poller.register(control, zmq.POLLIN)
+        while not stop.is_set():
+            if poller.poll(50):
+                served.append(control.recv_multipart())
+                control.send(pickle.dumps({"status": "ok", "server": "PolystoreNapariViewer", "evil": _Touch(str(marker))}))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield port, marker, served
+    stop.set()
+    thread.join(5)
+    control.close(linger=0)
+    context.term()
+
+
+def test_a_fake_viewer_replying_with_a_pickle_runs_nothing_and_is_another_program(fake_viewer):
+    port, marker, served = fake_viewer
+    state = streaming.viewer_state(port, timeout_ms=300)
+    assert served, "the fake server was asked"
+    assert state.running is streaming.Running.OTHER and not state.ours
+    assert "taken by another program" in state.describe()
+    assert streaming.control_request(port, streaming.STATUS_REQUEST, timeout_ms=300) is None
+    assert streaming.stop_viewer(port).running is streaming.Running.OTHER
+    with pytest.raises(streaming.StreamError, match="another program"):
+        streaming.ensure_viewer(port, timeout=5)
+    run = subprocess.run([sys.executable, "-m", "polystore_gui", "viewer", "--status", "--port", str(port)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "taken by another program" in run.stdout, run.stdout + run.stderr
+    assert not marker.exists()
+
+
+def test_the_token_file_is_private_and_only_its_own_viewer_removes_it(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o755)
+    monkeypatch.setenv(protocol.RUNTIME_DIR_ENV, str(runtime))
+    monkeypatch.delenv(protocol.TOKEN_ENV, raising=False)
+    assert protocol.read_token(1234) is None
+    token = protocol.new_token()
+    path = protocol.write_token(1234, token, pid=os.getpid(), host="127.0.0.1")
+    assert path == runtime / "viewer-1234.token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o700  # tightened
+    assert protocol.read_token(1234) == token
+    monkeypatch.setenv(protocol.TOKEN_ENV, "from-the-environment")
+    assert protocol.read_token(1234) == "from-the-environment"
+    protocol.remove_token(1234, "someone else's")
+    assert path.exists()
+    protocol.remove_token(1234, token)
+    assert not path.exists()
+
+
+def test_requests_and_replies_are_checked_json_and_tokens_compare_exactly():
+    token = protocol.new_token()
+    request = protocol.decode_request(protocol.encode_request("status", token))
+    assert request == protocol.Request("status", token)
+    assert protocol.token_matches(request.token, token)
+    for offered in (None, "", token[:-1], token + "x", 42, ["x"]):
+        assert not protocol.token_matches(offered, token)
+    for raw in (pickle.dumps({"type": "status"}), b"\xff\xfe", b"[1]", b"{}", b"[" * 5000,
+                b'{"protocol": "polystore-gui-viewer/1", "type": "exec"}',
+                b'{"protocol": "polystore-gui-viewer/1", "type": "status", "token": 7}',
+                b" " * (protocol.MAX_REQUEST_BYTES + 1)):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode_request(raw)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_reply(pickle.dumps({"status": "ok"}))
+    reply = protocol.decode_reply(protocol.error_reply("token", "no"))
+    assert reply["server"] == protocol.SERVER_NAME and reply["error"] == "token"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost", "[::1]"])
+def test_loopback_hosts_need_no_warning(host):
+    assert protocol.exposure_warning(host) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "*", "192.168.1.5", "::", "10.1.2.3"])
+def test_other_hosts_are_warned_about(host):
+    warning = protocol.exposure_warning(host)
+    assert warning and "reachable from other machines" in warning and "token" in warning
+
+
+def test_acknowledgement_routes_stay_on_this_machine():
+    assert protocol.route_refusal("tcp://127.0.0.1:5555", allow_remote=False) is None
+    assert protocol.route_refusal("tcp://[::1]:5555", allow_remote=False) is None
+    for url in ("tcp://192.0.2.1:5555", "tcp://example.com:80", "ipc:///tmp/x", "tcp://127.0.0.1", "tcp://127.0.0.1:x",
+                None, 5, "tcp://" + "a" * 400):
+        assert protocol.route_refusal(url, allow_remote=False), url
+    assert protocol.route_refusal("tcp://192.0.2.1:5555", allow_remote=True) is None
+
+
+def test_a_viewer_asked_for_another_host_warns_before_anything(tmp_path):
+    """TEST-NET-1 (192.0.2.1) is no interface here: binding fails locally, nothing is sent."""
+    port = free_port_pair()
+    env = {**__import__("os").environ, protocol.RUNTIME_DIR_ENV: str(tmp_path / "runtime")}
+    run = subprocess.run([sys.executable, "-m", "polystore_gui", "viewer", "--port", str(port), "--host", "192.0.2.1"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 2
+    assert "WARNING: the viewer listens on 192.0.2.1, reachable from other machines" in run.stderr
+    assert "cannot listen on 192.0.2.1" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "runtime").exists()  # no token written for a viewer that never listened
