@@ -40,7 +40,11 @@ _NOT_SHOWN = {"backend", "path", "zarr_format", "attributes", "ome", "preview", 
 
 def info_text(doc: dict[str, Any]) -> list[str]:
     """The lines that describe ``doc`` (an ``Info.as_json()``); the error is not among them
-    (the CLI says it on stderr)."""
+    (the CLI says it on stderr). None at all when the error is all there is to say (an
+    address that does not exist is no "file")."""
+    facts = {k: v for k, v in doc.items() if k not in ("backend", "path", "kind", "error") and v not in (None, {}, [])}
+    if doc.get("error") and not facts:
+        return []
     lines = [f"{doc.get('backend')}:{doc.get('path')}"]
     for key, label in _LABELS.items():
         value = doc.get(key)

@@ -23,6 +23,8 @@ def test_a_path_that_never_existed_does_not_exist(tmp_path, command, backend):
     assert "does not exist" in out.stderr.lower() and "never" in out.stderr
     assert "no longer" not in out.stderr.lower() and "Traceback" not in out.stderr
     assert "does not exist" not in out.stdout.lower()  # the reason goes to stderr only
+    if command == "info":
+        assert out.stdout == ""  # nothing is known of it: not even "kind file"
 
 
 def test_info_text_is_indented_with_human_sizes(demo_dir):
