@@ -573,9 +573,14 @@ def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], reque
     while not done.wait(0.2):
         if pid is not None and not _pid_alive(pid):
             died = True
-            # Releases the pending shared memory and ends the blocked wait (ETERM).
+            # Releases the pending shared memory and ends the blocked wait (ETERM). Again
+            # until the batch gives up: a viewer that died while the batch was still being
+            # copied into shared memory leaves polystore to make a new context afterwards,
+            # and to wait 30 s on it.
             backend.cleanup()
-            done.wait(10)
+            deadline = time.monotonic() + 10
+            while not done.wait(0.2) and time.monotonic() < deadline:
+                backend.cleanup()
             break
     thread.join(timeout=10)
     error = outcome["error"]
