@@ -177,7 +177,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         path, note = resolve_array(address.backend, address.path)
-        report = scan_report(read_layout(path))
+        report = scan_report(read_layout(path), decode=args.verify)
     except (ChunkLayoutError, CorruptMetadataError, OSError) as exc:
         print(f"polystore-gui: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -198,12 +198,13 @@ def _print_chunk_report(summary: dict[str, Any], report: Any, summary_only: bool
         return "-" if n is None else f"{n:,}" if isinstance(n, int) else str(n)
 
     sharded = summary["shards"] is not None
-    print(f"{'array':>20}: {summary['path']}" + (f"  ({summary['note']})" if summary.get("note") else ""))
+    print(f"{'array':>20}: {_shown(summary['path'])}" + (f"  ({_shown(summary['note'])})" if summary.get("note") else ""))
     print(f"{'shape':>20}: {summary['shape']} {summary['dtype']} (zarr v{summary['zarr_format']})")
     print(f"{'chunks':>20}: {summary['chunks']}" + (f" in shards of {summary['shards']}" if sharded else ""))
     print(f"{'codecs':>20}: {' -> '.join(summary['codecs'])}")
+    decoded = "every stored chunk decoded" if summary["decoded"] else "sizes only, chunks not decoded (--verify decodes)"
     print(f"{'chunks stored':>20}: {fmt(summary['nchunks_initialized'])} of {fmt(summary['nchunks'])}"
-          f" ({fmt(summary['nchunks_missing'])} missing, {fmt(summary['nchunks_error'])} unreadable)")
+          f" ({fmt(summary['nchunks_missing'])} missing, {fmt(summary['nchunks_error'])} unreadable; {decoded})")
     if sharded:
         print(f"{'shards stored':>20}: {fmt(summary['nshards_initialized'])} of {fmt(summary['nshards'])}")
     ratio = summary["compression_ratio"]
@@ -216,7 +217,7 @@ def _print_chunk_report(summary: dict[str, Any], report: Any, summary_only: bool
     for warning in summary["warnings"]:
         print(f"{'warning':>20}: {warning}")
     for error in summary["errors"]:
-        print(f"{'error':>20}: {error['key']}: {error['message']}")
+        print(f"{'error':>20}: {_shown(error['key'])}: {_shown(error['message'])}")
     if summary["stray_files"]:
         print(f"{'stray files':>20}: {summary['stray_files']:,} (not chunk keys of this array)")
     if summary_only:
@@ -399,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("address", help="a zarr array (zarr:, ome_zarr: or a disk path); an OME-NGFF image means its level 0")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--summary", action="store_true", help="counts only, no per-chunk list")
+    p.add_argument("--verify", action="store_true", help="decode every stored chunk (reads them all): chunks that "
+                   "fail to decode count as unreadable; without it only sizes are checked")
     p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])
     p.add_argument("dir", nargs="?", help="where to make it (default: the user data folder)")
     p = sub.add_parser("viewer", help=SUBCOMMANDS["viewer"][0],
@@ -435,7 +438,9 @@ def _viewer_endpoint(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, help="the viewer's data port (default: polystore's, POLYSTORE_ZMQ_DEFAULT_PORT "
                    "or 7777; its control port is 1000 higher)")
     p.add_argument("--host", default=LOOPBACK, help=f"the interface to listen on or connect to (default {LOOPBACK}, "
-                   "this machine only; 0.0.0.0 listens on every interface)")
+                   "this machine only; 0.0.0.0 listens on every interface, with a warning: requests then come from "
+                   "the network, each with the session token, unencrypted). A client on another machine sets "
+                   "POLYSTORE_GUI_VIEWER_TOKEN to the viewer's token")
 
 
 def build_gui_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .safe_files import open_regular
 from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes
 
 MAX_UINT_64 = 2**64 - 1
@@ -325,7 +326,7 @@ def read_shard_index(layout: ChunkLayout, path: str, size: int) -> tuple[np.ndar
     if size < nbytes:
         return None, f"shard index truncated: the file has {size:,} bytes, its index needs {nbytes:,}"
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             if fmt.location == "start":
                 raw = fh.read(nbytes)
             else:

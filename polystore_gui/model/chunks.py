@@ -36,6 +36,7 @@ from .chunk_layout import (
     ChunkLayoutError,
     read_shard_index,
 )
+from .safe_files import open_regular
 from .zarr_nodes import V2_ARRAY, V3_META
 
 # Chunk states, one int8 per chunk.
@@ -87,6 +88,7 @@ class ChunkReport:
     complete: bool = False
     strays: int = 0
     seconds: float = 0.0
+    verified: bool = False  # every stored chunk was decoded (``verify``); else sizes only
     # Stored chunks per power-of-two size (bin k: 2**k <= bytes < 2**(k+1)), kept up to date
     # batch by batch: the summary is redrawn while a million chunks arrive, and a pass over
     # every size each time cost the GUI thread 15-40 ms. None: to be counted afresh.
@@ -168,6 +170,7 @@ class ChunkReport:
             "size_histogram": self.size_histogram(),
             "complete": self.complete,
             "stray_files": self.strays,
+            "decoded": self.verified,
             "errors": [self._error_doc(k, m) for k, m in sorted(self.errors.items())],
         }
         doc["warnings"] = warnings(doc, layout)
@@ -606,12 +609,52 @@ def _ravel(indices: np.ndarray, grid: tuple[int, ...]) -> np.ndarray:
     return flat
 
 
-def scan_report(layout: ChunkLayout) -> ChunkReport:
+def verify(report: ChunkReport, *, array: Any = None, should_stop: Any = None) -> Iterator[tuple[int, int]]:
+    """Decode every stored chunk of a complete report; those that fail become unreadable.
+
+    A scan learns which chunks exist and their sizes, not whether they decode: a truncated
+    or garbage unsharded chunk is a file like any other (and a viewer shows it as the fill
+    value). This pass reads each stored chunk through zarr, as a viewer would, and marks a
+    chunk that fails with ERROR and its reason. Yields (decoded, total) now and then;
+    ``report.verified`` is set when every stored chunk was tried.
+    """
+    layout = report.layout
+    flat_state = report.state.reshape(-1)
+    todo = np.flatnonzero(flat_state == STORED)
+    total = int(todo.size)
+    if array is None:
+        array = open_for_decoding(layout)
+    grid = layout.grid
+    last = time.perf_counter()
+    for done, flat in enumerate(todo.tolist()):
+        if should_stop is not None and should_stop():
+            return
+        index = tuple(int(i) for i in np.unravel_index(flat, grid)) if grid else ()
+        try:
+            np.asarray(array[layout.region(index)])
+        except Exception as exc:  # any decode or read failure is this chunk's fact
+            flat_state[flat] = ERROR
+            obj, _inner = layout.object_of(index)
+            oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
+            where = f"chunk {list(index)}: " if layout.shards is not None else ""
+            report.errors.setdefault(oflat, where + explain_decode_error(layout, exc))
+            report._bins = None
+        if time.perf_counter() - last > BATCH_SECONDS:
+            last = time.perf_counter()
+            yield (done + 1, total)
+    report.verified = True
+    yield (total, total)
+
+
+def scan_report(layout: ChunkLayout, *, decode: bool = False) -> ChunkReport:
     """The complete report, scanned in this thread (the CLI and tests)."""
     report = ChunkReport.empty(layout)
     started = time.perf_counter()
     for batch in scan(layout):
         report.apply(batch)
+    if decode:
+        for _progress in verify(report):
+            pass
     report.seconds = time.perf_counter() - started
     return report
 
@@ -698,7 +741,7 @@ def chunk_detail(layout: ChunkLayout, index: Sequence[int], *, array: Any = None
     # Time the raw read alone, then zarr's read + decode of the same region.
     try:
         t0 = time.perf_counter()
-        with open(file, "rb") as fh:
+        with open_regular(file) as fh:  # never a FIFO put where a chunk should be
             if offset is not None:
                 fh.seek(offset)
             raw = fh.read(stored)

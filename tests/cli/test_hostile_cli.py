@@ -164,3 +164,31 @@ def test_cp_refuses_zero_chunk_sizes(tmp_path):
         assert out.returncode == 2, (bad, out.stdout, out.stderr)
         assert "--chunks" in out.stderr and "at least 1" in out.stderr
     assert not (tmp_path / "dest.zarr").exists()
+
+
+def test_chunks_says_it_did_not_decode_and_verify_finds_truncated_and_garbage_chunks(tmp_path):
+    import numpy as np
+    import zarr
+
+    plain = zarr.create_array(str(tmp_path / "plain.zarr"), shape=(4, 8), chunks=(2, 4), dtype="uint16",
+                              fill_value=0, compressors=None)
+    plain[:] = np.arange(32).reshape(4, 8)
+    packed = zarr.create_array(str(tmp_path / "packed.zarr"), shape=(4, 8), chunks=(2, 4), dtype="uint16",
+                               fill_value=0)
+    packed[:] = np.arange(32).reshape(4, 8)
+    os.truncate(tmp_path / "plain.zarr" / "c" / "0" / "0", 3)  # truncated
+    (tmp_path / "packed.zarr" / "c" / "1" / "1").write_bytes(b"not zstd at all, garbage")
+    for name, key in (("plain", "c/0/0"), ("packed", "c/1/1")):
+        out = run("chunks", str(tmp_path / f"{name}.zarr"), "--summary")
+        assert out.returncode == 0, out.stderr
+        assert "0 unreadable; sizes only, chunks not decoded" in out.stdout
+        doc = json.loads(run("chunks", str(tmp_path / f"{name}.zarr"), "--json", "--summary").stdout)
+        assert doc["decoded"] is False and doc["nchunks_error"] == 0
+        out = run("chunks", str(tmp_path / f"{name}.zarr"), "--summary", "--verify")
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        assert "3 of 4 (0 missing, 1 unreadable; every stored chunk decoded)" in out.stdout
+        out = run("chunks", str(tmp_path / f"{name}.zarr"), "--json", "--verify")
+        doc = json.loads(out.stdout)
+        assert out.returncode == 1 and doc["decoded"] is True and doc["nchunks_error"] == 1
+        assert [e["key"] for e in doc["errors"]] == [key] and "cannot decode" in doc["errors"][0]["message"]
+        assert [row["key"] for row in doc["chunk_list"] if row["state"] == "error"] == [key]
