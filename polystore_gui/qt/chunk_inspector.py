@@ -475,6 +475,7 @@ class ChunkInspector(QWidget):
         self.address = None
         self.report = None
         self.detail = None
+        self._decoder = None
         self.table_model.set_report(None)
         self.details.clear()
         self.title.setText("Chunk inspector")
@@ -638,25 +639,21 @@ class ChunkInspector(QWidget):
         self.details.clear()
         self._detail_row("Index", ", ".join(map(str, chunk)))
         self._detail_row("Reading…", "")
+        # The request carries this array's decoder (None: the worker opens one); the answer
+        # carries it back, and is dropped when another array was inspected meanwhile. The
+        # worker never writes to the panel: a decoder opened for array A must never decode B.
         self._workers.start(
-            self._read_detail, layout, chunk,
-            on_return=lambda detail, g=generation: self._on_detail(g, chunk, detail),
+            _read_detail, layout, chunk, self._decoder,
+            on_return=lambda result, g=generation: self._on_detail(g, chunk, result),
             on_error=lambda exc, g=generation: self._on_detail_failed(g, exc),
         )
 
-    def _read_detail(self, layout: ChunkLayout, chunk: tuple[int, ...]) -> ChunkDetail:
-        """Worker: the chunk's facts; the zarr array used to decode is opened once per array."""
-        decoder = self._decoder
-        if decoder is None and not layout.missing_codecs():
-            try:
-                decoder = self._decoder = open_for_decoding(layout)
-            except Exception:  # explained by chunk_detail's own attempt
-                decoder = None
-        return chunk_detail(layout, chunk, array=decoder)
-
-    def _on_detail(self, generation: int, chunk: tuple[int, ...], detail: ChunkDetail) -> None:
+    def _on_detail(self, generation: int, chunk: tuple[int, ...], result: tuple[ChunkDetail, Any]) -> None:
         if generation != self._generation:
-            return
+            return  # an answer about the array inspected before
+        detail, decoder = result
+        if self._decoder is None:
+            self._decoder = decoder  # opened once per array: the next chunks reuse it
         current = self.table.currentIndex()
         if current.isValid() and self.table_model.chunk_index(current.row()) != chunk:
             return  # a newer click is being read
@@ -750,3 +747,14 @@ class ChunkInspector(QWidget):
             self.exported.emit(path, message)
             return
         self.exported.emit(path, None)
+
+
+def _read_detail(layout: ChunkLayout, chunk: tuple[int, ...], decoder: Any) -> tuple[ChunkDetail, Any]:
+    """Worker body: the chunk's facts, and the zarr array that decoded it (opened here when
+    ``decoder`` is None, so that the inspector keeps one per array)."""
+    if decoder is None and not layout.missing_codecs():
+        try:
+            decoder = open_for_decoding(layout)
+        except Exception:  # explained by chunk_detail's own attempt
+            decoder = None
+    return chunk_detail(layout, chunk, array=decoder), decoder
