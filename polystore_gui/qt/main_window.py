@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from .. import __version__
-from ..model.address import Address
+from ..model.address import ENTRIES_MIME, Address
 from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
     """The browser window. Builds nothing slow itself: discovery runs in a worker."""
 
     discoveryFinished = Signal(object)  # Discovery
+    renamed = Signal(object, object)  # old Address, new Address
+    renameFailed = Signal(object, str)  # Address, why
     shutdownFinished = Signal()
 
     # What "Send to napari viewer" takes: things that can hold an image.
@@ -285,6 +287,8 @@ class MainWindow(QMainWindow):
         # replace them (no modal dialog).
         self.conflict_resolver = self._ask_conflict
         self.delete_confirmer = self._confirm_delete
+        self.destination_asker = self._ask_destination  # Copy To…: entries -> text or None
+        self.name_asker = self._ask_new_name  # Rename…: entry -> new name or None
         self.splitter = splitter
         # What is under the cursor on the napari canvas (layer, position by axis, value), as
         # napari's own status bar says it; a permanent widget, so messages never hide it.
@@ -325,6 +329,28 @@ class MainWindow(QMainWindow):
         self.tree.addAction(self.delete_action)
         self.removeAction(self.delete_action)
         edit_menu.addAction(self.delete_action)
+        # Copy and paste for transfers (the same MIME data as a drag, and the same path as a
+        # drop), Rename, Copy To, Inspect Chunks: on the tree and the folder list.
+        self.copy_action = self._action("&Copy", QKeySequence.StandardKey.Copy, self.copy_selection)
+        self.copy_action.setObjectName("copyAction")
+        self.copy_action.setToolTip("Put the selected entries on the clipboard, to paste into a folder (Ctrl+V)")
+        self.paste_action = self._action("&Paste", QKeySequence.StandardKey.Paste, self.paste_into_current)
+        self.paste_action.setObjectName("pasteAction")
+        self.paste_action.setToolTip("Copy what is on the clipboard into the selected folder, as a drop does")
+        self.rename_action = self._action("Re&name…", "F2", lambda: self.rename_selected())
+        self.rename_action.setObjectName("renameAction")
+        self.copy_to_action = self._action("Copy &To…", None, lambda: self.copy_selection_to())
+        self.copy_to_action.setObjectName("copyToAction")
+        self.copy_to_action.setToolTip("Copy the selected entries into a folder, store or address you type")
+        self.inspect_action = self._action("&Inspect Chunks", None, self.inspect_selected)
+        self.inspect_action.setObjectName("inspectChunksAction")
+        for action in (self.copy_action, self.paste_action, self.rename_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.tree.addAction(action)
+            self.folder_list.table.addAction(action)
+            self.removeAction(action)
+        self.folder_list.table.addAction(self.delete_action)
+        edit_menu.addActions([self.copy_action, self.paste_action, self.copy_to_action, self.rename_action])
         edit_menu.addSeparator()
         self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences, self.show_settings)
         self.settings_action.setShortcuts([QKeySequence("Ctrl+,")])
@@ -1120,8 +1146,23 @@ class MainWindow(QMainWindow):
             action.setEnabled(sendable)
             menu.addAction(action)
         menu.addSeparator()
+        entries = self.selected_entries()
         menu.addAction(self.copy_address_action)
-        self.copy_address_action.setEnabled(bool(self.selected_entries()))
+        self.copy_address_action.setEnabled(bool(entries))
+        # Enabled only where the backend allows it (the rules Delete and Rename follow).
+        deletable, _refused = self.deletable_selection()
+        self.copy_action.setEnabled(bool(entries))
+        self.copy_to_action.setEnabled(bool(entries))
+        self.paste_action.setEnabled(self._paste_target() is not None)
+        self.rename_action.setEnabled(len(entries) == 1 and len(deletable) == 1 and self._renamable(deletable[0]))
+        self.delete_action.setEnabled(bool(deletable))
+        self.inspect_action.setEnabled(len(entries) == 1 and self._inspectable(entries[0]))
+        menu.addSeparator()
+        for action in (self.copy_action, self.paste_action, self.copy_to_action, self.rename_action,
+                       self.delete_action, self.inspect_action):
+            menu.addAction(action)
+        menu.aboutToHide.connect(self._enable_edit_actions)
+        menu.addSeparator()
         if not from_list and self.selected_roots():
             menu.addAction(self.remove_root_action)
         if not from_list:
@@ -1134,6 +1175,196 @@ class MainWindow(QMainWindow):
 
     def _on_tree_context_menu_requested(self, pos: Any) -> None:
         self.tree_context_menu().popup(self.tree.viewport().mapToGlobal(pos))
+
+    def _enable_edit_actions(self) -> None:
+        """The shortcuts work whatever the menu last showed: each action checks when run."""
+        for action in (self.copy_action, self.paste_action, self.copy_to_action, self.rename_action,
+                       self.delete_action, self.inspect_action):
+            action.setEnabled(True)
+
+    # -- copy, paste, copy to, rename, inspect ----------------------------------------------
+
+    def copy_selection(self) -> None:
+        """Ctrl+C: the selected entries on the clipboard as a drag carries them
+        (application/x-polystore-entries, file URLs as text/uri-list) and as addresses in text."""
+        from qtpy.QtWidgets import QApplication
+
+        from .tree_model import entries_mime
+
+        entries = [e for e in self.selected_entries() if e.error is None]
+        if not entries:
+            self.statusBar().showMessage("Nothing to copy: select files, folders or arrays.", 5000)
+            return
+        mime = entries_mime([Address(e.backend, e.path) for e in entries])
+        mime.setText("\n".join(f"{e.backend}:{e.path}" for e in entries))
+        QApplication.clipboard().setMimeData(mime)
+        self.statusBar().showMessage(f"Copied {len(entries)} entr{'ies' if len(entries) != 1 else 'y'}: "
+                                     "paste into a folder with Ctrl+V", 5000)
+
+    def _paste_target(self) -> QModelIndex | None:
+        """The tree model's index a paste drops onto (the selected folder), if it takes the clipboard."""
+        from qtpy.QtWidgets import QApplication
+
+        mime = QApplication.clipboard().mimeData()
+        if mime is None:
+            return None
+        table = self.folder_list.table
+        index = QModelIndex()
+        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+            entry = table.currentIndex().data(ENTRY_ROLE) if table.currentIndex().isValid() else None
+            if isinstance(entry, Entry) and entry.expandable:
+                index = self.tree_model.find(entry.backend, entry.path)
+            elif self.folder_list.model.folder is not None:
+                index = self.tree_model.find(*self.folder_list.model.folder)
+        else:
+            index = self.proxy.mapToSource(self.tree.currentIndex())
+        if not index.isValid() or not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index):
+            return None
+        return index
+
+    def paste_into_current(self) -> bool:
+        """Ctrl+V: what the clipboard holds into the selected folder, through the same path as a drop."""
+        from qtpy.QtWidgets import QApplication
+
+        index = self._paste_target()
+        if index is None:
+            mime = QApplication.clipboard().mimeData()
+            has = mime is not None and (mime.hasFormat(ENTRIES_MIME) or mime.hasUrls())
+            self.statusBar().showMessage(
+                "Cannot paste here: select a folder, a zarr store or group, or memory." if has else
+                "Nothing to paste: copy entries (Ctrl+C) or files first.", 8000)
+            return False
+        mime = QApplication.clipboard().mimeData()
+        return bool(self.tree_model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index))
+
+    def copy_selection_to(self, destination: str | None = None) -> str | None:
+        """Copy To…: the selected entries into a folder, store or address (asked when not given),
+        through the transfer engine. Returns why it cannot, or None when on its way."""
+        from ..model.address import UnknownBackendError, parse_address
+        from ..model import transfers
+
+        entries = [e for e in self.selected_entries() if e.error is None]
+        if not entries:
+            self.statusBar().showMessage("Select the entries to copy first.", 5000)
+            return "nothing selected"
+        asked = destination is None
+        if destination is None:
+            destination = self.destination_asker(entries)
+            if destination is None:
+                return None
+        text = destination.strip()
+        error = None
+        if not text:
+            error = "Type a folder, a zarr store or an address such as memory:/results."
+        else:
+            known = self.tree_model.backend_keys() or ["disk", "memory", "zarr", "ome_zarr"]
+            try:
+                target = parse_address(os.path.expanduser(text), known)
+            except (UnknownBackendError, ValueError) as exc:
+                error = str(exc)
+            else:
+                if target.backend in SINKS:
+                    error = f"{target.backend} takes arrays to show, not copies: use Send to napari Viewer"
+                elif not transfers.is_folder(target):
+                    error = (f"{target} does not exist" if not transfers.exists(target)
+                             else f"{target} is not a folder, a zarr store or group")
+        if error is not None:
+            self.statusBar().showMessage(f"Not copied: {error}", 10_000)
+            if asked:
+                QMessageBox.warning(self, "Cannot copy there", error)
+            return error
+        self.transfer([Address(e.backend, e.path) for e in entries], target)
+        return None
+
+    def _ask_destination(self, entries: list[Entry]) -> str | None:
+        """Where to copy ``entries``: an address, a path, or a folder picked in a dialog."""
+        places = [*self.session.recent(), *self.tree_model.disk_roots()]
+        browse = "Choose a folder…"
+        what = entries[0].name if len(entries) == 1 else f"{len(entries)} entries"
+        text, ok = QInputDialog.getItem(
+            self, "Copy to", f"Copy {what} into: a folder, a zarr store or group, or an address such as "
+            "memory:/results", [*dict.fromkeys(places), browse], 0, True)
+        if not ok:
+            return None
+        if text == browse:
+            path = QFileDialog.getExistingDirectory(self, f"Copy {what} into", os.path.expanduser("~"))
+            return path or None
+        return str(text)
+
+    def _renamable(self, entry: Entry) -> bool:
+        from ..model.rename import RENAMABLE_BACKENDS
+
+        return entry.backend in RENAMABLE_BACKENDS
+
+    def rename_selected(self, name: str | None = None) -> str | None:
+        """Rename… (F2): the one selected entry gets a new name in its folder (asked when not
+        given); the rename runs in a worker. Returns why it cannot, or None when on its way."""
+        from ..model.rename import RenameError, check_name, rename
+
+        entries = self.selected_entries()
+        deletable, refused = self.deletable_selection()
+        if len(entries) != 1:
+            self.statusBar().showMessage("Select one entry to rename.", 5000)
+            return "select one entry"
+        if len(deletable) != 1 or not self._renamable(deletable[0]):
+            reason = (refused[0] if refused else f"entries of {entries[0].backend} cannot be renamed").replace(
+                "cannot be deleted", "cannot be renamed").replace("Delete the array", "rename the array")
+            self.statusBar().showMessage(f"Not renamed: {reason}", 10_000)
+            return reason
+        entry = deletable[0]
+        if name is None:
+            name = self.name_asker(entry)
+            if name is None:
+                return None
+        try:
+            check_name(name)
+        except RenameError as exc:
+            self.statusBar().showMessage(f"Not renamed: {exc}", 10_000)
+            return str(exc)
+        address = Address(entry.backend, entry.path)
+        self.statusBar().showMessage(f"Renaming {entry.name}…")
+        self.workers.start(rename, address, name,
+                           on_return=lambda new, old=address: self._on_renamed(old, new),
+                           on_error=lambda exc, old=address: self._on_rename_failed(old, exc))
+        return None
+
+    def _ask_new_name(self, entry: Entry) -> str | None:
+        name, ok = QInputDialog.getText(self, "Rename", f"New name for {entry.name}:", text=entry.name)
+        return str(name) if ok else None
+
+    def _on_renamed(self, old: Address, new: Address) -> None:
+        self.statusBar().showMessage(f"Renamed {os.path.basename(old.path)} to {os.path.basename(new.path)}", 8000)
+        parent = old.path.rstrip("/").rsplit("/", 1)[0] or "/"
+        for backend in {old.backend, "disk", "zarr"}:
+            index = self.tree_model.find(backend, parent)
+            if index.isValid() and self.tree_model.node(index).state is not State.UNLISTED:
+                self.tree_model.refresh(index)
+        self.renamed.emit(old, new)
+
+    def _on_rename_failed(self, old: Address, exc: BaseException) -> None:
+        message = str(exc) if str(exc) else type(exc).__name__
+        self.statusBar().showMessage(f"Not renamed: {message}", 15_000)
+        self.renameFailed.emit(old, message)
+
+    def _inspectable(self, entry: Entry) -> bool:
+        from ..model.chunk_layout import INSPECTABLE_BACKENDS
+
+        return entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS
+
+    def inspect_selected(self) -> None:
+        """Inspect Chunks: open the chunk inspector on the selected zarr array and preview it."""
+        entries = self.selected_entries()
+        if len(entries) != 1 or not self._inspectable(entries[0]):
+            self.statusBar().showMessage("Select one zarr array (or OME-Zarr image) to inspect its chunks.", 5000)
+            return
+        entry = entries[0]
+        if not self._inspecting():
+            self.set_inspector_visible(True)
+        if self.inspector.address != (entry.backend, entry.path):
+            self._inspect(entry)
+        current = self.preview.current
+        if current is None or (current.backend, current.path) != (entry.backend, entry.path):
+            self.preview.request(entry.backend, entry.path)
 
     # -- help ------------------------------------------------------------------------------
 
