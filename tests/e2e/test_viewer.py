@@ -148,7 +148,8 @@ def test_browser_streams_quits_and_the_viewer_stays_for_the_next_browser(qtbot, 
     assert mime.hasFormat(ENTRIES_MIME) and mime.urls()[0].toLocalFile() == str(store / "sharded")
     target = model.backend_index("napari_stream")
     assert model.canDropMimeData(mime, 1, -1, 0, target)
-    assert not model.canDropMimeData(mime, 1, -1, 0, model.find("zarr", str(store / "plain")))  # an array takes no drops
+    # An array takes no members: a drop on one is offered to the store that holds it (issue 13).
+    assert model.canDropMimeData(mime, 1, -1, 0, model.find("zarr", str(store / "plain")))
     from qtpy.QtCore import Qt
 
     with qtbot.waitSignal(second.viewer_link.sendFinished, timeout=60_000):
