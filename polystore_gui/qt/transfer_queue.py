@@ -178,7 +178,9 @@ class TransferQueue(QWidget):
         if outcome.message and outcome.status != "done":
             text += f": {outcome.message}"
         row.widget.setText(5, text)
-        row.widget.setToolTip(5, text)
+        # How it was written (a zarr format chosen to match the group, consolidated metadata
+        # written again) is in the tooltip: the column keeps to the outcome.
+        row.widget.setToolTip(5, "\n".join([text, *outcome.notes]))
         row.widget.setText(4, "")
         if outcome.status == "done":
             row.bar.setValue(1000)

@@ -190,6 +190,7 @@ def test_a_drop_on_a_zarr_array_lands_in_the_group_that_holds_it_and_says_so(mak
     assert finished.args[0].done == 1
     row = window.transfer_queue.table.topLevelItem(0)
     assert row.text(1) == f"zarr:{dst / 'g.zarr' / 'image.tif'}"
+    assert "written as a zarr v2 array (the format of the group it is in)" in row.toolTip(5)
     group = zarr.open_group(str(dst / "g.zarr"), mode="r")
     assert sorted(k for k, _ in group.members()) == ["image.tif", "old"]
     np.testing.assert_array_equal(group["image.tif"][...], image)
