@@ -24,6 +24,14 @@ How each kind of item is written:
   above 4096 x 4096), written plane by plane (memory stays bounded), compared plane by
   plane, renamed into place.
 
+Into zarr groups, so that zarr-python sees what arrived: a zarr array takes nothing (its
+folder holds chunks; ``plan`` refuses it, and ``landing`` gives a drop on one to the folder
+that holds it); what the transfer writes itself (images, arrays, folders of images) takes
+the format of the group it goes into; a zarr node copied as stored must already have that
+format (zarr-python lists no v3 member in a v2 group, nor v2 in v3), else it is refused;
+and every group above that holds consolidated metadata has it written again
+(``zarr_consolidated.refresh``) once a member arrived or left.
+
 Hidden temporaries are named ``.NAME.polystore-partial-PID-XXXX``; one left behind by a
 killed process is removed by the next transfer into that folder.
 """
