@@ -22,8 +22,10 @@ sparse array), a few planes whose chunks are stored (``model.contrast``).
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import stat as stat_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,6 +35,7 @@ import numpy as np
 from .arrays import Info, inspect, ome_summary
 from .contrast import SAMPLE_EDGE, contrast_samples, middle_index  # noqa: F401  (SAMPLE_EDGE: kept importable)
 from .entries import human_size
+from .safe_files import NotRegularFileError, file_type_text
 from .zarr_nodes import read_node
 
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
@@ -343,8 +346,50 @@ def _open_zarr_array(path: str, zarr_format: int | None = None) -> Any:
         store = _store_wrapper(store)
     from .chunk_cache import ChunkCache  # zarr's import (~0.3 s): not at the window's start
 
-    store = ChunkCache(store)
+    store = ChunkCache(_regular_files_only(store, path))
     return zarr.open_array(store=store, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
+
+
+_regular_class: type[Any] | None = None
+
+
+def _regular_files_only(store: Any, root: str) -> Any:
+    """``store`` (over the folder ``root``) reading only regular files: a key that is a FIFO,
+    socket or device fails as an unreadable chunk (shown as the fill value, with the reason)
+    instead of blocking the reading thread for ever, as zarr's LocalStore would."""
+    global _regular_class
+    if _regular_class is None:
+        from zarr.storage import WrapperStore
+
+        class RegularFilesOnly(WrapperStore[Any]):
+            def __init__(self, inner: Any, folder: str) -> None:
+                super().__init__(inner)
+                self._folder = folder
+
+            def _with_store(self, inner: Any) -> Any:
+                return type(self)(inner, self._folder)
+
+            def _check(self, key: str) -> None:
+                file = os.path.join(self._folder, *key.split("/"))
+                try:
+                    mode = os.stat(file).st_mode
+                except OSError:
+                    return  # missing (the store answers None) or unreadable (the store says why)
+                if not stat_module.S_ISREG(mode) and not stat_module.S_ISDIR(mode):
+                    raise NotRegularFileError(errno.EINVAL, f"a {file_type_text(mode)}, not a chunk file", file)
+
+            async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+                self._check(key)
+                return await self._store.get(key, prototype, byte_range)
+
+            async def get_partial_values(self, prototype: Any, key_ranges: Any) -> Any:
+                key_ranges = list(key_ranges)
+                for key, _range in key_ranges:
+                    self._check(key)
+                return await self._store.get_partial_values(prototype, key_ranges)
+
+        _regular_class = RegularFilesOnly
+    return _regular_class(store, root)
 
 
 def sample_contrast(levels: Sequence[Any], channel_axis: int | None = None, *,

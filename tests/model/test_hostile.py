@@ -220,3 +220,19 @@ def test_a_preview_plane_over_the_size_limit_asks_first(tmp_path):
     preview = open_preview("disk", str(array), size_limit=16 << 20, confirmed=True)
     assert preview.layers[0].shape == (3, 4096, 4096)
     assert open_preview("disk", str(array)).layers  # under the default limit
+
+
+def test_a_fifo_where_a_chunk_should_be_reads_as_an_unreadable_chunk_not_a_hang(tmp_path):
+    import numpy as np
+    import zarr
+
+    array = zarr.create_array(str(tmp_path / "a.zarr"), shape=(4, 8), chunks=(2, 4), dtype="uint16",
+                              fill_value=0, compressors=None)
+    array[:] = np.arange(32).reshape(4, 8) + 1
+    chunk = tmp_path / "a.zarr" / "c" / "1" / "0"
+    chunk.unlink()
+    os.mkfifo(chunk)
+    preview = within_deadline(lambda: open_preview("disk", str(tmp_path / "a.zarr")))
+    shown = within_deadline(lambda: np.asarray(preview.layers[0].data[:]))
+    assert shown[2:, :4].tolist() == [[0] * 4] * 2 and shown[:2].tolist() == (np.arange(16).reshape(2, 8) + 1).tolist()
+    assert any("named pipe (FIFO)" in note for note in preview.notes)
