@@ -196,6 +196,29 @@ def _server_class() -> type:
     return PolystoreNapariViewer
 
 
+class _Throttled:
+    """A logger's warnings, at most ``per_minute`` a minute; the rest are counted and said once."""
+
+    def __init__(self, logger: logging.Logger, per_minute: int) -> None:
+        self.logger = logger
+        self.per_minute = per_minute
+        self.window = time.monotonic()
+        self.count = 0
+        self.dropped = 0
+
+    def warn(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self.window >= 60:
+            if self.dropped:
+                self.logger.warning("… and %d more like these in the last minute (not logged)", self.dropped)
+            self.window, self.count, self.dropped = now, 0, 0
+        if self.count < self.per_minute:
+            self.count += 1
+            self.logger.warning(message, *args)
+        else:
+            self.dropped += 1
+
+
 MAX_ENVELOPE = 8  # routing frames a REQ peer's message may carry before its empty delimiter
 
 
@@ -219,6 +242,7 @@ class Receiver:
         self.hooks = hooks
         self.book = LayerBook()
         self.book_lock = threading.Lock()
+        self.refusals = _Throttled(log, per_minute=20)  # a flood of bad batches must not fill the log
         # One thread per socket (zmq sockets are not shared between threads): the control
         # channel answers pings and status while a batch is being copied or shown.
         self.thread = threading.Thread(target=self.run, name="viewer-receiver", daemon=True)
@@ -274,7 +298,7 @@ class Receiver:
                 raise BatchError("a batch is one frame of JSON")
             reply, pending = self._accept(frames[0])
         except Exception as exc:  # any malformed batch is answered, never fatal
-            log.warning("refused a batch: %s", exc)
+            self.refusals.warn("refused a batch: %s", exc)
             reply, pending = {"status": "error", "type": "batch", "message": str(exc)[:500]}, None
         copied = time.perf_counter()
         if pending is not None:

@@ -281,3 +281,26 @@ def test_a_viewer_asked_for_another_host_warns_before_anything(tmp_path):
     assert "WARNING: the viewer listens on 192.0.2.1, reachable from other machines" in run.stderr
     assert "cannot listen on 192.0.2.1" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "runtime").exists()  # no token written for a viewer that never listened
+
+
+def test_a_flood_of_refused_batches_does_not_fill_the_viewers_log(caplog):
+    import logging
+
+    from polystore_gui.viewer.server import _Throttled
+
+    logger = logging.getLogger("test.viewer.refusals")
+    throttled = _Throttled(logger, per_minute=3)
+    with caplog.at_level(logging.WARNING, logger="test.viewer.refusals"):
+        for n in range(1000):
+            throttled.warn("refused a batch: %s", n)
+    assert [r.getMessage() for r in caplog.records] == [f"refused a batch: {n}" for n in range(3)]
+    assert throttled.dropped == 997
+
+
+def test_only_messages_from_request_sockets_are_answered():
+    from polystore_gui.viewer.server import split_envelope
+
+    assert split_envelope([b"id", b"", b"body"]) == ([b"id", b""], [b"body"])
+    assert split_envelope([b"id", b"hop", b"", b"a", b"b"]) == ([b"id", b"hop", b""], [b"a", b"b"])
+    assert split_envelope([b"id", b"no delimiter"]) is None
+    assert split_envelope([b"id", *[b"x"] * 20, b"", b"body"]) is None  # envelope too deep
