@@ -8,9 +8,10 @@ written again, so every copy into a group ends with :func:`refresh` (zarr's own
 ``consolidate_metadata`` on each group at or above the destination that holds one).
 
 For listing, one document gives a group's members with their kinds and shapes without a
-read per member. It is used only while it is *fresh*: the folders on disk directly under
-the group must be exactly the members it names (a member copied in, or deleted, since it
-was written makes it stale, and the listing reads each member's own metadata instead).
+read per member. It is used only while it is *fresh*: the zarr nodes on disk directly
+under the group (hidden folders aside) must be exactly the members it names (a member
+copied in, or deleted, since it was written makes it stale, and the listing reads each
+member's own metadata instead).
 An array resized in place since the document was written is not detected: zarr-python,
 which reads the same document, shows the same stale shape.
 """
@@ -141,31 +142,46 @@ def nearest(group: str) -> Consolidated | None:
     return None
 
 
+def differences(group: str, listed: Iterable[str], folders_on_disk: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(members on disk the document lacks, members it names that are gone from disk).
+
+    Hidden folders are never members here (the temporaries of copies under way); a folder
+    the document lacks counts only when it is a zarr node (a stray folder is no member for
+    zarr either), which costs a look at the few folders the document does not name.
+    """
+    names = set(listed)
+    on_disk = {name for name in folders_on_disk if not name.startswith(".")}
+    not_listed = sorted(n for n in on_disk - names if _node_state(os.path.join(group, n)) is not None)
+    return not_listed, sorted(names - on_disk)
+
+
 def fresh_members(group: str, folders_on_disk: Iterable[str]) -> dict[str, ZarrNodeMeta] | None:
-    """The members of ``group`` from the nearest consolidated document, when it is fresh:
-    the names it gives are exactly ``folders_on_disk`` (the folders directly under the
-    group, hidden ones aside). None when there is no document or it is stale."""
+    """The members of ``group`` from the nearest consolidated document, when it is fresh (it
+    names exactly the members among ``folders_on_disk``, the folders directly under the
+    group). None when there is no document or it is stale."""
     doc = nearest(group)
     if doc is None:
         return None
     members = doc.members_of(group)
-    on_disk = {name for name in folders_on_disk if not name.startswith(".")}
-    if set(members) != on_disk:
-        return None
-    return members
+    not_listed, not_on_disk = differences(group, members, folders_on_disk)
+    return None if not_listed or not_on_disk else members
+
+
+def _folders(group: str) -> set[str]:
+    try:
+        with os.scandir(group) as it:
+            return {e.name for e in it if e.is_dir()}
+    except OSError:
+        return set()
 
 
 def is_fresh(group: str) -> bool | None:
-    """Whether the document covering ``group`` lists exactly its members on disk; None: no document."""
+    """Whether the document covering ``group`` names exactly its members on disk; None: no document."""
     doc = nearest(group)
     if doc is None:
         return None
-    try:
-        with os.scandir(group) as it:
-            folders = [e.name for e in it if e.is_dir() and not e.name.startswith(".")]
-    except OSError:
-        return False
-    return set(doc.members_of(group)) == set(folders)
+    not_listed, not_on_disk = differences(group, doc.members_of(group), _folders(group))
+    return not not_listed and not not_on_disk
 
 
 def summary(group: str) -> dict[str, Any] | None:
@@ -180,19 +196,13 @@ def summary(group: str) -> dict[str, Any] | None:
     if doc is None:
         return None
     listed = doc.members_of(group)
-    try:
-        with os.scandir(group) as it:
-            folders = {e.name for e in it if e.is_dir() and not e.name.startswith(".")}
-    except OSError:
-        folders = set()
     members: dict[str, Any] = {}
     for name, meta in sorted(listed.items()):
         if meta.node_type == "array":
             members[name] = {"kind": "array", "shape": list(meta.shape or ()), "dtype": meta.dtype}
         else:
             members[name] = {"kind": "group"}
-    not_listed = sorted(n for n in folders - set(listed) if _node_state(os.path.join(group, n)) is not None)
-    not_on_disk = sorted(set(listed) - folders)
+    not_listed, not_on_disk = differences(group, listed, _folders(group))
     return {
         "holder": doc.holder,
         "document": doc.document,

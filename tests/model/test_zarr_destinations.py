@@ -276,3 +276,13 @@ def test_tensorstore_arrays_go_into_groups_and_what_is_written_there_tensorstore
     np.testing.assert_array_equal(group["ts.zarr"][...], data)
     back = ts.open({"driver": driver, "kvstore": {"driver": "file", "path": str(store / "image.ome.tif")}}).result()
     np.testing.assert_array_equal(back.read().result(), image)
+
+
+def test_a_stray_folder_in_a_group_does_not_make_its_document_stale(tmp_path):
+    """A folder without zarr metadata is no member for zarr either: the document stays fresh."""
+    store = make_group(tmp_path / "g.zarr", 2, consolidated=True)
+    (store / "notes").mkdir()
+    assert zarr_consolidated.is_fresh(str(store)) is True
+    entry = Entry("zarr", str(store), "g.zarr", EntryKind.ZARR_STORE)
+    assert [e.name for batch in list_children(entry) for e in batch] == ["old"]
+    assert inspect("zarr", str(store)).as_json()["consolidated"]["fresh"] is True
