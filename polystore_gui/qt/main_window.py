@@ -1116,7 +1116,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(summary.text + (f" — {summary.errors[0]}" if summary.errors else ""), 15_000)
 
     def _on_transfer_queue_item_finished(self, outcome: Any) -> None:
-        """Show what arrived (and what left, for a move): list the folders involved again."""
+        """Show what arrived (and what left, for a move): the folders involved update their rows
+        in place (what is expanded, the current row, the selection and the preview stay)."""
         if outcome.status != "done":
             return
         item = outcome.item
@@ -1124,9 +1125,8 @@ class MainWindow(QMainWindow):
                    for address in (item.destination, item.source)
                    for backend in {address.backend, "disk", "zarr"}}
         for backend, folder in sorted(folders):
-            index = self.tree_model.find(backend, folder)
-            if index.isValid() and self.tree_model.node(index).state is not State.UNLISTED:
-                self.tree_model.refresh(index)
+            for index in self.tree_model.find_all(backend, folder):  # a store may show twice
+                self.tree_model.update(index)
 
     def _on_viewer_link_state_changed(self, sink: str, state: object) -> None:
         self.tree_model.set_backend_note(sink, note_for(sink, state))  # type: ignore[arg-type]

@@ -191,6 +191,12 @@ class BackendTreeModel(QAbstractItemModel):
                     return self.index_for(node)
         return QModelIndex()
 
+    def find_all(self, backend: str, path: str) -> list[QModelIndex]:
+        """Every shown row with this address (a store met under disk shows under zarr too)."""
+        return [self.index_for(node) for top in self._root.children for node in top.iter_subtree()
+                if node.entry.path == path and node.entry.backend == backend
+                and not (node.placeholder or node.error_row or node.more)]
+
     def deepest_shown_ancestor(self, backend: str, path: str) -> QModelIndex:
         """The shown row of ``backend`` whose path holds ``path`` most closely (itself included).
 
@@ -733,6 +739,93 @@ class BackendTreeModel(QAbstractItemModel):
                     self._relist(top)
             return
         self._relist(node)
+
+    def update(self, index: QModelIndex) -> None:
+        """List a listed folder again and merge the answer into its rows (after a transfer).
+
+        New entries are inserted where the order puts them, changed ones updated in place
+        (their details as the details pass learns them), vanished ones removed; every other
+        row stays as it is, and with it what is expanded below it, the current row and the
+        selection. A folder never listed is left alone; a failed one is listed again.
+        """
+        node = self.node(index)
+        while node is not self._root and not node.expandable and node.parent is not None:
+            node = node.parent
+        if node is self._root or node.state is State.UNLISTED:
+            return
+        if node.state is not State.LISTED or (node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr")):
+            self._relist(node)
+            return
+        if node.job is not None:
+            node.job.quit()
+            node.job = None
+        node.generation += 1
+        generation = node.generation
+        node.job = self._workers.start(
+            _listing_job,
+            node.entry,
+            self.show_hidden,
+            self.sort_field,
+            self._descending,
+            on_yield=lambda item, node=node, g=generation: self._on_update_yield(node, g, item),
+            on_return=lambda _r, node=node, g=generation: self._on_listing_returned(node, g),
+            on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
+        )
+
+    def _on_update_yield(self, node: Node, generation: int, item: tuple[str, Any]) -> None:
+        if not self._current(node, generation):
+            return
+        what, payload = item
+        if what == "all":
+            self._merge_listing(node, payload[0])
+        elif what == "details":
+            self._on_details(node, payload)
+        # "rows" (the first batch of a listing shown while the rest is read): the rows are there
+
+    def _merge_listing(self, node: Node, ordered: Sequence[Entry]) -> None:
+        """Make the rows of a listed folder those of ``ordered``, moving as few as possible."""
+        node.count = len(ordered)
+        if len(ordered) > PAGE or node.pending:
+            # A large folder: its first page in the tree, all of it in the folder list.
+            node.details = {}
+            self._remove_rows(node, 0, len(node.children))
+            self._show_page(node, ordered)
+        else:
+            wanted = {e.path: e for e in ordered}
+            for child in reversed(list(node.children)):  # gone (and stale placeholders)
+                if child.placeholder or child.error_row or child.more or child.entry.path not in wanted:
+                    self._remove_rows(node, child.row, 1)
+            parent = self.index_for(node)
+            existing = {c.entry.path: c for c in node.children}
+            for child in node.children:  # a new kind (a folder that became a zarr store…): now
+                new = wanted[child.entry.path]
+                if new.kind is not child.entry.kind or new.error != child.entry.error:
+                    child.entry = new
+                    self.dataChanged.emit(self.index(child.row, 0, parent), self.index(child.row, len(COLUMNS) - 1, parent))
+            position, run, in_order = 0, [], True
+            for entry in ordered:
+                child = existing.get(entry.path)
+                if child is None:
+                    run.append(Node(entry, node))
+                    continue
+                if run:
+                    self._insert_nodes(node, position, run)
+                    self._announce_stores(run)
+                    run = []
+                in_order = in_order and child.row >= position
+                position = child.row + 1
+            if run:
+                self._insert_nodes(node, min(position, len(node.children)), run)
+                self._announce_stores(run)
+            if not in_order:
+                self._reorder(node)  # a sort key changed (size, time): one layout change
+        self.dataChanged.emit(self.index_for(node, SIZE), self.index_for(node, SIZE))
+        self.listingFinished.emit((node.entry.backend, node.entry.path))
+
+    def _announce_stores(self, nodes: list[Node]) -> None:
+        for child in nodes:
+            if child.entry.kind in _STORE_KINDS and child.entry.backend == "disk" and child.entry.error is None:
+                self.storeMet.emit(child.entry)
 
     def _relist(self, node: Node) -> None:
         was_listed = node.state is not State.UNLISTED
