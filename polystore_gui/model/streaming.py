@@ -380,6 +380,15 @@ def memory_limit() -> int:
         return 4 << 30
 
 
+def _dtype_or_none(value: Any) -> np.dtype[Any] | None:
+    import numpy as np
+
+    try:
+        return None if value is None else np.dtype(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
     """Read the array at ``backend:path`` for sending; Refused when the viewer cannot show it.
 
@@ -396,6 +405,11 @@ def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
     except (OSError, ValueError) as exc:
         raise StreamError(f"{backend}:{path}: cannot be read ({exc})") from exc
     try:
+        source_dtype = _dtype_or_none(preview.info.dtype)
+        if source_dtype is not None and source_dtype.kind == "c":
+            # The preview shows a complex array as |z|; a send would stream that stand-in
+            # under the array's name, so it is refused as before, with the reason.
+            raise Refused(f"{backend}:{path}: {refusal((1, 1), source_dtype)}")
         images = [layer for layer in preview.layers if layer.kind == "image"]
         if not images:
             info = preview.info
