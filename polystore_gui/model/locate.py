@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .address import Address, UnknownBackendError, parse_address
-from .zarr_nodes import CorruptMetadataError, find_virtual_file, read_node, store_root
+from .zarr_nodes import CorruptMetadataError, find_virtual_file, has_zarr_marker, read_node, store_root
 
 
 class LocationError(ValueError):
@@ -34,6 +34,30 @@ class Location:
     root_backend: str | None = None
     root: str | None = None
     via: str | None = None
+    note: str | None = None  # said to the user when the row shown is not exactly what was typed
+
+
+def not_found(part: str, folder: str) -> str:
+    """How a missing part of a path is said, wherever it is found missing (here, the tree)."""
+    return f"{part} is not in {folder} (the last part of the path found)"
+
+
+def _missing_part(path: str) -> tuple[str, str]:
+    """The deepest existing folder above ``path`` and the name under it that does not exist."""
+    found, part = os.path.dirname(path), os.path.basename(path)
+    while found != os.path.dirname(found) and not os.path.lexists(found):
+        found, part = os.path.dirname(found), os.path.basename(found)
+    return found, part
+
+
+def _zarr_node_at(path: str, root: str) -> str:
+    """The zarr array or group at or above ``path`` (inside the store at ``root``)."""
+    current = path
+    while _is_under(current, root) and current != root:
+        if os.path.isdir(current) and has_zarr_marker(current):
+            return current
+        current = os.path.dirname(current)
+    return root
 
 
 def _is_under(path: str, root: str) -> bool:
@@ -83,15 +107,24 @@ def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]
     exists = os.path.lexists(path)
     virtual = None if exists else find_virtual_file(path)
     if not exists and virtual is None:
-        raise LocationError(f"No such file or folder: {path}")
+        found, part = _missing_part(path)
+        raise LocationError(f"No such file or folder: {path}; {not_found(part, found)}")
     via = virtual.array.path if virtual is not None else None
     root = store_root(path if exists else os.path.dirname(path))
+    note = None
     if root is not None:
+        if virtual is None:
+            node = _zarr_node_at(path, root)
+            if node != path:
+                # Metadata, a chunk, a chunk folder: the store's files are not rows.
+                note = (f"{os.path.relpath(path, node)} is part of the zarr node {node} (its metadata or "
+                        "chunks), not an array or group: its node is shown (chunks: View → Chunk Inspector)")
+                path = node
         shown = next((s for s in stores if s.path == root), None)
         if shown is not None:
-            return Location(Address(shown.backend, path), via=via)
+            return Location(Address(shown.backend, path), via=via, note=note)
         kind = _store_backend(root)
-        return Location(Address(kind, path), kind, root, via=via)
+        return Location(Address(kind, path), kind, root, via=via, note=note)
     if backend != "disk":
         raise LocationError(f"Not inside a zarr store (no zarr.json, .zgroup or .zarray above it): {path}")
     if any(_is_under(path, r) for r in disk_roots):
@@ -100,4 +133,4 @@ def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]
     return Location(Address("disk", path), "disk", folder)
 
 
-__all__ = ["Location", "LocationError", "locate"]
+__all__ = ["Location", "LocationError", "locate", "not_found"]

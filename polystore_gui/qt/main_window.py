@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self.navigator = Navigator(self)
         self.navigator.failed.connect(self._on_navigator_failed)
+        self.navigator.revealed.connect(self._on_navigator_revealed)
         self._build_actions()
         self.statusBar().showMessage("Discovering backends…")
         self._restore_layout()
@@ -513,11 +514,20 @@ class MainWindow(QMainWindow):
             else:
                 self._add_store(Address(location.root_backend or "zarr", location.root))
         self.session.remember(str(location.target) if location.target.backend != "disk" else location.target.path)
+        self._location_note = (location.target, location.note)
         self.navigator.reveal(location.target, location.via)
         return None
 
+    _location_note: tuple[Address, str | None] | None = None
+
+    def _on_navigator_revealed(self, address: object) -> None:
+        note = self._location_note
+        if note is not None and note[0] == address and note[1]:
+            self.statusBar().showMessage(note[1])  # the row shown is not exactly what was typed: why
+        self._location_note = None
+
     def _on_navigator_failed(self, address: object, message: str) -> None:
-        self.statusBar().showMessage(message, 10_000)
+        self.statusBar().showMessage(message)  # kept until the next message: the user must see it
 
     def restore_session(self) -> None:
         """Reopen the roots and stores the user added last time (those that still exist)."""

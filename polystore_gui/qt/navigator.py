@@ -16,6 +16,7 @@ from qtpy.QtCore import QObject, QSettings, QTimer, Signal
 from qtpy.QtWidgets import QAbstractItemView
 
 from ..model.address import Address
+from ..model.locate import not_found
 from .tree_model import State
 
 MAX_STEPS = 64  # levels a reveal may descend (a path deeper than this is not revealed)
@@ -53,6 +54,7 @@ class Navigator(QObject):
         self._target = address
         self._via = via
         self._steps = 0
+        self._updated: set[str] = set()  # folders listed again during this reveal
         self._step()
 
     def cancel(self) -> None:
@@ -82,7 +84,8 @@ class Navigator(QObject):
         if node.state is State.FAILED:
             window.tree.setCurrentIndex(shown)
             error = node.children[0].entry.error if node.children else None
-            self._fail(error or f"{node.entry.path} could not be listed")
+            self._fail(f"Cannot show {target}: {node.entry.path} (the last part of the path found) could not be "
+                       f"listed" + (f": {error}" if error else ""))
             return
         if node.state is State.LISTED:
             wanted = self._via if self._via and node.entry.path != self._via else target.path
@@ -96,10 +99,24 @@ class Navigator(QObject):
                     self._fail(f"{os.path.basename(wanted)} is in the folder list below the tree")
                 return
             if window.tree.isExpanded(shown) or not node.expandable:
-                window.tree.setCurrentIndex(shown)
-                name = os.path.basename(target.path.rstrip("/"))
-                hint = " (a hidden file: View → Show Hidden Files)" if name.startswith(".") else ""
-                self._fail(f"{name} is not in {node.entry.path}{hint}")
+                folder = node.entry.path.rstrip("/") or "/"
+                part = _next_part(wanted, folder)
+                hidden = part.startswith(".") and not model.show_hidden
+                if (node.expandable and not hidden and folder not in self._updated
+                        and target.backend in ("disk", "zarr", "ome_zarr") and os.path.lexists(os.path.join(folder, part))):
+                    # There on disk, not in the rows: listed before it was made. List it again
+                    # (rows merged, nothing else moves); its listingFinished steps on.
+                    self._updated.add(folder)
+                    model.update(ancestor)
+                    return
+                window.tree.setCurrentIndex(shown)  # the last part found
+                if hidden:
+                    hint = " (hidden: View → Show Hidden Files)"
+                elif not node.expandable:
+                    hint = f" ({node.entry.name} has no rows below it)"
+                else:
+                    hint = ""
+                self._fail(f"Cannot show {target}: {not_found(part, folder)}{hint}")
                 return
             window.tree.expand(shown)
             QTimer.singleShot(0, self._step)
@@ -120,6 +137,12 @@ class Navigator(QObject):
     def _on_tree_model_listing_failed(self, _address: object, _message: str) -> None:
         if self._target is not None:
             QTimer.singleShot(0, self._step)
+
+
+def _next_part(path: str, folder: str) -> str:
+    """The name under ``folder`` on the way to ``path`` (``path``'s own name when not below it)."""
+    rest = path[len(folder):].lstrip("/") if path.startswith(folder.rstrip("/") + "/") else ""
+    return rest.split("/", 1)[0] if rest else os.path.basename(path.rstrip("/"))
 
 
 class Session:

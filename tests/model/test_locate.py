@@ -65,3 +65,19 @@ def test_memory_and_other_backends():
     saved = populate_memory("/locate-test")
     assert locate(f"memory:{saved[0]}", KNOWN) == Location(Address("memory", saved[0]))
     assert locate("napari_stream:", KNOWN) == Location(Address("napari_stream", ""))
+
+
+def test_a_missing_path_names_the_missing_part_and_the_last_part_found(tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(LocationError) as raised:
+        locate(str(tmp_path / "a" / "b" / "c.tif"), KNOWN)
+    assert f"b is not in {tmp_path / 'a'} (the last part of the path found)" in str(raised.value)
+
+
+def test_a_file_of_a_zarr_node_is_shown_as_its_node_with_a_note(demo_dir):
+    store = demo_dir / "stores" / "experiment.zarr"
+    location = locate(str(store / "plain" / "zarr.json"), KNOWN)
+    assert location.target == Address("zarr", str(store / "plain")) and location.root == str(store)
+    assert location.note is not None and "zarr.json is part of the zarr node" in location.note
+    # A node itself: no note.
+    assert locate(str(store / "plain"), KNOWN).note is None
