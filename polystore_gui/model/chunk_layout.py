@@ -153,12 +153,16 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
         raise ChunkLayoutError(f"{path} is not a zarr array (no zarr.json or .zarray)")
     if meta.node_type == "group":
         attrs = meta.attributes
-        multiscales: Any = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
+        ome = attrs.get("ome")
+        multiscales: Any = attrs.get("multiscales") or (ome.get("multiscales") if isinstance(ome, dict) else None)
         try:
             first = multiscales[0]["datasets"][0]["path"]
         except (TypeError, KeyError, IndexError):
             raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays") from None
-        return os.path.join(path, str(first)), f"full-resolution level {first!r} of this OME-NGFF image"
+        first = str(first)
+        if not first or first.startswith("/") or any(p in ("", ".", "..") for p in first.split("/")) or "\0" in first:
+            raise CorruptMetadataError(f"malformed OME-NGFF metadata: dataset path {first[:80]!r} is not a member path")
+        return os.path.join(path, first), f"full-resolution level {first!r} of this OME-NGFF image"
     return path, None
 
 
