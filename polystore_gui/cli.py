@@ -365,6 +365,98 @@ def cmd_cp(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def _engine(args: argparse.Namespace) -> Any:
+    """The dask engine the options name (None after saying why on stderr)."""
+    from .model.whole_array import Engine
+
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        print(f"polystore-gui: --scheduler takes a dask.distributed address such as tcp://127.0.0.1:8786, "
+              f"not {scheduler!r}", file=sys.stderr)
+        return None
+    return Engine(scheduler=scheduler)
+
+
+def _chunk_progress(command: str) -> Callable[[str, int, int], None] | None:
+    """A progress line on stderr when it is a terminal (else nothing)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(step: str, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(30 * share)
+        sys.stderr.write(f"\r\033[K{command} {step} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} chunks")
+        sys.stderr.flush()
+
+    return show
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .model.array_stats import array_statistics
+    from .model.whole_array import WholeArrayError, open_target
+
+    address = _address(args.address)
+    engine = _engine(args)
+    if address is None or engine is None:
+        return EXIT_USAGE
+    if args.bins < 1:
+        print(f"polystore-gui: --bins must be at least 1, not {args.bins}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        target = open_target(address.backend, address.path)
+        result = array_statistics(target, bins=args.bins, engine=engine, progress=_chunk_progress("stats"))
+    except WholeArrayError as exc:
+        _end_progress()
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _end_progress()
+        print("polystore-gui: stats cancelled", file=sys.stderr)
+        return 130
+    _end_progress()
+    if target.note:
+        result["note"] = target.note
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    _print_stats(result)
+    return EXIT_OK
+
+
+def _print_stats(result: dict[str, Any]) -> None:
+    missing = result["missing"]
+    print(f"{_shown(result['path'])}: shape {tuple(result['shape'])} {result['dtype']}, "
+          f"{result['chunks_total']} chunks read ({result['scheduler']})")
+    if result.get("note"):
+        print(f"  {result['note']}")
+    print(f"  {missing['count']} of {missing['of']} {missing['unit']} missing: {missing['note']} "
+          f"({result['fill_value']})")
+    sections = [(None, result["stats"])] if result["channels"] is None else [
+        (f"channel {c['channel']}" + (f" ({_shown(c['label'])})" if c.get("label") else ""), c)
+        for c in result["channels"]]
+    for title, s in sections:
+        indent = "  "
+        if title:
+            print(f"  {title}")
+            indent = "    "
+        if s is None or s["mean"] is None:
+            print(f"{indent}no values (count {s['count'] if s else 0}, NaN {s['nan_count'] if s else 0})")
+            continue
+        print(f"{indent}min {s['min']:g}  max {s['max']:g}  mean {s['mean']:.6g}  std {s['std']:.6g}")
+        print(f"{indent}count {s['count']}  NaN {s['nan_count']}")
+        pct = "  ".join(f"p{q} {v:.6g}" for q, v in s["percentiles"].items())
+        how = "exact" if s["percentiles_exact"] else f"binned estimates, bin width {s['percentile_bin_width']:.3g}"
+        print(f"{indent}{pct}  ({how})")
+        print(f"{indent}histogram: {len(s['histogram']['counts'])} bins over "
+              f"[{s['histogram']['edges'][0]:g}, {s['histogram']['edges'][-1]:g}] (--json for the counts)")
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
@@ -374,6 +466,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "viewer": ("run the persistent napari viewer (or --status / --stop one)", cmd_viewer),
     "send": ("stream arrays to the napari viewer through polystore's napari_stream backend", cmd_send),
     "cp": ("copy (or --move) entries between backends, verified, never overwriting unasked", cmd_cp),
+    "stats": ("exact statistics of a whole array (per channel for an OME image), chunk by chunk on dask", cmd_stats),
 }
 
 
@@ -429,7 +522,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunks", default="plane", help="chunk shape for images and arrays written into zarr: 'plane' "
                    "(default: one plane per chunk, 2048x2048 tiles above 4096x4096) or sizes of the trailing "
                    "axes, e.g. 1,512,512")
+    p = sub.add_parser("stats", help=SUBCOMMANDS["stats"][0],
+                       description="Read every chunk of an array (an OME-NGFF image: its level 0, per channel) and "
+                       "print exact min, max, mean, std, count, NaN count, percentiles and a histogram. Missing chunks "
+                       "count as the fill value. Runs on dask: local threads, or --scheduler.")
+    p.add_argument("address", help="a zarr array or OME-NGFF image (zarr:, ome_zarr: or a disk path)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--bins", type=int, default=256, help="bins of the histogram printed (default 256)")
+    _scheduler_option(p)
     return parser
+
+
+def _scheduler_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="ADDR", help="an existing dask.distributed scheduler, e.g. "
+                   "tcp://127.0.0.1:8786 (default: dask's local threaded scheduler, one thread per core)")
 
 
 def _viewer_endpoint(p: argparse.ArgumentParser) -> None:

@@ -91,3 +91,120 @@ def test_a_folder_copied_into_itself_through_a_link_is_refused(aliased):
     out = cli("cp", str(aliased / "real"), str(aliased / "into_A"))
     assert out.returncode == 1 and "into itself" in out.stderr
     assert sorted(os.listdir(aliased / "real" / "A")) == ["f.txt"]
+
+
+# -- item 5: links are copied as links -----------------------------------------------------------
+
+
+@pytest.fixture
+def linked(tmp_path):
+    """A folder holding links of every kind, and a file outside it that a link points to."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("not ours")
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "data.txt").write_text("data")
+    os.symlink("sub", src / "dir_link")  # a relative link to a folder inside the tree
+    os.symlink("sub/data.txt", src / "file_link")
+    os.symlink(src / "sub", src / "abs_inside")  # an absolute link into the tree
+    os.symlink(outside / "precious.txt", src / "abs_outside")
+    os.symlink("nowhere", src / "dangling")
+    os.symlink("..", src / "sub" / "up")  # a loop if followed
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    return src, dst, outside
+
+
+def test_links_in_a_folder_are_copied_as_links_and_verified(linked):
+    src, dst, outside = linked
+    (outcome,) = run(transfers.plan([disk(src)], disk(dst)))
+    assert outcome.status == "done", outcome
+    copy = dst / "src"
+    assert os.readlink(copy / "dir_link") == "sub" and os.readlink(copy / "file_link") == "sub/data.txt"
+    assert os.readlink(copy / "dangling") == "nowhere" and os.readlink(copy / "sub" / "up") == ".."
+    assert os.readlink(copy / "abs_outside") == str(outside / "precious.txt")
+    assert os.readlink(copy / "abs_inside") == str(copy / "sub")  # keeps pointing inside the copy
+    assert (copy / "sub" / "data.txt").read_text() == "data" and not (copy / "sub").is_symlink()
+    assert sorted(os.listdir(copy)) == sorted(os.listdir(src))
+
+
+def test_a_move_moves_links_never_their_targets(linked):
+    src, dst, outside = linked
+    (outcome,) = run(transfers.plan([disk(src / "abs_outside")], disk(dst), move=True))
+    assert outcome.status == "done", outcome
+    assert os.readlink(dst / "abs_outside") == str(outside / "precious.txt") and not (src / "abs_outside").exists()
+    assert (outside / "precious.txt").read_text() == "not ours"
+    (outcome,) = run(transfers.plan([disk(src / "dir_link")], disk(dst), move=True))
+    assert outcome.status == "done" and os.readlink(dst / "dir_link") == "sub"
+    assert (src / "sub" / "data.txt").read_text() == "data"
+    (outcome,) = run(transfers.plan([disk(src)], disk(dst), move=True))
+    assert outcome.status == "done" and not src.exists()
+    assert os.readlink(dst / "src" / "file_link") == "sub/data.txt"
+    assert (outside / "precious.txt").read_text() == "not ours"
+
+
+def test_links_going_into_memory_are_refused_or_left_out_per_entry(linked, tmp_path):
+    from polystore.backend_registry import get_backend_instance
+
+    src, _dst, _outside = linked
+    memory = get_backend_instance("memory")
+    root = f"/links_{uuid.uuid4().hex[:6]}"
+    memory.ensure_directory(root)
+    try:
+        (item,) = transfers.plan([disk(src / "dir_link")], Address("memory", root))
+        assert not item.runnable and "symbolic link" in item.error and "memory cannot hold links" in item.error
+        (outcome,) = run(transfers.plan([disk(src)], Address("memory", root), move=True))
+        assert outcome.status == "done", outcome
+        assert any("skipped dir_link: a symbolic link" in note for note in outcome.notes), outcome.notes
+        assert memory.load(root + "/src/sub/data.txt") == "data"
+        assert src.exists() and "source was kept" in outcome.message  # a move loses no link
+    finally:
+        memory.delete_all(root)
+
+
+# -- item 6 (copy half): FIFOs, sockets and devices are never opened ----------------------------------
+
+
+@pytest.fixture
+def with_fifo(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    os.mkfifo(src / "pipe")
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    return src, dst
+
+
+def test_a_fifo_in_a_folder_is_skipped_and_said_while_the_rest_copies(with_fifo):
+    src, dst = with_fifo
+    (outcome,) = run(transfers.plan([disk(src)], disk(dst)))
+    assert outcome.status == "done" and (dst / "src" / "a.txt").read_text() == "a"
+    assert "skipped pipe: a FIFO is not a file" in outcome.notes
+    assert not (dst / "src" / "pipe").exists()
+    (outcome,) = run(transfers.plan([disk(src)], disk(dst), move=True, on_conflict=Conflict.RENAME))
+    assert outcome.status == "done" and "source was kept" in outcome.message and (src / "pipe").exists()
+    (item,) = transfers.plan([disk(src / "pipe")], disk(dst))
+    assert not item.runnable and item.error == "a FIFO is not a file: nothing to copy"
+
+
+def test_cp_of_a_fifo_or_a_folder_holding_one_never_hangs(with_fifo):
+    src, dst = with_fifo
+    out = cli("cp", str(src / "pipe"), str(dst), timeout=60)
+    assert out.returncode == 1 and "a FIFO is not a file" in out.stderr, out
+    out = cli("cp", str(src), str(dst), timeout=60)
+    assert out.returncode == 1 and "skipped pipe: a FIFO is not a file" in out.stdout, out
+    assert "1 entries not copied" in out.stderr
+    assert (dst / "src" / "a.txt").read_text() == "a"
+
+
+def test_a_file_swapped_for_a_fifo_after_listing_is_never_opened(tmp_path):
+    from polystore_gui.model.local_entries import NotAFile, open_regular
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(NotAFile, match="a FIFO is not a file"):
+        open_regular(str(tmp_path / "pipe"))  # returns at once: opened non-blocking, refused on fstat
+    os.symlink(tmp_path / "pipe", tmp_path / "link")
+    with pytest.raises(NotAFile, match="is a link"):
+        open_regular(str(tmp_path / "link"))
