@@ -596,6 +596,10 @@ def _ome_preview(info: Info, path: str) -> Preview:
     smallest = min(levels, key=lambda a: math.prod(a.shape))
     check_plane(smallest.shape, smallest.chunks, smallest.dtype, confirmed=True,
                 what="the smallest level of this image")
+    sources = tuple(levels)
+    complex_notes: list[str] = []
+    if np.dtype(levels[0].dtype).kind == "c":  # napari cannot show complex numbers: |z| per level
+        levels = [_magnitude_if_complex(lv, "", complex_notes if i == 0 else [])[0] for i, lv in enumerate(levels)]
     axes = [a[0] for a in ome.axes]
     types = [a[1] for a in ome.axes]
     channel_axis = types.index("channel") if "channel" in types else (axes.index("c") if "c" in axes else None)
@@ -621,7 +625,8 @@ def _ome_preview(info: Info, path: str) -> Preview:
     parts = path.rstrip("/").split("/")
     # A field of an HCS plate is named "0": say which well it belongs to.
     name = "/".join(parts[-3:]) if parts[-1].isdigit() and len(parts) >= 3 else parts[-1]
-    sources = tuple(levels)
+    if complex_notes:
+        name = f"|z| {name}"
     if len(levels) > 1:
         levels = lazy_levels(levels)
     image = LayerSpec(
@@ -637,7 +642,7 @@ def _ome_preview(info: Info, path: str) -> Preview:
         label_layer = _label_layer(os.path.join(path, "labels", label_name), label_name, channel_axis)
         if label_layer is not None:
             layers.append(label_layer)
-    notes = [note, f"{len(levels)} resolution level{'s' if len(levels) != 1 else ''}"]
+    notes = [note, f"{len(levels)} resolution level{'s' if len(levels) != 1 else ''}", *complex_notes]
     return Preview(info.backend, path, info, tuple(layers), tuple(notes))
 
 

@@ -83,3 +83,21 @@ def test_a_2d_array_of_text_is_a_table_for_its_dtype_not_for_being_1d(tmp_path):
     preview = open_preview("disk", str(tmp_path / "words.npy"))
     assert not preview.layers
     assert any("dtype <U1" in note for note in preview.notes) and not any("1-D" in n for n in preview.notes)
+
+
+def test_a_complex_ome_zarr_image_shows_the_magnitude_of_each_level(tmp_path):
+    data = _complex((2, 16, 16))
+    root = zarr.open_group(str(tmp_path / "img.zarr"), mode="w", zarr_format=3)
+    for level, step in (("0", 1), ("1", 2)):
+        root.create_array(level, shape=data[:, ::step, ::step].shape, dtype=data.dtype)[...] = data[:, ::step, ::step]
+    axes = [{"name": "c", "type": "channel"}, {"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    datasets = [{"path": p, "coordinateTransformations": [{"type": "scale", "scale": [1, s, s]}]}
+                for p, s in (("0", 1), ("1", 2))]
+    root.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": datasets}]}
+    preview = open_preview("ome_zarr", str(tmp_path / "img.zarr"))
+    (layer,) = preview.layers
+    assert layer.name.startswith("|z|") and layer.multiscale and layer.channel_axis == 0
+    np.testing.assert_allclose(np.asarray(layer.data[1][...]), np.abs(data[:, ::2, ::2]), rtol=1e-6)
+    for low, high in layer.contrast_limits:
+        assert 0 <= low < high
+    assert any("magnitude |z|" in note for note in preview.notes)
