@@ -602,11 +602,7 @@ class BackendTreeModel(QAbstractItemModel):
         else:
             new = [Node(e, node) for e in ordered[:PAGE]]
         if node.pending:
-            more = Node(Entry(node.entry.backend, node.entry.path,
-                              f"… {len(node.pending):,} more of {len(ordered):,}: show all in the folder list",
-                              EntryKind.ROOT), node)
-            more.more = True
-            new.append(more)
+            new.append(self._more_node(node, len(ordered)))
         self._insert_nodes(node, len(node.children), new)
         for child in new:
             if child.entry.kind in _STORE_KINDS and child.entry.backend == "disk" and child.entry.error is None:
@@ -783,44 +779,56 @@ class BackendTreeModel(QAbstractItemModel):
         # "rows" (the first batch of a listing shown while the rest is read): the rows are there
 
     def _merge_listing(self, node: Node, ordered: Sequence[Entry]) -> None:
-        """Make the rows of a listed folder those of ``ordered``, moving as few as possible."""
+        """Make the rows of a listed folder those of ``ordered``, moving as few as possible.
+
+        A large folder merges its first page the same way; the rest is kept for the folder
+        list, and its last row says the new count.
+        """
         node.count = len(ordered)
-        if len(ordered) > PAGE or node.pending:
-            # A large folder: its first page in the tree, all of it in the folder list.
-            node.details = {}
-            self._remove_rows(node, 0, len(node.children))
-            self._show_page(node, ordered)
-        else:
-            wanted = {e.path: e for e in ordered}
-            for child in reversed(list(node.children)):  # gone (and stale placeholders)
-                if child.placeholder or child.error_row or child.more or child.entry.path not in wanted:
-                    self._remove_rows(node, child.row, 1)
-            parent = self.index_for(node)
-            existing = {c.entry.path: c for c in node.children}
-            for child in node.children:  # a new kind (a folder that became a zarr store…): now
-                new = wanted[child.entry.path]
-                if new.kind is not child.entry.kind or new.error != child.entry.error:
-                    child.entry = new
-                    self.dataChanged.emit(self.index(child.row, 0, parent), self.index(child.row, len(COLUMNS) - 1, parent))
-            position, run, in_order = 0, [], True
-            for entry in ordered:
-                child = existing.get(entry.path)
-                if child is None:
-                    run.append(Node(entry, node))
-                    continue
-                if run:
-                    self._insert_nodes(node, position, run)
-                    self._announce_stores(run)
-                    run = []
-                in_order = in_order and child.row >= position
-                position = child.row + 1
+        page = ordered[:PAGE]
+        node.pending = ordered[PAGE:]
+        node.details = {}  # facts learnt for entries beyond the page: asked again as they show
+        wanted = {e.path: e for e in page}
+        for child in reversed(list(node.children)):  # gone (and stale placeholders, the "more" row)
+            if child.placeholder or child.error_row or child.more or child.entry.path not in wanted:
+                self._remove_rows(node, child.row, 1)
+        parent = self.index_for(node)
+        existing = {c.entry.path: c for c in node.children}
+        for child in node.children:  # a new kind (a folder that became a zarr store…): now
+            new = wanted[child.entry.path]
+            if new.kind is not child.entry.kind or new.error != child.entry.error:
+                child.entry = new
+                self.dataChanged.emit(self.index(child.row, 0, parent), self.index(child.row, len(COLUMNS) - 1, parent))
+        position, run, in_order = 0, [], True
+        for entry in page:
+            child = existing.get(entry.path)
+            if child is None:
+                run.append(Node(entry, node))
+                continue
             if run:
-                self._insert_nodes(node, min(position, len(node.children)), run)
+                self._insert_nodes(node, position, run)
                 self._announce_stores(run)
-            if not in_order:
-                self._reorder(node)  # a sort key changed (size, time): one layout change
+                run = []
+            in_order = in_order and child.row >= position
+            position = child.row + 1
+        if run:
+            self._insert_nodes(node, min(position, len(node.children)), run)
+            self._announce_stores(run)
+        if node.pending:
+            self._insert_nodes(node, len(node.children), [self._more_node(node, len(ordered))])
+        if not in_order:
+            self._reorder(node)  # a sort key changed (size, time): one layout change
         self.dataChanged.emit(self.index_for(node, SIZE), self.index_for(node, SIZE))
         self.listingFinished.emit((node.entry.backend, node.entry.path))
+
+    @staticmethod
+    def _more_node(node: Node, total: int) -> Node:
+        """A large folder's last row, standing for the entries beyond the page (``node.pending``)."""
+        more = Node(Entry(node.entry.backend, node.entry.path,
+                          f"… {len(node.pending):,} more of {total:,}: show all in the folder list",
+                          EntryKind.ROOT), node)
+        more.more = True
+        return more
 
     def _announce_stores(self, nodes: list[Node]) -> None:
         for child in nodes:

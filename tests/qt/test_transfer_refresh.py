@@ -97,3 +97,27 @@ def test_a_finished_move_takes_the_moved_rows_out_and_keeps_the_rest(make_window
     assert tree.isExpanded(window.proxy.mapFromSource(model.find("disk", str(src / "open"))))
     assert window.proxy.mapToSource(tree.currentIndex()).data(ADDRESS_ROLE) == ("disk", str(src / "open" / "x.txt"))
     assert window.preview.title.toolTip() == f"disk:{src / 'open' / 'x.txt'}"
+
+
+def test_a_copy_into_a_large_folder_keeps_its_open_rows_and_counts_the_new_entry(make_window, qtbot, tmp_path):
+    from polystore_gui.qt.tree_model import PAGE
+
+    big = tmp_path / "big"
+    (big / "a_open").mkdir(parents=True)
+    (big / "a_open" / "inside.txt").write_text("i")
+    for i in range(PAGE + 10):
+        (big / f"f{i:05d}.txt").touch()
+    (tmp_path / "zz_new.txt").write_text("new")
+    window = make_window([tmp_path], show=True)
+    model = window.tree_model
+    for folder in (tmp_path, big, big / "a_open"):
+        expand(window, qtbot, "disk", str(folder))
+    more = [r for r in child_rows(model, model.find("disk", str(big))) if r[1] == "more"]
+    assert more and more[0][0].startswith("… 11 more of 1,011")
+    mime = model.mimeData([model.find("disk", str(tmp_path / "zz_new.txt"))])
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
+        assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(big)))
+    qtbot.waitUntil(lambda: any(r[1] == "more" and r[0].startswith("… 12 more of 1,012")
+                                for r in child_rows(model, model.find("disk", str(big)))), timeout=15_000)
+    assert window.tree.isExpanded(window.proxy.mapFromSource(model.find("disk", str(big / "a_open"))))
+    assert model.holds_unshown(model.find("disk", str(big)), str(big / "zz_new.txt"))
