@@ -316,6 +316,11 @@ def cmd_cp(args: argparse.Namespace) -> int:
     destination = _address(args.destination)
     if destination is None or any(s is None for s in sources):
         return EXIT_USAGE
+    if args.move and destination.backend in transfers.VOLATILE:
+        print(f"polystore-gui: cp --move into {destination.backend}: refused, nothing was done. "
+              f"{destination.backend}: is the memory of this command's own process, gone when it exits: "
+              "a move would delete each source and keep no copy.", file=sys.stderr)
+        return EXIT_USAGE
     chunks = None
     if args.chunks and args.chunks != "plane":
         try:

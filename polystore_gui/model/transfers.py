@@ -64,6 +64,13 @@ from .local_entries import copied_link_target, copy_link, open_regular, special_
 from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 
 NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
+VOLATILE = ("memory",)  # backends whose contents end with this process
+
+
+def volatile_move_warning(destination: Address) -> str:
+    """Why a move into a volatile backend loses data (the window asks; the CLI refuses)."""
+    return (f"{destination.backend} lives in this program's RAM: a move would delete the source and leave "
+            f"the only copy there, lost when the program quits")
 
 BLOCK = 8 << 20
 COPY_THREADS = 4  # files copied at a time within a folder or store
@@ -228,6 +235,7 @@ def plan(
     move: bool = False,
     measure: bool = True,
     chunks: tuple[int, ...] | None = None,
+    allow_volatile_move: bool = False,
 ) -> list[Item]:
     """One item per source, named like its source inside ``destination`` (a folder or group).
 
@@ -235,6 +243,9 @@ def plan(
     noticeable moment: the window plans on its own thread and measures in the worker).
     """
     items: list[Item] = []
+    if move and destination.backend in VOLATILE and not allow_volatile_move:
+        reason = volatile_move_warning(destination) + " (copy instead)"
+        return [Item(s, destination, move, error=reason) for s in sources]
     if destination.backend not in WRITABLE:
         reason = f"{destination.backend} is not a storage backend this browser writes to"
         return [Item(s, destination, move, error=reason) for s in sources]

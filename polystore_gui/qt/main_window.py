@@ -32,7 +32,7 @@ from ..model.address import ENTRIES_MIME, Address
 from ..model.catalogue import Discovery, close_connections, discover_backends
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
-from . import icons
+from . import icons, window_layout
 from .folder_list import FolderList
 from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
@@ -90,6 +90,8 @@ class TreeMapping:
 class MainWindow(QMainWindow):
     """The browser window. Builds nothing slow itself: discovery runs in a worker."""
 
+    PREVIEW_MIN_WIDTH = 320  # the napari canvas and its layer controls
+
     discoveryFinished = Signal(object)  # Discovery
     renamed = Signal(object, object)  # old Address, new Address
     renameFailed = Signal(object, str)  # Address, why
@@ -107,7 +109,11 @@ class MainWindow(QMainWindow):
         self.setObjectName("polystoreGuiMainWindow")
         self.setWindowTitle("polystore-gui")
         self.setWindowIcon(icons.named("app"))
-        self.resize(1280, 800)
+        from qtpy.QtWidgets import QApplication
+
+        screen = QApplication.primaryScreen()
+        self.resize(window_layout.default_window_size(screen.availableGeometry()) if screen is not None
+                    else window_layout.DEFAULT_MAX)
         self.setAcceptDrops(True)
         self._shut_down = False
         self.workers = WorkerPool(parent=self)
@@ -224,9 +230,14 @@ class MainWindow(QMainWindow):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 300)
-        for col, width in ((1, 190), (2, 110), (3, 120), (4, 70), (5, 120)):  # size: "1,000,000 items"
+        # Widths from the font (they hold at any scaling); Name gets what the pane has left
+        # when it is first shown (see _fit_name_column).
+        self._column_widths = window_layout.tree_column_widths(self.tree.fontMetrics())
+        for col, width in enumerate(self._column_widths):
             header.resizeSection(col, width)
+        self._name_fitted = False
+        header.sectionResized.connect(self._on_tree_header_section_resized)
+        self.tree.viewport().installEventFilter(self)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
         self.tree.activated.connect(self._on_tree_activated)
         self.tree.expanded.connect(self._on_tree_expanded)
@@ -257,6 +268,10 @@ class MainWindow(QMainWindow):
         self.left_splitter.setSizes([320, 480])
         self.left_splitter.setCollapsible(1, False)
         layout.addWidget(self.left_splitter)
+        # The tree's pane never narrower than Name and Kind need (a splitter dragged shut, or
+        # a layout restored from a smaller screen, would hide it).
+        left.setMinimumWidth(window_layout.tree_minimum_width(self.tree.fontMetrics()))
+        self._left = left
         self.preview = PreviewPanel(self.workers, self)
         self.preview.size_limit = self.settings_size_limit()
         self._show_welcome()
@@ -274,10 +289,16 @@ class MainWindow(QMainWindow):
         self._inspector_slot.hide()
         splitter.addWidget(self._inspector_slot)
         self.preview.previewShown.connect(self._on_preview_shown)
-        splitter.setStretchFactor(0, 1)
+        # A wider window gives the preview the room; the tree keeps its columns' width.
+        splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
-        splitter.setSizes([640, 640, 0])
+        splitter.setCollapsible(0, False)
+        splitter.setCollapsible(1, False)
+        self.preview.setMinimumWidth(self.PREVIEW_MIN_WIDTH)
+        width = self.width()
+        tree = min(sum(self._column_widths) + 24, int(width * 0.5))
+        splitter.setSizes([max(tree, left.minimumWidth()), width - tree, 0])
         self.setCentralWidget(splitter)
         self.transfer_dock = QDockWidget("Transfers", self)
         self.transfer_dock.setObjectName("transferDock")
@@ -287,6 +308,7 @@ class MainWindow(QMainWindow):
         # How a name taken at the destination is resolved, and a deletion confirmed; tests
         # replace them (no modal dialog).
         self.conflict_resolver = self._ask_conflict
+        self.volatile_move_resolver = self._ask_volatile_move  # "copy", "move" or "cancel"
         self.delete_confirmer = self._confirm_delete
         self.destination_asker = self._ask_destination  # Copy To…: entries -> text or None
         self.name_asker = self._ask_new_name  # Rename…: entry -> new name or None
@@ -851,9 +873,9 @@ class MainWindow(QMainWindow):
             return
         self.inspector.show()
         sizes = self.splitter.sizes()
-        if sizes[2] < 300:
-            total = sum(sizes)
-            self.splitter.setSizes([int(total * 0.3), int(total * 0.42), total - int(total * 0.3) - int(total * 0.42)])
+        minimums = (self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, self.inspector.minimumSizeHint().width())
+        if sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
+            self.splitter.setSizes(window_layout.inspector_sizes(sum(sizes), sizes[0], minimums))
         current = self.proxy.mapToSource(self.tree.currentIndex())
         entry = current.data(ENTRY_ROLE) if current.isValid() else None
         if isinstance(entry, Entry):
@@ -935,7 +957,14 @@ class MainWindow(QMainWindow):
         from ..model import transfers
 
         chunks = self.transfer_chunks()
-        items = transfers.plan(sources, destination, move=move, measure=False, chunks=chunks)
+        if move and destination.backend in transfers.VOLATILE:
+            answer = self.volatile_move_resolver(sources, destination)
+            if answer == "cancel":
+                self.statusBar().showMessage("Move cancelled: nothing was copied or deleted.", 5000)
+                return []
+            move = answer == "move"
+        items = transfers.plan(sources, destination, move=move, measure=False, chunks=chunks,
+                               allow_volatile_move=move)
         decided: list[Any] = []
         policy_for_all: tuple[str, str | None] | None = None
         for item in items:
@@ -958,7 +987,7 @@ class MainWindow(QMainWindow):
                 policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
                           "keep both": transfers.Conflict.RENAME}[action]
                 decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move,
-                                              measure=False, chunks=chunks))
+                                              measure=False, chunks=chunks, allow_volatile_move=move))
         if decided:
             self.transfer_dock.show()
             self.transfer_queue.start(decided)
@@ -1095,6 +1124,26 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not a chunk shape: {text!r}", 5000)
             return
         self.set_transfer_chunks(chunks)
+
+    def _ask_volatile_move(self, sources: list[Address], destination: Address) -> str:
+        """A move into memory would leave the only copy in this program's RAM: copy instead
+        (the default), move anyway, or cancel."""
+        from ..model import transfers
+
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Move into memory?")
+        count = f"{len(sources)} item{'s' if len(sources) != 1 else ''}"
+        box.setText(f"Moving {count} into {destination} would delete the source.")
+        box.setInformativeText(transfers.volatile_move_warning(destination).capitalize() + ".\n\n"
+                               "Copy instead keeps the source where it is.")
+        copy = box.addButton("Copy Instead", QMessageBox.ButtonRole.AcceptRole)
+        move = box.addButton("Move Anyway", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(copy)
+        box.setEscapeButton(cancel)
+        box.exec()
+        return {copy: "copy", move: "move"}.get(box.clickedButton(), "cancel")
 
     def _ask_conflict(self, item: Any) -> tuple[str, str | None, bool]:
         """Skip, overwrite, keep both, rename or cancel, for one taken name (and maybe all)."""
@@ -1450,13 +1499,84 @@ class MainWindow(QMainWindow):
         settings.setValue("window/splitter", self.splitter.saveState())
 
     def _restore_layout(self) -> None:
+        """The last session's geometry, fitted into the screen it opens on (a window saved at
+        100 % scaling is larger than the screen at 150 %), and its splitter, unless that
+        would leave the tree or the preview narrower than their minimums."""
         settings = QSettings()
         geometry = settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is not None and self.restoreGeometry(geometry):
+            self.fit_into_screen()
         splitter = settings.value("window/splitter")
         if splitter is not None:
-            self.splitter.restoreState(splitter)
+            self._default_splitter = self.splitter.saveState()
+            self._splitter_restored = self.splitter.restoreState(splitter)  # checked once laid out
+
+    def fit_into_screen(self) -> None:
+        """Move and shrink the window so that all of it lies on the screen it is on."""
+        from qtpy.QtGui import QGuiApplication
+
+        frame = self.frameGeometry() if self.isVisible() else self.geometry()
+        screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        if self.isMaximized() or self.isFullScreen() or available.contains(frame):
+            return
+        margins = frame.size() - self.geometry().size()  # the window manager's frame, when shown
+        fitted = window_layout.fit_into(frame, available)
+        self.move(fitted.topLeft())
+        self.resize(fitted.size() - margins)
+
+    _splitter_restored = False
+
+    def _check_restored_splitter(self) -> None:
+        """Undo a restored splitter that leaves the tree or the preview under its minimum
+        (a tree dragged shut, a layout from a larger screen): the default sizes instead."""
+        if not self._splitter_restored:
+            return
+        self._splitter_restored = False
+        sizes = self.splitter.sizes()
+        if not window_layout.splitter_sizes_usable(sizes, [self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, 0]):
+            log.info("not restoring the splitter %s: it would hide the tree or the preview", sizes)
+            self.splitter.restoreState(self._default_splitter)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._name_fitted:
+            self._name_fitted = True
+            self._check_restored_splitter()
+            QTimer.singleShot(0, self._fit_name_column)
+
+    _name_sized_by_user = False
+    _fitting_name = False
+
+    def _fit_name_column(self) -> None:
+        """Name takes what the tree's pane has beside the other columns (never under its own
+        minimum): all six columns show when the pane has room for them. Done again when the
+        pane is resized (the inspector opened, the splitter moved), until the user sizes
+        the Name column by hand."""
+        if self._name_sized_by_user:
+            return
+        header = self.tree.header()
+        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        available = self.tree.viewport().width() - others
+        self._fitting_name = True
+        try:
+            header.resizeSection(0, max(self._column_widths[0] - 60, min(available, self._column_widths[0] + 120)))
+        finally:
+            self._fitting_name = False
+
+    def _on_tree_header_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == 0 and not self._fitting_name and self._name_fitted and self.tree.header().isVisible() \
+                and _mouse_button_down():
+            self._name_sized_by_user = True
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt override)
+        from qtpy.QtCore import QEvent
+
+        if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize and self._name_fitted:
+            self._fit_name_column()
+        return super().eventFilter(watched, event)
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Cancel and await every worker, then close backend connections exactly once.
@@ -1484,6 +1604,13 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # closing must never crash the exit
             log.warning("closing backend connections failed: %s", exc)
         self.shutdownFinished.emit()
+
+
+def _mouse_button_down() -> bool:
+    """Whether a mouse button is held (a section resized then is the user's drag)."""
+    from qtpy.QtWidgets import QApplication
+
+    return QApplication.mouseButtons() != Qt.MouseButton.NoButton
 
 
 def _depth(index: QModelIndex) -> int:

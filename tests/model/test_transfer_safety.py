@@ -154,7 +154,7 @@ def test_links_going_into_memory_are_refused_or_left_out_per_entry(linked, tmp_p
     try:
         (item,) = transfers.plan([disk(src / "dir_link")], Address("memory", root))
         assert not item.runnable and "symbolic link" in item.error and "memory cannot hold links" in item.error
-        (outcome,) = run(transfers.plan([disk(src)], Address("memory", root), move=True))
+        (outcome,) = run(transfers.plan([disk(src)], Address("memory", root), move=True, allow_volatile_move=True))
         assert outcome.status == "done", outcome
         assert any("skipped dir_link: a symbolic link" in note for note in outcome.notes), outcome.notes
         assert memory.load(root + "/src/sub/data.txt") == "data"
@@ -208,3 +208,33 @@ def test_a_file_swapped_for_a_fifo_after_listing_is_never_opened(tmp_path):
     os.symlink(tmp_path / "pipe", tmp_path / "link")
     with pytest.raises(NotAFile, match="is a link"):
         open_regular(str(tmp_path / "link"))
+
+
+# -- item 4: a move into a volatile backend ----------------------------------------------------------
+
+
+def test_a_move_into_memory_is_refused_unless_asked_for(tmp_path):
+    from polystore.backend_registry import get_backend_instance
+
+    (tmp_path / "f.txt").write_text("keep me")
+    memory = get_backend_instance("memory")
+    root = f"/volatile_{uuid.uuid4().hex[:6]}"
+    memory.ensure_directory(root)
+    try:
+        (item,) = transfers.plan([disk(tmp_path / "f.txt")], Address("memory", root), move=True)
+        assert not item.runnable and "lost when the program quits" in item.error
+        assert run([item])[0].status == "failed" and (tmp_path / "f.txt").read_text() == "keep me"
+        (item,) = transfers.plan([disk(tmp_path / "f.txt")], Address("memory", root), move=True,
+                                 allow_volatile_move=True)
+        assert run([item])[0].status == "done" and memory.load(root + "/f.txt") == "keep me"
+    finally:
+        memory.delete_all(root)
+
+
+def test_cp_move_into_memory_is_refused_with_a_clear_message(tmp_path):
+    (tmp_path / "f.txt").write_text("keep me")
+    out = cli("cp", "--move", str(tmp_path / "f.txt"), "memory:/")
+    assert out.returncode == 2 and "refused, nothing was done" in out.stderr and "keep no copy" in out.stderr
+    assert "Traceback" not in out.stderr and (tmp_path / "f.txt").read_text() == "keep me"
+    out = cli("cp", str(tmp_path / "f.txt"), "memory:/")  # a copy is harmless
+    assert out.returncode == 0, out.stderr

@@ -241,3 +241,51 @@ def test_a_failed_transfer_shows_as_failed_in_the_queue_badge_never_100_percent(
     assert "100%" not in queue.overall_bar.text() and "failed" in queue.overall_bar.text()
     assert queue.rows[0].bar.text() == "failed"
     assert queue.table.topLevelItem(0).text(5).startswith("failed: ")
+
+
+def test_a_move_into_memory_asks_first_and_copy_instead_is_the_default(make_window, qtbot, tmp_path):
+    """The real dialog: Enter (the default) copies and keeps the source; Move Anyway moves."""
+    import uuid
+
+    from polystore.backend_registry import get_backend_instance
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    from polystore_gui.model.address import Address
+
+    src, _dst = _tree(tmp_path)
+    (src / "note.txt").write_text("only here")
+    memory = get_backend_instance("memory")
+    root = f"/moved_{uuid.uuid4().hex[:6]}"
+    memory.ensure_directory(root)
+    window = make_window([tmp_path])
+    seen = {}
+
+    def press(button_text=None):
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen["buttons"] = sorted(b.text().replace("&", "") for b in box.buttons())
+        seen["default"] = box.defaultButton().text()
+        seen["text"] = box.text() + box.informativeText()
+        if button_text is None:
+            box.defaultButton().click()  # what Enter does
+        else:
+            next(b for b in box.buttons() if b.text() == button_text).click()
+
+    try:
+        QTimer.singleShot(0, press)
+        with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
+            items = window.transfer([Address("disk", str(src / "note.txt"))], Address("memory", root), move=True)
+        assert finished.args[0].done == 1, finished.args[0].errors
+        assert seen["buttons"] == ["Cancel", "Copy Instead", "Move Anyway"] and seen["default"] == "Copy Instead"
+        assert "lost when the program quits" in seen["text"]
+        assert [i.move for i in items] == [False]
+        assert (src / "note.txt").exists() and memory.exists(root + "/note.txt")
+        QTimer.singleShot(0, lambda: press("Move Anyway"))
+        with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
+            window.transfer([Address("disk", str(src / "sub"))], Address("memory", root), move=True)
+        assert not (src / "sub").exists() and memory.load(root + "/sub/b.txt") == "hello"
+        QTimer.singleShot(0, lambda: press("Cancel"))
+        assert window.transfer([Address("disk", str(src / "note.txt"))], Address("memory", root), move=True) == []
+        assert (src / "note.txt").exists()
+    finally:
+        memory.delete_all(root)
