@@ -3,7 +3,9 @@
 A small wrapper over superqt's workers: a job is a generator (or a plain function)
 run in this application's own thread pool; what it yields and returns is delivered
 on the GUI thread through Qt's queued signals. Jobs are tracked so that quitting can
-ask every one of them to stop and then wait for them.
+ask every one of them to stop and then wait for them. A generator job is closed on its
+own thread however it ends, so its ``finally`` blocks run at once; a job stuck in a system
+call when quitting is abandoned after the wait (see ``WorkerPool.wait``), never waited for.
 
 The pool is our own (not ``QThreadPool.globalInstance()``) so that a slow job such as
 napari's import can never hold back a folder listing queued behind it, and so that
