@@ -37,6 +37,7 @@ import numpy as np
 # Below this many objects the Python walk is as quick (process start-up dominates).
 FIND_MIN_OBJECTS = 4096
 READ_BYTES = 1 << 20
+IDLE_SECONDS = 0.5  # no output for this long: an idle block is yielded (the scan can be cancelled)
 _ERROR_LINE = re.compile(r"^[^:']*: '(.*)': (.*)$")  # "/usr/bin/find: 'PATH': REASON" (C locale)
 
 
@@ -73,6 +74,7 @@ class FindBlock:
     failed_dirs: list[tuple[tuple[int, ...], str]] = field(default_factory=list)
     swept: list[tuple[int, int]] = field(default_factory=list)  # axis-0 ranges fully listed
     done: float = 0.0
+    idle: bool = False  # nothing came for IDLE_SECONDS: a chance for the consumer to stop
 
 
 @dataclass
@@ -135,7 +137,14 @@ def walk_nested(top: str, tops: Sequence[int], ndim: int, grid: Sequence[int], *
         open_streams = 2 * len(workers)
         total_tops = max(1, len(tops))
         while open_streams:
-            for key, _mask in selector.select():
+            ready = selector.select(IDLE_SECONDS)
+            if not ready:  # find is slow (a slow or stuck file system): let the consumer stop between waits
+                idle = _empty(ndim)
+                idle.idle = True
+                idle.done = sum(w.position for w in workers) / total_tops
+                yield idle
+                continue
+            for key, _mask in ready:
                 worker, what = key.data
                 data = os.read(key.fd, READ_BYTES)
                 if not data:

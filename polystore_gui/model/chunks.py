@@ -395,7 +395,7 @@ class _Collector:
             self.strays += block.strays
             self.failed_dirs.extend(block.failed_dirs)
             self.swept.extend(block.swept)
-            if self._due():
+            if self._due() or block.idle:  # idle: a batch all the same, so a cancelled scan stops
                 yield self._batch(done=min(0.99, block.done))
         yield self._batch(done=1.0, final=True)
 

@@ -117,3 +117,45 @@ def test_quitting_abandons_a_job_stuck_in_a_system_call_and_the_app_exits(tmp_pa
     assert "waited: False" in out and "exited" in out, (out, err)
     assert process.returncode == 0, err
     assert "abandoning" in err and "read_fifo" in err
+
+
+def test_a_cancelled_chunk_scan_ends_its_find_process(qtbot, tmp_path, monkeypatch):
+    import numpy as np
+    import zarr
+
+    from polystore_gui.model import chunk_find
+    from polystore_gui.model.chunk_layout import read_layout
+    from polystore_gui.model.chunks import scan
+
+    array = zarr.create_array(str(tmp_path / "a.zarr"), shape=(4, 8), chunks=(2, 4), dtype="uint8", fill_value=0)
+    array[:] = np.ones((4, 8), np.uint8)
+    # A find that never answers (a stuck file system): the scan waits on it, idle.
+    slow_find = tmp_path / "find"
+    slow_find.write_text("#!/bin/sh\nexec sleep 600\n")
+    slow_find.chmod(0o755)
+    monkeypatch.setattr(chunk_find, "gnu_find", lambda: str(slow_find))
+    monkeypatch.setenv("POLYSTORE_GUI_CHUNK_WALK", "find")
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(chunk_find.subprocess, "Popen", recording_popen)
+    pool = WorkerPool(max_threads=2)
+    finished = []
+    job = pool.start(scan, read_layout(str(tmp_path / "a.zarr")), on_finish=lambda: finished.append(True))
+    _quit_on_first_yield(job)
+    try:
+        qtbot.waitUntil(lambda: bool(finished), timeout=15_000)
+        assert pool.wait(10_000)
+        assert started, "the scan did not start find"
+        assert all(process.poll() is not None for process in started), "a cancelled scan left find running"
+    finally:
+        for process in started:  # only ours, by their handles
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    del job
