@@ -24,12 +24,14 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QToolButton,
@@ -367,8 +369,15 @@ class ChunkInspector(QWidget):
         vertical.hide()
         horizontal = self.table.horizontalHeader()
         horizontal.setStretchLastSection(True)
-        for col, width in enumerate((90, 130, 64, 80, 50)):
+        # Widths from the font: every column (Stored, Ratio included) readable in the
+        # inspector's minimum width, at any scaling.
+        metrics = self.fontMetrics()
+        samples = ("10, 10, 10", "c/0/10/10 [0, 1, 1]", "unreadable", "1,023,999", "10.00")
+        widths = [max(metrics.horizontalAdvance(text), metrics.horizontalAdvance(str(title))) + 18
+                  for text, title in zip(samples, ChunkTableModel.COLUMNS)]
+        for col, width in enumerate(widths):
             horizontal.resizeSection(col, width)
+        self.setMinimumWidth(sum(widths[:4]) + 40)  # Index to Stored, a scroll bar and margins
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
 
         self.details = QTreeWidget(self)
@@ -377,7 +386,9 @@ class ChunkInspector(QWidget):
         self.details.setHeaderLabels(["Chunk", "Value"])
         self.details.setRootIsDecorated(False)
         self.details.setUniformRowHeights(True)
-        self.details.header().resizeSection(0, 130)
+        self.details.header().resizeSection(0, self.fontMetrics().horizontalAdvance("Offset in shard") + 24)
+        # A chunk's details are 10-18 rows: most show without scrolling, even on a small screen.
+        self.details.setMinimumHeight((self.fontMetrics().height() + 6) * 9)
         self.show_chunk_button = QPushButton("Show only this chunk", self)
         self.show_chunk_button.setObjectName("showChunkOnly")
         self.show_chunk_button.setEnabled(False)
@@ -408,13 +419,23 @@ class ChunkInspector(QWidget):
         top_layout.addWidget(self.histogram)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setObjectName("chunkSplitter")
-        splitter.addWidget(top)
+        # The summary scrolls rather than being clipped when the screen is short (150 % scaling).
+        top_area = QScrollArea(self)
+        top_area.setObjectName("chunkSummaryArea")
+        top_area.setWidget(top)
+        top_area.setWidgetResizable(True)
+        top_area.setFrameShape(QFrame.Shape.NoFrame)
+        top_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter.addWidget(top_area)
         splitter.addWidget(self.table)
         splitter.addWidget(detail_box)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
         splitter.setCollapsible(0, False)
+        splitter.setCollapsible(2, False)
+        self.table.setMinimumHeight((self.fontMetrics().height() + 4) * 4)
         self._top = top
+        self._top_area = top_area
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 4, 4)
         layout.setSpacing(3)
@@ -610,7 +631,10 @@ class ChunkInspector(QWidget):
         self.warnings.setVisible(bool(s["warnings"]))
         self.histogram.set_bins(s["size_histogram"])
         self._set_legend(heat_range(report.stored[report.state == STORED]) if s["nchunks_initialized"] else None)
-        self._top.setMinimumHeight(min(self._top.sizeHint().height(), 460))
+        # The summary's height, up to a third of the screen (the table and details below keep theirs).
+        screen = self.screen()
+        cap = screen.availableGeometry().height() // 3 if screen is not None else 460
+        self._top_area.setMinimumHeight(min(self._top.sizeHint().height(), cap, 460))
 
     # -- selection and details ---------------------------------------------------------------
 

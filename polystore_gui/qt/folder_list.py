@@ -283,7 +283,9 @@ class FolderList(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setHighlightSections(False)
-        for col, width in enumerate((300, 210, 80, 120, 70, 120)):
+        from .window_layout import tree_column_widths
+
+        for col, width in enumerate(tree_column_widths(self.fontMetrics())):  # as the tree's
             header.resizeSection(col, width)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)

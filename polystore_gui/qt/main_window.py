@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
             header.resizeSection(col, width)
         self._name_fitted = False
         header.sectionResized.connect(self._on_tree_header_section_resized)
-        self.tree.viewport().installEventFilter(self)
+        self.tree.installEventFilter(self)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
         self.tree.activated.connect(self._on_tree_activated)
         self.tree.expanded.connect(self._on_tree_expanded)
@@ -1574,7 +1574,8 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt override)
         from qtpy.QtCore import QEvent
 
-        if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize and self._name_fitted:
+        # The tree's own resizes (its pane), not its viewport's (a scroll bar coming and going).
+        if watched is self.tree and event.type() == QEvent.Type.Resize and self._name_fitted:
             self._fit_name_column()
         return super().eventFilter(watched, event)
 
