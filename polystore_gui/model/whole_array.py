@@ -1,0 +1,265 @@
+"""Whole-array work: which zarr array an address means, and running dask graphs over it.
+
+Questions that need every chunk (exact statistics, checksums, conversion) are dask graphs
+whose leaves each read one region through zarr (so missing chunks read as the fill value,
+and any store zarr opens works), reduce it to a small partial result, and are folded
+together in a tree. The graph runs on
+
+- dask's local **threaded** scheduler by default, sized to the machine (``os.cpu_count()``
+  threads): zarr's decoders (blosc, zstd, ...) and numpy's reductions release the GIL, so
+  threads use every core without pickling chunks between processes, and a worker holds one
+  chunk at a time;
+- an existing ``dask.distributed`` scheduler when the user names one
+  (``tcp://HOST:PORT``): the same graph is sent through ``distributed.Client``; its workers
+  open the array themselves from its path, so only paths and small partials travel.
+
+No task system of our own: the graph is a plain dask graph, progress comes from dask's
+callbacks (local) or from futures completing (distributed), and cancelling stops handing
+out new chunks (local) or cancels the futures (distributed).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .chunk_layout import ChunkLayoutError, resolve_array
+from .zarr_nodes import CorruptMetadataError, read_node
+
+#: Partial results are folded this many at a time.
+FAN_IN = 8
+#: At most this many partials come back to the caller (then folded there, one at a time).
+MAX_GROUPS = 64
+
+Region = tuple[tuple[int, int], ...]
+Progress = Callable[[int, int], None]
+
+
+class WholeArrayError(ValueError):
+    """The address is not an array this work can run on, or the scheduler cannot be used."""
+
+
+class Cancelled(Exception):
+    """The caller asked the work to stop (between chunks)."""
+
+
+@dataclass(frozen=True)
+class ArrayTarget:
+    """The zarr array an address means, with what whole-array work needs to know of it."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    read_chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    fill_value: Any
+    zarr_format: int
+    axes: tuple[str, ...] | None  # OME-NGFF axis names, when the address is an OME image
+    channel_axis: int | None  # the OME axis of type/name "c"
+    channel_labels: tuple[str, ...] | None
+    note: str | None
+    chunks_total: int
+    stored_objects_missing: int  # chunks (or shards, when sharded) not stored
+    stored_objects_total: int
+
+
+def _ome_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    ome = attrs.get("ome")
+    return ome if isinstance(ome, dict) else attrs
+
+
+def _axes_of(group_attrs: dict[str, Any]) -> tuple[tuple[str, ...] | None, int | None, tuple[str, ...] | None]:
+    """OME axes, the channel axis and the channel labels of an image group's attributes."""
+    ome = _ome_attrs(group_attrs)
+    try:
+        raw = ome["multiscales"][0]["axes"]
+        names = tuple(str(a["name"]) if isinstance(a, dict) else str(a) for a in raw)
+    except (KeyError, IndexError, TypeError):
+        return None, None, None
+    channel = None
+    for i, a in enumerate(raw):
+        kind = a.get("type") if isinstance(a, dict) else None
+        if kind == "channel" or names[i] == "c":
+            channel = i
+            break
+    labels: tuple[str, ...] | None = None
+    try:
+        labels = tuple(str(c.get("label", "")) for c in ome["omero"]["channels"])
+    except (KeyError, TypeError, AttributeError):
+        labels = None
+    return names, channel, labels
+
+
+def open_target(backend: str, path: str) -> ArrayTarget:
+    """The array ``backend:path`` means (an OME image: its level 0, axes from its metadata).
+
+    Raises WholeArrayError with a sentence for anything else.
+    """
+    import numpy as np
+
+    try:
+        array_path, note = resolve_array(backend, path)
+        meta = read_node(os.path.abspath(path)) if os.path.isdir(path) else None
+    except (ChunkLayoutError, CorruptMetadataError, OSError) as exc:
+        raise WholeArrayError(str(exc)) from None
+    axes = channel = labels = None
+    if meta is not None and meta.node_type == "group":
+        axes, channel, labels = _axes_of(meta.attributes)
+    arr = open_array(array_path)
+    if axes is not None and len(axes) != arr.ndim:
+        axes = channel = labels = None
+    try:
+        np.dtype(arr.dtype)
+    except TypeError:
+        raise WholeArrayError(f"{array_path}: dtype {arr.dtype} is not a numeric dtype") from None
+    shards = tuple(arr.shards) if arr.shards is not None else None
+    if shards is not None:
+        total_objects = int(arr._nshards)
+        stored = int(arr._nshards_initialized)
+    else:
+        total_objects = int(arr.nchunks)
+        stored = int(arr.nchunks_initialized)
+    return ArrayTarget(
+        path=array_path, shape=tuple(arr.shape), dtype=str(arr.dtype), read_chunks=tuple(arr.chunks),
+        shards=shards, fill_value=_plain(arr.fill_value), zarr_format=int(arr.metadata.zarr_format),
+        axes=axes, channel_axis=channel, channel_labels=labels, note=note,
+        chunks_total=math.prod(math.ceil(s / c) for s, c in zip(arr.shape, arr.chunks)) if arr.ndim else 1,
+        stored_objects_missing=total_objects - stored, stored_objects_total=total_objects,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly fill value."""
+    item = getattr(value, "item", None)
+    value = item() if callable(item) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value if isinstance(value, (int, float, bool, str)) or value is None else str(value)
+
+
+@functools.lru_cache(maxsize=16)
+def open_array(path: str) -> Any:
+    """The zarr array at ``path``, opened read-only once per process (workers reuse it)."""
+    import zarr
+
+    try:
+        return zarr.open_array(path, mode="r")
+    except Exception as exc:  # zarr raises many kinds (missing codec, bad metadata, ...)
+        raise WholeArrayError(f"{path}: cannot open as a zarr array: {exc}") from None
+
+
+def chunk_regions(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[Region]:
+    """Every chunk-aligned region of the grid, in C order, as (start, stop) per axis."""
+    ranges = [[(i, min(i + c, s)) for i in range(0, s, c)] for s, c in zip(shape, chunks)]
+    return iter(itertools.product(*ranges))
+
+
+def read_region(path: str, region: Region) -> Any:
+    """The values of ``region`` of the array at ``path`` (missing chunks: fill value)."""
+    return open_array(path)[tuple(slice(a, b) for a, b in region)]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where graphs run: ``scheduler`` None is the local threaded scheduler."""
+
+    scheduler: str | None = None
+    num_workers: int | None = None
+    connect_timeout: float = 10.0  # seconds to reach a distributed scheduler
+
+
+def build_tree(leaves: dict[Any, Any], combine: Callable[..., Any], name: str) -> tuple[dict[Any, Any], list[Any]]:
+    """A graph folding ``leaves`` (key -> task) FAN_IN at a time until MAX_GROUPS remain.
+
+    Returns the graph and the keys of the remaining partials (folded by the caller).
+    """
+    graph = dict(leaves)
+    keys = list(leaves)
+    level = 0
+    while len(keys) > MAX_GROUPS:
+        level += 1
+        folded = []
+        for j in range(0, len(keys), FAN_IN):
+            key = (f"{name}-fold{level}", j // FAN_IN)
+            graph[key] = (combine, *keys[j:j + FAN_IN])
+            folded.append(key)
+        keys = folded
+    return graph, keys
+
+
+def compute(graph: dict[Any, Any], keys: list[Any], *, leaves: int, engine: Engine,
+            progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> list[Any]:
+    """Run ``graph`` and return the values of ``keys`` (in order).
+
+    ``progress(done, total)`` counts leaves (chunks read); ``cancelled()`` is asked as tasks
+    finish and raises Cancelled once it says True.
+    """
+    if engine.scheduler:
+        return _compute_distributed(graph, keys, leaves, engine, progress, cancelled)
+    return _compute_local(graph, keys, leaves, engine, progress, cancelled)
+
+
+def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: Engine,
+                   progress: Progress | None, cancelled: Callable[[], bool] | None) -> list[Any]:
+    import dask.callbacks
+    import dask.threaded
+
+    callbacks: Any = dask.callbacks  # untyped: typed as Any here
+
+    leaf_names = {k[0] for k in graph if isinstance(k, tuple) and "-fold" not in str(k[0])}
+    done = [0]
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        if isinstance(key, tuple) and key[0] in leaf_names:
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], leaves)
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+
+    def pretask(key: Any, dsk: Any, state: Any) -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+
+    workers = engine.num_workers or os.cpu_count() or 1
+    with callbacks.Callback(pretask=pretask, posttask=posttask):
+        result = dask.threaded.get(graph, keys, num_workers=workers)
+    return list(result)
+
+
+def _compute_distributed(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: Engine,
+                         progress: Progress | None, cancelled: Callable[[], bool] | None) -> list[Any]:
+    import distributed
+
+    dist: Any = distributed  # untyped: typed as Any here
+    address = engine.scheduler
+    try:
+        client = dist.Client(address, timeout=f"{engine.connect_timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise WholeArrayError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    try:
+        futures = client.get(graph, keys, sync=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        per_key = leaves / max(len(keys), 1)
+        finished = 0
+        try:
+            for future in dist.as_completed(futures, loop=client.loop):
+                results[index[future.key]] = future.result()
+                future.release()
+                finished += 1
+                if progress is not None:
+                    progress(min(leaves, round(finished * per_key)), leaves)
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return results
+    finally:
+        client.close()

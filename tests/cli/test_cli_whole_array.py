@@ -1,0 +1,46 @@
+"""`stats`, `checksum` and `convert` run as a user runs them: a subprocess, exit status, output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import zarr
+
+from .test_cli import run
+
+
+def test_stats_json_matches_numpy(tmp_path):
+    rng = np.random.default_rng(21)
+    a = zarr.create_array(tmp_path / "a.zarr", shape=(40, 30), chunks=(16, 16), dtype="u2", fill_value=3)
+    a[:16] = rng.integers(0, 5000, (16, 30))
+    data = a[:]
+    out = run("stats", str(tmp_path / "a.zarr"), "--json", "--bins", "8")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    s = result["stats"]
+    assert (s["min"], s["max"], s["count"]) == (int(data.min()), int(data.max()), data.size)
+    assert s["mean"] == np.float64(data.mean()).item()
+    assert s["histogram"]["counts"] == np.histogram(data, bins=8, range=(data.min(), data.max()))[0].tolist()
+    assert result["missing"]["count"] == 4 and result["scheduler"] == "local threads"
+
+
+def test_stats_text_says_what_was_missing_and_how_percentiles_were_found(tmp_path):
+    a = zarr.create_array(tmp_path / "f.zarr", shape=(20, 20), chunks=(10, 10), dtype="f4", fill_value=0.5)
+    a[:10, :10] = np.linspace(0, 1, 100, dtype="f4").reshape(10, 10)
+    out = run("stats", str(tmp_path / "f.zarr"))
+    assert out.returncode == 0, out.stderr
+    assert "3 of 4 chunks missing: missing chunks are counted as the fill value (0.5)" in out.stdout
+    assert "binned estimates, bin width" in out.stdout
+    assert "min 0  max 1" in out.stdout
+
+
+def test_stats_refuses_bad_input_with_a_sentence(tmp_path):
+    zarr.open_group(tmp_path / "g.zarr", mode="w")
+    out = run("stats", str(tmp_path / "g.zarr"))
+    assert out.returncode == 1 and "not an array" in out.stderr and "Traceback" not in out.stderr
+    zarr.create_array(tmp_path / "a.zarr", shape=(2, 2), chunks=(2, 2), dtype="u1")
+    out = run("stats", str(tmp_path / "a.zarr"), "--bins", "0")
+    assert out.returncode == 2 and "--bins must be at least 1" in out.stderr
+    out = run("stats", str(tmp_path / "a.zarr"), "--scheduler", "localhost:8786")
+    assert out.returncode == 2 and "tcp://127.0.0.1:8786" in out.stderr

@@ -1,0 +1,58 @@
+"""The same statistics graph sent to a real dask.distributed cluster of worker processes
+(issue 18): the figures equal the local scheduler's, the chunk tasks ran on the cluster's
+workers, and the cluster is closed with no process left behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model.array_stats import array_statistics
+from polystore_gui.model.whole_array import Engine, WholeArrayError, open_target
+
+
+@pytest.mark.slow
+def test_stats_on_a_local_cluster_of_worker_processes(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(11)
+    a = zarr.create_array(tmp_path / "a", shape=(64, 48), chunks=(16, 16), dtype="f4", fill_value=2.0)
+    a[:32] = rng.normal(size=(32, 48)).astype("f4")
+    target = open_target("disk", str(tmp_path / "a"))
+    local = array_statistics(target, engine=Engine(num_workers=2))
+
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        worker_pids = {w.process.pid for w in cluster.workers.values()}
+        with distributed.Client(cluster, set_as_default=False) as watcher:
+            watcher.get_task_stream()  # installs the scheduler's task-stream plugin before the work
+            started = time.time()
+            remote = array_statistics(target, engine=Engine(scheduler=cluster.scheduler_address))
+            tasks = watcher.get_task_stream(start=started)  # the scheduler's record: who ran what
+            workers = set(cluster.scheduler_info["workers"])
+    for pid in worker_pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # the worker processes are gone
+
+    assert remote["scheduler"].startswith("tcp://127.0.0.1:")
+    for key in ("count", "nan_count", "min", "max", "percentiles", "histogram"):
+        assert remote["stats"][key] == local["stats"][key]
+    assert remote["stats"]["mean"] == pytest.approx(local["stats"]["mean"], rel=1e-12)
+    assert remote["stats"]["std"] == pytest.approx(local["stats"]["std"], rel=1e-12)
+    chunk_tasks = [t for t in tasks if "stats-pass" in str(t["key"]) and "fold" not in str(t["key"])]
+    assert len(chunk_tasks) == 2 * 12  # two passes over 12 chunks, every one on the cluster
+    assert {t["worker"] for t in chunk_tasks} <= workers
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    zarr.create_array(tmp_path / "a", shape=(4, 4), chunks=(2, 2), dtype="u1")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(WholeArrayError, match="cannot reach the dask scheduler"):
+        array_statistics(open_target("disk", str(tmp_path / "a")), engine=Engine(scheduler=f"tcp://127.0.0.1:{port}", connect_timeout=1))
