@@ -1431,7 +1431,9 @@ class MainWindow(QMainWindow):
         rows = [
             ("Ctrl+O", "Open a location: a path, or an address such as zarr:/data/plate.zarr/A/1/0"),
             ("Ctrl+Shift+O", "Open a zarr store"),
-            ("Ctrl+F", "Filter the tree by name"),
+            ("Ctrl+F", "Filter the tree by name (Esc clears the filter)"),
+            ("Ctrl+C / Ctrl+V", "Copy the selected entries; paste them into the selected folder (a verified copy)"),
+            ("F2", "Rename the selected entry"),
             ("F5", "Refresh the selected folder"),
             ("Ctrl+K", "Show or hide the chunk inspector"),
             ("Ctrl+Shift+N", "Send the selected arrays to the napari viewer"),

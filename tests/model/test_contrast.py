@@ -142,3 +142,27 @@ def test_limits_of_leaves_the_fill_value_out_but_includes_it():
     assert low == 0 and high >= 1049 * 0.99
     assert contrast.limits_of(np.full(10, 5, np.uint8)) is None
     assert contrast.limits_of(np.array([np.nan, np.nan], np.float32)) is None
+
+
+def test_a_sparse_sharded_array_written_by_tensorstore(tmp_path):
+    """tensorstore's sharded zarr v3 writer (another implementation): only plane 45 of 48
+    written; the middle shard holds nothing."""
+    import tensorstore as ts  # in the test extras
+
+    spec = {
+        "driver": "zarr3",
+        "kvstore": {"driver": "file", "path": str(tmp_path / "ts.zarr")},
+        "metadata": {
+            "shape": [48, 128, 128], "data_type": "uint16", "fill_value": 0,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [8, 128, 128]}},
+            "codecs": [{"name": "sharding_indexed", "configuration": {
+                "chunk_shape": [1, 64, 64], "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+                "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]}}],
+        },
+        "create": True,
+    }
+    array = ts.open(spec).result()
+    plane = (np.arange(128 * 128, dtype=np.uint16).reshape(128, 128) % 1000) + 5000  # 5000-5999
+    array[45].write(plane).result()
+    (layer,) = open_preview("zarr", str(tmp_path / "ts.zarr")).layers
+    assert _holds(layer.contrast_limits, 5000, 5999), layer.contrast_limits
