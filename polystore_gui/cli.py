@@ -321,6 +321,8 @@ def cmd_cp(args: argparse.Namespace) -> int:
               f"{destination.backend}: is the memory of this command's own process, gone when it exits: "
               "a move would delete each source and keep no copy.", file=sys.stderr)
         return EXIT_USAGE
+    for message in transfers.recover_interrupted():
+        print(f"polystore-gui: {message}", file=sys.stderr)
     chunks = None
     if args.chunks and args.chunks != "plane":
         try:

@@ -18,6 +18,8 @@ os.environ.setdefault("QT_API", "pyqt6")
 os.environ["POLYSTORE_GUI_DEMO_DIR"] = os.path.join(_CONFIG_DIR, "demo")
 os.environ.setdefault("XDG_CONFIG_HOME", os.path.join(_CONFIG_DIR, "config"))
 os.environ["XDG_CACHE_HOME"] = os.path.join(_CONFIG_DIR, "cache")  # viewer logs
+os.environ["XDG_STATE_HOME"] = os.path.join(_CONFIG_DIR, "state")  # the transfer journal
+os.environ["XDG_DATA_HOME"] = os.path.join(_CONFIG_DIR, "data")  # the desktop trash: never the user's
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     # No X server: widgets still work offscreen; GL tests refuse to run (see gl marker).
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -58,6 +58,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import zarr_consolidated
+from . import transfer_journal as journal
 from .address import Address
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .local_entries import copied_link_target, copy_link, open_regular, special_entry, special_kind
@@ -79,7 +80,9 @@ BIG_PLANE = 4096
 PARTIAL = ".polystore-partial-"
 LOCAL = ("disk", "zarr", "ome_zarr")  # backends whose paths are this machine's paths
 WRITABLE = ("disk", "memory", "zarr")
-_PARTIAL_RE = re.compile(r"^\..*\.polystore-partial-(\d+)-[0-9a-f]+(\.[^.]*)?$")
+_PARTIAL_RE = re.compile(r"^\..*\.polystore-partial-(\d+)(?:-(\d+))?-[0-9a-f]{8}(\.[^.]*)?$")
+STORE_SUFFIXES = (".zarr", ".n5", ".zr", ".zarr3")  # a partial never ends so: no reader takes it for a store
+ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
 
 Progress = tuple[int, int]  # bytes done, bytes total
 
@@ -374,10 +377,14 @@ def rename_to(item: Item, name: str) -> Item:
 
 
 def _partial_name(final_path: str) -> str:
-    """A hidden sibling name that keeps the extension (polystore picks writers by it)."""
+    """A hidden sibling name, ``.NAME.polystore-partial-PID-START-XXXXXXXX[.ext]``: it names
+    its writer (PID and process start time, so a reused PID is never taken for it) and keeps a
+    file's extension (polystore picks writers by it), but never a store's (``.zarr``)."""
     parent, name = os.path.split(final_path.rstrip("/"))
     ext = os.path.splitext(name)[1]
-    return os.path.join(parent, f".{name}{PARTIAL}{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}")
+    if ext.lower() in STORE_SUFFIXES:
+        ext = ""
+    return os.path.join(parent, f".{name}{PARTIAL}{os.getpid()}-{journal.MY_START}-{uuid.uuid4().hex[:8]}{ext}")
 
 
 def sweep_partials(folder: str) -> list[str]:
@@ -389,7 +396,7 @@ def sweep_partials(folder: str) -> list[str]:
         return removed
     for name in names:
         match = _PARTIAL_RE.match(name)
-        if not match or _pid_running(int(match.group(1))):
+        if not match or journal.writer_alive(int(match.group(1)), int(match.group(2)) if match.group(2) else None):
             continue
         path = os.path.join(folder, name)
         try:
@@ -499,6 +506,7 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
     if item.skip_reason is not None:
         return Outcome(item, "skipped", message=item.skip_reason)
     run = _Run(item, cancelled)
+    record = _journal_begin(item)
     try:
         if not item.total:
             item.total = _source_size(item.source)
@@ -509,13 +517,14 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
         yield from _write(run)
         run.check()
         _place(run)
+        record = _journal_mark(record, "placed")
         _refresh_consolidated(run, item.destination, placed=True)
         if item.move and run.left_out:
             message = (f"copied; the source was kept: {len(run.left_out)} of its entries could not be copied "
                        f"({'; '.join(run.left_out[:3])}{'; …' if len(run.left_out) > 3 else ''})")
             return Outcome(item, "done", run.done, message=message, notes=run.notes, left_out=run.left_out)
         if item.move:
-            _remove(item.source)
+            _remove_source(item.source, record)
             _refresh_consolidated(run, item.source, placed=False)
         return Outcome(item, "done", run.done, notes=run.notes, left_out=run.left_out)
     except Cancelled:
@@ -524,6 +533,78 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
     except Exception as exc:  # every failure is reported per item; the queue goes on
         run.discard()
         return Outcome(item, "failed", run.done, message=_describe(exc))
+    finally:
+        if record is not None:
+            journal.end(record)
+
+
+def _journal_begin(item: Item) -> journal.Record | None:
+    """The journal record of a transfer onto this machine's disk (None when the journal
+    cannot be written: the transfer still runs, as safely, but is not found after a kill)."""
+    if item.destination.backend not in LOCAL:
+        return None
+    try:
+        return journal.begin(str(item.source), str(item.destination), item.move)
+    except Exception:  # noqa: BLE001 - a journal that cannot be written never stops a transfer
+        return None
+
+
+def _journal_mark(record: journal.Record | None, phase: str, aside: str | None = None) -> journal.Record | None:
+    if record is None:
+        return None
+    try:
+        return journal.mark(record, phase, aside)
+    except OSError:
+        return record
+
+
+def _remove_source(source: Address, record: journal.Record | None) -> None:
+    """Delete a moved source (its copy is in place and verified). A folder is first renamed
+    aside to a partial name, in one step, then deleted: a kill half-way leaves a partial that
+    the next start removes (finishing the move), never a half-deleted folder under its name."""
+    if source.backend != "memory" and os.path.isdir(source.path) and not os.path.islink(source.path):
+        aside = _partial_name(source.path)
+        _journal_mark(record, "deleting source", aside)
+        os.rename(source.path, aside)
+        shutil.rmtree(aside)
+    else:
+        _journal_mark(record, "deleting source")
+        _remove(source)
+
+
+def recover_interrupted() -> list[str]:
+    """Clean up after transfers whose process was killed, and say what is where.
+
+    Unfinished copies are removed; a move killed while it deleted its (verified, placed)
+    source is finished; a move killed before that leaves both copies and says so. Run by
+    ``cp`` and at the window's start. One message per interrupted transfer.
+    """
+    messages: list[str] = []
+    for record in journal.orphans():
+        source, destination = record.source, record.destination
+        dest_path = destination.split(":", 1)[-1]
+        source_path = source.split(":", 1)[-1]
+        sweep_partials(os.path.dirname(dest_path.rstrip("/")))
+        what = "move" if record.move else "copy"
+        if record.phase == "copying":
+            messages.append(f"an interrupted {what} of {source} to {destination} was cleaned up: its unfinished "
+                            f"copy is removed, nothing was placed at {destination}; the source is untouched")
+        elif record.phase == "placed" and not record.move:
+            messages.append(f"the copy of {source} to {destination} had arrived, verified, before it was interrupted")
+        elif record.phase == "placed":
+            messages.append(f"an interrupted move of {source} to {destination}: {destination} is complete and "
+                            f"verified; the source was not deleted and is still at {source}")
+        elif record.aside and os.path.lexists(record.aside):
+            _remove(Address("disk", record.aside))
+            messages.append(f"finished an interrupted move of {source} to {destination}: {destination} is complete "
+                            f"and verified; what was left of the source (renamed to {record.aside}) is deleted now")
+        elif os.path.lexists(source_path) and source.startswith("disk:"):
+            messages.append(f"an interrupted move of {source} to {destination}: {destination} is complete and "
+                            f"verified; the source is still at {source}")
+        else:
+            messages.append(f"the move of {source} to {destination} had finished before it was interrupted")
+        journal.end(record)
+    return messages
 
 
 def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
@@ -630,6 +711,8 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
     run.temporaries.append(Address("disk", temp))
     os.mkdir(temp)
     jobs: list[tuple[str, str]] = []
+    # zarr metadata goes last: an unfinished copy of a store is no store any reader opens.
+    metadata: list[tuple[str, str]] = []
     for root, dirs, files in os.walk(source):  # links to folders are listed in dirs, never entered
         run.check()
         rel = os.path.relpath(root, source)
@@ -645,6 +728,8 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
                 copy_link(os.path.join(target_root, name), copied_link_target(src, source, final))
             elif stat.S_ISDIR(mode):
                 os.mkdir(os.path.join(target_root, name))
+            elif stat.S_ISREG(mode) and name in ZARR_METADATA:
+                metadata.append((src, os.path.join(target_root, name)))
             elif stat.S_ISREG(mode):
                 jobs.append((src, os.path.join(target_root, name)))
             else:
@@ -669,6 +754,8 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
                 future.cancel()
             raise
     run.check()
+    metadata.sort(key=lambda job: -job[1].count("/"))  # the deepest first, the store's own last
+    yield run.advance(_copy_batch(metadata, run.cancelled))
     _flush(temp)
     run.staged = temp
 
