@@ -464,6 +464,48 @@ def _print_stats(result: dict[str, Any]) -> None:
               f"[{s['histogram']['edges'][0]:g}, {s['histogram']['edges'][-1]:g}] (--json for the counts)")
 
 
+def _disk_zarr_path(address: Any) -> str | None:
+    """The local path of a zarr address (disk, zarr, ome_zarr), or None after saying why."""
+    if address.backend not in ("disk", "zarr", "ome_zarr"):
+        print(f"polystore-gui: whole-array work reads zarr on disk (disk:, zarr:, ome_zarr:), not {address.backend!r}",
+              file=sys.stderr)
+        return None
+    return str(address.path)
+
+
+def cmd_checksum(args: argparse.Namespace) -> int:
+    from .model.checksum import checksum
+    from .model.whole_array import WholeArrayError
+
+    address = _address(args.address)
+    engine = _engine(args)
+    if address is None or engine is None:
+        return EXIT_USAGE
+    path = _disk_zarr_path(address)
+    if path is None:
+        return EXIT_FAILED
+    try:
+        result = checksum(path, engine=engine, progress=_chunk_progress("checksum"))
+    except WholeArrayError as exc:
+        _end_progress()
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _end_progress()
+        print("polystore-gui: checksum cancelled", file=sys.stderr)
+        return 130
+    _end_progress()
+    if args.json:
+        _print_json(result)
+    elif result["kind"] == "array":
+        print(f"{result['digest']}  {_shown(result['path'])}  ({result['dtype']}, shape {tuple(result['shape'])})")
+    else:
+        for a in result["arrays"]:
+            print(f"{a['digest']}  {_shown(a['path'])}  ({a['dtype']}, shape {tuple(a['shape'])})")
+        print(f"{result['digest']}  {_shown(result['path'])}  (store: {len(result['arrays'])} arrays)")
+    return EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
@@ -474,6 +516,8 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "send": ("stream arrays to the napari viewer through polystore's napari_stream backend", cmd_send),
     "cp": ("copy (or --move) entries between backends, verified, never overwriting unasked", cmd_cp),
     "stats": ("exact statistics of a whole array (per channel for an OME image), chunk by chunk on dask", cmd_stats),
+    "checksum": ("a content checksum of an array or a store (dtype, shape, values; not chunks or codecs)",
+                 cmd_checksum),
 }
 
 
@@ -536,6 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("address", help="a zarr array or OME-NGFF image (zarr:, ome_zarr: or a disk path)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--bins", type=int, default=256, help="bins of the histogram printed (default 256)")
+    _scheduler_option(p)
+    p = sub.add_parser("checksum", help=SUBCOMMANDS["checksum"][0],
+                       description="SHA-256 of an array's dtype, shape and C-order values, read chunk by chunk: "
+                       "the same for any chunking, sharding, codecs or zarr format. For a group (a store): each "
+                       "array's digest, and one over the sorted list.")
+    p.add_argument("address", help="a zarr array or group (zarr:, ome_zarr: or a disk path)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     _scheduler_option(p)
     return parser
 

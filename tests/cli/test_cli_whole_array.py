@@ -44,3 +44,19 @@ def test_stats_refuses_bad_input_with_a_sentence(tmp_path):
     assert out.returncode == 2 and "--bins must be at least 1" in out.stderr
     out = run("stats", str(tmp_path / "a.zarr"), "--scheduler", "localhost:8786")
     assert out.returncode == 2 and "tcp://127.0.0.1:8786" in out.stderr
+
+
+def test_checksum_of_a_copy_equals_the_source(tmp_path):
+    data = np.random.default_rng(22).integers(0, 255, (30, 40)).astype("u1")
+    zarr.create_array(tmp_path / "a.zarr", shape=data.shape, chunks=(7, 7), dtype="u1")[:] = data
+    zarr.create_array(tmp_path / "b.zarr", shape=data.shape, chunks=(30, 40), dtype="u1", zarr_format=2)[:] = data
+    a = run("checksum", str(tmp_path / "a.zarr"), "--json")
+    b = run("checksum", f"zarr:{tmp_path / 'b.zarr'}")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    digest = json.loads(a.stdout)["digest"]
+    assert digest.startswith("sha256:") and b.stdout.startswith(digest + "  ")
+
+
+def test_checksum_of_nothing_says_why(tmp_path):
+    out = run("checksum", str(tmp_path / "nothing"))
+    assert out.returncode == 1 and "does not exist" in out.stderr and "Traceback" not in out.stderr
