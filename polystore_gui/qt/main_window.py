@@ -472,6 +472,15 @@ class MainWindow(QMainWindow):
         self.tree.expand(self.proxy.mapFromSource(self.tree_model.backend_index("disk")))
         self.expand_first_root()
         self.discoveryFinished.emit(discovery)
+        self.workers.start(_recover_interrupted_transfers, on_return=self._on_transfers_recovered)
+
+    def _on_transfers_recovered(self, messages: list[str]) -> None:
+        """Say what the transfers interrupted by a kill or a crash left, and what was done about it."""
+        for message in messages:
+            log.warning("%s", message)
+        if messages:
+            more = f" (and {len(messages) - 1} more: see the log)" if len(messages) > 1 else ""
+            self.statusBar().showMessage(messages[0][0].upper() + messages[0][1:] + more, 30_000)
 
     def expand_first_root(self) -> None:
         """Open the first folder the user asked for (or the demo), as a file browser would."""
@@ -1607,6 +1616,13 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # closing must never crash the exit
             log.warning("closing backend connections failed: %s", exc)
         self.shutdownFinished.emit()
+
+
+def _recover_interrupted_transfers() -> list[str]:
+    """In a worker: clean up after transfers killed mid-way (see transfers.recover_interrupted)."""
+    from ..model import transfers
+
+    return transfers.recover_interrupted()
 
 
 def _mouse_button_down() -> bool:
