@@ -506,6 +506,60 @@ def cmd_checksum(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sizes_option(text: str | None, what: str) -> tuple[int, ...] | None:
+    """``--chunks``/``--shards`` as sizes (ValueError with a sentence when they are not)."""
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        raise ValueError(f"--{what} takes sizes of the trailing axes like 1,512,512, not {text!r}") from None
+    if any(n < 1 for n in sizes):
+        raise ValueError(f"--{what} sizes must be at least 1, not {text!r}")
+    return sizes
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .model.convert import convert, plan_conversion
+    from .model.whole_array import WholeArrayError
+
+    source = _address(args.source)
+    dest = _address(args.dest)
+    engine = _engine(args)
+    if source is None or dest is None or engine is None:
+        return EXIT_USAGE
+    try:
+        chunks = _sizes_option(args.chunks, "chunks")
+        shards = _sizes_option(args.shards, "shards")
+    except ValueError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    dest_path = _disk_zarr_path(dest)
+    if dest_path is None:
+        return EXIT_FAILED
+    try:
+        plan = plan_conversion(source.backend, source.path, dest_path, version=args.ome_zarr, chunks=chunks,
+                               shards=shards, levels=args.levels, overwrite=args.overwrite)
+        report = convert(plan, engine=engine, progress=_chunk_progress("convert"))
+    except (WholeArrayError, OSError) as exc:
+        _end_progress()
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _end_progress()
+        print("polystore-gui: convert cancelled: nothing was written at the destination", file=sys.stderr)
+        return 130
+    _end_progress()
+    if args.json:
+        _print_json(report)
+        return EXIT_OK
+    print(f"converted {_shown(report['source'])} -> {_shown(report['dest'])} (OME-Zarr {report['ome_zarr']}, "
+          f"axes {''.join(report['axes'])}, {len(report['levels'])} levels, verified)")
+    for note in report["notes"]:
+        print(f"  {note}")
+    return EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
@@ -518,6 +572,8 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "stats": ("exact statistics of a whole array (per channel for an OME image), chunk by chunk on dask", cmd_stats),
     "checksum": ("a content checksum of an array or a store (dtype, shape, values; not chunks or codecs)",
                  cmd_checksum),
+    "convert": ("an array, OME image or TIFF -> an OME-Zarr image with a pyramid, written atomically, verified",
+                cmd_convert),
 }
 
 
@@ -587,6 +643,25 @@ def build_parser() -> argparse.ArgumentParser:
                        "array's digest, and one over the sorted list.")
     p.add_argument("address", help="a zarr array or group (zarr:, ome_zarr: or a disk path)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _scheduler_option(p)
+    p = sub.add_parser("convert", help=SUBCOMMANDS["convert"][0],
+                       description="Write SOURCE (a zarr array, an OME-NGFF image: its level 0, or a TIFF) as an "
+                       "OME-Zarr image at DEST with a pyramid: each level halves y and x (mean of 2x2 blocks, "
+                       "integers rounded to nearest). Written under a hidden name beside DEST and renamed into place "
+                       "once level 0's checksum equals the source's.")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("dest", metavar="DEST", help="the new image (a disk path; refused when it exists, unless --overwrite)")
+    p.add_argument("--ome-zarr", choices=["0.5", "0.4"], default="0.5",
+                   help="OME-NGFF version: 0.5 (zarr v3, default) or 0.4 (zarr v2)")
+    p.add_argument("--chunks", help="chunk sizes of the trailing axes, e.g. 1,512,512 (default: 512 in y and x, "
+                   "1 elsewhere)")
+    p.add_argument("--shards", help="shard sizes of the trailing axes, multiples of the chunks (0.5 only; default: "
+                   "no shards)")
+    p.add_argument("--levels", type=int, help="levels of the pyramid, full resolution included (default: until y "
+                   "and x are under 256, at most 8)")
+    p.add_argument("--overwrite", action="store_true", help="replace DEST when it exists (once the new image is "
+                   "complete and verified)")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
     _scheduler_option(p)
     return parser
 

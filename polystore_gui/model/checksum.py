@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .whole_array import Engine, Progress, Region, WholeArrayError, build_tree, compute, open_array, read_region
+from .whole_array import (Engine, Progress, Region, SourceSpec, WholeArrayError, build_tree, compute, open_array,
+                          read_region)
 from .zarr_nodes import CorruptMetadataError, read_node
 
 TILE_BYTES = 16 * 2**20
@@ -86,7 +87,7 @@ def _product(ranges: list[range]) -> Iterator[tuple[int, ...]]:
     return iter(itertools.product(*ranges))
 
 
-def hash_tiles(path: str, region: Region, axis: int, rows: int, dtype: str) -> list[bytes]:
+def hash_tiles(path: str | SourceSpec, region: Region, axis: int, rows: int, dtype: str) -> list[bytes]:
     """SHA-256 of each tile in ``region`` (a dask task: reads through zarr)."""
     values = np.asarray(read_region(path, region)).astype(dtype, copy=False)
     if axis < 0:
@@ -105,7 +106,7 @@ def concat(*parts: list[bytes]) -> list[bytes]:
     return [d for part in parts for d in part]
 
 
-def array_digest(path: str, *, engine: Engine = Engine(), progress: Progress | None = None,
+def array_digest(path: str | SourceSpec, *, engine: Engine = Engine(), progress: Progress | None = None,
                  cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """The content digest of the zarr array at ``path``: dtype, shape, digest, tiling."""
     arr = open_array(path)
@@ -126,7 +127,8 @@ def array_digest(path: str, *, engine: Engine = Engine(), progress: Progress | N
         for part in compute(graph, keys, leaves=len(regions), engine=engine, progress=progress, cancelled=cancelled):
             for tile_digest in part:
                 digest.update(tile_digest)
-    return {"path": path, "dtype": dtype, "shape": list(shape), "digest": "sha256:" + digest.hexdigest(),
+    shown = path.path if isinstance(path, SourceSpec) else path
+    return {"path": shown, "dtype": dtype, "shape": list(shape), "digest": "sha256:" + digest.hexdigest(),
             "tiling": {"axis": t.axis, "rows": t.rows}}
 
 

@@ -142,15 +142,55 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (int, float, bool, str)) or value is None else str(value)
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """An array to read, by description (so that a distributed worker can open it too):
+    a zarr array, or the first series of a TIFF (read through tifffile's zarr store);
+    ``order`` transposes it (a TIFF's axes put in OME-NGFF's order)."""
+
+    path: str
+    kind: str = "zarr"  # "zarr" or "tiff"
+    order: tuple[int, ...] | None = None
+
+
+class SourceArray:
+    """A TIFF or a transposed array with the face whole-array work reads: ``shape``,
+    ``dtype``, ``chunks``, ``ndim`` and ``[region]``."""
+
+    def __init__(self, base: Any, order: tuple[int, ...] | None, holder: Any = None) -> None:
+        self._base = base
+        self._holder = holder  # keeps tifffile's file open as long as its store is read
+        self._order = order or tuple(range(base.ndim))
+        self.shape = tuple(int(base.shape[i]) for i in self._order)
+        self.chunks = tuple(int(base.chunks[i]) for i in self._order)
+        self.dtype = base.dtype
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: tuple[slice, ...]) -> Any:
+        import numpy as np
+
+        inner: list[slice] = [slice(None)] * self.ndim
+        for axis, where in zip(self._order, key):
+            inner[axis] = where
+        return np.transpose(np.asarray(self._base[tuple(inner)]), self._order)
+
+
 @functools.lru_cache(maxsize=16)
-def open_array(path: str) -> Any:
-    """The zarr array at ``path``, opened read-only once per process (workers reuse it)."""
+def open_array(path: str | SourceSpec) -> Any:
+    """The array at ``path``, opened read-only once per process (workers reuse it)."""
     import zarr
 
+    spec = path if isinstance(path, SourceSpec) else SourceSpec(path)
     try:
-        return zarr.open_array(path, mode="r")
-    except Exception as exc:  # zarr raises many kinds (missing codec, bad metadata, ...)
-        raise WholeArrayError(f"{path}: cannot open as a zarr array: {exc}") from None
+        if spec.kind == "tiff":
+            import tifffile
+
+            store = tifffile.imread(spec.path, aszarr=True, series=0, level=0)
+            return SourceArray(zarr.open_array(store, mode="r"), spec.order, store)
+        arr = zarr.open_array(spec.path, mode="r")
+        return arr if spec.order is None else SourceArray(arr, spec.order)
+    except Exception as exc:  # zarr and tifffile raise many kinds (missing codec, bad metadata, ...)
+        raise WholeArrayError(f"{spec.path}: cannot open as an array: {exc}") from None
 
 
 def chunk_regions(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[Region]:
@@ -159,7 +199,7 @@ def chunk_regions(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[Regio
     return iter(itertools.product(*ranges))
 
 
-def read_region(path: str, region: Region) -> Any:
+def read_region(path: str | SourceSpec, region: Region) -> Any:
     """The values of ``region`` of the array at ``path`` (missing chunks: fill value)."""
     return open_array(path)[tuple(slice(a, b) for a, b in region)]
 
@@ -261,5 +301,65 @@ def _compute_distributed(graph: dict[Any, Any], keys: list[Any], leaves: int, en
             client.cancel(futures)
             raise
         return results
+    finally:
+        client.close()
+
+
+def compute_collection(collection: Any, *, engine: Engine, progress: Progress | None = None,
+                       cancelled: Callable[[], bool] | None = None) -> Any:
+    """Run a dask collection (e.g. ``da.store(..., compute=False)``) on ``engine``.
+
+    Locally ``progress(done, total)`` counts tasks; on a distributed scheduler it says
+    0 then 1 (the cluster runs the graph as one computation)."""
+    if engine.scheduler:
+        return _compute_distributed_collection(collection, engine, progress, cancelled)
+    import dask
+    import dask.callbacks
+
+    callbacks: Any = dask.callbacks
+    dask_: Any = dask  # untyped: typed as Any here
+    total = len(collection.__dask_graph__())
+    done = [0]
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(min(done[0], total), total)
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+
+    def pretask(key: Any, dsk: Any, state: Any) -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+
+    workers = engine.num_workers or os.cpu_count() or 1
+    with callbacks.Callback(pretask=pretask, posttask=posttask):
+        return dask_.compute(collection, scheduler="threads", num_workers=workers)[0]
+
+
+def _compute_distributed_collection(collection: Any, engine: Engine, progress: Progress | None,
+                                    cancelled: Callable[[], bool] | None) -> Any:
+    import distributed
+
+    dist: Any = distributed
+    try:
+        client = dist.Client(engine.scheduler, timeout=f"{engine.connect_timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise WholeArrayError(f"cannot reach the dask scheduler at {engine.scheduler}: {exc}") from None
+    try:
+        if progress is not None:
+            progress(0, 1)
+        future = client.compute(collection)
+        try:
+            for finished in dist.as_completed([future], loop=client.loop):
+                result = finished.result()
+        except BaseException:
+            client.cancel([future])
+            raise
+        if progress is not None:
+            progress(1, 1)
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        return result
     finally:
         client.close()

@@ -1,0 +1,280 @@
+"""Conversion of a zarr array, an OME-NGFF image or a TIFF into an OME-Zarr image with a
+pyramid (OME-NGFF 0.5 on zarr v3, or 0.4 on zarr v2), as dask graphs.
+
+- Axes: an OME image keeps its axes (and units); a TIFF's axes are put in NGFF's order
+  (t, c, z, y, x; RGB samples become channels); a zarr array uses its dimension names
+  when they are NGFF's, else its last axes are taken as (t, c,) z, y, x by count.
+- Level 0 is the source's values, written in whole write units (a shard when sharded,
+  else a chunk) so that no two tasks ever write the same stored object.
+- Each next level halves y and x (rounding up): the mean of each 2 x 2 block, computed in
+  float64; integer means are rounded to the nearest integer (ties to even, numpy's
+  ``rint``), which keeps faint structure that striding would drop; an odd last row or
+  column repeats itself. A level is computed from the level written before it.
+- Atomic and verified: everything is written under a hidden name beside DEST
+  (``.NAME.converting-XXXX``); level 0's content checksum must equal the source's
+  (model.checksum) before the result is renamed to DEST. An existing DEST is refused
+  unless ``overwrite``; then it is replaced only once the new image is complete.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .checksum import array_digest
+from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
+from .whole_array import Engine, SourceSpec, WholeArrayError, open_array, open_target
+
+DEFAULT_CHUNK = 512
+AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
+VERSIONS = ("0.5", "0.4")
+DOWNSAMPLING = "polystore-gui convert: mean of 2x2 blocks in y/x, integers rounded to nearest"
+
+
+@dataclass(frozen=True)
+class ConvertPlan:
+    """What a conversion reads and writes."""
+
+    source: SourceSpec
+    source_shown: str
+    dest: str
+    axes: tuple[str, ...]
+    units: tuple[str | None, ...]
+    shape: tuple[int, ...]
+    dtype: str
+    version: str
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    levels: int
+    notes: tuple[str, ...]
+
+
+def _default_axes(ndim: int) -> tuple[str, ...]:
+    if not 2 <= ndim <= 5:
+        raise WholeArrayError(f"an OME-NGFF image has 2 to 5 axes; this array has {ndim}")
+    return tuple("tczyx"[5 - ndim:])
+
+
+def _trailing(sizes: tuple[int, ...] | None, shape: tuple[int, ...], axes: tuple[str, ...], what: str
+              ) -> tuple[int, ...] | None:
+    """Sizes given for the trailing axes, completed with 1 on the leading ones."""
+    if sizes is None:
+        return None
+    if len(sizes) > len(shape) or any(n < 1 for n in sizes):
+        raise WholeArrayError(f"--{what} takes at most {len(shape)} sizes of at least 1 (axes {', '.join(axes)})")
+    return (1,) * (len(shape) - len(sizes)) + tuple(sizes)
+
+
+def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
+                    chunks: tuple[int, ...] | None = None, shards: tuple[int, ...] | None = None,
+                    levels: int | None = None, overwrite: bool = False) -> ConvertPlan:
+    """Check the request and say what will be done; raises WholeArrayError with a sentence."""
+    if version not in VERSIONS:
+        raise WholeArrayError(f"OME-NGFF version {version!r} is not written here: choose one of {', '.join(VERSIONS)}")
+    if shards is not None and version != "0.5":
+        raise WholeArrayError("shards need zarr v3, that is OME-NGFF 0.5 (--ome-zarr 0.5)")
+    dest = os.path.abspath(dest)
+    if os.path.lexists(dest) and not overwrite:
+        raise WholeArrayError(f"{dest} exists: choose another name, or --overwrite to replace it")
+    if not os.path.isdir(os.path.dirname(dest)):
+        raise WholeArrayError(f"{os.path.dirname(dest)} is not a folder: the destination's parent must exist")
+    notes: list[str] = []
+    units: tuple[str | None, ...]
+    if os.path.isfile(path) and is_tiff_name(path) and backend == "disk":
+        try:
+            facts = read_tiff_facts(path)
+        except Exception as exc:  # tifffile raises many kinds for files that are not TIFFs
+            raise WholeArrayError(f"{path}: cannot read as a TIFF: {exc}") from None
+        layout = ngff_layout(dimension_names(facts.axes))
+        if layout is None:
+            raise WholeArrayError(f"{path}: axes {facts.axes} have no OME-NGFF names (t, c, z, y, x)")
+        order, axes = layout
+        source = SourceSpec(os.path.abspath(path), "tiff", order if order != tuple(range(len(order))) else None)
+        if source.order is not None:
+            notes.append(f"axes put in OME-NGFF's order: {', '.join(dimension_names(facts.axes))} -> {', '.join(axes)}")
+        units = (None,) * len(axes)
+    else:
+        target = open_target(backend, path)
+        source = SourceSpec(target.path)
+        if target.axes is not None:
+            axes = target.axes
+            units = _units_of(path, len(axes))
+        else:
+            names = getattr(open_array(target.path).metadata, "dimension_names", None)
+            layout = ngff_layout(tuple(str(n) for n in names)) if names and all(names) else None
+            if layout is not None and layout[0] == tuple(range(len(layout[0]))):
+                axes = layout[1]
+            else:
+                axes = _default_axes(len(target.shape))
+                notes.append(f"axes taken as {', '.join(axes)} (the array's last axes by count)")
+            units = (None,) * len(axes)
+    arr = open_array(source)
+    shape = tuple(int(n) for n in arr.shape)
+    if len(axes) != len(shape) or not {"y", "x"} <= set(axes):
+        raise WholeArrayError(f"{path}: axes {', '.join(axes)} do not make an image with y and x")
+    chunk_shape = _trailing(chunks, shape, axes, "chunks") or tuple(
+        min(n, DEFAULT_CHUNK) if a in "yx" else 1 for a, n in zip(axes, shape))
+    shard_shape = _trailing(shards, shape, axes, "shards")
+    if shard_shape is not None and any(s % c for s, c in zip(shard_shape, chunk_shape)):
+        raise WholeArrayError(f"--shards {shard_shape} must be whole multiples of the chunks {chunk_shape}")
+    y, x = shape[axes.index("y")], shape[axes.index("x")]
+    if levels is None:
+        levels = 1
+        while max(math.ceil(y / 2 ** levels), math.ceil(x / 2 ** levels)) >= 256 and levels < 8:
+            levels += 1
+    if levels < 1:
+        raise WholeArrayError("--levels must be at least 1 (level 0 is the full resolution)")
+    return ConvertPlan(source=source, source_shown=path, dest=dest, axes=tuple(axes), units=units, shape=shape,
+                       dtype=str(np.dtype(arr.dtype)), version=version, chunks=chunk_shape, shards=shard_shape,
+                       levels=levels, notes=tuple(notes))
+
+
+def _units_of(path: str, ndim: int) -> tuple[str | None, ...]:
+    from .zarr_nodes import read_node
+
+    meta = read_node(os.path.abspath(path))
+    attrs = meta.attributes if meta is not None else {}
+    ome: Any = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
+    try:
+        raw = ome["multiscales"][0]["axes"]
+        return tuple((a.get("unit") if isinstance(a, dict) else None) for a in raw)[:ndim]
+    except (KeyError, IndexError, TypeError):
+        return (None,) * ndim
+
+
+def level_shape(plan: ConvertPlan, level: int) -> tuple[int, ...]:
+    return tuple(math.ceil(n / 2 ** level) if a in "yx" else n for a, n in zip(plan.axes, plan.shape))
+
+
+def downsample(block: np.ndarray, yx: tuple[int, int]) -> np.ndarray:
+    """Halve ``block`` along the axes ``yx``: 2 x 2 means (rounded for integers)."""
+    pad = [(0, 0)] * block.ndim
+    for axis in yx:
+        pad[axis] = (0, block.shape[axis] % 2)
+    if any(p != (0, 0) for p in pad):
+        block = np.pad(block, pad, mode="edge")
+    y, x = yx  # y comes before x in OME-NGFF
+    s = block.shape
+    split = (*s[:y], s[y] // 2, 2, *s[y + 1:x], s[x] // 2, 2, *s[x + 1:])
+    means = block.astype(np.float64).reshape(split).mean(axis=(y + 1, x + 2))
+    if np.dtype(block.dtype).kind in "iub":
+        means = np.rint(means)
+    out: np.ndarray = means.astype(block.dtype)
+    return out
+
+
+def _create_level(group: Any, plan: ConvertPlan, level: int) -> Any:
+    shape = level_shape(plan, level)
+    chunks = tuple(min(c, n) for c, n in zip(plan.chunks, shape))
+    kw: dict[str, Any] = {}
+    if plan.version == "0.5":
+        kw["dimension_names"] = plan.axes
+        if plan.shards is not None:
+            kw["shards"] = tuple(min(s, math.ceil(n / c) * c) for s, c, n in zip(plan.shards, chunks, shape))
+    else:
+        kw["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    return group.create_array(str(level), shape=shape, chunks=chunks, dtype=plan.dtype, fill_value=0, **kw)
+
+
+def _write_unit(array: Any) -> tuple[int, ...]:
+    return tuple(array.shards) if array.shards is not None else tuple(array.chunks)
+
+
+def _ome_metadata(plan: ConvertPlan) -> dict[str, Any]:
+    axes = []
+    for name, unit in zip(plan.axes, plan.units):
+        axis: dict[str, Any] = {"name": name, "type": AXIS_TYPES[name]}
+        if unit:
+            axis["unit"] = unit
+        axes.append(axis)
+    datasets = [{"path": str(i), "coordinateTransformations": [
+        {"type": "scale", "scale": [2.0 ** i if a in "yx" else 1.0 for a in plan.axes]}]} for i in range(plan.levels)]
+    multiscale: dict[str, Any] = {"name": os.path.basename(plan.dest), "axes": axes, "datasets": datasets,
+                                  "type": "mean", "metadata": {"description": DOWNSAMPLING}}
+    if plan.version == "0.5":
+        return {"ome": {"version": "0.5", "multiscales": [multiscale]}}
+    return {"multiscales": [{"version": "0.4", **multiscale}]}
+
+
+def convert(plan: ConvertPlan, *, engine: Engine = Engine(), progress: Callable[[str, int, int], None] | None = None,
+            cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Write the image ``plan`` describes; returns a report (levels, digest, notes).
+
+    On any failure or Cancelled, the hidden temporary image is removed and DEST is as it was.
+    """
+    import dask.array
+    import zarr
+
+    from .whole_array import compute_collection
+
+    da: Any = dask.array  # untyped: typed as Any here
+
+    parent, name = os.path.split(plan.dest)
+    temp = os.path.join(parent, f".{name}.converting-{uuid.uuid4().hex[:8]}")
+
+    def step(label: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(label, done, total))
+
+    try:
+        group = zarr.open_group(temp, mode="w-", zarr_format=3 if plan.version == "0.5" else 2)
+        source = open_array(plan.source)
+        yx = (plan.axes.index("y"), plan.axes.index("x"))
+        shapes = []
+        previous = None
+        for level in range(plan.levels):
+            target = _create_level(group, plan, level)
+            unit = _write_unit(target)
+            if previous is None:
+                data = da.from_array(source, chunks=unit, asarray=True, lock=False, name=f"convert-read-{uuid.uuid4().hex}")
+            else:
+                read_unit = tuple(u * 2 if i in yx else u for i, u in enumerate(unit))
+                prev = da.from_array(previous, chunks=read_unit, asarray=True, lock=False,
+                                     name=f"convert-level{level}-{uuid.uuid4().hex}")
+                out_chunks = tuple(tuple(math.ceil(c / 2) for c in cs) if i in yx else cs
+                                   for i, cs in enumerate(prev.chunks))
+                data = prev.map_blocks(downsample, yx, chunks=out_chunks, dtype=prev.dtype)
+            compute_collection(da.store(data, target, lock=False, compute=False), engine=engine,
+                               progress=step(f"level {level}"), cancelled=cancelled)
+            shapes.append(list(target.shape))
+            previous = target
+        group.attrs.update(_ome_metadata(plan))
+        written = array_digest(os.path.join(temp, "0"), engine=engine, progress=step("verify level 0"),
+                               cancelled=cancelled)
+        expected = array_digest(plan.source, engine=engine, progress=step("verify source"), cancelled=cancelled)
+        if written["digest"] != expected["digest"]:
+            raise WholeArrayError(f"level 0 does not hold the source's values ({written['digest']} written, "
+                                  f"{expected['digest']} read): nothing was put in place")
+        _put_in_place(temp, plan.dest)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return {"source": plan.source_shown, "dest": plan.dest, "ome_zarr": plan.version, "axes": list(plan.axes),
+            "levels": shapes, "chunks": list(plan.chunks), "shards": list(plan.shards) if plan.shards else None,
+            "digest": written["digest"], "verified": True, "notes": list(plan.notes),
+            "downsampling": DOWNSAMPLING}
+
+
+def _put_in_place(temp: str, dest: str) -> None:
+    """Rename the finished image to ``dest``; an existing ``dest`` (asked to be overwritten)
+    is moved aside first and deleted only once the new one is in place."""
+    if not os.path.lexists(dest):
+        os.rename(temp, dest)
+        return
+    aside = f"{temp}.replaced"
+    os.rename(dest, aside)
+    try:
+        os.rename(temp, dest)
+    except OSError:
+        os.rename(aside, dest)
+        raise
+    if os.path.isdir(aside) and not os.path.islink(aside):
+        shutil.rmtree(aside)
+    else:
+        os.remove(aside)
