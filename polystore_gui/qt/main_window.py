@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
     PREVIEW_MIN_WIDTH = 320  # the napari canvas and its layer controls
 
     discoveryFinished = Signal(object)  # Discovery
+    deleteFinished = Signal(int, list)  # entries deleted, what failed (text per entry)
     renamed = Signal(object, object)  # old Address, new Address
     renameFailed = Signal(object, str)  # Address, why
     shutdownFinished = Signal()
@@ -1078,9 +1079,11 @@ class MainWindow(QMainWindow):
         """Delete the selected entries after asking (Delete key); folders go with their contents.
 
         Backends, roots of the tree, virtual files and read-only backends are left alone, and
-        the status bar says why.
+        the status bar says why. Entries go to the desktop trash where there is one (the
+        dialog says which ones have none and are deleted for good); the work runs in a worker
+        and ``deleteFinished`` says when it is over.
         """
-        from ..model import transfers
+        from ..model import trash
 
         entries, refused = self.deletable_selection()
         left = ""
@@ -1089,15 +1092,32 @@ class MainWindow(QMainWindow):
         if not entries:
             self.statusBar().showMessage(left or "Nothing to delete here: select files, folders or arrays.", 15_000)
             return
-        names = "\n".join(f"{e.backend}:{e.path}" for e in entries[:12]) + (f"\n… and {len(entries) - 12} more" if len(entries) > 12 else "")
-        if not self.delete_confirmer(entries, names):
+        # To the trash where there is one; never through a link out of the root it is listed under.
+        plans = [trash.plan_delete(Address(e.backend, e.path), self._listed_root(e)) for e in entries]
+        refused_here = [p.error for p in plans if p.error]
+        if refused_here:
+            left = "; ".join(filter(None, [left, *refused_here[:2]]))
+        kept = [(e, p) for e, p in zip(entries, plans) if p.error is None]
+        if not kept:
+            self.statusBar().showMessage(f"Not deleted: {left}", 15_000)
             return
-        failed = []
-        for entry in entries:
-            try:
-                transfers.delete(Address(entry.backend, entry.path))
-            except Exception as exc:  # each failure is said; the others go on
-                failed.append(f"{entry.name}: {exc}")
+        entries, plans = [e for e, _ in kept], [p for _, p in kept]
+        names = "\n".join(f"{e.backend}:{e.path}" for e in entries[:12]) + (f"\n… and {len(entries) - 12} more" if len(entries) > 12 else "")
+        permanent = [str(p.address) for p in plans if p.permanent]
+        if not self.delete_confirmer(entries, names, permanent):
+            return
+        self.statusBar().showMessage(f"Deleting {len(entries)} item{'s' if len(entries) != 1 else ''}…")
+        self.workers.start(_delete_planned, plans, on_return=lambda results: self._on_deleted(entries, results, left))
+
+    def _listed_root(self, entry: Entry) -> str | None:
+        """The folder of the tree ``entry`` is listed under (the longest root holding its path)."""
+        if entry.backend == "memory":
+            return None
+        roots = [r for r in self.tree_model.disk_roots() if entry.path == r or entry.path.startswith(r.rstrip("/") + "/")]
+        return max(roots, key=len) if roots else None
+
+    def _on_deleted(self, entries: list[Entry], results: list[tuple[bool, str]], left: str) -> None:
+        """A Delete's worker ended: list the folders again and say what happened to each entry."""
         for entry in entries:
             parent = entry.path.rstrip("/").rsplit("/", 1)[0] or "/"
             index = self.tree_model.find(entry.backend, parent)
@@ -1105,17 +1125,33 @@ class MainWindow(QMainWindow):
                 index = self.tree_model.find("disk", parent)
             if index.isValid():
                 self.tree_model.refresh(index)
-        done = len(entries) - len(failed)
-        self.statusBar().showMessage(f"Deleted {done} of {len(entries)}" + (f"; {failed[0]}" if failed else "")
+        failed = [text for ok, text in results if not ok]
+        trashed = sum(1 for ok, text in results if ok and text.endswith("moved to the trash"))
+        done = len(results) - len(failed)
+        where = " (to the trash)" if trashed == done and done else f" ({trashed} to the trash)" if trashed else ""
+        self.statusBar().showMessage(f"Deleted {done} of {len(results)}{where}" + (f"; {failed[0]}" if failed else "")
                                      + (f"; not deleted: {left}" if left else ""), 10_000)
+        self.deleteFinished.emit(done, failed)
 
-    def _confirm_delete(self, entries: list[Entry], names: str) -> bool:
-        answer = QMessageBox.warning(
-            self, "Delete",
-            f"Delete {len(entries)} item{'s' if len(entries) != 1 else ''} for good?\n\n{names}\n\n"
-            "Folders and arrays are deleted with everything in them. This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+    def _confirm_delete(self, entries: list[Entry], names: str, permanent: list[str]) -> bool:
+        count = f"{len(entries)} item{'s' if len(entries) != 1 else ''}"
+        if not permanent:
+            box = QMessageBox(QMessageBox.Icon.Question, "Move to Trash",
+                              f"Move {count} to the trash?\n\n{names}\n\n"
+                              "Folders and arrays go with everything in them; the trash can restore them.",
+                              QMessageBox.StandardButton.Cancel, self)
+            yes = box.addButton("Move to Trash", QMessageBox.ButtonRole.AcceptRole)
+        else:
+            gone = "\n".join(permanent[:12]) + (f"\n… and {len(permanent) - 12} more" if len(permanent) > 12 else "")
+            box = QMessageBox(QMessageBox.Icon.Warning, "Delete for Good",
+                              f"Delete {count}?\n\n{names}\n\n"
+                              f"These have no trash (the memory backend, or a volume without a trash folder) and "
+                              f"will be deleted for good; this cannot be undone:\n{gone}",
+                              QMessageBox.StandardButton.Cancel, self)
+            yes = box.addButton("Delete for Good", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
 
     def choose_transfer_chunks(self) -> None:
         current = self.transfer_chunks()
@@ -1616,6 +1652,19 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # closing must never crash the exit
             log.warning("closing backend connections failed: %s", exc)
         self.shutdownFinished.emit()
+
+
+def _delete_planned(plans: list[Any]) -> list[tuple[bool, str]]:
+    """In a worker: carry out Delete's plans (agreed, so permanent where there is no trash)."""
+    from ..model import trash
+
+    results: list[tuple[bool, str]] = []
+    for plan in plans:
+        try:
+            results.append((True, trash.delete(plan, permanently=True)))
+        except Exception as exc:  # each failure is said; the others go on
+            results.append((False, f"{plan.address.path.rsplit('/', 1)[-1]}: {exc}"))
+    return results
 
 
 def _recover_interrupted_transfers() -> list[str]:

@@ -233,12 +233,14 @@ def test_delete_asks_first_and_removes_only_what_was_confirmed(make_window, qtbo
                 window.tree.selectionModel().SelectionFlag.Select | window.tree.selectionModel().SelectionFlag.Rows)
 
     asked = []
-    window.delete_confirmer = lambda entries, names: (asked.append(names), False)[1]
+    window.delete_confirmer = lambda entries, names, permanent: (asked.append(names), False)[1]
     select("gone.txt", "folder")
     window.delete_action.trigger()
     assert asked and "gone.txt" in asked[0] and (tmp_path / "gone.txt").exists()  # refused: nothing deleted
-    window.delete_confirmer = lambda entries, names: True
-    window.delete_action.trigger()
+    window.delete_confirmer = lambda entries, names, permanent: (asked.append(permanent), True)[1]
+    with qtbot.waitSignal(window.deleteFinished, timeout=10_000):  # Delete runs in a worker
+        window.delete_action.trigger()
+    assert asked[-1] == []  # every entry has a trash: nothing is deleted for good
     assert not (tmp_path / "gone.txt").exists() and not (tmp_path / "folder").exists()
     assert (tmp_path / "keep.txt").exists()
     qtbot.waitUntil(lambda: not model.find("disk", str(tmp_path / "gone.txt")).isValid())

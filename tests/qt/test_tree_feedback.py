@@ -64,7 +64,7 @@ def test_delete_on_a_backend_says_why_nothing_is_deleted(make_window, qtbot, tmp
     _select(window, window.tree_model.backend_index("memory"))
     _focus_tree(window, qtbot)
     asked = []
-    window.delete_confirmer = lambda entries, names: asked.append(names) or False
+    window.delete_confirmer = lambda entries, names, permanent: asked.append(names) or False
     qtbot.keyClick(window.tree, Qt.Key.Key_Delete)
     message = window.statusBar().currentMessage()
     assert "memory is a backend" in message and "cannot be deleted" in message, message
@@ -76,7 +76,7 @@ def test_delete_on_a_root_says_why_and_what_to_do_instead(make_window, qtbot, tm
     expand(window, qtbot, "disk", str(tmp_path))
     _select(window, window.tree_model.find("disk", str(tmp_path)))
     _focus_tree(window, qtbot)
-    window.delete_confirmer = lambda entries, names: True
+    window.delete_confirmer = lambda entries, names, permanent: True
     qtbot.keyClick(window.tree, Qt.Key.Key_Delete)
     message = window.statusBar().currentMessage()
     assert str(tmp_path) in message and "root of the tree" in message and "Remove from Tree" in message, message
@@ -89,8 +89,9 @@ def test_delete_with_a_root_among_files_deletes_the_files_and_names_what_it_left
     expand(window, qtbot, "disk", str(tmp_path))
     model = window.tree_model
     _select(window, model.find("disk", str(tmp_path)), model.find("disk", str(tmp_path / "gone.txt")))
-    window.delete_confirmer = lambda entries, names: True
-    window.delete_action.trigger()
+    window.delete_confirmer = lambda entries, names, permanent: True
+    with qtbot.waitSignal(window.deleteFinished, timeout=10_000):  # Delete runs in a worker
+        window.delete_action.trigger()
     assert not (tmp_path / "gone.txt").exists() and tmp_path.exists()
     message = window.statusBar().currentMessage()
     assert "Deleted 1 of 1" in message and "not deleted" in message and "root of the tree" in message, message

@@ -1,0 +1,92 @@
+"""Delete in the window: to the desktop trash (XDG_DATA_HOME is a temporary folder here),
+in a worker, never through a link out of the listed root; the real dialog says which."""
+
+from __future__ import annotations
+
+import os
+
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QMessageBox
+
+from .helpers import expand
+
+
+def _select(window, *paths):
+    model, selection = window.tree_model, window.tree.selectionModel()
+    selection.clearSelection()
+    for path in paths:
+        index = window.proxy.mapFromSource(model.find("disk", str(path)))
+        assert index.isValid(), path
+        selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+
+
+def test_delete_moves_to_the_trash_through_the_real_dialog_and_never_follows_a_link(
+        make_window, qtbot, tmp_path, monkeypatch):
+    data = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "precious.txt").write_text("not ours")
+    (root / "gone.txt").write_text("g")
+    os.symlink(outside, root / "link")
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    expand(window, qtbot, "disk", str(root / "link"))
+    seen = {}
+
+    def answer():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen["title"], seen["text"] = box.windowTitle(), box.text()
+        seen["default"] = box.defaultButton().text()
+        next(b for b in box.buttons() if b.text() == "Move to Trash").click()
+
+    _select(window, root / "gone.txt", root / "link")
+    QTimer.singleShot(0, answer)
+    with qtbot.waitSignal(window.deleteFinished, timeout=10_000) as finished:
+        window.delete_action.trigger()
+    assert finished.args == [2, []]
+    assert seen["title"] == "Move to Trash" and "Move 2 items to the trash?" in seen["text"]
+    assert seen["default"] == "Cancel"
+    assert sorted(os.listdir(data / "Trash" / "files")) == ["gone.txt", "link"]
+    assert os.path.islink(data / "Trash" / "files" / "link")  # the link itself, not its target
+    assert (outside / "precious.txt").read_text() == "not ours"
+    assert "to the trash" in window.statusBar().currentMessage()
+
+
+def test_delete_refuses_an_entry_reached_through_a_link_out_of_the_root(make_window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "precious.txt").write_text("not ours")
+    os.symlink(outside, root / "link")
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    expand(window, qtbot, "disk", str(root / "link"))
+    asked = []
+    window.delete_confirmer = lambda entries, names, permanent: asked.append(names) or True
+    _select(window, root / "link" / "precious.txt")
+    window.delete_action.trigger()
+    assert not asked and (outside / "precious.txt").read_text() == "not ours"
+    assert "leads out of" in window.statusBar().currentMessage()
+
+
+def test_a_memory_entry_has_no_trash_and_the_dialog_says_it_goes_for_good(make_window, qtbot):
+    from polystore_gui.model.address import Address
+    from polystore_gui.model.entries import Entry, EntryKind
+
+    window = make_window([])
+    entry = Entry(backend="memory", path="/x.txt", name="x.txt", kind=EntryKind.FILE)
+    seen = {}
+
+    def answer():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen["title"], seen["text"] = box.windowTitle(), box.text()
+        seen["buttons"] = sorted(b.text().replace("&", "") for b in box.buttons())
+        next(b for b in box.buttons() if b.text() == "Cancel").click()
+
+    QTimer.singleShot(0, answer)
+    assert window._confirm_delete([entry], "memory:/x.txt", [str(Address("memory", "/x.txt"))]) is False
+    assert seen["title"] == "Delete for Good" and "deleted for good" in seen["text"]
+    assert seen["buttons"] == ["Cancel", "Delete for Good"]
