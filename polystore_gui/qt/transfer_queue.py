@@ -175,7 +175,7 @@ class TransferQueue(QWidget):
         row.message = outcome.message
         summary.items.append(outcome.item)
         text = {"done": "done, verified", "skipped": "skipped", "cancelled": "cancelled", "failed": "failed"}[outcome.status]
-        if outcome.message and outcome.status != "done":
+        if outcome.message:  # for a done move: why its source was kept
             text += f": {outcome.message}"
         row.widget.setText(5, text)
         # How it was written (a zarr format chosen to match the group, consolidated metadata

@@ -289,3 +289,16 @@ def test_a_move_into_memory_asks_first_and_copy_instead_is_the_default(make_wind
         assert (src / "note.txt").exists()
     finally:
         memory.delete_all(root)
+
+
+def test_a_moved_folder_holding_a_fifo_is_kept_and_the_queue_says_why(make_window, qtbot, tmp_path):
+    src, dst = _tree(tmp_path)
+    os.mkfifo(src / "sub" / "pipe")
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    summary = _drop(window, qtbot, [src / "sub"], dst, Qt.DropAction.MoveAction)
+    assert summary.done == 1 and (dst / "sub" / "b.txt").read_text() == "hello"
+    assert (src / "sub" / "pipe").exists()  # the source is kept: the FIFO was not copied
+    row = window.transfer_queue.table.topLevelItem(0)
+    assert "the source was kept" in row.text(5) and "a FIFO is not a file" in row.toolTip(5)
