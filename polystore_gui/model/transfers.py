@@ -32,8 +32,15 @@ format (zarr-python lists no v3 member in a v2 group, nor v2 in v3), else it is 
 and every group above that holds consolidated metadata has it written again
 (``zarr_consolidated.refresh``) once a member arrived or left.
 
-Hidden temporaries are named ``.NAME.polystore-partial-PID-XXXX``; one left behind by a
-killed process is removed by the next transfer into that folder.
+Hidden temporaries are named ``.NAME.polystore-partial-PID-START-XXXXXXXX`` (their writer's
+PID and process start time; never a ``.zarr`` suffix), and a store's zarr metadata is copied
+last, so an unfinished copy is no store any reader opens. Each transfer onto disk is recorded
+in a journal (``transfer_journal``): after a kill, the next transfer into that folder, the
+next ``cp`` and the window's next start remove what it left and finish or report its move.
+
+Links are copied as links and FIFOs, sockets and devices are never opened (``local_entries``);
+same-file and inside-itself checks resolve links; a move into memory (gone with the process)
+is refused unless the caller asked the user.
 """
 
 from __future__ import annotations
