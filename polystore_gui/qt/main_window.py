@@ -1322,8 +1322,15 @@ class MainWindow(QMainWindow):
                 index = self.tree_model.find(*self.folder_list.model.folder)
         else:
             index = self.proxy.mapToSource(self.tree.currentIndex())
-        if not index.isValid() or not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index):
+        if not index.isValid():
             return None
+        if not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index):
+            # A file selected: into the folder that holds it, as a file manager pastes.
+            parent = index.parent()
+            if index.data(ROW_KIND_ROLE) != "entry" or not parent.isValid() or \
+                    not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, parent):
+                return None
+            index = parent
         return index
 
     def paste_into_current(self) -> bool:

@@ -155,3 +155,17 @@ def test_ctrl_v_where_nothing_can_land_says_so(make_window, qtbot, place):
     _select(window, qtbot, model.backend_index("ome_zarr"))
     qtbot.keyClick(window.tree, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert "Cannot paste here" in window.statusBar().currentMessage()
+
+
+def test_ctrl_v_with_a_file_selected_pastes_into_its_folder(make_window, qtbot, place):
+    (place / "dst" / "there.txt").write_text("t")
+    window = _open(make_window, qtbot, place)
+    model = window.tree_model
+    model.refresh(model.find("disk", str(place / "dst")))
+    qtbot.waitUntil(lambda: model.find("disk", str(place / "dst" / "there.txt")).isValid(), timeout=10_000)
+    _select(window, qtbot, model.find("disk", str(place / "src" / "a.bin")))
+    qtbot.keyClick(window.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    _select(window, qtbot, model.find("disk", str(place / "dst" / "there.txt")))
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
+        qtbot.keyClick(window.tree, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert (place / "dst" / "a.bin").read_bytes() == (place / "src" / "a.bin").read_bytes()
