@@ -54,6 +54,7 @@ class ConvertPlan:
     shards: tuple[int, ...] | None
     levels: int
     notes: tuple[str, ...]
+    scale: tuple[float, ...] | None = None  # level 0's physical scale (an OME source's)
 
 
 def _default_axes(ndim: int) -> tuple[str, ...]:
@@ -87,6 +88,7 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
         raise WholeArrayError(f"{os.path.dirname(dest)} is not a folder: the destination's parent must exist")
     notes: list[str] = []
     units: tuple[str | None, ...]
+    scale: tuple[float, ...] | None = None
     if os.path.isfile(path) and is_tiff_name(path) and backend == "disk":
         try:
             facts = read_tiff_facts(path)
@@ -105,7 +107,7 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
         source = SourceSpec(target.path)
         if target.axes is not None:
             axes = target.axes
-            units = _units_of(path, len(axes))
+            units, scale = _ome_facts(path, len(axes))
         else:
             names = getattr(open_array(target.path).metadata, "dimension_names", None)
             layout = ngff_layout(tuple(str(n) for n in names)) if names and all(names) else None
@@ -133,20 +135,27 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
         raise WholeArrayError("--levels must be at least 1 (level 0 is the full resolution)")
     return ConvertPlan(source=source, source_shown=path, dest=dest, axes=tuple(axes), units=units, shape=shape,
                        dtype=str(np.dtype(arr.dtype)), version=version, chunks=chunk_shape, shards=shard_shape,
-                       levels=levels, notes=tuple(notes))
+                       levels=levels, notes=tuple(notes), scale=scale)
 
 
-def _units_of(path: str, ndim: int) -> tuple[str | None, ...]:
+def _ome_facts(path: str, ndim: int) -> tuple[tuple[str | None, ...], tuple[float, ...]]:
+    """The units of an OME image's axes and the scale of its level 0 (1 where unsaid)."""
     from .zarr_nodes import read_node
 
     meta = read_node(os.path.abspath(path))
     attrs = meta.attributes if meta is not None else {}
     ome: Any = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
+    units: tuple[str | None, ...] = (None,) * ndim
+    scale = (1.0,) * ndim
     try:
-        raw = ome["multiscales"][0]["axes"]
-        return tuple((a.get("unit") if isinstance(a, dict) else None) for a in raw)[:ndim]
-    except (KeyError, IndexError, TypeError):
-        return (None,) * ndim
+        multiscale = ome["multiscales"][0]
+        units = tuple((a.get("unit") if isinstance(a, dict) else None) for a in multiscale["axes"])[:ndim]
+        for t in multiscale["datasets"][0].get("coordinateTransformations", []):
+            if t.get("type") == "scale" and len(t.get("scale", [])) == ndim:
+                scale = tuple(float(v) for v in t["scale"])
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        pass
+    return units, scale
 
 
 def level_shape(plan: ConvertPlan, level: int) -> tuple[int, ...]:
@@ -194,8 +203,10 @@ def _ome_metadata(plan: ConvertPlan) -> dict[str, Any]:
         if unit:
             axis["unit"] = unit
         axes.append(axis)
+    base = plan.scale or (1.0,) * len(plan.axes)
     datasets = [{"path": str(i), "coordinateTransformations": [
-        {"type": "scale", "scale": [2.0 ** i if a in "yx" else 1.0 for a in plan.axes]}]} for i in range(plan.levels)]
+        {"type": "scale", "scale": [s * 2.0 ** i if a in "yx" else s for a, s in zip(plan.axes, base)]}]}
+        for i in range(plan.levels)]
     multiscale: dict[str, Any] = {"name": os.path.basename(plan.dest), "axes": axes, "datasets": datasets,
                                   "type": "mean", "metadata": {"description": DOWNSAMPLING}}
     if plan.version == "0.5":

@@ -20,10 +20,13 @@ out new chunks (local) or cancels the futures (distributed).
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import functools
 import itertools
 import math
 import os
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -175,18 +178,33 @@ class SourceArray:
         return np.transpose(np.asarray(self._base[tuple(inner)]), self._order)
 
 
-@functools.lru_cache(maxsize=16)
 def open_array(path: str | SourceSpec) -> Any:
-    """The array at ``path``, opened read-only once per process (workers reuse it)."""
+    """The array at ``path``, opened read-only once per process (workers reuse it) and
+    again when its metadata file (or the TIFF) changed since."""
+    spec = path if isinstance(path, SourceSpec) else SourceSpec(path)
+    stamp = None
+    for name in ("zarr.json", ".zarray", "") if spec.kind == "zarr" else ("",):
+        try:
+            st = os.stat(os.path.join(spec.path, name) if name else spec.path)
+        except OSError:
+            continue
+        stamp = (name, st.st_mtime_ns, st.st_size, st.st_ino)
+        break
+    return _open_array(spec, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _open_array(spec: SourceSpec, stamp: Any) -> Any:
     import zarr
 
-    spec = path if isinstance(path, SourceSpec) else SourceSpec(path)
     try:
         if spec.kind == "tiff":
             import tifffile
 
             store = tifffile.imread(spec.path, aszarr=True, series=0, level=0)
-            return SourceArray(zarr.open_array(store, mode="r"), spec.order, store)
+            found = SourceArray(zarr.open_array(store, mode="r"), spec.order, store)
+            weakref.finalize(found, store.close)  # the file closes when the array is dropped
+            return found
         arr = zarr.open_array(spec.path, mode="r")
         return arr if spec.order is None else SourceArray(arr, spec.order)
     except Exception as exc:  # zarr and tifffile raise many kinds (missing codec, bad metadata, ...)
@@ -266,10 +284,22 @@ def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: 
         if cancelled is not None and cancelled():
             raise Cancelled()
 
-    workers = engine.num_workers or os.cpu_count() or 1
-    with callbacks.Callback(pretask=pretask, posttask=posttask):
-        result = dask.threaded.get(graph, keys, num_workers=workers)
+    with _local_pool(engine) as pool, callbacks.Callback(pretask=pretask, posttask=posttask):
+        result = dask.threaded.get(graph, keys, pool=pool)
     return list(result)
+
+
+@contextlib.contextmanager
+def _local_pool(engine: Engine) -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """A thread per core for one run; on the way out (cancel, Ctrl-C, error) the chunks
+    already being read finish before this returns, so nothing runs on behind the caller
+    (e.g. writing into a folder being removed) and none is started."""
+    pool = concurrent.futures.ThreadPoolExecutor(engine.num_workers or os.cpu_count() or 1,
+                                                 thread_name_prefix="polystore-gui-dask")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _compute_distributed(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: Engine,
@@ -332,9 +362,8 @@ def compute_collection(collection: Any, *, engine: Engine, progress: Progress | 
         if cancelled is not None and cancelled():
             raise Cancelled()
 
-    workers = engine.num_workers or os.cpu_count() or 1
-    with callbacks.Callback(pretask=pretask, posttask=posttask):
-        return dask_.compute(collection, scheduler="threads", num_workers=workers)[0]
+    with _local_pool(engine) as pool, callbacks.Callback(pretask=pretask, posttask=posttask):
+        return dask_.compute(collection, scheduler="threads", pool=pool)[0]
 
 
 def _compute_distributed_collection(collection: Any, engine: Engine, progress: Progress | None,

@@ -60,3 +60,27 @@ def test_checksum_of_a_copy_equals_the_source(tmp_path):
 def test_checksum_of_nothing_says_why(tmp_path):
     out = run("checksum", str(tmp_path / "nothing"))
     assert out.returncode == 1 and "does not exist" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_convert_writes_a_verified_ome_zarr_and_refuses_to_overwrite(tmp_path):
+    data = np.random.default_rng(23).integers(0, 255, (2, 60, 70)).astype("u1")
+    zarr.create_array(tmp_path / "src.zarr", shape=data.shape, chunks=(1, 32, 32), dtype="u1")[:] = data
+    out = run("convert", str(tmp_path / "src.zarr"), str(tmp_path / "out.zarr"), "--levels", "2", "--chunks", "32,32",
+              "--shards", "64,64")
+    assert out.returncode == 0, out.stderr
+    assert "OME-Zarr 0.5" in out.stdout and "2 levels, verified" in out.stdout
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "out.zarr", mode="r")["0"][:], data)
+    again = run("convert", str(tmp_path / "src.zarr"), str(tmp_path / "out.zarr"))
+    assert again.returncode == 1 and "exists" in again.stderr and "--overwrite" in again.stderr
+    same = run("checksum", str(tmp_path / "src.zarr"), "--json")
+    conv = run("checksum", str(tmp_path / "out.zarr" / "0"), "--json")
+    assert json.loads(same.stdout)["digest"] == json.loads(conv.stdout)["digest"]
+
+
+def test_convert_bad_options_say_why(tmp_path):
+    zarr.create_array(tmp_path / "src.zarr", shape=(20, 20), chunks=(10, 10), dtype="u1")
+    out = run("convert", str(tmp_path / "src.zarr"), str(tmp_path / "o.zarr"), "--chunks", "a,b")
+    assert out.returncode == 2 and "--chunks takes sizes" in out.stderr
+    out = run("convert", str(tmp_path / "src.zarr"), str(tmp_path / "o.zarr"), "--ome-zarr", "0.4", "--shards", "20,20")
+    assert out.returncode == 1 and "zarr v3" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "o.zarr").exists()

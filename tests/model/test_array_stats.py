@@ -169,3 +169,13 @@ def test_not_an_array_says_why(tmp_path):
         open_target("disk", str(tmp_path / "g"))
     with pytest.raises(WholeArrayError, match="does not exist"):
         open_target("disk", str(tmp_path / "nothing"))
+
+
+def test_an_array_rewritten_at_the_same_path_is_read_anew(tmp_path):
+    """The per-process cache of opened arrays (so workers open each array once) must not
+    answer for an array replaced since (the GUI is a long-lived process)."""
+    zarr.create_array(tmp_path / "a", shape=(10, 10), chunks=(5, 5), dtype="u1", fill_value=1)
+    assert _stats(tmp_path / "a")["stats"]["count"] == 100
+    data = np.arange(600, dtype="u2").reshape(20, 30)
+    zarr.create_array(tmp_path / "a", shape=(20, 30), chunks=(7, 7), dtype="u2", overwrite=True)[:] = data
+    _check_exact(_stats(tmp_path / "a")["stats"], data)

@@ -1,0 +1,152 @@
+"""Conversion to OME-Zarr (issue 18): the output validates with ome-zarr-models, reads back
+with zarr-python and ome-zarr-py, level 0 holds the source's values, each level is the 2x2
+mean of the one before, and the write is atomic (nothing at DEST unless complete)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+
+from polystore_gui.model import convert as convert_module
+from polystore_gui.model.convert import convert, plan_conversion
+from polystore_gui.model.whole_array import Cancelled, Engine, WholeArrayError
+
+ENGINE = Engine(num_workers=2)
+
+
+def _halved(level: np.ndarray, y: int, x: int) -> np.ndarray:
+    """The next level computed independently: pad odd edges, 2x2 means, integers rounded."""
+    pad = [(0, 0)] * level.ndim
+    pad[y] = (0, level.shape[y] % 2)
+    pad[x] = (0, level.shape[x] % 2)
+    p = np.pad(level, pad, mode="edge").astype(np.float64)
+    p = (p.take(range(0, p.shape[y], 2), axis=y) + p.take(range(1, p.shape[y], 2), axis=y))
+    p = (p.take(range(0, p.shape[x], 2), axis=x) + p.take(range(1, p.shape[x], 2), axis=x)) / 4
+    return (np.rint(p) if level.dtype.kind in "iu" else p).astype(level.dtype)
+
+
+def _no_leftovers(folder):
+    assert not [n for n in os.listdir(folder) if n.startswith(".")], os.listdir(folder)
+
+
+def _read_with_ome_zarr_py(path):
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    nodes = list(Reader(parse_url(str(path)))())
+    return [np.asarray(level) for level in nodes[0].data]
+
+
+def test_v2_array_to_sharded_ome_zarr_05(tmp_path):
+    from ome_zarr_models.v05.image import Image
+
+    data = np.random.default_rng(41).integers(0, 60000, (3, 301, 257)).astype("u2")
+    zarr.create_array(tmp_path / "src", shape=data.shape, chunks=(1, 64, 64), dtype="u2", zarr_format=2)[:] = data
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(64, 64),
+                           shards=(128, 128), levels=3)
+    report = convert(plan, engine=ENGINE)
+    assert report["verified"] and report["levels"] == [[3, 301, 257], [3, 151, 129], [3, 76, 65]]
+
+    group = zarr.open_group(tmp_path / "out.zarr", mode="r")
+    image = Image.from_zarr(group)  # ome-zarr-models validates the metadata and the arrays
+    assert [a.name for a in image.attributes.ome.multiscales[0].axes] == ["z", "y", "x"]
+    assert group["0"].shards == (1, 128, 128) and group["0"].metadata.zarr_format == 3
+    expected = data
+    for level in range(3):
+        np.testing.assert_array_equal(group[str(level)][:], expected)
+        expected = _halved(expected, 1, 2)
+    for got, level in zip(_read_with_ome_zarr_py(tmp_path / "out.zarr"), range(3)):
+        np.testing.assert_array_equal(got, group[str(level)][:])
+    _no_leftovers(tmp_path)
+
+
+def test_tiff_to_ome_zarr_04_in_ngff_axis_order(tmp_path):
+    from ome_zarr_models.v04.image import Image
+
+    data = np.random.default_rng(42).random((4, 2, 50, 61)).astype("f4")  # Z, C, Y, X
+    tifffile.imwrite(tmp_path / "in.tif", data, metadata={"axes": "ZCYX"}, tile=(16, 16))
+    plan = plan_conversion("disk", str(tmp_path / "in.tif"), str(tmp_path / "out.zarr"), version="0.4", levels=2)
+    report = convert(plan, engine=ENGINE)
+    assert report["axes"] == ["c", "z", "y", "x"]
+    assert any("OME-NGFF's order" in n for n in report["notes"])
+    group = zarr.open_group(tmp_path / "out.zarr", mode="r")
+    Image.from_zarr(group)
+    assert group.metadata.zarr_format == 2
+    level0 = np.transpose(data, (1, 0, 2, 3))
+    np.testing.assert_array_equal(group["0"][:], level0)
+    np.testing.assert_allclose(group["1"][:], _halved(level0, 2, 3), rtol=1e-6)
+    np.testing.assert_array_equal(_read_with_ome_zarr_py(tmp_path / "out.zarr")[0], level0)
+    _no_leftovers(tmp_path)
+
+
+def test_ome_image_keeps_its_axes_units_and_scale(tmp_path):
+    from ome_zarr.writer import write_image
+
+    data = np.random.default_rng(43).integers(0, 255, (2, 40, 40)).astype("u1")
+    write_image(data, zarr.open_group(tmp_path / "in.zarr", mode="w"), axes="cyx", scale_factors=[2],
+                axes_units={"y": "micrometer", "x": "micrometer"}, scale={"c": 1.0, "y": 0.5, "x": 0.25})
+    report = convert(plan_conversion("disk", str(tmp_path / "in.zarr"), str(tmp_path / "out.zarr"), levels=2),
+                     engine=ENGINE)
+    assert report["axes"] == ["c", "y", "x"]
+    axes = zarr.open_group(tmp_path / "out.zarr", mode="r").attrs["ome"]["multiscales"][0]["axes"]
+    assert axes[1] == {"name": "y", "type": "space", "unit": "micrometer"}
+    datasets = zarr.open_group(tmp_path / "out.zarr", mode="r").attrs["ome"]["multiscales"][0]["datasets"]
+    assert [d["coordinateTransformations"][0]["scale"] for d in datasets] == [[1.0, 0.5, 0.25], [1.0, 1.0, 0.5]]
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "out.zarr", mode="r")["0"][:], data)
+
+
+def test_existing_destination_refused_unless_overwrite(tmp_path):
+    zarr.create_array(tmp_path / "src", shape=(20, 20), chunks=(10, 10), dtype="u1")[:] = 7
+    (tmp_path / "out.zarr").mkdir()
+    (tmp_path / "out.zarr" / "keep.txt").write_text("mine")
+    with pytest.raises(WholeArrayError, match="exists"):
+        plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"))
+    assert (tmp_path / "out.zarr" / "keep.txt").read_text() == "mine"
+    convert(plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), overwrite=True), engine=ENGINE)
+    assert not (tmp_path / "out.zarr" / "keep.txt").exists()
+    assert (zarr.open_group(tmp_path / "out.zarr", mode="r")["0"][:] == 7).all()
+    _no_leftovers(tmp_path)
+
+
+def test_cancel_leaves_nothing_behind(tmp_path):
+    zarr.create_array(tmp_path / "src", shape=(8, 64, 64), chunks=(1, 16, 16), dtype="u2")[:] = 3
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(16, 16), levels=2)
+    seen = []
+    with pytest.raises(Cancelled):
+        convert(plan, engine=ENGINE, progress=lambda step, done, total: seen.append(done),
+                cancelled=lambda: len(seen) >= 5)
+    assert not (tmp_path / "out.zarr").exists()
+    _no_leftovers(tmp_path)
+
+
+def test_a_level_0_that_does_not_match_is_never_put_in_place(tmp_path, monkeypatch):
+    zarr.create_array(tmp_path / "src", shape=(20, 20), chunks=(10, 10), dtype="u1")[:] = 5
+    real = convert_module.array_digest
+
+    def digest(path, **kw):
+        found = real(path, **kw)
+        return {**found, "digest": "sha256:other"} if not isinstance(path, str) else found
+
+    monkeypatch.setattr(convert_module, "array_digest", digest)
+    with pytest.raises(WholeArrayError, match="does not hold the source's values"):
+        convert(plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr")), engine=ENGINE)
+    assert not (tmp_path / "out.zarr").exists()
+    _no_leftovers(tmp_path)
+
+
+def test_bad_requests_say_why(tmp_path):
+    zarr.create_array(tmp_path / "src", shape=(20, 20), chunks=(10, 10), dtype="u1")
+    zarr.create_array(tmp_path / "six", shape=(1,) * 6, chunks=(1,) * 6, dtype="u1")
+    src, out = str(tmp_path / "src"), str(tmp_path / "out.zarr")
+    with pytest.raises(WholeArrayError, match="zarr v3"):
+        plan_conversion("disk", src, out, version="0.4", shards=(20, 20))
+    with pytest.raises(WholeArrayError, match="multiples of the chunks"):
+        plan_conversion("disk", src, out, chunks=(8, 8), shards=(12, 12))
+    with pytest.raises(WholeArrayError, match="2 to 5 axes"):
+        plan_conversion("disk", str(tmp_path / "six"), out)
+    with pytest.raises(WholeArrayError, match="parent must exist"):
+        plan_conversion("disk", src, str(tmp_path / "no" / "out.zarr"))
