@@ -43,6 +43,15 @@ class Contrast:
     planes: int  # how many planes (or chunk slabs) were sampled
 
 
+def contrast_note(contrast: Contrast) -> str | None:
+    """What the preview says about where its limits came from, when not the middle plane."""
+    if not contrast.from_data:
+        return "no sampled plane holds data yet: the contrast follows the first plane with data shown"
+    if contrast.planes > 1:
+        return f"contrast from {contrast.planes - 1} planes that hold data (the middle plane holds none)"
+    return None
+
+
 def middle_index(n: int) -> int:
     """The plane shown first along a non-displayed axis (the viewer is set to it too)."""
     return max(0, (int(n) - 1) // 2)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
-from .contrast import SAMPLE_EDGE, contrast_samples, middle_index  # noqa: F401  (SAMPLE_EDGE: kept importable)
+from .contrast import SAMPLE_EDGE, contrast_note, contrast_samples, middle_index  # noqa: F401  (SAMPLE_EDGE: kept importable)
 from .entries import human_size
 from .safe_files import NotRegularFileError, file_type_text
 from .zarr_nodes import read_node
@@ -517,6 +517,9 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
         notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {safe.fill_value})")
     data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
     contrast = contrast_samples([data], level_path=path)[0]
+    note = contrast_note(contrast)
+    if note:
+        notes.append(note)
     for index, message in safe.failures.items():
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None

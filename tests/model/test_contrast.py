@@ -40,6 +40,7 @@ def test_a_sparse_zarr_array_opens_with_its_datas_range(sparse):
     (layer,) = preview.layers
     assert _holds(layer.contrast_limits, 1000, 3000), layer.contrast_limits
     assert layer.contrast_placeholder == (False,)
+    assert "contrast from 2 planes that hold data" in " ".join(open_preview("zarr", str(sparse)).notes)
 
 
 def test_the_sample_reads_the_stored_planes_only_and_a_bounded_number_of_chunks(sparse):
