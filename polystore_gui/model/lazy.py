@@ -475,7 +475,8 @@ MAX_PLANE_CHUNKS = 16_384
 
 
 def check_plane(shape: Sequence[int], chunks: Sequence[int] | None, dtype: Any, *, size_limit: int = DEFAULT_SIZE_LIMIT,
-                confirmed: bool = False, what: str = "this array") -> None:
+                confirmed: bool = False, what: str = "this array",
+                hint: str = "; open a lower resolution level, or see its layout with 'polystore-gui chunks'") -> None:
     """Refuse, before anything is read, a plane (the last two axes) that would take more than
     ``MAX_PLANE_CHUNKS`` chunk reads (PreviewError), or more than ``size_limit`` bytes unless
     ``confirmed`` (NeedsConfirmation). The counts are plain integer arithmetic on the metadata:
@@ -489,8 +490,7 @@ def check_plane(shape: Sequence[int], chunks: Sequence[int] | None, dtype: Any, 
     if reads > MAX_PLANE_CHUNKS:
         raise PreviewError(
             f"{what} is too large to preview: one plane is {plane[0]:,} x {plane[1]:,} pixels in {reads:,} chunks "
-            f"of {grid[0]:,} x {grid[1]:,} (the preview reads at most {MAX_PLANE_CHUNKS:,} chunks a plane); "
-            "open a lower resolution level, or see its layout with 'polystore-gui chunks'"
+            f"of {grid[0]:,} x {grid[1]:,} (the preview reads at most {MAX_PLANE_CHUNKS:,} chunks a plane)" + hint
         )
     try:
         itemsize = int(np.dtype(dtype).itemsize)
@@ -692,7 +692,14 @@ def _tiff_preview(info: Info, path: str) -> Preview:
         store.close()
         raise PreviewError(f"cannot open {os.path.basename(path)} lazily: {exc}") from exc
     arrays = [node[k] for k in node.array_keys()] if isinstance(node, zarr.Group) else [node]
-    safe = [SafeArray(a) for a in sorted(arrays, key=lambda a: -int(np.prod(a.shape)))]
+    safe = [SafeArray(a) for a in sorted(arrays, key=lambda a: -math.prod(int(n) for n in a.shape))]
+    if safe:  # pyramid or not, the smallest level must be showable (checked before any pixel is read)
+        try:
+            check_plane(safe[-1].shape, safe[-1].chunks, safe[-1].dtype, confirmed=True,
+                        what="this TIFF" if len(safe) == 1 else "the smallest level of this TIFF", hint="")
+        except PreviewError:
+            store.close()
+            raise
     notes: list[str] = []
     name = os.path.basename(path)
     shown: list[Any] = list(safe)

@@ -236,3 +236,14 @@ def test_a_fifo_where_a_chunk_should_be_reads_as_an_unreadable_chunk_not_a_hang(
     shown = within_deadline(lambda: np.asarray(preview.layers[0].data[:]))
     assert shown[2:, :4].tolist() == [[0] * 4] * 2 and shown[:2].tolist() == (np.arange(16).reshape(2, 8) + 1).tolist()
     assert any("named pipe (FIFO)" in note for note in preview.notes)
+
+
+def test_a_tiff_of_too_many_tiles_a_plane_is_refused_before_reading(tmp_path):
+    import tifffile
+
+    path = tmp_path / "tiles.tif"
+    tifffile.imwrite(path, shape=(4096, 4096), dtype="uint8", tile=(16, 16))  # 65,536 tiles
+    started = time.monotonic()
+    with pytest.raises(PreviewError, match="65,536 chunks of 16 x 16"):
+        open_preview("disk", str(path))
+    assert time.monotonic() - started < 5
