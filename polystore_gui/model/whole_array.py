@@ -160,7 +160,8 @@ class SourceArray:
     """A TIFF or a transposed array with the face whole-array work reads: ``shape``,
     ``dtype``, ``chunks``, ``ndim`` and ``[region]``."""
 
-    def __init__(self, base: Any, order: tuple[int, ...] | None, holder: Any = None) -> None:
+    def __init__(self, spec: SourceSpec, base: Any, order: tuple[int, ...] | None, holder: Any = None) -> None:
+        self._spec = spec
         self._base = base
         self._holder = holder  # keeps tifffile's file open as long as its store is read
         self._order = order or tuple(range(base.ndim))
@@ -168,6 +169,10 @@ class SourceArray:
         self.chunks = tuple(int(base.chunks[i]) for i in self._order)
         self.dtype = base.dtype
         self.ndim = len(self.shape)
+
+    def __reduce__(self) -> tuple[Any, tuple[SourceSpec]]:
+        """Sent to a distributed worker by description: it opens the source itself."""
+        return open_array, (self._spec,)
 
     def __getitem__(self, key: tuple[slice, ...]) -> Any:
         import numpy as np
@@ -202,11 +207,11 @@ def _open_array(spec: SourceSpec, stamp: Any) -> Any:
             import tifffile
 
             store = tifffile.imread(spec.path, aszarr=True, series=0, level=0)
-            found = SourceArray(zarr.open_array(store, mode="r"), spec.order, store)
+            found = SourceArray(spec, zarr.open_array(store, mode="r"), spec.order, store)
             weakref.finalize(found, store.close)  # the file closes when the array is dropped
             return found
         arr = zarr.open_array(spec.path, mode="r")
-        return arr if spec.order is None else SourceArray(arr, spec.order)
+        return arr if spec.order is None else SourceArray(spec, arr, spec.order)
     except Exception as exc:  # zarr and tifffile raise many kinds (missing codec, bad metadata, ...)
         raise WholeArrayError(f"{spec.path}: cannot open as an array: {exc}") from None
 

@@ -84,3 +84,49 @@ def test_convert_bad_options_say_why(tmp_path):
     out = run("convert", str(tmp_path / "src.zarr"), str(tmp_path / "o.zarr"), "--ome-zarr", "0.4", "--shards", "20,20")
     assert out.returncode == 1 and "zarr v3" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "o.zarr").exists()
+
+
+def test_ctrl_c_cancels_stats_at_once(tmp_path):
+    """On a terminal, stats shows progress; SIGINT (Ctrl-C) stops it within a chunk or so
+    per thread: exit 130, 'cancelled' on stderr, no result printed."""
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    zarr.create_array(tmp_path / "big.zarr", shape=(1500, 64, 64), chunks=(1, 16, 16), dtype="u1")  # 24,000 chunks
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "polystore_gui", "stats", str(tmp_path / "big.zarr"), "--json"],
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"chunks" not in seen and time.monotonic() < deadline:  # the first progress line
+            ready, _, _ = select.select([master], [], [], 1)
+            if ready:
+                seen += os.read(master, 4096)
+        assert b"chunks" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, _ = proc.communicate(timeout=30)
+        waited = time.monotonic() - sent
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                break
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == 130
+    assert b"stats cancelled" in seen and out == ""
+    assert waited < 10

@@ -1,4 +1,4 @@
-"""The same statistics graph sent to a real dask.distributed cluster of worker processes
+"""The same statistics and conversion graphs sent to a real dask.distributed cluster of worker processes
 (issue 18): the figures equal the local scheduler's, the chunk tasks ran on the cluster's
 workers, and the cluster is closed with no process left behind."""
 
@@ -9,9 +9,11 @@ import time
 
 import numpy as np
 import pytest
+import tifffile
 import zarr
 
 from polystore_gui.model.array_stats import array_statistics
+from polystore_gui.model.convert import convert, plan_conversion
 from polystore_gui.model.whole_array import Engine, WholeArrayError, open_target
 
 
@@ -22,6 +24,8 @@ def test_stats_on_a_local_cluster_of_worker_processes(tmp_path):
     a = zarr.create_array(tmp_path / "a", shape=(64, 48), chunks=(16, 16), dtype="f4", fill_value=2.0)
     a[:32] = rng.normal(size=(32, 48)).astype("f4")
     target = open_target("disk", str(tmp_path / "a"))
+    image = rng.integers(0, 1000, (5, 2, 40, 40)).astype("u2")
+    tifffile.imwrite(tmp_path / "in.tif", image, metadata={"axes": "ZCYX"})
     local = array_statistics(target, engine=Engine(num_workers=2))
 
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
@@ -32,6 +36,10 @@ def test_stats_on_a_local_cluster_of_worker_processes(tmp_path):
             started = time.time()
             remote = array_statistics(target, engine=Engine(scheduler=cluster.scheduler_address))
             tasks = watcher.get_task_stream(start=started)  # the scheduler's record: who ran what
+            # A conversion's graph too: the TIFF and the sharded arrays travel by description.
+            plan = plan_conversion("disk", str(tmp_path / "in.tif"), str(tmp_path / "out.zarr"), chunks=(16, 16),
+                                   shards=(32, 32), levels=2)
+            converted = convert(plan, engine=Engine(scheduler=cluster.scheduler_address))
             workers = set(cluster.scheduler_info["workers"])
     for pid in worker_pids:
         with pytest.raises(ProcessLookupError):
@@ -45,6 +53,8 @@ def test_stats_on_a_local_cluster_of_worker_processes(tmp_path):
     chunk_tasks = [t for t in tasks if "stats-pass" in str(t["key"]) and "fold" not in str(t["key"])]
     assert len(chunk_tasks) == 2 * 12  # two passes over 12 chunks, every one on the cluster
     assert {t["worker"] for t in chunk_tasks} <= workers
+    assert converted["verified"] and converted["levels"] == [[2, 5, 40, 40], [2, 5, 20, 20]]
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "out.zarr", mode="r")["0"][:], image.transpose(1, 0, 2, 3))
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
