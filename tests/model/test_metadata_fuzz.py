@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 import pytest
@@ -28,6 +29,7 @@ from polystore_gui.model.zarr_nodes import CorruptMetadataError, read_node
 
 OURS = (CorruptMetadataError, ChunkLayoutError, ListingError, PreviewError, NeedsConfirmation)
 SECONDS_PER_EXAMPLE = 10
+HANG_SECONDS = 30
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
@@ -119,6 +121,24 @@ def _as_bytes(doc: object) -> bytes:
 
 
 def _exercise(directory: str) -> None:
+    """``_read_every_way`` in a daemon thread: a hang fails the example instead of the suite."""
+    box: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            _read_every_way(directory)
+        except BaseException as exc:  # handed to hypothesis on the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG_SECONDS)
+    assert not thread.is_alive(), f"reading the document did not finish within {HANG_SECONDS} s"
+    if "error" in box:
+        raise box["error"]
+
+
+def _read_every_way(directory: str) -> None:
     """Read ``directory`` (a store holding the document) every way the application does."""
     started = time.monotonic()
     parent = os.path.dirname(directory)
