@@ -302,3 +302,32 @@ def test_a_moved_folder_holding_a_fifo_is_kept_and_the_queue_says_why(make_windo
     assert (src / "sub" / "pipe").exists()  # the source is kept: the FIFO was not copied
     row = window.transfer_queue.table.topLevelItem(0)
     assert "the source was kept" in row.text(5) and "a FIFO is not a file" in row.toolTip(5)
+
+
+def test_the_window_cleans_up_after_a_killed_move_when_it_starts(make_window, qtbot, tmp_path):
+    """A real ``cp --move`` killed (SIGKILL) while deleting its source; the window's start
+    finishes the move and says so in the status bar."""
+    import signal
+    import subprocess
+    import sys
+
+    src, dst = _tree(tmp_path)
+    code = f"""
+import os, signal, sys
+from polystore_gui.model import transfers
+def rmtree_then_die(path, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+transfers.shutil.rmtree = rmtree_then_die
+from polystore_gui.cli import main
+sys.exit(main(["cp", "--move", {str(src)!r}, {str(dst)!r}]))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert [n for n in os.listdir(tmp_path) if ".polystore-partial-" in n]  # the source, renamed aside
+    window = make_window([tmp_path], discovered=False)
+    window.start_background(viewer=False)
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    qtbot.waitUntil(lambda: any("Finished an interrupted move" in m for m in messages), timeout=30_000)
+    assert any(str(dst / "src") in m for m in messages), messages
+    assert sorted(os.listdir(tmp_path)) == ["dst"] and (dst / "src" / "sub" / "b.txt").read_text() == "hello"
