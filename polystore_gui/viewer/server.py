@@ -18,8 +18,8 @@ default is every interface), and prints a warning when it does. Nothing that arr
 unpickled: control requests are JSON checked by ``model.viewer_protocol`` and must carry
 the session token written at start (mode 0600); data batches must carry it too (in their
 display config), their acknowledgement routes must be on the loopback, and both sockets
-cap message sizes (ZeroMQ's MAXMSGSIZE). A bad message is answered or dropped; the
-threads go on. The process never stops because its launcher exited: it is meant to
+cap message sizes (ZeroMQ's MAXMSGSIZE; ``guard.MemoryGuard`` for what that cannot cap).
+A bad message is answered or dropped; the threads go on. The process never stops because its launcher exited: it is meant to
 outlive the browser.
 """
 
@@ -39,6 +39,7 @@ import numpy as np
 
 from ..model import viewer_protocol as protocol
 from ..model.streaming import LOOPBACK, Running, viewer_state
+from .guard import MemoryGuard
 from .layers import BatchError, LayerBook, LayerUpdate
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,29 @@ def _server_class() -> type:
             except zmq.ZMQError:
                 sock.close(linger=0)  # an open socket would make the context's term() wait forever
                 raise
+            return sock
+
+        def rebind(self, which: str) -> Any:
+            """Close the ``data`` or ``control`` socket (dropping its peers and all they queued)
+            and bind a new one on the same address; called by the thread that owns it."""
+            old = self.data_socket if which == "data" else self.control_socket
+            url, limit = ((self.data_transport_url(), protocol.MAX_BATCH_BYTES) if which == "data"
+                          else (self.control_transport_url(), protocol.MAX_REQUEST_BYTES))
+            old.close(linger=0)
+            for _attempt in range(100):  # libzmq's I/O thread releases the port a moment later
+                try:
+                    sock = self._bind_capped(self.zmq_context, zmq.ROUTER, url, limit)
+                    break
+                except zmq.ZMQError as exc:
+                    if exc.errno != zmq.EADDRINUSE:
+                        raise
+                    time.sleep(0.02)
+            else:
+                raise RuntimeError(f"could not listen on {url} again")
+            if which == "data":
+                self.data_socket = sock
+            else:
+                self.control_socket = sock
             return sock
 
         def process_messages(self) -> None:  # zmqruntime's pickled control loop: never
@@ -243,6 +267,8 @@ class Receiver:
         self.book = LayerBook()
         self.book_lock = threading.Lock()
         self.refusals = _Throttled(log, per_minute=20)  # a flood of bad batches must not fill the log
+        self.guard = MemoryGuard()  # what unfinished multi-part messages may cost (see guard.py)
+        self.rebind = {"data": threading.Event(), "control": threading.Event()}
         # One thread per socket (zmq sockets are not shared between threads): the control
         # channel answers pings and status while a batch is being copied or shown.
         self.thread = threading.Thread(target=self.run, name="viewer-receiver", daemon=True)
@@ -256,13 +282,25 @@ class Receiver:
         self.thread.join(timeout)
         self.control_thread.join(timeout)
 
-    def _poll(self, sock: Any, serve: Any) -> None:
+    def _poll(self, which: str, serve: Any) -> None:
         import zmq
 
+        sock = self.server.data_socket if which == "data" else self.server.control_socket
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         while self.server.is_running():
             try:
+                if which == "control" and self.guard.check():
+                    log.warning("memory grew by more than %d MB with no batch to explain it (a peer's unfinished "
+                                "message?): closing both sockets, which drops their peers", self.guard.allowance >> 20)
+                    for event in self.rebind.values():
+                        event.set()
+                if self.rebind[which].is_set():
+                    poller.unregister(sock)
+                    sock = self.server.rebind(which)
+                    poller.register(sock, zmq.POLLIN)
+                    self.rebind[which].clear()
+                    self.guard.settle()
                 if poller.poll(POLL_MS):
                     serve()
             except zmq.ZMQError as exc:
@@ -273,10 +311,10 @@ class Receiver:
                 log.exception("a message could not be served (the channel stays open)")
 
     def run(self) -> None:
-        self._poll(self.server.data_socket, self._serve_batch)
+        self._poll("data", self._serve_batch)
 
     def run_control(self) -> None:
-        self._poll(self.server.control_socket, self._serve_control)
+        self._poll("control", self._serve_control)
 
     def _serve_control(self) -> None:
         sock = self.server.control_socket
@@ -286,6 +324,10 @@ class Receiver:
             sock.send_multipart([*head, self.server.answer_control(body)])
 
     def _serve_batch(self) -> None:
+        with self.guard.busy():  # a batch rightly takes memory: copies, layers, drawing
+            self._serve_batch_now()
+
+    def _serve_batch_now(self) -> None:
         import zmq
 
         envelope = split_envelope(self.server.data_socket.recv_multipart())

@@ -109,6 +109,24 @@ def flood_with_length(port: int, length: int, send_at_most: int) -> int:
     return sent
 
 
+def flood_with_frames(port: int, frame: int, send_at_most: int) -> int:
+    """Begin one message and never end it: frames of ``frame`` bytes, each saying "more follows"."""
+    peer = zmtp_peer(port)
+    sent = 0
+    header = (b"\x03" + struct.pack(">Q", frame)) if frame > 255 else bytes([0x01, frame])
+    block = (header + bytes(frame)) * max(1, (1 << 20) // (frame + len(header)))
+    try:
+        peer.sendall(b"\x01\x00")  # REQ's empty delimiter frame (MORE)
+        while sent < send_at_most:
+            peer.sendall(block)
+            sent += len(block)
+    except OSError:  # the viewer closed the socket: what the memory guard is for
+        pass
+    finally:
+        peer.close()
+    return sent
+
+
 def rss(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 
@@ -301,3 +319,17 @@ def test_fuzz_both_ports_then_status_after_every_round(viewer):
     assert rss(process.pid) - before < 64 << 20
     assert streaming.viewer_state(port).layers == ()  # nothing the fuzz sent became a layer
     wait_for(lambda: cli("viewer", "--status", "--port", str(port)).returncode == 0, 30, "--status to answer")
+
+
+@pytest.mark.parametrize(("which", "frame"), [("control", 16 << 10), ("data", 1 << 20), ("control", 0)])
+def test_a_message_that_never_ends_is_cut_off_before_it_takes_the_memory(viewer, which, frame):
+    """MAXMSGSIZE caps each frame, not their number: the viewer's memory guard closes the socket."""
+    port, process = viewer
+    target = port if which == "data" else streaming.control_port(port)
+    before = rss(process.pid)
+    sent = flood_with_frames(target, frame, send_at_most=2 << 30)
+    assert sent < 2 << 30, "the viewer never hung up"
+    assert rss(process.pid) - before < 1 << 30
+    assert answers(port)
+    item = streaming.StreamItem("after-flood", np.ones((32, 32), np.uint8), "memory:/after-flood")
+    assert streaming.send([item], port, viewer_pid=process.pid) == item.data.nbytes

@@ -304,3 +304,26 @@ def test_only_messages_from_request_sockets_are_answered():
     assert split_envelope([b"id", b"hop", b"", b"a", b"b"]) == ([b"id", b"hop", b""], [b"a", b"b"])
     assert split_envelope([b"id", b"no delimiter"]) is None
     assert split_envelope([b"id", *[b"x"] * 20, b"", b"body"]) is None  # envelope too deep
+
+
+def test_the_memory_guard_trips_only_on_growth_no_batch_explains():
+    from polystore_gui.viewer.guard import MemoryGuard
+
+    now = {"t": 0.0, "rss": 1000}
+    guard = MemoryGuard(allowance=100, grace=3.0, rss=lambda: now["rss"], clock=lambda: now["t"])
+    now["t"] = 5.0
+    now["rss"] = 1090
+    assert not guard.check()  # within the allowance
+    with guard.busy():  # a batch: copies and layers rightly take memory
+        now["rss"] = 5000
+        assert not guard.check()
+    now["t"] = 6.0
+    now["rss"] = 5050
+    assert not guard.check()  # the window is still drawing it (grace)
+    now["t"] = 10.0
+    assert not guard.check()
+    now["rss"] = 5200  # then growth with nothing to explain it
+    assert guard.check() and guard.trips == 1
+    now["rss"] = 5010
+    guard.settle()  # the sockets were closed: the baseline is what is left
+    assert not guard.check()
