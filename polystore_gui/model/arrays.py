@@ -389,7 +389,7 @@ def _zarr_member_counts(path: str) -> dict[str, int]:
     try:
         with os.scandir(path) as it:
             for item in it:
-                if not item.is_dir():
+                if not _is_dir(item):
                     continue
                 try:
                     meta = read_node(item.path)
@@ -407,10 +407,18 @@ def _directory_info(backend: str, path: str) -> Info:
     try:
         with os.scandir(path) as it:
             for item in it:
-                counts["folders" if item.is_dir() else "files"] += 1
+                counts["folders" if _is_dir(item) else "files"] += 1
     except OSError as exc:
         return Info(backend, path, "directory", error=f"{exc.strerror or exc}: {path}")
     return Info(backend, path, "directory", members=counts)
+
+
+def _is_dir(item: os.DirEntry[str]) -> bool:
+    """A folder, or a link to one; False for a link loop (one bad entry never fails its folder)."""
+    try:
+        return item.is_dir()
+    except OSError:
+        return False
 
 
 def file_info(backend: str, path: str) -> Info:

@@ -138,6 +138,8 @@ def test_a_symlink_loop_is_an_error_row_and_its_siblings_list(tmp_path):
         for name in ("loop", "a", "b"):
             assert rows[name].kind is EntryKind.ERROR and rows[name].error.startswith("Symbolic link loop")
         assert rows["folder"].kind is EntryKind.DIRECTORY and rows["file.txt"].error is None
+    info = inspect("disk", str(tmp_path))  # the folder's own facts, not a failure
+    assert info.error is None and info.members == {"folders": 1, "files": 4}
 
 
 @pytest.mark.parametrize("attributes", [[1, 2], "text", 3])
