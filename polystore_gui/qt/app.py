@@ -88,10 +88,18 @@ def _self_test(window: object) -> Any:
     app = QApplication.instance()
 
     def finish(ok: bool, reason: str | None = None) -> None:
+        if "done" in report:
+            return  # one report, one exit
+        report["done"] = True
         report["ok"] = ok
         if reason:
             report["reason"] = reason
-        print(json.dumps(report), flush=True)
+        # The process's own stdout: a worker may be inside contextlib.redirect_stdout (the
+        # demo workspace silences ome-zarr while it is made), which swaps sys.stdout for
+        # every thread; the report printed then went into its buffer and was lost.
+        stream = sys.__stdout__ or sys.stdout
+        stream.write(json.dumps({k: v for k, v in report.items() if k != "done"}) + "\n")
+        stream.flush()
         if app is not None:
             app.exit(0 if ok else 1)
 
@@ -121,12 +129,23 @@ def _self_test(window: object) -> Any:
             return
         finish(lit > 0 and bool(report.get("backends")), None if lit else f"the canvas drew nothing in {DRAW_SECONDS} s")
 
-    def open_array(demo: Path) -> None:
+    def open_array(demo: Path | BaseException) -> None:
+        if isinstance(demo, BaseException):
+            finish(False, f"the demo workspace could not be made: {demo}")
+            return
         window.preview.previewShown.connect(on_shown)
+        window.preview.previewFailed.connect(lambda text: finish(False, f"the demo array could not be previewed: {text}"))
         window.preview.request("zarr", str(demo / "stores" / "experiment.zarr" / "plain"))
 
+    def on_timeout() -> None:
+        if "done" in report:
+            return
+        viewer = window.preview.viewer.state.value
+        finish(False, f"not done within {SELF_TEST_SECONDS} s (the napari viewer: {viewer})")
+
     window.discoveryFinished.connect(on_discovered)
-    QTimer.singleShot(SELF_TEST_SECONDS * 1000, lambda: finish(False, f"not done within {SELF_TEST_SECONDS} s"))
+    window.preview.viewer.failed.connect(lambda text: finish(False, f"the napari viewer could not start: {text}"))
+    QTimer.singleShot(SELF_TEST_SECONDS * 1000, on_timeout)
     return open_array
 
 
@@ -146,6 +165,8 @@ def _open_demo_in_background(window: object, demo_dir: str | None, then: Any = N
 
     def _on_failed(exc: BaseException) -> None:
         window.statusBar().showMessage(f"Could not make the demo workspace: {exc}")
+        if then is not None:
+            then(exc)
 
     window.statusBar().showMessage("Preparing the demo workspace…")
     window.workers.start(

@@ -111,3 +111,69 @@ def test_an_ome_zarr_image_selected_right_after_start_shows_in_the_viewer(qtbot,
         window.close()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
+
+
+def test_the_self_test_says_at_once_when_napari_cannot_start(tmp_path):
+    """A napari that cannot be imported: --self-test reports it (not a 180 s timeout)."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    broken = tmp_path / "site"
+    (broken / "napari").mkdir(parents=True)
+    # It fails while the demo workspace is being made (its maker silences ome-zarr with
+    # redirect_stdout, in a worker): the report must still reach stdout.
+    (broken / "napari" / "__init__.py").write_text(
+        "import io, sys, time\n"
+        "deadline = time.monotonic() + 10\n"
+        "while not isinstance(sys.stdout, io.StringIO) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.005)\n"
+        "raise ImportError('this napari is broken on purpose')\n")
+    env = dict(os.environ, PYTHONPATH=str(broken), POLYSTORE_GUI_DEMO_DIR=str(tmp_path / "demo"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"), NAPARI_CONFIG=str(tmp_path / "napari.yaml"))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "polystore_gui", "--self-test"], env=env, capture_output=True,
+                          text=True, timeout=150)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stdout.strip(), done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ok"] is False
+    assert "napari viewer could not start" in report["reason"] and "broken on purpose" in report["reason"]
+    assert time.monotonic() - started < 120
+
+
+class _FakeApp:
+    """Stands in for the QApplication that --self-test exits (the test's loop must go on)."""
+
+    def __init__(self):
+        self.codes = []
+
+    def exit(self, code):
+        self.codes.append(code)
+
+
+def test_the_self_test_report_reaches_stdout_while_a_worker_redirects_it(make_window, qtbot, capfd, monkeypatch):
+    """The demo is made in a worker inside contextlib.redirect_stdout (ome-zarr's notes): that
+    swaps sys.stdout for every thread, and the report printed meanwhile was lost."""
+    import contextlib
+    import io
+    import json
+
+    from qtpy.QtWidgets import QApplication
+
+    from polystore_gui.qt.app import _self_test
+
+    fake = _FakeApp()
+    window = make_window([])
+    with monkeypatch.context() as patched:  # only while the self-test takes its application
+        patched.setattr(QApplication, "instance", staticmethod(lambda: fake))
+        _self_test(window)
+    swallowed = io.StringIO()
+    with contextlib.redirect_stdout(swallowed):  # what the demo's worker does meanwhile
+        window.preview.viewer.failed.emit("no GL here")
+    out = capfd.readouterr().out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report == {"ok": False, "reason": "the napari viewer could not start: no GL here"}
+    assert fake.codes == [1] and swallowed.getvalue() == ""
