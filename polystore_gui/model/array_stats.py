@@ -141,8 +141,9 @@ def first_pass(x: np.ndarray) -> Partial:
     if n == 0:
         return Partial(count=count, nan_count=nan_count)
     v64 = values.astype(np.float64)
-    mean = float(v64.mean())
-    m2 = float(np.square(v64 - mean).sum())
+    with np.errstate(invalid="ignore", over="ignore"):  # infinities give inf/NaN moments, as numpy's
+        mean = float(v64.mean())
+        m2 = float(np.square(v64 - mean).sum())
     vmin, vmax = _as_python(values.min()), _as_python(values.max())
     fmin: float | int | None = vmin
     fmax: float | int | None = vmax

@@ -179,3 +179,15 @@ def test_an_array_rewritten_at_the_same_path_is_read_anew(tmp_path):
     data = np.arange(600, dtype="u2").reshape(20, 30)
     zarr.create_array(tmp_path / "a", shape=(20, 30), chunks=(7, 7), dtype="u2", overwrite=True)[:] = data
     _check_exact(_stats(tmp_path / "a")["stats"], data)
+
+
+def test_infinities_count_in_the_extremes_not_in_the_histogram(tmp_path):
+    data = np.random.default_rng(8).random((10, 10))
+    data[0, 0], data[9, 9], data[5, 5] = np.inf, -np.inf, np.nan
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(5, 5), dtype="f8")[:] = data
+    s = _stats(tmp_path / "a", bins=16)["stats"]
+    finite = data[np.isfinite(data)]
+    assert (s["min"], s["max"], s["nan_count"]) == (-np.inf, np.inf, 1)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(s["mean"]) and np.isnan(np.nanmean(data))  # inf - inf, as numpy's
+    assert s["histogram"]["counts"] == np.histogram(finite, bins=16, range=(finite.min(), finite.max()))[0].tolist()
