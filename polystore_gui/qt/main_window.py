@@ -322,6 +322,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.backend_count_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.backend_count_label)
+        from .exact_stats import ExactStatistics
+
+        self.exact_stats = ExactStatistics(self.workers, self.preview, self.statusBar(), self)
+        self.statusBar().addPermanentWidget(self.exact_stats.widget)
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -398,6 +402,10 @@ class MainWindow(QMainWindow):
         transfers_action.setText("&Transfers")
         view_menu.addAction(transfers_action)
         view_menu.addSeparator()
+        self.exact_stats_action = self._action("Compute Exact &Statistics", None, self.exact_stats.start)
+        self.exact_stats_action.setToolTip("Read every chunk of the shown array (on dask) for its exact range, mean, "
+                                           "percentiles and histogram; the contrast limits become the exact range")
+        view_menu.addAction(self.exact_stats_action)
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
         view_menu.addAction(self._action("&Chunks for Arrays Copied into Zarr…", None, self.choose_transfer_chunks))
         viewer_menu = self.menuBar().addMenu("&Viewer")

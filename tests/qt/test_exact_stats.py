@@ -1,0 +1,109 @@
+"""View → Compute Exact Statistics (issue 18): the shown layers' contrast limits become the
+exact range of the whole array; progress and Cancel in the status bar."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import zarr
+from qtpy.QtWidgets import QStatusBar
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def setup(qtbot):
+    from polystore_gui.qt.exact_stats import ExactStatistics
+    from polystore_gui.qt.preview_panel import PreviewPanel
+    from polystore_gui.qt.workers import WorkerPool
+
+    workers = WorkerPool()
+    panel = PreviewPanel(workers)
+    status = QStatusBar()
+    qtbot.addWidget(panel)
+    qtbot.addWidget(status)
+    stats = ExactStatistics(workers, panel, status)
+    status.addPermanentWidget(stats.widget)
+    panel.resize(800, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
+        panel.viewer.start()
+    yield panel, stats, status
+    workers.cancel_all(close=True)
+    workers.wait(10_000)
+    panel.close_preview()
+    panel.viewer.close_viewer()
+    panel.close()
+
+
+def _show(qtbot, panel, path):
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("zarr", str(path))
+
+
+def test_a_sparse_array_gets_its_exact_range(qtbot, setup, tmp_path):
+    """Only the first plane holds data: the middle plane the preview samples is empty."""
+    panel, stats, status = setup
+    a = zarr.create_array(tmp_path / "sparse.zarr", shape=(9, 64, 64), chunks=(1, 32, 32), dtype="u2", fill_value=0)
+    a[0] = np.arange(64 * 64, dtype="u2").reshape(64, 64) + 100
+    _show(qtbot, panel, tmp_path / "sparse.zarr")
+    (layer,) = panel.shown_layers
+    assert tuple(layer.contrast_limits) != (0.0, 4195.0)
+    with qtbot.waitSignal(stats.finished, timeout=60_000) as done:
+        stats.start()
+    assert done.args[0]["stats"]["max"] == 4195
+    assert tuple(layer.contrast_limits) == (0.0, 4195.0)
+    assert "contrast limits set to [0, 4195]" in status.currentMessage()
+    assert "32 of 36 chunks missing" in status.currentMessage()
+    assert stats.widget.isHidden()
+
+
+def test_per_channel_limits_for_an_ome_image(qtbot, setup, tmp_path):
+    from ome_zarr.writer import write_image
+
+    panel, stats, _status = setup
+    data = np.zeros((2, 5, 32, 32), "u2")
+    data[0, 0] = 7
+    data[1, 4, 3, 3] = 900
+    write_image(data, zarr.open_group(tmp_path / "img.zarr", mode="w"), axes="czyx", scale_factors=[])
+    _show(qtbot, panel, tmp_path / "img.zarr")
+    images = [layer for layer in panel.shown_layers if type(layer).__name__ == "Image"]
+    assert len(images) == 2
+    with qtbot.waitSignal(stats.finished, timeout=60_000):
+        stats.start()
+    assert [tuple(layer.contrast_limits) for layer in images] == [(0.0, 7.0), (0.0, 900.0)]
+
+
+def test_cancel_from_the_status_bar(qtbot, setup, tmp_path):
+    panel, stats, status = setup
+    zarr.create_array(tmp_path / "big.zarr", shape=(3000, 32, 32), chunks=(1, 16, 16), dtype="u1", fill_value=3)
+    _show(qtbot, panel, tmp_path / "big.zarr")
+    limits = tuple(panel.shown_layers[0].contrast_limits)
+    with qtbot.waitSignal(stats.progressed, timeout=60_000):
+        stats.start()
+    assert not stats.widget.isHidden()
+    with qtbot.waitSignal(stats.finished, timeout=60_000) as done:
+        stats.cancel_button.click()
+    assert done.args[0] is None
+    assert status.currentMessage() == "Exact statistics cancelled."
+    assert tuple(panel.shown_layers[0].contrast_limits) == limits
+    assert not stats.running and stats.widget.isHidden()
+
+
+def test_nothing_shown_says_so(qtbot, setup):
+    _panel, stats, status = setup
+    stats.start()
+    assert "select an array" in status.currentMessage()
+    assert not stats.running
+
+
+def test_the_window_offers_the_action_in_the_view_menu(make_window, tmp_path):
+    window = make_window([tmp_path])
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert window.exact_stats_action in view.actions()
