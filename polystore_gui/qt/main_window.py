@@ -1657,6 +1657,7 @@ class MainWindow(QMainWindow):
         self.tree_model.cancel_all()
         if self._inspector is not None:
             self._inspector.cancel()
+        self.exact_stats.cancel()  # its job stops after the chunks being read
         self.workers.cancel_all(close=True)
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)

@@ -107,3 +107,27 @@ def test_the_window_offers_the_action_in_the_view_menu(make_window, tmp_path):
     window = make_window([tmp_path])
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     assert window.exact_stats_action in view.actions()
+
+
+def test_quitting_stops_a_running_computation(qtbot, make_window, tmp_path):
+    """The window's shutdown cancels the job between chunks (it ran on to the last chunk
+    of the array, holding the exit, before)."""
+    from polystore_gui.model.whole_array import Cancelled
+    from polystore_gui.qt.exact_stats import exact_statistics
+
+    zarr.create_array(tmp_path / "big.zarr", shape=(20000, 32, 32), chunks=(1, 16, 16), dtype="u1", fill_value=3)
+    window = make_window([tmp_path])
+    stats = window.exact_stats
+    outcome = []
+
+    def job():  # the menu action's job, its outcome kept on the worker thread
+        try:
+            outcome.append(exact_statistics("zarr", str(tmp_path / "big.zarr"), stats.progressed.emit,
+                                            stats._cancel.is_set))
+        except Cancelled as exc:
+            outcome.append(exc)
+
+    with qtbot.waitSignal(stats.progressed, timeout=60_000):
+        window.workers.start(job)
+    window.shutdown(timeout_ms=60_000)
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
