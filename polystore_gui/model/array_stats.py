@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .whole_array import (ArrayTarget, Engine, Progress, Region, build_tree, chunk_regions, compute,
-                          read_region)
+from .whole_array import (ArrayTarget, Engine, Progress, Region, build_tree, chunk_regions, chunks_in, compute,
+                          read_region, task_shape)
 
 PERCENTILES = (0.1, 1.0, 50.0, 99.0, 99.9)
 FINE_BINS = 65536
@@ -202,10 +202,13 @@ def chunk_second_pass(path: str, region: Region, channel_axis: int | None,
 
 def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[Any, ...], engine: Engine,
          progress: Progress | None, cancelled: Callable[[], bool] | None) -> dict[int, Partial]:
-    regions = list(chunk_regions(target.shape, target.read_chunks))
+    unit = task_shape(target.shape, target.read_chunks, np.dtype(target.dtype).itemsize)
+    regions = list(chunk_regions(target.shape, unit))
     leaves = {(name, i): (task, target.path, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
+    weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}
     graph, keys = build_tree(leaves, merge_channels, name)
-    parts = compute(graph, keys, leaves=len(regions), engine=engine, progress=progress, cancelled=cancelled)
+    parts = compute(graph, keys, leaves=sum(weights.values()), engine=engine, progress=progress, cancelled=cancelled,
+                    weights=weights)
     return merge_channels(*parts)
 
 

@@ -222,6 +222,31 @@ def chunk_regions(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[Regio
     return iter(itertools.product(*ranges))
 
 
+#: A task reads about this many decoded bytes at once (whole chunks, in one zarr call, which
+#: fetches and decodes them concurrently): one tiny chunk per task costs more in overhead
+#: (about a millisecond) than in reading.
+TASK_BYTES = 8 * 2**20
+
+
+def task_shape(shape: Sequence[int], chunks: Sequence[int], itemsize: int, target: int | None = None) -> tuple[int, ...]:
+    """A whole number of chunks per axis, grown from the last axis to the first while the
+    region stays within ``target`` bytes (default TASK_BYTES): the regions tasks read."""
+    target = TASK_BYTES if target is None else target
+    task = [min(c, s) if s else c for c, s in zip(chunks, shape)]
+    for axis in reversed(range(len(task))):
+        while task[axis] < shape[axis] and math.prod(task) * itemsize * 2 <= target:
+            task[axis] = min(shape[axis], task[axis] * 2)
+        if task[axis] < shape[axis]:
+            break
+    # a whole number of chunks along each axis (the last region may be cut by the edge)
+    return tuple(max(c, (t // c) * c) if t < s else t for t, c, s in zip(task, chunks, shape))
+
+
+def chunks_in(region: Region, chunks: Sequence[int]) -> int:
+    """How many storage chunks ``region`` touches."""
+    return math.prod(-(-b // c) - a // c for (a, b), c in zip(region, chunks))
+
+
 def read_region(path: str | SourceSpec, region: Region) -> Any:
     """The values of ``region`` of the array at ``path`` (missing chunks: fill value)."""
     return open_array(path)[tuple(slice(a, b) for a, b in region)]
@@ -256,19 +281,22 @@ def build_tree(leaves: dict[Any, Any], combine: Callable[..., Any], name: str) -
 
 
 def compute(graph: dict[Any, Any], keys: list[Any], *, leaves: int, engine: Engine,
-            progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> list[Any]:
+            progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+            weights: dict[Any, int] | None = None) -> list[Any]:
     """Run ``graph`` and return the values of ``keys`` (in order).
 
     ``progress(done, total)`` counts leaves (chunks read); ``cancelled()`` is asked as tasks
-    finish and raises Cancelled once it says True.
+    finish and raises Cancelled once it says True. ``weights``: what each leaf counts for
+    (``leaves`` is then their sum), e.g. the chunks a task reads.
     """
     if engine.scheduler:
         return _compute_distributed(graph, keys, leaves, engine, progress, cancelled)
-    return _compute_local(graph, keys, leaves, engine, progress, cancelled)
+    return _compute_local(graph, keys, leaves, engine, progress, cancelled, weights)
 
 
 def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: Engine,
-                   progress: Progress | None, cancelled: Callable[[], bool] | None) -> list[Any]:
+                   progress: Progress | None, cancelled: Callable[[], bool] | None,
+                   weights: dict[Any, int] | None = None) -> list[Any]:
     import dask.callbacks
     import dask.threaded
 
@@ -279,7 +307,7 @@ def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: 
 
     def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
         if isinstance(key, tuple) and key[0] in leaf_names:
-            done[0] += 1
+            done[0] += weights.get(key, 1) if weights else 1
             if progress is not None:
                 progress(done[0], leaves)
         if cancelled is not None and cancelled():

@@ -150,7 +150,10 @@ def test_any_chunking_gives_numpys_figures(tmp_path_factory, shape, chunks, seed
     _check_exact(_stats(path, bins=10)["stats"], data, bins=10)
 
 
-def test_cancel_stops_between_chunks(tmp_path):
+def test_cancel_stops_between_chunks(tmp_path, monkeypatch):
+    from polystore_gui.model import whole_array
+
+    monkeypatch.setattr(whole_array, "TASK_BYTES", 100)  # a chunk a task
     zarr.create_array(tmp_path / "a", shape=(100, 100), chunks=(10, 10), dtype="u1", fill_value=1)
     seen = []
 
@@ -191,3 +194,20 @@ def test_infinities_count_in_the_extremes_not_in_the_histogram(tmp_path):
     with np.errstate(invalid="ignore"):
         assert np.isnan(s["mean"]) and np.isnan(np.nanmean(data))  # inf - inf, as numpy's
     assert s["histogram"]["counts"] == np.histogram(finite, bins=16, range=(finite.min(), finite.max()))[0].tolist()
+
+
+def test_small_chunks_are_read_several_to_a_task(tmp_path, monkeypatch):
+    """Tasks read whole chunks, several at once when they are small (a task per tiny chunk
+    cost a millisecond each in overhead); progress still counts chunks, and the figures
+    are the same whatever the task size."""
+    from polystore_gui.model import whole_array
+
+    data = np.random.default_rng(9).integers(0, 60000, (12, 40, 40)).astype("u2")
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(1, 8, 8), dtype="u2")[:] = data
+    assert whole_array.task_shape(data.shape, (1, 8, 8), 2, target=4096) == (1, 32, 40)
+    for size in (100, 4096, 2**20):
+        monkeypatch.setattr(whole_array, "TASK_BYTES", size)
+        seen = []
+        result = _stats(tmp_path / "a", progress=lambda step, done, total: seen.append((done, total)))
+        _check_exact(result["stats"], data)
+        assert seen[-1] == (300, 300)

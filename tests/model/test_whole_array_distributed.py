@@ -18,8 +18,11 @@ from polystore_gui.model.whole_array import Engine, WholeArrayError, open_target
 
 
 @pytest.mark.slow
-def test_stats_on_a_local_cluster_of_worker_processes(tmp_path):
+def test_stats_on_a_local_cluster_of_worker_processes(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
+    from polystore_gui.model import whole_array
+
+    monkeypatch.setattr(whole_array, "TASK_BYTES", 1024)  # a chunk a task: 12 tasks a pass
     rng = np.random.default_rng(11)
     a = zarr.create_array(tmp_path / "a", shape=(64, 48), chunks=(16, 16), dtype="f4", fill_value=2.0)
     a[:32] = rng.normal(size=(32, 48)).astype("f4")
