@@ -202,7 +202,7 @@ def chunk_second_pass(path: str, region: Region, channel_axis: int | None,
 
 def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[Any, ...], engine: Engine,
          progress: Progress | None, cancelled: Callable[[], bool] | None) -> dict[int, Partial]:
-    unit = task_shape(target.shape, target.read_chunks, np.dtype(target.dtype).itemsize)
+    unit = task_shape(target.shape, target.read_chunks, 8)  # sized by the 8-byte working copies (float64, intp)
     regions = list(chunk_regions(target.shape, unit))
     leaves = {(name, i): (task, target.path, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
     weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}

@@ -97,7 +97,7 @@ def test_ctrl_c_cancels_stats_at_once(tmp_path):
     import sys
     import time
 
-    zarr.create_array(tmp_path / "big.zarr", shape=(1500, 64, 64), chunks=(1, 16, 16), dtype="u1")  # 24,000 chunks
+    zarr.create_array(tmp_path / "big.zarr", shape=(400, 512, 512), chunks=(1, 32, 32), dtype="u1")  # 102,400 chunks in 400 MiB
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "polystore_gui", "stats", str(tmp_path / "big.zarr"), "--json"],
                             stdout=subprocess.PIPE, stderr=slave, text=True)
