@@ -105,6 +105,11 @@ def open_target(backend: str, path: str) -> ArrayTarget:
     """
     import numpy as np
 
+    from .chunk_layout import INSPECTABLE_BACKENDS
+
+    if backend not in INSPECTABLE_BACKENDS:
+        raise WholeArrayError(f"whole-array work reads zarr arrays on disk ({', '.join(INSPECTABLE_BACKENDS)} "
+                              f"backends), not {backend!r}")
     try:
         array_path, note = resolve_array(backend, path)
         meta = read_node(os.path.abspath(path)) if os.path.isdir(path) else None

@@ -172,6 +172,8 @@ def test_not_an_array_says_why(tmp_path):
         open_target("disk", str(tmp_path / "g"))
     with pytest.raises(WholeArrayError, match="does not exist"):
         open_target("disk", str(tmp_path / "nothing"))
+    with pytest.raises(WholeArrayError, match="whole-array work reads zarr arrays on disk"):
+        open_target("memory", "/results")
 
 
 def test_an_array_rewritten_at_the_same_path_is_read_anew(tmp_path):
