@@ -384,7 +384,7 @@ def _engine(args: argparse.Namespace) -> Any:
     return Engine(scheduler=scheduler)
 
 
-def _chunk_progress(command: str) -> Callable[[str, int, int], None] | None:
+def _chunk_progress(command: str, unit: str = "chunks") -> Callable[[str, int, int], None] | None:
     """A progress line on stderr when it is a terminal (else nothing)."""
     if not sys.stderr.isatty():
         return None
@@ -392,7 +392,7 @@ def _chunk_progress(command: str) -> Callable[[str, int, int], None] | None:
     def show(step: str, done: int, total: int) -> None:
         share = done / total if total else 1.0
         filled = int(30 * share)
-        sys.stderr.write(f"\r\033[K{command} {step} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} chunks")
+        sys.stderr.write(f"\r\033[K{command} {step} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {unit}")
         sys.stderr.flush()
 
     return show
@@ -485,7 +485,7 @@ def cmd_checksum(args: argparse.Namespace) -> int:
     if path is None:
         return EXIT_FAILED
     try:
-        result = checksum(path, engine=engine, progress=_chunk_progress("checksum"))
+        result = checksum(path, engine=engine, progress=_chunk_progress("checksum", "regions"))
     except WholeArrayError as exc:
         _end_progress()
         print(f"polystore-gui: {exc}", file=sys.stderr)
@@ -540,7 +540,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:
         plan = plan_conversion(source.backend, source.path, dest_path, version=args.ome_zarr, chunks=chunks,
                                shards=shards, levels=args.levels, overwrite=args.overwrite)
-        report = convert(plan, engine=engine, progress=_chunk_progress("convert"))
+        report = convert(plan, engine=engine, progress=_chunk_progress("convert", "tasks"))
     except (WholeArrayError, OSError) as exc:
         _end_progress()
         print(f"polystore-gui: {exc}", file=sys.stderr)
