@@ -439,7 +439,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def _print_stats(result: dict[str, Any]) -> None:
     missing = result["missing"]
     print(f"{_shown(result['path'])}: shape {tuple(result['shape'])} {result['dtype']}, "
-          f"{result['chunks_total']} chunks read ({result['scheduler']})")
+          f"{result['chunks_total']} chunk{'s' if result['chunks_total'] != 1 else ''} read ({result['scheduler']})")
     if result.get("note"):
         print(f"  {result['note']}")
     print(f"  {missing['count']} of {missing['of']} {missing['unit']} missing: {missing['note']} "
@@ -554,7 +554,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         _print_json(report)
         return EXIT_OK
     print(f"converted {_shown(report['source'])} -> {_shown(report['dest'])} (OME-Zarr {report['ome_zarr']}, "
-          f"axes {''.join(report['axes'])}, {len(report['levels'])} levels, verified)")
+          f"axes {''.join(report['axes'])}, {len(report['levels'])} level{'s' if len(report['levels']) != 1 else ''}, "
+          "verified)")
     for note in report["notes"]:
         print(f"  {note}")
     return EXIT_OK

@@ -1,6 +1,7 @@
 """Exact statistics of a whole zarr array, chunk by chunk, on dask (see whole_array).
 
-Each chunk becomes a small ``Partial`` per channel; partials fold associatively:
+Each task (a few whole chunks, read in one zarr call; see whole_array.task_shape) becomes
+a small ``Partial`` per channel; partials fold associatively:
 
 - 8- and 16-bit integers (and bool): one pass. A chunk's partial is its exact per-value
   count (``np.bincount``, trimmed to the chunk's own range); every statistic — min, max,
