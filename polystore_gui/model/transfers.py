@@ -588,30 +588,38 @@ def recover_interrupted() -> list[str]:
     """
     messages: list[str] = []
     for record in journal.orphans():
-        source, destination = record.source, record.destination
-        dest_path = destination.split(":", 1)[-1]
-        source_path = source.split(":", 1)[-1]
-        sweep_partials(os.path.dirname(dest_path.rstrip("/")))
-        what = "move" if record.move else "copy"
-        if record.phase == "copying":
-            messages.append(f"an interrupted {what} of {source} to {destination} was cleaned up: its unfinished "
-                            f"copy is removed, nothing was placed at {destination}; the source is untouched")
-        elif record.phase == "placed" and not record.move:
-            messages.append(f"the copy of {source} to {destination} had arrived, verified, before it was interrupted")
-        elif record.phase == "placed":
-            messages.append(f"an interrupted move of {source} to {destination}: {destination} is complete and "
-                            f"verified; the source was not deleted and is still at {source}")
-        elif record.aside and os.path.lexists(record.aside):
-            _remove(Address("disk", record.aside))
-            messages.append(f"finished an interrupted move of {source} to {destination}: {destination} is complete "
-                            f"and verified; what was left of the source (renamed to {record.aside}) is deleted now")
-        elif os.path.lexists(source_path) and source.startswith("disk:"):
-            messages.append(f"an interrupted move of {source} to {destination}: {destination} is complete and "
-                            f"verified; the source is still at {source}")
-        else:
-            messages.append(f"the move of {source} to {destination} had finished before it was interrupted")
+        try:
+            messages.append(_recover(record))
+        except OSError as exc:  # another process cleaning up the same record, a folder gone read-only
+            messages.append(f"could not clean up after an interrupted transfer of {record.source} to "
+                            f"{record.destination}: {_describe(exc)}")
         journal.end(record)
     return messages
+
+
+def _recover(record: journal.Record) -> str:
+    """Clean up after one interrupted transfer; what is where, for the user."""
+    source, destination = record.source, record.destination
+    dest_path = destination.split(":", 1)[-1]
+    source_path = source.split(":", 1)[-1]
+    sweep_partials(os.path.dirname(dest_path.rstrip("/")))
+    what = "move" if record.move else "copy"
+    if record.phase == "copying":
+        return (f"an interrupted {what} of {source} to {destination} was cleaned up: its unfinished copy is "
+                f"removed, nothing was placed at {destination}; the source is untouched")
+    if record.phase == "placed" and not record.move:
+        return f"the copy of {source} to {destination} had arrived, verified, before it was interrupted"
+    if record.phase == "placed":
+        return (f"an interrupted move of {source} to {destination}: {destination} is complete and verified; "
+                f"the source was not deleted and is still at {source}")
+    if record.aside and os.path.lexists(record.aside):
+        _remove(Address("disk", record.aside))
+        return (f"finished an interrupted move of {source} to {destination}: {destination} is complete and "
+                f"verified; what was left of the source (renamed to {record.aside}) is deleted now")
+    if os.path.lexists(source_path) and source.startswith("disk:"):
+        return (f"an interrupted move of {source} to {destination}: {destination} is complete and verified; "
+                f"the source is still at {source}")
+    return f"the move of {source} to {destination} had finished before it was interrupted"
 
 
 def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
