@@ -8,10 +8,8 @@ import pytest
 import zarr
 from qtpy.QtCore import QSettings
 
-from polystore_gui.model.address import Address
 from polystore_gui.qt.navigator import Session
-from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE
-from polystore_gui.qt.tree_model import PAGE
+from polystore_gui.qt.tree_model import ADDRESS_ROLE, PAGE, ROW_KIND_ROLE
 
 
 @pytest.fixture(autouse=True)
