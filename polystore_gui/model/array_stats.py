@@ -117,7 +117,11 @@ def _counts(x: np.ndarray) -> tuple[int, np.ndarray | None]:
     if x.size == 0:
         return 0, None
     lo = int(x.min())
-    return lo, np.bincount((x.astype(np.int64) - lo).ravel()).astype(np.int64)
+    if x.dtype.itemsize <= 2:  # int8 - min overflows int8: widen first
+        shifted = x.astype(np.int32) - lo
+    else:  # wide integers, range under 65,536 here: subtract in their own type (uint64 beyond int64)
+        shifted = x - x.dtype.type(lo)
+    return lo, np.bincount(shifted.ravel().astype(np.intp)).astype(np.int64)
 
 
 def first_pass(x: np.ndarray) -> Partial:
@@ -251,6 +255,14 @@ def binned_percentiles(low: float, high: float, counts: np.ndarray, qs: Sequence
     return out
 
 
+def _values_of(offset: int, n: int, dtype: np.dtype[Any]) -> np.ndarray:
+    """The values offset, offset + 1, ... (n of them) in ``dtype`` (uint64 beyond int64 too)."""
+    if dtype.itemsize <= 2:
+        return np.arange(offset, offset + n).astype(dtype)
+    out: np.ndarray = dtype.type(offset) + np.arange(n, dtype=dtype)
+    return out
+
+
 def _moments_from_counts(offset: int, counts: np.ndarray) -> tuple[float, float]:
     values = np.arange(offset, offset + len(counts), dtype=np.float64)
     n = counts.sum()
@@ -269,8 +281,8 @@ def _summary(p: Partial, bins: int, plan: SecondPass | None, dtype: np.dtype[Any
         mean, var = _moments_from_counts(p.offset, p.values)
         lo, hi = p.finite_min, p.finite_max
         assert lo is not None and hi is not None
-        values = np.arange(p.offset, p.offset + len(p.values)).astype(dtype if dtype.kind != "b" else np.uint8)
-        counts, edges = np.histogram(values, bins=bins, range=(lo, hi), weights=p.values)
+        values = _values_of(p.offset, len(p.values), dtype if dtype.kind != "b" else np.dtype(np.uint8))
+        counts, edges = np.histogram(values, bins=bins, range=(values[0], values[-1]), weights=p.values)
         pct = exact_percentiles(p.offset, p.values, PERCENTILES)
         out.update(mean=mean, std=math.sqrt(var), percentiles_exact=True, percentile_bin_width=None)
     else:

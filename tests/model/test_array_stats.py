@@ -213,3 +213,13 @@ def test_small_chunks_are_read_several_to_a_task(tmp_path, monkeypatch):
         result = _stats(tmp_path / "a", progress=lambda step, done, total: seen.append((done, total)))
         _check_exact(result["stats"], data)
         assert seen[-1] == (300, 300)
+
+
+def test_uint64_beyond_int64_with_a_small_range_is_exact(tmp_path):
+    data = (np.uint64(2**64 - 70_000) + np.random.default_rng(10).integers(0, 60_000, (20, 20)).astype("u8"))
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(6, 6), dtype="u8")[:] = data
+    s = _stats(tmp_path / "a", bins=8)["stats"]
+    assert (s["min"], s["max"]) == (int(data.min()), int(data.max()))
+    assert s["percentiles_exact"] is True
+    assert list(s["percentiles"].values()) == pytest.approx(list(np.percentile(data, QS)), rel=1e-15)
+    assert s["histogram"]["counts"] == np.histogram(data, bins=8, range=(data.min(), data.max()))[0].tolist()
