@@ -574,11 +574,16 @@ def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], reque
     done = threading.Event()
 
     def _run() -> None:
+        held_before = set(_held_blocks(backend))
         try:
             backend.save_batch(datas, paths, stream_request=request)
         except BaseException as exc:  # handed to the calling thread
             outcome["error"] = exc
         finally:
+            # polystore unlinks a batch's blocks after the reply or a receive timeout, but not
+            # when the send itself fails, the reply is unreadable or the batch fails half-built:
+            # the sender owns these segments, so whatever this batch left is released here.
+            _release_blocks(backend, set(_held_blocks(backend)) - held_before)
             done.set()
 
     thread = threading.Thread(target=_run, name="stream-batch", daemon=True)
@@ -604,6 +609,28 @@ def _save_watched(backend: Any, datas: list[np.ndarray], paths: list[str], reque
         if isinstance(error, TimeoutError):
             raise StreamError(f"the viewer on port {port} did not acknowledge within 30 s: {error}") from error
         raise StreamError(f"sending to the viewer on port {port} failed: {error}") from error
+
+
+def _held_blocks(backend: Any) -> dict[str, Any]:
+    """The shared-memory blocks polystore's backend still owns (name -> SharedMemory)."""
+    blocks = getattr(backend, "_shared_memory_blocks", None)
+    return dict(blocks) if isinstance(blocks, dict) else {}
+
+
+def _release_blocks(backend: Any, names: Iterable[str]) -> None:
+    """Close and unlink the named blocks the backend still holds; never raises."""
+    blocks = getattr(backend, "_shared_memory_blocks", None)
+    if not isinstance(blocks, dict):
+        return
+    for name in names:
+        block = blocks.pop(name, None)
+        if block is None:
+            continue
+        try:
+            block.close()
+            block.unlink()
+        except (OSError, BufferError):  # already gone (the viewer's side or cleanup())
+            pass
 
 
 def require_receiver(port: int, *, host: str = LOOPBACK, what: str = "viewer") -> ViewerState:

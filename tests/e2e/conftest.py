@@ -32,6 +32,30 @@ def shm_segments() -> set[str]:
         return set()
 
 
+def _leak_candidates() -> set[str]:
+    """Segments a test here could leave: polystore's viewer blocks and Python's own (``psm_``)."""
+    try:
+        return {name for name in os.listdir("/dev/shm") if name.startswith(("napari_", "fiji_", "psm_"))}
+    except FileNotFoundError:
+        return set()
+
+
+@pytest.fixture(autouse=True)
+def no_shared_memory_left_behind():
+    """Fail a test that leaves a new shared-memory segment in /dev/shm (compared before/after).
+
+    A segment may be unlinked a moment after the test's last step (the viewer's reply
+    arrives, a process exits): it is given a few seconds, polled, before the test fails.
+    """
+    before = _leak_candidates()
+    yield
+    try:
+        wait_for(lambda: not (_leak_candidates() - before), 10, "shared memory to be released")
+    except AssertionError:
+        left = sorted(_leak_candidates() - before)
+        pytest.fail(f"the test left shared-memory segments in /dev/shm: {left}")
+
+
 def wait_for(predicate, timeout: float, what: str):
     """Poll ``predicate`` until it is truthy (a condition, not a fixed sleep); fail after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -327,3 +327,46 @@ def test_the_memory_guard_trips_only_on_growth_no_batch_explains():
     now["rss"] = 5010
     guard.settle()  # the sockets were closed: the baseline is what is left
     assert not guard.check()
+
+
+@pytest.mark.parametrize("reply", [b"not json at all", b'{"status": "nonsense"}'])
+def test_a_batch_whose_reply_is_unreadable_fails_clearly_and_leaves_no_shared_memory(reply, monkeypatch):
+    """The sender owns its segments: an unreadable or unknown reply must not leave them in /dev/shm."""
+    import os
+    import threading
+
+    import zmq
+
+    backend = streaming._stream_backend("napari_stream")
+    created: list[str] = []
+    real_create = backend.create_shared_memory_payload
+
+    def recording_create(data, file_path):
+        payload = real_create(data, file_path)
+        created.append(payload["shm_name"])
+        return payload
+
+    monkeypatch.setattr(backend, "create_shared_memory_payload", recording_create)
+    port = free_port_pair()
+    context = zmq.Context()
+    data = context.socket(zmq.REP)
+    data.setsockopt(zmq.LINGER, 0)
+    data.bind(f"tcp://127.0.0.1:{port}")
+
+    def answer_once():
+        if data.poll(30_000):
+            data.recv_multipart()
+            data.send(reply)
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    try:
+        item = streaming.StreamItem("x", np.ones((4, 16, 16), np.uint16), "memory:/x")
+        with pytest.raises(streaming.StreamError, match=f"port {port}"):
+            streaming.send([item], port, token="t")
+    finally:
+        thread.join(35)
+        data.close(linger=0)
+        context.term()
+    assert created, "the batch was built in shared memory"
+    assert [name for name in created if os.path.exists(f"/dev/shm/{name}")] == []
