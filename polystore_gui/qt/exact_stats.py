@@ -19,12 +19,25 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolB
 from .workers import WorkerPool
 
 
-def exact_statistics(backend: str, path: str, progress: Any, cancelled: Any) -> dict[str, Any]:
-    """The job (on a worker thread): model.array_statistics on the local threaded scheduler."""
-    from ..model.array_stats import array_statistics
-    from ..model.whole_array import open_target
+SCHEDULER_KEY = "wholeArray/scheduler"  # QSettings: a dask.distributed address, or "" for local threads
+SCHEDULER_SCHEMES = ("tcp://", "tls://")
 
-    return array_statistics(open_target(backend, path), progress=progress, cancelled=cancelled)
+
+def exact_statistics(backend: str, path: str, progress: Any, cancelled: Any, engine: Any = None) -> dict[str, Any]:
+    """The job (on a worker thread): model.array_statistics on ``engine`` (default: local threads)."""
+    from ..model.array_stats import array_statistics
+    from ..model.whole_array import Engine, open_target
+
+    return array_statistics(open_target(backend, path), progress=progress, cancelled=cancelled,
+                            engine=engine or Engine())
+
+
+def scheduler_problem(text: str) -> str | None:
+    """Why ``text`` is not a scheduler address this setting takes (None: it is, or it is empty)."""
+    text = text.strip()
+    if text and not (text.startswith(SCHEDULER_SCHEMES) and len(text) > 6):
+        return f"{text!r} is not a dask.distributed address such as tcp://127.0.0.1:8786"
+    return None
 
 
 class ExactStatistics(QObject):
@@ -63,6 +76,39 @@ class ExactStatistics(QObject):
     def running(self) -> bool:
         return self._running is not None
 
+    connect_timeout = 10.0  # seconds to reach a distributed scheduler
+
+    @property
+    def scheduler(self) -> str | None:
+        """The dask.distributed scheduler the setting names (None: local threads)."""
+        from qtpy.QtCore import QSettings
+
+        text = str(QSettings().value(SCHEDULER_KEY, "") or "").strip()
+        return text if text and scheduler_problem(text) is None else None
+
+    def set_scheduler(self, text: str) -> str | None:
+        """Store the setting; returns why not when ``text`` is not an address."""
+        from qtpy.QtCore import QSettings
+
+        problem = scheduler_problem(text)
+        if problem is None:
+            QSettings().setValue(SCHEDULER_KEY, text.strip())
+        return problem
+
+    def choose_scheduler(self, parent: QWidget | None = None) -> None:
+        """Ask for the scheduler (*View → Dask Scheduler…*): empty means this machine."""
+        from qtpy.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getText(
+            parent, "Dask scheduler",
+            "Compute exact statistics on an existing dask.distributed scheduler\n"
+            "(tcp://HOST:PORT; its workers must reach the same paths), or leave empty\n"
+            "for this machine (dask's threaded scheduler, a thread per core):",
+            text=self.scheduler or "")
+        if ok:
+            problem = self.set_scheduler(text)
+            self._status_bar.showMessage(problem or f"Exact statistics run on {text.strip() or 'this machine'}.", 8000)
+
     def start(self) -> None:
         """Compute the exact statistics of the array shown in the preview."""
         current = self._preview.current
@@ -76,10 +122,14 @@ class ExactStatistics(QObject):
         self._running = current
         self.result = None
         self.bar.setRange(0, 0)
-        self.label.setText(f"Exact statistics of {current.path.rsplit('/', 1)[-1]}")
+        where = f" on {self.scheduler}" if self.scheduler else ""
+        self.label.setText(f"Exact statistics of {current.path.rsplit('/', 1)[-1]}{where}")
         self.widget.show()
+        from ..model.whole_array import Engine
+
+        engine = Engine(scheduler=self.scheduler, connect_timeout=self.connect_timeout)
         self._workers.start(exact_statistics, current.backend, current.path, self.progressed.emit, self._cancel.is_set,
-                            on_return=lambda result, p=current: self._on_job_returned(p, result),
+                            engine, on_return=lambda result, p=current: self._on_job_returned(p, result),
                             on_error=lambda exc, p=current: self._on_job_errored(p, exc))
 
     def cancel(self) -> None:

@@ -406,6 +406,8 @@ class MainWindow(QMainWindow):
         self.exact_stats_action.setToolTip("Read every chunk of the shown array (on dask) for its exact range, mean, "
                                            "percentiles and histogram; the contrast limits become the exact range")
         view_menu.addAction(self.exact_stats_action)
+        view_menu.addAction(self._action("Dask Scheduler for Exact Statistics…", None,
+                                         lambda: self.exact_stats.choose_scheduler(self)))
         view_menu.addAction(self._action("Preview &Size Limit…", None, self.choose_size_limit))
         view_menu.addAction(self._action("&Chunks for Arrays Copied into Zarr…", None, self.choose_transfer_chunks))
         viewer_menu = self.menuBar().addMenu("&Viewer")

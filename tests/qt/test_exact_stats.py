@@ -131,3 +131,32 @@ def test_quitting_stops_a_running_computation(qtbot, make_window, tmp_path):
         window.workers.start(job)
     window.shutdown(timeout_ms=60_000)
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+
+
+def test_the_scheduler_setting_is_used_and_checked(qtbot, setup, tmp_path):
+    """With a scheduler set (View → Dask Scheduler…), the job goes there: an address where
+    no scheduler answers fails with a sentence, and the limits stay."""
+    import socket
+
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.qt.exact_stats import SCHEDULER_KEY
+
+    panel, stats, status = setup
+    assert "not a dask.distributed address" in stats.set_scheduler("localhost:8786")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        assert stats.set_scheduler(f"tcp://127.0.0.1:{port}") is None
+        assert stats.scheduler == f"tcp://127.0.0.1:{port}"
+        stats.connect_timeout = 1.0
+        zarr.create_array(tmp_path / "a.zarr", shape=(4, 16, 16), chunks=(1, 8, 8), dtype="u1", fill_value=2)
+        _show(qtbot, panel, tmp_path / "a.zarr")
+        with qtbot.waitSignal(stats.finished, timeout=60_000) as done:
+            stats.start()
+        assert done.args[0] is None
+        assert f"cannot reach the dask scheduler at tcp://127.0.0.1:{port}" in status.currentMessage()
+    finally:
+        QSettings().remove(SCHEDULER_KEY)
+    assert stats.scheduler is None
