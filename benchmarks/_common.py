@@ -161,7 +161,39 @@ def stall_stats(ticks: Sequence[float], interval_ms: float = HEARTBEAT_MS) -> di
         "gaps_over_100ms": sum(1 for g in gaps if g > 100),
         "stalled_ms_total": sum(g - interval_ms for g in gaps if g > 50),
         "median_gap_ms": statistics.median(gaps),
+        "p99_latency_ms": latency_percentile(gaps, 99.0, interval_ms),
     }
+
+
+def latency_percentile(gaps_ms: Sequence[float], q: float, interval_ms: float = HEARTBEAT_MS) -> float:
+    """The ``q``-th percentile of event-loop latency over time, from the heartbeat's gaps.
+
+    An input event arriving at a moment drawn uniformly over the measured time waits for
+    the rest of the stall it falls in: inside a gap of ``g`` ms (a stall of
+    ``s = g - interval`` ms), an event ``u`` ms after the gap began waits ``max(0, s - u)``.
+    This weights a stall by how long it lasted (a 1 s freeze is 1 s of latencies, not one
+    sample among thousands of 5 ms ticks). The answer is the ``x`` with
+    ``q`` % of the time spent at a latency ≤ ``x`` (bisection; to 0.01 ms).
+    """
+    total = sum(gaps_ms)
+    if total <= 0:
+        return 0.0
+    stalls = [max(0.0, g - interval_ms) for g in gaps_ms]
+    allowed = total * (1.0 - q / 100.0)  # the time spent above the percentile
+
+    def time_above(x: float) -> float:
+        return sum(s - x for s in stalls if s > x)
+
+    lo, hi = 0.0, max(stalls)
+    if time_above(0.0) <= allowed:
+        return 0.0
+    while hi - lo > 0.01:
+        mid = (lo + hi) / 2
+        if time_above(mid) > allowed:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 class PaintProbe:
