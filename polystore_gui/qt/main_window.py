@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QModelIndex, QPersistentModelIndex, QSettings, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
@@ -1127,14 +1128,8 @@ class MainWindow(QMainWindow):
         return max(roots, key=len) if roots else None
 
     def _on_deleted(self, entries: list[Entry], results: list[tuple[bool, str]], left: str) -> None:
-        """A Delete's worker ended: list the folders again and say what happened to each entry."""
-        for entry in entries:
-            parent = entry.path.rstrip("/").rsplit("/", 1)[0] or "/"
-            index = self.tree_model.find(entry.backend, parent)
-            if not index.isValid() and entry.backend == "zarr":
-                index = self.tree_model.find("disk", parent)
-            if index.isValid():
-                self.tree_model.refresh(index)
+        """A Delete's worker ended: update the folders in place and say what happened to each entry."""
+        self._update_folders((entry.backend, entry.path) for entry in entries)
         failed = [text for ok, text in results if not ok]
         trashed = sum(1 for ok, text in results if ok and text.endswith("moved to the trash"))
         done = len(results) - len(failed)
@@ -1455,12 +1450,21 @@ class MainWindow(QMainWindow):
 
     def _on_renamed(self, old: Address, new: Address) -> None:
         self.statusBar().showMessage(f"Renamed {os.path.basename(old.path)} to {os.path.basename(new.path)}", 8000)
-        parent = old.path.rstrip("/").rsplit("/", 1)[0] or "/"
-        for backend in {old.backend, "disk", "zarr"}:
-            index = self.tree_model.find(backend, parent)
-            if index.isValid() and self.tree_model.node(index).state is not State.UNLISTED:
-                self.tree_model.refresh(index)
+        self._update_folders([(old.backend, old.path)])
         self.renamed.emit(old, new)
+
+    def _update_folders(self, changed: Iterable[tuple[str, str]]) -> None:
+        """Merge a fresh listing into every shown folder holding one of ``changed`` (backend, path).
+
+        ``update`` (as after a transfer), not ``refresh``: what is expanded, the current row
+        and the selection stay. A folder never listed is left alone; a store shows under
+        disk and zarr alike, so each is updated wherever it shows.
+        """
+        folders = {(backend, path.rstrip("/").rsplit("/", 1)[0] or "/")
+                   for key, path in changed for backend in {key, "disk", "zarr"}}
+        for backend, folder in sorted(folders):
+            for index in self.tree_model.find_all(backend, folder):
+                self.tree_model.update(index)
 
     def _on_rename_failed(self, old: Address, exc: BaseException) -> None:
         message = str(exc) if str(exc) else type(exc).__name__

@@ -169,3 +169,39 @@ def test_ctrl_v_with_a_file_selected_pastes_into_its_folder(make_window, qtbot, 
     with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
         qtbot.keyClick(window.tree, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert (place / "dst" / "a.bin").read_bytes() == (place / "src" / "a.bin").read_bytes()
+
+
+def test_delete_and_rename_keep_an_expanded_sibling_folder_expanded(make_window, qtbot, place):
+    """The folder is listed again by merging (as after a transfer), not re-made: what is open stays open."""
+    (place / "src" / "sub").mkdir()
+    (place / "src" / "sub" / "inner.txt").write_text("x")
+    (place / "src" / "b.bin").write_bytes(b"b")
+    window = _open(make_window, qtbot, place)
+    model = window.tree_model
+    expand(window, qtbot, "disk", str(place / "src" / "sub"))
+
+    def sub_is_open():
+        index = model.find("disk", str(place / "src" / "sub"))
+        return index.isValid() and window.tree.isExpanded(window.proxy.mapFromSource(index))
+
+    def shown(name):
+        return ("disk", str(place / "src" / name)) in [r[2] for r in child_rows(model, model.find("disk", str(place / "src")))]
+
+    assert sub_is_open()
+    window.delete_confirmer = lambda entries, names, permanent: True
+    _select(window, qtbot, model.find("disk", str(place / "src" / "a.bin")))
+    with qtbot.waitSignal(window.deleteFinished, timeout=10_000):
+        window.delete_action.trigger()
+    qtbot.waitUntil(lambda: not shown("a.bin") and model.node(model.find("disk", str(place / "src"))).job is None,
+                    timeout=10_000)
+    assert sub_is_open(), "Delete collapsed the sibling folder"
+
+    _select(window, qtbot, model.find("disk", str(place / "src" / "b.bin")))
+    window.name_asker = lambda entry: "c.bin"
+    with qtbot.waitSignal(window.renamed, timeout=10_000):
+        window.rename_action.trigger()
+    qtbot.waitUntil(lambda: shown("c.bin") and not shown("b.bin")
+                    and model.node(model.find("disk", str(place / "src"))).job is None, timeout=10_000)
+    assert sub_is_open(), "Rename collapsed the sibling folder"
+    assert ("disk", str(place / "src" / "sub" / "inner.txt")) in [
+        r[2] for r in child_rows(model, model.find("disk", str(place / "src" / "sub")))]
