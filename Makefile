@@ -90,6 +90,7 @@ bench: system-deps venv-test
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_chunks.py
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_streaming.py
 	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_transfers.py
+	xvfb-run -a -s "$(SCREEN)" $(PY) benchmarks/bench_session.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
