@@ -7,11 +7,16 @@ interrupted build never leaves a half-made workspace behind.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -269,15 +274,49 @@ def _write_polystore_flat(path: Path) -> None:
             backend.save(image, str(path / "images" / f"{well}_s{site}_w1.tif"))
 
 
+_CHATTY = ("polystore", "ome_zarr")
+
+
+class _ThisThreadQuiet(logging.Filter):
+    """Drops the notes (below WARNING) one thread logs; other threads' records pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.thread != self.thread
+
+
+@contextlib.contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Silence polystore's and ome-zarr's notes from the calling thread while the block runs.
+
+    A filter on each of their loggers (a logger's filter sees only what is logged to it
+    directly, so every one of theirs gets it): nothing process-wide is swapped, so the
+    other threads' output and logging go on as before; warnings and errors still show.
+    """
+    quiet = _ThisThreadQuiet()
+    for module in ("ome_zarr.writer", "ome_zarr.format", "ome_zarr.scale"):  # polystore imports them
+        importlib.import_module(module)  # late: their loggers must exist to be quietened
+    names = [name for name in list(logging.Logger.manager.loggerDict)
+             if name in _CHATTY or name.startswith(tuple(f"{c}." for c in _CHATTY))]
+    loggers = [logging.getLogger(name) for name in {*names, *_CHATTY}]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def _write_polystore_plate(path: Path) -> None:
     """An OME-Zarr HCS plate written by polystore's save_batch, as OpenHCS pipelines do.
 
     Each well's planes become one array (polystore's default: one chunk per well) and
     the saved file names become virtual files listed in the array's attributes.
     """
-    import contextlib
-    import io
-
     from polystore.backend_registry import get_backend_instance
     from polystore.zarr_batch import ZarrBatchAxis, ZarrBatchLayout
 
@@ -291,8 +330,9 @@ def _write_polystore_plate(path: Path) -> None:
         planes = _stack(4, (256, 256), seed)
         images = [planes[z] if c == 0 else planes[3 - z] // 2 for c, z in coords]
         paths = [str(path / "images" / f"{row}{col}_c{c + 1}_z{z + 1}.tif") for c, z in coords]
-        # ome-zarr (inside polystore) prints format notes and warns about its own Scaler.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # polystore and ome-zarr note every array they write and ome-zarr warns about its own
+        # Scaler: quiet for this thread only (never sys.stdout, which every thread shares).
+        with _quiet_libraries(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             backend.save_batch(images, paths, chunk_name=f"{row}{col}", batch_layout=layout, row=row, col=col)
 

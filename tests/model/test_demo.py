@@ -49,3 +49,51 @@ def test_memory_demo_arrays():
     from polystore_gui.model.listing import memory_backend
 
     assert all(memory_backend().load(p).ndim >= 2 for p in paths)
+
+
+def test_making_the_demo_leaves_every_threads_stdout_alone_and_keeps_its_chatter_off_the_terminal(tmp_path):
+    """The demo is made in a worker: it must not swap sys.stdout under the other threads
+    (a process-wide change), and polystore's progress notes from its thread stay quiet."""
+    import logging
+    import sys
+    import threading
+
+    from polystore.backend_registry import get_backend_instance
+
+    from polystore_gui.model import demo
+
+    backend = get_backend_instance("zarr")
+    stdout_seen = []
+    real_save_batch = backend.save_batch
+
+    def watching_save_batch(*args, **kwargs):
+        stdout_seen.append(sys.stdout)
+        return real_save_batch(*args, **kwargs)
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep(logging.DEBUG)
+    root, polystore_logger = logging.getLogger(), logging.getLogger("polystore")
+    saved_level = polystore_logger.level
+    root.addHandler(handler)
+    polystore_logger.setLevel(logging.INFO)  # as a user running with verbose logging would
+    backend.save_batch = watching_save_batch
+    try:
+        worker = threading.Thread(target=demo._write_polystore_plate, args=(tmp_path / "plate",))
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive()
+        logging.getLogger("polystore.zarr").info("from another thread")
+    finally:
+        del backend.save_batch
+        root.removeHandler(handler)
+        polystore_logger.setLevel(saved_level)
+    assert stdout_seen and all(seen is sys.stdout for seen in stdout_seen)
+    demo_thread_notes = [r for r in records if r.thread == worker.ident and r.levelno < logging.WARNING
+                         and r.name.startswith(("polystore", "ome_zarr"))]
+    assert demo_thread_notes == []
+    assert any(r.getMessage() == "from another thread" for r in records), "other threads still log"
