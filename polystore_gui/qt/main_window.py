@@ -1647,9 +1647,13 @@ class MainWindow(QMainWindow):
             self._fit_name_column()
         return super().eventFilter(watched, event)
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Cancel and await every worker, then close backend connections exactly once.
+    def shutdown(self, timeout_ms: int = 1_000) -> None:
+        """Cancel every worker, await them briefly, then close backend connections exactly once.
 
+        Quitting should feel immediate: cancelled jobs get about a second to stop at their
+        next step; a job still running then (stuck in a system call: a hung mount, a FIFO)
+        is abandoned, never waited for (``WorkerPool.wait``), and ends with the process. A
+        transfer cut short that way is cleaned up at the next start (``recover_interrupted``).
         Connections close with polystore's ``cleanup_backend_connections()`` so that a
         persistent streaming viewer outlives the browser.
         """

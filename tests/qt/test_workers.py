@@ -101,11 +101,46 @@ STUCK_APP = textwrap.dedent("""
 """)
 
 
-def test_quitting_abandons_a_job_stuck_in_a_system_call_and_the_app_exits(tmp_path):
+# The browser itself, quit through its real exit path (closeEvent -> shutdown) while a job of
+# its pool is stuck on a FIFO: quitting must feel immediate, not wait out the stuck job.
+STUCK_WINDOW_APP = textwrap.dedent("""
+    import logging, os, sys, time
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=logging.WARNING)
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+    from polystore_gui.qt.main_window import MainWindow
+
+    app = QApplication([])
+    window = MainWindow([os.path.dirname(sys.argv[1])])
+    finished = []
+    window.shutdownFinished.connect(lambda: finished.append(True))
+
+    def read_fifo(path):
+        with open(path, "rb") as fh:  # no writer ever comes: blocks for good
+            return fh.read()
+
+    def quit_app():
+        started = time.monotonic()
+        window.close()
+        print(f"quit in {time.monotonic() - started:.2f} s; shutdownFinished: {bool(finished)}", flush=True)
+        print("waited:", not window.workers.running, flush=True)
+        app.quit()
+
+    window.show()
+    window.workers.start(read_fifo, sys.argv[1])
+    QTimer.singleShot(300, quit_app)
+    app.exec()
+    print("exited", flush=True)
+""")
+
+
+@pytest.mark.parametrize("app", [STUCK_APP, STUCK_WINDOW_APP], ids=["pool", "main-window"])
+def test_quitting_abandons_a_job_stuck_in_a_system_call_and_the_app_exits(tmp_path, app):
     fifo = tmp_path / "stuck"
     os.mkfifo(fifo)
     script = tmp_path / "stuck_app.py"
-    script.write_text(STUCK_APP)
+    script.write_text(app)
     process = subprocess.Popen([sys.executable, str(script), str(fifo)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -117,6 +152,9 @@ def test_quitting_abandons_a_job_stuck_in_a_system_call_and_the_app_exits(tmp_pa
     assert "waited: False" in out and "exited" in out, (out, err)
     assert process.returncode == 0, err
     assert "abandoning" in err and "read_fifo" in err
+    if app is STUCK_WINDOW_APP:  # about a second for cancelled jobs, then the stuck one is left
+        quit_line = next(line for line in out.splitlines() if line.startswith("quit in"))
+        assert float(quit_line.split()[2]) < 2.0 and "shutdownFinished: True" in quit_line, out
 
 
 def test_a_cancelled_chunk_scan_ends_its_find_process(qtbot, tmp_path, monkeypatch):
