@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .whole_array import (ArrayTarget, Engine, Progress, Region, build_tree, chunk_regions, chunks_in, compute,
-                          read_region, task_shape)
+from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
+                          compute, read_region, task_shape)
 
 PERCENTILES = (0.1, 1.0, 50.0, 99.0, 99.9)
 FINE_BINS = 65536
@@ -190,14 +190,14 @@ def _per_channel(x: np.ndarray, start: int, channel_axis: int | None,
     return {start + i: reduce(np.take(x, i, axis=channel_axis), start + i) for i in range(x.shape[channel_axis])}
 
 
-def chunk_first_pass(path: str, region: Region, channel_axis: int | None) -> dict[int, Partial]:
+def chunk_first_pass(path: str | SourceSpec, region: Region, channel_axis: int | None) -> dict[int, Partial]:
     """The first-pass partials of one chunk (a dask task: reads the chunk through zarr)."""
     x = np.asarray(read_region(path, region))
     start = region[channel_axis][0] if channel_axis is not None else 0
     return _per_channel(x, start, channel_axis, lambda v, c: first_pass(v))
 
 
-def chunk_second_pass(path: str, region: Region, channel_axis: int | None,
+def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int | None,
                       plans: dict[int, SecondPass]) -> dict[int, Partial]:
     """The second-pass partials of one chunk (a dask task)."""
     x = np.asarray(read_region(path, region))
@@ -209,7 +209,7 @@ def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[
          progress: Progress | None, cancelled: Callable[[], bool] | None) -> dict[int, Partial]:
     unit = task_shape(target.shape, target.read_chunks, 8)  # sized by the 8-byte working copies (float64, intp)
     regions = list(chunk_regions(target.shape, unit))
-    leaves = {(name, i): (task, target.path, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
+    leaves = {(name, i): (task, target.reader, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
     weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}
     graph, keys = build_tree(leaves, merge_channels, name)
     parts = compute(graph, keys, leaves=sum(weights.values()), engine=engine, progress=progress, cancelled=cancelled,

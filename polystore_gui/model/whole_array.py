@@ -69,6 +69,12 @@ class ArrayTarget:
     chunks_total: int
     stored_objects_missing: int  # chunks (or shards, when sharded) not stored
     stored_objects_total: int
+    source: SourceSpec | None = None  # how to read it when not a zarr array at ``path`` (a TIFF)
+
+    @property
+    def reader(self) -> str | SourceSpec:
+        """What tasks open to read it (see open_array)."""
+        return self.source if self.source is not None else self.path
 
 
 def _ome_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +113,8 @@ def open_target(backend: str, path: str) -> ArrayTarget:
 
     from .chunk_layout import INSPECTABLE_BACKENDS
 
+    if backend == "disk" and path.lower().endswith((".tif", ".tiff")) and os.path.isfile(path):
+        return _tiff_target(os.path.abspath(path))
     if backend not in INSPECTABLE_BACKENDS:
         raise WholeArrayError(f"whole-array work reads zarr arrays on disk ({', '.join(INSPECTABLE_BACKENDS)} "
                               f"backends), not {backend!r}")
@@ -139,6 +147,29 @@ def open_target(backend: str, path: str) -> ArrayTarget:
         chunks_total=math.prod(math.ceil(s / c) for s, c in zip(arr.shape, arr.chunks)) if arr.ndim else 1,
         stored_objects_missing=total_objects - stored, stored_objects_total=total_objects,
     )
+
+
+def _tiff_target(path: str) -> ArrayTarget:
+    """A TIFF's first series (through tifffile's zarr store), its axes from tifffile; the
+    channel axis is ``c`` (or RGB samples ``s`` when there is no ``c``)."""
+    from .tiff_facts import dimension_names, read_tiff_facts
+
+    try:
+        facts = read_tiff_facts(path)
+    except Exception as exc:  # tifffile raises many kinds for files that are not TIFFs
+        raise WholeArrayError(f"{path}: cannot read as a TIFF: {exc}") from None
+    spec = SourceSpec(path, "tiff")
+    arr = open_array(spec)
+    names = dimension_names(facts.axes) if len(facts.axes) == arr.ndim else None
+    channel = None
+    if names is not None:
+        channel = names.index("c") if "c" in names else names.index("s") if "s" in names else None
+    chunks = tuple(int(c) for c in arr.chunks)
+    total = math.prod(math.ceil(s / c) for s, c in zip(arr.shape, chunks)) if arr.ndim else 1
+    return ArrayTarget(path=path, shape=tuple(int(n) for n in arr.shape), dtype=str(arr.dtype), read_chunks=chunks,
+                       shards=None, fill_value=0, zarr_format=0, axes=names, channel_axis=channel, channel_labels=None,
+                       note=f"TIFF, axes {facts.axes}", chunks_total=total, stored_objects_missing=0,
+                       stored_objects_total=total, source=spec)
 
 
 def _plain(value: Any) -> Any:

@@ -223,3 +223,20 @@ def test_uint64_beyond_int64_with_a_small_range_is_exact(tmp_path):
     assert s["percentiles_exact"] is True
     assert list(s["percentiles"].values()) == pytest.approx(list(np.percentile(data, QS)), rel=1e-15)
     assert s["histogram"]["counts"] == np.histogram(data, bins=8, range=(data.min(), data.max()))[0].tolist()
+
+
+def test_a_tiff_per_channel(tmp_path):
+    """A TIFF written by tifffile (tiled): its first series through tifffile's zarr store,
+    per channel along its C axis."""
+    import tifffile
+
+    data = np.random.default_rng(12).integers(0, 60000, (3, 50, 70)).astype("u2")
+    data[2] //= 100
+    tifffile.imwrite(tmp_path / "a.tif", data, metadata={"axes": "CYX"}, tile=(16, 16), photometric="minisblack")
+    result = _stats(tmp_path / "a.tif")
+    assert result["axes"] == ["c", "y", "x"] and result["channel_axis"] == 0
+    for c in result["channels"]:
+        _check_exact(c, data[c["channel"]])
+    floats = np.random.default_rng(13).normal(size=(40, 30)).astype("f4")
+    tifffile.imwrite(tmp_path / "f.tif", floats)
+    _check_float(_stats(tmp_path / "f.tif")["stats"], floats)
