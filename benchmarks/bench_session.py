@@ -776,6 +776,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = [run_round(data_args, args.quick, i + 1) for i in range(args.rounds)]
     busy = [r[c].get("cpu_busy_before") for r in runs for c in CASES if r[c].get("cpu_busy_before") is not None]
     name = args.name or ("bench_session_quick" if args.quick else "bench_session")
+    if args.json:  # written under a name of its own, then moved: results/ keeps what it had
+        name = f".bench_session-{os.getpid()}"
     path = C.publish(name, "session", render(runs), judge(runs), busy, load_before, quick=args.quick,
               rounds=args.rounds, targets={"max_stall_ms": STALL_TARGET_MS, "p99_latency_ms": P99_TARGET_MS},
               runs=runs)
