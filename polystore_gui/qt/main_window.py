@@ -35,6 +35,7 @@ from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
 from . import icons, window_layout
 from .folder_list import FolderList
+from .later import call_later
 from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
 from .tree_model import ADDRESS_ROLE, COLUMNS, ENTRY_ROLE, ROW_KIND_ROLE, BackendTreeModel, State
@@ -473,7 +474,7 @@ class MainWindow(QMainWindow):
     def _on_discovery_returned(self, discovery: Discovery) -> None:
         if getattr(self, "_start_viewer", False):
             self._start_viewer = False
-            QTimer.singleShot(self.VIEWER_IMPORT_DELAY_MS, lambda: self.preview.viewer.start(build=False))
+            call_later(self, self.VIEWER_IMPORT_DELAY_MS, lambda: self.preview.viewer.start(build=False))
         if any(discovery.get(sink) is not None for sink in SINKS):
             self.viewer_link.start()
         gc.freeze()  # the imports' long-lived objects: out of every later full collection
@@ -714,7 +715,7 @@ class MainWindow(QMainWindow):
             # A large folder opened: all its entries below, one event-loop turn later (the
             # tree lays out its page in between: two short pauses rather than one long).
             persistent = QPersistentModelIndex(index)
-            QTimer.singleShot(0, lambda: persistent.isValid() and self.show_folder_list(QModelIndex(persistent)))
+            call_later(self, 0, lambda: persistent.isValid() and self.show_folder_list(QModelIndex(persistent)))
 
     def _on_tree_model_listing_reordered(self, address: tuple[str, str]) -> None:
         if address == self.folder_list.model.folder:

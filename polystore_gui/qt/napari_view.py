@@ -17,10 +17,11 @@ import os
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from .canvas_readout import ContrastFollower, cursor_text
+from .later import call_later
 from .workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class ViewerState(enum.Enum):
     BUILDING = "building"  # the Qt side is built, a few event-loop turns
     BUILT = "built"  # shown: layers can be added
     FAILED = "failed"  # the import or the build failed: the pane says why, with Retry
+    CLOSED = "closed"  # the window closed it (quitting): a build on its way stops, nothing more starts
 
 
 STARTING_TEXT = "Starting the napari viewer…"
@@ -211,7 +213,7 @@ class ViewerPane(QWidget):
         except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
             self._fail("The napari viewer could not be built", exc)
             return
-        QTimer.singleShot(0, self._build_side)
+        call_later(self, 0, self._build_side)
 
     def _build_side(self) -> None:
         if self.qt_viewer is None or self._state is not ViewerState.BUILDING:
@@ -234,7 +236,7 @@ class ViewerPane(QWidget):
         except Exception as exc:
             self._fail("The napari viewer could not be built", exc)
             return
-        QTimer.singleShot(0, lambda: self._show_body(body))
+        call_later(self, 0, lambda: self._show_body(body))  # never after the pane is destroyed
 
     def _show_body(self, body: QWidget) -> None:
         if self._state is not ViewerState.BUILDING:
@@ -387,7 +389,7 @@ class ViewerPane(QWidget):
             # napari 0.9's histogram of the displayed data (contrast limits drawn on it and
             # draggable) costs ~0.2 s of GUI time to build: after the first frame, and only
             # for the layer whose controls are shown.
-            QTimer.singleShot(HISTOGRAM_DELAY_MS, self._show_active_histogram)
+            call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
 
     def _show_active_histogram(self) -> None:
@@ -400,7 +402,7 @@ class ViewerPane(QWidget):
             histogram.enabled = True
 
     def _on_active_layer_changed(self, _event: object = None) -> None:
-        QTimer.singleShot(0, self._show_active_histogram)
+        call_later(self, 0, self._show_active_histogram)
         self._on_cursor_position_changed()
 
     def _on_cursor_position_changed(self, _event: object = None) -> None:
@@ -409,6 +411,10 @@ class ViewerPane(QWidget):
         self.cursorMoved.emit(cursor_text(viewer) if over else "")
 
     def close_viewer(self) -> None:
+        """Close the viewer for good (quitting); a build still on its way is abandoned, so its
+        remaining steps never touch the closed (deleted) canvas."""
+        self._build_wanted = False
+        self._set_state(ViewerState.CLOSED)
         if self.qt_viewer is not None:
             # Hidden first: a frame drawn while the layers are torn down (a paint event
             # still queued for the canvas) crashed Mesa's GL in glDrawArrays.

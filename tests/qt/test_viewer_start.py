@@ -177,3 +177,62 @@ def test_the_self_test_report_reaches_stdout_while_a_worker_redirects_it(make_wi
     report = json.loads(out.strip().splitlines()[-1])
     assert report == {"ok": False, "reason": "the napari viewer could not start: no GL here"}
     assert fake.codes == [1] and swallowed.getvalue() == ""
+
+
+@pytest.mark.parametrize("step", ["before the side", "before the body shows", "closed, not destroyed"])
+def test_a_pane_destroyed_mid_build_is_never_called_back(qtbot, step):
+    """The canvas is built over a few event-loop turns; a window closed and destroyed in
+    between (a test's teardown, a quick quit) must not have the rest run on deleted widgets
+    ("wrapped C/C++ object of type QStackedWidget has been deleted")."""
+    from qtpy import sip
+    from qtpy.QtCore import QTimer
+
+    workers = WorkerPool()
+    pane = ViewerPane(workers)
+    pane.resize(700, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+    destroyed, after = [], []
+    orphans = []
+
+    def destroy():
+        orphans.append(pane.qt_viewer)
+        if step == "closed, not destroyed":  # quitting closes the viewer before the window goes
+            pane.close_viewer()
+        else:
+            sip.delete(pane)  # the window's DeferredDelete, now
+        destroyed.append(True)
+        # Zero-delay timers fire in the order they were started: this one comes after any
+        # step the pane had queued, so when it runs the pane's steps had their chance.
+        QTimer.singleShot(0, lambda: after.append(True))
+
+    if step in ("before the side", "closed, not destroyed"):
+        # Queued before _build_canvas queues _build_side: runs first, the next step then finds no pane.
+        pane.stateChanged.connect(lambda state: state is ViewerState.BUILDING and QTimer.singleShot(0, destroy))
+    else:
+        real_build_side = pane._build_side
+
+        def build_side_then_destroy():
+            QTimer.singleShot(0, destroy)  # queued first: runs before the _show_body step queued next
+            real_build_side()
+
+        pane._build_side = build_side_then_destroy
+    try:
+        with qtbot.captureExceptions() as exceptions:
+            pane.build()
+            qtbot.waitUntil(lambda: bool(after), timeout=120_000)
+        assert destroyed
+        assert [str(e[1]) for e in exceptions] == []
+        if step == "closed, not destroyed":
+            assert pane.state is ViewerState.CLOSED and not pane.is_ready
+    finally:
+        workers.cancel_all(close=True)
+        workers.wait(30_000)
+        for viewer in orphans:
+            if viewer is not None and not sip.isdeleted(viewer):
+                viewer.close()
+                viewer.deleteLater()
+        if not sip.isdeleted(pane):
+            pane.close()
+            pane.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
