@@ -329,13 +329,20 @@ def test_the_memory_guard_trips_only_on_growth_no_batch_explains():
     assert not guard.check()
 
 
-@pytest.mark.parametrize("reply", [b"not json at all", b'{"status": "nonsense"}'])
+@pytest.mark.parametrize("reply", [b"not json at all", b'{"status": "nonsense"}', None],
+                         ids=["unreadable", "unknown-status", "no-reply"])
 def test_a_batch_whose_reply_is_unreadable_fails_clearly_and_leaves_no_shared_memory(reply, monkeypatch):
-    """The sender owns its segments: an unreadable or unknown reply must not leave them in /dev/shm."""
+    """The sender owns its segments: an unreadable or unknown reply, or none within the
+    acknowledgement timeout, must not leave them in /dev/shm."""
     import os
     import threading
 
     import zmq
+    from polystore.streaming import _streaming_backend
+    from polystore.streaming.viewer_transport import ViewerTransportDefaults
+
+    # polystore waits 30 s for an acknowledgement; the same path, sooner.
+    monkeypatch.setattr(_streaming_backend, "STREAMING_TRANSPORT_DEFAULTS", ViewerTransportDefaults(ack_timeout_ms=1_000))
 
     backend = streaming._stream_backend("napari_stream")
     created: list[str] = []
@@ -356,7 +363,8 @@ def test_a_batch_whose_reply_is_unreadable_fails_clearly_and_leaves_no_shared_me
     def answer_once():
         if data.poll(30_000):
             data.recv_multipart()
-            data.send(reply)
+            if reply is not None:
+                data.send(reply)
 
     thread = threading.Thread(target=answer_once, daemon=True)
     thread.start()
