@@ -17,7 +17,9 @@ the ``send`` / ``viewer --status`` / ``viewer --stop`` commands. No Qt, no napar
   acknowledgement; each batch carries the session token in its display config. While a
   batch is in flight the viewer's process is watched: if it dies, the backend's pending
   shared memory is released and the error says so at once, instead of after polystore's
-  30-second acknowledgement timeout.
+  30-second acknowledgement timeout. The sender owns each batch's shared-memory blocks
+  (the viewer copies them): whatever a batch still holds when it ends, however it ends
+  (acknowledged, refused, timed out, an unreadable reply, a failed send), is unlinked.
 """
 
 from __future__ import annotations
