@@ -1,11 +1,14 @@
 """Calling a widget back a little later, never after the widget is gone.
 
-``QTimer.singleShot(ms, callable)`` (PyQt6 has no overload with a context object) keeps a
-plain Python callable and calls it even when the widget it works on was deleted in the
-meantime: a window closed and destroyed while napari's canvas was being built in steps
-had ``_show_body`` run in the next window's life, on a deleted ``QStackedWidget``.
-``call_later`` starts a single-shot timer that is a child of ``owner``: destroyed with it,
-so the call never happens once the owner is gone.
+``QTimer.singleShot(ms, callable)`` with a plain Python callable (a lambda) calls it even
+when the widget it works on was deleted in the meantime: a window closed and destroyed
+while napari's canvas was being built in steps had ``_show_body`` run in the next window's
+life, on a deleted ``QStackedWidget``. ``call_later`` hands Qt a bound method of a small
+QObject that is a child of ``owner`` instead: PyQt then makes that object the call's
+receiver, and Qt drops the call when the receiver is destroyed with its owner.
+
+It stays a ``singleShot``, so a 0 ms call keeps its place among the other queued calls
+of the event loop (a zero-interval ``QTimer`` would run at another moment).
 """
 
 from __future__ import annotations
@@ -15,15 +18,20 @@ from collections.abc import Callable
 from qtpy.QtCore import QObject, QTimer
 
 
-def call_later(owner: QObject, msec: int, fn: Callable[[], object]) -> QTimer:
-    """Call ``fn()`` on ``owner``'s thread after ``msec`` ms, unless ``owner`` is destroyed first."""
-    timer = QTimer(owner)
-    timer.setSingleShot(True)
+class _Call(QObject):
+    """One delayed call, owned by (and destroyed with) the object it works on."""
 
-    def fire() -> None:
-        timer.deleteLater()
-        fn()
+    def __init__(self, owner: QObject, fn: Callable[[], object]) -> None:
+        super().__init__(owner)
+        self._fn: Callable[[], object] | None = fn
 
-    timer.timeout.connect(fire)
-    timer.start(max(0, int(msec)))
-    return timer
+    def run(self) -> None:
+        fn, self._fn = self._fn, None
+        self.deleteLater()
+        if fn is not None:
+            fn()
+
+
+def call_later(owner: QObject, msec: int, fn: Callable[[], object]) -> None:
+    """Call ``fn()`` after ``msec`` ms on the GUI thread, unless ``owner`` is destroyed first."""
+    QTimer.singleShot(max(0, int(msec)), _Call(owner, fn).run)
