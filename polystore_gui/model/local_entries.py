@@ -12,10 +12,11 @@ the copy.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from typing import BinaryIO
+
+from . import safe_files
 
 _SPECIAL = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -49,23 +50,15 @@ def special_entry(path: str) -> str | None:
 
 def open_regular(path: str) -> BinaryIO:
     """``path`` opened for reading only if it is a regular file (never a FIFO, socket,
-    device or link, even one swapped in after it was listed)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    device or link, even one swapped in after it was listed): ``safe_files.open_regular``
+    with links refused, its refusal worded for a transfer's report as NotAFile."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        return safe_files.open_regular(path, follow_links=False)
+    except safe_files.NotRegularFileError as exc:
+        if stat.S_ISLNK(exc.mode):
             raise NotAFile(f"{path} is a link, not a file") from exc
-        raise
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else special_kind(mode)
-            raise NotAFile(f"{path}: {kind} is not a file")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        kind = "a folder" if stat.S_ISDIR(exc.mode) else special_kind(exc.mode)
+        raise NotAFile(f"{path}: {kind} is not a file") from exc
 
 
 def copied_link_target(link: str, source_root: str, final_root: str) -> str:

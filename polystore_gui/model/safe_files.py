@@ -26,7 +26,13 @@ MAX_JSON_DEPTH = 200
 
 
 class NotRegularFileError(OSError):
-    """The path is a FIFO, socket, device or folder where a file was expected; never opened."""
+    """The path is a FIFO, socket, device or folder where a file was expected; never opened.
+
+    ``mode`` is the stat mode of what was found (``S_IFLNK`` for a link refused by
+    ``open_regular(..., follow_links=False)``), so callers can word their own message.
+    """
+
+    mode: int = 0
 
 
 class FileTooLargeError(OSError):
@@ -55,7 +61,9 @@ def file_type_text(mode: int) -> str:
 def _refuse(mode: int, path: str) -> NotRegularFileError:
     what = file_type_text(mode)
     article = "an" if what[0] in "aeiou" else "a"
-    return NotRegularFileError(errno.EINVAL, f"{article} {what}, not a regular file: not read", path)
+    error = NotRegularFileError(errno.EINVAL, f"{article} {what}, not a regular file: not read", path)
+    error.mode = mode
+    return error
 
 
 def check_regular(path: str) -> os.stat_result:
@@ -67,15 +75,30 @@ def check_regular(path: str) -> os.stat_result:
     return st
 
 
-def open_regular(path: str) -> BinaryIO:
+def open_regular(path: str, *, follow_links: bool = True) -> BinaryIO:
     """``path`` opened for reading in binary, only if it is a regular file.
 
     The type is checked before opening (a FIFO or device is never opened), then the file
     is opened non-blocking and checked again on the descriptor, in case the name now
-    means something else. Raises NotRegularFileError or OSError.
+    means something else. Readers follow links (``follow_links=True``); transfers pass
+    ``follow_links=False`` so that a link, even one swapped in after the listing, is
+    refused (``O_NOFOLLOW``) rather than copied as what it points to. Raises
+    NotRegularFileError or OSError.
     """
-    check_regular(path)
-    return open(path, "rb", opener=_nonblocking_regular)  # a file object named by its path (tifffile wants one)
+    mode = (os.stat(path) if follow_links else os.lstat(path)).st_mode
+    if not stat_module.S_ISREG(mode):
+        raise _refuse(mode, path)
+    opener = _nonblocking_regular if follow_links else _nonblocking_regular_no_links
+    return open(path, "rb", opener=opener)  # a file object named by its path (tifffile wants one)
+
+
+def _nonblocking_regular_no_links(path: str, flags: int) -> int:
+    try:
+        return _nonblocking_regular(path, flags | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not isinstance(exc, NotRegularFileError):
+            raise _refuse(stat_module.S_IFLNK, path) from exc
+        raise
 
 
 def _nonblocking_regular(path: str, flags: int) -> int:

@@ -100,6 +100,17 @@ def test_open_regular_refuses_fifos_and_devices_and_reads_files(tmp_path):
         assert fh.read() == b"abc" and fh.name == str(tmp_path / "f")
 
 
+def test_open_regular_follows_links_for_readers_and_refuses_them_when_asked(tmp_path):
+    (tmp_path / "f").write_bytes(b"abc")
+    os.symlink(tmp_path / "f", tmp_path / "link")
+    with open_regular(str(tmp_path / "link")) as fh:
+        assert fh.read() == b"abc"
+    with pytest.raises(NotRegularFileError, match="symbolic link"):
+        open_regular(str(tmp_path / "link"), follow_links=False)
+    with open_regular(str(tmp_path / "f"), follow_links=False) as fh:
+        assert fh.read() == b"abc"
+
+
 def test_an_unreadable_file_is_an_error(tmp_path, monkeypatch):
     # As root every mode bit reads, so the refusal comes from the open itself.
     target = tmp_path / "secret.txt"
