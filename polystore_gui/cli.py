@@ -404,9 +404,34 @@ def _end_progress() -> None:
         sys.stderr.flush()
 
 
+def _whole_array_run(command: str, work: Callable[[Callable[[str, int, int], None] | None], Any], *,
+                     unit: str = "chunks", errors: tuple[type[BaseException], ...] = (),
+                     cancelled: str = "") -> tuple[Any, int | None]:
+    """``work(progress)`` under a progress line: ``(its result, None)``, or ``(None, exit status)``
+    once a WholeArrayError (or one of ``errors``) or Ctrl-C has been said on stderr.
+
+    The stats, checksum and convert commands share this so that each clears its progress
+    line and words a failure and a cancellation the same way (``cancelled`` is added to
+    "COMMAND cancelled").
+    """
+    from .model.whole_array import WholeArrayError
+
+    try:
+        try:
+            return work(_chunk_progress(command, unit)), None
+        finally:
+            _end_progress()
+    except (WholeArrayError, *errors) as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return None, EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"polystore-gui: {command} cancelled{cancelled}", file=sys.stderr)
+        return None, 130
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from .model.array_stats import array_statistics
-    from .model.whole_array import WholeArrayError, open_target
+    from .model.whole_array import open_target
 
     address = _address(args.address)
     engine = _engine(args)
@@ -415,18 +440,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.bins < 1:
         print(f"polystore-gui: --bins must be at least 1, not {args.bins}", file=sys.stderr)
         return EXIT_USAGE
-    try:
+
+    def work(progress: Callable[[str, int, int], None] | None) -> tuple[Any, dict[str, Any]]:
         target = open_target(address.backend, address.path)
-        result = array_statistics(target, bins=args.bins, engine=engine, progress=_chunk_progress("stats"))
-    except WholeArrayError as exc:
-        _end_progress()
-        print(f"polystore-gui: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        _end_progress()
-        print("polystore-gui: stats cancelled", file=sys.stderr)
-        return 130
-    _end_progress()
+        return target, array_statistics(target, bins=args.bins, engine=engine, progress=progress)
+
+    done, status = _whole_array_run("stats", work)
+    if status is not None:
+        return status
+    target, result = done
     if target.note:
         result["note"] = target.note
     if args.json:
@@ -475,7 +497,6 @@ def _disk_zarr_path(address: Any) -> str | None:
 
 def cmd_checksum(args: argparse.Namespace) -> int:
     from .model.checksum import checksum
-    from .model.whole_array import WholeArrayError
 
     address = _address(args.address)
     engine = _engine(args)
@@ -484,17 +505,10 @@ def cmd_checksum(args: argparse.Namespace) -> int:
     path = _disk_zarr_path(address)
     if path is None:
         return EXIT_FAILED
-    try:
-        result = checksum(path, engine=engine, progress=_chunk_progress("checksum", "regions"))
-    except WholeArrayError as exc:
-        _end_progress()
-        print(f"polystore-gui: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        _end_progress()
-        print("polystore-gui: checksum cancelled", file=sys.stderr)
-        return 130
-    _end_progress()
+    result, status = _whole_array_run("checksum", lambda progress: checksum(path, engine=engine, progress=progress),
+                                      unit="regions")
+    if status is not None:
+        return status
     if args.json:
         _print_json(result)
     elif result["kind"] == "array":
@@ -521,7 +535,6 @@ def _sizes_option(text: str | None, what: str) -> tuple[int, ...] | None:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from .model.convert import convert, plan_conversion
-    from .model.whole_array import WholeArrayError
 
     source = _address(args.source)
     dest = _address(args.dest)
@@ -537,19 +550,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
     dest_path = _disk_zarr_path(dest)
     if dest_path is None:
         return EXIT_FAILED
-    try:
+
+    def work(progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
         plan = plan_conversion(source.backend, source.path, dest_path, version=args.ome_zarr, chunks=chunks,
                                shards=shards, levels=args.levels, overwrite=args.overwrite)
-        report = convert(plan, engine=engine, progress=_chunk_progress("convert", "tasks"))
-    except (WholeArrayError, OSError) as exc:
-        _end_progress()
-        print(f"polystore-gui: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        _end_progress()
-        print("polystore-gui: convert cancelled: nothing was written at the destination", file=sys.stderr)
-        return 130
-    _end_progress()
+        return convert(plan, engine=engine, progress=progress)
+
+    report, status = _whole_array_run("convert", work, unit="tasks", errors=(OSError,),
+                                      cancelled=": nothing was written at the destination")
+    if status is not None:
+        return status
     if args.json:
         _print_json(report)
         return EXIT_OK
