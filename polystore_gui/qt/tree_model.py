@@ -615,13 +615,22 @@ class BackendTreeModel(QAbstractItemModel):
         node.generation += 1
         generation = node.generation
         self._insert_nodes(node, 0, [self._placeholder(node, "loading…")])
+        self._list_in_worker(node, generation, self._on_listing_yield)
+
+    def _list_in_worker(self, node: Node, generation: int, on_yield: Callable[[Node, int, Any], None]) -> None:
+        """List ``node``'s folder on a worker, in the model's order and hidden-entry choice.
+
+        Each batch goes to ``on_yield(node, generation, item)``; the end and a failure go to
+        the usual handlers. ``generation`` lets every handler drop the answer of a listing
+        that was replaced since (the handlers check it against ``node.generation``).
+        """
         node.job = self._workers.start(
             _listing_job,
             node.entry,
             self.show_hidden,
             self.sort_field,
             self._descending,
-            on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
+            on_yield=lambda item, node=node, g=generation: on_yield(node, g, item),
             on_return=lambda _r, node=node, g=generation: self._on_listing_returned(node, g),
             on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
         )
@@ -756,17 +765,7 @@ class BackendTreeModel(QAbstractItemModel):
             node.job.quit()
             node.job = None
         node.generation += 1
-        generation = node.generation
-        node.job = self._workers.start(
-            _listing_job,
-            node.entry,
-            self.show_hidden,
-            self.sort_field,
-            self._descending,
-            on_yield=lambda item, node=node, g=generation: self._on_update_yield(node, g, item),
-            on_return=lambda _r, node=node, g=generation: self._on_listing_returned(node, g),
-            on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
-        )
+        self._list_in_worker(node, node.generation, self._on_update_yield)
 
     def _on_update_yield(self, node: Node, generation: int, item: tuple[str, Any]) -> None:
         if not self._current(node, generation):
