@@ -333,19 +333,34 @@ def compute(graph: dict[Any, Any], keys: list[Any], *, leaves: int, engine: Engi
 def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: Engine,
                    progress: Progress | None, cancelled: Callable[[], bool] | None,
                    weights: dict[Any, int] | None = None) -> list[Any]:
-    import dask.callbacks
     import dask.threaded
-
-    callbacks: Any = dask.callbacks  # untyped: typed as Any here
 
     leaf_names = {k[0] for k in graph if isinstance(k, tuple) and "-fold" not in str(k[0])}
     done = [0]
 
-    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+    def finished(key: Any) -> None:
         if isinstance(key, tuple) and key[0] in leaf_names:
             done[0] += weights.get(key, 1) if weights else 1
             if progress is not None:
                 progress(done[0], leaves)
+
+    with _local_run(engine, finished, cancelled) as pool:
+        result = dask.threaded.get(graph, keys, pool=pool)
+    return list(result)
+
+
+@contextlib.contextmanager
+def _local_run(engine: Engine, finished: Callable[[Any], None],
+               cancelled: Callable[[], bool] | None) -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """The pool of ``_local_pool`` with dask callbacks for the run inside: ``finished(key)``
+    after each task (for progress), and Cancelled raised before and after a task once
+    ``cancelled()`` says so, which stops the local scheduler between tasks."""
+    import dask.callbacks
+
+    callbacks: Any = dask.callbacks  # untyped: typed as Any here
+
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        finished(key)
         if cancelled is not None and cancelled():
             raise Cancelled()
 
@@ -354,8 +369,7 @@ def _compute_local(graph: dict[Any, Any], keys: list[Any], leaves: int, engine: 
             raise Cancelled()
 
     with _local_pool(engine) as pool, callbacks.Callback(pretask=pretask, posttask=posttask):
-        result = dask.threaded.get(graph, keys, pool=pool)
-    return list(result)
+        yield pool
 
 
 @contextlib.contextmanager
@@ -413,25 +427,17 @@ def compute_collection(collection: Any, *, engine: Engine, progress: Progress | 
     if engine.scheduler:
         return _compute_distributed_collection(collection, engine, progress, cancelled)
     import dask
-    import dask.callbacks
 
-    callbacks: Any = dask.callbacks
     dask_: Any = dask  # untyped: typed as Any here
     total = len(collection.__dask_graph__())
     done = [0]
 
-    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+    def finished(key: Any) -> None:
         done[0] += 1
         if progress is not None:
             progress(min(done[0], total), total)
-        if cancelled is not None and cancelled():
-            raise Cancelled()
 
-    def pretask(key: Any, dsk: Any, state: Any) -> None:
-        if cancelled is not None and cancelled():
-            raise Cancelled()
-
-    with _local_pool(engine) as pool, callbacks.Callback(pretask=pretask, posttask=posttask):
+    with _local_run(engine, finished, cancelled) as pool:
         return dask_.compute(collection, scheduler="threads", pool=pool)[0]
 
 
