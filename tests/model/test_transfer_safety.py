@@ -21,17 +21,7 @@ from polystore_gui.model import transfers
 from polystore_gui.model.address import Address
 from polystore_gui.model.transfers import Conflict
 
-
-def run(items, cancelled=lambda: False):
-    outcomes = []
-    for item in items:
-        gen = transfers.run_item(item, cancelled=cancelled)
-        try:
-            while True:
-                next(gen)
-        except StopIteration as stop:
-            outcomes.append(stop.value)
-    return outcomes
+from .transfer_runs import run
 
 
 def disk(path) -> Address:
