@@ -46,3 +46,13 @@ def make_window(qtbot, discovery):
 
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
+
+
+@pytest.fixture
+def viewer_window(qtbot, make_window, demo_dir):
+    """A shown window on the demo workspace, 1500x900, with its napari viewer started (needs GL)."""
+    window = make_window([demo_dir], show=True)
+    window.resize(1500, 900)
+    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
+        window.preview.viewer.start()
+    return window

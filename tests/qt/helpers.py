@@ -28,3 +28,16 @@ def child_rows(model, index):
         )
         for r in range(model.rowCount(index))
     ]
+
+
+def inspect_and_show(qtbot, window, path):
+    """Inspect the zarr array ``path`` with its preview on the canvas; napari's viewer once
+    the chunk overlay's layers are drawn (the window's napari viewer must be started)."""
+    window.set_inspector_visible(True)
+    with qtbot.waitSignal(window.inspector.scanFinished, timeout=30_000):
+        with qtbot.waitSignal(window.preview.previewShown, timeout=30_000) as shown:
+            window.preview.request("zarr", str(path))
+            window.inspector.inspect("zarr", str(path))
+    window._on_preview_shown(shown.args[0])
+    qtbot.waitUntil(lambda: window.overlay._layer("chunk heat map") is not None, timeout=10_000)
+    return window.preview.viewer.viewer

@@ -9,62 +9,44 @@ import pytest
 
 from polystore_gui.model.chunks import MISSING, STORED
 
+from .helpers import inspect_and_show
+
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
     pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
 
 
-@pytest.fixture
-def window(qtbot, make_window, demo_dir):
-    window = make_window([demo_dir], show=True)
-    window.resize(1500, 900)
-    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
-        window.preview.viewer.start()
-    return window
-
-
-def inspect_and_show(qtbot, window, path):
-    window.set_inspector_visible(True)
-    with qtbot.waitSignal(window.inspector.scanFinished, timeout=30_000):
-        with qtbot.waitSignal(window.preview.previewShown, timeout=30_000) as shown:
-            window.preview.request("zarr", str(path))
-            window.inspector.inspect("zarr", str(path))
-    window._on_preview_shown(shown.args[0])
-    qtbot.waitUntil(lambda: window.overlay._layer("chunk heat map") is not None, timeout=10_000)
-    return window.preview.viewer.viewer
-
-
-def test_overlay_draws_chunks_shards_and_missing(qtbot, window, demo_dir):
-    viewer = inspect_and_show(qtbot, window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir):
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     names = [layer.name for layer in viewer.layers]
     assert names == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
-    heat = window.overlay._layer("chunk heat map")
+    heat = viewer_window.overlay._layer("chunk heat map")
     assert heat.data.shape == (4, 8, 8, 4) and tuple(heat.scale) == (1, 128, 128)
-    report = window.inspector.report
+    report = viewer_window.inspector.report
     missing_px = heat.data[report.state == MISSING]
     stored_px = heat.data[report.state == STORED]
     assert (missing_px == missing_px[0]).all() and not (stored_px[:, :3] == missing_px[0, :3]).all(axis=1).any()
     # 8 + 1 chunk boundaries per axis, 2 + 1 shard boundaries per axis.
-    assert len(window.overlay._layer("chunk grid").data) == 18
-    assert len(window.overlay._layer("shard grid").data) == 6
+    assert len(viewer_window.overlay._layer("chunk grid").data) == 18
+    assert len(viewer_window.overlay._layer("shard grid").data) == 6
     # The image stays the active layer (its contrast controls stay beside the canvas).
     assert viewer.layers.selection.active.name == "sharded"
     # Turning the heat map and the grid off removes their layers.
-    window.inspector.heat_check.setChecked(False)
-    window.inspector.grid_check.setChecked(False)
+    viewer_window.inspector.heat_check.setChecked(False)
+    viewer_window.inspector.grid_check.setChecked(False)
     # Turned off, they are hidden (kept for when they are turned on again: see
     # ChunkOverlay._discard); turned on, the same layers show again.
     assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded"]
-    window.inspector.heat_check.setChecked(True)
-    window.inspector.grid_check.setChecked(True)
+    viewer_window.inspector.heat_check.setChecked(True)
+    viewer_window.inspector.grid_check.setChecked(True)
     assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
     assert len(viewer.layers) == 4
 
 
-def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, window, demo_dir):
-    viewer = inspect_and_show(qtbot, window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    overlay = window.overlay
+def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_window, demo_dir):
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay = viewer_window.overlay
     step = viewer.dims.current_step[0]
     # A world position inside chunk (step, 3, 5): pixel rows 384-511, columns 640-767.
     assert overlay.chunk_at((step, 400.0, 700.0)) == (step, 3, 5)
@@ -76,7 +58,7 @@ def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, window, d
     gen = overlay._on_mouse(viewer, event)
     next(gen)
     event.type = "mouse_release"
-    with qtbot.waitSignal(window.inspector.detailShown, timeout=10_000) as blocker:
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000) as blocker:
         with pytest.raises(StopIteration):
             next(gen)
     assert blocker.args[0].index == (step, 3, 5)
@@ -93,15 +75,15 @@ def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, window, d
     event.type = "mouse_release"
     with pytest.raises(StopIteration):
         next(gen)
-    assert window.inspector.table_model.chunk_index(window.inspector.table.currentIndex().row()) == (step, 3, 5)
+    assert viewer_window.inspector.table_model.chunk_index(viewer_window.inspector.table.currentIndex().row()) == (step, 3, 5)
 
 
-def test_show_only_this_chunk_and_back(qtbot, window, demo_dir):
+def test_show_only_this_chunk_and_back(qtbot, viewer_window, demo_dir):
     path = demo_dir / "stores" / "experiment.zarr" / "plain"
-    viewer = inspect_and_show(qtbot, window, path)
-    with qtbot.waitSignal(window.inspector.detailShown, timeout=10_000):
-        window.inspector.select_chunk((7, 1, 0))
-    window.inspector.show_chunk_button.click()
+    viewer = inspect_and_show(qtbot, viewer_window, path)
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+        viewer_window.inspector.select_chunk((7, 1, 0))
+    viewer_window.inspector.show_chunk_button.click()
     chunk_layer = [layer for layer in viewer.layers if layer.name == "chunk (7, 1, 0)"]
     assert chunk_layer and chunk_layer[0].visible
     import zarr
@@ -110,18 +92,18 @@ def test_show_only_this_chunk_and_back(qtbot, window, demo_dir):
     np.testing.assert_array_equal(chunk_layer[0].data, expected)
     assert tuple(chunk_layer[0].translate) == (7, 256, 0)
     assert not [layer for layer in viewer.layers if layer.name == "plain"][0].visible
-    assert window.inspector.show_all_button.isEnabled()
-    window.inspector.show_all_button.click()
+    assert viewer_window.inspector.show_all_button.isEnabled()
+    viewer_window.inspector.show_all_button.click()
     assert "chunk (7, 1, 0)" not in [layer.name for layer in viewer.layers if layer.visible]
     assert [layer for layer in viewer.layers if layer.name == "plain"][0].visible
 
 
-def test_inspector_follows_the_tree_and_refuses_non_arrays(qtbot, window, demo_dir):
-    window.set_inspector_visible(True)
-    assert window.inspector.isVisible()
+def test_inspector_follows_the_tree_and_refuses_non_arrays(qtbot, viewer_window, demo_dir):
+    viewer_window.set_inspector_visible(True)
+    assert viewer_window.inspector.isVisible()
     from polystore_gui.model.listing import entry_for_path
 
-    window._inspect(entry_for_path("disk", str(demo_dir / "images")))
-    assert "not a zarr array" in window.inspector.summary.text()
-    window.set_inspector_visible(False)
-    assert not window.inspector.isVisible() and window.inspector.report is None
+    viewer_window._inspect(entry_for_path("disk", str(demo_dir / "images")))
+    assert "not a zarr array" in viewer_window.inspector.summary.text()
+    viewer_window.set_inspector_visible(False)
+    assert not viewer_window.inspector.isVisible() and viewer_window.inspector.report is None

@@ -10,19 +10,12 @@ import os
 
 import pytest
 
+from .helpers import inspect_and_show
+
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
     pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
-
-
-@pytest.fixture
-def window(qtbot, make_window, demo_dir):
-    window = make_window([demo_dir], show=True)
-    window.resize(1500, 900)
-    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
-        window.preview.viewer.start()
-    return window
 
 
 def listed(window):
@@ -36,37 +29,26 @@ def listed(window):
     return names
 
 
-def inspect_and_show(qtbot, window, path):
-    window.set_inspector_visible(True)
-    with qtbot.waitSignal(window.inspector.scanFinished, timeout=30_000):
-        with qtbot.waitSignal(window.preview.previewShown, timeout=30_000) as shown:
-            window.preview.request("zarr", str(path))
-            window.inspector.inspect("zarr", str(path))
-    window._on_preview_shown(shown.args[0])
-    qtbot.waitUntil(lambda: window.overlay._layer("chunk heat map") is not None, timeout=10_000)
-    return window.preview.viewer.viewer
-
-
-def test_closing_the_inspector_takes_its_layers_out_of_the_layer_list(qtbot, window, demo_dir):
-    viewer = inspect_and_show(qtbot, window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    assert listed(window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
-    window.inspector.select_chunk((1, 0, 0))
-    qtbot.waitUntil(lambda: window.overlay._layer("selected chunk") is not None, timeout=10_000)
-    assert "selected chunk" in listed(window)
-    window.set_inspector_visible(False)
-    qtbot.waitUntil(lambda: listed(window) == ["sharded"], timeout=5_000)
+def test_closing_the_inspector_takes_its_layers_out_of_the_layer_list(qtbot, viewer_window, demo_dir):
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    assert listed(viewer_window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
+    viewer_window.inspector.select_chunk((1, 0, 0))
+    qtbot.waitUntil(lambda: viewer_window.overlay._layer("selected chunk") is not None, timeout=10_000)
+    assert "selected chunk" in listed(viewer_window)
+    viewer_window.set_inspector_visible(False)
+    qtbot.waitUntil(lambda: listed(viewer_window) == ["sharded"], timeout=5_000)
     # Hidden, not removed (the Mesa crash fix stays), and the image is still shown.
     assert len(viewer.layers) > 1
     assert viewer.layers["sharded"].visible
     # Opened again on the same array: the same layers come back, listed.
-    inspect_and_show(qtbot, window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    qtbot.waitUntil(lambda: "chunk heat map" in listed(window), timeout=10_000)
-    assert listed(window)[-1] == "sharded" and "chunk grid" in listed(window)
+    inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    qtbot.waitUntil(lambda: "chunk heat map" in listed(viewer_window), timeout=10_000)
+    assert listed(viewer_window)[-1] == "sharded" and "chunk grid" in listed(viewer_window)
 
 
-def test_a_grid_turned_off_leaves_the_list_and_comes_back(qtbot, window, demo_dir):
-    inspect_and_show(qtbot, window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    window.inspector.grid_check.setChecked(False)
-    assert listed(window) == ["chunk heat map", "sharded"]
-    window.inspector.grid_check.setChecked(True)
-    assert listed(window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
+def test_a_grid_turned_off_leaves_the_list_and_comes_back(qtbot, viewer_window, demo_dir):
+    inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    viewer_window.inspector.grid_check.setChecked(False)
+    assert listed(viewer_window) == ["chunk heat map", "sharded"]
+    viewer_window.inspector.grid_check.setChecked(True)
+    assert listed(viewer_window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
