@@ -563,14 +563,14 @@ def _consolidated_members(path: str, backend: str) -> list[Entry] | None:
     are exactly the members it names (see ``zarr_consolidated``). None: read each member."""
     from . import zarr_consolidated
 
-    if not zarr_consolidated.holders(path):
-        return None
-    try:
+    def folders() -> Iterator[str]:  # listed only when there is a document to compare with
         with os.scandir(path) as it:
-            folders = [item.name for item in it if item.is_dir()]
+            yield from (item.name for item in it if item.is_dir())
+
+    try:  # one walk up the hierarchy (fresh_members finds the document itself)
+        members = zarr_consolidated.fresh_members(path, folders())
     except OSError:
         return None
-    members = zarr_consolidated.fresh_members(path, folders)
     if members is None:
         return None
     return [zarr_entry(meta, backend, display_name(name)) for name, meta in sorted(members.items())]
