@@ -414,16 +414,6 @@ def sweep_partials(folder: str) -> list[str]:
     return removed
 
 
-def _pid_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _DISCARDS: list[Any] = []  # threads deleting what cancelled or failed runs wrote
 
 
@@ -1138,7 +1128,8 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
     run.staged = staged
     run.temporaries.append(Address("disk", staged))
     chunks = fit_chunks(run.item.chunks, shape)
-    fmt = _group_format(final.path) or 3
+    group_format = _group_format(final.path)  # read once: the group's metadata is read for each call
+    fmt = group_format or 3
     out = zarr.create_array(staged, shape=shape, chunks=chunks, dtype=dtype, zarr_format=fmt, fill_value=0,
                             **_dimension_names_for(names, fmt))
     if names:
@@ -1150,7 +1141,7 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
         if not np.array_equal(out[index], plane, equal_nan=dtype.kind in "fc"):
             raise TransferError(f"verification failed for plane {index} of {final}")
         yield run.advance(plane.nbytes)
-    in_group = " (the format of the group it is in)" if _group_format(final.path) else ""
+    in_group = " (the format of the group it is in)" if group_format else ""
     run.notes.append(f"written as a zarr v{fmt} array{in_group}, chunks {chunks}")
 
 
