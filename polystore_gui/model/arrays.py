@@ -18,7 +18,9 @@ from typing import Any
 from .safe_files import check_regular, open_regular
 from .tiff_facts import dimension_names
 from . import zarr_consolidated
-from .zarr_nodes import CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node
+from .zarr_nodes import (
+    CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, ome_member_path, read_node,
+)
 
 # What a preview reads into memory without asking, for data with no lazy path (bytes).
 DEFAULT_SIZE_LIMIT = 1 << 30
@@ -240,15 +242,6 @@ def _finite_pair(start: Any, end: Any) -> tuple[float, float] | None:
     return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo < hi else None
 
 
-def _member_path(group_path: str, relative: Any) -> str:
-    """``relative`` (a dataset path from the metadata) under the group; never outside it."""
-    text = str(relative)
-    parts = text.split("/")
-    if not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in text:
-        raise CorruptMetadataError(f"malformed OME-NGFF metadata: dataset path {text[:80]!r} is not a member path")
-    return os.path.join(group_path, text)
-
-
 def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     attrs = meta.attributes
     ome = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
@@ -273,7 +266,7 @@ def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
                 scale = tuple(float(v) for v in t.get("scale") or [])
             elif t.get("type") == "translation":
                 translation = tuple(float(v) for v in t.get("translation") or [])
-        level_path = _member_path(group_path, ds.get("path", ""))
+        level_path = ome_member_path(group_path, ds.get("path", ""))
         try:
             level_meta = read_node(level_path)
             shape = level_meta.shape if level_meta is not None else None

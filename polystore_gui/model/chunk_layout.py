@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .safe_files import open_regular
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, ome_member_path
 
 MAX_UINT_64 = 2**64 - 1
 
@@ -159,10 +159,7 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
             first = multiscales[0]["datasets"][0]["path"]
         except (TypeError, KeyError, IndexError):
             raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays") from None
-        first = str(first)
-        if not first or first.startswith("/") or any(p in ("", ".", "..") for p in first.split("/")) or "\0" in first:
-            raise CorruptMetadataError(f"malformed OME-NGFF metadata: dataset path {first[:80]!r} is not a member path")
-        return os.path.join(path, first), f"full-resolution level {first!r} of this OME-NGFF image"
+        return ome_member_path(path, first), f"full-resolution level {str(first)!r} of this OME-NGFF image"
     return path, None
 
 

@@ -119,6 +119,15 @@ def _load_json(path: str) -> Any:
     return doc
 
 
+def ome_member_path(group_path: str, relative: Any) -> str:
+    """``relative`` (an OME-NGFF dataset path from the metadata) under the group; never
+    outside it (CorruptMetadataError for an absolute path, ``..``, an empty part or a NUL)."""
+    text = str(relative)
+    if not text or text.startswith("/") or any(p in ("", ".", "..") for p in text.split("/")) or "\0" in text:
+        raise CorruptMetadataError(f"malformed OME-NGFF metadata: dataset path {text[:80]!r} is not a member path")
+    return os.path.join(group_path, text)
+
+
 def _attributes(value: Any, where: str) -> dict[str, Any]:
     """The ``attributes`` of a node: an object (absent means none); anything else is corrupt."""
     if value is None:
