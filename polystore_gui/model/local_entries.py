@@ -30,6 +30,20 @@ class NotAFile(OSError):
     """An entry that is not a regular file where one was to be read; the text is for the user."""
 
 
+def inside(child: str, parent: str) -> bool:
+    """True when the local path ``child`` is ``parent`` or lies under it (spelling only:
+    links are not resolved here; pass ``identity``'s answers to see through them)."""
+    child, parent = os.path.abspath(child), os.path.abspath(parent)
+    return child == parent or child.startswith(parent.rstrip("/") + "/")
+
+
+def identity(path: str) -> str:
+    """Where an entry really is: its folder with every link resolved, its own name kept
+    (an entry that is a link is the link, not what it points to)."""
+    path = os.path.abspath(path.rstrip("/") or "/")
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
 def special_kind(mode: int) -> str | None:
     """"a FIFO", "a socket", … for what is neither a file, a folder nor a link; else None."""
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):

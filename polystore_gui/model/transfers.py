@@ -69,6 +69,7 @@ from . import transfer_journal as journal
 from .address import Address
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .local_entries import copied_link_target, copy_link, open_regular, special_entry, special_kind
+from .local_entries import identity as _identity, inside as _inside
 from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 
 NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
@@ -169,18 +170,6 @@ def is_folder(address: Address) -> bool:
         except (FileNotFoundError, NotADirectoryError):
             return False
     return os.path.isdir(address.path)
-
-
-def _inside(child: str, parent: str) -> bool:
-    child, parent = os.path.abspath(child), os.path.abspath(parent)
-    return child == parent or child.startswith(parent.rstrip("/") + "/")
-
-
-def _identity(path: str) -> str:
-    """Where an entry really is: its folder with every link resolved, its own name kept
-    (an entry that is a link is the link, not what it points to)."""
-    path = os.path.abspath(path.rstrip("/") or "/")
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def _same_entry(a: str, b: str) -> bool:

@@ -27,6 +27,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from .address import Address
+from .local_entries import identity as _identity, inside as _inside
 
 
 class DeleteError(RuntimeError):
@@ -44,16 +45,6 @@ class DeletePlan:
     @property
     def permanent(self) -> bool:
         return self.error is None and self.trash is None
-
-
-def _inside(child: str, parent: str) -> bool:
-    return child == parent or child.startswith(parent.rstrip("/") + "/")
-
-
-def _identity(path: str) -> str:
-    """The entry's real place: its folder with links resolved, its own name kept."""
-    path = os.path.abspath(path.rstrip("/") or "/")
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def home_trash() -> str:
