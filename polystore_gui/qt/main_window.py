@@ -1231,12 +1231,7 @@ class MainWindow(QMainWindow):
         if outcome.status != "done":
             return
         item = outcome.item
-        folders = {(backend, address.path.rstrip("/").rsplit("/", 1)[0] or "/")
-                   for address in (item.destination, item.source)
-                   for backend in {address.backend, "disk", "zarr"}}
-        for backend, folder in sorted(folders):
-            for index in self.tree_model.find_all(backend, folder):  # a store may show twice
-                self.tree_model.update(index)
+        self._update_folders((address.backend, address.path) for address in (item.destination, item.source))
 
     def _on_viewer_link_state_changed(self, sink: str, state: object) -> None:
         self.tree_model.set_backend_note(sink, note_for(sink, state))  # type: ignore[arg-type]
