@@ -122,12 +122,13 @@ class ExactStatistics(QObject):
         self._running = current
         self.result = None
         self.bar.setRange(0, 0)
-        where = f" on {self.scheduler}" if self.scheduler else ""
+        scheduler = self.scheduler  # the setting, read once for the label and the engine
+        where = f" on {scheduler}" if scheduler else ""
         self.label.setText(f"Exact statistics of {current.path.rsplit('/', 1)[-1]}{where}")
         self.widget.show()
         from ..model.whole_array import Engine
 
-        engine = Engine(scheduler=self.scheduler, connect_timeout=self.connect_timeout)
+        engine = Engine(scheduler=scheduler, connect_timeout=self.connect_timeout)
         self._workers.start(exact_statistics, current.backend, current.path, self.progressed.emit, self._cancel.is_set,
                             engine, on_return=lambda result, p=current: self._on_job_returned(p, result),
                             on_error=lambda exc, p=current: self._on_job_errored(p, exc))
