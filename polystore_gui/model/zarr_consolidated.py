@@ -96,11 +96,6 @@ def _node_state(directory: str) -> str | None:
     return "node"
 
 
-def has_document(group: str) -> bool:
-    """True when the group at ``group`` holds consolidated metadata (either format)."""
-    return _node_state(group) == "consolidated"
-
-
 def holders(path: str) -> list[str]:
     """The groups at or above ``path``, within its zarr hierarchy, that hold consolidated
     metadata covering it; the nearest first."""
@@ -177,11 +172,8 @@ def _folders(group: str) -> set[str]:
 
 def is_fresh(group: str) -> bool | None:
     """Whether the document covering ``group`` names exactly its members on disk; None: no document."""
-    doc = nearest(group)
-    if doc is None:
-        return None
-    not_listed, not_on_disk = differences(group, doc.members_of(group), _folders(group))
-    return not not_listed and not not_on_disk
+    found = summary(group)
+    return None if found is None else bool(found["fresh"])
 
 
 def summary(group: str) -> dict[str, Any] | None:
