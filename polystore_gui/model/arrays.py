@@ -19,7 +19,8 @@ from .safe_files import check_regular, open_regular
 from .tiff_facts import dimension_names
 from . import zarr_consolidated
 from .zarr_nodes import (
-    CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, ome_member_path, read_node,
+    CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, ome_attributes, ome_member_path,
+    read_node,
 )
 
 # What a preview reads into memory without asking, for data with no lazy path (bytes).
@@ -244,7 +245,7 @@ def _finite_pair(start: Any, end: Any) -> tuple[float, float] | None:
 
 def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     attrs = meta.attributes
-    ome = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
+    ome = ome_attributes(attrs)
     assert isinstance(ome, dict)
     multiscales = ome.get("multiscales")
     if not multiscales:
@@ -290,7 +291,7 @@ def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
         labels_meta = None
     if labels_meta is not None:
         la = labels_meta.attributes
-        la = la.get("ome", la) if isinstance(la.get("ome"), dict) else la
+        la = ome_attributes(la)
         found = la.get("labels") or []
         labels = tuple(str(x) for x in (found if isinstance(found, list) else [])
                        if "/" not in str(x) and str(x) not in ("", ".", ".."))

@@ -140,11 +140,11 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
 
 def _ome_facts(path: str, ndim: int) -> tuple[tuple[str | None, ...], tuple[float, ...]]:
     """The units of an OME image's axes and the scale of its level 0 (1 where unsaid)."""
-    from .zarr_nodes import read_node
+    from .zarr_nodes import ome_attributes, read_node
 
     meta = read_node(os.path.abspath(path))
     attrs = meta.attributes if meta is not None else {}
-    ome: Any = attrs.get("ome") if isinstance(attrs.get("ome"), dict) else attrs
+    ome: Any = ome_attributes(attrs)
     units: tuple[str | None, ...] = (None,) * ndim
     scale = (1.0,) * ndim
     try:

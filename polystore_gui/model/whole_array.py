@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunk_layout import ChunkLayoutError, resolve_array
-from .zarr_nodes import CorruptMetadataError, read_node
+from .zarr_nodes import CorruptMetadataError, ome_attributes, read_node
 
 #: Partial results are folded this many at a time.
 FAN_IN = 8
@@ -77,14 +77,9 @@ class ArrayTarget:
         return self.source if self.source is not None else self.path
 
 
-def _ome_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    ome = attrs.get("ome")
-    return ome if isinstance(ome, dict) else attrs
-
-
 def _axes_of(group_attrs: dict[str, Any]) -> tuple[tuple[str, ...] | None, int | None, tuple[str, ...] | None]:
     """OME axes, the channel axis and the channel labels of an image group's attributes."""
-    ome = _ome_attrs(group_attrs)
+    ome = ome_attributes(group_attrs)
     try:
         raw = ome["multiscales"][0]["axes"]
         names = tuple(str(a["name"]) if isinstance(a, dict) else str(a) for a in raw)

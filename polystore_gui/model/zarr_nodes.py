@@ -119,6 +119,12 @@ def _load_json(path: str) -> Any:
     return doc
 
 
+def ome_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Where a group's OME-NGFF metadata sits: under ``ome`` (0.5), else at the top (0.4)."""
+    ome = attrs.get("ome")
+    return ome if isinstance(ome, dict) else attrs
+
+
 def ome_member_path(group_path: str, relative: Any) -> str:
     """``relative`` (an OME-NGFF dataset path from the metadata) under the group; never
     outside it (CorruptMetadataError for an absolute path, ``..``, an empty part or a NUL)."""
