@@ -115,7 +115,8 @@ def open_target(backend: str, path: str) -> ArrayTarget:
                               f"backends), not {backend!r}")
     try:
         array_path, note = resolve_array(backend, path)
-        meta = read_node(os.path.abspath(path)) if os.path.isdir(path) else None
+        # An array (no note) was read by resolve_array already: only a group's axes are read here.
+        meta = read_node(os.path.abspath(path)) if note is not None and os.path.isdir(path) else None
     except (ChunkLayoutError, CorruptMetadataError, OSError) as exc:
         raise WholeArrayError(str(exc)) from None
     axes = channel = labels = None
