@@ -937,13 +937,17 @@ class MainWindow(QMainWindow):
         fiji = fiji_port if fiji_port is not None else int(settings.value("viewer/fiji_port", base + 1))
         return napari, fiji
 
+    def _folder_list_in_use(self) -> bool:
+        """Whether the selection is the folder list's (it has the focus, or its context menu is open)."""
+        return self.folder_list.isVisible() and (self.folder_list.table.hasFocus() or self._list_last_used)
+
     def selected_entries(self) -> list[Entry]:
         """The selected rows' entries (one per row, in view order), backends and placeholders left out.
 
         From the folder list when it has the focus (or its context menu is open), else the tree.
         """
         table = self.folder_list.table
-        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+        if self._folder_list_in_use():
             return [table.model().entry(i.row()) for i in sorted(table.selectionModel().selectedRows(0), key=lambda i: i.row())]
         rows = sorted(self.tree.selectionModel().selectedRows(0), key=lambda i: (self.tree.visualRect(i).top(), i.row()))
         entries = []
@@ -1065,8 +1069,7 @@ class MainWindow(QMainWindow):
         """(the selected entries Delete removes, why each other selected row is left alone)."""
         rows: list[tuple[Entry, bool]] = []  # (entry, is a root of the tree)
         reasons: list[str] = []
-        table = self.folder_list.table
-        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+        if self._folder_list_in_use():
             rows = [(e, False) for e in self.selected_entries()]
         else:
             selected = self.tree.selectionModel().selectedRows(0)
@@ -1315,7 +1318,7 @@ class MainWindow(QMainWindow):
             return None
         table = self.folder_list.table
         index = QModelIndex()
-        if self.folder_list.isVisible() and (table.hasFocus() or self._list_last_used):
+        if self._folder_list_in_use():
             entry = table.currentIndex().data(ENTRY_ROLE) if table.currentIndex().isValid() else None
             if isinstance(entry, Entry) and entry.expandable:
                 index = self.tree_model.find(entry.backend, entry.path)
