@@ -678,9 +678,10 @@ def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None,
     if os.path.islink(source):
         staged = _partial_name(final)  # a link is copied as a link, its target text kept
         run.temporaries.append(Address("disk", staged))
-        copy_link(staged, os.readlink(source))
+        text = os.readlink(source)
+        copy_link(staged, text)
         run.staged = staged
-        run.notes.append(f"a symbolic link to {os.readlink(source)}, copied as a link")
+        run.notes.append(f"a symbolic link to {text}, copied as a link")
         yield run.advance(0)
     elif os.path.isdir(source):
         yield from _copy_tree(run, source, final)
@@ -1271,10 +1272,10 @@ def _folder_to_zarr(run: _Run) -> Generator[Progress, None, None]:
             if stat.S_ISLNK(mode):
                 _leave_out(run, name, "a symbolic link (zarr cannot hold links)")
                 continue
-            if special_kind(mode):
-                _leave_out(run, name, f"{special_kind(mode)} is not a file")
+            if kind := special_kind(mode):
+                _leave_out(run, name, f"{kind} is not a file")
                 continue
-            if os.path.isdir(path) or not lower.endswith(IMAGE_EXTENSIONS + PASS_THROUGH):
+            if stat.S_ISDIR(mode) or not lower.endswith(IMAGE_EXTENSIONS + PASS_THROUGH):
                 skipped.append(name)
                 run.left_out.append(f"{name}: neither an image nor a table")  # a move keeps the source
                 continue
