@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect, ome_summary
-from .contrast import SAMPLE_EDGE, contrast_note, contrast_samples, middle_index  # noqa: F401  (SAMPLE_EDGE: kept importable)
+from .contrast import contrast_note, contrast_samples, middle_index
 from .entries import human_size
 from .safe_files import NotRegularFileError, file_type_text
 from .zarr_nodes import read_node
@@ -390,14 +390,6 @@ def _regular_files_only(store: Any, root: str) -> Any:
 
         _regular_class = RegularFilesOnly
     return _regular_class(store, root)
-
-
-def sample_contrast(levels: Sequence[Any], channel_axis: int | None = None, *,
-                    level_path: str | None = None) -> list[tuple[float, float]]:
-    """Contrast limits per channel from a bounded sample that finds the data (see
-    ``model.contrast``): the middle plane of the smallest level, and when it holds no
-    contrast, up to a few planes that do (stored chunks probed under ``level_path``)."""
-    return [c.limits for c in contrast_samples(levels, channel_axis, level_path=level_path)]
 
 
 def _displayable(dtype: np.dtype) -> bool:
