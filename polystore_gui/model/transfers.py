@@ -462,19 +462,29 @@ def delete(address: Address) -> None:
     if not exists(address):
         raise TransferError(f"{address} no longer exists")
     _remove(address)
-    if address.backend in LOCAL:
-        try:
-            zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)), leave_out=PARTIAL)
-        except Exception as exc:  # deleted all the same; say why zarr still lists it
-            raise TransferError(f"{address} was deleted, but the consolidated metadata that lists it could "
-                                f"not be written again: {_describe(exc)}") from exc
+    try:
+        refresh_consolidated(address)
+    except TransferError as exc:
+        raise TransferError(f"{address} was deleted, but {exc}") from exc
+
+
+def refresh_consolidated(address: Address) -> None:
+    """After ``address`` left its folder (Delete, to the trash or for good): the consolidated
+    metadata of the zarr groups above it written again, so zarr no longer lists it."""
+    if address.backend not in LOCAL:
+        return
+    try:
+        zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)), leave_out=PARTIAL)
+    except Exception as exc:  # deleted all the same; say why zarr still lists it
+        raise TransferError("the consolidated metadata that lists it could not be written again: "
+                            f"{_describe(exc)}") from exc
 
 
 def _remove(address: Address) -> None:
     if address.backend == "memory":
         memory = _memory()
         if memory.exists(address.path):
-            if memory.is_dir(address.path):
+            if is_folder(address):  # polystore's is_dir raises for a file
                 memory.delete_all(address.path)
             else:
                 memory.delete(address.path)

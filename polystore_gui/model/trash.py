@@ -20,7 +20,6 @@ asks before.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import time
 import urllib.parse
@@ -167,7 +166,10 @@ def move_to_trash(path: str, trash: str) -> str:
 
 def delete(plan: DeletePlan, *, permanently: bool = False) -> str:
     """Carry out ``plan``: to the trash, or for good when it has none and ``permanently``
-    was agreed. Returns what was done, for the user; raises DeleteError."""
+    was agreed. Returns what was done, for the user; raises DeleteError. A zarr group's
+    consolidated metadata is written again either way, so zarr no longer lists the entry."""
+    from . import transfers
+
     if plan.error is not None:
         raise DeleteError(plan.error)
     address = plan.address
@@ -175,26 +177,17 @@ def delete(plan: DeletePlan, *, permanently: bool = False) -> str:
         try:
             trash = trash_for(address.path, create=True) or plan.trash
             move_to_trash(address.path, trash)
-            return f"{address.path} moved to the trash"
         except OSError as exc:
             raise DeleteError(f"{address.path} could not go to the trash ({exc.strerror or exc}): not deleted") from exc
+        try:
+            transfers.refresh_consolidated(address)
+        except transfers.TransferError as exc:
+            raise DeleteError(f"{address.path} moved to the trash, but {exc}") from exc
+        return f"{address.path} moved to the trash"
     if not permanently:
         raise DeleteError(f"{address} has no trash: not deleted")
-    if address.backend == "memory":
-        from polystore.backend_registry import get_backend_instance
-
-        memory = get_backend_instance("memory")
-        if not memory.exists(address.path):
-            raise DeleteError(f"{address} no longer exists")
-        store = memory._memory_store  # a folder is a key holding None (is_dir raises for files)
-        if store.get(address.path, "") is None:
-            memory.delete_all(address.path)
-        else:
-            memory.delete(address.path)
-        return f"{address} deleted"
-    path = address.path
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)  # never follows a link inside (rmtree unlinks links)
-    else:
-        os.unlink(path)
-    return f"{path} deleted for good"
+    try:
+        transfers.delete(address)  # removes, then writes the consolidated metadata again
+    except transfers.TransferError as exc:
+        raise DeleteError(str(exc)) from exc
+    return f"{address} deleted" if address.backend == "memory" else f"{address.path} deleted for good"

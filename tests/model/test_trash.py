@@ -90,3 +90,20 @@ def test_memory_has_no_trash_and_is_deleted_only_when_agreed():
     trash.delete(plan, permanently=True)
     assert not memory.exists(key + ".txt")
     memory.delete_all(folder)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_a_zarr_member_sent_to_the_trash_leaves_its_groups_consolidated_metadata(tmp_path, home_trash, zarr_format):
+    """zarr must stop listing a member Delete took away (it still listed it, from the stale document)."""
+    import zarr
+
+    store = tmp_path / "root" / "s.zarr"
+    group = zarr.open_group(str(store), mode="w", zarr_format=zarr_format)
+    group.create_array("a", shape=(4,), dtype="u1")
+    group.create_array("b", shape=(4,), dtype="u1")
+    zarr.consolidate_metadata(str(store))
+    plan = trash.plan_delete(disk(store / "a"), str(tmp_path / "root"))
+    assert plan.trash is not None
+    trash.delete(plan)
+    assert not (store / "a").exists()
+    assert sorted(zarr.open_group(str(store), mode="r").array_keys()) == ["b"]
