@@ -1048,25 +1048,26 @@ class MainWindow(QMainWindow):
     # What Delete removes: entries of the read-write backends, never a root or a backend.
     DELETABLE_BACKENDS = ("disk", "memory", "zarr")
 
-    def why_not_deletable(self, entry: Entry, *, root: bool = False) -> str | None:
-        """Why Delete leaves ``entry`` alone (None: it can be deleted). ``root``: a row right
-        under a backend (a folder or store the user opened)."""
+    def why_not_deletable(self, entry: Entry, *, root: bool = False, verb: str = "delete") -> str | None:
+        """Why Delete (or ``verb``: Rename) leaves ``entry`` alone (None: it can be done).
+        ``root``: a row right under a backend (a folder or store the user opened)."""
         where = f"{entry.backend}:{entry.path}"
         if root or entry.kind is EntryKind.ROOT:
-            return (f"{where} is a root of the tree: it cannot be deleted here "
+            return (f"{where} is a root of the tree: it cannot be {verb}d here "
                     "(Remove from Tree takes it out of the tree; nothing on disk changes)")
         if entry.kind is EntryKind.BACKEND:
-            return f"{entry.backend} is a backend: it cannot be deleted"
+            return f"{entry.backend} is a backend: it cannot be {verb}d"
         if entry.error is not None:
-            return f"{where} could not be read: there is nothing known to delete"
+            return f"{where} could not be read: there is nothing known to {verb}"
         if entry.kind is EntryKind.VIRTUAL_FILE:
-            return f"{where} is a plane of a polystore array: delete the array that holds it"
+            return f"{where} is a plane of a polystore array: {verb} the array that holds it"
         if entry.backend not in self.DELETABLE_BACKENDS:
             return f"{where}: the {entry.backend} backend is read-only here"
         return None
 
-    def deletable_selection(self) -> tuple[list[Entry], list[str]]:
-        """(the selected entries Delete removes, why each other selected row is left alone)."""
+    def deletable_selection(self, verb: str = "delete") -> tuple[list[Entry], list[str]]:
+        """(the selected entries Delete removes, why each other selected row is left alone);
+        ``verb`` names the action in the reasons (Rename asks with "rename")."""
         rows: list[tuple[Entry, bool]] = []  # (entry, is a root of the tree)
         reasons: list[str] = []
         if self._folder_list_in_use():
@@ -1077,13 +1078,13 @@ class MainWindow(QMainWindow):
                 source = self.proxy.mapToSource(index)
                 kind = source.data(ROW_KIND_ROLE)
                 if kind == "backend":
-                    reasons.append(f"{source.data(ADDRESS_ROLE)[0]} is a backend: it cannot be deleted")
+                    reasons.append(f"{source.data(ADDRESS_ROLE)[0]} is a backend: it cannot be {verb}d")
                 elif kind == "entry":
                     parent = source.parent()
                     rows.append((source.data(ENTRY_ROLE), parent.isValid() and parent.data(ROW_KIND_ROLE) == "backend"))
         deletable = []
         for entry, root in rows:
-            reason = self.why_not_deletable(entry, root=root)
+            reason = self.why_not_deletable(entry, root=root, verb=verb)
             if reason is None:
                 deletable.append(entry)
             else:
@@ -1417,13 +1418,12 @@ class MainWindow(QMainWindow):
         from ..model.rename import RenameError, check_name, rename
 
         entries = self.selected_entries()
-        deletable, refused = self.deletable_selection()
+        deletable, refused = self.deletable_selection(verb="rename")
         if len(entries) != 1:
             self.statusBar().showMessage("Select one entry to rename.", 5000)
             return "select one entry"
         if len(deletable) != 1 or not self._renamable(deletable[0]):
-            reason = (refused[0] if refused else f"entries of {entries[0].backend} cannot be renamed").replace(
-                "cannot be deleted", "cannot be renamed").replace("Delete the array", "rename the array")
+            reason = refused[0] if refused else f"entries of {entries[0].backend} cannot be renamed"
             self.statusBar().showMessage(f"Not renamed: {reason}", 10_000)
             return reason
         entry = deletable[0]

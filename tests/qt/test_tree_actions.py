@@ -205,3 +205,15 @@ def test_delete_and_rename_keep_an_expanded_sibling_folder_expanded(make_window,
     assert sub_is_open(), "Rename collapsed the sibling folder"
     assert ("disk", str(place / "src" / "sub" / "inner.txt")) in [
         r[2] for r in child_rows(model, model.find("disk", str(place / "src" / "sub")))]
+
+
+def test_rename_of_a_polystore_plane_says_to_rename_its_array(make_window, qtbot, demo_dir):
+    """Rename's refusal speaks of renaming (it said '… delete the array that holds it')."""
+    plane = demo_dir / "stores" / "polystore_plate" / "images" / "A01_c1_z1.tif"
+    window = make_window([], show=True)
+    with qtbot.waitSignal(window.navigator.revealed, timeout=20_000):
+        assert window.open_location(f"zarr:{plane}") is None
+    reason = window.rename_selected("other.tif")
+    assert reason is not None
+    assert "rename the array that holds it" in reason
+    assert "delete" not in reason.lower()
