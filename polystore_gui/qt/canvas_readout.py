@@ -11,7 +11,7 @@ Only napari layer and viewer objects are used here (napari itself is imported by
   the slice napari already holds: nothing is read from storage.
 - :class:`ContrastFollower` widens an image layer's contrast limits when the slider
   moves to a plane whose values fall outside them (the first limits come from a bounded
-  sample, see ``model.lazy.sample_contrast``), and stops for good once the user sets
+  sample, see ``model.contrast.contrast_samples``), and stops for good once the user sets
   limits by hand (the contrast slider, the histogram, "auto" once or continuous): limits a
   user chose are never overridden.
 """
