@@ -1,4 +1,4 @@
-"""What an address holds, as facts: array metadata, OME-NGFF summaries, file previews.
+"""What an address holds, as facts: array metadata, OME-NGFF summaries (read by ome_meta), file previews.
 
 ``inspect(address)`` answers ``polystore-gui info`` and the metadata panel. It reads
 metadata only — never chunk data — so it is as cheap for a 40 GB plate as for a PNG.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +17,9 @@ from typing import Any
 from .safe_files import check_regular, open_regular
 from .tiff_facts import dimension_names
 from . import zarr_consolidated
+from .ome_meta import OmeChannel, OmeLevel, OmeSummary, ome_summary  # noqa: F401 (names others import from here)
 from .zarr_nodes import (
-    CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, ome_attributes, ome_member_path,
-    read_node,
+    CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node,
 )
 
 # What a preview reads into memory without asking, for data with no lazy path (bytes).
@@ -28,50 +27,6 @@ DEFAULT_SIZE_LIMIT = 1 << 30
 
 TEXT_PREVIEW_BYTES = 64 * 1024
 TABLE_PREVIEW_ROWS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class OmeLevel:
-    path: str
-    shape: tuple[int, ...] | None
-    scale: tuple[float, ...] | None
-    translation: tuple[float, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class OmeChannel:
-    label: str
-    color: str | None
-    window: tuple[float, float] | None
-
-
-@dataclass(frozen=True, slots=True)
-class OmeSummary:
-    version: str | None
-    axes: tuple[tuple[str, str | None, str | None], ...]  # (name, type, unit)
-    levels: tuple[OmeLevel, ...]
-    channels: tuple[OmeChannel, ...]
-    labels: tuple[str, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "axes": [{"name": n, "type": t, "unit": u} for n, t, u in self.axes],
-            "levels": [
-                {
-                    "path": lv.path,
-                    "shape": list(lv.shape) if lv.shape else None,
-                    "scale": list(lv.scale) if lv.scale else None,
-                    "translation": list(lv.translation) if lv.translation else None,
-                }
-                for lv in self.levels
-            ],
-            "channels": [
-                {"label": c.label, "color": c.color, "window": list(c.window) if c.window else None}
-                for c in self.channels
-            ],
-            "labels": list(self.labels),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,84 +177,6 @@ def _declared_codecs(path: str, meta: ZarrNodeMeta) -> Any:
     if meta.zarr_format == 3:
         return doc.get("codecs")
     return {"compressor": doc.get("compressor"), "filters": doc.get("filters")}
-
-
-def ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
-    """The OME-NGFF facts of an image group (0.4: top-level keys; 0.5: under ``ome``).
-
-    None when the group has no ``multiscales``; CorruptMetadataError when what it has is
-    not OME-NGFF (wrong types, a dataset path leading out of the group, and so on).
-    """
-    try:
-        return _ome_summary(group_path, meta)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as exc:
-        if isinstance(exc, CorruptMetadataError):
-            raise
-        raise CorruptMetadataError(f"malformed OME-NGFF metadata: {type(exc).__name__}: {str(exc)[:200]}") from exc
-
-
-def _finite_pair(start: Any, end: Any) -> tuple[float, float] | None:
-    lo, hi = float(start), float(end)
-    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo < hi else None
-
-
-def _ome_summary(group_path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
-    attrs = meta.attributes
-    ome = ome_attributes(attrs)
-    assert isinstance(ome, dict)
-    multiscales = ome.get("multiscales")
-    if not multiscales:
-        return None
-    if not isinstance(multiscales, list) or not isinstance(multiscales[0], dict):
-        raise CorruptMetadataError("malformed OME-NGFF metadata: multiscales is not a list of objects")
-    ms = multiscales[0]
-    version = ome.get("version") or ms.get("version")
-    axes = tuple(
-        (str(a.get("name", "?")), _text_or_none(a.get("type")), _text_or_none(a.get("unit")))
-        if isinstance(a, dict) else (str(a), None, None)
-        for a in ms.get("axes") or []
-    )
-    levels = []
-    for ds in ms.get("datasets") or []:
-        scale = translation = None
-        for t in ds.get("coordinateTransformations") or []:
-            if t.get("type") == "scale":
-                scale = tuple(float(v) for v in t.get("scale") or [])
-            elif t.get("type") == "translation":
-                translation = tuple(float(v) for v in t.get("translation") or [])
-        level_path = ome_member_path(group_path, ds.get("path", ""))
-        try:
-            level_meta = read_node(level_path)
-            shape = level_meta.shape if level_meta is not None else None
-        except (CorruptMetadataError, OSError):
-            shape = None
-        levels.append(OmeLevel(str(ds.get("path", "")), shape, scale, translation))
-    channels = []
-    omero = ome.get("omero")
-    for ch in (omero.get("channels") or [] if isinstance(omero, dict) else []):
-        if not isinstance(ch, dict):
-            continue
-        found_window = ch.get("window")
-        window: dict[str, Any] = found_window if isinstance(found_window, dict) else {}
-        w = _finite_pair(window["start"], window["end"]) if "start" in window and "end" in window else None
-        channels.append(OmeChannel(str(ch.get("label", "")), _text_or_none(ch.get("color")), w))
-    labels: tuple[str, ...] = ()
-    labels_path = os.path.join(group_path, "labels")
-    try:
-        labels_meta = read_node(labels_path) if os.path.isdir(labels_path) else None
-    except (CorruptMetadataError, OSError):
-        labels_meta = None
-    if labels_meta is not None:
-        la = labels_meta.attributes
-        la = ome_attributes(la)
-        found = la.get("labels") or []
-        labels = tuple(str(x) for x in (found if isinstance(found, list) else [])
-                       if "/" not in str(x) and str(x) not in ("", ".", ".."))
-    return OmeSummary(str(version) if version else None, axes, tuple(levels), tuple(channels), labels)
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 # -- entry points -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .safe_files import open_regular
+from .ome_meta import level0_path
 from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, ome_member_path
 
 MAX_UINT_64 = 2**64 - 1
@@ -152,13 +153,9 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
     if meta is None:
         raise ChunkLayoutError(f"{path} is not a zarr array (no zarr.json or .zarray)")
     if meta.node_type == "group":
-        attrs = meta.attributes
-        ome = attrs.get("ome")
-        multiscales: Any = attrs.get("multiscales") or (ome.get("multiscales") if isinstance(ome, dict) else None)
-        try:
-            first = multiscales[0]["datasets"][0]["path"]
-        except (TypeError, KeyError, IndexError):
-            raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays") from None
+        first = level0_path(meta.attributes)
+        if first is None:
+            raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays")
         return ome_member_path(path, first), f"full-resolution level {str(first)!r} of this OME-NGFF image"
     return path, None
 

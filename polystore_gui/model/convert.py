@@ -140,22 +140,11 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
 
 def _ome_facts(path: str, ndim: int) -> tuple[tuple[str | None, ...], tuple[float, ...]]:
     """The units of an OME image's axes and the scale of its level 0 (1 where unsaid)."""
-    from .zarr_nodes import ome_attributes, read_node
+    from .ome_meta import level0_units_scale
+    from .zarr_nodes import read_node
 
     meta = read_node(os.path.abspath(path))
-    attrs = meta.attributes if meta is not None else {}
-    ome: Any = ome_attributes(attrs)
-    units: tuple[str | None, ...] = (None,) * ndim
-    scale = (1.0,) * ndim
-    try:
-        multiscale = ome["multiscales"][0]
-        units = tuple((a.get("unit") if isinstance(a, dict) else None) for a in multiscale["axes"])[:ndim]
-        for t in multiscale["datasets"][0].get("coordinateTransformations", []):
-            if t.get("type") == "scale" and len(t.get("scale", [])) == ndim:
-                scale = tuple(float(v) for v in t["scale"])
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-        pass
-    return units, scale
+    return level0_units_scale(meta.attributes if meta is not None else {}, ndim)
 
 
 def level_shape(plan: ConvertPlan, level: int) -> tuple[int, ...]:

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import Info, inspect, ome_summary
+from .arrays import Info, inspect
+from .ome_meta import ome_summary
 from .contrast import contrast_note, contrast_samples, middle_index
 from .entries import human_size
 from .safe_files import NotRegularFileError, file_type_text

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunk_layout import ChunkLayoutError, resolve_array
-from .zarr_nodes import CorruptMetadataError, ome_attributes, read_node
+from .ome_meta import image_axes
+from .zarr_nodes import CorruptMetadataError, read_node
 
 #: Partial results are folded this many at a time.
 FAN_IN = 8
@@ -79,24 +80,7 @@ class ArrayTarget:
 
 def _axes_of(group_attrs: dict[str, Any]) -> tuple[tuple[str, ...] | None, int | None, tuple[str, ...] | None]:
     """OME axes, the channel axis and the channel labels of an image group's attributes."""
-    ome = ome_attributes(group_attrs)
-    try:
-        raw = ome["multiscales"][0]["axes"]
-        names = tuple(str(a["name"]) if isinstance(a, dict) else str(a) for a in raw)
-    except (KeyError, IndexError, TypeError):
-        return None, None, None
-    channel = None
-    for i, a in enumerate(raw):
-        kind = a.get("type") if isinstance(a, dict) else None
-        if kind == "channel" or names[i] == "c":
-            channel = i
-            break
-    labels: tuple[str, ...] | None = None
-    try:
-        labels = tuple(str(c.get("label", "")) for c in ome["omero"]["channels"])
-    except (KeyError, TypeError, AttributeError):
-        labels = None
-    return names, channel, labels
+    return image_axes(group_attrs)
 
 
 def open_target(backend: str, path: str) -> ArrayTarget:
