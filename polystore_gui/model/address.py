@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .remote_address import is_remote_path, normalise_url
+
 
 class UnknownBackendError(KeyError):
     """An address names a backend that polystore's registry does not know."""
@@ -38,8 +40,13 @@ def parse_address(text: str, known_backends: list[str] | None = None) -> Address
     ``known_backends`` decides what counts as a prefix, so ``C:`` style or ``a:b`` file
     names are not mistaken for backends. When it is ``None`` any identifier-like prefix
     before the first colon is taken as a backend name.
-    A bare disk path is made absolute against the current directory.
+    A bare disk path is made absolute against the current directory. A remote store URL
+    (``s3://…``, ``http(s)://…``, bare or after ``zarr:`` / ``ome_zarr:``) is kept as a
+    URL (RemoteAddressError, a ValueError, when it names no bucket or host); bare, it
+    means ``zarr``.
     """
+    if is_remote_path(text):
+        return Address("zarr", normalise_url(text))
     head, sep, tail = text.partition(":")
     if sep and head and _looks_like_backend(head):
         if known_backends is None or head in known_backends:
@@ -56,6 +63,8 @@ def _looks_like_backend(head: str) -> bool:
 
 
 def _normalise(backend: str, path: str) -> str:
+    if backend in ("zarr", "ome_zarr") and is_remote_path(path):
+        return normalise_url(path)
     if backend in ("disk", "zarr", "ome_zarr"):
         return os.path.abspath(os.path.expanduser(path or "."))
     if not path.startswith("/"):
