@@ -1,0 +1,444 @@
+"""Read a plate from its metadata: OME-Zarr HCS (0.4, 0.5), polystore / OpenHCS, TIFF folders.
+
+Only metadata is read (never a pixel): the plate document, then one document per well.
+``check_fields`` also reads each field's image and level-0 metadata, to say when fields
+differ in shape or dtype (the CLI does; the plate view learns shapes from its thumbnails).
+Anything wrong with a plate becomes a note on the summary; nothing here raises for bad
+input except :class:`NotAPlate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any
+
+from .plate_names import parse_plate_file, row_index, row_name, standard_grid, well_name, well_position
+from .plate_summary import (
+    OME_PLATE, POLYSTORE_PLATE, TIFF_PLATE, Acquisition, FieldSummary, PlateSummary, WellSummary,
+)
+from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
+from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
+
+LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")
+# polystore's plate documents (polystore.metadata_writer.METADATA_CONFIG; OpenHCS's older name).
+POLYSTORE_DOCUMENTS = ("polystore_metadata.json", "openhcs_metadata.json")
+POLYSTORE_PLATE_NAME = "Polystore_Plate"  # polystore.zarr.DEFAULT_PLATE_NAME
+MAX_TIFF_SCAN = 200_000  # entries of a folder looked at for plate TIFF names
+MAX_NOTES_LISTED = 5
+
+
+class NotAPlate(ValueError):
+    """The address is not a plate (nor a well of one)."""
+
+
+def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSummary | None:
+    """The plate rooted at ``backend:path``; None when it is not one (or not local)."""
+    if backend not in LOCAL_BACKENDS or not os.path.isdir(path):
+        return None
+    path = os.path.abspath(path)
+    try:
+        meta = read_node(path)
+    except (CorruptMetadataError, OSError):
+        meta = None
+    if meta is not None:
+        if meta.node_type == "group" and "plate" in ome_attributes(meta.attributes):
+            return read_zarr_plate(path, meta, backend=backend, check_fields=check_fields)
+        return None
+    for name in POLYSTORE_DOCUMENTS:
+        if os.path.isfile(os.path.join(path, name)):
+            return read_polystore_folder(path, name, backend=backend, check_fields=check_fields)
+    if has_zarr_marker(path):
+        return None
+    return read_tiff_plate(path, backend=backend)
+
+
+def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
+    """The well at ``backend:path`` (an OME-Zarr well group) and the plate holding it."""
+    if backend not in LOCAL_BACKENDS or not os.path.isdir(path):
+        return None
+    path = os.path.abspath(path)
+    try:
+        meta = read_node(path)
+    except (CorruptMetadataError, OSError):
+        return None
+    if meta is None or meta.node_type != "group" or "well" not in ome_attributes(meta.attributes):
+        return None
+    plate_root = os.path.dirname(os.path.dirname(path))
+    plate = plate_at(backend, plate_root)
+    if plate is not None:
+        relative = os.path.relpath(path, plate_root).replace(os.sep, "/")
+        found = next((w for w in plate.wells if w.path.strip("/") == relative), None)
+        if found is not None:
+            return plate, found
+    row, column = os.path.basename(os.path.dirname(path)), os.path.basename(path)
+    well, _ = _read_well(path, f"{row}/{column}", row, column, (0, 0), plate_mtime=None)
+    return plate, well
+
+
+# -- OME-Zarr HCS and polystore zarr plates ------------------------------------------------------
+
+
+def _names(value: Any, what: str, notes: list[str]) -> list[str]:
+    if not isinstance(value, list):
+        notes.append(f"the plate's {what} are not a list")
+        return []
+    names = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name:
+            names.append(name)
+        else:
+            notes.append(f"a {what[:-1]} without a name is ignored")
+    return names
+
+
+def _acquisitions(value: Any, notes: list[str]) -> tuple[Acquisition, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        notes.append("the plate's acquisitions are not a list")
+        return ()
+    found = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        ident, name, most = item.get("id"), item.get("name"), item.get("maximumfieldcount")
+        found.append(Acquisition(
+            ident if isinstance(ident, int) else None,
+            name if isinstance(name, str) else None,
+            most if isinstance(most, int) and not isinstance(most, bool) else None,
+        ))
+    return tuple(found)
+
+
+def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", check_fields: bool = False,
+                    polystore_document: str | None = None) -> PlateSummary:
+    """An OME-Zarr HCS plate (or polystore's, which is one) from its metadata and its wells'."""
+    ome = ome_attributes(meta.attributes)
+    plate = ome.get("plate")
+    notes: list[str] = []
+    if not isinstance(plate, dict):
+        plate = {}
+        notes.append("the plate metadata is not an object")
+    version = plate.get("version") or ome.get("version")
+    name = plate.get("name") if isinstance(plate.get("name"), str) else None
+    if polystore_document is None:
+        parent = os.path.dirname(path)
+        polystore_document = next((d for d in POLYSTORE_DOCUMENTS if os.path.isfile(os.path.join(parent, d))), None)
+    polystore = polystore_document is not None or name == POLYSTORE_PLATE_NAME
+    rows = _names(plate.get("rows"), "rows", notes)
+    columns = _names(plate.get("columns"), "columns", notes)
+    field_count = plate.get("field_count")
+    if not isinstance(field_count, int) or isinstance(field_count, bool):
+        field_count = None
+    acquisitions = _acquisitions(plate.get("acquisitions"), notes)
+    listed = plate.get("wells")
+    if not isinstance(listed, list):
+        notes.append("the plate lists no wells")
+        listed = []
+
+    wells: list[WellSummary] = []
+    seen: set[str] = set()
+    missing: list[str] = []
+    for item in listed:
+        well_path = item.get("path") if isinstance(item, dict) else None
+        if not isinstance(well_path, str) or not well_path:
+            notes.append("a well without a path is ignored")
+            continue
+        if well_path in seen:
+            notes.append(f"well {well_path} is listed twice")
+            continue
+        seen.add(well_path)
+        try:
+            directory = ome_member_path(path, well_path)
+        except CorruptMetadataError:
+            notes.append(f"well path {well_path[:80]!r} leads outside the plate: ignored")
+            continue
+        row, _, column = well_path.rpartition("/")
+        position = _metadata_position(item, row, column, rows, columns)
+        if polystore or position is None:
+            # polystore packs rowIndex/columnIndex (only rows and columns with wells count):
+            # the name says where the well really is.
+            position = well_position(f"{row}{column}") or position
+        if position is None:
+            notes.append(f"well {well_path} has no place on the grid: ignored")
+            continue
+        if not os.path.isdir(directory):
+            missing.append(well_path)
+            wells.append(WellSummary(_display_name(row, column, position), well_path, row, column, *position, (),
+                                     notes=("listed by the plate but does not exist",)))
+            continue
+        well, well_notes = _read_well(directory, well_path, row, column, position, plate_mtime=meta.metadata_mtime,
+                                      check_fields=check_fields)
+        wells.append(well)
+        notes.extend(well_notes)
+    if missing:
+        notes.append(_counted(missing, "well", "listed by the plate but missing", "wells"))
+    empty = [w.path for w in wells if not w.fields and w.path not in missing]
+    if empty:
+        notes.append(_counted(empty, "well", "without fields", "wells"))
+    if polystore or not rows or not columns:
+        rows, columns = _grid_from_names(wells, rows, columns)
+    notes.extend(_field_count_notes(field_count, wells, acquisitions))
+    return PlateSummary(
+        POLYSTORE_PLATE if polystore else OME_PLATE, backend, path, name,
+        str(version) if version is not None else None, tuple(rows), tuple(columns),
+        tuple(sorted(wells, key=lambda w: (w.row_index, w.column_index))), field_count, acquisitions,
+        tuple(notes), meta.metadata_mtime,
+    )
+
+
+def _metadata_position(item: dict[str, Any], row: str, column: str, rows: list[str],
+                       columns: list[str]) -> tuple[int, int] | None:
+    r, c = item.get("rowIndex"), item.get("columnIndex")
+    if isinstance(r, int) and isinstance(c, int) and 0 <= r < len(rows) and 0 <= c < len(columns):
+        return r, c
+    if row in rows and column in columns:
+        return rows.index(row), columns.index(column)
+    return None
+
+
+def _display_name(row: str, column: str, position: tuple[int, int]) -> str:
+    if row_index(row) is not None and column.isdigit():
+        return f"{row}{column.zfill(2)}"
+    return f"{row}{column}" if row and column else well_name(*position)
+
+
+def _grid_from_names(wells: list[WellSummary], rows: list[str], columns: list[str]) -> tuple[list[str], list[str]]:
+    """The rows and columns of the standard plate holding every well (placed by name)."""
+    n_rows, n_columns = standard_grid([(w.row_index, w.column_index) for w in wells])
+    n_rows, n_columns = max(n_rows, len(rows)), max(n_columns, len(columns))
+    width = max((len(w.column) for w in wells if w.column.isdigit()), default=2)
+    by_row = {w.row_index: w.row for w in wells}
+    by_column = {w.column_index: w.column for w in wells}
+    return ([by_row.get(i, row_name(i)) for i in range(n_rows)],
+            [by_column.get(i, f"{i + 1:0{width}d}") for i in range(n_columns)])
+
+
+def _read_well(directory: str, well_path: str, row: str, column: str, position: tuple[int, int], *,
+               plate_mtime: float | None, check_fields: bool = False) -> tuple[WellSummary, list[str]]:
+    name = _display_name(row, column, position)
+    notes: list[str] = []
+    try:
+        meta = read_node(directory)
+    except (CorruptMetadataError, OSError) as exc:
+        return WellSummary(name, well_path, row, column, *position, (), notes=(str(exc),)), [f"well {well_path}: {exc}"]
+    if meta is None:
+        return WellSummary(name, well_path, row, column, *position, (), notes=("not a zarr group",)), []
+    attrs = ome_attributes(meta.attributes)
+    well = attrs.get("well")
+    images = well.get("images") if isinstance(well, dict) else None
+    if not isinstance(images, list):
+        return WellSummary(name, well_path, row, column, *position, (), notes=("no well metadata",)), []
+    fields: list[FieldSummary] = []
+    for image in images:
+        image_path = image.get("path") if isinstance(image, dict) else None
+        if not isinstance(image_path, str):
+            notes.append(f"well {well_path}: a field without a path is ignored")
+            continue
+        try:
+            field_directory = ome_member_path(directory, image_path)
+        except CorruptMetadataError:
+            notes.append(f"well {well_path}: field path {image_path[:80]!r} leads outside the well: ignored")
+            continue
+        if not os.path.isdir(field_directory):
+            notes.append(f"well {well_path}: field {image_path} is listed but missing")
+            continue
+        acquisition = image.get("acquisition")
+        fields.append(FieldSummary(f"ome_zarr:{field_directory}", image_path,
+                                   acquisition if isinstance(acquisition, int) else None))
+    extra = tuple(sorted((k, _text(v)) for k, v in meta.attributes.items() if k not in ("well", "ome")))
+    extra += tuple(sorted((k, _text(v)) for k, v in attrs.items() if k not in ("well", "version") and attrs is not meta.attributes))
+    if check_fields:
+        notes.extend(_field_shape_notes(well_path, fields))
+    acquisitions = tuple(sorted({f.acquisition for f in fields if f.acquisition is not None}))
+    return WellSummary(name, well_path, row, column, *position, tuple(fields), acquisitions, extra,
+                       tuple(n.split(": ", 1)[-1] for n in notes)), notes
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)[:200]
+
+
+def field_level0(field_directory: str) -> ZarrNodeMeta | None:
+    """The full-resolution array of an OME-NGFF image (its first dataset); None if unreadable."""
+    try:
+        image = read_node(field_directory)
+        if image is None:
+            return None
+        multiscales: Any = ome_attributes(image.attributes).get("multiscales")
+        datasets = multiscales[0]["datasets"]
+        return read_node(ome_member_path(field_directory, datasets[0]["path"]))
+    except (CorruptMetadataError, OSError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _field_shape_notes(well_path: str, fields: list[FieldSummary]) -> list[str]:
+    facts = []
+    for f in fields:
+        level = field_level0(f.path)
+        if level is None or level.node_type != "array":
+            return [f"well {well_path}: field {f.name} is not a readable OME-NGFF image"]
+        facts.append((level.shape, level.dtype))
+    kinds = Counter(facts)
+    if len(kinds) <= 1:
+        return []
+    said = ", ".join(f"{'×'.join(map(str, s or ()))} {d}" for (s, d) in kinds)
+    return [f"well {well_path}: fields differ in shape or dtype ({said})"]
+
+
+def _field_count_notes(field_count: int | None, wells: list[WellSummary],
+                       acquisitions: tuple[Acquisition, ...]) -> list[str]:
+    most = max((len(w.fields) for w in wells), default=0)
+    notes = []
+    if field_count is not None and field_count != most and wells:
+        fuller = [w.path for w in wells if len(w.fields) > field_count]
+        if fuller:
+            notes.append(f"the metadata says field_count {field_count}, but {_counted(fuller, 'well', f'has more', 'wells', verb_plural='have more')} (up to {most})")
+        else:
+            notes.append(f"the metadata says field_count {field_count}, but no well has more than {most}")
+    for acquisition in acquisitions:
+        if acquisition.maximum_field_count is None or acquisition.id is None:
+            continue
+        counted = max((sum(1 for f in w.fields if f.acquisition == acquisition.id) for w in wells), default=0)
+        if counted > acquisition.maximum_field_count:
+            notes.append(f"acquisition {acquisition.id} says at most {acquisition.maximum_field_count} fields a well, "
+                         f"but a well has {counted}")
+    return notes
+
+
+def _counted(items: list[str], one: str, what: str, many: str, *, verb_plural: str | None = None) -> str:
+    shown = ", ".join(items[:MAX_NOTES_LISTED]) + (f" and {len(items) - MAX_NOTES_LISTED} more" if len(items) > MAX_NOTES_LISTED else "")
+    if len(items) == 1:
+        return f"{one} {shown} {what}"
+    return f"{len(items)} {many} {verb_plural or what} ({shown})"
+
+
+# -- polystore / OpenHCS plate folders -------------------------------------------------------------
+
+
+def read_polystore_folder(path: str, document: str, *, backend: str = "disk",
+                          check_fields: bool = False) -> PlateSummary:
+    """A plate folder holding polystore's (or OpenHCS's) metadata document: its main
+    subdirectory's zarr plate, else its TIFFs."""
+    notes: list[str] = []
+    mtime: float | None = None
+    subdirectories: dict[str, Any] = {}
+    try:
+        doc_path = os.path.join(path, document)
+        mtime = os.stat(doc_path).st_mtime
+        doc = json.loads(read_capped(doc_path))
+        found = doc.get("subdirectories") if isinstance(doc, dict) else None
+        if isinstance(found, dict):
+            subdirectories = {str(k): v for k, v in found.items() if isinstance(v, dict)}
+        else:
+            notes.append(f"{document} lists no subdirectories")
+    except (OSError, ValueError, NotRegularFileError, FileTooLargeError, RecursionError) as exc:
+        notes.append(f"{document} cannot be read: {exc}")
+    order = sorted(subdirectories, key=lambda k: (not subdirectories[k].get("main"), k))
+    for key in order:
+        for candidate in (os.path.join(path, key) if key != "." else path, os.path.join(path, f"{key}.zarr")):
+            if candidate == path or not os.path.isdir(candidate):
+                continue
+            try:
+                meta = read_node(candidate)
+            except (CorruptMetadataError, OSError):
+                meta = None
+            if meta is not None and meta.node_type == "group" and "plate" in ome_attributes(meta.attributes):
+                plate = read_zarr_plate(candidate, meta, backend=backend, check_fields=check_fields,
+                                        polystore_document=document)
+                return _as_polystore(plate, path, subdirectories.get(key, {}), notes)
+    for key in order:
+        candidate = path if key == "." else os.path.join(path, key)
+        if os.path.isdir(candidate):
+            tiffs = read_tiff_plate(candidate, backend=backend)
+            if tiffs is not None:
+                return _as_polystore(tiffs, path, subdirectories.get(key, {}), notes)
+    tiffs = read_tiff_plate(path, backend=backend)
+    if tiffs is not None:
+        return _as_polystore(tiffs, path, {}, notes)
+    return PlateSummary(POLYSTORE_PLATE, backend, path, os.path.basename(path), None, (), (), (), None, (),
+                        tuple(notes + ["no subdirectory holds a zarr plate or plate images"]), mtime)
+
+
+def _as_polystore(plate: PlateSummary, root: str, subdirectory: dict[str, Any], notes: list[str]) -> PlateSummary:
+    """``plate`` as found in a polystore plate folder, with the document's per-well facts."""
+    per_well = subdirectory.get("wells")
+    wells = plate.wells
+    if isinstance(per_well, dict):
+        wells = tuple(
+            _with_attributes(w, per_well.get(w.name) or per_well.get(w.path)) for w in wells
+        )
+    return PlateSummary(POLYSTORE_PLATE, plate.backend, plate.path, plate.name, plate.version, plate.rows,
+                        plate.columns, wells, plate.field_count, plate.acquisitions,
+                        tuple(notes) + plate.notes, plate.metadata_mtime)
+
+
+def _with_attributes(well: WellSummary, facts: Any) -> WellSummary:
+    if not isinstance(facts, dict):
+        return well
+    extra = tuple((str(k), _text(v)) for k, v in sorted(facts.items(), key=lambda kv: str(kv[0])))
+    return WellSummary(well.name, well.path, well.row, well.column, well.row_index, well.column_index, well.fields,
+                       well.acquisitions, well.attributes + extra, well.notes)
+
+
+# -- folders of plate TIFFs ---------------------------------------------------------------------------
+
+
+def read_tiff_plate(path: str, *, backend: str = "disk") -> PlateSummary | None:
+    """A folder of TIFFs named by well, site, channel and z; None when its TIFFs are not
+    named so (fewer than two, or most of them not)."""
+    names: list[str] = []
+    tiffs = 0
+    truncated = False
+    try:
+        with os.scandir(path) as it:
+            for n, entry in enumerate(it):
+                if n >= MAX_TIFF_SCAN:
+                    truncated = True
+                    break
+                lower = entry.name.lower()
+                if lower.endswith((".tif", ".tiff")):
+                    tiffs += 1
+                    names.append(entry.name)
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return None
+    parsed = [p for p in map(parse_plate_file, names) if p is not None]
+    if len(parsed) < 2 or len(parsed) * 2 < tiffs:
+        return None
+    notes = []
+    if truncated:
+        notes.append(f"only the first {MAX_TIFF_SCAN:,} entries of the folder were looked at")
+    if len(parsed) < tiffs:
+        notes.append(f"{tiffs - len(parsed)} TIFF files do not name a well: not shown")
+    by_well: dict[tuple[int, int], dict[int, list[Any]]] = {}
+    for p in parsed:
+        by_well.setdefault((p.row, p.column), {}).setdefault(p.site, []).append(p)
+    wells = []
+    for (r, c), sites in sorted(by_well.items()):
+        name = well_name(r, c)
+        fields = tuple(
+            FieldSummary(
+                f"{backend}:{os.path.join(path, files[0].name)}", f"s{site}", None,
+                tuple(os.path.join(path, f.name) for f in files),
+            )
+            for site, files in sorted(sites.items())
+            for files in [sorted(files, key=lambda f: (f.t, f.channel, f.z, f.name))]
+        )
+        channels = sorted({f.channel for files in sites.values() for f in files})
+        planes = sorted({f.z for files in sites.values() for f in files})
+        attributes = (("channels", ", ".join(map(str, channels))), ("z planes", str(len(planes))))
+        wells.append(WellSummary(name, name, row_name(r), f"{c + 1:02d}", r, c, fields, (), attributes))
+    n_rows, n_columns = standard_grid(list(by_well))
+    counts = Counter(len(w.fields) for w in wells)
+    if len(counts) > 1:
+        notes.append("wells differ in their number of fields: " + ", ".join(
+            f"{n} with {k}" for k, n in sorted(counts.items())))
+    return PlateSummary(
+        TIFF_PLATE, backend, path, os.path.basename(path), None,
+        tuple(row_name(i) for i in range(n_rows)), tuple(f"{i + 1:02d}" for i in range(n_columns)),
+        tuple(wells), None, (), tuple(notes), mtime,
+    )
