@@ -231,6 +231,13 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
     return out
 
 
+def array_limits(data: Any, channel_axis: int | None = None) -> tuple[float, float]:
+    """The limits an array opens with, wherever it is shown: the preview and the persistent
+    viewer both call this (through ``contrast_samples``), so one array looks the same in
+    both windows. A placeholder (around the one value, or 0-1) when it holds no contrast."""
+    return contrast_samples([data], channel_axis)[0].limits
+
+
 def _fill_value(array: Any) -> Any:
     fill = getattr(array, "fill_value", None)
     if fill is None:

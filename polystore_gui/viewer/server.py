@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..model import viewer_protocol as protocol
+from ..model.contrast import array_limits
 from ..model.streaming import LOOPBACK, Running, viewer_state
 from .guard import MemoryGuard
 from .layers import BatchError, LayerBook, LayerUpdate
@@ -67,19 +68,9 @@ class PendingBatch:
 
 
 def contrast(data: np.ndarray) -> tuple[float, float]:
-    """Contrast limits from at most about a million samples (napari would read everything)."""
-    step = max(1, int(np.ceil((data.size / 1_000_000) ** (1 / max(1, data.ndim)))))
-    sample = data[tuple(slice(None, None, step) for _ in range(data.ndim))]
-    if data.dtype.kind == "b":
-        return (0.0, 1.0)
-    if data.dtype.kind == "f":
-        finite = sample[np.isfinite(sample)]
-        if finite.size == 0:
-            return (0.0, 1.0)
-        lo, hi = float(finite.min()), float(finite.max())
-    else:
-        lo, hi = float(sample.min()), float(sample.max())
-    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+    """Contrast limits as the preview chooses them (model.contrast.array_limits: the plane
+    shown first, a bounded crop; napari would read everything)."""
+    return array_limits(data)
 
 
 def _server_class() -> type:

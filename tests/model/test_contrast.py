@@ -167,3 +167,26 @@ def test_a_sparse_sharded_array_written_by_tensorstore(tmp_path):
     array[45].write(plane).result()
     (layer,) = open_preview("zarr", str(tmp_path / "ts.zarr")).layers
     assert _holds(layer.contrast_limits, 5000, 5999), layer.contrast_limits
+
+
+@pytest.mark.parametrize("shape", [(300, 400), (9, 200, 300)], ids=["plane", "stack"])
+def test_the_preview_and_the_persistent_viewer_give_an_array_the_same_limits(tmp_path, shape):
+    """One contrast helper: an array with a few bright outliers opens with the same limits in
+    the preview (from its zarr copy) and in the persistent viewer (streamed in memory), so
+    it looks the same in both windows (the viewer once took min/max, the preview percentiles)."""
+    from polystore_gui.viewer.server import contrast as viewer_contrast
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(1000, 50, shape).astype(np.uint16)
+    data.reshape(-1)[:: 997] = 60000  # hot pixels: min/max would hide the image behind them
+    zarr.create_array(str(tmp_path / "a.zarr"), data=data, chunks=shape)
+    (layer,) = open_preview("zarr", str(tmp_path / "a.zarr")).layers
+    assert viewer_contrast(data) == tuple(layer.contrast_limits)
+    assert layer.contrast_limits[1] < 60000  # the percentiles, not the outliers
+
+
+def test_array_limits_of_a_blank_or_odd_array():
+    assert contrast.array_limits(np.full((4, 4), 7, dtype=np.uint8)) == (7.0, 8.0)
+    assert contrast.array_limits(np.zeros((3, 3), dtype=bool)) == (0.0, 1.0)
+    assert contrast.array_limits(np.full((2, 2), np.nan)) == (0.0, 1.0)
+    assert contrast.array_limits(np.zeros((0, 5), dtype=np.float32)) == (0.0, 1.0)
