@@ -1,0 +1,249 @@
+"""What is selected and where it goes: the preview, the chunk inspector, the folder list, the viewers.
+
+A mixin of :class:`~polystore_gui.qt.main_window.MainWindow` (see its docstring for why
+mixins): it uses the window's widgets and models through ``self``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtCore import QModelIndex, QPersistentModelIndex, Qt
+
+from ..model.address import Address
+from ..model.entries import Entry, EntryKind
+from . import window_layout
+from .later import call_later
+from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE, State
+from .viewer_link import NAPARI
+
+
+class SelectionMixin:
+    """Selection routing: the tree's or the folder list's current row to the preview (and the
+    chunk inspector when it is open); the folder list kept in step with the tree model;
+    the selection sent to the persistent viewers."""
+
+    # What "Send to napari viewer" takes: things that can hold an image.
+    SENDABLE = (
+        EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.OME_ZARR, EntryKind.IMAGE_FILE,
+        EntryKind.ARRAY_FILE, EntryKind.VIRTUAL_FILE, EntryKind.OBJECT,
+    )
+
+    INSPECTABLE = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.OME_ZARR)
+
+    def show_folder_list(self, index: QModelIndex) -> bool:
+        """Show every entry of the listed folder ``index`` (a source index) below the tree."""
+        model = self.tree_model
+        node = model.node(index)
+        if node.state is not State.LISTED or node.backend is not None:
+            return False
+        header = self.tree.header()
+        shown, rest, details = model.listing_parts(index)
+        self.folder_list.show_folder((node.entry.backend, node.entry.path), node.entry.name, shown, details,
+                                     tail=rest, sort_column=header.sortIndicatorSection(),
+                                     order=header.sortIndicatorOrder())
+        self.folder_list.set_filter(self.filter_edit.text())
+        return True
+
+    def _folder_list_index(self) -> QModelIndex:
+        folder = self.folder_list.model.folder
+        return self.tree_model.find(*folder) if folder is not None else QModelIndex()
+
+    def _on_tree_model_listing_finished(self, address: tuple[str, str]) -> None:
+        index = self.tree_model.find(*address)
+        if not index.isValid():
+            return
+        if address == self.folder_list.model.folder or (
+                self.tree_model.is_large(index) and self.tree.isExpanded(self.proxy.mapFromSource(index))):
+            # A large folder opened: all its entries below, one event-loop turn later (the
+            # tree lays out its page in between: two short pauses rather than one long).
+            persistent = QPersistentModelIndex(index)
+            call_later(self, 0, lambda: persistent.isValid() and self.show_folder_list(QModelIndex(persistent)))
+
+    def _on_tree_model_listing_reordered(self, address: tuple[str, str]) -> None:
+        if address == self.folder_list.model.folder:
+            index = self.tree_model.find(*address)
+            if index.isValid():
+                self.show_folder_list(index)
+
+    def _on_tree_model_details_learnt(self, address: tuple[str, str], updates: list[Entry]) -> None:
+        if address == self.folder_list.model.folder:
+            self.folder_list.model.update_entries(updates)
+
+    def _on_tree_model_details_progress(self, address: tuple[str, str], remaining: int) -> None:
+        if remaining:
+            self.statusBar().showMessage(f"Reading the sizes and times of {remaining:,} entries of {address[1]} to sort them…")
+        else:
+            self.statusBar().showMessage("Sorted.", 3000)
+
+    def _on_folder_list_details_wanted(self, folder: tuple[str, str], entries: list[Entry]) -> None:
+        index = self.tree_model.find(*folder)
+        if index.isValid():
+            self.tree_model.request_details(index, entries)
+
+    def _on_folder_list_sort_requested(self, column: int, order: Qt.SortOrder) -> None:
+        self.tree.sortByColumn(column, order)  # one order for the tree and the list
+
+    def _on_folder_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._list_last_used = True
+        if current.isValid():
+            self._show_entry(current.data(ENTRY_ROLE))
+
+    def _on_folder_list_double_clicked(self, index: QModelIndex) -> None:
+        entry = index.data(ENTRY_ROLE)
+        if isinstance(entry, Entry) and entry.expandable:
+            self.navigator.reveal(Address(entry.backend, entry.path))
+            self.tree.expand(self.tree.currentIndex())
+
+    def _on_folder_list_context_menu_requested(self, pos: Any) -> None:
+        self._list_last_used = True
+        self.tree_context_menu(from_list=True).popup(self.folder_list.table.viewport().mapToGlobal(pos))
+
+    def _on_tree_activated(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if source.data(ROW_KIND_ROLE) == "more":
+            self.show_folder_list(source.parent())
+            self.folder_list.table.setFocus()
+
+    def _show_welcome(self) -> None:
+        self.preview.show_message(
+            "polystore-gui",
+            "Select an entry in the tree to preview it.\n\n"
+            "Expand disk to browse folders, memory for in-process arrays, and zarr / ome_zarr "
+            "for the stores you opened or met while browsing.",
+        )
+
+    def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._list_last_used = False  # what the selection actions act on: the tree's selection
+        if not current.isValid():
+            self._show_welcome()
+            return
+        source = self.proxy.mapToSource(current)
+        kind = source.data(ROW_KIND_ROLE)
+        if kind == "backend":
+            info = self.tree_model.node(source).backend
+            assert info is not None
+            facts = {
+                "backend": info.key,
+                "capability": info.label,
+                "status": info.status.value,
+                "context": info.context_detail or "",
+                "class": f"{info.module}.{info.class_name}",
+                "about": info.summary,
+                "error": info.error or "",
+            }
+            text = f"{info.key}: {info.label}"
+            if info.context_detail:
+                text += f"\n\n{info.context_detail}"
+            if info.error:
+                text += f"\n\n{info.error}"
+            self.preview.show_message(info.key, text, {k: v for k, v in facts.items() if v})
+            return
+        entry: Entry = source.data(ENTRY_ROLE)
+        if kind == "more":
+            self.preview.show_message(entry.name, "Double-click this row (or press Enter) to show every entry of "
+                                      "the folder in the folder list below the tree.")
+            return
+        if kind in ("loading", "error") or entry.kind is EntryKind.ERROR:
+            self.preview.show_message(entry.name, entry.error or entry.name)
+            return
+        self._show_entry(entry)
+
+    def _show_entry(self, entry: Entry) -> None:
+        """Preview an entry (and inspect its chunks when the inspector is open)."""
+        if entry.kind is EntryKind.ERROR:
+            self.preview.show_message(entry.name, entry.error or entry.name)
+            return
+        self.preview.request(entry.backend, entry.path)
+        if self._inspecting():
+            self._inspect(entry)
+
+    def set_inspector_visible(self, visible: bool) -> None:
+        """Show or hide the chunk inspector beside the preview (View → Chunk Inspector)."""
+        if self.inspector_action.isChecked() != visible:
+            self.inspector_action.setChecked(visible)
+            return
+        if not visible:
+            if self._inspector is not None:
+                self.inspector.clear()
+                self.overlay.detach()
+                self.inspector.hide()
+            return
+        self.inspector.show()
+        sizes = self.splitter.sizes()
+        minimums = (self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, self.inspector.minimumSizeHint().width())
+        if sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
+            self.splitter.setSizes(window_layout.inspector_sizes(sum(sizes), sizes[0], minimums))
+        current = self.proxy.mapToSource(self.tree.currentIndex())
+        entry = current.data(ENTRY_ROLE) if current.isValid() else None
+        if isinstance(entry, Entry):
+            self._inspect(entry)
+            if self.preview.current is not None:
+                self._on_preview_shown(self.preview.current)
+
+    def _inspect(self, entry: Entry) -> None:
+        from ..model.chunk_layout import INSPECTABLE_BACKENDS
+
+        if entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS:
+            self.inspector.inspect(entry.backend, entry.path)
+        else:
+            self.overlay.detach()
+            self.inspector.clear(f"{entry.name} is not a zarr array: select an array (or an OME-Zarr image) "
+                                 "to see how it is stored.")
+
+    def _on_preview_shown(self, preview: Any) -> None:
+        if not self._inspecting() or self.inspector.address != (preview.backend, preview.path):
+            return
+        images = [layer for layer in self.preview.shown_layers if type(layer).__name__ == "Image"]
+        if not images:
+            return
+        spec = preview.layers[0] if preview.layers else None
+        self.overlay.attach(images[0], channel_axis=getattr(spec, "channel_axis", None), channel=0)
+
+    def _inspectable(self, entry: Entry) -> bool:
+        from ..model.chunk_layout import INSPECTABLE_BACKENDS
+
+        return entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS
+
+    def inspect_selected(self) -> None:
+        """Inspect Chunks: open the chunk inspector on the selected zarr array and preview it."""
+        entries = self.selected_entries()
+        if len(entries) != 1 or not self._inspectable(entries[0]):
+            self.statusBar().showMessage("Select one zarr array (or OME-Zarr image) to inspect its chunks.", 5000)
+            return
+        entry = entries[0]
+        if not self._inspecting():
+            self.set_inspector_visible(True)
+        if self.inspector.address != (entry.backend, entry.path):
+            self._inspect(entry)
+        current = self.preview.current
+        if current is None or (current.backend, current.path) != (entry.backend, entry.path):
+            self.preview.request(entry.backend, entry.path)
+
+    def _folder_list_in_use(self) -> bool:
+        """Whether the selection is the folder list's (it has the focus, or its context menu is open)."""
+        return self.folder_list.isVisible() and (self.folder_list.table.hasFocus() or self._list_last_used)
+
+    def selected_entries(self) -> list[Entry]:
+        """The selected rows' entries (one per row, in view order), backends and placeholders left out.
+
+        From the folder list when it has the focus (or its context menu is open), else the tree.
+        """
+        table = self.folder_list.table
+        if self._folder_list_in_use():
+            return [table.model().entry(i.row()) for i in sorted(table.selectionModel().selectedRows(0), key=lambda i: i.row())]
+        rows = sorted(self.tree.selectionModel().selectedRows(0), key=lambda i: (self.tree.visualRect(i).top(), i.row()))
+        entries = []
+        for index in rows:
+            source = self.proxy.mapToSource(index)
+            if source.data(ROW_KIND_ROLE) == "entry":
+                entries.append(source.data(ENTRY_ROLE))
+        return entries
+
+    def send_selection(self, sink: str = NAPARI) -> None:
+        """Send the selected arrays to the napari viewer (or Fiji); the work runs in a worker."""
+        entries = [e for e in self.selected_entries() if e.kind in self.SENDABLE]
+        if not entries:
+            self.statusBar().showMessage("Select one or more arrays or images to send.", 5000)
+            return
+        self.viewer_link.send([Address(e.backend, e.path) for e in entries], sink)

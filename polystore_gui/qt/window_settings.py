@@ -1,0 +1,200 @@
+"""The window's settings (QSettings) and its geometry: sizes restored, fitted, the Name column.
+
+A mixin of :class:`~polystore_gui.qt.main_window.MainWindow` (see its docstring for why
+mixins): it uses the window's widgets and models through ``self``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qtpy.QtCore import QSettings, Qt, QTimer
+from qtpy.QtWidgets import QInputDialog
+
+from . import window_layout
+from .viewer_link import FIJI, NAPARI
+
+
+log = logging.getLogger(__name__)
+
+
+class SettingsMixin:
+    """Settings read and written through QSettings (the preview's size limit, the chunks of arrays
+    copied into zarr, the viewers' ports), and the window's geometry: restored, fitted into
+    the screen, the tree's Name column fitted to its pane."""
+
+    SIZE_LIMIT_KEY = "preview/size_limit_bytes"
+
+    def settings_size_limit(self) -> int:
+        """The preview's size guard (bytes read whole without asking), from QSettings."""
+        from ..model.arrays import DEFAULT_SIZE_LIMIT
+
+        value = QSettings().value(self.SIZE_LIMIT_KEY, DEFAULT_SIZE_LIMIT)
+        try:
+            return max(1 << 20, int(value))
+        except (TypeError, ValueError):
+            return DEFAULT_SIZE_LIMIT
+
+    def set_size_limit(self, nbytes: int) -> None:
+        self.preview.size_limit = int(nbytes)
+        QSettings().setValue(self.SIZE_LIMIT_KEY, int(nbytes))
+
+    def choose_size_limit(self) -> None:
+        gib, ok = QInputDialog.getDouble(
+            self, "Preview size limit",
+            "Ask before reading more than this many GiB into memory\n"
+            "(only for data with no lazy path; lazy arrays are never read whole):",
+            self.preview.size_limit / 2**30, 0.01, 1024.0, 2,
+        )
+        if ok:
+            self.set_size_limit(int(gib * 2**30))
+
+    def transfer_chunks(self) -> tuple[int, ...] | None:
+        """The chunk shape for arrays copied into zarr (setting ``transfers/chunks``); None: per plane."""
+        text = str(QSettings().value("transfers/chunks", "plane") or "plane")
+        try:
+            return None if text == "plane" else tuple(int(n) for n in text.split(","))
+        except ValueError:
+            return None
+
+    def set_transfer_chunks(self, chunks: tuple[int, ...] | None) -> None:
+        QSettings().setValue("transfers/chunks", "plane" if not chunks else ",".join(str(n) for n in chunks))
+
+    def choose_transfer_chunks(self) -> None:
+        current = self.transfer_chunks()
+        text, ok = QInputDialog.getText(
+            self, "Chunks for arrays copied into zarr",
+            "'plane' (one plane per chunk; 2048 x 2048 tiles for planes above 4096 x 4096),\n"
+            "or the sizes of the trailing axes, e.g. 1,512,512:",
+            text="plane" if current is None else ",".join(str(n) for n in current))
+        if not ok:
+            return
+        text = text.strip()
+        try:
+            chunks = None if text in ("", "plane") else tuple(int(n) for n in text.split(","))
+        except ValueError:
+            self.statusBar().showMessage(f"Not a chunk shape: {text!r}", 5000)
+            return
+        self.set_transfer_chunks(chunks)
+
+    def show_settings(self) -> None:
+        from .settings_dialog import SettingsDialog
+
+        SettingsDialog(self).exec()
+
+    @staticmethod
+    def _viewer_ports(napari_port: int | None, fiji_port: int | None) -> tuple[int, int]:
+        """The ports given, else the settings, else polystore's default (Fiji: one above it)."""
+        from ..model.streaming import default_port
+
+        settings = QSettings()
+        base = default_port()
+        napari = napari_port if napari_port is not None else int(settings.value("viewer/napari_port", base))
+        fiji = fiji_port if fiji_port is not None else int(settings.value("viewer/fiji_port", base + 1))
+        return napari, fiji
+
+    def set_viewer_ports(self, napari_port: int, fiji_port: int) -> None:
+        """Use (and remember) these ports for the napari viewer and the Fiji receiver."""
+        settings = QSettings()
+        settings.setValue("viewer/napari_port", int(napari_port))
+        settings.setValue("viewer/fiji_port", int(fiji_port))
+        if self.viewer_link.ports != {NAPARI: napari_port, FIJI: fiji_port}:
+            self.viewer_link.ports = {NAPARI: int(napari_port), FIJI: int(fiji_port)}
+            self.viewer_link.states.clear()
+            self.viewer_link.poll()
+
+    def _save_layout(self) -> None:
+        """Window geometry and the splitter's sizes, for the next start (QSettings)."""
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.splitter.saveState())
+
+    def _restore_layout(self) -> None:
+        """The last session's geometry, fitted into the screen it opens on (a window saved at
+        100 % scaling is larger than the screen at 150 %), and its splitter, unless that
+        would leave the tree or the preview narrower than their minimums."""
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if geometry is not None and self.restoreGeometry(geometry):
+            self.fit_into_screen()
+        splitter = settings.value("window/splitter")
+        if splitter is not None:
+            self._default_splitter = self.splitter.saveState()
+            self._splitter_restored = self.splitter.restoreState(splitter)  # checked once laid out
+
+    def fit_into_screen(self) -> None:
+        """Move and shrink the window so that all of it lies on the screen it is on."""
+        from qtpy.QtGui import QGuiApplication
+
+        frame = self.frameGeometry() if self.isVisible() else self.geometry()
+        screen = QGuiApplication.screenAt(frame.center()) or self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+        if self.isMaximized() or self.isFullScreen() or available.contains(frame):
+            return
+        margins = frame.size() - self.geometry().size()  # the window manager's frame, when shown
+        fitted = window_layout.fit_into(frame, available)
+        self.move(fitted.topLeft())
+        self.resize(fitted.size() - margins)
+
+    _splitter_restored = False
+
+    def _check_restored_splitter(self) -> None:
+        """Undo a restored splitter that leaves the tree or the preview under its minimum
+        (a tree dragged shut, a layout from a larger screen): the default sizes instead."""
+        if not self._splitter_restored:
+            return
+        self._splitter_restored = False
+        sizes = self.splitter.sizes()
+        if not window_layout.splitter_sizes_usable(sizes, [self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, 0]):
+            log.info("not restoring the splitter %s: it would hide the tree or the preview", sizes)
+            self.splitter.restoreState(self._default_splitter)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._name_fitted:
+            self._name_fitted = True
+            self._check_restored_splitter()
+            QTimer.singleShot(0, self._fit_name_column)
+
+    _name_sized_by_user = False
+
+    _fitting_name = False
+
+    def _fit_name_column(self) -> None:
+        """Name takes what the tree's pane has beside the other columns (never under its own
+        minimum): all six columns show when the pane has room for them. Done again when the
+        pane is resized (the inspector opened, the splitter moved), until the user sizes
+        the Name column by hand."""
+        if self._name_sized_by_user:
+            return
+        header = self.tree.header()
+        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        available = self.tree.viewport().width() - others
+        self._fitting_name = True
+        try:
+            header.resizeSection(0, max(self._column_widths[0] - 60, min(available, self._column_widths[0] + 120)))
+        finally:
+            self._fitting_name = False
+
+    def _on_tree_header_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == 0 and not self._fitting_name and self._name_fitted and self.tree.header().isVisible() \
+                and _mouse_button_down():
+            self._name_sized_by_user = True
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt override)
+        from qtpy.QtCore import QEvent
+
+        # The tree's own resizes (its pane), not its viewport's (a scroll bar coming and going).
+        if watched is self.tree and event.type() == QEvent.Type.Resize and self._name_fitted:
+            self._fit_name_column()
+        return super().eventFilter(watched, event)
+
+
+def _mouse_button_down() -> bool:
+    """Whether a mouse button is held (a section resized then is the user's drag)."""
+    from qtpy.QtWidgets import QApplication
+
+    return QApplication.mouseButtons() != Qt.MouseButton.NoButton

@@ -1,0 +1,264 @@
+"""Transfer control: drops, Copy / Paste / Copy To, conflicts asked, the queue's results shown.
+
+A mixin of :class:`~polystore_gui.qt.main_window.MainWindow` (see its docstring for why
+mixins): it uses the window's widgets and models through ``self``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import QModelIndex, Qt
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMessageBox
+
+from ..model.address import ENTRIES_MIME, Address
+from ..model.entries import Entry
+from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE
+from .viewer_link import SINKS
+
+if TYPE_CHECKING:
+    from .transfer_queue import Summary
+
+
+class TransfersMixin:
+    """Transfers started from the window: a drop on the tree, Ctrl+C / Ctrl+V, Copy To…; the
+    conflict and move-into-memory questions; the Transfers queue's results shown as folders
+    updated in place."""
+
+    def _on_tree_model_entries_dropped(self, backend: str, path: str, addresses: list[Address], action: object) -> None:
+        if backend in SINKS:
+            self.viewer_link.send(addresses, backend)
+            return
+        from ..model.transfers import landing
+
+        destination, note = landing(Address(backend, path))  # a zarr array: the folder holding it
+        if note:
+            self.statusBar().showMessage(note, 15_000)
+        self.transfer(addresses, destination, move=action == Qt.DropAction.MoveAction)
+
+    def transfer(self, sources: list[Address], destination: Address, *, move: bool = False) -> list[Any]:
+        """Copy (or move) ``sources`` into ``destination``, asking about taken names first."""
+        from ..model import transfers
+
+        chunks = self.transfer_chunks()
+        if move and destination.backend in transfers.VOLATILE:
+            answer = self.volatile_move_resolver(sources, destination)
+            if answer == "cancel":
+                self.statusBar().showMessage("Move cancelled: nothing was copied or deleted.", 5000)
+                return []
+            move = answer == "move"
+        items = transfers.plan(sources, destination, move=move, measure=False, chunks=chunks,
+                               allow_volatile_move=move)
+        decided: list[Any] = []
+        policy_for_all: tuple[str, str | None] | None = None
+        for item in items:
+            if not item.conflict:
+                decided.append(item)
+                continue
+            choice = policy_for_all
+            if choice is None:
+                action, name, to_all = self.conflict_resolver(item)
+                choice = (action, name)
+                if to_all and action != "rename":
+                    policy_for_all = choice
+            action, name = choice
+            if action == "cancel":
+                self.statusBar().showMessage("Transfer cancelled: nothing was copied.", 5000)
+                return []
+            if action == "rename" and name:
+                decided.append(transfers.rename_to(item, name))
+            else:
+                policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
+                          "keep both": transfers.Conflict.RENAME}[action]
+                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move,
+                                              measure=False, chunks=chunks, allow_volatile_move=move))
+        if decided:
+            self.transfer_dock.show()
+            self.transfer_queue.start(decided)
+        return decided
+
+    def _ask_volatile_move(self, sources: list[Address], destination: Address) -> str:
+        """A move into memory would leave the only copy in this program's RAM: copy instead
+        (the default), move anyway, or cancel."""
+        from ..model import transfers
+
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Move into memory?")
+        count = f"{len(sources)} item{'s' if len(sources) != 1 else ''}"
+        box.setText(f"Moving {count} into {destination} would delete the source.")
+        box.setInformativeText(transfers.volatile_move_warning(destination).capitalize() + ".\n\n"
+                               "Copy instead keeps the source where it is.")
+        copy = box.addButton("Copy Instead", QMessageBox.ButtonRole.AcceptRole)
+        move = box.addButton("Move Anyway", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(copy)
+        box.setEscapeButton(cancel)
+        box.exec()
+        return {copy: "copy", move: "move"}.get(box.clickedButton(), "cancel")
+
+    def _ask_conflict(self, item: Any) -> tuple[str, str | None, bool]:
+        """Skip, overwrite, keep both, rename or cancel, for one taken name (and maybe all)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Name already taken")
+        box.setText(f"{item.destination} already exists.")
+        box.setInformativeText(f"Copying {item.source}. What should happen?")
+        buttons = {
+            box.addButton("Skip", QMessageBox.ButtonRole.RejectRole): "skip",
+            box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole): "overwrite",
+            box.addButton("Keep Both", QMessageBox.ButtonRole.AcceptRole): "keep both",
+            box.addButton("Rename…", QMessageBox.ButtonRole.ActionRole): "rename",
+            box.addButton(QMessageBox.StandardButton.Cancel): "cancel",
+        }
+        to_all = QCheckBox("Apply to all remaining conflicts", box)
+        box.setCheckBox(to_all)
+        box.exec()
+        action = buttons.get(box.clickedButton(), "cancel")
+        name = None
+        if action == "rename":
+            current = item.destination.path.rstrip("/").rsplit("/", 1)[-1]
+            name, ok = QInputDialog.getText(self, "Rename", "New name:", text=current)
+            if not ok:
+                return "cancel", None, False
+        return action, name, to_all.isChecked()
+
+    def _on_transfer_queue_transfer_finished(self, summary: Summary) -> None:
+        self.statusBar().showMessage(summary.text + (f" — {summary.errors[0]}" if summary.errors else ""), 15_000)
+
+    def _on_transfer_queue_item_finished(self, outcome: Any) -> None:
+        """Show what arrived (and what left, for a move): the folders involved update their rows
+        in place (what is expanded, the current row, the selection and the preview stay)."""
+        if outcome.status != "done":
+            return
+        item = outcome.item
+        self._update_folders((address.backend, address.path) for address in (item.destination, item.source))
+
+    def _update_folders(self, changed: Iterable[tuple[str, str]]) -> None:
+        """Merge a fresh listing into every shown folder holding one of ``changed`` (backend, path).
+
+        ``update`` (as after a transfer), not ``refresh``: what is expanded, the current row
+        and the selection stay. A folder never listed is left alone; a store shows under
+        disk and zarr alike, so each is updated wherever it shows.
+        """
+        folders = {(backend, path.rstrip("/").rsplit("/", 1)[0] or "/")
+                   for key, path in changed for backend in {key, "disk", "zarr"}}
+        for backend, folder in sorted(folders):
+            for index in self.tree_model.find_all(backend, folder):
+                self.tree_model.update(index)
+
+    def copy_selection(self) -> None:
+        """Ctrl+C: the selected entries on the clipboard as a drag carries them
+        (application/x-polystore-entries, file URLs as text/uri-list) and as addresses in text."""
+        from qtpy.QtWidgets import QApplication
+
+        from .tree_model import entries_mime
+
+        entries = [e for e in self.selected_entries() if e.error is None]
+        if not entries:
+            self.statusBar().showMessage("Nothing to copy: select files, folders or arrays.", 5000)
+            return
+        mime = entries_mime([Address(e.backend, e.path) for e in entries])
+        mime.setText("\n".join(f"{e.backend}:{e.path}" for e in entries))
+        QApplication.clipboard().setMimeData(mime)
+        self.statusBar().showMessage(f"Copied {len(entries)} entr{'ies' if len(entries) != 1 else 'y'}: "
+                                     "paste into a folder with Ctrl+V", 5000)
+
+    def _paste_target(self) -> QModelIndex | None:
+        """The tree model's index a paste drops onto (the selected folder), if it takes the clipboard."""
+        from qtpy.QtWidgets import QApplication
+
+        mime = QApplication.clipboard().mimeData()
+        if mime is None:
+            return None
+        table = self.folder_list.table
+        index = QModelIndex()
+        if self._folder_list_in_use():
+            entry = table.currentIndex().data(ENTRY_ROLE) if table.currentIndex().isValid() else None
+            if isinstance(entry, Entry) and entry.expandable:
+                index = self.tree_model.find(entry.backend, entry.path)
+            elif self.folder_list.model.folder is not None:
+                index = self.tree_model.find(*self.folder_list.model.folder)
+        else:
+            index = self.proxy.mapToSource(self.tree.currentIndex())
+        if not index.isValid():
+            return None
+        if not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index):
+            # A file selected: into the folder that holds it, as a file manager pastes.
+            parent = index.parent()
+            if index.data(ROW_KIND_ROLE) != "entry" or not parent.isValid() or \
+                    not self.tree_model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, parent):
+                return None
+            index = parent
+        return index
+
+    def paste_into_current(self) -> bool:
+        """Ctrl+V: what the clipboard holds into the selected folder, through the same path as a drop."""
+        from qtpy.QtWidgets import QApplication
+
+        index = self._paste_target()
+        if index is None:
+            mime = QApplication.clipboard().mimeData()
+            has = mime is not None and (mime.hasFormat(ENTRIES_MIME) or mime.hasUrls())
+            self.statusBar().showMessage(
+                "Cannot paste here: select a folder, a zarr store or group, or memory." if has else
+                "Nothing to paste: copy entries (Ctrl+C) or files first.", 8000)
+            return False
+        mime = QApplication.clipboard().mimeData()
+        return bool(self.tree_model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index))
+
+    def copy_selection_to(self, destination: str | None = None) -> str | None:
+        """Copy To…: the selected entries into a folder, store or address (asked when not given),
+        through the transfer engine. Returns why it cannot, or None when on its way."""
+        from ..model.address import UnknownBackendError, parse_address
+        from ..model import transfers
+
+        entries = [e for e in self.selected_entries() if e.error is None]
+        if not entries:
+            self.statusBar().showMessage("Select the entries to copy first.", 5000)
+            return "nothing selected"
+        asked = destination is None
+        if destination is None:
+            destination = self.destination_asker(entries)
+            if destination is None:
+                return None
+        text = destination.strip()
+        error = None
+        if not text:
+            error = "Type a folder, a zarr store or an address such as memory:/results."
+        else:
+            known = self.tree_model.backend_keys() or ["disk", "memory", "zarr", "ome_zarr"]
+            try:
+                target = parse_address(os.path.expanduser(text), known)
+            except (UnknownBackendError, ValueError) as exc:
+                error = str(exc)
+            else:
+                if target.backend in SINKS:
+                    error = f"{target.backend} takes arrays to show, not copies: use Send to napari Viewer"
+                elif not transfers.is_folder(target):
+                    error = (f"{target} does not exist" if not transfers.exists(target)
+                             else f"{target} is not a folder, a zarr store or group")
+        if error is not None:
+            self.statusBar().showMessage(f"Not copied: {error}", 10_000)
+            if asked:
+                QMessageBox.warning(self, "Cannot copy there", error)
+            return error
+        self.transfer([Address(e.backend, e.path) for e in entries], target)
+        return None
+
+    def _ask_destination(self, entries: list[Entry]) -> str | None:
+        """Where to copy ``entries``: an address, a path, or a folder picked in a dialog."""
+        places = [*self.session.recent(), *self.tree_model.disk_roots()]
+        browse = "Choose a folder…"
+        what = entries[0].name if len(entries) == 1 else f"{len(entries)} entries"
+        text, ok = QInputDialog.getItem(
+            self, "Copy to", f"Copy {what} into: a folder, a zarr store or group, or an address such as "
+            "memory:/results", [*dict.fromkeys(places), browse], 0, True)
+        if not ok:
+            return None
+        if text == browse:
+            path = QFileDialog.getExistingDirectory(self, f"Copy {what} into", os.path.expanduser("~"))
+            return path or None
+        return str(text)
