@@ -18,6 +18,7 @@ from .plate_names import parse_plate_file, row_index, row_name, standard_grid, w
 from .plate_summary import (
     OME_PLATE, POLYSTORE_PLATE, TIFF_PLATE, Acquisition, FieldSummary, PlateSummary, WellSummary,
 )
+from .ome_meta import PlateMeta, level0_path, ome_version, plate_from_attributes, well_from_attributes
 from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
 
@@ -80,91 +81,38 @@ def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] 
 # -- OME-Zarr HCS and polystore zarr plates ------------------------------------------------------
 
 
-def _names(value: Any, what: str, notes: list[str]) -> list[str]:
-    if not isinstance(value, list):
-        notes.append(f"the plate's {what} are not a list")
-        return []
-    names = []
-    for item in value:
-        name = item.get("name") if isinstance(item, dict) else None
-        if isinstance(name, str) and name:
-            names.append(name)
-        else:
-            notes.append(f"a {what[:-1]} without a name is ignored")
-    return names
-
-
-def _acquisitions(value: Any, notes: list[str]) -> tuple[Acquisition, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        notes.append("the plate's acquisitions are not a list")
-        return ()
-    found = []
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        ident, name, most = item.get("id"), item.get("name"), item.get("maximumfieldcount")
-        found.append(Acquisition(
-            ident if isinstance(ident, int) else None,
-            name if isinstance(name, str) else None,
-            most if isinstance(most, int) and not isinstance(most, bool) else None,
-        ))
-    return tuple(found)
-
-
 def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", check_fields: bool = False,
                     polystore_document: str | None = None) -> PlateSummary:
-    """An OME-Zarr HCS plate (or polystore's, which is one) from its metadata and its wells'."""
-    ome = ome_attributes(meta.attributes)
-    plate = ome.get("plate")
+    """An OME-Zarr HCS plate (or polystore's, which is one) from its metadata and its wells'
+    (read by :mod:`ome_meta`, the one OME-NGFF reader)."""
     notes: list[str] = []
-    if not isinstance(plate, dict):
-        plate = {}
-        notes.append("the plate metadata is not an object")
-    version = plate.get("version") or ome.get("version")
-    name = plate.get("name") if isinstance(plate.get("name"), str) else None
+    try:
+        plate = plate_from_attributes(meta.attributes)
+    except CorruptMetadataError as exc:
+        plate = None
+        notes.append(str(exc))
+    if plate is None:
+        plate = PlateMeta(ome_version(meta.attributes, "plate"), None, (), (), ())
     if polystore_document is None:
         parent = os.path.dirname(path)
         polystore_document = next((d for d in POLYSTORE_DOCUMENTS if os.path.isfile(os.path.join(parent, d))), None)
-    polystore = polystore_document is not None or name == POLYSTORE_PLATE_NAME
-    rows = _names(plate.get("rows"), "rows", notes)
-    columns = _names(plate.get("columns"), "columns", notes)
-    field_count = plate.get("field_count")
-    if not isinstance(field_count, int) or isinstance(field_count, bool):
-        field_count = None
-    acquisitions = _acquisitions(plate.get("acquisitions"), notes)
-    listed = plate.get("wells")
-    if not isinstance(listed, list):
-        notes.append("the plate lists no wells")
-        listed = []
-
+    polystore = polystore_document is not None or plate.name == POLYSTORE_PLATE_NAME
+    acquisitions = tuple(Acquisition(a.id, a.name, a.maximum_field_count) for a in plate.acquisitions)
     wells: list[WellSummary] = []
     seen: set[str] = set()
     missing: list[str] = []
-    for item in listed:
-        well_path = item.get("path") if isinstance(item, dict) else None
-        if not isinstance(well_path, str) or not well_path:
-            notes.append("a well without a path is ignored")
-            continue
+    for listed in plate.wells:
+        well_path, row, column = listed.path, listed.row, listed.column
         if well_path in seen:
             notes.append(f"well {well_path} is listed twice")
             continue
         seen.add(well_path)
-        try:
-            directory = ome_member_path(path, well_path)
-        except CorruptMetadataError:
-            notes.append(f"well path {well_path[:80]!r} leads outside the plate: ignored")
-            continue
-        row, _, column = well_path.rpartition("/")
-        position = _metadata_position(item, row, column, rows, columns)
-        if polystore or position is None:
+        position = (listed.row_index, listed.column_index)
+        if polystore:
             # polystore packs rowIndex/columnIndex (only rows and columns with wells count):
             # the name says where the well really is.
             position = well_position(f"{row}{column}") or position
-        if position is None:
-            notes.append(f"well {well_path} has no place on the grid: ignored")
-            continue
+        directory = os.path.join(path, well_path)
         if not os.path.isdir(directory):
             missing.append(well_path)
             wells.append(WellSummary(_display_name(row, column, position), well_path, row, column, *position, (),
@@ -179,25 +127,15 @@ def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", che
     empty = [w.path for w in wells if not w.fields and w.path not in missing]
     if empty:
         notes.append(_counted(empty, "well", "without fields", "wells"))
-    if polystore or not rows or not columns:
+    rows, columns = list(plate.rows), list(plate.columns)
+    if polystore:
         rows, columns = _grid_from_names(wells, rows, columns)
-    notes.extend(_field_count_notes(field_count, wells, acquisitions))
+    notes.extend(_field_count_notes(plate.field_count, wells, acquisitions))
     return PlateSummary(
-        POLYSTORE_PLATE if polystore else OME_PLATE, backend, path, name,
-        str(version) if version is not None else None, tuple(rows), tuple(columns),
-        tuple(sorted(wells, key=lambda w: (w.row_index, w.column_index))), field_count, acquisitions,
-        tuple(notes), meta.metadata_mtime,
+        POLYSTORE_PLATE if polystore else OME_PLATE, backend, path, plate.name, plate.version,
+        tuple(rows), tuple(columns), tuple(sorted(wells, key=lambda w: (w.row_index, w.column_index))),
+        plate.field_count, acquisitions, tuple(notes), meta.metadata_mtime,
     )
-
-
-def _metadata_position(item: dict[str, Any], row: str, column: str, rows: list[str],
-                       columns: list[str]) -> tuple[int, int] | None:
-    r, c = item.get("rowIndex"), item.get("columnIndex")
-    if isinstance(r, int) and isinstance(c, int) and 0 <= r < len(rows) and 0 <= c < len(columns):
-        return r, c
-    if row in rows and column in columns:
-        return rows.index(row), columns.index(column)
-    return None
 
 
 def _display_name(row: str, column: str, position: tuple[int, int]) -> str:
@@ -227,28 +165,20 @@ def _read_well(directory: str, well_path: str, row: str, column: str, position: 
         return WellSummary(name, well_path, row, column, *position, (), notes=(str(exc),)), [f"well {well_path}: {exc}"]
     if meta is None:
         return WellSummary(name, well_path, row, column, *position, (), notes=("not a zarr group",)), []
-    attrs = ome_attributes(meta.attributes)
-    well = attrs.get("well")
-    images = well.get("images") if isinstance(well, dict) else None
-    if not isinstance(images, list):
+    try:
+        well = well_from_attributes(meta.attributes)
+    except CorruptMetadataError as exc:
+        return WellSummary(name, well_path, row, column, *position, (), notes=(str(exc),)), [f"well {well_path}: {exc}"]
+    if well is None:
         return WellSummary(name, well_path, row, column, *position, (), notes=("no well metadata",)), []
+    attrs = ome_attributes(meta.attributes)
     fields: list[FieldSummary] = []
-    for image in images:
-        image_path = image.get("path") if isinstance(image, dict) else None
-        if not isinstance(image_path, str):
-            notes.append(f"well {well_path}: a field without a path is ignored")
-            continue
-        try:
-            field_directory = ome_member_path(directory, image_path)
-        except CorruptMetadataError:
-            notes.append(f"well {well_path}: field path {image_path[:80]!r} leads outside the well: ignored")
-            continue
+    for image in well.fields:
+        field_directory = os.path.join(directory, image.path)
         if not os.path.isdir(field_directory):
-            notes.append(f"well {well_path}: field {image_path} is listed but missing")
+            notes.append(f"well {well_path}: field {image.path} is listed but missing")
             continue
-        acquisition = image.get("acquisition")
-        fields.append(FieldSummary(f"ome_zarr:{field_directory}", image_path,
-                                   acquisition if isinstance(acquisition, int) else None))
+        fields.append(FieldSummary(f"ome_zarr:{field_directory}", image.path, image.acquisition))
     extra = tuple(sorted((k, _text(v)) for k, v in meta.attributes.items() if k not in ("well", "ome")))
     extra += tuple(sorted((k, _text(v)) for k, v in attrs.items() if k not in ("well", "version") and attrs is not meta.attributes))
     if check_fields:
@@ -268,10 +198,9 @@ def field_level0(field_directory: str) -> ZarrNodeMeta | None:
         image = read_node(field_directory)
         if image is None:
             return None
-        multiscales: Any = ome_attributes(image.attributes).get("multiscales")
-        datasets = multiscales[0]["datasets"]
-        return read_node(ome_member_path(field_directory, datasets[0]["path"]))
-    except (CorruptMetadataError, OSError, KeyError, IndexError, TypeError):
+        level = level0_path(image.attributes)
+        return None if level is None else read_node(ome_member_path(field_directory, level))
+    except (CorruptMetadataError, OSError):
         return None
 
 

@@ -1,0 +1,243 @@
+"""Thumbnails of a plate's wells: the first field, small, cheap to read, cached on disk.
+
+A well's thumbnail is one plane (first time point, first channel, middle z) of its first
+field, at the lowest resolution level when the image has a pyramid, else a strided
+downsample of that plane (bounded to :data:`THUMB_EDGE` pixels a side). The first well's
+image metadata says which level and axes; later wells are assumed to be laid out alike,
+so each costs two object reads (the level's array metadata, then its chunk) and falls back
+to reading its own image metadata when the assumption fails.
+
+Thumbnails are kept as 8-bit ``.npy`` files in the user cache folder, in one folder per
+plate keyed by the plate's path and its metadata's modification time, one file per well
+keyed by the well folder's modification time (polystore rewrites a well as a new folder),
+so a reopened plate is drawn from the cache without reading the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .ome_meta import image_axes
+from .plate_summary import TIFF_PLATE, PlateSummary, WellSummary
+from .zarr_nodes import CorruptMetadataError, ome_attributes, ome_member_path, read_node
+
+THUMB_EDGE = 96
+CACHE_FOLDER_NAME = "plate-thumbnails"
+
+
+def default_cache_folder() -> str:
+    """The user cache folder's thumbnail folder (platformdirs; Qt passes its own)."""
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("polystore-gui"), CACHE_FOLDER_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """One well's thumbnail: 8-bit pixels, or why there are none."""
+
+    well: str  # the well's path in the plate
+    pixels: np.ndarray[Any, Any] | None
+    error: str | None = None
+    cached: bool = False
+    shape: tuple[int, ...] | None = None  # of the level read
+    dtype: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where the first well's thumbnail came from: reused for the other wells."""
+
+    level: str  # the lowest level's path in the field
+    axes: tuple[str, ...] | None
+    pyramid: bool
+
+
+class ThumbnailCache:
+    """Thumbnails on disk, per plate (path + metadata time) and well (folder time)."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+
+    def _plate_folder(self, plate: PlateSummary, edge: int) -> str | None:
+        if self.folder is None:
+            return None
+        key = f"{os.path.realpath(plate.path)}\0{plate.metadata_mtime}\0{edge}".encode("utf-8", "surrogateescape")
+        return os.path.join(self.folder, hashlib.sha1(key).hexdigest()[:20])
+
+    def _well_file(self, plate: PlateSummary, well: WellSummary, edge: int) -> str | None:
+        folder = self._plate_folder(plate, edge)
+        if folder is None:
+            return None
+        try:
+            mtime = os.stat(_well_source(plate, well)).st_mtime_ns
+        except OSError:
+            return None
+        key = f"{well.path}\0{mtime}".encode("utf-8", "surrogateescape")
+        return os.path.join(folder, hashlib.sha1(key).hexdigest()[:20] + ".npy")
+
+    def get(self, plate: PlateSummary, well: WellSummary, edge: int = THUMB_EDGE) -> np.ndarray[Any, Any] | None:
+        path = self._well_file(plate, well, edge)
+        if path is None or not os.path.isfile(path):
+            return None
+        try:
+            pixels = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        return pixels if pixels.dtype == np.uint8 and pixels.ndim == 2 else None
+
+    def put(self, plate: PlateSummary, well: WellSummary, pixels: np.ndarray[Any, Any], edge: int = THUMB_EDGE) -> None:
+        path = self._well_file(plate, well, edge)
+        if path is None:
+            return
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                np.save(out, pixels, allow_pickle=False)
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a cache that cannot be written only costs the next opening time
+
+
+def _well_source(plate: PlateSummary, well: WellSummary) -> str:
+    if plate.kind == TIFF_PLATE and well.fields and well.fields[0].files:
+        return well.fields[0].files[0]
+    return os.path.join(plate.path, well.path)
+
+
+def to_uint8(plane: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A plane stretched to 8 bits between its 0.5th and 99.5th percentiles (NaN as 0)."""
+    data = np.asarray(plane)
+    if data.dtype == bool:
+        return data.astype(np.uint8) * 255
+    if np.iscomplexobj(data):
+        data = np.abs(data)
+    data = data.astype(np.float64, copy=False)
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        return np.zeros(data.shape, np.uint8)
+    low, high = np.percentile(finite, (0.5, 99.5))
+    if high <= low:
+        high = low + 1
+    scaled = np.clip((np.nan_to_num(data, nan=low) - low) / (high - low), 0, 1)
+    return np.asarray((scaled * 255).round(), dtype=np.uint8)
+
+
+def _plane_key(shape: tuple[int, ...], axes: tuple[str, ...] | None, edge: int) -> tuple[Any, ...]:
+    """One plane (first t, first c, middle z), strided down to at most ``edge`` a side."""
+    names = axes if axes is not None and len(axes) == len(shape) else None
+    key: list[Any] = []
+    for i, size in enumerate(shape[:-2]):
+        name = names[i] if names else ""
+        key.append(size // 2 if name == "z" else 0)
+    for size in shape[-2:]:
+        key.append(slice(None, None, max(1, -(-size // edge))))
+    return tuple(key)
+
+
+def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int) -> Thumbnail:
+    import zarr
+
+    array = zarr.open_array(level_path, mode="r")
+    shape = tuple(int(s) for s in array.shape)
+    if len(shape) < 2 or 0 in shape:
+        return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype))
+    plane = np.asarray(array[_plane_key(shape, axes, edge)])
+    return Thumbnail("", to_uint8(plane), shape=shape, dtype=str(array.dtype))
+
+
+def _layout(field_path: str) -> _Layout:
+    meta = read_node(field_path)
+    if meta is None:
+        raise CorruptMetadataError("the field is not a zarr group")
+    multiscales: Any = ome_attributes(meta.attributes).get("multiscales")
+    try:
+        datasets = multiscales[0]["datasets"]
+        level = str(datasets[-1]["path"])
+    except (TypeError, KeyError, IndexError) as exc:
+        raise CorruptMetadataError("the field has no multiscales datasets") from exc
+    ome_member_path(field_path, level)  # never outside the field
+    axes, _, _ = image_axes(meta.attributes)
+    return _Layout(level, axes, len(datasets) > 1)
+
+
+def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple[Thumbnail, _Layout]:
+    if layout is not None:
+        level = os.path.join(field_path, layout.level)
+        if os.path.isdir(level):
+            try:
+                return _read_level(level, layout.axes, edge), layout
+            except Exception:  # laid out otherwise than the first well: read its own metadata
+                pass
+    own = _layout(field_path)
+    return _read_level(ome_member_path(field_path, own.level), own.axes, edge), own
+
+
+def _tiff_thumbnail(path: str, edge: int) -> Thumbnail:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        data = page.asarray()
+    shape = tuple(int(s) for s in data.shape)
+    if data.ndim == 3 and shape[-1] in (3, 4):  # RGB(A): its first channel
+        data = data[..., 0]
+    while data.ndim > 2:
+        data = data[0]
+    step = max(1, -(-max(data.shape) // edge))
+    return Thumbnail("", to_uint8(data[::step, ::step]), shape=shape, dtype=str(data.dtype))
+
+
+def plate_thumbnails(plate: PlateSummary, *, cache: ThumbnailCache | None = None, edge: int = THUMB_EDGE,
+                     wells: list[WellSummary] | None = None) -> Iterator[Thumbnail]:
+    """One thumbnail per well (with fields), cached ones first, then read in plate order.
+
+    A generator, so that a worker can hand them to the view as they come and stop early."""
+    todo = []
+    for well in wells if wells is not None else plate.wells:
+        if not well.fields:
+            continue
+        pixels = cache.get(plate, well, edge) if cache is not None else None
+        if pixels is not None:
+            yield Thumbnail(well.path, pixels, cached=True)
+        else:
+            todo.append(well)
+    layout: _Layout | None = None
+    for well in todo:
+        field = well.fields[0]
+        try:
+            if plate.kind == TIFF_PLATE or field.files:
+                found = _tiff_thumbnail(field.files[0] if field.files else field.path, edge)
+            else:
+                found, layout = _zarr_thumbnail(field.path, layout, edge)
+        except Exception as exc:  # any reader's failure is this well's, never the plate's
+            yield Thumbnail(well.path, None, f"{type(exc).__name__}: {exc}"[:300])
+            continue
+        thumb = Thumbnail(well.path, found.pixels, found.error, False, found.shape, found.dtype)
+        if thumb.pixels is not None and cache is not None:
+            cache.put(plate, well, thumb.pixels, edge)
+        yield thumb
+
+
+def mosaic(plate: PlateSummary, thumbnails: dict[str, np.ndarray[Any, Any]], edge: int = THUMB_EDGE,
+           gap: int = 2) -> np.ndarray[Any, Any]:
+    """Every thumbnail at its well's place in one 8-bit image (empty wells black)."""
+    cell = edge + gap
+    out = np.zeros((max(1, len(plate.rows)) * cell, max(1, len(plate.columns)) * cell), np.uint8)
+    for well in plate.wells:
+        pixels = thumbnails.get(well.path)
+        if pixels is None:
+            continue
+        y, x = well.row_index * cell, well.column_index * cell
+        h, w = min(edge, pixels.shape[0]), min(edge, pixels.shape[1])
+        if y + h <= out.shape[0] and x + w <= out.shape[1]:
+            out[y:y + h, x:x + w] = pixels[:h, :w]
+    return out
