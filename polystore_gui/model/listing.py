@@ -15,12 +15,8 @@ backend; zarr hierarchies are read from their node metadata (``zarr_nodes``).
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import gc
 import os
-import threading
-import time
 import stat as stat_module
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -30,62 +26,15 @@ from .entries import (
     NUMPY_SORT_FROM, Entry, EntryKind, RunSorter, casefold_order, display_name, kind_for_file_name, sort_entries,
     sort_names,
 )
+from . import pacing
 from .safe_files import file_type_text
 from .tiff_facts import is_tiff_name, read_tiff_facts
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 
+from .backends.common import ListingError, gc_paused
+from .backends.common import os_error_text as _os_error_text
+
 DEFAULT_BATCH = 2048
-# The pause a worker takes between slices of long work, so that the GUI thread gets the
-# interpreter lock at once rather than after the 5 ms switch interval, call after call.
-_BREATHE_S = 0.001
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = True
-
-
-@contextlib.contextmanager
-def gc_paused(*, freeze: bool = False) -> Iterator[None]:
-    """No cyclic garbage collection while listing a large folder (any thread may nest this).
-
-    A listing makes an object per entry: a million of them made the collector traverse a
-    growing heap again and again (listing 1,000,000 files took 3-7 s instead of 1.5 s, and
-    each full collection froze the GUI thread for 0.1-0.5 s). ``freeze``: move what exists
-    out of the collector's sight when the pause ends, so that the first collection after it
-    does not traverse the new objects either (they are freed by reference counting as usual).
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if freeze:
-                gc.freeze()
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-class ListingError(Exception):
-    """A listing failed as a whole; the message is meant for the user."""
-
-
-def _os_error_text(exc: OSError, path: str) -> str:
-    shown = display_name(path)
-    if isinstance(exc, PermissionError):
-        return f"Permission denied: {shown}"
-    if isinstance(exc, FileNotFoundError):
-        return f"No longer exists: {shown}"
-    if isinstance(exc, NotADirectoryError):
-        return f"Not a folder: {shown}"
-    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "") or str(exc)
-    return f"{reason}: {shown}"
 
 
 def _read_node_for_listing(path: str) -> ZarrNodeMeta | None:
@@ -215,7 +164,7 @@ class FolderNames(Sequence[Entry]):
             block = self._names_between(i, i + step)
             parts = "\0".join(block).casefold().split("\0")
             folded += parts if len(parts) == len(block) else [n.casefold() for n in block]
-            time.sleep(_BREATHE_S)
+            pacing.breathe()  # the GUI thread may be painting: let it have the lock
         self._shared["folded"] = folded
         # ...and as a numpy array, which numpy searches 7x quicker than a Python loop.
         width = 1
@@ -227,7 +176,7 @@ class FolderNames(Sequence[Entry]):
             return
         for i in steps:
             array[i:i + step] = folded[i:i + step]
-            time.sleep(_BREATHE_S)
+            pacing.breathe()  # the GUI thread may be painting: let it have the lock
         self._shared["folded_array"] = array
 
     def match_positions(self, needle: str, offset: int = 0) -> list[int] | None:

@@ -10,7 +10,6 @@ preview's limit-following (canvas_readout.ContrastFollower) leaves them alone.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from qtpy.QtCore import QObject, Signal
@@ -23,7 +22,8 @@ SCHEDULER_KEY = "wholeArray/scheduler"  # QSettings: a dask.distributed address,
 SCHEDULER_SCHEMES = ("tcp://", "tls://")
 
 
-def exact_statistics(backend: str, path: str, progress: Any, cancelled: Any, engine: Any = None) -> dict[str, Any]:
+def exact_statistics(backend: str, path: str, progress: Any = None, cancelled: Any = None,
+                     engine: Any = None) -> dict[str, Any]:
     """The job (on a worker thread): model.array_statistics on ``engine`` (default: local threads)."""
     from ..model.array_stats import array_statistics
     from ..model.whole_array import Engine, open_target
@@ -43,7 +43,7 @@ def scheduler_problem(text: str) -> str | None:
 class ExactStatistics(QObject):
     """Runs the job for the preview's array and applies its result to the shown layers."""
 
-    progressed = Signal(str, int, int)  # step, chunks done, chunks in all (emitted on the worker thread)
+    progressed = Signal(str, int, int)  # step, chunks done, chunks in all (from the job's own progress signal)
     finished = Signal(object)  # the statistics (dict), or None when cancelled or failed
 
     def __init__(self, workers: WorkerPool, preview: Any, status_bar: QStatusBar, parent: QObject | None = None) -> None:
@@ -51,7 +51,7 @@ class ExactStatistics(QObject):
         self._workers = workers
         self._preview = preview
         self._status_bar = status_bar
-        self._cancel = threading.Event()
+        self._job: Any = None  # the running job (its cancel token stops it between chunks)
         self._running: Any = None  # the Preview the running job is for
         self.result: dict[str, Any] | None = None
 
@@ -118,7 +118,6 @@ class ExactStatistics(QObject):
         if self._running is not None:
             self._status_bar.showMessage("Exact statistics are already being computed.", 3000)
             return
-        self._cancel.clear()
         self._running = current
         self.result = None
         self.bar.setRange(0, 0)
@@ -129,13 +128,17 @@ class ExactStatistics(QObject):
         from ..model.whole_array import Engine
 
         engine = Engine(scheduler=scheduler, connect_timeout=self.connect_timeout)
-        self._workers.start(exact_statistics, current.backend, current.path, self.progressed.emit, self._cancel.is_set,
-                            engine, on_return=lambda result, p=current: self._on_job_returned(p, result),
-                            on_error=lambda exc, p=current: self._on_job_errored(p, exc))
+        # Progress comes back through the job's own signal, and the job's one cancel token is
+        # what Cancel (and quitting) sets: see qt.workers.
+        self._job = self._workers.start(exact_statistics, current.backend, current.path, engine=engine,
+                                        pass_cancel=True, on_progress=self.progressed.emit,
+                                        on_return=lambda result, p=current: self._on_job_returned(p, result),
+                                        on_error=lambda exc, p=current: self._on_job_errored(p, exc))
 
     def cancel(self) -> None:
         """Stop between chunks (the chunks being read finish first)."""
-        self._cancel.set()
+        if self._job is not None:
+            self._job.quit()
         self.label.setText("Cancelling exact statistics…")
 
     def _on_job_progressed(self, step: str, done: int, total: int) -> None:
@@ -146,6 +149,7 @@ class ExactStatistics(QObject):
 
     def _done(self) -> None:
         self._running = None
+        self._job = None
         self.widget.hide()
 
     def _on_job_errored(self, preview: Any, exc: BaseException) -> None:

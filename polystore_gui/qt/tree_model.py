@@ -27,12 +27,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
 
+from ..model import pacing
 from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
 from ..model.catalogue import Capability, Discovery, Status
 from ..model.entries import Entry, EntryKind, sort_entries
@@ -917,12 +917,6 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
     return mime
 
 
-# How long the listing worker steps aside after handing the GUI thread a large result, so
-# that the GUI thread builds and paints the rows with the interpreter lock to itself: Qt
-# asks the models for every painted cell through Python, and each ask waits for the lock
-# while a worker computes (measured: 0.5 s of stalls after a million-entry listing).
-STEP_ASIDE_ROWS_S = 0.005
-STEP_ASIDE_LISTING_S = 0.25
 # From this size on, the listing worker case-folds a disk folder's names for the filter.
 FOLD_AHEAD_FROM = 20_000
 
@@ -935,7 +929,7 @@ def _listing_job(
         for what, listed in sorted_listing(entry, show_hidden=show_hidden, field=sort_field, descending=descending):
             if what == "rows":
                 yield ("rows", listed)
-                time.sleep(STEP_ASIDE_ROWS_S)
+                pacing.after_rows()  # the GUI thread builds and paints them with the lock to itself
         ordered: Sequence[Entry] = listed
         # The first page's rows are made here, not on the GUI thread (attached to the folder there).
         first_nodes = [Node(e, None) for e in ordered[:PAGE]]
@@ -951,7 +945,7 @@ def _listing_job(
                 todo += [e for e in ordered[PAGE:] if e.kind is EntryKind.DIRECTORY]
     yield ("all", (ordered, first_nodes))
     if len(ordered) > PAGE:
-        time.sleep(STEP_ASIDE_LISTING_S)
+        pacing.after_listing()
     yield from _details_job(todo)
     if isinstance(ordered, FolderNames) and len(ordered) >= FOLD_AHEAD_FROM:
         ordered.prepare_folded()  # for the filter, once the rows on screen know their details
@@ -982,5 +976,5 @@ def _details_job(entries: list[Entry], headers: bool = True) -> Iterator[tuple[s
     for update in describe(entries, headers=headers):
         yield ("details", update)
         # A stat per entry, mostly Python: step aside for the GUI thread between batches
-        # instead of contending for the GIL throughout.
-        time.sleep(0.002)
+        # instead of contending for the interpreter lock throughout.
+        pacing.between_batches()

@@ -1,11 +1,24 @@
-"""The one way this application starts background work.
+"""The one way this application starts background work: the worker contract.
 
 A small wrapper over superqt's workers: a job is a generator (or a plain function)
-run in this application's own thread pool; what it yields and returns is delivered
-on the GUI thread through Qt's queued signals. Jobs are tracked so that quitting can
-ask every one of them to stop and then wait for them. A generator job is closed on its
-own thread however it ends, so its ``finally`` blocks run at once; a job stuck in a system
-call when quitting is abandoned after the wait (see ``WorkerPool.wait``), never waited for.
+run in this application's own thread pool. The contract:
+
+- What a job yields, returns, raises or reports as progress reaches the GUI thread only
+  through the job's own signals (queued), delivered to the callbacks given to
+  :meth:`WorkerPool.start`; a job never touches a widget, nor emits a widget's signal.
+  A plain function that reports progress takes ``progress`` (``on_progress=``): calling
+  it emits the job's ``progressed`` signal.
+- Each job has exactly one cancel token (:class:`~polystore_gui.model.cancel.CancelToken`,
+  ``job.token``): ``job.quit()`` sets it, a generator job stops at its next yield, and a
+  plain function that takes it (``pass_cancel=True``: ``cancelled=job.token``) stops at
+  its next check. superqt's own abort flag reads the token (one flag, not two).
+- A generator job is closed on its own thread however it ends (done, failed, aborted), so
+  its ``finally`` blocks run there at once: a killed ``find``, the garbage collector
+  turned back on, a sorting thread stopped.
+- Jobs are tracked so that quitting can cancel every one of them and then wait for them;
+  a job stuck in a system call when quitting is abandoned after the wait (see
+  ``WorkerPool.wait``), never waited for.
+- How a job paces itself while the GUI paints is ``model.pacing``'s business, nowhere else.
 
 The pool is our own (not ``QThreadPool.globalInstance()``) so that a slow job such as
 napari's import can never hold back a folder listing queued behind it, and so that
@@ -17,11 +30,11 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Generator
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QObject, QThreadPool
+
+from ..model.cancel import CancelToken
 
 if TYPE_CHECKING:
     from superqt.utils import FunctionWorker, GeneratorWorker
@@ -54,6 +67,9 @@ class _Relay(QObject):
     def on_yielded(self, value: Any) -> None:
         self._call("yield", value)
 
+    def on_progressed(self, args: tuple[Any, ...]) -> None:
+        self._call("progress", *args)
+
     def on_returned(self, value: Any) -> None:
         self._call("return", value)
 
@@ -83,16 +99,32 @@ class WorkerPool(QObject):
         on_return: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_finish: Callable[[], None] | None = None,
+        on_progress: Callable[..., None] | None = None,
+        pass_cancel: bool = False,
         **kwargs: Any,
     ) -> Job:
-        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run on the GUI thread."""
+        """Run ``fn(*args, **kwargs)`` in the pool; callbacks run on the GUI thread.
+
+        ``on_progress``: ``fn`` is also given ``progress=``, a callable whose arguments
+        arrive as ``on_progress(*args)``. ``pass_cancel``: ``fn`` is also given
+        ``cancelled=`` the job's token (see the module's docstring).
+        """
         # superqt's package imports its widgets too (~70 ms): on the first job, which is
         # after the window's first paint, not at import.
         from superqt.utils import GeneratorWorker, create_worker
 
-        worker_class = _closing_generator_worker() if inspect.isgeneratorfunction(fn) else None
+        token = CancelToken()
+        if pass_cancel:
+            kwargs["cancelled"] = token
+        emitter = _ProgressEmitter()
+        if on_progress is not None:
+            kwargs["progress"] = emitter
+        generator = inspect.isgeneratorfunction(fn)
+        worker_class = _worker_classes()[0 if generator else 1]
         job: Job = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, _worker_class=worker_class,
                                  **kwargs)
+        job.token = token
+        emitter.signals = job.signals
         job.polystore_name = getattr(fn, "__qualname__", repr(fn))  # for the log, if it ever gets stuck
         relay = _Relay(
             self,
@@ -101,8 +133,10 @@ class WorkerPool(QObject):
                 "return": on_return,
                 "error": on_error if on_error is not None else self._log_error,
                 "finish": on_finish,
+                "progress": on_progress,
             },
         )
+        job.progressed.connect(relay.on_progressed)
         if isinstance(job, GeneratorWorker):
             job.yielded.connect(relay.on_yielded)
         job.returned.connect(relay.on_returned)
@@ -172,23 +206,64 @@ class WorkerPool(QObject):
 _ABANDONED: list[QThreadPool] = []
 
 
-_closing_class: type[Any] | None = None
+class _ProgressEmitter:
+    """A plain function job's ``progress``: its arguments go out on the job's ``progressed``
+    signal (queued to the GUI thread), never to a widget directly."""
+
+    __slots__ = ("signals",)
+
+    def __init__(self) -> None:
+        self.signals: Any = None
+
+    def __call__(self, *args: Any) -> None:
+        if self.signals is not None:
+            self.signals.progressed.emit(args)
 
 
-def _closing_generator_worker() -> type[Any]:
-    """superqt's GeneratorWorker, whose generator is closed on the worker's own thread when
-    the job ends, however it ends (aborted, failed or done).
+_classes: tuple[type[Any], type[Any]] | None = None
 
-    superqt stops an aborted generator by no longer calling it, and leaves it suspended: its
-    ``finally`` blocks (killing a ``find`` process, turning the garbage collector back on,
-    stopping a sorting thread) ran only when the last reference went, on whatever thread
-    dropped it, and the collector stayed off for the whole process meanwhile.
+
+def _worker_classes() -> tuple[type[Any], type[Any]]:
+    """superqt's GeneratorWorker and FunctionWorker, held to this module's contract.
+
+    Both carry a ``progressed`` signal and read their abort flag from the job's one
+    :class:`CancelToken` (``quit()`` sets it). The generator worker also closes its
+    generator on the worker's own thread when the job ends, however it ends (aborted,
+    failed or done): superqt stops an aborted generator by no longer calling it, and
+    leaves it suspended, so its ``finally`` blocks (killing a ``find`` process, turning
+    the garbage collector back on, stopping a sorting thread) ran only when the last
+    reference went, on whatever thread dropped it, and the collector stayed off for the
+    whole process meanwhile.
     """
-    global _closing_class
-    if _closing_class is None:
-        from superqt.utils import GeneratorWorker
+    global _classes
+    if _classes is None:
+        from qtpy.QtCore import Signal
+        from superqt.utils import FunctionWorker, GeneratorWorker
+        from superqt.utils._qthreading import GeneratorWorkerSignals, WorkerBaseSignals
 
-        class ClosingGeneratorWorker(GeneratorWorker):  # type: ignore[misc]
+        class GeneratorSignals(GeneratorWorkerSignals):  # type: ignore[misc]
+            progressed = Signal(tuple)
+
+        class FunctionSignals(WorkerBaseSignals):  # type: ignore[misc]
+            progressed = Signal(tuple)
+
+        class _TokenAbort:
+            """The abort flag is the job's token (set before the job starts)."""
+
+            token: CancelToken
+
+            @property
+            def abort_requested(self) -> bool:
+                return self.token.cancelled
+
+            def quit(self) -> None:
+                self.token.cancel()
+
+        class ClosingGeneratorWorker(_TokenAbort, GeneratorWorker):  # type: ignore[misc]
+            def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+                super().__init__(func, *args, SignalsClass=GeneratorSignals, **kwargs)
+                self.token = CancelToken()  # replaced by the pool's, before the job starts
+
             def work(self) -> Any:
                 try:
                     return super().work()
@@ -198,5 +273,16 @@ def _closing_generator_worker() -> type[Any]:
                     except Exception as exc:  # a finally block that fails: logged, the job still ends
                         log.warning("closing background job %s failed: %s", getattr(self, "polystore_name", ""), exc)
 
-        _closing_class = ClosingGeneratorWorker
-    return _closing_class
+        class TokenFunctionWorker(_TokenAbort, FunctionWorker):  # type: ignore[misc]
+            def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+                super().__init__(func, *args, **kwargs)
+                self.token = CancelToken()  # replaced by the pool's, before the job starts
+                self.signals = FunctionSignals()  # FunctionWorker takes no SignalsClass
+
+        _classes = (ClosingGeneratorWorker, TokenFunctionWorker)
+    return _classes
+
+
+def _closing_generator_worker() -> type[Any]:
+    """The generator worker class of this module's contract (see ``_worker_classes``)."""
+    return _worker_classes()[0]

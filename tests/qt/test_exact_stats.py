@@ -120,15 +120,14 @@ def test_quitting_stops_a_running_computation(qtbot, make_window, tmp_path):
     stats = window.exact_stats
     outcome = []
 
-    def job():  # the menu action's job, its outcome kept on the worker thread
+    def job(progress, cancelled):  # the menu action's job, its outcome kept on the worker thread
         try:
-            outcome.append(exact_statistics("zarr", str(tmp_path / "big.zarr"), stats.progressed.emit,
-                                            stats._cancel.is_set))
+            outcome.append(exact_statistics("zarr", str(tmp_path / "big.zarr"), progress, cancelled))
         except Cancelled as exc:
             outcome.append(exc)
 
     with qtbot.waitSignal(stats.progressed, timeout=60_000):
-        window.workers.start(job)
+        window.workers.start(job, pass_cancel=True, on_progress=stats.progressed.emit)
     window.shutdown(timeout_ms=60_000)
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from qtpy.QtCore import Qt
@@ -197,3 +198,98 @@ def test_a_cancelled_chunk_scan_ends_its_find_process(qtbot, tmp_path, monkeypat
                 process.kill()
                 process.wait()
     del job
+
+
+# -- one cancel token per job; results only through the job's signals (issue 15) ---------
+
+
+def test_each_job_has_one_cancel_token_that_quit_sets_and_the_job_reads(qtbot):
+    """A plain function job takes its token (``pass_cancel``) and stops at its next check;
+    superqt's abort flag is the same token, and each job has its own."""
+    pool = WorkerPool(max_threads=2)
+    started = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def long_job(cancelled):
+        started.set()
+        deadline = time.monotonic() + 30  # a deadline, so that a broken token fails the test, never hangs it
+        while not cancelled() and time.monotonic() < deadline:
+            time.sleep(0.001)  # polling the token, not synchronisation
+        outcome["stopped_by_token"] = cancelled()
+        return "ended"
+
+    finished = []
+    returned = []
+    job = pool.start(long_job, pass_cancel=True, on_return=returned.append, on_finish=lambda: finished.append(True))
+    other = pool.start(lambda: "other")
+    assert job.token is not other.token
+    assert not job.abort_requested and not job.token.cancelled
+    assert started.wait(10)
+    job.quit()
+    assert job.token.cancelled and job.abort_requested and not other.token.cancelled
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert pool.wait(10_000)
+    assert outcome["stopped_by_token"] is True
+    assert returned == []  # an aborted job's result is not delivered
+
+
+def test_a_function_jobs_progress_reaches_the_gui_thread_through_the_jobs_signal(qtbot):
+    pool = WorkerPool(max_threads=2)
+    seen: list[tuple[object, ...]] = []
+    threads: list[int] = []
+    finished = []
+
+    def counting(n, progress):
+        for i in range(n):
+            progress("step", i + 1, n)
+        return n
+
+    def on_progress(*args):
+        seen.append(args)
+        threads.append(threading.get_ident())
+
+    pool.start(counting, 3, on_progress=on_progress, on_finish=lambda: finished.append(True))
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert seen == [("step", 1, 3), ("step", 2, 3), ("step", 3, 3)]
+    assert set(threads) == {threading.get_ident()}  # delivered on the GUI thread
+
+
+def test_a_cancelled_listing_ran_its_finally_on_the_worker_before_the_job_ended(qtbot, tmp_path, monkeypatch):
+    """The listing's own ``finally`` (the sorter closed, in model.listing) ran on the worker's
+    thread by the time the job's end is delivered: not later, when the generator is dropped."""
+    from polystore_gui.model import entries as entries_module
+
+    for i in range(3000):
+        (tmp_path / f"f{i}.txt").touch()
+    closed: list[int] = []
+    real_close = entries_module.RunSorter.close
+
+    def recording_close(self):
+        closed.append(threading.get_ident())
+        return real_close(self)
+
+    monkeypatch.setattr(entries_module.RunSorter, "close", recording_close)
+    pool = WorkerPool(max_threads=2)
+    finished = []
+    job = pool.start(_listing_job, entry_for_path("disk", str(tmp_path)), True, "name", False,
+                     on_finish=lambda: finished.append(list(closed)))
+    _quit_on_first_yield(job)
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert finished[0] and all(t != threading.get_ident() for t in finished[0])
+    assert pool.wait(10_000)
+    del job
+
+
+def test_the_interpreter_lock_pacing_lives_in_model_pacing_only():
+    """Every short sleep a worker takes so that the GUI thread can paint is in model/pacing.py."""
+    import re
+    from pathlib import Path
+
+    import polystore_gui
+
+    package = Path(polystore_gui.__file__).parent
+    short_sleep = re.compile(r"sleep\(\s*(0?\.00\d*|[A-Z_]*(BREATHE|STEP_ASIDE)[A-Z_]*)\s*\)")
+    offenders = [f"{path.relative_to(package)}:{n}" for path in package.rglob("*.py")
+                 if path.name != "pacing.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if short_sleep.search(line)]
+    assert offenders == []
