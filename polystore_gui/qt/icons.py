@@ -11,8 +11,8 @@ from qtpy.QtGui import QBrush, QColor, QIcon
 from ..model.catalogue import Capability, Status
 from ..model.entries import Entry, EntryKind
 
-if TYPE_CHECKING:
-    from .tree_model import Node
+if TYPE_CHECKING:  # the node type lives in tree_nodes: importing tree_model here made a cycle
+    from .tree_nodes import Node
 
 _KIND_ICONS = {
     EntryKind.ROOT: "root",
