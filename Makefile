@@ -64,11 +64,11 @@ run: system-deps venv
 # The suite, then `polystore-gui --self-test` twice (.ci/self-test: demo, napari config and
 # QSettings in a temporary folder), under one Xvfb.
 test: system-deps venv-test
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 	xvfb-run -a -s "$(SCREEN)" sh -c '$(PY) -m pytest -m "not bundle" $(PYTEST_ARGS) && .ci/self-test $(VENV)/bin/polystore-gui'
 
 test-fast: venv-test
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -m "not slow and not gl and not bundle" $(PYTEST_ARGS)
 
 bundle: system-deps venv-test
