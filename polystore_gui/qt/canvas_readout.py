@@ -108,10 +108,10 @@ def _plane_range(layer: Any) -> tuple[float, float] | None:
         return None
     if raw.size == 0 or raw.dtype.kind not in "biuf":
         return None
-    if raw.size > SAMPLE_VALUES and raw.ndim >= 2:  # a large plane: a strided sample (GUI thread)
-        step = int(np.ceil(np.sqrt(raw.size / SAMPLE_VALUES)))
-        raw = raw[..., ::step, ::step]
     from ..model.contrast import limits_of
+    from ..model.sampled_histogram import strided_sample
+
+    raw = strided_sample(raw, SAMPLE_VALUES)  # a large plane: a strided view (GUI thread, no copy)
 
     return limits_of(raw)
 

@@ -340,7 +340,7 @@ class ViewerPane(QWidget):
             if spec.channel_axis is None:
                 if spec.contrast_limits is not None:
                     kwargs["contrast_limits"] = spec.contrast_limits
-                added.append(viewer.add_image(spec.data, **kwargs))
+                added.append(self._add_image(spec.data, **kwargs))
                 if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
                     followed.append((added[-1], placeholder[0]))
                 continue
@@ -358,7 +358,7 @@ class ViewerPane(QWidget):
                 if spec.colormaps:
                     channel_kwargs["colormap"] = spec.colormaps[c]
                     channel_kwargs["blending"] = "additive"
-                added.append(viewer.add_image(views if spec.multiscale else views[0], **channel_kwargs))
+                added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
                 if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
                     followed.append((added[-1], placeholder[c]))
         # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
@@ -392,12 +392,31 @@ class ViewerPane(QWidget):
             call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
 
+    def _add_image(self, data: Any, **kwargs: Any) -> Any:
+        """``viewer.add_image`` for one layer, whose histogram is a :class:`SampledHistogram`
+        (computed in a worker on a bounded sample; napari's own recomputes the whole plane on
+        the GUI thread at every slice). The model is set before the layer joins the viewer:
+        napari's layer controls bind to it when the layer is inserted."""
+        from napari.layers import Image
+
+        from .layer_histogram import SampledHistogram
+
+        kwargs.setdefault("colormap", "gray")  # add_image's defaults for one channel
+        kwargs.setdefault("blending", "translucent_no_depth")
+        layer = Image(data, **kwargs)
+        histogram = SampledHistogram(layer)
+        histogram.use_workers(self._workers.start)
+        layer._histogram = histogram
+        self.viewer.layers.append(layer)
+        return layer
+
     def _show_active_histogram(self) -> None:
         if self.viewer is None:
             return
         layer = self.viewer.layers.selection.active
-        histogram = getattr(layer, "histogram", None)
-        if histogram is not None and not histogram.enabled:
+        # Only a layer this pane made (the chunk overlay's layers keep napari's own model, off).
+        histogram = getattr(layer, "_histogram", None)
+        if histogram is not None and type(histogram).__name__ == "SampledHistogram" and not histogram.enabled:
             histogram.mode = "canvas"
             histogram.enabled = True
 

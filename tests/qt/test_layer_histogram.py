@@ -1,0 +1,109 @@
+"""The layer histogram beside the canvas (issue 19): it follows the plane shown, but is
+counted in a worker on a bounded sample, never over the whole plane on the GUI thread
+(napari's own recompute did that at every slider step: ~0.5 s for an 8192² plane)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+import zarr
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def panel(qtbot):
+    from polystore_gui.qt.preview_panel import PreviewPanel
+    from polystore_gui.qt.workers import WorkerPool
+
+    workers = WorkerPool()
+    panel = PreviewPanel(workers)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
+        panel.viewer.start()
+    yield panel
+    workers.cancel_all(close=True)
+    workers.wait(10_000)
+    panel.close_preview()
+    panel.viewer.close_viewer()
+    panel.close()
+
+
+@pytest.fixture
+def planes(tmp_path):
+    """5 planes of 1024²: the middle one a ramp over 0-60000, the last one all near 50000."""
+    a = zarr.create_array(tmp_path / "planes.zarr", shape=(5, 1024, 1024), chunks=(1, 256, 256), dtype="u2",
+                          fill_value=0)
+    a[2] = np.linspace(0, 60000, 1024 * 1024).astype("u2").reshape(1024, 1024)
+    rng = np.random.default_rng(1)
+    a[4] = (50000 + rng.integers(0, 100, (1024, 1024))).astype("u2")
+    return tmp_path / "planes.zarr"
+
+
+def _peak(histogram) -> float:
+    edges, counts = histogram._bin_edges, histogram._counts
+    i = int(np.argmax(counts))
+    return float(edges[i] + edges[i + 1]) / 2
+
+
+def test_the_histogram_follows_the_plane_but_is_counted_off_the_gui_thread(qtbot, panel, planes, monkeypatch):
+    from napari.components.histogram import HistogramModel
+
+    from polystore_gui.model.sampled_histogram import SAMPLE_VALUES
+    from polystore_gui.qt import layer_histogram
+
+    counted = []  # (thread, values looked at) of every histogram computed
+    real_display, real_sample = layer_histogram.display_histogram, HistogramModel._sample_data
+
+    def spy_display(sample, *args, **kwargs):
+        counted.append((threading.current_thread(), np.asarray(sample).size))
+        return real_display(sample, *args, **kwargs)
+
+    def spy_sample(self, data, max_samples):
+        counted.append((threading.current_thread(), np.asarray(data).size))
+        return real_sample(self, data, max_samples)
+
+    monkeypatch.setattr(layer_histogram, "display_histogram", spy_display)
+    monkeypatch.setattr(HistogramModel, "_sample_data", spy_sample)
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("zarr", str(planes))
+    (layer,) = panel.shown_layers
+    histogram = layer.histogram
+    qtbot.waitUntil(lambda: histogram.enabled and not histogram._dirty and histogram._counts.sum() > 0, timeout=30_000)
+    assert histogram.mode == "canvas"
+    counts = histogram._counts
+    assert np.count_nonzero(counts) > len(counts) // 2  # the ramp fills most bins
+
+    viewer = panel.viewer.viewer
+    viewer.dims.current_step = (4, *viewer.dims.current_step[1:])
+    qtbot.waitUntil(lambda: not histogram._dirty and abs(_peak(histogram) - 50050) < 500, timeout=30_000)
+
+    main = threading.main_thread()
+    assert counted, "no histogram was computed"
+    assert all(thread is not main for thread, _ in counted), "a histogram was counted on the GUI thread"
+    assert all(size <= SAMPLE_VALUES for _, size in counted)
+    assert histogram.jobs_started >= 2
+
+
+def test_slider_steps_while_a_count_runs_end_on_the_last_plane(qtbot, panel, planes):
+    """Steps coalesce: the histogram ends up describing the plane shown last."""
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("zarr", str(planes))
+    (layer,) = panel.shown_layers
+    histogram = layer.histogram
+    qtbot.waitUntil(lambda: histogram.enabled and not histogram._dirty, timeout=30_000)
+    viewer = panel.viewer.viewer
+    for z in (3, 2, 1, 0, 4):
+        viewer.dims.current_step = (z, *viewer.dims.current_step[1:])
+    qtbot.waitUntil(lambda: layer.loaded and not histogram._dirty and abs(_peak(histogram) - 50050) < 500,
+                    timeout=30_000)
+
