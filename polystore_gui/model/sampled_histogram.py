@@ -71,4 +71,5 @@ def display_histogram(sample: np.ndarray, bins: int, low: float | None, high: fl
 
 def log_counts(counts: np.ndarray) -> np.ndarray:
     """Counts on napari's log scale: ``log10(counts + 1)``."""
-    return np.log10(np.maximum(counts, 0) + 1).astype(np.float32)
+    logged: np.ndarray = np.log10(np.maximum(counts, 0) + 1).astype(np.float32)
+    return logged
