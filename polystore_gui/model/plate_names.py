@@ -26,6 +26,7 @@ _WELL_TIFF = re.compile(
     r"(?:_s(?P<site>\d{1,4}))?(?:_(?:w|c)(?P<channel>\d{1,3}))?(?:_z(?P<z>\d{1,4}))?(?:_t(?P<t>\d{1,5}))?"
     + _TIFF_SUFFIX
 )
+_WELL_TIFF_BARE = re.compile(_WELL_TIFF.pattern.replace(r"(?:(?P<prefix>.*?)_)?", "", 1))
 _OPERA_TIFF = re.compile(
     r"^r(?P<row>\d{1,3})c(?P<col>\d{1,3})f(?P<site>\d{1,4})p(?P<z>\d{1,4})-ch(?P<channel>\d{1,3})"
     r"(?:sk(?P<t>\d{1,5}))?.*?" + _TIFF_SUFFIX,
@@ -104,7 +105,8 @@ def parse_plate_file(name: str) -> PlateFile | None:
             return None
         return PlateFile(name, well_name(row, column), row, column, int(match.group("site")),
                          int(match.group("channel")), int(match.group("z")), int(match.group("t") or 1))
-    match = _WELL_TIFF.match(name)
+    # A name that starts with its well wins over one read as prefix_well (A01_s1_w1: well A01).
+    match = _WELL_TIFF_BARE.match(name) or _WELL_TIFF.match(name)
     if not match:
         return None
     position = well_position(match.group("well"))

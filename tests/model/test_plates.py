@@ -1,0 +1,166 @@
+"""Plates read from metadata: OME-Zarr HCS 0.4 / 0.5, polystore / OpenHCS, TIFF folders."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from polystore_gui.model.plate_names import parse_plate_file, row_name, standard_grid, well_position
+from polystore_gui.model.plate_read import plate_at, well_at
+from polystore_gui.model.plate_thumbs import ThumbnailCache, mosaic, plate_thumbnails
+from tests.plates import write_ome_plate, write_polystore_plate, write_tiff_plate
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_ome_plate_written_by_ome_zarr(tmp_path, version):
+    path = write_ome_plate(tmp_path / "plate.zarr", version=version, wells=["A/1", "A/3", "B/2"])
+    plate = plate_at("disk", str(path))
+    assert plate is not None and plate.kind == "ome-plate" and plate.version == version
+    assert plate.rows == ("A", "B") and plate.columns == ("1", "2", "3")
+    assert [(w.name, w.row_index, w.column_index) for w in plate.wells] == [("A01", 0, 0), ("A03", 0, 2), ("B02", 1, 1)]
+    a1 = plate.well("A/1")
+    assert [f.address for f in a1.fields] == [f"ome_zarr:{path}/A/1/0", f"ome_zarr:{path}/A/1/1"]
+    assert a1.acquisition == 0 and plate.acquisitions[0].name == "first run"
+    assert plate.field_count == 2 and plate.notes == ()
+    found = well_at("zarr", str(path / "B" / "2"))
+    assert found is not None and found[0].path == str(path) and found[1].name == "B02"
+
+
+def test_polystore_plate_is_placed_by_well_names_not_packed_indices(tmp_path):
+    folder = write_polystore_plate(tmp_path / "plate")
+    for address in (str(folder), str(folder / "images")):
+        plate = plate_at("disk", address)
+        assert plate is not None and plate.kind == "polystore-plate"
+        # polystore wrote rows [A, C] and columns [01, 02, 03] with packed indices: C02 is
+        # packed to row 1, but it is in the third row of the plate.
+        assert plate.rows == ("A", "B", "C") and plate.columns == ("01", "02", "03", "04")
+        assert {w.name: (w.row_index, w.column_index) for w in plate.wells} == {
+            "A01": (0, 0), "A03": (0, 2), "C02": (2, 1)}
+    plate = plate_at("disk", str(folder))
+    assert dict(plate.well("C02").attributes)["condition"] == "dose 2"
+
+
+def test_openhcs_document_name_is_a_polystore_plate_too(tmp_path):
+    folder = write_polystore_plate(tmp_path / "plate", wells=(("B", "05"),), document="openhcs_metadata.json")
+    plate = plate_at("disk", str(folder))
+    assert plate.kind == "polystore-plate" and plate.well("B05").fields
+
+
+@pytest.mark.parametrize("names, wells, fields", [
+    (["A01_s1_w1.tif", "A01_s1_w2.tif", "A01_s2_w1.tif", "B03_s1_w1.tif"], {"A01": 2, "B03": 1}, 3),
+    (["A01_s1_c1_z1.tif", "A01_s1_c1_z2.tif", "H12_s1_c2_z1.tif"], {"A01": 1, "H12": 1}, 2),
+    (["r01c01f01p01-ch1sk1fk1fl1.tiff", "r01c01f02p01-ch1sk1fk1fl1.tiff", "r16c24f01p01-ch2sk1fk1fl1.tiff"],
+     {"A01": 2, "P24": 1}, 3),
+])
+def test_tiff_folders_named_by_well_site_channel(tmp_path, names, wells, fields):
+    folder = write_tiff_plate(tmp_path / "tiffs", names)
+    plate = plate_at("disk", str(folder))
+    assert plate is not None and plate.kind == "tiff-plate"
+    assert {w.name: len(w.fields) for w in plate.wells} == wells
+    assert sum(len(f.files) for w in plate.wells for f in w.fields) == len(names)
+    n_rows, n_columns = standard_grid([(w.row_index, w.column_index) for w in plate.wells])
+    assert (len(plate.rows), len(plate.columns)) == (n_rows, n_columns)
+
+
+def test_names():
+    assert well_position("A01") == (0, 0) and well_position("P24") == (15, 23) and well_position("AF48") == (31, 47)
+    assert well_position("r02c03") == (1, 2) and well_position("nothing") is None
+    assert row_name(31) == "AF"
+    assert parse_plate_file("Plate1_B02_s3_w2.TIF").site == 3
+    assert parse_plate_file("notes.tif") is None
+    assert standard_grid([(0, 0)]) == (2, 3) and standard_grid([(15, 23)]) == (16, 24) and standard_grid([(31, 47)]) == (32, 48)
+
+
+def test_a_folder_of_unrelated_tiffs_is_no_plate(tmp_path):
+    folder = write_tiff_plate(tmp_path / "t", ["scan.tif", "other.tif", "A01_s1_w1.tif"])
+    assert plate_at("disk", str(folder)) is None
+    assert plate_at("memory", "/x") is None
+
+
+def test_bad_plates_are_shown_with_notes(tmp_path):
+    import shutil
+
+    path = write_ome_plate(tmp_path / "bad.zarr", version="0.5", wells=["A/1", "A/2", "B/1", "B/2"], field_count=1,
+                           levels=1)
+    shutil.rmtree(path / "B" / "1")  # listed but missing
+    doc = json.loads((path / "A" / "2" / "zarr.json").read_text())
+    doc["attributes"]["ome"]["well"]["images"] = []  # a well without fields
+    (path / "A" / "2" / "zarr.json").write_text(json.dumps(doc))
+    import zarr  # a field of another shape and dtype
+    from ome_zarr.format import FormatV05
+
+    other = zarr.open_group(str(path / "B" / "2" / "1"), mode="w", zarr_format=3)
+    _writer = __import__("tests.plates", fromlist=["_writer"])._writer()
+    _writer.write_image(np.zeros((2, 32, 32), np.float32), other, scale_factors=None, axes="cyx", fmt=FormatV05())
+    plate = plate_at("disk", str(path), check_fields=True)
+    text = "\n".join(plate.notes)
+    assert "B/1 listed by the plate but missing" in text
+    assert "A/2 without fields" in text
+    assert "field_count 1" in text
+    assert "differ in shape or dtype" in text
+    assert len(plate.wells) == 4  # every listed well keeps its place
+    thumbs = {t.well: t for t in plate_thumbnails(plate)}
+    assert thumbs["A/1"].pixels is not None and "B/1" not in thumbs and "A/2" not in thumbs
+
+
+def test_corrupt_plate_metadata_is_a_note(tmp_path):
+    path = write_ome_plate(tmp_path / "c.zarr", wells=["A/1"], fields=1, levels=1)
+    doc = json.loads((path / "zarr.json").read_text())
+    doc["attributes"]["ome"]["plate"]["wells"] = "everything"
+    (path / "zarr.json").write_text(json.dumps(doc))
+    plate = plate_at("disk", str(path))
+    assert plate is not None and plate.wells == () and "wells is not a list" in plate.notes[0]
+
+
+def test_1536_well_plate(tmp_path):
+    import zarr
+    from ome_zarr.format import FormatV05
+
+    writer = __import__("tests.plates", fromlist=["_writer"])._writer()
+    rows = [row_name(i) for i in range(32)]
+    columns = [str(c + 1) for c in range(48)]
+    wells = [f"{r}/{c}" for r in rows for c in columns]
+    root = zarr.open_group(str(tmp_path / "big.zarr"), mode="w", zarr_format=3)
+    writer.write_plate_metadata(root, rows, columns, wells, fmt=FormatV05())
+    for well in wells[:3]:
+        r, c = well.split("/")
+        writer.write_well_metadata(root.require_group(r).require_group(c), ["0"], fmt=FormatV05())
+    plate = plate_at("disk", str(tmp_path / "big.zarr"))
+    assert len(plate.rows) == 32 and len(plate.columns) == 48 and len(plate.wells) == 1536
+    assert plate.well("AF/48").name == "AF48"
+    assert any("1533 wells listed by the plate but missing" in n for n in plate.notes)
+
+
+def test_thumbnails_read_the_lowest_level_and_are_cached(tmp_path):
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.4", wells=["A/1", "B/3"], levels=3, edge=64)
+    plate = plate_at("disk", str(path))
+    cache = ThumbnailCache(str(tmp_path / "cache"))
+    first = list(plate_thumbnails(plate, cache=cache))
+    assert [(t.well, t.shape, t.cached) for t in first] == [("A/1", (2, 16, 16), False), ("B/3", (2, 16, 16), False)]
+    assert all(t.pixels.dtype == np.uint8 and t.pixels.max() == 255 for t in first)
+    again = list(plate_thumbnails(plate, cache=cache))
+    assert all(t.cached for t in again)
+    assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(first, again, strict=True))
+    # A well written again (polystore replaces the folder) is read again.
+    os.utime(path / "B" / "3", ns=(1, 1))
+    third = {t.well: t.cached for t in plate_thumbnails(plate, cache=cache)}
+    assert third == {"A/1": True, "B/3": False}
+    image = mosaic(plate, {t.well: t.pixels for t in first}, edge=16, gap=0)
+    assert image.shape == (2 * 16, 3 * 16) and image[16:, 32:].max() == 255 and image[:16, 16:32].max() == 0
+
+
+def test_thumbnails_of_a_plate_without_pyramid_are_bounded(tmp_path):
+    folder = write_polystore_plate(tmp_path / "plate", wells=(("A", "01"),), edge=400)
+    plate = plate_at("disk", str(folder))
+    (thumb,) = plate_thumbnails(plate, edge=96)
+    assert thumb.shape == (2, 2, 400, 400) and max(thumb.pixels.shape) <= 96
+
+
+def test_tiff_plate_thumbnails(tmp_path):
+    folder = write_tiff_plate(tmp_path / "t", ["A01_s1_w1.tif", "B02_s1_w1.tif"], edge=200)
+    plate = plate_at("disk", str(folder))
+    thumbs = list(plate_thumbnails(plate, edge=50))
+    assert [t.well for t in thumbs] == ["A01", "B02"] and all(max(t.pixels.shape) <= 50 for t in thumbs)
