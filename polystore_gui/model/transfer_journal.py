@@ -9,7 +9,7 @@ finishes or reports the move it was in the middle of.
 
 A writer is named by its PID *and* the time its process started (``/proc/PID/stat``), so
 a PID reused by a later process is never taken for the writer still at work. The same
-pair is written into the names of partial copies (see ``transfers._partial_name``).
+pair is written into the names of partial copies (see ``transfers.staging._partial_name``).
 """
 
 from __future__ import annotations

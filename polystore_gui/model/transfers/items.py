@@ -1,0 +1,88 @@
+"""What a transfer is made of: the planned item, its outcome, the conflict policies and the
+errors, and the constants every part of the engine shares. Facts and words: nothing here
+touches storage."""
+
+from __future__ import annotations
+
+import enum
+import errno
+from dataclasses import dataclass, field
+
+from ..address import Address
+
+NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
+VOLATILE = ("memory",)  # backends whose contents end with this process
+
+
+def volatile_move_warning(destination: Address) -> str:
+    """Why a move into a volatile backend loses data (the window asks; the CLI refuses)."""
+    return (f"{destination.backend} lives in this program's RAM: a move would delete the source and leave "
+            f"the only copy there, lost when the program quits")
+
+
+BLOCK = 8 << 20
+COPY_THREADS = 4  # files copied at a time within a folder or store
+PARTIAL = ".polystore-partial-"
+LOCAL = ("disk", "zarr", "ome_zarr")  # backends whose paths are this machine's paths
+WRITABLE = ("disk", "memory", "zarr")
+STORE_SUFFIXES = (".zarr", ".n5", ".zr", ".zarr3")  # a partial never ends so: no reader takes it for a store
+ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+Progress = tuple[int, int]  # bytes done, bytes total
+
+
+class Conflict(str, enum.Enum):
+    FAIL = "fail"
+    SKIP = "skip"
+    OVERWRITE = "overwrite"
+    RENAME = "rename"  # keep both: the new one gets "name (2).ext"
+
+
+class TransferError(RuntimeError):
+    """An item that could not be transferred; the text is for the user."""
+
+
+class Cancelled(TransferError):
+    pass
+
+
+@dataclass
+class Item:
+    source: Address
+    destination: Address  # the final place
+    move: bool = False
+    replace: bool = False  # overwrite an existing destination once the copy verified
+    skip_reason: str | None = None  # planned as skipped (a conflict with policy skip)
+    error: str | None = None  # refused at planning
+    total: int = 0
+    conflict: bool = False  # the destination name was taken when planned
+    chunks: tuple[int, ...] | None = None  # chunk shape for arrays written into zarr (None: per plane)
+
+    @property
+    def runnable(self) -> bool:
+        return self.error is None and self.skip_reason is None
+
+
+@dataclass
+class Outcome:
+    item: Item
+    status: str  # "done", "skipped", "failed", "cancelled"
+    nbytes: int = 0
+    message: str | None = None
+    notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # entries of the source not copied, each with why
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TransferError):
+        return str(exc)
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"vanished during the copy: {exc.filename or exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "no space left on the destination"
+    text = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause) not in text:
+        text += f" ({cause})"
+    return text

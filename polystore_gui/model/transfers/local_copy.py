@@ -1,0 +1,227 @@
+"""Copies onto this machine's disk, byte for byte.
+
+A file goes into an unnamed ``O_TMPFILE`` beside its destination (copied, fsynced, compared,
+then named); a folder, zarr store or zarr array into a hidden folder, its files copied and
+compared by a pool of threads in batches, zarr metadata last, the file system flushed once.
+Links are copied as links; FIFOs, sockets and devices are never opened.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any
+
+from ..address import Address
+from ..local_entries import copied_link_target, copy_link, open_regular, special_kind
+from .items import BLOCK, COPY_THREADS, ZARR_METADATA, Cancelled, Progress, TransferError
+from .staging import _flush, _leave_out, _partial_name, _Run
+
+def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    if os.path.islink(source):
+        staged = _partial_name(final)  # a link is copied as a link, its target text kept
+        run.temporaries.append(Address("disk", staged))
+        text = os.readlink(source)
+        copy_link(staged, text)
+        run.staged = staged
+        run.notes.append(f"a symbolic link to {text}, copied as a link")
+        yield run.advance(0)
+    elif os.path.isdir(source):
+        yield from _copy_tree(run, source, final)
+    else:
+        yield from _copy_file(run, source, final)
+
+
+def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    """A folder (or a zarr store or array) into a hidden folder, several files at a time.
+
+    Every file is copied and compared with its source by a pool of threads (reads and
+    writes release the GIL); the folder is flushed once (syncfs) before it is renamed
+    into place, as ``cp -r`` followed by ``sync`` would be.
+    """
+    temp = _partial_name(final)
+    run.temporaries.append(Address("disk", temp))
+    os.mkdir(temp)
+    jobs: list[tuple[str, str]] = []
+    # zarr metadata goes last: an unfinished copy of a store is no store any reader opens.
+    metadata: list[tuple[str, str]] = []
+    for root, dirs, files in os.walk(source):  # links to folders are listed in dirs, never entered
+        run.check()
+        rel = os.path.relpath(root, source)
+        target_root = temp if rel == "." else os.path.join(temp, rel)
+        for name in dirs + files:
+            src = os.path.join(root, name)
+            try:
+                mode = os.lstat(src).st_mode
+            except FileNotFoundError:
+                _leave_out(run, os.path.relpath(src, source), "vanished during the copy")
+                continue
+            if stat.S_ISLNK(mode):
+                copy_link(os.path.join(target_root, name), copied_link_target(src, source, final))
+            elif stat.S_ISDIR(mode):
+                os.mkdir(os.path.join(target_root, name))
+            elif stat.S_ISREG(mode) and name in ZARR_METADATA:
+                metadata.append((src, os.path.join(target_root, name)))
+            elif stat.S_ISREG(mode):
+                jobs.append((src, os.path.join(target_root, name)))
+            else:
+                _leave_out(run, os.path.relpath(src, source), f"{special_kind(mode)} is not a file")
+    pending: set[Any] = set()
+    with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="copy") as pool:
+        try:
+            # Small files go in batches (a task per 32 KiB chunk would cost more than the copy).
+            for batch in _batches(jobs):
+                pending.add(pool.submit(_copy_batch, batch, run.cancelled))
+                if len(pending) >= 2 * COPY_THREADS:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield run.advance(future.result())
+                    run.check()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield run.advance(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    run.check()
+    metadata.sort(key=lambda job: -job[1].count("/"))  # the deepest first, the store's own last
+    yield run.advance(_copy_batch(metadata, run.cancelled))
+    _flush(temp)
+    run.staged = temp
+
+
+def _batches(jobs: list[tuple[str, str]], nbytes: int = BLOCK, count: int = 128) -> Iterable[list[tuple[str, str]]]:
+    """Consecutive groups of files of about ``nbytes`` (or ``count`` files), for the pool."""
+    batch: list[tuple[str, str]] = []
+    size = 0
+    for job in jobs:
+        try:
+            size += os.lstat(job[0]).st_size
+        except OSError:
+            pass  # it vanished: the copy says so
+        batch.append(job)
+        if size >= nbytes or len(batch) >= count:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _copy_batch(batch: list[tuple[str, str]], cancelled: Callable[[], bool]) -> int:
+    total = 0
+    for source, target in batch:
+        if cancelled():
+            raise Cancelled("cancelled")
+        total += _copy_verify(source, target, cancelled)
+    return total
+
+
+def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int:
+    """Copy one file into a staged folder, then compare it with its source; its size.
+
+    A file up to one block (every chunk of a usual zarr store) is read once, written, read
+    back and compared with the bytes in hand: two opens and a handful of system calls.
+    """
+    with open_regular(source) as src:
+        info = os.fstat(src.fileno())
+        if info.st_size <= BLOCK:
+            data = src.read()
+            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, info.st_mode & 0o777)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                back = os.pread(fd, len(data) + 1, 0)
+            finally:
+                os.close(fd)
+            if back != data:
+                raise TransferError(f"verification failed: {target} differs from {source}")
+            return len(data)
+        with open(target, "xb") as dst:
+            size = 0
+            while block := src.read(BLOCK):
+                if cancelled():
+                    raise Cancelled("cancelled")
+                dst.write(block)
+                size += len(block)
+        os.chmod(target, info.st_mode & 0o777)
+    _compare(source, target)
+    return size
+
+
+def _compare(source: str, target: str) -> None:
+    """Byte-for-byte comparison of the copy with its source (raises when they differ)."""
+    with open_regular(source) as a, open(target, "rb") as b:
+        while True:
+            x, y = a.read(BLOCK), b.read(BLOCK)
+            if x != y:
+                raise TransferError(f"verification failed: {target} differs from {source}")
+            if not x:
+                return
+
+
+def _copy_file(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
+    """One file into an unnamed O_TMPFILE beside ``final``: copied, flushed, compared, named."""
+    with open_regular(source) as src:
+        fd, staged = _open_output(run, final)
+        try:
+            while True:
+                run.check()
+                block = src.read(BLOCK)
+                if not block:
+                    break
+                view = memoryview(block)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                yield run.advance(len(block))
+            os.fsync(fd)
+            os.fchmod(fd, os.fstat(src.fileno()).st_mode & 0o777)
+            src.seek(0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            while True:
+                run.check()
+                x, y = src.read(BLOCK), os.read(fd, BLOCK)
+                if x != y:
+                    raise TransferError(f"verification failed: the copy of {source} differs")
+                if not x:
+                    break
+            if staged is None:
+                # Give the unnamed file a hidden name beside the destination; _place() renames it.
+                hidden = _partial_name(final)
+                _link_unnamed(fd, hidden)
+                run.temporaries.append(Address("disk", hidden))
+                run.staged = hidden
+        finally:
+            os.close(fd)
+
+
+def _link_unnamed(fd: int, path: str) -> None:
+    """Give an O_TMPFILE file a name: linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N.
+
+    Passing a directory fd makes Python call linkat with the follow flag; plain link()
+    would try to link the /proc symlink itself (EXDEV).
+    """
+    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", os.path.basename(path), dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(folder)
+
+
+def _open_output(run: _Run, target: str) -> tuple[int, str | None]:
+    """(fd, staged path): an unnamed O_TMPFILE (path None), else a hidden named temporary."""
+    folder = os.path.dirname(target) or "."
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600), None
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, PermissionError):
+            raise
+        staged = _partial_name(target)  # the file system has no O_TMPFILE
+        run.temporaries.append(Address("disk", staged))
+        run.staged = staged
+        return os.open(staged, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), staged
