@@ -37,6 +37,7 @@ from .ome_meta import ome_summary
 from .contrast import contrast_note, contrast_samples, middle_index
 from .entries import human_size
 from .safe_files import NotRegularFileError, file_type_text
+from .remote_address import is_remote_path
 from .zarr_nodes import read_node
 
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
@@ -312,7 +313,7 @@ def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
     10,000 keys (a plane of more is reported on its first 10,000).
     """
     shape = tuple(int(n) for n in array.shape)
-    if len(shape) < 2 or 0 in shape:
+    if len(shape) < 2 or 0 in shape or is_remote_path(path):  # remote: a request per key is not worth it
         return (0, 0)
     grid = tuple(int(c) for c in (array.shards or array.chunks))
     lead = [middle_index(n) // c for n, c in zip(shape[:-2], grid[:-2])]
@@ -336,6 +337,10 @@ def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
 
 def _open_zarr_array(path: str, zarr_format: int | None = None) -> Any:
     """A read-only ``zarr.Array``; knowing the format spares zarr probing for the other."""
+    if is_remote_path(path):  # s3:// or http(s)://: through the remote store's cache
+        from .remote_zarr import open_array
+
+        return open_array(path, zarr_format)
     import zarr
     from zarr.storage import LocalStore
 
@@ -400,18 +405,27 @@ def _displayable(dtype: np.dtype) -> bool:
 def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
                  listed: bool = False) -> Preview:
     """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation.
-    ``listed``: the address is a row the user saw listed (see ``arrays.inspect``)."""
-    info = inspect(backend, path, listed=listed)
+    ``listed``: the address is a row the user saw listed (see ``arrays.inspect``).
+    The address's adapter answers (``model/backends/``)."""
+    from .backends import adapter_for
+    from .backends.common import AdapterBase
+
+    adapter = adapter_for(backend, path)
+    if isinstance(adapter, AdapterBase):  # the built-in adapters word a vanished row apart
+        return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed)
+    return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed)
+
+
+def local_preview(info: Info, backend: str, path: str, size_limit: int, confirmed: bool) -> Preview:
+    """What to show for a local path (disk, or inside a zarr store) whose facts are ``info``."""
     try:
-        return _open_preview(info, backend, path, size_limit, confirmed)
+        return _local_preview(info, backend, path, size_limit, confirmed)
     except PreviewError as exc:
         exc.info = exc.info or info
         raise
 
 
-def _open_preview(info: Info, backend: str, path: str, size_limit: int, confirmed: bool) -> Preview:
-    if backend == "memory":
-        return _memory_preview(info, path, size_limit, confirmed)
+def _local_preview(info: Info, backend: str, path: str, size_limit: int, confirmed: bool) -> Preview:
     if info.format == "polystore virtual file":
         return _virtual_file_preview(info)
     if os.path.isdir(path):
@@ -644,7 +658,12 @@ def _ome_preview(info: Info, path: str) -> Preview:
 
 def _label_layer(path: str, name: str, channel_axis: int | None) -> LayerSpec | None:
     try:
-        meta = read_node(path)
+        if is_remote_path(path):
+            from .remote_zarr import node as remote_node
+
+            meta = remote_node(path)
+        else:
+            meta = read_node(path)
     except Exception:
         return None
     if meta is None:
@@ -727,18 +746,3 @@ def _lazily_sliceable(value: Any) -> bool:
     """zarr and dask arrays (and the like) read only what a slice asks for."""
     module = type(value).__module__.split(".")[0]
     return module in ("zarr", "dask") and hasattr(value, "__getitem__")
-
-
-def _memory_preview(info: Info, path: str, size_limit: int, confirmed: bool) -> Preview:
-    if info.kind != "array":
-        return Preview("memory", path, info, notes=(info.error,) if info.error else ())
-    from .listing import memory_backend
-
-    data = memory_backend().load(path)
-    if not isinstance(data, np.ndarray) and not _lazily_sliceable(data):
-        # No lazy path (an opaque array-like): showing it means converting it whole.
-        nbytes = int(getattr(data, "nbytes", 0) or info.nbytes or 0)
-        if nbytes > size_limit and not confirmed:
-            raise NeedsConfirmation(nbytes, size_limit, f"converting this {type(data).__name__}")
-        data = np.asarray(data)
-    return _array_preview(info, data, "held by polystore's memory backend")

@@ -1,0 +1,420 @@
+"""An open remote store: one obstore client per bucket or host, a small shared cache,
+and reads that can be cancelled on the wire.
+
+zarr reads through :class:`CachedStore`, a ``zarr.storage.WrapperStore`` over zarr's own
+``ObjectStore``: whole objects up to :data:`CACHE_OBJECT_LIMIT` (metadata documents, recent
+chunks, shard indexes) are kept in an LRU of :data:`CACHE_BYTES`, so opening the array
+after the browser has read its metadata costs no request, and a plane looked at again
+costs none. Each reader has its own cancel event: when it is set, every request in flight
+is cancelled (the asyncio task awaiting obstore is cancelled, which drops the Rust future
+and its HTTP request) and later reads raise :class:`RemoteCancelled` at once.
+
+zarr gathers the chunks of one selection concurrently (``async.concurrency``); listings
+and metadata reads here use ``asyncio.gather`` on zarr's own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .remote_access import Identity, RemoteOptions, build_object_store, options_for, resolve_identity
+from .remote_address import RemoteURL
+from .remote_errors import RemoteCancelled, RemoteError, explain
+
+CACHE_BYTES = 64 * 1024 * 1024
+CACHE_OBJECT_LIMIT = 16 * 1024 * 1024
+POLL = 0.05  # seconds between two looks at the cancel event while a request is in flight
+
+T = TypeVar("T")
+
+
+class ByteCache:
+    """A thread-safe LRU of objects' bytes, bounded by total size."""
+
+    def __init__(self, limit: int = CACHE_BYTES) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Any, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: bytes) -> None:
+        if len(value) > CACHE_OBJECT_LIMIT:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+            self._items[key] = value
+            self._size += len(value)
+            while self._size > self.limit and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+async def _cancellable(awaitable: Awaitable[T], cancelled: Callable[[], bool], what: str) -> T:
+    """Await ``awaitable``; when ``cancelled()`` turns true, cancel it (on the wire) and raise."""
+    if cancelled():
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
+        raise RemoteCancelled(what)
+    task = asyncio.ensure_future(awaitable)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=POLL)
+        if done:
+            return task.result()
+        if cancelled():
+            task.cancel()
+            try:
+                await task
+            except BaseException:  # the cancellation itself, or what the request raised meanwhile
+                pass
+            raise RemoteCancelled(what)
+
+
+def _zarr_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on zarr's own event loop (where the obstore futures live) and wait."""
+    from zarr.core.sync import sync
+
+    return sync(coro)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFacts:
+    """One object a listing found: its key below the listed prefix, and its size."""
+
+    key: str
+    size: int
+
+
+class RemoteStore:
+    """One bucket (S3) or host (HTTP), opened with one identity; shared by every reader.
+
+    ``get`` / ``get_many`` / ``list_dir`` / ``walk`` take keys relative to the bucket or the
+    host (``experiment.zarr/image/zarr.json``); errors come out as :class:`RemoteError`.
+    """
+
+    def __init__(self, top: RemoteURL, identity: Identity | None) -> None:
+        self.top = top
+        self.identity = identity
+        self.client = build_object_store(top, identity)
+        self.cache = ByteCache()
+        self.requests = 0  # requests made (a benchmark and the tests count them)
+        self._count_lock = threading.Lock()
+
+    @property
+    def can_list(self) -> bool:
+        """S3 lists its keys; a plain HTTP server does not."""
+        return self.top.is_s3
+
+    def url(self, key: str) -> RemoteURL:
+        return RemoteURL(self.top.scheme, self.top.authority, key.strip("/"))
+
+    def _counted(self) -> None:
+        with self._count_lock:
+            self.requests += 1
+
+    def error(self, exc: BaseException, key: str) -> RemoteError:
+        return explain(exc, self.url(key), self.identity)
+
+    async def get_async(self, key: str, cancelled: Callable[[], bool] = lambda: False) -> bytes | None:
+        """The bytes of one object (cached), None when it does not exist."""
+        import obstore as obs
+        from obstore.exceptions import NotFoundError
+
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> bytes:
+            self._counted()
+            response = await obs.get_async(self.client, key)
+            return bytes(await response.bytes_async())
+
+        try:
+            data = await _cancellable(fetch(), cancelled, f"reading {self.url(key)}")
+        except NotFoundError:
+            return None
+        except RemoteError:
+            raise
+        except Exception as exc:
+            raise self.error(exc, key) from exc
+        self.cache.put(key, data)
+        return data
+
+    def get(self, key: str, cancelled: Callable[[], bool] = lambda: False) -> bytes | None:
+        return _zarr_sync(self.get_async(key, cancelled))
+
+    def get_many(self, keys: Sequence[str], cancelled: Callable[[], bool] = lambda: False) -> list[bytes | None]:
+        """Several objects at once (concurrent requests); None for each that does not exist."""
+        async def all_of() -> list[bytes | None]:
+            return list(await asyncio.gather(*(self.get_async(k, cancelled) for k in keys)))
+
+        return _zarr_sync(all_of())
+
+    async def list_dir_async(self, prefix: str,
+                             cancelled: Callable[[], bool] = lambda: False) -> tuple[list[str], list[ObjectFacts]]:
+        import obstore as obs
+
+        path = prefix.strip("/")
+
+        async def listing() -> Any:
+            self._counted()
+            return await obs.list_with_delimiter_async(self.client, path + "/" if path else None)
+
+        try:
+            result = await _cancellable(listing(), cancelled, f"listing {self.url(path)}")
+        except RemoteError:
+            raise
+        except Exception as exc:
+            raise self.error(exc, path) from exc
+        cut = len(path) + 1 if path else 0
+        folders = [p.rstrip("/")[cut:] for p in result["common_prefixes"]]
+        objects = [ObjectFacts(o["path"][cut:], int(o["size"])) for o in result["objects"]]
+        return folders, objects
+
+    def list_dir(self, prefix: str, cancelled: Callable[[], bool] = lambda: False) -> tuple[list[str], list[ObjectFacts]]:
+        """The folder names and the objects (with sizes) directly under ``prefix`` (S3 only)."""
+        return _zarr_sync(self.list_dir_async(prefix, cancelled))
+
+    async def walk_async(self, prefix: str, cancelled: Callable[[], bool] = lambda: False,
+                         page: int = 1000) -> Any:
+        """Every object under ``prefix`` (keys relative to it), in pages (an async generator)."""
+        import obstore as obs
+
+        path = prefix.strip("/")
+        cut = len(path) + 1 if path else 0
+        stream = obs.list(self.client, path + "/" if path else None, chunk_size=page)
+        while True:
+            self._counted()
+            try:
+                batch = await _cancellable(stream.__anext__(), cancelled, f"listing {self.url(path)}")
+            except StopAsyncIteration:
+                return
+            except RemoteError:
+                raise
+            except Exception as exc:
+                raise self.error(exc, path) from exc
+            yield [ObjectFacts(o["path"][cut:], int(o["size"])) for o in batch]
+
+    def walk(self, prefix: str, cancelled: Callable[[], bool] = lambda: False,
+             page: int = 1000) -> Iterator[list[ObjectFacts]]:
+        """Every object under ``prefix`` (keys relative to it), in pages as S3 returns them."""
+        pages = self.walk_async(prefix, cancelled, page)
+
+        async def next_page() -> list[ObjectFacts] | None:
+            try:
+                return await pages.__anext__()  # type: ignore[no-any-return]
+            except StopAsyncIteration:
+                return None
+
+        while True:
+            batch = _zarr_sync(next_page())
+            if batch is None:
+                return
+            yield batch
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write one object (S3 only)."""
+        import obstore as obs
+
+        async def upload() -> None:
+            self._counted()
+            await obs.put_async(self.client, key, data)
+
+        try:
+            _zarr_sync(upload())
+        except Exception as exc:
+            raise self.error(exc, key) from exc
+        self.cache.put(key, data)
+
+    def delete(self, key: str) -> None:
+        import obstore as obs
+
+        try:
+            self._counted()
+            _zarr_sync(obs.delete_async(self.client, key))
+        except Exception as exc:
+            raise self.error(exc, key) from exc
+
+    def reader(self, root_key: str) -> Any:
+        """A zarr store rooted at ``root_key`` that reads through this store's cache, with
+        its own cancel event (:class:`CachedStore`)."""
+        return make_cached_store(self, root_key)
+
+
+# -- zarr's view ---------------------------------------------------------------------------------
+
+_store_class: Any = None
+
+
+def make_cached_store(remote: RemoteStore, root_key: str) -> Any:
+    """A zarr ``Store`` for ``remote`` below ``root_key``, read-only, cached, cancellable."""
+    global _store_class
+    if _store_class is None:
+        _store_class = _define_store_class()
+    return _store_class(remote, root_key.strip("/"))
+
+
+def _define_store_class() -> Any:
+    from zarr.abc.store import ByteRequest, RangeByteRequest, Store
+    from zarr.core.buffer import Buffer, BufferPrototype
+
+    class CachedStore(Store):
+        """zarr's door to a :class:`RemoteStore`: keys below ``root``; whole objects come
+        from the shared cache when they are there; ``cancel()`` stops this reader's reads."""
+
+        supports_writes = False
+        supports_deletes = False
+        supports_partial_writes = False
+        supports_listing = True
+
+        def __init__(self, remote: RemoteStore, root: str) -> None:
+            super().__init__(read_only=True)
+            self.remote = remote
+            self.root = root
+            self._cancel = threading.Event()
+            self.supports_listing = remote.can_list
+
+        def cancel(self) -> None:
+            """Stop every read of this reader, in flight or to come."""
+            self._cancel.set()
+
+        close_reads = cancel
+
+        def close(self) -> None:  # Preview.close(): the preview is gone, so are its reads
+            self._cancel.set()
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, CachedStore) and other.remote is self.remote and other.root == self.root
+
+        __hash__ = object.__hash__
+
+        def _key(self, key: str) -> str:
+            return f"{self.root}/{key}" if self.root else key
+
+        async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
+            full = self._key(key)
+            if byte_range is None:
+                data = await self.remote.get_async(full, self._cancel.is_set)
+                return None if data is None else prototype.buffer.from_bytes(data)
+            whole = self.remote.cache.get(full)
+            if whole is not None:
+                return prototype.buffer.from_bytes(_slice(whole, byte_range))
+            import obstore as obs
+            from obstore.exceptions import NotFoundError
+
+            async def ranged() -> bytes:
+                self.remote._counted()
+                if isinstance(byte_range, RangeByteRequest):
+                    return bytes(await obs.get_range_async(self.remote.client, full, start=byte_range.start,
+                                                           end=byte_range.end))
+                options: dict[str, Any] = {}
+                if hasattr(byte_range, "suffix"):
+                    options["range"] = {"suffix": byte_range.suffix}
+                else:
+                    options["range"] = {"offset": byte_range.offset}
+                response = await obs.get_async(self.remote.client, full, options=options)  # type: ignore[arg-type]
+                return bytes(await response.bytes_async())
+
+            cache_key = (full, repr(byte_range))
+            cached = self.remote.cache.get(cache_key)
+            if cached is not None:
+                return prototype.buffer.from_bytes(cached)
+            try:
+                data = await _cancellable(ranged(), self._cancel.is_set, f"reading {self.remote.url(full)}")
+            except NotFoundError:
+                return None
+            except RemoteError:
+                raise
+            except Exception as exc:
+                raise self.remote.error(exc, full) from exc
+            self.remote.cache.put(cache_key, data)
+            return prototype.buffer.from_bytes(data)
+
+        async def get_partial_values(self, prototype: BufferPrototype,
+                                     key_ranges: Any) -> list[Buffer | None]:
+            return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
+
+        async def exists(self, key: str) -> bool:
+            return await self.remote.get_async(self._key(key), self._cancel.is_set) is not None
+
+        async def set(self, key: str, value: Buffer) -> None:
+            raise PermissionError("remote stores are opened read-only")
+
+        async def delete(self, key: str) -> None:
+            raise PermissionError("remote stores are opened read-only")
+
+        async def list(self) -> Any:
+            async for page in self.remote.walk_async(self.root, self._cancel.is_set):
+                for item in page:
+                    yield item.key
+
+        async def list_prefix(self, prefix: str) -> Any:
+            base = self._key(prefix).strip("/")
+            cut = len(self.root) + 1 if self.root else 0
+            async for page in self.remote.walk_async(base, self._cancel.is_set):
+                for item in page:
+                    yield f"{base}/{item.key}"[cut:] if base else item.key
+
+        async def list_dir(self, prefix: str) -> Any:
+            folders, objects = await self.remote.list_dir_async(self._key(prefix), self._cancel.is_set)
+            for name in folders:
+                yield name
+            for item in objects:
+                yield item.key
+
+    return CachedStore
+
+
+def _slice(data: bytes, byte_range: Any) -> bytes:
+    if hasattr(byte_range, "suffix"):
+        return data[-byte_range.suffix:] if byte_range.suffix else b""
+    if hasattr(byte_range, "end"):
+        return data[byte_range.start:byte_range.end]
+    return data[byte_range.offset:]
+
+
+# -- the open stores -----------------------------------------------------------------------------
+
+_open: dict[tuple[str, str, RemoteOptions], RemoteStore] = {}
+_open_lock = threading.Lock()
+
+
+def remote_store(url: RemoteURL, options: RemoteOptions | None = None) -> RemoteStore:
+    """The open store for ``url``'s bucket or host with ``options`` (the store's own
+    settings when None); made once and kept for the process. Raises RemoteError /
+    CredentialsError when the identity cannot be resolved."""
+    chosen = options if options is not None else options_for(url)
+    key = (url.scheme, url.authority, chosen)
+    with _open_lock:
+        found = _open.get(key)
+        if found is not None:
+            return found
+    identity = None if url.is_http else resolve_identity(chosen)
+    top = RemoteURL(url.scheme, url.authority, "")
+    made = RemoteStore(top, identity)
+    with _open_lock:
+        return _open.setdefault(key, made)
+
+
+def forget_stores() -> None:
+    """Drop every open store (new options, or a test's end)."""
+    with _open_lock:
+        _open.clear()

@@ -1,0 +1,171 @@
+"""Zarr on a remote store, by URL: nodes, arrays, ``info`` facts, OME-NGFF summaries.
+
+Every read in one *session* (one preview, one info) shares a cancel event
+(:func:`read_session`): setting it stops the session's requests on the wire. Outside a
+session reads are not cancellable but still time out (``remote_access``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from .arrays import Info, _codec_text
+from .ome_meta import OmeLevel, OmeSummary, ome_attributes, ome_summary
+from .remote_address import RemoteURL, parse_url
+from .remote_nodes import consolidated_members, read_node, read_nodes
+from .remote_store import RemoteStore, remote_store
+from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta
+
+_session: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("remote_session", default=None)
+
+
+class CancelOnClose:
+    """A Preview resource: closing the preview cancels the network reads it would make."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def close(self) -> None:
+        self.event.set()
+
+
+@contextlib.contextmanager
+def read_session(event: threading.Event | None = None) -> Iterator[threading.Event]:
+    """Reads made inside share ``event`` (made when None): set it to cancel them all."""
+    event = event if event is not None else threading.Event()
+    token = _session.set(event)
+    try:
+        yield event
+    finally:
+        _session.reset(token)
+
+
+def _cancelled() -> Any:
+    event = _session.get()
+    return event.is_set if event is not None else (lambda: False)
+
+
+def locate(path: str) -> tuple[RemoteStore, str, RemoteURL]:
+    """The open store holding ``path`` (a URL), the key of ``path`` in it, and the URL."""
+    url = parse_url(path)
+    return remote_store(url), url.key, url
+
+
+def node(path: str) -> ZarrNodeMeta | None:
+    """The zarr node at ``path`` (None: no zarr metadata there). RemoteError, CorruptMetadataError."""
+    store, key, _ = locate(path)
+    return read_node(store, key, _cancelled())
+
+
+def open_array(path: str, zarr_format: int | None = None) -> Any:
+    """A read-only ``zarr.Array`` at ``path`` reading through the cache, in the current session."""
+    import zarr
+
+    store, key, _ = locate(path)
+    if zarr_format is None:
+        meta = read_node(store, key, _cancelled())
+        zarr_format = meta.zarr_format if meta is not None else None
+    reader = store.reader(key)
+    event = _session.get()
+    if event is not None:
+        reader._cancel = event  # the session's one event: cancelling it stops this reader too
+    return zarr.open_array(store=reader, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
+
+
+def array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
+    """What ``info`` says about a remote array (zarr reads only the cached metadata)."""
+    codecs: dict[str, Any] = {}
+    fill_value: Any = None
+    dimension_names: tuple[str | None, ...] | None = None
+    error = None
+    try:
+        array = open_array(path, meta.zarr_format)
+        codecs = {
+            "compressors": [_codec_text(c) for c in (array.compressors or ())],
+            "filters": [_codec_text(c) for c in (array.filters or ())],
+            "serializer": _codec_text(array.serializer) if meta.zarr_format == 3 else None,
+        }
+        fill_value = array.fill_value
+        names = getattr(array.metadata, "dimension_names", None)
+        dimension_names = tuple(names) if names else None
+    except OSError:
+        raise
+    except Exception as exc:  # a codec that is not installed: the metadata is still shown
+        error = f"zarr cannot open this array: {exc}"
+    return Info(backend, path, "array", shape=meta.shape, dtype=meta.dtype, chunks=meta.chunks, shards=meta.shards,
+                zarr_format=meta.zarr_format, fill_value=fill_value, codecs=codecs,
+                dimension_names=dimension_names, nbytes=meta.nbytes, attributes=meta.attributes,
+                format=f"zarr v{meta.zarr_format} (remote)", error=error)
+
+
+def remote_ome_summary(path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
+    """The OME-NGFF summary of a remote image: the metadata's own facts (read by
+    ``ome_meta``), with each level's shape and the labels read from the store, concurrently."""
+    summary = ome_summary("/nonexistent-remote-placeholder", meta)
+    if summary is None:
+        return None
+    store, key, _ = locate(path)
+    keys = [f"{key}/{lv.path}" for lv in summary.levels] + [f"{key}/labels"]
+    found = read_nodes(store, keys, _cancelled())
+    levels = tuple(
+        OmeLevel(lv.path, item.shape if isinstance(item, ZarrNodeMeta) else None, lv.scale, lv.translation)
+        for lv, item in zip(summary.levels, found))
+    labels_meta = found[-1]
+    labels: tuple[str, ...] = ()
+    if isinstance(labels_meta, ZarrNodeMeta):
+        names = ome_attributes(labels_meta.attributes).get("labels") or []
+        labels = tuple(str(x) for x in (names if isinstance(names, list) else [])
+                       if "/" not in str(x) and str(x) not in ("", ".", ".."))
+    return replace(summary, levels=levels, labels=labels)
+
+
+def group_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
+    try:
+        ome = remote_ome_summary(path, meta)
+    except CorruptMetadataError as exc:
+        return Info(backend, path, "group", zarr_format=meta.zarr_format, attributes=meta.attributes,
+                    format=f"zarr v{meta.zarr_format} (remote)", error=str(exc))
+    store, key, _ = locate(path)
+    members = consolidated_members(store, key, meta, _cancelled())
+    counts: dict[str, int] = {}
+    if members is not None:
+        direct = [m for name, m in members.items() if "/" not in name]
+        counts = {"groups": sum(m.node_type == "group" for m in direct),
+                  "arrays": sum(m.node_type == "array" for m in direct)}
+    elif store.can_list:
+        folders, _objects = store.list_dir(key, _cancelled())
+        found = read_nodes(store, [f"{key}/{f}" for f in folders], _cancelled())
+        counts = {"groups": sum(isinstance(m, ZarrNodeMeta) and m.node_type == "group" for m in found),
+                  "arrays": sum(isinstance(m, ZarrNodeMeta) and m.node_type == "array" for m in found)}
+    consolidated = {"consolidated": True, "members": len(members)} if members is not None else None
+    return Info(backend, path, "group", zarr_format=meta.zarr_format, attributes=meta.attributes, ome=ome,
+                members=counts, consolidated=consolidated, format=f"zarr v{meta.zarr_format} (remote)")
+
+
+def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
+    """The facts of a remote address; never raises: ``error`` says what went wrong."""
+    from .remote_address import RemoteAddressError
+
+    try:
+        meta = node(path)
+        if meta is None:
+            store, key, _ = locate(path)
+            if store.can_list:
+                folders, objects = store.list_dir(key, _cancelled())
+                if folders or objects:
+                    return Info(backend, path, "directory", members={"folders": len(folders), "files": len(objects)},
+                                format="S3 prefix")
+            what = "no longer exists" if listed else "does not exist"
+            return Info(backend, path, "file", error=f"{path} {what} (no zarr metadata there)")
+        if meta.node_type == "array":
+            return array_info(backend, path, meta)
+        return group_info(backend, path, meta)
+    except CorruptMetadataError as exc:
+        return Info(backend, path, "group", error=str(exc))
+    except (OSError, RemoteAddressError, Exception) as exc:  # RemoteError is an OSError; CredentialsError too
+        return Info(backend, path, "file", error=str(exc))
