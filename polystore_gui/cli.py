@@ -130,20 +130,42 @@ def cmd_info(args: argparse.Namespace) -> int:
     if address is None:
         return EXIT_USAGE
     info = inspect(address.backend, address.path)
+    plate_facts = _plate_facts(address, info)
     if args.json:
-        _print_json(info.as_json())
+        _print_json({**info.as_json(), **plate_facts})
     else:  # for people: indented, human sizes, attributes as an outline (terminal-safe)
         from .info_text import info_text
+        from .plate_text import plate_lines, well_lines
 
         doc = info.as_json()
         consolidated = doc.pop("consolidated", None)  # said in lines of its own, below
         lines = info_text(doc) + (_consolidated_lines(consolidated) if info.kind == "group" else [])
+        if "plate" in plate_facts:
+            lines += plate_lines(plate_facts["plate"], wells=False)
+        if "well" in plate_facts:
+            lines += well_lines(plate_facts["well"], plate_facts["well"].get("plate"))
         for line in lines:
             print(_shown(line, keep="\t"))
     if info.error:
         print(f"polystore-gui: {_shown(info.error)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _plate_facts(address: Any, info: Any) -> dict[str, Any]:
+    """``plate`` (a plate's summary) or ``well`` (a well's, with its plate's address) for ``info``."""
+    if info.kind not in ("group", "directory"):
+        return {}
+    from .model.backends.plate import plate_at, well_at
+
+    plate = plate_at(address.backend, address.path)
+    if plate is not None:
+        return {"plate": plate.as_json()}
+    found = well_at(address.backend, address.path)
+    if found is None:
+        return {}
+    holder, well = found
+    return {"well": {**well.as_json(), "plate": holder.address if holder is not None else None}}
 
 
 def _consolidated_lines(summary: dict[str, Any] | None, most: int = 12) -> list[str]:
@@ -323,16 +345,13 @@ def cmd_cp(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for message in transfers.recover_interrupted():
         print(f"polystore-gui: {message}", file=sys.stderr)
-    chunks = None
-    if args.chunks and args.chunks != "plane":
-        try:
-            chunks = tuple(int(n) for n in args.chunks.split(","))
-        except ValueError:
-            print(f"polystore-gui: --chunks takes 'plane' or sizes like 1,512,512, not {args.chunks!r}", file=sys.stderr)
-            return EXIT_USAGE
-        if any(n < 1 for n in chunks):
-            print(f"polystore-gui: --chunks sizes must be at least 1, not {args.chunks!r}", file=sys.stderr)
-            return EXIT_USAGE
+    from .model.chunk_shape import ChunkShapeError, parse_chunk_shape
+
+    try:
+        chunks = parse_chunk_shape(args.chunks)
+    except ChunkShapeError as exc:
+        print(f"polystore-gui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move,
                            chunks=chunks)
     cancelled = {"now": False}
@@ -521,16 +540,11 @@ def cmd_checksum(args: argparse.Namespace) -> int:
 
 
 def _sizes_option(text: str | None, what: str) -> tuple[int, ...] | None:
-    """``--chunks``/``--shards`` as sizes (ValueError with a sentence when they are not)."""
-    if text is None:
-        return None
-    try:
-        sizes = tuple(int(n) for n in text.split(","))
-    except ValueError:
-        raise ValueError(f"--{what} takes sizes of the trailing axes like 1,512,512, not {text!r}") from None
-    if any(n < 1 for n in sizes):
-        raise ValueError(f"--{what} sizes must be at least 1, not {text!r}")
-    return sizes
+    """``--chunks``/``--shards`` as sizes of the trailing axes (ValueError with a sentence when
+    they are not; model.chunk_shape's parser)."""
+    from .model.chunk_shape import parse_chunk_shape
+
+    return None if text is None else parse_chunk_shape(text, what=f"--{what}", allow_plane=False)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -571,6 +585,36 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plate(args: argparse.Namespace) -> int:
+    import os
+
+    from .model.backends.plate import plate_at, well_at
+    from .plate_text import plate_lines
+
+    address = _address(args.address)
+    if address is None:
+        return EXIT_USAGE
+    plate = plate_at(address.backend, address.path, check_fields=True)
+    if plate is None:
+        found = well_at(address.backend, address.path)
+        if found is not None and found[0] is not None:
+            plate = found[0]  # a well: its plate
+    if plate is None:
+        exists = os.path.exists(address.path) if address.backend in ("disk", "zarr", "ome_zarr") else True
+        why = ("does not exist" if not exists else "is not a plate (no OME-Zarr HCS plate metadata, no "
+               "polystore_metadata.json or openhcs_metadata.json, no TIFFs named by well)")
+        print(f"polystore-gui: {_shown(address.backend)}:{_shown(address.path)} {why}", file=sys.stderr)
+        return EXIT_FAILED
+    doc = plate.as_json()
+    if args.json:
+        _print_json(doc)
+        return EXIT_OK
+    print(_shown(plate.address))
+    for line in plate_lines(doc):
+        print(_shown(line))
+    return EXIT_OK
+
+
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "backends": ("list every registered backend, its capability and status", cmd_backends),
     "ls": ("list the entries under an address (BACKEND:PATH; a bare path means disk)", cmd_ls),
@@ -585,6 +629,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
                  cmd_checksum),
     "convert": ("an array, OME image or TIFF -> an OME-Zarr image with a pyramid, written atomically, verified",
                 cmd_convert),
+    "plate": ("an HCS plate: its grid, wells and fields (OME-Zarr, polystore / OpenHCS, TIFF folders)", cmd_plate),
 }
 
 
@@ -674,6 +719,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "complete and verified)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     _scheduler_option(p)
+    p = sub.add_parser("plate", help=SUBCOMMANDS["plate"][0],
+                       description="Describe an HCS plate from its metadata (no pixel is read): kind (ome-plate, "
+                       "polystore-plate, tiff-plate), version, rows, columns, wells with their fields and "
+                       "acquisition, field_count, acquisitions, and notes on whatever is wrong with it. A well's "
+                       "address describes its plate.")
+    p.add_argument("address", help="a plate: an OME-Zarr HCS store, a polystore / OpenHCS plate folder or a "
+                   "folder of plate TIFFs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
