@@ -2,8 +2,9 @@
 
 Every transfer onto this machine's disk writes a small record in the user's state folder
 (``$XDG_STATE_HOME/polystore-gui/transfers``) before it writes anything else, updates it
-as it goes (``copying`` → ``deleting source`` for a move) and removes it when it ends. A
-record left behind names a writer that was killed (``kill -9``, a crash, a power cut):
+as it goes (``copying`` → ``deleting source`` for a move) and removes it when it ends.
+Each record is fsynced, with its folder, before the step it announces: it survives a
+power cut. A record left behind names a writer that was killed (``kill -9``, a crash):
 the next ``cp`` or the next start of the window reads it, removes the unfinished copy, and
 finishes or reports the move it was in the middle of.
 
@@ -77,7 +78,9 @@ class Record:
 def begin(source: str, destination: str, move: bool) -> Record:
     """Write the record of a transfer that starts now (before it writes anything)."""
     folder = journal_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        _sync_folder(folder.parent)  # the journal's own folder name, on disk before its first record
     path = folder / f"{os.getpid()}-{MY_START}-{uuid.uuid4().hex[:8]}.json"
     record = Record(os.getpid(), MY_START, source, destination, move, "copying", path=str(path))
     _write(record)
@@ -102,13 +105,25 @@ def end(record: Record) -> None:
 def _write(record: Record) -> None:
     data = {k: v for k, v in asdict(record).items() if k != "path"}
     temp = f"{record.path}.{uuid.uuid4().hex[:6]}.tmp"
-    # Not fsynced: a record must outlive its process (kill -9), which the page cache does; a
-    # power cut may lose it, and then the partial it names is still found by its name (the
-    # next transfer into that folder sweeps it). Three fsyncs per item would slow a drop of
-    # a thousand files by seconds.
+    # A record must outlive a crash or a power cut, not only its process: its bytes are
+    # fsynced before it takes its name, and the folder after, so that the name is on disk
+    # too. (Without this a power cut could lose the record of a move that was deleting its
+    # source, and nothing would say where the data went.)
     with open(temp, "w") as fh:
         json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(temp, record.path)
+    _sync_folder(Path(record.path).parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so that the names it holds (a record just renamed into place) are on disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def orphans() -> list[Record]:
