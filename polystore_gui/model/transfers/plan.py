@@ -159,12 +159,17 @@ def landing(destination: Address) -> tuple[Address, str | None]:
 
 
 def rename_to(item: Item, name: str) -> Item:
-    """``item`` going to ``name`` in the same folder instead; an error when that is taken too."""
+    """``item`` going to ``name`` in the same folder instead; an error when ``name`` is no name
+    an entry can have (checked as Rename checks it) or is taken too."""
+    from ..rename import RenameError, check_name  # rename imports this package: not at its import
+
     folder = item.destination.path.rstrip("/").rsplit("/", 1)[0] or "/"
+    try:
+        check_name(name)
+    except RenameError as exc:
+        return Item(item.source, item.destination, item.move, total=item.total, chunks=item.chunks, error=str(exc))
     target = Address(item.destination.backend, _join(folder, name))
     renamed = Item(item.source, target, item.move, total=item.total, chunks=item.chunks)
-    if "/" in name or not name.strip():
-        renamed.error = f"{name!r} is not a name"
-    elif exists(target):
+    if exists(target):
         renamed.error = f"{target} already exists"
     return renamed
