@@ -19,15 +19,12 @@ from qtpy.QtWidgets import (
 )
 
 
+from ..model.chunk_shape import format_chunk_shape, parse_chunk_shape
+
 def parse_chunks(text: str) -> tuple[int, ...] | None:
-    """'plane' (or nothing) → None; '1,512,512' → (1, 512, 512); ValueError otherwise."""
-    text = text.strip()
-    if text in ("", "plane"):
-        return None
-    chunks = tuple(int(n) for n in text.split(","))
-    if any(n < 1 for n in chunks):
-        raise ValueError(text)
-    return chunks
+    """'plane' (or nothing) → None; '1,512,512' → (1, 512, 512); ValueError otherwise
+    (model.chunk_shape's parser, the one the command line uses)."""
+    return parse_chunk_shape(text, what="the chunk shape")
 
 
 class SettingsDialog(QDialog):
@@ -51,7 +48,7 @@ class SettingsDialog(QDialog):
         self.reopen.setChecked(window.session.reopen)
         self.chunks = QLineEdit(self)
         chunks = window.transfer_chunks()
-        self.chunks.setText("plane" if chunks is None else ",".join(str(n) for n in chunks))
+        self.chunks.setText(format_chunk_shape(chunks))
         self.chunks.setToolTip("'plane': one plane per chunk (2048 x 2048 tiles above 4096 x 4096); "
                                "or the sizes of the trailing axes, e.g. 1,512,512")
         self.napari_port = QSpinBox(self)

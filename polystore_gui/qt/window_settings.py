@@ -12,6 +12,7 @@ from typing import Any
 from qtpy.QtCore import QSettings, Qt, QTimer
 from qtpy.QtWidgets import QInputDialog
 
+from ..model.chunk_shape import PLANE, ChunkShapeError, format_chunk_shape, parse_chunk_shape
 from . import window_layout
 from .viewer_link import FIJI, NAPARI
 
@@ -52,14 +53,14 @@ class SettingsMixin:
 
     def transfer_chunks(self) -> tuple[int, ...] | None:
         """The chunk shape for arrays copied into zarr (setting ``transfers/chunks``); None: per plane."""
-        text = str(QSettings().value("transfers/chunks", "plane") or "plane")
+        text = str(QSettings().value("transfers/chunks", PLANE) or PLANE)
         try:
-            return None if text == "plane" else tuple(int(n) for n in text.split(","))
-        except ValueError:
+            return parse_chunk_shape(text)
+        except ChunkShapeError:  # an old or hand-edited setting: per plane
             return None
 
     def set_transfer_chunks(self, chunks: tuple[int, ...] | None) -> None:
-        QSettings().setValue("transfers/chunks", "plane" if not chunks else ",".join(str(n) for n in chunks))
+        QSettings().setValue("transfers/chunks", format_chunk_shape(chunks))
 
     def choose_transfer_chunks(self) -> None:
         current = self.transfer_chunks()
@@ -67,14 +68,13 @@ class SettingsMixin:
             self, "Chunks for arrays copied into zarr",
             "'plane' (one plane per chunk; 2048 x 2048 tiles for planes above 4096 x 4096),\n"
             "or the sizes of the trailing axes, e.g. 1,512,512:",
-            text="plane" if current is None else ",".join(str(n) for n in current))
+            text=format_chunk_shape(current))
         if not ok:
             return
-        text = text.strip()
         try:
-            chunks = None if text in ("", "plane") else tuple(int(n) for n in text.split(","))
-        except ValueError:
-            self.statusBar().showMessage(f"Not a chunk shape: {text!r}", 5000)
+            chunks = parse_chunk_shape(text, what="the chunk shape")
+        except ChunkShapeError as exc:
+            self.statusBar().showMessage(f"Not a chunk shape: {exc}", 5000)
             return
         self.set_transfer_chunks(chunks)
 

@@ -75,6 +75,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     import json
 
     import polystore_gui.model.entries as entries_module
+    import polystore_gui.model.backends.disk as disk_module
     import polystore_gui.model.listing as listing_module
     import polystore_gui.qt.tree_model as tree_model_module
     from polystore_gui.model.address import ENTRIES_MIME
@@ -84,7 +85,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
 
     if numpy_sort:
         monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
-        monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(disk_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(entries_module.RunSorter, "RUN", 50)  # runs sorted by the helper while listing
         monkeypatch.setattr(entries_module, "_SLICE", 333)
         monkeypatch.setattr(tree_model_module, "FOLD_AHEAD_FROM", 100)
@@ -236,6 +237,7 @@ def test_delete_asks_first_and_removes_only_what_was_confirmed(make_window, qtbo
     window.delete_confirmer = lambda entries, names, permanent: (asked.append(names), False)[1]
     select("gone.txt", "folder")
     window.delete_action.trigger()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)  # asked once its plan is back from a worker
     assert asked and "gone.txt" in asked[0] and (tmp_path / "gone.txt").exists()  # refused: nothing deleted
     window.delete_confirmer = lambda entries, names, permanent: (asked.append(permanent), True)[1]
     with qtbot.waitSignal(window.deleteFinished, timeout=10_000):  # Delete runs in a worker
@@ -274,3 +276,21 @@ def test_hidden_panels_are_built_when_first_used(make_window, qtbot):
     assert not window.inspector.isVisible()
     window.transfer_dock.toggleViewAction().trigger()  # View → Transfers
     qtbot.waitUntil(lambda: window.transfer_dock.widget() is window._transfer_queue is not None)
+
+
+def test_the_transfer_chunk_setting_refuses_a_zero_size(make_window, monkeypatch):
+    """Settings → chunks for arrays copied into zarr: '0,512,512' is refused with the reason
+    (it was stored, and every later copy into zarr failed), and a bad stored value (an old
+    or hand-edited setting) reads as 'plane' instead of reaching the transfer."""
+    from qtpy.QtCore import QSettings
+    from qtpy.QtWidgets import QInputDialog
+
+    window = make_window([])
+    window.set_transfer_chunks((1, 64, 64))
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("0,512,512", True)))
+    window.choose_transfer_chunks()
+    assert window.transfer_chunks() == (1, 64, 64)
+    assert "at least 1" in window.statusBar().currentMessage()
+    QSettings().setValue("transfers/chunks", "0,5")
+    assert window.transfer_chunks() is None
+    window.set_transfer_chunks(None)
