@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -34,6 +35,7 @@ from ..model.arrays import DEFAULT_SIZE_LIMIT, Info, inspect
 if TYPE_CHECKING:
     from ..model.lazy import Preview
 from .napari_view import ViewerPane
+from .plate_view import PlateView
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class PreviewPanel(QWidget):
 
     previewShown = Signal(object)  # Preview
     previewFailed = Signal(str)
+    plateShown = Signal(object)  # PlateSummary, once its grid is painted
     chunkFailed = Signal(int, object, str)  # generation, chunk index, message (from napari's slicing thread)
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
@@ -129,6 +132,11 @@ class PreviewPanel(QWidget):
         header.setContentsMargins(6, 4, 6, 2)
         header.addWidget(self.title, 1)
         header.addWidget(self.busy)
+        # Back from a field opened from the plate view to that plate (see _open_plate_field).
+        self.plate_back = QPushButton("◀ Plate", self)
+        self.plate_back.setObjectName("plateBack")
+        self.plate_back.hide()
+        header.addWidget(self.plate_back)
 
         self.viewer = ViewerPane(workers, self)
         self.text = QPlainTextEdit(self)
@@ -144,7 +152,11 @@ class PreviewPanel(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedWidget(self)
-        for widget in (self.message, self.viewer, self.text, self.table):
+        self.plate_view = PlateView(workers, self)
+        self.plate_view.cache_folder = _plate_cache_folder()
+        self._plate_generation = -1  # the request whose address is the plate shown
+        self._plate_field_of: tuple[Any, str, str] | None = None  # (plate, backend, path) opened from it
+        for widget in (self.message, self.viewer, self.text, self.table, self.plate_view):
             self.stack.addWidget(widget)
         self.metadata = MetadataTree(self)
 
@@ -168,6 +180,8 @@ class PreviewPanel(QWidget):
         self.viewer.ready.connect(self._on_viewer_ready)
         self.viewer.failed.connect(self._on_viewer_failed)
         self.chunkFailed.connect(self._on_chunk_failed)
+        self.plate_view.fieldActivated.connect(self._open_plate_field)
+        self.plate_back.clicked.connect(self._on_plate_back_clicked)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -183,6 +197,7 @@ class PreviewPanel(QWidget):
         self.status.setStyleSheet("")
         self.message.setStyleSheet("")
         self.busy.show()
+        self._look_for_plate(generation, backend, path)
         from ..model.lazy import open_preview  # numpy and the readers: not before the window paints
 
         self._workers.start(
@@ -213,6 +228,8 @@ class PreviewPanel(QWidget):
     def show_message(self, title: str, text: str, facts: dict[str, str] | None = None) -> None:
         """A pane for things with nothing to preview (backends, placeholders), with facts below."""
         self._generation += 1
+        self.plate_view.stop()
+        self.plate_back.hide()
         self._pending = None
         self._replace_current(None)
         self.busy.hide()
@@ -293,6 +310,9 @@ class PreviewPanel(QWidget):
 
     def _show_non_array(self, preview: Preview, notes: list[str]) -> None:
         info = preview.info
+        if self._plate_generation == self._generation:  # the plate view shows it
+            self.status.setText("; ".join(n for n in notes if n))
+            return
         if isinstance(info.preview, list):
             rows = info.preview
             self.table.clear()
@@ -351,6 +371,48 @@ class PreviewPanel(QWidget):
             on_error=lambda _exc: None,  # the metadata may be what is broken; the message says enough
         )
 
+    # -- plates --------------------------------------------------------------------------------
+
+    def _look_for_plate(self, generation: int, backend: str, path: str) -> None:
+        """Ask (off the GUI thread) whether the requested address is a plate; one that is
+        is shown in the plate view instead of its member counts."""
+        if self._plate_field_of is None or (backend, path) != self._plate_field_of[1:]:
+            self.plate_back.hide()
+        from ..model.backends.plate import plate_at
+
+        self._workers.start(
+            plate_at, backend, path,
+            on_return=lambda plate, g=generation: self._on_plate_found(g, plate),
+            on_error=lambda exc: log.warning("looking for a plate failed", exc_info=exc),
+        )
+
+    def _on_plate_found(self, generation: int, plate: Any) -> None:
+        if generation != self._generation:
+            return
+        if plate is None:
+            self.plate_view.stop()
+            return
+        self._plate_generation = generation
+        self.plate_back.hide()
+        self.plate_view.show_plate(plate)
+        self.stack.setCurrentWidget(self.plate_view)
+        self.busy.hide()
+        self.plateShown.emit(plate)
+
+    def _open_plate_field(self, backend: str, path: str) -> None:
+        """A field double-clicked in the plate view: its image in the embedded viewer, with
+        a way back to the plate."""
+        plate = self.plate_view.plate
+        self.plate_view.stop()
+        self.request(backend, path)
+        self._plate_field_of = (plate, backend, path)
+        self.plate_back.show()
+
+    def _on_plate_back_clicked(self) -> None:
+        if self._plate_field_of is not None:
+            plate = self._plate_field_of[0]
+            self.request(plate.backend, plate.path)
+
     def _show_error(self, text: str) -> None:
         self.busy.hide()
         self.message.setText(f"Cannot preview this:\n{text}")
@@ -359,6 +421,20 @@ class PreviewPanel(QWidget):
         self.status.setText(text)
         self.status.setStyleSheet("color: #b91c1c;")
         self.previewFailed.emit(text)
+
+
+def _plate_cache_folder() -> str:
+    """Where plate thumbnails are cached: Qt's user cache folder for this application."""
+    import os
+
+    from qtpy.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    if not base:
+        from ..model.plate_thumbs import default_cache_folder
+
+        return default_cache_folder()
+    return os.path.join(base, "plate-thumbnails")
 
 
 def _describe(info: Info, notes: list[str]) -> str:

@@ -1,0 +1,146 @@
+"""The plate view in the window: grid, thumbnails, wells table, fields, napari."""
+
+from __future__ import annotations
+
+import pytest
+from qtpy.QtCore import Qt
+
+from tests.qt.helpers import expand
+from tests.plates import write_ome_plate, write_polystore_plate
+
+
+def _select(window, qtbot, backend, path):
+    """Select the tree row (backend, path) as a click would."""
+    model = window.tree_model
+    qtbot.waitUntil(lambda: model.find(backend, path).isValid(), timeout=15_000)
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(model.find(backend, path)))
+
+
+def _plate_shown(window, qtbot):
+    panel = window.preview
+    qtbot.waitUntil(lambda: panel.stack.currentWidget() is panel.plate_view, timeout=20_000)
+    view = panel.plate_view
+    qtbot.waitUntil(lambda: not view.loading, timeout=20_000)
+    return view
+
+
+@pytest.fixture
+def plates(tmp_path):
+    root = tmp_path / "plates"
+    root.mkdir()
+    write_ome_plate(root / "ome.zarr", version="0.4", rows="ABC", columns=4, wells=["A/1", "A/4", "C/2"], levels=3)
+    write_polystore_plate(root / "screen")
+    return root
+
+
+def test_selecting_a_plate_paints_its_grid_and_thumbnails(qtbot, make_window, plates, tmp_path):
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    _select(window, qtbot, "disk", str(plates / "ome.zarr"))
+    view = _plate_shown(window, qtbot)
+    assert view.objectName() == "plateView" and view.isVisible()
+    grid = view.grid
+    assert (len(grid.plate.rows), len(grid.plate.columns)) == (3, 4)
+    assert set(grid.thumbnails) == {"A/1", "A/4", "C/2"}
+    # What is drawn: a thumbnail's cell is not the empty colour, an empty position is.
+    image = grid.grab().toImage()
+    bright = grid.cell_rect(0, 0).center()
+    empty = grid.cell_rect(1, 1).center()
+    assert image.pixelColor(empty).name() == "#2a2d33"
+    assert image.pixelColor(bright).name() not in ("#2a2d33", "#3b4048")
+    # Hover says the well's name and metadata; an empty position says so.
+    assert "A01" in grid.tooltip_text(0, 0) and "2 fields" in grid.tooltip_text(0, 0)
+    assert grid.tooltip_text(1, 1) == "B2: no well"
+    # Click a well: its fields below, its row in the wells table.
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(2, 1).center())
+    assert [view.fields.item(i).text() for i in range(view.fields.count())] == ["0  acquisition 0", "1  acquisition 0"]
+    table = view.wells.view
+    assert table.model().index(table.currentIndex().row(), 0).data() == "C02"
+    # Keyboard: right arrow from C02 goes to C03 (no well), up twice to A03, right to A04.
+    grid.setFocus()
+    for key in (Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Up, Qt.Key.Key_Right):
+        qtbot.keyClick(grid, key)
+    assert grid.current == (0, 3) and view.fields_title.text() == "Fields of A04"
+    # The filter dims the others.
+    view.wells.filter.setText("A04")
+    assert grid.kept == frozenset({"A/4"})
+
+
+def test_reopening_a_plate_draws_from_the_cache(qtbot, make_window, plates, tmp_path):
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    _select(window, qtbot, "disk", str(plates / "screen"))
+    view = _plate_shown(window, qtbot)
+    assert view.plate.kind == "polystore-plate" and len(view.grid.thumbnails) == 3
+    from polystore_gui.model.plate_thumbs import ThumbnailCache, plate_thumbnails
+
+    cached = list(plate_thumbnails(view.plate, cache=ThumbnailCache(view.cache_folder)))
+    assert all(t.cached for t in cached) and len(cached) == 3
+    assert dict(view.plate.well("C02").attributes)["condition"] == "dose 2"
+    view.wells.filter.setText("dose 1")
+    assert view.grid.kept == frozenset({"A/03"})
+
+
+def test_send_wells_and_mosaic_carry_the_selection(qtbot, make_window, plates, tmp_path):
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    _select(window, qtbot, "disk", str(plates / "ome.zarr"))
+    view = _plate_shown(window, qtbot)
+    grid = view.grid
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(0, 0).center())
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, grid.cell_rect(2, 1).center())
+    with qtbot.waitSignal(view.sendRequested) as sent:
+        qtbot.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
+    assert [str(a) for a in sent.args[0]] == [f"ome_zarr:{plates}/ome.zarr/{w}/{f}" for w in ("A/1", "C/2") for f in "01"]
+    with qtbot.waitSignal(view.mosaicRequested) as mosaic:
+        qtbot.mouseClick(view.mosaic_button, Qt.MouseButton.LeftButton)
+    name, pixels = mosaic.args[0]
+    assert name == "ome.zarr mosaic" and pixels.shape[0] < pixels.shape[1] and pixels.max() == 255
+
+
+@pytest.mark.gl
+def test_double_click_a_field_opens_it_in_napari_and_back(qtbot, make_window, plates, tmp_path):
+    window = make_window([plates], show=True)
+    window.resize(1400, 900)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    _select(window, qtbot, "disk", str(plates / "ome.zarr"))
+    view = _plate_shown(window, qtbot)
+    grid = view.grid
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(0, 3).center())
+    item = view.fields.item(1)
+    rect = view.fields.visualItemRect(item)
+    qtbot.mouseClick(view.fields.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # as a double-click starts
+    with qtbot.waitSignal(window.preview.previewShown, timeout=120_000) as shown:
+        qtbot.mouseDClick(view.fields.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert shown.args[0].path == f"{plates}/ome.zarr/A/4/1"
+    panel = window.preview
+    assert panel.stack.currentWidget() is panel.viewer
+    layers = panel.viewer.viewer.layers
+    assert len(layers) == 2 and layers[0].multiscale  # two channels, the pyramid
+    assert panel.plate_back.isVisible()
+    qtbot.mouseClick(panel.plate_back, Qt.MouseButton.LeftButton)
+    assert _plate_shown(window, qtbot).plate.path == f"{plates}/ome.zarr"
+    assert not panel.plate_back.isVisible()
+
+
+def test_a_well_without_fields_and_a_missing_well_are_drawn_not_crashed(qtbot, make_window, tmp_path):
+    import shutil
+
+    root = tmp_path / "bad"
+    root.mkdir()
+    path = write_ome_plate(root / "bad.zarr", version="0.5", wells=["A/1", "A/2", "B/1"], levels=1, fields=1)
+    shutil.rmtree(path / "A" / "2")
+    window = make_window([root], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(root))
+    _select(window, qtbot, "disk", str(path))
+    view = _plate_shown(window, qtbot)
+    assert "A/2 listed by the plate but missing" in view.summary.text()
+    assert set(view.grid.thumbnails) == {"A/1", "B/1"}
+    assert "listed by the plate but does not exist" in view.grid.tooltip_text(0, 1)
+    qtbot.mouseDClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_rect(0, 1).center())
+    assert view.fields.count() == 1 and view.fields.item(0).text() == "(no fields)"
