@@ -8,16 +8,15 @@ JSON has it all.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from .model.codec_text import codec_text, inline_text, pipeline_text, scalar_text
 from .model.entries import human_size
 
 INDENT = "  "
 LABEL_WIDTH = 14
 MAX_ITEMS = 12  # items of a list or keys of a mapping shown before "… N more"
 MAX_LINES = 80  # lines of attributes shown before the rest is left to --json
-MAX_TEXT = 200  # characters of one scalar value
 
 # The document's keys in the order a person reads them, with their labels.
 _LABELS = {
@@ -114,19 +113,10 @@ def codecs_text(codecs: dict[str, Any]) -> str:
     filters, then the serializer, then the compressors (``zstd(level=0, checksum=false)``)."""
     steps = [*(codecs.get("filters") or []), *([codecs["serializer"]] if codecs.get("serializer") else []),
              *(codecs.get("compressors") or [])]
-    return " → ".join(_codec(step) for step in steps) if steps else "none"
+    return pipeline_text(steps)
 
 
-def _codec(codec: Any) -> str:
-    if not isinstance(codec, dict):
-        return _scalar(codec)
-    if "name" in codec:  # zarr v3: {"name": ..., "configuration": {...}}
-        name, config = codec["name"], codec.get("configuration") or {}
-    else:  # numcodecs (zarr v2): {"id": ..., options...}
-        name, config = codec.get("id", "?"), {k: v for k, v in codec.items() if k != "id"}
-    if not isinstance(config, dict) or not config:
-        return str(name)
-    return f"{name}(" + ", ".join(f"{k}={_inline(v)}" for k, v in config.items()) + ")"
+_codec = codec_text
 
 
 def _ome_lines(ome: dict[str, Any]) -> list[str]:
@@ -187,25 +177,5 @@ def _members(value: Any) -> list[Any]:
     return list(value.values()) if isinstance(value, dict) else list(value)
 
 
-def _inline(value: Any) -> str:
-    """A value on one line: JSON's spelling for true/false/null and containers."""
-    if isinstance(value, str):
-        return _scalar(value)
-    if isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values()):
-        text = ", ".join(f"{k}: {_inline(v)}" for k, v in value.items())
-        return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = str(value)
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + f"… ({len(value):,} characters)"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, (dict, list)):
-        return _inline(value)
-    return str(value)
+_inline = inline_text
+_scalar = scalar_text

@@ -17,6 +17,7 @@ from typing import Any
 from .safe_files import check_regular, open_regular
 from .tiff_facts import dimension_names
 from . import zarr_consolidated
+from .codec_text import codec_json, jsonable
 from .ome_meta import OmeChannel, OmeLevel, OmeSummary, ome_summary  # noqa: F401 (names others import from here)
 from .zarr_nodes import (
     CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node,
@@ -88,42 +89,13 @@ class Info:
         return out
 
 
-def _jsonable(value: Any) -> Any:
-    """Numbers and containers as JSON can hold them (NaN/inf as strings, numpy as Python)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            return _jsonable(value.item())
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return str(value)
+_jsonable = jsonable  # the name this module has always used
 
 
 # -- zarr -------------------------------------------------------------------------------------
 
 
-def _codec_text(codec: Any) -> Any:
-    if codec is None:
-        return None
-    to_dict = getattr(codec, "to_dict", None)
-    if callable(to_dict):
-        try:
-            return _jsonable(to_dict())
-        except Exception:  # a codec that cannot describe itself is still named
-            pass
-    get_config = getattr(codec, "get_config", None)
-    if callable(get_config):
-        return _jsonable(get_config())
-    return str(codec)
+_codec_text = codec_json  # the name this module has always used
 
 
 def zarr_array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
@@ -186,15 +158,17 @@ def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
     """The facts about ``backend:path``. Never raises for bad data: ``error`` says what is wrong.
 
     ``listed``: the address comes from a listing (a row of the tree), so a missing one "no
-    longer exists"; an address typed by the user "does not exist".
+    longer exists"; an address typed by the user "does not exist". The address's adapter
+    answers (``model/backends/``).
     """
-    if backend == "memory":
-        return _memory_info(path, listed)
+    from .backends import adapter_for
+
+    return adapter_for(backend, path).info(backend, path, listed=listed)
+
+
+def local_info(backend: str, path: str, *, listed: bool = False) -> Info:
+    """The facts about a local path (disk, or inside a zarr store on this machine)."""
     if not os.path.lexists(path):
-        if backend in ("zarr", "ome_zarr"):
-            virtual = find_virtual_file(path)
-            if virtual is not None:
-                return virtual_file_info(backend, virtual)
         return Info(backend, path, "file", error=f"{_missing(listed)}: {path}")
     if os.path.isdir(path):
         try:
@@ -387,28 +361,3 @@ def _text_info(backend: str, path: str, size: int) -> Info:
 
 def _missing(listed: bool) -> str:
     return "No longer exists" if listed else "Does not exist"
-
-
-def _memory_info(path: str, listed: bool = False) -> Info:
-    from .listing import memory_backend
-
-    backend = memory_backend()
-    try:
-        value = backend.load(path)
-    except IsADirectoryError:
-        try:
-            names = [n for n in backend.list_dir(path) if n]
-        except (FileNotFoundError, NotADirectoryError):
-            names = []
-        return Info("memory", path, "directory", members={"entries": len(names)})
-    except FileNotFoundError:
-        return Info("memory", path, "file", error=f"{_missing(listed)}: memory:{path}")
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
-        return Info("memory", path, "array", shape=tuple(int(s) for s in shape), dtype=str(dtype),
-                    nbytes=int(getattr(value, "nbytes", 0)) or None, format=type(value).__name__)
-    if isinstance(value, str):
-        return Info("memory", path, "file", format="text", preview=value[:TEXT_PREVIEW_BYTES],
-                    truncated=len(value) > TEXT_PREVIEW_BYTES, size=len(value))
-    return Info("memory", path, "file", format=type(value).__name__, preview=repr(value)[:2000])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .safe_files import open_regular
+from .codec_text import codec_text
 from .ome_meta import level0_path
 from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, ome_member_path
 
@@ -185,16 +186,7 @@ def _itemsize(dtype: Any) -> int | None:
     return None if dt.hasobject else int(dt.itemsize)
 
 
-def _codec_text(codec: Any) -> str:
-    if not isinstance(codec, dict):
-        return str(codec)
-    name = str(codec.get("name", codec.get("id", "?")))
-    config = codec.get("configuration")
-    if config is None:
-        config = {k: v for k, v in codec.items() if k != "id"} if "id" in codec else {}
-    if not config:
-        return name
-    return f"{name}({', '.join(f'{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}' for k, v in config.items())})"
+_codec_text = codec_text
 
 
 def _layout_v3(path: str, doc: Any) -> ChunkLayout:

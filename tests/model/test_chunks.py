@@ -395,3 +395,26 @@ def test_size_histogram_kept_batch_by_batch_matches_a_recount(tmp_path, monkeypa
         recount[k] = recount.get(k, 0) + 1
     assert kept == [{"min": 2 ** k, "max": 2 ** (k + 1), "count": recount.get(k, 0)} for k in range(min(recount), max(recount) + 1)]
     assert len([b for b in kept if b["count"]]) >= 3
+
+
+def test_the_inspector_and_info_spell_a_codec_the_same_way(tmp_path):
+    """One codec formatter: the chunk inspector's pipeline once read ``checksum=False``
+    (Python's spelling) where ``info`` read ``checksum=false`` for the same zstd codec, and
+    it printed a hostile configuration value of any length."""
+    from polystore_gui.info_text import codecs_text
+    from polystore_gui.model.arrays import inspect
+
+    path = str(tmp_path / "a")
+    zarr.create_array(path, shape=(8, 8), chunks=(4, 4), dtype="uint8",
+                      compressors=[zarr.codecs.ZstdCodec(level=3, checksum=False)])
+    layout = read_layout(path)
+    info = inspect("zarr", path)
+    zstd = codecs_text({"compressors": info.codecs["compressors"]})
+    assert zstd == "zstd(level=3, checksum=false)"
+    assert zstd in layout.pipeline
+    meta_path = os.path.join(path, "zarr.json")
+    doc = json.loads(_read(meta_path))
+    doc["codecs"].append({"name": "made_up_codec", "configuration": {"note": "x" * 5000}})
+    _write(meta_path, json.dumps(doc).encode())
+    (last,) = [p for p in read_layout(path).pipeline if p.startswith("made_up_codec")]
+    assert len(last) < 400
