@@ -161,9 +161,53 @@ class MotoS3:
     """moto's S3 (and IAM) server on a free loopback port, with one user whose keys work."""
 
     def __init__(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+
+        owner = self
+        self._unsigned = threading.Lock()
+        self.public: set[str] = set()  # buckets anyone may read (public data), unsigned requests and all
+
+        class Server(ThreadedMotoServer):
+            def _server_entry(self) -> None:
+                # moto fails with a KeyError (HTTP 500) on an unsigned request once it checks
+                # signatures; real S3 answers 403 AccessDenied for a private bucket. Do as S3 does.
+                from moto.moto_server.threaded_moto_server import (
+                    DomainDispatcherApplication, MotoRequestHandler, create_backend_app, make_server)
+
+                app = DomainDispatcherApplication(create_backend_app)
+
+                def unsigned_refused(environ: dict[str, Any], start_response: Any) -> Any:
+                    from moto import settings
+
+                    signed = "HTTP_AUTHORIZATION" in environ or "X-Amz-Signature" in environ.get("QUERY_STRING", "")
+                    bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+                    if settings.INITIAL_NO_AUTH_ACTION_COUNT == 0 and not signed and bucket not in owner.public:
+                        body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                                b"<Message>Access Denied</Message></Error>")
+                        start_response("403 Forbidden", [("Content-Type", "application/xml"),
+                                                         ("Content-Length", str(len(body)))])
+                        return [body]
+                    if settings.INITIAL_NO_AUTH_ACTION_COUNT == 0 and not signed:
+                        # A public bucket read without a signature: moto cannot check an unsigned
+                        # request (KeyError), so it is let through unchecked, as S3 lets it.
+                        with owner._unsigned:
+                            settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+                            try:
+                                return list(app(environ, start_response))
+                            finally:
+                                settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+                    return app(environ, start_response)
+
+                self._server = make_server(self._ip_address, self._port, unsigned_refused, True,
+                                           request_handler=MotoRequestHandler)
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        self._server = Server(ip_address="127.0.0.1", port=0, verbose=False)
         self.access_key = ""
         self.secret_key = ""
         self._old_count: float | None = None
@@ -173,8 +217,12 @@ class MotoS3:
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
-    def start(self) -> MotoS3:
+    def start(self, *, make_user: bool = True) -> MotoS3:
+        """Start; ``make_user``: make the IAM user and its keys (moto's state is one per
+        process: a second server in the same process serves the same buckets and users)."""
         self._server.start()
+        if not make_user:
+            return self
         iam = self.client("iam", authenticated=False)
         iam.create_user(UserName="reader")
         iam.put_user_policy(

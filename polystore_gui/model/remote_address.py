@@ -85,8 +85,8 @@ def parse_url(text: str) -> RemoteURL:
         rest = rest.split("?", 1)[0].split("#", 1)[0]
     authority, _, key = rest.partition("/")
     if not authority:
-        what = "a bucket" if scheme == "s3" else "a host"
-        raise RemoteAddressError(f"{text[:200]!r} names no {what}")
+        what = "no bucket" if scheme == "s3" else "no host"
+        raise RemoteAddressError(f"{text[:200]!r} names {what}: none is given")
     if scheme == "s3" and (":" in authority or "@" in authority):
         raise RemoteAddressError(f"{authority!r} is not an S3 bucket name (give the endpoint with --endpoint-url)")
     parts = [p for p in urllib.parse.unquote(key).split("/") if p]

@@ -56,8 +56,10 @@ def explain(exc: BaseException, url: RemoteURL, identity: Identity | None = None
     if isinstance(exc, RemoteError):
         return exc
     name = type(exc).__name__
-    text = str(exc)
-    low = text.lower()
+    full = str(exc)
+    text = full.split("\n\nDebug source:", 1)[0]
+    # obstore's text names its retry settings ("retry_timeout: 10s") whatever failed: not a timeout.
+    low = full.lower().replace("retry_timeout", "").replace("_", "")
     where = str(url)
     host = _host(url, identity)
     who = identity.description if identity is not None else "anonymous"
@@ -74,17 +76,18 @@ def explain(exc: BaseException, url: RemoteURL, identity: Identity | None = None
             or "nodename nor servname" in low or "temporary failure in name resolution" in low:
         return RemoteError(DNS, f"{where}: DNS failure: the host name of {host} cannot be resolved "
                                 "(check the address or the endpoint URL, and the network)")
-    if "certificate" in low or "tls" in low or "ssl" in low or "handshake" in low:
+    if any(s in low for s in ("certificate", "tls", "ssl", "handshake", "invalidmessage", "alertreceived")):
         return RemoteError(TLS, f"{where}: TLS error talking to {host}: the server's certificate was not "
                                 "accepted (self-signed or expired?) or it does not speak HTTPS")
-    if "connection refused" in low or "actively refused" in low:
+    if "connection refused" in low or "actively refused" in low or "connectionrefused" in low:
         return RemoteError(REFUSED, f"{where}: connection refused by {host} (no server listens there: "
                                     "is it running, is the endpoint URL right?)")
-    if isinstance(exc, TimeoutError) or "timed out" in low or "timeout" in low or "deadline" in low:
+    if isinstance(exc, TimeoutError) or "timed out" in low or "timedout" in low or "timeout" in low:
         return RemoteError(TIMEOUT, f"{where}: timeout: {host} did not answer within "
                                     f"{int(REQUEST_TIMEOUT.total_seconds())} s (a slow or unreachable network)")
-    if any(s in low for s in ("connection closed", "connection reset", "incomplete message", "unexpected eof",
-                              "broken pipe", "error sending request", "connection error", "error reading")):
+    if any(s in low for s in ("connection closed", "connection reset", "connectionreset", "incomplete message",
+                              "incompletemessage", "unexpected eof", "unexpectedeof", "broken pipe",
+                              "error sending request", "connection error", "error reading")):
         return RemoteError(DROPPED, f"{where}: the connection to {host} was dropped before the answer was complete "
                                     "(the server stopped or the network failed)")
     first = text.strip().splitlines()[0] if text.strip() else name

@@ -149,7 +149,7 @@ class RemoteStore:
 
         try:
             data = await _cancellable(fetch(), cancelled, f"reading {self.url(key)}")
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return None
         except RemoteError:
             raise
@@ -339,7 +339,7 @@ def _define_store_class() -> Any:
                 return prototype.buffer.from_bytes(cached)
             try:
                 data = await _cancellable(ranged(), self._cancel.is_set, f"reading {self.remote.url(full)}")
-            except NotFoundError:
+            except (NotFoundError, FileNotFoundError):
                 return None
             except RemoteError:
                 raise
