@@ -106,7 +106,7 @@ _built: dict[str, Adapter] = {}  # adapters made from a registry class, by key
 _builtins_loaded = False
 
 # The modules of the built-in adapters: each registers its adapters when imported.
-_BUILTIN_MODULES = ("disk", "memory", "zarr_store", "context")
+_BUILTIN_MODULES = ("disk", "memory", "zarr_store", "context", "remote")
 
 
 def register_adapter(adapter: Adapter, *, keys: tuple[str, ...] = (), schemes: tuple[str, ...] = ()) -> None:
