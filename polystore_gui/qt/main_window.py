@@ -256,6 +256,8 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self._inspector_slot.hide()
         splitter.addWidget(self._inspector_slot)
         self.preview.previewShown.connect(self._on_preview_shown)
+        self.preview.plate_view.sendRequested.connect(self._on_plate_view_send_requested)
+        self.preview.plate_view.mosaicRequested.connect(self._on_plate_view_mosaic_requested)
         # A wider window gives the preview the room; the tree keeps its columns' width.
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)

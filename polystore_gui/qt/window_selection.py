@@ -240,6 +240,28 @@ class SelectionMixin:
                 entries.append(source.data(ENTRY_ROLE))
         return entries
 
+    def _on_plate_view_send_requested(self, addresses: list[Address]) -> None:
+        """The plate view's Send Wells to Viewer: every field of the chosen wells, one layer each."""
+        self.viewer_link.send(addresses, NAPARI)
+
+    def _on_plate_view_mosaic_requested(self, named: tuple[str, Any]) -> None:
+        """The plate view's Send Mosaic: the thumbnails, laid out as the plate, as one image.
+
+        It is put in polystore's memory backend (this process) and sent from there like any
+        other array, so the viewer link's one sending path serves it."""
+        from ..model.listing import memory_backend
+
+        name, pixels = named
+        folder = "/plate-mosaics"
+        backend = memory_backend()
+        if not backend.exists(folder):
+            backend.ensure_directory(folder)
+        path = f"{folder}/{name.replace('/', '_')}"
+        if backend.exists(path):
+            backend.delete(path)
+        backend.save(pixels, path)
+        self.viewer_link.send([Address("memory", path)], NAPARI)
+
     def send_selection(self, sink: str = NAPARI) -> None:
         """Send the selected arrays to the napari viewer (or Fiji); the work runs in a worker."""
         entries = [e for e in self.selected_entries() if e.kind in self.SENDABLE]

@@ -101,6 +101,27 @@ def test_send_wells_and_mosaic_carry_the_selection(qtbot, make_window, plates, t
     assert name == "ome.zarr mosaic" and pixels.shape[0] < pixels.shape[1] and pixels.max() == 255
 
 
+def test_the_window_hands_plate_sends_to_the_viewer_link(qtbot, make_window, plates, tmp_path, monkeypatch):
+    """What the viewer link is given (its sending is tested with a real viewer in e2e)."""
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    sent = []
+    monkeypatch.setattr(window.viewer_link, "send", lambda addresses, sink="napari": sent.append((addresses, sink)))
+    expand(window, qtbot, "disk", str(plates))
+    _select(window, qtbot, "disk", str(plates / "ome.zarr"))
+    view = _plate_shown(window, qtbot)
+    qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_rect(0, 3).center())
+    qtbot.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.mosaic_button, Qt.MouseButton.LeftButton)
+    assert [str(a) for a in sent[0][0]] == [f"ome_zarr:{plates}/ome.zarr/A/4/0", f"ome_zarr:{plates}/ome.zarr/A/4/1"]
+    (mosaic,) = sent[1][0]
+    assert str(mosaic) == "memory:/plate-mosaics/ome.zarr mosaic"
+    from polystore_gui.model import streaming
+
+    (item,), refused = streaming.prepare_all([(mosaic.backend, mosaic.path)])
+    assert not refused and item.data.shape == view.mosaic().shape
+
+
 @pytest.mark.gl
 def test_double_click_a_field_opens_it_in_napari_and_back(qtbot, make_window, plates, tmp_path):
     window = make_window([plates], show=True)
