@@ -129,7 +129,14 @@ class ChunkLayout:
 
 # -- reading the layout -------------------------------------------------------------------------
 
-INSPECTABLE_BACKENDS = ("zarr", "ome_zarr", "disk")
+def chunk_inspectable(backend: str, path: str = "") -> bool:
+    """Whether ``backend:path``'s zarr arrays can be scanned chunk by chunk here: its
+    adapter says ``chunk_inspectable`` and its paths are this machine's files (this module
+    reads them with ``os``; a remote store's chunks are not scanned by it)."""
+    from .backends import adapter_for
+
+    capabilities = adapter_for(backend, path).capabilities
+    return capabilities.chunk_inspectable and capabilities.local
 
 
 def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
@@ -140,10 +147,8 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
     """
     from .zarr_nodes import find_virtual_file, read_node
 
-    if backend not in INSPECTABLE_BACKENDS:
-        raise ChunkLayoutError(
-            f"chunks are inspected on zarr arrays on disk ({', '.join(INSPECTABLE_BACKENDS)} backends), not on {backend!r}"
-        )
+    if not chunk_inspectable(backend, path):
+        raise ChunkLayoutError(f"chunks are inspected on zarr arrays on this machine's disk, not on {backend!r}")
     path = os.path.abspath(path)
     if not os.path.isdir(path):
         virtual = find_virtual_file(path) if not os.path.exists(path) else None

@@ -90,13 +90,12 @@ def open_target(backend: str, path: str) -> ArrayTarget:
     """
     import numpy as np
 
-    from .chunk_layout import INSPECTABLE_BACKENDS
+    from .chunk_layout import chunk_inspectable
 
     if backend == "disk" and path.lower().endswith((".tif", ".tiff")) and os.path.isfile(path):
         return _tiff_target(os.path.abspath(path))
-    if backend not in INSPECTABLE_BACKENDS:
-        raise WholeArrayError(f"whole-array work reads zarr arrays on disk ({', '.join(INSPECTABLE_BACKENDS)} "
-                              f"backends), not {backend!r}")
+    if not chunk_inspectable(backend, path):
+        raise WholeArrayError(f"whole-array work reads zarr arrays on disk (and TIFF files), not {backend!r}")
     try:
         array_path, note = resolve_array(backend, path)
         # An array (no note) was read by resolve_array already: only a group's axes are read here.

@@ -35,13 +35,10 @@ class SelectionMixin:
         """Show every entry of the listed folder ``index`` (a source index) below the tree."""
         model = self.tree_model
         node = model.node(index)
-        if node.state is not State.LISTED or node.backend is not None:
+        folder = model.folder_state(index)
+        if node.state is not State.LISTED or node.backend is not None or folder is None:
             return False
-        header = self.tree.header()
-        shown, rest, details = model.listing_parts(index)
-        self.folder_list.show_folder((node.entry.backend, node.entry.path), node.entry.name, shown, details,
-                                     tail=rest, sort_column=header.sortIndicatorSection(),
-                                     order=header.sortIndicatorOrder())
+        self.folder_list.show_folder(folder, node.entry.name)  # it follows the folder from now on
         self.folder_list.set_filter(self.filter_edit.text())
         return True
 
@@ -53,33 +50,18 @@ class SelectionMixin:
         index = self.tree_model.find(*address)
         if not index.isValid():
             return
-        if address == self.folder_list.model.folder or (
+        if self.folder_list.model.state is not self.tree_model.folder_state(index) and (
                 self.tree_model.is_large(index) and self.tree.isExpanded(self.proxy.mapFromSource(index))):
             # A large folder opened: all its entries below, one event-loop turn later (the
             # tree lays out its page in between: two short pauses rather than one long).
             persistent = QPersistentModelIndex(index)
             call_later(self, 0, lambda: persistent.isValid() and self.show_folder_list(QModelIndex(persistent)))
 
-    def _on_tree_model_listing_reordered(self, address: tuple[str, str]) -> None:
-        if address == self.folder_list.model.folder:
-            index = self.tree_model.find(*address)
-            if index.isValid():
-                self.show_folder_list(index)
-
-    def _on_tree_model_details_learnt(self, address: tuple[str, str], updates: list[Entry]) -> None:
-        if address == self.folder_list.model.folder:
-            self.folder_list.model.update_entries(updates)
-
     def _on_tree_model_details_progress(self, address: tuple[str, str], remaining: int) -> None:
         if remaining:
             self.statusBar().showMessage(f"Reading the sizes and times of {remaining:,} entries of {address[1]} to sort them…")
         else:
             self.statusBar().showMessage("Sorted.", 3000)
-
-    def _on_folder_list_details_wanted(self, folder: tuple[str, str], entries: list[Entry]) -> None:
-        index = self.tree_model.find(*folder)
-        if index.isValid():
-            self.tree_model.request_details(index, entries)
 
     def _on_folder_list_sort_requested(self, column: int, order: Qt.SortOrder) -> None:
         self.tree.sortByColumn(column, order)  # one order for the tree and the list
@@ -182,9 +164,7 @@ class SelectionMixin:
                 self._on_preview_shown(self.preview.current)
 
     def _inspect(self, entry: Entry) -> None:
-        from ..model.chunk_layout import INSPECTABLE_BACKENDS
-
-        if entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS:
+        if self._inspectable(entry):
             self.inspector.inspect(entry.backend, entry.path)
         else:
             self.overlay.detach()
@@ -201,9 +181,9 @@ class SelectionMixin:
         self.overlay.attach(images[0], channel_axis=getattr(spec, "channel_axis", None), channel=0)
 
     def _inspectable(self, entry: Entry) -> bool:
-        from ..model.chunk_layout import INSPECTABLE_BACKENDS
+        from ..model.chunk_layout import chunk_inspectable
 
-        return entry.kind in self.INSPECTABLE and entry.backend in INSPECTABLE_BACKENDS
+        return entry.kind in self.INSPECTABLE and chunk_inspectable(entry.backend, entry.path)
 
     def inspect_selected(self) -> None:
         """Inspect Chunks: open the chunk inspector on the selected zarr array and preview it."""

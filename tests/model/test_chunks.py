@@ -418,3 +418,32 @@ def test_the_inspector_and_info_spell_a_codec_the_same_way(tmp_path):
     _write(meta_path, json.dumps(doc).encode())
     (last,) = [p for p in read_layout(path).pipeline if p.startswith("made_up_codec")]
     assert len(last) < 400
+
+
+def test_whether_chunks_can_be_inspected_is_the_adapters_capability(tmp_path, monkeypatch):
+    """No backend list in chunk_layout: a backend whose adapter says chunk_inspectable (and
+    local) is inspected; one that does not is refused with a sentence."""
+    from dataclasses import replace
+
+    from polystore_gui.model.backends import adapter_for, base
+    from polystore_gui.model.chunk_layout import chunk_inspectable
+
+    path = str(tmp_path / "a")
+    zarr.create_array(path, shape=(8, 8), chunks=(4, 4), dtype="uint8")
+    disk = adapter_for("disk")
+
+    class Local:
+        name = "scratch"
+        capabilities = disk.capabilities
+
+    class Opaque:
+        name = "opaque"
+        capabilities = replace(disk.capabilities, chunk_inspectable=False)
+
+    monkeypatch.setitem(base._by_key, "scratch_local", Local())
+    monkeypatch.setitem(base._by_key, "scratch_opaque", Opaque())
+    assert chunk_inspectable("scratch_local") and chunk_inspectable("zarr") and chunk_inspectable("disk")
+    assert not chunk_inspectable("scratch_opaque") and not chunk_inspectable("memory")
+    assert resolve_array("scratch_local", path) == (path, None)
+    with pytest.raises(ChunkLayoutError, match="chunks are inspected on zarr arrays"):
+        resolve_array("scratch_opaque", path)
