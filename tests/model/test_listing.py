@@ -267,13 +267,14 @@ def test_a_disk_folder_listing_is_names_in_the_order_of_its_entries(tmp_path, mo
     same entries, in the same order, as listing the entries and sorting them; with numpy
     (50,000 names and more) the names are never moved, an order array says where each is."""
     import polystore_gui.model.entries as entries_module
+    import polystore_gui.model.backends.disk as disk_module
     import polystore_gui.model.listing as listing_module
     from polystore_gui.model.entries import sort_entries
     from polystore_gui.model.listing import FolderNames, sorted_listing
 
     if numpy_sort:
         monkeypatch.setattr(entries_module, "NUMPY_SORT_FROM", 100)
-        monkeypatch.setattr(listing_module, "NUMPY_SORT_FROM", 100)
+        monkeypatch.setattr(disk_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(entries_module.RunSorter, "RUN", 50)  # runs sorted by the helper while listing
         monkeypatch.setattr(entries_module, "_SLICE", 77)
     for i in range(600):  # mixed case, digits and punctuation: case-blind order, '_' before letters

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import polystore_gui.model.entries as entries_module
+import polystore_gui.model.backends.disk as disk_module
 import polystore_gui.model.listing as listing_module
 from polystore_gui.model.entries import Entry, EntryKind, RunSorter, sort_entries, sort_names
 
@@ -28,7 +29,7 @@ def numpy_path():
     """Force numpy's way for a handful of names (as a folder of 50,000 would take it)."""
     def force(mp: pytest.MonkeyPatch) -> None:
         mp.setattr(entries_module, "NUMPY_SORT_FROM", 2)
-        mp.setattr(listing_module, "NUMPY_SORT_FROM", 2)
+        mp.setattr(disk_module, "NUMPY_SORT_FROM", 2)
         mp.setattr(entries_module, "_SLICE", 7)
         mp.setattr(RunSorter, "RUN", 4)  # runs sorted by the helper thread, merged at the end
     return force

@@ -227,11 +227,11 @@ def test_a_consolidated_group_is_listed_from_its_document_while_it_is_fresh(tmp_
     store = make_group(tmp_path / "g.zarr", fmt)
     zarr.open_group(str(store), mode="r+").create_group("B")
     consolidate(store)
-    from polystore_gui.model import listing
+    from polystore_gui.model.backends import zarr_store
 
     reads = []
-    real = listing.read_node
-    monkeypatch.setattr(listing, "read_node", lambda p: (reads.append(p), real(p))[1])
+    real = zarr_store.read_node
+    monkeypatch.setattr(zarr_store, "read_node", lambda p: (reads.append(p), real(p))[1])
     entry = Entry("zarr", str(store), "g.zarr", EntryKind.ZARR_STORE)
     rows = {e.name: e for batch in list_children(entry) for e in batch}
     assert set(rows) == {"old", "B"}

@@ -141,3 +141,16 @@ class AdapterBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def sorted_batches(batches: Iterator[list[Entry]], field: str, descending: bool) -> Iterator[tuple[str, Any]]:
+    """``("rows", first batch)`` as soon as it is read, then ``("all", every entry sorted)``:
+    the whole-listing shape of ``listing.sorted_listing`` for any adapter's batches."""
+    from ..entries import sort_entries
+
+    listed: list[Entry] = []
+    for i, batch in enumerate(batches):
+        listed.extend(batch)
+        if i == 0:
+            yield ("rows", batch)
+    yield ("all", sort_entries(listed, field, descending))

@@ -1,24 +1,143 @@
 """zarr stores (the ``zarr`` and ``ome_zarr`` keys, and stores met while browsing disk).
 
-A group's children are its members (from consolidated metadata when it is fresh); an
-array is a leaf, except an array written by polystore's ``save_batch``, whose children are
-polystore's virtual files (see :mod:`.virtual`).
+A group's children are its members, read from their node metadata (``zarr_nodes``), or
+from the group's consolidated metadata when that is fresh; an array is a leaf (chunk keys
+are never children), except an array written by polystore's ``save_batch``, whose children
+are polystore's virtual files (:mod:`.virtual`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from ..entries import Entry
+from ..entries import Entry, EntryKind, display_name
+from ..zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .base import DEFAULT_BATCH, Capabilities, register_adapter
-from .disk import LocalAdapter
+from .common import ListingError, os_error_text
+from .local import LocalAdapter
+from .virtual import list_virtual_files
+
+if TYPE_CHECKING:
+    from ..arrays import Info
 
 
-def list_group(entry: Entry, batch_size: int = DEFAULT_BATCH) -> Iterator[list[Entry]]:
-    """A zarr group's members (an array: nothing, or polystore's virtual files)."""
-    from ..listing import _list_zarr_group
+def read_node_for_listing(path: str) -> ZarrNodeMeta | None:
+    """A folder's zarr metadata (None: not a zarr node); raises ListingError saying why not."""
+    try:
+        return read_node(path)
+    except CorruptMetadataError as exc:
+        raise ListingError(str(exc)) from exc
+    except OSError as exc:
+        raise ListingError(os_error_text(exc, path)) from exc
 
-    yield from _list_zarr_group(entry, batch_size)
+
+def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool = False) -> Entry:
+    """The entry for a zarr node whose metadata has been read."""
+    if meta.node_type == "array":
+        kind = EntryKind.POLYSTORE_ARRAY if meta.filename_map else EntryKind.ARRAY
+    elif meta.is_ome:
+        kind = EntryKind.OME_ZARR
+    elif top_level:
+        kind = EntryKind.ZARR_STORE
+    else:
+        kind = EntryKind.GROUP
+    detail = f"zarr v{meta.zarr_format}"
+    if meta.shards is not None:
+        detail += ", sharded"
+    if meta.filename_map:
+        detail += f", {len(meta.filename_map)} virtual files"
+    return Entry(
+        backend,
+        meta.path,
+        name,
+        kind,
+        size=meta.nbytes,
+        modified=meta.metadata_mtime,
+        shape=meta.shape,
+        dtype=meta.dtype,
+        detail=detail,
+    )
+
+
+def _zarr_backend_for(entry: Entry, meta: ZarrNodeMeta | None) -> str:
+    if entry.backend in ("zarr", "ome_zarr"):
+        return entry.backend
+    if entry.kind is EntryKind.OME_ZARR or (meta is not None and meta.is_ome_container):
+        return "ome_zarr"
+    return "zarr"
+
+
+def list_group(
+    entry: Entry, batch_size: int, meta: ZarrNodeMeta | None = None
+) -> Iterator[list[Entry]]:
+    if meta is None:
+        meta = read_node_for_listing(entry.path)
+        if meta is None:
+            raise ListingError(f"Not a zarr group (no zarr.json or .zgroup): {display_name(entry.path)}")
+    if meta.node_type == "array":
+        # An array is a leaf: chunk keys are never children. The one exception is an
+        # array written by polystore's save_batch: its children are polystore's "files".
+        if meta.filename_map:
+            yield from list_virtual_files(entry, meta, batch_size)
+        return
+    backend = _zarr_backend_for(entry, meta)
+    quick = _consolidated_members(entry.path, backend)
+    if quick is not None:
+        for start in range(0, len(quick), batch_size):
+            yield quick[start:start + batch_size]
+        return
+    try:
+        iterator = os.scandir(entry.path)
+    except OSError as exc:
+        raise ListingError(os_error_text(exc, entry.path)) from exc
+    batch: list[Entry] = []
+    with iterator:
+        for item in iterator:
+            try:
+                if not item.is_dir():
+                    continue
+            except OSError:
+                continue
+            name = display_name(item.name)
+            try:
+                child = read_node(item.path)
+            except CorruptMetadataError as exc:
+                batch.append(Entry(backend, item.path, name, EntryKind.ERROR, error=str(exc)))
+                continue
+            except OSError as exc:
+                batch.append(
+                    Entry(backend, item.path, name, EntryKind.ERROR, error=os_error_text(exc, item.path))
+                )
+                continue
+            if child is None:
+                continue  # not a member (stray folder inside a group)
+            batch.append(zarr_entry(child, backend, name))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _consolidated_members(path: str, backend: str) -> list[Entry] | None:
+    """A group's members from its consolidated metadata (one document instead of a metadata
+    read per member), when there is a document and it is fresh: the folders under the group
+    are exactly the members it names (see ``zarr_consolidated``). None: read each member."""
+    from .. import zarr_consolidated
+
+    def folders() -> Iterator[str]:  # listed only when there is a document to compare with
+        with os.scandir(path) as it:
+            yield from (item.name for item in it if item.is_dir())
+
+    try:  # one walk up the hierarchy (fresh_members finds the document itself)
+        members = zarr_consolidated.fresh_members(path, folders())
+    except OSError:
+        return None
+    if members is None:
+        return None
+    return [zarr_entry(meta, backend, display_name(name)) for name, meta in sorted(members.items())]
 
 
 class ZarrStoreAdapter(LocalAdapter):
@@ -35,6 +154,17 @@ class ZarrStoreAdapter(LocalAdapter):
 
     def describe(self, entries: Sequence[Entry], *, headers: bool = True) -> Iterator[list[Entry]]:
         return iter(())  # a member's facts come with its listing (its metadata was read)
+
+    def info(self, backend: str, path: str, *, listed: bool = False) -> Info:
+        """A path in a store; one that is no file may be a polystore virtual file."""
+        if not os.path.lexists(path):
+            from ..arrays import virtual_file_info
+            from ..zarr_nodes import find_virtual_file
+
+            virtual = find_virtual_file(path)
+            if virtual is not None:
+                return virtual_file_info(backend, virtual)
+        return super().info(backend, path, listed=listed)
 
 
 # zarr: polystore's read-write zarr backend. ome_zarr: polystore's read-only OME-Zarr source
