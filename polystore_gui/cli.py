@@ -59,9 +59,11 @@ def _address(text: str) -> Any:
     """The Address for ``text``, or None after saying on stderr which backends exist."""
     from .model.address import UnknownBackendError, parse_address
 
+    from .model.remote_address import RemoteAddressError
+
     try:
         return parse_address(text, _known_backends())
-    except UnknownBackendError as exc:
+    except (UnknownBackendError, RemoteAddressError) as exc:
         print(f"polystore-gui: {exc}", file=sys.stderr)
         return None
 
@@ -338,13 +340,10 @@ def cmd_cp(args: argparse.Namespace) -> int:
     destination = _address(args.destination)
     if destination is None or any(s is None for s in sources):
         return EXIT_USAGE
-    if args.move and destination.backend in transfers.VOLATILE:
-        print(f"polystore-gui: cp --move into {destination.backend}: refused, nothing was done. "
-              f"{destination.backend}: is the memory of this command's own process, gone when it exits: "
-              "a move would delete each source and keep no copy.", file=sys.stderr)
-        return EXIT_USAGE
-    for message in transfers.recover_interrupted():
-        print(f"polystore-gui: {message}", file=sys.stderr)
+    from .model.remote_address import is_remote_path
+
+    if any(is_remote_path(a.path) for a in (*sources, destination)):
+        return _cp_remote(args, sources, destination)
     from .model.chunk_shape import ChunkShapeError, parse_chunk_shape
 
     try:
@@ -352,6 +351,16 @@ def cmd_cp(args: argparse.Namespace) -> int:
     except ChunkShapeError as exc:
         print(f"polystore-gui: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    refusal = transfers.destination_refusal(destination, move=args.move)  # the plan's own reason, said once
+    if refusal is not None and refusal.loses_data:  # a usage error: nothing is touched, not even old partials
+        print(f"polystore-gui: cp --move into {destination}: refused, nothing was done: {refusal.reason}.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    for message in transfers.recover_interrupted():
+        print(f"polystore-gui: {message}", file=sys.stderr)
+    if refusal is not None:
+        print(f"polystore-gui: cp into {destination}: refused, nothing was done: {refusal.reason}", file=sys.stderr)
+        return EXIT_FAILED
     items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move,
                            chunks=chunks)
     cancelled = {"now": False}
@@ -388,6 +397,61 @@ def cmd_cp(args: argparse.Namespace) -> int:
         else:
             failures += 1
             print(f"polystore-gui: {outcome.status}: {item.source}: {outcome.message}", file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _cp_remote(args: argparse.Namespace, sources: list[Any], destination: Any) -> int:
+    """``cp`` with a remote store on one side: remote → local (a raw, verified copy of every
+    stored object) or local → S3 (uploaded, then checked against S3's listing)."""
+    import signal
+
+    from .model.remote_address import is_remote_path
+    from .model.remote_copy import CopyError, copy_to_local, copy_to_remote
+    from .model.remote_errors import RemoteError
+
+    if args.move or args.on_conflict == "rename" and is_remote_path(destination.path):
+        print("polystore-gui: cp with a remote store: --move and, into S3, --on-conflict rename are not "
+              "supported; nothing was done", file=sys.stderr)
+        return EXIT_USAGE
+    cancelled = {"now": False}
+    signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
+    signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
+    bar = sys.stderr.isatty()
+    failures = 0
+    for source in sources:
+        def show(done: int, total: int, source: Any = source) -> None:
+            if bar:
+                sys.stderr.write(f"\r{source} {_human_size(done)}/{_human_size(total)}")
+                sys.stderr.flush()
+
+        try:
+            if is_remote_path(source.path) and not is_remote_path(destination.path):
+                report = copy_to_local(source.path, destination.path, on_conflict=args.on_conflict,
+                                       cancelled=lambda: cancelled["now"], progress=show)
+            elif is_remote_path(destination.path) and not is_remote_path(source.path):
+                report = copy_to_remote(source.path, destination.path, on_conflict=args.on_conflict,
+                                        cancelled=lambda: cancelled["now"], progress=show)
+            else:
+                print(f"polystore-gui: {source} -> {destination}: copies between two remote stores are not "
+                      "supported; copy to a local folder first", file=sys.stderr)
+                failures += 1
+                continue
+        except (CopyError, RemoteError, OSError) as exc:
+            if bar:
+                sys.stderr.write("\r\033[K")
+            failures += 1
+            print(f"polystore-gui: failed: {source}: {_shown(str(exc))} (nothing was left at the destination)",
+                  file=sys.stderr)
+            continue
+        if bar:
+            sys.stderr.write("\r\033[K")
+        if report.notes and report.notes[0].startswith("skipped"):
+            print(f"skipped {source}: {report.notes[0]}")
+            continue
+        print(f"copied {source} -> {report.destination} ({report.objects} objects, {_human_size(report.nbytes)}, "
+              "verified)")
+        for note in report.notes:
+            print(f"  {note}")
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -507,11 +571,18 @@ def _print_stats(result: dict[str, Any]) -> None:
 
 def _disk_zarr_path(address: Any) -> str | None:
     """The local path of a zarr address (disk, zarr, ome_zarr), or None after saying why."""
-    if address.backend not in ("disk", "zarr", "ome_zarr"):
+    if not _is_local(address):
         print(f"polystore-gui: whole-array work reads zarr on disk (disk:, zarr:, ome_zarr:), not {address.backend!r}",
               file=sys.stderr)
         return None
     return str(address.path)
+
+
+def _is_local(address: Any) -> bool:
+    """Whether the address is a path on this machine (its backend's adapter says so)."""
+    from .model.backends import adapter_for
+
+    return adapter_for(address.backend, address.path).capabilities.local
 
 
 def cmd_checksum(args: argparse.Namespace) -> int:
@@ -600,7 +671,7 @@ def cmd_plate(args: argparse.Namespace) -> int:
         if found is not None and found[0] is not None:
             plate = found[0]  # a well: its plate
     if plate is None:
-        exists = os.path.exists(address.path) if address.backend in ("disk", "zarr", "ome_zarr") else True
+        exists = os.path.exists(address.path) if _is_local(address) else True
         why = ("does not exist" if not exists else "is not a plate (no OME-Zarr HCS plate metadata, no "
                "polystore_metadata.json or openhcs_metadata.json, no TIFFs named by well)")
         print(f"polystore-gui: {_shown(address.backend)}:{_shown(address.path)} {why}", file=sys.stderr)
@@ -649,9 +720,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ls", help=SUBCOMMANDS["ls"][0])
     p.add_argument("address")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _remote_options(p)
     p = sub.add_parser("info", help=SUBCOMMANDS["info"][0])
     p.add_argument("address")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    _remote_options(p)
     p = sub.add_parser("chunks", help=SUBCOMMANDS["chunks"][0])
     p.add_argument("address", help="a zarr array (zarr:, ome_zarr: or a disk path); an OME-NGFF image means its level 0")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -685,6 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunks", default="plane", help="chunk shape for images and arrays written into zarr: 'plane' "
                    "(default: one plane per chunk, 2048x2048 tiles above 4096x4096) or sizes of the trailing "
                    "axes, e.g. 1,512,512")
+    _remote_options(p)
     p = sub.add_parser("stats", help=SUBCOMMANDS["stats"][0],
                        description="Read every chunk of an array (an OME-NGFF image: its level 0, per channel) and "
                        "print exact min, max, mean, std, count, NaN count, percentiles and a histogram. Missing chunks "
@@ -728,6 +802,24 @@ def build_parser() -> argparse.ArgumentParser:
                    "folder of plate TIFFs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _remote_options(p: argparse.ArgumentParser) -> None:
+    """How remote stores (s3://, https://) are reached; never a secret on the command line."""
+    group = p.add_argument_group("remote stores (s3://bucket/path, https://host/path)")
+    group.add_argument("--endpoint-url", metavar="URL", help="an S3-compatible service's endpoint (default: "
+                       "AWS_ENDPOINT_URL, the profile's endpoint_url, else AWS)")
+    group.add_argument("--profile", metavar="NAME", help="the ~/.aws profile whose credentials to use "
+                       "(default: AWS_PROFILE, the AWS_ACCESS_KEY_ID variables, the default profile)")
+    group.add_argument("--anonymous", action="store_true", help="send no credentials (public data)")
+
+
+def _apply_remote_options(args: argparse.Namespace) -> None:
+    if getattr(args, "endpoint_url", None) or getattr(args, "profile", None) or getattr(args, "anonymous", False):
+        from .model.remote_access import RemoteOptions, set_default_options
+
+        set_default_options(RemoteOptions(profile=args.profile, endpoint_url=args.endpoint_url,
+                                          anonymous=bool(args.anonymous)))
 
 
 def _scheduler_option(p: argparse.ArgumentParser) -> None:
@@ -776,6 +868,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         args = build_parser().parse_args(argv)
+        _apply_remote_options(args)
         try:
             return SUBCOMMANDS[args.command][1](args)
         except KeyboardInterrupt:

@@ -62,10 +62,18 @@ def _looks_like_backend(head: str) -> bool:
     return head.replace("_", "").isalnum() and not head[0].isdigit() and "/" not in head
 
 
+def _is_local(backend: str) -> bool:
+    """Whether ``backend``'s paths are this machine's file paths (its adapter says so)."""
+    from .backends import claimed_adapter
+
+    adapter = claimed_adapter(backend)
+    return adapter is not None and adapter.capabilities.local
+
+
 def _normalise(backend: str, path: str) -> str:
     if backend in ("zarr", "ome_zarr") and is_remote_path(path):
         return normalise_url(path)
-    if backend in ("disk", "zarr", "ome_zarr"):
+    if _is_local(backend):
         return os.path.abspath(os.path.expanduser(path or "."))
     if not path.startswith("/"):
         path = "/" + path

@@ -90,14 +90,15 @@ def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str
     except UnknownBackendError as exc:
         raise LocationError(str(exc)) from exc
     backend, path = address.backend, address.path
-    if backend in ("disk", "zarr", "ome_zarr"):
-        return _locate_local(address, list(disk_roots), list(stores))
-    if backend == "memory":
-        from .listing import memory_backend
+    from .backends import adapter_for
 
-        if path != "/" and not memory_backend().exists(path):
-            raise LocationError(f"Nothing in memory at {path} (memory: is this program's own memory)")
-        return Location(Address("memory", path))
+    adapter = adapter_for(backend, path)
+    if adapter.capabilities.local:
+        return _locate_local(address, list(disk_roots), list(stores))
+    if adapter.capabilities.volatile:  # memory: one root, "/", and the keys under it
+        if path != "/" and not adapter.exists(backend, path):
+            raise LocationError(f"Nothing in {backend} at {path} ({backend}: is this program's own memory)")
+        return Location(Address(backend, path))
     # Any other backend: its row (the sinks and the backends that need context have none below).
     return Location(Address(backend, ""))
 

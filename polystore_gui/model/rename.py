@@ -16,7 +16,12 @@ from . import zarr_consolidated
 from .address import Address
 from .transfers import PARTIAL
 
-RENAMABLE_BACKENDS = ("disk", "memory", "zarr")
+
+def renamable(address: Address) -> bool:
+    """Whether Rename works where ``address`` is (its adapter's ``renamable``)."""
+    from .backends import adapter_for
+
+    return adapter_for(address.backend, address.path).capabilities.renamable
 
 
 class RenameError(ValueError):
@@ -49,22 +54,23 @@ def rename(address: Address, name: str) -> Address:
 
     Raises RenameError (the name, a taken name, a vanished entry, the OS's refusal).
     """
-    if address.backend not in RENAMABLE_BACKENDS:
+    from .backends import adapter_for
+    from .backends.common import polystore_backend
+
+    adapter = adapter_for(address.backend, address.path)
+    if not adapter.capabilities.renamable:
         raise RenameError(f"entries of {address.backend} cannot be renamed here")
     check_name(name)
     target = renamed(address, name)
     if target.path == address.path.rstrip("/"):
         return target
-    if address.backend == "memory":
-        from .listing import memory_backend
-
-        memory = memory_backend()
-        if not memory.exists(address.path):
+    if not adapter.capabilities.local:  # memory: through polystore's own move
+        if not adapter.exists(address.backend, address.path):
             raise RenameError(f"{address} no longer exists")
-        if memory.exists(target.path):
+        if adapter.exists(address.backend, target.path):
             raise RenameError(f"{name!r} is already taken in {os.path.dirname(target.path)}")
         try:
-            memory.move(address.path, target.path)
+            polystore_backend(address.backend).move(address.path, target.path)
         except Exception as exc:  # polystore's own refusal, in its words
             raise RenameError(f"polystore could not rename {address}: {exc}") from exc
         return target

@@ -117,7 +117,12 @@ def trash_for(path: str, *, create: bool = False) -> str | None:
 
 def plan_delete(address: Address, root: str | None) -> DeletePlan:
     """What Delete does with ``address``, listed under the folder ``root`` (None: not known)."""
-    if address.backend == "memory":
+    from .backends import adapter_for
+
+    adapter = adapter_for(address.backend, address.path)
+    if not adapter.capabilities.local:  # no trash there: for good, if the user agrees
+        if not adapter.capabilities.writable:
+            return DeletePlan(address, None, f"{address}: {adapter.name} is read-only here: not deleted")
         return DeletePlan(address, None)
     path = address.path
     if not os.path.lexists(path):
@@ -190,4 +195,7 @@ def delete(plan: DeletePlan, *, permanently: bool = False) -> str:
         transfers.delete(address)  # removes, then writes the consolidated metadata again
     except transfers.TransferError as exc:
         raise DeleteError(str(exc)) from exc
-    return f"{address} deleted" if address.backend == "memory" else f"{address.path} deleted for good"
+    from .backends import adapter_for
+
+    local = adapter_for(address.backend, address.path).capabilities.local
+    return f"{address.path} deleted for good" if local else f"{address} deleted"

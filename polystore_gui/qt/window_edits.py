@@ -74,8 +74,6 @@ class EditsMixin:
         dialog says which ones have none and are deleted for good); the work runs in a worker
         and ``deleteFinished`` says when it is over.
         """
-        from ..model import trash
-
         entries, refused = self.deletable_selection()
         left = ""
         if refused:
@@ -83,8 +81,18 @@ class EditsMixin:
         if not entries:
             self.statusBar().showMessage(left or "Nothing to delete here: select files, folders or arrays.", 15_000)
             return
-        # To the trash where there is one; never through a link out of the root it is listed under.
-        plans = [trash.plan_delete(Address(e.backend, e.path), self._listed_root(e)) for e in entries]
+        # To the trash where there is one; never through a link out of the root it is listed
+        # under. Finding that out is I/O (a slow mount, a large trash volume): in a worker,
+        # and the question is asked when the plans are back.
+        count = f"{len(entries)} item{'s' if len(entries) != 1 else ''}"
+        self.statusBar().showMessage(f"Preparing to delete {count}…")
+        wanted = [(Address(e.backend, e.path), self._listed_root(e)) for e in entries]
+        self.workers.start(_plan_deletes, wanted,
+                           on_return=lambda plans: self._on_delete_planned(entries, plans, left),
+                           on_error=self._on_delete_plan_failed)
+
+    def _on_delete_planned(self, entries: list[Entry], plans: list[Any], left: str) -> None:
+        """Delete's plans are back: say what is refused, ask, then delete in a worker."""
         refused_here = [p.error for p in plans if p.error]
         if refused_here:
             left = "; ".join(filter(None, [left, *refused_here[:2]]))
@@ -92,6 +100,7 @@ class EditsMixin:
         if not kept:
             self.statusBar().showMessage(f"Not deleted: {left}", 15_000)
             return
+        self.statusBar().clearMessage()
         entries, plans = [e for e, _ in kept], [p for _, p in kept]
         names = "\n".join(f"{e.backend}:{e.path}" for e in entries[:12]) + (f"\n… and {len(entries) - 12} more" if len(entries) > 12 else "")
         permanent = [str(p.address) for p in plans if p.permanent]
@@ -99,6 +108,9 @@ class EditsMixin:
             return
         self.statusBar().showMessage(f"Deleting {len(entries)} item{'s' if len(entries) != 1 else ''}…")
         self.workers.start(_delete_planned, plans, on_return=lambda results: self._on_deleted(entries, results, left))
+
+    def _on_delete_plan_failed(self, exc: BaseException) -> None:
+        self.statusBar().showMessage(f"Not deleted: {exc or type(exc).__name__}", 15_000)
 
     def _listed_root(self, entry: Entry) -> str | None:
         """The folder of the tree ``entry`` is listed under (the longest root holding its path)."""
@@ -139,9 +151,10 @@ class EditsMixin:
         return box.clickedButton() is yes
 
     def _renamable(self, entry: Entry) -> bool:
-        from ..model.rename import RENAMABLE_BACKENDS
+        from ..model.address import Address
+        from ..model.rename import renamable
 
-        return entry.backend in RENAMABLE_BACKENDS
+        return renamable(Address(entry.backend, entry.path))
 
     def rename_selected(self, name: str | None = None) -> str | None:
         """Rename… (F2): the one selected entry gets a new name in its folder (asked when not
@@ -187,6 +200,20 @@ class EditsMixin:
         message = str(exc) if str(exc) else type(exc).__name__
         self.statusBar().showMessage(f"Not renamed: {message}", 15_000)
         self.renameFailed.emit(old, message)
+
+
+def _plan_deletes(wanted: list[tuple[Address, str | None]]) -> list[Any]:
+    """In a worker: Delete's plan for each (address, root it is listed under); a lookup that
+    fails (a mount gone, no permission) is that entry's refusal, the others go on."""
+    from ..model import trash
+
+    plans = []
+    for address, root in wanted:
+        try:
+            plans.append(trash.plan_delete(address, root))
+        except OSError as exc:
+            plans.append(trash.DeletePlan(address, None, f"{address.path}: {exc.strerror or exc}"))
+    return plans
 
 
 def _delete_planned(plans: list[Any]) -> list[tuple[bool, str]]:

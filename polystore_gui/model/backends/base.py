@@ -106,7 +106,7 @@ _built: dict[str, Adapter] = {}  # adapters made from a registry class, by key
 _builtins_loaded = False
 
 # The modules of the built-in adapters: each registers its adapters when imported.
-_BUILTIN_MODULES = ("disk", "memory", "zarr_store", "context", "remote")
+_BUILTIN_MODULES = ("disk", "memory", "zarr_store", "context", "remote", "plate")
 
 
 def register_adapter(adapter: Adapter, *, keys: tuple[str, ...] = (), schemes: tuple[str, ...] = ()) -> None:
@@ -164,6 +164,13 @@ def adapter_for(backend: str, path: str = "") -> Adapter:
             made = _from_registry(backend)
             _built[backend] = made
         return made
+
+
+def claimed_adapter(backend: str) -> Adapter | None:
+    """The adapter registered for the key ``backend``, or None: a quick answer that never
+    asks polystore's registry (which imports every backend module on first use)."""
+    _load_builtins()
+    return _by_key.get(backend)
 
 
 def registered_schemes() -> tuple[str, ...]:
