@@ -97,10 +97,11 @@ def _zarr_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
-    """One object a listing found: its key below the listed prefix, and its size."""
+    """One object a listing found: its key below the listed prefix, its size, its ETag."""
 
     key: str
     size: int
+    etag: str | None = None
 
 
 class RemoteStore:
@@ -133,8 +134,10 @@ class RemoteStore:
     def error(self, exc: BaseException, key: str) -> RemoteError:
         return explain(exc, self.url(key), self.identity)
 
-    async def get_async(self, key: str, cancelled: Callable[[], bool] = lambda: False) -> bytes | None:
-        """The bytes of one object (cached), None when it does not exist."""
+    async def get_async(self, key: str, cancelled: Callable[[], bool] = lambda: False, *,
+                        cache: bool = True) -> bytes | None:
+        """The bytes of one object (cached unless ``cache`` is false: a copy passes every
+        object once), None when it does not exist."""
         import obstore as obs
         from obstore.exceptions import NotFoundError
 
@@ -155,7 +158,8 @@ class RemoteStore:
             raise
         except Exception as exc:
             raise self.error(exc, key) from exc
-        self.cache.put(key, data)
+        if cache:
+            self.cache.put(key, data)
         return data
 
     def get(self, key: str, cancelled: Callable[[], bool] = lambda: False) -> bytes | None:
@@ -211,7 +215,7 @@ class RemoteStore:
                 raise
             except Exception as exc:
                 raise self.error(exc, path) from exc
-            yield [ObjectFacts(o["path"][cut:], int(o["size"])) for o in batch]
+            yield [ObjectFacts(o["path"][cut:], int(o["size"]), o.get("e_tag")) for o in batch]
 
     def walk(self, prefix: str, cancelled: Callable[[], bool] = lambda: False,
              page: int = 1000) -> Iterator[list[ObjectFacts]]:
