@@ -357,9 +357,10 @@ def _verify_upload(store: RemoteStore, final: RemoteURL, files: list[tuple[str, 
     else:
         listed = {item.key: item for page in store.walk(final.key) for item in page}
     for relative, path in files:
-        item = listed.get(relative)
-        if item is None:
+        found = listed.get(relative)
+        if found is None:
             raise CopyError(f"{final}/{relative}: not found after the upload")
+        item = found
         size = os.path.getsize(path)
         if item.size != size:
             raise CopyError(f"{final}/{relative}: {item.size} bytes arrived, {size} were sent")
