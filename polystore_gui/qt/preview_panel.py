@@ -40,6 +40,8 @@ from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
+SCREEN_LEVEL_NOTE = "a large plane: shown every 2nd, 4th, … pixel as the zoom allows, full resolution when zoomed in"
+
 
 class MetadataTree(QTreeWidget):
     """Info as a collapsible key/value tree (attributes and OME summary as nested JSON)."""
@@ -289,8 +291,15 @@ class PreviewPanel(QWidget):
             for source in spec.sources:
                 # Called from napari's slicing thread: a signal carries it to this one.
                 source.on_failure = lambda index, message, g=generation: self.chunkFailed.emit(g, index, message)
+        from ..model.screen_levels import with_screen_levels
+
+        # A plane larger than a screen is shown at a screen-sized level made on the fly
+        # (napari uploads what it shows as one texture, at every slider step).
+        layers, given = with_screen_levels(preview.layers)
+        if given:
+            notes = [*notes, SCREEN_LEVEL_NOTE]
         try:
-            self.shown_layers = self.viewer.show_layers(preview.layers)
+            self.shown_layers = self.viewer.show_layers(layers)
         except Exception as exc:  # napari refusing the data: say so in the pane
             log.warning("napari could not show %s", preview.path, exc_info=exc)
             self._show_error(f"napari cannot show this array: {exc}")

@@ -1,0 +1,87 @@
+"""A plane larger than a screen is shown at a screen-sized level first (issue 19): napari
+gets on-the-fly lower resolutions, so what it reads at full resolution and uploads as a
+texture is the region shown when zoomed in, never the whole 4096² plane when zoomed out."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model import lazy
+from polystore_gui.model.contrast import SAMPLE_EDGE
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+def _unit(key) -> bool:
+    return all(s.step in (None, 1) for s in key if isinstance(s, slice))
+
+
+def _pixels(key) -> int:
+    return int(np.prod([len(range(*s.indices(4096))) for s in key if isinstance(s, slice)]))
+
+
+@pytest.fixture
+def panel(qtbot):
+    from polystore_gui.qt.preview_panel import PreviewPanel
+    from polystore_gui.qt.workers import WorkerPool
+
+    workers = WorkerPool()
+    panel = PreviewPanel(workers)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
+        panel.viewer.start()
+    yield panel
+    workers.cancel_all(close=True)
+    workers.wait(10_000)
+    panel.close_preview()
+    panel.viewer.close_viewer()
+    panel.close()
+
+
+def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_path, monkeypatch):
+    a = zarr.create_array(tmp_path / "big.zarr", shape=(3, 4096, 4096), chunks=(1, 512, 512), dtype="u2", fill_value=0)
+    plane = (np.arange(4096 * 4096, dtype=np.uint32) % 4099).astype("u2").reshape(4096, 4096)
+    a[1] = plane
+    reads = []  # (plane axes' steps, rows, cols) of every read of the full-resolution array
+    real = lazy.SafeArray.__getitem__
+
+    def spy(self, key):
+        full = lazy._full_key(key, self.ndim)
+        if len(full) == 3 and isinstance(full[0], (int, np.integer)):
+            reads.append(tuple(full[1:]))
+        return real(self, key)
+
+    monkeypatch.setattr(lazy.SafeArray, "__getitem__", spy)
+    with qtbot.waitSignal(panel.previewShown, timeout=60_000):
+        panel.request("zarr", str(tmp_path / "big.zarr"))
+    (layer,) = panel.shown_layers
+    qtbot.waitUntil(lambda: layer.loaded and layer._slice is not None and layer._slice.image.raw.size > 1,
+                    timeout=60_000)
+    canvas = panel.viewer.qt_viewer.canvas.native
+    shown = layer._slice.image.raw.shape
+    assert layer.multiscale and layer.data_level > 0
+    assert max(shown) <= 2 * max(canvas.width(), canvas.height()) < 4096  # a screen's worth, not the plane
+    step = 2 ** layer.data_level
+    np.testing.assert_array_equal(layer._slice.image.raw, plane[::step, ::step])
+    # Read at full resolution: only the preview's contrast sample (a centred 512² crop).
+    assert reads and max(_pixels(key) for key in reads if _unit(key)) <= SAMPLE_EDGE ** 2
+    assert "shown every 2nd, 4th" in panel.status.text()
+
+    reads.clear()
+    panel.viewer.viewer.scene.camera.zoom *= 32  # zoomed in: the full resolution, only the region shown
+    qtbot.waitUntil(lambda: layer.data_level == 0 and layer.loaded and max(layer._slice.image.raw.shape) < 4096,
+                    timeout=60_000)
+    assert any(_unit(key) for key in reads)
+    corner = layer.corner_pixels
+    rows, cols = (slice(int(corner[0, d]), int(corner[1, d]) + 1) for d in (1, 2))
+    np.testing.assert_array_equal(layer._slice.image.raw, plane[rows, cols])
