@@ -256,3 +256,14 @@ def warnings(summary: dict[str, Any], layout: ChunkLayout) -> list[str]:
 def _mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
+
+def heat_range(sizes: np.ndarray) -> tuple[int, int]:
+    """The stored-bytes range the heat map's colours span: the sizes' range, at least 4x wide.
+
+    Chunks whose sizes differ by a few percent get nearly the same colour: a colour step
+    means a real difference in storage.
+    """
+    if sizes.size == 0:
+        return (1, 4)
+    lo, hi = max(1, int(sizes.min())), max(1, int(sizes.max()))
+    return (lo, max(hi, lo * 4))

@@ -5,25 +5,22 @@ there as a generator; each batch is applied to the report on the GUI thread (num
 assignments: microseconds) and the table, summary and overlay are refreshed at most
 every 150 ms. The table model is virtual over the report's arrays, so a million chunks
 cost a million rows of nothing until they are drawn. A click (in the table or on the
-canvas, through the overlay) reads that one chunk in a worker.
+canvas, through the overlay) reads that one chunk in a worker. The table model is
+``chunk_table``, the size histogram ``chunk_histogram``.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import math
 import os
 import time
 from typing import Any
 
-import numpy as np
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt, QTimer, Signal
-from qtpy.QtGui import QColor, QPainter
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -36,45 +33,22 @@ from qtpy.QtWidgets import (
     QTableView,
     QToolButton,
     QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..model.chunk_layout import ChunkLayout, read_layout, resolve_array
-from ..model.chunks import (
-    ERROR,
-    MISSING,
-    STATE_NAMES,
-    STORED,
-    UNKNOWN,
-    ChunkDetail,
-    ChunkReport,
-    chunk_detail,
-    open_for_decoding,
-    scan,
-    write_csv,
-    write_json,
-)
+from ..model.chunk_report import heat_range
+from ..model.chunks import STORED, ChunkDetail, ChunkReport, scan
 from ..model.entries import human_size
+from .chunk_details import ChunkDetailsMixin
+from .chunk_histogram import SizeHistogram
+from .chunk_table import ChunkTableModel
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
 REFRESH_MS = 150
-STATE_COLORS = {UNKNOWN: "#9ca3af", STORED: "", MISSING: "#6b7280", ERROR: "#b91c1c"}
-
-
-def heat_range(sizes: np.ndarray) -> tuple[int, int]:
-    """The stored-bytes range the heat map's colours span: the sizes' range, at least 4x wide.
-
-    Chunks whose sizes differ by a few percent get nearly the same colour: a colour step
-    means a real difference in storage.
-    """
-    if sizes.size == 0:
-        return (1, 4)
-    lo, hi = max(1, int(sizes.min())), max(1, int(sizes.max()))
-    return (lo, max(hi, lo * 4))
 
 
 def _open_layout(backend: str, path: str) -> tuple[ChunkLayout, str | None]:
@@ -86,179 +60,7 @@ def _open_layout(backend: str, path: str) -> tuple[ChunkLayout, str | None]:
     return layout, note
 
 
-class ChunkTableModel(QAbstractTableModel):
-    """One row per chunk of the grid (C order, or sorted), straight from the report's arrays."""
-
-    COLUMNS = ("Index", "Key", "State", "Stored", "Ratio")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.report: ChunkReport | None = None
-        self.order: np.ndarray | None = None  # row -> flat chunk index when sorted
-        self._rank: np.ndarray | None = None  # flat chunk index -> row
-        self._sort: tuple[int, Qt.SortOrder] | None = None
-
-    def set_report(self, report: ChunkReport | None) -> None:
-        self.beginResetModel()
-        self.report = report
-        self.order = self._rank = None
-        self._sort = None
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        if parent.isValid() or self.report is None:
-            return 0
-        return int(self.report.state.size)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def flat(self, row: int) -> int:
-        return int(self.order[row]) if self.order is not None else row
-
-    def row_of(self, flat: int) -> int:
-        return int(self._rank[flat]) if self._rank is not None else flat
-
-    def chunk_index(self, row: int) -> tuple[int, ...]:
-        assert self.report is not None
-        grid = self.report.layout.grid
-        return tuple(int(i) for i in np.unravel_index(self.flat(row), grid)) if grid else ()
-
-    def is_stored(self, row: int) -> bool:
-        return self.report is not None and int(self.report.state.reshape(-1)[self.flat(row)]) == STORED
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        report = self.report
-        if report is None or not index.isValid():
-            return None
-        flat = self.flat(index.row())
-        state = int(report.state.reshape(-1)[flat])
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return ", ".join(map(str, self.chunk_index(index.row())))
-            if col == 1:
-                layout = report.layout
-                obj, inner = layout.object_of(self.chunk_index(index.row()))
-                key = layout.key(obj)
-                return f"{key} [{', '.join(map(str, inner))}]" if layout.shards else key
-            if col == 2:
-                return STATE_NAMES[state]
-            stored = int(report.stored.reshape(-1)[flat])
-            if state != STORED:
-                return "—" if col == 3 or state != ERROR else ""
-            if col == 3:
-                return f"{stored:,}"
-            decoded = report.layout.chunk_nbytes
-            return f"{decoded / stored:.2f}" if decoded and stored else "—"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 3:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and STATE_COLORS.get(state):
-            return QColor(STATE_COLORS[state])
-        if role == Qt.ItemDataRole.ToolTipRole and state == ERROR:
-            layout = report.layout
-            obj, _inner = layout.object_of(self.chunk_index(index.row()))
-            oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
-            return report.errors.get(oflat, "unreadable")
-        return None
-
-    def refresh(self) -> None:
-        """The report changed underneath: redraw (Qt repaints only the visible rows)."""
-        if self.report is None or self.rowCount() == 0:
-            return
-        self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(self.COLUMNS) - 1))
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self._sort = (column, order)
-        if self.report is None:
-            return
-        self.layoutAboutToBeChanged.emit()
-        self.order = self._sorted(column, order)
-        self._rank = None
-        if self.order is not None:
-            self._rank = np.empty_like(self.order)
-            self._rank[self.order] = np.arange(self.order.size)
-        self.layoutChanged.emit()
-
-    def resort(self) -> None:
-        if self._sort is not None and self._sort[0] != 0:
-            self.sort(*self._sort)
-
-    def _sorted(self, column: int, order: Qt.SortOrder) -> np.ndarray | None:
-        assert self.report is not None
-        report = self.report
-        n = report.state.size
-        descending = order == Qt.SortOrder.DescendingOrder
-        if column in (0, 1) and (column == 0 or report.layout.shards is None):
-            return np.arange(n - 1, -1, -1) if descending else None
-        if column == 1:  # by shard key, then by place inside the shard
-            layout = report.layout
-            coords = np.unravel_index(np.arange(n), layout.grid)
-            per = layout.per_shard
-            shard = np.ravel_multi_index(tuple(c // p for c, p in zip(coords, per)), layout.object_grid)
-            local = np.ravel_multi_index(tuple(c % p for c, p in zip(coords, per)), per)
-            keys = np.lexsort((local, shard))
-        elif column == 2:
-            keys = np.argsort(report.state.reshape(-1), kind="stable")
-        elif column == 3:
-            stored = np.where(report.state.reshape(-1) == STORED, report.stored.reshape(-1), -1)
-            keys = np.argsort(stored, kind="stable")
-        else:
-            stored = report.stored.reshape(-1).astype(np.float64)
-            ratio = np.where(report.state.reshape(-1) == STORED, (report.layout.chunk_nbytes or 0) / np.maximum(stored, 1), -1.0)
-            keys = np.argsort(ratio, kind="stable")
-        return keys[::-1].copy() if descending else keys
-
-
-class SizeHistogram(QWidget):
-    """Stored chunk sizes in power-of-two bins, as bars."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("chunkHistogram")
-        self.bins: list[dict[str, int]] = []
-        self.setMinimumHeight(70)
-        self.setMaximumHeight(90)
-
-    def set_bins(self, bins: list[dict[str, int]]) -> None:
-        self.bins = bins
-        self.setToolTip("\n".join(f"{human_size(b['min'], short=True)}–{human_size(b['max'], short=True)}: {b['count']:,} chunks"
-                                  for b in bins))
-        self.update()
-
-    def paintEvent(self, _event: Any) -> None:  # noqa: N802
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        rect = self.rect().adjusted(4, 4, -4, -18)
-        palette = self.palette()
-        painter.setPen(palette.color(palette.ColorRole.Mid))
-        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
-        if not self.bins:
-            painter.setPen(palette.color(palette.ColorRole.PlaceholderText))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no chunks stored")
-            return
-        top = max(b["count"] for b in self.bins)
-        width = min(44.0, rect.width() / max(len(self.bins), 1))
-        font = painter.font()
-        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
-        painter.setFont(font)
-        label_every = max(1, math.ceil(len(self.bins) * 48 / max(rect.width(), 1)))
-        for i, b in enumerate(self.bins):
-            h = rect.height() * (math.log1p(b["count"]) / math.log1p(top))
-            bar = QRectF(rect.left() + i * width + 1, rect.bottom() - h, max(1.0, width - 2), h)
-            painter.fillRect(bar, QColor("#2563eb"))
-            if i % label_every == 0:
-                painter.setPen(palette.color(palette.ColorRole.WindowText))
-                painter.drawText(QRectF(rect.left() + i * width - 10, rect.bottom() + 2, width + 20, 14),
-                                 Qt.AlignmentFlag.AlignHCenter, human_size(b["min"], short=True))
-
-
-class ChunkInspector(QWidget):
+class ChunkInspector(ChunkDetailsMixin, QWidget):
     """Summary, histogram, chunk table and the selected chunk's details."""
 
     reportChanged = Signal()  # the report gained facts (throttled)
@@ -635,150 +437,3 @@ class ChunkInspector(QWidget):
         screen = self.screen()
         cap = screen.availableGeometry().height() // 3 if screen is not None else 460
         self._top_area.setMinimumHeight(min(self._top.sizeHint().height(), cap, 460))
-
-    # -- selection and details ---------------------------------------------------------------
-
-    def select_row(self, row: int) -> None:
-        index = self.table_model.index(row, 0)
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
-
-    def select_chunk(self, chunk: tuple[int, ...]) -> None:
-        """Select the chunk at grid index ``chunk`` (from a click on the canvas)."""
-        if self.report is None:
-            return
-        grid = self.report.layout.grid
-        if len(chunk) != len(grid) or any(not 0 <= c < g for c, g in zip(chunk, grid)):
-            return
-        flat = int(np.ravel_multi_index(chunk, grid)) if grid else 0
-        self.select_row(self.table_model.row_of(flat))
-
-    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not current.isValid() or self.report is None:
-            return
-        chunk = self.table_model.chunk_index(current.row())
-        self.chunkSelected.emit(chunk)
-        generation = self._generation
-        layout = self.report.layout
-        self.details.clear()
-        self._detail_row("Index", ", ".join(map(str, chunk)))
-        self._detail_row("Reading…", "")
-        # The request carries this array's decoder (None: the worker opens one); the answer
-        # carries it back, and is dropped when another array was inspected meanwhile. The
-        # worker never writes to the panel: a decoder opened for array A must never decode B.
-        self._workers.start(
-            _read_detail, layout, chunk, self._decoder,
-            on_return=lambda result, g=generation: self._on_detail(g, chunk, result),
-            on_error=lambda exc, g=generation: self._on_detail_failed(g, exc),
-        )
-
-    def _on_detail(self, generation: int, chunk: tuple[int, ...], result: tuple[ChunkDetail, Any]) -> None:
-        if generation != self._generation:
-            return  # an answer about the array inspected before
-        detail, decoder = result
-        if self._decoder is None:
-            self._decoder = decoder  # opened once per array: the next chunks reuse it
-        current = self.table.currentIndex()
-        if current.isValid() and self.table_model.chunk_index(current.row()) != chunk:
-            return  # a newer click is being read
-        self.detail = detail
-        self.details.clear()
-        layout = self.report.layout if self.report is not None else None
-        self._detail_row("Index", ", ".join(map(str, detail.index)))
-        self._detail_row("State", STATE_NAMES[detail.state])
-        self._detail_row("Key", detail.key)
-        self._detail_row("File", detail.file)
-        if detail.shard is not None:
-            self._detail_row("Shard", ", ".join(map(str, detail.shard)))
-            self._detail_row("Index in shard", ", ".join(map(str, detail.inner_index or ())))
-            if detail.offset is not None:
-                self._detail_row("Offset in shard", f"{detail.offset:,}")
-        self._detail_row("Region", ", ".join(f"{a}:{b}" for a, b in detail.region))
-        self._detail_row("Stored bytes", f"{detail.stored_bytes:,}" if detail.state == STORED else "0 (never written)"
-                         if detail.state == MISSING else "—")
-        if detail.decoded_bytes is not None:
-            self._detail_row("Decoded bytes", f"{detail.decoded_bytes:,}")
-        if detail.ratio:
-            self._detail_row("Ratio", f"{detail.ratio:.2f}×")
-        self._detail_row("Codecs", " → ".join(detail.pipeline))
-        if detail.read_seconds is not None:
-            self._detail_row("Read time", f"{detail.read_seconds * 1000:.2f} ms")
-        if detail.decode_seconds is not None:
-            self._detail_row("Decode time", f"{detail.decode_seconds * 1000:.2f} ms")
-        stats = detail.stats or {}
-        for key, label in (("min", "Min"), ("max", "Max"), ("mean", "Mean")):
-            if key in stats:
-                value = stats[key]
-                self._detail_row(label, f"{value:.6g}" if isinstance(value, float) else str(value))
-        if stats.get("fill_count") is not None:
-            fill = layout.fill_value if layout is not None else None
-            self._detail_row("Equal to fill", f"{stats['fill_count']:,} of {stats['count']:,} (fill value {fill})")
-        if detail.error:
-            item = self._detail_row("Error", detail.error)
-            item.setForeground(1, QColor("#b91c1c"))
-        self.show_chunk_button.setEnabled(True)
-        self.detailShown.emit(detail)
-
-    def _on_detail_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self.details.clear()
-        item = self._detail_row("Error", f"{type(exc).__name__}: {exc}")
-        item.setForeground(1, QColor("#b91c1c"))
-
-    def _detail_row(self, key: str, value: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem(self.details, [key, value])
-        item.setToolTip(1, value)
-        return item
-
-    def detail_rows(self) -> dict[str, str]:
-        """The details pane as key → value (for tests)."""
-        out = {}
-        for i in range(self.details.topLevelItemCount()):
-            item = self.details.topLevelItem(i)
-            if item is not None:
-                out[item.text(0)] = item.text(1)
-        return out
-
-    # -- export ----------------------------------------------------------------------------
-
-    def export(self, kind: str, path: str | None = None) -> None:
-        """Write the chunk table (CSV) or the whole report (JSON) in a worker."""
-        report = self.report
-        if report is None:
-            return
-        if path is None:
-            name = os.path.basename(report.layout.path.rstrip("/")) or "array"
-            suggested = os.path.join(os.path.expanduser("~"), f"{name}-chunks.{kind}")
-            path, _ = QFileDialog.getSaveFileName(self, f"Export chunks as {kind.upper()}", suggested,
-                                                  "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
-            if not path:
-                return
-        writer = write_csv if kind == "csv" else write_json
-        self.export_button.setEnabled(False)
-        self._workers.start(
-            writer, report, path,
-            on_return=lambda n: self._on_exported(path, n),
-            on_error=lambda exc: self._on_exported(path, None, exc),
-        )
-
-    def _on_exported(self, path: str, rows: int | None, exc: BaseException | None = None) -> None:
-        self.export_button.setEnabled(self.report is not None)
-        if exc is not None:
-            message = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-            self.warnings.setText(f"Export to {html.escape(path)} failed: {html.escape(message)}")
-            self.warnings.show()
-            self.exported.emit(path, message)
-            return
-        self.exported.emit(path, None)
-
-
-def _read_detail(layout: ChunkLayout, chunk: tuple[int, ...], decoder: Any) -> tuple[ChunkDetail, Any]:
-    """Worker body: the chunk's facts, and the zarr array that decoded it (opened here when
-    ``decoder`` is None, so that the inspector keeps one per array)."""
-    if decoder is None and not layout.missing_codecs():
-        try:
-            decoder = open_for_decoding(layout)
-        except Exception:  # explained by chunk_detail's own attempt
-            decoder = None
-    return chunk_detail(layout, chunk, array=decoder), decoder

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 from qtpy.QtCore import QObject
 
+from ..model.chunk_report import heat_range
 from ..model.chunks import ERROR, MISSING, STORED, ChunkDetail
-from .chunk_inspector import ChunkInspector, heat_range
+from .chunk_inspector import ChunkInspector
 from .napari_view import ViewerPane
 
 log = logging.getLogger(__name__)

@@ -51,10 +51,10 @@ def _array(path, value):
 
 
 def test_a_decoder_opened_for_array_a_never_decodes_array_b(qtbot, inspector, workers, tmp_path, monkeypatch):
-    from polystore_gui.qt import chunk_inspector
+    from polystore_gui.qt import chunk_details  # where the inspector reads a chunk
 
     a, b = _array(tmp_path / "a.zarr", 1), _array(tmp_path / "b.zarr", 2)
-    real = chunk_inspector.open_for_decoding
+    real = chunk_details.open_for_decoding
     opening_a, release_a = threading.Event(), threading.Event()
 
     def held_for_a(layout):
@@ -63,7 +63,7 @@ def test_a_decoder_opened_for_array_a_never_decodes_array_b(qtbot, inspector, wo
             release_a.wait(HOLD_S)
         return real(layout)
 
-    monkeypatch.setattr(chunk_inspector, "open_for_decoding", held_for_a)
+    monkeypatch.setattr(chunk_details, "open_for_decoding", held_for_a)
     with qtbot.waitSignal(inspector.scanFinished, timeout=30_000):
         inspector.inspect("zarr", a)
     inspector.select_row(0)  # A's chunk: its worker opens A's decoder, held here
