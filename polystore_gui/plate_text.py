@@ -61,6 +61,8 @@ def plate_lines(doc: dict[str, Any], *, wells: bool = True) -> list[str]:
             if w.get("notes"):
                 text += f"  [{'; '.join(w['notes'])}]"
             lines.append(INDENT * 2 + text)
+    if doc.get("workspace"):
+        lines.append(_field("workspace", f"{doc['workspace']} (polystore's virtual workspace of this plate)"))
     for note in doc.get("notes") or []:
         lines.append(_field("note", note))
     return lines

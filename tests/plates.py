@@ -92,3 +92,21 @@ def write_tiff_plate(folder: Path, names: list[str], edge: int = 32) -> Path:
     for i, name in enumerate(names):
         tifffile.imwrite(folder / name, (np.arange(edge * edge, dtype=np.uint16).reshape(edge, edge) + i))
     return folder
+
+
+def write_workspace_plate(folder: Path, wells: tuple[str, ...] = ("A01", "B02")) -> Path:
+    """A plate folder of TIFFs whose polystore document maps a virtual workspace
+    (``workspace/<name>`` -> the TIFF on disk), as OpenHCS writes one."""
+    import tifffile
+
+    (folder / "images").mkdir(parents=True)
+    mapping = {}
+    for i, well in enumerate(wells):
+        name = f"{well}_s1_w1.tif"
+        tifffile.imwrite(folder / "images" / name, np.full((8, 8), i + 1, np.uint16))
+        mapping[f"workspace/{name}"] = {"backend": "disk", "backend_address": f"images/{name}",
+                                        "source_axis_indices": []}
+    doc = {"subdirectories": {"images": {"main": True, "available_backends": {"disk": True},
+                                         "workspace_mapping": mapping}}}
+    (folder / "polystore_metadata.json").write_text(json.dumps(doc))
+    return folder

@@ -267,6 +267,7 @@ def read_polystore_folder(path: str, document: str, *, backend: str = "disk",
     except (OSError, ValueError, NotRegularFileError, FileTooLargeError, RecursionError) as exc:
         notes.append(f"{document} cannot be read: {exc}")
     order = sorted(subdirectories, key=lambda k: (not subdirectories[k].get("main"), k))
+    workspace = any(s.get("workspace_mapping") for s in subdirectories.values())
     for key in order:
         for candidate in (os.path.join(path, key) if key != "." else path, os.path.join(path, f"{key}.zarr")):
             if candidate == path or not os.path.isdir(candidate):
@@ -278,21 +279,23 @@ def read_polystore_folder(path: str, document: str, *, backend: str = "disk",
             if meta is not None and meta.node_type == "group" and "plate" in ome_attributes(meta.attributes):
                 plate = read_zarr_plate(candidate, meta, backend=backend, check_fields=check_fields,
                                         polystore_document=document)
-                return _as_polystore(plate, path, subdirectories.get(key, {}), notes)
+                return _as_polystore(plate, path, subdirectories.get(key, {}), notes, workspace)
     for key in order:
         candidate = path if key == "." else os.path.join(path, key)
         if os.path.isdir(candidate):
             tiffs = read_tiff_plate(candidate, backend=backend)
             if tiffs is not None:
-                return _as_polystore(tiffs, path, subdirectories.get(key, {}), notes)
+                return _as_polystore(tiffs, path, subdirectories.get(key, {}), notes, workspace)
     tiffs = read_tiff_plate(path, backend=backend)
     if tiffs is not None:
-        return _as_polystore(tiffs, path, {}, notes)
+        return _as_polystore(tiffs, path, {}, notes, workspace)
     return PlateSummary(POLYSTORE_PLATE, backend, path, os.path.basename(path), None, (), (), (), None, (),
-                        tuple(notes + ["no subdirectory holds a zarr plate or plate images"]), mtime)
+                        tuple(notes + ["no subdirectory holds a zarr plate or plate images"]), mtime,
+                        f"virtual_workspace:{path}" if workspace else None)
 
 
-def _as_polystore(plate: PlateSummary, root: str, subdirectory: dict[str, Any], notes: list[str]) -> PlateSummary:
+def _as_polystore(plate: PlateSummary, root: str, subdirectory: dict[str, Any], notes: list[str],
+                  workspace: bool = False) -> PlateSummary:
     """``plate`` as found in a polystore plate folder, with the document's per-well facts."""
     per_well = subdirectory.get("wells")
     wells = plate.wells
@@ -302,7 +305,8 @@ def _as_polystore(plate: PlateSummary, root: str, subdirectory: dict[str, Any], 
         )
     return PlateSummary(POLYSTORE_PLATE, plate.backend, plate.path, plate.name, plate.version, plate.rows,
                         plate.columns, wells, plate.field_count, plate.acquisitions,
-                        tuple(notes) + plate.notes, plate.metadata_mtime)
+                        tuple(notes) + plate.notes, plate.metadata_mtime,
+                        f"virtual_workspace:{root}" if workspace else None)
 
 
 def _with_attributes(well: WellSummary, facts: Any) -> WellSummary:

@@ -92,6 +92,7 @@ class PlateSummary:
     acquisitions: tuple[Acquisition, ...] = ()
     notes: tuple[str, ...] = ()
     metadata_mtime: float | None = None  # of the document the plate was read from (thumbnail cache key)
+    workspace: str | None = None  # virtual_workspace:<root> when its polystore document maps a workspace
 
     @property
     def address(self) -> str:
@@ -117,4 +118,5 @@ class PlateSummary:
             "fields_per_well": self.fields_per_well,
             "acquisitions": [a.as_json() for a in self.acquisitions],
             "notes": list(self.notes),
+            "workspace": self.workspace,
         }

@@ -348,6 +348,8 @@ class PlateView(QWidget):
         text = (f"<b>{plate.kind}</b>{' ' + plate.version if plate.version else ''} — "
                 f"{len(plate.rows)} × {len(plate.columns)} grid, {len(plate.wells)} wells "
                 f"({with_fields} with fields), up to {plate.fields_per_well} fields a well")
+        if plate.workspace:
+            text += f"<br>virtual workspace: {_escape(plate.workspace)} (Open Location takes it)"
         if plate.notes:
             text += "<br><span style='color:#b45309'>" + "<br>".join(_escape(n) for n in plate.notes[:6]) + "</span>"
             if len(plate.notes) > 6:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.cli.test_cli import run
-from tests.plates import write_ome_plate, write_polystore_plate, write_tiff_plate
+from tests.plates import write_ome_plate, write_polystore_plate, write_tiff_plate, write_workspace_plate
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
@@ -64,3 +64,23 @@ def test_plate_notes_for_a_lying_plate(tmp_path):
     assert "note          the metadata says field_count 1" in out.stdout
     assert "note          well A/2 listed by the plate but missing" in out.stdout
     assert "A ##." not in out.stdout and "A #o." in out.stdout
+
+
+def test_virtual_workspace_works_on_a_plate_that_has_its_workspace_file(tmp_path):
+    folder = write_workspace_plate(tmp_path / "plate")
+    doc = json.loads(run("plate", str(folder), "--json").stdout)
+    assert doc["kind"] == "polystore-plate" and doc["workspace"] == f"virtual_workspace:{folder}"
+    assert [w["name"] for w in doc["wells"]] == ["A01", "B02"]
+    listed = json.loads(run("ls", f"virtual_workspace:{folder}/workspace", "--json").stdout)
+    assert [(e["name"], e["kind"]) for e in listed] == [("A01_s1_w1.tif", "virtual file"), ("B02_s1_w1.tif", "virtual file")]
+    info = json.loads(run("info", f"virtual_workspace:{folder}/workspace/B02_s1_w1.tif", "--json").stdout)
+    assert info["kind"] == "array" and info["shape"] == [8, 8] and info["dtype"] == "uint16"
+    out = run("ls", f"virtual_workspace:{tmp_path}")
+    assert out.returncode == 1 and "not in a plate folder with a virtual workspace" in out.stderr
+
+
+def test_ls_of_a_polystore_field_lists_its_virtual_files_under_disk_and_zarr(tmp_path):
+    folder = write_polystore_plate(tmp_path / "plate", wells=(("B", "02"),))
+    for address in (f"{folder}/images/B/02/0/0", f"zarr:{folder}/images/B/02/0/0"):
+        names = [e["name"] for e in json.loads(run("ls", address, "--json").stdout)]
+        assert names == ["B02_c1_z1.tif", "B02_c1_z2.tif", "B02_c2_z1.tif", "B02_c2_z2.tif"], address

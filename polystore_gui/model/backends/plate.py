@@ -9,12 +9,15 @@ the CLI, ``info`` and the window ask one place. The readers themselves are in
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .base import adapter_for
 
 if TYPE_CHECKING:
+    from ..arrays import Info
+    from ..entries import Entry
+    from ..lazy import Preview
     from ..plate_summary import PlateSummary, WellSummary
 
 # Readers for stores that are not this machine's files, by backend key (e.g. a remote store's
@@ -52,3 +55,178 @@ def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] 
     from ..plate_read import well_at as local_well_at
 
     return local_well_at(backend, path)
+
+
+# -- virtual_workspace: a plate's workspace, once a plate that has one is opened -------------------
+
+
+def workspace_root(path: str) -> str | None:
+    """The plate folder at or above ``path`` whose polystore (or OpenHCS) document maps a
+    virtual workspace (``workspace_mapping``); None when there is none."""
+    import json
+    import os
+
+    from ..plate_read import POLYSTORE_DOCUMENTS
+    from ..safe_files import read_capped
+
+    current = os.path.abspath(path) if path else ""
+    while current:
+        for name in POLYSTORE_DOCUMENTS:
+            document = os.path.join(current, name)
+            if os.path.isfile(document):
+                try:
+                    doc = json.loads(read_capped(document))
+                    subdirectories = doc.get("subdirectories") if isinstance(doc, dict) else None
+                    if isinstance(subdirectories, dict) and any(
+                            isinstance(s, dict) and s.get("workspace_mapping") for s in subdirectories.values()):
+                        return current
+                except (OSError, ValueError, RecursionError):
+                    pass
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return None
+
+
+class _LazyRegistry(dict):  # type: ignore[type-arg]
+    """polystore's backends by key, each built on first use (what a workspace reads through)."""
+
+    def __missing__(self, key: str) -> object:
+        from polystore.backend_registry import get_backend_instance
+
+        value = get_backend_instance(key)
+        self[key] = value
+        return value
+
+
+def _workspace(root: str) -> object:
+    """polystore's VirtualWorkspaceBackend for a plate folder, bound to the backends it reads."""
+    from pathlib import Path
+
+    from polystore.virtual_workspace import VirtualWorkspaceBackend
+
+    backend = VirtualWorkspaceBackend(Path(root))
+    backend.bind_registry(_LazyRegistry())
+    return backend
+
+
+class VirtualWorkspaceAdapter:
+    """``virtual_workspace:<plate>/<virtual path>``: polystore's virtual workspace of a plate
+    folder whose document maps one. The plate root is found from the path itself (the
+    nearest folder above it with such a document), so the backend that "needs a plate
+    root" works as soon as an address names a plate that has its workspace file."""
+
+    name = "virtual workspace"
+
+    def __init__(self) -> None:
+        from .base import Capabilities
+
+        self.capabilities = Capabilities(readable=True, listable=True, needs_context=True, local=True)
+
+    def _backend(self, path: str) -> tuple[str, Any]:
+        root = workspace_root(path)
+        if root is None:
+            raise FileNotFoundError(f"{path} is not in a plate folder with a virtual workspace (a "
+                                    "polystore_metadata.json with a workspace_mapping)")
+        return root, _workspace(root)
+
+    def entry(self, backend: str, path: str) -> Entry:
+        import os
+
+        from ..entries import Entry, EntryKind
+
+        name = os.path.basename(path.rstrip("/")) or path
+        try:
+            _, workspace = self._backend(path)
+            if workspace.is_dir(path):
+                return Entry(backend, path, name, EntryKind.DIRECTORY)
+            if workspace.is_file(path):
+                return Entry(backend, path, name, EntryKind.VIRTUAL_FILE, detail="a plane of the plate's workspace")
+            error = "not in the plate's virtual workspace"
+        except Exception as exc:  # polystore's own errors, a missing document: said on the row
+            error = str(exc)
+        return Entry(backend, path, name, EntryKind.ERROR, error=error)
+
+    def list_children(self, entry: Entry, *, batch_size: int = 2048, show_hidden: bool = True) -> Iterator[list[Entry]]:
+        import os
+
+        from .common import ListingError
+
+        try:
+            _, workspace = self._backend(entry.path)
+            names = workspace.list_dir(entry.path)
+        except Exception as exc:
+            raise ListingError(str(exc)) from exc
+        batch = []
+        for name in names:
+            if not show_hidden and name.startswith("."):
+                continue
+            batch.append(self.entry(entry.backend, os.path.join(entry.path, name)))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def describe(self, entries: Sequence[Entry], *, headers: bool = True) -> Iterator[list[Entry]]:
+        return iter(())
+
+    def _load(self, path: str) -> Any:
+        import numpy as np
+
+        _, workspace = self._backend(path)
+        return np.asarray(workspace.load(path))
+
+    def info(self, backend: str, path: str, *, listed: bool = False) -> Info:
+        from ..arrays import Info
+
+        entry = self.entry(backend, path)
+        if entry.error is not None:
+            return Info(backend, path, "file", error=entry.error)
+        if entry.kind.value == "directory":
+            return Info(backend, path, "directory")
+        try:
+            data = self._load(path)
+        except Exception as exc:
+            return Info(backend, path, "file", error=f"cannot read this plane: {exc}")
+        return Info(backend, path, "array", shape=tuple(data.shape), dtype=str(data.dtype), nbytes=int(data.nbytes),
+                    format="a plane of polystore's virtual workspace")
+
+    def open_preview(self, backend: str, path: str, *, size_limit: int, confirmed: bool,
+                     listed: bool = False) -> Preview:
+        from ..lazy import Preview, _array_preview
+
+        info = self.info(backend, path, listed=listed)
+        if info.kind != "array":
+            return Preview(backend, path, info, notes=(info.error,) if info.error else ())
+        return _array_preview(info, self._load(path), "a plane of the plate's virtual workspace")
+
+    def exists(self, backend: str, path: str) -> bool:
+        try:
+            return bool(self._backend(path)[1].exists(path))
+        except Exception:
+            return False
+
+    def is_folder(self, backend: str, path: str) -> bool:
+        try:
+            return bool(self._backend(path)[1].is_dir(path))
+        except Exception:
+            return False
+
+    def delete(self, backend: str, path: str) -> None:
+        import errno
+
+        raise OSError(errno.EROFS, "the virtual workspace is read-only", path)
+
+
+def _register() -> None:
+    # After the built-in adapters (context.py's "needs a plate root" one among them), also
+    # when this module is imported first (the CLI's plate command): it replaces that one.
+    from .base import _load_builtins, register_adapter
+
+    _load_builtins()
+    register_adapter(VirtualWorkspaceAdapter(), keys=("virtual_workspace",))
+
+
+_register()
