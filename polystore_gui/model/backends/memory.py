@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entries import Entry, EntryKind, kind_for_file_name
 from .base import DEFAULT_BATCH, Capabilities, register_adapter
-from .common import AdapterBase, ListingError
+from .common import AdapterBase, ListingError, os_error_text
 
 if TYPE_CHECKING:
     from ..arrays import Info
@@ -72,6 +72,8 @@ def list_memory(path: str, batch_size: int) -> Iterator[list[Entry]]:
         raise ListingError(f"No longer exists: memory:{path}") from exc
     except NotADirectoryError as exc:
         raise ListingError(f"Not a folder: memory:{path}") from exc
+    except OSError as exc:  # any other refusal (permission, I/O), in words, never raw
+        raise ListingError(os_error_text(exc, f"memory:{path}")) from exc
     prefix = path.rstrip("/") + "/"
     batch: list[Entry] = []
     for name in names:

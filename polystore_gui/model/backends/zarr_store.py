@@ -75,6 +75,8 @@ def list_group(
     if meta is None:
         meta = read_node_for_listing(entry.path)
         if meta is None:
+            if not os.path.lexists(entry.path):  # listed a moment ago: it went away since
+                raise ListingError(f"No longer exists: {display_name(entry.path)}")
             raise ListingError(f"Not a zarr group (no zarr.json or .zgroup): {display_name(entry.path)}")
     if meta.node_type == "array":
         # An array is a leaf: chunk keys are never children. The one exception is an

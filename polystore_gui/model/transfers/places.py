@@ -1,27 +1,60 @@
-"""What is at an address, asked the same way of this machine's disk and of polystore's memory
-backend: whether it exists, is a folder or a zarr node, how many bytes it holds, whether it is
-the same entry as another; loading it through polystore, comparing two loaded values, and
+"""What is at an address, asked of its adapter (``model.backends``): what its backend can do,
+whether it exists, is a folder or a zarr node, how many bytes it holds, whether it is the
+same entry as another; loading it through polystore, comparing two loaded values, and
 removing it."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from typing import Any
 
 import numpy as np
 
 from ..address import Address
+from ..backends import Capabilities, adapter_for
 from ..local_entries import identity as _identity, inside as _inside
 
-def _memory() -> Any:
-    """polystore's memory backend with its root folder made: the backend keeps a folder as
-    a key holding None and makes ``/`` only when asked, so a transfer into ``memory:/``
-    must not depend on the tree having listed it first."""
-    from ..listing import memory_backend
+def capabilities(backend: str) -> Capabilities:
+    """What the adapter of ``backend`` says it can do (``model.backends``)."""
+    return adapter_for(backend).capabilities
 
-    return memory_backend()
+
+def is_local(backend: str) -> bool:
+    """Whether ``backend``'s paths are this machine's file paths (disk, zarr, ome_zarr)."""
+    return adapter_for(backend).capabilities.local
+
+
+def in_process(backend: str) -> bool:
+    """Whether ``backend`` is a store of this process reached through polystore's own backend
+    instance (``save``, ``load``, ``move``): polystore's memory. The engine writes into it and
+    reads from it that way; the other non-local kinds (remote stores, sinks, backends that
+    need context) it neither reads nor writes."""
+    caps = adapter_for(backend).capabilities
+    return caps.volatile and not caps.local and not caps.remote
+
+
+def _store(backend: str) -> Any:
+    """polystore's instance of an in-process backend with its root folder made: the memory
+    backend keeps a folder as a key holding None and makes ``/`` only when asked, so a
+    transfer into ``memory:/`` must not depend on the tree having listed it first."""
+    from ..backends.common import polystore_backend
+
+    instance = polystore_backend(backend)
+    if not instance.exists("/"):
+        instance.ensure_directory("/")
+    return instance
+
+
+def _held(backend: str, path: str) -> list[tuple[str, Any]]:
+    """The values an in-process store holds at ``path`` and under it, by key (sorted). polystore's
+    memory backend keeps them in one dict; a store without one answers nothing (its sizes are
+    then learnt as the copy goes)."""
+    held = getattr(_store(backend), "_memory_store", None)
+    if not isinstance(held, dict):
+        return []
+    prefix = path.rstrip("/") + "/"
+    return sorted((key, value) for key, value in list(held.items()) if key == path or key.startswith(prefix))
 
 
 def _join(parent: str, name: str) -> str:
@@ -33,18 +66,13 @@ def _basename(path: str) -> str:
 
 
 def exists(address: Address) -> bool:
-    if address.backend == "memory":
-        return bool(_memory().exists(address.path))
-    return os.path.lexists(address.path)
+    """Whether something is at ``address`` (a link counts, followed or not): its adapter's answer."""
+    return adapter_for(address.backend, address.path).exists(address.backend, address.path)
 
 
 def is_folder(address: Address) -> bool:
-    if address.backend == "memory":
-        try:  # polystore's own answer (its key normalisation included); it raises for files
-            return bool(_memory().is_dir(address.path))
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-    return os.path.isdir(address.path)
+    """Whether ``address`` holds entries (a folder, a memory folder): its adapter's answer."""
+    return adapter_for(address.backend, address.path).is_folder(address.backend, address.path)
 
 
 def _same_entry(a: str, b: str) -> bool:
@@ -67,13 +95,8 @@ def _copies_into_itself(source: str, destination_folder: str) -> bool:
 
 
 def _source_size(address: Address) -> int:
-    if address.backend == "memory":
-        memory = _memory()
-        total = 0
-        for key, value in list(memory._memory_store.items()):
-            if key == address.path or key.startswith(address.path.rstrip("/") + "/"):
-                total += int(getattr(value, "nbytes", 0) or 0)
-        return total
+    if not is_local(address.backend):
+        return sum(int(getattr(value, "nbytes", 0) or 0) for _key, value in _held(address.backend, address.path))
     if os.path.isdir(address.path) and not os.path.islink(address.path):
         total = 0
         for root, _dirs, files in os.walk(address.path):
@@ -90,18 +113,12 @@ def _source_size(address: Address) -> int:
 
 
 def _remove(address: Address) -> None:
-    if address.backend == "memory":
-        memory = _memory()
-        if memory.exists(address.path):
-            if is_folder(address):  # polystore's is_dir raises for a file
-                memory.delete_all(address.path)
-            else:
-                memory.delete(address.path)
-        return
-    if os.path.isdir(address.path) and not os.path.islink(address.path):
-        shutil.rmtree(address.path)
-    elif os.path.lexists(address.path):
-        os.unlink(address.path)
+    """Remove what is at ``address`` (a folder with everything in it; a link, never its
+    target) through its adapter; nothing there is no error."""
+    try:
+        adapter_for(address.backend, address.path).delete(address.backend, address.path)
+    except FileNotFoundError:
+        pass
 
 
 def _is_zarr_array(path: str) -> bool:
@@ -119,11 +136,26 @@ def _is_zarr_node(path: str) -> bool:
 
 
 def _load(address: Address) -> Any:
+    """The value at ``address``, read by polystore: an in-process store's own ``load``, else
+    polystore's disk backend (format by extension)."""
     from polystore.backend_registry import get_backend_instance
 
-    if address.backend == "memory":
-        return _memory().load(address.path)
+    if not is_local(address.backend):
+        return _store(address.backend).load(address.path)
+    if not os.path.splitext(address.path)[1] and _is_npy(address.path):
+        # A bare array copied out of memory is written as .npy content under its own name
+        # (memory_to_disk): polystore has no reader for a name without an extension.
+        return np.load(address.path, allow_pickle=False)
     return get_backend_instance("disk").load(address.path)
+
+
+def _is_npy(path: str) -> bool:
+    """Whether the file at ``path`` starts with NumPy's ``.npy`` magic."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(6) == b"\x93NUMPY"
+    except OSError:
+        return False
 
 
 def _same(a: Any, b: Any) -> bool:
