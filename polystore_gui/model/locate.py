@@ -93,6 +93,11 @@ def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str
     from .backends import adapter_for
 
     adapter = adapter_for(backend, path)
+    if adapter.capabilities.remote:  # a URL: shown inside a remote store already open, else as a store itself
+        shown = next((s for s in stores if path == s.path or path.startswith(s.path.rstrip("/") + "/")), None)
+        if shown is not None:
+            return Location(Address(shown.backend, path))
+        return Location(Address(backend, path), backend, path)
     if adapter.capabilities.local:
         return _locate_local(address, list(disk_roots), list(stores))
     if adapter.capabilities.volatile:  # memory: one root, "/", and the keys under it

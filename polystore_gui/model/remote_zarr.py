@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from .arrays import Info, _codec_text
+from .entries import Entry
 from .ome_meta import OmeLevel, OmeSummary, ome_attributes, ome_summary
 from .remote_address import RemoteURL, parse_url
 from .remote_nodes import consolidated_members, read_node, read_nodes
@@ -48,6 +49,15 @@ def read_session(event: threading.Event | None = None) -> Iterator[threading.Eve
 def _cancelled() -> Any:
     event = _session.get()
     return event.is_set if event is not None else (lambda: False)
+
+
+def provisional_entry(backend: str, path: str) -> Entry:
+    """A store row for the URL ``path`` made without a request (the window adds it at once;
+    its listing, in a worker, reads the metadata). Its kind column says it is remote."""
+    from .entries import Entry, EntryKind
+
+    return Entry(backend if backend in ("zarr", "ome_zarr") else "zarr", path, path, EntryKind.ZARR_STORE,
+                 detail="remote")
 
 
 def locate(path: str) -> tuple[RemoteStore, str, RemoteURL]:

@@ -24,6 +24,7 @@ Roles for tests and automation (documented in the README):
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -34,8 +35,10 @@ from qtpy.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QObject, QPe
 
 from ..model import pacing
 from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
+from ..model.remote_address import is_remote_path
 from ..model.catalogue import Capability, Discovery, Status
 from ..model.entries import Entry, EntryKind, sort_entries
+from ..model.folder_state import FolderState, Phase
 from ..model.listing import (
     FolderNames,
     ListingError,
@@ -46,7 +49,7 @@ from ..model.listing import (
     sorted_listing,
 )
 from . import icons
-from .tree_nodes import COLUMNS, KIND, NAME, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
+from .tree_nodes import COLUMNS, KIND, NAME, PAGE, SIZE, SORT_FIELD, Node, State, cell_text, tooltip
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,6 @@ ADDRESS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 ENTRY_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 ROW_KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 
-# Rows of a folder the tree shows; a larger folder's last row stands for the rest.
-PAGE = 1000
 # Listings from this size on are frozen out of the garbage collector's sight once shown.
 FREEZE_FROM = 100_000
 # Rows shown from the first scanned batch, while the rest of a folder is read (a screenful).
@@ -68,7 +69,7 @@ _PLACEHOLDER = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
 _STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
 _LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")  # their paths are paths on this machine
 
-__all__ = ["ADDRESS_ROLE", "COLUMNS", "ENTRY_ROLE", "PAGE", "ROW_KIND_ROLE", "BackendTreeModel", "State"]
+__all__ = ["ADDRESS_ROLE", "COLUMNS", "ENTRY_ROLE", "PAGE", "ROW_KIND_ROLE", "BackendTreeModel", "FolderState", "State"]
 
 
 class BackendTreeModel(QAbstractItemModel):
@@ -90,7 +91,7 @@ class BackendTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._workers = workers
         self._root = Node(Entry("", "", "", EntryKind.ROOT), None)
-        self._root.state = State.LISTED
+        self._root.folder = FolderState("", "", phase=Phase.LISTED)
         self._disk_roots: list[str] = []
         self._stores: dict[str, list[str]] = {"zarr": [], "ome_zarr": []}
         self._sort_column = NAME
@@ -216,24 +217,25 @@ class BackendTreeModel(QAbstractItemModel):
                 best, best_len = node, len(candidate)
         return self.index_for(best) if best is not None else top
 
+    def folder_state(self, index: QModelIndex) -> FolderState | None:
+        """The listing state of the folder at ``index``: what the folder list shows too (None
+        when it was never listed)."""
+        return self.node(index).folder
+
     def listing(self, index: QModelIndex) -> list[Entry]:
         """The whole listing of a listed folder, in the tree's order, with what is known of each."""
-        return _merged(*self.listing_parts(index))
+        folder = self.node(index).folder
+        return folder.merged() if folder is not None else []
 
     def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], Sequence[Entry], dict[str, Entry]]:
-        """The rows the tree shows, the rest as listed, and the details learnt since, by path.
-
-        What the folder list shows, as they are: joining or merging them would cost the GUI
-        thread a Python step (or a copy) per entry — a million, for the largest folders.
-        """
+        """The rows the tree shows, the rest as listed, and the details learnt since, by path."""
         node = self.node(index)
         shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
-        return shown, node.pending, node.details
+        return shown, node.pending, node.folder.details if node.folder is not None else {}
 
     def is_large(self, index: QModelIndex) -> bool:
         """A listed folder with more entries than the tree shows (the rest: in the folder list)."""
-        node = self.node(index)
-        return node.state is State.LISTED and bool(node.pending)
+        return self.node(index).large
 
     def holds_unshown(self, index: QModelIndex, path: str) -> bool:
         """Whether ``path`` is an entry of this folder beyond the rows the tree shows."""
@@ -241,39 +243,52 @@ class BackendTreeModel(QAbstractItemModel):
 
     def request_details(self, index: QModelIndex, entries: list[Entry]) -> None:
         """Learn size, time and zarr facts of these entries of a large folder (rows on screen)."""
-        node = self.node(index)
-        todo = [e for e in entries if e.modified is None and e.error is None]
-        if not todo or node.described or node.state is not State.LISTED:
+        folder = self.node(index).folder
+        if folder is not None:
+            folder.want_details(entries)
+
+    def _on_details_wanted(self, node: Node, folder: FolderState, todo: list[Entry]) -> None:
+        """A view of ``folder`` (the folder list) shows entries whose details are not known."""
+        if not node.alive or folder is not node.folder:
             return
-        generation = node.generation
+        generation = folder.generation
         self._workers.start(
             _details_job, todo,
             on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
         )
 
+    def _folder(self, node: Node) -> FolderState:
+        """``node``'s listing state, made on first use and wired to this model's details pass."""
+        folder = node.listing_state()
+        if folder.details_wanted is None:
+            folder.details_wanted = functools.partial(self._on_details_wanted, node)
+        return folder
+
     def describe_all(self, index: QModelIndex) -> None:
         """Learn every entry's details (sorting a large folder by size, time or kind needs them)."""
         node = self.node(index)
-        if node.described or node.state is not State.LISTED or node.job is not None:
+        folder = node.folder
+        if folder is None or folder.described or folder.phase is not Phase.LISTED or node.job is not None:
             return
-        shown, rest, details = self.listing_parts(index)
-        generation = node.generation
+        generation = folder.generation
         node.job = self._workers.start(
-            _describe_all_job, shown, rest, dict(details),
+            _describe_all_job, folder.listing, dict(folder.details),
             on_yield=lambda item, node=node, g=generation: self._on_listing_yield(node, g, item),
             on_return=lambda _r, node=node, g=generation: self._on_described(node, g),
             on_error=lambda exc, node=node, g=generation: self._on_listing_error(node, g, exc),
         )
-        self.detailsProgress.emit((node.entry.backend, node.entry.path), max(1, len(shown) + len(rest) - len(details)))
+        folder.set_remaining(max(1, len(folder.listing) - len(folder.details)))
+        self.detailsProgress.emit(folder.address, folder.remaining)
 
     def _on_described(self, node: Node, generation: int) -> None:
         if not self._current(node, generation):
             return
         node.job = None
-        node.described = True
+        assert node.folder is not None
+        node.folder.set_remaining(0)
         if self._sort_column != NAME:
             self._reorder(node)
-        self.detailsProgress.emit((node.entry.backend, node.entry.path), 0)
+        self.detailsProgress.emit(node.folder.address, 0)
 
     def remove_root(self, backend: str, path: str) -> bool:
         """Take a disk root or an opened store out of the tree (nothing on disk changes)."""
@@ -350,7 +365,7 @@ class BackendTreeModel(QAbstractItemModel):
     def fetchMore(self, parent: QModelIndex) -> None:
         node = self.node(parent)
         if node.state is State.UNLISTED and node.expandable:
-            node.state = State.LOADING
+            self._folder(node).phase = Phase.LOADING  # asked once: canFetchMore says no from now
             self._defer(lambda: self._start_listing(node))
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -499,6 +514,10 @@ class BackendTreeModel(QAbstractItemModel):
     def sort_field(self) -> str:
         return SORT_FIELD.get(self._sort_column, "name")
 
+    @property
+    def _order(self) -> tuple[str, bool]:
+        return (self.sort_field, self._descending)
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         descending = order == Qt.SortOrder.DescendingOrder
         if (column, descending) == (self._sort_column, self._descending):
@@ -507,7 +526,7 @@ class BackendTreeModel(QAbstractItemModel):
         self._descending = descending
         for top in list(self._root.children):
             for node in list(top.iter_subtree()):
-                if node.alive and node.state is State.LISTED and node.backend is None and len(node.children) + len(node.pending) > 1:
+                if node.alive and node.state is State.LISTED and node.backend is None and (len(node.children) > 1 or node.large):
                     self._reorder(node)
 
     def _ordered(self, entries: list[Entry]) -> list[Entry]:
@@ -519,11 +538,13 @@ class BackendTreeModel(QAbstractItemModel):
         Fully shown: one layout change (selection and expanded sub-folders survive).
         A large folder: the tree's page becomes the first page of the new order.
         """
-        if node.pending and self._sort_column != NAME and not node.described:
+        folder = node.folder
+        assert folder is not None
+        if node.large and self._sort_column != NAME and not folder.described:
             self.describe_all(self.index_for(node))  # sizes, times, kinds first; reordered after
             return
         shown = [c for c in node.children if not (c.placeholder or c.error_row or c.more)]
-        if not node.pending:
+        if not node.large:
             ordered = self._ordered([c.entry for c in shown])
             by_path = {c.entry.path: c for c in shown}
             special = [c for c in node.children if c.placeholder or c.error_row]
@@ -535,13 +556,14 @@ class BackendTreeModel(QAbstractItemModel):
             node.renumber()
             self.changePersistentIndexList(before, [self.createIndex(n.row, c, n) for n, c in kept])
             self.layoutChanged.emit([parent], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+            if folder.phase is Phase.LISTED:
+                folder.set_listing([by_path[e.path].entry for e in ordered], order=self._order, keep_details=True)  # the list's order too
             self.listingReordered.emit((node.entry.backend, node.entry.path))
         else:
             # A large folder is sorted in a worker (a million names take a second to sort).
-            shown, rest, details = self.listing_parts(self.index_for(node))
-            generation = node.generation
+            generation = folder.generation
             self._workers.start(
-                _sort_job, shown, rest, dict(details), self.sort_field, self._descending,
+                _sort_job, folder.listing, dict(folder.details), self.sort_field, self._descending,
                 on_return=lambda result, node=node, g=generation: self._on_sorted(node, g, result),
             )
 
@@ -549,7 +571,8 @@ class BackendTreeModel(QAbstractItemModel):
         if not self._current(node, generation) or node.state is not State.LISTED:
             return
         ordered, first_nodes = result
-        node.details.clear()
+        assert node.folder is not None
+        node.folder.set_listing(ordered, order=self._order)  # the details are in the entries now
         self._remove_rows(node, 0, len(node.children))
         self._show_page(node, ordered, first_nodes)
         self.listingReordered.emit((node.entry.backend, node.entry.path))
@@ -594,14 +617,13 @@ class BackendTreeModel(QAbstractItemModel):
         A large folder's last row stands for the entries beyond the page; the folder list
         shows them all.
         """
-        node.pending = ordered[PAGE:]
         if first_nodes is not None and len(first_nodes) == min(PAGE, len(ordered)):
             new = first_nodes
             for child in new:
                 child.parent = node
         else:
             new = [Node(e, node) for e in ordered[:PAGE]]
-        if node.pending:
+        if len(ordered) > PAGE:
             new.append(self._more_node(node, len(ordered)))
         self._insert_nodes(node, len(node.children), new)
         for child in new:
@@ -611,9 +633,7 @@ class BackendTreeModel(QAbstractItemModel):
     def _start_listing(self, node: Node) -> None:
         if not node.alive:
             return
-        node.state = State.LOADING
-        node.generation += 1
-        generation = node.generation
+        generation = self._folder(node).begin()
         self._insert_nodes(node, 0, [self._placeholder(node, "loading…")])
         self._list_in_worker(node, generation, self._on_listing_yield)
 
@@ -622,7 +642,7 @@ class BackendTreeModel(QAbstractItemModel):
 
         Each batch goes to ``on_yield(node, generation, item)``; the end and a failure go to
         the usual handlers. ``generation`` lets every handler drop the answer of a listing
-        that was replaced since (the handlers check it against ``node.generation``).
+        that was replaced since (the handlers check it against the folder's generation).
         """
         node.job = self._workers.start(
             _listing_job,
@@ -636,7 +656,7 @@ class BackendTreeModel(QAbstractItemModel):
         )
 
     def _current(self, node: Node, generation: int) -> bool:
-        return node.alive and node.generation == generation
+        return node.alive and node.folder is not None and node.folder.generation == generation
 
     def _on_listing_yield(self, node: Node, generation: int, item: tuple[str, list[Entry]]) -> None:
         if not self._current(node, generation):
@@ -665,8 +685,8 @@ class BackendTreeModel(QAbstractItemModel):
         the GUI thread need not make).
         """
         provisional, node.provisional = node.provisional, False
-        node.state = State.LISTED
-        node.count = len(ordered)
+        assert node.folder is not None
+        node.folder.set_listing(ordered, order=self._order)  # the folder list, if it shows this folder, follows
         first = ordered[:PAGE]
         if provisional and len(ordered) <= FIRST_ROWS and [c.entry.path for c in node.children] == [e.path for e in first]:
             pass  # the first batch was the whole listing, already in order: nothing moves
@@ -685,12 +705,13 @@ class BackendTreeModel(QAbstractItemModel):
         """Facts learnt for a batch of entries: O(batch), whatever the folder's size."""
         touched = []
         renamed = []  # rows whose kind (so icon, column 0) changed
+        assert node.folder is not None
+        node.folder.learn(updates)  # the folder list, if it shows this folder, follows
         self.detailsLearnt.emit((node.entry.backend, node.entry.path), updates)
         for update in updates:
             child = node.child_by_path(update.path)
             if child is None:
-                node.details[update.path] = update  # for rows not shown yet
-                continue
+                continue  # a row the tree does not show
             was_store = child.entry.kind in _STORE_KINDS
             if update.kind is not child.entry.kind or update.error != child.entry.error:
                 renamed.append(child.row)
@@ -710,8 +731,8 @@ class BackendTreeModel(QAbstractItemModel):
         if not self._current(node, generation):
             return
         node.job = None
-        if not node.pending:
-            node.described = True
+        if node.state is State.LISTED and not node.large and node.folder is not None:
+            node.folder.described = True  # the details pass covered every entry
         if self._sort_column != NAME and node.state is State.LISTED:
             self._reorder(node)  # sizes and times are known now
 
@@ -722,9 +743,9 @@ class BackendTreeModel(QAbstractItemModel):
         message = str(exc) if isinstance(exc, ListingError) else f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, ListingError):
             log.warning("listing %s:%s failed", node.entry.backend, node.entry.path, exc_info=exc)
-        node.state = State.FAILED
+        assert node.folder is not None
+        node.folder.fail(message)
         node.provisional = False
-        node.pending = []
         self._remove_rows(node, 0, len(node.children))
         error_node = Node(Entry(node.entry.backend, node.entry.path, message, EntryKind.ERROR, error=message), node)
         error_node.error_row = True
@@ -764,8 +785,7 @@ class BackendTreeModel(QAbstractItemModel):
         if node.job is not None:
             node.job.quit()
             node.job = None
-        node.generation += 1
-        self._list_in_worker(node, node.generation, self._on_update_yield)
+        self._list_in_worker(node, self._folder(node).renew(), self._on_update_yield)
 
     def _on_update_yield(self, node: Node, generation: int, item: tuple[str, Any]) -> None:
         if not self._current(node, generation):
@@ -783,10 +803,11 @@ class BackendTreeModel(QAbstractItemModel):
         A large folder merges its first page the same way; the rest is kept for the folder
         list, and its last row says the new count.
         """
-        node.count = len(ordered)
+        assert node.folder is not None
+        # Facts learnt before are dropped: the details pass that follows learns the page's
+        # again, and the rows beyond it are asked for again as they show.
+        node.folder.set_listing(ordered, order=self._order)
         page = ordered[:PAGE]
-        node.pending = ordered[PAGE:]
-        node.details = {}  # facts learnt for entries beyond the page: asked again as they show
         wanted = {e.path: e for e in page}
         for child in reversed(list(node.children)):  # gone (and stale placeholders, the "more" row)
             if child.placeholder or child.error_row or child.more or child.entry.path not in wanted:
@@ -813,7 +834,7 @@ class BackendTreeModel(QAbstractItemModel):
         if run:
             self._insert_nodes(node, min(position, len(node.children)), run)
             self._announce_stores(run)
-        if node.pending:
+        if len(ordered) > PAGE:
             self._insert_nodes(node, len(node.children), [self._more_node(node, len(ordered))])
         if not in_order:
             self._reorder(node)  # a sort key changed (size, time): one layout change
@@ -824,7 +845,7 @@ class BackendTreeModel(QAbstractItemModel):
     def _more_node(node: Node, total: int) -> Node:
         """A large folder's last row, standing for the entries beyond the page (``node.pending``)."""
         more = Node(Entry(node.entry.backend, node.entry.path,
-                          f"… {len(node.pending):,} more of {total:,}: show all in the folder list",
+                          f"… {total - PAGE:,} more of {total:,}: show all in the folder list",
                           EntryKind.ROOT), node)
         more.more = True
         return more
@@ -839,19 +860,15 @@ class BackendTreeModel(QAbstractItemModel):
         if node.job is not None:
             node.job.quit()
             node.job = None
-        node.generation += 1
-        node.pending = []
-        node.details = {}
         node.provisional = False
-        node.described = False
-        node.count = None
         if node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr"):
             for child in list(node.children):  # roots are not listed: refresh each listed one
                 if child.state is not State.UNLISTED:
                     self._relist(child)
             return
         self._remove_rows(node, 0, len(node.children))
-        node.state = State.UNLISTED
+        if node.folder is not None:
+            node.folder.forget()  # unlisted; late answers for the old listing are dropped
         if was_listed:
             self._start_listing(node)
 
@@ -862,10 +879,14 @@ class BackendTreeModel(QAbstractItemModel):
         paths = self._disk_roots if key == "disk" else self._stores.get(key, [])
         backend_node.children = [self._root_node(backend_node, p) for p in paths]
         backend_node.renumber()
-        backend_node.state = State.LISTED
+        backend_node.folder = FolderState(key, "", phase=Phase.LISTED)  # its rows are the roots, not a listing
 
     def _root_node(self, backend_node: Node, path: str, entry: Entry | None = None) -> Node:
         key = backend_node.entry.backend
+        if entry is None and is_remote_path(path):  # a remote store: no request on the GUI thread
+            from ..model.remote_zarr import provisional_entry
+
+            entry = provisional_entry(key, path)
         if entry is None:
             entry = entry_for_path("disk", path)
         shown = path
@@ -900,7 +921,8 @@ class BackendTreeModel(QAbstractItemModel):
                 if node.job is not None:
                     node.job.quit()
                     node.job = None
-                node.generation += 1
+                if node.folder is not None:
+                    node.folder.renew()  # late answers are dropped
         self._deferred.clear()
         self._defer_timer.stop()
 
@@ -951,24 +973,23 @@ def _listing_job(
         ordered.prepare_folded()  # for the filter, once the rows on screen know their details
 
 
-def _sort_job(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry], field: str,
+def _sort_job(listing: Sequence[Entry], details: dict[str, Entry], field: str,
               descending: bool) -> tuple[list[Entry], list[Node]]:
     """Worker body: a large folder's listing, with its details, in a new order (and the rows
     of its first page)."""
-    merged = _merged(shown, rest, details)  # in the worker: never a million entries on the GUI thread
+    merged = _merged(listing, details)  # in the worker: never a million entries on the GUI thread
     ordered = sort_entries(merged, field, descending)
     return ordered, [Node(e, None) for e in ordered[:PAGE]]
 
 
-def _merged(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]) -> list[Entry]:
-    entries = list(shown) + list(rest)
-    return [details.get(e.path, e) for e in entries] if details else entries
+def _merged(listing: Sequence[Entry], details: dict[str, Entry]) -> list[Entry]:
+    return [details.get(e.path, e) for e in listing] if details else list(listing)
 
 
-def _describe_all_job(shown: list[Entry], rest: Sequence[Entry], details: dict[str, Entry]) -> Iterator[tuple[str, list[Entry]]]:
+def _describe_all_job(listing: Sequence[Entry], details: dict[str, Entry]) -> Iterator[tuple[str, list[Entry]]]:
     """Worker body: the details of every entry of a large folder not known yet."""
     # Sizes and times only: a TIFF header each would make a million files minutes, not seconds.
-    yield from _details_job([e for e in _merged(shown, rest, details) if e.modified is None and e.error is None],
+    yield from _details_job([e for e in _merged(listing, details) if e.modified is None and e.error is None],
                             headers=False)
 
 

@@ -28,11 +28,15 @@ class ActionsMixin:
         self.open_location_action.setToolTip("Go to a path or an address such as zarr:/data/plate.zarr/A/1/0 (Ctrl+O)")
         self.add_root_action = self._action("Add &Folder…", None, self.choose_disk_root)
         self.open_store_action = self._action("Open &Zarr Store…", "Ctrl+Shift+O", self.choose_store)
+        self.open_remote_action = self._action("Open Re&mote Store…", None, self.choose_remote_store)
+        self.open_remote_action.setToolTip("A zarr or OME-Zarr store on S3 or HTTP(S): its URL, and the AWS "
+                                           "profile, endpoint or anonymous access to read it with")
         self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_current)
         self.refresh_action.setShortcuts([QKeySequence("F5")])
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self.close)
         self.quit_action.setShortcuts([QKeySequence("Ctrl+Q")])
-        for action in (self.open_location_action, self.add_root_action, self.open_store_action):
+        for action in (self.open_location_action, self.add_root_action, self.open_store_action,
+                       self.open_remote_action):
             file_menu.addAction(action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("recentMenu")

@@ -15,6 +15,8 @@ from qtpy.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from ..model.address import Address
 from ..model.entries import Entry, EntryKind
 from ..model.listing import entry_for_path
+from ..model.remote_access import RemoteOptions
+from ..model.remote_address import is_remote_path
 from .tree_model import ADDRESS_ROLE, ROW_KIND_ROLE
 
 
@@ -39,7 +41,8 @@ class LocationsMixin:
         """File → Open Location… (Ctrl+O): a path or an address, with the recent ones to pick from."""
         text, ok = QInputDialog.getItem(
             self, "Open location",
-            "A path, or an address such as zarr:/data/plate.zarr/A/1/0 or memory:/results:",
+            "A path, or an address such as zarr:/data/plate.zarr/A/1/0, memory:/results or\n"
+            "a remote store's URL (s3://bucket/plate.zarr, https://host/image.zarr):",
             self.session.recent(), 0, True)
         if not ok or not text.strip():
             return
@@ -90,7 +93,15 @@ class LocationsMixin:
             if os.path.isdir(path):
                 self.tree_model.add_disk_root(path)
         for address in reversed(self.session.stores()):
-            if os.path.isdir(address.path):
+            if is_remote_path(address.path):  # reopened as it was: its options, no request now
+                from ..model.remote_access import set_store_options
+                from .remote_dialog import saved_options
+
+                options = saved_options(address.path)
+                if options is not None:
+                    set_store_options(address.path, options)
+                self._add_store(address)
+            elif os.path.isdir(address.path):
                 self.tree_model.add_store(entry_for_path(address.backend, address.path).with_details(backend=address.backend))
 
     def _on_recent_menu_about_to_show(self) -> None:
@@ -161,9 +172,43 @@ class LocationsMixin:
         return True
 
     def _add_store(self, address: Address) -> None:
-        entry = entry_for_path("zarr", address.path).with_details(backend=address.backend)
+        if is_remote_path(address.path):  # no request on the GUI thread: the row is listed by a worker
+            from ..model.remote_zarr import provisional_entry
+
+            entry = provisional_entry(address.backend, address.path)
+        else:
+            entry = entry_for_path("zarr", address.path).with_details(backend=address.backend)
         self.tree_model.add_store(entry)
         self.session.add_store(address)
+
+    def choose_remote_store(self) -> None:
+        """File → Open Remote Store…: a URL on S3 or HTTP(S), a profile, an endpoint, anonymous."""
+        from .remote_dialog import RemoteStoreDialog
+
+        dialog = RemoteStoreDialog(self)
+        self._remote_dialog = dialog  # tests drive it; closed when done
+        try:
+            if dialog.exec() != RemoteStoreDialog.DialogCode.Accepted:
+                return
+            self.open_remote_store(dialog.url(), dialog.options())
+        finally:
+            self._remote_dialog = None
+            dialog.deleteLater()
+
+    _remote_dialog = None
+
+    def open_remote_store(self, url: str, options: RemoteOptions) -> None:
+        """Show the remote store ``url`` under zarr (its rows are read by workers), read as
+        ``options`` say; the options (names and URLs only) are kept for the next time."""
+        from ..model.remote_access import set_store_options
+        from .remote_dialog import save_options
+
+        set_store_options(url, options)
+        save_options(url, options)
+        self._add_store(Address("zarr", url))
+        self.session.remember(f"zarr:{url}")
+        self.navigator.reveal(Address("zarr", url), None)
+        self.statusBar().showMessage(f"Opened {url} (remote: its rows are read over the network)", 6000)
 
     def refresh_current(self) -> None:
         index = self.proxy.mapToSource(self.tree.currentIndex())

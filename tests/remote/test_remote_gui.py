@@ -1,0 +1,82 @@
+"""The window on remote stores: File → Open Remote Store…, the tree's rows, Open Location (moto's S3)."""
+
+from __future__ import annotations
+
+import pytest
+from qtpy.QtCore import QTimer
+
+from tests.qt.conftest import _no_leaked_windows, make_window  # noqa: F401  (the window fixtures)
+from tests.qt.helpers import child_rows, expand
+
+pytestmark = pytest.mark.usefixtures("_isolated_settings")
+
+
+@pytest.fixture
+def _isolated_settings(tmp_path, monkeypatch):
+    from qtpy.QtCore import QCoreApplication, QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QCoreApplication.setOrganizationName("polystore-gui-remote-tests")
+    yield
+
+
+def _kind_text(window, backend, path):
+    from polystore_gui.qt.tree_nodes import KIND
+
+    index = window.tree_model.find(backend, path)
+    return window.tree_model.index(index.row(), KIND, index.parent()).data()
+
+
+def test_open_remote_store_dialog_shows_the_store_under_zarr(qtbot, make_window, s3_keys, tmp_path):  # noqa: F811
+    from qtpy.QtCore import QSettings
+
+    window = make_window([tmp_path])
+    url = "s3://data/consolidated.zarr"
+
+    def fill_in():
+        dialog = window._remote_dialog
+        dialog.url_edit.setText(url + "/")
+        dialog.profile_edit.setText("")
+        dialog.endpoint_edit.setText(s3_keys.endpoint)
+        dialog.accept()
+
+    QTimer.singleShot(0, fill_in)
+    window.open_remote_action.trigger()
+    assert window.tree_model.find("zarr", url).isValid()
+    assert "remote" in _kind_text(window, "zarr", url)
+    index = expand(window, qtbot, "zarr", url)
+    names = {name for name, _kind, _address in child_rows(window.tree_model, index)}
+    assert names == {"image", "plain", "sharded"}
+    # only names and URLs are kept, never a key
+    stored = " ".join(str(QSettings().value(k)) for k in QSettings().allKeys())
+    assert s3_keys.endpoint in stored and s3_keys.secret_key not in stored and s3_keys.access_key not in stored
+
+
+def test_open_remote_store_dialog_refuses_a_bad_url(qtbot, make_window, tmp_path):  # noqa: F811
+    window = make_window([tmp_path])
+    messages = []
+
+    def fill_in():
+        dialog = window._remote_dialog
+        dialog.url_edit.setText("s3:///no-bucket")
+        dialog.accept()
+        messages.append(dialog.error_label.text())
+        dialog.reject()
+
+    QTimer.singleShot(0, fill_in)
+    window.open_remote_action.trigger()
+    assert "names no bucket" in messages[0]
+
+
+def test_open_location_takes_urls_and_wrong_keys_show_on_the_row(qtbot, make_window, aws_env, moto_s3,  # noqa: F811
+                                                               tmp_path):
+    aws_env.setenv("AWS_ACCESS_KEY_ID", moto_s3.access_key)
+    aws_env.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+    aws_env.setenv("AWS_ENDPOINT_URL", moto_s3.endpoint)
+    window = make_window([tmp_path])
+    assert window.open_location("s3://data/experiment.zarr") is None
+    index = expand(window, qtbot, "zarr", "s3://data/experiment.zarr")
+    rows = child_rows(window.tree_model, index)
+    text = " ".join(str(window.tree_model.index(r, 1, index).data()) for r in range(len(rows)))
+    assert "access denied (403)" in text and "--profile" in text
