@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .remote_address import is_remote_path
 from .safe_files import open_regular
 from .codec_text import codec_text
 from .ome_meta import level0_path
@@ -136,7 +137,8 @@ def chunk_inspectable(backend: str, path: str = "") -> bool:
     from .backends import adapter_for
 
     capabilities = adapter_for(backend, path).capabilities
-    return capabilities.chunk_inspectable and capabilities.local
+    # A remote store's map comes from its listing (remote_chunks); over HTTP it says why not.
+    return capabilities.chunk_inspectable and (capabilities.local or capabilities.remote)
 
 
 def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
@@ -149,6 +151,10 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
 
     if not chunk_inspectable(backend, path):
         raise ChunkLayoutError(f"chunks are inspected on zarr arrays on this machine's disk, not on {backend!r}")
+    if is_remote_path(path):
+        from .remote_chunks import resolve_remote_array
+
+        return resolve_remote_array(path)
     path = os.path.abspath(path)
     if not os.path.isdir(path):
         virtual = find_virtual_file(path) if not os.path.exists(path) else None
@@ -174,6 +180,10 @@ def read_layout(path: str) -> ChunkLayout:
     grid this inspector does not know), CorruptMetadataError for unreadable metadata,
     and OSError for I/O failures.
     """
+    if is_remote_path(path):
+        from .remote_chunks import remote_layout
+
+        return remote_layout(path)
     v3 = os.path.join(path, V3_META)
     if os.path.isfile(v3):
         return _layout_v3(path, _load_json(v3))

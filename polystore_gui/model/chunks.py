@@ -38,6 +38,7 @@ from .chunk_report import (  # noqa: F401  (names others import from here)
     ERROR, MAX_GRID, MISSING, STATE_NAMES, STORED, UNKNOWN, WARN_AMPLIFICATION, WARN_CHUNK_LARGE, WARN_CHUNK_SMALL,
     WARN_OBJECTS, ChunkReport, ScanBatch, read_amplification, warnings,
 )
+from .remote_address import is_remote_path
 from .safe_files import open_regular  # noqa: F401
 from .zarr_nodes import V2_ARRAY, V3_META
 
@@ -51,6 +52,11 @@ def scan(layout: ChunkLayout, *, should_stop: Any = None) -> Iterator[ScanBatch]
     ``should_stop()`` is asked between batches (a cancelled worker stops yielding).
     The last batch has ``final=True``; cancelling leaves the report incomplete.
     """
+    if is_remote_path(layout.path):  # S3: from its listing (remote_chunks)
+        from .remote_chunks import remote_scan
+
+        yield from remote_scan(layout, should_stop=should_stop)
+        return
     if not os.path.isdir(layout.path):
         raise FileNotFoundError(f"{layout.path} is gone")
     collector = _Collector(layout)

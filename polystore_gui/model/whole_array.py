@@ -96,6 +96,9 @@ def open_target(backend: str, path: str) -> ArrayTarget:
         return _tiff_target(os.path.abspath(path))
     if not chunk_inspectable(backend, path):
         raise WholeArrayError(f"whole-array work reads zarr arrays on disk (and TIFF files), not {backend!r}")
+    if "://" in path:  # a remote store (s3://, https://): every chunk over the network
+        raise WholeArrayError(f"whole-array work reads zarr arrays on this machine: copy {path} first "
+                              "(polystore-gui cp URL FOLDER)")
     try:
         array_path, note = resolve_array(backend, path)
         # An array (no note) was read by resolve_array already: only a group's axes are read here.

@@ -305,3 +305,29 @@ def test_dns_failure_is_named():
                     "failed to lookup address information: Name or service not known")
     error = explain(exc, parse_url("https://no.such.host/a.zarr"))
     assert error.kind == DNS and "DNS failure" in str(error)
+
+
+# -- chunk maps ----------------------------------------------------------------------------------
+
+
+def test_chunk_map_on_s3_matches_the_local_one(s3_keys, remote_data):
+    from polystore_gui.model.chunk_layout import read_layout, resolve_array
+    from polystore_gui.model.chunks import scan_report
+
+    for name in ("sharded", "plain"):
+        remote_path, _note = resolve_array("zarr", f"s3://data/experiment.zarr/{name}")
+        remote = scan_report(read_layout(remote_path)).summary()
+        local = scan_report(read_layout(str(remote_data / "experiment.zarr" / name))).summary()
+        for key in ("nchunks", "nchunks_initialized", "nchunks_missing", "nshards_initialized", "stored_bytes"):
+            assert remote[key] == local[key], (name, key)
+    path, note = resolve_array("ome_zarr", "s3://data/experiment.zarr/image")
+    assert path.endswith("/image/0") and "full-resolution" in note
+
+
+def test_chunk_map_over_http_says_it_needs_a_listing(aws_env, http_server):
+    from polystore_gui.model.chunk_layout import ChunkLayoutError, read_layout, resolve_array
+    from polystore_gui.model.chunks import scan_report
+
+    path, _note = resolve_array("zarr", http_server.url + "/consolidated.zarr/plain")
+    with pytest.raises(ChunkLayoutError, match="needs a listing"):
+        scan_report(read_layout(path))
