@@ -1,0 +1,86 @@
+"""What a preview is: the layers a viewer should show and the notes for the user, and the
+two ways opening one can stop (an error to show, or a size the user must agree to).
+
+Plain data (no numpy import): the window, the CLI and the viewer's sender share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .arrays import Info
+from .entries import human_size
+
+if TYPE_CHECKING:
+    from .lazy_views import SafeArray
+
+
+class PreviewError(Exception):
+    """The address cannot be previewed; the message is for the user.
+
+    ``info`` holds the facts already read about the address, when there are any.
+    """
+
+    info: Info | None = None
+
+
+class NeedsConfirmation(Exception):
+    """Showing this means reading ``nbytes`` into memory, above the size limit."""
+
+    def __init__(self, nbytes: int, limit: int, what: str) -> None:
+        super().__init__(f"{what} would read {human_size(nbytes)} into memory (the limit is {human_size(limit)})")
+        self.nbytes = nbytes
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One napari layer to add: lazy data and everything napari must not compute itself."""
+
+    kind: str  # "image" or "labels"
+    name: str
+    data: Any  # an array-like, or a list of them (largest first) when multiscale
+    multiscale: bool = False
+    contrast_limits: tuple[float, float] | list[tuple[float, float]] | None = None
+    channel_axis: int | None = None
+    channel_names: list[str] | None = None
+    colormaps: list[str] | None = None
+    scale: tuple[float, ...] | None = None
+    translate: tuple[float, ...] | None = None
+    rgb: bool = False
+    axis_labels: tuple[str, ...] | None = None
+    # One per channel (or one): True where the contrast sample found no contrast at all (a
+    # sparse array's blank planes), so the limits are a placeholder for the viewer to replace.
+    contrast_placeholder: tuple[bool, ...] = ()
+    sources: tuple[SafeArray, ...] = ()  # the SafeArrays behind the data, for failure reports
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        base = self.data[0] if self.multiscale else self.data
+        return tuple(int(s) for s in base.shape)
+
+
+@dataclass(frozen=True)
+class Preview:
+    backend: str
+    path: str
+    info: Info
+    layers: tuple[LayerSpec, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    resources: tuple[Any, ...] = field(default=(), compare=False)
+
+    @property
+    def is_array(self) -> bool:
+        return bool(self.layers)
+
+    def close(self) -> None:
+        """Release open files (a TIFF's handle); call when the preview is no longer shown."""
+        for resource in self.resources:
+            try:
+                resource.close()
+            except Exception:  # closing twice or a vanished file: nothing left to release
+                pass
+
+
+# -- lazy views ----------------------------------------------------------------------------------
