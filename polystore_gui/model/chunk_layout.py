@@ -22,7 +22,7 @@ from .remote_address import is_remote_path
 from .safe_files import open_regular
 from .codec_text import codec_text
 from .ome_meta import level0_path
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, ome_member_path
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, chunk_key_encoding, ome_member_path
 
 MAX_UINT_64 = 2**64 - 1
 
@@ -60,6 +60,7 @@ class ChunkLayout:
     codec_names: tuple[str, ...]  # every codec name the pipeline needs (for "is it installed?")
     index: ShardIndexFormat | None = None
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    key_encoding: Any = field(default=None, repr=False, compare=False)  # zarr's ChunkKeyEncoding
 
     # -- grids ----------------------------------------------------------------------------
 
@@ -104,11 +105,16 @@ class ChunkLayout:
     # -- keys -----------------------------------------------------------------------------
 
     def key(self, object_index: Sequence[int]) -> str:
-        """The storage key of the object (shard or chunk) at ``object_index``."""
-        parts = [str(int(i)) for i in object_index]
-        if self.prefix:
-            return self.separator.join([self.prefix, *parts])
-        return self.separator.join(parts) if parts else "0"
+        """The storage key of the object (shard or chunk) at ``object_index``, as zarr's own
+        chunk key encoding spells it. (The scan's numpy fast path builds the same keys from
+        ``prefix`` and ``separator``, which are read off that encoding.)"""
+        encoding = self.key_encoding
+        if encoding is None:  # a layout made without one: the encoding its fields describe
+            from zarr.core.chunk_key_encodings import DefaultChunkKeyEncoding, V2ChunkKeyEncoding
+
+            kind: Any = DefaultChunkKeyEncoding if self.prefix else V2ChunkKeyEncoding
+            encoding = kind(separator=self.separator)
+        return str(encoding.encode_chunk_key(tuple(int(i) for i in object_index)))
 
     def object_of(self, chunk_index: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(object index, index inside the shard) of a chunk; the second is () unsharded."""
@@ -215,9 +221,6 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
         if grid_doc.get("name") != "regular":
             raise ChunkLayoutError(f"chunk grid {str(grid_doc.get('name'))[:80]!r} is not supported (only 'regular')")
         outer = _sizes(grid_doc["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
-        encoding = doc.get("chunk_key_encoding") or {"name": "default"}
-        separator = str((encoding.get("configuration") or {}).get("separator", "/" if encoding.get("name") == "default" else "."))
-        prefix = "c" if encoding.get("name", "default") == "default" else ""
         codecs = list(doc.get("codecs") or [])
         data_type = doc.get("data_type")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -250,13 +253,23 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
             names.append(str(codec.get("name")))
     if len(chunks) != len(shape):
         raise CorruptMetadataError(f"corrupt zarr metadata: chunk shape {chunks} does not match shape {shape}")
+    encoding = chunk_key_encoding(doc, 3)
+    separator, prefix = _key_parts(encoding)
     if isinstance(data_type, dict):
         dtype = str(data_type.get("name", data_type))
     else:
         dtype = str(data_type)
     return ChunkLayout(path, 3, shape, dtype, _itemsize(data_type) if isinstance(data_type, str) else None,
                        doc.get("fill_value"), chunks, shards, separator, prefix, tuple(pipeline),
-                       tuple(dict.fromkeys(names)), index, doc)
+                       tuple(dict.fromkeys(names)), index, doc, encoding)
+
+
+def _key_parts(encoding: Any) -> tuple[str, str]:
+    """(separator, prefix) of zarr's chunk key encoding, for the scan's numpy fast path:
+    the key of chunk (i, j) is ``prefix + sep + i + sep + j`` (``c`` for the default one)."""
+    from zarr.core.chunk_key_encodings import DefaultChunkKeyEncoding
+
+    return str(encoding.separator), "c" if isinstance(encoding, DefaultChunkKeyEncoding) else ""
 
 
 def _index_format(config: dict[str, Any], n: int) -> ShardIndexFormat:
@@ -281,7 +294,6 @@ def _layout_v2(path: str, doc: Any) -> ChunkLayout:
         shape = _sizes(doc["shape"], "shape", V2_ARRAY, minimum=0)
         chunks = _sizes(doc["chunks"], "chunks", V2_ARRAY, minimum=1)
         dtype = doc["dtype"]
-        separator = str(doc.get("dimension_separator") or ".")
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {exc}") from exc
     if len(chunks) != len(shape):
@@ -295,8 +307,11 @@ def _layout_v2(path: str, doc: Any) -> ChunkLayout:
     if not pipeline:
         pipeline.append("uncompressed")
     dtype_text = dtype if isinstance(dtype, str) else json.dumps(dtype)
+    encoding = chunk_key_encoding(doc, 2)
+    separator, prefix = _key_parts(encoding)
     return ChunkLayout(path, 2, shape, dtype_text, _itemsize(dtype) if isinstance(dtype, str) else None,
-                       doc.get("fill_value"), chunks, None, separator, "", tuple(pipeline), tuple(names), None, doc)
+                       doc.get("fill_value"), chunks, None, separator, prefix, tuple(pipeline), tuple(names), None, doc,
+                       encoding)
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,16 +1,27 @@
-"""Zarr hierarchy facts read straight from node metadata, without opening chunk data.
+"""Zarr hierarchy facts read straight from node metadata, without opening chunk data:
+the one reader of zarr metadata documents (local ``read_node``; remote stores and
+consolidated metadata hand their documents to ``node_from_v3`` / ``node_from_v2``).
 
 Reading a node's ``zarr.json`` (v3) or ``.zarray``/``.zgroup``/``.zattrs`` (v2) is one or
 two small file reads, so the tree can show shape and dtype for every member of a group
 cheaply, and one corrupt member never hides its siblings (zarr's own ``members()``
 fails for the whole group).
+
+A document is judged by zarr-python's own metadata classes first (``ArrayV3Metadata``,
+``ArrayV2Metadata``, ``GroupMetadata`` ``.from_dict``): what zarr accepts is what zarr
+can open, and its parsed metadata rides along in ``ZarrNodeMeta.metadata``. Where zarr
+raises — a codec or data type that is not installed, metadata zarr cannot parse — the
+document is read by hand instead, so the node is still listed with its shape and dtype,
+or its fault is said in a sentence (CorruptMetadataError). Our own limits (sizes below
+2**63, chunk shapes matching the shape) hold either way.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .safe_files import (
@@ -42,6 +53,9 @@ class ZarrNodeMeta:
     chunks: tuple[int, ...] | None = None
     shards: tuple[int, ...] | None = None
     metadata_mtime: float | None = None
+    # zarr's parsed metadata (ArrayV3Metadata, ArrayV2Metadata, GroupMetadata; attributes
+    # left out), or None when zarr could not parse the document and it was read by hand.
+    metadata: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_ome(self) -> bool:
@@ -175,6 +189,144 @@ def _dtype_text(data_type: Any) -> str:
     return str(data_type)[:200]
 
 
+def _for_zarr(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` for zarr's ``from_dict`` (which may change what it is given),
+    without the attributes (kept as read, however large) or a consolidated listing."""
+    return {k: ({} if k == "attributes" else copy.deepcopy(v)) for k, v in doc.items() if k != "consolidated_metadata"}
+
+
+def _zarr_parsed(kind: str, doc: dict[str, Any]) -> Any:
+    """zarr's metadata object for ``doc`` (``kind``: "v3", "v2" or "group"); None where zarr
+    raises (a codec or data type not installed, a document it cannot parse)."""
+    try:
+        if kind == "group":
+            from zarr.core.group import GroupMetadata
+
+            return GroupMetadata.from_dict(_for_zarr(doc))
+        if kind == "v3":
+            from zarr.core.metadata.v3 import ArrayV3Metadata
+
+            return ArrayV3Metadata.from_dict(_for_zarr(doc))
+        from zarr.core.metadata.v2 import ArrayV2Metadata
+
+        return ArrayV2Metadata.from_dict(_for_zarr(doc))
+    except Exception:  # zarr raises many kinds for hostile input; the hand reader says why
+        return None
+
+
+def _native_dtype_text(parsed: Any, raw: Any) -> str:
+    """The dtype zarr parsed, as numpy spells it; the document's own name for data types
+    numpy has no plain spelling of (variable-length strings, objects)."""
+    try:
+        native = parsed.dtype.to_native_dtype()
+        if getattr(native, "kind", "") in "biufcmMSUV":
+            return str(native)
+    except Exception:  # a data type zarr knows but cannot turn into numpy's
+        pass
+    return _dtype_text(raw)
+
+
+def chunk_key_encoding(doc: dict[str, Any], zarr_format: int) -> Any:
+    """zarr's own chunk key encoding for an array document (``DefaultChunkKeyEncoding`` or
+    ``V2ChunkKeyEncoding``); CorruptMetadataError for one zarr refuses (a separator other
+    than '.' or '/', which would build keys that lead out of the array's folder)."""
+    from zarr.core.chunk_key_encodings import V2ChunkKeyEncoding, parse_chunk_key_encoding
+
+    where = V3_META if zarr_format == 3 else V2_ARRAY
+    try:
+        if zarr_format == 2:
+            return V2ChunkKeyEncoding(separator=doc.get("dimension_separator") or ".")
+        found = doc.get("chunk_key_encoding")
+        return parse_chunk_key_encoding(found if found is not None else {"name": "default"})
+    except Exception as exc:  # ValueError, TypeError, KeyError for hostile forms
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: chunk key separator or encoding: "
+                                   f"{str(exc)[:120]}") from exc
+
+
+def _check_grid(shape: tuple[int, ...], chunks: tuple[int, ...], shards: tuple[int, ...] | None, where: str) -> None:
+    if len(chunks) != len(shape) or (shards is not None and len(shards) != len(shape)):
+        raise CorruptMetadataError(
+            f"corrupt zarr metadata in {where}: chunk shape {list(chunks)} does not match shape {list(shape)}"
+        )
+
+
+def node_from_v3(path: str, doc: Any, *, mtime: float | None = None) -> ZarrNodeMeta:
+    """The node a ``zarr.json`` document describes (``path``: its folder, or URL)."""
+    if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
+        raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
+    node_type = doc.get("node_type")
+    attrs = _attributes(doc.get("attributes"), V3_META)
+    if node_type == "group":
+        return ZarrNodeMeta(path, 3, "group", attrs, metadata_mtime=mtime, metadata=_zarr_parsed("group", doc))
+    if node_type != "array":
+        raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {str(node_type)[:80]!r}")
+    # Our limits first (whole numbers, not booleans; below 2**63; matching lengths): zarr
+    # accepts some of what they refuse. Then zarr's reading, where it can read it.
+    try:
+        shape = _sizes(doc["shape"], "shape", V3_META, minimum=0)
+        chunks = _sizes(doc["chunk_grid"]["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {str(exc)[:80]}") from exc
+    shards = None
+    codecs = doc.get("codecs") or []
+    for codec in codecs if isinstance(codecs, list) else []:
+        if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
+            shards = chunks
+            try:
+                inner = codec["configuration"]["chunk_shape"]
+            except (KeyError, TypeError) as exc:
+                raise CorruptMetadataError("corrupt zarr metadata in zarr.json: sharding codec has no chunk_shape") from exc
+            chunks = _sizes(inner, "inner chunk shape", V3_META, minimum=1)
+    _check_grid(shape, chunks, shards, V3_META)
+    chunk_key_encoding(doc, 3)
+    dtype = _dtype_text(doc.get("data_type"))
+    parsed = _zarr_parsed("v3", doc)
+    if parsed is not None:
+        from zarr.codecs import ShardingCodec
+
+        shape = _sizes(list(parsed.shape), "shape", V3_META, minimum=0)
+        chunks = shards_or_chunks = _sizes(list(parsed.chunk_grid.chunk_shape), "chunk shape", V3_META, minimum=1)
+        shards = None
+        if parsed.codecs and isinstance(parsed.codecs[0], ShardingCodec):
+            shards = shards_or_chunks
+            chunks = _sizes(list(parsed.codecs[0].chunk_shape), "inner chunk shape", V3_META, minimum=1)
+        _check_grid(shape, chunks, shards, V3_META)
+        dtype = _native_dtype_text(parsed, doc.get("data_type"))
+    return ZarrNodeMeta(path, 3, "array", attrs, shape, dtype, chunks, shards, mtime, parsed)
+
+
+def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any, *, mtime: float | None = None) -> ZarrNodeMeta:
+    """The node that ``.zarray`` or ``.zgroup`` (with ``.zattrs``) describe; None for a
+    document that is absent."""
+    attrs = zattrs if zattrs is not None else {}
+    if not isinstance(attrs, dict):
+        raise CorruptMetadataError(f"corrupt zarr metadata in .zattrs: {_json_type(attrs)}, not an object")
+    if zarray is not None:
+        if not isinstance(zarray, dict):
+            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: {_json_type(zarray)}, not an object")
+        try:
+            shape = _sizes(zarray["shape"], "shape", V2_ARRAY, minimum=0)
+            chunks = _sizes(zarray["chunks"], "chunks", V2_ARRAY, minimum=1)
+            dtype = _dtype_text(zarray["dtype"]) if isinstance(zarray["dtype"], str) else str(zarray["dtype"])[:200]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {str(exc)[:80]}") from exc
+        if len(chunks) != len(shape):
+            raise CorruptMetadataError(
+                f"corrupt zarr metadata in .zarray: chunks {list(chunks)} do not match shape {list(shape)}"
+            )
+        chunk_key_encoding(zarray, 2)
+        parsed = _zarr_parsed("v2", zarray)
+        if parsed is not None:
+            shape = _sizes(list(parsed.shape), "shape", V2_ARRAY, minimum=0)
+            chunks = _sizes(list(parsed.chunks), "chunks", V2_ARRAY, minimum=1)
+            dtype = _native_dtype_text(parsed, zarray.get("dtype"))
+        return ZarrNodeMeta(path, 2, "array", attrs, shape, dtype, chunks, None, mtime, parsed)
+    if not isinstance(zgroup, dict):
+        raise CorruptMetadataError("corrupt zarr metadata in .zgroup: not an object")
+    return ZarrNodeMeta(path, 2, "group", attrs, metadata_mtime=mtime,
+                        metadata=_zarr_parsed("group", {"zarr_format": 2}))
+
+
 def read_node(directory: str) -> ZarrNodeMeta | None:
     """The metadata of the zarr node at ``directory``; None when it is not a zarr node.
 
@@ -184,38 +336,7 @@ def read_node(directory: str) -> ZarrNodeMeta | None:
     v3 = os.path.join(directory, V3_META)
     if os.path.isfile(v3):
         doc = _load_json(v3)
-        if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
-            raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
-        node_type = doc.get("node_type")
-        attrs = _attributes(doc.get("attributes"), V3_META)
-        mtime = os.stat(v3).st_mtime
-        if node_type == "group":
-            return ZarrNodeMeta(directory, 3, "group", attrs, metadata_mtime=mtime)
-        if node_type != "array":
-            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {str(node_type)[:80]!r}")
-        try:
-            shape = _sizes(doc["shape"], "shape", V3_META, minimum=0)
-            chunks = _sizes(doc["chunk_grid"]["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {str(exc)[:80]}") from exc
-        shards = None
-        codecs = doc.get("codecs") or []
-        for codec in codecs if isinstance(codecs, list) else []:
-            if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
-                shards = chunks
-                try:
-                    inner = codec["configuration"]["chunk_shape"]
-                except (KeyError, TypeError) as exc:
-                    raise CorruptMetadataError("corrupt zarr metadata in zarr.json: sharding codec has no chunk_shape") from exc
-                chunks = _sizes(inner, "inner chunk shape", V3_META, minimum=1)
-        if len(chunks) != len(shape) or (shards is not None and len(shards) != len(shape)):
-            raise CorruptMetadataError(
-                f"corrupt zarr metadata in zarr.json: chunk shape {list(chunks)} does not match shape {list(shape)}"
-            )
-        return ZarrNodeMeta(
-            directory, 3, "array", attrs, shape, _dtype_text(doc.get("data_type")),
-            chunks, shards, mtime,
-        )
+        return node_from_v3(directory, doc, mtime=os.stat(v3).st_mtime)
     zarray = os.path.join(directory, V2_ARRAY)
     zgroup = os.path.join(directory, V2_GROUP)
     if not (os.path.isfile(zarray) or os.path.isfile(zgroup)):
@@ -225,24 +346,8 @@ def read_node(directory: str) -> ZarrNodeMeta | None:
     if not isinstance(attrs, dict):
         raise CorruptMetadataError(f"corrupt zarr metadata in .zattrs: {_json_type(attrs)}, not an object")
     if os.path.isfile(zarray):
-        doc = _load_json(zarray)
-        if not isinstance(doc, dict):
-            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: {_json_type(doc)}, not an object")
-        try:
-            shape = _sizes(doc["shape"], "shape", V2_ARRAY, minimum=0)
-            chunks = _sizes(doc["chunks"], "chunks", V2_ARRAY, minimum=1)
-            dtype = _dtype_text(doc["dtype"]) if isinstance(doc["dtype"], str) else str(doc["dtype"])[:200]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {str(exc)[:80]}") from exc
-        if len(chunks) != len(shape):
-            raise CorruptMetadataError(
-                f"corrupt zarr metadata in .zarray: chunks {list(chunks)} do not match shape {list(shape)}"
-            )
-        return ZarrNodeMeta(directory, 2, "array", attrs, shape, dtype, chunks, None, os.stat(zarray).st_mtime)
-    doc = _load_json(zgroup)
-    if not isinstance(doc, dict):
-        raise CorruptMetadataError("corrupt zarr metadata in .zgroup: not an object")
-    return ZarrNodeMeta(directory, 2, "group", attrs, metadata_mtime=os.stat(zgroup).st_mtime)
+        return node_from_v2(directory, _load_json(zarray), None, attrs, mtime=os.stat(zarray).st_mtime)
+    return node_from_v2(directory, None, _load_json(zgroup), attrs, mtime=os.stat(zgroup).st_mtime)
 
 
 def store_root(path: str) -> str | None:
