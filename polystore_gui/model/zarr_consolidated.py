@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .zarr_nodes import (
-    V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta, _dtype_text, _load_json, read_node,
+    V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta, _load_json, node_from_v2, node_from_v3,
+    read_node,
 )
 
 V2_CONSOLIDATED = ".zmetadata"
@@ -274,14 +275,8 @@ def _read_v2(holder: str, document: str) -> Consolidated | None:
         if not isinstance(attrs, dict):
             return None
         path = os.path.join(holder, *rel.split("/"))
-        if leaf == V2_GROUP:
-            nodes[rel] = ZarrNodeMeta(path, 2, "group", attrs, metadata_mtime=mtime)
-        else:
-            shape = _ints(value["shape"])
-            chunks = _ints(value["chunks"])
-            dtype = value["dtype"]
-            dtype_text = _dtype_text(dtype) if isinstance(dtype, str) else str(dtype)[:200]
-            nodes[rel] = ZarrNodeMeta(path, 2, "array", attrs, shape, dtype_text, chunks, None, mtime)
+        array_doc, group_doc = (value, None) if leaf == V2_ARRAY else (None, value)
+        nodes[rel] = node_from_v2(path, array_doc, group_doc, attrs, mtime=mtime, parse_with_zarr=False)
     return Consolidated(holder, document, 2, nodes)
 
 
@@ -299,26 +294,5 @@ def _read_v3(holder: str, document: str) -> Consolidated | None:
             return None
         rel = str(key).strip("/")
         path = os.path.join(holder, *rel.split("/"))
-        attrs = value.get("attributes") or {}
-        if not isinstance(attrs, dict):
-            return None
-        if value.get("node_type") == "group":
-            nodes[rel] = ZarrNodeMeta(path, 3, "group", attrs, metadata_mtime=mtime)
-            continue
-        if value.get("node_type") != "array":
-            return None
-        shape = _ints(value["shape"])
-        chunks = _ints(value["chunk_grid"]["configuration"]["chunk_shape"])
-        shards = None
-        for codec in value.get("codecs") or []:
-            if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
-                shards, chunks = chunks, _ints(codec["configuration"]["chunk_shape"])
-        nodes[rel] = ZarrNodeMeta(path, 3, "array", attrs, shape, _dtype_text(value.get("data_type")),
-                                  chunks, shards, mtime)
+        nodes[rel] = node_from_v3(path, {"zarr_format": 3, **value}, mtime=mtime, parse_with_zarr=False)
     return Consolidated(holder, document, 3, nodes)
-
-
-def _ints(value: Any) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
-        raise ValueError(f"not a list of sizes: {str(value)[:80]}")
-    return tuple(value)

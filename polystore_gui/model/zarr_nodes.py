@@ -250,14 +250,19 @@ def _check_grid(shape: tuple[int, ...], chunks: tuple[int, ...], shards: tuple[i
         )
 
 
-def node_from_v3(path: str, doc: Any, *, mtime: float | None = None) -> ZarrNodeMeta:
-    """The node a ``zarr.json`` document describes (``path``: its folder, or URL)."""
+def node_from_v3(path: str, doc: Any, *, mtime: float | None = None, parse_with_zarr: bool = True) -> ZarrNodeMeta:
+    """The node a ``zarr.json`` document describes (``path``: its folder, or URL).
+
+    ``parse_with_zarr`` False: our limits only, no zarr parsing (``metadata`` None) — for
+    the thousands of members of a consolidated listing, where zarr's parse of each would
+    cost tens of microseconds; a node is judged by zarr when it is opened on its own."""
     if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
         raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
     node_type = doc.get("node_type")
     attrs = _attributes(doc.get("attributes"), V3_META)
     if node_type == "group":
-        return ZarrNodeMeta(path, 3, "group", attrs, metadata_mtime=mtime, metadata=_zarr_parsed("group", doc))
+        parsed_group = _zarr_parsed("group", doc) if parse_with_zarr else None
+        return ZarrNodeMeta(path, 3, "group", attrs, metadata_mtime=mtime, metadata=parsed_group)
     if node_type != "array":
         raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {str(node_type)[:80]!r}")
     # Our limits first (whole numbers, not booleans; below 2**63; matching lengths): zarr
@@ -278,8 +283,10 @@ def node_from_v3(path: str, doc: Any, *, mtime: float | None = None) -> ZarrNode
                 raise CorruptMetadataError("corrupt zarr metadata in zarr.json: sharding codec has no chunk_shape") from exc
             chunks = _sizes(inner, "inner chunk shape", V3_META, minimum=1)
     _check_grid(shape, chunks, shards, V3_META)
-    chunk_key_encoding(doc, 3)
     dtype = _dtype_text(doc.get("data_type"))
+    if not parse_with_zarr:
+        return ZarrNodeMeta(path, 3, "array", attrs, shape, dtype, chunks, shards, mtime)
+    chunk_key_encoding(doc, 3)
     parsed = _zarr_parsed("v3", doc)
     if parsed is not None:
         from zarr.codecs import ShardingCodec
@@ -295,9 +302,10 @@ def node_from_v3(path: str, doc: Any, *, mtime: float | None = None) -> ZarrNode
     return ZarrNodeMeta(path, 3, "array", attrs, shape, dtype, chunks, shards, mtime, parsed)
 
 
-def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any, *, mtime: float | None = None) -> ZarrNodeMeta:
-    """The node that ``.zarray`` or ``.zgroup`` (with ``.zattrs``) describe; None for a
-    document that is absent."""
+def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any, *, mtime: float | None = None,
+                 parse_with_zarr: bool = True) -> ZarrNodeMeta:
+    """The node that ``.zarray`` or ``.zgroup`` (with ``.zattrs``) describe (None for a
+    document that is absent); ``parse_with_zarr`` as for ``node_from_v3``."""
     attrs = zattrs if zattrs is not None else {}
     if not isinstance(attrs, dict):
         raise CorruptMetadataError(f"corrupt zarr metadata in .zattrs: {_json_type(attrs)}, not an object")
@@ -314,6 +322,8 @@ def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any, *, mtime: flo
             raise CorruptMetadataError(
                 f"corrupt zarr metadata in .zarray: chunks {list(chunks)} do not match shape {list(shape)}"
             )
+        if not parse_with_zarr:
+            return ZarrNodeMeta(path, 2, "array", attrs, shape, dtype, chunks, None, mtime)
         chunk_key_encoding(zarray, 2)
         parsed = _zarr_parsed("v2", zarray)
         if parsed is not None:
@@ -324,7 +334,7 @@ def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any, *, mtime: flo
     if not isinstance(zgroup, dict):
         raise CorruptMetadataError("corrupt zarr metadata in .zgroup: not an object")
     return ZarrNodeMeta(path, 2, "group", attrs, metadata_mtime=mtime,
-                        metadata=_zarr_parsed("group", {"zarr_format": 2}))
+                        metadata=_zarr_parsed("group", {"zarr_format": 2}) if parse_with_zarr else None)
 
 
 def read_node(directory: str) -> ZarrNodeMeta | None:
