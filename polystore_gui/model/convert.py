@@ -89,7 +89,9 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
     notes: list[str] = []
     units: tuple[str | None, ...]
     scale: tuple[float, ...] | None = None
-    if os.path.isfile(path) and is_tiff_name(path) and backend == "disk":
+    from .backends import adapter_for
+
+    if os.path.isfile(path) and is_tiff_name(path) and adapter_for(backend, path).capabilities.local:
         try:
             facts = read_tiff_facts(path)
         except Exception as exc:  # tifffile raises many kinds for files that are not TIFFs

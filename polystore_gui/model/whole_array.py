@@ -92,7 +92,10 @@ def open_target(backend: str, path: str) -> ArrayTarget:
 
     from .chunk_layout import chunk_inspectable
 
-    if backend == "disk" and path.lower().endswith((".tif", ".tiff")) and os.path.isfile(path):
+    from .backends import adapter_for
+
+    local = adapter_for(backend, path).capabilities.local  # a file on this machine
+    if local and path.lower().endswith((".tif", ".tiff")) and os.path.isfile(path):
         return _tiff_target(os.path.abspath(path))
     if not chunk_inspectable(backend, path):
         raise WholeArrayError(f"whole-array work reads zarr arrays on disk (and TIFF files), not {backend!r}")
