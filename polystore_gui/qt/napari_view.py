@@ -417,7 +417,8 @@ class ViewerPane(QWidget):
         # Only a layer this pane made (the chunk overlay's layers keep napari's own model, off).
         histogram = getattr(layer, "_histogram", None)
         if histogram is not None and type(histogram).__name__ == "SampledHistogram" and not histogram.enabled:
-            histogram.mode = "canvas"
+            if not histogram.exact:  # an exact whole-array histogram stays in "full" mode
+                histogram.mode = "canvas"
             histogram.enabled = True
 
     def _on_active_layer_changed(self, _event: object = None) -> None:

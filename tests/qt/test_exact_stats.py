@@ -159,3 +159,83 @@ def test_the_scheduler_setting_is_used_and_checked(qtbot, setup, tmp_path):
     finally:
         QSettings().remove(SCHEDULER_KEY)
     assert stats.scheduler is None
+
+
+def test_napari_histogram_switches_to_the_exact_one(qtbot, setup, tmp_path):
+    """The histogram beside the canvas becomes the whole array's (issue 18), and stays so
+    when the slider moves (it no longer describes one plane)."""
+    panel, stats, _status = setup
+    a = zarr.create_array(tmp_path / "sparse.zarr", shape=(9, 64, 64), chunks=(1, 32, 32), dtype="u2", fill_value=0)
+    a[0] = np.arange(64 * 64, dtype="u2").reshape(64, 64) + 100
+    _show(qtbot, panel, tmp_path / "sparse.zarr")
+    (layer,) = panel.shown_layers
+    histogram = layer.histogram
+    qtbot.waitUntil(lambda: histogram.enabled and not histogram._dirty, timeout=30_000)
+    with qtbot.waitSignal(stats.finished, timeout=60_000) as done:
+        stats.start()
+    exact = done.args[0]["stats"]["histogram"]
+    assert histogram.exact and histogram.mode == "full"
+    np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
+    np.testing.assert_allclose(histogram._bin_edges, exact["edges"])
+    assert histogram._counts.sum() == 9 * 64 * 64  # every element, the missing chunks' fill value too
+    viewer = panel.viewer.viewer
+    viewer.dims.current_step = (0, *viewer.dims.current_step[1:])
+    qtbot.waitUntil(lambda: layer.loaded, timeout=30_000)
+    np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
+    assert stats.widget.isHidden()  # not an OME image: nothing to save
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_the_display_window_is_saved_in_the_ome_metadata_and_read_back(qtbot, setup, tmp_path, version):
+    import json
+
+    from ome_zarr.format import FormatV04, FormatV05
+    from ome_zarr.writer import write_image
+
+    panel, stats, status = setup
+    data = np.zeros((2, 5, 32, 32), "u2")
+    data[0, 0] = 7
+    data[1, 4, 3, 3] = 900
+    group = zarr.open_group(tmp_path / "img.zarr", mode="w", zarr_format=2 if version == "0.4" else 3)
+    write_image(data, group, axes="czyx", scale_factors=[], fmt=FormatV04() if version == "0.4" else FormatV05())
+    _show(qtbot, panel, tmp_path / "img.zarr")
+    with qtbot.waitSignal(stats.finished, timeout=60_000):
+        stats.start()
+    assert not stats.widget.isHidden() and not stats.save_button.isHidden() and stats.bar.isHidden()
+    images = [layer for layer in panel.shown_layers if type(layer).__name__ == "Image"]
+    images[1].contrast_limits = (0.0, 450.0)  # the user narrows channel 1 before saving
+    with qtbot.waitSignal(panel.previewShown, timeout=60_000) as shown:  # saved, then read back
+        stats.save_button.click()
+    assert "Display window saved in" in status.currentMessage()
+    assert stats.save_button.isHidden() and stats.widget.isHidden()
+    document = tmp_path / "img.zarr" / (".zattrs" if version == "0.4" else "zarr.json")
+    doc = json.loads(document.read_text())
+    omero = doc["omero"] if version == "0.4" else doc["attributes"]["ome"]["omero"]
+    assert [c["window"] for c in omero["channels"]] == [{"start": 0, "end": 7, "min": 0, "max": 7},
+                                                      {"start": 0, "end": 450, "min": 0, "max": 900}]
+    assert "contrast from omero.window" in shown.args[0].notes
+    images = [layer for layer in panel.shown_layers if type(layer).__name__ == "Image"]
+    assert [tuple(layer.contrast_limits) for layer in images] == [(0.0, 7.0), (0.0, 450.0)]
+    assert all(layer.histogram.exact for layer in images)  # the exact histograms stay with the array
+
+
+def test_a_window_that_cannot_be_saved_says_why(qtbot, setup, tmp_path, monkeypatch):
+    from ome_zarr.writer import write_image
+
+    from polystore_gui.model import display_window
+
+    panel, stats, status = setup
+    write_image(np.ones((2, 8, 8), "u1"), zarr.open_group(tmp_path / "img.zarr", mode="w"), axes="cyx",
+                scale_factors=[])
+    _show(qtbot, panel, tmp_path / "img.zarr")
+    with qtbot.waitSignal(stats.finished, timeout=60_000):
+        stats.start()
+
+    def refuse(document, doc):
+        raise display_window.DisplayWindowError(f"cannot write {document}: Read-only file system")
+
+    monkeypatch.setattr(display_window, "_write_atomically", refuse)
+    stats.save_button.click()
+    qtbot.waitUntil(lambda: "Display window not saved" in status.currentMessage(), timeout=30_000)
+    assert "Read-only file system" in status.currentMessage()
+    assert not stats.save_button.isHidden() and stats.save_button.isEnabled()  # the user may try again
