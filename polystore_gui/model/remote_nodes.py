@@ -14,8 +14,8 @@ from typing import Any
 
 from .remote_store import RemoteStore, _zarr_sync
 from .safe_files import MAX_JSON_DEPTH, MAX_METADATA_BYTES, json_depth_exceeds
+from . import zarr_nodes
 from .zarr_nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta
-from .zarr_nodes import _attributes, _dtype_text, _json_type, _sizes
 
 
 def _join(key: str, name: str) -> str:
@@ -40,64 +40,28 @@ def parse_json(raw: bytes, name: str) -> Any:
 
 
 def node_from_v3(path: str, doc: Any) -> ZarrNodeMeta:
-    if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
-        raise CorruptMetadataError("corrupt zarr metadata in zarr.json: not a zarr v3 document")
-    node_type = doc.get("node_type")
-    attrs = _attributes(doc.get("attributes"), V3_META)
-    if node_type == "group":
-        return ZarrNodeMeta(path, 3, "group", attrs)
-    if node_type != "array":
-        raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: node_type {str(node_type)[:80]!r}")
-    try:
-        shape = _sizes(doc["shape"], "shape", V3_META, minimum=0)
-        chunks = _sizes(doc["chunk_grid"]["configuration"]["chunk_shape"], "chunk shape", V3_META, minimum=1)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: bad {str(exc)[:80]}") from exc
-    shards = None
-    codecs = doc.get("codecs") or []
-    for codec in codecs if isinstance(codecs, list) else []:
-        if isinstance(codec, dict) and codec.get("name") == "sharding_indexed":
-            shards = chunks
-            try:
-                inner = codec["configuration"]["chunk_shape"]
-            except (KeyError, TypeError) as exc:
-                raise CorruptMetadataError("corrupt zarr metadata in zarr.json: sharding codec has no chunk_shape") from exc
-            chunks = _sizes(inner, "inner chunk shape", V3_META, minimum=1)
-    if len(chunks) != len(shape) or (shards is not None and len(shards) != len(shape)):
-        raise CorruptMetadataError(
-            f"corrupt zarr metadata in zarr.json: chunk shape {list(chunks)} does not match shape {list(shape)}")
-    return ZarrNodeMeta(path, 3, "array", attrs, shape, _dtype_text(doc.get("data_type")), chunks, shards)
+    """A remote ``zarr.json``, judged by the one reader (zarr_nodes: zarr's classes first)."""
+    return zarr_nodes.node_from_v3(path, doc)
 
 
 def node_from_v2(path: str, zarray: Any, zgroup: Any, zattrs: Any) -> ZarrNodeMeta:
-    attrs = zattrs if zattrs is not None else {}
-    if not isinstance(attrs, dict):
-        raise CorruptMetadataError(f"corrupt zarr metadata in .zattrs: {_json_type(attrs)}, not an object")
-    if zarray is not None:
-        if not isinstance(zarray, dict):
-            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: {_json_type(zarray)}, not an object")
-        try:
-            shape = _sizes(zarray["shape"], "shape", V2_ARRAY, minimum=0)
-            chunks = _sizes(zarray["chunks"], "chunks", V2_ARRAY, minimum=1)
-            dtype = _dtype_text(zarray["dtype"]) if isinstance(zarray["dtype"], str) else str(zarray["dtype"])[:200]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptMetadataError(f"corrupt zarr metadata in .zarray: bad {str(exc)[:80]}") from exc
-        if len(chunks) != len(shape):
-            raise CorruptMetadataError(
-                f"corrupt zarr metadata in .zarray: chunks {list(chunks)} do not match shape {list(shape)}")
-        return ZarrNodeMeta(path, 2, "array", attrs, shape, dtype, chunks, None)
-    if not isinstance(zgroup, dict):
-        raise CorruptMetadataError("corrupt zarr metadata in .zgroup: not an object")
-    return ZarrNodeMeta(path, 2, "group", attrs)
+    """Remote ``.zarray`` / ``.zgroup`` / ``.zattrs``, judged by the one reader (zarr_nodes)."""
+    return zarr_nodes.node_from_v2(path, zarray, zgroup, zattrs)
 
 
-async def read_node_async(store: RemoteStore, key: str,
-                          cancelled: Callable[[], bool] = lambda: False) -> ZarrNodeMeta | None:
-    """The node at ``key`` (relative to the bucket or host); None when it is not a zarr node."""
+async def read_node_async(store: RemoteStore, key: str, cancelled: Callable[[], bool] = lambda: False, *,
+                          zarr_format: int | None = None) -> ZarrNodeMeta | None:
+    """The node at ``key`` (relative to the bucket or host); None when it is not a zarr node.
+
+    ``zarr_format``: the format the node must have when it exists (a member of a v3 group
+    is v3): the other format's documents are not asked for (each ask is a round trip)."""
     path = str(store.url(key))
-    raw = await store.get_async(_join(key, V3_META), cancelled)
-    if raw is not None:
-        return node_from_v3(path, parse_json(raw, V3_META))
+    if zarr_format != 2:
+        raw = await store.get_async(_join(key, V3_META), cancelled)
+        if raw is not None:
+            return node_from_v3(path, parse_json(raw, V3_META))
+        if zarr_format == 3:
+            return None
     zarray, zgroup, zattrs = await asyncio.gather(
         *(store.get_async(_join(key, name), cancelled) for name in (V2_ARRAY, V2_GROUP, V2_ATTRS)))
     if zarray is None and zgroup is None:
@@ -114,12 +78,13 @@ def read_node(store: RemoteStore, key: str, cancelled: Callable[[], bool] = lamb
     return _zarr_sync(read_node_async(store, key, cancelled))
 
 
-def read_nodes(store: RemoteStore, keys: Sequence[str],
-               cancelled: Callable[[], bool] = lambda: False) -> list[ZarrNodeMeta | None | Exception]:
+def read_nodes(store: RemoteStore, keys: Sequence[str], cancelled: Callable[[], bool] = lambda: False, *,
+               zarr_format: int | None = None) -> list[ZarrNodeMeta | None | Exception]:
     """Many nodes at once (concurrent); a node whose metadata is corrupt or unreadable
     gives its exception in its place, so one bad member never hides its siblings."""
     async def all_of() -> list[ZarrNodeMeta | None | Exception]:
-        found = await asyncio.gather(*(read_node_async(store, k, cancelled) for k in keys), return_exceptions=True)
+        found = await asyncio.gather(*(read_node_async(store, k, cancelled, zarr_format=zarr_format) for k in keys),
+                                     return_exceptions=True)
         out: list[ZarrNodeMeta | None | Exception] = []
         for item in found:
             if isinstance(item, BaseException) and not isinstance(item, Exception):
