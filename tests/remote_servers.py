@@ -160,7 +160,7 @@ ACCESS_KEY = "AKIAPOLYSTOREGUITEST"
 class MotoS3:
     """moto's S3 (and IAM) server on a free loopback port, with one user whose keys work."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
         import logging
 
         from moto.server import ThreadedMotoServer
@@ -169,6 +169,9 @@ class MotoS3:
 
         owner = self
         self._unsigned = threading.Lock()
+        self.latency = latency
+        self.requests = 0
+        self._count_lock = threading.Lock()
         self.public: set[str] = set()  # buckets anyone may read (public data), unsigned requests and all
 
         class Server(ThreadedMotoServer):
@@ -182,6 +185,11 @@ class MotoS3:
 
                 def unsigned_refused(environ: dict[str, Any], start_response: Any) -> Any:
                     from moto import settings
+
+                    with owner._count_lock:
+                        owner.requests += 1
+                    if owner.latency:
+                        time.sleep(owner.latency)  # the server's added latency (benchmarks), not a test's wait
 
                     signed = "HTTP_AUTHORIZATION" in environ or "X-Amz-Signature" in environ.get("QUERY_STRING", "")
                     bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]

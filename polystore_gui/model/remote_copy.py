@@ -220,14 +220,9 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
                 raise CopyError(f"{url}/{relative} vanished while it was copied")
             report.missing += 0 if relative.rsplit("/", 1)[-1] in _METADATA else 1
             return
-        _check_facts(url, relative, data, facts)
-        path = os.path.join(staging, *relative.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-        with open(path, "rb") as f:  # what landed on disk is what was received
-            if _md5(f.read()) != _md5(data):
-                raise CopyError(f"{path}: the bytes written differ from the bytes received")
+        # Checked and written in a thread (hashing lets go of the interpreter lock): the
+        # event loop goes on fetching meanwhile.
+        await asyncio.to_thread(_store_checked, url, relative, data, facts, os.path.join(staging, *relative.split("/")))
         report.objects += 1
         report.nbytes += len(data)
         done += len(data)
@@ -240,13 +235,25 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
                             "they read as the fill value, in the copy too)")
 
 
-def _check_facts(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None) -> None:
+def _store_checked(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None, path: str) -> None:
+    """Check ``data`` against the listing, write it to ``path`` and read it back."""
+    digest = _md5(data)
+    _check_facts(url, relative, data, facts, digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    with open(path, "rb") as f:  # what landed on disk is what was received
+        if _md5(f.read()) != digest:
+            raise CopyError(f"{path}: the bytes written differ from the bytes received")
+
+
+def _check_facts(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None, digest: str) -> None:
     if facts is None:
         return
     if len(data) != facts.size:
         raise CopyError(f"{url}/{relative}: received {len(data)} bytes, the listing says {facts.size}")
     md5 = _plain_md5_etag(facts.etag)
-    if md5 is not None and md5 != _md5(data):
+    if md5 is not None and md5 != digest:
         raise CopyError(f"{url}/{relative}: the bytes received do not match the server's MD5 (ETag)")
 
 

@@ -121,7 +121,7 @@ def remote_ome_summary(path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
         return None
     store, key, _ = locate(path)
     keys = [f"{key}/{lv.path}" for lv in summary.levels] + [f"{key}/labels"]
-    found = read_nodes(store, keys, _cancelled())
+    found = read_nodes(store, keys, _cancelled(), zarr_format=meta.zarr_format)  # members share the group's format
     levels = tuple(
         OmeLevel(lv.path, item.shape if isinstance(item, ZarrNodeMeta) else None, lv.scale, lv.translation)
         for lv, item in zip(summary.levels, found))

@@ -122,7 +122,7 @@ def test_s3_stopping_mid_copy_leaves_nothing(capsys, aws_env, moto_s3, tmp_path)
     aws_env.setenv("AWS_ENDPOINT_URL", server.endpoint)
     from polystore_gui.model import remote_copy
 
-    real = remote_copy._check_facts
+    real = remote_copy._store_checked
     calls = {"n": 0}
 
     def stop_after_some(*args):  # the server goes away once 20 objects have arrived
@@ -131,9 +131,10 @@ def test_s3_stopping_mid_copy_leaves_nothing(capsys, aws_env, moto_s3, tmp_path)
             server.stop()
         return real(*args)
 
-    aws_env.setattr(remote_copy, "_check_facts", stop_after_some)
+    aws_env.setattr(remote_copy, "_store_checked", stop_after_some)
     aws_env.setattr(remote_copy, "CONCURRENCY", 2)
     code, _out, err = _run(capsys, "cp", "s3://data/experiment.zarr", str(tmp_path))
+    assert calls["n"] >= 20  # the server went away mid-copy
     assert code == 1 and "nothing was left" in err
     assert os.listdir(tmp_path) == []
 

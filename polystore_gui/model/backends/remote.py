@@ -129,7 +129,7 @@ class RemoteZarr:
         if not names and meta.node_type == "group":
             raise ListingError(f"{entry.path}: {NO_LISTING}; open a member by its address, or consolidate "
                                "the store's metadata (zarr.consolidate_metadata)")
-        metas = read_nodes(store, [f"{key}/{n}" if key else n for n in names])
+        metas = read_nodes(store, [f"{key}/{n}" if key else n for n in names], zarr_format=meta.zarr_format)
         for name, child in zip(names, metas):
             if isinstance(child, ZarrNodeMeta):
                 out.append(zarr_entry(child, _backend_for(entry.backend, child), name))

@@ -1,0 +1,426 @@
+"""Remote stores (issue 17): polystore-gui beside zarr-python / napari-ome-zarr / the bare
+client, on the same stores behind 50 ms of added latency per request.
+
+Servers (their own process, so that they never share an interpreter lock with the
+measured client): moto's S3 (``ThreadedMotoServer``) and a static HTTP host without
+listings (``tests/remote_servers.py``), both on 127.0.0.1, both adding 50 ms per request.
+
+Data (made once under benchmarks/_data/remote, written by zarr-python):
+
+- ``pyramid.zarr``: OME-NGFF 0.5, 2 channels x 8 z x 4096 x 4096 uint16, 4 levels, chunks
+  (1, 1, 512, 512), every plane written;
+- ``sharded.zarr``: zarr v3, 8 x 8192 x 8192 uint16, shards (1, 4096, 4096), chunks
+  (1, 512, 512), the middle plane written;
+- ``bulk.zarr``: 1 GiB of incompressible uint16 in 1 MiB chunks (1,024 objects), for copies;
+- ``many.zarr``: an array of 100,000 one-element chunks (100,000 objects), for the chunk scan.
+
+Cases, each in a fresh interpreter, clocks started after the imports:
+
+- ``first_frame``: the pixels of the first frame, i.e. the middle z plane of every channel
+  at the first level no larger than 1024 x 1024 (what napari draws first), plus the
+  labels; the sharded array's middle plane. Ours (adapter.open_preview + those pixels)
+  against zarr-python opening the URL itself and napari-ome-zarr's reader (pyramid);
+- ``requests``: requests the server saw for our first frame of the pyramid, against the
+  chunks on screen plus the metadata documents the image has;
+- ``scan``: the chunk map of ``many.zarr`` against a bare listing of the same prefix
+  with the same client (obstore);
+- ``copy``: ``bulk.zarr`` S3 → disk with ``cp`` (verified, staged) against the same client
+  listing and fetching every object into files (``aws s3 cp --recursive``'s work);
+- ``gui``: the window's longest stall (5 ms heartbeat) while it opens the S3 store, lists
+  it, previews the pyramid and maps the sharded array's chunks.
+
+    python benchmarks/bench_remote.py [--repeat 3] [--quick]   (--quick: 128 MiB bulk, 10,000 objects)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+from _common import (  # noqa: E402
+    DATA_DIR,
+    emit_result,
+    fmt_s,
+    machine_info,
+    markdown_table,
+    run_case,
+    summarize,
+    write_json,
+)
+
+DATA = DATA_DIR / "remote"
+LATENCY = 0.05
+BUCKET = "bench"
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def make_data(quick: bool) -> Path:
+    import numpy as np
+    import zarr
+
+    root = DATA / ("quick" if quick else "full")
+    marker = root / ".complete"
+    if marker.exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(17)
+    group = zarr.open_group(str(root / "pyramid.zarr"), mode="w", zarr_format=3)
+    datasets = []
+    for level in range(4):
+        n = 4096 >> level
+        arr = group.create_array(str(level), shape=(2, 8, n, n), chunks=(1, 1, 512, 512), dtype="uint16",
+                                 dimension_names=["c", "z", "y", "x"])
+        for c in range(2):
+            for z in range(8):
+                arr[c, z] = rng.integers(0, 4000, (n, n), dtype=np.uint16)
+        datasets.append({"path": str(level), "coordinateTransformations": [
+            {"type": "scale", "scale": [1.0, 1.0, 2.0 ** level, 2.0 ** level]}]})
+    axes = [{"name": "c", "type": "channel"}, {"name": "z", "type": "space"},
+            {"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": datasets}]}
+    sharded = zarr.open_group(str(root / "sharded.zarr"), mode="w", zarr_format=3).create_array(
+        "data", shape=(8, 8192, 8192), shards=(1, 4096, 4096), chunks=(1, 512, 512), dtype="uint16", fill_value=0)
+    sharded[4] = rng.integers(0, 4000, (8192, 8192), dtype=np.uint16)
+    bulk_planes = 2 if quick else 16
+    bulk = zarr.create_array(str(root / "bulk.zarr"), shape=(bulk_planes, 8192, 4096), chunks=(1, 512, 1024),
+                             dtype="uint16", compressors=None, overwrite=True)
+    for p in range(bulk_planes):
+        bulk[p] = rng.integers(0, 65535, (8192, 4096), dtype=np.uint16)
+    count = 10_000 if quick else 100_000
+    many = zarr.create_array(str(root / "many.zarr"), shape=(count,), chunks=(1,), dtype="uint8",
+                             compressors=None, overwrite=True)
+    many[:] = 1
+    marker.write_text("ok")
+    return root
+
+
+# -- servers (their own process) -----------------------------------------------------------------
+
+
+def serve(root: Path) -> None:
+    """Start both servers on ``root``'s stores; print their addresses; answer 'count' on stdin."""
+    from moto.backends import get_backend
+
+    from tests.remote_servers import LatencyHTTPServer, MotoS3
+
+    http = LatencyHTTPServer(str(root), latency=LATENCY).start()
+    s3 = MotoS3(latency=LATENCY)
+    s3._server.start()
+    backend = get_backend("s3")["123456789012"]["global"]
+    backend.create_bucket(BUCKET, "us-east-1")
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != ".complete":
+            backend.put_object(BUCKET, path.relative_to(root).as_posix(), path.read_bytes())
+    print(json.dumps({"http": http.url, "s3": s3.endpoint}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "count":
+            print(json.dumps({"http": http.count(), "s3": s3.requests}), flush=True)
+    http.stop()
+    s3.stop()
+
+
+class Servers:
+    def __init__(self, root: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(root)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.urls = json.loads(self.proc.stdout.readline())
+
+    def count(self) -> dict[str, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def _env(endpoint: str) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
+# -- cases (in a fresh interpreter) --------------------------------------------------------------
+
+
+def _first_level(levels: list[Any]) -> int:
+    for i, level in enumerate(levels):
+        if max(level.shape[-2:]) <= 1024:
+            return i
+    return len(levels) - 1
+
+
+def case_first_frame(tool: str, url: str) -> dict[str, Any]:
+    import numpy as np
+    import zarr  # noqa: F401  (imports outside the clock, both sides)
+
+    from polystore_gui.model.backends import adapter_for
+
+    if tool == "napari-ome-zarr":
+        from napari_ome_zarr import napari_get_reader
+    if tool == "ours":  # what the window has imported by the time a row is clicked
+        import obstore  # noqa: F401
+        import zarr.storage  # noqa: F401
+
+        import polystore_gui.model.lazy  # noqa: F401
+        import polystore_gui.model.remote_zarr  # noqa: F401
+    else:  # the clients zarr-python and ome-zarr use
+        import aiohttp  # noqa: F401
+        import s3fs  # noqa: F401
+        import zarr.storage  # noqa: F401
+    start = time.perf_counter()
+    if tool == "ours":
+        adapter = adapter_for("zarr", url)
+        preview = adapter.open_preview("zarr", url, size_limit=1 << 30, confirmed=True)
+        layer = preview.layers[0]
+        if layer.multiscale:
+            i = _first_level(layer.data)
+            data = layer.data[i]
+            z = data.shape[1] // 2
+            pixels = [np.asarray(data[c, z]) for c in range(data.shape[0])]
+            for extra in preview.layers[1:]:
+                lv = extra.data[min(i, len(extra.data) - 1)] if extra.multiscale else extra.data
+                pixels.append(np.asarray(lv[lv.shape[0] // 2]))
+        else:
+            pixels = [np.asarray(layer.data[layer.data.shape[0] // 2])]
+    elif tool == "zarr-python":
+        import zarr
+        from zarr.storage import FsspecStore
+
+        options = {"anon": False, "client_kwargs": {"endpoint_url": os.environ.get("AWS_ENDPOINT_URL")}} \
+            if url.startswith("s3://") else {}
+        store = FsspecStore.from_url(url, read_only=True, storage_options=options)
+        node = zarr.open(store=store, mode="r")
+        if isinstance(node, zarr.Group):
+            ms = node.attrs["ome"]["multiscales"][0]
+            levels = [node[d["path"]] for d in ms["datasets"]]
+            data = levels[_first_level(levels)]
+            pixels = [data[c, data.shape[1] // 2] for c in range(data.shape[0])]
+        else:
+            pixels = [node[node.shape[0] // 2]]
+    else:  # napari-ome-zarr
+        reader = napari_get_reader(url)
+        layers = reader(url)
+        data = layers[0][0]
+        levels = data if isinstance(data, list) else [data]
+        level = levels[_first_level(levels)]
+        z = level.shape[1] // 2
+        pixels = [np.asarray(level[c, z]) for c in range(level.shape[0])]
+    elapsed = time.perf_counter() - start
+    return {"seconds": elapsed, "pixels": int(sum(p.size for p in pixels))}
+
+
+def case_scan(tool: str, url: str) -> dict[str, Any]:
+    import obstore as obs
+
+    from polystore_gui.model.chunk_layout import read_layout
+    from polystore_gui.model.chunks import scan_report
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_store import remote_store
+
+    target = parse_url(url)
+    store = remote_store(target)
+    layout = read_layout(url)  # metadata outside the clock on both sides
+    start = time.perf_counter()
+    if tool == "ours":
+        report = scan_report(layout)
+        found = report.summary()["nchunks_initialized"]
+    else:
+        found = 0
+        for page in obs.list(store.client, target.key + "/", chunk_size=1000):
+            found += len(page)
+    return {"seconds": time.perf_counter() - start, "objects": int(found)}
+
+
+def case_copy(tool: str, url: str, out: str) -> dict[str, Any]:
+    import asyncio
+
+    import obstore as obs
+
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_copy import copy_to_local
+    from polystore_gui.model.remote_store import _zarr_sync, remote_store
+
+    start = time.perf_counter()
+    if tool == "ours":
+        report = copy_to_local(url, out)
+        nbytes = report.nbytes
+    else:
+        target = parse_url(url)
+        store = remote_store(target)
+        keys = [o["path"] for page in obs.list(store.client, target.key + "/", chunk_size=1000) for o in page]
+
+        async def fetch_all() -> int:
+            gate = asyncio.Semaphore(32)
+
+            async def one(key: str) -> int:
+                async with gate:
+                    data = bytes(await (await obs.get_async(store.client, key)).bytes_async())
+                path = os.path.join(out, "bare", key)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(data)
+                return len(data)
+
+            return sum(await asyncio.gather(*(one(k) for k in keys)))
+
+        nbytes = _zarr_sync(fetch_all())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "bytes": nbytes, "mib_s": nbytes / 2**20 / seconds}
+
+
+def case_gui(s3: str) -> dict[str, Any]:
+    from qtpy.QtWidgets import QApplication
+
+    from _common import Heartbeat
+    from polystore_gui.model.remote_access import RemoteOptions
+    from polystore_gui.qt.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow([])
+    window.show()
+    beat = Heartbeat()
+    from polystore_gui.model.catalogue import discover_backends
+
+    window.tree_model.set_discovery(discover_backends())
+    ready = {"viewer": False}
+    window.preview.viewer.ready.connect(lambda *_a: ready.update(viewer=True))
+    window.preview.viewer.start()  # napari's own start-up (seconds, measured by bench_session) is not ours here
+    deadline = time.monotonic() + 120
+    while not ready["viewer"] and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    beat.start()
+    start = time.monotonic()
+    window.open_remote_store(f"s3://{BUCKET}/pyramid.zarr", RemoteOptions(endpoint_url=s3))
+    window.open_remote_store(f"s3://{BUCKET}/sharded.zarr", RemoteOptions(endpoint_url=s3))
+    index = window.tree_model.find("zarr", f"s3://{BUCKET}/pyramid.zarr")
+    window.tree.expand(window.proxy.mapFromSource(index))
+    if window.tree_model.canFetchMore(index):
+        window.tree_model.fetchMore(index)
+    done = {"preview": False, "scan": False}
+    window.preview.previewShown.connect(lambda *_a: done.update(preview=True))
+    window.preview.previewFailed.connect(lambda *_a: done.update(preview=True)) \
+        if hasattr(window.preview, "previewFailed") else None
+    window.preview.request("zarr", f"s3://{BUCKET}/pyramid.zarr")
+    window.set_inspector_visible(True)
+    window.inspector.scanFinished.connect(lambda: done.update(scan=True))
+    window.inspector.scanFailed.connect(lambda *_a: done.update(scan=True))
+    window.inspector.inspect("zarr", f"s3://{BUCKET}/sharded.zarr/data")
+    deadline = time.monotonic() + 120
+    while not all(done.values()) and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    end = time.monotonic()
+    beat.stop()
+    stats = beat.stats(start, end)
+    window.shutdown()
+    window.close()
+    return {"seconds": end - start, "finished": all(done.values()), **stats, "worst": beat.worst_gaps(3)}
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case")
+    parser.add_argument("--serve")
+    parser.add_argument("--tool", default="ours")
+    parser.add_argument("--url")
+    parser.add_argument("--out")
+    parser.add_argument("--s3")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve))
+        return
+    if args.case:
+        result = {"first_frame": lambda: case_first_frame(args.tool, args.url),
+                  "scan": lambda: case_scan(args.tool, args.url),
+                  "copy": lambda: case_copy(args.tool, args.url, args.out),
+                  "gui": lambda: case_gui(args.s3)}[args.case]()
+        emit_result(result)
+        return
+    root = make_data(args.quick)
+    servers = Servers(root)
+    import shutil
+    import tempfile
+
+    results: dict[str, Any] = {"machine": machine_info(), "latency_s": LATENCY, "quick": args.quick}
+    try:
+        env = _env(servers.urls["s3"])
+        s3, http = f"s3://{BUCKET}", servers.urls["http"]
+        rows = []
+        for name, url_s3, url_http in (("pyramid", f"{s3}/pyramid.zarr", f"{http}/pyramid.zarr"),
+                                       ("sharded", f"{s3}/sharded.zarr/data", f"{http}/sharded.zarr/data")):
+            for server, url in (("S3", url_s3), ("HTTP", url_http)):
+                tools = ["ours", "zarr-python"] + (["napari-ome-zarr"] if name == "pyramid" else [])
+                line = [name, server]
+                for tool in tools:
+                    times = [run_case(__file__, "first_frame", ["--tool", tool, "--url", url], env=env, quiet=False)
+                             for _ in range(args.repeat)]
+                    results[f"first_frame/{name}/{server}/{tool}"] = times
+                    line.append(fmt_s(summarize(t.get("seconds") for t in times)["median"]))
+                rows.append(line + [""] * (5 - len(line)))
+        results["first_frame_table"] = markdown_table(
+            ["data", "server", "ours", "zarr-python", "napari-ome-zarr"], rows)
+        before = servers.count()
+        run_case(__file__, "first_frame", ["--tool", "ours", "--url", f"{http}/pyramid.zarr"], env=env, quiet=False)
+        after = servers.count()
+        results["requests_http_pyramid"] = after["http"] - before["http"]
+        before = servers.count()
+        run_case(__file__, "first_frame", ["--tool", "ours", "--url", f"{s3}/pyramid.zarr"], env=env, quiet=False)
+        after = servers.count()
+        results["requests_s3_pyramid"] = after["s3"] - before["s3"]
+        # On screen: level 2 (1024 x 1024) = 4 chunks per channel x 2 channels; metadata: the
+        # group's and four levels' zarr.json (a viewer needs every level's shape).
+        results["requests_expected"] = 8 + 5
+        scan = {tool: [run_case(__file__, "scan", ["--tool", tool, "--url", f"{s3}/many.zarr"], env=env,
+                                quiet=False) for _ in range(args.repeat)] for tool in ("ours", "bare")}
+        results["scan"] = scan
+        copies = {}
+        for tool in ("ours", "bare"):
+            runs = []
+            for _ in range(args.repeat):
+                out = tempfile.mkdtemp(prefix="bench-remote-copy-")
+                try:
+                    runs.append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr", "--out", out],
+                                         env=env, quiet=False, timeout=900))
+                finally:
+                    shutil.rmtree(out, ignore_errors=True)
+            copies[tool] = runs
+        results["copy"] = copies
+        results["gui"] = run_case(__file__, "gui", ["--s3", servers.urls["s3"]], env=env, quiet=False, timeout=300)
+    finally:
+        servers.close()
+    path = write_json("remote", results)
+    print(results["first_frame_table"])
+    med = lambda runs, key="seconds": summarize(r.get(key) for r in runs)["median"]  # noqa: E731
+    print(f"requests (pyramid first frame): HTTP {results['requests_http_pyramid']}, "
+          f"S3 {results['requests_s3_pyramid']}, expected {results['requests_expected']}")
+    print(f"chunk scan: ours {fmt_s(med(scan['ours']))} vs bare listing {fmt_s(med(scan['bare']))}")
+    print(f"copy: ours {med(copies['ours'], 'mib_s'):.1f} MiB/s vs bare {med(copies['bare'], 'mib_s'):.1f} MiB/s")
+    gui = results["gui"]
+    print(f"GUI: longest stall {gui.get('max_stall_ms', gui.get('max_ms'))} ms, finished {gui.get('finished')}")
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
