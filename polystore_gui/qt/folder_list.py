@@ -4,15 +4,18 @@ A QTreeView lays out every row it holds again on each change (a Python call or m
 row through the model), so the tree shows a large folder's first page only and a row
 standing for the rest. This table holds all of them at once — 100,000 or 1,000,000 — at
 no per-row cost: a QTableView of fixed row height asks the model only for the rows on
-screen. It shares the tree's order (sorting either sorts both), its filter box, its drag
-MIME type and its roles, and it asks the tree's model to learn the details (size, time,
-zarr facts) of the rows on screen as they scroll into view.
+screen.
+
+The table is a view of the folder's :class:`~polystore_gui.model.folder_state.FolderState`,
+the same object the tree's rows are a view of: it follows the state's changes itself (a
+new listing or order, details learnt) and asks the state for the details of the rows on
+screen as they scroll into view; nothing is relayed through the window. It shares the
+tree's order (sorting either sorts both), its filter box, its drag MIME type and its roles.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from qtpy.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QObject, Qt, QTimer, Signal
@@ -29,82 +32,58 @@ from qtpy.QtWidgets import (
 
 from ..model.address import Address
 from ..model.entries import Entry
+from ..model.folder_state import Change, FolderState, Phase
 from ..model.listing import folded_names, listing_position, match_positions
 from . import icons
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
-from .tree_nodes import COLUMNS, SIZE, entry_text, tooltip_for_entry
+from .tree_nodes import COLUMNS, SIZE, SORT_FIELD, entry_text, tooltip_for_entry
 
 DETAILS_DELAY_MS = 60  # after scrolling stops, the rows on screen learn their details
 
 
-class _Joined(Sequence[Entry]):
-    """Two lists read as one, never copied: a folder's rows in the tree and the rest (which
-    can be a million; copying them cost the GUI thread 30 ms each time)."""
-
-    __slots__ = ("head", "tail")
-
-    def __init__(self, head: Sequence[Entry], tail: Sequence[Entry]) -> None:
-        self.head, self.tail = head, tail
-
-    def __len__(self) -> int:
-        return len(self.head) + len(self.tail)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self.head)
-        if i < 0:
-            i += len(self)
-        return self.head[i] if i < n else self.tail[i - n]
-
-    def __iter__(self) -> Iterator[Entry]:
-        return itertools.chain(self.head, self.tail)
-
-    def match_positions(self, needle: str, offset: int = 0) -> list[int]:
-        return match_positions(self.head, needle, offset) + match_positions(self.tail, needle, offset + len(self.head))
-
-    def position(self, path: str) -> int | None:
-        found = listing_position(self.head, path)
-        if found is not None:
-            return found
-        found = listing_position(self.tail, path)
-        return None if found is None else len(self.head) + found
-
-
 class FolderListModel(QAbstractTableModel):
-    """One folder's whole listing as rows; filtered by name without a proxy."""
+    """One folder's whole listing (a FolderState's) as rows; filtered by name without a proxy."""
 
     sortRequested = Signal(int, object)  # column, Qt.SortOrder: the tree's model sorts both
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.folder: tuple[str, str] | None = None
-        self._entries: Sequence[Entry] = []
+        self.state: FolderState | None = None
+        self._entries: Sequence[Entry] = []  # the state's listing, as of its last LISTED change
         self._rows: list[int] | None = None  # shown row -> entry position (None: all, in order)
         # path -> entry position: for the rows whose details were asked for (and the tree's
         # page), so that details land without a map of every path (90 ms per 100,000).
         self._position: dict[str, int] = {}
-        self._details: dict[str, Entry] = {}
+        self._details: dict[str, Entry] = {}  # the state's details (shared: looked up per row)
         self._folded: list[str] | None = None  # casefolded names, built at the first filter
         self.filter_text = ""
 
     # -- contents ------------------------------------------------------------------------
 
-    def set_listing(self, folder: tuple[str, str] | None, entries: Sequence[Entry],
-                    details: dict[str, Entry] | None = None, tail: Sequence[Entry] = ()) -> None:
-        """Show ``entries`` then ``tail`` (neither is copied, nor changed); ``details``: newer
-        facts for some of them, by path (looked up per row)."""
+    @property
+    def folder(self) -> tuple[str, str] | None:
+        """(backend, path) of the folder shown, or None."""
+        return self.state.address if self.state is not None else None
+
+    def set_state(self, state: FolderState | None) -> None:
+        """Show ``state``'s listing as it is now (never copied: a million entries stay where
+        they are; details are looked up per row in the state's own map)."""
         self.beginResetModel()
-        self.folder = folder
-        self._entries = _Joined(entries, tail) if tail else entries
-        self._details = dict(details or {})
+        self.state = state
+        listed = state is not None and state.phase is Phase.LISTED
+        self._entries = state.listing if listed and state is not None else []
+        self._details = state.details if listed and state is not None else {}
         self._position = {e.path: i for i, e in enumerate(self._entries[:PAGE])}
         self._folded = None
         self._rows = self._matching(self.filter_text)
         self.endResetModel()
 
+    def reload(self) -> None:
+        """The state has a new listing (or order): show it."""
+        self.set_state(self.state)
+
     def clear(self) -> None:
-        self.set_listing(None, [])
+        self.set_state(None)
 
     @property
     def count(self) -> int:
@@ -141,12 +120,14 @@ class FolderListModel(QAbstractTableModel):
         return out
 
     def update_entries(self, updates: list[Entry]) -> None:
-        """Details learnt for some entries: swap them in, repaint the rows that show them."""
+        """Details learnt for some entries (already in the state's map): repaint the rows that
+        show them."""
+        if self.state is None or self._details is not self.state.details:
+            return  # learnt for a listing this table no longer shows
         touched = []
         for update in updates:
             position = self._position.get(update.path)
             if position is not None:
-                self._details[update.path] = update
                 touched.append(position)
         if not touched:
             return
@@ -246,7 +227,6 @@ class FolderList(QWidget):
     """The table and its title ("plate — 100,000 entries"), shown below the tree when used."""
 
     closed = Signal()
-    detailsWanted = Signal(object, object)  # folder (backend, path), [Entry] on screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -299,21 +279,46 @@ class FolderList(QWidget):
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._details_timer.start())
         self.model.modelReset.connect(self._on_model_reset)
 
-    def show_folder(self, folder: tuple[str, str], name: str, entries: Sequence[Entry],
-                    details: dict[str, Entry] | None = None, *, tail: Sequence[Entry] = (), sort_column: int = 0,
-                    order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Show every entry of ``folder`` (already in the tree's order): ``entries`` then ``tail``."""
-        same = self.model.folder == folder
+    def show_folder(self, state: FolderState, name: str) -> None:
+        """Show every entry of the folder ``state`` is the listing of, and follow it from now on."""
+        same = self.model.state is state
         top = self.table.verticalScrollBar().value() if same else 0
-        self.model.set_listing(folder, entries, details, tail)
-        header = self.table.horizontalHeader()
-        header.blockSignals(True)  # the indicator follows the tree's order; no sort is asked
-        header.setSortIndicator(sort_column, order)
-        header.blockSignals(False)
+        if not same:
+            if self.model.state is not None:
+                self.model.state.unsubscribe(self)
+            state.subscribe(self)
+        self.model.set_state(state)
         self._name = name
+        self._show_order()
         self._set_title()
         self.table.verticalScrollBar().setValue(top)
         self.show()
+
+    def folder_changed(self, folder: FolderState, change: Change, entries: Sequence[Entry]) -> None:
+        """The folder shown changed (its FolderState tells): follow it."""
+        if folder is not self.model.state:
+            return
+        if change is Change.DETAILS:
+            self.model.update_entries(list(entries))
+        elif change in (Change.LISTED, Change.FAILED):
+            # A new listing or order (or none): shown where the user was.
+            top = self.table.verticalScrollBar().value()
+            self.model.reload()
+            self._show_order()
+            self._set_title()
+            self.table.verticalScrollBar().setValue(top)
+        # LOADING: the rows shown stay until the new listing arrives.
+
+    def _show_order(self) -> None:
+        state = self.model.state
+        if state is None:
+            return
+        field, descending = state.order
+        column = next((c for c, f in SORT_FIELD.items() if f == field), 0)
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)  # the indicator follows the listing's order; no sort is asked
+        header.setSortIndicator(column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        header.blockSignals(False)
 
     def _set_title(self) -> None:
         model = self.model
@@ -354,11 +359,14 @@ class FolderList(QWidget):
         self._details_timer.start()
 
     def _on_details_timer_timeout(self) -> None:
-        if self.model.folder is not None and self.isVisible():
-            self.detailsWanted.emit(self.model.folder, self.visible_entries())
+        state = self.model.state
+        if state is not None and self.isVisible():
+            state.want_details(self.visible_entries())
 
     def _on_close_clicked(self) -> None:
         self.hide()
+        if self.model.state is not None:
+            self.model.state.unsubscribe(self)
         self.model.clear()
         self.closed.emit()
 

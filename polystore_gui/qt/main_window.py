@@ -217,12 +217,11 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.folder_list.table.selectionModel().currentChanged.connect(self._on_folder_list_current_changed)
         self.folder_list.table.doubleClicked.connect(self._on_folder_list_double_clicked)
         self.folder_list.model.sortRequested.connect(self._on_folder_list_sort_requested)
-        self.folder_list.detailsWanted.connect(self._on_folder_list_details_wanted)
         self.folder_list.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.folder_list.table.customContextMenuRequested.connect(self._on_folder_list_context_menu_requested)
+        # The folder list follows the folder's listing state itself (a view of the same
+        # FolderState as the tree's rows): the window only opens it and shows progress.
         self.tree_model.listingFinished.connect(self._on_tree_model_listing_finished)
-        self.tree_model.listingReordered.connect(self._on_tree_model_listing_reordered)
-        self.tree_model.detailsLearnt.connect(self._on_tree_model_details_learnt)
         self.tree_model.detailsProgress.connect(self._on_tree_model_details_progress)
         self.left_splitter = QSplitter(Qt.Orientation.Vertical, left)
         self.left_splitter.setObjectName("leftSplitter")

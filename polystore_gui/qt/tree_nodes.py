@@ -2,41 +2,39 @@
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..model.catalogue import BackendInfo, Capability, Status
 from ..model.entries import Entry, EntryKind, human_size
+from ..model.folder_state import FolderState, Phase
 
 COLUMNS = ("Name", "Kind", "Size", "Shape", "Dtype", "Modified")
 NAME, KIND, SIZE, SHAPE, DTYPE, MODIFIED = range(len(COLUMNS))
 SORT_FIELD = {NAME: "name", KIND: "kind", SIZE: "size", SHAPE: "shape", DTYPE: "dtype", MODIFIED: "modified"}
 
 
-class State(enum.Enum):
-    UNLISTED = "unlisted"
-    LOADING = "loading"
-    LISTED = "listed"
-    FAILED = "failed"
+# Where a folder's listing is (the model's Phase; the tree's historical name for it).
+State = Phase
+
+# Rows of a folder the tree shows; a larger folder's last row stands for the rest.
+PAGE = 1000
 
 
 class Node:
     """One row: the model's internal pointer (the view never sees it).
 
-    A listed folder keeps its whole listing: ``children`` are the rows shown, in order
-    (at most a page of them, then a "more" row standing for the rest); ``pending`` the
-    rest, in the same order (the folder list shows them all); ``details`` the facts learnt
-    since (size, time, kind) for entries of ``pending``. ``described``: every entry's
-    details are known (a large folder learns them for the rows on screen only, and for
-    all of them when sorted by a column that needs them).
+    A folder's listing state (phase, whole listing, details learnt, counts, error) is its
+    :class:`~polystore_gui.model.folder_state.FolderState` (``folder``, made when it is
+    first listed), which the folder list shows too; the node holds what is the tree's own:
+    ``children``, the rows shown, in order (at most a page of them, then a "more" row
+    standing for the rest), with each row's entry as last learnt.
     """
 
     __slots__ = (
-        "entry", "parent", "children", "row", "state", "pending", "details", "generation",
-        "job", "backend", "placeholder", "error_row", "more", "alive", "count", "provisional",
-        "described", "flags", "flags_of", "_by_path",
+        "entry", "parent", "children", "row", "folder", "job", "backend", "placeholder", "error_row", "more", "alive",
+        "provisional", "flags", "flags_of", "_by_path",
     )
 
     def __init__(self, entry: Entry, parent: Node | None, *, backend: BackendInfo | None = None) -> None:
@@ -44,22 +42,51 @@ class Node:
         self.parent = parent
         self.children: list[Node] = []
         self.row = 0
-        self.state = State.UNLISTED
-        self.pending: Sequence[Entry] = []  # a list, or a large disk folder's FolderNames
-        self.details: dict[str, Entry] = {}
-        self.generation = 0
+        self.folder: FolderState | None = None  # made when the folder is first listed
         self.job: Any = None
         self.backend = backend
         self.placeholder = False
         self.error_row = False
         self.alive = True
-        self.count: int | None = None  # entries listed, once known
         self.provisional = False  # rows shown before the full, sorted listing arrived
         self.more = False  # the row standing for the entries beyond the first page
-        self.described = False
         self.flags: Any = None  # Qt item flags, cached for ``flags_of`` (the entry they were made for)
         self.flags_of: Entry | None = None
         self._by_path: dict[str, Node] | None = None
+
+    def listing_state(self) -> FolderState:
+        """This folder's listing state (made on first use)."""
+        if self.folder is None:
+            self.folder = FolderState(self.entry.backend, self.entry.path)
+        return self.folder
+
+    @property
+    def state(self) -> Phase:
+        folder = self.folder
+        return folder.phase if folder is not None else Phase.UNLISTED
+
+    @property
+    def count(self) -> int | None:
+        """Entries listed, once known."""
+        folder = self.folder
+        return folder.count if folder is not None else None
+
+    @property
+    def large(self) -> bool:
+        """A listed folder with more entries than the tree shows (the rest: in the folder list)."""
+        folder = self.folder
+        return folder is not None and folder.phase is Phase.LISTED and len(folder.listing) > PAGE
+
+    @property
+    def pending(self) -> Sequence[Entry]:
+        """The entries beyond the tree's page, in order (a view of the listing, not a copy)."""
+        folder = self.folder
+        return folder.beyond(PAGE) if folder is not None and folder.phase is Phase.LISTED else []
+
+    @property
+    def generation(self) -> int:
+        folder = self.folder
+        return folder.generation if folder is not None else 0
 
     def child_by_path(self, path: str) -> Node | None:
         """The shown child with this path (an index kept until the children change)."""
@@ -170,7 +197,7 @@ def tooltip(node: Node) -> str:
         lines.append(entry.detail)
     if entry.error:
         lines.append(entry.error)
-    if node.count is not None and node.pending:
+    if node.large:
         lines.append(f"{node.count:,} entries; the first {len(node.children) - 1:,} shown here, all in the folder list")
     return "\n".join(lines)
 
