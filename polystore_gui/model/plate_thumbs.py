@@ -58,6 +58,7 @@ class _Layout:
     level: str  # the lowest level's path in the field
     axes: tuple[str, ...] | None
     pyramid: bool
+    zarr_format: int  # told to zarr, so that it does not look for the other format's documents
 
 
 class ThumbnailCache:
@@ -143,10 +144,10 @@ def _plane_key(shape: tuple[int, ...], axes: tuple[str, ...] | None, edge: int) 
     return tuple(key)
 
 
-def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int) -> Thumbnail:
+def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_format: int) -> Thumbnail:
     import zarr
 
-    array = zarr.open_array(level_path, mode="r")
+    array = zarr.open_array(level_path, mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     shape = tuple(int(s) for s in array.shape)
     if len(shape) < 2 or 0 in shape:
         return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype))
@@ -166,7 +167,7 @@ def _layout(field_path: str) -> _Layout:
         raise CorruptMetadataError("the field has no multiscales datasets") from exc
     ome_member_path(field_path, level)  # never outside the field
     axes, _, _ = image_axes(meta.attributes)
-    return _Layout(level, axes, len(datasets) > 1)
+    return _Layout(level, axes, len(datasets) > 1, meta.zarr_format)
 
 
 def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple[Thumbnail, _Layout]:
@@ -174,11 +175,11 @@ def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple
         level = os.path.join(field_path, layout.level)
         if os.path.isdir(level):
             try:
-                return _read_level(level, layout.axes, edge), layout
+                return _read_level(level, layout.axes, edge, layout.zarr_format), layout
             except Exception:  # laid out otherwise than the first well: read its own metadata
                 pass
     own = _layout(field_path)
-    return _read_level(ome_member_path(field_path, own.level), own.axes, edge), own
+    return _read_level(ome_member_path(field_path, own.level), own.axes, edge, own.zarr_format), own
 
 
 def _tiff_thumbnail(path: str, edge: int) -> Thumbnail:
@@ -210,21 +211,74 @@ def plate_thumbnails(plate: PlateSummary, *, cache: ThumbnailCache | None = None
             yield Thumbnail(well.path, pixels, cached=True)
         else:
             todo.append(well)
+    by_path = {w.path: w for w in todo}
     layout: _Layout | None = None
-    for well in todo:
-        field = well.fields[0]
-        try:
-            if plate.kind == TIFF_PLATE or field.files:
-                found = _tiff_thumbnail(field.files[0] if field.files else field.path, edge)
-            else:
-                found, layout = _zarr_thumbnail(field.path, layout, edge)
-        except Exception as exc:  # any reader's failure is this well's, never the plate's
-            yield Thumbnail(well.path, None, f"{type(exc).__name__}: {exc}"[:300])
+    start = 0
+    while start < len(todo):
+        if plate.kind == TIFF_PLATE or layout is None:
+            # TIFFs one by one; a zarr plate's first well sets the layout the others follow.
+            batch = [_one_thumbnail(plate, todo[start], edge, layout)]
+            layout = batch[0][1] if batch[0][1] is not None else layout
+            start += 1
+        else:
+            wells_now = todo[start:start + BATCH]
+            batch = list(zip(_zarr_batch([(w.path, w.fields[0].path) for w in wells_now], layout, edge),
+                             [layout] * len(wells_now), strict=True))
+            start += len(wells_now)
+        for thumb, _ in batch:
+            if thumb.pixels is not None and cache is not None:
+                cache.put(plate, by_path[thumb.well], thumb.pixels, edge)
+            yield thumb
+
+
+BATCH = 16  # wells whose thumbnails zarr reads at once (its own concurrency: decoding overlaps)
+
+
+def _one_thumbnail(plate: PlateSummary, well: WellSummary, edge: int,
+                   layout: _Layout | None) -> tuple[Thumbnail, _Layout | None]:
+    field = well.fields[0]
+    try:
+        if plate.kind == TIFF_PLATE or field.files:
+            found = _tiff_thumbnail(field.files[0] if field.files else field.path, edge)
+        else:
+            found, layout = _zarr_thumbnail(field.path, layout, edge)
+    except Exception as exc:  # any reader's failure is this well's, never the plate's
+        return Thumbnail(well.path, None, f"{type(exc).__name__}: {exc}"[:300]), layout
+    return Thumbnail(well.path, found.pixels, found.error, False, found.shape, found.dtype), layout
+
+
+def _zarr_batch(fields: list[tuple[str, str]], layout: _Layout, edge: int) -> list[Thumbnail]:
+    """Thumbnails of several fields laid out as the first, read concurrently by zarr's own
+    event loop (two object reads each: the level's array metadata, then its chunk). A field
+    laid out otherwise is read on its own afterwards."""
+    import zarr.api.asynchronous as zarr_async
+    from zarr.core.sync import sync
+
+    async def one(field_path: str) -> Thumbnail:
+        array = await zarr_async.open_array(store=os.path.join(field_path, layout.level), mode="r",
+                                            zarr_format=layout.zarr_format)  # type: ignore[arg-type]
+        shape = tuple(int(s) for s in array.shape)
+        if len(shape) < 2 or 0 in shape:
+            return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype))
+        plane = await array.getitem(_plane_key(shape, layout.axes, edge))
+        return Thumbnail("", to_uint8(np.asarray(plane)), shape=shape, dtype=str(array.dtype))
+
+    async def gather() -> list[Thumbnail | BaseException]:
+        import asyncio
+
+        return list(await asyncio.gather(*(one(p) for _, p in fields), return_exceptions=True))
+
+    out = []
+    for (well, field_path), found in zip(fields, sync(gather()), strict=True):
+        if isinstance(found, Thumbnail):
+            out.append(Thumbnail(well, found.pixels, found.error, False, found.shape, found.dtype))
             continue
-        thumb = Thumbnail(well.path, found.pixels, found.error, False, found.shape, found.dtype)
-        if thumb.pixels is not None and cache is not None:
-            cache.put(plate, well, thumb.pixels, edge)
-        yield thumb
+        try:  # laid out otherwise than the first well: its own metadata says where
+            own, _ = _zarr_thumbnail(field_path, None, edge)
+            out.append(Thumbnail(well, own.pixels, own.error, False, own.shape, own.dtype))
+        except Exception as exc:
+            out.append(Thumbnail(well, None, f"{type(exc).__name__}: {exc}"[:300]))
+    return out
 
 
 def mosaic(plate: PlateSummary, thumbnails: dict[str, np.ndarray[Any, Any]], edge: int = THUMB_EDGE,
