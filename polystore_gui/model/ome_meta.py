@@ -23,7 +23,7 @@ from typing import Any
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, ome_attributes, ome_member_path, read_node
 
 __all__ = [
-    "OmeLevel", "OmeChannel", "OmeSummary", "ome_summary", "image_axes", "level0_path", "level0_units_scale",
+    "OmeLevel", "OmeChannel", "OmeSummary", "ome_summary", "image_axes", "channel_axis_of", "level0_path", "level0_units_scale",
     "PlateWell", "PlateAcquisition", "PlateMeta", "WellField", "WellMeta",
     "plate_from_attributes", "well_from_attributes", "read_plate", "read_well", "ome_version",
     "ome_attributes", "ome_member_path",
@@ -79,6 +79,11 @@ class OmeSummary:
     levels: tuple[OmeLevel, ...]
     channels: tuple[OmeChannel, ...]
     labels: tuple[str, ...]
+
+    @property
+    def channel_axis(self) -> int | None:
+        """The channel axis (see ``channel_axis_of``)."""
+        return channel_axis_of([n for n, _t, _u in self.axes], [t for _n, t, _u in self.axes])
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -183,6 +188,14 @@ def _label_names(group_path: str) -> tuple[str, ...]:
                  if "/" not in str(x) and str(x) not in ("", ".", ".."))
 
 
+def channel_axis_of(names: list[str], types: list[str | None]) -> int | None:
+    """The one rule for an image's channel axis: the axis of type ``channel``; else, where
+    no axis says its type so (0.4 makes types optional), the axis named ``c``."""
+    if "channel" in types:
+        return types.index("channel")
+    return names.index("c") if "c" in names else None
+
+
 def image_axes(attrs: dict[str, Any]) -> tuple[tuple[str, ...] | None, int | None, tuple[str, ...] | None]:
     """An image group's axis names, its channel axis (type ``channel`` or named ``c``) and
     its channel labels (``omero.channels``); None for each that the metadata does not say."""
@@ -192,12 +205,8 @@ def image_axes(attrs: dict[str, Any]) -> tuple[tuple[str, ...] | None, int | Non
         names = tuple(str(a["name"]) if isinstance(a, dict) else str(a) for a in raw)
     except (KeyError, IndexError, TypeError):
         return None, None, None
-    channel = None
-    for i, a in enumerate(raw):
-        kind = a.get("type") if isinstance(a, dict) else None
-        if kind == "channel" or names[i] == "c":
-            channel = i
-            break
+    types = [_text_or_none(a.get("type")) if isinstance(a, dict) else None for a in raw]
+    channel = channel_axis_of(list(names), types)
     labels: tuple[str, ...] | None = None
     try:
         labels = tuple(str(c.get("label", "")) for c in ome["omero"]["channels"])

@@ -44,8 +44,7 @@ def _ome_preview(info: Info, path: str) -> Preview:
     if np.dtype(levels[0].dtype).kind == "c":  # napari cannot show complex numbers: |z| per level
         levels = [_magnitude_if_complex(lv, "", complex_notes if i == 0 else [])[0] for i, lv in enumerate(levels)]
     axes = [a[0] for a in ome.axes]
-    types = [a[1] for a in ome.axes]
-    channel_axis = types.index("channel") if "channel" in types else (axes.index("c") if "c" in axes else None)
+    channel_axis = ome.channel_axis
     scale = ome.levels[0].scale
     translate = ome.levels[0].translation
     if channel_axis is not None:
@@ -107,8 +106,7 @@ def _label_layer(path: str, name: str, channel_axis: int | None) -> LayerSpec | 
     if summary is None or not summary.levels:
         return None
     safe = [SafeArray(_open_zarr_array(os.path.join(path, lv.path))) for lv in summary.levels]
-    axes_types = [a[1] for a in summary.axes]
-    label_channel = axes_types.index("channel") if "channel" in axes_types else None
+    label_channel = summary.channel_axis
     scale = summary.levels[0].scale
     levels: list[Any] = list(safe)
     if label_channel is not None:

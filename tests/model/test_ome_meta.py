@@ -136,3 +136,33 @@ def test_any_plate_or_well_document_gives_facts_or_our_error(body, v05) -> None:
             read(attrs)
         except CorruptMetadataError:
             pass
+
+
+def _write_image(path, axes, shape, *, labels=()):
+    import numpy as np
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    group.create_array("0", data=np.ones(shape, dtype="uint8"), chunks=shape)
+    group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [{"path": "0"}]}]
+    if labels:
+        holder = group.create_group("labels")
+        holder.attrs["labels"] = list(labels)
+        for name in labels:
+            _write_image(path / "labels" / name, axes, shape)
+
+
+def test_one_rule_for_the_channel_axis_of_images_and_their_labels(tmp_path) -> None:
+    """0.4 axes may carry no type: ``c`` is then the channel axis for the image, its label
+    layers and whole-array work alike (the label layer once kept its channel axis while the
+    image split it off, so the two did not line up)."""
+    from polystore_gui.model.lazy import open_preview
+
+    axes = [{"name": "c"}, {"name": "y"}, {"name": "x"}]
+    _write_image(tmp_path / "img.zarr", axes, (1, 16, 16), labels=("cells",))
+    image, label = open_preview("ome_zarr", str(tmp_path / "img.zarr")).layers
+    assert image.channel_axis == 0
+    assert label.kind == "labels" and len(label.data.shape) == 2  # the channel axis taken off, as for the image
+    meta = read_node(str(tmp_path / "img.zarr"))
+    summary = ome_summary(str(tmp_path / "img.zarr"), meta)
+    assert summary.channel_axis == 0 and image_axes(meta.attributes)[1] == 0
