@@ -447,3 +447,19 @@ def test_whether_chunks_can_be_inspected_is_the_adapters_capability(tmp_path, mo
     assert resolve_array("scratch_local", path) == (path, None)
     with pytest.raises(ChunkLayoutError, match="chunks are inspected on zarr arrays"):
         resolve_array("scratch_opaque", path)
+
+
+def test_the_heat_map_pixels_are_computed_without_qt():
+    """The overlay's data side lives in model.chunk_heat: sizes on a log scale from the
+    smallest (viridis' dark end) to the largest (its bright end), missing grey, errors red;
+    a channel axis collapses to 'stored when any channel is'."""
+    from polystore_gui.model.chunk_heat import ERROR_RGBA, MISSING_RGBA, _reduce_axis, heat_rgba
+
+    state = np.array([[STORED, STORED], [MISSING, ERROR]], np.int8)
+    stored = np.array([[100, 6400], [0, 0]], np.int64)
+    rgba = heat_rgba(state, stored)
+    assert tuple(rgba[1, 0]) == MISSING_RGBA and tuple(rgba[1, 1]) == ERROR_RGBA
+    assert tuple(rgba[0, 0, :3]) == (68, 1, 84) and tuple(rgba[0, 1, :3]) == (253, 231, 37)
+    merged, sizes = _reduce_axis(np.array([[MISSING, STORED], [MISSING, MISSING]], np.int8),
+                                 np.array([[0, 5], [0, 0]]), 0)
+    assert list(merged) == [MISSING, STORED] and list(sizes) == [0, 5]

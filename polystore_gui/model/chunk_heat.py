@@ -1,0 +1,45 @@
+"""The chunk heat map's data side: a chunk report's states and stored bytes as RGBA pixels
+(one per chunk of the plane's grid), coloured by stored size on a log scale (viridis),
+missing chunks grey and unreadable ones red. Pure numpy: the napari overlay shows it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .chunk_report import ERROR, MISSING, STORED, heat_range
+
+# viridis, 9 stops (matplotlib's), interpolated to 256
+_VIRIDIS_STOPS = np.array([
+    [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+], np.float64)
+_LUT = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STOPS[:, c]) for c in range(3)], axis=1).astype(np.uint8)
+MISSING_RGBA = (140, 140, 140, 150)
+ERROR_RGBA = (220, 38, 38, 230)
+STORED_ALPHA = 150
+
+
+def heat_rgba(state: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """The heat map's pixels: ``state`` and ``stored`` of the grid → RGBA uint8 (grid + (4,))."""
+    rgba = np.zeros((*state.shape, 4), np.uint8)
+    is_stored = state == STORED
+    if is_stored.any():
+        sizes = np.log2(np.maximum(stored[is_stored], 1).astype(np.float64))
+        lo, hi = heat_range(stored[is_stored])
+        level = (sizes - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
+        colours = _LUT[np.clip((level * 255).round().astype(np.int64), 0, 255)]
+        rgba[is_stored, :3] = colours
+        rgba[is_stored, 3] = STORED_ALPHA
+    rgba[state == MISSING] = MISSING_RGBA
+    rgba[state == ERROR] = ERROR_RGBA
+    return rgba
+
+
+def _reduce_axis(state: np.ndarray, stored: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse the channel axis (split into layers by the preview): any stored chunk shows."""
+    merged = np.where((state == STORED).any(axis), STORED,
+                      np.where((state == ERROR).any(axis), ERROR, np.where((state == MISSING).all(axis), MISSING, 0)))
+    return merged.astype(np.int8), stored.sum(axis)
