@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTOGRAM_DELAY_MS = 300
+PREPARE_DELAY_MS = 500  # after napari's import, with no preview asking: the Qt side is built ahead
+PREPARE_STEP_MS = 40  # between the steps of that build and of the warm-up (one event-loop turn each)
 
 
 def _import_napari() -> Any:
@@ -92,6 +94,7 @@ class ViewerPane(QWidget):
     ready = Signal()  # the viewer is built and shown: layers can be added
     failed = Signal(str)
     stateChanged = Signal(object)  # ViewerState
+    prepared = Signal()  # built ahead and warmed (layer controls made, shaders linked) before any preview
     cursorMoved = Signal(str)  # the layer, position and value under the cursor ('' when none)
 
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
@@ -103,6 +106,8 @@ class ViewerPane(QWidget):
         self._model: Any = None
         self._state = ViewerState.NOT_STARTED
         self._build_wanted = False  # once asked for, a build stays wanted until it is done
+        self._preparing = False  # building ahead of any preview (then warming up), not asked for
+        self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
@@ -154,6 +159,7 @@ class ViewerPane(QWidget):
         """
         if build:
             self._build_wanted = True
+            self._preparing = False  # a build asked for: no warm-up after it
         if self._state is ViewerState.NOT_STARTED:
             self._begin_import()
         elif self._state is ViewerState.FAILED:
@@ -168,6 +174,7 @@ class ViewerPane(QWidget):
         Retry (the pane shows why).
         """
         self._build_wanted = True
+        self._preparing = False  # a preview wants the viewer: no warm-up after the build
         if self._state is ViewerState.NOT_STARTED:
             self._begin_import()
         elif self._state is ViewerState.IMPORTED:
@@ -200,6 +207,74 @@ class ViewerPane(QWidget):
         self.imported.emit()
         if self._build_wanted:
             self._build_canvas()
+        else:
+            call_later(self, PREPARE_DELAY_MS, self._prepare)
+
+    # -- built ahead: napari's Qt side, its layer controls and shaders before the first preview ----
+    # QtViewer, the side widgets, an image layer's controls and vispy visual, and the shader
+    # programs linked at the first draw (Mesa's glLinkProgram) cost the first preview 0.2-0.5 s
+    # of GUI time otherwise. Here they are paid in short turns while the user has not asked for
+    # anything yet: the canvas is built, tiny layers of each kind the window shows (an image, an
+    # RGB heat map, the chunk overlay's lines and shapes) are added one a turn, drawn once into
+    # the canvas's framebuffer (the pane may still be hidden: QOpenGLWidget renders offscreen),
+    # then cleared. A preview arriving meanwhile takes over (its layers replace the tiny ones).
+
+    def _prepare(self) -> None:
+        if self._state is ViewerState.IMPORTED and not self._build_wanted:
+            self._preparing = True
+            self._build_canvas()
+
+    def _warm_up(self) -> None:
+        import numpy as np
+
+        viewer = self.viewer
+        makers = [
+            lambda: viewer.add_image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
+            lambda: viewer.add_image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
+            lambda: viewer.add_vectors(np.array([[[0.0, 0.0], [0.0, 8.0]]]), vector_style="line",
+                                       name="warm-up lines"),
+            lambda: viewer.add_shapes([np.array([[1.0, 1.0], [1.0, 6.0], [6.0, 6.0], [6.0, 1.0]])],
+                                      shape_type="rectangle", face_color="transparent", name="warm-up shapes"),
+        ]
+        self._warm_step(makers)
+
+    def _warming(self) -> bool:
+        return self._preparing and self._state is ViewerState.BUILT and self.viewer is not None
+
+    def _warm_step(self, makers: list[Any]) -> None:
+        if not self._warming():
+            return
+        if makers:
+            try:
+                self._warm_layers.append(makers[0]())
+            except Exception as exc:  # a warm-up is an optimisation: never an error for the user
+                log.warning("napari's warm-up layer could not be added: %s", exc)
+            call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(makers[1:]))
+            return
+        self._warm_draw(deadline=30)
+
+    def _warm_draw(self, deadline: int) -> None:
+        """Draw once the tiny image is sliced (async slicing), waiting a few turns at most."""
+        if not self._warming():
+            return
+        if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
+            call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(deadline - 1))
+            return
+        try:
+            self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the programs
+        except Exception as exc:
+            log.warning("napari's warm-up draw failed: %s", exc)
+        call_later(self, PREPARE_STEP_MS, self._warm_clear)
+
+    def _warm_clear(self) -> None:
+        if not self._warming():
+            return
+        self._preparing = False
+        warm, self._warm_layers = self._warm_layers, []
+        for layer in warm:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.prepared.emit()
 
     def _build_canvas(self) -> None:
         """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
@@ -256,6 +331,8 @@ class ViewerPane(QWidget):
         # collections over them (measured: 350 ms per 100,000 entries, 100 ms without).
         gc.freeze()
         self.ready.emit()
+        if self._preparing and not len(self.viewer.layers):
+            call_later(self, PREPARE_STEP_MS, self._warm_up)
 
     def _on_import_errored(self, exc: BaseException) -> None:
         if self._state is not ViewerState.IMPORTING:
@@ -276,6 +353,8 @@ class ViewerPane(QWidget):
         self.failed.emit(self.error)
 
     def clear(self) -> None:
+        self._preparing = False
+        self._warm_layers = []
         if self.viewer is not None:
             self.viewer.layers.clear()
 
@@ -319,6 +398,8 @@ class ViewerPane(QWidget):
         """Replace what is shown by ``layers``; napari is never asked to compute limits."""
         assert self.viewer is not None
         viewer = self.viewer
+        self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
+        self._warm_layers = []
         viewer.layers.clear()
         added: list[Any] = []
         followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
