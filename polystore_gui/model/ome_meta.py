@@ -25,7 +25,7 @@ from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, ome_attributes, ome_
 __all__ = [
     "OmeLevel", "OmeChannel", "OmeSummary", "ome_summary", "image_axes", "channel_axis_of", "level0_path", "level0_units_scale",
     "PlateWell", "PlateAcquisition", "PlateMeta", "WellField", "WellMeta",
-    "plate_from_attributes", "well_from_attributes", "read_plate", "read_well", "ome_version",
+    "plate_from_attributes", "well_from_attributes", "read_plate", "read_well", "ome_version", "ome_problems",
     "ome_attributes", "ome_member_path",
 ]
 
@@ -425,6 +425,15 @@ def read_well(group_path: str, *, validate: bool = False) -> WellMeta | None:
 
 
 # -- conformance, by ome-zarr-models ------------------------------------------------------------
+
+
+def ome_problems(attrs: dict[str, Any], kind: str) -> tuple[str, ...]:
+    """Where a group's attributes depart from OME-NGFF 0.4 / 0.5 as ome-zarr-models judges
+    them (``kind``: "image", "hcs" or "well"); () when they conform. Imports pydantic and
+    ome-zarr-models: call it from a worker."""
+    if kind not in ("image", "hcs", "well"):
+        raise ValueError(f"kind {kind!r} is not image, hcs or well")
+    return _validate(attrs, kind)
 
 
 def _validate(attrs: dict[str, Any], kind: str) -> tuple[str, ...]:

@@ -166,3 +166,14 @@ def test_one_rule_for_the_channel_axis_of_images_and_their_labels(tmp_path) -> N
     meta = read_node(str(tmp_path / "img.zarr"))
     summary = ome_summary(str(tmp_path / "img.zarr"), meta)
     assert summary.channel_axis == 0 and image_axes(meta.attributes)[1] == 0
+
+
+def test_image_conformance_is_judged_by_ome_zarr_models(demo_dir) -> None:
+    from polystore_gui.model.ome_meta import ome_problems
+
+    meta = read_node(str(demo_dir / "stores" / "experiment.zarr" / "image"))
+    assert ome_problems(meta.attributes, "image") == ()
+    broken = json.loads(json.dumps(meta.attributes))
+    ms = broken["ome"]["multiscales"][0] if "ome" in broken else broken["multiscales"][0]
+    ms["axes"] = ms["axes"][:-1]  # one axis fewer than the data has dimensions
+    assert ome_problems(broken, "image")
