@@ -33,7 +33,8 @@ from qtpy.QtWidgets import (
 from ..model.address import Address
 from ..model.entries import Entry
 from ..model.folder_state import Change, FolderState, Phase
-from ..model.listing import folded_names, listing_position, match_positions
+from ..model.listing import listing_position
+from ..model.name_filter import NameFilter
 from . import icons
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
 from .tree_nodes import COLUMNS, SIZE, SORT_FIELD, entry_text, tooltip_for_entry
@@ -55,7 +56,7 @@ class FolderListModel(QAbstractTableModel):
         # page), so that details land without a map of every path (90 ms per 100,000).
         self._position: dict[str, int] = {}
         self._details: dict[str, Entry] = {}  # the state's details (shared: looked up per row)
-        self._folded: list[str] | None = None  # casefolded names, built at the first filter
+        self._filter = NameFilter([])  # which entries hold the filter text (narrowed key by key)
         self.filter_text = ""
 
     # -- contents ------------------------------------------------------------------------
@@ -74,8 +75,8 @@ class FolderListModel(QAbstractTableModel):
         self._entries = state.listing if listed and state is not None else []
         self._details = state.details if listed and state is not None else {}
         self._position = {e.path: i for i, e in enumerate(self._entries[:PAGE])}
-        self._folded = None
-        self._rows = self._matching(self.filter_text)
+        self._filter = NameFilter(self._entries)
+        self._rows = self._filter.match(self.filter_text)
         self.endResetModel()
 
     def reload(self) -> None:
@@ -142,24 +143,22 @@ class FolderListModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def set_filter(self, text: str) -> None:
-        """Show the entries whose names hold ``text`` (case-blind); all when empty."""
+        """Show the entries whose names hold ``text`` (case-blind); all when empty.
+
+        A key that adds to the text examines only the rows shown (see model.name_filter).
+        """
         text = text.strip()
         if text == self.filter_text:
             return
         self.beginResetModel()
         self.filter_text = text
-        self._rows = self._matching(text)
+        self._rows = self._filter.match(text)
         self.endResetModel()
 
-    def _matching(self, text: str) -> list[int] | None:
-        if not text:
-            return None
-        if hasattr(self._entries, "match_positions"):  # a large folder's names, searched by numpy
-            return match_positions(self._entries, text)
-        if self._folded is None:
-            self._folded = folded_names(self._entries)
-        needle = text.casefold()
-        return [i for i, name in enumerate(self._folded) if needle in name]
+    @property
+    def names_examined(self) -> int:
+        """How many names the last filter text examined (what a keystroke cost)."""
+        return self._filter.examined
 
     # -- Qt model ------------------------------------------------------------------------
 

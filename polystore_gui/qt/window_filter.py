@@ -8,24 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from qtpy.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
-
-class TreeFilterProxy(QSortFilterProxyModel):
-    """Narrows the tree by name; sorting is left to the source model (see tree_model)."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setRecursiveFilteringEnabled(True)
-        self.setAutoAcceptChildRows(True)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(0)
-        self.setDynamicSortFilter(False)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        source = self.sourceModel()
-        if source is not None:
-            source.sort(column, order)
+from .tree_filter import TreeFilterProxy  # the proxy (narrowing key by key): see tree_filter
 
 
 class TreeMapping:

@@ -75,3 +75,59 @@ def test_the_window_shows_the_trees_own_folder_state_in_the_folder_list(make_win
     qtbot.waitUntil(lambda: table.index(last, 2).data() != "", timeout=20_000)
     entry = table.index(last, 0).data(ENTRY_ROLE)
     assert state.details.get(entry.path) == entry and entry.size == (1499 % 5)
+
+
+def test_a_filter_keystroke_examines_only_the_rows_shown(make_window, qtbot, tmp_path):
+    """Issue 19: typing into the filter box narrows key by key; each key after the first
+    examines only what the text before showed, in the folder list and in the tree; deleting
+    keys reuses answers. What matches is what a full search finds."""
+    big = tmp_path / "big"
+    big.mkdir()
+    n = 3000
+    for i in range(n):
+        (big / f"img_{i:05d}.dat").touch()
+    window = make_window([tmp_path], show=True)
+    expand(window, qtbot, "disk", str(tmp_path))
+    expand(window, qtbot, "disk", str(big))
+    qtbot.waitUntil(window.folder_list.isVisible, timeout=10_000)
+    table = window.folder_list.model
+    proxy = window.filter_proxy
+    shown_in_list = table.rowCount()
+    assert shown_in_list == n
+    source = window.tree_model
+
+    def tree_names(index=None):  # every row the tree holds (what a full search walks)
+        from qtpy.QtCore import QModelIndex
+
+        index = QModelIndex() if index is None else index
+        for r in range(source.rowCount(index)):
+            child = source.index(r, 0, index)
+            yield child.data()
+            yield from tree_names(child)
+
+    all_rows = list(tree_names())
+    typed = "img_0004"
+    for i in range(1, len(typed) + 1):
+        window.filter_edit.setText(typed[:i])
+        if i > 1:
+            assert table.names_examined <= shown_in_list
+            # The tree's proxy, too, examines only rows whose names held the text before.
+            held_before = [name for name in all_rows if typed[:i - 1] in name.casefold()]
+            assert proxy.examined <= len(held_before)
+        else:
+            assert proxy.examined <= len(all_rows)
+        shown_in_list = table.rowCount()
+    assert [table.index(r, 0).data() for r in range(table.rowCount())] == [f"img_{i:05d}.dat" for i in range(40, 50)]
+    narrowed = proxy.examined
+    window.filter_edit.setText(typed + "9")
+    assert table.names_examined == 10 and proxy.examined <= narrowed + 10
+    # Backspace: answers already given, nothing examined again.
+    window.filter_edit.setText(typed)
+    assert table.names_examined == 0 and proxy.examined == 0
+    assert table.rowCount() == 10
+    folder = source.find("disk", str(big))
+    shown = {proxy.index(r, 0, proxy.mapFromSource(folder)).data()
+             for r in range(proxy.rowCount(proxy.mapFromSource(folder)))}
+    assert shown == {f"img_{i:05d}.dat" for i in range(40, 50)}
+    window.filter_edit.setText("")
+    assert table.rowCount() == n
