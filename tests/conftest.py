@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# The loopback S3 and HTTP servers of the remote-store tests (one of each per session,
+# shared by tests/remote and the adapters' conformance suite).
+pytest_plugins = ["tests.remote.fixtures"]
+
 # napari keeps settings in the user's config file; never let tests read or write it.
 _CONFIG_DIR = tempfile.mkdtemp(prefix="polystore-gui-tests-")
 atexit.register(shutil.rmtree, _CONFIG_DIR, True)

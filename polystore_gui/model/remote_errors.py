@@ -67,7 +67,7 @@ def explain(exc: BaseException, url: RemoteURL, identity: Identity | None = None
         if url.is_s3:
             how = _HOW_TO_CHOOSE.replace(", or --anonymous for public data", "") if identity is None or identity.anonymous \
                 else _HOW_TO_CHOOSE
-            return RemoteError(ACCESS_DENIED, f"{where}: access denied (403) to {who}; {how}")
+            return RemoteError(ACCESS_DENIED, f"{where}: Permission denied (403) to {who}; {how}")
         return RemoteError(ACCESS_DENIED, f"{where}: the server refused access (HTTP 403/401); "
                                           "it may need a login the browser cannot give, or the address is private")
     if name == "NotFoundError" or "404 not found" in low or "nosuchkey" in low:

@@ -170,8 +170,8 @@ def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
                 if folders or objects:
                     return Info(backend, path, "directory", members={"folders": len(folders), "files": len(objects)},
                                 format="S3 prefix")
-            what = "no longer exists" if listed else "does not exist"
-            return Info(backend, path, "file", error=f"{path} {what} (no zarr metadata there)")
+            what = "No longer exists" if listed else "Does not exist"
+            return Info(backend, path, "file", error=f"{what}: {path} (no zarr metadata there)")
         if meta.node_type == "array":
             return array_info(backend, path, meta)
         return group_info(backend, path, meta)

@@ -50,7 +50,7 @@ def test_endpoint_and_profile_options(capsys, aws_env, moto_s3, tmp_path):
     code, out, err = _run(capsys, "info", "s3://data/experiment.zarr/plain", "--anonymous",
                           "--endpoint-url", moto_s3.endpoint)
     assert code == 1
-    assert "access denied (403) to anonymous" in err and "--profile" in err and "Traceback" not in err
+    assert "Permission denied (403) to anonymous" in err and "--profile" in err and "Traceback" not in err
 
 
 def test_bad_urls_are_usage_errors(capsys):

@@ -79,4 +79,4 @@ def test_open_location_takes_urls_and_wrong_keys_show_on_the_row(qtbot, make_win
     index = expand(window, qtbot, "zarr", "s3://data/experiment.zarr")
     rows = child_rows(window.tree_model, index)
     text = " ".join(str(window.tree_model.index(r, 1, index).data()) for r in range(len(rows)))
-    assert "access denied (403)" in text and "--profile" in text
+    assert "Permission denied (403)" in text and "--profile" in text

@@ -79,7 +79,7 @@ def test_info_of_array_and_ome_image(store_url):
     assert [lv.shape for lv in image.ome.levels] == [(2, 8, 512, 512), (2, 8, 256, 256), (2, 8, 128, 128)]
     assert image.ome.labels == ("nuclei",)
     missing = adapter.info("zarr", store_url + "/nothing-here")
-    assert "does not exist" in missing.error
+    assert "Does not exist" in missing.error
 
 
 def test_preview_reads_the_same_pixels_as_zarr(store_url, remote_data):
@@ -206,7 +206,7 @@ def test_wrong_keys_say_who_was_refused_and_how_to_choose(aws_env, moto_s3):
     aws_env.setenv("AWS_ENDPOINT_URL", moto_s3.endpoint)
     entry = adapter_for("zarr", "s3://data/experiment.zarr").entry("zarr", "s3://data/experiment.zarr")
     assert entry.kind is EntryKind.ERROR
-    assert "access denied (403)" in entry.error
+    assert "Permission denied (403)" in entry.error
     assert f"access key {moto_s3.access_key[:4]}" in entry.error and "environment" in entry.error
     assert "--profile" in entry.error and "--anonymous" in entry.error
     assert "not-the-secret" not in entry.error
@@ -215,7 +215,7 @@ def test_wrong_keys_say_who_was_refused_and_how_to_choose(aws_env, moto_s3):
 def test_missing_credentials_read_anonymously_and_say_so(aws_env, moto_s3):
     aws_env.setenv("AWS_ENDPOINT_URL", moto_s3.endpoint)
     entry = adapter_for("zarr", "s3://data/experiment.zarr").entry("zarr", "s3://data/experiment.zarr")
-    assert "access denied (403)" in entry.error and "anonymous" in entry.error
+    assert "Permission denied (403)" in entry.error and "anonymous" in entry.error
 
 
 def test_anonymous_access_to_public_data_needs_no_keys(aws_env, moto_s3):

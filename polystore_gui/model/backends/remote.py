@@ -61,8 +61,12 @@ class RemoteZarr:
                 return found.with_details(detail=f"{found.detail}, remote")
             store, key, _ = locate(path)
             if store.can_list:
-                return Entry(backend, path, url.name, EntryKind.DIRECTORY, detail="S3 prefix, remote")
-            return Entry(backend, path, url.name, EntryKind.ERROR, error=f"no zarr metadata at {path}")
+                folders, objects = store.list_dir(key)
+                if folders or objects:
+                    return Entry(backend, path, url.name, EntryKind.DIRECTORY, detail="S3 prefix, remote")
+                return Entry(backend, path, url.name, EntryKind.ERROR, error=f"Does not exist: {path}")
+            return Entry(backend, path, url.name, EntryKind.ERROR,
+                         error=f"Does not exist: {path} (no zarr metadata there)")
         except Exception as exc:  # RemoteError, CredentialsError, RemoteAddressError: for the row
             return Entry(backend, path, path.rstrip("/").rsplit("/", 1)[-1] or path, EntryKind.ERROR, error=str(exc))
 
@@ -95,6 +99,8 @@ class RemoteZarr:
         out: list[Entry] = []
         if store.can_list:
             folders, objects = store.list_dir(key)
+            if not folders and not objects:  # not even its own metadata: gone since it was listed
+                raise ListingError(f"No longer exists: {entry.path}")
             names = [f for f in folders if show_hidden or not f.startswith(".")]
             metas = read_nodes(store, [f"{key}/{f}" if key else f for f in names])
             for name, child in zip(names, metas):
@@ -191,7 +197,9 @@ class RemoteZarr:
         from ..remote_zarr import node
 
         meta = node(path)
-        return meta is None or meta.node_type == "group"
+        if meta is not None:
+            return meta.node_type == "group"
+        return self.exists(backend, path)  # an S3 prefix holding something is a folder
 
     def delete(self, backend: str, path: str) -> None:
         raise PermissionError(f"{path}: remote stores are opened read-only in this version")

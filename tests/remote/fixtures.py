@@ -1,4 +1,4 @@
-"""Fixtures for remote stores: moto's S3 server and a 50 ms HTTP host, both on 127.0.0.1.
+"""Fixtures for remote stores (a pytest plugin, registered by tests/conftest.py so that every test folder shares one server): moto's S3 server and a 50 ms HTTP host, both on 127.0.0.1.
 
 The same zarr v3 store (the demo's experiment.zarr: a plain array, a sharded one with
 missing chunks, an OME-NGFF image with labels, written by zarr-python) is served by both;
