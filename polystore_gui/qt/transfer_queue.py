@@ -2,8 +2,11 @@
 
 A transfer (what one drop asked for) runs in one worker job, item after item
 (``model.transfers.run_item``); the job yields progress events the panel shows. A
-failing item never stops the rest. Cancelling an item (or all) is a flag the running
-item checks between blocks: it removes what it wrote and the source stays untouched.
+failing item never stops the rest. Cancelling an item (or all) sets that item's cancel
+token, which the running item checks between blocks: it removes what it wrote and the
+source stays untouched. The job is handed the items and their tokens, never the rows'
+widgets (see qt.workers); quitting aborts the job itself, whose running item is closed
+on the worker at once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..model import transfers
+from ..model.cancel import CancelToken
 from ..model.entries import human_size
 from .workers import WorkerPool
 
@@ -44,7 +48,11 @@ class Row:
     total: int = 0
     status: str = "waiting"
     message: str | None = None
-    cancelled: bool = False
+    cancel: CancelToken = field(default_factory=CancelToken)  # this item's, read by the job
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.cancelled
 
 
 @dataclass
@@ -66,15 +74,23 @@ class Summary:
         return "Transfers finished: " + ", ".join(parts)
 
 
-def _job(items: Sequence[transfers.Item], rows: Sequence[Row]) -> Generator[tuple[int, Any], None, None]:
+def _job(items: Sequence[transfers.Item], cancels: Sequence[CancelToken]) -> Generator[tuple[int, Any], None, None]:
     """Worker body: (row index, progress tuple or Outcome) events, item after item."""
-    for index, (item, row) in enumerate(zip(items, rows)):
-        gen = transfers.run_item(item, cancelled=lambda r=row: r.cancelled)
+    for index, (item, cancel) in enumerate(zip(items, cancels)):
+        gen = transfers.run_item(item, cancelled=cancel)
         try:
             while True:
                 yield index, next(gen)
         except StopIteration as stop:
             yield index, stop.value
+        finally:
+            if gen.gi_frame is not None:
+                # The job was aborted mid-item (quitting): the item stops through its own
+                # cancel path, here on the worker and at once, and removes what it wrote
+                # (closing it would only end its journal record, leaving the partial copy).
+                cancel.cancel()
+                for _event in gen:
+                    pass
 
 
 class TransferQueue(QWidget):
@@ -126,7 +142,7 @@ class TransferQueue(QWidget):
         rows = [self._add_row(item) for item in items]
         summary = Summary()
         self._workers.start(
-            _job, list(items), rows,
+            _job, list(items), [row.cancel for row in rows],
             on_yield=lambda event: self._on_event(rows, summary, event),
             on_finish=lambda: self._on_finished(summary),
         )
@@ -222,7 +238,7 @@ class TransferQueue(QWidget):
     def cancel_rows(self, rows: Sequence[Row]) -> None:
         for row in rows:
             if row.status in ("waiting", "copying"):
-                row.cancelled = True
+                row.cancel.cancel()
                 row.widget.setText(5, "cancelling…")
 
     def cancel_selected(self) -> None:

@@ -293,3 +293,35 @@ def test_the_interpreter_lock_pacing_lives_in_model_pacing_only():
                  if path.name != "pacing.py"
                  for n, line in enumerate(path.read_text().splitlines(), 1) if short_sleep.search(line)]
     assert offenders == []
+
+
+def test_an_aborted_transfer_job_removes_what_its_running_item_wrote_at_once(qtbot, tmp_path):
+    """Quitting aborts the transfer queue's job mid-item: the item is stopped through its own
+    cancel path on the worker (what it wrote removed) before the job's end is delivered,
+    not left half-written until the generator is collected."""
+    from polystore_gui.model import transfers
+    from polystore_gui.model.address import Address
+    from polystore_gui.model.cancel import CancelToken
+    from polystore_gui.qt.transfer_queue import _job
+
+    src = tmp_path / "src"
+    dst = tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    (src / "d").mkdir()
+    for i in range(200):  # a folder of files: many blocks, so the job yields often
+        (src / "d" / f"f{i:03d}.bin").write_bytes(os.urandom(64 * 1024))
+    (item,) = transfers.plan([Address("disk", str(src / "d"))], Address("disk", str(dst)))
+    pool = WorkerPool(max_threads=2)
+    seen_at_end: list[list[str]] = []
+    job = pool.start(_job, [item], [CancelToken()],
+                     on_finish=lambda: seen_at_end.append(sorted(os.listdir(dst))))
+    _quit_on_first_yield(job)
+    qtbot.waitUntil(lambda: bool(seen_at_end), timeout=30_000)
+    assert pool.wait(10_000)
+    # By the job's end the partial copy was discarded: put aside under a name of its own,
+    # whose removal (a thread of the transfer engine's) ends soon after.
+    assert not [n for n in seen_at_end[0] if ".gone" not in n], f"the aborted transfer left {seen_at_end[0]}"
+    qtbot.waitUntil(lambda: os.listdir(dst) == [], timeout=15_000)
+    assert sorted(os.listdir(src / "d")) == [f"f{i:03d}.bin" for i in range(200)]
+    del job
