@@ -35,8 +35,11 @@ def test_delete_moves_to_the_trash_through_the_real_dialog_and_never_follows_a_l
     expand(window, qtbot, "disk", str(root / "link"))
     seen = {}
 
-    def answer():
-        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    def answer():  # the question comes once Delete's plan is back from its worker
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(10, answer)
+            return
         seen["title"], seen["text"] = box.windowTitle(), box.text()
         seen["default"] = box.defaultButton().text()
         next(b for b in box.buttons() if b.text() == "Move to Trash").click()
@@ -68,8 +71,8 @@ def test_delete_refuses_an_entry_reached_through_a_link_out_of_the_root(make_win
     window.delete_confirmer = lambda entries, names, permanent: asked.append(names) or True
     _select(window, root / "link" / "precious.txt")
     window.delete_action.trigger()
+    qtbot.waitUntil(lambda: "leads out of" in window.statusBar().currentMessage(), timeout=10_000)
     assert not asked and (outside / "precious.txt").read_text() == "not ours"
-    assert "leads out of" in window.statusBar().currentMessage()
 
 
 def test_a_memory_entry_has_no_trash_and_the_dialog_says_it_goes_for_good(make_window, qtbot):
@@ -90,3 +93,67 @@ def test_a_memory_entry_has_no_trash_and_the_dialog_says_it_goes_for_good(make_w
     assert window._confirm_delete([entry], "memory:/x.txt", [str(Address("memory", "/x.txt"))]) is False
     assert seen["title"] == "Delete for Good" and "deleted for good" in seen["text"]
     assert seen["buttons"] == ["Cancel", "Delete for Good"]
+
+
+def test_delete_plans_in_a_worker_and_the_window_stays_responsive_until_the_dialog(
+        make_window, qtbot, tmp_path, monkeypatch):
+    """Issue 19: what Delete looks up first (does it exist, which trash, a link out of the
+    root) is file-system I/O, done in a worker; the window keeps handling events meanwhile
+    and the question comes once the plan is known."""
+    import threading
+
+    from polystore_gui.model import trash
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "slow.txt").write_text("s")
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    release, planned_on = threading.Event(), []
+    real_plan = trash.plan_delete
+
+    def slow_plan(address, listed_root):  # a slow mount: held until the test lets it go
+        planned_on.append(threading.current_thread())
+        assert release.wait(20), "never released"
+        return real_plan(address, listed_root)
+
+    monkeypatch.setattr(trash, "plan_delete", slow_plan)
+    asked = []
+    window.delete_confirmer = lambda entries, names, permanent: asked.append(names) or True
+    _select(window, root / "slow.txt")
+    ticks = []
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    try:
+        window.delete_action.trigger()  # returns at once: the plan waits in its worker
+        qtbot.waitUntil(lambda: bool(planned_on) and len(ticks) >= 3, timeout=10_000)  # the event loop runs meanwhile
+        assert planned_on[0] is not threading.main_thread()
+        assert not asked and (root / "slow.txt").exists()
+        assert "Preparing to delete" in window.statusBar().currentMessage()
+        with qtbot.waitSignal(window.deleteFinished, timeout=10_000) as finished:
+            release.set()
+    finally:
+        release.set()
+        timer.stop()
+    assert asked == [f"disk:{root / 'slow.txt'}"] and finished.args == [1, []]
+    assert not (root / "slow.txt").exists()
+
+
+def test_a_file_gone_before_delete_is_said_and_nothing_is_asked(make_window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "gone.txt").write_text("g")
+    (root / "kept.txt").write_text("k")
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    asked = []
+    window.delete_confirmer = lambda entries, names, permanent: asked.append(names) or False
+    _select(window, root / "gone.txt")
+    (root / "gone.txt").unlink()  # removed by another program after it was listed
+    window.delete_action.trigger()
+    qtbot.waitUntil(lambda: "no longer exists" in window.statusBar().currentMessage(), timeout=10_000)
+    assert not asked and "Not deleted" in window.statusBar().currentMessage()
+    assert (root / "kept.txt").exists()
