@@ -50,10 +50,13 @@ class SelectionMixin:
         index = self.tree_model.find(*address)
         if not index.isValid():
             return
-        if self.folder_list.model.state is not self.tree_model.folder_state(index) and (
+        if self.folder_list.model.state is self.tree_model.folder_state(index):
+            return  # the list shows this folder's state already, and follows it itself
+        if address == self.folder_list.model.folder or (
                 self.tree_model.is_large(index) and self.tree.isExpanded(self.proxy.mapFromSource(index))):
-            # A large folder opened: all its entries below, one event-loop turn later (the
-            # tree lays out its page in between: two short pauses rather than one long).
+            # A large folder opened (or the one the list showed, listed anew under a new row):
+            # all its entries below, one event-loop turn later (the tree lays out its page in
+            # between: two short pauses rather than one long).
             persistent = QPersistentModelIndex(index)
             call_later(self, 0, lambda: persistent.isValid() and self.show_folder_list(QModelIndex(persistent)))
 

@@ -131,3 +131,24 @@ def test_a_filter_keystroke_examines_only_the_rows_shown(make_window, qtbot, tmp
     assert shown == {f"img_{i:05d}.dat" for i in range(40, 50)}
     window.filter_edit.setText("")
     assert table.rowCount() == n
+
+
+def test_the_folder_list_follows_its_folder_listed_anew_under_a_new_row(make_window, qtbot, tmp_path):
+    """Refreshing the folder above makes new rows (and new listing states): the list shows
+    the new one, with what changed on disk."""
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(1200):
+        (big / f"f{i:05d}").touch()
+    window = make_window([tmp_path], show=True)
+    root = expand(window, qtbot, "disk", str(tmp_path))
+    expand(window, qtbot, "disk", str(big))
+    qtbot.waitUntil(window.folder_list.isVisible, timeout=10_000)
+    old = window.folder_list.model.state
+    (big / "zz_new").touch()
+    window.tree_model.refresh(root)
+    qtbot.waitUntil(lambda: window.tree_model.find("disk", str(big)).isValid(), timeout=10_000)
+    expand(window, qtbot, "disk", str(big))
+    new = window.tree_model.folder_state(window.tree_model.find("disk", str(big)))
+    qtbot.waitUntil(lambda: window.folder_list.model.state is new, timeout=10_000)
+    assert new is not old and window.folder_list.model.rowCount() == 1201
