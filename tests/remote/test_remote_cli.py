@@ -145,3 +145,16 @@ def _wait_for_requests(server, n):
         if server.count() >= n:
             return
         done.wait(0.01)
+
+
+def test_chunks_on_s3_and_over_http(capsys, s3_keys, http_server, remote_data):
+    code, out, err = _run(capsys, "chunks", "s3://data/experiment.zarr/sharded", "--json", "--summary")
+    assert code == 0, err
+    remote = json.loads(out)
+    code, out, err = _run(capsys, "chunks", str(remote_data / "experiment.zarr" / "sharded"), "--json", "--summary")
+    local = json.loads(out)
+    for key in ("nshards", "nshards_initialized", "nchunks_initialized", "stored_bytes"):
+        assert remote[key] == local[key], key
+    assert remote["nshards_initialized"] < remote["nshards"]  # a shard never written is said
+    code, _out, err = _run(capsys, "chunks", http_server.url + "/consolidated.zarr/plain")
+    assert code == 1 and "needs a listing" in err
