@@ -80,3 +80,16 @@ def test_open_location_takes_urls_and_wrong_keys_show_on_the_row(qtbot, make_win
     rows = child_rows(window.tree_model, index)
     text = " ".join(str(window.tree_model.index(r, 1, index).data()) for r in range(len(rows)))
     assert "Permission denied (403)" in text and "--profile" in text
+
+
+def test_chunk_inspector_maps_an_s3_array_and_says_why_not_over_http(qtbot, make_window, s3_keys,  # noqa: F811
+                                                                     http_server, tmp_path):
+    window = make_window([tmp_path])
+    window.set_inspector_visible(True)
+    with qtbot.waitSignal(window.inspector.scanFinished, timeout=60_000):
+        window.inspector.inspect("zarr", "s3://data/experiment.zarr/sharded")
+    summary = window.inspector.report.summary()
+    assert summary["nshards"] == 16 and 0 < summary["nshards_initialized"] < 16
+    with qtbot.waitSignal(window.inspector.scanFailed, timeout=60_000) as failed:
+        window.inspector.inspect("zarr", http_server.url + "/consolidated.zarr/plain")
+    assert "needs a listing" in failed.args[0]
