@@ -27,11 +27,12 @@ REMEMBERED = 64
 class NameFilter:
     """Positions of a listing's entries whose names hold a text, one text after another."""
 
-    __slots__ = ("_entries", "_folded", "_answers", "examined")
+    __slots__ = ("_entries", "_folded", "_ahead", "_answers", "examined")
 
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._entries = entries
         self._folded: list[str] | None = None  # every name case-folded, once worked out
+        self._ahead = False  # ...by the listing worker, which also made numpy's copy of them
         self._answers: dict[str, list[int]] = {}  # case-folded text -> positions, in order
         self.examined = 0
 
@@ -48,7 +49,16 @@ class NameFilter:
             return known
         narrower = self._smallest_answer_within(needle)
         if narrower is None:
-            found = match_positions(self._entries, needle)
+            prepared = self._folded is not None and self._ahead
+            if self._folded is None:
+                self._folded = self._prepared()
+                prepared = self._ahead = self._folded is not None
+                if self._folded is None:
+                    self._folded = folded_names(self._entries)  # once per listing, kept for the keys after
+            if prepared:  # a large disk folder's names, case-folded ahead in the worker: searched by numpy
+                found = match_positions(self._entries, needle)
+            else:
+                found = [i for i, name in enumerate(self._folded) if needle in name]
             self.examined = len(self._entries)
         else:
             found = [p for p in narrower if needle in self._folded_name(p)]
@@ -67,16 +77,18 @@ class NameFilter:
                 best = positions
         return best
 
+    def _prepared(self) -> list[str] | None:
+        """The names case-folded ahead by the listing worker (a large disk folder), or None."""
+        prepared = getattr(self._entries, "folded_names", None)
+        folded: list[str] | None = prepared() if prepared is not None else None
+        return folded
+
     def _folded_name(self, position: int) -> str:
         if self._folded is None:
-            prepared = getattr(self._entries, "folded_names", None)
-            folded: list[str] | None = prepared() if prepared is not None else None
-            if folded is None and len(self._entries) <= 4096:
-                folded = folded_names(self._entries)
-            if folded is None:
-                # A large listing not case-folded ahead: only the names asked for, one by one.
-                return self._entries[position].name.casefold()
-            self._folded = folded
+            self._folded = self._prepared()
+            self._ahead = self._folded is not None
+            if self._folded is None:
+                self._folded = folded_names(self._entries)
         return self._folded[position]
 
 

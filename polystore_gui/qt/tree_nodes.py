@@ -154,7 +154,7 @@ def cell_text(node: Node, column: int) -> str:
             return ""
         if entry.error is not None and node.error_row:
             return f"error: {entry.error}"
-    return entry_text(entry, column, node.count)
+    return entry_text(entry, column, node.count if column == SIZE else None)
 
 
 def entry_text(entry: Entry, column: int, count: int | None = None) -> str:
