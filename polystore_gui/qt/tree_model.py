@@ -10,6 +10,12 @@ the tree: its last row ("… 98,000 more") stands for the rest, which the folder
 learns details (size, time, zarr facts) for the rows on screen (``request_details``),
 and for all its entries only when sorted by a column that needs them (``describe_all``).
 
+A folder's listing state (phase, whole listing, details learnt, counts, error) is a
+:class:`~polystore_gui.model.folder_state.FolderState` (``folder_state``), not this
+model's: its rows here and the folder list's table are two views of it. This model lists
+the folder (in workers) and writes what it learns into the state; the folder list reads
+and follows the state itself.
+
 Sorting happens here, not in a proxy (a proxy compares rows through ``data()`` one
 Python call at a time): the worker sorts the listing, and ``sort()`` re-sorts it.
 
@@ -226,12 +232,6 @@ class BackendTreeModel(QAbstractItemModel):
         """The whole listing of a listed folder, in the tree's order, with what is known of each."""
         folder = self.node(index).folder
         return folder.merged() if folder is not None else []
-
-    def listing_parts(self, index: QModelIndex) -> tuple[list[Entry], Sequence[Entry], dict[str, Entry]]:
-        """The rows the tree shows, the rest as listed, and the details learnt since, by path."""
-        node = self.node(index)
-        shown = [c.entry for c in node.children if not (c.placeholder or c.error_row or c.more)]
-        return shown, node.pending, node.folder.details if node.folder is not None else {}
 
     def is_large(self, index: QModelIndex) -> bool:
         """A listed folder with more entries than the tree shows (the rest: in the folder list)."""

@@ -282,7 +282,3 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
         _classes = (ClosingGeneratorWorker, TokenFunctionWorker)
     return _classes
 
-
-def _closing_generator_worker() -> type[Any]:
-    """The generator worker class of this module's contract (see ``_worker_classes``)."""
-    return _worker_classes()[0]
