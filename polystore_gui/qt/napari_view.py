@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTOGRAM_DELAY_MS = 300
+# Whether the user wants the layer histogram (napari's "histogram" button beside the contrast
+# slider): remembered, so later previews show it too. Off until the user asks: each layer's
+# histogram is a GL canvas of its own, 0.2-0.8 s of GUI time to build in software GL.
+HISTOGRAM_KEY = "viewer/showHistogram"
 PREPARE_DELAY_MS = 500  # after napari's import, with no preview asking: the Qt side is built ahead
 PREPARE_STEP_MS = 40  # between the steps of that build and of the warm-up (one event-loop turn each)
 
@@ -108,6 +112,7 @@ class ViewerPane(QWidget):
         self._build_wanted = False  # once asked for, a build stays wanted until it is done
         self._preparing = False  # building ahead of any preview (then warming up), not asked for
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
+        self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
@@ -242,38 +247,37 @@ class ViewerPane(QWidget):
         return self._preparing and self._state is ViewerState.BUILT and self.viewer is not None
 
     def _warm_step(self, makers: list[Any]) -> None:
+        """Add the next tiny layer; it is drawn once sliced (one layer's programs a turn)."""
         if not self._warming():
             return
-        if makers:
-            try:
-                self._warm_layers.append(makers[0]())
-            except Exception as exc:  # a warm-up is an optimisation: never an error for the user
-                log.warning("napari's warm-up layer could not be added: %s", exc)
-            call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(makers[1:]))
+        if not makers:
+            call_later(self, PREPARE_STEP_MS, self._warm_clear)
             return
-        self._warm_draw(deadline=30)
+        try:
+            self._warm_layers.append(makers[0]())
+        except Exception as exc:  # a warm-up is an optimisation: never an error for the user
+            log.warning("napari's warm-up layer could not be added: %s", exc)
+        call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(makers[1:], deadline=30))
 
-    def _warm_draw(self, deadline: int) -> None:
-        """Draw once the tiny image is sliced (async slicing), waiting a few turns at most."""
+    def _warm_draw(self, rest: list[Any], deadline: int) -> None:
+        """Draw once the layer is sliced (async slicing), waiting a few turns at most."""
         if not self._warming():
             return
         if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
-            call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(deadline - 1))
+            call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(rest, deadline - 1))
             return
         try:
-            self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the programs
+            self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
         except Exception as exc:
             log.warning("napari's warm-up draw failed: %s", exc)
-        call_later(self, PREPARE_STEP_MS, self._warm_clear)
+        call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(rest))
 
     def _warm_clear(self) -> None:
         if not self._warming():
             return
         self._preparing = False
-        warm, self._warm_layers = self._warm_layers, []
-        for layer in warm:
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
+        self._warm_layers = []
+        self.viewer.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
         self.prepared.emit()
 
     def _build_canvas(self) -> None:
@@ -468,8 +472,8 @@ class ViewerPane(QWidget):
         if images:
             viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
             # napari 0.9's histogram of the displayed data (contrast limits drawn on it and
-            # draggable) costs ~0.2 s of GUI time to build: after the first frame, and only
-            # for the layer whose controls are shown.
+            # draggable) costs 0.2-0.8 s of GUI time to build: only when the user wants it,
+            # after the first frame, and only for the layer whose controls are shown.
             call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
 
@@ -487,12 +491,28 @@ class ViewerPane(QWidget):
         layer = Image(data, **kwargs)
         histogram = SampledHistogram(layer)
         histogram.use_workers(self._workers.start)
+        histogram.events.enabled.connect(lambda _e=None, h=weakref.ref(histogram): self._on_histogram_toggled(h))
         layer._histogram = histogram
         self.viewer.layers.append(layer)
         return layer
 
+    @staticmethod
+    def histogram_wanted() -> bool:
+        """Whether layer histograms are shown (the user turned one on last, not off)."""
+        from qtpy.QtCore import QSettings
+
+        return bool(QSettings().value(HISTOGRAM_KEY, False, type=bool))
+
+    def _on_histogram_toggled(self, ref: Any) -> None:
+        histogram = ref()
+        if histogram is None or self._showing_histogram:
+            return
+        from qtpy.QtCore import QSettings
+
+        QSettings().setValue(HISTOGRAM_KEY, bool(histogram.enabled))  # the user's own choice
+
     def _show_active_histogram(self) -> None:
-        if self.viewer is None:
+        if self.viewer is None or not self.histogram_wanted():
             return
         layer = self.viewer.layers.selection.active
         # Only a layer this pane made (the chunk overlay's layers keep napari's own model, off).
@@ -500,7 +520,11 @@ class ViewerPane(QWidget):
         if histogram is not None and type(histogram).__name__ == "SampledHistogram" and not histogram.enabled:
             if not histogram.exact:  # an exact whole-array histogram stays in "full" mode
                 histogram.mode = "canvas"
-            histogram.enabled = True
+            self._showing_histogram = True
+            try:
+                histogram.enabled = True
+            finally:
+                self._showing_histogram = False
 
     def _on_active_layer_changed(self, _event: object = None) -> None:
         call_later(self, 0, self._show_active_histogram)

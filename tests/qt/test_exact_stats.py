@@ -170,7 +170,6 @@ def test_napari_histogram_switches_to_the_exact_one(qtbot, setup, tmp_path):
     _show(qtbot, panel, tmp_path / "sparse.zarr")
     (layer,) = panel.shown_layers
     histogram = layer.histogram
-    qtbot.waitUntil(lambda: histogram.enabled and not histogram._dirty, timeout=30_000)
     with qtbot.waitSignal(stats.finished, timeout=60_000) as done:
         stats.start()
     exact = done.args[0]["stats"]["histogram"]
@@ -178,10 +177,19 @@ def test_napari_histogram_switches_to_the_exact_one(qtbot, setup, tmp_path):
     np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
     np.testing.assert_allclose(histogram._bin_edges, exact["edges"])
     assert histogram._counts.sum() == 9 * 64 * 64  # every element, the missing chunks' fill value too
-    viewer = panel.viewer.viewer
-    viewer.dims.current_step = (0, *viewer.dims.current_step[1:])
-    qtbot.waitUntil(lambda: layer.loaded, timeout=30_000)
-    np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.qt.napari_view import HISTOGRAM_KEY
+
+    try:
+        histogram.enabled = True  # the user shows it (napari's histogram button)
+        viewer = panel.viewer.viewer
+        viewer.dims.current_step = (0, *viewer.dims.current_step[1:])
+        qtbot.waitUntil(lambda: layer.loaded, timeout=30_000)
+        assert histogram.mode == "full" and not histogram._dirty
+        np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
+    finally:
+        QSettings().remove(HISTOGRAM_KEY)
     assert stats.widget.isHidden()  # not an OME image: nothing to save
 
 

@@ -39,6 +39,18 @@ def panel(qtbot):
 
 
 @pytest.fixture
+def histogram_on():
+    """The user has turned the layer histogram on (napari's histogram button) before."""
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.qt.napari_view import HISTOGRAM_KEY
+
+    QSettings().setValue(HISTOGRAM_KEY, True)
+    yield
+    QSettings().remove(HISTOGRAM_KEY)
+
+
+@pytest.fixture
 def planes(tmp_path):
     """5 planes of 1024²: the middle one a ramp over 0-60000, the last one all near 50000."""
     a = zarr.create_array(tmp_path / "planes.zarr", shape=(5, 1024, 1024), chunks=(1, 256, 256), dtype="u2",
@@ -55,7 +67,8 @@ def _peak(histogram) -> float:
     return float(edges[i] + edges[i + 1]) / 2
 
 
-def test_the_histogram_follows_the_plane_but_is_counted_off_the_gui_thread(qtbot, panel, planes, monkeypatch):
+def test_the_histogram_follows_the_plane_but_is_counted_off_the_gui_thread(qtbot, panel, planes, monkeypatch,
+                                                                            histogram_on):
     from napari.components.histogram import HistogramModel
 
     from polystore_gui.model.sampled_histogram import SAMPLE_VALUES
@@ -94,7 +107,7 @@ def test_the_histogram_follows_the_plane_but_is_counted_off_the_gui_thread(qtbot
     assert histogram.jobs_started >= 2
 
 
-def test_slider_steps_while_a_count_runs_end_on_the_last_plane(qtbot, panel, planes):
+def test_slider_steps_while_a_count_runs_end_on_the_last_plane(qtbot, panel, planes, histogram_on):
     """Steps coalesce: the histogram ends up describing the plane shown last."""
     with qtbot.waitSignal(panel.previewShown, timeout=30_000):
         panel.request("zarr", str(planes))
@@ -107,3 +120,32 @@ def test_slider_steps_while_a_count_runs_end_on_the_last_plane(qtbot, panel, pla
     qtbot.waitUntil(lambda: layer.loaded and not histogram._dirty and abs(_peak(histogram) - 50050) < 500,
                     timeout=30_000)
 
+
+
+def test_the_histogram_is_built_when_the_user_asks_and_then_kept_on(qtbot, panel, planes, tmp_path):
+    """Each layer's histogram is a GL canvas of its own (0.2-0.8 s to build in software GL):
+    not built for every preview unless the user turned it on, which is remembered."""
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.qt.napari_view import HISTOGRAM_KEY
+
+    QSettings().remove(HISTOGRAM_KEY)
+    try:
+        with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+            panel.request("zarr", str(planes))
+        (layer,) = panel.shown_layers
+        panel.viewer._show_active_histogram()  # what the pane does after the first frame
+        assert not layer.histogram.enabled
+        layer.histogram.enabled = True  # the user clicks napari's histogram button
+        assert panel.viewer.histogram_wanted()
+        qtbot.waitUntil(lambda: not layer.histogram._dirty, timeout=30_000)
+
+        zarr.create_array(tmp_path / "other.zarr", shape=(3, 64, 64), chunks=(1, 64, 64), dtype="u1", fill_value=9)
+        with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+            panel.request("zarr", str(tmp_path / "other.zarr"))
+        (other,) = panel.shown_layers
+        qtbot.waitUntil(lambda: other.histogram.enabled and not other.histogram._dirty, timeout=30_000)
+        other.histogram.enabled = False  # turned off again: remembered too
+        assert not panel.viewer.histogram_wanted()
+    finally:
+        QSettings().remove(HISTOGRAM_KEY)
