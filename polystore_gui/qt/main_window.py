@@ -87,6 +87,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
                     else window_layout.DEFAULT_MAX)
         self.setAcceptDrops(True)
         self._shut_down = False
+        self._arrived: set[tuple[str, str]] = set()  # (backend, path) a running transfer changed
         self.workers = WorkerPool(parent=self)
         self.tree_model = BackendTreeModel(self.workers, self)
         self.tree_model.set_disk_roots([*(roots or []), os.path.expanduser("~")])

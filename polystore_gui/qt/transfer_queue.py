@@ -7,6 +7,12 @@ token, which the running item checks between blocks: it removes what it wrote an
 source stays untouched. The job is handed the items and their tokens, never the rows'
 widgets (see qt.workers); quitting aborts the job itself, whose running item is closed
 on the worker at once.
+
+Progress events come far more often than a person can read (one per block copied: 0.75 s
+of GUI time over a 1 GiB copy, measured by the session benchmark), so an event only
+records where its row is; the rows and the overall bar are redrawn at most every
+``REFRESH_MS`` from what was recorded. A row's end (done, failed, cancelled) and the end
+of a transfer are shown at once and exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -99,11 +105,18 @@ class TransferQueue(QWidget):
     itemFinished = Signal(object)  # transfers.Outcome
     transferFinished = Signal(object)  # Summary of one start() call
 
+    REFRESH_MS = 100  # progress drawn at most this often (every event's figures are kept)
+
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transferQueue")
         self._workers = workers
         self.rows: list[Row] = []
+        self._moved: dict[int, Row] = {}  # rows whose progress changed since they were last drawn
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(self.REFRESH_MS)
+        self._refresh.timeout.connect(self._on_refresh_timeout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
@@ -165,16 +178,28 @@ class TransferQueue(QWidget):
         index, payload = event
         row = rows[index]
         if isinstance(payload, transfers.Outcome):
+            self._moved.pop(id(row), None)
             self._finish_row(row, payload, summary)
             self.itemFinished.emit(payload)
+            self._update_overall()
         else:
             done, total = payload
             if row.started is None:
                 row.started = time.monotonic()
                 row.status = "copying"
             row.done, row.total = done, total
-            self._show_progress(row)
-        self._update_overall()
+            self._moved[id(row)] = row
+            if not self._refresh.isActive():
+                self._refresh.start()
+
+    def _on_refresh_timeout(self) -> None:
+        """Draw the progress recorded since the last time (see the module's docstring)."""
+        moved, self._moved = list(self._moved.values()), {}
+        for row in moved:
+            if row.status == "copying":
+                self._show_progress(row)
+        if moved:
+            self._update_overall()
 
     def _show_progress(self, row: Row) -> None:
         row.bar.setValue(int(1000 * row.done / row.total) if row.total else 0)
@@ -184,7 +209,7 @@ class TransferQueue(QWidget):
         row.widget.setText(3, f"{human_size(int(speed))}/s" if speed else "")
         left = (row.total - row.done) / speed if speed > 0 else None
         row.widget.setText(4, f"{left:.0f} s" if left is not None else "")
-        row.widget.setText(5, "moving" if row.item.move else "copying")
+        row.widget.setText(5, "cancelling…" if row.cancelled else "moving" if row.item.move else "copying")
 
     def _finish_row(self, row: Row, outcome: transfers.Outcome, summary: Summary) -> None:
         row.status = outcome.status
@@ -210,6 +235,7 @@ class TransferQueue(QWidget):
             row.widget.setForeground(5, Qt.GlobalColor.darkRed if outcome.status == "failed" else Qt.GlobalColor.darkGray)
 
     def _on_finished(self, summary: Summary) -> None:
+        self._on_refresh_timeout()  # what is left to draw, then the exact end
         self._update_overall()
         self.transferFinished.emit(summary)
 

@@ -31,31 +31,83 @@ class TransfersMixin:
         if backend in SINKS:
             self.viewer_link.send(addresses, backend)
             return
-        from ..model.transfers import landing
+        self.drop(addresses, Address(backend, path), move=action == Qt.DropAction.MoveAction)
 
-        destination, note = landing(Address(backend, path))  # a zarr array: the folder holding it
+    def drop(self, sources: list[Address], destination: Address, *, move: bool = False) -> None:
+        """A drop (or a paste): where it lands and what is taken there are read in a worker,
+        then the taken names are asked about here, then the queue runs it.
+
+        ``landing``: a drop on a zarr array goes into the folder or group that holds it (its
+        metadata is read to know). Nothing here waits for the file system on the GUI thread.
+        """
+        move_asked = self._move_answer(sources, destination, move)
+        if move_asked is None:
+            return
+        chunks = self.transfer_chunks()
+        self.statusBar().showMessage(f"Preparing to {'move' if move_asked else 'copy'} "
+                                     f"{len(sources)} item{'s' if len(sources) != 1 else ''}…")
+        self.workers.start(_plan_drop, list(sources), destination, move_asked, chunks,
+                           on_return=self._on_drop_planned, on_error=self._on_drop_plan_failed)
+
+    def _on_drop_planned(self, planned: tuple[Address, str | None, list[Any], bool, Any]) -> None:
+        destination, note, items, move, chunks = planned
         if note:
             self.statusBar().showMessage(note, 15_000)
-        self.transfer(addresses, destination, move=action == Qt.DropAction.MoveAction)
+        else:
+            self.statusBar().clearMessage()
+        decisions = self._decide_conflicts(items)
+        if decisions is None:
+            return
+        if any(action not in (None, "rename") for _item, action, _name in decisions):
+            # "keep both", "skip", "overwrite": planned again (a free name is looked for): in a worker.
+            self.workers.start(_apply_decisions, decisions, destination, move, chunks,
+                               on_return=self._queue_transfer, on_error=self._on_drop_plan_failed)
+        else:
+            self._queue_transfer(_apply_decisions(decisions, destination, move, chunks))
+
+    def _on_drop_plan_failed(self, exc: BaseException) -> None:
+        self.statusBar().showMessage(f"Not copied: {exc or type(exc).__name__}", 15_000)
 
     def transfer(self, sources: list[Address], destination: Address, *, move: bool = False) -> list[Any]:
-        """Copy (or move) ``sources`` into ``destination``, asking about taken names first."""
+        """Copy (or move) ``sources`` into ``destination``, asking about taken names first.
+
+        Planned on the calling thread, and the planned items returned (scripts, tests and the
+        benchmarks call it); the window's own drops and pastes go through ``drop``.
+        """
         from ..model import transfers
 
+        move_asked = self._move_answer(sources, destination, move)
+        if move_asked is None:
+            return []
         chunks = self.transfer_chunks()
-        if move and destination.backend in transfers.VOLATILE:
+        items = transfers.plan(sources, destination, move=move_asked, measure=False, chunks=chunks,
+                               allow_volatile_move=move_asked)
+        decisions = self._decide_conflicts(items)
+        if decisions is None:
+            return []
+        decided = _apply_decisions(decisions, destination, move_asked, chunks)
+        self._queue_transfer(decided)
+        return decided
+
+    def _move_answer(self, sources: list[Address], destination: Address, move: bool) -> bool | None:
+        """Whether to move (a move into memory is asked about first); None: cancelled."""
+        from ..model.backends import adapter_for
+
+        if move and adapter_for(destination.backend).capabilities.volatile:  # plan() refuses it: ask instead
             answer = self.volatile_move_resolver(sources, destination)
             if answer == "cancel":
                 self.statusBar().showMessage("Move cancelled: nothing was copied or deleted.", 5000)
-                return []
-            move = answer == "move"
-        items = transfers.plan(sources, destination, move=move, measure=False, chunks=chunks,
-                               allow_volatile_move=move)
-        decided: list[Any] = []
+                return None
+            return answer == "move"
+        return move
+
+    def _decide_conflicts(self, items: list[Any]) -> list[tuple[Any, str | None, str | None]] | None:
+        """Ask about each taken name: [(item, action or None when free, new name)]; None: cancelled."""
+        decisions: list[tuple[Any, str | None, str | None]] = []
         policy_for_all: tuple[str, str | None] | None = None
         for item in items:
             if not item.conflict:
-                decided.append(item)
+                decisions.append((item, None, None))
                 continue
             choice = policy_for_all
             if choice is None:
@@ -66,18 +118,14 @@ class TransfersMixin:
             action, name = choice
             if action == "cancel":
                 self.statusBar().showMessage("Transfer cancelled: nothing was copied.", 5000)
-                return []
-            if action == "rename" and name:
-                decided.append(transfers.rename_to(item, name))
-            else:
-                policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
-                          "keep both": transfers.Conflict.RENAME}[action]
-                decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move,
-                                              measure=False, chunks=chunks, allow_volatile_move=move))
+                return None
+            decisions.append((item, action if (action != "rename" or name) else "skip", name))
+        return decisions
+
+    def _queue_transfer(self, decided: list[Any]) -> None:
         if decided:
             self.transfer_dock.show()
             self.transfer_queue.start(decided)
-        return decided
 
     def _ask_volatile_move(self, sources: list[Address], destination: Address) -> str:
         """A move into memory would leave the only copy in this program's RAM: copy instead
@@ -127,6 +175,8 @@ class TransfersMixin:
 
     def _on_transfer_queue_transfer_finished(self, summary: Summary) -> None:
         self.statusBar().showMessage(summary.text + (f" — {summary.errors[0]}" if summary.errors else ""), 15_000)
+        arrived, self._arrived = self._arrived, set()
+        self._update_folders(arrived)
 
     def _on_transfer_queue_item_finished(self, outcome: Any) -> None:
         """Show what arrived (and what left, for a move): the folders involved update their rows
@@ -134,7 +184,9 @@ class TransfersMixin:
         if outcome.status != "done":
             return
         item = outcome.item
-        self._update_folders((address.backend, address.path) for address in (item.destination, item.source))
+        # Gathered, and listed again once the transfer (this start of the queue) has ended:
+        # a job of many items walks each folder once, not once per item.
+        self._arrived.update((address.backend, address.path) for address in (item.destination, item.source))
 
     def _update_folders(self, changed: Iterable[tuple[str, str]]) -> None:
         """Merge a fresh listing into every shown folder holding one of ``changed`` (backend, path).
@@ -262,3 +314,33 @@ class TransfersMixin:
             path = QFileDialog.getExistingDirectory(self, f"Copy {what} into", os.path.expanduser("~"))
             return path or None
         return str(text)
+
+
+def _plan_drop(sources: list[Address], destination: Address, move: bool, chunks: Any
+               ) -> tuple[Address, str | None, list[Any], bool, Any]:
+    """In a worker: where a drop on ``destination`` lands, and its items planned there."""
+    from ..model import transfers
+
+    landed, note = transfers.landing(destination)  # a zarr array: the folder holding it
+    items = transfers.plan(sources, landed, move=move, measure=False, chunks=chunks, allow_volatile_move=move)
+    return landed, note, items, move, chunks
+
+
+def _apply_decisions(decisions: list[tuple[Any, str | None, str | None]], destination: Address, move: bool,
+                     chunks: Any) -> list[Any]:
+    """The items to run once each taken name is decided (a worker's or the GUI's: it looks
+    for free names, for "keep both")."""
+    from ..model import transfers
+
+    decided: list[Any] = []
+    for item, action, name in decisions:
+        if action is None:
+            decided.append(item)
+        elif action == "rename" and name:
+            decided.append(transfers.rename_to(item, name))
+        else:
+            policy = {"skip": transfers.Conflict.SKIP, "overwrite": transfers.Conflict.OVERWRITE,
+                      "keep both": transfers.Conflict.RENAME}[action]
+            decided.extend(transfers.plan([item.source], destination, on_conflict=policy, move=move,
+                                          measure=False, chunks=chunks, allow_volatile_move=move))
+    return decided

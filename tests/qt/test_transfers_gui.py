@@ -71,6 +71,7 @@ def test_a_taken_name_is_asked_about_and_the_answer_applies_to_all(make_window, 
     model = window.tree_model
     mime = model.mimeData([model.find("disk", str(src / "a.bin"))])
     model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
+    qtbot.waitUntil(lambda: "Transfer cancelled" in window.statusBar().currentMessage(), timeout=10_000)
     assert not window.transfer_queue.busy and sorted(os.listdir(dst)) == ["a (2).bin", "a.bin", "sub", "sub (2)"]
 
 
@@ -107,7 +108,9 @@ def test_cancel_all_stops_a_big_copy_and_leaves_nothing(make_window, qtbot, tmp_
     mime = model.mimeData([model.find("disk", str(src / "big.bin")), model.find("disk", str(src / "a.bin"))])
     with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=60_000) as finished:
         model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
-        qtbot.waitUntil(lambda: window.transfer_queue.rows[-2].done > 0, timeout=30_000)
+        # (the rows come once the drop is planned, in a worker)
+        qtbot.waitUntil(lambda: len(window.transfer_queue.rows) >= 2 and window.transfer_queue.rows[-2].done > 0,
+                        timeout=30_000)
         window.transfer_queue.cancel_all()
     summary = finished.args[0]
     assert summary.cancelled == 2 and summary.done == 0
@@ -183,9 +186,11 @@ def test_a_drop_on_a_zarr_array_lands_in_the_group_that_holds_it_and_says_so(mak
     mime = model.mimeData([model.find("disk", str(src / "image.tif"))])
     array = model.find("zarr", str(dst / "g.zarr" / "old"))
     assert array.isValid() and model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, array)
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
     with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
         assert model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, array)
-        said = window.statusBar().currentMessage()
+    said = next(m for m in said if "is a zarr array" in m)  # said once the worker found where it lands
     assert "old is a zarr array" in said and str(dst / "g.zarr") in said
     assert finished.args[0].done == 1
     row = window.transfer_queue.table.topLevelItem(0)
