@@ -100,29 +100,37 @@ class _LazyRegistry(dict):  # type: ignore[type-arg]
         return value
 
 
+_WORKSPACES: dict[str, object] = {}
+
+
 def _workspace(root: str) -> object:
-    """polystore's VirtualWorkspaceBackend for a plate folder, bound to the backends it reads."""
+    """polystore's VirtualWorkspaceBackend for a plate folder, bound to the backends it reads
+    (one per folder: it reads its document again only when the document's time changes)."""
     from pathlib import Path
 
     from polystore.virtual_workspace import VirtualWorkspaceBackend
 
-    backend = VirtualWorkspaceBackend(Path(root))
-    backend.bind_registry(_LazyRegistry())
-    return backend
+    found = _WORKSPACES.get(root)
+    if found is None:
+        backend = VirtualWorkspaceBackend(Path(root))
+        backend.bind_registry(_LazyRegistry())
+        found = _WORKSPACES[root] = backend
+    return found
 
 
 class VirtualWorkspaceAdapter:
     """``virtual_workspace:<plate>/<virtual path>``: polystore's virtual workspace of a plate
     folder whose document maps one. The plate root is found from the path itself (the
     nearest folder above it with such a document), so the backend that "needs a plate
-    root" works as soon as an address names a plate that has its workspace file."""
+    root" works as soon as an address names a plate that has its workspace file: it needs
+    no other context (``needs_context`` is false for this adapter)."""
 
     name = "virtual workspace"
 
     def __init__(self) -> None:
         from .base import Capabilities
 
-        self.capabilities = Capabilities(readable=True, listable=True, needs_context=True, local=True)
+        self.capabilities = Capabilities(readable=True, listable=True, local=True)
 
     def _backend(self, path: str) -> tuple[str, Any]:
         root = workspace_root(path)
@@ -130,6 +138,16 @@ class VirtualWorkspaceAdapter:
             raise FileNotFoundError(f"{path} is not in a plate folder with a virtual workspace (a "
                                     "polystore_metadata.json with a workspace_mapping)")
         return root, _workspace(root)
+
+    def _source(self, workspace: Any, path: str) -> str | None:
+        """The file a virtual path's pixels come from, when its source is this machine's disk."""
+        try:
+            ref = workspace._resolve_ref(path)
+            if ref.backend != "disk":
+                return None
+            return str(workspace._resolve_path(path))
+        except Exception:  # polystore's own resolution errors: no source to describe
+            return None
 
     def entry(self, backend: str, path: str) -> Entry:
         import os
@@ -143,26 +161,38 @@ class VirtualWorkspaceAdapter:
                 return Entry(backend, path, name, EntryKind.DIRECTORY)
             if workspace.is_file(path):
                 return Entry(backend, path, name, EntryKind.VIRTUAL_FILE, detail="a plane of the plate's workspace")
-            error = "not in the plate's virtual workspace"
-        except Exception as exc:  # polystore's own errors, a missing document: said on the row
+            error = f"Does not exist: {path} is not in the plate's virtual workspace"
+        except FileNotFoundError as exc:
+            error = f"Does not exist: {exc}"
+        except Exception as exc:  # polystore's own errors: said on the row
             error = str(exc)
         return Entry(backend, path, name, EntryKind.ERROR, error=error)
 
     def list_children(self, entry: Entry, *, batch_size: int = 2048, show_hidden: bool = True) -> Iterator[list[Entry]]:
         import os
 
-        from .common import ListingError
+        from ..entries import Entry, EntryKind
+        from .common import ListingError, os_error_text
 
         try:
             _, workspace = self._backend(entry.path)
+            if not workspace.is_dir(entry.path):
+                raise ListingError(f"No longer exists: {entry.path} is not in the plate's virtual workspace")
             names = workspace.list_dir(entry.path)
+            files = {os.path.basename(f) for f in workspace.list_files(entry.path)}
+        except ListingError:
+            raise
+        except OSError as exc:
+            raise ListingError(os_error_text(exc, entry.path)) from exc
         except Exception as exc:
             raise ListingError(str(exc)) from exc
         batch = []
         for name in names:
             if not show_hidden and name.startswith("."):
                 continue
-            batch.append(self.entry(entry.backend, os.path.join(entry.path, name)))
+            path = os.path.join(entry.path, name)
+            batch.append(Entry(entry.backend, path, name, EntryKind.VIRTUAL_FILE, detail="a plane of the plate's workspace")
+                         if name in files else Entry(entry.backend, path, name, EntryKind.DIRECTORY))
             if len(batch) >= batch_size:
                 yield batch
                 batch = []
@@ -170,7 +200,39 @@ class VirtualWorkspaceAdapter:
             yield batch
 
     def describe(self, entries: Sequence[Entry], *, headers: bool = True) -> Iterator[list[Entry]]:
-        return iter(())
+        """Sizes and times of the files the virtual files come from (disk sources), and
+        TIFF shapes from their headers (never a pixel)."""
+        import os
+
+        from ..tiff_facts import is_tiff_name, read_tiff_facts
+
+        done = []
+        workspaces: dict[str, Any] = {}
+        for entry in entries:
+            if entry.kind.expandable or entry.error is not None:
+                continue
+            root = workspace_root(entry.path)
+            if root is None:
+                continue
+            workspace = workspaces.get(root) or workspaces.setdefault(root, _workspace(root))
+            source = self._source(workspace, entry.path)
+            if source is None:
+                continue
+            try:
+                st = os.stat(source)
+            except OSError as exc:
+                done.append(entry._replace(error=f"its source {source}: {exc.strerror}"))
+                continue
+            shape, dtype = entry.shape, entry.dtype
+            if headers and is_tiff_name(source):
+                try:
+                    facts = read_tiff_facts(source)
+                    shape, dtype = facts.shape, facts.dtype
+                except Exception:  # a header we cannot read: size and time are still known
+                    pass
+            done.append(entry._replace(size=st.st_size, modified=st.st_mtime, shape=shape, dtype=dtype))
+        if done:
+            yield done
 
     def _load(self, path: str) -> Any:
         import numpy as np
@@ -183,7 +245,10 @@ class VirtualWorkspaceAdapter:
 
         entry = self.entry(backend, path)
         if entry.error is not None:
-            return Info(backend, path, "file", error=entry.error)
+            error = entry.error
+            if listed and error.startswith("Does not exist"):
+                error = "No longer exists" + error[len("Does not exist"):]
+            return Info(backend, path, "file", error=error)
         if entry.kind.value == "directory":
             return Info(backend, path, "directory")
         try:
