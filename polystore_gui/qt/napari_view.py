@@ -35,6 +35,7 @@ HISTOGRAM_DELAY_MS = 300
 # histogram is a GL canvas of its own, 0.2-0.8 s of GUI time to build in software GL.
 HISTOGRAM_KEY = "viewer/showHistogram"
 PREPARE_DELAY_MS = 500  # after napari's import, with no preview asking: the Qt side is built ahead
+WARM_CANVAS_PIXELS = 16  # the hidden canvas's size while the warm-up draws
 PREPARE_STEP_MS = 40  # between the steps of that build and of the warm-up (one event-loop turn each)
 
 
@@ -113,6 +114,7 @@ class ViewerPane(QWidget):
         self._preparing = False  # building ahead of any preview (then warming up), not asked for
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
+        self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
@@ -219,10 +221,10 @@ class ViewerPane(QWidget):
     # QtViewer, the side widgets, an image layer's controls and vispy visual, and the shader
     # programs linked at the first draw (Mesa's glLinkProgram) cost the first preview 0.2-0.5 s
     # of GUI time otherwise. Here they are paid in short turns while the user has not asked for
-    # anything yet: the canvas is built, tiny layers of each kind the window shows (an image, an
-    # RGB heat map, the chunk overlay's lines and shapes) are added one a turn, drawn once into
-    # the canvas's framebuffer (the pane may still be hidden: QOpenGLWidget renders offscreen),
-    # then cleared. A preview arriving meanwhile takes over (its layers replace the tiny ones).
+    # anything yet: the canvas is built, tiny layers of the kinds the window shows (an image, the
+    # chunk overlay's RGB heat map and grid lines) are added one a turn, each drawn once into the
+    # canvas's framebuffer, drawn small (the pane may still be hidden: QOpenGLWidget renders
+    # offscreen), then cleared. A preview arriving meanwhile takes over (its layers replace them).
 
     def _prepare(self) -> None:
         if self._state is ViewerState.IMPORTED and not self._build_wanted:
@@ -238,9 +240,15 @@ class ViewerPane(QWidget):
             lambda: viewer.add_image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
             lambda: viewer.add_vectors(np.array([[[0.0, 0.0], [0.0, 8.0]]]), vector_style="line",
                                        name="warm-up lines"),
-            lambda: viewer.add_shapes([np.array([[1.0, 1.0], [1.0, 6.0], [6.0, 6.0], [6.0, 1.0]])],
-                                      shape_type="rectangle", face_color="transparent", name="warm-up shapes"),
+            # Not the chunk overlay's selection rectangle (a Shapes layer): its first draw took
+            # 0.35 s alone and 2.3 s within a session in software GL, in one turn that cannot be
+            # split; a stall that long at start-up is worse than at the first chunk clicked.
         ]
+        # Drawn small: in software GL a draw costs per pixel, and the programs are linked
+        # whatever the size. The layout gives the canvas its size back when it is shown.
+        native = self.qt_viewer.canvas.native
+        self._warm_size = native.size()
+        native.resize(WARM_CANVAS_PIXELS, WARM_CANVAS_PIXELS)
         self._warm_step(makers)
 
     def _warming(self) -> bool:
@@ -270,6 +278,8 @@ class ViewerPane(QWidget):
             self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
         except Exception as exc:
             log.warning("napari's warm-up draw failed: %s", exc)
+        for layer in self._warm_layers:  # drawn once: the next draw is the next layer's alone
+            layer.visible = False
         call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(rest))
 
     def _warm_clear(self) -> None:
@@ -278,6 +288,8 @@ class ViewerPane(QWidget):
         self._preparing = False
         self._warm_layers = []
         self.viewer.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
+        if self._warm_size is not None and not self.qt_viewer.isVisible():
+            self.qt_viewer.canvas.native.resize(self._warm_size)
         self.prepared.emit()
 
     def _build_canvas(self) -> None:
