@@ -42,6 +42,11 @@ Links are copied as links and FIFOs, sockets and devices are never opened (``loc
 same-file and inside-itself checks resolve links; a move into memory (gone with the process)
 is refused unless the caller asked the user.
 
+What a backend can do is its adapter's answer (``model.backends.adapter_for(...).capabilities``:
+``local`` paths are this machine's, ``writable``, ``volatile``, ``holds_links``), and whether
+something exists, is a folder, or goes away is asked of the adapter too; the writer for an
+item is chosen from those facts (``run._write``).
+
 Where each part lives: ``items`` (the item, its outcome, conflicts, errors, shared
 constants), ``places`` (what is at an address: exists, folder, size, same entry, remove),
 ``plan`` (planning, conflicts, free names, where a drop lands), ``staging`` (partial names,
@@ -62,30 +67,27 @@ from .into_zarr import IMAGE_EXTENSIONS, PASS_THROUGH, fit_chunks, plane_chunks
 from .items import (
     BLOCK,
     COPY_THREADS,
-    LOCAL,
-    NO_LINKS,
     PARTIAL,
     STORE_SUFFIXES,
-    VOLATILE,
-    WRITABLE,
     ZARR_METADATA,
     Cancelled,
     Conflict,
     Item,
     Outcome,
     Progress,
+    Refusal,
     TransferError,
     volatile_move_warning,
 )
-from .places import exists, is_folder
-from .plan import landing, plan, rename_to
-from .run import recover_interrupted, run_item
+from .places import exists, in_process, is_folder, is_local
+from .plan import destination_refusal, landing, plan, rename_to
+from .run import recover_interrupted, run_item, writes_zarr
 from .staging import _partial_name, settle, sweep_partials
 
 __all__ = [
-    "BLOCK", "COPY_THREADS", "IMAGE_EXTENSIONS", "LOCAL", "NO_LINKS", "PARTIAL", "PASS_THROUGH", "STORE_SUFFIXES",
-    "VOLATILE", "WRITABLE", "ZARR_METADATA", "Cancelled", "Conflict", "Item", "Outcome", "Progress",
-    "TransferError", "_partial_name", "delete", "exists", "fit_chunks", "is_folder", "landing", "plan",
+    "BLOCK", "COPY_THREADS", "IMAGE_EXTENSIONS", "PARTIAL", "PASS_THROUGH", "STORE_SUFFIXES", "ZARR_METADATA",
+    "Cancelled", "Conflict", "Item", "Outcome", "Progress", "Refusal", "TransferError", "_partial_name", "delete",
+    "destination_refusal", "exists", "fit_chunks", "in_process", "is_folder", "is_local", "landing", "plan",
     "plane_chunks", "recover_interrupted", "refresh_consolidated", "rename_to", "run_item", "settle", "shutil",
-    "sweep_partials", "volatile_move_warning",
+    "sweep_partials", "volatile_move_warning", "writes_zarr",
 ]

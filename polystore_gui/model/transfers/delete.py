@@ -7,8 +7,8 @@ import os
 
 from .. import zarr_consolidated
 from ..address import Address
-from .items import LOCAL, PARTIAL, TransferError, _describe
-from .places import _remove, exists
+from .items import PARTIAL, TransferError, _describe
+from .places import _remove, exists, is_local
 
 def delete(address: Address) -> None:
     """Delete an entry for good (the window's Delete, after it asked): a file, or a folder,
@@ -25,7 +25,7 @@ def delete(address: Address) -> None:
 def refresh_consolidated(address: Address) -> None:
     """After ``address`` left its folder (Delete, to the trash or for good): the consolidated
     metadata of the zarr groups above it written again, so zarr no longer lists it."""
-    if address.backend not in LOCAL:
+    if not is_local(address.backend):
         return
     try:
         zarr_consolidated.refresh(os.path.dirname(os.path.abspath(address.path)), leave_out=PARTIAL)

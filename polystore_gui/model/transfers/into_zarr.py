@@ -20,9 +20,9 @@ from ..address import Address
 from ..local_entries import special_kind
 from ..tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 from ..zarr_nodes import CorruptMetadataError, read_node
-from .items import COPY_THREADS, LOCAL, Cancelled, Progress, TransferError
+from .items import COPY_THREADS, Cancelled, Progress, TransferError
 from .local_copy import _copy_verify
-from .places import _load, _memory
+from .places import _load, is_local
 from .staging import _flush, _leave_out, _partial_name, _Run
 
 TILE = 2048
@@ -69,8 +69,8 @@ def _slabs(shape: Sequence[int], chunks: Sequence[int]) -> Iterable[tuple[slice,
 
 def _open_source_array(source: Address) -> Any:
     """An array-like for ``source`` that reads lazily where it can (zarr, npy, tiff)."""
-    if source.backend == "memory":
-        return np.asarray(_memory().load(source.path))
+    if not is_local(source.backend):
+        return np.asarray(_load(source))
     path = source.path
     if os.path.isdir(path):
         return _zarr_array(path)
@@ -127,7 +127,7 @@ def _array_to_zarr(run: _Run) -> Generator[Progress, None, None]:
 def _tiff_dimension_names(source: Address, shape: tuple[int, ...]) -> tuple[str, ...] | None:
     """A TIFF source's axes as dimension names (tifffile's series axes, 'CYX' → c, y, x),
     when they describe the array read from it; None for anything else."""
-    if source.backend not in LOCAL or not is_tiff_name(source.path):
+    if not is_local(source.backend) or not is_tiff_name(source.path):
         return None
     try:
         facts = read_tiff_facts(source.path)

@@ -10,21 +10,18 @@ from dataclasses import dataclass, field
 
 from ..address import Address
 
-NO_LINKS = ("memory", "zarr")  # backends that cannot hold a symbolic link
-VOLATILE = ("memory",)  # backends whose contents end with this process
 
 
 def volatile_move_warning(destination: Address) -> str:
-    """Why a move into a volatile backend loses data (the window asks; the CLI refuses)."""
-    return (f"{destination.backend} lives in this program's RAM: a move would delete the source and leave "
-            f"the only copy there, lost when the program quits")
+    """Why a move into a volatile backend (its adapter's ``volatile``) loses data: the
+    window asks; the plan, and so the CLI, refuse."""
+    return (f"{destination.backend} lives in this program's RAM: a move would delete the source and keep no "
+            f"copy but the one there, lost when the program quits")
 
 
 BLOCK = 8 << 20
 COPY_THREADS = 4  # files copied at a time within a folder or store
 PARTIAL = ".polystore-partial-"
-LOCAL = ("disk", "zarr", "ome_zarr")  # backends whose paths are this machine's paths
-WRITABLE = ("disk", "memory", "zarr")
 STORE_SUFFIXES = (".zarr", ".n5", ".zr", ".zarr3")  # a partial never ends so: no reader takes it for a store
 ZARR_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
 Progress = tuple[int, int]  # bytes done, bytes total
@@ -43,6 +40,19 @@ class TransferError(RuntimeError):
 
 class Cancelled(TransferError):
     pass
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why nothing at all can go to a destination: the same reason for every source.
+
+    ``loses_data``: the request itself would lose data (a move into a store that ends with
+    this process), not the place that cannot take anything; the CLI refuses it as a usage
+    error (exit 2) and the window asks instead.
+    """
+
+    reason: str
+    loses_data: bool = False
 
 
 @dataclass

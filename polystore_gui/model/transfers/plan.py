@@ -12,8 +12,11 @@ from collections.abc import Sequence
 from ..address import Address
 from ..local_entries import inside as _inside, special_entry
 from ..zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
-from .items import LOCAL, NO_LINKS, VOLATILE, WRITABLE, Conflict, Item, TransferError, volatile_move_warning
-from .places import _basename, _copies_into_itself, _join, _same_entry, _source_size, exists, is_folder
+from .items import Conflict, Item, Refusal, TransferError, volatile_move_warning
+from .places import (
+    _basename, _copies_into_itself, _join, _same_entry, _source_size, capabilities, exists, in_process, is_folder,
+    is_local,
+)
 
 def _free_name(destination_folder: Address, name: str) -> str:
     stem, ext = name, ""
@@ -43,38 +46,32 @@ def plan(
     noticeable moment: the window plans on its own thread and measures in the worker).
     """
     items: list[Item] = []
-    if move and destination.backend in VOLATILE and not allow_volatile_move:
-        reason = volatile_move_warning(destination) + " (copy instead)"
-        return [Item(s, destination, move, error=reason) for s in sources]
-    if destination.backend not in WRITABLE:
-        reason = f"{destination.backend} is not a storage backend this browser writes to"
-        return [Item(s, destination, move, error=reason) for s in sources]
-    if destination.backend in LOCAL and not os.path.isdir(destination.path):
-        reason = f"{destination.path} is not a folder"
-        return [Item(s, destination, move, error=reason) for s in sources]
-    if destination.backend == "memory" and not is_folder(destination):
-        return [Item(s, destination, move, error=f"memory:{destination.path} is not a folder") for s in sources]
-    group, refusal = _zarr_destination(destination)
+    refusal, group = _destination(destination, move=move, allow_volatile_move=allow_volatile_move)
     if refusal is not None:
-        return [Item(s, destination, move, error=refusal) for s in sources]
+        return [Item(s, destination, move, error=refusal.reason) for s in sources]
+    into = capabilities(destination.backend)
     for source in sources:
         name = _basename(source.path)
         final = Address(destination.backend, _join(destination.path, name))
         item = Item(source, final, move, chunks=chunks)
-        if not exists(source):
+        local = is_local(source.backend)
+        if not local and not in_process(source.backend):
+            item.error = (f"{source}: copies are made from this machine's files and polystore's memory, "
+                          f"not from {source.backend}")
+        elif not exists(source):
             item.error = f"{source} does not exist"
-        elif source.backend in LOCAL and (kind := special_entry(source.path)):
+        elif local and (kind := special_entry(source.path)):
             item.error = f"{kind} is not a file: nothing to copy"
-        elif source.backend in LOCAL and destination.backend in NO_LINKS and os.path.islink(source.path):
+        elif local and not into.holds_links and os.path.islink(source.path):
             item.error = f"{source.path} is a symbolic link: {destination.backend} cannot hold links"
-        elif source.backend in LOCAL and destination.backend in LOCAL and _copies_into_itself(source.path, destination.path):
+        elif local and into.local and _copies_into_itself(source.path, destination.path):
             item.error = f"{destination.path} is inside {source.path}: a folder cannot be copied into itself"
-        elif source.backend == destination.backend == "memory" and _inside(destination.path, source.path):
-            item.error = f"memory:{destination.path} is inside memory:{source.path}"
+        elif (source.backend == destination.backend and not local and
+              _inside(destination.path, source.path)):
+            item.error = f"{destination} is inside {source}"
         elif group is not None and (mixed := _format_mismatch(source, group)):
             item.error = mixed
-        elif source == final or (source.backend in LOCAL and destination.backend in LOCAL and
-                                 _same_entry(source.path, final.path)):
+        elif source == final or (local and into.local and _same_entry(source.path, final.path)):
             if on_conflict is Conflict.RENAME:
                 item.destination = Address(final.backend, _join(destination.path, _free_name(destination, name)))
             else:
@@ -95,6 +92,29 @@ def plan(
     return items
 
 
+def destination_refusal(destination: Address, *, move: bool = False,
+                        allow_volatile_move: bool = False) -> Refusal | None:
+    """Why nothing can go into ``destination`` (for every source alike), or None: what ``plan``
+    gives each item then, said once (``cp`` prints it once)."""
+    return _destination(destination, move=move, allow_volatile_move=allow_volatile_move)[0]
+
+
+def _destination(destination: Address, *, move: bool,
+                 allow_volatile_move: bool) -> tuple[Refusal | None, ZarrNodeMeta | None]:
+    """(why nothing can go into ``destination``, or None; the zarr group it is, or None)."""
+    into = capabilities(destination.backend)
+    if move and into.volatile and not allow_volatile_move:
+        return Refusal(volatile_move_warning(destination) + " (copy instead)", loses_data=True), None
+    if not into.writable or not (into.local or in_process(destination.backend)):
+        return Refusal(f"{destination.backend} is not a storage backend this browser writes to"), None
+    if into.local and not os.path.isdir(destination.path):
+        return Refusal(f"{destination.path} is not a folder"), None
+    if not into.local and not is_folder(destination):
+        return Refusal(f"{destination} is not a folder"), None
+    group, reason = _zarr_destination(destination)
+    return (Refusal(reason) if reason is not None else None), group
+
+
 def _zarr_destination(destination: Address) -> tuple[ZarrNodeMeta | None, str | None]:
     """(the zarr group ``destination`` is, or None; the reason it takes nothing, or None).
 
@@ -102,7 +122,7 @@ def _zarr_destination(destination: Address) -> tuple[ZarrNodeMeta | None, str | 
     no member of anything zarr can open. A group with metadata that cannot be read is
     refused too (it could not be told apart from an array, nor consolidated afterwards).
     """
-    if destination.backend not in LOCAL:
+    if not is_local(destination.backend):
         return None, None
     try:
         meta = read_node(destination.path)
@@ -123,7 +143,7 @@ def _format_mismatch(source: Address, group: ZarrNodeMeta) -> str | None:
     """Why a zarr node cannot go into ``group`` as it is stored: zarr-python sees no v3
     member in a v2 group, nor v2 in v3. (Images, arrays and folders of images are written
     by the transfer itself, in the group's format, and never mismatch.)"""
-    if source.backend not in LOCAL or not os.path.isdir(source.path):
+    if not is_local(source.backend) or not os.path.isdir(source.path):
         return None
     try:
         meta = read_node(source.path)
@@ -139,7 +159,7 @@ def _format_mismatch(source: Address, group: ZarrNodeMeta) -> str | None:
 def landing(destination: Address) -> tuple[Address, str | None]:
     """Where a drop on ``destination`` lands, and a note when that is somewhere else: a zarr
     array takes no members, so a drop on one goes into the folder or group that holds it."""
-    if destination.backend not in LOCAL:
+    if not is_local(destination.backend):
         return destination, None
     try:
         meta = read_node(destination.path)

@@ -16,10 +16,10 @@ from .. import zarr_consolidated
 from .. import transfer_journal as journal
 from ..address import Address
 from .into_zarr import _array_to_zarr, _folder_to_zarr
-from .items import LOCAL, PARTIAL, Cancelled, Item, Outcome, Progress, TransferError, _describe
+from .items import PARTIAL, Cancelled, Item, Outcome, Progress, TransferError, _describe
 from .local_copy import _copy_local
 from .memory import _into_memory, _memory_to_disk
-from .places import _is_zarr_node, _memory, _remove, _same_entry, _source_size
+from .places import _is_zarr_node, _remove, _same_entry, _source_size, _store, in_process, is_local
 from .staging import _partial_name, _Run, sweep_partials
 
 def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Generator[Progress, None, Outcome]:
@@ -33,8 +33,8 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
     try:
         if not item.total:
             item.total = _source_size(item.source)
-        if item.destination.backend in LOCAL:
-            if item.source.backend in LOCAL and _same_entry(item.source.path, item.destination.path):
+        if is_local(item.destination.backend):
+            if is_local(item.source.backend) and _same_entry(item.source.path, item.destination.path):
                 raise TransferError(f"{item.destination} is the source itself")  # a link changed since planning
             sweep_partials(os.path.dirname(item.destination.path.rstrip("/")))
         yield from _write(run)
@@ -64,7 +64,7 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
 def _journal_begin(item: Item) -> journal.Record | None:
     """The journal record of a transfer onto this machine's disk (None when the journal
     cannot be written: the transfer still runs, as safely, but is not found after a kill)."""
-    if item.destination.backend not in LOCAL:
+    if not is_local(item.destination.backend):
         return None
     try:
         return journal.begin(str(item.source), str(item.destination), item.move)
@@ -85,7 +85,7 @@ def _remove_source(source: Address, record: journal.Record | None) -> None:
     """Delete a moved source (its copy is in place and verified). A folder is first renamed
     aside to a partial name, in one step, then deleted: a kill half-way leaves a partial that
     the next start removes (finishing the move), never a half-deleted folder under its name."""
-    if source.backend != "memory" and os.path.isdir(source.path) and not os.path.islink(source.path):
+    if is_local(source.backend) and os.path.isdir(source.path) and not os.path.islink(source.path):
         aside = _partial_name(source.path)
         _journal_mark(record, "deleting source", aside)
         os.rename(source.path, aside)
@@ -141,7 +141,7 @@ def _recover(record: journal.Record) -> str:
 def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
     """After a member arrived in (``placed``) or left a zarr group: write the consolidated
     metadata of the groups above it again, so that ``zarr.open_group`` lists what is there."""
-    if address.backend not in LOCAL:
+    if not is_local(address.backend):
         return
     folder = os.path.dirname(os.path.abspath(address.path))
     try:
@@ -160,19 +160,29 @@ def _refresh_consolidated(run: _Run, address: Address, *, placed: bool) -> None:
         run.notes.append(f"consolidated metadata written again in {', '.join(refreshed)}")
 
 
+def writes_zarr(backend: str) -> bool:
+    """Whether what goes into ``backend`` is written as zarr (polystore's zarr backend): arrays
+    and images become zarr arrays, folders of images stores; zarr nodes are copied as stored.
+    Every other local destination takes files byte for byte."""
+    return backend == "zarr" and is_local(backend)
+
+
 def _write(run: _Run) -> Generator[Progress, None, None]:
+    """The writer for this item's kind of source and destination (asked of their adapters)."""
     source, final = run.item.source, run.item.destination
-    if final.backend == "disk" and source.backend in LOCAL:
+    source_local = is_local(source.backend)
+    if writes_zarr(final.backend):
+        if source_local and _is_zarr_node(source.path):
+            yield from _copy_local(run, source.path, final.path)  # encoded bytes, as stored
+        elif source_local and os.path.isdir(source.path):
+            yield from _folder_to_zarr(run)
+        else:
+            yield from _array_to_zarr(run)
+    elif is_local(final.backend) and source_local:
         yield from _copy_local(run, source.path, final.path)
-    elif final.backend == "zarr" and source.backend in LOCAL and _is_zarr_node(source.path):
-        yield from _copy_local(run, source.path, final.path)  # encoded bytes, as stored
-    elif final.backend == "zarr" and source.backend == "disk" and os.path.isdir(source.path):
-        yield from _folder_to_zarr(run)
-    elif final.backend == "zarr":
-        yield from _array_to_zarr(run)
-    elif final.backend == "memory":
+    elif in_process(final.backend) and (source_local or in_process(source.backend)):
         yield from _into_memory(run)
-    elif final.backend == "disk" and source.backend == "memory":
+    elif is_local(final.backend) and in_process(source.backend):
         yield from _memory_to_disk(run)
     else:
         raise TransferError(f"cannot copy from {source.backend} to {final.backend}")
@@ -184,11 +194,11 @@ def _place(run: _Run) -> None:
     staged = run.staged
     if staged is None:
         return
-    if final.backend == "memory":
-        memory = _memory()
-        if run.item.replace and memory.exists(final.path):
+    if not is_local(final.backend):
+        store = _store(final.backend)
+        if run.item.replace and store.exists(final.path):
             _remove(final)
-        memory.move(staged, final.path)
+        store.move(staged, final.path)
         run.temporaries.clear()
         return
     if run.item.replace and os.path.lexists(final.path):

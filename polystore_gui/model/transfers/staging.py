@@ -21,7 +21,7 @@ from typing import Any
 from .. import transfer_journal as journal
 from ..address import Address
 from .items import PARTIAL, STORE_SUFFIXES, Cancelled, Item, Progress
-from .places import _remove
+from .places import _remove, is_local
 
 _PARTIAL_RE = re.compile(r"^\..*\.polystore-partial-(\d+)(?:-(\d+))?-[0-9a-f]{8}(\.[^.]*)?$")
 
@@ -97,7 +97,7 @@ class _Run:
         deleted by a (non-daemon) thread, so a cancel returns at once even for 30,000 files."""
         for temp in reversed(self.temporaries):
             try:
-                if temp.backend != "memory" and os.path.isdir(temp.path) and not os.path.islink(temp.path):
+                if is_local(temp.backend) and os.path.isdir(temp.path) and not os.path.islink(temp.path):
                     doomed = _partial_name(temp.path.replace(PARTIAL, ".gone" + PARTIAL))
                     os.rename(temp.path, doomed)
                     thread = threading.Thread(target=shutil.rmtree, args=(doomed, True), name="discard")
