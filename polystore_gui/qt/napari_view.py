@@ -371,7 +371,8 @@ class ViewerPane(QWidget):
     def clear(self) -> None:
         self._preparing = False
         self._warm_layers = []
-        if self.viewer is not None:
+        # napari runs a full gc.collect() at every clear, even of an empty list
+        if self.viewer is not None and len(self.viewer.layers):
             self.viewer.layers.clear()
 
     def set_listed(self, layer: Any, listed: bool) -> None:
@@ -416,7 +417,8 @@ class ViewerPane(QWidget):
         viewer = self.viewer
         self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
         self._warm_layers = []
-        viewer.layers.clear()
+        if len(viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
+            viewer.layers.clear()
         added: list[Any] = []
         followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
         for spec in layers:
