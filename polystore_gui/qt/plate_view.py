@@ -335,8 +335,9 @@ class PlateView(QWidget):
 
     # -- content -------------------------------------------------------------------------------
 
-    def show_plate(self, plate: PlateSummary) -> None:
-        """Paint ``plate``'s grid now; its thumbnails follow from a worker."""
+    def show_plate(self, plate: PlateSummary, well: WellSummary | None = None) -> None:
+        """Paint ``plate``'s grid now (``well``, when given, current); its thumbnails follow
+        from a worker."""
         self.stop()
         self._generation += 1
         generation = self._generation
@@ -344,6 +345,10 @@ class PlateView(QWidget):
         self.pixels = {}
         self.grid.set_plate(plate)
         self.wells.set_plate(plate)
+        if well is not None:
+            self.grid.selected = {well.path}
+            self.grid.set_current(well.row_index, well.column_index, emit=False)
+            self.wells.select(well)
         with_fields = sum(1 for w in plate.wells if w.fields)
         text = (f"<b>{plate.kind}</b>{' ' + plate.version if plate.version else ''} — "
                 f"{len(plate.rows)} × {len(plate.columns)} grid, {len(plate.wells)} wells "

@@ -387,23 +387,25 @@ class PreviewPanel(QWidget):
         is shown in the plate view instead of its member counts."""
         if self._plate_field_of is None or (backend, path) != self._plate_field_of[1:]:
             self.plate_back.hide()
-        from ..model.backends.plate import plate_at
+        from ..model.backends.plate import plate_or_well_at
 
         self._workers.start(
-            plate_at, backend, path,
-            on_return=lambda plate, g=generation: self._on_plate_found(g, plate),
+            plate_or_well_at, backend, path,
+            on_return=lambda found, g=generation: self._on_plate_found(g, found),
             on_error=lambda exc: log.warning("looking for a plate failed", exc_info=exc),
         )
 
-    def _on_plate_found(self, generation: int, plate: Any) -> None:
+    def _on_plate_found(self, generation: int, found: Any) -> None:
+        """``found``: (plate, the selected well or None), or None when it is no plate or well."""
         if generation != self._generation:
             return
-        if plate is None:
+        if found is None:
             self.plate_view.stop()
             return
+        plate, well = found
         self._plate_generation = generation
         self.plate_back.hide()
-        self.plate_view.show_plate(plate)
+        self.plate_view.show_plate(plate, well)
         self.stack.setCurrentWidget(self.plate_view)
         self.busy.hide()
         self.plateShown.emit(plate)

@@ -165,3 +165,17 @@ def test_a_well_without_fields_and_a_missing_well_are_drawn_not_crashed(qtbot, m
     assert "listed by the plate but does not exist" in view.grid.tooltip_text(0, 1)
     qtbot.mouseDClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_rect(0, 1).center())
     assert view.fields.count() == 1 and view.fields.item(0).text() == "(no fields)"
+
+
+def test_selecting_a_well_shows_its_plate_with_the_well_current(qtbot, make_window, plates, tmp_path):
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    expand(window, qtbot, "disk", str(plates / "ome.zarr"))
+    # Members of a store met under disk are addressed in the store's backend.
+    expand(window, qtbot, "ome_zarr", str(plates / "ome.zarr" / "C"))
+    _select(window, qtbot, "ome_zarr", str(plates / "ome.zarr" / "C" / "2"))
+    view = _plate_shown(window, qtbot)
+    assert view.plate.path == str(plates / "ome.zarr")
+    assert view.grid.current == (2, 1) and view.fields_title.text() == "Fields of C02"
+    assert view.fields.count() == 2

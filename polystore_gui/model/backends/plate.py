@@ -295,3 +295,15 @@ def _register() -> None:
 
 
 _register()
+
+
+def plate_or_well_at(backend: str, path: str) -> tuple[PlateSummary, WellSummary | None] | None:
+    """The plate at ``backend:path``, or the plate of the well there with that well; None
+    for anything else (what the plate view shows for a selection)."""
+    plate = plate_at(backend, path)
+    if plate is not None:
+        return plate, None
+    found = well_at(backend, path)
+    if found is None or found[0] is None:
+        return None
+    return found[0], found[1]
