@@ -173,7 +173,8 @@ def case_first_frame(tool: str, url: str) -> dict[str, Any]:
 
     if tool == "napari-ome-zarr":
         from napari_ome_zarr import napari_get_reader
-    if tool == "ours":  # what the window has imported by the time a row is clicked
+    if tool == "ours":  # what the window has imported by the time a row is clicked (napari brings dask)
+        import dask.array  # noqa: F401
         import obstore  # noqa: F401
         import zarr.storage  # noqa: F401
 
@@ -223,6 +224,32 @@ def case_first_frame(tool: str, url: str) -> dict[str, Any]:
         pixels = [np.asarray(level[c, z]) for c in range(level.shape[0])]
     elapsed = time.perf_counter() - start
     return {"seconds": elapsed, "pixels": int(sum(p.size for p in pixels))}
+
+
+def case_client(tool: str, url: str) -> dict[str, Any]:
+    """zarr 3's own stores over each client, nothing of ours: the pyramid's level-2 plane."""
+    import zarr
+    from zarr.storage import FsspecStore, ObjectStore
+
+    if tool == "fsspec":
+        import aiohttp  # noqa: F401
+        import s3fs  # noqa: F401
+    else:
+        from obstore.store import HTTPStore, S3Store
+    start = time.perf_counter()
+    if tool == "fsspec":
+        options = {"client_kwargs": {"endpoint_url": os.environ.get("AWS_ENDPOINT_URL")}} if url.startswith("s3") else {}
+        store: Any = FsspecStore.from_url(url, read_only=True, storage_options=options)
+    elif url.startswith("s3://"):
+        bucket, _, prefix = url[5:].partition("/")
+        store = ObjectStore(S3Store(bucket, prefix=prefix, endpoint=os.environ["AWS_ENDPOINT_URL"], region="us-east-1",
+                                    access_key_id="testing", secret_access_key="testing",
+                                    client_options={"allow_http": True}), read_only=True)
+    else:
+        store = ObjectStore(HTTPStore.from_url(url, client_options={"allow_http": True}), read_only=True)
+    array = zarr.open_array(store=store, path="2", mode="r", zarr_format=3)
+    planes = [array[c, 4] for c in range(2)]
+    return {"seconds": time.perf_counter() - start, "pixels": int(sum(p.size for p in planes))}
 
 
 def case_scan(tool: str, url: str) -> dict[str, Any]:
@@ -314,12 +341,17 @@ def case_gui(s3: str) -> dict[str, Any]:
     if window.tree_model.canFetchMore(index):
         window.tree_model.fetchMore(index)
     done = {"preview": False, "scan": False}
-    window.preview.previewShown.connect(lambda *_a: done.update(preview=True))
+    marks: dict[str, float] = {}
+    window.preview.previewShown.connect(lambda *_a: (done.update(preview=True),
+                                                     marks.setdefault("preview_shown", time.monotonic() - start)))
+    window.tree_model.listingFinished.connect(lambda *_a: marks.setdefault("listed", time.monotonic() - start))
+    window.inspector.batchApplied.connect(lambda: marks.setdefault("first_chunk_batch", time.monotonic() - start))
     window.preview.previewFailed.connect(lambda *_a: done.update(preview=True)) \
         if hasattr(window.preview, "previewFailed") else None
     window.preview.request("zarr", f"s3://{BUCKET}/pyramid.zarr")
     window.set_inspector_visible(True)
-    window.inspector.scanFinished.connect(lambda: done.update(scan=True))
+    window.inspector.scanFinished.connect(lambda: (done.update(scan=True),
+                                                   marks.setdefault("scan_finished", time.monotonic() - start)))
     window.inspector.scanFailed.connect(lambda *_a: done.update(scan=True))
     window.inspector.inspect("zarr", f"s3://{BUCKET}/sharded.zarr/data")
     deadline = time.monotonic() + 120
@@ -328,10 +360,11 @@ def case_gui(s3: str) -> dict[str, Any]:
         time.sleep(0.001)
     end = time.monotonic()
     beat.stop()
-    stats = beat.stats(start, end)
+    stats = beat.stats(start, None)  # to the stop tick: a stall the loop's last turn ended is counted
     window.shutdown()
     window.close()
-    return {"seconds": end - start, "finished": all(done.values()), **stats, "worst": beat.worst_gaps(3)}
+    worst = [(round(at - start, 3), round(ms)) for at, ms in beat.worst_gaps(5) if start <= at <= end]
+    return {"seconds": end - start, "finished": all(done.values()), **stats, "worst_s_ms": worst, "marks": marks}
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -347,12 +380,14 @@ def main() -> None:
     parser.add_argument("--s3")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="comma-separated parts: clients,first_frame,requests,scan,copy,gui")
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve))
         return
     if args.case:
         result = {"first_frame": lambda: case_first_frame(args.tool, args.url),
+                  "client": lambda: case_client(args.tool, args.url),
                   "scan": lambda: case_scan(args.tool, args.url),
                   "copy": lambda: case_copy(args.tool, args.url, args.out),
                   "gui": lambda: case_gui(args.s3)}[args.case]()
@@ -364,61 +399,77 @@ def main() -> None:
     import tempfile
 
     results: dict[str, Any] = {"machine": machine_info(), "latency_s": LATENCY, "quick": args.quick}
+    parts = set(args.only.split(",")) if args.only else {"clients", "first_frame", "requests", "scan", "copy", "gui"}
     try:
         env = _env(servers.urls["s3"])
         s3, http = f"s3://{BUCKET}", servers.urls["http"]
-        rows = []
-        for name, url_s3, url_http in (("pyramid", f"{s3}/pyramid.zarr", f"{http}/pyramid.zarr"),
-                                       ("sharded", f"{s3}/sharded.zarr/data", f"{http}/sharded.zarr/data")):
-            for server, url in (("S3", url_s3), ("HTTP", url_http)):
-                tools = ["ours", "zarr-python"] + (["napari-ome-zarr"] if name == "pyramid" else [])
-                line = [name, server]
-                for tool in tools:
-                    times = [run_case(__file__, "first_frame", ["--tool", tool, "--url", url], env=env, quiet=False)
-                             for _ in range(args.repeat)]
-                    results[f"first_frame/{name}/{server}/{tool}"] = times
-                    line.append(fmt_s(summarize(t.get("seconds") for t in times)["median"]))
-                rows.append(line + [""] * (5 - len(line)))
-        results["first_frame_table"] = markdown_table(
-            ["data", "server", "ours", "zarr-python", "napari-ome-zarr"], rows)
-        before = servers.count()
-        run_case(__file__, "first_frame", ["--tool", "ours", "--url", f"{http}/pyramid.zarr"], env=env, quiet=False)
-        after = servers.count()
-        results["requests_http_pyramid"] = after["http"] - before["http"]
-        before = servers.count()
-        run_case(__file__, "first_frame", ["--tool", "ours", "--url", f"{s3}/pyramid.zarr"], env=env, quiet=False)
-        after = servers.count()
-        results["requests_s3_pyramid"] = after["s3"] - before["s3"]
-        # On screen: level 2 (1024 x 1024) = 4 chunks per channel x 2 channels; metadata: the
-        # group's and four levels' zarr.json (a viewer needs every level's shape).
-        results["requests_expected"] = 8 + 5
-        scan = {tool: [run_case(__file__, "scan", ["--tool", tool, "--url", f"{s3}/many.zarr"], env=env,
-                                quiet=False) for _ in range(args.repeat)] for tool in ("ours", "bare")}
-        results["scan"] = scan
-        copies = {}
-        for tool in ("ours", "bare"):
-            runs = []
-            for _ in range(args.repeat):
-                out = tempfile.mkdtemp(prefix="bench-remote-copy-")
-                try:
-                    runs.append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr", "--out", out],
-                                         env=env, quiet=False, timeout=900))
-                finally:
-                    shutil.rmtree(out, ignore_errors=True)
-            copies[tool] = runs
-        results["copy"] = copies
-        results["gui"] = run_case(__file__, "gui", ["--s3", servers.urls["s3"]], env=env, quiet=False, timeout=300)
+        if "clients" in parts:
+            rows = []
+            for server, url in (("S3", f"{s3}/pyramid.zarr"), ("HTTP", f"{http}/pyramid.zarr")):
+                line = [server]
+                for tool in ("fsspec", "obstore"):
+                    runs = [run_case(__file__, "client", ["--tool", tool, "--url", url], env=env, quiet=False)
+                            for _ in range(args.repeat)]
+                    results[f"client/{server}/{tool}"] = runs
+                    line.append(fmt_s(summarize(r.get("seconds") for r in runs)["median"]))
+                rows.append(line)
+            results["clients_table"] = markdown_table(["server", "zarr FsspecStore (s3fs / aiohttp)",
+                                                       "zarr ObjectStore (obstore)"], rows)
+            print(results["clients_table"])
+        if "first_frame" in parts:
+            rows = []
+            for name, url_s3, url_http in (("pyramid", f"{s3}/pyramid.zarr", f"{http}/pyramid.zarr"),
+                                           ("sharded", f"{s3}/sharded.zarr/data", f"{http}/sharded.zarr/data")):
+                for server, url in (("S3", url_s3), ("HTTP", url_http)):
+                    tools = ["ours", "zarr-python"] + (["napari-ome-zarr"] if name == "pyramid" else [])
+                    line = [name, server]
+                    for tool in tools:
+                        times = [run_case(__file__, "first_frame", ["--tool", tool, "--url", url], env=env,
+                                          quiet=False) for _ in range(args.repeat)]
+                        results[f"first_frame/{name}/{server}/{tool}"] = times
+                        line.append(fmt_s(summarize(t.get("seconds") for t in times)["median"]))
+                    rows.append(line + [""] * (5 - len(line)))
+            results["first_frame_table"] = markdown_table(
+                ["data", "server", "ours", "zarr-python", "napari-ome-zarr"], rows)
+            print(results["first_frame_table"])
+        if "requests" in parts:
+            for server, url in (("http", f"{http}/pyramid.zarr"), ("s3", f"{s3}/pyramid.zarr")):
+                before = servers.count()
+                run_case(__file__, "first_frame", ["--tool", "ours", "--url", url], env=env, quiet=False)
+                results[f"requests_{server}_pyramid"] = servers.count()[server] - before[server]
+            # On screen: level 2 (1024 x 1024) = 4 chunks per channel x 2 channels; metadata: the
+            # group's and four levels' zarr.json (a viewer needs every level's shape).
+            results["requests_expected"] = 8 + 5
+            print(f"requests (pyramid first frame): HTTP {results['requests_http_pyramid']}, "
+                  f"S3 {results['requests_s3_pyramid']}, expected {results['requests_expected']}")
+        med = lambda runs, key="seconds": summarize(r.get(key) for r in runs)["median"]  # noqa: E731
+        if "scan" in parts:
+            scan = {tool: [run_case(__file__, "scan", ["--tool", tool, "--url", f"{s3}/many.zarr"], env=env,
+                                    quiet=False, timeout=900) for _ in range(args.repeat)] for tool in ("ours", "bare")}
+            results["scan"] = scan
+            print(f"chunk scan: ours {fmt_s(med(scan['ours']))} vs bare listing {fmt_s(med(scan['bare']))}")
+        if "copy" in parts:
+            copies = {}
+            for tool in ("ours", "bare"):
+                runs = []
+                for _ in range(args.repeat):
+                    out = tempfile.mkdtemp(prefix="bench-remote-copy-")
+                    try:
+                        runs.append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr",
+                                                                "--out", out], env=env, quiet=False, timeout=900))
+                    finally:
+                        shutil.rmtree(out, ignore_errors=True)
+                copies[tool] = runs
+            results["copy"] = copies
+            print(f"copy: ours {med(copies['ours'], 'mib_s'):.1f} MiB/s vs bare {med(copies['bare'], 'mib_s'):.1f} MiB/s")
+        if "gui" in parts:
+            results["gui"] = run_case(__file__, "gui", ["--s3", servers.urls["s3"]], env=env, quiet=False,
+                                      timeout=300)
+            gui = results["gui"]
+            print(f"GUI: longest stall {gui.get('max_stall_ms')} ms, finished {gui.get('finished')}")
     finally:
         servers.close()
-    path = write_json("remote", results)
-    print(results["first_frame_table"])
-    med = lambda runs, key="seconds": summarize(r.get(key) for r in runs)["median"]  # noqa: E731
-    print(f"requests (pyramid first frame): HTTP {results['requests_http_pyramid']}, "
-          f"S3 {results['requests_s3_pyramid']}, expected {results['requests_expected']}")
-    print(f"chunk scan: ours {fmt_s(med(scan['ours']))} vs bare listing {fmt_s(med(scan['bare']))}")
-    print(f"copy: ours {med(copies['ours'], 'mib_s'):.1f} MiB/s vs bare {med(copies['bare'], 'mib_s'):.1f} MiB/s")
-    gui = results["gui"]
-    print(f"GUI: longest stall {gui.get('max_stall_ms', gui.get('max_ms'))} ms, finished {gui.get('finished')}")
+    path = write_json("remote" + ("-" + args.only.replace(",", "-") if args.only else ""), results)
     print(f"results: {path}")
 
 
