@@ -196,14 +196,15 @@ class PlateGrid(QWidget):
         assert plate is not None
         well = self._at.get((row, column))
         if well is None:
-            return f"{plate.rows[row]}{plate.columns[column]}: no well"
-        lines = [f"<b>{well.name}</b> ({well.path})", f"{len(well.fields)} field{'s' if len(well.fields) != 1 else ''}"]
+            return f"{_escape(plate.rows[row])}{_escape(plate.columns[column])}: no well"
+        lines = [f"<b>{_escape(well.name)}</b> ({_escape(well.path)})",
+                 f"{len(well.fields)} field{'s' if len(well.fields) != 1 else ''}"]
         if well.acquisition is not None:
             lines.append(f"acquisition {well.acquisition}")
-        lines += [f"{key}: {value}" for key, value in well.attributes]
-        lines += list(well.notes)
+        lines += [f"{_escape(key)}: {_escape(value)}" for key, value in well.attributes]
+        lines += [_escape(note) for note in well.notes]
         if well.path in self.failed:
-            lines.append(f"thumbnail: {self.failed[well.path]}")
+            lines.append(f"thumbnail: {_escape(self.failed[well.path])}")
         return "<br>".join(lines)
 
     def event(self, event: Any) -> bool:

@@ -179,3 +179,16 @@ def test_selecting_a_well_shows_its_plate_with_the_well_current(qtbot, make_wind
     assert view.plate.path == str(plates / "ome.zarr")
     assert view.grid.current == (2, 1) and view.fields_title.text() == "Fields of C02"
     assert view.fields.count() == 2
+
+
+def test_hover_text_shows_markup_in_names_as_text(qtbot):
+    """A well attribute holding markup is shown as written, not rendered (nor breaking the tooltip)."""
+    from polystore_gui.model.plate_summary import PlateSummary, WellSummary
+    from polystore_gui.qt.plate_view import PlateGrid
+
+    well = WellSummary("A01", "A/1", "A", "1", 0, 0, (), attributes=(("condition", "<b>x</b> & y"),))
+    plate = PlateSummary("ome-plate", "disk", "/p", None, "0.5", ("A",), ("1",), (well,), None)
+    grid = PlateGrid()
+    qtbot.addWidget(grid)
+    grid.set_plate(plate)
+    assert "condition: &lt;b&gt;x&lt;/b&gt; &amp; y" in grid.tooltip_text(0, 0)
