@@ -247,8 +247,6 @@ def test_bad_input_shows_clear_messages_and_the_tree_keeps_working(make_window, 
     assert row[1] == "error" and "No longer exists" in row[0]
 
     # Permission denied (the test may run as root, who reads everything: make the OS say no).
-    import polystore_gui.model.listing as listing
-
     real_scandir = os.scandir
 
     def scandir(path):
@@ -256,7 +254,7 @@ def test_bad_input_shows_clear_messages_and_the_tree_keeps_working(make_window, 
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(listing.os, "scandir", scandir)
+    monkeypatch.setattr(os, "scandir", scandir)  # where the disk adapter meets the OS
     locked = expand(window, qtbot, "disk", str(tmp_path / "locked"))
     (row,) = child_rows(model, locked)
     assert row[1] == "error" and row[0] == f"Permission denied: {tmp_path / 'locked'}"
