@@ -19,7 +19,7 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import QPersistentModelIndex, Qt, Signal
+from qtpy.QtCore import QPersistentModelIndex, Qt, QTimer, Signal
 from qtpy.QtGui import QAction, QCloseEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -205,6 +205,16 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
             header.resizeSection(col, width)
         self._name_fitted = False
         header.sectionResized.connect(self._on_tree_header_section_resized)
+        # Columns fitted to what is shown (the rows in view only: a Python model answers each
+        # cell measured), once a burst of rows is in (see _fit_name_column).
+        header.setResizeContentsPrecision(0)
+        self._column_fit_timer = QTimer(self)
+        self._column_fit_timer.setSingleShot(True)
+        self._column_fit_timer.setInterval(60)
+        self._column_fit_timer.timeout.connect(self._fit_name_column)
+        self.tree.expanded.connect(self._schedule_column_fit)
+        self.tree.collapsed.connect(self._schedule_column_fit)
+        self.tree_model.listingFinished.connect(self._schedule_column_fit)
         self.tree.installEventFilter(self)
         self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
         self.tree.activated.connect(self._on_tree_activated)

@@ -76,3 +76,21 @@ def inspector_sizes(total: int, tree: int, minimums: tuple[int, int, int]) -> li
             inspector -= give - round(give * spare_tree / spare)
         preview = total - tree - inspector
     return [tree, max(0, preview), inspector]
+
+
+NAME_CAP = 0.7  # of the tree's viewport, the most Name takes for a long name: Kind and more stay in view
+
+
+def fitted_columns(viewport: int, wanted: list[int], samples: list[int]) -> list[int]:
+    """The tree's column widths for a ``viewport`` this wide, from what each column's shown
+    cells and title want (``wanted``, Name first) and the font's sample widths (``samples``).
+
+    Every column but Name: its content (never under its title), at most its sample width
+    (the widest common cell: a rarer longer one is elided rather than pushing Kind away). Name: its content up to ``NAME_CAP`` of the viewport, never under its own
+    minimum, never so wide that Kind leaves the viewport, and at least what the viewport
+    has left beside the others (no empty gap).
+    """
+    others = [min(want, sample) for want, sample in zip(wanted[1:], samples[1:])]
+    name_minimum = samples[0] - 60
+    name = max(name_minimum, min(wanted[0], int(viewport * NAME_CAP), viewport - others[0]), viewport - sum(others))
+    return [name, *others]

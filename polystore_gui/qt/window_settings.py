@@ -160,28 +160,34 @@ class SettingsMixin:
             QTimer.singleShot(0, self._fit_name_column)
 
     _name_sized_by_user = False
-
     _fitting_name = False
 
     def _fit_name_column(self) -> None:
-        """Name takes what the tree's pane has beside the other columns (never under its own
-        minimum): all six columns show when the pane has room for them. Done again when the
-        pane is resized (the inspector opened, the splitter moved), until the user sizes
-        the Name column by hand."""
+        """Fit the tree's columns to what they show: Name to the widest name shown (with its
+        indentation) up to a cap, at least what the pane has left; the other columns to
+        their content. A deep name reads whole; when Name and the rest do not all fit, the
+        rightmost columns scroll. Done again when the pane is resized and when folders open
+        or fill (debounced), until the user sizes a column by hand."""
         if self._name_sized_by_user:
             return
-        header = self.tree.header()
-        others = sum(header.sectionSize(c) for c in range(1, header.count()))
-        available = self.tree.viewport().width() - others
+        tree, header = self.tree, self.tree.header()
+        wanted = [max(header.sectionSizeHint(c), tree.sizeHintForColumn(c)) for c in range(header.count())]
+        widths = window_layout.fitted_columns(tree.viewport().width(), wanted, self._column_widths)
         self._fitting_name = True
         try:
-            header.resizeSection(0, max(self._column_widths[0] - 60, min(available, self._column_widths[0] + 120)))
+            for column, width in enumerate(widths):
+                if header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
         finally:
             self._fitting_name = False
 
+    def _schedule_column_fit(self, *_args: Any) -> None:
+        """Fit the columns once the rows being added are in (one fit for a burst of them)."""
+        if self._name_fitted and not self._name_sized_by_user:
+            self._column_fit_timer.start()
+
     def _on_tree_header_section_resized(self, column: int, _old: int, _new: int) -> None:
-        if column == 0 and not self._fitting_name and self._name_fitted and self.tree.header().isVisible() \
-                and _mouse_button_down():
+        if not self._fitting_name and self._name_fitted and self.tree.header().isVisible() and _mouse_button_down():
             self._name_sized_by_user = True
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 (Qt override)

@@ -160,3 +160,36 @@ def test_a_layout_saved_at_100_percent_opens_inside_the_screen_at_150(tmp_path):
     x, y, w, h = facts["frame"]
     ax, ay, aw, ah = facts["available"]
     assert ax <= x and ay <= y and x + w <= ax + aw and y + h <= ay + ah, facts
+
+
+def test_the_name_column_fits_deep_long_names_and_the_others_their_content(make_window, qtbot, tmp_path):
+    """Issue 19 (window): at a 1440-pixel window the Name column was about 150 px, so deep
+    names were cut. Name now fits what is shown (up to a cap), the other columns theirs."""
+    from .helpers import expand
+
+    folder = tmp_path / "experiments_2026" / "plate_reader_campaign" / "replicate_three_of_five"
+    folder.mkdir(parents=True)
+    name = "tiled_timelapse_of_the_whole_embryo_gfp.ome.tif"
+    (folder / name).write_bytes(b"not really a tiff")
+    window = make_window([tmp_path], show=True)
+    window.resize(1440, 900)
+    qtbot.waitUntil(lambda: window.width() == 1440, timeout=5_000)
+    path = tmp_path
+    for part in ("experiments_2026", "plate_reader_campaign", "replicate_three_of_five", None):
+        expand(window, qtbot, "disk", str(path))
+        if part is not None:
+            path = path / part
+    deep = window.proxy.mapFromSource(window.tree_model.find("disk", str(folder / name)))
+    window.tree.scrollTo(deep)
+    tree, header = window.tree, window.tree.header()
+    metrics = tree.fontMetrics()
+    # The whole name, after its indentation and icon, inside the Name column.
+    needed = tree.visualRect(deep).left() - tree.visualRect(tree.model().index(0, 0)).left() \
+        + metrics.horizontalAdvance(name) + tree.iconSize().width()
+    qtbot.waitUntil(lambda: header.sectionSize(0) >= needed, timeout=5_000)
+    assert header.sectionSize(0) <= 0.7 * tree.viewport().width() + 1  # capped: Kind and more stay in view
+    for column in range(1, header.count()):  # the others: their content (the widest shown cell) fits
+        shown = [tree.model().index(r, column, deep.parent()).data() or "" for r in range(tree.model().rowCount(deep.parent()))]
+        widest = max(metrics.horizontalAdvance(str(text)) for text in shown)
+        assert header.sectionSize(column) >= widest, (column, shown)
+    assert {0, 1} <= set(_columns_shown(tree, header))
