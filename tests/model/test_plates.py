@@ -164,3 +164,27 @@ def test_tiff_plate_thumbnails(tmp_path):
     plate = plate_at("disk", str(folder))
     thumbs = list(plate_thumbnails(plate, edge=50))
     assert [t.well for t in thumbs] == ["A01", "B02"] and all(max(t.pixels.shape) <= 50 for t in thumbs)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_thumbnails_of_a_pyramided_plate_cost_two_object_reads_a_well(tmp_path, monkeypatch, version):
+    """Each well: the lowest level's array metadata and its one chunk (zarr v2 keeps an
+    array's metadata in two documents, .zarray and .zattrs); never the other zarr format's
+    documents (zarr looks for both unless told the format)."""
+    import zarr.storage
+
+    path = write_ome_plate(tmp_path / "p.zarr", version=version, wells=["A/1", "A/2", "B/1", "B/3"], levels=3)
+    plate = plate_at("disk", str(path))
+    keys = []
+    real_get = zarr.storage.LocalStore.get
+
+    async def get(store, key, *args, **kwargs):
+        keys.append(key)
+        return await real_get(store, key, *args, **kwargs)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "get", get)
+    thumbs = list(plate_thumbnails(plate))
+    assert len(thumbs) == 4 and all(t.pixels is not None for t in thumbs)
+    documents = ["zarr.json"] if version == "0.5" else [".zarray", ".zattrs"]
+    assert sorted(set(keys) - {k for k in keys if k[0].isdigit() or k.startswith("c/")}) == sorted(documents)
+    assert len(keys) == 4 * (len(documents) + 1)
