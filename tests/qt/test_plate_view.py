@@ -192,3 +192,22 @@ def test_hover_text_shows_markup_in_names_as_text(qtbot):
     qtbot.addWidget(grid)
     grid.set_plate(plate)
     assert "condition: &lt;b&gt;x&lt;/b&gt; &amp; y" in grid.tooltip_text(0, 0)
+
+
+def test_a_1536_well_grid_fits_and_keeps_its_corners(qtbot):
+    from polystore_gui.model.plate_names import row_name
+    from polystore_gui.model.plate_summary import PlateSummary, WellSummary
+    from polystore_gui.qt.plate_view import PlateGrid
+
+    rows, columns = tuple(row_name(r) for r in range(32)), tuple(str(c + 1) for c in range(48))
+    wells = tuple(WellSummary(f"{rows[r]}{c + 1:02d}", f"{rows[r]}/{c + 1}", rows[r], str(c + 1), r, c, ())
+                  for r in range(32) for c in range(48))
+    grid = PlateGrid()
+    qtbot.addWidget(grid)
+    grid.resize(700, 500)
+    grid.set_plate(PlateSummary("ome-plate", "disk", "/p", None, "0.5", rows, columns, wells, None))
+    size = grid.cell_size()
+    assert size >= 4 and grid.cell_rect(31, 47).right() < grid.width() and grid.cell_rect(31, 47).bottom() < grid.height()
+    assert grid.position_at(grid.cell_rect(31, 47).center()) == (31, 47)
+    assert "AF48" in grid.tooltip_text(31, 47)
+    grid.grab()  # painted without error
