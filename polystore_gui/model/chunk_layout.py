@@ -22,7 +22,7 @@ from .remote_address import is_remote_path
 from .safe_files import open_regular
 from .codec_text import codec_text
 from .ome_meta import level0_path
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, chunk_key_encoding, ome_member_path
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, key_encoding_fields, ome_member_path
 
 MAX_UINT_64 = 2**64 - 1
 
@@ -60,7 +60,7 @@ class ChunkLayout:
     codec_names: tuple[str, ...]  # every codec name the pipeline needs (for "is it installed?")
     index: ShardIndexFormat | None = None
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
-    key_encoding: Any = field(default=None, repr=False, compare=False)  # zarr's ChunkKeyEncoding
+    key_encoding: Any = field(default=None, repr=False, compare=False)  # zarr's ChunkKeyEncoding, made on first use
 
     # -- grids ----------------------------------------------------------------------------
 
@@ -109,11 +109,12 @@ class ChunkLayout:
         chunk key encoding spells it. (The scan's numpy fast path builds the same keys from
         ``prefix`` and ``separator``, which are read off that encoding.)"""
         encoding = self.key_encoding
-        if encoding is None:  # a layout made without one: the encoding its fields describe
-            from zarr.core.chunk_key_encodings import DefaultChunkKeyEncoding, V2ChunkKeyEncoding
+        if encoding is None:  # made here, not in read_layout: zarr's import costs more than a scan
+            from zarr.core.chunk_key_encodings import parse_chunk_key_encoding
 
-            kind: Any = DefaultChunkKeyEncoding if self.prefix else V2ChunkKeyEncoding
-            encoding = kind(separator=self.separator)
+            encoding = parse_chunk_key_encoding(
+                {"name": "default" if self.prefix else "v2", "configuration": {"separator": self.separator}})
+            object.__setattr__(self, "key_encoding", encoding)
         return str(encoding.encode_chunk_key(tuple(int(i) for i in object_index)))
 
     def object_of(self, chunk_index: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -253,23 +254,15 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
             names.append(str(codec.get("name")))
     if len(chunks) != len(shape):
         raise CorruptMetadataError(f"corrupt zarr metadata: chunk shape {chunks} does not match shape {shape}")
-    encoding = chunk_key_encoding(doc, 3)
-    separator, prefix = _key_parts(encoding)
+    name, separator = key_encoding_fields(doc, 3)
+    prefix = "c" if name == "default" else ""
     if isinstance(data_type, dict):
         dtype = str(data_type.get("name", data_type))
     else:
         dtype = str(data_type)
     return ChunkLayout(path, 3, shape, dtype, _itemsize(data_type) if isinstance(data_type, str) else None,
                        doc.get("fill_value"), chunks, shards, separator, prefix, tuple(pipeline),
-                       tuple(dict.fromkeys(names)), index, doc, encoding)
-
-
-def _key_parts(encoding: Any) -> tuple[str, str]:
-    """(separator, prefix) of zarr's chunk key encoding, for the scan's numpy fast path:
-    the key of chunk (i, j) is ``prefix + sep + i + sep + j`` (``c`` for the default one)."""
-    from zarr.core.chunk_key_encodings import DefaultChunkKeyEncoding
-
-    return str(encoding.separator), "c" if isinstance(encoding, DefaultChunkKeyEncoding) else ""
+                       tuple(dict.fromkeys(names)), index, doc)
 
 
 def _index_format(config: dict[str, Any], n: int) -> ShardIndexFormat:
@@ -307,11 +300,9 @@ def _layout_v2(path: str, doc: Any) -> ChunkLayout:
     if not pipeline:
         pipeline.append("uncompressed")
     dtype_text = dtype if isinstance(dtype, str) else json.dumps(dtype)
-    encoding = chunk_key_encoding(doc, 2)
-    separator, prefix = _key_parts(encoding)
+    _name, separator = key_encoding_fields(doc, 2)
     return ChunkLayout(path, 2, shape, dtype_text, _itemsize(dtype) if isinstance(dtype, str) else None,
-                       doc.get("fill_value"), chunks, None, separator, prefix, tuple(pipeline), tuple(names), None, doc,
-                       encoding)
+                       doc.get("fill_value"), chunks, None, separator, "", tuple(pipeline), tuple(names), None, doc)
 
 
 @functools.lru_cache(maxsize=64)

@@ -228,6 +228,35 @@ def _native_dtype_text(parsed: Any, raw: Any) -> str:
     return _dtype_text(raw)
 
 
+def key_encoding_fields(doc: dict[str, Any], zarr_format: int) -> tuple[str, str]:
+    """(name, separator) of an array document's chunk key encoding, held to zarr's rules
+    (``default`` or ``v2``; separator '.' or '/': anything else would build keys that lead
+    out of the array's folder) without importing zarr — the chunk scan reads a layout in
+    processes where zarr's import would cost more than the scan. CorruptMetadataError
+    otherwise. ``chunk_key_encoding`` gives zarr's own object."""
+    where = V3_META if zarr_format == 3 else V2_ARRAY
+    name: Any
+    separator: Any
+    if zarr_format == 2:
+        name, separator = "v2", doc.get("dimension_separator") or "."
+    else:
+        found = doc.get("chunk_key_encoding")
+        found = {"name": "default"} if found is None else ({"name": found} if isinstance(found, str) else found)
+        if not isinstance(found, dict):
+            raise CorruptMetadataError(f"corrupt zarr metadata in {where}: chunk_key_encoding is {_json_type(found)}")
+        name = found.get("name")
+        config = found.get("configuration")
+        config = config if isinstance(config, dict) else {}
+        separator = config.get("separator", found.get("separator", "/" if name == "default" else "."))
+    if name not in ("default", "v2"):
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: chunk key encoding {str(name)[:40]!r} is not "
+                                   "'default' or 'v2'")
+    if separator not in (".", "/"):
+        raise CorruptMetadataError(f"corrupt zarr metadata in {where}: chunk key separator {str(separator)[:40]!r} "
+                                   "is not '.' or '/'")
+    return str(name), str(separator)
+
+
 def chunk_key_encoding(doc: dict[str, Any], zarr_format: int) -> Any:
     """zarr's own chunk key encoding for an array document (``DefaultChunkKeyEncoding`` or
     ``V2ChunkKeyEncoding``); CorruptMetadataError for one zarr refuses (a separator other
