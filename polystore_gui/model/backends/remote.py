@@ -23,12 +23,8 @@ if TYPE_CHECKING:
     from ..lazy import Preview
     from ..zarr_nodes import ZarrNodeMeta
 
-_METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-
 NO_LISTING = ("this HTTP server lists nothing: only the members its metadata names (consolidated "
               "metadata, OME-NGFF levels, labels, plate wells) can be shown")
-CHUNK_MAP_NEEDS_LISTING = ("the chunk map needs a listing, which a plain HTTP server does not give "
-                           "(S3 and local stores have one); the array's metadata is shown instead")
 
 
 def _backend_for(backend: str, meta: ZarrNodeMeta | None) -> str:
