@@ -171,10 +171,8 @@ def sorted_disk_listing(entry: Entry, *, show_hidden: bool = True, field: str = 
             files.close()
         yield ("all", listing)
         return
-    from .zarr_store import ZARR
-
     batches = (_list_disk_entry(entry, batch_size, show_hidden, meta) if on_disk
-               else ZARR.list_children(entry, batch_size=batch_size))
+               else list_group(entry, batch_size))  # a store met on disk lists as a store
     yield from sorted_batches(batches, field, descending)
 
 
