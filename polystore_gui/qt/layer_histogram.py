@@ -35,6 +35,12 @@ from ..model.sampled_histogram import display_histogram, log_counts, strided_sam
 log = logging.getLogger(__name__)
 
 
+def _drain(generator_function: Any) -> None:
+    """Run a generator function to its end (a worker's job)."""
+    for _ in generator_function():
+        pass
+
+
 class SampledHistogram(HistogramModel):
     """A layer histogram whose recomputes run in a worker, on at most ``SAMPLE_VALUES`` values."""
 
@@ -87,6 +93,15 @@ class SampledHistogram(HistogramModel):
         data = self._get_data()  # a strided view of the plane napari holds: nothing is copied
         if data is None or data.size == 0:
             return  # no slice yet: the first set_data asks again
+        if not isinstance(data, np.ndarray):
+            # "full" mode over lazy levels (a multiscale layer): napari's own sampler reads at
+            # most max_samples values, chunk by chunk; here in a worker (napari itself would
+            # run it on the GUI thread: its widget defers only a chunked array, not a pyramid).
+            self._job_running = True
+            self._jobs_started += 1
+            self._start_job(_drain, self.compute, on_return=lambda _none: self._on_full_sampled(),
+                            on_error=self._on_job_errored)
+            return
         low, high = self._layer.contrast_limits_range
         integer = bool(np.issubdtype(np.dtype(self._layer.dtype), np.integer))
         mode = self.mode
@@ -110,6 +125,16 @@ class SampledHistogram(HistogramModel):
         if self.mode == "full":
             self._full_cache = (self._bin_edges, self._counts, self.log_scale)
         self.events.counts()
+
+    def _on_full_sampled(self) -> None:
+        self._job_running = False
+        if self._again or self.mode != "full":
+            self._again = False
+            if self._dirty and self.enabled:
+                self._request()
+            return
+        if not self._dirty:
+            self.events.counts()
 
     def _on_job_errored(self, exc: BaseException) -> None:
         self._job_running = False

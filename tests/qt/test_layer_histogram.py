@@ -149,3 +149,31 @@ def test_the_histogram_is_built_when_the_user_asks_and_then_kept_on(qtbot, panel
         assert not panel.viewer.histogram_wanted()
     finally:
         QSettings().remove(HISTOGRAM_KEY)
+
+
+def test_full_mode_over_screen_levels_samples_chunks_never_the_whole_array(qtbot, panel, tmp_path, monkeypatch,
+                                                                          histogram_on):
+    """The "full" setting of napari's histogram, on a large plane's on-the-fly levels: napari's
+    sampler reads them chunk by chunk in a worker; the whole array is never read at once."""
+    from polystore_gui.model import screen_levels
+
+    a = zarr.create_array(tmp_path / "big.zarr", shape=(3, 2048, 2048), chunks=(1, 512, 512), dtype="u2",
+                          fill_value=0)
+    a[1] = (np.arange(2048 * 2048) % 3000).astype("u2").reshape(2048, 2048)
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("zarr", str(tmp_path / "big.zarr"))
+    (layer,) = panel.shown_layers
+    assert layer.multiscale
+    histogram = layer.histogram
+    qtbot.waitUntil(lambda: histogram.enabled and not histogram._dirty, timeout=30_000)
+    reads = []
+    real = screen_levels.StridedLevel.__array__
+
+    def spy(self, *args, **kwargs):
+        reads.append(self.shape)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(screen_levels.StridedLevel, "__array__", spy)
+    histogram.mode = "full"
+    qtbot.waitUntil(lambda: not histogram._dirty and histogram._counts.sum() > 0, timeout=30_000)
+    assert reads and all(len(shape) == 2 or shape[0] == 1 for shape in reads)  # plane by plane
