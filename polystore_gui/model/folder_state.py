@@ -16,7 +16,9 @@ details are not known asks for them (:meth:`FolderState.want_details`); whoever 
 folder (the tree model) learns them in a worker and hands them back (:meth:`learn`).
 
 No Qt here: the tree's rows and the folder list's table are Qt's business, the listing is
-not. Nothing here loops over a whole listing: a million entries stay where they are.
+not. Nothing here loops over a whole listing: a million entries stay where they are. It is
+used from one thread (the GUI's): workers list and describe, and their answers reach it
+through their jobs' signals.
 """
 
 from __future__ import annotations
