@@ -27,6 +27,9 @@ LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")
 POLYSTORE_DOCUMENTS = ("polystore_metadata.json", "openhcs_metadata.json")
 POLYSTORE_PLATE_NAME = "Polystore_Plate"  # polystore.zarr.DEFAULT_PLATE_NAME
 MAX_TIFF_SCAN = 200_000  # entries of a folder looked at for plate TIFF names
+# Every selected folder is asked whether it is a plate: one whose first entries hold no
+# plate TIFF is not read further (a million-entry folder costs a thousand entries).
+GIVE_UP_AFTER = 1_000
 MAX_NOTES_LISTED = 5
 
 
@@ -332,6 +335,8 @@ def read_tiff_plate(path: str, *, backend: str = "disk") -> PlateSummary | None:
                 if n >= MAX_TIFF_SCAN:
                     truncated = True
                     break
+                if n == GIVE_UP_AFTER and not any(parse_plate_file(name) for name in names[:200]):
+                    return None  # a large folder that starts with no plate TIFF: not scanned to its end
                 lower = entry.name.lower()
                 if lower.endswith((".tif", ".tiff")):
                     tiffs += 1

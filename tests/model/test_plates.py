@@ -188,3 +188,35 @@ def test_thumbnails_of_a_pyramided_plate_cost_two_object_reads_a_well(tmp_path, 
     documents = ["zarr.json"] if version == "0.5" else [".zarray", ".zattrs"]
     assert sorted(set(keys) - {k for k in keys if k[0].isdigit() or k.startswith("c/")}) == sorted(documents)
     assert len(keys) == 4 * (len(documents) + 1)
+
+
+def test_a_large_folder_without_plate_tiffs_is_not_scanned_to_its_end(tmp_path, monkeypatch):
+    """Every selected folder is asked whether it is a plate: a folder of many other files
+    is given up after its first entries."""
+    import polystore_gui.model.plate_read as plate_read
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(1500):
+        (folder / f"note_{i:05d}.txt").touch()
+    seen = []
+    real = os.scandir
+
+    class Counting:
+        def __init__(self, path):
+            self.it = real(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            for entry in self.it:
+                seen.append(entry.name)
+                yield entry
+
+    monkeypatch.setattr(plate_read.os, "scandir", Counting)
+    assert plate_at("disk", str(folder)) is None
+    assert len(seen) <= plate_read.GIVE_UP_AFTER + 1
