@@ -21,6 +21,9 @@ State = Phase
 # Rows of a folder the tree shows; a larger folder's last row stands for the rest.
 PAGE = 1000
 
+# Kinds of entry that are zarr stores (met under disk, they show under zarr / ome_zarr too).
+STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
+
 
 class Node:
     """One row: the model's internal pointer (the view never sees it).

@@ -77,7 +77,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
     import polystore_gui.model.entries as entries_module
     import polystore_gui.model.backends.disk as disk_module
     import polystore_gui.model.listing as listing_module
-    import polystore_gui.qt.tree_model as tree_model_module
+    import polystore_gui.qt.tree_jobs as tree_jobs_module
     from polystore_gui.model.address import ENTRIES_MIME
     from polystore_gui.qt.tree_model import PAGE
 
@@ -88,7 +88,7 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
         monkeypatch.setattr(disk_module, "NUMPY_SORT_FROM", 100)
         monkeypatch.setattr(entries_module.RunSorter, "RUN", 50)  # runs sorted by the helper while listing
         monkeypatch.setattr(entries_module, "_SLICE", 333)
-        monkeypatch.setattr(tree_model_module, "FOLD_AHEAD_FROM", 100)
+        monkeypatch.setattr(tree_jobs_module, "FOLD_AHEAD_FROM", 100)  # read by the listing job
     big = tmp_path / "big"
     big.mkdir()
     n = PAGE + 500
