@@ -356,13 +356,17 @@ def cmd_cp(args: argparse.Namespace) -> int:
         print(f"polystore-gui: cp --move into {destination}: refused, nothing was done: {refusal.reason}.",
               file=sys.stderr)
         return EXIT_USAGE
+    taken = transfers.take_up(sources, destination) if args.resume else {}  # before the clean-up removes them
     for message in transfers.recover_interrupted():
         print(f"polystore-gui: {message}", file=sys.stderr)
     if refusal is not None:
+        transfers.resume([], taken)
         print(f"polystore-gui: cp into {destination}: refused, nothing was done: {refusal.reason}", file=sys.stderr)
         return EXIT_FAILED
     items = transfers.plan(sources, destination, on_conflict=transfers.Conflict(args.on_conflict), move=args.move,
                            chunks=chunks)
+    for message in transfers.resume(items, taken):
+        print(f"polystore-gui: {message}", file=sys.stderr)
     cancelled = {"now": False}
     signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
     signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
@@ -755,6 +759,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-conflict", choices=["fail", "skip", "overwrite", "rename"], default="fail",
                    help="when the name is taken at the destination (default: fail; rename keeps both)")
     p.add_argument("--move", action="store_true", help="delete each source once its copy verified")
+    p.add_argument("--resume", action="store_true",
+                   help="take up an interrupted copy of the same SOURCE into the same DESTINATION (killed, crashed): "
+                   "files already copied are compared with the source and kept, the rest copied; without it an "
+                   "interrupted copy is removed and started again")
     p.add_argument("--chunks", default="plane", help="chunk shape for images and arrays written into zarr: 'plane' "
                    "(default: one plane per chunk, 2048x2048 tiles above 4096x4096) or sizes of the trailing "
                    "axes, e.g. 1,512,512")

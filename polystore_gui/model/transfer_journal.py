@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class Record:
     move: bool
     phase: str  # "copying", "deleting source"
     aside: str | None = None  # where the source of a move was renamed before it is deleted
+    staged: str | None = None  # the hidden folder a tree is being copied into (``cp --resume`` takes it up)
     path: str = ""  # the record's own file (not written)
 
     @property
@@ -87,10 +88,10 @@ def begin(source: str, destination: str, move: bool) -> Record:
     return record
 
 
-def mark(record: Record, phase: str, aside: str | None = None) -> Record:
-    """The record in its next phase, written (atomically) before that phase begins."""
-    updated = Record(record.pid, record.start, record.source, record.destination, record.move, phase, aside,
-                     record.path)
+def mark(record: Record, phase: str, aside: str | None = None, *, staged: str | None = None) -> Record:
+    """The record in its next phase, written (atomically) before that phase begins; ``staged``
+    (kept from ``record`` when not given) names the hidden folder the copy is written into."""
+    updated = replace(record, phase=phase, aside=aside, staged=staged if staged is not None else record.staged)
     _write(updated)
     return updated
 

@@ -53,7 +53,8 @@ constants), ``places`` (what is at an address: exists, folder, size, same entry,
 the sweep, a run's state, ``settle``), ``run`` (``run_item``, the journal, recovery,
 placing), ``local_copy`` (files and trees onto disk, verified), ``into_zarr`` (arrays,
 TIFFs and folders of images into zarr groups), ``memory`` (into and out of polystore's
-memory backend), ``delete`` (delete for good, consolidated refresh). Everything used
+memory backend), ``delete`` (delete for good, consolidated refresh), ``resume`` (taking up
+an interrupted copy: ``cp --resume``). Everything used
 outside the package is imported here: ``from polystore_gui.model import transfers`` and
 ``transfers.plan`` keep working.
 """
@@ -82,12 +83,13 @@ from .items import (
 from .places import exists, in_process, is_folder, is_local
 from .plan import destination_refusal, landing, plan, rename_to
 from .run import recover_interrupted, run_item, writes_zarr
+from .resume import resume, take_up
 from .staging import _partial_name, settle, sweep_partials
 
 __all__ = [
     "BLOCK", "COPY_THREADS", "IMAGE_EXTENSIONS", "PARTIAL", "PASS_THROUGH", "STORE_SUFFIXES", "ZARR_METADATA",
     "Cancelled", "Conflict", "Item", "Outcome", "Progress", "Refusal", "TransferError", "_partial_name", "delete",
     "destination_refusal", "exists", "fit_chunks", "in_process", "is_folder", "is_local", "landing", "plan",
-    "plane_chunks", "recover_interrupted", "refresh_consolidated", "rename_to", "run_item", "settle", "shutil",
-    "sweep_partials", "volatile_move_warning", "writes_zarr",
+    "plane_chunks", "recover_interrupted", "refresh_consolidated", "rename_to", "resume", "run_item", "settle",
+    "shutil", "sweep_partials", "take_up", "volatile_move_warning", "writes_zarr",
 ]

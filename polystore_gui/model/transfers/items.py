@@ -66,6 +66,7 @@ class Item:
     total: int = 0
     conflict: bool = False  # the destination name was taken when planned
     chunks: tuple[int, ...] | None = None  # chunk shape for arrays written into zarr (None: per plane)
+    resume: str | None = None  # a hidden folder holding an interrupted copy of this tree, taken up (cp --resume)
 
     @property
     def runnable(self) -> bool:

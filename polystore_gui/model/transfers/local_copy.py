@@ -9,6 +9,7 @@ Links are copied as links; FIFOs, sockets and devices are never opened.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -40,10 +41,18 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
     Every file is copied and compared with its source by a pool of threads (reads and
     writes release the GIL); the folder is flushed once (syncfs) before it is renamed
     into place, as ``cp -r`` followed by ``sync`` would be.
+
+    A resumed copy (``item.resume``: the hidden folder an interrupted copy left) keeps each
+    file already there whose bytes equal its source's (compared in full), writes the others
+    again, and removes what the source no longer holds.
     """
-    temp = _partial_name(final)
-    run.temporaries.append(Address("disk", temp))
-    os.mkdir(temp)
+    resumed = run.item.resume is not None and os.path.isdir(run.item.resume) and not os.path.islink(run.item.resume)
+    temp = run.item.resume if resumed and run.item.resume is not None else _partial_name(final)
+    run.stage(temp)
+    if not resumed:
+        os.mkdir(temp)
+    kept: list[int] | None = [] if resumed else None  # files of a resumed copy found whole
+    expected = {temp}
     jobs: list[tuple[str, str]] = []
     # zarr metadata goes last: an unfinished copy of a store is no store any reader opens.
     metadata: list[tuple[str, str]] = []
@@ -58,10 +67,17 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
             except FileNotFoundError:
                 _leave_out(run, os.path.relpath(src, source), "vanished during the copy")
                 continue
+            target = os.path.join(target_root, name)
+            expected.add(target)
             if stat.S_ISLNK(mode):
-                copy_link(os.path.join(target_root, name), copied_link_target(src, source, final))
+                if resumed:
+                    _clear(target)
+                copy_link(target, copied_link_target(src, source, final))
             elif stat.S_ISDIR(mode):
-                os.mkdir(os.path.join(target_root, name))
+                if not resumed or not os.path.isdir(target) or os.path.islink(target):
+                    if resumed:
+                        _clear(target)
+                    os.mkdir(target)
             elif stat.S_ISREG(mode) and name in ZARR_METADATA:
                 metadata.append((src, os.path.join(target_root, name)))
             elif stat.S_ISREG(mode):
@@ -73,7 +89,7 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
         try:
             # Small files go in batches (a task per 32 KiB chunk would cost more than the copy).
             for batch in _batches(jobs):
-                pending.add(pool.submit(_copy_batch, batch, run.cancelled))
+                pending.add(pool.submit(_copy_batch, batch, run.cancelled, kept))
                 if len(pending) >= 2 * COPY_THREADS:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -89,9 +105,51 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
             raise
     run.check()
     metadata.sort(key=lambda job: -job[1].count("/"))  # the deepest first, the store's own last
-    yield run.advance(_copy_batch(metadata, run.cancelled))
+    if resumed:
+        _clear_all(temp, expected | {target for _src, target in metadata})
+    yield run.advance(_copy_batch(metadata, run.cancelled, kept))
     _flush(temp)
     run.staged = temp
+    if kept is not None:
+        run.notes.append(f"resumed an interrupted copy: {len(kept)} of {len(jobs) + len(metadata)} files were "
+                         "already there, each compared with its source; the rest were copied now")
+
+
+def _clear(path: str) -> None:
+    """Remove whatever a resumed copy finds at ``path`` (a link, a file, a folder)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _clear_all(temp: str, expected: set[str]) -> None:
+    """Remove from a resumed copy what its source no longer holds (deepest first)."""
+    for root, dirs, files in os.walk(temp, topdown=False):
+        for name in files + dirs:
+            path = os.path.join(root, name)
+            if path not in expected:
+                _clear(path)
+
+
+def _copy_or_keep(source: str, target: str, cancelled: Callable[[], bool], kept: list[int]) -> int:
+    """For a resumed copy: a file already at ``target`` whose bytes equal ``source``'s is kept
+    (and counted in ``kept``); anything else there is removed and the file copied again."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return _copy_verify(source, target, cancelled)
+    if stat.S_ISREG(found.st_mode):
+        try:
+            _compare(source, target)
+        except TransferError:
+            pass
+        else:
+            os.chmod(target, os.stat(source).st_mode & 0o777)
+            kept.append(1)
+            return found.st_size
+    _clear(target)
+    return _copy_verify(source, target, cancelled)
 
 
 def _batches(jobs: list[tuple[str, str]], nbytes: int = BLOCK, count: int = 128) -> Iterable[list[tuple[str, str]]]:
@@ -111,12 +169,13 @@ def _batches(jobs: list[tuple[str, str]], nbytes: int = BLOCK, count: int = 128)
         yield batch
 
 
-def _copy_batch(batch: list[tuple[str, str]], cancelled: Callable[[], bool]) -> int:
+def _copy_batch(batch: list[tuple[str, str]], cancelled: Callable[[], bool], kept: list[int] | None = None) -> int:
+    """Copy and compare each (source, target); ``kept``: a resumed copy (see ``_copy_or_keep``)."""
     total = 0
     for source, target in batch:
         if cancelled():
             raise Cancelled("cancelled")
-        total += _copy_verify(source, target, cancelled)
+        total += _copy_verify(source, target, cancelled) if kept is None else _copy_or_keep(source, target, cancelled, kept)
     return total
 
 

@@ -29,7 +29,9 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
     if item.skip_reason is not None:
         return Outcome(item, "skipped", message=item.skip_reason)
     run = _Run(item, cancelled)
-    record = _journal_begin(item)
+    run.record = _journal_begin(item)
+    if item.resume is not None:
+        run.temporaries.append(Address("disk", item.resume))  # taken up by _copy_tree; removed on failure
     try:
         if not item.total:
             item.total = _source_size(item.source)
@@ -39,15 +41,17 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
             sweep_partials(os.path.dirname(item.destination.path.rstrip("/")))
         yield from _write(run)
         run.check()
+        if item.resume is not None and run.staged != item.resume:  # the source is no longer a tree
+            _remove(Address("disk", item.resume))
         _place(run)
-        record = _journal_mark(record, "placed")
+        run.record = _journal_mark(run.record, "placed")
         _refresh_consolidated(run, item.destination, placed=True)
         if item.move and run.left_out:
             message = (f"copied; the source was kept: {len(run.left_out)} of its entries could not be copied "
                        f"({'; '.join(run.left_out[:3])}{'; …' if len(run.left_out) > 3 else ''})")
             return Outcome(item, "done", run.done, message=message, notes=run.notes, left_out=run.left_out)
         if item.move:
-            _remove_source(item.source, record)
+            _remove_source(item.source, run.record)
             _refresh_consolidated(run, item.source, placed=False)
         return Outcome(item, "done", run.done, notes=run.notes, left_out=run.left_out)
     except Cancelled:
@@ -57,8 +61,8 @@ def run_item(item: Item, *, cancelled: Callable[[], bool] = lambda: False) -> Ge
         run.discard()
         return Outcome(item, "failed", run.done, message=_describe(exc))
     finally:
-        if record is not None:
-            journal.end(record)
+        if run.record is not None:
+            journal.end(run.record)
 
 
 def _journal_begin(item: Item) -> journal.Record | None:

@@ -83,6 +83,18 @@ class _Run:
         self.notes: list[str] = []
         self.left_out: list[str] = []  # entries of the source not copied (links, FIFOs, …): a move keeps the source
         self.staged: str | None = None  # the verified temporary that _place() puts in place
+        self.record: journal.Record | None = None  # this run's journal record (None: not journalled)
+
+    def stage(self, path: str) -> None:
+        """``path`` (on disk) is this run's hidden copy: removed if the run fails, and named in
+        the journal, so that ``cp --resume`` can take it up after a kill."""
+        if Address("disk", path) not in self.temporaries:
+            self.temporaries.append(Address("disk", path))
+        if self.record is not None:
+            try:
+                self.record = journal.mark(self.record, self.record.phase, self.record.aside, staged=path)
+            except OSError:
+                pass  # the copy goes on; after a kill it is removed instead of taken up
 
     def check(self) -> None:
         if self.cancelled():
