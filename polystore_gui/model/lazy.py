@@ -156,14 +156,19 @@ def _displayable(dtype: np.dtype) -> bool:
 
 
 def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
-                 listed: bool = False) -> Preview:
+                 listed: bool = False, cancelled: Callable[[], bool] | None = None) -> Preview:
     """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation.
     ``listed``: the address is a row the user saw listed (see ``arrays.inspect``).
+    ``cancelled``: the job's cancel token; a remote store's reads stop on the wire when it
+    is cancelled (local previews are quick and do not check it).
     The address's adapter answers (``model/backends/``)."""
     from .backends import adapter_for
     from .backends.common import AdapterBase
 
     adapter = adapter_for(backend, path)
+    if cancelled is not None and adapter.capabilities.remote:
+        return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,  # type: ignore[call-arg]
+                                    cancelled=cancelled)
     if isinstance(adapter, AdapterBase):  # the built-in adapters word a vanished row apart
         return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed)
     return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed)

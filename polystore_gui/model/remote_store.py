@@ -5,7 +5,8 @@ zarr reads through :class:`CachedStore`, a ``zarr.storage.WrapperStore`` over za
 ``ObjectStore``: whole objects up to :data:`CACHE_OBJECT_LIMIT` (metadata documents, recent
 chunks, shard indexes) are kept in an LRU of :data:`CACHE_BYTES`, so opening the array
 after the browser has read its metadata costs no request, and a plane looked at again
-costs none. Each reader has its own cancel event: when it is set, every request in flight
+costs none. Each reader has its own cancel token (:class:`~polystore_gui.model.cancel.CancelToken`),
+and may also follow a job's (``follow``): when either is cancelled, every request in flight
 is cancelled (the asyncio task awaiting obstore is cancelled, which drops the Rust future
 and its HTTP request) and later reads raise :class:`RemoteCancelled` at once.
 
@@ -22,6 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .cancel import CancelToken
 from .remote_access import Identity, RemoteOptions, build_object_store, options_for, resolve_identity
 from .remote_address import RemoteURL
 from .remote_errors import RemoteCancelled, RemoteError, explain
@@ -259,7 +261,7 @@ class RemoteStore:
 
     def reader(self, root_key: str) -> Any:
         """A zarr store rooted at ``root_key`` that reads through this store's cache, with
-        its own cancel event (:class:`CachedStore`)."""
+        its own cancel token (:class:`CachedStore`)."""
         return make_cached_store(self, root_key)
 
 
@@ -293,17 +295,24 @@ def _define_store_class() -> Any:
             super().__init__(read_only=True)
             self.remote = remote
             self.root = root
-            self._cancel = threading.Event()
+            self.token = CancelToken()  # this reader's own: cancel() / close()
+            self.cancelled: Callable[[], bool] = self.token  # what every read checks
             self.supports_listing = remote.can_list
+
+        def follow(self, cancelled: Callable[[], bool]) -> None:
+            """Stop this reader's reads also when ``cancelled()`` says so (a job's token, or
+            the read session's: ``remote_zarr.read_session``)."""
+            own = self.token
+            self.cancelled = lambda: own.cancelled or cancelled()
 
         def cancel(self) -> None:
             """Stop every read of this reader, in flight or to come."""
-            self._cancel.set()
+            self.token.cancel()
 
         close_reads = cancel
 
         def close(self) -> None:  # Preview.close(): the preview is gone, so are its reads
-            self._cancel.set()
+            self.token.cancel()
 
         def __eq__(self, other: object) -> bool:
             return isinstance(other, CachedStore) and other.remote is self.remote and other.root == self.root
@@ -316,7 +325,7 @@ def _define_store_class() -> Any:
         async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
             full = self._key(key)
             if byte_range is None:
-                data = await self.remote.get_async(full, self._cancel.is_set)
+                data = await self.remote.get_async(full, self.cancelled)
                 return None if data is None else prototype.buffer.from_bytes(data)
             whole = self.remote.cache.get(full)
             if whole is not None:
@@ -342,7 +351,7 @@ def _define_store_class() -> Any:
             if cached is not None:
                 return prototype.buffer.from_bytes(cached)
             try:
-                data = await _cancellable(ranged(), self._cancel.is_set, f"reading {self.remote.url(full)}")
+                data = await _cancellable(ranged(), self.cancelled, f"reading {self.remote.url(full)}")
             except (NotFoundError, FileNotFoundError):
                 return None
             except RemoteError:
@@ -357,7 +366,7 @@ def _define_store_class() -> Any:
             return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
 
         async def exists(self, key: str) -> bool:
-            return await self.remote.get_async(self._key(key), self._cancel.is_set) is not None
+            return await self.remote.get_async(self._key(key), self.cancelled) is not None
 
         async def set(self, key: str, value: Buffer) -> None:
             raise PermissionError("remote stores are opened read-only")
@@ -366,19 +375,19 @@ def _define_store_class() -> Any:
             raise PermissionError("remote stores are opened read-only")
 
         async def list(self) -> Any:
-            async for page in self.remote.walk_async(self.root, self._cancel.is_set):
+            async for page in self.remote.walk_async(self.root, self.cancelled):
                 for item in page:
                     yield item.key
 
         async def list_prefix(self, prefix: str) -> Any:
             base = self._key(prefix).strip("/")
             cut = len(self.root) + 1 if self.root else 0
-            async for page in self.remote.walk_async(base, self._cancel.is_set):
+            async for page in self.remote.walk_async(base, self.cancelled):
                 for item in page:
                     yield f"{base}/{item.key}"[cut:] if base else item.key
 
         async def list_dir(self, prefix: str) -> Any:
-            folders, objects = await self.remote.list_dir_async(self._key(prefix), self._cancel.is_set)
+            folders, objects = await self.remote.list_dir_async(self._key(prefix), self.cancelled)
             for name in folders:
                 yield name
             for item in objects:

@@ -1,20 +1,22 @@
 """Zarr on a remote store, by URL: nodes, arrays, ``info`` facts, OME-NGFF summaries.
 
-Every read in one *session* (one preview, one info) shares a cancel event
-(:func:`read_session`): setting it stops the session's requests on the wire. Outside a
-session reads are not cancellable but still time out (``remote_access``).
+Every read in one *session* (one preview, one info) checks one cancel test
+(:func:`read_session`): the session's own token (cancelled when its preview is closed) or
+the job's token it was given (``cancelled``, as every job takes it); either stops the
+session's requests on the wire. Outside a session reads are not cancellable but still
+time out (``remote_access``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from .arrays import Info, _codec_text
+from .cancel import CancelToken
 from .entries import Entry
 from .ome_meta import OmeLevel, OmeSummary, ome_attributes, ome_summary
 from .remote_address import RemoteURL, parse_url
@@ -22,33 +24,36 @@ from .remote_nodes import consolidated_members, read_node, read_nodes
 from .remote_store import RemoteStore, remote_store
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta
 
-_session: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("remote_session", default=None)
+_session: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("remote_session", default=None)
 
 
 class CancelOnClose:
     """A Preview resource: closing the preview cancels the network reads it would make."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, token: CancelToken) -> None:
+        self.token = token
 
     def close(self) -> None:
-        self.event.set()
+        self.token.cancel()
 
 
 @contextlib.contextmanager
-def read_session(event: threading.Event | None = None) -> Iterator[threading.Event]:
-    """Reads made inside share ``event`` (made when None): set it to cancel them all."""
-    event = event if event is not None else threading.Event()
-    token = _session.set(event)
+def read_session(cancelled: Callable[[], bool] | None = None) -> Iterator[CancelToken]:
+    """Reads made inside stop when the session's own token (yielded) is cancelled, or when
+    ``cancelled()`` (the job's token) says so."""
+    own = CancelToken()
+    job = cancelled
+    check: Callable[[], bool] = own if job is None else (lambda: own.cancelled or job())
+    reset = _session.set(check)
     try:
-        yield event
+        yield own
     finally:
-        _session.reset(token)
+        _session.reset(reset)
 
 
-def _cancelled() -> Any:
-    event = _session.get()
-    return event.is_set if event is not None else (lambda: False)
+def _cancelled() -> Callable[[], bool]:
+    check = _session.get()
+    return check if check is not None else (lambda: False)
 
 
 def provisional_entry(backend: str, path: str) -> Entry:
@@ -81,9 +86,9 @@ def open_array(path: str, zarr_format: int | None = None) -> Any:
         meta = read_node(store, key, _cancelled())
         zarr_format = meta.zarr_format if meta is not None else None
     reader = store.reader(key)
-    event = _session.get()
-    if event is not None:
-        reader._cancel = event  # the session's one event: cancelling it stops this reader too
+    check = _session.get()
+    if check is not None:
+        reader.follow(check)  # the session's test: cancelling the session stops this reader too
     return zarr.open_array(store=reader, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
 
 

@@ -112,6 +112,9 @@ class PreviewPanel(QWidget):
         self._workers = workers
         self._generation = 0
         self._pending: tuple[str, str] | None = None
+        # The preview job still running, with its generation: a newer request quits it, so
+        # that its reads of a remote store stop on the wire (open_preview checks its token).
+        self._preview_job: tuple[int, Any] | None = None
         self._awaiting_viewer = -1  # the generation of the array shown once the viewer is built
         self.size_limit = DEFAULT_SIZE_LIMIT
         self.current: Preview | None = None
@@ -202,17 +205,31 @@ class PreviewPanel(QWidget):
         self._look_for_plate(generation, backend, path)
         from ..model.lazy import open_preview  # numpy and the readers: not before the window paints
 
-        self._workers.start(
+        self._quit_preview_job()
+        job = self._workers.start(
             open_preview,
             backend,
             path,
             size_limit=self.size_limit,
             confirmed=confirmed,
             listed=True,  # a row of the tree: if it is missing now, it "no longer exists"
+            pass_cancel=True,  # the job's token: quitting the job stops a remote store's reads
             on_return=lambda preview, g=generation: self._on_preview_returned(g, preview),
             on_error=lambda exc, g=generation: self._on_preview_errored(g, backend, path, exc),
+            on_finish=lambda g=generation: self._on_preview_job_finished(g),
         )
+        self._preview_job = (generation, job)
         return generation
+
+    def _quit_preview_job(self) -> None:
+        """Quit the preview job still running (superseded): what it returns is dropped anyway."""
+        if self._preview_job is not None:
+            self._preview_job[1].quit()
+            self._preview_job = None
+
+    def _on_preview_job_finished(self, generation: int) -> None:
+        if self._preview_job is not None and self._preview_job[0] == generation:
+            self._preview_job = None  # its preview's own reads are the preview's now (closed with it)
 
     def _replace_current(self, preview: Preview | None) -> None:
         old, self.current = self.current, preview
@@ -230,6 +247,7 @@ class PreviewPanel(QWidget):
     def show_message(self, title: str, text: str, facts: dict[str, str] | None = None) -> None:
         """A pane for things with nothing to preview (backends, placeholders), with facts below."""
         self._generation += 1
+        self._quit_preview_job()
         self.plate_view.stop()
         self.plate_back.hide()
         self._pending = None

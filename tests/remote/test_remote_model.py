@@ -123,19 +123,20 @@ def _forget_cached_chunks(url: str) -> None:
 def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
     from tests.remote_servers import LatencyHTTPServer
 
+    from polystore_gui.model.cancel import CancelToken
     from polystore_gui.model.lazy import PreviewError
 
     server = LatencyHTTPServer(str(remote_data)).start()
     try:
         server.hold()  # every request waits: a network that does not answer
-        cancel = threading.Event()
+        cancel = CancelToken()
         outcome: list[BaseException | None] = []
         adapter = adapter_for("zarr", server.url)
 
         def run():
             try:
                 adapter.open_preview("zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30,
-                                     confirmed=False, cancel=cancel)
+                                     confirmed=False, cancelled=cancel)
                 outcome.append(None)
             except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
                 outcome.append(exc)
@@ -148,7 +149,46 @@ def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
                 break
             deadline.wait(0.01)
         assert server.count() >= 1
-        cancel.set()
+        cancel.cancel()
+        worker.join(2)  # the request is still held by the server: only cancellation ends it
+        assert not worker.is_alive()
+        assert isinstance(outcome[0], PreviewError) and "cancelled" in str(outcome[0])
+    finally:
+        server.release()
+        server.stop()
+
+
+def test_a_preview_job_stops_when_its_token_is_cancelled(aws_env, remote_data):
+    """The preview panel's job hands open_preview its one cancel token (``cancelled=``, as
+    every job does): cancelling the job's token stops the remote reads in flight at once,
+    with no event of the remote layer's own to set."""
+    from tests.remote_servers import LatencyHTTPServer
+
+    from polystore_gui.model.cancel import CancelToken
+    from polystore_gui.model.lazy import PreviewError, open_preview
+
+    server = LatencyHTTPServer(str(remote_data)).start()
+    try:
+        server.hold()  # every request waits: a network that does not answer
+        token = CancelToken()
+        outcome: list[BaseException | None] = []
+
+        def run():
+            try:
+                open_preview("zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, cancelled=token)
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = threading.Event()
+        for _ in range(200):  # until the first request reached the server
+            if server.count():
+                break
+            deadline.wait(0.01)
+        assert server.count() >= 1
+        token.cancel()
         worker.join(2)  # the request is still held by the server: only cancellation ends it
         assert not worker.is_alive()
         assert isinstance(outcome[0], PreviewError) and "cancelled" in str(outcome[0])

@@ -10,8 +10,7 @@ cancellable (``remote_store``). Importing this module is cheap: the clients load
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -151,14 +150,14 @@ class RemoteZarr:
         return inspect(backend, path, listed=listed)
 
     def open_preview(self, backend: str, path: str, *, size_limit: int, confirmed: bool,
-                     cancel: threading.Event | None = None) -> Preview:
-        """A lazy preview: only the chunks the viewer asks for are fetched. ``cancel``
-        (or closing the preview) stops its requests on the wire."""
+                     cancelled: Callable[[], bool] | None = None) -> Preview:
+        """A lazy preview: only the chunks the viewer asks for are fetched. ``cancelled``
+        (the job's cancel token) or closing the preview stops its requests on the wire."""
         from .. import lazy
         from ..remote_errors import RemoteError
         from ..remote_zarr import CancelOnClose, inspect, read_session
 
-        with read_session(cancel) as event:
+        with read_session(cancelled) as session:
             info = inspect(backend, path)
             if info.error is not None:
                 error = lazy.PreviewError(info.error)
@@ -171,12 +170,12 @@ class RemoteZarr:
                     preview = lazy._ome_preview(info, path)
                 else:
                     return lazy.Preview(backend, path, info, notes=("a group: choose an array or an image in it",),
-                                        resources=(CancelOnClose(event),))
+                                        resources=(CancelOnClose(session),))
             except RemoteError as exc:
                 error = lazy.PreviewError(str(exc))
                 error.info = info
                 raise error from exc
-            return replace(preview, resources=(*preview.resources, CancelOnClose(event)))
+            return replace(preview, resources=(*preview.resources, CancelOnClose(session)))
 
     def exists(self, backend: str, path: str) -> bool:
         from ..remote_zarr import locate, node
