@@ -470,6 +470,9 @@ def case_session(data: dict[str, Any], port: int, quick: bool) -> dict[str, Any]
             raise RuntimeError("store or destination not in the tree")
         mime = model.mimeData([source_index])
         marks.pop("transferred", None)
+        # An array dropped on a folder opens the drop menu (Copy / Move / Convert to OME-Zarr):
+        # the user picks what the drop was, Copy Here.
+        window.drop_chooser = lambda sources, destination, default: default
         if not model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, QModelIndex(dest_index)):
             raise RuntimeError("the drop was refused")
         wait_until(lambda: "transferred" in marks, "the transfer finished", 600)

@@ -291,6 +291,10 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.delete_confirmer = self._confirm_delete
         self.destination_asker = self._ask_destination  # Copy To…: entries -> text or None
         self.name_asker = self._ask_new_name  # Rename…: entry -> new name or None
+        # The drop menu (sources, destination, the drop's own "copy" / "move") -> "copy",
+        # "move", "convert" or "cancel"; shown when a conversion is on offer (see window_transfers).
+        self.drop_chooser = self._ask_drop
+        self._pasting = False
         self.splitter = splitter
         # What is under the cursor on the napari canvas (layer, position by axis, value), as
         # napari's own status bar says it; a permanent widget, so messages never hide it.

@@ -99,6 +99,21 @@ def _job(items: Sequence[transfers.Item], cancels: Sequence[CancelToken]) -> Gen
                     pass
 
 
+def _convert_job(items: Sequence[Any], cancels: Sequence[CancelToken], *,
+                 progress: Any) -> None:
+    """Worker body of conversions (``model.convert_items``): the same (row index, progress
+    tuple or Outcome) events as a transfer, sent through the job's progress signal."""
+    from ..model import convert_items
+
+    for index, (item, cancel) in enumerate(zip(items, cancels)):
+        if cancel():
+            progress(index, transfers.Outcome(item, "cancelled"))
+            continue
+        outcome = convert_items.run(item, cancelled=cancel,
+                                    progress=lambda done, total, i=index: progress(i, (done, total)))
+        progress(index, outcome)
+
+
 class TransferQueue(QWidget):
     """The panel; ``start(items)`` queues a planned transfer."""
 
@@ -161,6 +176,18 @@ class TransferQueue(QWidget):
         )
         self._update_overall()
 
+    def start_conversions(self, items: Sequence[Any]) -> None:
+        """Show conversions (``model.convert_items.ConvertItem``) and run them, one after
+        another, in a worker: the same rows, progress, cancel and outcome as a transfer."""
+        rows = [self._add_row(item) for item in items]
+        summary = Summary()
+        self._workers.start(
+            _convert_job, list(items), [row.cancel for row in rows],
+            on_progress=lambda index, payload: self._on_event(rows, summary, (index, payload)),
+            on_finish=lambda: self._on_finished(summary),
+        )
+        self._update_overall()
+
     def _add_row(self, item: transfers.Item) -> Row:
         widget = QTreeWidgetItem([str(item.source), str(item.destination), "", "", "", "waiting"])
         widget.setToolTip(0, str(item.source))
@@ -209,7 +236,8 @@ class TransferQueue(QWidget):
         row.widget.setText(3, f"{human_size(int(speed))}/s" if speed else "")
         left = (row.total - row.done) / speed if speed > 0 else None
         row.widget.setText(4, f"{left:.0f} s" if left is not None else "")
-        row.widget.setText(5, "cancelling…" if row.cancelled else "moving" if row.item.move else "copying")
+        verb = getattr(row.item, "verb", None) or ("moving" if row.item.move else "copying")
+        row.widget.setText(5, "cancelling…" if row.cancelled else verb)
 
     def _finish_row(self, row: Row, outcome: transfers.Outcome, summary: Summary) -> None:
         row.status = outcome.status

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QModelIndex, Qt
-from qtpy.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMessageBox
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from ..model.address import ENTRIES_MIME, Address
-from ..model.entries import Entry
+from ..model.entries import Entry, EntryKind
 from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE
 from .viewer_link import SINKS
 
@@ -31,7 +31,83 @@ class TransfersMixin:
         if backend in SINKS:
             self.viewer_link.send(addresses, backend)
             return
-        self.drop(addresses, Address(backend, path), move=action == Qt.DropAction.MoveAction)
+        destination = Address(backend, path)
+        choice = "move" if action == Qt.DropAction.MoveAction else "copy"
+        if not self._pasting and self._offers_conversion(addresses, destination):
+            # The drop menu: copy or move as dropped, or a conversion to OME-Zarr 0.5.
+            choice = self.drop_chooser(addresses, destination, choice)
+        if choice == "convert":
+            self.convert_drop(addresses, destination)
+        elif choice in ("copy", "move"):
+            self.drop(addresses, destination, move=choice == "move")
+        else:
+            self.statusBar().showMessage("Drop cancelled: nothing was copied.", 5000)
+
+    # What the drop menu's conversion takes: arrays and OME images the tree shows, and TIFFs.
+    CONVERTIBLE = (EntryKind.ARRAY, EntryKind.OME_ZARR)
+
+    def _offers_conversion(self, sources: list[Address], destination: Address) -> bool:
+        """Whether the drop menu offers "Convert to OME-Zarr 0.5": every source an array, an
+        OME image or a TIFF the browser reads, dropped on a disk folder or a zarr group."""
+        from ..model.convert_items import convertible_name
+
+        if destination.backend not in ("disk", "zarr") or not sources:
+            return False
+        for source in sources:
+            index = self.tree_model.find(source.backend, source.path)
+            entry = index.data(ENTRY_ROLE) if index.isValid() else None
+            if isinstance(entry, Entry) and entry.kind in self.CONVERTIBLE and entry.backend in ("disk", "zarr", "ome_zarr"):
+                continue
+            if source.backend == "disk" and convertible_name(source.path):
+                continue
+            return False
+        return True
+
+    def _ask_drop(self, sources: list[Address], destination: Address, default: str) -> str:
+        """The drop menu, at the pointer: Copy Here, Move Here, Convert to OME-Zarr 0.5 Here, Cancel."""
+        from qtpy.QtGui import QCursor
+
+        menu = QMenu(self)
+        menu.setObjectName("dropMenu")
+        choices = {
+            menu.addAction("&Copy Here"): "copy",
+            menu.addAction("&Move Here"): "move",
+        }
+        menu.addSeparator()
+        convert = menu.addAction("Convert to OME-&Zarr 0.5 Here")
+        convert.setToolTip("Write each array or image as an OME-Zarr 0.5 image with a pyramid beside what is "
+                           "there (verified; the source stays)")
+        choices[convert] = "convert"
+        menu.addSeparator()
+        choices[menu.addAction("Cancel")] = "cancel"
+        menu.setActiveAction(next(a for a, c in choices.items() if c == default))
+        chosen = menu.exec(QCursor.pos())
+        return choices.get(chosen, "cancel")
+
+    def convert_drop(self, sources: list[Address], destination: Address) -> None:
+        """Convert ``sources`` to OME-Zarr 0.5 into ``destination`` as jobs of the Transfers
+        panel: planned in a worker (where it lands, which names are taken), taken names asked
+        about as for a copy, then converted one after another with progress and cancel."""
+        self.statusBar().showMessage(f"Preparing to convert {len(sources)} item{'s' if len(sources) != 1 else ''}…")
+        self.workers.start(_plan_convert_drop, list(sources), destination,
+                           on_return=self._on_convert_planned, on_error=self._on_drop_plan_failed)
+
+    def _on_convert_planned(self, planned: tuple[str | None, list[Any]]) -> None:
+        note, items = planned
+        if note:
+            self.statusBar().showMessage(note, 15_000)
+        else:
+            self.statusBar().clearMessage()
+        decisions = self._decide_conflicts(items)
+        if decisions is None:
+            return
+        self.workers.start(_decide_conversions, decisions, on_return=self._queue_conversions,
+                           on_error=self._on_drop_plan_failed)
+
+    def _queue_conversions(self, items: list[Any]) -> None:
+        if items:
+            self.transfer_dock.show()
+            self.transfer_queue.start_conversions(items)
 
     def drop(self, sources: list[Address], destination: Address, *, move: bool = False) -> None:
         """A drop (or a paste): where it lands and what is taken there are read in a worker,
@@ -259,7 +335,11 @@ class TransfersMixin:
                 "Nothing to paste: copy entries (Ctrl+C) or files first.", 8000)
             return False
         mime = QApplication.clipboard().mimeData()
-        return bool(self.tree_model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index))
+        self._pasting = True  # a paste copies: no drop menu
+        try:
+            return bool(self.tree_model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, index))
+        finally:
+            self._pasting = False
 
     def copy_selection_to(self, destination: str | None = None) -> str | None:
         """Copy To…: the selected entries into a folder, store or address (asked when not given),
@@ -324,6 +404,21 @@ def _plan_drop(sources: list[Address], destination: Address, move: bool, chunks:
     landed, note = transfers.landing(destination)  # a zarr array: the folder holding it
     items = transfers.plan(sources, landed, move=move, measure=False, chunks=chunks, allow_volatile_move=move)
     return landed, note, items, move, chunks
+
+
+def _plan_convert_drop(sources: list[Address], destination: Address) -> tuple[str | None, list[Any]]:
+    """In a worker: where a conversion dropped on ``destination`` lands, and its items there."""
+    from ..model import convert_items, transfers
+
+    landed, note = transfers.landing(destination)  # a zarr array: the folder holding it
+    return note, convert_items.plan(sources, landed)
+
+
+def _decide_conversions(decisions: list[tuple[Any, str | None, str | None]]) -> list[Any]:
+    """In a worker: the conversions to run once each taken name is answered."""
+    from ..model import convert_items
+
+    return [convert_items.decide(item, action, name) for item, action, name in decisions]
 
 
 def _apply_decisions(decisions: list[tuple[Any, str | None, str | None]], destination: Address, move: bool,

@@ -186,6 +186,7 @@ def test_a_drop_on_a_zarr_array_lands_in_the_group_that_holds_it_and_says_so(mak
     mime = model.mimeData([model.find("disk", str(src / "image.tif"))])
     array = model.find("zarr", str(dst / "g.zarr" / "old"))
     assert array.isValid() and model.canDropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, array)
+    window.drop_chooser = lambda sources, destination, default: default  # the drop menu: Copy Here
     said = []
     window.statusBar().messageChanged.connect(said.append)
     with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000) as finished:
