@@ -408,6 +408,11 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.workers.cancel_all(close=True)
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)
+        # The preview hidden before its layers go: napari resizes its dims sliders and lays
+        # out its layer list for each layer removed, and a shown panel pays a layout (and a
+        # frame) for each (a 130 ms stall at quit, measured by the session benchmark).
+        self.preview.setUpdatesEnabled(False)
+        self.preview.hide()
         self.preview.close_preview()
         self.preview.viewer.close_viewer()
         try:
