@@ -157,7 +157,7 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
     from .zarr_nodes import find_virtual_file, read_node
 
     if not chunk_inspectable(backend, path):
-        raise ChunkLayoutError(f"chunks are inspected on zarr arrays on this machine's disk, not on {backend!r}")
+        raise ChunkLayoutError(f"chunks are inspected on zarr arrays on disk (this machine's files), not on {backend!r}")
     if is_remote_path(path):
         from .remote_chunks import resolve_remote_array
 
