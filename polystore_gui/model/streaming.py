@@ -50,6 +50,8 @@ _ITEM_SUFFIX = ".npy"
 # Several arrays go in one batch (one acknowledgement) up to this many bytes; a bigger
 # array goes alone. polystore copies each batch into shared memory at once.
 BATCH_BYTES = 1 << 30
+# What a send reads between two pauses (model.pacing): a slice of whole planes this large.
+SEND_SLICE_BYTES = 16 << 20
 STATUS_REQUEST = protocol.STATUS
 SHUTDOWN_REQUEST = protocol.SHUTDOWN
 SERVER_NAME = protocol.SERVER_NAME  # the name our viewer gives in every reply
@@ -430,7 +432,7 @@ def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
                 f"{backend}:{path}: {human_size(nbytes)} would not fit: streaming copies the whole array "
                 f"through shared memory (at most {human_size(limit)}, a third of the free memory)"
             )
-        data = np.ascontiguousarray(np.asarray(base))
+        data = _read_paced(base)
     finally:
         preview.close()
     name = os.path.basename(path.rstrip("/")) or path
@@ -438,6 +440,27 @@ def prepare(backend: str, path: str, *, limit: int | None = None) -> StreamItem:
 
 
 # -- sending ------------------------------------------------------------------------------------
+
+
+def _read_paced(base: Any) -> np.ndarray:
+    """The whole of ``base`` (a lazy array), contiguous, read ``SEND_SLICE_BYTES`` of planes at
+    a time with a pause between slices (model.pacing): one read of an 800 MiB TIFF kept the
+    interpreter lock from the window for long stretches while it painted (the session
+    benchmark's send step)."""
+    import numpy as np
+
+    from . import pacing
+
+    shape = tuple(int(n) for n in base.shape)
+    if len(shape) < 3 or shape[0] < 2:
+        return np.ascontiguousarray(np.asarray(base))
+    plane = max(1, int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(base.dtype).itemsize)
+    step = max(1, SEND_SLICE_BYTES // plane)
+    out = np.empty(shape, dtype=base.dtype)
+    for start in range(0, shape[0], step):
+        out[start:start + step] = np.asarray(base[start:start + step])
+        pacing.breathe()
+    return out
 
 
 def _display_config_type() -> type:
