@@ -65,6 +65,19 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def die_with_parent() -> None:
+    """``preexec_fn`` for a benchmark's children: the kernel sends SIGTERM when the parent dies.
+
+    A harness ended from outside (a test's timeout, Ctrl-C in a terminal that is gone) left its
+    session process and its viewer running with no one to stop them.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+
 def run_case(script: str, case: str, args: Sequence[str] = (), *, timeout: float = 300.0,
              env: dict[str, str] | None = None, quiet: bool = True) -> dict[str, Any]:
     """Run ``script --case case`` in a fresh interpreter and return its result dict."""
@@ -74,7 +87,8 @@ def run_case(script: str, case: str, args: Sequence[str] = (), *, timeout: float
     t0 = time.monotonic()
     run_env[T0_ENV] = repr(t0)
     try:
-        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=die_with_parent)
     except subprocess.TimeoutExpired as exc:
         return {"error": f"timed out after {timeout:.0f} s", "stderr": _tail(exc.stderr)}
     wall = time.monotonic() - t0

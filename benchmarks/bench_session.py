@@ -599,7 +599,7 @@ def start_viewer(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "polystore_gui", "viewer", "--port", str(port)],
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=C.child_env(env))
+                                   env=C.child_env(env), preexec_fn=C.die_with_parent)
     deadline = time.monotonic() + 120
     while not streaming.viewer_state(port, with_layers=False).ours:
         if process.poll() is not None or time.monotonic() > deadline:
