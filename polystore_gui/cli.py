@@ -607,6 +607,9 @@ def cmd_checksum(args: argparse.Namespace) -> int:
         _print_json(result)
     elif result["kind"] == "array":
         print(f"{result['digest']}  {_shown(result['path'])}  ({result['dtype']}, shape {tuple(result['shape'])})")
+    elif result["kind"] == "tiff":
+        print(f"{result['digest']}  {_shown(result['path'])}  ({result['dtype']}, shape {tuple(result['shape'])}; "
+              f"{result['compared']})")
     else:
         for a in result["arrays"]:
             print(f"{a['digest']}  {_shown(a['path'])}  ({a['dtype']}, shape {tuple(a['shape'])})")
@@ -779,7 +782,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="SHA-256 of an array's dtype, shape and C-order values, read chunk by chunk: "
                        "the same for any chunking, sharding, codecs or zarr format. For a group (a store): each "
                        "array's digest, and one over the sorted list.")
-    p.add_argument("address", help="a zarr array or group (zarr:, ome_zarr: or a disk path)")
+    p.add_argument("address", help="a zarr array or group (zarr:, ome_zarr: or a disk path), or a TIFF file: its "
+                   "first series at full resolution in OME-NGFF axis order, equal to level 0 of its conversion")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _scheduler_option(p)
     p = sub.add_parser("convert", help=SUBCOMMANDS["convert"][0],

@@ -16,6 +16,12 @@ them up with the storage chunks along ``d`` (fewer chunks decoded twice), which 
 the work, not the digest.
 
 A store's digest is SHA-256 over its sorted ``path<TAB>array digest`` lines.
+
+A TIFF's digest is the array digest of its first series at full resolution, its axes put
+in OME-NGFF's order (t, c, z, y, x) exactly as ``convert`` writes it: so ``checksum a.tif``
+equals the digest of level 0 (``0``) of ``convert a.tif b.ome.zarr``. Further series and
+the lower levels of a TIFF pyramid are not part of it (the result says how many series
+the file has).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import numpy as np
 
 from .whole_array import (Engine, Progress, Region, SourceSpec, WholeArrayError, build_tree, compute, open_array,
                           read_region)
+from .safe_files import open_regular
+from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 from .zarr_nodes import CorruptMetadataError, read_node
 
 TILE_BYTES = 16 * 2**20
@@ -147,6 +155,8 @@ def checksum(path: str, *, engine: Engine = Engine(), progress: Callable[[str, i
              cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """The checksum of a zarr array, or of every array in a zarr group (a store)."""
     path = os.path.abspath(path)
+    if os.path.isfile(path) and is_tiff_name(path):
+        return tiff_checksum(path, engine=engine, progress=progress, cancelled=cancelled)
     if not os.path.isdir(path):
         raise WholeArrayError(f"{path} does not exist" if not os.path.exists(path) else f"{path} is not a zarr array or group")
     try:
@@ -167,3 +177,32 @@ def checksum(path: str, *, engine: Engine = Engine(), progress: Callable[[str, i
         arrays.append({"path": name, "dtype": found["dtype"], "shape": found["shape"], "digest": found["digest"]})
     lines = "".join(f"{a['path']}\t{a['digest']}\n" for a in arrays).encode()
     return {"kind": "store", "path": path, "digest": "sha256:" + hashlib.sha256(lines).hexdigest(), "arrays": arrays}
+
+
+def tiff_checksum(path: str, *, engine: Engine = Engine(), progress: Callable[[str, int, int], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """The checksum of a TIFF's first series, full resolution, in OME-NGFF axis order
+    (what ``convert`` writes as level 0); axes with no OME-NGFF name keep the file's order."""
+    import tifffile
+
+    try:
+        facts = read_tiff_facts(path)
+        with open_regular(path) as fh, tifffile.TiffFile(fh) as tif:
+            series = len(tif.series)
+    except Exception as exc:  # tifffile raises many kinds for files that are not TIFFs
+        raise WholeArrayError(f"{path}: cannot read as a TIFF: {exc}") from None
+    names = dimension_names(facts.axes)
+    layout = ngff_layout(names)
+    order: tuple[int, ...] | None = None
+    axes = names
+    if layout is not None:
+        axes = layout[1]
+        if layout[0] != tuple(range(len(layout[0]))):
+            order = layout[0]
+    spec = SourceSpec(path, "tiff", order)
+    found = array_digest(spec, engine=engine, progress=None if progress is None else
+                         (lambda done, total: progress(path, done, total)), cancelled=cancelled)
+    compared = ("series 0 of " + str(series) + ", full resolution, axes " + ", ".join(axes)
+                + (" (OME-NGFF order, as convert writes level 0)" if layout is not None
+                   else " (the file's order: not all axes have OME-NGFF names)"))
+    return {"kind": "tiff", **found, "axes": list(axes), "series": series, "compared": compared}

@@ -105,3 +105,50 @@ def test_not_zarr_says_why(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(WholeArrayError, match="not a zarr array or group"):
         checksum(str(tmp_path / "plain"))
+
+
+# -- TIFFs (issue 18): a TIFF's checksum equals level 0 of the OME-Zarr it converts to ------------
+
+
+def test_tiff_checksum_equals_level_0_of_its_conversion(tmp_path):
+    """``checksum a.tif`` is the digest ``convert`` writes as level 0 (axes put in OME-NGFF
+    order: ZCYX in the file, CZYX in the store), and a changed pixel changes it."""
+    import tifffile
+
+    from polystore_gui.model.convert import convert, plan_conversion
+
+    data = np.arange(3 * 2 * 20 * 24, dtype=np.uint16).reshape(3, 2, 20, 24)
+    tifffile.imwrite(tmp_path / "a.tif", data, metadata={"axes": "ZCYX"}, tile=(16, 16))
+    found = checksum(str(tmp_path / "a.tif"), engine=Engine(num_workers=2))
+    assert found["kind"] == "tiff"
+    assert found["axes"] == ["c", "z", "y", "x"] and found["shape"] == [2, 3, 20, 24]
+    assert found["series"] == 1 and "series 0" in found["compared"]
+    convert(plan_conversion("disk", str(tmp_path / "a.tif"), str(tmp_path / "b.ome.zarr"), levels=2),
+            engine=Engine(num_workers=2))
+    level0 = checksum(str(tmp_path / "b.ome.zarr" / "0"), engine=Engine(num_workers=2))
+    store = checksum(str(tmp_path / "b.ome.zarr"), engine=Engine(num_workers=2))
+    assert found["digest"] == level0["digest"]
+    assert found["digest"] == next(a["digest"] for a in store["arrays"] if a["path"] == "0")
+    # the same values transposed to C-Z-Y-X by numpy, in a zarr array: the same digest
+    z = zarr.create_array(tmp_path / "np.zarr", shape=(2, 3, 20, 24), chunks=(1, 2, 7, 9), dtype="uint16")
+    z[:] = np.transpose(data, (1, 0, 2, 3))
+    assert _digest(tmp_path / "np.zarr") == found["digest"]
+    changed = data.copy()
+    changed[2, 1, 19, 23] += 1
+    tifffile.imwrite(tmp_path / "c.tif", changed, metadata={"axes": "ZCYX"}, tile=(16, 16))
+    assert checksum(str(tmp_path / "c.tif"), engine=Engine(num_workers=2))["digest"] != found["digest"]
+
+
+def test_tiff_checksum_cli_and_a_file_that_is_not_a_tiff(tmp_path, capsys):
+    import tifffile
+
+    from polystore_gui.cli import main
+
+    tifffile.imwrite(tmp_path / "a.tif", np.ones((8, 9), dtype=np.uint8))
+    assert main(["checksum", str(tmp_path / "a.tif"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kind"] == "tiff" and out["shape"] == [8, 9] and out["dtype"] == "|u1"
+    (tmp_path / "bad.tif").write_bytes(b"not a tiff at all")
+    assert main(["checksum", str(tmp_path / "bad.tif")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read as a TIFF" in err and "Traceback" not in err
