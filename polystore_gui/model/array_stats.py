@@ -116,11 +116,23 @@ def _counts(x: np.ndarray) -> tuple[int, np.ndarray | None]:
     """Exact per-value counts of integer values ``x``, from their own minimum."""
     if x.size == 0:
         return 0, None
-    lo = int(x.min())
-    if x.dtype.itemsize <= 2:  # int8 - min overflows int8: widen first
-        shifted = x.astype(np.int32) - lo
-    else:  # wide integers, range under 65,536 here: subtract in their own type (uint64 beyond int64)
-        shifted = x - x.dtype.type(lo)
+    if x.dtype.itemsize <= 2:
+        # 8/16 bits: bincount of the values themselves (signed ones flipped to unsigned order by
+        # their top bit, no arithmetic), then trimmed to the chunk's range. Widening first and
+        # subtracting the minimum made this 6x slower than zarr decoding the chunk
+        # (bench_whole_array: 15.7 ms against 2.2 ms for a 2 MiB uint16 chunk).
+        base = 0
+        if x.dtype.kind == "i":
+            bits = 8 * x.dtype.itemsize
+            unsigned = np.dtype(f"u{x.dtype.itemsize}")
+            x = np.ascontiguousarray(x).view(unsigned) ^ unsigned.type(1 << (bits - 1))
+            base = -(1 << (bits - 1))
+        counts = np.bincount(x.ravel())
+        present = np.flatnonzero(counts)
+        first, last = int(present[0]), int(present[-1])
+        return base + first, counts[first:last + 1].astype(np.int64, copy=False)
+    lo = int(x.min())  # wide integers, range under 65,536 here: subtract in their own type (uint64 beyond int64)
+    shifted = x - x.dtype.type(lo)
     return lo, np.bincount(shifted.ravel().astype(np.intp)).astype(np.int64)
 
 
