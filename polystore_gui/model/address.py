@@ -70,8 +70,16 @@ def _is_local(backend: str) -> bool:
     return adapter is not None and adapter.capabilities.local
 
 
+def _is_remote(backend: str, path: str) -> bool:
+    """Whether the adapter serving this URL path says it is reached over a network (the
+    scheme's adapter answers: polystore's registry is not asked)."""
+    from .backends import adapter_for
+
+    return adapter_for(backend, path).capabilities.remote
+
+
 def _normalise(backend: str, path: str) -> str:
-    if backend in ("zarr", "ome_zarr") and is_remote_path(path):
+    if is_remote_path(path) and _is_remote(backend, path):
         return normalise_url(path)
     if _is_local(backend):
         return os.path.abspath(os.path.expanduser(path or "."))

@@ -79,11 +79,16 @@ def plan(sources: Sequence[Address], destination: Address, *, version: str = "0.
     (a worker's). A taken name is a conflict, settled by ``on_conflict`` as for a copy."""
     items: list[ConvertItem] = []
     folder = os.path.abspath(destination.path)
-    backend = "disk" if destination.backend in ("disk", "zarr", "ome_zarr") else destination.backend
+    from .backends import adapter_for
+
+    # A folder or zarr group of this machine (its adapter is local): the image is written
+    # beside, as a folder on disk. Memory, a remote store, a sink: refused below.
+    local = adapter_for(destination.backend, destination.path).capabilities.local
+    backend = "disk" if local else destination.backend
     for source in sources:
         name = image_name(source.path)
         item = ConvertItem(source, Address(backend, os.path.join(folder, name)), version=version)
-        if destination.backend not in ("disk", "zarr", "ome_zarr"):
+        if not local:
             item.error = f"an OME-Zarr is written to a folder on disk, not to {destination.backend}"
         elif not os.path.isdir(folder):
             item.error = f"{folder} is not a folder"

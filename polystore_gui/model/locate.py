@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .address import Address, UnknownBackendError, parse_address
-from .zarr_nodes import CorruptMetadataError, find_virtual_file, has_zarr_marker, read_node, store_root
+from .zarr_nodes import find_virtual_file, has_zarr_marker, store_root
 
 
 class LocationError(ValueError):
@@ -64,15 +64,6 @@ def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _store_backend(root: str) -> str:
-    """Where the tree shows a store: ``ome_zarr`` when its root is an OME-NGFF image, else ``zarr``."""
-    try:
-        meta = read_node(root)
-    except (CorruptMetadataError, OSError):
-        return "zarr"
-    return "ome_zarr" if meta is not None and meta.is_ome else "zarr"
-
-
 def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str] = (),
            stores: Sequence[Address] = ()) -> Location:
     """The :class:`Location` of ``text``; raises :class:`LocationError` with the reason.
@@ -99,7 +90,9 @@ def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str
             return Location(Address(shown.backend, path))
         return Location(Address(backend, path), backend, path)
     if adapter.capabilities.local:
-        return _locate_local(address, list(disk_roots), list(stores))
+        # Plain folders are rows only where the adapter holds a file system's own things
+        # (links among them: disk); the store adapters show what is inside a zarr store.
+        return _locate_local(address, list(disk_roots), list(stores), folders=adapter.capabilities.holds_links)
     if adapter.capabilities.volatile:  # memory: one root, "/", and the keys under it
         if path != "/" and not adapter.exists(backend, path):
             raise LocationError(f"Nothing in {backend} at {path} ({backend}: is this program's own memory)")
@@ -108,7 +101,9 @@ def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str
     return Location(Address(backend, ""))
 
 
-def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]) -> Location:
+def _locate_local(address: Address, disk_roots: list[str], stores: list[Address], *, folders: bool) -> Location:
+    """A path of this machine: inside the zarr store holding it, else (``folders``) as a
+    folder or file under a disk root."""
     backend, path = address.backend, address.path
     exists = os.path.lexists(path)
     virtual = None if exists else find_virtual_file(path)
@@ -129,9 +124,11 @@ def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]
         shown = next((s for s in stores if s.path == root), None)
         if shown is not None:
             return Location(Address(shown.backend, path), via=via, note=note)
-        kind = _store_backend(root)
+        from .backends.zarr_store import store_backend
+
+        kind = store_backend(root)
         return Location(Address(kind, path), kind, root, via=via, note=note)
-    if backend != "disk":
+    if not folders:
         raise LocationError(f"Not inside a zarr store (no zarr.json, .zgroup or .zarray above it): {path}")
     if any(_is_under(path, r) for r in disk_roots):
         return Location(Address("disk", path))

@@ -61,6 +61,16 @@ def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool =
     )
 
 
+def store_backend(root: str) -> str:
+    """The key the tree shows the local store at ``root`` under: ``ome_zarr`` when its root
+    is an OME-NGFF image, else ``zarr`` (unreadable metadata too: the store is still shown)."""
+    try:
+        meta = read_node(root)
+    except (CorruptMetadataError, OSError):
+        return "zarr"
+    return "ome_zarr" if meta is not None and meta.is_ome else "zarr"
+
+
 def _zarr_backend_for(entry: Entry, meta: ZarrNodeMeta | None) -> str:
     if entry.backend in ("zarr", "ome_zarr"):
         return entry.backend
