@@ -115,11 +115,19 @@ def icon_for(node: Node) -> QIcon:
     return icon_for_entry(node.entry)
 
 
+def _volatile(backend: str) -> bool:
+    """Whether ``backend``'s contents live in this process (memory): its root has the memory icon."""
+    from ..model.backends import claimed_adapter
+
+    adapter = claimed_adapter(backend)  # never polystore's registry: an icon is asked per row
+    return adapter is not None and adapter.capabilities.volatile
+
+
 def icon_for_entry(entry: Entry) -> QIcon:
     """The icon of an entry's row (the tree and the folder list alike)."""
     if entry.error is not None:
         return named("warning") if entry.kind is not EntryKind.ERROR else named("error")
-    if entry.kind is EntryKind.ROOT and entry.backend == "memory":
+    if entry.kind is EntryKind.ROOT and _volatile(entry.backend):
         return named("memory")
     return named(_KIND_ICONS.get(entry.kind, "file"))
 

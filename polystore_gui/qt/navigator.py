@@ -16,6 +16,7 @@ from qtpy.QtCore import QObject, QSettings, QTimer, Signal
 from qtpy.QtWidgets import QAbstractItemView
 
 from ..model.address import Address
+from ..model.backends import adapter_for
 from ..model.locate import not_found
 from .tree_model import State
 
@@ -103,7 +104,8 @@ class Navigator(QObject):
                 part = _next_part(wanted, folder)
                 hidden = part.startswith(".") and not model.show_hidden
                 if (node.expandable and not hidden and folder not in self._updated
-                        and target.backend in ("disk", "zarr", "ome_zarr") and os.path.lexists(os.path.join(folder, part))):
+                        and adapter_for(target.backend, target.path).capabilities.local
+                        and os.path.lexists(os.path.join(folder, part))):
                     # There on disk, not in the rows: listed before it was made. List it again
                     # (rows merged, nothing else moves); its listingFinished steps on.
                     self._updated.add(folder)

@@ -12,12 +12,21 @@ import os
 from qtpy.QtCore import QMimeData, QModelIndex, Qt, QUrl
 
 from ..model.address import ENTRIES_MIME, Address, decode_entries, encode_entries
+from ..model.backends import Capabilities, adapter_for
 from ..model.catalogue import Capability, Status
 from ..model.entries import EntryKind
 
 log = logging.getLogger(__name__)
 
-_LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")  # their paths are paths on this machine
+
+def _capabilities(backend: str, path: str = "") -> Capabilities:
+    """What the adapter serving this address says it can do (a URL path asks its scheme's)."""
+    return adapter_for(backend, path).capabilities
+
+
+def _writable(address: Address) -> Address | None:
+    """``address`` when its adapter takes copies, else None (a remote store is read-only)."""
+    return address if _capabilities(address.backend, address.path).writable else None
 
 
 class TreeDragDrop:
@@ -27,7 +36,8 @@ class TreeDragDrop:
     # -- drag and drop ---------------------------------------------------------------------
     # Entries drag out as application/x-polystore-entries (and local ones as file URLs).
     # Drops land on the streaming sinks, and on folders, zarr stores and groups, and roots
-    # of the writable backends (disk, memory, zarr); files from the desktop arrive as disk.
+    # of the backends whose adapter is writable (disk, memory, zarr: never a read-only or
+    # remote store); files from the desktop arrive as disk.
 
     def drop_target(self, index: QModelIndex) -> Address | None:
         """Where a drop on ``index`` goes: a sink, or a writable folder/group; None when nowhere."""
@@ -42,17 +52,21 @@ class TreeDragDrop:
                 return None
             if info.capability is Capability.SINK:
                 return Address(info.key, "")
-            return Address("memory", "/") if info.key == "memory" else None
+            # A writable backend whose paths are not this machine's (memory) is one root to
+            # drop into; disk and zarr take drops on their folders and stores instead.
+            capabilities = _capabilities(info.key)
+            return Address(info.key, "/") if capabilities.writable and not capabilities.local else None
         entry = node.entry
         if entry.error is not None:
             return None
+        capabilities = _capabilities(entry.backend, entry.path)
         if entry.kind in (EntryKind.ZARR_STORE, EntryKind.GROUP):
-            return Address("zarr", entry.path)
-        if entry.kind in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY) and entry.backend in ("zarr", "disk"):
+            return _writable(Address("zarr", entry.path))
+        if entry.kind in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY) and capabilities.writable and capabilities.local:
             # An array takes no members: the window lands the drop in the folder that holds
             # it and says so (transfers.landing); `cp` into an array is refused instead.
-            return Address("zarr", entry.path)
-        if entry.kind in (EntryKind.ROOT, EntryKind.DIRECTORY) and entry.backend in ("disk", "memory"):
+            return _writable(Address("zarr", entry.path))
+        if entry.kind in (EntryKind.ROOT, EntryKind.DIRECTORY) and capabilities.writable:
             return Address(entry.backend, entry.path)
         return None
 
@@ -80,7 +94,8 @@ class TreeDragDrop:
         if data.hasFormat(ENTRIES_MIME):
             return True
         # Files from the desktop: not onto the viewers (they take arrays from the tree).
-        return data.hasUrls() and target.backend in ("disk", "memory", "zarr") and any(u.isLocalFile() for u in data.urls())
+        return (data.hasUrls() and _capabilities(target.backend, target.path).writable
+                and any(u.isLocalFile() for u in data.urls()))
 
     def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:  # noqa: N802
         if not self.canDropMimeData(data, action, row, column, parent):
@@ -108,7 +123,8 @@ def entries_mime(addresses: list[Address]) -> QMimeData:
     for those that are files or folders on this machine (the desktop takes them)."""
     mime = QMimeData()
     mime.setData(ENTRIES_MIME, encode_entries(addresses))
-    local = [a.path for a in dict.fromkeys(addresses) if a.backend in _LOCAL_BACKENDS and os.path.lexists(a.path)]
+    local = [a.path for a in dict.fromkeys(addresses)
+             if _capabilities(a.backend, a.path).local and os.path.lexists(a.path)]
     urls = [QUrl.fromLocalFile(path) for path in local]
     if urls:
         mime.setUrls(urls)

@@ -22,7 +22,7 @@ from ..model.entries import Entry, EntryKind, sort_entries
 from ..model.folder_state import FolderState, Phase
 from ..model.listing import ListingError
 from .tree_jobs import _describe_all_job, _details_job, _listing_job, _sort_job
-from .tree_nodes import COLUMNS, NAME, PAGE, SIZE, SORT_FIELD, STORE_KINDS, Node, State
+from .tree_nodes import COLUMNS, NAME, PAGE, SIZE, SORT_FIELD, STORE_KINDS, Node, State, plain_folders
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class TreeListing:
             new.append(self._more_node(node, len(ordered)))
         self._insert_nodes(node, len(node.children), new)
         for child in new:
-            if child.entry.kind in STORE_KINDS and child.entry.backend == "disk" and child.entry.error is None:
+            if child.entry.kind in STORE_KINDS and plain_folders(child.entry.backend) and child.entry.error is None:
                 self.storeMet.emit(child.entry)
 
     def _start_listing(self, node: Node) -> None:

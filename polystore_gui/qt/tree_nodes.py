@@ -25,6 +25,16 @@ PAGE = 1000
 STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
 
 
+def plain_folders(backend: str) -> bool:
+    """Whether ``backend`` lists a file system's own folders (its adapter is local and holds
+    links: disk), where a zarr store met is announced to show under zarr / ome_zarr too;
+    a store's members under zarr are never announced again."""
+    from ..model.backends import claimed_adapter
+
+    adapter = claimed_adapter(backend)  # asked per listed row: never polystore's registry
+    return adapter is not None and adapter.capabilities.local and adapter.capabilities.holds_links
+
+
 class Node:
     """One row: the model's internal pointer (the view never sees it).
 

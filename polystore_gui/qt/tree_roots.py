@@ -13,6 +13,14 @@ from ..model.remote_address import is_remote_path
 from .tree_nodes import Node
 
 
+def _volatile(key: str) -> bool:
+    """Whether the adapter of ``key`` says its contents live in this process (memory)."""
+    from ..model.backends import claimed_adapter
+
+    adapter = claimed_adapter(key)
+    return adapter is not None and adapter.capabilities.volatile
+
+
 class TreeRoots:
     """Part of :class:`~polystore_gui.qt.tree_model.BackendTreeModel` (a mixin: its state is
     the model's): discovery's backends, the disk roots and the opened stores."""
@@ -43,7 +51,7 @@ class TreeRoots:
         self.beginResetModel()
         self._root.children = []
         for info in discovery.backends:
-            path = "/" if info.key == "memory" else ""
+            path = "/" if _volatile(info.key) else ""  # memory: one root, "/", the keys under it
             node = Node(Entry(info.key, path, info.key, EntryKind.BACKEND, error=info.error), self._root, backend=info)
             self._root.children.append(node)
             if info.key in ("disk", "zarr", "ome_zarr"):

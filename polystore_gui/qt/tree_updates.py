@@ -10,7 +10,7 @@ from typing import Any
 from qtpy.QtCore import QModelIndex
 
 from ..model.entries import Entry, EntryKind
-from .tree_nodes import COLUMNS, PAGE, SIZE, STORE_KINDS, Node, State
+from .tree_nodes import COLUMNS, PAGE, SIZE, STORE_KINDS, Node, State, plain_folders
 
 
 class TreeUpdates:
@@ -117,7 +117,7 @@ class TreeUpdates:
 
     def _announce_stores(self, nodes: list[Node]) -> None:
         for child in nodes:
-            if child.entry.kind in STORE_KINDS and child.entry.backend == "disk" and child.entry.error is None:
+            if child.entry.kind in STORE_KINDS and plain_folders(child.entry.backend) and child.entry.error is None:
                 self.storeMet.emit(child.entry)
 
     def _relist(self, node: Node) -> None:

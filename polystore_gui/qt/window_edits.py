@@ -12,6 +12,7 @@ from typing import Any
 from qtpy.QtWidgets import QInputDialog, QMessageBox
 
 from ..model.address import Address
+from ..model.backends import adapter_for
 from ..model.entries import Entry, EntryKind
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, ROW_KIND_ROLE
 
@@ -20,8 +21,8 @@ class EditsMixin:
     """Delete (to the trash where there is one) and Rename: which selected rows may be changed
     and why not, the confirmation, and the work run in a worker."""
 
-    # What Delete removes: entries of the read-write backends, never a root or a backend.
-    DELETABLE_BACKENDS = ("disk", "memory", "zarr")
+    # What Delete removes: entries whose adapter is writable (disk, memory, zarr stores on
+    # this machine) -- Rename: renamable -- never a root or a backend.
 
     def why_not_deletable(self, entry: Entry, *, root: bool = False, verb: str = "delete") -> str | None:
         """Why Delete (or ``verb``: Rename) leaves ``entry`` alone (None: it can be done).
@@ -36,7 +37,10 @@ class EditsMixin:
             return f"{where} could not be read: there is nothing known to {verb}"
         if entry.kind is EntryKind.VIRTUAL_FILE:
             return f"{where} is a plane of a polystore array: {verb} the array that holds it"
-        if entry.backend not in self.DELETABLE_BACKENDS:
+        capabilities = adapter_for(entry.backend, entry.path).capabilities
+        if not (capabilities.renamable if verb == "rename" else capabilities.writable):
+            if capabilities.remote:
+                return f"{where}: a remote store is read-only here"
             return f"{where}: the {entry.backend} backend is read-only here"
         return None
 
@@ -114,8 +118,8 @@ class EditsMixin:
 
     def _listed_root(self, entry: Entry) -> str | None:
         """The folder of the tree ``entry`` is listed under (the longest root holding its path)."""
-        if entry.backend == "memory":
-            return None
+        if not adapter_for(entry.backend, entry.path).capabilities.local:
+            return None  # memory, a remote store: no folder of this machine holds it
         roots = [r for r in self.tree_model.disk_roots() if entry.path == r or entry.path.startswith(r.rstrip("/") + "/")]
         return max(roots, key=len) if roots else None
 

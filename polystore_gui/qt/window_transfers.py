@@ -14,9 +14,9 @@ from qtpy.QtCore import QModelIndex, Qt
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from ..model.address import ENTRIES_MIME, Address
+from ..model.backends import adapter_for
 from ..model.entries import Entry, EntryKind
 from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE
-from .viewer_link import SINKS
 
 if TYPE_CHECKING:
     from .transfer_queue import Summary
@@ -28,8 +28,8 @@ class TransfersMixin:
     updated in place."""
 
     def _on_tree_model_entries_dropped(self, backend: str, path: str, addresses: list[Address], action: object) -> None:
-        if backend in SINKS:
-            self.viewer_link.send(addresses, backend)
+        if adapter_for(backend, path).capabilities.sink:
+            self.viewer_link.send(addresses, backend)  # it says which sinks it cannot reach
             return
         destination = Address(backend, path)
         choice = "move" if action == Qt.DropAction.MoveAction else "copy"
@@ -48,17 +48,24 @@ class TransfersMixin:
 
     def _offers_conversion(self, sources: list[Address], destination: Address) -> bool:
         """Whether the drop menu offers "Convert to OME-Zarr 0.5": every source an array, an
-        OME image or a TIFF the browser reads, dropped on a disk folder or a zarr group."""
+        OME image or a TIFF the browser reads, dropped on a disk folder or a zarr group.
+
+        The adapters decide: the destination's is writable and local (a folder or zarr group
+        of this machine), a tree source's is local and chunk-inspectable (a zarr array or
+        OME image on this machine: never a remote store), a TIFF's local."""
         from ..model.convert_items import convertible_name
 
-        if destination.backend not in ("disk", "zarr") or not sources:
+        into = adapter_for(destination.backend, destination.path).capabilities
+        if not (into.writable and into.local) or not sources:
             return False
         for source in sources:
             index = self.tree_model.find(source.backend, source.path)
             entry = index.data(ENTRY_ROLE) if index.isValid() else None
-            if isinstance(entry, Entry) and entry.kind in self.CONVERTIBLE and entry.backend in ("disk", "zarr", "ome_zarr"):
-                continue
-            if source.backend == "disk" and convertible_name(source.path):
+            if isinstance(entry, Entry) and entry.kind in self.CONVERTIBLE:
+                held = adapter_for(entry.backend, entry.path).capabilities
+                if held.local and held.chunk_inspectable:
+                    continue
+            if adapter_for(source.backend, source.path).capabilities.local and convertible_name(source.path):
                 continue
             return False
         return True
@@ -367,7 +374,7 @@ class TransfersMixin:
             except (UnknownBackendError, ValueError) as exc:
                 error = str(exc)
             else:
-                if target.backend in SINKS:
+                if adapter_for(target.backend, target.path).capabilities.sink:
                     error = f"{target.backend} takes arrays to show, not copies: use Send to napari Viewer"
                 elif not transfers.is_folder(target):
                     error = (f"{target} does not exist" if not transfers.exists(target)
