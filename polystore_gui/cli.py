@@ -644,6 +644,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     def work(progress: Callable[[str, int, int], None] | None) -> dict[str, Any]:
+        from .model.convert_plate import convert_plate, plate_attributes
+
+        if _is_local(source) and plate_attributes(source.path) is not None:
+            return convert_plate(source.path, dest_path, version=args.ome_zarr, chunks=chunks, shards=shards,
+                                 levels=args.levels, overwrite=args.overwrite, engine=engine, progress=progress)
         plan = plan_conversion(source.backend, source.path, dest_path, version=args.ome_zarr, chunks=chunks,
                                shards=shards, levels=args.levels, overwrite=args.overwrite)
         return convert(plan, engine=engine, progress=progress)
@@ -654,6 +659,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return status
     if args.json:
         _print_json(report)
+        return EXIT_OK
+    if report.get("kind") == "plate":
+        print(f"converted plate {_shown(report['source'])} -> {_shown(report['dest'])} (OME-Zarr {report['ome_zarr']}, "
+              f"{report['wells']} wells, {len(report['fields'])} fields, each with its pyramid, verified)")
+        for note in report["notes"]:
+            print(f"  {note}")
         return EXIT_OK
     print(f"converted {_shown(report['source'])} -> {_shown(report['dest'])} (OME-Zarr {report['ome_zarr']}, "
           f"axes {''.join(report['axes'])}, {len(report['levels'])} level{'s' if len(report['levels']) != 1 else ''}, "
@@ -790,7 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write SOURCE (a zarr array, an OME-NGFF image: its level 0, or a TIFF) as an "
                        "OME-Zarr image at DEST with a pyramid: each level halves y and x (mean of 2x2 blocks, "
                        "integers rounded to nearest). Written under a hidden name beside DEST and renamed into place "
-                       "once level 0's checksum equals the source's.")
+                       "once level 0's checksum equals the source's. An OME-Zarr plate becomes a plate: every "
+                       "well's fields converted so, plate and well metadata kept.")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("dest", metavar="DEST", help="the new image (a disk path; refused when it exists, unless --overwrite)")
     p.add_argument("--ome-zarr", choices=["0.5", "0.4"], default="0.5",
