@@ -84,13 +84,12 @@ def convert_plate(source: str, dest: str, *, version: str = "0.5", chunks: tuple
     wells = plate.get("wells")
     if not isinstance(wells, list) or not all(isinstance(w, dict) and "path" in w for w in wells):
         raise WholeArrayError(f"{source}: the plate metadata lists no wells")
-    zarr_format = 3 if version == "0.5" else 2
     parent, name = os.path.split(dest)
     temp = os.path.join(parent, f".{name}.converting-{uuid.uuid4().hex[:8]}")
     fields: list[dict[str, Any]] = []
     notes: list[str] = []
     try:
-        root = zarr.open_group(temp, mode="w-", zarr_format=zarr_format)
+        root = zarr.open_group(temp, mode="w-", zarr_format=3 if version == "0.5" else 2)
         for well in wells:
             try:
                 well_dir = ome_member_path(source, well["path"])
