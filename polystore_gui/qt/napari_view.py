@@ -23,20 +23,16 @@ from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBox
 from .canvas_readout import ContrastFollower, cursor_text
 from .later import call_later
 from .workers import WorkerPool
+# The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
+from .napari_layers import HISTOGRAM_DELAY_MS, HISTOGRAM_KEY, LayerShowMixin, _middle, _take
+from .napari_warmup import PREPARE_STEP_MS, WARM_CANVAS_PIXELS, WarmUpMixin
 
 if TYPE_CHECKING:
     from ..model.lazy import LayerSpec
 
 log = logging.getLogger(__name__)
 
-HISTOGRAM_DELAY_MS = 300
-# Whether the user wants the layer histogram (napari's "histogram" button beside the contrast
-# slider): remembered, so later previews show it too. Off until the user asks: each layer's
-# histogram is a GL canvas of its own, 0.2-0.8 s of GUI time to build in software GL.
-HISTOGRAM_KEY = "viewer/showHistogram"
 PREPARE_DELAY_MS = 500  # after napari's import, with no preview asking: the Qt side is built ahead
-WARM_CANVAS_PIXELS = 16  # the hidden canvas's size while the warm-up draws
-PREPARE_STEP_MS = 40  # between the steps of that build and of the warm-up (one event-loop turn each)
 
 
 def _import_napari() -> Any:
@@ -56,21 +52,6 @@ def _import_napari() -> Any:
     return ViewerModel(title="polystore-gui preview")
 
 
-def _middle(n: int) -> int:
-    from ..model.lazy import middle_index
-
-    return middle_index(n)
-
-
-def _take(array: Any, axis: int, index: int) -> Any:
-    """``array`` with ``axis`` fixed at ``index``, without reading (dask slices lazily)."""
-    if type(array).__module__.startswith("dask"):
-        key: tuple[Any, ...] = (slice(None),) * axis + (index,)
-        return array[key]
-    from ..model.lazy import TakeAxis
-
-    return TakeAxis(array, axis, index)
-
 
 class ViewerState(enum.Enum):
     """Where the embedded viewer is on its way to being shown (one state, never two flags)."""
@@ -87,7 +68,7 @@ class ViewerState(enum.Enum):
 STARTING_TEXT = "Starting the napari viewer…"
 
 
-class ViewerPane(QWidget):
+class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
     """A napari canvas that appears when napari is ready, with a message until then.
 
     A build asked for in any state is remembered (``build()`` before napari's import has
@@ -217,80 +198,15 @@ class ViewerPane(QWidget):
         else:
             call_later(self, PREPARE_DELAY_MS, self._prepare)
 
-    # -- built ahead: napari's Qt side, its layer controls and shaders before the first preview ----
-    # QtViewer, the side widgets, an image layer's controls and vispy visual, and the shader
-    # programs linked at the first draw (Mesa's glLinkProgram) cost the first preview 0.2-0.5 s
-    # of GUI time otherwise. Here they are paid in short turns while the user has not asked for
-    # anything yet: the canvas is built, tiny layers of the kinds the window shows (an image, the
-    # chunk overlay's RGB heat map and grid lines) are added one a turn, each drawn once into the
-    # canvas's framebuffer, drawn small (the pane may still be hidden: QOpenGLWidget renders
-    # offscreen), then cleared. A preview arriving meanwhile takes over (its layers replace them).
-
+    # -- built ahead: the Qt side before the first preview, then the warm-up (napari_warmup) ----
     def _prepare(self) -> None:
         if self._state is ViewerState.IMPORTED and not self._build_wanted:
             self._preparing = True
             self._build_canvas()
 
-    def _warm_up(self) -> None:
-        import numpy as np
-
-        viewer = self.viewer
-        makers = [
-            lambda: viewer.add_image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
-            lambda: viewer.add_image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
-            lambda: viewer.add_vectors(np.array([[[0.0, 0.0], [0.0, 8.0]]]), vector_style="line",
-                                       name="warm-up lines"),
-            # Not the chunk overlay's selection rectangle (a Shapes layer): its first draw took
-            # 0.35 s alone and 2.3 s within a session in software GL, in one turn that cannot be
-            # split; a stall that long at start-up is worse than at the first chunk clicked.
-        ]
-        # Drawn small: in software GL a draw costs per pixel, and the programs are linked
-        # whatever the size. The layout gives the canvas its size back when it is shown.
-        native = self.qt_viewer.canvas.native
-        self._warm_size = native.size()
-        native.resize(WARM_CANVAS_PIXELS, WARM_CANVAS_PIXELS)
-        self._warm_step(makers)
-
     def _warming(self) -> bool:
         return self._preparing and self._state is ViewerState.BUILT and self.viewer is not None
 
-    def _warm_step(self, makers: list[Any]) -> None:
-        """Add the next tiny layer; it is drawn once sliced (one layer's programs a turn)."""
-        if not self._warming():
-            return
-        if not makers:
-            call_later(self, PREPARE_STEP_MS, self._warm_clear)
-            return
-        try:
-            self._warm_layers.append(makers[0]())
-        except Exception as exc:  # a warm-up is an optimisation: never an error for the user
-            log.warning("napari's warm-up layer could not be added: %s", exc)
-        call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(makers[1:], deadline=30))
-
-    def _warm_draw(self, rest: list[Any], deadline: int) -> None:
-        """Draw once the layer is sliced (async slicing), waiting a few turns at most."""
-        if not self._warming():
-            return
-        if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
-            call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(rest, deadline - 1))
-            return
-        try:
-            self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
-        except Exception as exc:
-            log.warning("napari's warm-up draw failed: %s", exc)
-        for layer in self._warm_layers:  # drawn once: the next draw is the next layer's alone
-            layer.visible = False
-        call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(rest))
-
-    def _warm_clear(self) -> None:
-        if not self._warming():
-            return
-        self._preparing = False
-        self._warm_layers = []
-        self.viewer.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
-        if self._warm_size is not None and not self.qt_viewer.isVisible():
-            self.qt_viewer.canvas.native.resize(self._warm_size)
-        self.prepared.emit()
 
     def _build_canvas(self) -> None:
         """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
@@ -367,182 +283,6 @@ class ViewerPane(QWidget):
         self._stack.setCurrentIndex(0)
         self._set_state(ViewerState.FAILED)
         self.failed.emit(self.error)
-
-    def clear(self) -> None:
-        self._preparing = False
-        self._warm_layers = []
-        # napari runs a full gc.collect() at every clear, even of an empty list
-        if self.viewer is not None and len(self.viewer.layers):
-            self.viewer.layers.clear()
-
-    def set_listed(self, layer: Any, listed: bool) -> None:
-        """Show or hide ``layer``'s row in napari's layer list (the layer itself stays).
-
-        For the chunk overlay's layers while they are off: they are hidden rather than
-        removed (removing them while the image stays crashed Mesa, see
-        ``ChunkOverlay._discard``), and a hidden layer's row would still be listed.
-        """
-        if listed:
-            self._unlisted.discard(layer)
-        else:
-            self._unlisted.add(layer)
-        self._apply_unlisted()
-
-    def listed_layers(self) -> list[Any]:
-        """The layers whose rows napari's layer list shows, top first (for tests)."""
-        view = self.qt_viewer.layers if self.qt_viewer is not None else None
-        if view is None or self.viewer is None:
-            return []
-        return [layer for row, layer in self._layer_rows(view) if not view.isRowHidden(row)]
-
-    def _layer_rows(self, view: Any) -> list[tuple[int, Any]]:
-        proxy = view.model()
-        source = proxy.sourceModel()
-        rows = []
-        for row in range(proxy.rowCount()):
-            index = proxy.mapToSource(proxy.index(row, 0))
-            rows.append((row, source.getItem(index)))
-        return rows
-
-    def _apply_unlisted(self, *_args: Any) -> None:
-        view = self.qt_viewer.layers if self.qt_viewer is not None else None
-        if view is None or self.viewer is None:
-            return
-        for row, layer in self._layer_rows(view):
-            view.setRowHidden(row, layer in self._unlisted)
-
-    def show_layers(self, layers: tuple[LayerSpec, ...]) -> list[Any]:
-        """Replace what is shown by ``layers``; napari is never asked to compute limits."""
-        assert self.viewer is not None
-        viewer = self.viewer
-        self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
-        self._warm_layers = []
-        if len(viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
-            viewer.layers.clear()
-        added: list[Any] = []
-        followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
-        for spec in layers:
-            # Added hidden: napari slices a visible layer at once, at whatever plane the
-            # dims point to, which would read a plane nobody asked for.
-            kwargs: dict[str, Any] = {"name": spec.name, "multiscale": spec.multiscale, "visible": False}
-            if spec.scale is not None:
-                kwargs["scale"] = spec.scale
-            if spec.translate is not None:
-                kwargs["translate"] = spec.translate
-            if spec.kind == "labels":
-                labels = viewer.add_labels(spec.data, **kwargs)
-                labels.editable = False  # a preview never paints into the user's data
-                added.append(labels)
-                continue
-            kwargs["rgb"] = spec.rgb
-            placeholder = spec.contrast_placeholder
-            if spec.channel_axis is None:
-                if spec.contrast_limits is not None:
-                    kwargs["contrast_limits"] = spec.contrast_limits
-                added.append(self._add_image(spec.data, **kwargs))
-                if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
-                    followed.append((added[-1], placeholder[0]))
-                continue
-            # One layer per channel, split here with lazy views: napari's own split indexes
-            # each level eagerly, which for a zarr array reads a whole channel at full size.
-            levels = spec.data if spec.multiscale else [spec.data]
-            channels = int(levels[0].shape[spec.channel_axis])
-            limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
-            for c in range(channels):
-                views = [_take(level, spec.channel_axis, c) for level in levels]
-                channel_kwargs = dict(kwargs)
-                channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
-                if limits is not None and c < len(limits):
-                    channel_kwargs["contrast_limits"] = limits[c]
-                if spec.colormaps:
-                    channel_kwargs["colormap"] = spec.colormaps[c]
-                    channel_kwargs["blending"] = "additive"
-                added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
-                if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
-                    followed.append((added[-1], placeholder[c]))
-        # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
-        # axes); napari's own numbers otherwise. Always set: napari keeps the last array's
-        # names for the axes the next one has in common.
-        first = layers[0] if layers else None
-        ndim = viewer.dims.ndim
-        if first is not None and first.axis_labels and len(first.axis_labels) == ndim:
-            viewer.dims.axis_labels = tuple(first.axis_labels)
-        else:
-            viewer.dims.axis_labels = tuple(str(i) for i in range(-ndim, 0))
-        # Show the middle plane of every non-displayed axis: the plane the contrast sample
-        # was taken from, so nothing else is read.
-        steps = list(viewer.dims.current_step)
-        for axis in viewer.dims.not_displayed:
-            steps[axis] = _middle(viewer.dims.nsteps[axis])
-        viewer.dims.current_step = tuple(steps)
-        # Fit the view before anything is drawn: a multiscale layer picks its level from
-        # the camera, and the camera before reset_view() would ask for full resolution.
-        viewer.reset_view()
-        for layer, placeholder in followed:  # before the first slice: it may widen the limits
-            self.contrast.follow(layer, flat=placeholder)
-        for layer in added:
-            layer.visible = True
-        images = [layer for layer in added if type(layer).__name__ == "Image"]
-        if images:
-            viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
-            # napari 0.9's histogram of the displayed data (contrast limits drawn on it and
-            # draggable) costs 0.2-0.8 s of GUI time to build: only when the user wants it,
-            # after the first frame, and only for the layer whose controls are shown.
-            call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
-        return added
-
-    def _add_image(self, data: Any, **kwargs: Any) -> Any:
-        """``viewer.add_image`` for one layer, whose histogram is a :class:`SampledHistogram`
-        (computed in a worker on a bounded sample; napari's own recomputes the whole plane on
-        the GUI thread at every slice). The model is set before the layer joins the viewer:
-        napari's layer controls bind to it when the layer is inserted."""
-        from napari.layers import Image
-
-        from .layer_histogram import SampledHistogram
-
-        kwargs.setdefault("colormap", "gray")  # add_image's defaults for one channel
-        kwargs.setdefault("blending", "translucent_no_depth")
-        layer = Image(data, **kwargs)
-        histogram = SampledHistogram(layer)
-        histogram.use_workers(self._workers.start)
-        histogram.events.enabled.connect(lambda _e=None, h=weakref.ref(histogram): self._on_histogram_toggled(h))
-        layer._histogram = histogram
-        self.viewer.layers.append(layer)
-        return layer
-
-    @staticmethod
-    def histogram_wanted() -> bool:
-        """Whether layer histograms are shown (the user turned one on last, not off)."""
-        from qtpy.QtCore import QSettings
-
-        return bool(QSettings().value(HISTOGRAM_KEY, False, type=bool))
-
-    def _on_histogram_toggled(self, ref: Any) -> None:
-        histogram = ref()
-        if histogram is None or self._showing_histogram:
-            return
-        from qtpy.QtCore import QSettings
-
-        QSettings().setValue(HISTOGRAM_KEY, bool(histogram.enabled))  # the user's own choice
-
-    def _show_active_histogram(self) -> None:
-        if self.viewer is None or not self.histogram_wanted():
-            return
-        layer = self.viewer.layers.selection.active
-        # Only a layer this pane made (the chunk overlay's layers keep napari's own model, off).
-        histogram = getattr(layer, "_histogram", None)
-        if histogram is not None and type(histogram).__name__ == "SampledHistogram" and not histogram.enabled:
-            if not histogram.exact:  # an exact whole-array histogram stays in "full" mode
-                histogram.mode = "canvas"
-            self._showing_histogram = True
-            try:
-                histogram.enabled = True
-            finally:
-                self._showing_histogram = False
-
-    def _on_active_layer_changed(self, _event: object = None) -> None:
-        call_later(self, 0, self._show_active_histogram)
-        self._on_cursor_position_changed()
 
     def _on_cursor_position_changed(self, _event: object = None) -> None:
         viewer = self.viewer

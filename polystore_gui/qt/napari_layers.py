@@ -1,0 +1,229 @@
+"""What the embedded viewer shows: a preview's layers (lazy channel views, axis names, the
+middle plane), which layers napari's layer list lists, and the layer histogram the user asked
+for (``HISTOGRAM_KEY``, remembered).
+
+Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``. napari is imported by
+``napari_view`` alone (here only its ``Image`` class, once a layer is made: napari is loaded by then).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .later import call_later
+
+if TYPE_CHECKING:
+    from ..model.lazy import LayerSpec
+
+HISTOGRAM_DELAY_MS = 300
+# Whether the user wants the layer histogram (napari's "histogram" button beside the contrast
+# slider): remembered, so later previews show it too. Off until the user asks: each layer's
+# histogram is a GL canvas of its own, 0.2-0.8 s of GUI time to build in software GL.
+HISTOGRAM_KEY = "viewer/showHistogram"
+
+
+def _middle(n: int) -> int:
+    from ..model.lazy import middle_index
+
+    return middle_index(n)
+
+
+def _take(array: Any, axis: int, index: int) -> Any:
+    """``array`` with ``axis`` fixed at ``index``, without reading (dask slices lazily)."""
+    if type(array).__module__.startswith("dask"):
+        key: tuple[Any, ...] = (slice(None),) * axis + (index,)
+        return array[key]
+    from ..model.lazy import TakeAxis
+
+    return TakeAxis(array, axis, index)
+
+
+class LayerShowMixin:
+    """``ViewerPane``'s layers: shown from a preview's specs, listed or not, their histograms."""
+
+    viewer: Any
+    qt_viewer: Any
+    contrast: Any
+    _model: Any
+    _workers: Any
+    _unlisted: Any
+    _preparing: bool
+    _warm_layers: list[Any]
+    _showing_histogram: bool
+
+    def clear(self) -> None:
+        self._preparing = False
+        self._warm_layers = []
+        # napari runs a full gc.collect() at every clear, even of an empty list
+        if self.viewer is not None and len(self.viewer.layers):
+            self.viewer.layers.clear()
+
+    def set_listed(self, layer: Any, listed: bool) -> None:
+        """Show or hide ``layer``'s row in napari's layer list (the layer itself stays).
+
+        For the chunk overlay's layers while they are off: they are hidden rather than
+        removed (removing them while the image stays crashed Mesa, see
+        ``ChunkOverlay._discard``), and a hidden layer's row would still be listed.
+        """
+        if listed:
+            self._unlisted.discard(layer)
+        else:
+            self._unlisted.add(layer)
+        self._apply_unlisted()
+
+    def listed_layers(self) -> list[Any]:
+        """The layers whose rows napari's layer list shows, top first (for tests)."""
+        view = self.qt_viewer.layers if self.qt_viewer is not None else None
+        if view is None or self.viewer is None:
+            return []
+        return [layer for row, layer in self._layer_rows(view) if not view.isRowHidden(row)]
+
+    def _layer_rows(self, view: Any) -> list[tuple[int, Any]]:
+        proxy = view.model()
+        source = proxy.sourceModel()
+        rows = []
+        for row in range(proxy.rowCount()):
+            index = proxy.mapToSource(proxy.index(row, 0))
+            rows.append((row, source.getItem(index)))
+        return rows
+
+    def _apply_unlisted(self, *_args: Any) -> None:
+        view = self.qt_viewer.layers if self.qt_viewer is not None else None
+        if view is None or self.viewer is None:
+            return
+        for row, layer in self._layer_rows(view):
+            view.setRowHidden(row, layer in self._unlisted)
+
+    def show_layers(self, layers: tuple[LayerSpec, ...]) -> list[Any]:
+        """Replace what is shown by ``layers``; napari is never asked to compute limits."""
+        assert self.viewer is not None
+        viewer = self.viewer
+        self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
+        self._warm_layers = []
+        if len(viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
+            viewer.layers.clear()
+        added: list[Any] = []
+        followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
+        for spec in layers:
+            # Added hidden: napari slices a visible layer at once, at whatever plane the
+            # dims point to, which would read a plane nobody asked for.
+            kwargs: dict[str, Any] = {"name": spec.name, "multiscale": spec.multiscale, "visible": False}
+            if spec.scale is not None:
+                kwargs["scale"] = spec.scale
+            if spec.translate is not None:
+                kwargs["translate"] = spec.translate
+            if spec.kind == "labels":
+                labels = viewer.add_labels(spec.data, **kwargs)
+                labels.editable = False  # a preview never paints into the user's data
+                added.append(labels)
+                continue
+            kwargs["rgb"] = spec.rgb
+            placeholder = spec.contrast_placeholder
+            if spec.channel_axis is None:
+                if spec.contrast_limits is not None:
+                    kwargs["contrast_limits"] = spec.contrast_limits
+                added.append(self._add_image(spec.data, **kwargs))
+                if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
+                    followed.append((added[-1], placeholder[0]))
+                continue
+            # One layer per channel, split here with lazy views: napari's own split indexes
+            # each level eagerly, which for a zarr array reads a whole channel at full size.
+            levels = spec.data if spec.multiscale else [spec.data]
+            channels = int(levels[0].shape[spec.channel_axis])
+            limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
+            for c in range(channels):
+                views = [_take(level, spec.channel_axis, c) for level in levels]
+                channel_kwargs = dict(kwargs)
+                channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
+                if limits is not None and c < len(limits):
+                    channel_kwargs["contrast_limits"] = limits[c]
+                if spec.colormaps:
+                    channel_kwargs["colormap"] = spec.colormaps[c]
+                    channel_kwargs["blending"] = "additive"
+                added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
+                if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
+                    followed.append((added[-1], placeholder[c]))
+        # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
+        # axes); napari's own numbers otherwise. Always set: napari keeps the last array's
+        # names for the axes the next one has in common.
+        first = layers[0] if layers else None
+        ndim = viewer.dims.ndim
+        if first is not None and first.axis_labels and len(first.axis_labels) == ndim:
+            viewer.dims.axis_labels = tuple(first.axis_labels)
+        else:
+            viewer.dims.axis_labels = tuple(str(i) for i in range(-ndim, 0))
+        # Show the middle plane of every non-displayed axis: the plane the contrast sample
+        # was taken from, so nothing else is read.
+        steps = list(viewer.dims.current_step)
+        for axis in viewer.dims.not_displayed:
+            steps[axis] = _middle(viewer.dims.nsteps[axis])
+        viewer.dims.current_step = tuple(steps)
+        # Fit the view before anything is drawn: a multiscale layer picks its level from
+        # the camera, and the camera before reset_view() would ask for full resolution.
+        viewer.reset_view()
+        for layer, placeholder in followed:  # before the first slice: it may widen the limits
+            self.contrast.follow(layer, flat=placeholder)
+        for layer in added:
+            layer.visible = True
+        images = [layer for layer in added if type(layer).__name__ == "Image"]
+        if images:
+            viewer.layers.selection.active = images[0]  # its contrast controls beside the canvas
+            # napari 0.9's histogram of the displayed data (contrast limits drawn on it and
+            # draggable) costs 0.2-0.8 s of GUI time to build: only when the user wants it,
+            # after the first frame, and only for the layer whose controls are shown.
+            call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
+        return added
+
+    def _add_image(self, data: Any, **kwargs: Any) -> Any:
+        """``viewer.add_image`` for one layer, whose histogram is a :class:`SampledHistogram`
+        (computed in a worker on a bounded sample; napari's own recomputes the whole plane on
+        the GUI thread at every slice). The model is set before the layer joins the viewer:
+        napari's layer controls bind to it when the layer is inserted."""
+        from napari.layers import Image
+
+        from .layer_histogram import SampledHistogram
+
+        kwargs.setdefault("colormap", "gray")  # add_image's defaults for one channel
+        kwargs.setdefault("blending", "translucent_no_depth")
+        layer = Image(data, **kwargs)
+        histogram = SampledHistogram(layer)
+        histogram.use_workers(self._workers.start)
+        histogram.events.enabled.connect(lambda _e=None, h=weakref.ref(histogram): self._on_histogram_toggled(h))
+        layer._histogram = histogram
+        self.viewer.layers.append(layer)
+        return layer
+
+    @staticmethod
+    def histogram_wanted() -> bool:
+        """Whether layer histograms are shown (the user turned one on last, not off)."""
+        from qtpy.QtCore import QSettings
+
+        return bool(QSettings().value(HISTOGRAM_KEY, False, type=bool))
+
+    def _on_histogram_toggled(self, ref: Any) -> None:
+        histogram = ref()
+        if histogram is None or self._showing_histogram:
+            return
+        from qtpy.QtCore import QSettings
+
+        QSettings().setValue(HISTOGRAM_KEY, bool(histogram.enabled))  # the user's own choice
+
+    def _show_active_histogram(self) -> None:
+        if self.viewer is None or not self.histogram_wanted():
+            return
+        layer = self.viewer.layers.selection.active
+        # Only a layer this pane made (the chunk overlay's layers keep napari's own model, off).
+        histogram = getattr(layer, "_histogram", None)
+        if histogram is not None and type(histogram).__name__ == "SampledHistogram" and not histogram.enabled:
+            if not histogram.exact:  # an exact whole-array histogram stays in "full" mode
+                histogram.mode = "canvas"
+            self._showing_histogram = True
+            try:
+                histogram.enabled = True
+            finally:
+                self._showing_histogram = False
+
+    def _on_active_layer_changed(self, _event: object = None) -> None:
+        call_later(self, 0, self._show_active_histogram)
+        self._on_cursor_position_changed()
