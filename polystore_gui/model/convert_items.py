@@ -135,6 +135,12 @@ def run(item: ConvertItem, *, cancelled: Callable[[], bool], progress: Progress)
     if item.skip_reason is not None:
         return Outcome(item, "skipped", message=item.skip_reason)  # type: ignore[arg-type]
     try:
+        from .backends import adapter_for
+        from .convert_plate import plate_attributes
+
+        if adapter_for(item.source.backend, item.source.path).capabilities.local and \
+                plate_attributes(item.source.path) is not None:
+            return _run_plate(item, cancelled=cancelled, progress=progress)
         conversion = plan_conversion(item.source.backend, item.source.path, item.destination.path,
                                      version=item.version, overwrite=item.replace)
         import numpy as np
@@ -160,6 +166,30 @@ def run(item: ConvertItem, *, cancelled: Callable[[], bool], progress: Progress)
     levels = report.get("levels", [])
     notes = [f"OME-Zarr {report.get('ome_zarr')}, {len(levels)} level{'s' if len(levels) != 1 else ''}, "
              "level 0 verified equal to the source", *report.get("notes", [])]
+    return Outcome(item, "done", nbytes=nbytes, notes=notes)  # type: ignore[arg-type]
+
+
+def _run_plate(item: ConvertItem, *, cancelled: Callable[[], bool], progress: Progress) -> Outcome:
+    """Convert an OME-Zarr plate (model.convert_plate); progress in source bytes, each
+    field of view an equal share."""
+    from .convert_plate import convert_plate, plate_size
+
+    count, nbytes = plate_size(item.source.path)
+    count, total = max(1, count), max(1, nbytes)
+    fields: list[str] = []
+
+    def on_step(label: str, done: int, steps: int) -> None:
+        field = label.split(" ", 1)[0]
+        if field not in fields:
+            fields.append(field)
+        progress(int(total * min(1.0, (len(fields) - 1) / count)), total)
+
+    progress(0, total)
+    report = convert_plate(item.source.path, item.destination.path, version=item.version, overwrite=item.replace,
+                           progress=on_step, cancelled=cancelled)
+    progress(total, total)
+    notes = [f"OME-Zarr {report['ome_zarr']} plate, {report['wells']} wells, {len(report['fields'])} fields, "
+             "each level 0 verified equal to the source", *report["notes"]]
     return Outcome(item, "done", nbytes=nbytes, notes=notes)  # type: ignore[arg-type]
 
 

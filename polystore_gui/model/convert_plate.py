@@ -61,6 +61,32 @@ def _well_images(well_dir: str, well_path: str) -> list[dict[str, Any]]:
     return images
 
 
+def plate_size(source: str) -> tuple[int, int]:
+    """How many fields of view the wells of the plate at ``source`` list, and the bytes of
+    their full-resolution levels (metadata only: for progress)."""
+    import numpy as np
+
+    from .ome_meta import level0_path
+    from .whole_array import open_array
+
+    plate = plate_attributes(os.path.abspath(source)) or {}
+    fields = nbytes = 0
+    for well in plate.get("wells") or []:
+        try:
+            well_dir = ome_member_path(source, well["path"])
+            for image in _well_images(well_dir, str(well["path"])):
+                fields += 1
+                field_dir = ome_member_path(well_dir, image["path"])
+                meta = read_node(field_dir)
+                first = level0_path(meta.attributes) if meta is not None else None
+                if first is not None:
+                    arr = open_array(ome_member_path(field_dir, first))
+                    nbytes += int(np.prod(arr.shape)) * np.dtype(arr.dtype).itemsize
+        except (WholeArrayError, CorruptMetadataError, KeyError, TypeError):
+            continue
+    return fields, nbytes
+
+
 def convert_plate(source: str, dest: str, *, version: str = "0.5", chunks: tuple[int, ...] | None = None,
                   shards: tuple[int, ...] | None = None, levels: int | None = None, overwrite: bool = False,
                   engine: Engine = Engine(), progress: Callable[[str, int, int], None] | None = None,

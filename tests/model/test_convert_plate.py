@@ -95,3 +95,21 @@ def test_cli_converts_a_plate(tmp_path, capsys):
     assert main(["convert", str(source), str(tmp_path / "out2.ome.zarr"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["kind"] == "plate" and [f["path"] for f in report["fields"]] == ["A/1/0", "A/2/0"]
+
+
+def test_a_plate_dropped_for_conversion_is_converted_as_a_plate(tmp_path):
+    """The drop menu's Convert to OME-Zarr 0.5 (model.convert_items, run in a worker) takes a
+    plate to a plate, with progress in source bytes up to the whole."""
+    from polystore_gui.model import convert_items
+    from polystore_gui.model.address import Address
+
+    source = write_ome_plate(tmp_path / "in.zarr", version="0.4", rows="A", columns=2, fields=2, levels=1, edge=32)
+    (tmp_path / "into").mkdir()
+    [item] = convert_items.plan([Address("zarr", str(source))], Address("disk", str(tmp_path / "into")))
+    seen = []
+    outcome = convert_items.run(item, cancelled=lambda: False, progress=lambda done, total: seen.append((done, total)))
+    assert outcome.status == "done", outcome.message
+    assert "plate, 2 wells, 4 fields" in outcome.notes[0]
+    assert seen[-1] == (4 * 2 * 32 * 32 * 2,) * 2 and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    _plate(tmp_path / "into" / "in.ome.zarr")  # a plate's metadata is there
+    assert _images(tmp_path / "into" / "in.ome.zarr" / "A" / "2") == _images(source / "A" / "2")
