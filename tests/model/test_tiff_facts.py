@@ -96,9 +96,9 @@ def test_headers_can_be_left_out_for_a_whole_huge_folder(tmp_path, monkeypatch):
     from polystore_gui.model import listing
 
     _write_all(tmp_path)
-    from polystore_gui.model.backends import disk
+    from polystore_gui.model.backends import local_entries  # where a disk entry is described
 
-    monkeypatch.setattr(disk, "read_tiff_facts", lambda path: (_ for _ in ()).throw(AssertionError(path)))
+    monkeypatch.setattr(local_entries, "read_tiff_facts", lambda path: (_ for _ in ()).throw(AssertionError(path)))
     entries = [Entry("disk", str(tmp_path / n), n, EntryKind.IMAGE_FILE) for n in ("cyx.tif", "rgb.tif")]
     described = [e for batch in listing.describe(entries, headers=False) for e in batch]
     assert [e.size > 0 and e.shape is None for e in described] == [True, True]

@@ -11,9 +11,8 @@ adapter is asked for.
 
 from __future__ import annotations
 
-from .base import (
-    DEFAULT_BATCH, Adapter, Capabilities, adapter_for, claimed_adapter, register_adapter, registered_schemes, url_scheme,
-)
+from .base import DEFAULT_BATCH, Adapter, Capabilities, register_adapter, url_scheme
+from .registry import adapter_for, claimed_adapter, registered_schemes
 
 __all__ = ["DEFAULT_BATCH", "Adapter", "Capabilities", "adapter_for", "claimed_adapter", "register_adapter",
            "registered_schemes",

@@ -13,13 +13,16 @@ both. A key no adapter claims gets one built from polystore's registry class: a 
 arguments), or a generic read-only lister over the backend's own ``list_dir``
 (:mod:`.generic`) -- never a hand-kept list of keys.
 
+The tables and :func:`register_adapter` live here; :func:`adapter_for` and the adapters
+made from the registry live in :mod:`.registry`, which no adapter module imports back
+(the package has no import cycle: import-linter's contract in pyproject.toml).
+
 Importing this module is cheap (no zarr, numpy or polystore): the built-in adapters are
 imported on the first :func:`adapter_for`, and they import polystore only when used.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -102,11 +105,7 @@ class Adapter(Protocol):
 _lock = threading.RLock()
 _by_key: dict[str, Adapter] = {}
 _by_scheme: dict[str, Adapter] = {}
-_built: dict[str, Adapter] = {}  # adapters made from a registry class, by key
-_builtins_loaded = False
-
-# The modules of the built-in adapters: each registers its adapters when imported.
-_BUILTIN_MODULES = ("disk", "memory", "zarr_store", "context", "remote", "plate")
+_built: dict[str, Adapter] = {}  # adapters made from a registry class, by key (see .registry)
 
 
 def register_adapter(adapter: Adapter, *, keys: tuple[str, ...] = (), schemes: tuple[str, ...] = ()) -> None:
@@ -122,82 +121,9 @@ def register_adapter(adapter: Adapter, *, keys: tuple[str, ...] = (), schemes: t
             _by_scheme[scheme.lower()] = adapter
 
 
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    with _lock:
-        if _builtins_loaded:
-            return
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(f"{__package__}.{module}")
-        _builtins_loaded = True
-
-
 def url_scheme(path: str) -> str | None:
     """The scheme of a URL path (``s3`` of ``s3://bucket/key``), lower-cased; None for a path."""
     head, sep, _ = path.partition("://")
     if sep and head and head.replace("+", "").replace("-", "").replace(".", "").isalnum() and "/" not in head:
         return head.lower()
     return None
-
-
-def adapter_for(backend: str, path: str = "") -> Adapter:
-    """The adapter serving ``backend`` (and, for a URL path, the adapter of its scheme).
-
-    Never raises: a key that no adapter claims gets one made from polystore's registry
-    class, and a key polystore does not know gets an adapter that says so.
-    """
-    _load_builtins()
-    if path:
-        scheme = url_scheme(path)
-        if scheme is not None:
-            found = _by_scheme.get(scheme)
-            if found is not None:
-                return found
-    found = _by_key.get(backend)
-    if found is not None:
-        return found
-    with _lock:
-        made = _built.get(backend)
-        if made is None:
-            made = _from_registry(backend)
-            _built[backend] = made
-        return made
-
-
-def claimed_adapter(backend: str) -> Adapter | None:
-    """The adapter registered for the key ``backend``, or None: a quick answer that never
-    asks polystore's registry (which imports every backend module on first use)."""
-    _load_builtins()
-    return _by_key.get(backend)
-
-
-def registered_schemes() -> tuple[str, ...]:
-    """The URL schemes some adapter claims."""
-    _load_builtins()
-    return tuple(sorted(_by_scheme))
-
-
-def _from_registry(key: str) -> Adapter:
-    """An adapter for a key no adapter claims, from the class polystore registered for it."""
-    from .context import ContextAdapter
-    from .generic import GenericAdapter, UnknownAdapter
-    from .sinks import SinkAdapter
-
-    try:
-        from polystore.backend_registry import STORAGE_BACKENDS
-
-        cls = STORAGE_BACKENDS.get(key) if key in STORAGE_BACKENDS else None
-    except Exception:  # polystore could not even be imported: nothing is known
-        cls = None
-    if cls is None:
-        return UnknownAdapter(key)
-    from ..catalogue import Capability, _required_parameters, class_capability
-
-    if _required_parameters(cls):
-        return ContextAdapter(key)
-    capability = class_capability(cls)
-    if capability is Capability.SINK:
-        return SinkAdapter(key)
-    return GenericAdapter(key, writable_class=capability is Capability.READ_WRITE)

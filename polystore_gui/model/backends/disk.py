@@ -26,13 +26,13 @@ from ..entries import (
     NUMPY_SORT_FROM, Entry, EntryKind, RunSorter, casefold_order, display_name, kind_for_file_name, sort_names,
 )
 from ..safe_files import file_type_text
-from ..tiff_facts import is_tiff_name, read_tiff_facts
-from ..zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
+from ..zarr_nodes import ZarrNodeMeta
 from .base import DEFAULT_BATCH, Capabilities, register_adapter
 from .common import ListingError, os_error_text, sorted_batches
 from .folder_names import FolderNames
 from .local import LocalAdapter
-from .zarr_store import list_group, read_node_for_listing, zarr_entry
+from .local_entries import describe_disk_entry, local_entry, zarr_entry  # noqa: F401  (importable from here)
+from .zarr_store import list_group, read_node_for_listing
 
 STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
 
@@ -205,49 +205,6 @@ def _special_file_entry(item: os.DirEntry[str]) -> Entry:
     except OSError as exc:
         return Entry("disk", item.path, shown, EntryKind.ERROR, error=os_error_text(exc, item.path))
     return Entry("disk", item.path, shown, EntryKind.FILE, detail=f"{file_type_text(mode)}: not opened")
-
-
-def describe_disk_entry(entry: Entry, *, headers: bool = True) -> Entry:
-    """``entry`` (a file or folder on disk) with its size, time, and zarr facts if it is a
-    node; with ``headers``, a TIFF's facts (see :func:`describe`)."""
-    try:
-        st = os.stat(entry.path)
-    except OSError as exc:
-        return entry.with_details(error=os_error_text(exc, entry.path))
-    if stat_module.S_ISDIR(st.st_mode):
-        try:
-            meta = read_node(entry.path)
-        except CorruptMetadataError as exc:
-            return entry.with_details(kind=EntryKind.ZARR_STORE, modified=st.st_mtime, error=str(exc))
-        except OSError:
-            meta = None  # unreadable folder: the listing will say why when expanded
-        if meta is not None:
-            described = zarr_entry(meta, entry.backend, entry.name, top_level=True)
-            return described.with_details(modified=st.st_mtime)
-        return entry.with_details(modified=st.st_mtime)
-    if headers and stat_module.S_ISREG(st.st_mode) and st.st_size >= 8 and is_tiff_name(entry.path):  # 8: its header
-        return _with_tiff_facts(entry.with_details(size=st.st_size, modified=st.st_mtime))
-    return entry.with_details(size=st.st_size, modified=st.st_mtime)
-
-
-def _with_tiff_facts(entry: Entry) -> Entry:
-    """A TIFF's shape, dtype and axes, from its header (no pixel read; see tiff_facts)."""
-    try:
-        facts = read_tiff_facts(entry.path)
-    except Exception:  # not what its name says, or unreadable: listed as a file; `info` says why
-        return entry.with_details(detail="not a readable TIFF")
-    return entry.with_details(shape=facts.shape, dtype=facts.dtype, detail=facts.detail)
-
-
-def local_entry(backend: str, path: str) -> Entry:
-    """The entry for a local path (disk, or inside a zarr store; a root, a typed address);
-    never raises."""
-    name = os.path.basename(path.rstrip("/")) or path
-    shown = display_name(name)
-    if not os.path.lexists(path):  # nothing says it ever existed: not "no longer exists"
-        return Entry(backend, path, shown, EntryKind.ERROR, error=f"Does not exist: {display_name(path)}")
-    kind = EntryKind.DIRECTORY if os.path.isdir(path) else kind_for_file_name(name)
-    return describe_disk_entry(Entry(backend, path, shown, kind))
 
 
 class DiskAdapter(LocalAdapter):

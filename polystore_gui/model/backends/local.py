@@ -20,7 +20,7 @@ class LocalAdapter(AdapterBase):
     """Local paths: entries, metadata and previews read from files on this machine."""
 
     def entry(self, backend: str, path: str) -> Entry:
-        from .disk import local_entry
+        from .local_entries import local_entry
 
         return local_entry(backend, path)
 

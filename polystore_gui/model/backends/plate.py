@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .base import adapter_for
+from .registry import adapter_for
 
 if TYPE_CHECKING:
     from ..arrays import Info
@@ -288,7 +288,8 @@ class VirtualWorkspaceAdapter:
 def _register() -> None:
     # After the built-in adapters (context.py's "needs a plate root" one among them), also
     # when this module is imported first (the CLI's plate command): it replaces that one.
-    from .base import _load_builtins, register_adapter
+    from .base import register_adapter
+    from .registry import _load_builtins
 
     _load_builtins()
     register_adapter(VirtualWorkspaceAdapter(), keys=("virtual_workspace",))

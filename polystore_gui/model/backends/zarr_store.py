@@ -17,6 +17,7 @@ from ..zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
 from .base import DEFAULT_BATCH, Capabilities, register_adapter
 from .common import ListingError, os_error_text
 from .local import LocalAdapter
+from .local_entries import zarr_entry  # noqa: F401  (importable from here)
 from .virtual import list_virtual_files
 
 if TYPE_CHECKING:
@@ -31,34 +32,6 @@ def read_node_for_listing(path: str) -> ZarrNodeMeta | None:
         raise ListingError(str(exc)) from exc
     except OSError as exc:
         raise ListingError(os_error_text(exc, path)) from exc
-
-
-def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool = False) -> Entry:
-    """The entry for a zarr node whose metadata has been read."""
-    if meta.node_type == "array":
-        kind = EntryKind.POLYSTORE_ARRAY if meta.filename_map else EntryKind.ARRAY
-    elif meta.is_ome:
-        kind = EntryKind.OME_ZARR
-    elif top_level:
-        kind = EntryKind.ZARR_STORE
-    else:
-        kind = EntryKind.GROUP
-    detail = f"zarr v{meta.zarr_format}"
-    if meta.shards is not None:
-        detail += ", sharded"
-    if meta.filename_map:
-        detail += f", {len(meta.filename_map)} virtual files"
-    return Entry(
-        backend,
-        meta.path,
-        name,
-        kind,
-        size=meta.nbytes,
-        modified=meta.metadata_mtime,
-        shape=meta.shape,
-        dtype=meta.dtype,
-        detail=detail,
-    )
 
 
 def store_backend(root: str) -> str:
