@@ -22,7 +22,7 @@ from .remote_address import is_remote_path
 from .safe_files import open_regular
 from .codec_text import codec_text
 from .ome_meta import level0_path
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, _sizes, key_encoding_fields, ome_member_path
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, ZarrNodeMeta, _load_json, _sizes, key_encoding_fields, ome_member_path
 
 MAX_UINT_64 = 2**64 - 1
 
@@ -168,7 +168,13 @@ def resolve_array(backend: str, path: str) -> tuple[str, str | None]:
         if virtual is not None:
             return virtual.array.path, f"{os.path.basename(path)} is plane {list(virtual.coordinates)} of this array"
         raise ChunkLayoutError(f"{path} is not a zarr array" if os.path.exists(path) else f"{path} does not exist")
-    meta = read_node(path)
+    return array_of_node(path, read_node(path))
+
+
+def array_of_node(path: str, meta: ZarrNodeMeta | None) -> tuple[str, str | None]:
+    """The array that the zarr node at ``path`` (its metadata ``meta``, None when there is
+    none) means, and a note: an OME-NGFF image means its full-resolution level. Shared by
+    local and remote stores (remote_chunks), so both refuse with the same words."""
     if meta is None:
         raise ChunkLayoutError(f"{path} is not a zarr array (no zarr.json or .zarray)")
     if meta.node_type == "group":

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .chunk_layout import MAX_UINT_64, ChunkLayout, ChunkLayoutError, _layout_v2, _layout_v3
+from .chunk_layout import MAX_UINT_64, ChunkLayout, ChunkLayoutError, _layout_v2, _layout_v3, array_of_node
 from .chunk_report import ERROR, MISSING, STORED, ScanBatch
 from .remote_nodes import parse_json, read_node
 from .remote_store import RemoteStore, _zarr_sync
 from .remote_zarr import locate
-from .zarr_nodes import V2_ARRAY, V3_META, ome_member_path
+from .zarr_nodes import V2_ARRAY, V3_META
 
 CHUNK_MAP_NEEDS_LISTING = ("the chunk map needs a listing, which a plain HTTP server does not give "
                            "(open the store over S3, or copy it with cp and inspect the copy)")
@@ -33,18 +33,8 @@ INDEX_CONCURRENCY = 32
 
 def resolve_remote_array(path: str) -> tuple[str, str | None]:
     """The URL of the array ``path`` means (an OME-NGFF image: its level 0), and a note."""
-    from .ome_meta import level0_path
-
     store, key, _ = locate(path)
-    meta = read_node(store, key)
-    if meta is None:
-        raise ChunkLayoutError(f"{path} is not a zarr array (no zarr.json or .zarray)")
-    if meta.node_type == "group":
-        first = level0_path(meta.attributes)
-        if first is None:
-            raise ChunkLayoutError(f"{path} is a zarr group, not an array: choose one of its arrays")
-        return ome_member_path(path, first), f"full-resolution level {str(first)!r} of this OME-NGFF image"
-    return path, None
+    return array_of_node(path, read_node(store, key))
 
 
 def remote_layout(path: str) -> ChunkLayout:
