@@ -110,13 +110,7 @@ class FolderState:
 
     def begin(self) -> int:
         """The folder is listed (again) from nothing: its old listing goes; the new generation."""
-        self.phase = Phase.LOADING
-        self.listing = []
-        self.details = {}
-        self.described = False
-        self.remaining = 0
-        self.error = None
-        self.generation += 1
+        self._clear(Phase.LOADING)
         self._tell(Change.LOADING)
         return self.generation
 
@@ -127,7 +121,12 @@ class FolderState:
 
     def forget(self) -> None:
         """Back to unlisted (a later expand lists it again); late answers are dropped."""
-        self.phase = Phase.UNLISTED
+        self._clear(Phase.UNLISTED)
+
+    def _clear(self, phase: Phase) -> None:
+        """Nothing known about the folder, in ``phase``; a new generation, so that answers
+        to an earlier listing are dropped (begin and forget)."""
+        self.phase = phase
         self.listing = []
         self.details = {}
         self.described = False
