@@ -37,15 +37,25 @@ class NotAPlate(ValueError):
     """The address is not a plate (nor a well of one)."""
 
 
-def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSummary | None:
-    """The plate rooted at ``backend:path``; None when it is not one (or not local)."""
+def _local_folder_node(backend: str, path: str) -> tuple[str, ZarrNodeMeta | None] | None:
+    """The absolute path of the local folder ``backend:path`` and its zarr node (None when
+    it holds none, or metadata that cannot be read: no plate nor well then); None when it
+    is not a local folder (plate_at and well_at)."""
     if backend not in LOCAL_BACKENDS or not os.path.isdir(path):
         return None
     path = os.path.abspath(path)
     try:
-        meta = read_node(path)
+        return path, read_node(path)
     except (CorruptMetadataError, OSError):
-        meta = None
+        return path, None
+
+
+def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSummary | None:
+    """The plate rooted at ``backend:path``; None when it is not one (or not local)."""
+    folder = _local_folder_node(backend, path)
+    if folder is None:
+        return None
+    path, meta = folder
     if meta is not None:
         if meta.node_type == "group" and "plate" in ome_attributes(meta.attributes):
             return read_zarr_plate(path, meta, backend=backend, check_fields=check_fields)
@@ -60,13 +70,10 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSum
 
 def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
     """The well at ``backend:path`` (an OME-Zarr well group) and the plate holding it."""
-    if backend not in LOCAL_BACKENDS or not os.path.isdir(path):
+    folder = _local_folder_node(backend, path)
+    if folder is None:
         return None
-    path = os.path.abspath(path)
-    try:
-        meta = read_node(path)
-    except (CorruptMetadataError, OSError):
-        return None
+    path, meta = folder
     if meta is None or meta.node_type != "group" or "well" not in ome_attributes(meta.attributes):
         return None
     plate_root = os.path.dirname(os.path.dirname(path))
