@@ -8,12 +8,10 @@ the same sentences for corrupt metadata); the node's ``path`` is its URL.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .remote_store import RemoteStore, _zarr_sync
-from .safe_files import MAX_JSON_DEPTH, MAX_METADATA_BYTES, json_depth_exceeds
 from . import zarr_nodes
 from .zarr_nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta
 
@@ -22,21 +20,8 @@ def _join(key: str, name: str) -> str:
     return f"{key}/{name}" if key else name
 
 
-def parse_json(raw: bytes, name: str) -> Any:
-    """A metadata document, parsed under the same caps as a local one."""
-    if len(raw) > MAX_METADATA_BYTES:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: larger than {MAX_METADATA_BYTES} bytes")
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc.msg} at line {exc.lineno}") from exc
-    except UnicodeDecodeError as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: not UTF-8") from exc
-    except (RecursionError, ValueError) as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {str(exc)[:120]}") from exc
-    if json_depth_exceeds(doc, MAX_JSON_DEPTH):
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: nested more than {MAX_JSON_DEPTH} levels deep")
-    return doc
+# A remote metadata document is parsed under the same caps and words as a local one.
+parse_json = zarr_nodes.parse_metadata
 
 
 def node_from_v3(path: str, doc: Any) -> ZarrNodeMeta:

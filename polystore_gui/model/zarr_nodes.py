@@ -117,6 +117,15 @@ def _load_json(path: str) -> Any:
         raw = read_capped(path, MAX_METADATA_BYTES)
     except (NotRegularFileError, FileTooLargeError) as exc:
         raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc.strerror}") from exc
+    return parse_metadata(raw, name)
+
+
+def parse_metadata(raw: bytes, name: str) -> Any:
+    """The metadata document ``name`` from its bytes, under the caps every store shares (a
+    local file's, read by ``_load_json``, or a remote object's, read by remote_nodes).
+    Raises CorruptMetadataError for anything but sane JSON."""
+    if len(raw) > MAX_METADATA_BYTES:
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: larger than {MAX_METADATA_BYTES} bytes")
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -126,7 +135,7 @@ def _load_json(path: str) -> Any:
     except RecursionError as exc:
         raise CorruptMetadataError(f"corrupt zarr metadata in {name}: nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc}") from exc
+        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {str(exc)[:200]}") from exc
     if json_depth_exceeds(doc, MAX_JSON_DEPTH):
         raise CorruptMetadataError(f"corrupt zarr metadata in {name}: nested more than {MAX_JSON_DEPTH} levels deep")
     return doc
