@@ -161,12 +161,36 @@ def downsample(block: np.ndarray, yx: tuple[int, int]) -> np.ndarray:
     if any(p != (0, 0) for p in pad):
         block = np.pad(block, pad, mode="edge")
     y, x = yx  # y comes before x in OME-NGFF
+    if block.dtype.kind in "iu" and block.dtype.itemsize <= 4:
+        return _integer_means(block, y, x)
     s = block.shape
     split = (*s[:y], s[y] // 2, 2, *s[y + 1:x], s[x] // 2, 2, *s[x + 1:])
     means = block.astype(np.float64).reshape(split).mean(axis=(y + 1, x + 2))
     if np.dtype(block.dtype).kind in "iub":
         means = np.rint(means)
     out: np.ndarray = means.astype(block.dtype)
+    return out
+
+
+def _integer_means(block: np.ndarray, y: int, x: int) -> np.ndarray:
+    """2 x 2 means of an integer block (even along y and x), rounded half to even as
+    ``np.rint`` of the float64 mean: the four values summed in a wider integer, then
+    divided by 4 with shifts. The float64 route made the pyramid of a uint16 image the
+    slowest step of a conversion (8 bytes an element converted and averaged)."""
+    wide = np.int64 if block.dtype.itemsize == 4 else np.int32
+
+    def part(dy: int, dx: int) -> np.ndarray:
+        where: list[slice] = [slice(None)] * block.ndim
+        where[y], where[x] = slice(dy, None, 2), slice(dx, None, 2)
+        return block[tuple(where)]
+
+    total = part(0, 0).astype(wide)
+    total += part(0, 1)
+    total += part(1, 0)
+    total += part(1, 1)
+    quotient, rest = total >> 2, total & 3  # floor division: total = 4 * quotient + rest
+    quotient += (rest > 2) | ((rest == 2) & ((quotient & 1) == 1))
+    out: np.ndarray = quotient.astype(block.dtype)
     return out
 
 
