@@ -179,7 +179,7 @@ def _integer_means(block: np.ndarray, y: int, x: int) -> np.ndarray:
     slowest step of a conversion (8 bytes an element converted and averaged)."""
     wide = np.int64 if block.dtype.itemsize == 4 else np.int32
 
-    def part(dy: int, dx: int) -> np.ndarray:
+    def part(dy: int, dx: int) -> Any:  # numpy's stubs type integer shifts on concrete dtypes only
         where: list[slice] = [slice(None)] * block.ndim
         where[y], where[x] = slice(dy, None, 2), slice(dx, None, 2)
         return block[tuple(where)]
