@@ -229,7 +229,8 @@ def main() -> None:
                                               "write_image": med("convert write_image a1g", "peak_rss_mib")}}
     payload = {"machine": C.machine_info(), "load_before": load_before, "load_after": C.load_average(),
                "rounds": opts.rounds, "summary": summary, "runs": runs}
-    path = C.write_json("bench_whole_array", payload)
+    name = "bench_whole_array" + ("" if only == {"stats", "convert"} else "_" + "_".join(sorted(only)))
+    path = C.write_json(name, payload)
     print(f"results: {path}", file=sys.stderr)
     import json
 
