@@ -98,6 +98,18 @@ _jsonable = jsonable  # the name this module has always used
 _codec_text = codec_json  # the name this module has always used
 
 
+def opened_array_facts(array: Any, zarr_format: int) -> tuple[dict[str, Any], Any, tuple[str | None, ...] | None]:
+    """What zarr says of an opened array beyond its node's metadata: its codecs (as text),
+    fill value and dimension names (a local array's info, and a remote one's in remote_zarr)."""
+    codecs = {
+        "compressors": [_codec_text(c) for c in (array.compressors or ())],
+        "filters": [_codec_text(c) for c in (array.filters or ())],
+        "serializer": _codec_text(array.serializer) if zarr_format == 3 else None,
+    }
+    names = getattr(array.metadata, "dimension_names", None)
+    return codecs, array.fill_value, tuple(names) if names else None
+
+
 def zarr_array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
     """Facts about a zarr array from its metadata (zarr is asked only for codec details)."""
     codecs: dict[str, Any] = {}
@@ -107,15 +119,7 @@ def zarr_array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
     try:
         import zarr
 
-        array = zarr.open_array(path, mode="r")
-        codecs = {
-            "compressors": [_codec_text(c) for c in (array.compressors or ())],
-            "filters": [_codec_text(c) for c in (array.filters or ())],
-            "serializer": _codec_text(array.serializer) if meta.zarr_format == 3 else None,
-        }
-        fill_value = array.fill_value
-        names = getattr(array.metadata, "dimension_names", None)
-        dimension_names = tuple(names) if names else None
+        codecs, fill_value, dimension_names = opened_array_facts(zarr.open_array(path, mode="r"), meta.zarr_format)
     except Exception as exc:  # e.g. a codec that is not installed: metadata still shown
         error = f"zarr cannot open this array: {exc}"
         codecs = {"declared": _declared_codecs(path, meta)}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from .arrays import Info, _codec_text
+from .arrays import Info, opened_array_facts
 from .cancel import CancelToken
 from .entries import Entry
 from .ome_meta import OmeLevel, OmeSummary, ome_attributes, ome_summary
@@ -99,15 +99,7 @@ def array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
     dimension_names: tuple[str | None, ...] | None = None
     error = None
     try:
-        array = open_array(path, meta.zarr_format)
-        codecs = {
-            "compressors": [_codec_text(c) for c in (array.compressors or ())],
-            "filters": [_codec_text(c) for c in (array.filters or ())],
-            "serializer": _codec_text(array.serializer) if meta.zarr_format == 3 else None,
-        }
-        fill_value = array.fill_value
-        names = getattr(array.metadata, "dimension_names", None)
-        dimension_names = tuple(names) if names else None
+        codecs, fill_value, dimension_names = opened_array_facts(open_array(path, meta.zarr_format), meta.zarr_format)
     except OSError:
         raise
     except Exception as exc:  # a codec that is not installed: the metadata is still shown
