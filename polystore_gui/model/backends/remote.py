@@ -44,7 +44,7 @@ class RemoteZarr:
 
     def entry(self, backend: str, path: str) -> Entry:
         from ..entries import Entry, EntryKind
-        from ..listing import zarr_entry
+        from .local_entries import zarr_entry
         from ..remote_address import parse_url
         from ..remote_zarr import locate, node
 
@@ -67,7 +67,7 @@ class RemoteZarr:
 
     def list_children(self, entry: Entry, *, batch_size: int = DEFAULT_BATCH,
                       show_hidden: bool = True) -> Iterator[list[Entry]]:
-        from ..listing import ListingError
+        from .common import ListingError
 
         try:
             found = self._children(entry, show_hidden)
@@ -82,7 +82,8 @@ class RemoteZarr:
 
     def _children(self, entry: Entry, show_hidden: bool) -> list[Entry]:
         from ..entries import Entry, EntryKind, kind_for_file_name, sort_entries
-        from ..listing import ListingError, zarr_entry
+        from .common import ListingError
+        from .local_entries import zarr_entry
         from ..remote_nodes import consolidated_members, read_nodes
         from ..remote_zarr import locate, node
         from ..zarr_nodes import ZarrNodeMeta

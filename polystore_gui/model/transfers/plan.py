@@ -181,7 +181,7 @@ def landing(destination: Address) -> tuple[Address, str | None]:
 def rename_to(item: Item, name: str) -> Item:
     """``item`` going to ``name`` in the same folder instead; an error when ``name`` is no name
     an entry can have (checked as Rename checks it) or is taken too."""
-    from ..rename import RenameError, check_name  # rename imports this package: not at its import
+    from ..entry_names import RenameError, check_name
 
     folder = item.destination.path.rstrip("/").rsplit("/", 1)[0] or "/"
     try:
