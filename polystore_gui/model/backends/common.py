@@ -143,6 +143,24 @@ class AdapterBase:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+class HoldsNothingAdapter(AdapterBase):
+    """A backend whose addresses hold nothing here (a sink, one that needs context, an
+    unknown key): made per registry key, named ``key`` and ``suffix``, and no path exists
+    or is a folder in it (polystore is not asked). Subclasses say ``why_not_listed``."""
+
+    suffix = "(holds nothing)"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.name = f"{key} {self.suffix}"
+
+    def exists(self, backend: str, path: str) -> bool:
+        return False
+
+    def is_folder(self, backend: str, path: str) -> bool:
+        return False
+
+
 def sorted_batches(batches: Iterator[list[Entry]], field: str, descending: bool) -> Iterator[tuple[str, Any]]:
     """``("rows", first batch)`` as soon as it is read, then ``("all", every entry sorted)``:
     the whole-listing shape of ``listing.sorted_listing`` for any adapter's batches."""

@@ -10,31 +10,23 @@ their listing says what they need (the catalogue's words) rather than failing ob
 from __future__ import annotations
 
 from .base import Capabilities, register_adapter
-from .common import AdapterBase
+from .common import HoldsNothingAdapter
 
 NEEDS_CONTEXT = Capabilities(needs_context=True)
 
 
-class ContextAdapter(AdapterBase):
+class ContextAdapter(HoldsNothingAdapter):
     """A backend that needs context the browser cannot give: listed as what it needs."""
 
     capabilities = NEEDS_CONTEXT
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.name = f"{key} (needs context)"
+    suffix = "(needs context)"
 
     def why_not_listed(self, backend: str) -> str:
         from ..catalogue import _CONTEXT_NEEDS
 
         need = _CONTEXT_NEEDS.get(backend, ("needs context", ""))[0]
         return f"{backend} {need}: polystore builds it only with that context, so it cannot be browsed here"
-
-    def exists(self, backend: str, path: str) -> bool:
-        return False
-
-    def is_folder(self, backend: str, path: str) -> bool:
-        return False
 
 
 def _register() -> None:

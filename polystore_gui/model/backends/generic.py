@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..entries import Entry, EntryKind, kind_for_file_name
 from .base import DEFAULT_BATCH, Capabilities
-from .common import AdapterBase, ListingError, polystore_backend
+from .common import AdapterBase, HoldsNothingAdapter, ListingError, polystore_backend
 
 
 class GenericAdapter(AdapterBase):
@@ -48,20 +48,12 @@ class GenericAdapter(AdapterBase):
             yield batch
 
 
-class UnknownAdapter(AdapterBase):
+class UnknownAdapter(HoldsNothingAdapter):
     """A key polystore's registry does not hold: everything about it says so."""
 
     capabilities = Capabilities()
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.name = f"{key} (unknown)"
+    suffix = "(unknown)"
 
     def why_not_listed(self, backend: str) -> str:
         return f"polystore has no backend named {backend!r}"
-
-    def exists(self, backend: str, path: str) -> bool:
-        return False
-
-    def is_folder(self, backend: str, path: str) -> bool:
-        return False

@@ -8,25 +8,17 @@ holds nothing to browse: its listing says so, and the browser sends arrays to it
 from __future__ import annotations
 
 from .base import Capabilities
-from .common import AdapterBase
+from .common import HoldsNothingAdapter
 
 SINK = Capabilities(sink=True)
 
 
-class SinkAdapter(AdapterBase):
+class SinkAdapter(HoldsNothingAdapter):
     """A streaming sink: receives arrays, holds nothing to list, open or delete."""
 
     capabilities = SINK
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.name = f"{key} sink"
+    suffix = "sink"
 
     def why_not_listed(self, backend: str) -> str:
         return f"{backend} is a write-only sink (a streaming viewer): it holds nothing to list; send arrays to it"
-
-    def exists(self, backend: str, path: str) -> bool:
-        return False
-
-    def is_folder(self, backend: str, path: str) -> bool:
-        return False
