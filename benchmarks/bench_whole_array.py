@@ -187,9 +187,9 @@ def main() -> None:
     busy: list[float] = []
 
     def run(label: str, case: str, *args: str) -> None:
+        load, cpu = C.load_average(), C.cpu_busy()  # other work on the CPUs right before the case
         result = C.run_case(SCRIPT, case, args, timeout=opts.timeout, quiet=False)
-        result["load_before"] = C.load_average()
-        result["cpu_busy_before"] = C.cpu_busy()
+        result["load_before"], result["cpu_busy_before"] = load, cpu
         if result.get("cpu_busy_before") is not None:
             busy.append(result["cpu_busy_before"])
         runs.setdefault(label, []).append(result)
