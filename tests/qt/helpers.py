@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE, State
 
 
@@ -41,3 +44,34 @@ def inspect_and_show(qtbot, window, path):
     window._on_preview_shown(shown.args[0])
     qtbot.waitUntil(lambda: window.overlay._layer("chunk heat map") is not None, timeout=10_000)
     return window.preview.viewer.viewer
+
+
+@contextlib.contextmanager
+def preview_panel(qtbot, width: int, height: int, *, start: bool = False,
+                  before_show: Callable | None = None) -> Iterator:
+    """A PreviewPanel with its own WorkerPool, shown at ``width`` × ``height`` and exposed;
+    with ``start`` its napari viewer is started and ready. ``before_show(panel, workers)``
+    builds what must exist before it shows (e.g. the exact statistics). On leaving, its
+    jobs are cancelled and waited for, and its preview, viewer and window are closed."""
+    from polystore_gui.qt.preview_panel import PreviewPanel
+    from polystore_gui.qt.workers import WorkerPool
+
+    workers = WorkerPool()
+    panel = PreviewPanel(workers)
+    qtbot.addWidget(panel)
+    if before_show is not None:
+        before_show(panel, workers)
+    panel.resize(width, height)
+    panel.show()
+    qtbot.waitExposed(panel)
+    try:
+        if start:
+            with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
+                panel.viewer.start()
+        yield panel
+    finally:
+        workers.cancel_all(close=True)
+        workers.wait(30_000)
+        panel.close_preview()
+        panel.viewer.close_viewer()
+        panel.close()

@@ -10,6 +10,8 @@ import pytest
 import zarr
 from qtpy.QtWidgets import QStatusBar
 
+from .helpers import preview_panel
+
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
@@ -19,27 +21,17 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
 @pytest.fixture
 def setup(qtbot):
     from polystore_gui.qt.exact_stats import ExactStatistics
-    from polystore_gui.qt.preview_panel import PreviewPanel
-    from polystore_gui.qt.workers import WorkerPool
 
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
     status = QStatusBar()
-    qtbot.addWidget(panel)
     qtbot.addWidget(status)
-    stats = ExactStatistics(workers, panel, status)
-    status.addPermanentWidget(stats.widget)
-    panel.resize(800, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
-    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
-        panel.viewer.start()
-    yield panel, stats, status
-    workers.cancel_all(close=True)
-    workers.wait(10_000)
-    panel.close_preview()
-    panel.viewer.close_viewer()
-    panel.close()
+    made = []
+
+    def with_statistics(panel, workers):
+        made.append(ExactStatistics(workers, panel, status))
+        status.addPermanentWidget(made[0].widget)
+
+    with preview_panel(qtbot, 800, 700, start=True, before_show=with_statistics) as panel:
+        yield panel, made[0], status
 
 
 def _show(qtbot, panel, path):

@@ -11,6 +11,7 @@ import zarr
 from polystore_gui.model import lazy
 
 from ..fakes import CountingStore, OpaqueArray
+from .helpers import preview_panel
 
 pytestmark = pytest.mark.gl
 
@@ -20,23 +21,8 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
 
 @pytest.fixture
 def panel(qtbot):
-    from polystore_gui.qt.preview_panel import PreviewPanel
-    from polystore_gui.qt.workers import WorkerPool
-
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
-    qtbot.addWidget(panel)
-    panel.resize(800, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
-    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
-        panel.viewer.start()
-    yield panel
-    workers.cancel_all(close=True)
-    workers.wait(10_000)
-    panel.close_preview()
-    panel.viewer.close_viewer()
-    panel.close()
+    with preview_panel(qtbot, 800, 700, start=True) as panel:
+        yield panel
 
 
 def show(qtbot, panel, backend, path, timeout=30_000):

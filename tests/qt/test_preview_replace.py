@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from .helpers import preview_panel
+
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
@@ -16,16 +18,7 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
 
 
 def test_the_next_preview_collects_garbage_once(qtbot, demo_dir, monkeypatch):
-    from polystore_gui.qt.preview_panel import PreviewPanel
-    from polystore_gui.qt.workers import WorkerPool
-
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
-    qtbot.addWidget(panel)
-    panel.resize(800, 600)
-    panel.show()
-    qtbot.waitExposed(panel)
-    try:
+    with preview_panel(qtbot, 800, 600) as panel:
         with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
             panel.viewer.start()
         with qtbot.waitSignal(panel.previewShown, timeout=30_000):
@@ -37,9 +30,3 @@ def test_the_next_preview_collects_garbage_once(qtbot, demo_dir, monkeypatch):
             panel.request("disk", str(demo_dir / "images" / "z_stack.tif"))
         assert [layer.name for layer in panel.viewer.viewer.layers] == ["z_stack.tif"]
         assert len(collections) == 1
-    finally:
-        workers.cancel_all(close=True)
-        workers.wait(30_000)
-        panel.close_preview()
-        panel.viewer.close_viewer()
-        panel.close()

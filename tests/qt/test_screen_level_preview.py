@@ -13,6 +13,8 @@ import zarr
 from polystore_gui.model import lazy
 from polystore_gui.model.contrast import SAMPLE_EDGE
 
+from .helpers import preview_panel
+
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
@@ -29,23 +31,8 @@ def _pixels(key) -> int:
 
 @pytest.fixture
 def panel(qtbot):
-    from polystore_gui.qt.preview_panel import PreviewPanel
-    from polystore_gui.qt.workers import WorkerPool
-
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
-    qtbot.addWidget(panel)
-    panel.resize(900, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
-    with qtbot.waitSignal(panel.viewer.ready, timeout=120_000):
-        panel.viewer.start()
-    yield panel
-    workers.cancel_all(close=True)
-    workers.wait(10_000)
-    panel.close_preview()
-    panel.viewer.close_viewer()
-    panel.close()
+    with preview_panel(qtbot, 900, 700, start=True) as panel:
+        yield panel
 
 
 def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from polystore_gui.qt import napari_view
 from polystore_gui.qt.napari_view import ViewerPane, ViewerState
 from polystore_gui.qt.workers import WorkerPool
 
-from .helpers import expand
+from .helpers import expand, preview_panel
 
 pytestmark = pytest.mark.gl
 
@@ -242,16 +242,8 @@ def test_the_viewer_is_built_and_warmed_before_the_first_preview(qtbot, demo_dir
     """After napari's import, with no preview asking, the Qt side is built ahead and warmed
     (an image's controls and visual made, the canvas's programs linked) in short turns; the
     first array previewed is then shown at once, with no build in between."""
-    from polystore_gui.qt.preview_panel import PreviewPanel
-
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
-    qtbot.addWidget(panel)
-    panel.resize(800, 600)
-    panel.show()
-    qtbot.waitExposed(panel)
-    pane = panel.viewer
-    try:
+    with preview_panel(qtbot, 800, 600) as panel:
+        pane = panel.viewer
         with qtbot.waitSignal(pane.prepared, timeout=120_000):
             pane.start(build=False)  # as the window's start-up does
         assert pane.is_ready and len(pane.viewer.layers) == 0  # the warm-up's layers are gone
@@ -264,27 +256,13 @@ def test_the_viewer_is_built_and_warmed_before_the_first_preview(qtbot, demo_dir
         assert states == []  # no build on the way to the first preview
         assert [layer.name for layer in pane.viewer.layers] == ["plain"]
         assert panel.stack.currentWidget() is pane
-    finally:
-        workers.cancel_all(close=True)
-        workers.wait(30_000)
-        panel.close_preview()
-        pane.close_viewer()
-        panel.close()
 
 
 def test_a_preview_during_the_warm_up_takes_over(qtbot, demo_dir):
-    from polystore_gui.qt.preview_panel import PreviewPanel
-
-    workers = WorkerPool()
-    panel = PreviewPanel(workers)
-    qtbot.addWidget(panel)
-    panel.resize(800, 600)
-    panel.show()
-    qtbot.waitExposed(panel)
-    pane = panel.viewer
-    prepared = []
-    pane.prepared.connect(lambda: prepared.append(True))
-    try:
+    with preview_panel(qtbot, 800, 600) as panel:
+        pane = panel.viewer
+        prepared = []
+        pane.prepared.connect(lambda: prepared.append(True))
         with qtbot.waitSignal(pane.ready, timeout=120_000):
             pane.start(build=False)
         qtbot.waitUntil(lambda: len(pane.viewer.layers) > 0, timeout=30_000)  # the warm-up is under way
@@ -293,9 +271,3 @@ def test_a_preview_during_the_warm_up_takes_over(qtbot, demo_dir):
         qtbot.waitUntil(lambda: pane.viewer.layers[0].loaded, timeout=30_000)
         assert [layer.name for layer in pane.viewer.layers] == ["plain"]
         assert prepared == []  # the warm-up stopped
-    finally:
-        workers.cancel_all(close=True)
-        workers.wait(30_000)
-        panel.close_preview()
-        pane.close_viewer()
-        panel.close()
