@@ -19,10 +19,10 @@ from typing import Any
 
 from .backends import DEFAULT_BATCH, adapter_for
 from .backends.common import ListingError, gc_paused, os_error_text, sorted_batches
-from .backends.disk import _sorted_folder_names, describe_disk_entry, sorted_disk_listing
+from .backends.disk import _sorted_folder_names, sorted_disk_listing
 from .backends.folder_names import FolderNames, folded_names, listing_names, listing_position, match_positions
+from .backends.local_entries import describe_disk_entry, zarr_entry
 from .backends.memory import memory_backend, memory_entry
-from .backends.zarr_store import zarr_entry
 from .entries import Entry
 
 DESCRIBE_BATCH = 512

@@ -22,7 +22,7 @@ from .zarr_nodes import read_node
 
 
 def _ome_preview(info: Info, path: str) -> Preview:
-    from .lazy import _open_zarr_array, check_plane  # lazy imports this module
+    from .preview_open import _open_zarr_array, check_plane
 
     ome = info.ome
     assert ome is not None
@@ -89,7 +89,7 @@ def _ome_preview(info: Info, path: str) -> Preview:
 
 
 def _label_layer(path: str, name: str, channel_axis: int | None) -> LayerSpec | None:
-    from .lazy import _open_zarr_array  # lazy imports this module
+    from .preview_open import _open_zarr_array
 
     try:
         if is_remote_path(path):
@@ -125,7 +125,7 @@ def _colormap(color: str | None) -> str:
 
 
 def _tiff_preview(info: Info, path: str) -> Preview:
-    from .lazy import _open_zarr_array, check_plane  # lazy imports this module
+    from .preview_open import _open_zarr_array, check_plane
 
     import tifffile
     import zarr
