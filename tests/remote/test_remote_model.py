@@ -120,6 +120,28 @@ def _forget_cached_chunks(url: str) -> None:
     remote_store(parse_url(url)).cache.clear()
 
 
+def _run_until_first_request(server, call):
+    """``call`` run in a thread until the first request reaches ``server`` (held there):
+    the thread and the list that receives what came out of it (None, or the exception)."""
+    outcome: list[BaseException | None] = []
+
+    def run():
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = threading.Event()
+    for _ in range(200):  # until the first request reached the server
+        if server.count():
+            break
+        deadline.wait(0.01)
+    return worker, outcome
+
+
 def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
     from tests.remote_servers import LatencyHTTPServer
 
@@ -130,24 +152,9 @@ def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
     try:
         server.hold()  # every request waits: a network that does not answer
         cancel = CancelToken()
-        outcome: list[BaseException | None] = []
         adapter = adapter_for("zarr", server.url)
-
-        def run():
-            try:
-                adapter.open_preview("zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30,
-                                     confirmed=False, cancelled=cancel)
-                outcome.append(None)
-            except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
-                outcome.append(exc)
-
-        worker = threading.Thread(target=run)
-        worker.start()
-        deadline = threading.Event()
-        for _ in range(200):  # until the first request reached the server
-            if server.count():
-                break
-            deadline.wait(0.01)
+        worker, outcome = _run_until_first_request(server, lambda: adapter.open_preview(
+            "zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, confirmed=False, cancelled=cancel))
         assert server.count() >= 1
         cancel.cancel()
         worker.join(2)  # the request is still held by the server: only cancellation ends it
@@ -171,22 +178,8 @@ def test_a_preview_job_stops_when_its_token_is_cancelled(aws_env, remote_data):
     try:
         server.hold()  # every request waits: a network that does not answer
         token = CancelToken()
-        outcome: list[BaseException | None] = []
-
-        def run():
-            try:
-                open_preview("zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, cancelled=token)
-                outcome.append(None)
-            except BaseException as exc:  # noqa: BLE001 - the test looks at what came out
-                outcome.append(exc)
-
-        worker = threading.Thread(target=run)
-        worker.start()
-        deadline = threading.Event()
-        for _ in range(200):  # until the first request reached the server
-            if server.count():
-                break
-            deadline.wait(0.01)
+        worker, outcome = _run_until_first_request(server, lambda: open_preview(
+            "zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, cancelled=token))
         assert server.count() >= 1
         token.cancel()
         worker.join(2)  # the request is still held by the server: only cancellation ends it
