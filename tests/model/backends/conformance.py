@@ -74,17 +74,10 @@ def described(adapter: Adapter, entries: list[Any]) -> dict[str, Any]:
 
 
 def run_items(items: list[Any]) -> list[Any]:
-    from polystore_gui.model import transfers
+    """The planned ``items`` run to their end (tests/model/transfer_runs); their outcomes."""
+    from ..transfer_runs import run
 
-    outcomes = []
-    for item in items:
-        gen = transfers.run_item(item)
-        try:
-            while True:
-                next(gen)
-        except StopIteration as stop:
-            outcomes.append(stop.value)
-    return outcomes
+    return run(items)
 
 
 class ListableAdapterTests:
