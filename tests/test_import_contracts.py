@@ -38,7 +38,9 @@ def test_the_tree_keeps_every_contract(lint_available) -> None:
     [
         ("model/entries.py", "import qtpy  # deliberate", "model imports no Qt"),
         ("model/chunk_find.py", "from ..qt import icons  # deliberate", "model imports no Qt"),
-        ("cli.py", "from .qt import workers  # deliberate", "the command line imports no Qt"),
+        ("cli/__init__.py", "from ..qt import workers  # deliberate", "the command line imports no Qt"),
+        # the contract names the package: each command module of it is held to it too
+        ("cli/browse.py", "from ..qt import workers  # deliberate", "the command line imports no Qt"),
         ("qt/icons.py", "from . import tree_model  # deliberate", "no import cycle between the modules of qt/"),
         ("model/backends/common.py", "from .. import listing  # deliberate",
          "no import cycle between the modules of model/ "),
@@ -47,7 +49,7 @@ def test_the_tree_keeps_every_contract(lint_available) -> None:
         ("model/backends/sinks.py", "from . import registry  # deliberate",
          ("no import cycle between the modules of model/ ", "no import cycle between the modules of model/backends/")),
     ],
-    ids=["model-qtpy", "model-qt", "cli-qt", "qt-cycle", "model-cycle", "backends-cycle"],
+    ids=["model-qtpy", "model-qt", "cli-qt", "cli-part-qt", "qt-cycle", "model-cycle", "backends-cycle"],
 )
 def test_a_forbidden_import_breaks_a_contract(lint_available, tmp_path, module, line, contract) -> None:
     shutil.copytree(ROOT / "polystore_gui", tmp_path / "polystore_gui", ignore=shutil.ignore_patterns("__pycache__"))
