@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .address import Address
 from .tiff_facts import is_tiff_name
 from .transfers import Conflict, Outcome
+from .transfers.items import meet_conflict
 
 OME_ZARR_SUFFIX = ".ome.zarr"
 _STRIPPED = (".ome.zarr", ".ome.tiff", ".ome.tif", ".zarr", ".tiff", ".tif")
@@ -93,15 +94,8 @@ def plan(sources: Sequence[Address], destination: Address, *, version: str = "0.
         elif not os.path.isdir(folder):
             item.error = f"{folder} is not a folder"
         elif os.path.lexists(item.destination.path):
-            item.conflict = True
-            if on_conflict is Conflict.FAIL:
-                item.error = f"{item.destination.path} already exists"
-            elif on_conflict is Conflict.SKIP:
-                item.skip_reason = f"{item.destination.path} already exists"
-            elif on_conflict is Conflict.OVERWRITE:
-                item.replace = True
-            else:
-                item.destination = Address(backend, os.path.join(folder, _free_name(folder, name)))
+            meet_conflict(item, on_conflict, item.destination.path,
+                          lambda: Address(backend, os.path.join(folder, _free_name(folder, name))))
         items.append(item)
     return items
 

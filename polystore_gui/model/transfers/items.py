@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import enum
 import errno
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..address import Address
 
@@ -53,6 +55,31 @@ class Refusal:
 
     reason: str
     loses_data: bool = False
+
+
+class Placed(Protocol):
+    """What planning decides about an item's destination (a copy's Item, a ConvertItem)."""
+
+    destination: Address
+    replace: bool
+    skip_reason: str | None
+    error: str | None
+    conflict: bool
+
+
+def meet_conflict(item: Placed, on_conflict: Conflict, taken: str, renamed: Callable[[], Address]) -> None:
+    """``item`` whose destination (``taken``, as shown) exists, as ``on_conflict`` says:
+    refused, skipped, replaced once verified, or sent to the free name ``renamed()`` gives
+    (a copy's plan and a conversion's, alike)."""
+    item.conflict = True
+    if on_conflict is Conflict.FAIL:
+        item.error = f"{taken} already exists"
+    elif on_conflict is Conflict.SKIP:
+        item.skip_reason = f"{taken} already exists"
+    elif on_conflict is Conflict.OVERWRITE:
+        item.replace = True
+    else:
+        item.destination = renamed()
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..address import Address
 from ..local_entries import inside as _inside, special_entry
 from ..zarr_nodes import CorruptMetadataError, ZarrNodeMeta, read_node
-from .items import Conflict, Item, Refusal, TransferError, volatile_move_warning
+from .items import Conflict, Item, Refusal, TransferError, meet_conflict, volatile_move_warning
 from .places import (
     _basename, _copies_into_itself, _join, _same_entry, _source_size, capabilities, exists, in_process, is_folder,
     is_local,
@@ -77,15 +77,8 @@ def plan(
             else:
                 item.error = f"{final} is the source itself"
         elif exists(final):
-            item.conflict = True
-            if on_conflict is Conflict.FAIL:
-                item.error = f"{final} already exists"
-            elif on_conflict is Conflict.SKIP:
-                item.skip_reason = f"{final} already exists"
-            elif on_conflict is Conflict.OVERWRITE:
-                item.replace = True
-            else:
-                item.destination = Address(final.backend, _join(destination.path, _free_name(destination, name)))
+            meet_conflict(item, on_conflict, str(final), lambda: Address(
+                final.backend, _join(destination.path, _free_name(destination, name))))
         if item.runnable and measure:
             item.total = _source_size(source)
         items.append(item)
