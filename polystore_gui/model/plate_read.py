@@ -22,7 +22,6 @@ from .ome_meta import PlateMeta, level0_path, ome_version, plate_from_attributes
 from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
 
-LOCAL_BACKENDS = ("disk", "zarr", "ome_zarr")
 # polystore's plate documents (polystore.metadata_writer.METADATA_CONFIG; OpenHCS's older name).
 POLYSTORE_DOCUMENTS = ("polystore_metadata.json", "openhcs_metadata.json")
 POLYSTORE_PLATE_NAME = "Polystore_Plate"  # polystore.zarr.DEFAULT_PLATE_NAME
@@ -37,11 +36,19 @@ class NotAPlate(ValueError):
     """The address is not a plate (nor a well of one)."""
 
 
+def _local(backend: str, path: str) -> bool:
+    """Whether ``backend:path`` is a path of this machine (its adapter says so; a remote
+    store's plate is not read here)."""
+    from .backends import adapter_for
+
+    return adapter_for(backend, path).capabilities.local
+
+
 def _local_folder_node(backend: str, path: str) -> tuple[str, ZarrNodeMeta | None] | None:
     """The absolute path of the local folder ``backend:path`` and its zarr node (None when
     it holds none, or metadata that cannot be read: no plate nor well then); None when it
     is not a local folder (plate_at and well_at)."""
-    if backend not in LOCAL_BACKENDS or not os.path.isdir(path):
+    if not _local(backend, path) or not os.path.isdir(path):
         return None
     path = os.path.abspath(path)
     try:

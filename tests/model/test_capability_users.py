@@ -98,3 +98,16 @@ def test_conversion_is_written_into_folders_of_local_adapters_only(registered, t
     assert into_volatile.error == "an OME-Zarr is written to a folder on disk, not to w1_volatile"
     [into_remote] = convert_items.plan([source], Address("zarr", "s3://bucket/plate.zarr"))
     assert into_remote.error == "an OME-Zarr is written to a folder on disk, not to zarr"
+
+
+def test_a_plate_is_read_wherever_the_adapter_says_paths_are_local(registered, tmp_path):
+    from polystore_gui.model.plate_read import plate_at
+    from tests.plates import write_tiff_plate
+
+    folder = write_tiff_plate(tmp_path / "tiffs", ["A01_s1_w1.tif", "B02_s1_w1.tif"])
+    registered("w1_local", Capabilities(readable=True, listable=True, local=True))
+    registered("w1_volatile", Capabilities(readable=True, writable=True, listable=True, volatile=True))
+    plate = plate_at("w1_local", str(folder))
+    assert plate is not None and plate.kind == "tiff-plate" and len(plate.wells) == 2
+    assert plate_at("w1_volatile", str(folder)) is None  # not this machine's folder, whatever it is named
+    assert plate_at("zarr", "s3://bucket/plate.zarr") is None  # a remote store: no request made here
