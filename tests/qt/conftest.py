@@ -17,6 +17,17 @@ def _no_leaked_windows(qapp):
 
 
 @pytest.fixture
+def workers():
+    """A WorkerPool of its own; its jobs cancelled and waited for after the test."""
+    from polystore_gui.qt.workers import WorkerPool
+
+    pool = WorkerPool()
+    yield pool
+    pool.cancel_all(close=True)
+    pool.wait(10_000)
+
+
+@pytest.fixture
 def make_window(qtbot, discovery):
     """Build a MainWindow on given roots, with discovery already answered; shut it down after."""
     from polystore_gui.qt.main_window import MainWindow

@@ -3,18 +3,6 @@ job, and the job's one cancel token stops a remote store's requests on the wire.
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def workers():
-    from polystore_gui.qt.workers import WorkerPool
-
-    pool = WorkerPool()
-    yield pool
-    pool.cancel_all(close=True)
-    pool.wait(10_000)
-
 
 def test_selecting_another_row_stops_a_remote_preview_on_the_wire(qtbot, workers, aws_env, remote_data, tmp_path):
     from tests.remote_servers import LatencyHTTPServer

@@ -15,16 +15,6 @@ HOLD_S = 30
 
 
 @pytest.fixture
-def workers():
-    from polystore_gui.qt.workers import WorkerPool
-
-    pool = WorkerPool()
-    yield pool
-    pool.cancel_all(close=True)
-    pool.wait(10_000)
-
-
-@pytest.fixture
 def inspector(qtbot, workers):
     from polystore_gui.qt.chunk_inspector import ChunkInspector
 
