@@ -107,7 +107,7 @@ def icon_for(node: Node) -> QIcon:
     if node.backend is not None:
         if node.backend.status is Status.ERROR:
             return named("backend-error")
-        if node.backend.key == "memory":
+        if _volatile(node.backend.key):
             return named("memory")
         return named(_CAPABILITY_ICONS[node.backend.capability])
     if node.more:

@@ -25,6 +25,16 @@ PAGE = 1000
 STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
 
 
+def opened_places(key: str) -> bool:
+    """Whether backend ``key``'s top row holds the places the user opened (disk roots, zarr
+    stores) rather than a listing: its adapter's paths are this machine's and hold zarr
+    arrays to inspect (disk, zarr, ome_zarr; not memory, a sink or a virtual workspace)."""
+    from ..model.backends import claimed_adapter
+
+    adapter = claimed_adapter(key)
+    return adapter is not None and adapter.capabilities.local and adapter.capabilities.chunk_inspectable
+
+
 def plain_folders(backend: str) -> bool:
     """Whether ``backend`` lists a file system's own folders (its adapter is local and holds
     links: disk), where a zarr store met is announced to show under zarr / ome_zarr too;

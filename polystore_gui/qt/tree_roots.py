@@ -10,7 +10,7 @@ from ..model.entries import Entry, EntryKind
 from ..model.folder_state import FolderState, Phase
 from ..model.listing import entry_for_path
 from ..model.remote_address import is_remote_path
-from .tree_nodes import Node
+from .tree_nodes import Node, opened_places
 
 
 def _volatile(key: str) -> bool:
@@ -54,7 +54,7 @@ class TreeRoots:
             path = "/" if _volatile(info.key) else ""  # memory: one root, "/", the keys under it
             node = Node(Entry(info.key, path, info.key, EntryKind.BACKEND, error=info.error), self._root, backend=info)
             self._root.children.append(node)
-            if info.key in ("disk", "zarr", "ome_zarr"):
+            if opened_places(info.key):
                 self._populate_roots(node)
         self._root.renumber()
         self.endResetModel()

@@ -10,7 +10,7 @@ from typing import Any
 from qtpy.QtCore import QModelIndex
 
 from ..model.entries import Entry, EntryKind
-from .tree_nodes import COLUMNS, PAGE, SIZE, STORE_KINDS, Node, State, plain_folders
+from .tree_nodes import COLUMNS, PAGE, SIZE, STORE_KINDS, Node, State, opened_places, plain_folders
 
 
 class TreeUpdates:
@@ -44,7 +44,7 @@ class TreeUpdates:
             node = node.parent
         if node is self._root or node.state is State.UNLISTED:
             return
-        if node.state is not State.LISTED or (node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr")):
+        if node.state is not State.LISTED or (node.backend is not None and opened_places(node.backend.key)):
             self._relist(node)
             return
         if node.job is not None:
@@ -126,7 +126,7 @@ class TreeUpdates:
             node.job.quit()
             node.job = None
         node.provisional = False
-        if node.backend is not None and node.backend.key in ("disk", "zarr", "ome_zarr"):
+        if node.backend is not None and opened_places(node.backend.key):
             for child in list(node.children):  # roots are not listed: refresh each listed one
                 if child.state is not State.UNLISTED:
                     self._relist(child)

@@ -99,3 +99,11 @@ def test_the_volatile_root_icon_and_the_plain_folders_that_announce_stores(regis
     assert icon.cacheKey() == named("memory").cacheKey()
     assert plain_folders("disk") and plain_folders("w1_files")
     assert not plain_folders("zarr") and not plain_folders("memory") and not plain_folders("w1_volatile")
+
+
+def test_the_top_rows_that_hold_opened_places_are_the_local_chunk_inspectable_ones(registered):
+    from polystore_gui.qt.tree_nodes import opened_places
+
+    registered("w1_stores", Capabilities(readable=True, listable=True, local=True, chunk_inspectable=True))
+    assert [k for k in ("disk", "zarr", "ome_zarr", "memory", "virtual_workspace", "napari_stream", "w1_stores")
+            if opened_places(k)] == ["disk", "zarr", "ome_zarr", "w1_stores"]
