@@ -16,6 +16,14 @@ def _select(window, qtbot, backend, path):
     window.tree.setCurrentIndex(window.proxy.mapFromSource(model.find(backend, path)))
 
 
+def _plate_window(make_window, qtbot, plates, tmp_path):
+    """A shown window on the ``plates`` folder, expanded, its thumbnail cache under tmp_path."""
+    window = make_window([plates], show=True)
+    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    expand(window, qtbot, "disk", str(plates))
+    return window
+
+
 def _plate_shown(window, qtbot):
     panel = window.preview
     qtbot.waitUntil(lambda: panel.stack.currentWidget() is panel.plate_view, timeout=20_000)
@@ -34,9 +42,7 @@ def plates(tmp_path):
 
 
 def test_selecting_a_plate_paints_its_grid_and_thumbnails(qtbot, make_window, plates, tmp_path):
-    window = make_window([plates], show=True)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
-    expand(window, qtbot, "disk", str(plates))
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     _select(window, qtbot, "disk", str(plates / "ome.zarr"))
     view = _plate_shown(window, qtbot)
     assert view.objectName() == "plateView" and view.isVisible()
@@ -68,9 +74,7 @@ def test_selecting_a_plate_paints_its_grid_and_thumbnails(qtbot, make_window, pl
 
 
 def test_reopening_a_plate_draws_from_the_cache(qtbot, make_window, plates, tmp_path):
-    window = make_window([plates], show=True)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
-    expand(window, qtbot, "disk", str(plates))
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     _select(window, qtbot, "disk", str(plates / "screen"))
     view = _plate_shown(window, qtbot)
     assert view.plate.kind == "polystore-plate" and len(view.grid.thumbnails) == 3
@@ -84,9 +88,7 @@ def test_reopening_a_plate_draws_from_the_cache(qtbot, make_window, plates, tmp_
 
 
 def test_send_wells_and_mosaic_carry_the_selection(qtbot, make_window, plates, tmp_path):
-    window = make_window([plates], show=True)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
-    expand(window, qtbot, "disk", str(plates))
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     _select(window, qtbot, "disk", str(plates / "ome.zarr"))
     view = _plate_shown(window, qtbot)
     grid = view.grid
@@ -103,11 +105,9 @@ def test_send_wells_and_mosaic_carry_the_selection(qtbot, make_window, plates, t
 
 def test_the_window_hands_plate_sends_to_the_viewer_link(qtbot, make_window, plates, tmp_path, monkeypatch):
     """What the viewer link is given (its sending is tested with a real viewer in e2e)."""
-    window = make_window([plates], show=True)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     sent = []
     monkeypatch.setattr(window.viewer_link, "send", lambda addresses, sink="napari": sent.append((addresses, sink)))
-    expand(window, qtbot, "disk", str(plates))
     _select(window, qtbot, "disk", str(plates / "ome.zarr"))
     view = _plate_shown(window, qtbot)
     qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_rect(0, 3).center())
@@ -124,10 +124,8 @@ def test_the_window_hands_plate_sends_to_the_viewer_link(qtbot, make_window, pla
 
 @pytest.mark.gl
 def test_double_click_a_field_opens_it_in_napari_and_back(qtbot, make_window, plates, tmp_path):
-    window = make_window([plates], show=True)
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     window.resize(1400, 900)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
-    expand(window, qtbot, "disk", str(plates))
     _select(window, qtbot, "disk", str(plates / "ome.zarr"))
     view = _plate_shown(window, qtbot)
     grid = view.grid
@@ -168,9 +166,7 @@ def test_a_well_without_fields_and_a_missing_well_are_drawn_not_crashed(qtbot, m
 
 
 def test_selecting_a_well_shows_its_plate_with_the_well_current(qtbot, make_window, plates, tmp_path):
-    window = make_window([plates], show=True)
-    window.preview.plate_view.cache_folder = str(tmp_path / "cache")
-    expand(window, qtbot, "disk", str(plates))
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
     expand(window, qtbot, "disk", str(plates / "ome.zarr"))
     # Members of a store met under disk are addressed in the store's backend.
     expand(window, qtbot, "ome_zarr", str(plates / "ome.zarr" / "C"))
