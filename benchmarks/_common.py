@@ -47,6 +47,16 @@ def ensure_display(script: str) -> None:
     os.execv(xvfb, [xvfb, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, script, *sys.argv[1:]])
 
 
+def wait_events(app: Any, condition: Callable[[], Any], timeout: float = 120.0) -> bool:
+    """Process ``app``'s events until ``condition()`` holds or ``timeout`` seconds pass
+    (the benchmarks' cases wait so, not in a nested event loop); whether it holds."""
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    return bool(condition())
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("QT_API", "pyqt6")

@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     markdown_table,
     run_case,
     summarize,
+    wait_events,
     write_json,
 )
 
@@ -121,12 +122,7 @@ def make_data() -> dict[str, Path]:
 # -- cases -------------------------------------------------------------------------------------
 
 
-def _wait(app: Any, condition: Any, timeout: float = 120.0) -> bool:
-    end = time.monotonic() + timeout
-    while not condition() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
-    return bool(condition())
+_wait = wait_events  # the name the cases use
 
 
 class FrameProbe:
