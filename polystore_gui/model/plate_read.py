@@ -36,19 +36,13 @@ class NotAPlate(ValueError):
     """The address is not a plate (nor a well of one)."""
 
 
-def _local(backend: str, path: str) -> bool:
-    """Whether ``backend:path`` is a path of this machine (its adapter says so; a remote
-    store's plate is not read here)."""
-    from .backends import adapter_for
-
-    return adapter_for(backend, path).capabilities.local
-
-
 def _local_folder_node(backend: str, path: str) -> tuple[str, ZarrNodeMeta | None] | None:
     """The absolute path of the local folder ``backend:path`` and its zarr node (None when
     it holds none, or metadata that cannot be read: no plate nor well then); None when it
     is not a local folder (plate_at and well_at)."""
-    if not _local(backend, path) or not os.path.isdir(path):
+    # The caller (backends.plate.plate_at / well_at) has asked the adapter that ``backend:path``
+    # is a path of this machine: this module is below the adapters and does not ask them back.
+    if not os.path.isdir(path):
         return None
     path = os.path.abspath(path)
     try:

@@ -101,7 +101,7 @@ def test_conversion_is_written_into_folders_of_local_adapters_only(registered, t
 
 
 def test_a_plate_is_read_wherever_the_adapter_says_paths_are_local(registered, tmp_path):
-    from polystore_gui.model.plate_read import plate_at
+    from polystore_gui.model.backends.plate import plate_at  # the entry point: it asks the adapter
     from tests.plates import write_tiff_plate
 
     folder = write_tiff_plate(tmp_path / "tiffs", ["A01_s1_w1.tif", "B02_s1_w1.tif"])
