@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="counts only, no per-chunk list")
     p.add_argument("--verify", action="store_true", help="decode every stored chunk (reads them all): chunks that "
                    "fail to decode count as unreadable; without it only sizes are checked")
+    _remote_options(p)
     p = sub.add_parser("demo", help=SUBCOMMANDS["demo"][0])
     p.add_argument("dir", nargs="?", help="where to make it (default: the user data folder)")
     p = sub.add_parser("viewer", help=SUBCOMMANDS["viewer"][0],

@@ -313,9 +313,9 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         """Start backend discovery (the tree fills in when it finishes), then napari's import.
 
         One after the other, not side by side: two threads importing at once starve the GUI
-        thread of the interpreter lock (stalls of 100-150 ms measured). napari's viewer is
-        built when the first array is previewed (about 0.13 s of GUI time that start-up
-        does not pay).
+        thread of the interpreter lock (stalls of 100-150 ms measured). After the import,
+        napari's viewer is built ahead in short turns and warmed (qt/napari_warmup.py),
+        unless a preview asks for it first.
         """
         self._start_viewer = viewer
         self.workers.start(

@@ -53,6 +53,19 @@ def test_endpoint_and_profile_options(capsys, aws_env, moto_s3, tmp_path):
     assert "Permission denied (403) to anonymous" in err and "--profile" in err and "Traceback" not in err
 
 
+def test_chunks_takes_the_remote_options_as_ls_and_info_do(capsys, aws_env, moto_s3, tmp_path):
+    (tmp_path / "aws-credentials").write_text(
+        f"[lab]\naws_access_key_id = {moto_s3.access_key}\naws_secret_access_key = {moto_s3.secret_key}\n")
+    code, out, err = _run(capsys, "chunks", "s3://data/experiment.zarr/sharded", "--json", "--summary",
+                          "--profile", "lab", "--endpoint-url", moto_s3.endpoint)
+    assert code == 0, err
+    assert json.loads(out)["nshards_initialized"] > 0
+    code, _out, err = _run(capsys, "chunks", "s3://data/experiment.zarr/sharded", "--summary", "--anonymous",
+                           "--endpoint-url", moto_s3.endpoint)
+    assert code == 1
+    assert "Permission denied (403) to anonymous" in err and "Traceback" not in err
+
+
 def test_bad_urls_are_usage_errors(capsys):
     code, _out, err = _run(capsys, "ls", "s3:///nothing")
     assert code == 2 and "names no bucket" in err
