@@ -99,13 +99,18 @@ class TransfersMixin:
         self.workers.start(_plan_convert_drop, list(sources), destination,
                            on_return=self._on_convert_planned, on_error=self._on_drop_plan_failed)
 
-    def _on_convert_planned(self, planned: tuple[str | None, list[Any]]) -> None:
-        note, items = planned
+    def _planned_decisions(self, note: str | None, items: list[Any]) -> Any:
+        """A planned drop or conversion back from its worker: its note (where it lands) shown
+        in place of "Preparing…", then the taken names asked about; None when cancelled."""
         if note:
             self.statusBar().showMessage(note, 15_000)
         else:
             self.statusBar().clearMessage()
-        decisions = self._decide_conflicts(items)
+        return self._decide_conflicts(items)
+
+    def _on_convert_planned(self, planned: tuple[str | None, list[Any]]) -> None:
+        note, items = planned
+        decisions = self._planned_decisions(note, items)
         if decisions is None:
             return
         self.workers.start(_decide_conversions, decisions, on_return=self._queue_conversions,
@@ -134,11 +139,7 @@ class TransfersMixin:
 
     def _on_drop_planned(self, planned: tuple[Address, str | None, list[Any], bool, Any]) -> None:
         destination, note, items, move, chunks = planned
-        if note:
-            self.statusBar().showMessage(note, 15_000)
-        else:
-            self.statusBar().clearMessage()
-        decisions = self._decide_conflicts(items)
+        decisions = self._planned_decisions(note, items)
         if decisions is None:
             return
         if any(action not in (None, "rename") for _item, action, _name in decisions):
