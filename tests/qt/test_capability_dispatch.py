@@ -5,32 +5,15 @@ converted into as if it were a zarr store on this machine."""
 
 from __future__ import annotations
 
-import pytest
 from qtpy.QtCore import Qt
 
 from polystore_gui.model.address import Address
-from polystore_gui.model.backends import Capabilities, base, register_adapter
+from polystore_gui.model.backends import Capabilities
 from polystore_gui.model.entries import Entry, EntryKind
 
-from ..model.test_capability_users import Protocolled
+from ..model.test_capability_users import Protocolled, registered  # noqa: F401  (the fixture)
 
 REMOTE_STORE = "s3://bucket/plate.zarr"
-
-
-@pytest.fixture
-def registered():
-    """Register protocol-only adapters by key for one test: ``registered(key, Capabilities(...))``."""
-    keys: list[str] = []
-
-    def _register(key: str, capabilities: Capabilities) -> Protocolled:
-        adapter = Protocolled(key, capabilities)
-        register_adapter(adapter, keys=(key,))
-        keys.append(key)
-        return adapter
-
-    yield _register
-    for key in keys:
-        base._by_key.pop(key, None)
 
 
 def test_delete_and_rename_follow_writable_and_renamable(make_window, registered, tmp_path):
