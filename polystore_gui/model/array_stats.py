@@ -4,8 +4,9 @@ Each task (a few whole chunks, read in one zarr call; see whole_array.task_shape
 a small ``Partial`` per channel; partials fold associatively:
 
 - 8- and 16-bit integers (and bool): one pass. A chunk's partial is its exact per-value
-  count (``np.bincount``, trimmed to the chunk's own range); every statistic — min, max,
-  mean, std, percentiles, the histogram — follows exactly from the total count per value.
+  count (value_counts: a compiled loop, or ``np.bincount``), trimmed to the chunk's own
+  range; every statistic — min, max, mean, std, percentiles, the histogram — follows
+  exactly from the total count per value.
 - Other integers: a first pass for min/max (and moments), then a second pass with the exact
   per-value count when the range spans at most 65,536 values, else fixed-edge bins.
 - Floats: a first pass for NaN count, min/max, mean and variance (Chan et al.'s parallel
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .value_counts import COMPILED_FROM, compiled_available, count_small_integers
 from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
                           compute, read_region, task_shape)
 
@@ -112,37 +114,25 @@ def merge_channels(*parts: dict[int, Partial]) -> dict[int, Partial]:
     return out
 
 
-def _counts(x: np.ndarray) -> tuple[int, np.ndarray | None]:
+def _counts(x: np.ndarray, compiled: bool = False) -> tuple[int, np.ndarray | None]:
     """Exact per-value counts of integer values ``x``, from their own minimum."""
     if x.size == 0:
         return 0, None
     if x.dtype.itemsize <= 2:
-        # 8/16 bits: bincount of the values themselves (signed ones flipped to unsigned order by
-        # their top bit, no arithmetic), then trimmed to the chunk's range. Widening first and
-        # subtracting the minimum made this 6x slower than zarr decoding the chunk
-        # (bench_whole_array: 15.7 ms against 2.2 ms for a 2 MiB uint16 chunk).
-        base = 0
-        if x.dtype.kind == "i":
-            bits = 8 * x.dtype.itemsize
-            unsigned = np.dtype(f"u{x.dtype.itemsize}")
-            x = np.ascontiguousarray(x).view(unsigned) ^ unsigned.type(1 << (bits - 1))
-            base = -(1 << (bits - 1))
-        counts = np.bincount(x.ravel())
-        present = np.flatnonzero(counts)
-        first, last = int(present[0]), int(present[-1])
-        return base + first, counts[first:last + 1].astype(np.int64, copy=False)
+        return count_small_integers(x, compiled)
     lo = int(x.min())  # wide integers, range under 65,536 here: subtract in their own type (uint64 beyond int64)
     shifted = x - x.dtype.type(lo)
     return lo, np.bincount(shifted.ravel().astype(np.intp)).astype(np.int64)
 
 
-def first_pass(x: np.ndarray) -> Partial:
-    """One channel's values of one chunk: counts, NaNs, extremes, moments (or exact counts)."""
+def first_pass(x: np.ndarray, compiled: bool = False) -> Partial:
+    """One channel's values of one chunk: counts, NaNs, extremes, moments (or exact counts;
+    ``compiled``: with value_counts' compiled loop when numba imports)."""
     count = int(x.size)
     if x.dtype.kind == "b":
         x = x.view(np.uint8)
     if exact_in_one_pass(x.dtype):
-        offset, values = _counts(x)
+        offset, values = _counts(x, compiled)
         if values is None:
             return Partial()
         lo, hi = offset, offset + len(values) - 1
@@ -202,11 +192,12 @@ def _per_channel(x: np.ndarray, start: int, channel_axis: int | None,
     return {start + i: reduce(np.take(x, i, axis=channel_axis), start + i) for i in range(x.shape[channel_axis])}
 
 
-def chunk_first_pass(path: str | SourceSpec, region: Region, channel_axis: int | None) -> dict[int, Partial]:
+def chunk_first_pass(path: str | SourceSpec, region: Region, channel_axis: int | None,
+                     compiled: bool = False) -> dict[int, Partial]:
     """The first-pass partials of one chunk (a dask task: reads the chunk through zarr)."""
     x = np.asarray(read_region(path, region))
     start = region[channel_axis][0] if channel_axis is not None else 0
-    return _per_channel(x, start, channel_axis, lambda v, c: first_pass(v))
+    return _per_channel(x, start, channel_axis, lambda v, c: first_pass(v, compiled))
 
 
 def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int | None,
@@ -333,7 +324,12 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
     one_pass = exact_in_one_pass(dtype)
-    first = _run(target, "stats-pass1", chunk_first_pass, (), engine, step("reading" if one_pass else "pass 1 of 2"),
+    # The compiled count repays loading numba on large arrays only; it is loaded (and the
+    # loop for this dtype compiled or read from numba's cache) here, before the tasks run.
+    compiled = one_pass and math.prod(target.shape) >= COMPILED_FROM and compiled_available()
+    if compiled:
+        count_small_integers(np.zeros(1, dtype=dtype), compiled=True)
+    first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
                  cancelled)
     plans: dict[int, SecondPass] = {}
     if not one_pass:
