@@ -9,7 +9,8 @@ Four layers over the previewed image, all at chunk resolution (a million chunks 
   unreadable ones red, chunks not yet scanned clear;
 - ``chunk grid`` and ``shard grid``: vectors along the chunk and shard boundaries of the
   last two axes (napari's default display);
-- ``selected chunk``: a rectangle around the chunk chosen in the table or on the canvas.
+- ``selected chunk``: a rectangle (four vectors) around the chunk chosen in the table or on
+  the canvas.
 
 A click on the canvas (press and release without a drag) selects the chunk under the
 cursor in the inspector. Only the viewer object is used here: napari itself is imported
@@ -29,6 +30,7 @@ from qtpy.QtCore import QObject
 from ..model.chunk_heat import _reduce_axis, heat_rgba
 from ..model.chunks import ChunkDetail
 from .chunk_inspector import ChunkInspector
+from .later import call_later
 from .napari_view import ViewerPane
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,21 @@ SHARDS = "shard grid"
 SELECTED = "selected chunk"
 CHUNK_ONLY = "chunk "
 MAX_LINES = 4000  # per axis; beyond that the grid is too dense to draw (the heat map still is)
+ADD_STEP_MS = 30  # between two overlay layers added: each addition (and its first draw) has a turn of its own
+
+def rectangle_lines(y0: float, x0: float, y1: float, x1: float) -> np.ndarray:
+    """The four sides of a rectangle as napari vectors ((position, projection) per side).
+
+    The selected chunk is outlined with a Vectors layer, not a Shapes rectangle: the vectors'
+    programs are linked by the warm-up and the grid already, while a Shapes layer's first
+    draw cost 0.35-2.3 s of GUI time in software GL (a stall at the first chunk clicked).
+    """
+    height, width = y1 - y0, x1 - x0
+    return np.array([
+        [[y0, x0], [0.0, width]], [[y1, x0], [0.0, width]],
+        [[y0, x0], [height, 0.0]], [[y0, x1], [height, 0.0]],
+    ], np.float64)
+
 
 class ChunkOverlay(QObject):
     """Keeps the overlay layers in step with the inspector and the shown image."""
@@ -52,6 +69,8 @@ class ChunkOverlay(QObject):
         self.channel: int = 0
         self._hooked = False
         self._hidden: list[Any] = []
+        self._added = False  # a layer was added in this pass of update(): the next waits a turn
+        self._again = False  # update() is asked for again (the layers not yet added)
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
         inspector.chunkSelected.connect(self.show_selection)
@@ -139,7 +158,34 @@ class ChunkOverlay(QObject):
 
     # -- drawing -----------------------------------------------------------------------------
 
+    def settled(self) -> bool:
+        """Whether every overlay layer the options ask for is on the canvas (none waits its turn)."""
+        return not self._again
+
+    def _add(self, make: Any) -> Any:
+        """Add one overlay layer now, or None when one was added in this pass already.
+
+        A layer added costs napari's controls, a vispy visual and its first draw (about
+        0.1 s each in software GL): the heat map, the two grids and the selection outline
+        added at once stalled the GUI 0.3-0.5 s. Each has a turn of its own instead.
+        """
+        if self._added:
+            if not self._again:
+                self._again = True
+                call_later(self, ADD_STEP_MS, self._update_again)
+            return None
+        self._added = True
+        layer = make()
+        self._track(layer)
+        self._keep_image_active()
+        return layer
+
+    def _update_again(self) -> None:
+        self._again = False
+        self.update()
+
     def update(self) -> None:
+        self._added = False
         if not self._usable():
             if self.inspector.report is None:
                 self._remove(HEAT, GRID, SHARDS, SELECTED)
@@ -159,10 +205,8 @@ class ChunkOverlay(QObject):
             heat_scale = chunks * scale
             heat_translate = translate + (chunks / 2 - 0.5) * scale
             if heat is None:
-                heat = viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
-                                        opacity=0.55, blending="translucent_no_depth")
-                self._track(heat)
-                self._keep_image_active()
+                self._add(lambda: viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
+                                                   opacity=0.55, blending="translucent_no_depth"))
             else:  # the same layer, kept (hidden) while off: new data, placed again
                 heat.data = rgba
                 heat.scale, heat.translate = heat_scale, heat_translate
@@ -173,6 +217,9 @@ class ChunkOverlay(QObject):
         self._draw_lines(GRID, chunks, shape, scale, translate, want_grid, "#e5e7eb", 0.7, 1.0)
         sharded = report.layout.shards is not None
         self._draw_lines(SHARDS, shards, shape, scale, translate, want_grid and sharded, "#f97316", 1.0, 3.0)
+        if self._layer(SELECTED) is None:  # made ahead, hidden: the first chunk clicked only shows it
+            self._add(lambda: self._make_selection(rectangle_lines(0.0, 0.0, 0.0, 0.0), scale, translate,
+                                                   max(shape[-2], shape[-1]) / 250.0, visible=False))
 
     def _draw_lines(self, name: str, step: np.ndarray, shape: list[int], scale: np.ndarray, translate: np.ndarray,
                     wanted: bool, colour: str, opacity: float, width_factor: float) -> None:
@@ -201,12 +248,11 @@ class ChunkOverlay(QObject):
             layer.metadata["key"] = (sy, sx, height, width)
             layer.visible = True
             return
-        self._track(self.viewer.add_vectors(
+        self._add(lambda: self.viewer.add_vectors(
             vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
             blending="translucent_no_depth",
             scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
         ))
-        self._keep_image_active()
 
     def show_selection(self, chunk: tuple[int, ...]) -> None:
         if not self._usable():
@@ -215,20 +261,21 @@ class ChunkOverlay(QObject):
         chunk = tuple(c for a, c in enumerate(chunk) if a != self.channel_axis)
         y0, x0 = chunk[-2] * chunks[-2] - 0.5, chunk[-1] * chunks[-1] - 0.5
         y1, x1 = min((chunk[-2] + 1) * chunks[-2], shape[-2]) - 0.5, min((chunk[-1] + 1) * chunks[-1], shape[-1]) - 0.5
-        rect = np.array([[y0, x0], [y1, x1]])
+        outline = rectangle_lines(y0, x0, y1, x1)
         scale = np.asarray(self.image.scale, np.float64)
         translate = np.asarray(self.image.translate, np.float64)
         layer = self._layer(SELECTED)
         edge = max(shape[-2], shape[-1]) / 250.0
         if layer is None:
-            self._track(self.viewer.add_shapes(
-                [rect], shape_type="rectangle", name=SELECTED, edge_color="#facc15", face_color="transparent",
-                edge_width=edge, scale=scale[-2:], translate=translate[-2:], blending="translucent_no_depth"))
+            self._track(self._make_selection(outline, scale, translate, edge, visible=True))
             self._keep_image_active()
-        else:
-            layer.data = [rect]
+        else:  # only what changed: each property set is a refresh of the layer
+            layer.data = outline
+            if layer.edge_width != edge:
+                layer.edge_width = edge
+            if not (np.array_equal(layer.scale, scale[-2:]) and np.array_equal(layer.translate, translate[-2:])):
+                layer.scale, layer.translate = scale[-2:], translate[-2:]
             layer.visible = True
-            layer.shape_type = ["rectangle"]
         # Bring the chunk's plane into view along the other axes.
         offset = self.viewer.dims.ndim - len(axes)
         for i in range(len(axes) - 2):
@@ -237,6 +284,12 @@ class ChunkOverlay(QObject):
             data_pos = (self.viewer.dims.point[axis] - translate[i]) / scale[i]
             if not lo - 0.5 <= data_pos < hi - 0.5:
                 self.viewer.dims.set_point(axis, translate[i] + lo * scale[i])
+
+    def _make_selection(self, outline: np.ndarray, scale: np.ndarray, translate: np.ndarray, edge: float,
+                        *, visible: bool) -> Any:
+        return self.viewer.add_vectors(
+            outline, name=SELECTED, edge_color="#facc15", edge_width=edge, vector_style="line", visible=visible,
+            scale=scale[-2:], translate=translate[-2:], blending="translucent_no_depth")
 
     def _keep_image_active(self) -> None:
         if self.image is not None and self.image in self.viewer.layers:

@@ -19,7 +19,7 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
 
 def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir):
     viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    names = [layer.name for layer in viewer.layers]
+    names = [layer.name for layer in viewer.layers if layer.visible]
     assert names == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
     heat = viewer_window.overlay._layer("chunk heat map")
     assert heat.data.shape == (4, 8, 8, 4) and tuple(heat.scale) == (1, 128, 128)
@@ -41,7 +41,30 @@ def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir)
     viewer_window.inspector.heat_check.setChecked(True)
     viewer_window.inspector.grid_check.setChecked(True)
     assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
-    assert len(viewer.layers) == 4
+    assert len(viewer.layers) == 5  # with the selection outline, made ahead (hidden)
+
+
+def test_overlay_layers_are_added_one_a_turn_and_the_outline_ahead(qtbot, viewer_window, demo_dir):
+    """Each overlay layer costs a GUI-thread stall when added (controls, visual, first draw):
+    they come one per event-loop turn, and the selection outline is made (hidden) before any
+    chunk is clicked, so the first click only shows it."""
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay = viewer_window.overlay
+    outline = overlay._layer("selected chunk")
+    assert outline is not None and not outline.visible
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+        viewer_window.inspector.select_chunk((1, 2, 3))
+    assert overlay._layer("selected chunk") is outline and outline.visible
+    ends = np.concatenate([np.asarray(outline.data)[:, 0], np.asarray(outline.data).sum(axis=1)])
+    assert ends.min(axis=0) == pytest.approx([255.5, 383.5]) and ends.max(axis=0) == pytest.approx([383.5, 511.5])
+    # Again from nothing: one pass adds one layer, the rest follow in later turns.
+    for layer in list(viewer.layers)[1:]:
+        viewer.layers.remove(layer)
+    overlay.update()
+    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"] and not overlay.settled()
+    qtbot.waitUntil(overlay.settled, timeout=10_000)
+    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map", "chunk grid", "shard grid",
+                                                       "selected chunk"]
 
 
 def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_window, demo_dir):
@@ -64,8 +87,11 @@ def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_wi
     assert blocker.args[0].index == (step, 3, 5)
     selected = overlay._layer("selected chunk")
     assert selected is not None
-    corners = np.asarray(selected.data[0])
-    assert corners[:, 0].min() == pytest.approx(383.5) and corners[:, 1].min() == pytest.approx(639.5)
+    # The outline's four sides run along the chunk's edges (pixel edges, half a pixel out).
+    sides = np.asarray(selected.data)
+    ends = np.concatenate([sides[:, 0], sides[:, 0] + sides[:, 1]])
+    assert selected.visible and len(sides) == 4
+    assert ends.min(axis=0) == pytest.approx([383.5, 639.5]) and ends.max(axis=0) == pytest.approx([511.5, 767.5])
     # A drag pans: no selection change.
     event.type, event.position = "mouse_press", (step, 10.0, 10.0)
     gen = overlay._on_mouse(viewer, event)
