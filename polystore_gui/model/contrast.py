@@ -4,8 +4,11 @@ napari is never asked to compute limits over a lazy array (it would read all of 
 The preview samples instead, and this module says where:
 
 1. the middle plane of the smallest level (the plane shown first), a centred crop of at
-   most ``SAMPLE_EDGE``² values per channel. When it holds any contrast, that is the
-   answer, and nothing but the shown plane was read.
+   most ``SAMPLE_EDGE``² values per channel, every channel in one selection (a remote
+   store fetches their chunks together). When it holds any contrast, that is the answer,
+   and nothing but the shown plane was read. That level's plane is what napari reads for
+   the layer's thumbnail anyway: on a remote store the sample costs no extra request,
+   since the store's cache answers napari.
 2. when it holds none (every value the same: a sparse array whose middle plane was never
    written, or a blank plane), up to ``EXTRA_PLANES`` more planes are sampled: for a zarr
    array on disk the planes whose chunks are stored (found by checking at most
@@ -32,6 +35,7 @@ SAMPLE_EDGE = 512
 EXTRA_PLANES = 6  # planes sampled beyond the middle one when it holds no contrast
 PROBE_KEYS = 4096  # chunk keys checked for existence, at most, to find stored planes
 SLAB_PLANES = 8  # planes read, at most, across one chunk's (or shard's) depth along a non-displayed axis
+ONE_READ_BYTES = 64 << 20  # every channel's middle crop is read in one selection up to this size
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,23 @@ def _read(array: Any, shape: tuple[int, ...], channel_axis: int | None, channel:
     return np.asarray(array[tuple(key)])
 
 
+def _middle_planes(array: Any, shape: tuple[int, ...], channel_axis: int | None, channels: int,
+                   middle: dict[int, Any]) -> list[np.ndarray] | None:
+    """The middle plane's crop of every channel, read in one selection, so that a remote
+    store fetches the chunks of all channels at once (one round trip, not one a channel);
+    None when there is one channel or the crops would exceed ``ONE_READ_BYTES``."""
+    if channel_axis is None or channels < 2:
+        return None
+    crop = math.prod(min(n, SAMPLE_EDGE) for a, n in enumerate(shape) if a != channel_axis and a not in middle)
+    if channels * crop * np.dtype(array.dtype).itemsize > ONE_READ_BYTES:
+        return None
+    key = [slice(None) if axis == channel_axis else middle[axis] if axis in middle else _crop(n)
+           for axis, n in enumerate(shape)]
+    block = np.asarray(array[tuple(key)])
+    axis = sum(1 for a in range(channel_axis) if a not in middle)  # the channel axis among the kept ones
+    return [np.take(block, c, axis=axis) for c in range(channels)]
+
+
 def _spread_planes(shape: tuple[int, ...], lead_axes: list[int], count: int) -> list[dict[int, Any]]:
     """``count`` planes spread evenly along every non-displayed axis at once."""
     planes: list[dict[int, Any]] = []
@@ -207,9 +228,10 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
     channels = shape[channel_axis] if channel_axis is not None else 1
     lead_axes, _shown = _axes(len(shape), channel_axis)
     out = []
+    middle = {a: middle_index(shape[a]) for a in lead_axes}
+    first = _middle_planes(array, shape, channel_axis, channels, middle)
     for c in range(channels):
-        middle = {a: middle_index(shape[a]) for a in lead_axes}
-        sample = _read(array, shape, channel_axis, c, middle)
+        sample = first[c] if first is not None else _read(array, shape, channel_axis, c, middle)
         limits = limits_of(sample)
         if limits is not None or not lead_axes:
             out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1))

@@ -8,6 +8,7 @@ the same sentences for corrupt metadata); the node's ``path`` is its URL.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -112,4 +113,34 @@ def consolidated_members(store: RemoteStore, key: str, meta: ZarrNodeMeta,
                                      documents.get(f"{name}/{V2_GROUP}"), documents.get(f"{name}/{V2_ATTRS}"))
         except CorruptMetadataError:
             continue
+    return out
+
+
+def prime_from_consolidated(store: RemoteStore, key: str, meta: ZarrNodeMeta,
+                            cancelled: Callable[[], bool] = lambda: False) -> dict[str, ZarrNodeMeta] | None:
+    """The members a v3 group's own ``zarr.json`` names in its consolidated metadata, each
+    member's document also put in the store's cache as its ``zarr.json`` (where not cached
+    already): reading a member's metadata, or zarr opening it, then costs no request.
+
+    None when the group has no consolidated metadata (or is v2: ``.zmetadata`` would be one
+    more request, as dear as the members' own documents). The group's ``zarr.json`` was read
+    to make ``meta``, so this asks the server nothing (the cache answers)."""
+    if meta.zarr_format != 3:
+        return None
+    raw = store.get(_join(key, V3_META), cancelled)
+    doc = parse_json(raw, V3_META) if raw is not None else None
+    consolidated = doc.get("consolidated_metadata") if isinstance(doc, dict) else None
+    documents = consolidated.get("metadata") if isinstance(consolidated, dict) else None
+    if not isinstance(documents, dict):
+        return None
+    base = str(store.url(key))
+    out: dict[str, ZarrNodeMeta] = {}
+    for name, member in documents.items():
+        try:
+            out[str(name)] = node_from_v3(_join(base, str(name)), member)
+        except CorruptMetadataError:
+            continue
+        member_key = _join(_join(key, str(name)), V3_META)
+        if store.cache.get(member_key) is None:
+            store.cache.put(member_key, json.dumps(member).encode())
     return out

@@ -20,7 +20,7 @@ from .cancel import CancelToken
 from .entries import Entry
 from .ome_meta import OmeLevel, OmeSummary, ome_attributes, ome_summary
 from .remote_address import RemoteURL, parse_url
-from .remote_nodes import consolidated_members, read_node, read_nodes
+from .remote_nodes import consolidated_members, prime_from_consolidated, read_node, read_nodes
 from .remote_store import RemoteStore, remote_store
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta
 
@@ -112,17 +112,25 @@ def array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
 
 def remote_ome_summary(path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     """The OME-NGFF summary of a remote image: the metadata's own facts (read by
-    ``ome_meta``), with each level's shape and the labels read from the store, concurrently."""
+    ``ome_meta``), with each level's shape and the labels read from the store, concurrently.
+    ``labels`` is asked for only when no consolidated metadata says whether it exists."""
     summary = ome_summary("/nonexistent-remote-placeholder", meta)
     if summary is None:
         return None
     store, key, _ = locate(path)
-    keys = [f"{key}/{lv.path}" for lv in summary.levels] + [f"{key}/labels"]
+    # Consolidated metadata (v3, in the zarr.json read already) answers for the levels and
+    # says whether labels exist: their documents are then read from the cache.
+    known = prime_from_consolidated(store, key, meta, _cancelled())
+    keys = [f"{key}/{lv.path}" for lv in summary.levels]
+    labels_meta: ZarrNodeMeta | None | Exception = known.get("labels") if known is not None else None
+    if known is None:  # nothing says whether labels exist: asked in the same round as the levels
+        keys.append(f"{key}/labels")
     found = read_nodes(store, keys, _cancelled(), zarr_format=meta.zarr_format)  # members share the group's format
     levels = tuple(
         OmeLevel(lv.path, item.shape if isinstance(item, ZarrNodeMeta) else None, lv.scale, lv.translation)
         for lv, item in zip(summary.levels, found))
-    labels_meta = found[-1]
+    if known is None:
+        labels_meta = found[-1]
     labels: tuple[str, ...] = ()
     if isinstance(labels_meta, ZarrNodeMeta):
         names = ome_attributes(labels_meta.attributes).get("labels") or []

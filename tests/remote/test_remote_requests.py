@@ -1,0 +1,135 @@
+"""The requests a remote preview makes (issue 17): no more than what the first frame needs.
+
+A first frame, as napari draws it, reads the middle plane of the level it shows and the
+same plane of the smallest level (the layer's thumbnail: napari 0.9's
+``ScalarFieldBase._make_slice_request`` always reads ``data[-1]``). Needed: the image's
+metadata documents plus those chunks. The HTTP host adds 50 ms a request (loopback).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model.backends import adapter_for
+from tests.remote_servers import LatencyHTTPServer
+
+LEVELS = 3  # 512, 256, 128 pixels a side
+CHUNK = 128
+
+
+def _write_image(root, name: str, *, labels: bool, consolidated: bool) -> None:
+    """An OME-NGFF 0.5 image, 2 channels x 4 z, without omero windows (the contrast is sampled)."""
+    rng = np.random.default_rng(3)
+    group = zarr.open_group(str(root / name), mode="w", zarr_format=3)
+    datasets = []
+    for level in range(LEVELS):
+        n = 512 >> level
+        arr = group.create_array(str(level), shape=(2, 4, n, n), chunks=(1, 1, CHUNK, CHUNK), dtype="uint16")
+        arr[:] = rng.integers(100, 4000, (2, 4, n, n), dtype=np.uint16)
+        datasets.append({"path": str(level), "coordinateTransformations": [
+            {"type": "scale", "scale": [1.0, 1.0, 2.0 ** level, 2.0 ** level]}]})
+    axes = [{"name": "c", "type": "channel"}, {"name": "z", "type": "space"},
+            {"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": datasets}]}
+    if labels:
+        holder = group.create_group("labels")
+        holder.attrs["ome"] = {"version": "0.5", "labels": ["cells"]}
+        cells = holder.create_group("cells")
+        mask = cells.create_array("0", shape=(1, 4, 512, 512), chunks=(1, 1, 256, 256), dtype="uint32")
+        mask[:] = 1
+        cells.attrs["ome"] = {"version": "0.5", "multiscales": [{"axes": axes, "datasets": [
+            {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0, 1.0]}]}]}]}
+    if consolidated:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zarr: consolidated metadata is not in the v3 spec yet
+            zarr.consolidate_metadata(str(root / name))
+
+
+@pytest.fixture(scope="module")
+def image_host(tmp_path_factory):
+    root = tmp_path_factory.mktemp("remote-requests")
+    _write_image(root, "plain.zarr", labels=False, consolidated=False)
+    _write_image(root, "consolidated.zarr", labels=False, consolidated=True)
+    _write_image(root, "labelled.zarr", labels=True, consolidated=True)
+    server = LatencyHTTPServer(str(root), latency=0.05).start()
+    yield server
+    server.stop()
+
+
+def _since(server, before: int) -> list[str]:
+    with server._lock:
+        return list(server.requests[before:])
+
+
+def _first_frame(url: str) -> list[object]:
+    """Open the preview and read what napari reads for the first frame of each layer."""
+    adapter = adapter_for("ome_zarr", url)
+    preview = adapter.open_preview("ome_zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        for layer in preview.layers:
+            levels = layer.data if layer.multiscale else [layer.data]
+            for level in {0, len(levels) - 1}:  # the level shown (a screen holds 512 x 512) and the thumbnail
+                data = levels[level]
+                z = (data.shape[-3] - 1) // 2
+                np.asarray(data[:, z]) if data.ndim == 4 else np.asarray(data[z])
+        return list(preview.layers)
+    finally:
+        preview.close()
+
+
+def test_a_first_frame_makes_no_more_requests_than_it_needs(aws_env, image_host):
+    before = image_host.count()
+    _first_frame(image_host.url + "/plain.zarr")
+    made = _since(image_host, before)
+    metadata = 1 + LEVELS  # the image's zarr.json and each level's
+    chunks = 2 * (512 // CHUNK) ** 2 + 2 * 1  # level 0's plane of each channel, and the smallest's
+    assert len(made) == len(set(made)), "an object was fetched twice"
+    assert len(made) <= 1.1 * (metadata + chunks), made
+
+
+def test_no_labels_request_when_consolidated_metadata_names_none(aws_env, image_host):
+    before = image_host.count()
+    layers = _first_frame(image_host.url + "/consolidated.zarr")
+    made = _since(image_host, before)
+    assert [getattr(layer, "kind", None) for layer in layers] == ["image"]
+    assert not [path for path in made if "/labels" in path], made
+    assert len(made) == 1 + 2 * (512 // CHUNK) ** 2 + 2, made  # zarr.json (naming every level) and the chunks
+
+
+def test_labels_named_by_consolidated_metadata_are_shown_without_a_probe(aws_env, image_host):
+    before = image_host.count()
+    layers = _first_frame(image_host.url + "/labelled.zarr")
+    made = _since(image_host, before)
+    assert [layer.name for layer in layers] == ["labelled.zarr", "labels: cells"]
+    assert "/labelled.zarr/labels/zarr.json" not in made, made
+
+
+def test_the_contrast_sample_asks_for_every_channels_chunks_at_once(aws_env, image_host):
+    """Held at the server, the contrast sample of a 2-channel image has both channels'
+    chunk requests in flight together (one round trip, not one per channel)."""
+    from polystore_gui.model.contrast import contrast_samples
+    from polystore_gui.model.remote_zarr import open_array
+
+    smallest = open_array(image_host.url + f"/plain.zarr/{LEVELS - 1}")
+    image_host.hold()
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(contrast_samples([smallest], 0)))
+    before = image_host.count()
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while image_host.count() - before < 2 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)  # polling the server's count, with a deadline
+        in_flight = image_host.count() - before
+    finally:
+        image_host.release()
+        worker.join(30)
+    assert in_flight == 2
+    (first, second) = outcome[0]
+    assert first.from_data and second.from_data
