@@ -22,7 +22,7 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,18 +221,45 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
             report.missing += 0 if relative.rsplit("/", 1)[-1] in _METADATA else 1
             return
         # Checked and written in a thread (hashing lets go of the interpreter lock): the
-        # event loop goes on fetching meanwhile.
-        await asyncio.to_thread(_store_checked, url, relative, data, facts, os.path.join(staging, *relative.split("/")))
+        # event loop goes on fetching meanwhile. A write once begun is waited for even when
+        # the copy fails meanwhile: the staging folder is removed only after the last write.
+        await _finish_even_if_cancelled(asyncio.to_thread(
+            _store_checked, url, relative, data, facts, os.path.join(staging, *relative.split("/"))))
         report.objects += 1
         report.nbytes += len(data)
         done += len(data)
         if progress is not None:
             progress(done, max(total, done))
 
-    await asyncio.gather(*(one(r, f) for r, f in expected.items()))
+    await _all_or_none(one(r, f) for r, f in expected.items())
     if report.missing:
         report.notes.append(f"{report.missing} chunk keys of the grid are not stored (never written: "
                             "they read as the fill value, in the copy too)")
+
+
+async def _all_or_none(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coroutines`` together; at the first failure cancel the others and wait until
+    every one has ended before raising it (``asyncio.gather`` leaves them running, and a
+    late write landed in a staging folder already removed, or a late upload after the
+    cleanup deleted what was written)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def _finish_even_if_cancelled(work: Coroutine[Any, Any, None]) -> None:
+    """Await ``work`` (a thread's write); if cancelled meanwhile, let it end first."""
+    future = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
 
 
 def _store_checked(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None, path: str) -> None:
@@ -336,12 +363,12 @@ async def _upload_all(store: RemoteStore, prefix: str, files: list[tuple[str, st
             data = f.read()
         key = f"{prefix}/{relative}" if relative else prefix
         async with gate:
+            written.append(key)  # before the request: a put cancelled mid-way may still land, and is deleted too
             try:
                 store._counted()
                 await obs.put_async(store.client, key, data)
             except Exception as exc:
                 raise store.error(exc, key) from exc
-        written.append(key)
         report.objects += 1
         report.nbytes += len(data)
         if progress is not None:
@@ -349,8 +376,8 @@ async def _upload_all(store: RemoteStore, prefix: str, files: list[tuple[str, st
 
     data_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] not in _METADATA]
     meta_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] in _METADATA]
-    await asyncio.gather(*(one(r, p) for r, p in data_files))
-    await asyncio.gather(*(one(r, p) for r, p in meta_files))
+    await _all_or_none(one(r, p) for r, p in data_files)
+    await _all_or_none(one(r, p) for r, p in meta_files)
 
 
 def _verify_upload(store: RemoteStore, final: RemoteURL, files: list[tuple[str, str]]) -> None:

@@ -1,0 +1,61 @@
+"""A failed copy waits for every write and upload it began before it cleans up.
+
+``asyncio.gather`` raises the first failure while the other fetches go on: a write that
+ended after the cleanup left a ``.NAME.partial-…`` folder at the destination (seen once in
+the whole suite: test_server_stopping_mid_copy_leaves_nothing). These tests order the
+events with the event loop itself, so they fail every time on the old code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from polystore_gui.model import remote_copy
+
+
+def test_a_failure_is_raised_only_after_every_begun_write_has_ended():
+    ended: list[str] = []
+
+    async def write(name: str, turns: int) -> None:
+        for _ in range(turns):  # a write that needs many turns of the loop to finish
+            await asyncio.sleep(0)
+        ended.append(name)
+
+    async def copy_one(name: str, turns: int) -> None:
+        await remote_copy._finish_even_if_cancelled(write(name, turns))
+
+    async def fail_soon() -> None:
+        await asyncio.sleep(0)
+        raise remote_copy.CopyError("the server went away")
+
+    async def run() -> None:
+        await remote_copy._all_or_none([copy_one("a", 50), copy_one("b", 80), fail_soon()])
+
+    with pytest.raises(remote_copy.CopyError, match="went away"):
+        asyncio.run(run())
+    assert sorted(ended) == ["a", "b"]  # both writes ended before the failure reached the caller
+
+
+def test_the_other_fetches_are_stopped_before_the_failure_is_raised():
+    stopped: list[int] = []
+
+    async def fetch(n: int) -> None:
+        try:
+            await asyncio.Event().wait()  # a fetch that would never end by itself
+        finally:
+            stopped.append(n)
+
+    async def fail() -> None:
+        await asyncio.sleep(0)
+        raise remote_copy.CopyError("refused")
+
+    async def run() -> list[int]:
+        try:
+            await remote_copy._all_or_none([fetch(1), fetch(2), fail()])
+        except remote_copy.CopyError:
+            return sorted(stopped)  # what had stopped when the caller heard of the failure
+        raise AssertionError("the failure was not raised")
+
+    assert asyncio.run(run()) == [1, 2]
