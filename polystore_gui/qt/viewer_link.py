@@ -57,6 +57,8 @@ def _probe(napari_port: int, fiji_port: int) -> dict[str, streaming.ViewerState]
 
 
 def _send_job(sink: str, addresses: Sequence[Address], port: int) -> Generator[str, None, SendReport]:
+    if sink == FIJI:  # it must already run: asked before anything is read
+        state = streaming.require_receiver(port, what="Fiji receiver")
     yield f"Reading {len(addresses)} item{'s' if len(addresses) != 1 else ''} to send…"
     items, refused = streaming.prepare_all([(a.backend, a.path) for a in addresses])
     if not items:
@@ -64,8 +66,6 @@ def _send_job(sink: str, addresses: Sequence[Address], port: int) -> Generator[s
     if sink == NAPARI:
         yield f"Connecting to the napari viewer on port {port} (starting it when none runs)…"
         state = streaming.ensure_viewer(port)
-    else:
-        state = streaming.require_receiver(port, what="Fiji receiver")
     total = sum(item.data.nbytes for item in items)
     yield f"Sending {len(items)} array{'s' if len(items) != 1 else ''} ({human_size(total)}) to port {port}…"
     sent = streaming.send(items, port, viewer_pid=state.pid, backend_key=sink)

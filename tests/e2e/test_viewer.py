@@ -221,20 +221,31 @@ def test_a_viewer_killed_mid_batch_fails_the_send_at_once_and_leaves_no_shared_m
     wait_for(lambda: shm_segments() <= before, 10, "every shared-memory segment to be released")
 
 
-def test_fiji_with_no_receiver_fails_within_seconds(qtbot, viewer_port, demo_dir):
+def test_fiji_with_no_receiver_fails_before_reading_anything(qtbot, viewer_port, demo_dir, monkeypatch):
+    from polystore_gui.model.address import Address
     from polystore_gui.qt.main_window import MainWindow
 
-    window = MainWindow([str(demo_dir)], viewer_port=viewer_port, fiji_port=viewer_port)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.viewer_link.stateChanged, timeout=60_000):
-        window.start_background(viewer=False)
-    qtbot.waitUntil(lambda: "no Fiji receiver" in (window.tree_model.backend_note("fiji_stream") or ""), timeout=15_000)
-    from polystore_gui.model.address import Address
-
-    started = time.monotonic()
-    with qtbot.waitSignal(window.viewer_link.sendFailed, timeout=15_000) as failed:
-        window.viewer_link.send([Address("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))], "fiji_stream")
-    assert "no Fiji receiver is listening" in failed.args[0]
-    assert time.monotonic() - started < 10
-    window.shutdown()
-    window.close()
+    # A port bound and never listened on: refused, and no other program can take it meanwhile
+    # (a merely free port was once taken by something else during the whole suite).
+    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reserved.bind(("127.0.0.1", 0))
+    fiji_port = reserved.getsockname()[1]
+    try:
+        window = MainWindow([str(demo_dir)], viewer_port=viewer_port, fiji_port=fiji_port)
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(window.viewer_link.stateChanged, timeout=60_000):
+            window.start_background(viewer=False)
+        qtbot.waitUntil(lambda: "no Fiji receiver" in (window.tree_model.backend_note("fiji_stream") or ""),
+                        timeout=15_000)
+        read: list[str] = []
+        real_prepare = streaming.prepare
+        monkeypatch.setattr(streaming, "prepare", lambda backend, path, **kw: (read.append(path), real_prepare(backend, path, **kw))[1])
+        # Well within polystore's 30 s wait for an acknowledgement: the refusal needs no reply.
+        with qtbot.waitSignal(window.viewer_link.sendFailed, timeout=20_000) as failed:
+            window.viewer_link.send([Address("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))], "fiji_stream")
+        assert f"no Fiji receiver is listening on port {fiji_port}" in failed.args[0]
+        assert read == []  # nothing was read for a receiver that is not there
+        window.shutdown()
+        window.close()
+    finally:
+        reserved.close()
