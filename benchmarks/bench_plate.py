@@ -132,7 +132,7 @@ class _Reads:
     def __init__(self) -> None:
         import zarr.storage
 
-        from polystore_gui.model import zarr_nodes
+        from polystore_gui.model import plate_plane, zarr_nodes
 
         self.documents = 0
         self.keys = 0
@@ -149,6 +149,19 @@ class _Reads:
 
         zarr_nodes._load_json = load
         zarr.storage.LocalStore.get = get
+        # The direct plane reader (plate_plane) reads an array's metadata and chunk itself.
+        real_document, real_chunk = plate_plane.read_document, plate_plane.open_chunk
+
+        def document(path: str) -> Any:
+            self.documents += 1
+            return real_document(path)
+
+        def chunk(path: str) -> Any:
+            self.keys += 1
+            return real_chunk(path)
+
+        plate_plane.read_document = document
+        plate_plane.open_chunk = chunk
 
     def take(self) -> tuple[int, int]:
         found = (self.documents, self.keys)

@@ -18,13 +18,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .ome_meta import image_axes
+from .plate_plane import read_plane
 from .plate_summary import TIFF_PLATE, PlateSummary, WellSummary
 from .zarr_nodes import CorruptMetadataError, ome_attributes, ome_member_path, read_node
 
@@ -66,12 +69,16 @@ class ThumbnailCache:
 
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
+        self._plate_folders: dict[tuple[str, Any, int], str] = {}  # a realpath per plate, not per well
 
     def _plate_folder(self, plate: PlateSummary, edge: int) -> str | None:
         if self.folder is None:
             return None
-        key = f"{os.path.realpath(plate.path)}\0{plate.metadata_mtime}\0{edge}".encode("utf-8", "surrogateescape")
-        return os.path.join(self.folder, hashlib.sha1(key).hexdigest()[:20])
+        memo = (plate.path, plate.metadata_mtime, edge)
+        if memo not in self._plate_folders:
+            key = f"{os.path.realpath(plate.path)}\0{plate.metadata_mtime}\0{edge}".encode("utf-8", "surrogateescape")
+            self._plate_folders[memo] = os.path.join(self.folder, hashlib.sha1(key).hexdigest()[:20])
+        return self._plate_folders[memo]
 
     def _well_file(self, plate: PlateSummary, well: WellSummary, edge: int) -> str | None:
         folder = self._plate_folder(plate, edge)
@@ -212,26 +219,83 @@ def plate_thumbnails(plate: PlateSummary, *, cache: ThumbnailCache | None = None
         else:
             todo.append(well)
     by_path = {w.path: w for w in todo}
-    layout: _Layout | None = None
-    start = 0
-    while start < len(todo):
-        if plate.kind == TIFF_PLATE or layout is None:
-            # TIFFs one by one; a zarr plate's first well sets the layout the others follow.
-            batch = [_one_thumbnail(plate, todo[start], edge, layout)]
-            layout = batch[0][1] if batch[0][1] is not None else layout
-            start += 1
+    found: Iterator[Thumbnail]
+    if todo and plate.kind != TIFF_PLATE:
+        # The first well sets the layout the others follow; when its plane can be read from
+        # its chunk's prefix, the others are read so on DECODERS threads, else through zarr.
+        first, layout = _one_thumbnail(plate, todo[0], edge, None)
+        if layout is not None and not _plane_readable(todo[0].fields[0].path, layout, edge):
+            found = _chain([first], _batched(todo[1:], layout, edge))
         else:
-            wells_now = todo[start:start + BATCH]
-            batch = list(zip(_zarr_batch([(w.path, w.fields[0].path) for w in wells_now], layout, edge),
-                             [layout] * len(wells_now), strict=True))
-            start += len(wells_now)
-        for thumb, _ in batch:
-            if thumb.pixels is not None and cache is not None:
-                cache.put(plate, by_path[thumb.well], thumb.pixels, edge)
-            yield thumb
+            found = _chain([first], _pooled(plate, todo[1:], edge, layout))
+    else:
+        found = _pooled(plate, todo, edge, None)
+    for thumb in found:
+        if thumb.pixels is not None and cache is not None:
+            cache.put(plate, by_path[thumb.well], thumb.pixels, edge)
+        yield thumb
+
+
+def _chain(first: list[Thumbnail], rest: Iterator[Thumbnail]) -> Iterator[Thumbnail]:
+    yield from first
+    yield from rest
+
+
+def _batched(wells: list[WellSummary], layout: _Layout, edge: int) -> Iterator[Thumbnail]:
+    """Wells laid out as the first, BATCH at a time through zarr's own event loop."""
+    for start in range(0, len(wells), BATCH):
+        yield from _zarr_batch([(w.path, w.fields[0].path) for w in wells[start:start + BATCH]], layout, edge)
+
+
+def _plane_readable(field_path: str, layout: _Layout, edge: int) -> bool:
+    """Whether the first well's plane can be read from its chunk's prefix (plate_plane)."""
+    try:
+        return _plane_thumbnail(field_path, layout, edge) is not None
+    except Exception:
+        return False
+
+
+def _plane_thumbnail(field_path: str, layout: _Layout, edge: int) -> Thumbnail | None:
+    level = ome_member_path(field_path, layout.level)
+    plane = read_plane(level, layout.zarr_format, lambda shape: _plane_key(shape, layout.axes, edge))
+    if plane is None:
+        return None
+    return Thumbnail("", to_uint8(plane.pixels), shape=plane.shape, dtype=plane.dtype)
+
+
+def _pooled(plate: PlateSummary, wells: list[WellSummary], edge: int,
+            layout: _Layout | None) -> Iterator[Thumbnail]:
+    """Thumbnails read on DECODERS threads (zlib, file reads and TIFF decoding release the
+    interpreter lock), at most two wells a thread in flight, handed on in plate order."""
+    if not wells:
+        return
+    pool = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="plate-thumbs")
+    try:
+        pending: deque[Future[Thumbnail]] = deque()
+        queued = iter(wells)
+        for well in queued:
+            pending.append(pool.submit(_pooled_one, plate, well, edge, layout))
+            if len(pending) >= 2 * DECODERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:  # closed early (another plate): drop what is queued, wait for what runs
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pooled_one(plate: PlateSummary, well: WellSummary, edge: int, layout: _Layout | None) -> Thumbnail:
+    if layout is not None:
+        try:
+            found = _plane_thumbnail(well.fields[0].path, layout, edge)
+        except Exception:  # laid out otherwise, or unreadable: the general reader says why
+            found = None
+        if found is not None:
+            return Thumbnail(well.path, found.pixels, found.error, False, found.shape, found.dtype)
+    return _one_thumbnail(plate, well, edge, layout)[0]
 
 
 BATCH = 16  # wells whose thumbnails zarr reads at once (its own concurrency: decoding overlaps)
+DECODERS = max(1, min(4, os.cpu_count() or 1))  # threads reading wells whose plane is read directly
 
 
 def _one_thumbnail(plate: PlateSummary, well: WellSummary, edge: int,
