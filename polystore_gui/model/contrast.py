@@ -13,8 +13,9 @@ The preview samples instead, and this module says where:
    written, or a blank plane), up to ``EXTRA_PLANES`` more planes are sampled: for a zarr
    array on disk the planes whose chunks are stored (found by checking at most
    ``PROBE_KEYS`` chunk keys, never by listing the store), else planes spread evenly
-   along the non-displayed axes. The limits then come from the values that differ from
-   the fill value, widened to include it.
+   along the non-displayed axes. They are read at once (a thread each: one round trip on a
+   remote store). The limits then come from the values that differ from the fill value,
+   widened to include it.
 
 A sample that still finds no contrast says so (``Contrast.from_data`` False): the viewer
 replaces such placeholder limits by the first plane with data that the user moves to.
@@ -144,6 +145,18 @@ def _middle_planes(array: Any, shape: tuple[int, ...], channel_axis: int | None,
     return [np.take(block, c, axis=axis) for c in range(channels)]
 
 
+def _read_planes(array: Any, shape: tuple[int, ...], channel_axis: int | None, channel: int,
+                 planes: list[dict[int, Any]]) -> list[np.ndarray]:
+    """The crops of ``planes``, read at once (a thread each): a remote store fetches their
+    chunks in one round trip instead of one a plane, and local decoding overlaps."""
+    if len(planes) < 2:
+        return [_read(array, shape, channel_axis, channel, p) for p in planes]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(planes), thread_name_prefix="contrast-sample") as pool:
+        return list(pool.map(lambda p: _read(array, shape, channel_axis, channel, p), planes))
+
+
 def _spread_planes(shape: tuple[int, ...], lead_axes: list[int], count: int) -> list[dict[int, Any]]:
     """``count`` planes spread evenly along every non-displayed axis at once."""
     planes: list[dict[int, Any]] = []
@@ -244,9 +257,7 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
         if candidates is None:
             candidates = _spread_planes(shape, lead_axes, EXTRA_PLANES + 1)
         candidates = _pick([p for p in candidates if p != middle], EXTRA_PLANES)
-        parts = [sample.ravel()]
-        for plane in candidates:
-            parts.append(_read(array, shape, channel_axis, c, plane).ravel())
+        parts = [sample.ravel(), *(p.ravel() for p in _read_planes(array, shape, channel_axis, c, candidates))]
         union = np.concatenate(parts)
         limits = limits_of(union, fill)
         out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1 + len(candidates)))

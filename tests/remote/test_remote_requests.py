@@ -57,6 +57,10 @@ def image_host(tmp_path_factory):
     _write_image(root, "plain.zarr", labels=False, consolidated=False)
     _write_image(root, "consolidated.zarr", labels=False, consolidated=True)
     _write_image(root, "labelled.zarr", labels=True, consolidated=True)
+    sparse = zarr.create_array(str(root / "sparse.zarr"), shape=(8, 256, 256), chunks=(1, 128, 128),
+                               dtype="uint16", fill_value=0)
+    sparse[1] = 1000
+    sparse[6] = 3000  # the middle plane (3) was never written
     server = LatencyHTTPServer(str(root), latency=0.05).start()
     yield server
     server.stop()
@@ -133,3 +137,37 @@ def test_the_contrast_sample_asks_for_every_channels_chunks_at_once(aws_env, ima
     assert in_flight == 2
     (first, second) = outcome[0]
     assert first.from_data and second.from_data
+
+
+def _wait_for(server, count: int) -> int:
+    """The server's request count once it reaches ``count`` (or after 10 s: what it got)."""
+    deadline = time.monotonic() + 10
+    while server.count() < count and time.monotonic() < deadline:
+        threading.Event().wait(0.01)  # polling the server's count, with a deadline
+    return server.count()
+
+
+def test_a_sparse_arrays_extra_planes_are_asked_for_together(aws_env, image_host):
+    """The middle plane of a sparse array holds nothing: the planes sampled next have their
+    requests in flight together (one round trip, not one per plane)."""
+    from polystore_gui.model.contrast import EXTRA_PLANES, contrast_samples
+    from polystore_gui.model.remote_zarr import open_array
+
+    array = open_array(image_host.url + "/sparse.zarr")
+    per_plane = (256 // 128) ** 2
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(contrast_samples([array])))
+    before = image_host.count()
+    image_host.hold()
+    worker.start()
+    try:
+        _wait_for(image_host, before + per_plane)  # the middle plane's chunks, held
+        image_host.release()
+        image_host.hold()  # every request from now on waits: only concurrent ones can arrive
+        in_flight = _wait_for(image_host, before + per_plane * (1 + EXTRA_PLANES)) - before - per_plane
+    finally:
+        image_host.release()
+        worker.join(30)
+    assert in_flight == per_plane * EXTRA_PLANES
+    (found,) = outcome[0]
+    assert found.from_data and found.limits[0] <= 1000 and found.limits[1] >= 3000
