@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from qtpy.QtCore import QObject, QSettings, QTimer, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtWidgets import QAbstractItemView
 
 from ..model.address import Address
 from ..model.backends import adapter_for
 from ..model.locate import not_found
+from . import settings_writes
 from .tree_model import State
 
 MAX_STEPS = 64  # levels a reveal may descend (a path deeper than this is not revealed)
@@ -148,7 +149,10 @@ def _next_part(path: str, folder: str) -> str:
 
 
 class Session:
-    """What the user opened, kept with QSettings: roots and stores for the next start, recent places."""
+    """What the user opened, kept with QSettings: roots and stores for the next start, recent places.
+
+    Written through ``settings_writes``: the settings file's write and flush run off the GUI
+    thread (Open Location remembers each place opened), and the values read back at once."""
 
     ROOTS = "session/roots"
     STORES = "session/stores"  # "backend:path" strings
@@ -158,7 +162,7 @@ class Session:
 
     @staticmethod
     def _list(key: str) -> list[str]:
-        value = QSettings().value(key, [])
+        value = settings_writes.read(key, [])
         if value is None:
             return []
         if isinstance(value, str):  # QSettings gives back a one-item list as its item
@@ -167,7 +171,7 @@ class Session:
 
     @staticmethod
     def _set(key: str, values: list[str]) -> None:
-        QSettings().setValue(key, list(values))
+        settings_writes.write(key, list(values))  # the file's write and flush: off the GUI thread
 
     def _push(self, key: str, value: str, limit: int | None = None) -> None:
         values = [value, *(v for v in self._list(key) if v != value)]
@@ -179,11 +183,11 @@ class Session:
     # roots and stores reopened at the next start
     @property
     def reopen(self) -> bool:
-        return str(QSettings().value(self.REOPEN, "true")).lower() in ("true", "1")
+        return str(settings_writes.read(self.REOPEN, "true")).lower() in ("true", "1")
 
     @reopen.setter
     def reopen(self, value: bool) -> None:
-        QSettings().setValue(self.REOPEN, "true" if value else "false")
+        settings_writes.write(self.REOPEN, "true" if value else "false")
 
     def roots(self) -> list[str]:
         return self._list(self.ROOTS)

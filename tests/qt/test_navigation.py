@@ -6,6 +6,7 @@ import pytest
 from qtpy.QtCore import QSettings
 
 from polystore_gui.model.address import Address
+from polystore_gui.qt import settings_writes
 from polystore_gui.qt.navigator import Session
 from polystore_gui.qt.tree_model import ADDRESS_ROLE
 
@@ -14,9 +15,11 @@ from .helpers import child_rows
 
 @pytest.fixture(autouse=True)
 def _fresh_session():
+    settings_writes.flush()  # the session's writes land off the GUI thread: awaited before a reset
     for key in (Session.ROOTS, Session.STORES, Session.RECENT, Session.REOPEN):
         QSettings().remove(key)
     yield
+    assert settings_writes.flush()
     for key in (Session.ROOTS, Session.STORES, Session.RECENT, Session.REOPEN):
         QSettings().remove(key)
 

@@ -8,6 +8,7 @@ import pytest
 import zarr
 from qtpy.QtCore import QSettings
 
+from polystore_gui.qt import settings_writes
 from polystore_gui.qt.navigator import Session
 from polystore_gui.qt.tree_model import ADDRESS_ROLE, PAGE, ROW_KIND_ROLE
 
@@ -15,9 +16,11 @@ from polystore_gui.qt.tree_model import ADDRESS_ROLE, PAGE, ROW_KIND_ROLE
 @pytest.fixture(autouse=True)
 def _fresh_session():
     keys = (Session.ROOTS, Session.STORES, Session.RECENT, Session.REOPEN)
+    settings_writes.flush()  # the session's writes land off the GUI thread: awaited before a reset
     for key in keys:
         QSettings().remove(key)
     yield
+    assert settings_writes.flush()
     for key in keys:
         QSettings().remove(key)
 
