@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .value_counts import COMPILED_FROM, compiled_available, count_small_integers
+from .value_counts import COMPILED_FROM, count_small_integers, prefetch
 from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
                           compute, read_region, task_shape)
 
@@ -324,11 +324,11 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
     one_pass = exact_in_one_pass(dtype)
-    # The compiled count repays loading numba on large arrays only; it is loaded (and the
-    # loop for this dtype compiled or read from numba's cache) here, before the tasks run.
-    compiled = one_pass and math.prod(target.shape) >= COMPILED_FROM and compiled_available()
+    # The compiled count repays loading numba on large arrays only; numba loads in the
+    # background (value_counts.prefetch) while numpy counts the first chunks.
+    compiled = one_pass and math.prod(target.shape) >= COMPILED_FROM
     if compiled:
-        count_small_integers(np.zeros(1, dtype=dtype), compiled=True)
+        prefetch(dtype)
     first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
                  cancelled)
     plans: dict[int, SecondPass] = {}

@@ -11,8 +11,8 @@ numba is optional at run time: it is imported on first use, and when it cannot b
 installed, a frozen bundle without LLVM, ...) numpy's ``bincount`` gives the same counts.
 Loading it costs a few tenths of a second per process (compiling once per machine and dtype
 costs about as much again; numba caches the machine code beside this file, or in the user's
-cache folder when that is not writable), so callers use it for large arrays only
-(``COMPILED_FROM``).
+cache folder when that is not writable): it is loaded in a background thread while numpy
+counts the first chunks (``prefetch``), and only for large arrays (``COMPILED_FROM``).
 """
 
 from __future__ import annotations
@@ -24,14 +24,21 @@ from typing import Any
 import numpy as np
 
 #: Arrays of at least this many elements are counted with the compiled loop (when numba
-#: imports): below it, numpy's bincount finishes before numba would have loaded.
+#: imports): below it, numpy's bincount finishes about as soon as numba would have loaded.
 COMPILED_FROM = 1 << 26
 
+#: ``kernel(values, base, out)`` adds one to ``out[v - base]`` for every value ``v`` and
+#: returns the first and last index of ``out`` that are not zero.
+Kernel = Callable[[np.ndarray, int, np.ndarray], tuple[int, int]]
+
 _lock = threading.Lock()
-_kernel: list[Callable[[np.ndarray, int, np.ndarray], None] | None] = []  # [] until tried; [None]: no numba
+_kernel: list[Kernel | None] = []  # [] until tried; [None]: numba cannot be imported
+_ready: set[str] = set()  # dtypes whose loop is compiled (or read from numba's cache)
+_loading: dict[str, threading.Thread] = {}
+_buffers = threading.local()  # a zeroed count buffer per thread and width, reused
 
 
-def _compiled_kernel() -> Callable[[np.ndarray, int, np.ndarray], None] | None:
+def _compiled_kernel() -> Kernel | None:
     """The compiled counting loop, built on first call (None when numba cannot be imported)."""
     with _lock:
         if not _kernel:
@@ -39,20 +46,26 @@ def _compiled_kernel() -> Callable[[np.ndarray, int, np.ndarray], None] | None:
         return _kernel[0]
 
 
-def _build_kernel() -> Callable[[np.ndarray, int, np.ndarray], None] | None:
+def _build_kernel() -> Kernel | None:
     try:
         import numba
     except Exception:  # ImportError, or llvmlite failing to load its library
         return None
     nb: Any = numba  # untyped
-    kernel: Callable[[np.ndarray, int, np.ndarray], None] = nb.njit(cache=True, nogil=True)(_count_loop)
+    kernel: Kernel = nb.njit(cache=True, nogil=True)(_count_loop)
     return kernel
 
 
-def _count_loop(values: np.ndarray, base: int, out: np.ndarray) -> None:
-    """``out[v - base] += 1`` for every value ``v`` (compiled by numba; 1-D ``values``)."""
+def _count_loop(values: np.ndarray, base: int, out: np.ndarray) -> tuple[int, int]:
+    """The loop numba compiles (see Kernel); ``values`` is 1-D."""
     for i in range(values.size):
         out[values[i] - base] += 1
+    first, last = 0, out.size - 1
+    while first < last and out[first] == 0:
+        first += 1
+    while last > first and out[last] == 0:
+        last -= 1
+    return first, last
 
 
 def compiled_available() -> bool:
@@ -60,10 +73,59 @@ def compiled_available() -> bool:
     return _compiled_kernel() is not None
 
 
+def warm(dtype: np.dtype[Any]) -> bool:
+    """Load numba and compile (or read from numba's cache) the loop for ``dtype``, waiting
+    for it; True when the compiled loop is then used for ``dtype``."""
+    kernel = _compiled_kernel()
+    if kernel is None:
+        return False
+    dtype = np.dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
+    kernel(np.zeros(1, dtype=dtype), 0 if dtype.kind == "u" else -(1 << (8 * dtype.itemsize - 1)),
+           np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64))
+    with _lock:
+        _ready.add(dtype.str)
+    return True
+
+
+def prefetch(dtype: np.dtype[Any]) -> threading.Thread | None:
+    """Start ``warm(dtype)`` in a background thread (once per dtype and process), so that
+    loading numba (a few tenths of a second) overlaps the first chunks, which numpy counts
+    meanwhile. Returns the thread, or None when the loop is ready already."""
+    dtype = np.dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
+    with _lock:
+        if dtype.str in _ready:
+            return None
+        thread = _loading.get(dtype.str)
+        if thread is None:
+            thread = threading.Thread(target=warm, args=(dtype,), name="polystore-gui-numba-load", daemon=True)
+            _loading[dtype.str] = thread
+            thread.start()
+        return thread
+
+
+def _ready_kernel(dtype: np.dtype[Any]) -> Kernel | None:
+    """The compiled loop when it is ready for ``dtype`` (never waits), else None."""
+    if dtype.str in _ready and _kernel:
+        return _kernel[0]
+    prefetch(dtype)
+    return None
+
+
+def _buffer(bits: int) -> np.ndarray:
+    """This thread's zeroed buffer of 2**bits counts (allocated once: a fresh one per chunk
+    cost page faults on every chunk)."""
+    buf: np.ndarray | None = getattr(_buffers, f"b{bits}", None)
+    if buf is None:
+        buf = np.zeros(1 << bits, dtype=np.int64)
+        setattr(_buffers, f"b{bits}", buf)
+    return buf
+
+
 def count_small_integers(x: np.ndarray, compiled: bool = False) -> tuple[int, np.ndarray | None]:
     """Exact per-value counts of 8/16-bit integers (or bool) ``x``: ``(offset, counts)``
     where ``counts[i]`` (int64) is how often ``offset + i`` occurs, trimmed to the values
-    present; ``(0, None)`` for no values. ``compiled``: use the compiled loop if numba imports."""
+    present; ``(0, None)`` for no values. ``compiled``: use the compiled loop once numba has
+    loaded (see prefetch); numpy's bincount until then, or when numba cannot be imported."""
     if x.size == 0:
         return 0, None
     if x.dtype.kind == "b":
@@ -72,18 +134,24 @@ def count_small_integers(x: np.ndarray, compiled: bool = False) -> tuple[int, np
         raise TypeError(f"count_small_integers counts 8- and 16-bit integers, not {x.dtype}")
     bits = 8 * x.dtype.itemsize
     base = -(1 << (bits - 1)) if x.dtype.kind == "i" else 0
-    kernel = _compiled_kernel() if compiled else None
+    kernel = _ready_kernel(x.dtype) if compiled else None
     if kernel is not None:
-        counts = np.zeros(1 << bits, dtype=np.int64)
-        kernel(np.ascontiguousarray(x).reshape(-1), base, counts)
-    else:
-        if base:
-            # signed values flipped to unsigned order by their top bit (no arithmetic): bincount
-            # of the values themselves. Widening first and subtracting the minimum made this 6x
-            # slower than zarr decoding the chunk (15.7 ms against 2.2 ms for a 2 MiB chunk).
-            unsigned = np.dtype(f"u{x.dtype.itemsize}")
-            x = np.ascontiguousarray(x).view(unsigned) ^ unsigned.type(1 << (bits - 1))
-        counts = np.bincount(x.reshape(-1))
-    present = np.flatnonzero(counts)
+        buf = _buffer(bits)
+        try:
+            first, last = kernel(np.ascontiguousarray(x).reshape(-1), base, buf)
+        except BaseException:
+            buf[:] = 0
+            raise
+        counts = buf[first:last + 1].copy()
+        buf[first:last + 1] = 0  # zeroed again for the next chunk
+        return base + first, counts
+    if base:
+        # signed values flipped to unsigned order by their top bit (no arithmetic): bincount
+        # of the values themselves. Widening first and subtracting the minimum made this 6x
+        # slower than zarr decoding the chunk (15.7 ms against 2.2 ms for a 2 MiB chunk).
+        unsigned = np.dtype(f"u{x.dtype.itemsize}")
+        x = np.ascontiguousarray(x).view(unsigned) ^ unsigned.type(1 << (bits - 1))
+    all_counts = np.bincount(x.reshape(-1))
+    present = np.flatnonzero(all_counts)
     first, last = int(present[0]), int(present[-1])
-    return base + first, counts[first:last + 1].astype(np.int64, copy=False)
+    return base + first, all_counts[first:last + 1].astype(np.int64, copy=False)

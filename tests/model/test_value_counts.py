@@ -12,7 +12,7 @@ import pytest
 import zarr
 
 from polystore_gui.model import array_stats, value_counts
-from polystore_gui.model.value_counts import compiled_available, count_small_integers
+from polystore_gui.model.value_counts import compiled_available, count_small_integers, prefetch, warm
 
 from .test_array_stats import _check_exact, _stats
 
@@ -35,25 +35,37 @@ def _reference(x):
     return int(values[0]), full
 
 
+def _fresh(monkeypatch):
+    """value_counts as in a new process: numba not tried, no loop ready or loading."""
+    monkeypatch.setattr(value_counts, "_kernel", [])
+    monkeypatch.setattr(value_counts, "_ready", set())
+    monkeypatch.setattr(value_counts, "_loading", {})
+
+
 @pytest.fixture
 def no_numba(monkeypatch):
     """numba cannot be imported (not installed, or LLVM failing to load in a bundle)."""
     monkeypatch.setitem(sys.modules, "numba", None)
-    monkeypatch.setattr(value_counts, "_kernel", [])
+    _fresh(monkeypatch)
 
 
 @pytest.fixture
 def compiled_calls(monkeypatch):
-    """Every array statistics run counts with the compiled loop; the loop's calls are recorded."""
+    """The compiled loop is ready for every small dtype and every array statistics run may
+    use it; its calls (the number of values counted) are recorded."""
     real = value_counts._compiled_kernel()
     assert real is not None, "numba is a dependency: the compiled loop must load"
     calls = []
 
     def spy(values, base, out):
         calls.append(values.size)
-        real(values, base, out)
+        return real(values, base, out)
 
+    _fresh(monkeypatch)
     monkeypatch.setattr(value_counts, "_kernel", [spy])
+    for dtype in DTYPES:
+        assert warm(np.dtype(dtype))
+    calls.clear()
     monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
     return calls
 
@@ -66,6 +78,8 @@ def test_numba_loads():
 @pytest.mark.parametrize("compiled", [True, False])
 def test_counts_are_exact(dtype, compiled):
     x = _data(dtype)
+    if compiled:
+        assert warm(x.dtype)
     offset, counts = count_small_integers(x, compiled=compiled)
     want_offset, want = _reference(x)
     assert offset == want_offset
@@ -76,6 +90,7 @@ def test_counts_are_exact(dtype, compiled):
 @pytest.mark.parametrize("compiled", [True, False])
 def test_strided_and_multidimensional_values(compiled):
     x = _data("int16", shape=(6, 40, 50), seed=4)[:, ::3, 1::2]  # not contiguous
+    assert warm(x.dtype)
     offset, counts = count_small_integers(x, compiled=compiled)
     want_offset, want = _reference(x)
     assert offset == want_offset
@@ -83,6 +98,7 @@ def test_strided_and_multidimensional_values(compiled):
 
 
 def test_one_value_and_no_values():
+    assert warm(np.dtype(np.uint16))
     assert count_small_integers(np.full(10, 7, dtype=np.uint16), compiled=True)[0] == 7
     np.testing.assert_array_equal(count_small_integers(np.full(10, 7, dtype=np.uint16), compiled=True)[1], [10])
     assert count_small_integers(np.empty(0, dtype=np.uint16), compiled=True) == (0, None)
@@ -100,20 +116,50 @@ def test_compiled_count_makes_no_copy_of_the_values(dtype):
     statistics took 1.3-2.1x the decode floor). The compiled loop counts in place: it
     allocates the 65,536 counts and nothing per element."""
     x = _data(dtype, shape=(2048, 1024), seed=5)
-    count_small_integers(x[:2], compiled=True)  # loaded and compiled for this dtype first
+    assert warm(x.dtype)
+    count_small_integers(x[:2], compiled=True)  # this thread's count buffer made first
     tracemalloc.start()
     try:
         offset, counts = count_small_integers(x, compiled=True)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak <= 2 * 65536 * 8 + (64 << 10)
+    assert peak <= 65536 * 8 + (64 << 10)  # the counts returned, nothing per element
     assert (offset, counts.sum()) == (int(x.min()), x.size)
+    again = count_small_integers(x[:7], compiled=True)  # the reused buffer was zeroed
+    want_offset, want = _reference(x[:7])
+    assert again[0] == want_offset
+    np.testing.assert_array_equal(again[1], want)
+
+
+def test_numba_loads_in_the_background_while_numpy_counts(monkeypatch):
+    """The first chunks are counted by numpy while numba loads (a few tenths of a second)
+    in a background thread; the chunks after it use the compiled loop."""
+    _fresh(monkeypatch)
+    x = _data("uint16", shape=(512, 512), seed=10)
+    want_offset, want = _reference(x)
+    offset, counts = count_small_integers(x, compiled=True)
+    assert offset == want_offset
+    np.testing.assert_array_equal(counts, want)
+    thread = value_counts._loading[x.dtype.str]
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert prefetch(x.dtype) is None  # ready: nothing more to load
+    calls = []
+    real = value_counts._kernel[0]
+    monkeypatch.setattr(value_counts, "_kernel", [lambda *a: calls.append(1) or real(*a)])
+    offset, counts = count_small_integers(x, compiled=True)
+    assert calls == [1]
+    assert offset == want_offset
+    np.testing.assert_array_equal(counts, want)
 
 
 def test_without_numba_counts_come_from_numpy(no_numba):
-    assert not compiled_available()
     x = _data("uint16", seed=6)
+    thread = prefetch(x.dtype)
+    thread.join(timeout=120)
+    assert not compiled_available()
+    assert not warm(x.dtype)
     offset, counts = count_small_integers(x, compiled=True)
     want_offset, want = _reference(x)
     assert offset == want_offset
