@@ -48,6 +48,19 @@ _CONTEXT_NEEDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Context-bound backends whose context the browser finds itself: virtual_workspace's plate
+# root is the plate folder an address names, so its row lists the plates with a workspace
+# met so far (backends/plate.py) and reads as a read-only source saying so.
+_CONTEXT_FOUND: dict[str, tuple[str, str]] = {
+    "virtual_workspace": (
+        "the workspaces of plates you open",
+        "Select a plate folder whose polystore_metadata.json (or openhcs_metadata.json) maps a workspace "
+        "(workspace_mapping): that plate's workspace is then listed under this row. On the command line, "
+        "virtual_workspace:/path/to/plate works at once.",
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class BackendInfo:
     """One registered backend class, described."""
@@ -70,6 +83,8 @@ class BackendInfo:
             return f"needs context: {what}" if what else "needs context"
         if self.status is Status.ERROR:
             return f"{self.capability.value} (unavailable)"
+        if self.key in _CONTEXT_FOUND and self.context:
+            return f"{self.capability.value}: {self.context}"
         return str(self.capability.value)
 
     def as_json(self) -> dict[str, Any]:
@@ -149,6 +164,11 @@ def discover_backends() -> Discovery:
         base = dict(key=key, class_name=cls.__name__, module=cls.__module__, summary=_summary(cls))
         if key in registry:
             infos.append(BackendInfo(capability=class_capability(cls), status=Status.READY, **base))
+            continue
+        if key in _CONTEXT_FOUND:
+            found, found_detail = _CONTEXT_FOUND[key]
+            infos.append(BackendInfo(capability=class_capability(cls), status=Status.READY, context=found,
+                                     context_detail=found_detail, **base))
             continue
         required = _required_parameters(cls)
         context, context_detail = _CONTEXT_NEEDS.get(key) or (

@@ -33,7 +33,8 @@ def test_backends_json_lists_the_registry():
     assert backends["disk"]["capability"] == "read-write storage"
     assert backends["disk"]["status"] == "ready"
     assert backends["napari_stream"]["capability"] == "write-only sink"
-    assert backends["virtual_workspace"]["status"] == "needs context"
+    assert backends["virtual_workspace"]["status"] == "ready"
+    assert backends["omero_local"]["status"] == "needs context"
 
 
 def test_backends_text():

@@ -28,12 +28,20 @@ def test_capabilities_come_from_the_class_hierarchy(discovery):
 
 
 def test_context_bound_backends_say_what_they_need(discovery):
-    for key in ("virtual_workspace", "omero_local", "bioformats"):
+    for key in ("omero_local", "bioformats"):
         info = discovery.get(key)
         assert info.capability is Capability.NEEDS_CONTEXT
         assert info.status is Status.NEEDS_CONTEXT
         assert info.label.startswith("needs context: ")
-    assert "plate root" in discovery.get("virtual_workspace").label
+
+
+def test_virtual_workspace_finds_its_plate_root_itself_and_says_what_to_do(discovery):
+    """Its plate root is the plate folder an address names: a read-only source whose row
+    lists the plates met, not "needs context"."""
+    info = discovery.get("virtual_workspace")
+    assert info.capability is Capability.READ_ONLY and info.status is Status.READY
+    assert info.label == "read-only source: the workspaces of plates you open"
+    assert "polystore_metadata.json" in info.context_detail and "Select a plate folder" in info.context_detail
 
 
 def test_a_backend_whose_constructor_raises_stays_listed_with_its_error():

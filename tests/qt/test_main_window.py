@@ -63,8 +63,8 @@ def test_selecting_a_row_shows_what_it_is(make_window, qtbot, demo_dir):
     assert panel.metadata.rows()["kind"] == "group"
     assert "1 group, 2 arrays" in panel.message.text()
     window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.backend_index("virtual_workspace")))
-    assert "plate root" in panel.message.text()
-    assert panel.metadata.rows()["capability"] == "needs context: a plate root"
+    assert "Select a plate folder" in panel.message.text()
+    assert panel.metadata.rows()["capability"] == "read-only source: the workspaces of plates you open"
 
 
 @pytest.mark.parametrize("numpy_sort", [False, True], ids=["python-sort", "numpy-order"])

@@ -207,3 +207,28 @@ def test_a_1536_well_grid_fits_and_keeps_its_corners(qtbot):
     assert grid.position_at(grid.cell_rect(31, 47).center()) == (31, 47)
     assert "AF48" in grid.tooltip_text(31, 47)
     grid.grab()  # painted without error
+
+
+def test_the_virtual_workspace_row_lists_a_plate_with_a_workspace_once_it_is_selected(
+        qtbot, make_window, tmp_path, monkeypatch):
+    from polystore_gui.model.backends import plate as plate_module
+    from polystore_gui.qt.tree_nodes import State
+    from tests.plates import write_workspace_plate
+    from tests.qt.helpers import child_rows
+
+    monkeypatch.setattr(plate_module, "_MET_WORKSPACES", {})
+    root = tmp_path / "plates"
+    root.mkdir()
+    folder = write_workspace_plate(root / "screen")
+    window = _plate_window(make_window, qtbot, root, tmp_path)
+    model = window.tree_model
+    _select(window, qtbot, "disk", str(folder))
+    view = _plate_shown(window, qtbot)
+    assert view.plate.workspace == f"virtual_workspace:{folder}"
+    row = model.backend_index("virtual_workspace")
+    window.tree.expand(window.proxy.mapFromSource(row))
+    if model.canFetchMore(row):
+        model.fetchMore(row)
+    node = model.node(row)
+    qtbot.waitUntil(lambda: node.state is State.LISTED and node.job is None, timeout=15_000)
+    assert child_rows(model, row) == [(str(folder), "entry", ("virtual_workspace", str(folder)))]

@@ -32,13 +32,13 @@ def test_every_registered_backend_is_a_top_level_row(make_window, discovery):
     assert kinds["disk"] == "read-write storage"
     assert kinds["ome_zarr"] == "read-only source"
     assert kinds["napari_stream"] == "write-only sink"
-    assert kinds["virtual_workspace"] == "needs context: a plate root"
+    assert kinds["virtual_workspace"] == "read-only source: the workspaces of plates you open"
     for name, index in top.items():
         assert index.data(ADDRESS_ROLE)[0] == name
         assert not index.data(Qt.ItemDataRole.DecorationRole).isNull(), f"{name} has no icon"
     # Sinks and context-bound backends hold nothing to browse.
     assert not model.hasChildren(top["napari_stream"])
-    assert not model.hasChildren(top["virtual_workspace"])
+    assert not model.hasChildren(top["omero_local"])
     assert model.hasChildren(top["memory"])
 
 

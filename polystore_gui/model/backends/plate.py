@@ -43,7 +43,10 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSum
     if _is_local(backend, path):
         from ..plate_read import plate_at as local_plate_at
 
-        return local_plate_at(backend, path, check_fields=check_fields)
+        plate = local_plate_at(backend, path, check_fields=check_fields)
+        if plate is not None and plate.workspace:
+            _note_workspace(plate.workspace.removeprefix("virtual_workspace:"))
+        return plate
     reader = _REMOTE_READERS.get(backend)
     return reader(backend, path, check_fields) if reader is not None else None
 
@@ -58,6 +61,19 @@ def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] 
 
 
 # -- virtual_workspace: a plate's workspace, once a plate that has one is opened -------------------
+
+# The plate folders with a workspace met in this process (a plate shown or an address inside
+# one): what the virtual_workspace row lists. Appended from workers, read by the listing.
+_MET_WORKSPACES: dict[str, None] = {}
+
+
+def _note_workspace(root: str) -> None:
+    _MET_WORKSPACES.setdefault(root, None)
+
+
+def met_workspaces() -> list[str]:
+    """The plate folders with a virtual workspace met so far, first met first."""
+    return list(_MET_WORKSPACES)
 
 
 def workspace_root(path: str) -> str | None:
@@ -79,6 +95,7 @@ def workspace_root(path: str) -> str | None:
                     subdirectories = doc.get("subdirectories") if isinstance(doc, dict) else None
                     if isinstance(subdirectories, dict) and any(
                             isinstance(s, dict) and s.get("workspace_mapping") for s in subdirectories.values()):
+                        _note_workspace(current)
                         return current
                 except (OSError, ValueError, RecursionError):
                     pass
@@ -116,6 +133,10 @@ def _workspace(root: str) -> object:
         backend.bind_registry(_LazyRegistry())
         found = _WORKSPACES[root] = backend
     return found
+
+
+NO_WORKSPACE_YET = ("No plate with a virtual workspace opened yet: select a plate folder whose "
+                    "polystore_metadata.json (or openhcs_metadata.json) maps a workspace, and it is listed here")
 
 
 class VirtualWorkspaceAdapter:
@@ -174,6 +195,13 @@ class VirtualWorkspaceAdapter:
         from ..entries import Entry, EntryKind
         from .common import ListingError, os_error_text
 
+        if entry.path in ("", "/"):  # the backend's own row: the plates met that have a workspace
+            roots = [r for r in met_workspaces() if os.path.isdir(r)]
+            if not roots:
+                raise ListingError(NO_WORKSPACE_YET)
+            yield [Entry(entry.backend, root, root, EntryKind.DIRECTORY, detail="a plate's virtual workspace")
+                   for root in roots]
+            return
         try:
             _, workspace = self._backend(entry.path)
             if not workspace.is_dir(entry.path):

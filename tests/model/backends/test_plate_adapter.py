@@ -92,3 +92,26 @@ def test_plates_are_recognised_through_local_adapters_only(tmp_path):
         from polystore_gui.model.backends import plate as plate_module
 
         plate_module._REMOTE_READERS.pop("memory")
+
+
+def test_the_virtual_workspace_row_lists_the_plates_met_with_a_workspace(tmp_path, monkeypatch):
+    """The backend's own row (path "") says what to do until a plate with a workspace is
+    met, then lists it; expanding that plate lists its workspace."""
+    from polystore_gui.model.backends import plate as plate_module
+    from polystore_gui.model.backends.common import ListingError
+    from polystore_gui.model.entries import Entry
+    from tests.plates import write_ome_plate, write_workspace_plate
+
+    monkeypatch.setattr(plate_module, "_MET_WORKSPACES", {})
+    adapter = adapter_for("virtual_workspace")
+    row = Entry("virtual_workspace", "", "virtual_workspace", EntryKind.BACKEND)
+    with pytest.raises(ListingError, match="No plate with a virtual workspace opened yet: select a plate folder"):
+        list(adapter.list_children(row))
+    plain = write_ome_plate(tmp_path / "plain.zarr", wells=["A/1"], fields=1, levels=1)
+    plate_module.plate_at("disk", str(plain))  # a plate without a workspace is not listed
+    folder = write_workspace_plate(tmp_path / "screen")
+    assert plate_module.plate_at("disk", str(folder)).workspace == f"virtual_workspace:{folder}"
+    (listed,) = adapter.list_children(row)
+    assert [(e.path, e.kind) for e in listed] == [(str(folder), EntryKind.DIRECTORY)]
+    (inside,) = adapter.list_children(listed[0])
+    assert [e.name for e in inside] == ["workspace"]
