@@ -8,13 +8,17 @@ Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``. napari is impo
 
 from __future__ import annotations
 
+import logging
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .later import call_later
 
 if TYPE_CHECKING:
     from ..model.lazy import LayerSpec
+
+log = logging.getLogger(__name__)
 
 HISTOGRAM_DELAY_MS = 300
 # Whether the user wants the layer histogram (napari's "histogram" button beside the contrast
@@ -51,13 +55,15 @@ class LayerShowMixin:
     _preparing: bool
     _warm_layers: list[Any]
     _showing_histogram: bool
+    _staging: int  # bumped to abandon the steps of a show_layers on its way
 
     def clear(self) -> None:
+        """Take every layer off: hidden at once (nothing more of them is read or drawn), then
+        removed one a GUI turn (issue 19: removing a layer costs 30-50 ms of GUI time).
+        A :meth:`show_layers` that follows takes the removals still to run over."""
         self._preparing = False
         self._warm_layers = []
-        # napari runs a full gc.collect() at every clear, even of an empty list
-        if self.viewer is not None and len(self.viewer.layers):
-            self.viewer.layers.clear()
+        self._run_steps(self._removal_steps(), on_failed=lambda exc: log.warning("a layer could not be removed: %s", exc))
 
     def set_listed(self, layer: Any, listed: bool) -> None:
         """Show or hide ``layer``'s row in napari's layer list (the layer itself stays).
@@ -95,55 +101,116 @@ class LayerShowMixin:
         for row, layer in self._layer_rows(view):
             view.setRowHidden(row, layer in self._unlisted)
 
-    def show_layers(self, layers: tuple[LayerSpec, ...]) -> list[Any]:
-        """Replace what is shown by ``layers``; napari is never asked to compute limits."""
+    def show_layers(self, layers: tuple[LayerSpec, ...], on_shown: Callable[[list[Any]], object],
+                    on_failed: Callable[[Exception], object]) -> None:
+        """Replace what is shown by ``layers``, in steps of one event-loop turn each (issue 19):
+        the old layers cleared, then each layer added in a turn of its own, then the dims set,
+        the view fitted and the layers made visible; ``on_shown(added)`` after the last step,
+        or ``on_failed(exc)`` when napari refuses the data. napari is never asked to compute
+        limits.
+
+        Adding a layer costs 40-70 ms of GUI time on a warm viewer (its vispy visual, layer
+        controls and list row, built by napari's ``inserted`` event): done in one turn, three
+        channels stalled the window 0.3 s. A later :meth:`show_layers` or :meth:`clear`
+        abandons the steps still to run; the layers already added stay until the next clear.
+        """
         assert self.viewer is not None
-        viewer = self.viewer
         self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
         self._warm_layers = []
-        if len(viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
-            viewer.layers.clear()
         added: list[Any] = []
         followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
+        steps = self._removal_steps()
         for spec in layers:
-            # Added hidden: napari slices a visible layer at once, at whatever plane the
-            # dims point to, which would read a plane nobody asked for.
-            kwargs: dict[str, Any] = {"name": spec.name, "multiscale": spec.multiscale, "visible": False}
-            if spec.scale is not None:
-                kwargs["scale"] = spec.scale
-            if spec.translate is not None:
-                kwargs["translate"] = spec.translate
-            if spec.kind == "labels":
-                labels = viewer.add_labels(spec.data, **kwargs)
+            steps.extend(self._layer_steps(spec, added, followed))
+        steps.append(lambda: on_shown(self._finish_show(layers, added, followed)))
+        self._run_steps(steps, on_failed)
+
+    def _run_steps(self, steps: list[Callable[[], object]], on_failed: Callable[[Exception], object]) -> None:
+        """Run ``steps`` one an event-loop turn, from the next turn on, in place of the steps
+        still to run from before; after a step that raises, ``on_failed(exc)`` and no more."""
+        self._staging += 1
+        token = self._staging
+
+        def run(rest: list[Callable[[], object]]) -> None:
+            if token != self._staging or self.viewer is None:
+                return  # superseded (another preview, a clear, the viewer closed)
+            try:
+                rest[0]()
+            except Exception as exc:  # napari refusing the data: the caller says so
+                self._staging += 1
+                on_failed(exc)
+                return
+            if len(rest) > 1:
+                call_later(self, 0, lambda: run(rest[1:]))
+
+        if steps:
+            call_later(self, 0, lambda: run(steps))
+
+    def _removal_steps(self) -> list[Callable[[], object]]:
+        """The shown layers hidden now, and one step per layer removing it (top first)."""
+        layers = list(self.viewer.layers) if self.viewer is not None else []
+        for layer in layers:
+            layer.visible = False
+        return [lambda layer=layer: self._remove_layer(layer) for layer in reversed(layers)]
+
+    def _remove_layer(self, layer: Any) -> None:
+        if layer in self.viewer.layers:  # the chunk overlay may have removed its own
+            self.viewer.layers.remove(layer)
+
+    def _layer_steps(self, spec: LayerSpec, added: list[Any],
+                     followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:
+        """One step per napari layer ``spec`` makes (a layer per channel), each appending to ``added``."""
+        # Added hidden: napari slices a visible layer at once, at whatever plane the
+        # dims point to, which would read a plane nobody asked for.
+        kwargs: dict[str, Any] = {"name": spec.name, "multiscale": spec.multiscale, "visible": False}
+        if spec.scale is not None:
+            kwargs["scale"] = spec.scale
+        if spec.translate is not None:
+            kwargs["translate"] = spec.translate
+        if spec.kind == "labels":
+            def add_labels() -> None:
+                labels = self.viewer.add_labels(spec.data, **kwargs)
                 labels.editable = False  # a preview never paints into the user's data
                 added.append(labels)
-                continue
-            kwargs["rgb"] = spec.rgb
-            placeholder = spec.contrast_placeholder
-            if spec.channel_axis is None:
-                if spec.contrast_limits is not None:
-                    kwargs["contrast_limits"] = spec.contrast_limits
+
+            return [add_labels]
+        kwargs["rgb"] = spec.rgb
+        placeholder = spec.contrast_placeholder
+        if spec.channel_axis is None:
+            if spec.contrast_limits is not None:
+                kwargs["contrast_limits"] = spec.contrast_limits
+
+            def add_one() -> None:
                 added.append(self._add_image(spec.data, **kwargs))
                 if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
                     followed.append((added[-1], placeholder[0]))
-                continue
-            # One layer per channel, split here with lazy views: napari's own split indexes
-            # each level eagerly, which for a zarr array reads a whole channel at full size.
-            levels = spec.data if spec.multiscale else [spec.data]
-            channels = int(levels[0].shape[spec.channel_axis])
-            limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
-            for c in range(channels):
-                views = [_take(level, spec.channel_axis, c) for level in levels]
-                channel_kwargs = dict(kwargs)
-                channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
-                if limits is not None and c < len(limits):
-                    channel_kwargs["contrast_limits"] = limits[c]
-                if spec.colormaps:
-                    channel_kwargs["colormap"] = spec.colormaps[c]
-                    channel_kwargs["blending"] = "additive"
-                added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
-                if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
-                    followed.append((added[-1], placeholder[c]))
+
+            return [add_one]
+        # One layer per channel, split here with lazy views: napari's own split indexes
+        # each level eagerly, which for a zarr array reads a whole channel at full size.
+        levels = spec.data if spec.multiscale else [spec.data]
+        channels = int(levels[0].shape[spec.channel_axis])
+        limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
+
+        def add_channel(c: int) -> None:
+            views = [_take(level, spec.channel_axis, c) for level in levels]
+            channel_kwargs = dict(kwargs)
+            channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
+            if limits is not None and c < len(limits):
+                channel_kwargs["contrast_limits"] = limits[c]
+            if spec.colormaps:
+                channel_kwargs["colormap"] = spec.colormaps[c]
+                channel_kwargs["blending"] = "additive"
+            added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
+            if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
+                followed.append((added[-1], placeholder[c]))
+
+        return [lambda c=c: add_channel(c) for c in range(channels)]
+
+    def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],
+                     followed: list[tuple[Any, bool]]) -> list[Any]:
+        """The last step: axis names, the middle plane, the view fitted, the layers made visible."""
+        viewer = self.viewer
         # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
         # axes); napari's own numbers otherwise. Always set: napari keeps the last array's
         # names for the axes the next one has in common.

@@ -94,6 +94,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._build_wanted = False  # once asked for, a build stays wanted until it is done
         self._preparing = False  # building ahead of any preview (then warming up), not asked for
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
+        self._staging = 0  # show_layers' steps run while this is the number they started with
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self.error: str | None = None
@@ -293,6 +294,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         """Close the viewer for good (quitting); a build still on its way is abandoned, so its
         remaining steps never touch the closed (deleted) canvas."""
         self._build_wanted = False
+        self._staging += 1  # a preview's layers still to be added are not
         self._set_state(ViewerState.CLOSED)
         if self.qt_viewer is not None:
             # Hidden first: a frame drawn while the layers are torn down (a paint event

@@ -286,10 +286,10 @@ class PreviewPanel(QWidget):
                 if self.viewer.error is not None:
                     self.busy.hide()
                 return  # shown by _on_viewer_ready
-            self._show_array(preview, notes)
-        else:
-            self.busy.hide()
-            self._show_non_array(preview, notes)
+            self._show_array(preview, notes)  # previewShown once its layers are in (_on_layers_shown)
+            return
+        self.busy.hide()
+        self._show_non_array(preview, notes)
         self.previewShown.emit(preview)
 
     def _on_viewer_ready(self) -> None:
@@ -297,7 +297,6 @@ class PreviewPanel(QWidget):
         # Only the answer to the latest request, and only if it was waiting for the viewer.
         if preview is not None and preview.is_array and self._awaiting_viewer == self._generation:
             self._show_array(preview, list(preview.notes))
-            self.previewShown.emit(preview)
 
     def _on_viewer_failed(self, message: str) -> None:
         # The pane shows why, with Retry; a retry that works shows the pending array.
@@ -316,15 +315,26 @@ class PreviewPanel(QWidget):
         layers, given = with_screen_levels(preview.layers)
         if given:
             notes = [*notes, SCREEN_LEVEL_NOTE]
-        try:
-            self.shown_layers = self.viewer.show_layers(layers)
-        except Exception as exc:  # napari refusing the data: say so in the pane
-            log.warning("napari could not show %s", preview.path, exc_info=exc)
-            self._show_error(f"napari cannot show this array: {exc}")
+        # The layers are added in steps, one GUI turn each (issue 19): shown, and previewShown
+        # emitted, once all are in.
+        self.viewer.show_layers(
+            layers, on_shown=lambda added: self._on_layers_shown(generation, preview, added, notes),
+            on_failed=lambda exc: self._on_layers_failed(generation, preview, exc))
+
+    def _on_layers_shown(self, generation: int, preview: Preview, added: list[Any], notes: list[str]) -> None:
+        if generation != self._generation:
             return
+        self.shown_layers = added
         self.busy.hide()
         self.stack.setCurrentWidget(self.viewer)
         self.status.setText("; ".join(n for n in notes if n))
+        self.previewShown.emit(preview)
+
+    def _on_layers_failed(self, generation: int, preview: Preview, exc: Exception) -> None:
+        if generation != self._generation:
+            return
+        log.warning("napari could not show %s", preview.path, exc_info=exc)  # napari refusing the data
+        self._show_error(f"napari cannot show this array: {exc}")
 
     def _on_chunk_failed(self, generation: int, index: object, message: str) -> None:
         if generation != self._generation:

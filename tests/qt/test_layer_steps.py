@@ -1,0 +1,129 @@
+"""A preview's layers go on and off the canvas one a GUI turn (issue 19).
+
+Adding one napari layer builds its vispy visual, its layer controls and its list row, and
+removing one tears them down and collects garbage: 30-70 ms of GUI time each on a warm
+viewer. Done for every layer of a preview in one event-loop turn, a three-layer OME-Zarr
+stalled the window 0.3 s. These tests watch napari's layer list and assert that no turn
+adds or removes more than one layer, while the preview still ends with its layers shown.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from qtpy.QtCore import QTimer
+
+from .helpers import preview_panel
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+class TurnLog:
+    """Each layer inserted into or removed from napari's list, with the event-loop turn it
+    happened in: a 0 ms timer queued at every change moves the turn on, so two changes that
+    see the same turn number were made without the event loop running between them."""
+
+    def __init__(self, viewer):
+        self.turn = 0
+        self.changes: list[tuple[str, str, int]] = []
+        viewer.layers.events.inserted.connect(lambda e: self._note("+", e.value.name))
+        viewer.layers.events.removed.connect(lambda e: self._note("-", e.value.name))
+
+    def _note(self, what: str, name: str) -> None:
+        self.changes.append((what, name, self.turn))
+        QTimer.singleShot(0, self._next)
+
+    def _next(self) -> None:
+        self.turn += 1
+
+    def turns_with_more_than_one(self) -> list[int]:
+        turns = [turn for _what, _name, turn in self.changes]
+        return sorted({turn for turn in turns if turns.count(turn) > 1})
+
+
+@pytest.fixture
+def panel(qtbot):
+    with preview_panel(qtbot, 800, 700, start=True) as panel:
+        yield panel
+
+
+def show(qtbot, panel, backend, path):
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request(backend, str(path))
+
+
+IMAGE = ("ome_zarr", "stores/experiment.zarr/image")  # nuclei, membrane and a labels layer
+PLAIN = ("zarr", "stores/experiment.zarr/plain")
+
+
+def test_each_layer_of_a_preview_is_added_in_a_turn_of_its_own(qtbot, panel, demo_dir):
+    log = TurnLog(panel.viewer.viewer)
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    assert [what for what, _name, _turn in log.changes] == ["+", "+", "+"]
+    assert log.turns_with_more_than_one() == []
+    # Shown once all are in: previewShown reports them, visible, with their controls.
+    layers = list(panel.viewer.viewer.layers)
+    assert [layer.name for layer in layers] == ["nuclei", "membrane", "labels: nuclei"]
+    assert panel.shown_layers == layers
+    assert all(layer.visible for layer in layers)
+    assert panel.stack.currentWidget() is panel.viewer
+
+
+def test_the_next_preview_removes_the_old_layers_one_a_turn(qtbot, panel, demo_dir):
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    log = TurnLog(panel.viewer.viewer)
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
+    assert sorted(name for what, name, _turn in log.changes if what == "-") == [
+        "labels: nuclei", "membrane", "nuclei"]
+    assert log.turns_with_more_than_one() == []
+    assert [layer.name for layer in panel.viewer.viewer.layers] == ["plain"]
+
+
+def test_old_layers_are_hidden_as_soon_as_another_preview_replaces_them(qtbot, panel, demo_dir):
+    """Removed over several turns, the old layers are hidden at once: nothing more of a
+    closed preview is read or drawn in between."""
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    old = list(panel.viewer.viewer.layers)
+    panel.viewer.clear()  # what the next preview's arrival does first
+    assert all(layer in panel.viewer.viewer.layers for layer in old)  # not yet removed...
+    assert not any(layer.visible for layer in old)  # ...but no longer shown
+    qtbot.waitUntil(lambda: len(panel.viewer.viewer.layers) == 0, timeout=10_000)
+
+
+def test_a_preview_asked_while_another_is_being_added_replaces_it(qtbot, panel, demo_dir):
+    """Selecting another array while the last one's layers are still going on: only the
+    new one's layers stay, and previewShown says only the new one."""
+    shown = []
+    panel.previewShown.connect(lambda preview: shown.append(preview.path))
+    viewer = panel.viewer.viewer
+    # The moment the first layer of the OME-Zarr is in, the plain array is asked for.
+    asked = []
+
+    def on_inserted(_event):
+        if not asked:
+            asked.append(True)
+            panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
+
+    viewer.layers.events.inserted.connect(on_inserted)
+    panel.request(IMAGE[0], str(demo_dir / IMAGE[1]))
+    qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
+    viewer.layers.events.inserted.disconnect(on_inserted)
+    qtbot.waitUntil(lambda: [layer.name for layer in viewer.layers] == ["plain"], timeout=10_000)
+    assert shown == [str(demo_dir / PLAIN[1])]
+    assert [layer.name for layer in panel.shown_layers] == ["plain"]
+
+
+def test_napari_refusing_a_layer_is_said_in_the_pane(qtbot, panel, demo_dir, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise ValueError("no such colormap")
+
+    monkeypatch.setattr(panel.viewer, "_add_image", refuse)
+    with qtbot.waitSignal(panel.previewFailed, timeout=30_000) as failed:
+        panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
+    assert failed.args[0] == "napari cannot show this array: no such colormap"
+    assert panel.stack.currentWidget() is panel.message
+    assert "no such colormap" in panel.message.text()
