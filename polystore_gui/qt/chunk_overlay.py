@@ -57,6 +57,20 @@ def rectangle_lines(y0: float, x0: float, y1: float, x1: float) -> np.ndarray:
     ], np.float64)
 
 
+def _show(layer: Any) -> None:
+    """Show ``layer``, if hidden. napari refreshes a layer (slices and redraws it, and tells
+    the layer list) each time ``visible``, ``scale`` or ``translate`` is set, changed or not:
+    set for each scan batch, that was several redraws a batch."""
+    if not layer.visible:
+        layer.visible = True
+
+
+def _place(layer: Any, scale: np.ndarray, translate: np.ndarray) -> None:
+    """Place ``layer``, if it is elsewhere (see ``_show``)."""
+    if not (np.array_equal(layer.scale, scale) and np.array_equal(layer.translate, translate)):
+        layer.scale, layer.translate = scale, translate
+
+
 class ChunkOverlay(QObject):
     """Keeps the overlay layers in step with the inspector and the shown image."""
 
@@ -208,9 +222,10 @@ class ChunkOverlay(QObject):
                 self._add(lambda: viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
                                                    opacity=0.55, blending="translucent_no_depth"))
             else:  # the same layer, kept (hidden) while off: new data, placed again
-                heat.data = rgba
-                heat.scale, heat.translate = heat_scale, heat_translate
-                heat.visible = True
+                if not np.array_equal(heat.data, rgba):
+                    heat.data = rgba
+                _place(heat, heat_scale, heat_translate)
+                _show(heat)
         elif heat is not None:
             self._discard(heat)
         want_grid = self.inspector.grid_check.isChecked()
@@ -235,7 +250,7 @@ class ChunkOverlay(QObject):
                 self._discard(layer)
             return
         if layer is not None and layer.metadata.get("key") == (sy, sx, height, width):
-            layer.visible = True
+            _show(layer)
             return
         horizontal = np.stack([np.stack([ys - 0.5, np.full_like(ys, -0.5)], 1), np.stack([np.zeros_like(ys), np.full_like(ys, float(width))], 1)], 1)
         vertical = np.stack([np.stack([np.full_like(xs, -0.5), xs - 0.5], 1), np.stack([np.full_like(xs, float(height)), np.zeros_like(xs)], 1)], 1)
@@ -244,9 +259,9 @@ class ChunkOverlay(QObject):
         if layer is not None:  # the same layer, with new lines
             layer.data = vectors
             layer.edge_width = edge
-            layer.scale, layer.translate = scale[-2:], translate[-2:]
+            _place(layer, scale[-2:], translate[-2:])
             layer.metadata["key"] = (sy, sx, height, width)
-            layer.visible = True
+            _show(layer)
             return
         self._add(lambda: self.viewer.add_vectors(
             vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
@@ -269,13 +284,12 @@ class ChunkOverlay(QObject):
         if layer is None:
             self._track(self._make_selection(outline, scale, translate, edge, visible=True))
             self._keep_image_active()
-        else:  # only what changed: each property set is a refresh of the layer
+        else:
             layer.data = outline
             if layer.edge_width != edge:
                 layer.edge_width = edge
-            if not (np.array_equal(layer.scale, scale[-2:]) and np.array_equal(layer.translate, translate[-2:])):
-                layer.scale, layer.translate = scale[-2:], translate[-2:]
-            layer.visible = True
+            _place(layer, scale[-2:], translate[-2:])
+            _show(layer)
         # Bring the chunk's plane into view along the other axes.
         offset = self.viewer.dims.ndim - len(axes)
         for i in range(len(axes) - 2):

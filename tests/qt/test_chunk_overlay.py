@@ -133,3 +133,21 @@ def test_inspector_follows_the_tree_and_refuses_non_arrays(qtbot, viewer_window,
     assert "not a zarr array" in viewer_window.inspector.summary.text()
     viewer_window.set_inspector_visible(False)
     assert not viewer_window.inspector.isVisible() and viewer_window.inspector.report is None
+
+
+def test_a_scan_refresh_touches_only_what_changed(qtbot, viewer_window, demo_dir):
+    """Each scan batch refreshes the overlay; napari redraws a layer whenever its visible,
+    scale, translate or data is set, changed or not, so only what changed is set."""
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay = viewer_window.overlay
+    fired: list[str] = []
+    for layer in viewer.layers:
+        if layer.name != "sharded":
+            for name in ("visible", "scale", "translate", "data"):
+                getattr(layer.events, name).connect(lambda _e, n=f"{layer.name}.{name}": fired.append(n))
+    viewer_window.inspector.reportChanged.emit()  # a refresh with nothing new
+    assert fired == []
+    report = viewer_window.inspector.report
+    report.state[0, 0, 0] = MISSING if report.state[0, 0, 0] != MISSING else STORED
+    viewer_window.inspector.reportChanged.emit()  # one chunk's state changed: the heat map's pixels alone
+    assert fired == ["chunk heat map.data"]
