@@ -16,12 +16,16 @@ Data (made once under benchmarks/_data/remote, written by zarr-python):
 
 Cases, each in a fresh interpreter, clocks started after the imports:
 
-- ``first_frame``: the pixels of the first frame, i.e. the middle z plane of every channel
+- ``first_frame``: the pixels of the first frame, i.e. the middle z plane (the one the window
+  shows first, ``(n - 1) // 2``) of every channel
   at the first level no larger than 1024 x 1024 (what napari draws first), plus the
   labels; the sharded array's middle plane. Ours (adapter.open_preview + those pixels)
   against zarr-python opening the URL itself and napari-ome-zarr's reader (pyramid);
 - ``requests``: requests the server saw for our first frame of the pyramid, against the
-  chunks on screen plus the metadata documents the image has;
+  chunks on screen plus the metadata documents the image has. The first frame here is what
+  napari reads to draw it: the shown level's plane and the same plane of the smallest level,
+  which napari 0.9 reads for the layer's thumbnail whatever level it shows
+  (``ScalarFieldBase._make_slice_request``: ``data[self._thumbnail_level]``, the last level);
 - ``scan``: the chunk map of ``many.zarr`` against a bare listing of the same prefix
   with the same client (obstore);
 - ``copy``: ``bulk.zarr`` S3 → disk with ``cp`` (verified, staged) against the same client
@@ -165,7 +169,16 @@ def _first_level(levels: list[Any]) -> int:
     return len(levels) - 1
 
 
-def case_first_frame(tool: str, url: str) -> dict[str, Any]:
+def _shown_plane(n: int) -> int:
+    """The z plane the window shows first (``model.contrast.middle_index``): the pyramid's
+    first frame reads it with every tool. The sharded array's plane stays ``n // 2``, the one
+    its data wrote (the window would show plane 3 there, never written)."""
+    return (int(n) - 1) // 2
+
+
+def case_first_frame(tool: str, url: str, thumbnail: bool = False) -> dict[str, Any]:
+    """The pixels of the first frame (see the module's docstring); ``thumbnail``: also the
+    smallest level's plane, as napari reads it for the layer's thumbnail (ours only)."""
     import numpy as np
     import zarr  # noqa: F401  (imports outside the clock, both sides)
 
@@ -192,11 +205,14 @@ def case_first_frame(tool: str, url: str) -> dict[str, Any]:
         if layer.multiscale:
             i = _first_level(layer.data)
             data = layer.data[i]
-            z = data.shape[1] // 2
+            z = _shown_plane(data.shape[1])
             pixels = [np.asarray(data[c, z]) for c in range(data.shape[0])]
+            if thumbnail:
+                smallest = layer.data[-1]
+                pixels += [np.asarray(smallest[c, _shown_plane(smallest.shape[1])]) for c in range(smallest.shape[0])]
             for extra in preview.layers[1:]:
                 lv = extra.data[min(i, len(extra.data) - 1)] if extra.multiscale else extra.data
-                pixels.append(np.asarray(lv[lv.shape[0] // 2]))
+                pixels.append(np.asarray(lv[_shown_plane(lv.shape[0])]))
         else:
             pixels = [np.asarray(layer.data[layer.data.shape[0] // 2])]
     elif tool == "zarr-python":
@@ -211,7 +227,7 @@ def case_first_frame(tool: str, url: str) -> dict[str, Any]:
             ms = node.attrs["ome"]["multiscales"][0]
             levels = [node[d["path"]] for d in ms["datasets"]]
             data = levels[_first_level(levels)]
-            pixels = [data[c, data.shape[1] // 2] for c in range(data.shape[0])]
+            pixels = [data[c, _shown_plane(data.shape[1])] for c in range(data.shape[0])]
         else:
             pixels = [node[node.shape[0] // 2]]
     else:  # napari-ome-zarr
@@ -220,7 +236,7 @@ def case_first_frame(tool: str, url: str) -> dict[str, Any]:
         data = layers[0][0]
         levels = data if isinstance(data, list) else [data]
         level = levels[_first_level(levels)]
-        z = level.shape[1] // 2
+        z = _shown_plane(level.shape[1])
         pixels = [np.asarray(level[c, z]) for c in range(level.shape[0])]
     elapsed = time.perf_counter() - start
     return {"seconds": elapsed, "pixels": int(sum(p.size for p in pixels))}
@@ -380,13 +396,14 @@ def main() -> None:
     parser.add_argument("--s3")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--thumbnail", action="store_true", help="first_frame: read napari's thumbnail plane too")
     parser.add_argument("--only", help="comma-separated parts: clients,first_frame,requests,scan,copy,gui")
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve))
         return
     if args.case:
-        result = {"first_frame": lambda: case_first_frame(args.tool, args.url),
+        result = {"first_frame": lambda: case_first_frame(args.tool, args.url, args.thumbnail),
                   "client": lambda: case_client(args.tool, args.url),
                   "scan": lambda: case_scan(args.tool, args.url),
                   "copy": lambda: case_copy(args.tool, args.url, args.out),
@@ -435,11 +452,13 @@ def main() -> None:
         if "requests" in parts:
             for server, url in (("http", f"{http}/pyramid.zarr"), ("s3", f"{s3}/pyramid.zarr")):
                 before = servers.count()
-                run_case(__file__, "first_frame", ["--tool", "ours", "--url", url], env=env, quiet=False)
+                run_case(__file__, "first_frame", ["--tool", "ours", "--url", url, "--thumbnail"], env=env,
+                         quiet=False)
                 results[f"requests_{server}_pyramid"] = servers.count()[server] - before[server]
-            # On screen: level 2 (1024 x 1024) = 4 chunks per channel x 2 channels; metadata: the
-            # group's and four levels' zarr.json (a viewer needs every level's shape).
-            results["requests_expected"] = 8 + 5
+            # On screen: level 2 (1024 x 1024) = 4 chunks per channel x 2 channels, and napari's
+            # thumbnail, level 3's plane = 1 chunk per channel; metadata: the group's and four
+            # levels' zarr.json (a viewer needs every level's shape).
+            results["requests_expected"] = 8 + 2 + 5
             print(f"requests (pyramid first frame): HTTP {results['requests_http_pyramid']}, "
                   f"S3 {results['requests_s3_pyramid']}, expected {results['requests_expected']}")
         med = lambda runs, key="seconds": summarize(r.get(key) for r in runs)["median"]  # noqa: E731

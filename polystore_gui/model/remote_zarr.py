@@ -139,7 +139,10 @@ def remote_ome_summary(path: str, meta: ZarrNodeMeta) -> OmeSummary | None:
     return replace(summary, levels=levels, labels=labels)
 
 
-def group_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
+def group_info(backend: str, path: str, meta: ZarrNodeMeta, *, count_members: bool = True) -> Info:
+    """A remote group's facts; ``count_members``: count its groups and arrays also where that takes
+    a listing (S3 without consolidated metadata: one more round trip, which a preview of an
+    OME image, whose levels and labels the summary names, does without)."""
     try:
         ome = remote_ome_summary(path, meta)
     except CorruptMetadataError as exc:
@@ -152,7 +155,7 @@ def group_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
         direct = [m for name, m in members.items() if "/" not in name]
         counts = {"groups": sum(m.node_type == "group" for m in direct),
                   "arrays": sum(m.node_type == "array" for m in direct)}
-    elif store.can_list:
+    elif store.can_list and (count_members or ome is None):
         folders, _objects = store.list_dir(key, _cancelled())
         found = read_nodes(store, [f"{key}/{f}" for f in folders], _cancelled())
         counts = {"groups": sum(isinstance(m, ZarrNodeMeta) and m.node_type == "group" for m in found),
@@ -162,8 +165,9 @@ def group_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:
                 members=counts, consolidated=consolidated, format=f"zarr v{meta.zarr_format} (remote)")
 
 
-def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
-    """The facts of a remote address; never raises: ``error`` says what went wrong."""
+def inspect(backend: str, path: str, *, listed: bool = False, count_members: bool = True) -> Info:
+    """The facts of a remote address; never raises: ``error`` says what went wrong.
+    ``count_members``: see :func:`group_info`."""
     try:
         meta = node(path)
         if meta is None:
@@ -177,7 +181,7 @@ def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
             return Info(backend, path, "file", error=f"{what}: {path} (no zarr metadata there)")
         if meta.node_type == "array":
             return array_info(backend, path, meta)
-        return group_info(backend, path, meta)
+        return group_info(backend, path, meta, count_members=count_members)
     except CorruptMetadataError as exc:
         return Info(backend, path, "group", error=str(exc))
     except Exception as exc:  # RemoteError, CredentialsError, RemoteAddressError: said on the row

@@ -171,3 +171,22 @@ def test_a_sparse_arrays_extra_planes_are_asked_for_together(aws_env, image_host
     assert in_flight == per_plane * EXTRA_PLANES
     (found,) = outcome[0]
     assert found.from_data and found.limits[0] <= 1000 and found.limits[1] >= 3000
+
+
+def test_an_s3_image_preview_asks_only_for_metadata_documents(s3_keys):
+    """On S3 the preview of an OME image (omero windows: no contrast sample) reads the
+    zarr.json of the image, of each level, of ``labels`` (the image has no consolidated
+    metadata to say it exists), of the label image and its levels; and lists nothing: the
+    members line of ``info`` does."""
+    from polystore_gui.model.remote_store import forget_stores
+
+    forget_stores()
+    url = "s3://data/experiment.zarr/image"
+    adapter = adapter_for("ome_zarr", url)
+    before = s3_keys.requests
+    preview = adapter.open_preview("ome_zarr", url, size_limit=1 << 30, confirmed=False)
+    preview.close()
+    levels = len(preview.info.ome.levels)
+    label_levels = len(preview.layers[1].data)
+    assert s3_keys.requests - before == 1 + levels + 1 + 1 + label_levels
+    assert adapter.info("ome_zarr", url).members == {"groups": 1, "arrays": levels}

@@ -159,7 +159,7 @@ class RemoteZarr:
         from ..remote_zarr import CancelOnClose, inspect, read_session
 
         with read_session(cancelled) as session:
-            info = inspect(backend, path)
+            info = inspect(backend, path, count_members=False)  # an image's levels and labels need no listing
             if info.error is not None:
                 error = lazy.PreviewError(info.error)
                 error.info = info
