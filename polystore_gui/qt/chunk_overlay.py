@@ -83,8 +83,8 @@ class ChunkOverlay(QObject):
         self.channel: int = 0
         self._hooked = False
         self._hidden: list[Any] = []
-        self._added = False  # a layer was added in this pass of update(): the next waits a turn
-        self._again = False  # update() is asked for again (the layers not yet added)
+        self._added = False  # a layer was added less than a turn ago: the next one waits
+        self._again = False  # update() is asked for again at the turn's end (layers not yet added)
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
         inspector.chunkSelected.connect(self.show_selection)
@@ -174,32 +174,33 @@ class ChunkOverlay(QObject):
 
     def settled(self) -> bool:
         """Whether every overlay layer the options ask for is on the canvas (none waits its turn)."""
-        return not self._again
+        return not self._again and not self._added
 
     def _add(self, make: Any) -> Any:
-        """Add one overlay layer now, or None when one was added in this pass already.
+        """Add one overlay layer now, or None when one was added less than a turn ago.
 
         A layer added costs napari's controls, a vispy visual and its first draw (about
         0.1 s each in software GL): the heat map, the two grids and the selection outline
-        added at once stalled the GUI 0.3-0.5 s. Each has a turn of its own instead.
+        added at once stalled the GUI 0.3-0.5 s. Each has a turn of its own instead, whether
+        the update comes from the turn's end or from a scan batch meanwhile.
         """
         if self._added:
-            if not self._again:
-                self._again = True
-                call_later(self, ADD_STEP_MS, self._update_again)
+            self._again = True
             return None
         self._added = True
+        call_later(self, ADD_STEP_MS, self._turn_ended)
         layer = make()
         self._track(layer)
         self._keep_image_active()
         return layer
 
-    def _update_again(self) -> None:
-        self._again = False
-        self.update()
+    def _turn_ended(self) -> None:
+        self._added = False
+        if self._again:
+            self._again = False
+            self.update()
 
     def update(self) -> None:
-        self._added = False
         if not self._usable():
             if self.inspector.report is None:
                 self._remove(HEAT, GRID, SHARDS, SELECTED)

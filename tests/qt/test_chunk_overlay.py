@@ -48,23 +48,29 @@ def test_overlay_layers_are_added_one_a_turn_and_the_outline_ahead(qtbot, viewer
     """Each overlay layer costs a GUI-thread stall when added (controls, visual, first draw):
     they come one per event-loop turn, and the selection outline is made (hidden) before any
     chunk is clicked, so the first click only shows it."""
-    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    path = demo_dir / "stores" / "experiment.zarr" / "sharded"
+    viewer_window.set_inspector_visible(True)
+    with qtbot.waitSignal(viewer_window.inspector.scanFinished, timeout=30_000):
+        with qtbot.waitSignal(viewer_window.preview.previewShown, timeout=30_000) as shown:
+            viewer_window.preview.request("zarr", str(path))
+            viewer_window.inspector.inspect("zarr", str(path))
+    viewer = viewer_window.preview.viewer.viewer
     overlay = viewer_window.overlay
-    outline = overlay._layer("selected chunk")
-    assert outline is not None and not outline.visible
-    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
-        viewer_window.inspector.select_chunk((1, 2, 3))
-    assert overlay._layer("selected chunk") is outline and outline.visible
-    ends = np.concatenate([np.asarray(outline.data)[:, 0], np.asarray(outline.data).sum(axis=1)])
-    assert ends.min(axis=0) == pytest.approx([255.5, 383.5]) and ends.max(axis=0) == pytest.approx([383.5, 511.5])
-    # Again from nothing: one pass adds one layer, the rest follow in later turns.
-    for layer in list(viewer.layers)[1:]:
-        viewer.layers.remove(layer)
-    overlay.update()
+    viewer_window._on_preview_shown(shown.args[0])  # the overlay attached: one layer in this turn
     assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"] and not overlay.settled()
+    overlay.update()  # a scan refresh in the same turn adds nothing more
+    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"]
     qtbot.waitUntil(overlay.settled, timeout=10_000)
     assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map", "chunk grid", "shard grid",
                                                        "selected chunk"]
+    outline = overlay._layer("selected chunk")
+    assert not outline.visible
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+        viewer_window.inspector.select_chunk((1, 2, 3))
+    assert overlay._layer("selected chunk") is outline and outline.visible
+    sides = np.asarray(outline.data)
+    ends = np.concatenate([sides[:, 0], sides[:, 0] + sides[:, 1]])
+    assert ends.min(axis=0) == pytest.approx([255.5, 383.5]) and ends.max(axis=0) == pytest.approx([383.5, 511.5])
 
 
 def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_window, demo_dir):
