@@ -10,7 +10,8 @@ a small ``Partial`` per channel; partials fold associatively:
 - Other integers: a first pass for min/max (and moments), then a second pass with the exact
   per-value count when the range spans at most 65,536 values, else fixed-edge bins.
 - Floats: a first pass for NaN count, min/max, mean and variance (Chan et al.'s parallel
-  update in float64), a second pass for a fixed-edge histogram of the finite values.
+  update in float64), a second pass for a fixed-edge histogram of the finite values
+  (float_bins: numpy's bins, counted in a compiled loop for large float32/float64 arrays).
   Their percentiles are estimates from 65,536 equal bins over [min, max], said so in the
   result with the bin width (the error is at most one bin).
 
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .float_bins import histograms
+from .float_bins import warm as warm_float_bins
 from .value_counts import COMPILED_FROM, count_small_integers, prefetch
 from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
                           compute, read_region, task_shape)
@@ -170,6 +173,7 @@ class SecondPass:
     low: float
     high: float
     bins: int
+    compiled: bool = False  # float bins counted by float_bins' compiled loop
 
 
 def second_pass(x: np.ndarray, plan: SecondPass) -> Partial:
@@ -178,10 +182,7 @@ def second_pass(x: np.ndarray, plan: SecondPass) -> Partial:
     if plan.exact:
         offset, counts = _counts(values)
         return Partial(offset=offset, values=counts)
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values)]
-    fine = np.histogram(values, bins=FINE_BINS, range=(plan.low, plan.high))[0].astype(np.int64)
-    coarse = np.histogram(values, bins=plan.bins, range=(plan.low, plan.high))[0].astype(np.int64)
+    fine, coarse = histograms(values, (FINE_BINS, plan.bins), plan.low, plan.high, plan.compiled)
     return Partial(fine=fine, coarse=coarse)
 
 
@@ -302,12 +303,12 @@ def _summary(p: Partial, bins: int, plan: SecondPass | None, dtype: np.dtype[Any
     return out
 
 
-def _plan(p: Partial, dtype: np.dtype[Any], bins: int) -> SecondPass | None:
+def _plan(p: Partial, dtype: np.dtype[Any], bins: int, compiled: bool) -> SecondPass | None:
     if p.finite_min is None or p.finite_max is None:
         return None
     lo, hi = p.finite_min, p.finite_max
     exact = dtype.kind in "iu" and int(hi) - int(lo) < FINE_BINS
-    return SecondPass(exact=exact, low=float(lo), high=float(hi), bins=bins)
+    return SecondPass(exact=exact, low=float(lo), high=float(hi), bins=bins, compiled=compiled and not exact)
 
 
 def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: Engine = Engine(),
@@ -333,7 +334,10 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
                  cancelled)
     plans: dict[int, SecondPass] = {}
     if not one_pass:
-        plans = {c: plan for c, p in first.items() if (plan := _plan(p, dtype, bins)) is not None}
+        # float bins in a compiled loop for large arrays (numba loaded, the loop compiled or
+        # read from numba's cache here, before the tasks; numpy's histogram if it cannot be)
+        compiled_bins = math.prod(target.shape) >= COMPILED_FROM and warm_float_bins(dtype)
+        plans = {c: plan for c, p in first.items() if (plan := _plan(p, dtype, bins, compiled_bins)) is not None}
         if plans:
             second = _run(target, "stats-pass2", chunk_second_pass, (plans,), engine, step("pass 2 of 2"), cancelled)
             for c, extra in second.items():

@@ -46,13 +46,19 @@ def _compiled_kernel() -> Kernel | None:
         return _kernel[0]
 
 
-def _build_kernel() -> Kernel | None:
+def jit(loop: Callable[..., Any]) -> Any:
+    """``loop`` compiled by numba (``nogil``, machine code cached), or None when numba
+    cannot be imported. Compilation itself happens at the first call per argument types."""
     try:
         import numba
     except Exception:  # ImportError, or llvmlite failing to load its library
         return None
     nb: Any = numba  # untyped
-    kernel: Kernel = nb.njit(cache=True, nogil=True)(_count_loop)
+    return nb.njit(cache=True, nogil=True)(loop)
+
+
+def _build_kernel() -> Kernel | None:
+    kernel: Kernel | None = jit(_count_loop)
     return kernel
 
 

@@ -1,0 +1,88 @@
+"""Equal-width histograms of float32/float64 values, bin for bin as ``np.histogram``.
+
+The second pass of exact statistics over a float array counts every finite value into two
+histograms over [min, max] (65,536 fine bins for the percentiles, the output's bins).
+``np.histogram`` takes 7 ns an element for each (a keep mask, a cast, a float index array,
+two corrections, a bincount): 15 ns an element for the pass, three or four times what zstd
+takes to decode it. A compiled loop (numba, see value_counts.jit) bins in one read of the
+values with no temporaries.
+
+Same bins as numpy: the edges are numpy's own (``np.histogram_bin_edges`` in the values'
+dtype), each value's bin is first estimated from its position, then corrected against
+those edges exactly as numpy corrects its estimate (a value on an edge goes to the bin that
+edge opens; the last bin holds its right edge).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .value_counts import jit
+
+COMPILED_DTYPES = ("float32", "float64")
+
+_lock = threading.Lock()
+_loop: list[Any] = []  # [] until tried; [None]: numba cannot be imported
+
+
+def _bin_loop(values: np.ndarray, edges: np.ndarray, first: Any, denom: Any, nbins: Any, out: np.ndarray) -> None:
+    """Count every value ``v`` with ``edges[0] <= v <= edges[-1]`` (so neither NaN nor
+    infinities) into ``out``, as numpy's uniform-bin histogram: the estimate
+    ``(v - first) / denom * nbins`` in the values' dtype (``first``, ``denom``, ``nbins``
+    are scalars of that dtype, as numpy's weak Python scalars become), truncated, then moved
+    by one when ``v`` lies below its bin's left edge or on or beyond its right edge."""
+    n = out.size
+    low, high = edges[0], edges[n]
+    for i in range(values.size):
+        v = values[i]
+        if not (v >= low and v <= high):
+            continue
+        k = int((v - first) / denom * nbins)
+        if k >= n:
+            k = n - 1
+        if v < edges[k]:
+            k -= 1
+        elif k != n - 1 and v >= edges[k + 1]:
+            k += 1
+        if 0 <= k < n:  # always, for values in the range (numpy would fail otherwise)
+            out[k] += 1
+
+
+def _compiled() -> Any:
+    with _lock:
+        if not _loop:
+            _loop.append(jit(_bin_loop))
+        return _loop[0]
+
+
+def warm(dtype: np.dtype[Any]) -> bool:
+    """Load numba and compile (or read from its cache) the loop for ``dtype``, waiting for
+    it; True when ``histograms(..., compiled=True)`` then uses the compiled loop."""
+    if np.dtype(dtype).name not in COMPILED_DTYPES or _compiled() is None:
+        return False
+    histograms(np.zeros(1, dtype=dtype), (1,), 0.0, 1.0, compiled=True)
+    return True
+
+
+def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: float,
+               compiled: bool = False) -> list[np.ndarray]:
+    """``np.histogram(finite values, b, range=(low, high))[0]`` as int64 for each ``b`` in
+    ``bins``; with the compiled loop when ``compiled`` and numba imports."""
+    loop = _compiled() if compiled and values.dtype.name in COMPILED_DTYPES else None
+    if loop is None:
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        return [np.histogram(values, bins=b, range=(low, high))[0].astype(np.int64) for b in bins]
+    flat = np.ascontiguousarray(values).reshape(-1)
+    scalar = values.dtype.type
+    first, last = (low - 0.5, high + 0.5) if low == high else (low, high)  # numpy widens an empty range so
+    out = []
+    for b in bins:
+        edges = np.histogram_bin_edges(np.empty(0, dtype=values.dtype), bins=b, range=(low, high))
+        counts = np.zeros(b, dtype=np.int64)
+        loop(flat, edges, scalar(first), scalar(last - first), scalar(b), counts)
+        out.append(counts)
+    return out
