@@ -14,21 +14,18 @@ import os
 from collections import Counter
 from typing import Any
 
-from .plate_names import parse_plate_file, row_index, row_name, standard_grid, well_name, well_position
+from .plate_names import row_index, row_name, standard_grid, well_name, well_position
 from .plate_summary import (
     OME_PLATE, POLYSTORE_PLATE, TIFF_PLATE, Acquisition, FieldSummary, PlateSummary, WellSummary,
 )
 from .ome_meta import PlateMeta, level0_path, ome_version, plate_from_attributes, well_from_attributes
+from .plate_tiff import GIVE_UP_AFTER, MAX_TIFF_SCAN, read_tiff_plate  # noqa: F401 - also read from here
 from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
 
 # polystore's plate documents (polystore.metadata_writer.METADATA_CONFIG; OpenHCS's older name).
 POLYSTORE_DOCUMENTS = ("polystore_metadata.json", "openhcs_metadata.json")
 POLYSTORE_PLATE_NAME = "Polystore_Plate"  # polystore.zarr.DEFAULT_PLATE_NAME
-MAX_TIFF_SCAN = 200_000  # entries of a folder looked at for plate TIFF names
-# Every selected folder is asked whether it is a plate: one whose first entries hold no
-# plate TIFF is not read further (a million-entry folder costs a thousand entries).
-GIVE_UP_AFTER = 1_000
 MAX_NOTES_LISTED = 5
 
 
@@ -326,65 +323,3 @@ def _with_attributes(well: WellSummary, facts: Any) -> WellSummary:
     extra = tuple((str(k), _text(v)) for k, v in sorted(facts.items(), key=lambda kv: str(kv[0])))
     return WellSummary(well.name, well.path, well.row, well.column, well.row_index, well.column_index, well.fields,
                        well.acquisitions, well.attributes + extra, well.notes)
-
-
-# -- folders of plate TIFFs ---------------------------------------------------------------------------
-
-
-def read_tiff_plate(path: str, *, backend: str = "disk") -> PlateSummary | None:
-    """A folder of TIFFs named by well, site, channel and z; None when its TIFFs are not
-    named so (fewer than two, or most of them not)."""
-    names: list[str] = []
-    tiffs = 0
-    truncated = False
-    try:
-        with os.scandir(path) as it:
-            for n, entry in enumerate(it):
-                if n >= MAX_TIFF_SCAN:
-                    truncated = True
-                    break
-                if n == GIVE_UP_AFTER and not any(parse_plate_file(name) for name in names[:200]):
-                    return None  # a large folder that starts with no plate TIFF: not scanned to its end
-                lower = entry.name.lower()
-                if lower.endswith((".tif", ".tiff")):
-                    tiffs += 1
-                    names.append(entry.name)
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return None
-    parsed = [p for p in map(parse_plate_file, names) if p is not None]
-    if len(parsed) < 2 or len(parsed) * 2 < tiffs:
-        return None
-    notes = []
-    if truncated:
-        notes.append(f"only the first {MAX_TIFF_SCAN:,} entries of the folder were looked at")
-    if len(parsed) < tiffs:
-        notes.append(f"{tiffs - len(parsed)} TIFF files do not name a well: not shown")
-    by_well: dict[tuple[int, int], dict[int, list[Any]]] = {}
-    for p in parsed:
-        by_well.setdefault((p.row, p.column), {}).setdefault(p.site, []).append(p)
-    wells = []
-    for (r, c), sites in sorted(by_well.items()):
-        name = well_name(r, c)
-        fields = tuple(
-            FieldSummary(
-                f"{backend}:{os.path.join(path, files[0].name)}", f"s{site}", None,
-                tuple(os.path.join(path, f.name) for f in files),
-            )
-            for site, files in sorted(sites.items())
-            for files in [sorted(files, key=lambda f: (f.t, f.channel, f.z, f.name))]
-        )
-        channels = sorted({f.channel for files in sites.values() for f in files})
-        planes = sorted({f.z for files in sites.values() for f in files})
-        attributes = (("channels", ", ".join(map(str, channels))), ("z planes", str(len(planes))))
-        wells.append(WellSummary(name, name, row_name(r), f"{c + 1:02d}", r, c, fields, (), attributes))
-    n_rows, n_columns = standard_grid(list(by_well))
-    counts = Counter(len(w.fields) for w in wells)
-    if len(counts) > 1:
-        notes.append("wells differ in their number of fields: " + ", ".join(
-            f"{n} with {k}" for k, n in sorted(counts.items())))
-    return PlateSummary(
-        TIFF_PLATE, backend, path, os.path.basename(path), None,
-        tuple(row_name(i) for i in range(n_rows)), tuple(f"{i + 1:02d}" for i in range(n_columns)),
-        tuple(wells), None, (), tuple(notes), mtime,
-    )

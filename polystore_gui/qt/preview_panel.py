@@ -33,6 +33,8 @@ from qtpy.QtWidgets import (
 from ..model.arrays import DEFAULT_SIZE_LIMIT, Info, inspect
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..model.lazy import Preview
 from .napari_view import ViewerPane
 from .plate_view import PlateView
@@ -190,8 +192,11 @@ class PreviewPanel(QWidget):
 
     # -- requests ------------------------------------------------------------------------------
 
-    def request(self, backend: str, path: str, *, confirmed: bool = False) -> int:
-        """Preview ``backend:path``; supersedes any pending request. Returns its generation."""
+    def request(self, backend: str, path: str, *, confirmed: bool = False,
+                opener: Callable[..., Preview] | None = None) -> int:
+        """Preview ``backend:path``; supersedes any pending request. Returns its generation.
+        ``opener``: what makes the preview instead of ``open_preview`` (called as it is: a
+        TIFF plate's field stacks its site's files)."""
         self._generation += 1
         generation = self._generation
         self._pending = (backend, path)
@@ -207,7 +212,7 @@ class PreviewPanel(QWidget):
 
         self._quit_preview_job()
         job = self._workers.start(
-            open_preview,
+            opener or open_preview,
             backend,
             path,
             size_limit=self.size_limit,
@@ -443,7 +448,7 @@ class PreviewPanel(QWidget):
         a way back to the plate."""
         plate = self.plate_view.plate
         self.plate_view.stop()
-        self.request(backend, path)
+        self.request(backend, path, opener=_field_opener(plate, backend, path))
         self._plate_field_of = (plate, backend, path)
         self.plate_back.show()
 
@@ -460,6 +465,20 @@ class PreviewPanel(QWidget):
         self.status.setText(text)
         self.status.setStyleSheet("color: #b91c1c;")
         self.previewFailed.emit(text)
+
+
+def _field_opener(plate: Any, backend: str, path: str) -> Callable[..., Preview] | None:
+    """A TIFF plate's field of several files opens as its site's stack (model.plate_tiff);
+    any other field through its address."""
+    import functools
+
+    for well in plate.wells if plate is not None else ():
+        for field in well.fields:
+            if field.backend == backend and field.path == path and len(field.files) > 1:
+                from ..model.plate_tiff import site_preview
+
+                return functools.partial(site_preview, files=field.files)
+    return None
 
 
 def _plate_cache_folder() -> str:

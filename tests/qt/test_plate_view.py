@@ -232,3 +232,34 @@ def test_the_virtual_workspace_row_lists_a_plate_with_a_workspace_once_it_is_sel
     node = model.node(row)
     qtbot.waitUntil(lambda: node.state is State.LISTED and node.job is None, timeout=15_000)
     assert child_rows(model, row) == [(str(folder), "entry", ("virtual_workspace", str(folder)))]
+
+
+@pytest.mark.gl
+def test_double_click_a_tiff_plate_field_opens_its_site_stacked(qtbot, make_window, tmp_path):
+    """A TIFF plate's field is every file of its site: channels as napari channels, z as
+    a slider (it used to open its first file only)."""
+    import numpy as np
+    import tifffile
+
+    root = tmp_path / "plates"
+    folder = root / "tiffs"
+    folder.mkdir(parents=True)
+    for well in ("A01", "B02"):
+        for c in (1, 2):
+            for z in (1, 2, 3):
+                tifffile.imwrite(folder / f"{well}_s1_c{c}_z{z}.tif", np.full((24, 24), c * 100 + z, np.uint16))
+    window = _plate_window(make_window, qtbot, root, tmp_path)
+    window.resize(1400, 900)
+    _select(window, qtbot, "disk", str(folder))
+    view = _plate_shown(window, qtbot)
+    grid = view.grid
+    with qtbot.waitSignal(window.preview.previewShown, timeout=120_000) as shown:
+        qtbot.mouseDClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1, 1).center())  # B02: one field
+    assert shown.args[0].path == str(folder / "B02_s1_c1_z1.tif")
+    panel = window.preview
+    assert panel.stack.currentWidget() is panel.viewer
+    layers = panel.viewer.viewer.layers
+    assert [layer.name for layer in layers] == ["B02 s1 c1", "B02 s1 c2"]
+    assert all(layer.data.shape == (3, 24, 24) for layer in layers)
+    assert np.asarray(layers[1].data[2]).max() == 203
+    assert panel.plate_back.isVisible()
