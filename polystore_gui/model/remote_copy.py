@@ -131,7 +131,7 @@ async def _http_objects(store: RemoteStore, key: str, cancelled: Callable[[], bo
     return found
 
 
-def _md5(data: bytes) -> str:
+def _md5(data: bytes | memoryview) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
@@ -214,7 +214,7 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
         if cancelled():
             raise RemoteCancelled("the copy")
         async with gate:
-            data = await store.get_async(f"{key}/{relative}" if key else relative, cancelled, cache=False)
+            data = await store.get_buffer_async(f"{key}/{relative}" if key else relative, cancelled, cache=False)
         if data is None:
             if facts is not None:
                 raise CopyError(f"{url}/{relative} vanished while it was copied")
@@ -262,7 +262,8 @@ async def _finish_even_if_cancelled(work: Coroutine[Any, Any, None]) -> None:
         raise
 
 
-def _store_checked(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None, path: str) -> None:
+def _store_checked(url: RemoteURL, relative: str, data: bytes | memoryview, facts: ObjectFacts | None,
+                   path: str) -> None:
     """Check ``data`` against the listing, write it to ``path`` and read it back."""
     digest = _md5(data)
     _check_facts(url, relative, data, facts, digest)
@@ -274,7 +275,8 @@ def _store_checked(url: RemoteURL, relative: str, data: bytes, facts: ObjectFact
             raise CopyError(f"{path}: the bytes written differ from the bytes received")
 
 
-def _check_facts(url: RemoteURL, relative: str, data: bytes, facts: ObjectFacts | None, digest: str) -> None:
+def _check_facts(url: RemoteURL, relative: str, data: bytes | memoryview, facts: ObjectFacts | None,
+                 digest: str) -> None:
     if facts is None:
         return
     if len(data) != facts.size:

@@ -140,6 +140,14 @@ class RemoteStore:
                         cache: bool = True) -> bytes | None:
         """The bytes of one object (cached unless ``cache`` is false: a copy passes every
         object once), None when it does not exist."""
+        data = await self.get_buffer_async(key, cancelled, cache=cache)
+        return data if data is None or isinstance(data, bytes) else bytes(data)
+
+    async def get_buffer_async(self, key: str, cancelled: Callable[[], bool] = lambda: False, *,
+                               cache: bool = True) -> bytes | memoryview | None:
+        """As :meth:`get_async`, without copying what is not kept: an object the cache does
+        not keep (``cache`` false, or over ``CACHE_OBJECT_LIMIT``: a shard, a copy's chunk)
+        comes back as a view of the client's own buffer (a 32 MiB shard was copied once more)."""
         import obstore as obs
         from obstore.exceptions import NotFoundError
 
@@ -147,21 +155,23 @@ class RemoteStore:
         if cached is not None:
             return cached
 
-        async def fetch() -> bytes:
+        async def fetch() -> Any:
             self._counted()
             response = await obs.get_async(self.client, key)
-            return bytes(await response.bytes_async())
+            return await response.bytes_async()
 
         try:
-            data = await _cancellable(fetch(), cancelled, f"reading {self.url(key)}")
+            raw = await _cancellable(fetch(), cancelled, f"reading {self.url(key)}")
         except (NotFoundError, FileNotFoundError):
             return None
         except RemoteError:
             raise
         except Exception as exc:
             raise self.error(exc, key) from exc
-        if cache:
-            self.cache.put(key, data)
+        if not cache or len(raw) > CACHE_OBJECT_LIMIT:
+            return memoryview(raw)
+        data = bytes(raw)
+        self.cache.put(key, data)
         return data
 
     def get(self, key: str, cancelled: Callable[[], bool] = lambda: False) -> bytes | None:
@@ -325,7 +335,7 @@ def _define_store_class() -> Any:
         async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
             full = self._key(key)
             if byte_range is None:
-                data = await self.remote.get_async(full, self.cancelled)
+                data = await self.remote.get_buffer_async(full, self.cancelled)
                 return None if data is None else prototype.buffer.from_bytes(data)
             whole = self.remote.cache.get(full)
             if whole is not None:

@@ -190,3 +190,20 @@ def test_an_s3_image_preview_asks_only_for_metadata_documents(s3_keys):
     label_levels = len(preview.layers[1].data)
     assert s3_keys.requests - before == 1 + levels + 1 + 1 + label_levels
     assert adapter.info("ome_zarr", url).members == {"groups": 1, "arrays": levels}
+
+
+def test_objects_the_cache_does_not_keep_read_right_and_are_not_kept(aws_env, image_host, monkeypatch):
+    """Objects over the cache's limit (shards, in life) come as views of the client's buffer:
+    the pixels are the stored ones, and looking again asks the server again."""
+    from polystore_gui.model import remote_store
+    from polystore_gui.model.remote_zarr import open_array
+
+    monkeypatch.setattr(remote_store, "CACHE_OBJECT_LIMIT", 1024)  # every chunk here is larger
+    remote_store.forget_stores()
+    local = zarr.open_array(image_host.root + "/plain.zarr/0", mode="r")
+    array = open_array(image_host.url + "/plain.zarr/0")
+    before = image_host.count()
+    np.testing.assert_array_equal(array[1, 2], local[1, 2])
+    first = image_host.count() - before
+    np.testing.assert_array_equal(array[1, 2], local[1, 2])
+    assert first == (512 // CHUNK) ** 2 and image_host.count() - before == 2 * first
