@@ -30,6 +30,8 @@ import numpy as np
 
 from .float_bins import histograms
 from .float_bins import warm as warm_float_bins
+from .float_moments import moments
+from .float_moments import warm as warm_float_moments
 from .value_counts import COMPILED_FROM, count_small_integers, prefetch
 from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
                           compute, read_region, task_shape)
@@ -130,7 +132,7 @@ def _counts(x: np.ndarray, compiled: bool = False) -> tuple[int, np.ndarray | No
 
 def first_pass(x: np.ndarray, compiled: bool = False) -> Partial:
     """One channel's values of one chunk: counts, NaNs, extremes, moments (or exact counts;
-    ``compiled``: with value_counts' compiled loop when numba imports)."""
+    ``compiled``: with value_counts' or float_moments' compiled loop when numba imports)."""
     count = int(x.size)
     if x.dtype.kind == "b":
         x = x.view(np.uint8)
@@ -141,6 +143,13 @@ def first_pass(x: np.ndarray, compiled: bool = False) -> Partial:
         lo, hi = offset, offset + len(values) - 1
         return Partial(count=count, n=count, min=lo, max=hi, finite_min=lo, finite_max=hi, offset=offset,
                        values=values)
+    found = moments(x, compiled) if x.dtype.kind == "f" else None
+    if found is not None:  # float32/float64 in the compiled loop
+        nan_count, n, low, high, flo, fhi, mean, m2 = found
+        if n == 0:
+            return Partial(count=count, nan_count=nan_count)
+        return Partial(count=count, nan_count=nan_count, n=n, min=low, max=high, finite_min=flo, finite_max=fhi,
+                       mean=mean, m2=m2)
     if x.dtype.kind == "f":
         nan = np.isnan(x)
         nan_count = int(nan.sum())
@@ -325,11 +334,14 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
     one_pass = exact_in_one_pass(dtype)
-    # The compiled count repays loading numba on large arrays only; numba loads in the
-    # background (value_counts.prefetch) while numpy counts the first chunks.
-    compiled = one_pass and math.prod(target.shape) >= COMPILED_FROM
-    if compiled:
+    # Compiled loops repay loading numba on large arrays only. For 8/16-bit integers it
+    # loads in the background (value_counts.prefetch) while numpy counts the first chunks;
+    # for floats it is loaded here (float_moments.warm), numpy's passes if it cannot be.
+    compiled = math.prod(target.shape) >= COMPILED_FROM
+    if compiled and one_pass:
         prefetch(dtype)
+    elif compiled:
+        compiled = warm_float_moments(dtype)
     first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
                  cancelled)
     plans: dict[int, SecondPass] = {}
