@@ -59,8 +59,8 @@ class LayerShowMixin:
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
-        removed one a GUI turn (issue 19: removing a layer costs 30-50 ms of GUI time).
-        A :meth:`show_layers` that follows takes the removals still to run over."""
+        removed in the next GUI turn (issue 19: not in the turn that shows the next preview's
+        first layer). A :meth:`show_layers` that follows takes the removal over."""
         self._preparing = False
         self._warm_layers = []
         self._run_steps(self._removal_steps(), on_failed=lambda exc: log.warning("a layer could not be removed: %s", exc))
@@ -104,15 +104,16 @@ class LayerShowMixin:
     def show_layers(self, layers: tuple[LayerSpec, ...], on_shown: Callable[[list[Any]], object],
                     on_failed: Callable[[Exception], object]) -> None:
         """Replace what is shown by ``layers``, in steps of one event-loop turn each (issue 19):
-        the old layers cleared, then each layer added in a turn of its own, then the dims set,
-        the view fitted and the layers made visible; ``on_shown(added)`` after the last step,
-        or ``on_failed(exc)`` when napari refuses the data. napari is never asked to compute
-        limits.
+        the old layers hidden at once and removed in the next turn; each new layer added
+        (hidden) in a turn of its own; then the dims set, the view fitted and the new layers
+        made visible, and ``on_shown(added)``. ``on_failed(exc)`` instead when napari refuses
+        the data. napari is never asked to compute limits.
 
         Adding a layer costs 40-70 ms of GUI time on a warm viewer (its vispy visual, layer
-        controls and list row, built by napari's ``inserted`` event): done in one turn, three
-        channels stalled the window 0.3 s. A later :meth:`show_layers` or :meth:`clear`
-        abandons the steps still to run; the layers already added stay until the next clear.
+        controls and list row, built by napari's ``inserted`` event): with the removal of the
+        last preview's layers, all in one turn, a three-channel preview stalled the window
+        0.3 s. A later :meth:`show_layers` or :meth:`clear` takes over the steps still to run
+        (the layers already added go with the old ones).
         """
         assert self.viewer is not None
         self._preparing = False  # a warm-up on its way stops: its tiny layers go with the clear
@@ -147,15 +148,20 @@ class LayerShowMixin:
             call_later(self, 0, lambda: run(steps))
 
     def _removal_steps(self) -> list[Callable[[], object]]:
-        """The shown layers hidden now, and one step per layer removing it (top first)."""
+        """The shown layers hidden now, and the step that removes them all (when any).
+
+        All in one turn, as one batch (one garbage collection): removed one a turn, a row
+        of napari's layer list painted between two removals raised in its delegate, and
+        removing layers while an image stays has crashed Mesa (see ``ChunkOverlay._discard``).
+        """
         layers = list(self.viewer.layers) if self.viewer is not None else []
         for layer in layers:
             layer.visible = False
-        return [lambda layer=layer: self._remove_layer(layer) for layer in reversed(layers)]
+        return [self._remove_all] if layers else []
 
-    def _remove_layer(self, layer: Any) -> None:
-        if layer in self.viewer.layers:  # the chunk overlay may have removed its own
-            self.viewer.layers.remove(layer)
+    def _remove_all(self) -> None:
+        if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
+            self.viewer.layers.clear()
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:

@@ -1,10 +1,11 @@
-"""A preview's layers go on and off the canvas one a GUI turn (issue 19).
+"""A preview's layers go on the canvas one a GUI turn, after the last preview's are off (issue 19).
 
-Adding one napari layer builds its vispy visual, its layer controls and its list row, and
-removing one tears them down and collects garbage: 30-70 ms of GUI time each on a warm
-viewer. Done for every layer of a preview in one event-loop turn, a three-layer OME-Zarr
+Adding one napari layer builds its vispy visual, its layer controls and its list row
+(40-70 ms of GUI time on a warm viewer), and removing the last preview's layers tears
+theirs down and collects garbage. Done in one event-loop turn, a three-layer OME-Zarr
 stalled the window 0.3 s. These tests watch napari's layer list and assert that no turn
-adds or removes more than one layer, while the preview still ends with its layers shown.
+adds more than one layer, nor adds one and removes the old ones, while the preview still
+ends with its layers shown.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ class TurnLog:
     def _next(self) -> None:
         self.turn += 1
 
-    def turns_with_more_than_one(self) -> list[int]:
-        turns = [turn for _what, _name, turn in self.changes]
+    def turns_adding_more_than_one(self) -> list[int]:
+        turns = [turn for what, _name, turn in self.changes if what == "+"]
         return sorted({turn for turn in turns if turns.count(turn) > 1})
+
+    def turns_adding_and_removing(self) -> list[int]:
+        added = {turn for what, _name, turn in self.changes if what == "+"}
+        return sorted(added & {turn for what, _name, turn in self.changes if what == "-"})
 
 
 @pytest.fixture
@@ -64,7 +69,7 @@ def test_each_layer_of_a_preview_is_added_in_a_turn_of_its_own(qtbot, panel, dem
     log = TurnLog(panel.viewer.viewer)
     show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
     assert [what for what, _name, _turn in log.changes] == ["+", "+", "+"]
-    assert log.turns_with_more_than_one() == []
+    assert log.turns_adding_more_than_one() == []
     # Shown once all are in: previewShown reports them, visible, with their controls.
     layers = list(panel.viewer.viewer.layers)
     assert [layer.name for layer in layers] == ["nuclei", "membrane", "labels: nuclei"]
@@ -73,19 +78,20 @@ def test_each_layer_of_a_preview_is_added_in_a_turn_of_its_own(qtbot, panel, dem
     assert panel.stack.currentWidget() is panel.viewer
 
 
-def test_the_next_preview_removes_the_old_layers_one_a_turn(qtbot, panel, demo_dir):
-    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
-    log = TurnLog(panel.viewer.viewer)
+def test_the_next_preview_removes_the_old_layers_before_and_apart_from_its_own(qtbot, panel, demo_dir):
     show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
-    assert sorted(name for what, name, _turn in log.changes if what == "-") == [
-        "labels: nuclei", "membrane", "nuclei"]
-    assert log.turns_with_more_than_one() == []
-    assert [layer.name for layer in panel.viewer.viewer.layers] == ["plain"]
+    log = TurnLog(panel.viewer.viewer)
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    assert [(what, name) for what, name, _turn in log.changes] == [
+        ("-", "plain"), ("+", "nuclei"), ("+", "membrane"), ("+", "labels: nuclei")]
+    assert log.turns_adding_and_removing() == []
+    assert log.turns_adding_more_than_one() == []
+    assert [layer.name for layer in panel.viewer.viewer.layers] == ["nuclei", "membrane", "labels: nuclei"]
 
 
 def test_old_layers_are_hidden_as_soon_as_another_preview_replaces_them(qtbot, panel, demo_dir):
-    """Removed over several turns, the old layers are hidden at once: nothing more of a
-    closed preview is read or drawn in between."""
+    """Removed a turn later, the old layers are hidden at once: nothing more of a closed
+    preview is read or drawn in between."""
     show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
     old = list(panel.viewer.viewer.layers)
     panel.viewer.clear()  # what the next preview's arrival does first
