@@ -207,3 +207,24 @@ def test_objects_the_cache_does_not_keep_read_right_and_are_not_kept(aws_env, im
     first = image_host.count() - before
     np.testing.assert_array_equal(array[1, 2], local[1, 2])
     assert first == (512 // CHUNK) ** 2 and image_host.count() - before == 2 * first
+
+
+def test_a_copied_object_is_checked_against_the_servers_md5(tmp_path):
+    """The copy checks each object's size and S3's MD5 ETag, then the file read back."""
+    import hashlib
+
+    from polystore_gui.model import remote_copy
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_store import ObjectFacts
+
+    url = parse_url("s3://data/a.zarr")
+    data = memoryview(b"chunk bytes" * 100)
+    right = ObjectFacts("c/0", len(data), '"' + hashlib.md5(data).hexdigest() + '"')
+    remote_copy._store_checked(url, "c/0", data, right, str(tmp_path / "c" / "0"))
+    assert (tmp_path / "c" / "0").read_bytes() == bytes(data)
+    wrong = ObjectFacts("c/1", len(data), '"' + hashlib.md5(b"other").hexdigest() + '"')
+    with pytest.raises(remote_copy.CopyError, match="MD5"):
+        remote_copy._store_checked(url, "c/1", data, wrong, str(tmp_path / "c" / "1"))
+    short = ObjectFacts("c/2", len(data) + 1, None)
+    with pytest.raises(remote_copy.CopyError, match="the listing says"):
+        remote_copy._store_checked(url, "c/2", data, short, str(tmp_path / "c" / "2"))
