@@ -7,6 +7,10 @@ two corrections, a bincount): 15 ns an element for the pass, three or four times
 takes to decode it. A compiled loop (numba, see value_counts.jit) bins in one read of the
 values with no temporaries.
 
+When the bins are narrower than a float32's spacing (values 1000-1001 in 65,536 bins) numpy
+cannot make float32 edges; such values are binned as float64 (numpy's bins of the float64
+values).
+
 Same bins as numpy: the edges are numpy's own (``np.histogram_bin_edges`` in the values'
 dtype), each value's bin is first estimated from its position, then corrected against
 those edges exactly as numpy corrects its estimate (a value on an edge goes to the bin that
@@ -15,12 +19,14 @@ edge opens; the last bin holds its right edge).
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
 import numpy as np
 
 from .value_counts import jit
+from .whole_array import WholeArrayError
 
 COMPILED_DTYPES = ("float32", "float64")
 
@@ -67,10 +73,27 @@ def warm(dtype: np.dtype[Any]) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=32)
+def _edges(dtype: str, bins: int, low: float, high: float) -> np.ndarray | None:
+    """numpy's ``bins`` equal-width edges over [low, high] in ``dtype`` (made once per pass,
+    not per chunk), or None when numpy cannot make them distinct in that dtype."""
+    try:
+        edges: np.ndarray = np.histogram_bin_edges(np.empty(0, dtype=dtype), bins=bins, range=(low, high))
+    except ValueError:  # "Too many bins for data range"
+        return None
+    edges.flags.writeable = False
+    return edges
+
+
 def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: float,
                compiled: bool = False) -> list[np.ndarray]:
     """``np.histogram(finite values, b, range=(low, high))[0]`` as int64 for each ``b`` in
     ``bins``; with the compiled loop when ``compiled`` and numba imports."""
+    if values.dtype.kind == "f" and any(_edges(values.dtype.str, b, low, high) is None for b in bins):
+        values = values.astype(np.float64)  # bins narrower than the dtype's spacing: numpy has no such edges
+        if any(_edges(values.dtype.str, b, low, high) is None for b in bins):
+            raise WholeArrayError(f"the finite values span too narrow a range ({low!r} to {high!r}) for "
+                                  f"{max(bins)} equal bins, even as float64")
     loop = _compiled() if compiled and values.dtype.name in COMPILED_DTYPES else None
     if loop is None:
         if values.dtype.kind == "f":
@@ -81,7 +104,7 @@ def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: floa
     first, last = (low - 0.5, high + 0.5) if low == high else (low, high)  # numpy widens an empty range so
     out = []
     for b in bins:
-        edges = np.histogram_bin_edges(np.empty(0, dtype=values.dtype), bins=b, range=(low, high))
+        edges = _edges(values.dtype.str, b, low, high)
         counts = np.zeros(b, dtype=np.int64)
         loop(flat, edges, scalar(first), scalar(last - first), scalar(b), counts)
         out.append(counts)

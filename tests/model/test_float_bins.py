@@ -161,3 +161,30 @@ def test_float_statistics_without_numba(tmp_path, no_numba, monkeypatch):
     data = np.random.default_rng(10).normal(size=(20, 20)).astype("f4")
     zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(8, 8), dtype="f4")[:] = data
     _check_float(_stats(tmp_path / "a", bins=16)["stats"], data, bins=16)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_narrow_float32_range_is_binned_in_float64(tmp_path, monkeypatch, compiled):
+    """float32 values 1000-1001: 65,536 fine bins are narrower than float32's spacing there,
+    so numpy cannot make float32 edges ("Too many bins for data range", a traceback from
+    `stats`). Such values are binned as float64, where the edges are distinct."""
+    monkeypatch.setattr(array_stats, "COMPILED_FROM", 0 if compiled else 1 << 62)
+    data = (1000 + np.random.default_rng(11).random((40, 30))).astype("f4")
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(16, 16), dtype="f4")[:] = data
+    s = _stats(tmp_path / "a", bins=50)["stats"]
+    wide = data.astype(np.float64)
+    low, high = float(data.min()), float(data.max())
+    assert s["histogram"]["counts"] == np.histogram(wide, bins=50, range=(low, high))[0].tolist()
+    width = (high - low) / 65536
+    assert s["percentile_bin_width"] == pytest.approx(width)
+    for got, want in zip(s["percentiles"].values(), np.percentile(wide, [0.1, 1, 50, 99, 99.9])):
+        assert abs(got - want) <= width * 1.0001
+
+
+def test_a_range_too_narrow_even_for_float64_is_a_clear_error(tmp_path):
+    from polystore_gui.model.whole_array import WholeArrayError
+
+    data = np.array([[1e15, 1e15 + 1.0], [1e15 + 0.5, 1e15]])  # 65,536 bins of 1/65536 under float64's 0.125
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(1, 2), dtype="f8")[:] = data
+    with pytest.raises(WholeArrayError, match="too narrow a range"):
+        _stats(tmp_path / "a")
