@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .plate_names import row_index, row_name, standard_grid, well_name, well_position
@@ -89,8 +91,37 @@ def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] 
 # -- OME-Zarr HCS and polystore zarr plates ------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class PlateNodes:
+    """How a zarr plate's nodes are read: this machine's folders (the default), or a remote
+    store's keys (model/plate_remote.py), where the wells are read concurrently."""
+
+    join: Callable[[str, str], str]
+    exists: Callable[[str], bool]  # whether a listed well or field is there (before reading it)
+    read_many: Callable[[list[str]], list[ZarrNodeMeta | None | Exception]]
+    polystore_document: Callable[[str], str | None]  # beside the plate: polystore's document
+
+
+def _read_local(paths: list[str]) -> list[ZarrNodeMeta | None | Exception]:
+    out: list[ZarrNodeMeta | None | Exception] = []
+    for path in paths:
+        try:
+            out.append(read_node(path))
+        except (CorruptMetadataError, OSError) as exc:
+            out.append(exc)
+    return out
+
+
+def _local_document(path: str) -> str | None:
+    parent = os.path.dirname(path)
+    return next((d for d in POLYSTORE_DOCUMENTS if os.path.isfile(os.path.join(parent, d))), None)
+
+
+LOCAL_NODES = PlateNodes(os.path.join, os.path.isdir, _read_local, _local_document)
+
+
 def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", check_fields: bool = False,
-                    polystore_document: str | None = None) -> PlateSummary:
+                    polystore_document: str | None = None, nodes: PlateNodes = LOCAL_NODES) -> PlateSummary:
     """An OME-Zarr HCS plate (or polystore's, which is one) from its metadata and its wells'
     (read by :mod:`ome_meta`, the one OME-NGFF reader)."""
     notes: list[str] = []
@@ -102,13 +133,15 @@ def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", che
     if plate is None:
         plate = PlateMeta(ome_version(meta.attributes, "plate"), None, (), (), ())
     if polystore_document is None:
-        parent = os.path.dirname(path)
-        polystore_document = next((d for d in POLYSTORE_DOCUMENTS if os.path.isfile(os.path.join(parent, d))), None)
+        polystore_document = nodes.polystore_document(path)
     polystore = polystore_document is not None or plate.name == POLYSTORE_PLATE_NAME
     acquisitions = tuple(Acquisition(a.id, a.name, a.maximum_field_count) for a in plate.acquisitions)
     wells: list[WellSummary] = []
     seen: set[str] = set()
     missing: list[str] = []
+    present = [w for w in plate.wells if nodes.exists(nodes.join(path, w.path))]
+    read = dict(zip((w.path for w in present), nodes.read_many([nodes.join(path, w.path) for w in present]),
+                    strict=True))
     for listed in plate.wells:
         well_path, row, column = listed.path, listed.row, listed.column
         if well_path in seen:
@@ -120,14 +153,14 @@ def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", che
             # polystore packs rowIndex/columnIndex (only rows and columns with wells count):
             # the name says where the well really is.
             position = well_position(f"{row}{column}") or position
-        directory = os.path.join(path, well_path)
-        if not os.path.isdir(directory):
+        directory = nodes.join(path, well_path)
+        if well_path not in read:
             missing.append(well_path)
             wells.append(WellSummary(_display_name(row, column, position), well_path, row, column, *position, (),
                                      notes=("listed by the plate but does not exist",)))
             continue
         well, well_notes = _read_well(directory, well_path, row, column, position, plate_mtime=meta.metadata_mtime,
-                                      check_fields=check_fields)
+                                      check_fields=check_fields, found=(read[well_path],), nodes=nodes)
         wells.append(well)
         notes.extend(well_notes)
     if missing:
@@ -164,13 +197,14 @@ def _grid_from_names(wells: list[WellSummary], rows: list[str], columns: list[st
 
 
 def _read_well(directory: str, well_path: str, row: str, column: str, position: tuple[int, int], *,
-               plate_mtime: float | None, check_fields: bool = False) -> tuple[WellSummary, list[str]]:
+               plate_mtime: float | None, check_fields: bool = False, found: tuple[ZarrNodeMeta | None | Exception] | None = None,
+               nodes: PlateNodes = LOCAL_NODES) -> tuple[WellSummary, list[str]]:
+    """``found``: the well's node when it was read already (with the plate's other wells)."""
     name = _display_name(row, column, position)
     notes: list[str] = []
-    try:
-        meta = read_node(directory)
-    except (CorruptMetadataError, OSError) as exc:
-        return WellSummary(name, well_path, row, column, *position, (), notes=(str(exc),)), [f"well {well_path}: {exc}"]
+    meta = nodes.read_many([directory])[0] if found is None else found[0]
+    if isinstance(meta, Exception):
+        return WellSummary(name, well_path, row, column, *position, (), notes=(str(meta),)), [f"well {well_path}: {meta}"]
     if meta is None:
         return WellSummary(name, well_path, row, column, *position, (), notes=("not a zarr group",)), []
     try:
@@ -182,8 +216,8 @@ def _read_well(directory: str, well_path: str, row: str, column: str, position: 
     attrs = ome_attributes(meta.attributes)
     fields: list[FieldSummary] = []
     for image in well.fields:
-        field_directory = os.path.join(directory, image.path)
-        if not os.path.isdir(field_directory):
+        field_directory = nodes.join(directory, image.path)
+        if not nodes.exists(field_directory):
             notes.append(f"well {well_path}: field {image.path} is listed but missing")
             continue
         fields.append(FieldSummary(f"ome_zarr:{field_directory}", image.path, image.acquisition))

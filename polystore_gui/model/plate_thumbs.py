@@ -151,10 +151,30 @@ def _plane_key(shape: tuple[int, ...], axes: tuple[str, ...] | None, edge: int) 
     return tuple(key)
 
 
+def _remote(path: str) -> bool:
+    from .remote_address import is_remote_path
+
+    return is_remote_path(path)
+
+
+def _member(field_path: str, level: str) -> str:
+    """A level's path in its field (never outside it), local or a URL."""
+    if _remote(field_path):
+        from .plate_remote import _join
+
+        return _join(field_path, level)
+    return ome_member_path(field_path, level)
+
+
 def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_format: int) -> Thumbnail:
     import zarr
 
-    array = zarr.open_array(level_path, mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
+    if _remote(level_path):  # through the remote store's cache and session (model/remote_zarr)
+        from .remote_zarr import open_array
+
+        array = open_array(level_path, zarr_format)
+    else:
+        array = zarr.open_array(level_path, mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     shape = tuple(int(s) for s in array.shape)
     if len(shape) < 2 or 0 in shape:
         return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype))
@@ -163,7 +183,12 @@ def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_f
 
 
 def _layout(field_path: str) -> _Layout:
-    meta = read_node(field_path)
+    if _remote(field_path):
+        from .remote_zarr import node
+
+        meta = node(field_path)
+    else:
+        meta = read_node(field_path)
     if meta is None:
         raise CorruptMetadataError("the field is not a zarr group")
     multiscales: Any = ome_attributes(meta.attributes).get("multiscales")
@@ -172,21 +197,21 @@ def _layout(field_path: str) -> _Layout:
         level = str(datasets[-1]["path"])
     except (TypeError, KeyError, IndexError) as exc:
         raise CorruptMetadataError("the field has no multiscales datasets") from exc
-    ome_member_path(field_path, level)  # never outside the field
+    _member(field_path, level)  # never outside the field
     axes, _, _ = image_axes(meta.attributes)
     return _Layout(level, axes, len(datasets) > 1, meta.zarr_format)
 
 
 def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple[Thumbnail, _Layout]:
     if layout is not None:
-        level = os.path.join(field_path, layout.level)
-        if os.path.isdir(level):
+        level = _member(field_path, layout.level) if _remote(field_path) else os.path.join(field_path, layout.level)
+        if _remote(field_path) or os.path.isdir(level):
             try:
                 return _read_level(level, layout.axes, edge, layout.zarr_format), layout
             except Exception:  # laid out otherwise than the first well: read its own metadata
                 pass
     own = _layout(field_path)
-    return _read_level(ome_member_path(field_path, own.level), own.axes, edge, own.zarr_format), own
+    return _read_level(_member(field_path, own.level), own.axes, edge, own.zarr_format), own
 
 
 def _tiff_thumbnail(path: str, edge: int) -> Thumbnail:
@@ -224,7 +249,8 @@ def plate_thumbnails(plate: PlateSummary, *, cache: ThumbnailCache | None = None
         # The first well sets the layout the others follow; when its plane can be read from
         # its chunk's prefix, the others are read so on DECODERS threads, else through zarr.
         first, layout = _one_thumbnail(plate, todo[0], edge, None)
-        if layout is not None and not _plane_readable(todo[0].fields[0].path, layout, edge):
+        remote = _remote(todo[0].fields[0].path)  # remote wells: on the pool, through the remote store
+        if layout is not None and not remote and not _plane_readable(todo[0].fields[0].path, layout, edge):
             found = _chain([first], _batched(todo[1:], layout, edge))
         else:
             found = _chain([first], _pooled(plate, todo[1:], edge, layout))
@@ -284,7 +310,7 @@ def _pooled(plate: PlateSummary, wells: list[WellSummary], edge: int,
 
 
 def _pooled_one(plate: PlateSummary, well: WellSummary, edge: int, layout: _Layout | None) -> Thumbnail:
-    if layout is not None:
+    if layout is not None and not _remote(well.fields[0].path):
         try:
             found = _plane_thumbnail(well.fields[0].path, layout, edge)
         except Exception:  # laid out otherwise, or unreadable: the general reader says why

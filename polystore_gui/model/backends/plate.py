@@ -321,6 +321,10 @@ def _register() -> None:
 
     _load_builtins()
     register_adapter(VirtualWorkspaceAdapter(), keys=("virtual_workspace",))
+    from ..plate_remote import remote_plate_at
+
+    for key in ("zarr", "ome_zarr"):  # their URL paths: OME-Zarr plates on S3 or HTTP(S)
+        _REMOTE_READERS.setdefault(key, remote_plate_at)
 
 
 _register()

@@ -1,0 +1,53 @@
+"""OME-Zarr HCS plates on S3 or HTTP(S): the same reader as for local plates, reading the
+remote store's metadata documents (the plate's, then every well's at once, concurrently).
+
+Registered with :func:`~.backends.plate.register_plate_reader` for the zarr backends'
+URL paths, so ``plate ADDRESS``, ``info`` and the plate view recognise a remote plate as
+they do a local one. Fields are not opened to check their presence (a request each): a
+well's listed field that is missing says so when it is opened.
+"""
+
+from __future__ import annotations
+
+from .plate_read import PlateNodes, read_zarr_plate
+from .plate_summary import PlateSummary
+from .zarr_nodes import ZarrNodeMeta, ome_attributes
+
+
+def _join(base: str, name: str) -> str:
+    from .remote_address import parse_url
+
+    url = parse_url(base)
+    for part in name.strip("/").split("/"):
+        if part in ("", ".", ".."):
+            raise ValueError(f"a plate member path leads outside the plate: {name!r}")
+        url = url.child(part)
+    return str(url)
+
+
+def _read_many(paths: list[str]) -> list[ZarrNodeMeta | None | Exception]:
+    from .remote_nodes import read_nodes
+    from .remote_zarr import _cancelled, locate
+
+    if not paths:
+        return []
+    store, _, _ = locate(paths[0])
+    keys = [locate(p)[1] for p in paths]
+    return read_nodes(store, keys, _cancelled())
+
+
+REMOTE_NODES = PlateNodes(_join, lambda _path: True, _read_many, lambda _path: None)
+
+
+def remote_plate_at(backend: str, path: str, check_fields: bool) -> PlateSummary | None:
+    """The OME-Zarr HCS plate at the URL ``path``; None when it is no plate (or not a URL).
+    RemoteError for a store that cannot be read (the caller says why)."""
+    from .remote_address import is_remote_path
+    from .remote_zarr import node
+
+    if not is_remote_path(path):
+        return None
+    meta = node(path)
+    if meta is None or meta.node_type != "group" or "plate" not in ome_attributes(meta.attributes):
+        return None
+    return read_zarr_plate(path, meta, backend=backend, check_fields=False, nodes=REMOTE_NODES)

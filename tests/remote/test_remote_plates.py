@@ -1,0 +1,74 @@
+"""OME-Zarr HCS plates on S3 (moto) and HTTP: recognised by `plate ADDRESS` and the plate
+reader the plate view uses, through register_plate_reader; thumbnails read remotely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from polystore_gui.cli import main
+from tests.plates import write_ome_plate
+from tests.remote_servers import LatencyHTTPServer, upload_folder
+
+
+@pytest.fixture
+def plate_url(request, tmp_path, aws_env):
+    """The same 0.5 plate (3 wells, 2 fields each) on moto's S3 and on the HTTP host."""
+    folder = tmp_path / "served"
+    write_ome_plate(folder / "plate.zarr", version="0.5", wells=["A/1", "A/3", "B/2"], levels=2, edge=32)
+    if request.param == "s3":
+        moto = request.getfixturevalue("s3_keys")
+        upload_folder(moto.client(), "data", str(folder / "plate.zarr"), f"plates-{tmp_path.name}/plate.zarr")
+        yield f"s3://data/plates-{tmp_path.name}/plate.zarr"
+        return
+    server = LatencyHTTPServer(str(folder), latency=0.01).start()
+    try:
+        yield server.url + "/plate.zarr"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("plate_url", ["s3", "http"], indirect=True)
+def test_a_remote_ome_plate_is_recognised_and_its_thumbnails_read(plate_url):
+    from polystore_gui.model.backends.plate import plate_at
+    from polystore_gui.model.plate_thumbs import plate_thumbnails
+
+    plate = plate_at("zarr", plate_url)
+    assert plate is not None and plate.kind == "ome-plate" and plate.version == "0.5"
+    assert [w.path for w in plate.wells] == ["A/1", "A/3", "B/2"] and not plate.notes
+    assert plate.wells[0].fields[0].address == f"ome_zarr:{plate_url}/A/1/0"
+    thumbs = list(plate_thumbnails(plate, cache=None))
+    assert [t.well for t in thumbs] == ["A/1", "A/3", "B/2"]
+    assert all(t.pixels is not None and t.shape == (2, 16, 16) for t in thumbs), [t.error for t in thumbs]
+
+
+@pytest.mark.parametrize("plate_url", ["s3", "http"], indirect=True)
+def test_plate_command_on_a_remote_plate(plate_url, capsys):
+    code = main(["plate", plate_url, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "ome-plate" and doc["rows"] == ["A", "B"] and doc["columns"] == ["1", "2", "3"]
+    assert [w["path"] for w in doc["wells"]] == ["A/1", "A/3", "B/2"]
+
+
+@pytest.mark.parametrize("plate_url", ["http"], indirect=True)
+def test_a_remote_group_that_is_no_plate_says_so(plate_url, capsys):
+    code = main(["plate", plate_url + "/A/1/0", "--json"])
+    _, err = capsys.readouterr()
+    assert code != 0 and "is not a plate" in err
+
+
+@pytest.mark.parametrize("plate_url", ["http"], indirect=True)
+def test_the_plate_view_shows_a_remote_plate_with_its_thumbnails(plate_url, qtbot, tmp_path):
+    from tests.qt.helpers import preview_panel
+
+    with preview_panel(qtbot, 1200, 800) as panel:
+        view = panel.plate_view
+        view.cache_folder = str(tmp_path / "cache")
+        panel.request("zarr", plate_url)
+        qtbot.waitUntil(lambda: panel.stack.currentWidget() is view, timeout=30_000)
+        qtbot.waitUntil(lambda: not view.loading, timeout=30_000)
+        assert view.plate.path == plate_url and (len(view.plate.rows), len(view.plate.columns)) == (2, 3)
+        assert set(view.grid.thumbnails) == {"A/1", "A/3", "B/2"} and not view.grid.failed
