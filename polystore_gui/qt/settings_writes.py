@@ -20,12 +20,13 @@ import queue
 import threading
 from typing import Any
 
-from qtpy.QtCore import QSettings
+from qtpy.QtCore import QCoreApplication, QSettings
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pending: dict[str, Any] = {}  # key -> value asked for and not yet in the file
+_names: tuple[str, str] = ("", "")  # the application's (organisation, name) when last asked to write
 _idle = threading.Condition(_lock)
 _requests: queue.SimpleQueue[str] = queue.SimpleQueue()
 _writer: threading.Thread | None = None
@@ -33,9 +34,12 @@ _writer: threading.Thread | None = None
 
 def write(key: str, value: Any) -> None:
     """Set ``key`` to ``value``: at once for ``read``, in the settings file soon after."""
-    global _writer
+    global _writer, _names
     with _lock:
         _pending[key] = value
+        # The file is named after the application, read here: a write may land after the
+        # QApplication is gone (at quit), when QSettings() would name another file.
+        _names = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
         if _writer is None or not _writer.is_alive():
             _writer = threading.Thread(target=_run, name="settings-writer", daemon=True)
             _writer.start()
@@ -56,9 +60,9 @@ def flush(timeout_s: float = 5.0) -> bool:
         return _idle.wait_for(lambda: not _pending, timeout_s)
 
 
-def _write_one(key: str, value: Any) -> None:
+def _write_one(key: str, value: Any, names: tuple[str, str]) -> None:
     """Write one value to the settings file and flush it (in the writer thread)."""
-    settings = QSettings()
+    settings = QSettings(*names)
     settings.setValue(key, value)
     settings.sync()
     if settings.status() != QSettings.Status.NoError:
@@ -71,9 +75,9 @@ def _run() -> None:
         with _lock:
             if key not in _pending:  # written already, with the value asked for after this request
                 continue
-            value = _pending[key]
+            value, names = _pending[key], _names
         try:
-            _write_one(key, value)
+            _write_one(key, value, names)
         except Exception:  # a settings write is never worth a crash (nor a wait at quit)
             log.exception("the setting %s could not be written", key)
         with _idle:

@@ -27,11 +27,11 @@ def test_remembering_a_place_writes_the_file_in_another_thread(monkeypatch, tmp_
     threads: list[threading.Thread] = []
     real = settings_writes._write_one
 
-    def held(key, value):  # the file write, held until the test lets it go
+    def held(key, value, names):  # the file write, held until the test lets it go
         threads.append(threading.current_thread())
         writing.set()
         assert release.wait(10)
-        real(key, value)
+        real(key, value, names)
 
     monkeypatch.setattr(settings_writes, "_write_one", held)
     session = Session()
@@ -49,7 +49,7 @@ def test_remembering_a_place_writes_the_file_in_another_thread(monkeypatch, tmp_
 
 
 def test_a_failed_write_is_logged_and_never_holds_up_quitting(monkeypatch, caplog, tmp_path):
-    def broken(key, value):
+    def broken(key, value, names):
         raise OSError("read-only settings folder")
 
     monkeypatch.setattr(settings_writes, "_write_one", broken)
