@@ -20,18 +20,14 @@ edge opens; the last bin holds its right edge).
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Any
 
 import numpy as np
 
-from .value_counts import jit
+from .value_counts import CompiledLoop
 from .whole_array import WholeArrayError
 
 COMPILED_DTYPES = ("float32", "float64")
-
-_lock = threading.Lock()
-_loop: list[Any] = []  # [] until tried; [None]: numba cannot be imported
 
 
 def _bin_loop(values: np.ndarray, edges: np.ndarray, first: Any, denom: Any, nbins: Any, out: np.ndarray) -> None:
@@ -57,17 +53,10 @@ def _bin_loop(values: np.ndarray, edges: np.ndarray, first: Any, denom: Any, nbi
             out[k] += 1
 
 
-def _compiled() -> Any:
-    with _lock:
-        if not _loop:
-            _loop.append(jit(_bin_loop))
-        return _loop[0]
-
-
 def warm(dtype: np.dtype[Any]) -> bool:
     """Load numba and compile (or read from its cache) the loop for ``dtype``, waiting for
     it; True when ``histograms(..., compiled=True)`` then uses the compiled loop."""
-    if np.dtype(dtype).name not in COMPILED_DTYPES or _compiled() is None:
+    if np.dtype(dtype).name not in COMPILED_DTYPES or _LOOP.get() is None:
         return False
     histograms(np.zeros(1, dtype=dtype), (1,), 0.0, 1.0, compiled=True)
     return True
@@ -94,7 +83,7 @@ def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: floa
         if any(_edges(values.dtype.str, b, low, high) is None for b in bins):
             raise WholeArrayError(f"the finite values span too narrow a range ({low!r} to {high!r}) for "
                                   f"{max(bins)} equal bins, even as float64")
-    loop = _compiled() if compiled and values.dtype.name in COMPILED_DTYPES else None
+    loop = _LOOP.get() if compiled and values.dtype.name in COMPILED_DTYPES else None
     if loop is None:
         if values.dtype.kind == "f":
             values = values[np.isfinite(values)]
@@ -109,3 +98,6 @@ def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: floa
         loop(flat, edges, scalar(first), scalar(last - first), scalar(b), counts)
         out.append(counts)
     return out
+
+
+_LOOP = CompiledLoop(_bin_loop)

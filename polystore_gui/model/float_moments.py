@@ -15,18 +15,14 @@ with the number of blocks, not of values (numpy sums pairwise; both stay far wit
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 
-from .value_counts import jit
+from .value_counts import CompiledLoop
 
 COMPILED_DTYPES = ("float32", "float64")
 BLOCK = 1024
-
-_lock = threading.Lock()
-_loop: list[Any] = []  # [] until tried; [None]: numba cannot be imported
 
 
 def _moments_loop(values: np.ndarray, out: np.ndarray) -> None:
@@ -39,46 +35,31 @@ def _moments_loop(values: np.ndarray, out: np.ndarray) -> None:
     flo = np.inf
     fhi = -np.inf
     total = 0.0
-    block = 0.0
-    seen = 0
-    for i in range(values.size):
-        v = values[i]
-        if v != v:
-            nan += 1
-            continue
-        n += 1
-        if v < lo:
-            lo = v
-        if v > hi:
-            hi = v
-        if v - v == 0:  # finite
-            if v < flo:
-                flo = v
-            if v > fhi:
-                fhi = v
-        block += v
-        seen += 1
-        if seen == BLOCK:
-            total += block
-            block = 0.0
-            seen = 0
-    total += block
+    for start in range(0, values.size, BLOCK):  # sums by blocks (see the module's docstring)
+        part = 0.0
+        for i in range(start, min(start + BLOCK, values.size)):
+            v = values[i]
+            if v != v:
+                nan += 1
+                continue
+            n += 1
+            lo = min(lo, v)
+            hi = max(hi, v)
+            if v - v == 0:  # finite
+                flo = min(flo, v)
+                fhi = max(fhi, v)
+            part += v
+        total += part
     mean = total / n if n else 0.0
     m2 = 0.0
-    block = 0.0
-    seen = 0
-    for i in range(values.size):
-        v = values[i]
-        if v != v:
-            continue
-        d = v - mean
-        block += d * d
-        seen += 1
-        if seen == BLOCK:
-            m2 += block
-            block = 0.0
-            seen = 0
-    m2 += block
+    for start in range(0, values.size, BLOCK):
+        part = 0.0
+        for i in range(start, min(start + BLOCK, values.size)):
+            v = values[i]
+            if v == v:  # NaN values skipped
+                d = v - mean
+                part += d * d
+        m2 += part
     out[0] = nan
     out[1] = n
     out[2] = lo if n else np.nan
@@ -89,17 +70,10 @@ def _moments_loop(values: np.ndarray, out: np.ndarray) -> None:
     out[7] = m2
 
 
-def _compiled() -> Any:
-    with _lock:
-        if not _loop:
-            _loop.append(jit(_moments_loop))
-        return _loop[0]
-
-
 def warm(dtype: np.dtype[Any]) -> bool:
     """Load numba and compile (or read from its cache) the loop for ``dtype``, waiting for
     it; True when ``moments(..., compiled=True)`` then uses the compiled loop."""
-    if np.dtype(dtype).name not in COMPILED_DTYPES or _compiled() is None:
+    if np.dtype(dtype).name not in COMPILED_DTYPES or _LOOP.get() is None:
         return False
     moments(np.zeros(1, dtype=dtype), compiled=True)
     return True
@@ -110,10 +84,13 @@ def moments(values: np.ndarray, compiled: bool = False) -> tuple[int, int, float
     """``(nan_count, n, min, max, finite_min, finite_max, mean, m2)`` of float32/float64
     ``values`` from the compiled loop (finite extremes None when no value is finite), or
     None when it cannot be used (another dtype, ``compiled`` False, numba not importable)."""
-    loop = _compiled() if compiled and values.dtype.name in COMPILED_DTYPES else None
+    loop = _LOOP.get() if compiled and values.dtype.name in COMPILED_DTYPES else None
     if loop is None:
         return None
     out = np.empty(8, dtype=np.float64)
     loop(np.ascontiguousarray(values).reshape(-1), out)
     nan, n, lo, hi, flo, fhi, mean, m2 = (float(v) for v in out)
     return (int(nan), int(n), lo, hi, None if math.isnan(flo) else flo, None if math.isnan(fhi) else fhi, mean, m2)
+
+
+_LOOP = CompiledLoop(_moments_loop)

@@ -57,6 +57,22 @@ def jit(loop: Callable[..., Any]) -> Any:
     return nb.njit(cache=True, nogil=True)(loop)
 
 
+class CompiledLoop:
+    """A loop compiled by numba on first use, once per process (see jit); ``get()`` is None
+    when numba cannot be imported."""
+
+    def __init__(self, loop: Callable[..., Any]) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._compiled: list[Any] = []  # [] until tried
+
+    def get(self) -> Any:
+        with self._lock:
+            if not self._compiled:
+                self._compiled.append(jit(self._loop))
+            return self._compiled[0]
+
+
 def _build_kernel() -> Kernel | None:
     kernel: Kernel | None = jit(_count_loop)
     return kernel

@@ -44,21 +44,21 @@ def _on_edges(dtype, seed):
 @pytest.fixture
 def no_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
-    monkeypatch.setattr(float_bins, "_loop", [])
+    monkeypatch.setattr(float_bins._LOOP, "_compiled", [])
 
 
 @pytest.fixture
 def compiled_calls(monkeypatch):
     """Float statistics of any size bin in the compiled loop; its calls are recorded."""
     assert warm(np.dtype("float32")) and warm(np.dtype("float64")), "numba is a dependency"
-    real = float_bins._loop[0]
+    real = float_bins._LOOP.get()
     calls = []
 
     def spy(values, *rest):
         calls.append(values.size)
         return real(values, *rest)
 
-    monkeypatch.setattr(float_bins, "_loop", [spy])
+    monkeypatch.setattr(float_bins._LOOP, "_compiled", [spy])
     monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
     return calls
 

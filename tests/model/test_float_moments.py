@@ -15,6 +15,7 @@ from polystore_gui.model import array_stats, float_moments
 from polystore_gui.model.array_stats import first_pass
 from polystore_gui.model.float_moments import moments, warm
 
+from . import test_array_stats as base
 from .test_array_stats import _check_float, _stats
 
 
@@ -48,14 +49,14 @@ def _numpy(x):
 @pytest.fixture
 def compiled_calls(monkeypatch):
     assert warm(np.dtype("float32")) and warm(np.dtype("float64")), "numba is a dependency"
-    real = float_moments._loop[0]
+    real = float_moments._LOOP.get()
     calls = []
 
     def spy(values, out):
         calls.append(values.size)
         return real(values, out)
 
-    monkeypatch.setattr(float_moments, "_loop", [spy])
+    monkeypatch.setattr(float_moments._LOOP, "_compiled", [spy])
     monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
     return calls
 
@@ -112,7 +113,7 @@ def test_other_dtypes_and_no_numba_fall_back(monkeypatch):
     assert moments(np.zeros(3, dtype=np.float16), compiled=True) is None
     assert moments(np.zeros(3, dtype=np.float32), compiled=False) is None
     monkeypatch.setitem(sys.modules, "numba", None)
-    monkeypatch.setattr(float_moments, "_loop", [])
+    monkeypatch.setattr(float_moments._LOOP, "_compiled", [])
     assert not warm(np.dtype("float32"))
     assert moments(np.zeros(3, dtype=np.float32), compiled=True) is None
 
@@ -129,15 +130,9 @@ def test_compiled_float_statistics_with_nans_and_missing_chunks(tmp_path, compil
 
 
 def test_compiled_statistics_of_infinities_and_all_nan(tmp_path, compiled_calls):
-    data = np.random.default_rng(8).random((10, 10))
-    data[0, 0], data[9, 9], data[5, 5] = np.inf, -np.inf, np.nan
-    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(5, 5), dtype="f8")[:] = data
-    s = _stats(tmp_path / "a", bins=16)["stats"]
-    finite = data[np.isfinite(data)]
-    assert (s["min"], s["max"], s["nan_count"]) == (-np.inf, np.inf, 1)
-    assert np.isnan(s["mean"])
-    assert s["histogram"]["counts"] == np.histogram(finite, bins=16, range=(finite.min(), finite.max()))[0].tolist()
-    zarr.create_array(tmp_path / "nan", shape=(10, 10), chunks=(5, 5), dtype="f8", fill_value=np.nan)
-    s = _stats(tmp_path / "nan")["stats"]
-    assert (s["count"], s["nan_count"], s["mean"], s["histogram"]) == (100, 100, None, None)
+    """test_array_stats' cases of infinities and of NaN only, with the compiled pass."""
+    for name in ("inf", "nan"):
+        (tmp_path / name).mkdir()
+    base.test_infinities_count_in_the_extremes_not_in_the_histogram(tmp_path / "inf")
+    base.test_all_nan_chunks_and_empty_arrays_give_no_values(tmp_path / "nan")
     assert compiled_calls
