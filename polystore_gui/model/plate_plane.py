@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .safe_files import MAX_METADATA_BYTES, FileTooLargeError, NotRegularFileError, read_capped
-from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, chunk_key_encoding, parse_metadata
+from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, chunk_key_encoding
 
 READ_BLOCK = 1 << 18  # compressed bytes read at a time
 _ANY_HEADER = 32 + zlib.MAX_WBITS  # zlib or gzip header, detected
@@ -53,13 +52,8 @@ class _Array:
 
 
 def read_document(path: str) -> Any:
-    """A metadata document, parsed (one object read); CorruptMetadataError as zarr_nodes says."""
-    name = os.path.basename(path)
-    try:
-        raw = read_capped(path, MAX_METADATA_BYTES)
-    except (NotRegularFileError, FileTooLargeError) as exc:
-        raise CorruptMetadataError(f"corrupt zarr metadata in {name}: {exc.strerror}") from exc
-    return parse_metadata(raw, name)
+    """A metadata document, parsed (one object read; CorruptMetadataError as zarr_nodes says)."""
+    return _load_json(path)
 
 
 def open_chunk(path: str) -> Any:
