@@ -18,6 +18,7 @@ class EntryKind(str, enum.Enum):
     TABLE_FILE = "table"
     TEXT_FILE = "text"
     ZARR_STORE = "zarr store"
+    PLATE = "plate"  # a zarr store that is an HCS plate (OME 0.4/0.5 or polystore's)
     OME_ZARR = "ome-zarr image"
     GROUP = "group"
     ARRAY = "array"
@@ -37,6 +38,7 @@ _EXPANDABLE = frozenset(
         EntryKind.ROOT,
         EntryKind.DIRECTORY,
         EntryKind.ZARR_STORE,
+        EntryKind.PLATE,
         EntryKind.OME_ZARR,
         EntryKind.GROUP,
         EntryKind.POLYSTORE_ARRAY,

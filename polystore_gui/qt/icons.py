@@ -23,6 +23,7 @@ _KIND_ICONS = {
     EntryKind.TABLE_FILE: "table",
     EntryKind.TEXT_FILE: "text",
     EntryKind.ZARR_STORE: "zarr-store",
+    EntryKind.PLATE: "zarr-store",
     EntryKind.OME_ZARR: "ome-zarr",
     EntryKind.GROUP: "group",
     EntryKind.ARRAY: "array",

@@ -60,7 +60,7 @@ class TreeDragDrop:
         if entry.error is not None:
             return None
         capabilities = _capabilities(entry.backend, entry.path)
-        if entry.kind in (EntryKind.ZARR_STORE, EntryKind.GROUP):
+        if entry.kind in (EntryKind.ZARR_STORE, EntryKind.PLATE, EntryKind.GROUP):
             return _writable(Address("zarr", entry.path))
         if entry.kind in (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY) and capabilities.writable and capabilities.local:
             # An array takes no members: the window lands the drop in the folder that holds

@@ -22,7 +22,7 @@ State = Phase
 PAGE = 1000
 
 # Kinds of entry that are zarr stores (met under disk, they show under zarr / ome_zarr too).
-STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
+STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.PLATE)
 
 
 def opened_places(key: str) -> bool:
@@ -165,7 +165,8 @@ def format_time(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
-_DETAILED_KINDS = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.GROUP)
+_DETAILED_KINDS = (EntryKind.ARRAY, EntryKind.POLYSTORE_ARRAY, EntryKind.ZARR_STORE, EntryKind.PLATE, EntryKind.OME_ZARR,
+                   EntryKind.GROUP)
 
 
 def cell_text(node: Node, column: int) -> str:

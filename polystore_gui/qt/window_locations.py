@@ -163,7 +163,7 @@ class LocationsMixin:
 
     def open_store(self, path: str) -> bool:
         entry = entry_for_path("zarr", os.path.abspath(path))
-        if entry.kind not in (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.ARRAY):
+        if entry.kind not in (EntryKind.ZARR_STORE, EntryKind.PLATE, EntryKind.OME_ZARR, EntryKind.ARRAY):
             QMessageBox.warning(self, "Not a zarr store", f"{path} holds no zarr.json, .zgroup or .zarray.")
             return False
         self.tree_model.add_store(entry)

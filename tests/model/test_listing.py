@@ -211,7 +211,7 @@ def test_polystore_plate_arrays_list_their_virtual_files(demo_dir):
 
     images = demo_dir / "stores" / "polystore_plate" / "images"
     store = entry_for_path("disk", str(images))
-    assert store.kind is EntryKind.OME_ZARR or store.kind is EntryKind.ZARR_STORE
+    assert store.kind is EntryKind.PLATE and store.detail == "polystore plate, zarr v2"
     field = entry_for_path("zarr", str(images / "A" / "01" / "0" / "0"))
     assert field.kind is EntryKind.POLYSTORE_ARRAY and field.expandable
     files = _by_name(_all(field))

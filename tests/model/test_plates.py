@@ -220,3 +220,25 @@ def test_a_large_folder_without_plate_tiffs_is_not_scanned_to_its_end(tmp_path, 
     monkeypatch.setattr(plate_read.os, "scandir", Counting)
     assert plate_at("disk", str(folder)) is None
     assert len(seen) <= plate_read.GIVE_UP_AFTER + 1
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_plate_stores_kind_says_plate(tmp_path, version):
+    """A plate store's Kind column said "zarr store (zarr v2)"."""
+    from polystore_gui.model.backends.local_entries import describe_disk_entry
+    from polystore_gui.model.entries import EntryKind
+    from polystore_gui.model.listing import entry_for_path
+
+    ome = write_ome_plate(tmp_path / "p.zarr", version=version, wells=["A/1"], fields=1, levels=1)
+    entry = describe_disk_entry(entry_for_path("disk", str(ome)))
+    fmt = 2 if version == "0.4" else 3
+    assert (entry.kind, entry.detail) == (EntryKind.PLATE, f"OME plate {version}, zarr v{fmt}")
+    assert entry.kind.value == "plate" and entry.kind.expandable
+    folder = write_polystore_plate(tmp_path / "screen")
+    entry = describe_disk_entry(entry_for_path("disk", str(folder / "images")))
+    assert (entry.kind, entry.detail) == (EntryKind.PLATE, "polystore plate, zarr v2")
+    plain = tmp_path / "plain.zarr"
+    import zarr
+
+    zarr.open_group(str(plain), mode="w", zarr_format=2)
+    assert describe_disk_entry(entry_for_path("disk", str(plain))).kind is EntryKind.ZARR_STORE

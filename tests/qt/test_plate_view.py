@@ -263,3 +263,15 @@ def test_double_click_a_tiff_plate_field_opens_its_site_stacked(qtbot, make_wind
     assert all(layer.data.shape == (3, 24, 24) for layer in layers)
     assert np.asarray(layers[1].data[2]).max() == 203
     assert panel.plate_back.isVisible()
+
+
+def test_the_tree_kind_column_says_plate(qtbot, make_window, plates, tmp_path):
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
+    model = window.tree_model
+    for path, text in ((plates / "ome.zarr", "plate (OME plate 0.4, zarr v2)"),):
+        index = model.find("disk", str(path))
+        qtbot.waitUntil(lambda i=index, t=text: model.index(i.row(), 1, i.parent()).data() == t, timeout=15_000)
+    expand(window, qtbot, "disk", str(plates / "screen"))
+    images = model.find("disk", str(plates / "screen" / "images"))
+    qtbot.waitUntil(lambda: model.index(images.row(), 1, images.parent()).data() == "plate (polystore plate, zarr v2)",
+                    timeout=15_000)

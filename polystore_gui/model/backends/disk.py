@@ -34,7 +34,7 @@ from .local import LocalAdapter
 from .local_entries import describe_disk_entry, local_entry, zarr_entry  # noqa: F401  (importable from here)
 from .zarr_store import list_group, read_node_for_listing
 
-STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR)
+STORE_KINDS = (EntryKind.ZARR_STORE, EntryKind.OME_ZARR, EntryKind.PLATE)
 
 
 def _list_disk_entry(entry: Entry, batch_size: int, show_hidden: bool, meta: ZarrNodeMeta | None) -> Iterator[list[Entry]]:

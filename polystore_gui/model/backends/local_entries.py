@@ -28,6 +28,9 @@ def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool =
     else:
         kind = EntryKind.GROUP
     detail = f"zarr v{meta.zarr_format}"
+    plate = _plate_kind(meta) if kind is EntryKind.ZARR_STORE else None
+    if plate is not None:  # its Kind says what it is: "plate (OME plate 0.5, zarr v3)"
+        kind, detail = EntryKind.PLATE, f"{plate}, {detail}"
     if meta.shards is not None:
         detail += ", sharded"
     if meta.filename_map:
@@ -43,6 +46,21 @@ def zarr_entry(meta: ZarrNodeMeta, backend: str, name: str, *, top_level: bool =
         dtype=meta.dtype,
         detail=detail,
     )
+
+
+def _plate_kind(meta: ZarrNodeMeta) -> str | None:
+    """"OME plate 0.5" or "polystore plate" for a group whose attributes describe a plate
+    (polystore's save_batch writes OME 0.4 plate metadata named Polystore_Plate); None else."""
+    from ..ome_meta import ome_version
+    from ..zarr_nodes import ome_attributes
+
+    plate = ome_attributes(meta.attributes).get("plate")
+    if not isinstance(plate, dict):
+        return None
+    if plate.get("name") == "Polystore_Plate":  # plate_read.POLYSTORE_PLATE_NAME
+        return "polystore plate"
+    version = ome_version(meta.attributes, "plate")
+    return f"OME plate {version}" if version else "OME plate"
 
 
 def describe_disk_entry(entry: Entry, *, headers: bool = True) -> Entry:
