@@ -140,6 +140,8 @@ def prime_from_consolidated(store: RemoteStore, key: str, meta: ZarrNodeMeta,
             out[str(name)] = node_from_v3(_join(base, str(name)), member)
         except CorruptMetadataError:
             continue
+        if any(part in ("", ".", "..") for part in str(name).split("/")):
+            continue  # a name that is no plain member path primes nothing (its own key is asked)
         member_key = _join(_join(key, str(name)), V3_META)
         if store.cache.get(member_key) is None:
             store.cache.put(member_key, json.dumps(member).encode())

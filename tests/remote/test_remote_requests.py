@@ -228,3 +228,23 @@ def test_a_copied_object_is_checked_against_the_servers_md5(tmp_path):
     short = ObjectFacts("c/2", len(data) + 1, None)
     with pytest.raises(remote_copy.CopyError, match="the listing says"):
         remote_copy._store_checked(url, "c/2", data, short, str(tmp_path / "c" / "2"))
+
+
+def test_consolidated_names_that_are_no_member_paths_prime_nothing(aws_env, image_host):
+    """A consolidated document named ``../x`` (hostile or broken metadata) is not taken as
+    the ``zarr.json`` of a node outside the group."""
+    import json
+
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_nodes import prime_from_consolidated, read_node
+    from polystore_gui.model.remote_store import remote_store
+
+    store = remote_store(parse_url(image_host.url + "/consolidated.zarr"))
+    doc = json.loads(store.get("consolidated.zarr/zarr.json"))
+    doc["consolidated_metadata"]["metadata"]["../plain.zarr"] = {
+        "zarr_format": 3, "node_type": "group", "attributes": {"forged": True}}
+    store.cache.put("consolidated.zarr/zarr.json", json.dumps(doc).encode())
+    meta = read_node(store, "consolidated.zarr")
+    prime_from_consolidated(store, "consolidated.zarr", meta)
+    assert store.cache.get("consolidated.zarr/../plain.zarr/zarr.json") is None
+    assert store.cache.get("consolidated.zarr/0/zarr.json") is not None
