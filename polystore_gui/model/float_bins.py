@@ -56,10 +56,11 @@ def _bin_loop(values: np.ndarray, edges: np.ndarray, first: Any, denom: Any, nbi
 def warm(dtype: np.dtype[Any]) -> bool:
     """Load numba and compile (or read from its cache) the loop for ``dtype``, waiting for
     it; True when ``histograms(..., compiled=True)`` then uses the compiled loop."""
-    if np.dtype(dtype).name not in COMPILED_DTYPES or _LOOP.get() is None:
+    if np.dtype(dtype).name not in COMPILED_DTYPES:
         return False
-    histograms(np.zeros(1, dtype=dtype), (1,), 0.0, 1.0, compiled=True)
-    return True
+    scalar = np.dtype(dtype).type  # the argument types of histograms' calls (read-only edges too)
+    return _LOOP.warm(np.zeros(1, dtype=dtype), _edges(np.dtype(dtype).str, 1, 0.0, 1.0), scalar(0), scalar(1),
+                      scalar(1), np.zeros(1, dtype=np.int64))
 
 
 @functools.lru_cache(maxsize=32)

@@ -73,10 +73,9 @@ def _moments_loop(values: np.ndarray, out: np.ndarray) -> None:
 def warm(dtype: np.dtype[Any]) -> bool:
     """Load numba and compile (or read from its cache) the loop for ``dtype``, waiting for
     it; True when ``moments(..., compiled=True)`` then uses the compiled loop."""
-    if np.dtype(dtype).name not in COMPILED_DTYPES or _LOOP.get() is None:
+    if np.dtype(dtype).name not in COMPILED_DTYPES:
         return False
-    moments(np.zeros(1, dtype=dtype), compiled=True)
-    return True
+    return _LOOP.warm(np.zeros(1, dtype=dtype), np.empty(8, dtype=np.float64))
 
 
 def moments(values: np.ndarray, compiled: bool = False) -> tuple[int, int, float, float, float | None, float | None,

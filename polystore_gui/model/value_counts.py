@@ -48,13 +48,18 @@ def _compiled_kernel() -> Kernel | None:
 
 def jit(loop: Callable[..., Any]) -> Any:
     """``loop`` compiled by numba (``nogil``, machine code cached), or None when numba
-    cannot be imported. Compilation itself happens at the first call per argument types."""
+    cannot be imported. Compilation itself happens at the first call per argument types.
+    Where numba finds no folder to cache in (a frozen bundle's code has no source file
+    beside it), the loop is compiled in each process instead."""
     try:
         import numba
     except Exception:  # ImportError, or llvmlite failing to load its library
         return None
     nb: Any = numba  # untyped
-    return nb.njit(cache=True, nogil=True)(loop)
+    try:
+        return nb.njit(cache=True, nogil=True)(loop)
+    except Exception:  # RuntimeError: "cannot cache function ...: no locator available"
+        return nb.njit(nogil=True)(loop)
 
 
 class CompiledLoop:
@@ -71,6 +76,20 @@ class CompiledLoop:
             if not self._compiled:
                 self._compiled.append(jit(self._loop))
             return self._compiled[0]
+
+    def warm(self, *sample: Any) -> bool:
+        """Compile (or read from the cache) the loop for ``sample``'s types by calling it on
+        them; False, and the loop not used again, when that fails (numpy's path then)."""
+        loop = self.get()
+        if loop is None:
+            return False
+        try:
+            loop(*sample)
+        except Exception:  # numba's compile errors (e.g. LLVM missing pieces in a bundle)
+            with self._lock:
+                self._compiled[:] = [None]
+            return False
+        return True
 
 
 def _build_kernel() -> Kernel | None:
@@ -102,8 +121,13 @@ def warm(dtype: np.dtype[Any]) -> bool:
     if kernel is None:
         return False
     dtype = np.dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
-    kernel(np.zeros(1, dtype=dtype), 0 if dtype.kind == "u" else -(1 << (8 * dtype.itemsize - 1)),
-           np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64))
+    try:
+        kernel(np.zeros(1, dtype=dtype), 0 if dtype.kind == "u" else -(1 << (8 * dtype.itemsize - 1)),
+               np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64))
+    except Exception:  # numba's compile errors: numpy counts instead, from now on
+        with _lock:
+            _kernel[:] = [None]
+        return False
     with _lock:
         _ready.add(dtype.str)
     return True

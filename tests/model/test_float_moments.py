@@ -136,3 +136,20 @@ def test_compiled_statistics_of_infinities_and_all_nan(tmp_path, compiled_calls)
     base.test_infinities_count_in_the_extremes_not_in_the_histogram(tmp_path / "inf")
     base.test_all_nan_chunks_and_empty_arrays_give_no_values(tmp_path / "nan")
     assert compiled_calls
+
+
+def test_a_loop_numba_cannot_compile_leaves_numpys_passes(tmp_path, monkeypatch):
+    """numba imports but its compilation fails (as in a bundle missing LLVM pieces): the
+    statistics come from numpy's passes, with no error."""
+    from polystore_gui.model import float_bins
+
+    def broken(*args):
+        raise RuntimeError("LLVM ERROR: no target")
+
+    for module in (float_moments, float_bins):
+        monkeypatch.setattr(module._LOOP, "_compiled", [broken])
+    monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
+    data = np.random.default_rng(13).normal(size=(20, 20)).astype("f4")
+    zarr.create_array(tmp_path / "a", shape=data.shape, chunks=(8, 8), dtype="f4")[:] = data
+    _check_float(_stats(tmp_path / "a", bins=16)["stats"], data, bins=16)
+    assert float_moments._LOOP.get() is None and float_bins._LOOP.get() is None

@@ -213,3 +213,32 @@ def test_statistics_without_numba_stay_exact(tmp_path, no_numba, monkeypatch):
     monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
     data = _uint16_with_missing_chunks(tmp_path)
     _check_exact(_stats(tmp_path / "a")["stats"], data)
+
+
+def test_a_loop_numba_cannot_compile_leaves_numpy_counting(monkeypatch):
+    """numba imports but fails to compile (as LLVM pieces missing in a bundle would): the
+    counts come from numpy, with no error."""
+    _fresh(monkeypatch)
+
+    def broken(*args):
+        raise RuntimeError("LLVM ERROR: no target")
+
+    monkeypatch.setattr(value_counts, "_kernel", [broken])
+    x = _data("uint16", seed=12)
+    assert not warm(x.dtype)
+    assert not compiled_available()
+    offset, counts = count_small_integers(x, compiled=True)
+    want_offset, want = _reference(x)
+    assert offset == want_offset
+    np.testing.assert_array_equal(counts, want)
+
+
+def test_a_loop_with_no_source_file_is_compiled_without_a_cache():
+    """numba caches machine code beside the source file or in the user's cache; code with no
+    source file (a frozen bundle's) cannot be cached: it is compiled in each process."""
+    namespace = {}
+    exec("def twice(values, out):\n    for i in range(values.size):\n        out[i] = 2 * values[i]\n", namespace)
+    loop = value_counts.jit(namespace["twice"])
+    out = np.zeros(3)
+    loop(np.arange(3.0), out)
+    np.testing.assert_array_equal(out, [0, 2, 4])
