@@ -2,10 +2,10 @@
 
 Every statistic of a uint16 array (min, max, mean, std, percentiles, histogram) follows
 exactly from how many times each of its 65,536 values occurs, so counting is the only pass
-over the decoded values. numpy's ``bincount`` widens every value to ``intp`` first and
-holds the GIL while it counts: 2.2-2.5 ns an element, as much as zstd takes to decode it,
-and the two dask threads count one after the other. A compiled loop (numba, ``nogil``)
-counts in 0.3-0.6 ns an element on both cores at once (bench_whole_array, issue 18).
+over the decoded values. numpy's ``bincount`` widens every value to ``intp`` first: 2.2-2.5
+ns an element, as much as zstd takes to decode it (and two threads counted no faster than
+one here). A compiled loop (numba, ``nogil``) counts in 0.3-0.6 ns an element, in place,
+on both cores at once (bench_whole_array, issue 18).
 
 numba is optional at run time: it is imported on first use, and when it cannot be (not
 installed, a frozen bundle without LLVM, ...) numpy's ``bincount`` gives the same counts.

@@ -111,10 +111,10 @@ def test_wide_integers_are_refused():
 
 @pytest.mark.parametrize("dtype", ["uint16", "int16"])
 def test_compiled_count_makes_no_copy_of_the_values(dtype):
-    """numpy's bincount widens every value to intp (8 bytes an element, and holds the GIL
-    while it counts: 2.2-2.5 ns an element, as long as zstd takes to decode it, so exact
-    statistics took 1.3-2.1x the decode floor). The compiled loop counts in place: it
-    allocates the 65,536 counts and nothing per element."""
+    """numpy's bincount widens every value to intp (8 bytes an element; 2.2-2.5 ns an
+    element, as long as zstd takes to decode it, so exact statistics took 1.3-2.1x the
+    decode floor). The compiled loop counts in place: it allocates the 65,536 counts and
+    nothing per element."""
     x = _data(dtype, shape=(2048, 1024), seed=5)
     assert warm(x.dtype)
     count_small_integers(x[:2], compiled=True)  # this thread's count buffer made first
