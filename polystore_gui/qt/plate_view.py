@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any
 
-from qtpy.QtCore import QPoint, QRect, QSize, Qt, Signal
+from qtpy.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from qtpy.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QSplitter, QToolTip, QVBoxLayout,
@@ -282,6 +282,11 @@ class PlateView(QWidget):
         self.plate: PlateSummary | None = None
         self.pixels: dict[str, Any] = {}  # well path -> uint8 thumbnail (for the mosaic)
         self.loading = False
+        # Starts reading a shown plate's thumbnails after the event that showed it (see show_plate).
+        self._start_timer = QTimer(self)
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(0)
+        self._start_timer.timeout.connect(self._start_thumbnails)
 
         self.summary = QLabel(self)
         self.summary.setObjectName("plateSummary")
@@ -355,7 +360,7 @@ class PlateView(QWidget):
                 f"{len(plate.rows)} × {len(plate.columns)} grid, {len(plate.wells)} wells "
                 f"({with_fields} with fields), up to {plate.fields_per_well} fields a well")
         if plate.workspace:
-            text += f"<br>virtual workspace: {_escape(plate.workspace)} (Open Location takes it)"
+            text += f"<br>virtual workspace: {_escape(plate.workspace)} (listed under the virtual_workspace row)"
         if plate.notes:
             text += "<br><span style='color:#b45309'>" + "<br>".join(_escape(n) for n in plate.notes[:6]) + "</span>"
             if len(plate.notes) > 6:
@@ -365,11 +370,20 @@ class PlateView(QWidget):
         self._show_fields(current)
         if not with_fields:
             return
+        # Reading starts once the grid and the table are shown and painted (the caller shows
+        # this view after this returns): decoding threads started now compete with that
+        # GUI-thread work for the interpreter lock (a 140 ms stall measured on 384 wells).
+        self.loading = True
+        self._start_timer.start()
+
+    def _start_thumbnails(self) -> None:
+        generation = self._generation
+        if self.plate is None or not self.loading or self._job is not None:
+            return  # stopped meanwhile, or already reading
         from ..model.plate_thumbs import ThumbnailCache, plate_thumbnails
 
-        self.loading = True
         self._job = self._workers.start(
-            plate_thumbnails, plate, cache=ThumbnailCache(self.cache_folder),
+            plate_thumbnails, self.plate, cache=ThumbnailCache(self.cache_folder),
             on_yield=lambda thumb, g=generation: self._on_thumbnail(g, thumb),
             on_error=lambda exc, g=generation: self._on_thumbnails_failed(g, exc),
             on_finish=lambda g=generation: self._on_thumbnails_finished(g),
@@ -378,6 +392,7 @@ class PlateView(QWidget):
     def stop(self) -> None:
         """Stop reading thumbnails (another plate or none is shown)."""
         self._generation += 1
+        self._start_timer.stop()
         if self._job is not None:
             try:
                 self._job.quit()

@@ -275,3 +275,29 @@ def test_the_tree_kind_column_says_plate(qtbot, make_window, plates, tmp_path):
     images = model.find("disk", str(plates / "screen" / "images"))
     qtbot.waitUntil(lambda: model.index(images.row(), 1, images.parent()).data() == "plate (polystore plate, zarr v2)",
                     timeout=15_000)
+
+
+def test_thumbnails_start_after_the_plate_is_shown_and_not_after_a_stop(qtbot, workers, tmp_path):
+    """Reading starts once the event that showed the plate has returned (decoding threads
+    competed with building and painting the grid and table: a 140 ms stall), and a plate
+    left before then starts no reading at all."""
+    from polystore_gui.model.plate_read import plate_at
+    from polystore_gui.qt.plate_view import PlateView
+
+    folder = write_polystore_plate(tmp_path / "screen")
+    plate = plate_at("disk", str(folder))
+    view = PlateView(workers)
+    qtbot.addWidget(view)
+    view.cache_folder = str(tmp_path / "cache")
+    view.show()
+    view.show_plate(plate)
+    assert view.loading and view._job is None  # nothing competes with this event's painting
+    qtbot.waitUntil(lambda: not view.loading, timeout=20_000)
+    assert set(view.grid.thumbnails) == {w.path for w in plate.wells}
+    view.show_plate(plate)
+    view.stop()
+    from qtpy.QtCore import QCoreApplication
+
+    QCoreApplication.processEvents()  # the turn of the event loop where reading would have started
+    QCoreApplication.processEvents()
+    assert view._job is None and not view.loading
