@@ -33,6 +33,13 @@ def _middle(n: int) -> int:
     return middle_index(n)
 
 
+class _Inserted:
+    """What napari's layer-controls container reads of an ``inserted``/``removed`` event."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def _take(array: Any, axis: int, index: int) -> Any:
     """``array`` with ``axis`` fixed at ``index``, without reading (dask slices lazily)."""
     if type(array).__module__.startswith("dask"):
@@ -148,7 +155,7 @@ class LayerShowMixin:
             call_later(self, 0, lambda: run(steps))
 
     def _removal_steps(self) -> list[Callable[[], object]]:
-        """The shown layers hidden now, and the step that removes them all (when any).
+        """The shown layers hidden now, and the step that removes them all.
 
         All in one turn, as one batch (one garbage collection): removed one a turn, a row
         of napari's layer list painted between two removals raised in its delegate, and
@@ -157,11 +164,13 @@ class LayerShowMixin:
         layers = list(self.viewer.layers) if self.viewer is not None else []
         for layer in layers:
             layer.visible = False
-        return [self._remove_all] if layers else []
+        return [self._remove_all]
 
     def _remove_all(self) -> None:
+        self._build_visuals()  # of layers a newer preview stopped halfway
         if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
             self.viewer.layers.clear()
+        self._drop_orphan_controls()
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:
@@ -174,44 +183,98 @@ class LayerShowMixin:
         if spec.translate is not None:
             kwargs["translate"] = spec.translate
         if spec.kind == "labels":
-            def add_labels() -> None:
-                labels = self.viewer.add_labels(spec.data, **kwargs)
-                labels.editable = False  # a preview never paints into the user's data
-                added.append(labels)
+            def make_labels() -> Any:
+                from napari.layers import Labels
 
-            return [add_labels]
+                labels = Labels(spec.data, **kwargs)
+                labels.editable = False  # a preview never paints into the user's data
+                return labels
+
+            return self._insert_steps(make_labels, added)
         kwargs["rgb"] = spec.rgb
         placeholder = spec.contrast_placeholder
         if spec.channel_axis is None:
             if spec.contrast_limits is not None:
                 kwargs["contrast_limits"] = spec.contrast_limits
 
-            def add_one() -> None:
-                added.append(self._add_image(spec.data, **kwargs))
+            def follow_one(layer: Any) -> None:
                 if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
-                    followed.append((added[-1], placeholder[0]))
+                    followed.append((layer, placeholder[0]))
 
-            return [add_one]
+            return self._insert_steps(lambda: self._make_image(spec.data, **kwargs), added, follow_one)
         # One layer per channel, split here with lazy views: napari's own split indexes
         # each level eagerly, which for a zarr array reads a whole channel at full size.
         levels = spec.data if spec.multiscale else [spec.data]
         channels = int(levels[0].shape[spec.channel_axis])
         limits = spec.contrast_limits if isinstance(spec.contrast_limits, list) else None
 
-        def add_channel(c: int) -> None:
-            views = [_take(level, spec.channel_axis, c) for level in levels]
-            channel_kwargs = dict(kwargs)
-            channel_kwargs["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
+        def channel_kwargs(c: int) -> dict[str, Any]:
+            these = dict(kwargs)
+            these["name"] = spec.channel_names[c] if spec.channel_names else f"{spec.name} [{c}]"
             if limits is not None and c < len(limits):
-                channel_kwargs["contrast_limits"] = limits[c]
+                these["contrast_limits"] = limits[c]
             if spec.colormaps:
-                channel_kwargs["colormap"] = spec.colormaps[c]
-                channel_kwargs["blending"] = "additive"
-            added.append(self._add_image(views if spec.multiscale else views[0], **channel_kwargs))
-            if "contrast_limits" in channel_kwargs and c < len(placeholder):  # sampled, not omero.window
-                followed.append((added[-1], placeholder[c]))
+                these["colormap"] = spec.colormaps[c]
+                these["blending"] = "additive"
+            return these
 
-        return [lambda c=c: add_channel(c) for c in range(channels)]
+        def make_channel(c: int) -> Any:
+            views = [_take(level, spec.channel_axis, c) for level in levels]
+            return self._make_image(views if spec.multiscale else views[0], **channel_kwargs(c))
+
+        def follow_channel(c: int, layer: Any) -> None:
+            if "contrast_limits" in channel_kwargs(c) and c < len(placeholder):  # sampled, not omero.window
+                followed.append((layer, placeholder[c]))
+
+        steps: list[Callable[[], object]] = []
+        for c in range(channels):
+            steps.extend(self._insert_steps(lambda c=c: make_channel(c), added,
+                                            lambda layer, c=c: follow_channel(c, layer)))
+        return steps
+
+    def _insert_steps(self, make: Callable[[], Any], added: list[Any],
+                      then: Callable[[Any], object] | None = None) -> list[Callable[[], object]]:
+        """Three turns for one layer (what napari's ``add_layer`` does in one): the layer made
+        with its layer controls; the layer inserted into napari's list (its model side: dims,
+        selection, the list's row), napari's own builders of the controls and of the vispy
+        visual held back; then its vispy visual built (:meth:`_build_visuals`)."""
+        made: list[Any] = []
+
+        def make_with_controls() -> None:
+            layer = make()
+            # Built before the insertion: the container shows the controls of the active
+            # layer, and the layer inserted becomes the active one.
+            self.qt_viewer.controls._add(_Inserted(layer))
+            made.append(layer)
+
+        def insert() -> None:
+            inserted = self.viewer.layers.events.inserted
+            with inserted.blocker(self.qt_viewer.controls._add), inserted.blocker(self.qt_viewer._on_add_layer_change):
+                self.viewer.layers.append(made[0])
+            added.append(made[0])
+            if then is not None:
+                then(made[0])
+
+        return [make_with_controls, insert, self._build_visuals]
+
+    def _build_visuals(self) -> None:
+        """Build the vispy visual of each listed layer that has none yet (what napari's
+        ``QtViewer`` does at an insertion). Before any removal too: napari's canvas expects
+        a visual for every layer it is told is removed."""
+        if self.qt_viewer is None or self.viewer is None:
+            return
+        canvas = self.qt_viewer.canvas
+        for layer in list(self.viewer.layers):
+            if layer not in canvas.layer_to_visual:
+                self.qt_viewer._add_layer(layer)
+
+    def _drop_orphan_controls(self) -> None:
+        """Layer controls made for a layer that a newer preview kept from being inserted."""
+        controls = self.qt_viewer.controls if self.qt_viewer is not None else None
+        if controls is None or self.viewer is None:
+            return
+        for layer in [layer for layer in controls.widgets if layer not in self.viewer.layers]:
+            controls._remove(_Inserted(layer))
 
     def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Any]:
@@ -248,11 +311,11 @@ class LayerShowMixin:
             call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
 
-    def _add_image(self, data: Any, **kwargs: Any) -> Any:
-        """``viewer.add_image`` for one layer, whose histogram is a :class:`SampledHistogram`
-        (computed in a worker on a bounded sample; napari's own recomputes the whole plane on
-        the GUI thread at every slice). The model is set before the layer joins the viewer:
-        napari's layer controls bind to it when the layer is inserted."""
+    def _make_image(self, data: Any, **kwargs: Any) -> Any:
+        """What ``viewer.add_image`` makes for one layer, whose histogram is a
+        :class:`SampledHistogram` (computed in a worker on a bounded sample; napari's own
+        recomputes the whole plane on the GUI thread at every slice). The model is set before
+        the layer's controls are made: they bind to it."""
         from napari.layers import Image
 
         from .layer_histogram import SampledHistogram
@@ -264,7 +327,6 @@ class LayerShowMixin:
         histogram.use_workers(self._workers.start)
         histogram.events.enabled.connect(lambda _e=None, h=weakref.ref(histogram): self._on_histogram_toggled(h))
         layer._histogram = histogram
-        self.viewer.layers.append(layer)
         return layer
 
     @staticmethod

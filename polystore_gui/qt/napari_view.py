@@ -301,5 +301,6 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             # still queued for the canvas) crashed Mesa's GL in glDrawArrays.
             self.qt_viewer.canvas.native.setUpdatesEnabled(False)
             self.qt_viewer.hide()
+            self._build_visuals()  # of a preview's layer still without one: napari's removal expects it
             self._model.layers.clear()
             self.qt_viewer.close()

@@ -127,9 +127,63 @@ def test_napari_refusing_a_layer_is_said_in_the_pane(qtbot, panel, demo_dir, mon
     def refuse(*_args, **_kwargs):
         raise ValueError("no such colormap")
 
-    monkeypatch.setattr(panel.viewer, "_add_image", refuse)
+    monkeypatch.setattr(panel.viewer, "_make_image", refuse)
     with qtbot.waitSignal(panel.previewFailed, timeout=30_000) as failed:
         panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
     assert failed.args[0] == "napari cannot show this array: no such colormap"
     assert panel.stack.currentWidget() is panel.message
     assert "no such colormap" in panel.message.text()
+
+
+def test_a_layers_controls_come_before_it_and_its_visual_a_turn_after(qtbot, panel, demo_dir):
+    """napari's add_layer builds the layer's controls and vispy visual in the turn that
+    inserts it; here the controls are made in the turn before (the inserted layer becomes
+    the active one, whose controls show) and the visual in a turn after."""
+    qt_viewer = panel.viewer.qt_viewer
+    at_insert = []
+
+    def on_inserted(event):
+        layer = event.value
+        at_insert.append((layer.name, layer in qt_viewer.controls.widgets, layer in qt_viewer.canvas.layer_to_visual))
+
+    panel.viewer.viewer.layers.events.inserted.connect(on_inserted)
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    assert at_insert == [("nuclei", True, False), ("membrane", True, False), ("labels: nuclei", True, False)]
+    layers = list(panel.viewer.viewer.layers)
+    assert all(layer in qt_viewer.canvas.layer_to_visual for layer in layers)
+    assert set(qt_viewer.controls.widgets) == set(layers)
+    assert qt_viewer.controls.currentWidget() is qt_viewer.controls.widgets[layers[0]]  # nuclei's, active
+
+
+@pytest.mark.parametrize("hops", [0, 3])
+def test_a_preview_stopped_halfway_leaves_no_controls_or_visual_behind(qtbot, panel, demo_dir, hops):
+    """The next preview's clear arriving right after the first layer is inserted (its
+    visual not built yet: hops=0), or after the second layer's controls are made but
+    before it is inserted (hops=3, three 0 ms turns later): napari's canvas and controls
+    end empty, with no error."""
+    viewer = panel.viewer.viewer
+    qt_viewer = panel.viewer.qt_viewer
+    seen = []
+
+    def clear_after(n):
+        if n:
+            QTimer.singleShot(0, lambda: clear_after(n - 1))
+            return
+        seen.append(([layer.name for layer in viewer.layers], [layer.name for layer in qt_viewer.canvas.layer_to_visual],
+                     sorted(layer.name for layer in qt_viewer.controls.widgets)))
+        panel.viewer.clear()
+
+    def on_inserted(_event):
+        viewer.layers.events.inserted.disconnect(on_inserted)
+        clear_after(hops)
+
+    viewer.layers.events.inserted.connect(on_inserted)
+    panel.request(IMAGE[0], str(demo_dir / IMAGE[1]))
+    qtbot.waitUntil(lambda: bool(seen) and len(viewer.layers) == 0, timeout=30_000)
+    if hops == 0:
+        assert seen == [(["nuclei"], [], ["nuclei"])]  # inserted, no visual yet
+    else:
+        assert seen == [(["nuclei"], ["nuclei"], ["membrane", "nuclei"])]  # membrane's controls, not inserted
+    assert not qt_viewer.canvas.layer_to_visual and not qt_viewer.controls.widgets
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])  # and the next preview shows as usual
+    assert [layer.name for layer in viewer.layers] == ["plain"]
