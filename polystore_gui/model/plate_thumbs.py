@@ -7,6 +7,12 @@ image metadata says which level and axes; later wells are assumed to be laid out
 so each costs two object reads (the level's array metadata, then its chunk) and falls back
 to reading its own image metadata when the assumption fails.
 
+How the other wells are read depends on the first: when its plane can be read from the
+prefix of one zlib/gzip (or raw) chunk (:mod:`.plate_plane`: polystore's one-chunk wells),
+every well is read so on a few threads; otherwise (pyramids, blosc, zstd, shards) zarr
+reads them BATCH at a time on its own event loop. Remote plates (URLs) are read on the
+threads through the remote store (:mod:`.remote_zarr`), and are not cached on disk.
+
 Thumbnails are kept as 8-bit ``.npy`` files in the user cache folder, in one folder per
 plate keyed by the plate's path and its metadata's modification time, one file per well
 keyed by the well folder's modification time (polystore rewrites a well as a new folder),
