@@ -50,12 +50,16 @@ def test_overlay_layers_are_added_one_a_turn_and_the_outline_ahead(qtbot, viewer
     chunk is clicked, so the first click only shows it."""
     path = demo_dir / "stores" / "experiment.zarr" / "sharded"
     viewer_window.set_inspector_visible(True)
+    # The overlay attached by hand below, once the preview and the scan are both done, so
+    # that no event-loop turn passes between the attachment and the first look.
+    viewer_window.preview.previewShown.disconnect(viewer_window._on_preview_shown)
     with qtbot.waitSignal(viewer_window.inspector.scanFinished, timeout=30_000):
         with qtbot.waitSignal(viewer_window.preview.previewShown, timeout=30_000) as shown:
             viewer_window.preview.request("zarr", str(path))
             viewer_window.inspector.inspect("zarr", str(path))
     viewer = viewer_window.preview.viewer.viewer
     overlay = viewer_window.overlay
+    assert [layer.name for layer in viewer.layers] == ["sharded"]
     viewer_window._on_preview_shown(shown.args[0])  # the overlay attached: one layer in this turn
     assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"] and not overlay.settled()
     overlay.update()  # a scan refresh in the same turn adds nothing more
