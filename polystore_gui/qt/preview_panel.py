@@ -249,6 +249,19 @@ class PreviewPanel(QWidget):
         self._generation += 1
         self._replace_current(None)
 
+    def release_under(self, addresses: list[tuple[str, str]], why: str) -> bool:
+        """Stop previewing what lies at or under any of ``addresses`` (about to be deleted):
+        its reading job quits and its files are released. True if something was shown."""
+        def under(backend: str, path: str) -> bool:
+            return any(backend == b and (path == p or path.startswith(p.rstrip("/") + "/")) for b, p in addresses)
+
+        shown = self._pending if self._pending is not None else (
+            (self.current.backend, self.current.path) if self.current is not None else None)
+        if shown is None or not under(*shown):
+            return False
+        self.show_message(shown[1].rstrip("/").rsplit("/", 1)[-1] or shown[1], why)
+        return True
+
     def show_message(self, title: str, text: str, facts: dict[str, str] | None = None) -> None:
         """A pane for things with nothing to preview (backends, placeholders), with facts below."""
         self._generation += 1

@@ -111,6 +111,9 @@ class EditsMixin:
         if not self.delete_confirmer(entries, names, permanent):
             return
         self.statusBar().showMessage(f"Deleting {len(entries)} item{'s' if len(entries) != 1 else ''}…")
+        # A preview of what goes stops first: its reads would fail midway, and its layers
+        # would be built for data that is being removed.
+        self.preview.release_under([(e.backend, e.path) for e in entries], "Deleted: no longer previewed.")
         self.workers.start(_delete_planned, plans, on_return=lambda results: self._on_deleted(entries, results, left))
 
     def _on_delete_plan_failed(self, exc: BaseException) -> None:

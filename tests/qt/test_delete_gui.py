@@ -157,3 +157,41 @@ def test_a_file_gone_before_delete_is_said_and_nothing_is_asked(make_window, qtb
     qtbot.waitUntil(lambda: "no longer exists" in window.statusBar().currentMessage(), timeout=10_000)
     assert not asked and "Not deleted" in window.statusBar().currentMessage()
     assert (root / "kept.txt").exists()
+
+
+def test_deleting_what_is_being_previewed_stops_its_preview_first(make_window, qtbot, tmp_path, monkeypatch):
+    """The row selected for Delete is being previewed (selecting it asked for that): the
+    preview's reading job is quit and the pane says so before the entry goes, so nothing
+    is read or shown from data being removed."""
+    import threading
+
+    from polystore_gui.model import lazy
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "going.txt").write_text("g")
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    release, tokens = threading.Event(), []
+    real_open = lazy.open_preview
+
+    def slow_open(backend, path, *, cancelled, **kwargs):  # a slow read, held by the test
+        tokens.append(cancelled)
+        assert release.wait(20), "never released"
+        return real_open(backend, path, cancelled=cancelled, **kwargs)
+
+    monkeypatch.setattr(lazy, "open_preview", slow_open)
+    window.delete_confirmer = lambda entries, names, permanent: True
+    _select(window, root / "going.txt")
+    window.preview.request("disk", str(root / "going.txt"))  # what selecting the row asks
+    qtbot.waitUntil(lambda: bool(tokens), timeout=10_000)
+    try:
+        with qtbot.waitSignal(window.deleteFinished, timeout=10_000):
+            window.delete_action.trigger()
+        assert all(token.cancelled for token in tokens)  # every read of it was told to stop
+        assert window.preview.message.text() == "Deleted: no longer previewed."
+        assert window.preview.current is None
+    finally:
+        release.set()
+    assert not (root / "going.txt").exists()
