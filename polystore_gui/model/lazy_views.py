@@ -168,11 +168,29 @@ def lazy_levels(levels: list[Any]) -> list[Any]:
     """
     import dask.array as da
 
+    threads_unless_configured()
     out = []
     for level in levels:
         chunks = _dask_chunks(level)
         out.append(da.from_array(level, chunks=chunks, asarray=True, fancy=False, lock=False, name=False))  # type: ignore[no-untyped-call]
     return out
+
+
+def threads_unless_configured() -> None:
+    """Make dask's threaded scheduler the default, given as a function, unless one is configured.
+
+    With nothing configured, every compute first imports ``distributed`` to look for a
+    default client: 0.3-0.4 s on a preview's first frame, paid in napari's slicing thread
+    while it holds the interpreter lock. The browser never makes a default client (stats
+    and convert pass theirs, or ``scheduler="threads"``, explicitly), and dask takes a
+    scheduler function without that import. A scheduler the user configured (dask's
+    config files, ``DASK_SCHEDULER``) is left as it is.
+    """
+    import dask
+    import dask.threaded
+
+    if dask.config.get("scheduler", None) is None:
+        dask.config.set(scheduler=dask.threaded.get)
 
 
 def _dask_chunks(level: Any) -> Any:

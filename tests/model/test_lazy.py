@@ -142,3 +142,27 @@ def test_the_plane_sampled_for_contrast_is_not_read_twice(tmp_path):
         lazy.set_store_wrapper(None)
     reads = [k for s in stores for k in s.keys if k.startswith("c/")]
     assert reads == ["c/1/0/0"]
+
+
+def test_reading_a_previews_levels_never_imports_distributed(tmp_path):
+    """dask's default scheduler imports ``distributed`` at the first compute to look for a
+    client (0.3-0.4 s of a first frame, with the interpreter lock held); a preview's levels
+    compute on the threaded scheduler without it. Run in a fresh interpreter: this one may
+    have imported distributed already (the LocalCluster tests)."""
+    import subprocess
+    import sys
+
+    zarr.create_array(str(tmp_path / "arr"), shape=(4, 64, 64), chunks=(1, 32, 32), dtype="uint16")[:] = 3
+    code = f"""
+import sys
+import numpy as np
+import zarr
+from polystore_gui.model.lazy_views import lazy_levels
+(level,) = lazy_levels([zarr.open_array({str(tmp_path / "arr")!r}, mode="r")])  # how a pyramid's levels are shown
+plane = np.asarray(level[1])
+assert int(plane.sum()) == 3 * 64 * 64, plane.sum()
+print("distributed" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
