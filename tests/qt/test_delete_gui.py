@@ -20,6 +20,18 @@ def _select(window, *paths):
         selection.select(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
 
 
+def _window_on_one_file(make_window, qtbot, tmp_path, monkeypatch, name):
+    """A window on a folder ``root`` holding the file ``name``, expanded; the trash is a
+    temporary folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / name).write_text(name)
+    window = make_window([root], show=True)
+    expand(window, qtbot, "disk", str(root))
+    return window, root
+
+
 def test_delete_moves_to_the_trash_through_the_real_dialog_and_never_follows_a_link(
         make_window, qtbot, tmp_path, monkeypatch):
     data = tmp_path / "xdg-data"
@@ -104,12 +116,7 @@ def test_delete_plans_in_a_worker_and_the_window_stays_responsive_until_the_dial
 
     from polystore_gui.model import trash
 
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "slow.txt").write_text("s")
-    window = make_window([root], show=True)
-    expand(window, qtbot, "disk", str(root))
+    window, root = _window_on_one_file(make_window, qtbot, tmp_path, monkeypatch, "slow.txt")
     release, planned_on = threading.Event(), []
     real_plan = trash.plan_delete
 
@@ -167,12 +174,7 @@ def test_deleting_what_is_being_previewed_stops_its_preview_first(make_window, q
 
     from polystore_gui.model import lazy
 
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "going.txt").write_text("g")
-    window = make_window([root], show=True)
-    expand(window, qtbot, "disk", str(root))
+    window, root = _window_on_one_file(make_window, qtbot, tmp_path, monkeypatch, "going.txt")
     release, tokens = threading.Event(), []
     real_open = lazy.open_preview
 
