@@ -117,6 +117,7 @@ class PreviewPanel(QWidget):
         # The preview job still running, with its generation: a newer request quits it, so
         # that its reads of a remote store stop on the wire (open_preview checks its token).
         self._preview_job: tuple[int, Any] | None = None
+        self._plate_job: Any = None  # the job asking whether the requested address is a plate
         self._awaiting_viewer = -1  # the generation of the array shown once the viewer is built
         self.size_limit = DEFAULT_SIZE_LIMIT
         self.current: Preview | None = None
@@ -435,11 +436,24 @@ class PreviewPanel(QWidget):
             self.plate_back.hide()
         from ..model.backends.plate import plate_or_well_at
 
-        self._workers.start(
+        if self._plate_job is not None:  # superseded: a remote plate's requests stop on the wire
+            self._plate_job.quit()
+        job = self._workers.start(
             plate_or_well_at, backend, path,
+            pass_cancel=True,
             on_return=lambda found, g=generation: self._on_plate_found(g, found),
-            on_error=lambda exc: log.warning("looking for a plate failed", exc_info=exc),
+            on_error=lambda exc, g=generation: self._on_plate_lookup_failed(g, exc),
+            on_finish=lambda: self._on_plate_job_finished(job),
         )
+        self._plate_job = job
+
+    def _on_plate_job_finished(self, job: Any) -> None:
+        if self._plate_job is job:
+            self._plate_job = None
+
+    def _on_plate_lookup_failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation:  # a superseded lookup was cancelled: nothing to say
+            log.warning("looking for a plate failed", exc_info=exc)
 
     def _on_plate_found(self, generation: int, found: Any) -> None:
         """``found``: (plate, the selected well or None), or None when it is no plate or well."""

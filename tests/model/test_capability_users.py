@@ -100,7 +100,7 @@ def test_conversion_is_written_into_folders_of_local_adapters_only(registered, t
     assert into_remote.error == "an OME-Zarr is written to a folder on disk, not to zarr"
 
 
-def test_a_plate_is_read_wherever_the_adapter_says_paths_are_local(registered, tmp_path):
+def test_a_plate_is_read_wherever_the_adapter_says_paths_are_local(registered, tmp_path, monkeypatch):
     from polystore_gui.model.backends.plate import plate_at  # the entry point: it asks the adapter
     from tests.plates import write_tiff_plate
 
@@ -110,4 +110,10 @@ def test_a_plate_is_read_wherever_the_adapter_says_paths_are_local(registered, t
     plate = plate_at("w1_local", str(folder))
     assert plate is not None and plate.kind == "tiff-plate" and len(plate.wells) == 2
     assert plate_at("w1_volatile", str(folder)) is None  # not this machine's folder, whatever it is named
-    assert plate_at("zarr", "s3://bucket/plate.zarr") is None  # a remote store: no request made here
+    # A remote store's plate is read by the reader registered for its backend (plate_remote),
+    # never as a local folder.
+    from polystore_gui.model.backends import plate as plate_module
+
+    asked = []
+    monkeypatch.setitem(plate_module._REMOTE_READERS, "zarr", lambda b, p, check: asked.append((b, p)))
+    assert plate_at("zarr", "s3://bucket/plate.zarr") is None and asked == [("zarr", "s3://bucket/plate.zarr")]

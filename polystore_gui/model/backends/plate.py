@@ -38,8 +38,10 @@ def _is_local(backend: str, path: str) -> bool:
         return False
 
 
-def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSummary | None:
-    """The plate rooted at ``backend:path``; None when it is not a plate."""
+def plate_at(backend: str, path: str, *, check_fields: bool = False,
+             cancelled: Callable[[], bool] | None = None) -> PlateSummary | None:
+    """The plate rooted at ``backend:path``; None when it is not a plate. ``cancelled``: the
+    job's token; a remote store's requests stop on the wire when it says so."""
     if _is_local(backend, path):
         from ..plate_read import plate_at as local_plate_at
 
@@ -48,7 +50,12 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSum
             _note_workspace(plate.workspace.removeprefix("virtual_workspace:"))
         return plate
     reader = _REMOTE_READERS.get(backend)
-    return reader(backend, path, check_fields) if reader is not None else None
+    if reader is None:
+        return None
+    from ..remote_zarr import read_session
+
+    with read_session(cancelled):
+        return reader(backend, path, check_fields)
 
 
 def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
@@ -330,10 +337,11 @@ def _register() -> None:
 _register()
 
 
-def plate_or_well_at(backend: str, path: str) -> tuple[PlateSummary, WellSummary | None] | None:
+def plate_or_well_at(backend: str, path: str, *,
+                     cancelled: Callable[[], bool] | None = None) -> tuple[PlateSummary, WellSummary | None] | None:
     """The plate at ``backend:path``, or the plate of the well there with that well; None
-    for anything else (what the plate view shows for a selection)."""
-    plate = plate_at(backend, path)
+    for anything else (what the plate view shows for a selection). ``cancelled``: see plate_at."""
+    plate = plate_at(backend, path, cancelled=cancelled)
     if plate is not None:
         return plate, None
     found = well_at(backend, path)
