@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .safe_files import NotRegularFileError, open_regular
 from .zarr_nodes import V2_ARRAY, V3_META, CorruptMetadataError, _load_json, chunk_key_encoding
 
 READ_BLOCK = 1 << 18  # compressed bytes read at a time
@@ -57,8 +58,13 @@ def read_document(path: str) -> Any:
 
 
 def open_chunk(path: str) -> Any:
-    """A chunk file opened for reading (one object read); FileNotFoundError when absent."""
-    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    """A chunk file opened for reading (one object read); FileNotFoundError when absent,
+    CorruptMetadataError when it is no regular file (a FIFO would block the open until a
+    writer came, a device read for ever)."""
+    try:
+        return open_regular(path)
+    except NotRegularFileError as exc:
+        raise CorruptMetadataError(f"chunk {os.path.basename(path)} is not a file: {exc.strerror}") from exc
 
 
 def _simple_dtype(text: Any) -> np.dtype[Any] | None:
@@ -119,23 +125,30 @@ def _array(level_path: str, zarr_format: int) -> _Array | None:
 def _prefix_bytes(handle: Any, compressed: bool, start: int, length: int) -> bytes | None:
     """Bytes ``start`` to ``start + length`` of the chunk's decoded stream; None when it
     ends before them. Reads and inflates no further than their end."""
-    if not compressed:
-        handle.seek(start)
-        data = handle.read(length)
-        return data if len(data) == length else None
-    inflate = zlib.decompressobj(_ANY_HEADER)
     out = bytearray()
+    if not compressed:  # read a block at a time: a hostile declared size is never one allocation
+        handle.seek(start)
+        while len(out) < length:
+            block = handle.read(min(READ_BLOCK, length - len(out)))
+            if not block:
+                return None
+            out += block
+        return bytes(out)
+    inflate = zlib.decompressobj(_ANY_HEADER)
     skip, need = start, length
     pending = b""
+    at_end = False
     while need:
         if not pending:
             if inflate.eof:
                 return None
             pending = handle.read(READ_BLOCK)
-            if not pending:
-                return None
-        piece = inflate.decompress(pending, skip + need)
+            at_end = at_end or not pending
+        # Skipped planes are inflated a bounded piece at a time, not all held at once.
+        piece = inflate.decompress(pending, min(skip, 4 * READ_BLOCK) if skip else need)
         pending = inflate.unconsumed_tail
+        if not piece and at_end:  # the file ended and zlib holds no more output
+            return None
         if skip:
             dropped = min(skip, len(piece))
             piece, skip = piece[dropped:], skip - dropped
@@ -174,8 +187,8 @@ def read_plane(level_path: str, zarr_format: int,
         handle = open_chunk(path)
     except FileNotFoundError:  # never written: the fill value throughout
         fill = array.fill_value if isinstance(array.fill_value, int | float) else 0
-        full = np.full(array.shape[-2:], fill, array.dtype)
-        return Plane(full[key[-2], key[-1]], array.shape, str(array.dtype))
+        full = np.broadcast_to(np.asarray(fill, array.dtype), array.shape[-2:])  # no plane-sized allocation
+        return Plane(np.ascontiguousarray(full[key[-2], key[-1]]), array.shape, str(array.dtype))
     try:
         with handle:
             data = _prefix_bytes(handle, array.compressed, plane_index * plane_bytes, plane_bytes)

@@ -155,3 +155,84 @@ def test_closing_the_thumbnails_early_leaves_no_decoder_thread(tmp_path, monkeyp
     assert [next(thumbs).well for _ in range(3)] == [w.path for w in plate.wells[:3]]
     thumbs.close()  # another plate was selected
     assert not [t for t in threading.enumerate() if t.name.startswith("plate-thumbs")]
+
+
+def test_a_chunk_that_is_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    """Opening a FIFO for reading blocks until a writer comes: a hostile 'chunk' hung a
+    thumbnail thread (and the plate view's close, which waits for it) for ever."""
+    import threading
+
+    data = _data((2, 40, 50))
+    path = _v2(tmp_path / "a.zarr", data, (2, 40, 50), "zlib")
+    chunk = tmp_path / "a.zarr" / "0" / "0" / "0"
+    chunk.unlink()
+    os.mkfifo(chunk)
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_outcome(path)), daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # let the stuck reader go before failing
+        os.close(os.open(chunk, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+    assert outcome and isinstance(outcome[0], CorruptMetadataError) and "not a file" in str(outcome[0])
+
+
+def _outcome(path):
+    try:
+        return read_plane(path, 2, _key((0,)))
+    except Exception as exc:
+        return exc
+
+
+def test_a_huge_declared_plane_reads_no_more_than_the_chunk_holds(tmp_path, monkeypatch):
+    """A hostile .zarray declaring a 2 Gi-element plane over a small raw chunk: the reader
+    asked the file for the whole declared size in one read (one allocation of that size)."""
+    import json
+
+    path = tmp_path / "h.zarr"
+    path.mkdir()
+    (path / ".zarray").write_text(json.dumps({
+        "zarr_format": 2, "shape": [1, 65536, 32768], "chunks": [1, 65536, 32768], "dtype": "<u1",
+        "compressor": None, "fill_value": 0, "order": "C", "filters": None}))
+    (path / "0.0.0").write_bytes(b"\0" * 1000)
+    asked = []
+    real_open = plate_plane.open_chunk
+
+    def watching_open(chunk_path):
+        handle = real_open(chunk_path)
+        real_read = handle.read
+
+        def read(n=-1):
+            asked.append(n)
+            return real_read(n)
+
+        handle.read = read
+        return handle
+
+    monkeypatch.setattr(plate_plane, "open_chunk", watching_open)
+    with pytest.raises(CorruptMetadataError, match="ends before the plane"):
+        read_plane(str(path), 2, _key((0,)))
+    assert asked and max(asked) <= plate_plane.READ_BLOCK
+
+
+def test_a_missing_chunk_of_a_huge_declared_plane_allocates_only_the_strided_plane(tmp_path, monkeypatch):
+    """The fill-value plane of a never-written chunk was made at the declared plane's size
+    (4 GiB here) before being strided down to a thumbnail."""
+    import json
+    import tracemalloc
+
+    path = tmp_path / "h.zarr"
+    path.mkdir()
+    (path / ".zarray").write_text(json.dumps({
+        "zarr_format": 2, "shape": [1, 65536, 65536], "chunks": [1, 65536, 65536], "dtype": "<u1",
+        "compressor": None, "fill_value": 5, "order": "C", "filters": None}))
+    real_array = plate_plane._array
+    tracemalloc.start()
+    try:  # the metadata read (its 64 MiB cap's buffer) is not what is measured
+        monkeypatch.setattr(plate_plane, "_array", lambda *a: (real_array(*a), tracemalloc.reset_peak())[0])
+        plane = read_plane(str(path), 2, lambda shape: (0, slice(None, None, 1024), slice(None, None, 1024)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert plane is not None and plane.pixels.shape == (64, 64) and (plane.pixels == 5).all()
+    assert peak < 8 << 20
