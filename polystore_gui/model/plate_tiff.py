@@ -11,6 +11,7 @@ channels, then time and z, each plane read from its file only when shown.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from collections import Counter
@@ -21,6 +22,8 @@ from .plate_summary import TIFF_PLATE, FieldSummary, PlateSummary, WellSummary
 
 if TYPE_CHECKING:
     from .preview_types import Preview
+
+log = logging.getLogger(__name__)
 
 MAX_TIFF_SCAN = 200_000  # entries of a folder looked at for plate TIFF names
 # Every selected folder is asked whether it is a plate: one whose first entries hold no
@@ -172,11 +175,31 @@ def _read_plane(path: str) -> Any:
         return tif.pages[0].asarray()
 
 
+def _read_plane_as(path: str, shape: tuple[int, ...], dtype: Any) -> Any:
+    """``_read_plane``, or zeros of the site's plane ``shape`` and ``dtype`` when the file
+    cannot be read (removed since, not a TIFF) or holds a plane of another shape or dtype:
+    it is read in napari's slicing, where an error is a traceback and a wrong plane breaks
+    the stack. Logged."""
+    import numpy as np
+
+    try:
+        plane = _read_plane(path)
+    except Exception as exc:  # any reader's failure is this plane's, never the stack's
+        log.warning("plate TIFF %s not read (%s): shown as 0", path, exc)
+        return np.zeros(shape, dtype)
+    if plane.shape != tuple(shape) or plane.dtype != dtype:
+        log.warning("plate TIFF %s holds a %s %s plane, not the site's %s %s: shown as 0",
+                    path, plane.shape, plane.dtype, tuple(shape), dtype)
+        return np.zeros(shape, dtype)
+    return plane
+
+
 def site_preview(backend: str, path: str, *, files: tuple[str, ...], **_options: Any) -> Preview:
     """A TIFF plate's field (site) ``files`` as one image: (time,) z, y, x per channel, the
     channels as napari channels; each plane is read from its file only when shown. Files
-    whose names say no channel, z or time point of this site, or whose plane differs from
-    the first file's in shape or dtype, are left out with a note. ``path``: the first file
+    whose names say no channel, z or time point of this site are left out; a plane that
+    differs from the first file's in shape or dtype, or cannot be read when shown, shows
+    as 0 (logged). ``path``: the first file
     (the field's address), which a single file is previewed as."""
     import dask.array
     import numpy as np
@@ -206,14 +229,14 @@ def site_preview(backend: str, path: str, *, files: tuple[str, ...], **_options:
     missing = len(channels) * len(times) * len(zs) - len(grid)
     if missing:
         notes.append(f"{missing} planes of this site have no file: shown as 0")
-    delayed_read = delayed(_read_plane, pure=True)
+    delayed_read = delayed(_read_plane_as, pure=True)
     da: Any = dask.array  # untyped
 
     def plane(c: int, t: int, z: int) -> Any:
         f = grid.get((c, t, z))
         if f is None:
             return da.zeros(plane_shape, dtype)
-        return da.from_delayed(delayed_read(f), plane_shape, dtype)
+        return da.from_delayed(delayed_read(f, plane_shape, dtype), plane_shape, dtype)
 
     stack = da.stack([da.stack([da.stack([plane(c, t, z) for z in zs]) for t in times]) for c in channels])
     axes: tuple[str, ...] = ("c", "t", "z", "y", "x")

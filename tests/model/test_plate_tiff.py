@@ -86,3 +86,27 @@ def test_files_not_named_as_plate_tiffs_are_refused_clearly(tmp_path):
     _tiff(tmp_path / "x.tif", 1)
     with pytest.raises(ValueError, match="none of the field's files is named as a plate TIFF"):
         site_preview("disk", str(tmp_path / "x.tif"), files=(str(tmp_path / "x.tif"),))
+
+
+def test_a_site_plane_of_another_shape_dtype_or_gone_shows_as_zeros_not_an_error(tmp_path):
+    """A field's planes are read when shown, in napari's slicing: a file whose plane is not
+    the first file's shape or dtype, garbage, or removed since the plate was read raised
+    there (a traceback in napari's slicing thread, the canvas left on the last plane)."""
+    folder = tmp_path / "plate"
+    for z in (1, 2, 3, 4):
+        _tiff(folder / f"A01_s1_w1_z{z}.tif", z)
+    _tiff(folder / "B01_s1_w1_z1.tif", 0)
+    _tiff(folder / "A01_s1_w1_z2.tif", 2, shape=(5, 7))
+    _tiff(folder / "A01_s1_w1_z3.tif", 3, dtype=np.float32)
+    plate = plate_at("disk", str(folder))
+    field = plate.wells[0].fields[0]
+    preview = site_preview(field.backend, field.path, files=field.files)
+    (folder / "A01_s1_w1_z4.tif").write_bytes(b"not a tiff")
+    (layer,) = preview.layers
+    assert layer.shape == (4, 12, 10)
+    assert (np.asarray(layer.data[0]) == 1).all()
+    for z in (1, 2, 3):
+        plane = np.asarray(layer.data[z])
+        assert plane.shape == (12, 10) and plane.dtype == np.uint16 and (plane == 0).all()
+    (folder / "A01_s1_w1_z1.tif").unlink()
+    assert (np.asarray(layer.data[0]) == 0).all()
