@@ -85,12 +85,17 @@ def fitted_columns(viewport: int, wanted: list[int], samples: list[int]) -> list
     """The tree's column widths for a ``viewport`` this wide, from what each column's shown
     cells and title want (``wanted``, Name first) and the font's sample widths (``samples``).
 
-    Every column but Name: its content (never under its title), at most its sample width
-    (the widest common cell: a rarer longer one is elided rather than pushing Kind away). Name: its content up to ``NAME_CAP`` of the viewport, never under its own
-    minimum, never so wide that Kind leaves the viewport, and at least what the viewport
-    has left beside the others (no empty gap).
+    Every column but Name: its whole content (never under its title) when Name's content
+    and all of theirs fit the viewport; otherwise at most its sample width (the widest
+    common cell: a rarer longer one, such as a backend's "needs context: …", is elided
+    rather than pushing Kind away). Name: its content up to ``NAME_CAP`` of the viewport,
+    never under its own minimum, never so wide that Kind leaves the viewport, and at
+    least what the viewport has left beside the others (no empty gap).
     """
-    others = [min(want, sample) for want, sample in zip(wanted[1:], samples[1:])]
     name_minimum = samples[0] - 60
+    whole = wanted[1:]
+    if max(name_minimum, min(wanted[0], int(viewport * NAME_CAP))) + sum(whole) <= viewport:
+        return [viewport - sum(whole), *whole]  # everything fits: nothing elided, the rest to Name
+    others = [min(want, sample) for want, sample in zip(wanted[1:], samples[1:])]
     name = max(name_minimum, min(wanted[0], int(viewport * NAME_CAP), viewport - others[0]), viewport - sum(others))
     return [name, *others]

@@ -100,6 +100,19 @@ def test_a_sensible_saved_splitter_is_restored(make_window, qtbot, tmp_path):
     assert abs(window.splitter.sizes()[0] - wanted[0]) <= 2
 
 
+def test_columns_elide_only_when_the_tree_has_no_room_for_them():
+    from polystore_gui.qt.window_layout import fitted_columns
+
+    samples = [200, 120, 70, 80, 60, 130]
+    wanted = [150, 260, 60, 80, 60, 130]  # a long Kind (a backend's "needs context: …")
+    roomy = fitted_columns(900, wanted, samples)
+    assert roomy[1:] == wanted[1:] and sum(roomy) == 900  # all of Kind shows; Name takes the rest
+    assert roomy[0] >= wanted[0]
+    narrow = fitted_columns(560, wanted, samples)
+    assert narrow[1] == 120  # Kind elided to its common width rather than pushing the rest away
+    assert narrow[0] >= samples[0] - 60
+
+
 def test_fit_into_and_inspector_sizes():
     assert fit_into(QRect(100, 50, 3000, 2000), QRect(0, 0, 1600, 1000)) == QRect(0, 0, 1600, 1000)
     assert fit_into(QRect(1500, 900, 400, 300), QRect(0, 0, 1600, 1000)) == QRect(1200, 700, 400, 300)
