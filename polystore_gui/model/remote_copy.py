@@ -363,10 +363,10 @@ async def _upload_all(store: RemoteStore, prefix: str, files: list[tuple[str, st
     async def one(relative: str, path: str) -> None:
         if cancelled():
             raise RemoteCancelled("the copy")
-        with open(path, "rb") as f:
-            data = f.read()
         key = f"{prefix}/{relative}" if relative else prefix
-        async with gate:
+        async with gate:  # read in its turn: a file waiting for the gate holds no memory
+            with open(path, "rb") as f:
+                data = f.read()
             written.append(key)  # before the request: a put cancelled mid-way may still land, and is deleted too
             try:
                 store._counted()

@@ -59,3 +59,44 @@ def test_the_other_fetches_are_stopped_before_the_failure_is_raised():
         raise AssertionError("the failure was not raised")
 
     assert asyncio.run(run()) == [1, 2]
+
+
+def test_an_upload_holds_no_more_files_in_memory_than_it_sends_at_once(tmp_path, monkeypatch):
+    """Every file of an upload was read into memory before waiting for its turn to be sent:
+    a copy to S3 held the whole dataset in memory (CONCURRENCY puts at a time)."""
+    import obstore
+
+    files = []
+    for n in range(100):
+        path = tmp_path / f"c{n}"
+        path.write_bytes(bytes([n]) * 1000)
+        files.append((f"0/{n}", str(path)))
+    read_before_first_put: list[int] = []
+    opened = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        if str(path).startswith(str(tmp_path)):
+            opened.append(path)
+        return real_open(path, *args, **kwargs)
+
+    sent = []
+
+    async def put_async(client, key, data):
+        await asyncio.sleep(0)
+        read_before_first_put.append(len(opened) - len(sent))  # files read and not yet sent
+        sent.append(key)
+
+    class Store:
+        client = None
+
+        def _counted(self):
+            pass
+
+    monkeypatch.setattr(obstore, "put_async", put_async)
+    monkeypatch.setattr("builtins.open", counting_open)
+    report = remote_copy.CopyReport("src", "dest")
+    written: list[str] = []
+    asyncio.run(remote_copy._upload_all(Store(), "dest", files, written, report, 100_000, lambda: False, None))
+    assert len(written) == 100
+    assert max(read_before_first_put) <= remote_copy.CONCURRENCY
