@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .value_counts import CompiledLoop
+from .value_counts import CompiledLoop, native, native_dtype
 from .whole_array import WholeArrayError
 
 COMPILED_DTYPES = ("float32", "float64")
@@ -58,8 +58,9 @@ def warm(dtype: np.dtype[Any]) -> bool:
     it; True when ``histograms(..., compiled=True)`` then uses the compiled loop."""
     if np.dtype(dtype).name not in COMPILED_DTYPES:
         return False
-    scalar = np.dtype(dtype).type  # the argument types of histograms' calls (read-only edges too)
-    return _LOOP.warm(np.zeros(1, dtype=dtype), _edges(np.dtype(dtype).str, 1, 0.0, 1.0), scalar(0), scalar(1),
+    dtype = native_dtype(dtype)
+    scalar = dtype.type  # the argument types of histograms' calls (read-only edges too)
+    return _LOOP.warm(np.zeros(1, dtype=dtype), _edges(dtype.str, 1, 0.0, 1.0), scalar(0), scalar(1),
                       scalar(1), np.zeros(1, dtype=np.int64))
 
 
@@ -79,6 +80,7 @@ def histograms(values: np.ndarray, bins: tuple[int, ...], low: float, high: floa
                compiled: bool = False) -> list[np.ndarray]:
     """``np.histogram(finite values, b, range=(low, high))[0]`` as int64 for each ``b`` in
     ``bins``; with the compiled loop when ``compiled`` and numba imports."""
+    values = native(values)
     if values.dtype.kind == "f" and any(_edges(values.dtype.str, b, low, high) is None for b in bins):
         values = values.astype(np.float64)  # bins narrower than the dtype's spacing: numpy has no such edges
         if any(_edges(values.dtype.str, b, low, high) is None for b in bins):

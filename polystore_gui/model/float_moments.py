@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .value_counts import CompiledLoop
+from .value_counts import CompiledLoop, native, native_dtype
 
 COMPILED_DTYPES = ("float32", "float64")
 BLOCK = 1024
@@ -75,7 +75,7 @@ def warm(dtype: np.dtype[Any]) -> bool:
     it; True when ``moments(..., compiled=True)`` then uses the compiled loop."""
     if np.dtype(dtype).name not in COMPILED_DTYPES:
         return False
-    return _LOOP.warm(np.zeros(1, dtype=dtype), np.empty(8, dtype=np.float64))
+    return _LOOP.warm(np.zeros(1, dtype=native_dtype(dtype)), np.empty(8, dtype=np.float64))
 
 
 def moments(values: np.ndarray, compiled: bool = False) -> tuple[int, int, float, float, float | None, float | None,
@@ -87,7 +87,7 @@ def moments(values: np.ndarray, compiled: bool = False) -> tuple[int, int, float
     if loop is None:
         return None
     out = np.empty(8, dtype=np.float64)
-    loop(np.ascontiguousarray(values).reshape(-1), out)
+    loop(np.ascontiguousarray(native(values)).reshape(-1), out)
     nan, n, lo, hi, flo, fhi, mean, m2 = (float(v) for v in out)
     return (int(nan), int(n), lo, hi, None if math.isnan(flo) else flo, None if math.isnan(fhi) else fhi, mean, m2)
 

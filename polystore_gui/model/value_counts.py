@@ -38,6 +38,19 @@ _loading: dict[str, threading.Thread] = {}
 _buffers = threading.local()  # a zeroed count buffer per thread and width, reused
 
 
+def native(values: np.ndarray) -> np.ndarray:
+    """``values`` in the machine's byte order (a copy when byte-swapped, as zarr v2's '>u2'
+    or '>f4' chunks are): numba compiles no loop for a byte-swapped dtype, and a view of
+    swapped bytes as native numbers counts other values."""
+    return values if values.dtype.isnative else values.astype(values.dtype.newbyteorder("="))
+
+
+def native_dtype(dtype: Any) -> np.dtype[Any]:
+    """``dtype`` in the machine's byte order (the dtype the compiled loops are warmed for)."""
+    found: np.dtype[Any] = np.dtype(dtype)
+    return found if found.isnative else found.newbyteorder("=")
+
+
 def _compiled_kernel() -> Kernel | None:
     """The compiled counting loop, built on first call (None when numba cannot be imported)."""
     with _lock:
@@ -120,7 +133,7 @@ def warm(dtype: np.dtype[Any]) -> bool:
     kernel = _compiled_kernel()
     if kernel is None:
         return False
-    dtype = np.dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
+    dtype = native_dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
     try:
         kernel(np.zeros(1, dtype=dtype), 0 if dtype.kind == "u" else -(1 << (8 * dtype.itemsize - 1)),
                np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64))
@@ -137,7 +150,7 @@ def prefetch(dtype: np.dtype[Any]) -> threading.Thread | None:
     """Start ``warm(dtype)`` in a background thread (once per dtype and process), so that
     loading numba (a few tenths of a second) overlaps the first chunks, which numpy counts
     meanwhile. Returns the thread, or None when the loop is ready already."""
-    dtype = np.dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
+    dtype = native_dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
     with _lock:
         if dtype.str in _ready:
             return None
@@ -176,6 +189,7 @@ def count_small_integers(x: np.ndarray, compiled: bool = False) -> tuple[int, np
         return 0, None
     if x.dtype.kind == "b":
         x = x.view(np.uint8)
+    x = native(x)
     if x.dtype.kind not in "iu" or x.dtype.itemsize > 2:
         raise TypeError(f"count_small_integers counts 8- and 16-bit integers, not {x.dtype}")
     bits = 8 * x.dtype.itemsize

@@ -242,3 +242,27 @@ def test_a_loop_with_no_source_file_is_compiled_without_a_cache():
     out = np.zeros(3)
     loop(np.arange(3.0), out)
     np.testing.assert_array_equal(out, [0, 2, 4])
+
+
+def test_big_endian_values_use_the_compiled_loops_and_never_turn_them_off():
+    """numba compiles no loop for a byte-swapped dtype (zarr v2's '>u2', '>f4'): warming
+    for one turned the compiled loops off for the whole process, and a big-endian chunk
+    given to a loop compiled for the native dtype raised numba's TypingError (the
+    statistics failed with its traceback)."""
+    pytest.importorskip("numba")
+    from polystore_gui.model import float_bins, float_moments, value_counts
+
+    ints = np.arange(-300, 700, dtype=">i2")
+    floats = np.linspace(-5, 5, 1001).astype(">f4")
+    assert value_counts.warm(np.dtype("<i2")) and float_moments.warm(np.dtype("<f4"))
+    assert float_bins.warm(np.dtype("<f4"))
+    offset, counts = value_counts.count_small_integers(ints, compiled=True)
+    assert offset == -300 and (counts == 1).all()
+    native = floats.astype("<f4")
+    assert float_moments.moments(floats, compiled=True) == float_moments.moments(native, compiled=True)
+    assert [list(h) for h in float_bins.histograms(floats, (7,), -5.0, 5.0, compiled=True)] == [
+        list(np.histogram(native, 7, (-5.0, 5.0))[0])]
+    assert value_counts.warm(np.dtype(">u2")) and float_moments.warm(np.dtype(">f4"))
+    assert float_bins.warm(np.dtype(">f8"))
+    assert value_counts.warm(np.dtype("<u2")) and float_moments.warm(np.dtype("<f4"))
+    assert float_bins.warm(np.dtype("<f4"))
