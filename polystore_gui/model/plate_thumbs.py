@@ -223,7 +223,11 @@ def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple
 def _tiff_thumbnail(path: str, edge: int) -> Thumbnail:
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    from .safe_files import open_regular
+
+    # Only a regular file: a FIFO's open waits for a writer for ever (the plate's thumbnails
+    # never finished), a device is read for ever.
+    with open_regular(path) as fh, tifffile.TiffFile(fh) as tif:
         page = tif.pages[0]
         data = page.asarray()
     shape = tuple(int(s) for s in data.shape)

@@ -242,3 +242,25 @@ def test_a_plate_stores_kind_says_plate(tmp_path, version):
 
     zarr.open_group(str(plain), mode="w", zarr_format=2)
     assert describe_disk_entry(entry_for_path("disk", str(plain))).kind is EntryKind.ZARR_STORE
+
+
+def test_a_tiff_plate_well_whose_file_is_a_fifo_fails_alone_without_hanging(tmp_path):
+    """A well's TIFF that is a FIFO: opening it waited for a writer for ever, so the plate's
+    thumbnails never finished (and closing the plate waited on that thread)."""
+    import threading
+
+    folder = write_tiff_plate(tmp_path / "p", ["A01_s1_w1.tif", "B02_s1_w1.tif", "C03_s1_w1.tif"])
+    (folder / "B02_s1_w1.tif").unlink()
+    os.mkfifo(folder / "B02_s1_w1.tif")
+    plate = plate_at("disk", str(folder))
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(plate_thumbnails(plate, cache=None)), daemon=True)
+    reader.start()
+    reader.join(15)
+    if reader.is_alive():  # let the stuck reader go before failing
+        os.close(os.open(folder / "B02_s1_w1.tif", os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(15)
+        pytest.fail("the thumbnails waited on the FIFO")
+    by_well = {t.well: t for t in got}
+    assert by_well["A01"].pixels is not None and by_well["C03"].pixels is not None
+    assert by_well["B02"].pixels is None and "not a regular file" in by_well["B02"].error
