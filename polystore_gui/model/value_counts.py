@@ -32,6 +32,7 @@ COMPILED_FROM = 1 << 26
 Kernel = Callable[[np.ndarray, int, np.ndarray], tuple[int, int]]
 
 _lock = threading.Lock()
+_build_lock = threading.Lock()  # held while numba loads (not _lock: see _compiled_kernel)
 _kernel: list[Kernel | None] = []  # [] until tried; [None]: numba cannot be imported
 _ready: set[str] = set()  # dtypes whose loop is compiled (or read from numba's cache)
 _loading: dict[str, threading.Thread] = {}
@@ -52,10 +53,14 @@ def native_dtype(dtype: Any) -> np.dtype[Any]:
 
 
 def _compiled_kernel() -> Kernel | None:
-    """The compiled counting loop, built on first call (None when numba cannot be imported)."""
-    with _lock:
+    """The compiled counting loop, built on first call (None when numba cannot be imported).
+    Built under a lock of its own: numba's import takes tenths of a second, during which
+    the counts (which take ``_lock`` to ask whether the loop is ready) go on with numpy."""
+    with _build_lock:
         if not _kernel:
-            _kernel.append(_build_kernel())
+            built = _build_kernel()
+            with _lock:
+                _kernel.append(built)
         return _kernel[0]
 
 

@@ -266,3 +266,35 @@ def test_big_endian_values_use_the_compiled_loops_and_never_turn_them_off():
     assert float_bins.warm(np.dtype(">f8"))
     assert value_counts.warm(np.dtype("<u2")) and float_moments.warm(np.dtype("<f4"))
     assert float_bins.warm(np.dtype("<f4"))
+
+
+def test_counting_goes_on_with_numpy_while_numba_loads(monkeypatch):
+    """numba's import (tenths of a second) ran under the module's lock, which every chunk's
+    count takes to ask whether the loop is ready: the counts waited for the import instead
+    of going on with numpy meanwhile."""
+    import threading
+
+    loading = threading.Event()
+    release = threading.Event()
+
+    def slow_jit(loop):
+        loading.set()
+        release.wait(30)
+        return None  # as if numba could not be imported
+
+    monkeypatch.setattr(value_counts, "_kernel", [])
+    monkeypatch.setattr(value_counts, "_ready", set())
+    monkeypatch.setattr(value_counts, "_loading", {})
+    monkeypatch.setattr(value_counts, "jit", slow_jit)
+    try:
+        thread = prefetch(np.dtype("uint16"))
+        assert loading.wait(10)
+        counted = []
+        counter = threading.Thread(target=lambda: counted.append(
+            count_small_integers(np.arange(10, dtype=np.uint16), compiled=True)), daemon=True)
+        counter.start()
+        counter.join(10)
+        assert counted and counted[0][0] == 0 and (counted[0][1] == 1).all()
+    finally:
+        release.set()
+        thread.join(10)
