@@ -111,14 +111,19 @@ class ThumbnailCache:
         path = self._well_file(plate, well, edge)
         if path is None:
             return
+        temporary = None
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
             with os.fdopen(fd, "wb") as out:
                 np.save(out, pixels, allow_pickle=False)
             os.replace(temporary, path)
-        except OSError:
-            pass  # a cache that cannot be written only costs the next opening time
+        except OSError:  # a cache that cannot be written only costs the next opening time
+            if temporary is not None:  # a half-written file is not left in the cache folder
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
 
 
 def _well_source(plate: PlateSummary, well: WellSummary) -> str:

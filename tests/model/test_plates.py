@@ -264,3 +264,20 @@ def test_a_tiff_plate_well_whose_file_is_a_fifo_fails_alone_without_hanging(tmp_
     by_well = {t.well: t for t in got}
     assert by_well["A01"].pixels is not None and by_well["C03"].pixels is not None
     assert by_well["B02"].pixels is None and "not a regular file" in by_well["B02"].error
+
+
+def test_a_thumbnail_cache_write_that_fails_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A full disk (or any write error) after the temporary file was made left a .tmp file
+    in the user's cache folder for every well of every plate opened."""
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.4", wells=["A/1", "B/3"], levels=1, edge=16)
+    plate = plate_at("disk", str(path))
+    cache = ThumbnailCache(str(tmp_path / "cache"))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full_disk)
+    found = list(plate_thumbnails(plate, cache=cache))
+    assert [t.pixels is not None for t in found] == [True, True]
+    left = [name for _, _, names in os.walk(tmp_path / "cache") for name in names]
+    assert left == []
