@@ -13,8 +13,8 @@ Four layers over the previewed image, all at chunk resolution (a million chunks 
   the canvas.
 
 A click on the canvas (press and release without a drag) selects the chunk under the
-cursor in the inspector. Only the viewer object is used here: napari itself is imported
-by ``napari_view`` alone.
+cursor in the inspector. Only the viewer object is used here, and napari's layer classes
+once a layer is made (napari is loaded by then): napari itself is imported by ``napari_view``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from qtpy.QtCore import QObject
 from ..model.chunk_heat import _reduce_axis, heat_rgba
 from ..model.chunks import ChunkDetail
 from .chunk_inspector import ChunkInspector
-from .later import call_later
 from .napari_view import ViewerPane
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ SHARDS = "shard grid"
 SELECTED = "selected chunk"
 CHUNK_ONLY = "chunk "
 MAX_LINES = 4000  # per axis; beyond that the grid is too dense to draw (the heat map still is)
-ADD_STEP_MS = 30  # between two overlay layers added: each addition (and its first draw) has a turn of its own
 
 def rectangle_lines(y0: float, x0: float, y1: float, x1: float) -> np.ndarray:
     """The four sides of a rectangle as napari vectors ((position, projection) per side).
@@ -55,6 +53,13 @@ def rectangle_lines(y0: float, x0: float, y1: float, x1: float) -> np.ndarray:
         [[y0, x0], [0.0, width]], [[y1, x0], [0.0, width]],
         [[y0, x0], [height, 0.0]], [[y0, x1], [height, 0.0]],
     ], np.float64)
+
+
+def _vectors(data: np.ndarray, **kwargs: Any) -> Any:
+    """A napari Vectors layer, not added (what ``viewer.add_vectors`` makes)."""
+    from napari.layers import Vectors
+
+    return Vectors(data, **kwargs)
 
 
 def _show(layer: Any) -> None:
@@ -83,8 +88,8 @@ class ChunkOverlay(QObject):
         self.channel: int = 0
         self._hooked = False
         self._hidden: list[Any] = []
-        self._added = False  # a layer was added less than a turn ago: the next one waits
-        self._again = False  # update() is asked for again at the turn's end (layers not yet added)
+        self._adding: int | None = None  # the pane's token of the layer addition on its way, if any
+        self._selection_wanted: tuple[int, ...] | None = None  # a chunk chosen while its outline was on its way
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
         inspector.chunkSelected.connect(self.show_selection)
@@ -111,7 +116,16 @@ class ChunkOverlay(QObject):
 
     def detach(self) -> None:
         self.image = None
+        self._stop_adding()
         self._remove(HEAT, GRID, SHARDS, SELECTED)
+
+    def _stop_adding(self) -> None:
+        """Abandon a layer addition on its way (the inspector closed, or off the array): no
+        layer controls or visual are left without their layer (``ViewerPane.stop_steps``)."""
+        if self._adding is not None:
+            self.pane.stop_steps(self._adding)
+            self._adding = None
+        self._selection_wanted = None
 
     def _layer(self, name: str) -> Any:
         viewer = self.viewer
@@ -173,36 +187,46 @@ class ChunkOverlay(QObject):
     # -- drawing -----------------------------------------------------------------------------
 
     def settled(self) -> bool:
-        """Whether every overlay layer the options ask for is on the canvas (none waits its turn)."""
-        return not self._again and not self._added
+        """Whether every overlay layer the options ask for is on the canvas (none on its way)."""
+        return not self._adding_now()
 
-    def _add(self, make: Any) -> Any:
-        """Add one overlay layer now, or None when one was added less than a turn ago.
+    def _adding_now(self) -> bool:
+        return self._adding is not None and self.pane.steps_running(self._adding)
+
+    def _add(self, make: Any) -> None:
+        """Start adding one overlay layer (``make()`` makes it, not added), unless one is on its way.
 
         A layer added costs napari's controls, a vispy visual and its first draw (about
         0.1 s each in software GL): the heat map, the two grids and the selection outline
-        added at once stalled the GUI 0.3-0.5 s. Each has a turn of its own instead, whether
-        the update comes from the turn's end or from a scan batch meanwhile.
+        added at once stalled the GUI 0.3-0.5 s, and one a turn still 0.1 s a turn. Each is
+        added in the preview's three turns (``ViewerPane.add_in_steps``: its controls, its
+        insertion, its visual), one layer after another: when one is in, :meth:`update`
+        starts the next. Not while a preview's layers are on their way (the overlay is
+        attached again once they are shown).
         """
-        if self._added:
-            self._again = True
-            return None
-        self._added = True
-        call_later(self, ADD_STEP_MS, self._turn_ended)
-        layer = make()
+        if self._adding_now() or self.pane.steps_running():
+            return
+        self._adding = self.pane.add_in_steps(make, self._on_inserted, self._on_added, self._on_add_failed)
+
+    def _on_inserted(self, layer: Any) -> None:
         self._track(layer)
         self._keep_image_active()
-        return layer
 
-    def _turn_ended(self) -> None:
-        self._added = False
-        if self._again:
-            self._again = False
-            self.update()
+    def _on_added(self) -> None:
+        self._adding = None
+        self.update()  # the next layer wanted, and this one's data brought up to date
+        if self._selection_wanted is not None and self._layer(SELECTED) is not None:
+            chunk, self._selection_wanted = self._selection_wanted, None
+            self.show_selection(chunk)
+
+    def _on_add_failed(self, exc: Exception) -> None:
+        self._adding = None
+        log.warning("a chunk overlay layer could not be added: %s", exc)
 
     def update(self) -> None:
         if not self._usable():
             if self.inspector.report is None:
+                self._stop_adding()
                 self._remove(HEAT, GRID, SHARDS, SELECTED)
             return
         report = self.inspector.report
@@ -213,15 +237,19 @@ class ChunkOverlay(QObject):
         state, stored = report.state, report.stored
         if self.channel_axis is not None:
             state, stored = _reduce_axis(state, stored, self.channel_axis)
-        viewer = self.viewer
         heat = self._layer(HEAT)
         if self.inspector.heat_check.isChecked():
             rgba = heat_rgba(state, stored)
             heat_scale = chunks * scale
             heat_translate = translate + (chunks / 2 - 0.5) * scale
             if heat is None:
-                self._add(lambda: viewer.add_image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
-                                                   opacity=0.55, blending="translucent_no_depth"))
+                def make_heat() -> Any:
+                    from napari.layers import Image
+
+                    return Image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
+                                 opacity=0.55, blending="translucent_no_depth")
+
+                self._add(make_heat)
             else:  # the same layer, kept (hidden) while off: new data, placed again
                 if not np.array_equal(heat.data, rgba):
                     heat.data = rgba
@@ -264,7 +292,7 @@ class ChunkOverlay(QObject):
             layer.metadata["key"] = (sy, sx, height, width)
             _show(layer)
             return
-        self._add(lambda: self.viewer.add_vectors(
+        self._add(lambda: _vectors(
             vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
             blending="translucent_no_depth",
             scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
@@ -274,6 +302,7 @@ class ChunkOverlay(QObject):
         if not self._usable():
             return
         chunks, _shards, shape, axes = self._geometry()
+        chunk_full = chunk
         chunk = tuple(c for a, c in enumerate(chunk) if a != self.channel_axis)
         y0, x0 = chunk[-2] * chunks[-2] - 0.5, chunk[-1] * chunks[-1] - 0.5
         y1, x1 = min((chunk[-2] + 1) * chunks[-2], shape[-2]) - 0.5, min((chunk[-1] + 1) * chunks[-1], shape[-1]) - 0.5
@@ -282,8 +311,11 @@ class ChunkOverlay(QObject):
         translate = np.asarray(self.image.translate, np.float64)
         layer = self._layer(SELECTED)
         edge = max(shape[-2], shape[-1]) / 250.0
+        if layer is None and self._adding_now():  # shown once the layer on its way is in
+            self._selection_wanted = chunk_full
+            return
         if layer is None:
-            self._track(self._make_selection(outline, scale, translate, edge, visible=True))
+            self._track(self.viewer.add_layer(self._make_selection(outline, scale, translate, edge, visible=True)))
             self._keep_image_active()
         else:
             layer.data = outline
@@ -302,7 +334,7 @@ class ChunkOverlay(QObject):
 
     def _make_selection(self, outline: np.ndarray, scale: np.ndarray, translate: np.ndarray, edge: float,
                         *, visible: bool) -> Any:
-        return self.viewer.add_vectors(
+        return _vectors(
             outline, name=SELECTED, edge_color="#facc15", edge_width=edge, vector_style="line", visible=visible,
             scale=scale[-2:], translate=translate[-2:], blending="translucent_no_depth")
 

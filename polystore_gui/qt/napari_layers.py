@@ -68,6 +68,7 @@ class LayerShowMixin:
     _warm_layers: list[Any]
     _showing_histogram: bool
     _staging: int  # bumped to abandon the steps of a show_layers on its way
+    _steps_left: tuple[int, int]  # (token, steps still to run) of the last run
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
@@ -138,15 +139,47 @@ class LayerShowMixin:
         steps.append(lambda: on_shown(self._finish_show(layers, added, followed)))
         self._run_steps(steps, on_failed)
 
-    def _run_steps(self, steps: list[Callable[[], object]], on_failed: Callable[[Exception], object]) -> None:
+    def add_in_steps(self, make: Callable[[], Any], on_inserted: Callable[[Any], object],
+                     on_done: Callable[[], object], on_failed: Callable[[Exception], object]) -> int:
+        """Add one layer that is not a preview's (the chunk overlay's) in the preview's three
+        turns (:meth:`_insert_steps`): ``on_inserted(layer)`` in the turn that inserts it,
+        ``on_done()`` a turn after its visual. Returns the steps' token (see :meth:`steps_running`).
+
+        Only when no steps are on their way (:meth:`steps_running` is False): these take
+        the place of any. A later :meth:`show_layers` or :meth:`clear` takes these over as
+        it does a preview's (the layer's controls dropped, its visual built before removal).
+        """
+        added: list[Any] = []
+        steps = self._insert_steps(make, added, on_inserted)
+        steps.append(on_done)
+        return self._run_steps(steps, on_failed)
+
+    def steps_running(self, token: int | None = None) -> bool:
+        """Whether steps (of ``token``'s run, or of any) are still to run."""
+        run, left = self._steps_left
+        return left > 0 and run == self._staging and (token is None or token == run)
+
+    def stop_steps(self, token: int) -> None:
+        """Abandon the steps of ``token``'s run, if still on their way, leaving no half-added
+        layer: the visual built of a layer inserted, the controls dropped of one not."""
+        if not self.steps_running(token):
+            return
+        self._staging += 1
+        self._build_visuals()
+        self._drop_orphan_controls()
+
+    def _run_steps(self, steps: list[Callable[[], object]], on_failed: Callable[[Exception], object]) -> int:
         """Run ``steps`` one an event-loop turn, from the next turn on, in place of the steps
-        still to run from before; after a step that raises, ``on_failed(exc)`` and no more."""
+        still to run from before; after a step that raises, ``on_failed(exc)`` and no more.
+        Returns the run's token."""
         self._staging += 1
         token = self._staging
+        self._steps_left = (token, len(steps))
 
         def run(rest: list[Callable[[], object]]) -> None:
             if token != self._staging or self.viewer is None:
                 return  # superseded (another preview, a clear, the viewer closed)
+            self._steps_left = (token, len(rest) - 1)
             try:
                 rest[0]()
             except Exception as exc:  # napari refusing the data: the caller says so
@@ -158,6 +191,7 @@ class LayerShowMixin:
 
         if steps:
             call_later(self, 0, lambda: run(steps))
+        return token
 
     def _removal_steps(self) -> list[Callable[[], object]]:
         """The shown layers hidden now, and the step that removes them all.

@@ -95,6 +95,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._preparing = False  # building ahead of any preview (then warming up), not asked for
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
         self._staging = 0  # show_layers' steps run while this is the number they started with
+        self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self.error: str | None = None

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from qtpy.QtCore import QTimer
 
 from polystore_gui.model.chunks import MISSING, STORED
 
@@ -44,29 +45,72 @@ def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir)
     assert len(viewer.layers) == 5  # with the selection outline, made ahead (hidden)
 
 
-def test_overlay_layers_are_added_one_a_turn_and_the_outline_ahead(qtbot, viewer_window, demo_dir):
+class Turns:
+    """What napari's viewer holds at each event-loop turn: a 0 ms call re-queued at every
+    turn notes, for each layer, the first turn its controls, its row in the layer list and
+    its vispy visual are there. It keeps its place among the queued calls, so two steps
+    queued one after the other are seen in two different turns; two changes seen in the same
+    turn were made without the event loop running between them."""
+
+    def __init__(self, window, on_turn=None):
+        self.pane = window.preview.viewer
+        self.turn = 0
+        self.first: dict[tuple[str, str], int] = {}
+        self.on_turn = on_turn
+        self.running = True
+        QTimer.singleShot(0, self._tick)
+
+    def snapshot(self):
+        qt_viewer = self.pane.qt_viewer
+        return ({layer.name for layer in qt_viewer.controls.widgets}, {layer.name for layer in self.pane.viewer.layers},
+                {layer.name for layer in qt_viewer.canvas.layer_to_visual})
+
+    def _tick(self):
+        if not self.running:
+            return
+        for what, names in zip(("controls", "row", "visual"), self.snapshot()):
+            for name in names:
+                self.first.setdefault((what, name), self.turn)
+        if self.on_turn is not None:
+            self.on_turn(self)
+        self.turn += 1
+        QTimer.singleShot(0, self._tick)
+
+
+def attach_by_hand(qtbot, window, path):
+    """The preview shown and the scan done, the overlay not attached yet (the test does it)."""
+    window.set_inspector_visible(True)
+    window.preview.previewShown.disconnect(window._on_preview_shown)
+    with qtbot.waitSignal(window.inspector.scanFinished, timeout=30_000):
+        with qtbot.waitSignal(window.preview.previewShown, timeout=30_000) as shown:
+            window.preview.request("zarr", str(path))
+            window.inspector.inspect("zarr", str(path))
+    return shown.args[0]
+
+
+OVERLAY = ["chunk heat map", "chunk grid", "shard grid", "selected chunk"]
+
+
+def test_overlay_layers_are_added_in_split_steps_and_the_outline_ahead(qtbot, viewer_window, demo_dir):
     """Each overlay layer costs a GUI-thread stall when added (controls, visual, first draw):
-    they come one per event-loop turn, and the selection outline is made (hidden) before any
-    chunk is clicked, so the first click only shows it."""
-    path = demo_dir / "stores" / "experiment.zarr" / "sharded"
-    viewer_window.set_inspector_visible(True)
-    # The overlay attached by hand below, once the preview and the scan are both done, so
-    # that no event-loop turn passes between the attachment and the first look.
-    viewer_window.preview.previewShown.disconnect(viewer_window._on_preview_shown)
-    with qtbot.waitSignal(viewer_window.inspector.scanFinished, timeout=30_000):
-        with qtbot.waitSignal(viewer_window.preview.previewShown, timeout=30_000) as shown:
-            viewer_window.preview.request("zarr", str(path))
-            viewer_window.inspector.inspect("zarr", str(path))
+    as a preview's layers (napari_layers' _insert_steps), each comes in three turns of its
+    own (its controls, its row, its visual), one layer after another; and the selection
+    outline is made (hidden) before any chunk is clicked, so the first click only shows it."""
+    preview = attach_by_hand(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     viewer = viewer_window.preview.viewer.viewer
     overlay = viewer_window.overlay
-    assert [layer.name for layer in viewer.layers] == ["sharded"]
-    viewer_window._on_preview_shown(shown.args[0])  # the overlay attached: one layer in this turn
-    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"] and not overlay.settled()
-    overlay.update()  # a scan refresh in the same turn adds nothing more
-    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map"]
+    turns = Turns(viewer_window)
+    viewer_window._on_preview_shown(preview)  # the overlay attached: nothing built in this turn
+    assert [layer.name for layer in viewer.layers] == ["sharded"] and not overlay.settled()
+    overlay.update()  # a scan refresh in the same turn starts nothing more
     qtbot.waitUntil(overlay.settled, timeout=10_000)
-    assert [layer.name for layer in viewer.layers] == ["sharded", "chunk heat map", "chunk grid", "shard grid",
-                                                       "selected chunk"]
+    turns.running = False
+    assert [layer.name for layer in viewer.layers] == ["sharded"] + OVERLAY
+    seen = [turns.first[(what, name)] for name in OVERLAY for what in ("controls", "row", "visual")]
+    assert seen == sorted(seen) and len(set(seen)) == len(seen), turns.first  # one thing a turn, in order
+    qt_viewer = viewer_window.preview.viewer.qt_viewer
+    assert set(qt_viewer.controls.widgets) == set(viewer.layers) == set(qt_viewer.canvas.layer_to_visual)
+    assert viewer.layers.selection.active.name == "sharded"  # its contrast controls stay beside the canvas
     outline = overlay._layer("selected chunk")
     assert not outline.visible
     with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
@@ -75,6 +119,46 @@ def test_overlay_layers_are_added_one_a_turn_and_the_outline_ahead(qtbot, viewer
     sides = np.asarray(outline.data)
     ends = np.concatenate([sides[:, 0], sides[:, 0] + sides[:, 1]])
     assert ends.min(axis=0) == pytest.approx([255.5, 383.5]) and ends.max(axis=0) == pytest.approx([383.5, 511.5])
+
+
+@pytest.mark.parametrize("stage", ["controls", "row"])
+@pytest.mark.parametrize("stop", ["close inspector", "new preview"])
+def test_overlay_stopped_mid_steps_leaves_no_orphan_controls_or_visual(qtbot, viewer_window, demo_dir, stage, stop):
+    """The inspector closed, or another array previewed, in the turn after the grid's
+    controls are made (not inserted yet: stage "controls") or after it is inserted (its
+    visual not built yet: stage "row"): napari ends with controls and a visual for each
+    layer it lists and for no other, and no overlay layer shows."""
+    preview = attach_by_hand(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    pane = viewer_window.preview.viewer
+    viewer, qt_viewer = pane.viewer, pane.qt_viewer
+    acted = []
+
+    def on_turn(turns):
+        controls, rows, visuals = turns.snapshot()
+        ready = ("chunk grid" in controls and "chunk grid" not in rows) if stage == "controls" else \
+            ("chunk grid" in rows and "chunk grid" not in visuals)
+        if acted or not ready:
+            return
+        acted.append((sorted(controls), sorted(rows), sorted(visuals)))
+        turns.running = False
+        if stop == "close inspector":
+            viewer_window.set_inspector_visible(False)
+        else:
+            viewer_window.preview.request("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))
+
+    turns = Turns(viewer_window, on_turn)  # kept: Qt holds its queued call weakly
+    viewer_window._on_preview_shown(preview)
+    qtbot.waitUntil(lambda: bool(acted), timeout=10_000)
+    del turns
+    if stop == "new preview":
+        qtbot.waitUntil(lambda: [layer.name for layer in viewer.layers] == ["plain"] and not pane.steps_running(),
+                        timeout=30_000)
+    else:
+        qtbot.waitUntil(lambda: not pane.steps_running(), timeout=10_000)
+    assert "chunk heat map" in acted[0][2] and "chunk grid" not in acted[0][2]  # stopped where the test meant
+    assert set(qt_viewer.controls.widgets) == set(viewer.layers) == set(qt_viewer.canvas.layer_to_visual)
+    assert [layer.name for layer in viewer.layers if layer.visible] == (["plain"] if stop == "new preview" else ["sharded"])
+    assert viewer_window.overlay.settled()
 
 
 def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_window, demo_dir):
