@@ -204,6 +204,12 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
     else:
         for relative in await _http_objects(store, key, cancelled):
             expected[relative] = None
+    # Folder markers (empty 'name/' objects some S3 consoles make) hold nothing to copy.
+    expected = {relative: facts for relative, facts in expected.items() if not relative.endswith("/")}
+    for relative in expected:  # S3 keys are any text, metadata names too: '..' would write outside the copy
+        if any(part in ("", ".", "..") for part in relative.split("/")) or "\0" in relative:
+            raise CopyError(f"{url}: the key {relative!r} leads out of the copy (empty, '.' or '..' parts): "
+                            "nothing copied")
     total = sum(item.size for item in expected.values() if item is not None)
     done = 0
     os.makedirs(staging)

@@ -100,3 +100,26 @@ def test_an_upload_holds_no_more_files_in_memory_than_it_sends_at_once(tmp_path,
     asyncio.run(remote_copy._upload_all(Store(), "dest", files, written, report, 100_000, lambda: False, None))
     assert len(written) == 100
     assert max(read_before_first_put) <= remote_copy.CONCURRENCY
+
+
+@pytest.mark.parametrize("hostile", ["../escaped", "a/../../escaped", "/escaped", "a//b", "./x"])
+def test_a_remote_key_that_leads_out_of_the_copy_is_refused(tmp_path, hostile):
+    """A listing (S3 keys are any text) or consolidated metadata naming '..' made the copy
+    write outside its staging folder (beside or above the destination)."""
+    from polystore_gui.model.remote_store import ObjectFacts
+
+    class Store:
+        can_list = True
+
+        async def walk_async(self, key, cancelled):
+            yield [ObjectFacts("zarr.json", 2), ObjectFacts(hostile, 2)]
+
+        async def get_buffer_async(self, key, cancelled, cache=False):
+            return b"{}"
+
+    staging = tmp_path / "dest" / "staging"
+    report = remote_copy.CopyReport("src", "dest")
+    with pytest.raises(remote_copy.CopyError, match="leads out of"):
+        asyncio.run(remote_copy._fetch_all(Store(), remote_copy.parse_url("s3://b/img.zarr"),
+                                           str(staging), report, lambda: False, None))
+    assert not (tmp_path / "dest" / "escaped").exists() and not (tmp_path / "escaped").exists()
