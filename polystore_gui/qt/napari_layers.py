@@ -5,7 +5,8 @@ for (``HISTOGRAM_KEY``, remembered).
 A preview's layers go on the canvas in short GUI turns (issue 19): what napari's
 ``add_layer`` does in one turn (the layer's controls, its insertion, its vispy visual: 0.1 s
 and more a layer on a warm viewer, 0.3 s for a three-layer preview with the old layers'
-removal) is split into one step a turn, and the old layers go in a turn of their own.
+removal) is split into one step a turn, and the old layers go in a turn of their own. The
+chunk overlay's layers are added in the same three turns (:meth:`LayerShowMixin.add_in_steps`).
 
 Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``. napari is imported by
 ``napari_view`` alone (here only its layer classes, once a layer is made: napari is loaded by then).
