@@ -176,6 +176,8 @@ def _read_paced(base: Any) -> np.ndarray:
 
     from . import pacing
 
+    if type(base) is np.ndarray:  # held in memory (the memory backend): nothing to read, no copy made
+        return np.ascontiguousarray(base)
     shape = tuple(int(n) for n in base.shape)
     if len(shape) < 3 or shape[0] < 2:
         return np.ascontiguousarray(np.asarray(base))
