@@ -215,6 +215,18 @@ def site_preview(backend: str, path: str, *, files: tuple[str, ...], **_options:
     if not known:
         raise ValueError("none of the field's files is named as a plate TIFF")
     first = read_tiff_facts(known[0][0])
+    if "S" in first.axes or len(first.shape) != 2:
+        # RGB(A) samples, or a multi-page file: not one grey plane a file, so not stacked as
+        # such (taking the last two axes as the plane showed an RGB site black); the first
+        # file is shown as the TIFF it is, and the pane says why.
+        import dataclasses
+
+        from .lazy import open_preview
+
+        shown = open_preview(backend, known[0][0], **_options)
+        what = "RGB" if "S" in first.axes else f"{first.axes} ({'x'.join(map(str, first.shape))})"
+        return dataclasses.replace(shown, notes=(*shown.notes, f"this site's files are {what} images, not single grey "
+                                                 f"planes: the first file is shown, not the site's {len(known)} stacked"))
     plane_shape = first.shape[-2:]
     dtype = np.dtype(first.dtype)
     channels = sorted({p.channel for _, p in known})

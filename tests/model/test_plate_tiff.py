@@ -110,3 +110,23 @@ def test_a_site_plane_of_another_shape_dtype_or_gone_shows_as_zeros_not_an_error
         assert plane.shape == (12, 10) and plane.dtype == np.uint16 and (plane == 0).all()
     (folder / "A01_s1_w1_z1.tif").unlink()
     assert (np.asarray(layer.data[0]) == 0).all()
+
+
+def test_a_site_of_rgb_files_shows_its_first_file_in_colour_and_says_why(tmp_path):
+    """RGB plate TIFFs (brightfield colour cameras) are (y, x, 3): taking the last two axes
+    as the plane stacked (x, 3) planes that read as zeros, and the site showed black."""
+    folder = tmp_path / "plate"
+    rgb = np.zeros((12, 10, 3), np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 100, 50
+    for w in (1, 2):
+        folder.mkdir(exist_ok=True)
+        tifffile.imwrite(folder / f"A01_s1_w{w}.tif", rgb, photometric="rgb")
+    field = plate_at("disk", str(folder)).wells[0].fields[0]
+    preview = site_preview(field.backend, field.path, files=field.files)
+    try:
+        (layer,) = [layer for layer in preview.layers if layer.kind == "image"]
+        shown = np.asarray(layer.data[0] if layer.multiscale else layer.data)
+        np.testing.assert_array_equal(shown, rgb)  # the colours, not zeros
+        assert any("RGB" in note and "first file" in note for note in preview.notes)
+    finally:
+        preview.close()
