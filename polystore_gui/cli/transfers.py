@@ -13,9 +13,19 @@ from typing import Any
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, _address, _human_size, _shown
 
 
-def cmd_cp(args: argparse.Namespace) -> int:
+def _cancelled_by_signals() -> Any:
+    """A cancel token set by Ctrl-C (SIGINT) or SIGTERM: a copy stops at its next check and
+    leaves nothing partial, rather than dying mid-write."""
     import signal
 
+    from ..model.cancel import CancelToken
+
+    token = CancelToken()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_a: token.cancel())
+    return token
+
+def cmd_cp(args: argparse.Namespace) -> int:
     from ..model import transfers
 
     sources = [_address(text) for text in args.sources]
@@ -49,13 +59,11 @@ def cmd_cp(args: argparse.Namespace) -> int:
                            chunks=chunks)
     for message in transfers.resume(items, taken):
         print(f"polystore-gui: {message}", file=sys.stderr)
-    cancelled = {"now": False}
-    signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
-    signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
+    cancelled = _cancelled_by_signals()
     bar = sys.stderr.isatty()
     failures = 0
     for item in items:
-        gen = transfers.run_item(item, cancelled=lambda: cancelled["now"])
+        gen = transfers.run_item(item, cancelled=cancelled)
         try:
             while True:
                 done, total = next(gen)
@@ -89,8 +97,6 @@ def cmd_cp(args: argparse.Namespace) -> int:
 def _cp_remote(args: argparse.Namespace, sources: list[Any], destination: Any) -> int:
     """``cp`` with a remote store on one side: remote → local (a raw, verified copy of every
     stored object) or local → S3 (uploaded, then checked against S3's listing)."""
-    import signal
-
     from ..model.remote_address import is_remote_path
     from ..model.remote_copy import CopyError, copy_to_local, copy_to_remote
     from ..model.remote_errors import RemoteError
@@ -99,9 +105,7 @@ def _cp_remote(args: argparse.Namespace, sources: list[Any], destination: Any) -
         print("polystore-gui: cp with a remote store: --move and, into S3, --on-conflict rename are not "
               "supported; nothing was done", file=sys.stderr)
         return EXIT_USAGE
-    cancelled = {"now": False}
-    signal.signal(signal.SIGINT, lambda *_a: cancelled.update(now=True))
-    signal.signal(signal.SIGTERM, lambda *_a: cancelled.update(now=True))
+    cancelled = _cancelled_by_signals()
     bar = sys.stderr.isatty()
     failures = 0
     for source in sources:
@@ -113,10 +117,10 @@ def _cp_remote(args: argparse.Namespace, sources: list[Any], destination: Any) -
         try:
             if is_remote_path(source.path) and not is_remote_path(destination.path):
                 report = copy_to_local(source.path, destination.path, on_conflict=args.on_conflict,
-                                       cancelled=lambda: cancelled["now"], progress=show)
+                                       cancelled=cancelled, progress=show)
             elif is_remote_path(destination.path) and not is_remote_path(source.path):
                 report = copy_to_remote(source.path, destination.path, on_conflict=args.on_conflict,
-                                        cancelled=lambda: cancelled["now"], progress=show)
+                                        cancelled=cancelled, progress=show)
             else:
                 print(f"polystore-gui: {source} -> {destination}: copies between two remote stores are not "
                       "supported; copy to a local folder first", file=sys.stderr)
