@@ -142,7 +142,9 @@ def _run_until_first_request(server, call):
     return worker, outcome
 
 
-def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
+def _held_preview_stops_when_cancelled(remote_data, open_with):
+    """``open_with(url, token)`` previews a plain array of a server that holds every request
+    (a network that does not answer); cancelling the token must end it at once."""
     from tests.remote_servers import LatencyHTTPServer
 
     from polystore_gui.model.cancel import CancelToken
@@ -150,36 +152,9 @@ def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
 
     server = LatencyHTTPServer(str(remote_data)).start()
     try:
-        server.hold()  # every request waits: a network that does not answer
-        cancel = CancelToken()
-        adapter = adapter_for("zarr", server.url)
-        worker, outcome = _run_until_first_request(server, lambda: adapter.open_preview(
-            "zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, confirmed=False, cancelled=cancel))
-        assert server.count() >= 1
-        cancel.cancel()
-        worker.join(2)  # the request is still held by the server: only cancellation ends it
-        assert not worker.is_alive()
-        assert isinstance(outcome[0], PreviewError) and "cancelled" in str(outcome[0])
-    finally:
-        server.release()
-        server.stop()
-
-
-def test_a_preview_job_stops_when_its_token_is_cancelled(aws_env, remote_data):
-    """The preview panel's job hands open_preview its one cancel token (``cancelled=``, as
-    every job does): cancelling the job's token stops the remote reads in flight at once,
-    with no event of the remote layer's own to set."""
-    from tests.remote_servers import LatencyHTTPServer
-
-    from polystore_gui.model.cancel import CancelToken
-    from polystore_gui.model.lazy import PreviewError, open_preview
-
-    server = LatencyHTTPServer(str(remote_data)).start()
-    try:
-        server.hold()  # every request waits: a network that does not answer
+        server.hold()
         token = CancelToken()
-        worker, outcome = _run_until_first_request(server, lambda: open_preview(
-            "zarr", server.url + "/consolidated.zarr/plain", size_limit=1 << 30, cancelled=token))
+        worker, outcome = _run_until_first_request(server, lambda: open_with(server.url, token))
         assert server.count() >= 1
         token.cancel()
         worker.join(2)  # the request is still held by the server: only cancellation ends it
@@ -188,6 +163,24 @@ def test_a_preview_job_stops_when_its_token_is_cancelled(aws_env, remote_data):
     finally:
         server.release()
         server.stop()
+
+
+def test_cancelling_a_slow_preview_stops_at_once(aws_env, remote_data):
+    def open_with(url, token):
+        return adapter_for("zarr", url).open_preview(
+            "zarr", url + "/consolidated.zarr/plain", size_limit=1 << 30, confirmed=False, cancelled=token)
+
+    _held_preview_stops_when_cancelled(remote_data, open_with)
+
+
+def test_a_preview_job_stops_when_its_token_is_cancelled(aws_env, remote_data):
+    """The preview panel's job hands open_preview its one cancel token (``cancelled=``, as
+    every job does): cancelling the job's token stops the remote reads in flight at once,
+    with no event of the remote layer's own to set."""
+    from polystore_gui.model.lazy import open_preview
+
+    _held_preview_stops_when_cancelled(remote_data, lambda url, token: open_preview(
+        "zarr", url + "/consolidated.zarr/plain", size_limit=1 << 30, cancelled=token))
 
 
 def test_server_stopping_mid_preview_gives_a_clear_error(aws_env, remote_data):
