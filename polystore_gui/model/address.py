@@ -92,6 +92,12 @@ def _normalise(backend: str, path: str) -> str:
 ENTRIES_MIME = "application/x-polystore-entries"
 
 
+def path_under(path: str, root: str) -> bool:
+    """True when ``path`` is ``root`` or lies under it, by spelling (any backend's paths:
+    nothing is resolved or normalised)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
 def encode_entries(addresses: list[Address]) -> bytes:
     """The ``application/x-polystore-entries`` payload for ``addresses`` (order kept, no repeats)."""
     import json

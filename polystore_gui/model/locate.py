@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .address import Address, UnknownBackendError, parse_address
+from .address import Address, UnknownBackendError, parse_address, path_under
 from .zarr_nodes import find_virtual_file, has_zarr_marker, store_root
 
 
@@ -53,15 +53,12 @@ def _missing_part(path: str) -> tuple[str, str]:
 def _zarr_node_at(path: str, root: str) -> str:
     """The zarr array or group at or above ``path`` (inside the store at ``root``)."""
     current = path
-    while _is_under(current, root) and current != root:
+    while path_under(current, root) and current != root:
         if os.path.isdir(current) and has_zarr_marker(current):
             return current
         current = os.path.dirname(current)
     return root
 
-
-def _is_under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str] = (),
@@ -85,7 +82,7 @@ def locate(text: str, known_backends: Sequence[str], *, disk_roots: Sequence[str
 
     adapter = adapter_for(backend, path)
     if adapter.capabilities.remote:  # a URL: shown inside a remote store already open, else as a store itself
-        shown = next((s for s in stores if path == s.path or path.startswith(s.path.rstrip("/") + "/")), None)
+        shown = next((s for s in stores if path_under(path, s.path)), None)
         if shown is not None:
             return Location(Address(shown.backend, path))
         return Location(Address(backend, path), backend, path)
@@ -130,7 +127,7 @@ def _locate_local(address: Address, disk_roots: list[str], stores: list[Address]
         return Location(Address(kind, path), kind, root, via=via, note=note)
     if not folders:
         raise LocationError(f"Not inside a zarr store (no zarr.json, .zgroup or .zarray above it): {path}")
-    if any(_is_under(path, r) for r in disk_roots):
+    if any(path_under(path, r) for r in disk_roots):
         return Location(Address("disk", path))
     folder = path if os.path.isdir(path) else os.path.dirname(path)
     return Location(Address("disk", path), "disk", folder)

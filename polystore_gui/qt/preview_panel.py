@@ -197,8 +197,10 @@ class PreviewPanel(QWidget):
     def release_under(self, addresses: list[tuple[str, str]], why: str) -> bool:
         """Stop previewing what lies at or under any of ``addresses`` (about to be deleted):
         its reading job quits and its files are released. True if something was shown."""
+        from ..model.address import path_under
+
         def under(backend: str, path: str) -> bool:
-            return any(backend == b and (path == p or path.startswith(p.rstrip("/") + "/")) for b, p in addresses)
+            return any(backend == b and path_under(path, p) for b, p in addresses)
 
         shown = self._pending if self._pending is not None else (
             (self.current.backend, self.current.path) if self.current is not None else None)

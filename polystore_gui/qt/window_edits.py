@@ -11,7 +11,7 @@ from typing import Any
 
 from qtpy.QtWidgets import QInputDialog, QMessageBox
 
-from ..model.address import Address
+from ..model.address import Address, path_under
 from ..model.backends import adapter_for
 from ..model.entries import Entry, EntryKind
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, ROW_KIND_ROLE
@@ -123,7 +123,7 @@ class EditsMixin:
         """The folder of the tree ``entry`` is listed under (the longest root holding its path)."""
         if not adapter_for(entry.backend, entry.path).capabilities.local:
             return None  # memory, a remote store: no folder of this machine holds it
-        roots = [r for r in self.tree_model.disk_roots() if entry.path == r or entry.path.startswith(r.rstrip("/") + "/")]
+        roots = [r for r in self.tree_model.disk_roots() if path_under(entry.path, r)]
         return max(roots, key=len) if roots else None
 
     def _on_deleted(self, entries: list[Entry], results: list[tuple[bool, str]], left: str) -> None:
