@@ -100,18 +100,18 @@ class ExactStatistics(QObject):
     @property
     def scheduler(self) -> str | None:
         """The dask.distributed scheduler the setting names (None: local threads)."""
-        from qtpy.QtCore import QSettings
+        from . import settings_writes
 
-        text = str(QSettings().value(SCHEDULER_KEY, "") or "").strip()
+        text = str(settings_writes.read(SCHEDULER_KEY, "") or "").strip()
         return text if text and scheduler_problem(text) is None else None
 
     def set_scheduler(self, text: str) -> str | None:
         """Store the setting; returns why not when ``text`` is not an address."""
-        from qtpy.QtCore import QSettings
+        from . import settings_writes
 
         problem = scheduler_problem(text)
-        if problem is None:
-            QSettings().setValue(SCHEDULER_KEY, text.strip())
+        if problem is None:  # the file's write and flush off the GUI thread (issue 19)
+            settings_writes.write(SCHEDULER_KEY, text.strip())
         return problem
 
     def choose_scheduler(self, parent: QWidget | None = None) -> None:

@@ -372,17 +372,18 @@ class LayerShowMixin:
     @staticmethod
     def histogram_wanted() -> bool:
         """Whether layer histograms are shown (the user turned one on last, not off)."""
-        from qtpy.QtCore import QSettings
+        from . import settings_writes
 
-        return bool(QSettings().value(HISTOGRAM_KEY, False, type=bool))
+        return settings_writes.read_bool(HISTOGRAM_KEY, False)
 
     def _on_histogram_toggled(self, ref: Any) -> None:
         histogram = ref()
         if histogram is None or self._showing_histogram:
             return
-        from qtpy.QtCore import QSettings
+        from . import settings_writes
 
-        QSettings().setValue(HISTOGRAM_KEY, bool(histogram.enabled))  # the user's own choice
+        # The user's own choice; the file's write and flush off the GUI thread (issue 19).
+        settings_writes.write(HISTOGRAM_KEY, bool(histogram.enabled))
 
     def _show_active_histogram(self) -> None:
         if self.viewer is None or not self.histogram_wanted():

@@ -20,9 +20,9 @@ SETTINGS_GROUP = "remoteStores"
 
 def saved_options(url: str) -> RemoteOptions | None:
     """The options last used for the store ``url`` (None: never opened here)."""
-    from qtpy.QtCore import QSettings
+    from . import settings_writes
 
-    raw = QSettings().value(f"{SETTINGS_GROUP}/{_key(url)}", "")
+    raw = settings_writes.read(f"{SETTINGS_GROUP}/{_key(url)}", "")
     try:
         doc = json.loads(str(raw)) if raw else None
     except json.JSONDecodeError:
@@ -36,9 +36,10 @@ def saved_options(url: str) -> RemoteOptions | None:
 
 def save_options(url: str, options: RemoteOptions) -> None:
     """Keep ``options`` (a profile name, an endpoint, anonymous: never a secret) for ``url``."""
-    from qtpy.QtCore import QSettings
+    from . import settings_writes
 
-    QSettings().setValue(f"{SETTINGS_GROUP}/{_key(url)}", json.dumps(options.as_settings()))
+    # The file's write and flush in the settings writer, off the GUI thread (issue 19).
+    settings_writes.write(f"{SETTINGS_GROUP}/{_key(url)}", json.dumps(options.as_settings()))
 
 
 def _key(url: str) -> str:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pending: dict[str, Any] = {}  # key -> value asked for and not yet in the file
-_names: tuple[str, str] = ("", "")  # the application's (organisation, name) when last asked to write
+_names: tuple[Any, str, str] = (None, "", "")  # (format, organisation, name) when last asked to write
 _idle = threading.Condition(_lock)
 _requests: queue.SimpleQueue[str] = queue.SimpleQueue()
 _writer: threading.Thread | None = None
@@ -38,8 +38,10 @@ def write(key: str, value: Any) -> None:
     with _lock:
         _pending[key] = value
         # The file is named after the application, read here: a write may land after the
-        # QApplication is gone (at quit), when QSettings() would name another file.
-        _names = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
+        # QApplication is gone (at quit), when QSettings() would name another file. Its
+        # format too: QSettings() uses the default format, QSettings(org, app) the native one.
+        _names = (QSettings.defaultFormat(), QCoreApplication.organizationName(),
+                  QCoreApplication.applicationName())
         if _writer is None or not _writer.is_alive():
             _writer = threading.Thread(target=_run, name="settings-writer", daemon=True)
             _writer.start()
@@ -54,15 +56,26 @@ def read(key: str, default: Any = None) -> Any:
     return QSettings().value(key, default)
 
 
+def read_bool(key: str, default: bool = False) -> bool:
+    """``key``'s value as a bool: a value not yet written is the bool given; the file gives
+    back ``"true"`` / ``"false"`` (an INI file keeps no types)."""
+    value = read(key, default)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return bool(value)
+
+
 def flush(timeout_s: float = 5.0) -> bool:
     """Wait (at most ``timeout_s``) until every write asked for is in the file; False if not."""
     with _idle:
         return _idle.wait_for(lambda: not _pending, timeout_s)
 
 
-def _write_one(key: str, value: Any, names: tuple[str, str]) -> None:
-    """Write one value to the settings file and flush it (in the writer thread)."""
-    settings = QSettings(*names)
+def _write_one(key: str, value: Any, names: tuple[Any, str, str]) -> None:
+    """Write one value to the settings file and flush it (in the writer thread): the file
+    ``QSettings()`` names on the GUI thread."""
+    settings_format, organisation, application = names
+    settings = QSettings(settings_format, QSettings.Scope.UserScope, organisation, application)
     settings.setValue(key, value)
     settings.sync()
     if settings.status() != QSettings.Status.NoError:
@@ -88,4 +101,4 @@ def _run() -> None:
 
 atexit.register(flush)
 
-__all__ = ["flush", "read", "write"]
+__all__ = ["flush", "read", "read_bool", "write"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qtpy.QtCore import QSettings, Qt, QTimer
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QInputDialog
 
 from ..model.chunk_shape import PLANE, ChunkShapeError, format_chunk_shape, parse_chunk_shape
-from . import window_layout
+from . import settings_writes, window_layout
 from .viewer_link import FIJI, NAPARI
 
 
@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 class SettingsMixin:
     """Settings read and written through QSettings (the preview's size limit, the chunks of arrays
     copied into zarr, the viewers' ports), and the window's geometry: restored, fitted into
-    the screen, the tree's Name column fitted to its pane."""
+    the screen, the tree's Name column fitted to its pane.
+
+    Written through ``settings_writes`` (and read back through it): QSettings rewrites and
+    flushes its file when written, a GUI stall under disk load (issue 19)."""
 
     SIZE_LIMIT_KEY = "preview/size_limit_bytes"
 
@@ -31,7 +34,7 @@ class SettingsMixin:
         """The preview's size guard (bytes read whole without asking), from QSettings."""
         from ..model.arrays import DEFAULT_SIZE_LIMIT
 
-        value = QSettings().value(self.SIZE_LIMIT_KEY, DEFAULT_SIZE_LIMIT)
+        value = settings_writes.read(self.SIZE_LIMIT_KEY, DEFAULT_SIZE_LIMIT)
         try:
             return max(1 << 20, int(value))
         except (TypeError, ValueError):
@@ -39,7 +42,7 @@ class SettingsMixin:
 
     def set_size_limit(self, nbytes: int) -> None:
         self.preview.size_limit = int(nbytes)
-        QSettings().setValue(self.SIZE_LIMIT_KEY, int(nbytes))
+        settings_writes.write(self.SIZE_LIMIT_KEY, int(nbytes))
 
     def choose_size_limit(self) -> None:
         gib, ok = QInputDialog.getDouble(
@@ -53,14 +56,14 @@ class SettingsMixin:
 
     def transfer_chunks(self) -> tuple[int, ...] | None:
         """The chunk shape for arrays copied into zarr (setting ``transfers/chunks``); None: per plane."""
-        text = str(QSettings().value("transfers/chunks", PLANE) or PLANE)
+        text = str(settings_writes.read("transfers/chunks", PLANE) or PLANE)
         try:
             return parse_chunk_shape(text)
         except ChunkShapeError:  # an old or hand-edited setting: per plane
             return None
 
     def set_transfer_chunks(self, chunks: tuple[int, ...] | None) -> None:
-        QSettings().setValue("transfers/chunks", format_chunk_shape(chunks))
+        settings_writes.write("transfers/chunks", format_chunk_shape(chunks))
 
     def choose_transfer_chunks(self) -> None:
         current = self.transfer_chunks()
@@ -88,17 +91,16 @@ class SettingsMixin:
         """The ports given, else the settings, else polystore's default (Fiji: one above it)."""
         from ..model.streaming import default_port
 
-        settings = QSettings()
+        read = settings_writes.read
         base = default_port()
-        napari = napari_port if napari_port is not None else int(settings.value("viewer/napari_port", base))
-        fiji = fiji_port if fiji_port is not None else int(settings.value("viewer/fiji_port", base + 1))
+        napari = napari_port if napari_port is not None else int(read("viewer/napari_port", base))
+        fiji = fiji_port if fiji_port is not None else int(read("viewer/fiji_port", base + 1))
         return napari, fiji
 
     def set_viewer_ports(self, napari_port: int, fiji_port: int) -> None:
         """Use (and remember) these ports for the napari viewer and the Fiji receiver."""
-        settings = QSettings()
-        settings.setValue("viewer/napari_port", int(napari_port))
-        settings.setValue("viewer/fiji_port", int(fiji_port))
+        settings_writes.write("viewer/napari_port", int(napari_port))
+        settings_writes.write("viewer/fiji_port", int(fiji_port))
         if self.viewer_link.ports != {NAPARI: napari_port, FIJI: fiji_port}:
             self.viewer_link.ports = {NAPARI: int(napari_port), FIJI: int(fiji_port)}
             self.viewer_link.states.clear()
@@ -106,19 +108,17 @@ class SettingsMixin:
 
     def _save_layout(self) -> None:
         """Window geometry and the splitter's sizes, for the next start (QSettings)."""
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/splitter", self.splitter.saveState())
+        settings_writes.write("window/geometry", self.saveGeometry())
+        settings_writes.write("window/splitter", self.splitter.saveState())
 
     def _restore_layout(self) -> None:
         """The last session's geometry, fitted into the screen it opens on (a window saved at
         100 % scaling is larger than the screen at 150 %), and its splitter, unless that
         would leave the tree or the preview narrower than their minimums."""
-        settings = QSettings()
-        geometry = settings.value("window/geometry")
+        geometry = settings_writes.read("window/geometry")
         if geometry is not None and self.restoreGeometry(geometry):
             self.fit_into_screen()
-        splitter = settings.value("window/splitter")
+        splitter = settings_writes.read("window/splitter")
         if splitter is not None:
             self._default_splitter = self.splitter.saveState()
             self._splitter_restored = self.splitter.restoreState(splitter)  # checked once laid out

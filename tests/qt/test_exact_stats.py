@@ -149,6 +149,9 @@ def test_the_scheduler_setting_is_used_and_checked(qtbot, setup, tmp_path):
         assert done.args[0] is None
         assert f"cannot reach the dask scheduler at tcp://127.0.0.1:{port}" in status.currentMessage()
     finally:
+        from polystore_gui.qt import settings_writes
+
+        assert settings_writes.flush()  # the writer's write lands before the key is removed
         QSettings().remove(SCHEDULER_KEY)
     assert stats.scheduler is None
 
@@ -181,6 +184,9 @@ def test_napari_histogram_switches_to_the_exact_one(qtbot, setup, tmp_path):
         assert histogram.mode == "full" and not histogram._dirty
         np.testing.assert_array_equal(histogram._counts, np.asarray(exact["counts"], np.float32))
     finally:
+        from polystore_gui.qt import settings_writes
+
+        assert settings_writes.flush()  # the writer's write lands before the key is removed
         QSettings().remove(HISTOGRAM_KEY)
     assert stats.widget.isHidden()  # not an OME image: nothing to save
 

@@ -32,8 +32,11 @@ def histogram_on():
 
     from polystore_gui.qt.napari_view import HISTOGRAM_KEY
 
-    QSettings().setValue(HISTOGRAM_KEY, True)
+    from polystore_gui.qt import settings_writes
+
+    settings_writes.write(HISTOGRAM_KEY, True)
     yield
+    assert settings_writes.flush()  # the writer's writes land before the key is removed
     QSettings().remove(HISTOGRAM_KEY)
 
 
@@ -114,8 +117,10 @@ def test_the_histogram_is_built_when_the_user_asks_and_then_kept_on(qtbot, panel
     not built for every preview unless the user turned it on, which is remembered."""
     from qtpy.QtCore import QSettings
 
+    from polystore_gui.qt import settings_writes
     from polystore_gui.qt.napari_view import HISTOGRAM_KEY
 
+    assert settings_writes.flush()  # an earlier test's write lands before the key is removed
     QSettings().remove(HISTOGRAM_KEY)
     try:
         with qtbot.waitSignal(panel.previewShown, timeout=30_000):
@@ -135,6 +140,9 @@ def test_the_histogram_is_built_when_the_user_asks_and_then_kept_on(qtbot, panel
         other.histogram.enabled = False  # turned off again: remembered too
         assert not panel.viewer.histogram_wanted()
     finally:
+        from polystore_gui.qt import settings_writes
+
+        assert settings_writes.flush()  # the writer's writes land before the key is removed
         QSettings().remove(HISTOGRAM_KEY)
 
 

@@ -164,6 +164,9 @@ def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):
     assert window.preview.size_limit == 256 << 20
     again = make_window([])
     assert again.preview.size_limit == 256 << 20
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()  # the writer's write lands before the key is removed
     QSettings().remove("preview/size_limit_bytes")
 
 
@@ -207,6 +210,9 @@ def test_settings_dialog_writes_what_the_user_changes(make_window):
     assert window.preview.size_limit == 3 * 2**30 and window.transfer_chunks() == (1, 256, 256)
     assert window.viewer_link.ports == {"napari_stream": 7811, "fiji_stream": 7812}
     assert window.tree_model.show_hidden
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()  # written by the settings writer thread
     assert int(QSettings().value("viewer/napari_port")) == 7811
     again = make_window([])
     assert again.viewer_link.ports == {"napari_stream": 7811, "fiji_stream": 7812}

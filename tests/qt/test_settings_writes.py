@@ -56,3 +56,99 @@ def test_a_failed_write_is_logged_and_never_holds_up_quitting(monkeypatch, caplo
     Session().remember(str(tmp_path))
     assert settings_writes.flush()
     assert "could not be written" in caplog.text
+
+
+@pytest.fixture
+def held_writes(monkeypatch):
+    """The settings file's writes, held until the test lets them go: (the keys written, with
+    the thread that wrote each), release."""
+    release = threading.Event()
+    written: list[tuple[str, threading.Thread]] = []
+    real = settings_writes._write_one
+
+    def held(key, value, names):
+        written.append((key, threading.current_thread()))
+        assert release.wait(10)
+        real(key, value, names)
+
+    monkeypatch.setattr(settings_writes, "_write_one", held)
+    yield written, release
+    release.set()
+    assert settings_writes.flush()
+
+
+def _remote_options(window):
+    from polystore_gui.model.remote_access import RemoteOptions
+    from polystore_gui.qt.remote_dialog import save_options, saved_options
+
+    options = RemoteOptions(profile="lab", endpoint_url="http://127.0.0.1:9", anonymous=False)
+    save_options("s3://bucket/a.zarr", options)
+    return "remoteStores/s3:||bucket|a.zarr", lambda: saved_options("s3://bucket/a.zarr") == options
+
+
+def _histogram_choice(window):
+    import numpy as np
+
+    from polystore_gui.qt.napari_view import HISTOGRAM_KEY
+
+    layer = window.preview.viewer._make_image(np.zeros((4, 4), np.uint16))
+    layer.histogram.enabled = True  # the user clicks napari's histogram button
+    return HISTOGRAM_KEY, window.preview.viewer.histogram_wanted
+
+
+# Every setting the window writes (issue 19: four of them still wrote QSettings on the GUI
+# thread): (what the user does, returning the key and what reads it back).
+USER_SETTINGS = {
+    "size limit": lambda w: (w.set_size_limit(256 << 20) or "preview/size_limit_bytes",
+                             lambda: w.settings_size_limit() == 256 << 20),
+    "transfer chunks": lambda w: (w.set_transfer_chunks((1, 256, 256)) or "transfers/chunks",
+                                  lambda: w.transfer_chunks() == (1, 256, 256)),
+    "viewer ports": lambda w: (w.set_viewer_ports(7811, 7812) or "viewer/fiji_port",
+                               lambda: w._viewer_ports(None, None) == (7811, 7812)),
+    "window layout": lambda w: (w._save_layout() or "window/splitter",
+                                lambda: settings_writes.read("window/splitter") is not None),
+    "dask scheduler": lambda w: (w.exact_stats.set_scheduler("tcp://127.0.0.1:8786") or "wholeArray/scheduler",
+                                 lambda: w.exact_stats.scheduler == "tcp://127.0.0.1:8786"),
+    "remote store options": _remote_options,
+    "histogram choice": _histogram_choice,
+}
+
+
+@pytest.mark.parametrize("setting", list(USER_SETTINGS))
+def test_every_setting_is_written_off_the_gui_thread_and_read_back_at_once(setting, make_window, held_writes):
+    written, release = held_writes
+    window = make_window([])
+    key, read_back = USER_SETTINGS[setting](window)
+    try:
+        assert read_back()  # at once, while the file write is held
+        assert key in [k for k, _thread in written] or key in settings_writes._pending
+        assert all(thread is not threading.current_thread() for _k, thread in written)
+        release.set()
+        assert settings_writes.flush()
+        assert QSettings().value(key) is not None  # in the file now
+        assert read_back()
+    finally:
+        release.set()
+        assert settings_writes.flush()
+        QSettings().remove(key)
+
+
+def test_a_write_lands_in_the_file_the_window_reads(tmp_path):
+    """With INI as the default format and a folder of its own (as a packaged app or the
+    tests set it), the writer wrote the native-format file elsewhere: nothing came back at
+    the next start."""
+    import os
+
+    before = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    try:
+        settings_writes.write("test/where", "here")
+        assert settings_writes.flush()
+        assert QSettings().value("test/where") == "here"
+        assert any("test" in p.read_text() for p in tmp_path.rglob("*.ini"))
+        QSettings().remove("test/where")
+    finally:
+        QSettings.setDefaultFormat(before)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                          os.environ.get("XDG_CONFIG_HOME", os.path.expanduser("~/.config")))

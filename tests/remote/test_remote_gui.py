@@ -49,6 +49,9 @@ def test_open_remote_store_dialog_shows_the_store_under_zarr(qtbot, make_window,
     names = {name for name, _kind, _address in child_rows(window.tree_model, index)}
     assert names == {"image", "plain", "sharded"}
     # only names and URLs are kept, never a key
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()  # written by the settings writer thread
     stored = " ".join(str(QSettings().value(k)) for k in QSettings().allKeys())
     assert s3_keys.endpoint in stored and s3_keys.secret_key not in stored and s3_keys.access_key not in stored
 
