@@ -21,7 +21,7 @@ from ..local_entries import special_kind
 from ..tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 from ..zarr_nodes import CorruptMetadataError, read_node
 from .items import COPY_THREADS, Cancelled, Progress, TransferError
-from .local_copy import _copy_verify
+from .file_bytes import _copy_verify
 from .places import _load, is_local
 from .staging import _flush, _leave_out, _partial_name, _Run
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..address import Address
 from ..local_entries import copied_link_target, copy_link, open_regular, special_kind
+from .file_bytes import _compare, _copy_verify
 from .items import BLOCK, COPY_THREADS, ZARR_METADATA, Cancelled, Progress, TransferError
 from .staging import _flush, _leave_out, _partial_name, _Run
 
@@ -177,50 +178,6 @@ def _copy_batch(batch: list[tuple[str, str]], cancelled: Callable[[], bool], kep
             raise Cancelled("cancelled")
         total += _copy_verify(source, target, cancelled) if kept is None else _copy_or_keep(source, target, cancelled, kept)
     return total
-
-
-def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int:
-    """Copy one file into a staged folder, then compare it with its source; its size.
-
-    A file up to one block (every chunk of a usual zarr store) is read once, written, read
-    back and compared with the bytes in hand: two opens and a handful of system calls.
-    """
-    with open_regular(source) as src:
-        info = os.fstat(src.fileno())
-        if info.st_size <= BLOCK:
-            data = src.read()
-            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, info.st_mode & 0o777)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                back = os.pread(fd, len(data) + 1, 0)
-            finally:
-                os.close(fd)
-            if back != data:
-                raise TransferError(f"verification failed: {target} differs from {source}")
-            return len(data)
-        with open(target, "xb") as dst:
-            size = 0
-            while block := src.read(BLOCK):
-                if cancelled():
-                    raise Cancelled("cancelled")
-                dst.write(block)
-                size += len(block)
-        os.chmod(target, info.st_mode & 0o777)
-    _compare(source, target)
-    return size
-
-
-def _compare(source: str, target: str) -> None:
-    """Byte-for-byte comparison of the copy with its source (raises when they differ)."""
-    with open_regular(source) as a, open(target, "rb") as b:
-        while True:
-            x, y = a.read(BLOCK), b.read(BLOCK)
-            if x != y:
-                raise TransferError(f"verification failed: {target} differs from {source}")
-            if not x:
-                return
 
 
 def _copy_file(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
