@@ -57,6 +57,22 @@ def write_ome_plate(path: Path, *, version: str = "0.5", rows: str = "AB", colum
     return path
 
 
+def rewrite_field(plate: Path, well: str, image: np.ndarray, levels: int, version: str = "0.5") -> None:
+    """Field 0 of ``well`` (``A/1``) written again by ome-zarr-py with this ``c, y, x`` image
+    and level count: a well laid out otherwise than the plate's others."""
+    import shutil
+
+    import zarr
+    from ome_zarr.format import FormatV04, FormatV05
+
+    fmt = FormatV05() if version == "0.5" else FormatV04()
+    field = plate / well / "0"
+    shutil.rmtree(field)
+    group = zarr.open_group(str(field), mode="w", zarr_format=fmt.zarr_format)
+    _writer().write_image(image, group, scale_factors=tuple(2 ** (i + 1) for i in range(levels - 1)),
+                          axes="cyx", fmt=fmt)
+
+
 def write_polystore_plate(folder: Path, *, wells: tuple[tuple[str, str], ...] = (("A", "01"), ("A", "03"), ("C", "02")),
                           edge: int = 64, document: str = "polystore_metadata.json") -> Path:
     """A plate folder as OpenHCS leaves it: polystore's ``save_batch`` zarr plate under

@@ -27,12 +27,13 @@ import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .ome_meta import image_axes
+from .plate_level import KnownLevel, check_local, known_level, local_store, read_known
 from .plate_plane import read_plane
 from .plate_summary import TIFF_PLATE, PlateSummary, WellSummary
 from .zarr_nodes import CorruptMetadataError, ome_attributes, ome_member_path, read_node
@@ -68,6 +69,7 @@ class _Layout:
     axes: tuple[str, ...] | None
     pyramid: bool
     zarr_format: int  # told to zarr, so that it does not look for the other format's documents
+    known: KnownLevel | None = None  # the level's array metadata: the other wells read only their chunk
 
 
 class ThumbnailCache:
@@ -177,9 +179,14 @@ def _member(field_path: str, level: str) -> str:
     return ome_member_path(field_path, level)
 
 
-def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_format: int) -> Thumbnail:
+def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_format: int,
+                known: KnownLevel | None = None) -> tuple[Thumbnail, KnownLevel | None]:
+    """A level's thumbnail, and its array metadata for the next wells. With ``known`` (the
+    first well's), only the chunk is read; LayoutDiffers when the level is not alike."""
     import zarr
 
+    if known is not None:
+        return _read_known_level(level_path, axes, edge, known), known
     if _remote(level_path):  # through the remote store's cache and session (model/remote_zarr)
         from .remote_zarr import open_array
 
@@ -188,9 +195,35 @@ def _read_level(level_path: str, axes: tuple[str, ...] | None, edge: int, zarr_f
         array = zarr.open_array(level_path, mode="r", zarr_format=zarr_format)  # type: ignore[arg-type]
     shape = tuple(int(s) for s in array.shape)
     if len(shape) < 2 or 0 in shape:
-        return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype))
+        return Thumbnail("", None, f"not an image (shape {shape})", shape=shape, dtype=str(array.dtype)), None
     plane = np.asarray(array[_plane_key(shape, axes, edge)])
-    return Thumbnail("", to_uint8(plane), shape=shape, dtype=str(array.dtype))
+    thumb = Thumbnail("", to_uint8(plane), shape=shape, dtype=str(array.dtype))
+    return thumb, known_level(array, level_path, zarr_format, remote=_remote(level_path))
+
+
+def _read_known_level(level_path: str, axes: tuple[str, ...] | None, edge: int, known: KnownLevel) -> Thumbnail:
+    from zarr.core.sync import sync
+
+    if _remote(level_path):
+        from .remote_zarr import array_store
+
+        store = array_store(level_path)
+    else:
+        check_local(level_path, known)
+        store = local_store(level_path)
+    return _known_thumbnail(sync(_read_known_async(store, known, axes, edge)))
+
+
+async def _read_known_async(store: Any, known: KnownLevel, axes: tuple[str, ...] | None,
+                            edge: int) -> tuple[Any, tuple[int, ...], str]:
+    shape = tuple(int(s) for s in known.metadata.shape)
+    plane, dtype = await read_known(store, known, _plane_key(shape, axes, edge))
+    return plane, shape, dtype
+
+
+def _known_thumbnail(found: tuple[Any, tuple[int, ...], str]) -> Thumbnail:
+    plane, shape, dtype = found
+    return Thumbnail("", to_uint8(np.asarray(plane)), shape=shape, dtype=dtype)
 
 
 def _layout(field_path: str) -> _Layout:
@@ -218,11 +251,12 @@ def _zarr_thumbnail(field_path: str, layout: _Layout | None, edge: int) -> tuple
         level = _member(field_path, layout.level) if _remote(field_path) else os.path.join(field_path, layout.level)
         if _remote(field_path) or os.path.isdir(level):
             try:
-                return _read_level(level, layout.axes, edge, layout.zarr_format), layout
+                return _read_level(level, layout.axes, edge, layout.zarr_format, layout.known)[0], layout
             except Exception:  # laid out otherwise than the first well: read its own metadata
                 pass
     own = _layout(field_path)
-    return _read_level(_member(field_path, own.level), own.axes, edge, own.zarr_format), own
+    thumb, known = _read_level(_member(field_path, own.level), own.axes, edge, own.zarr_format)
+    return thumb, replace(own, known=known)
 
 
 def _tiff_thumbnail(path: str, edge: int) -> Thumbnail:
@@ -297,6 +331,9 @@ def _plane_readable(field_path: str, layout: _Layout, edge: int) -> bool:
 
 
 def _plane_thumbnail(field_path: str, layout: _Layout, edge: int) -> Thumbnail | None:
+    """The plane read from its chunk's prefix. Each well's own level metadata is read: a
+    prefix read cannot tell that a well's array is smaller than the first's (its chunk's
+    first bytes inflate all the same), so nothing is assumed here."""
     level = ome_member_path(field_path, layout.level)
     plane = read_plane(level, layout.zarr_format, lambda shape: _plane_key(shape, layout.axes, edge))
     if plane is None:
@@ -360,6 +397,10 @@ def _zarr_batch(fields: list[tuple[str, str]], layout: _Layout, edge: int) -> li
     from zarr.core.sync import sync
 
     async def one(field_path: str) -> Thumbnail:
+        if layout.known is not None:  # the first well's metadata: only the chunk is read
+            check_local(os.path.join(field_path, layout.level), layout.known)
+            store = local_store(os.path.join(field_path, layout.level))
+            return _known_thumbnail(await _read_known_async(store, layout.known, layout.axes, edge))
         array = await zarr_async.open_array(store=os.path.join(field_path, layout.level), mode="r",
                                             zarr_format=layout.zarr_format)  # type: ignore[arg-type]
         shape = tuple(int(s) for s in array.shape)

@@ -85,11 +85,19 @@ def open_array(path: str, zarr_format: int | None = None) -> Any:
     if zarr_format is None:
         meta = read_node(store, key, _cancelled())
         zarr_format = meta.zarr_format if meta is not None else None
+    reader = array_store(path)
+    return zarr.open_array(store=reader, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
+
+
+def array_store(path: str) -> Any:
+    """A read-only zarr store rooted at ``path`` reading through the cache, in the current
+    session (what :func:`open_array` opens; a plate's wells open it with known metadata)."""
+    store, key, _ = locate(path)
     reader = store.reader(key)
     check = _session.get()
     if check is not None:
         reader.follow(check)  # the session's test: cancelling the session stops this reader too
-    return zarr.open_array(store=reader, mode="r", zarr_format=3 if zarr_format == 3 else 2 if zarr_format == 2 else None)
+    return reader
 
 
 def array_info(backend: str, path: str, meta: ZarrNodeMeta) -> Info:

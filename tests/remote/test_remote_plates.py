@@ -72,3 +72,33 @@ def test_the_plate_view_shows_a_remote_plate_with_its_thumbnails(plate_url, qtbo
         qtbot.waitUntil(lambda: not view.loading, timeout=30_000)
         assert view.plate.path == plate_url and (len(view.plate.rows), len(view.plate.columns)) == (2, 3)
         assert set(view.grid.thumbnails) == {"A/1", "A/3", "B/2"} and not view.grid.failed
+
+
+def test_remote_wells_after_the_first_cost_one_request_each_and_a_different_well_is_read_as_it_is(tmp_path):
+    """The first well's lowest level is opened from its metadata; the next wells, laid out
+    alike, only fetch their chunk. A well without that level (B/2 has one level) is read
+    from its own metadata, not as the fill value of a level it lacks."""
+    import numpy as np
+
+    from polystore_gui.model.backends.plate import plate_at
+    from polystore_gui.model.plate_thumbs import plate_thumbnails
+    from polystore_gui.model.remote_zarr import read_session
+    from tests.plates import rewrite_field
+
+    folder = tmp_path / "served"
+    path = write_ome_plate(folder / "plate.zarr", version="0.5", wells=["A/1", "A/2", "A/3", "B/2"], levels=2, edge=32)
+    rewrite_field(path, "B/2", np.random.default_rng(1).integers(1, 900, (2, 32, 32)).astype(np.uint16), 1)
+    server = LatencyHTTPServer(str(folder), latency=0.0).start()
+    try:
+        plate = plate_at("zarr", server.url + "/plate.zarr")
+        server.requests.clear()
+        with read_session():
+            thumbs = {t.well: t for t in plate_thumbnails(plate, cache=None)}
+        asked = list(server.requests)
+    finally:
+        server.stop()
+    assert all(t.pixels is not None for t in thumbs.values()), {w: t.error for w, t in thumbs.items()}
+    assert thumbs["A/2"].shape == thumbs["A/3"].shape == (2, 16, 16)
+    assert thumbs["B/2"].shape == (2, 32, 32) and thumbs["B/2"].pixels.max() == 255
+    for well in ("A/2", "A/3"):
+        assert [a for a in asked if f"/{well}/" in a] == [f"/plate.zarr/{well}/0/s1/c/0/0/0"], asked
