@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,8 @@ class PlateNodes:
     exists: Callable[[str], bool]  # whether a listed well or field is there (before reading it)
     read_many: Callable[[list[str]], list[ZarrNodeMeta | None | Exception]]
     polystore_document: Callable[[str], str | None]  # beside the plate: polystore's document
+    # the plate's consolidated metadata, by path below it ("A/1"): its wells without a read each
+    consolidated: Callable[[str], Mapping[str, ZarrNodeMeta]] = lambda _path: {}
 
 
 def _read_local(paths: list[str]) -> list[ZarrNodeMeta | None | Exception]:
@@ -117,7 +119,17 @@ def _local_document(path: str) -> str | None:
     return next((d for d in POLYSTORE_DOCUMENTS if os.path.isfile(os.path.join(parent, d))), None)
 
 
-LOCAL_NODES = PlateNodes(os.path.join, os.path.isdir, _read_local, _local_document)
+def _local_consolidated(path: str) -> Mapping[str, ZarrNodeMeta]:
+    """The nodes a local plate's consolidated metadata describes (none without one). As
+    zarr-python does, the document is trusted for the wells it names; a well it does not
+    name (written since) is read from its own document."""
+    from . import zarr_consolidated
+
+    found = zarr_consolidated.read(path)
+    return found.nodes if found is not None else {}
+
+
+LOCAL_NODES = PlateNodes(os.path.join, os.path.isdir, _read_local, _local_document, _local_consolidated)
 
 
 def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", check_fields: bool = False,
@@ -140,7 +152,11 @@ def read_zarr_plate(path: str, meta: ZarrNodeMeta, *, backend: str = "zarr", che
     seen: set[str] = set()
     missing: list[str] = []
     present = [w for w in plate.wells if nodes.exists(nodes.join(path, w.path))]
-    read = dict(zip((w.path for w in present), nodes.read_many([nodes.join(path, w.path) for w in present]),
+    consolidated = nodes.consolidated(path) if present else {}
+    read: dict[str, ZarrNodeMeta | None | Exception] = {
+        w.path: consolidated[w.path.strip("/")] for w in present if w.path.strip("/") in consolidated}
+    unread = [w for w in present if w.path not in read]
+    read.update(zip((w.path for w in unread), nodes.read_many([nodes.join(path, w.path) for w in unread]),
                     strict=True))
     for listed in plate.wells:
         well_path, row, column = listed.path, listed.row, listed.column

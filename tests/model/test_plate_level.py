@@ -4,6 +4,7 @@ thumbnail its own metadata gives, never the first well's idea of it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -67,3 +68,41 @@ def test_polystore_wells_of_another_size_than_the_first_get_their_own_thumbnail(
     together = _assert_as_read_alone(plate)
     assert together["A/03"].shape[-2:] == (64, 64) and together["B/02"].shape[-2:] == (48, 48)
     assert together["B/02"].pixels.shape == (48, 48)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_consolidated_plate_is_summarised_from_its_one_document(tmp_path, monkeypatch, version):
+    """The wells come from the plate's consolidated metadata (zarr.consolidate_metadata), not
+    a document each; the summary is the same as when each well's own document is read."""
+    import dataclasses
+    import json
+
+    import zarr
+
+    from polystore_gui.model import zarr_nodes
+    from polystore_gui.model.plate_read import LOCAL_NODES, read_zarr_plate
+    from polystore_gui.model.zarr_nodes import read_node
+
+    path = write_ome_plate(tmp_path / "p.zarr", version=version, levels=2, edge=16)  # 6 wells, 2 fields each
+    zarr.consolidate_metadata(str(path))
+    if version == "0.5":  # a well the document does not name (written since) is read from its own
+        doc = json.loads((path / "zarr.json").read_text())
+        members = doc["consolidated_metadata"]["metadata"]
+        for key in [k for k in members if k == "B/3" or k.startswith("B/3/")]:
+            del members[key]
+        (path / "zarr.json").write_text(json.dumps(doc))
+    opened = []
+    real = zarr_nodes._load_json
+
+    def load(name):
+        opened.append(os.path.relpath(name, path))
+        return real(name)
+
+    monkeypatch.setattr(zarr_nodes, "_load_json", load)
+    plate = plate_at("disk", str(path))
+    own_documents = dataclasses.replace(LOCAL_NODES, consolidated=lambda _path: {})
+    monkeypatch.setattr(zarr_nodes, "_load_json", real)
+    assert plate == read_zarr_plate(str(path), read_node(str(path)), backend="disk", nodes=own_documents)
+    assert len(plate.wells) == 6 and all(len(w.fields) == 2 for w in plate.wells) and not plate.notes
+    wells_read = sorted({os.path.dirname(n) for n in opened if n.count(os.sep) == 2})
+    assert wells_read == ([os.path.join("B", "3")] if version == "0.5" else []), opened
