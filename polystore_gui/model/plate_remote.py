@@ -9,8 +9,8 @@ well's listed field that is missing says so when it is opened.
 
 from __future__ import annotations
 
-from .plate_read import PlateNodes, read_zarr_plate
-from .plate_summary import PlateSummary
+from .plate_read import PlateNodes, _read_well, read_zarr_plate
+from .plate_summary import PlateSummary, WellSummary
 from .zarr_nodes import ZarrNodeMeta, ome_attributes
 
 
@@ -51,3 +51,30 @@ def remote_plate_at(backend: str, path: str, check_fields: bool) -> PlateSummary
     if meta is None or meta.node_type != "group" or "plate" not in ome_attributes(meta.attributes):
         return None
     return read_zarr_plate(path, meta, backend=backend, check_fields=False, nodes=REMOTE_NODES)
+
+
+def remote_well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
+    """The OME-Zarr well at the URL ``path`` and the plate two levels above it (as for a
+    local well); None when it is no well. A well whose plate cannot be read (or does not
+    list it) is still summarised from its own metadata, with no plate."""
+    from .remote_address import is_remote_path, parse_url
+    from .remote_zarr import node
+
+    if not is_remote_path(path):
+        return None
+    meta = node(path)
+    if meta is None or meta.node_type != "group" or "well" not in ome_attributes(meta.attributes):
+        return None
+    url = parse_url(path)
+    row_url = url.parent()
+    root = row_url.parent() if row_url is not None else None
+    plate = remote_plate_at(backend, str(root), False) if root is not None else None
+    if plate is not None and root is not None:
+        relative = url.relative_to(root)
+        found = next((w for w in plate.wells if w.path.strip("/") == relative), None)
+        if found is not None:
+            return plate, found
+    row, column = (row_url.name if row_url is not None else ""), url.name
+    well, _ = _read_well(path, f"{row}/{column}", row, column, (0, 0), plate_mtime=None, found=(meta,),
+                         nodes=REMOTE_NODES)
+    return plate, well

@@ -102,3 +102,21 @@ def test_remote_wells_after_the_first_cost_one_request_each_and_a_different_well
     assert thumbs["B/2"].shape == (2, 32, 32) and thumbs["B/2"].pixels.max() == 255
     for well in ("A/2", "A/3"):
         assert [a for a in asked if f"/{well}/" in a] == [f"/plate.zarr/{well}/0/s1/c/0/0/0"], asked
+
+
+@pytest.mark.parametrize("plate_url", ["s3", "http"], indirect=True)
+def test_plate_and_info_on_a_remote_well_address(plate_url, capsys):
+    """As for a local well: ``plate`` on a well prints its plate, ``info`` names the well,
+    its fields and its plate."""
+    code = main(["plate", plate_url + "/A/3", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "ome-plate" and doc["address"].endswith(plate_url)
+    assert [w["path"] for w in doc["wells"]] == ["A/1", "A/3", "B/2"]
+    code = main(["info", plate_url + "/B/2", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    well = json.loads(out)["well"]
+    assert well["name"] == "B02" and well["plate"].endswith(plate_url)
+    assert well["fields"] == [f"ome_zarr:{plate_url}/B/2/0", f"ome_zarr:{plate_url}/B/2/1"]

@@ -23,12 +23,16 @@ if TYPE_CHECKING:
 # Readers for stores that are not this machine's files, by backend key (e.g. a remote store's
 # adapter may register one); local paths are read by plate_read.
 PlateReader = Callable[[str, str, bool], "PlateSummary | None"]
+WellReader = Callable[[str, str], "tuple[PlateSummary | None, WellSummary] | None"]
 _REMOTE_READERS: dict[str, PlateReader] = {}
+_REMOTE_WELL_READERS: dict[str, WellReader] = {}
 
 
-def register_plate_reader(backend: str, reader: PlateReader) -> None:
-    """A plate reader for a backend whose paths are not local files."""
+def register_plate_reader(backend: str, reader: PlateReader, well_reader: WellReader | None = None) -> None:
+    """A plate reader (and a well reader) for a backend whose paths are not local files."""
     _REMOTE_READERS[backend] = reader
+    if well_reader is not None:
+        _REMOTE_WELL_READERS[backend] = well_reader
 
 
 def _is_local(backend: str, path: str) -> bool:
@@ -58,10 +62,18 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False,
         return reader(backend, path, check_fields)
 
 
-def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
-    """The well at ``backend:path`` and the plate holding it; None when it is not a well."""
+def well_at(backend: str, path: str, *,
+            cancelled: Callable[[], bool] | None = None) -> tuple[PlateSummary | None, WellSummary] | None:
+    """The well at ``backend:path`` and the plate holding it; None when it is not a well.
+    ``cancelled``: see plate_at."""
     if not _is_local(backend, path):
-        return None
+        reader = _REMOTE_WELL_READERS.get(backend)
+        if reader is None:
+            return None
+        from ..remote_zarr import read_session
+
+        with read_session(cancelled):
+            return reader(backend, path)
     from ..plate_read import well_at as local_well_at
 
     return local_well_at(backend, path)
@@ -328,10 +340,11 @@ def _register() -> None:
 
     _load_builtins()
     register_adapter(VirtualWorkspaceAdapter(), keys=("virtual_workspace",))
-    from ..plate_remote import remote_plate_at
+    from ..plate_remote import remote_plate_at, remote_well_at
 
-    for key in ("zarr", "ome_zarr"):  # their URL paths: OME-Zarr plates on S3 or HTTP(S)
+    for key in ("zarr", "ome_zarr"):  # their URL paths: OME-Zarr plates (and wells) on S3 or HTTP(S)
         _REMOTE_READERS.setdefault(key, remote_plate_at)
+        _REMOTE_WELL_READERS.setdefault(key, remote_well_at)
 
 
 _register()
@@ -344,7 +357,7 @@ def plate_or_well_at(backend: str, path: str, *,
     plate = plate_at(backend, path, cancelled=cancelled)
     if plate is not None:
         return plate, None
-    found = well_at(backend, path)
+    found = well_at(backend, path, cancelled=cancelled)
     if found is None or found[0] is None:
         return None
     return found[0], found[1]
