@@ -9,15 +9,18 @@ pyramid (OME-NGFF 0.5 on zarr v3, or 0.4 on zarr v2), as dask graphs.
 - Each next level halves y and x (rounding up): the mean of each 2 x 2 block, computed in
   float64; integer means are rounded to the nearest integer (ties to even, numpy's
   ``rint``), which keeps faint structure that striding would drop; an odd last row or
-  column repeats itself. A level is computed from the level written before it.
+  column repeats itself. A level is computed in memory from the block of the level above
+  it that was just read or made (model.convert_blocks), so the source is read once.
 - Atomic and verified: everything is written under a hidden name beside DEST
-  (``.NAME.converting-XXXX``); level 0's content checksum must equal the source's
-  (model.checksum) before the result is renamed to DEST. An existing DEST is refused
-  unless ``overwrite``; then it is replaced only once the new image is complete.
+  (``.NAME.converting-XXXX``); each block of level 0 is read back right after it is
+  written and must equal the source's values (model.convert_blocks) before the result is
+  renamed to DEST. An existing DEST is refused unless ``overwrite``; then it is replaced
+  only once the new image is complete.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -28,14 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from .checksum import array_digest
+from .checksum import canonical_dtype
+from .convert_blocks import Pass, block_regions, downsample, plan_passes, total, write_block
 from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
-from .whole_array import Engine, SourceSpec, WholeArrayError, open_array, open_target
+from .whole_array import Engine, SourceSpec, WholeArrayError, build_tree, compute, open_array, open_target
 
 DEFAULT_CHUNK = 512
 AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 VERSIONS = ("0.5", "0.4")
 DOWNSAMPLING = "polystore-gui convert: mean of 2x2 blocks in y/x, integers rounded to nearest"
+VERIFICATION = "each block of level 0 read back after it was written and compared with the source's values"
 
 
 @dataclass(frozen=True)
@@ -153,62 +158,37 @@ def level_shape(plan: ConvertPlan, level: int) -> tuple[int, ...]:
     return tuple(math.ceil(n / 2 ** level) if a in "yx" else n for a, n in zip(plan.axes, plan.shape))
 
 
-def downsample(block: np.ndarray, yx: tuple[int, int]) -> np.ndarray:
-    """Halve ``block`` along the axes ``yx``: 2 x 2 means (rounded for integers)."""
-    pad = [(0, 0)] * block.ndim
-    for axis in yx:
-        pad[axis] = (0, block.shape[axis] % 2)
-    if any(p != (0, 0) for p in pad):
-        block = np.pad(block, pad, mode="edge")
-    y, x = yx  # y comes before x in OME-NGFF
-    if block.dtype.kind in "iu" and block.dtype.itemsize <= 4:
-        return _integer_means(block, y, x)
-    s = block.shape
-    split = (*s[:y], s[y] // 2, 2, *s[y + 1:x], s[x] // 2, 2, *s[x + 1:])
-    means = block.astype(np.float64).reshape(split).mean(axis=(y + 1, x + 2))
-    if np.dtype(block.dtype).kind in "iub":
-        means = np.rint(means)
-    out: np.ndarray = means.astype(block.dtype)
-    return out
-
-
-def _integer_means(block: np.ndarray, y: int, x: int) -> np.ndarray:
-    """2 x 2 means of an integer block (even along y and x), rounded half to even as
-    ``np.rint`` of the float64 mean: the four values summed in a wider integer, then
-    divided by 4 with shifts. The float64 route made the pyramid of a uint16 image the
-    slowest step of a conversion (8 bytes an element converted and averaged)."""
-    wide = np.int64 if block.dtype.itemsize == 4 else np.int32
-
-    def part(dy: int, dx: int) -> Any:  # numpy's stubs type integer shifts on concrete dtypes only
-        where: list[slice] = [slice(None)] * block.ndim
-        where[y], where[x] = slice(dy, None, 2), slice(dx, None, 2)
-        return block[tuple(where)]
-
-    total = part(0, 0).astype(wide)
-    total += part(0, 1)
-    total += part(1, 0)
-    total += part(1, 1)
-    quotient, rest = total >> 2, total & 3  # floor division: total = 4 * quotient + rest
-    quotient += (rest > 2) | ((rest == 2) & ((quotient & 1) == 1))
-    out: np.ndarray = quotient.astype(block.dtype)
-    return out
+def _level_layout(plan: ConvertPlan, level: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
+    """A level's shape, chunks and shards (None: not sharded), as it is created."""
+    shape = level_shape(plan, level)
+    chunks = tuple(min(c, n) for c, n in zip(plan.chunks, shape))
+    shards = None
+    if plan.version == "0.5" and plan.shards is not None:
+        shards = tuple(min(s, math.ceil(n / c) * c) for s, c, n in zip(plan.shards, chunks, shape))
+    return shape, chunks, shards
 
 
 def _create_level(group: Any, plan: ConvertPlan, level: int) -> Any:
-    shape = level_shape(plan, level)
-    chunks = tuple(min(c, n) for c, n in zip(plan.chunks, shape))
+    shape, chunks, shards = _level_layout(plan, level)
     kw: dict[str, Any] = {}
     if plan.version == "0.5":
         kw["dimension_names"] = plan.axes
-        if plan.shards is not None:
-            kw["shards"] = tuple(min(s, math.ceil(n / c) * c) for s, c, n in zip(plan.shards, chunks, shape))
+        if shards is not None:
+            kw["shards"] = shards
     else:
         kw["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     return group.create_array(str(level), shape=shape, chunks=chunks, dtype=plan.dtype, fill_value=0, **kw)
 
 
-def _write_unit(array: Any) -> tuple[int, ...]:
-    return tuple(array.shards) if array.shards is not None else tuple(array.chunks)
+def conversion_passes(plan: ConvertPlan) -> tuple[Pass, ...]:
+    """The passes ``convert`` makes for ``plan`` (model.convert_blocks): one progress step each."""
+    shapes, units = [], []
+    for level in range(plan.levels):
+        shape, chunks, shards = _level_layout(plan, level)
+        shapes.append(shape)
+        units.append(tuple(min(u, n) for u, n in zip(shards or chunks, shape)))
+    yx = (plan.axes.index("y"), plan.axes.index("x"))
+    return plan_passes(shapes, units, yx, np.dtype(plan.dtype).itemsize)
 
 
 def _ome_metadata(plan: ConvertPlan) -> dict[str, Any]:
@@ -235,55 +215,36 @@ def convert(plan: ConvertPlan, *, engine: Engine = Engine(), progress: Callable[
 
     On any failure or Cancelled, the hidden temporary image is removed and DEST is as it was.
     """
-    import dask.array
     import zarr
-
-    from .whole_array import compute_collection
-
-    da: Any = dask.array  # untyped: typed as Any here
 
     parent, name = os.path.split(plan.dest)
     temp = os.path.join(parent, f".{name}.converting-{uuid.uuid4().hex[:8]}")
-
-    def step(label: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else (lambda done, total: progress(label, done, total))
-
+    try:
+        dtype = canonical_dtype(plan.dtype)
+    except TypeError:
+        raise WholeArrayError(f"{plan.source_shown}: dtype {plan.dtype} cannot be converted (not a numeric dtype)") from None
+    yx = (plan.axes.index("y"), plan.axes.index("x"))
     try:
         group = zarr.open_group(temp, mode="w-", zarr_format=3 if plan.version == "0.5" else 2)
-        source = open_array(plan.source)
-        yx = (plan.axes.index("y"), plan.axes.index("x"))
-        shapes = []
-        previous = None
-        for level in range(plan.levels):
-            target = _create_level(group, plan, level)
-            unit = _write_unit(target)
-            if previous is None:
-                data = da.from_array(source, chunks=unit, asarray=True, lock=False, name=f"convert-read-{uuid.uuid4().hex}")
-            else:
-                read_unit = tuple(u * 2 if i in yx else u for i, u in enumerate(unit))
-                prev = da.from_array(previous, chunks=read_unit, asarray=True, lock=False,
-                                     name=f"convert-level{level}-{uuid.uuid4().hex}")
-                out_chunks = tuple(tuple(math.ceil(c / 2) for c in cs) if i in yx else cs
-                                   for i, cs in enumerate(prev.chunks))
-                data = prev.map_blocks(downsample, yx, chunks=out_chunks, dtype=prev.dtype)
-            compute_collection(da.store(data, target, lock=False, compute=False), engine=engine,
-                               progress=step(f"level {level}"), cancelled=cancelled)
-            shapes.append(list(target.shape))
-            previous = target
+        targets = [_create_level(group, plan, level) for level in range(plan.levels)]
+        for step in conversion_passes(plan):
+            source = plan.source if step.read < 0 else targets[step.read]
+            regions = block_regions(level_shape(plan, max(step.read, 0)), step.block)
+            name = f"convert-{step.label.replace(' ', '')}-{uuid.uuid4().hex}"
+            leaves = {(name, i): (write_block, source, region, tuple(targets[k] for k in step.levels),
+                                  step.read < 0, yx, dtype) for i, region in enumerate(regions)}
+            graph, keys = build_tree(leaves, total, name)
+            compute(graph, keys, leaves=len(leaves), engine=engine, cancelled=cancelled,
+                    progress=None if progress is None else functools.partial(progress, step.label))
+        shapes = [list(target.shape) for target in targets]
         group.attrs.update(_ome_metadata(plan))
-        written = array_digest(os.path.join(temp, "0"), engine=engine, progress=step("verify level 0"),
-                               cancelled=cancelled)
-        expected = array_digest(plan.source, engine=engine, progress=step("verify source"), cancelled=cancelled)
-        if written["digest"] != expected["digest"]:
-            raise WholeArrayError(f"level 0 does not hold the source's values ({written['digest']} written, "
-                                  f"{expected['digest']} read): nothing was put in place")
         _put_in_place(temp, plan.dest)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return {"source": plan.source_shown, "dest": plan.dest, "ome_zarr": plan.version, "axes": list(plan.axes),
             "levels": shapes, "chunks": list(plan.chunks), "shards": list(plan.shards) if plan.shards else None,
-            "digest": written["digest"], "verified": True, "notes": list(plan.notes),
+            "verified": True, "verification": VERIFICATION, "notes": list(plan.notes),
             "downsampling": DOWNSAMPLING}
 
 

@@ -118,7 +118,8 @@ def decide(item: ConvertItem, action: str | None, name: str | None) -> ConvertIt
 
 def run(item: ConvertItem, *, cancelled: Callable[[], bool], progress: Progress) -> Outcome:
     """Convert one item (in a worker): ``progress(done, total)`` in source bytes over every
-    step (each level, then the two checksums); never raises, the outcome says."""
+    step (each pass writing levels, level 0 verified in the first); never raises, the
+    outcome says."""
     from .cancel import Cancelled as JobCancelled
     from .convert import plan_conversion
     from .convert import convert as run_conversion
@@ -139,8 +140,10 @@ def run(item: ConvertItem, *, cancelled: Callable[[], bool], progress: Progress)
                                      version=item.version, overwrite=item.replace)
         import numpy as np
 
+        from .convert import conversion_passes
+
         nbytes = math.prod(conversion.shape) * np.dtype(conversion.dtype).itemsize
-        steps = conversion.levels + 2  # each level written, level 0 and the source checksummed
+        steps = len(conversion_passes(conversion))  # each pass over the source or a level
         step_names: list[str] = []
 
         def on_step(label: str, done: int, total: int) -> None:

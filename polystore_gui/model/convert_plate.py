@@ -92,7 +92,7 @@ def convert_plate(source: str, dest: str, *, version: str = "0.5", chunks: tuple
                   engine: Engine = Engine(), progress: Callable[[str, int, int], None] | None = None,
                   cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Write the plate at ``source`` as an OME-Zarr ``version`` plate at ``dest``; returns a
-    report (wells, fields with their levels and digests, notes). Raises WholeArrayError
+    report (wells, fields with their levels, each verified, notes). Raises WholeArrayError
     with a sentence for a request or a plate it cannot convert."""
     import zarr
 
@@ -139,7 +139,7 @@ def convert_plate(source: str, dest: str, *, version: str = "0.5", chunks: tuple
                 step = None if progress is None else (
                     lambda what, done, total, label=label: progress(f"{label} {what}", done, total))
                 report = convert(plan, engine=engine, progress=step, cancelled=cancelled)
-                fields.append({"path": label, "levels": report["levels"], "digest": report["digest"]})
+                fields.append({"path": label, "levels": report["levels"], "verified": report["verified"]})
                 if os.path.isdir(os.path.join(field_src, "labels")):
                     notes.append(f"{label}: labels are not converted")
         root.attrs.update(_versioned("plate", plate, version))

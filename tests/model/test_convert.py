@@ -11,7 +11,6 @@ import pytest
 import tifffile
 import zarr
 
-from polystore_gui.model import convert as convert_module
 from polystore_gui.model.convert import convert, plan_conversion
 from polystore_gui.model.whole_array import Cancelled, Engine, WholeArrayError
 
@@ -113,28 +112,106 @@ def test_existing_destination_refused_unless_overwrite(tmp_path):
 
 
 def test_cancel_leaves_nothing_behind(tmp_path):
-    zarr.create_array(tmp_path / "src", shape=(8, 64, 64), chunks=(1, 16, 16), dtype="u2")[:] = 3
-    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(16, 16), levels=2)
+    zarr.create_array(tmp_path / "src", shape=(48, 512, 512), chunks=(16, 256, 256), dtype="u2")[:] = 3
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(256, 256), levels=2)
     seen = []
     with pytest.raises(Cancelled):
-        convert(plan, engine=ENGINE, progress=lambda step, done, total: seen.append(done),
-                cancelled=lambda: len(seen) >= 5)
+        convert(plan, engine=ENGINE, progress=lambda step, done, total: seen.append((done, total)),
+                cancelled=lambda: len(seen) >= 1)
+    assert seen and seen[0][0] < seen[0][1]  # stopped with blocks still to write
     assert not (tmp_path / "out.zarr").exists()
     _no_leftovers(tmp_path)
 
 
-def test_a_level_0_that_does_not_match_is_never_put_in_place(tmp_path, monkeypatch):
-    zarr.create_array(tmp_path / "src", shape=(20, 20), chunks=(10, 10), dtype="u1")[:] = 5
-    real = convert_module.array_digest
+def _random_source(tmp_path, shape=(2, 96, 80), chunks=(1, 32, 32)):
+    data = np.random.default_rng(44).integers(0, 60000, shape).astype("u2")
+    zarr.create_array(tmp_path / "src", shape=data.shape, chunks=chunks, dtype="u2")[:] = data
+    return data
 
-    def digest(path, **kw):
-        found = real(path, **kw)
-        return {**found, "digest": "sha256:other"} if not isinstance(path, str) else found
 
-    monkeypatch.setattr(convert_module, "array_digest", digest)
+def _level0_chunk(key):
+    return key.startswith("0/c/")
+
+
+def test_a_store_that_alters_what_it_is_given_is_caught(tmp_path, monkeypatch):
+    """A store whose set() silently stores other (valid) bytes for level 0's chunks: every
+    chunk becomes the first one written. The values read back differ from the source's:
+    the conversion fails with a sentence and DEST is never made."""
+    from zarr.storage import LocalStore
+
+    _random_source(tmp_path)
+    real_set = LocalStore.set
+    first = {}
+
+    async def altering_set(self, key, value):
+        if _level0_chunk(key):
+            value = first.setdefault("bytes", value)
+        return await real_set(self, key, value)
+
+    monkeypatch.setattr(LocalStore, "set", altering_set)
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(32, 32), levels=2)
     with pytest.raises(WholeArrayError, match="does not hold the source's values"):
-        convert(plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr")), engine=ENGINE)
+        convert(plan, engine=ENGINE)
     assert not (tmp_path / "out.zarr").exists()
+    _no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("replacement", ["other values", "garbage"])
+def test_a_chunk_changed_after_its_write_is_caught(tmp_path, monkeypatch, replacement):
+    """The store writes what it is given, but something else replaces a level-0 chunk file
+    right after (before the conversion could check it): with another chunk's valid bytes
+    (values differ) or with bytes no codec can read. Either way the conversion fails with
+    a sentence (no codec traceback) and DEST is never made."""
+    from zarr.storage import LocalStore
+
+    data = _random_source(tmp_path)
+    other = zarr.create_array(tmp_path / "other", shape=(1, 32, 32), chunks=(1, 32, 32), dtype="u2")
+    other[:] = data[:1, :32, :32] + 1
+    stranger = (tmp_path / "other" / "c" / "0" / "0" / "0").read_bytes()
+    if replacement == "garbage":
+        stranger = b"\x28\xb5\x2f\xfd" + b"not a zstd frame" * 10
+    real_set = LocalStore.set
+    replaced = []
+
+    async def set_then_replaced(self, key, value):
+        await real_set(self, key, value)
+        if _level0_chunk(key) and key.endswith("/1/1/1"):
+            (self.root / key).write_bytes(stranger)
+            replaced.append(key)
+
+    monkeypatch.setattr(LocalStore, "set", set_then_replaced)
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(32, 32), levels=2)
+    with pytest.raises(WholeArrayError, match="does not hold the source's values.*nothing was put in place"):
+        convert(plan, engine=ENGINE)
+    assert replaced
+    assert not (tmp_path / "out.zarr").exists()
+    _no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("shards", [None, (64, 64)])
+def test_levels_made_in_memory_from_many_blocks_equal_the_chained_means(tmp_path, monkeypatch, shards):
+    """Small blocks (a budget of 16 KiB) cut the image into many blocks per plane and the
+    pyramid into several passes (levels made from a block in memory, then from the last
+    level written): every level still equals the 2 x 2 means of the level before it over
+    the whole array, odd edges included, and level 0 the source."""
+    from polystore_gui.model import convert_blocks
+    from polystore_gui.model.convert import conversion_passes
+
+    data = np.random.default_rng(45).integers(0, 60000, (2, 301, 257)).astype("u2")
+    zarr.create_array(tmp_path / "src", shape=data.shape, chunks=(1, 50, 60), dtype="u2")[:] = data
+    monkeypatch.setattr(convert_blocks, "BLOCK_BYTES", 16 * 1024)
+    plan = plan_conversion("disk", str(tmp_path / "src"), str(tmp_path / "out.zarr"), chunks=(16, 16),
+                           shards=shards, levels=5)
+    passes = conversion_passes(plan)
+    assert len(passes) >= 2 and max(len(p.levels) for p in passes) >= 2
+    assert [level for p in passes for level in p.levels] == list(range(5))
+    report = convert(plan, engine=ENGINE)
+    group = zarr.open_group(tmp_path / "out.zarr", mode="r")
+    expected = data
+    for level in range(5):
+        assert list(group[str(level)].shape) == report["levels"][level]
+        np.testing.assert_array_equal(group[str(level)][:], expected)
+        expected = _halved(expected, 1, 2)
     _no_leftovers(tmp_path)
 
 
