@@ -4,8 +4,9 @@ napari is imported in a worker (about 1.5-3 s of imports), together with what it
 image layer loads on first use (pint's unit registry, ``scipy.ndimage``), so that the
 window never waits for it and the first preview costs what the second does. The viewer
 itself is ``QtViewer(ViewerModel())`` — the supported way to embed napari: the model
-(no Qt) is built in the worker too, and the Qt side on the GUI thread in three short
-turns (canvas; layer list and controls; shown), so that no turn stalls the window long.
+(no Qt) is built in the worker too, and the Qt side on the GUI thread in short turns
+(shortcuts bound; vispy canvas; QtViewer around it, see ``napari_build``; layer list and
+controls; shown), so that no turn stalls the window long.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
 from .later import call_later
 from .workers import WorkerPool
@@ -98,6 +100,8 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
+        self._canvas: Any = None  # napari's vispy canvas, made a turn before its QtViewer
+        self._gl: Any = None  # an OpenGL context opened a turn before the canvas (napari_build.open_gl)
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
@@ -212,12 +216,45 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
 
     def _build_canvas(self) -> None:
         """Build the Qt side in steps, one event-loop turn each, so no turn stalls the window
-        for long: the canvas first, then napari's layer list and controls beside it."""
+        for long (``napari_build``): the shortcuts bound, the vispy canvas, napari's
+        ``QtViewer`` around it, then napari's layer list and controls beside it."""
         self._set_state(ViewerState.BUILDING)
         try:
-            from napari.qt import QtViewer
+            napari_build.bind_shortcuts()
+        except Exception as exc:  # the viewer binds them itself then
+            log.warning("napari's shortcuts could not be bound ahead: %s", exc)
+        call_later(self, 0, self._build_gl)
 
-            self.qt_viewer = QtViewer(self._model)
+    def _build_gl(self) -> None:
+        if self._state is not ViewerState.BUILDING:
+            return
+        try:
+            self._gl = napari_build.open_gl()  # held until the canvas is made
+        except Exception as exc:  # the canvas's own construction will say what is wrong
+            log.warning("no OpenGL context could be opened ahead: %s", exc)
+        call_later(self, 0, self._build_vispy)
+
+    def _build_vispy(self) -> None:
+        if self._state is not ViewerState.BUILDING:
+            self._gl = None
+            return
+        try:
+            self._canvas = napari_build.make_canvas(self._model, self)
+        except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
+            self._fail("The napari viewer could not be built", exc)
+            return
+        finally:
+            self._gl = None  # the canvas has its own context now (or failed)
+        call_later(self, 0, self._build_qt_viewer)
+
+    def _build_qt_viewer(self) -> None:
+        canvas, self._canvas = self._canvas, None
+        if self._state is not ViewerState.BUILDING:
+            if canvas is not None:
+                canvas.native.deleteLater()
+            return
+        try:
+            self.qt_viewer = napari_build.make_qt_viewer(self._model, canvas)
             self.qt_viewer.setObjectName("napariCanvas")
         except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
             self._fail("The napari viewer could not be built", exc)

@@ -1,0 +1,119 @@
+"""napari's Qt side built in pieces, one event-loop turn each (issue 19).
+
+``QtViewer(model)`` is one call of 100-130 ms on the GUI thread on a quiet machine (far
+more under load): it binds every keyboard shortcut from napari's settings (each binding
+refreshes the welcome widget's shortcut table: 176 refreshes), creates the vispy canvas
+(the GL context, Mesa's driver loaded with the first one, the scene graph), the dims
+sliders, the welcome widget. Built ahead at start-up (``napari_view``), that single turn was
+the start-up's longest stall. Here it is cut into four turns:
+
+1. :func:`bind_shortcuts`: the settings' shortcuts bound once, before any welcome widget
+   listens (napari's action manager is global: the bindings are the same for every viewer);
+2. :func:`open_gl`: a first OpenGL context made current, which loads the GL driver (Mesa's
+   is 40-90 ms of the canvas's construction otherwise);
+3. :func:`make_canvas`: the vispy canvas, with the key-map handler and font manager it will
+   share with its ``QtViewer``, parented (hidden) to the pane;
+4. :func:`make_qt_viewer`: ``QtViewer`` given that canvas (through its ``canvas_class``
+   argument) and told not to bind the shortcuts again.
+
+Anything that fails on the way falls back to napari's plain ``QtViewer(model)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_shortcuts_bound = False  # the settings' shortcuts bound in this process by bind_shortcuts
+
+
+def bind_shortcuts() -> None:
+    """Bind napari's shortcuts from its settings to its (global) actions, as every
+    ``QtViewer`` does in its constructor; the viewer made by :func:`make_qt_viewer` then
+    skips it."""
+    global _shortcuts_bound
+    from napari.qt import QtViewer
+
+    QtViewer._bind_shortcuts(None)  # napari's own loop; it uses nothing of the instance
+    _shortcuts_bound = True
+
+
+def open_gl() -> Any:
+    """An OpenGL context made current once on an offscreen surface, then released: the GL
+    driver is loaded and initialised now rather than inside the canvas's construction.
+    Keep what it returns until the canvas is made."""
+    from qtpy.QtGui import QOffscreenSurface, QOpenGLContext
+
+    context = QOpenGLContext()
+    if not context.create():
+        return None  # the canvas will say why (no GL)
+    surface = QOffscreenSurface()
+    surface.setFormat(context.format())
+    surface.create()
+    if context.makeCurrent(surface):
+        context.doneCurrent()
+    return context, surface
+
+
+def make_canvas(model: Any, parent: Any) -> Any:
+    """The vispy canvas ``QtViewer(model)`` would make, made now: a ``VispyCanvas`` with a
+    key-map handler on ``model`` and a font manager of its own, its native widget a hidden
+    child of ``parent`` until :func:`make_qt_viewer` lays it out."""
+    from napari._qt.qt_viewer import QtFontManager
+    from napari._vispy.canvas import VispyCanvas
+    from napari.settings import get_settings
+    from napari.utils.key_bindings import KeymapHandler
+    from qtpy.QtGui import QGuiApplication
+
+    handler = KeymapHandler()
+    handler.keymap_providers = [model]
+    settings = get_settings()
+    canvas = VispyCanvas(
+        viewer=model,
+        parent=parent,
+        font_manager=QtFontManager(),
+        font_family=QGuiApplication.font().family(),
+        key_map_handler=handler,
+        size=model.canvas.size,
+        autoswap=settings.experimental.autoswap_buffers,
+        config={"samples": 4 if settings.advanced.multisampling else 0},
+    )
+    canvas.native.hide()
+    return canvas
+
+
+def make_qt_viewer(model: Any, canvas: Any = None) -> Any:
+    """``QtViewer(model)``, using ``canvas`` (from :func:`make_canvas`) when given and the
+    shortcuts already bound when :func:`bind_shortcuts` ran; napari's plain constructor
+    when the pieces cannot be used."""
+    from napari.qt import QtViewer
+
+    if canvas is None:
+        return QtViewer(model)
+
+    class PiecewiseQtViewer(QtViewer):
+        """A ``QtViewer`` whose canvas and shortcut bindings were made in earlier turns."""
+
+        def _bind_shortcuts(self) -> None:
+            if not _shortcuts_bound:
+                super()._bind_shortcuts()
+
+    def given_canvas(*, parent: Any, **_kwargs: Any) -> Any:
+        canvas.native.setParent(parent)  # into QtViewer's layout, which adds it next
+        canvas.native.show()
+        return canvas
+
+    try:
+        viewer = PiecewiseQtViewer(model, canvas_class=given_canvas)
+    except Exception as exc:  # a napari whose constructor differs: its own way, in one turn
+        log.warning("napari's viewer could not be built in pieces (%s): built in one go", exc)
+        canvas.native.deleteLater()
+        return QtViewer(model)
+    # The canvas's key-map handler (the one that receives key presses) and its fonts are the
+    # viewer's: QtViewer points its handler at the active layer.
+    viewer._key_map_handler = canvas._key_map_handler
+    viewer._font_manager = canvas._font_info.font_manager
+    viewer._on_active_change()
+    return viewer

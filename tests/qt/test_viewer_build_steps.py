@@ -1,0 +1,117 @@
+"""napari's Qt side is built in pieces, one event-loop turn each (issue 19).
+
+``QtViewer(model)`` was one 100-130 ms GUI turn, built ahead at start-up: the start-up's
+longest stall. Now its shortcut bindings, a first GL context, its vispy canvas and the
+``QtViewer`` around that canvas come in turns of their own (qt/napari_build.py). These tests
+check the turns, that the viewer built so still answers its keys (the canvas's key-map
+handler is the one that follows the active layer), and that a pane closed halfway leaves no
+canvas behind.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt, QTimer
+
+from polystore_gui.qt import napari_build
+from polystore_gui.qt.napari_view import ViewerPane, ViewerState
+from polystore_gui.qt.workers import WorkerPool
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def pane(qtbot):
+    workers = WorkerPool()
+    pane = ViewerPane(workers)
+    qtbot.addWidget(pane)
+    pane.resize(700, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+    yield pane
+    workers.cancel_all(close=True)
+    workers.wait(30_000)
+    pane.close_viewer()
+    pane.close()
+
+
+class Turns:
+    """The event-loop turn each watched call ran in: a 0 ms timer queued at every call moves
+    the turn on, so two calls that see the same number ran without the loop between them."""
+
+    def __init__(self):
+        self.turn = 0
+        self.calls: list[tuple[str, int]] = []
+
+    def watch(self, monkeypatch, module, name):
+        real = getattr(module, name)
+
+        def watched(*args, **kwargs):
+            self.calls.append((name, self.turn))
+            QTimer.singleShot(0, self._next)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, watched)
+
+    def _next(self):
+        self.turn += 1
+
+
+def test_the_shortcuts_gl_canvas_and_qtviewer_are_made_in_turns_of_their_own(qtbot, pane, monkeypatch):
+    import napari._qt.qt_viewer as qt_viewer_module
+    import napari._vispy.canvas as canvas_module
+
+    turns = Turns()
+    for name in ("bind_shortcuts", "open_gl"):
+        turns.watch(monkeypatch, napari_build, name)
+    turns.watch(monkeypatch, canvas_module.VispyCanvas, "__init__")
+    turns.watch(monkeypatch, qt_viewer_module.QtViewer, "__init__")
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.build()
+    names = [name for name, _turn in turns.calls]
+    assert names == ["bind_shortcuts", "open_gl", "__init__", "__init__"]  # shortcuts, GL, canvas, QtViewer
+    assert len({turn for _name, turn in turns.calls}) == 4  # each in a turn of its own
+    assert pane.qt_viewer.canvas.native.isVisible()  # laid out in the viewer, shown
+
+
+def test_the_viewer_built_in_pieces_answers_its_keys(qtbot, pane):
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.build()
+    viewer = pane.viewer
+    labels = viewer.add_labels(np.zeros((16, 16), np.uint8), name="labels")
+    assert viewer.layers.selection.active is labels
+    native = pane.qt_viewer.canvas.native
+    qtbot.keyClick(native, Qt.Key.Key_P)  # napari's paint mode, a shortcut of the active layer
+    assert labels.mode == "paint"
+    qtbot.keyClick(native, Qt.Key.Key_E)
+    assert labels.mode == "erase"
+    qtbot.keyClick(native, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # the viewer's: 3D view
+    assert viewer.dims.ndisplay == 3
+
+
+def test_a_pane_closed_after_its_canvas_is_made_leaves_no_canvas(qtbot, pane, monkeypatch):
+    from qtpy import sip
+
+    made = []
+    real = napari_build.make_canvas
+
+    def make_then_close(model, parent):
+        canvas = real(model, parent)
+        made.append(canvas)
+        QTimer.singleShot(0, pane.close_viewer)  # runs before the QtViewer's turn, queued after
+        return canvas
+
+    monkeypatch.setattr(napari_build, "make_canvas", make_then_close)
+    with qtbot.captureExceptions() as exceptions:
+        pane.build()
+        qtbot.waitUntil(lambda: pane.state is ViewerState.CLOSED, timeout=120_000)
+        # The build's next step drops the canvas it finds on a closed pane, and builds nothing.
+        qtbot.waitUntil(lambda: bool(made) and sip.isdeleted(made[0].native), timeout=10_000)
+    assert [str(e[1]) for e in exceptions] == []
+    assert pane.qt_viewer is None and pane.state is ViewerState.CLOSED
