@@ -385,12 +385,18 @@ def _release_blocks(backend: Any, names: Iterable[str]) -> None:
             pass
 
 
-def prepare_all(addresses: Iterable[tuple[str, str]], *, limit: int | None = None) -> tuple[list[StreamItem], list[str]]:
-    """Every address prepared; refusals and read errors collected as text, never raised."""
+def prepare_all(addresses: Iterable[Any], *, limit: int | None = None) -> tuple[list[StreamItem], list[str]]:
+    """Every address prepared; refusals and read errors collected as text, never raised.
+    An address is ``(backend, path)``, or an object that prepares its own items with
+    ``stream_items(limit=…)`` (a TIFF plate site: plate_send.SiteAddress)."""
     items: list[StreamItem] = []
     problems: list[str] = []
-    for backend, path in addresses:
+    for address in addresses:
         try:
+            if hasattr(address, "stream_items"):
+                items.extend(address.stream_items(limit=limit))
+                continue
+            backend, path = address
             items.append(prepare(backend, path, limit=limit))
         except StreamError as exc:
             problems.append(str(exc))

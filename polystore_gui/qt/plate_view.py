@@ -6,8 +6,9 @@ and are drawn as they come. Hover: the well's name and metadata. Click (or the a
 that well's fields below. Double-click a field, or a well with one field: ``fieldActivated``
 (the preview panel opens it in the embedded napari viewer). The wells table's filter dims
 the grid's other wells. *Send Wells to Viewer* sends the selected wells' fields to the
-persistent napari viewer, one layer per field; *Send Mosaic* sends the thumbnails as one
-image laid out as the plate.
+persistent napari viewer, one layer per field (a TIFF plate's field: its site's files
+stacked, one layer a channel); *Send Mosaic* sends the thumbnails as one image laid out as
+the plate.
 """
 
 from __future__ import annotations
@@ -469,8 +470,11 @@ class PlateView(QWidget):
 
     def _on_send_clicked(self) -> None:
         from ..model.address import Address
+        from ..model.plate_send import SiteAddress
 
-        addresses = [Address(f.backend, f.path) for w in self.selected_wells() for f in w.fields]
+        # A TIFF plate's field is its site's files: sent stacked, one layer a channel.
+        addresses = [SiteAddress(f.backend, f.path, f.files) if len(f.files) > 1 else Address(f.backend, f.path)
+                     for w in self.selected_wells() for f in w.fields]
         if addresses:
             self.sendRequested.emit(addresses)
 

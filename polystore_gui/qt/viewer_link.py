@@ -60,7 +60,8 @@ def _send_job(sink: str, addresses: Sequence[Address], port: int) -> Generator[s
     if sink == FIJI:  # it must already run: asked before anything is read
         state = streaming.require_receiver(port, what="Fiji receiver")
     yield f"Reading {len(addresses)} item{'s' if len(addresses) != 1 else ''} to send…"
-    items, refused = streaming.prepare_all([(a.backend, a.path) for a in addresses])
+    # A TIFF plate site (plate_send.SiteAddress) prepares its own items: its files stacked.
+    items, refused = streaming.prepare_all([a if hasattr(a, "stream_items") else (a.backend, a.path) for a in addresses])
     if not items:
         raise streaming.Refused("; ".join(refused) or "nothing to send")
     if sink == NAPARI:

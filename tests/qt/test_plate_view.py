@@ -301,3 +301,41 @@ def test_thumbnails_start_after_the_plate_is_shown_and_not_after_a_stop(qtbot, w
     QCoreApplication.processEvents()  # the turn of the event loop where reading would have started
     QCoreApplication.processEvents()
     assert view._job is None and not view.loading
+
+
+def test_send_wells_of_a_tiff_plate_sends_each_sites_files_stacked(qtbot, make_window, tmp_path, monkeypatch):
+    """Send Wells to Viewer on a TIFF plate: every file of the field, stacked as the plate
+    view shows the site (one layer a channel, z as the leading axis), not its first file."""
+    import numpy as np
+    import tifffile
+
+    from polystore_gui.model import streaming
+    from polystore_gui.qt import viewer_link
+
+    root = tmp_path / "plates"
+    folder = root / "tiffs"
+    folder.mkdir(parents=True)
+    for well in ("A01", "B02"):
+        for c in (1, 2):
+            for z in (1, 2, 3):
+                tifffile.imwrite(folder / f"{well}_s1_c{c}_z{z}.tif", np.full((24, 24), c * 100 + z, np.uint16))
+    window = _plate_window(make_window, qtbot, root, tmp_path)
+    handed = []
+    monkeypatch.setattr(window.viewer_link, "send", lambda addresses, sink="napari": handed.append(addresses))
+    _select(window, qtbot, "disk", str(folder))
+    view = _plate_shown(window, qtbot)
+    qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_rect(1, 1).center())  # B02
+    qtbot.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
+    ((address,),) = handed
+    assert str(address) == f"disk:{folder}/B02_s1_c1_z1.tif" and len(address.files) == 6
+    # What the viewer link's job reads and sends for it (the viewer itself stands aside).
+    sending = []
+    monkeypatch.setattr(streaming, "ensure_viewer", lambda port: streaming.ViewerState(port, streaming.Running.YES, 1))
+    monkeypatch.setattr(streaming, "send", lambda items, port, **kw: sending.extend(items) or len(items))
+    job = viewer_link._send_job(viewer_link.NAPARI, handed[0], 5)
+    with pytest.raises(StopIteration) as done:
+        while True:
+            next(job)
+    assert done.value.value.names == ("B02 s1 c1", "B02 s1 c2") and not done.value.value.refused
+    assert [item.data.shape for item in sending] == [(3, 24, 24)] * 2
+    assert [int(item.data[z].max()) for item in sending for z in range(3)] == [101, 102, 103, 201, 202, 203]
