@@ -154,7 +154,9 @@ def same_values(a: Any, b: Any, dtype: str) -> bool:
     """Whether ``a`` and ``b`` hold the same values: same shape, same bytes once both are
     in the little-endian ``dtype`` (model.checksum's canonical dtype)."""
     left, right = np.ascontiguousarray(a, dtype=dtype), np.ascontiguousarray(b, dtype=dtype)
-    return left.shape == right.shape and bool(np.array_equal(left.view(np.uint8), right.view(np.uint8)))
+    size = left.dtype.itemsize
+    same = np.dtype(f"u{size}") if size in (1, 2, 4, 8) else np.dtype(np.uint8)  # whole words compare quicker
+    return left.shape == right.shape and bool(np.array_equal(left.view(same), right.view(same)))
 
 
 def _halved(region: Region, yx: tuple[int, int]) -> Region:

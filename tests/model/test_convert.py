@@ -257,3 +257,18 @@ def test_integer_pyramid_levels_are_rounded_means_without_a_float_copy(dtype):
     finally:
         tracemalloc.stop()
     assert peak <= 6.5 * big.size  # the float64 route: at least 8 bytes an element, plus its means
+
+
+def test_the_read_back_compares_values_bit_for_bit_in_any_byte_order():
+    """Level 0's check counts a NaN as equal to itself, tells -0.0 from 0.0 (as the content
+    checksum does) and compares big-endian source values with little-endian written ones."""
+    from polystore_gui.model.convert_blocks import same_values
+
+    floats = np.array([[0.0, np.nan, 1.5]], dtype="f4")
+    assert same_values(floats, floats.copy(), "<f4")
+    assert not same_values(floats, np.array([[-0.0, np.nan, 1.5]], dtype="f4"), "<f4")
+    big = np.arange(12, dtype=">u2").reshape(3, 4)
+    assert same_values(big, big.astype("<u2"), "<u2")
+    assert not same_values(big, big.astype("<u2") + 1, "<u2")
+    assert not same_values(big, big[:2], "<u2")
+    assert same_values(np.ones((2, 3), "c16"), np.ones((2, 3), "c16"), "<c16")
