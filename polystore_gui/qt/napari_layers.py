@@ -6,7 +6,7 @@ A preview's layers go on the canvas in short GUI turns (issue 19): what napari's
 ``add_layer`` does in one turn (the layer's controls, its insertion, its vispy visual: 0.1 s
 and more a layer on a warm viewer, 0.3 s for a three-layer preview with the old layers'
 removal) is split into one step a turn, and the old layers go in a turn of their own. The
-chunk overlay's layers are added in the same three turns (:meth:`LayerShowMixin.add_in_steps`).
+chunk overlay's layers are added in the same turns (:meth:`LayerShowMixin.add_in_steps`).
 
 Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``. napari is imported by
 ``napari_view`` alone (here only its layer classes, once a layer is made: napari is loaded by then).
@@ -119,7 +119,7 @@ class LayerShowMixin:
                     on_failed: Callable[[Exception], object]) -> None:
         """Replace what is shown by ``layers``, in steps of one event-loop turn each (issue 19):
         the old layers hidden at once and removed in the next turn; each new layer added
-        (hidden) in three turns of its own (:meth:`_insert_steps`); then the dims set, the
+        (hidden) in turns of its own (:meth:`_insert_steps`); then the dims set, the
         view fitted and the new layers made visible, and ``on_shown(added)``. ``on_failed(exc)`` instead when napari refuses
         the data. napari is never asked to compute limits.
 
@@ -142,7 +142,7 @@ class LayerShowMixin:
 
     def add_in_steps(self, make: Callable[[], Any], on_inserted: Callable[[Any], object],
                      on_done: Callable[[], object], on_failed: Callable[[Exception], object]) -> int:
-        """Add one layer that is not a preview's (the chunk overlay's) in the preview's three
+        """Add one layer that is not a preview's (the chunk overlay's) in the preview's
         turns (:meth:`_insert_steps`): ``on_inserted(layer)`` in the turn that inserts it,
         ``on_done()`` a turn after its visual. Returns the steps' token (see :meth:`steps_running`).
 
@@ -210,6 +210,9 @@ class LayerShowMixin:
         self._build_visuals()  # of layers a newer preview stopped halfway
         if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
             self.viewer.layers.clear()
+        elif self.viewer.dims.ndim != 2:  # shaped for a first layer that a newer preview kept out
+            self.viewer.dims.ndim = 2  # what napari does when its list empties
+            self.viewer.dims.reset()
         self._drop_orphan_controls()
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
@@ -274,10 +277,11 @@ class LayerShowMixin:
 
     def _insert_steps(self, make: Callable[[], Any], added: list[Any],
                       then: Callable[[Any], object] | None = None) -> list[Callable[[], object]]:
-        """Three turns for one layer (what napari's ``add_layer`` does in one): the layer made
-        with its layer controls; the layer inserted into napari's list (its model side: dims,
-        selection, the list's row), napari's own builders of the controls and of the vispy
-        visual held back; then its vispy visual built (:meth:`_build_visuals`)."""
+        """Four turns for one layer (what napari's ``add_layer`` does in one): the layer made
+        with its layer controls; the dims given the layer's number of dimensions when it is
+        the first (their slider widgets rebuilt); the layer inserted into napari's list (its
+        model side: dims, selection, the list's row), napari's own builders of the controls
+        and of the vispy visual held back; then its vispy visual built (:meth:`_build_visuals`)."""
         made: list[Any] = []
 
         def make_with_controls() -> None:
@@ -287,6 +291,14 @@ class LayerShowMixin:
             self.qt_viewer.controls._add(_Inserted(layer))
             made.append(layer)
 
+        def shape_dims() -> None:
+            # napari rebuilds every dims slider widget when the number of dimensions changes
+            # (35-40 ms): for a first layer on the empty list (2-D dims), in this turn rather
+            # than in the insertion's. The insertion then only sets the sliders' ranges.
+            layer, dims = made[0], self.viewer.dims
+            if not len(self.viewer.layers) and layer.ndim > dims.ndim:
+                dims.ndim = layer.ndim
+
         def insert() -> None:
             inserted = self.viewer.layers.events.inserted
             with inserted.blocker(self.qt_viewer.controls._add), inserted.blocker(self.qt_viewer._on_add_layer_change):
@@ -295,7 +307,7 @@ class LayerShowMixin:
             if then is not None:
                 then(made[0])
 
-        return [make_with_controls, insert, self._build_visuals]
+        return [make_with_controls, shape_dims, insert, self._build_visuals]
 
     def _build_visuals(self) -> None:
         """Build the vispy visual of each listed layer that has none yet (what napari's

@@ -187,3 +187,38 @@ def test_a_preview_stopped_halfway_leaves_no_controls_or_visual_behind(qtbot, pa
     assert not qt_viewer.canvas.layer_to_visual and not qt_viewer.controls.widgets
     show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])  # and the next preview shows as usual
     assert [layer.name for layer in viewer.layers] == ["plain"]
+
+
+def test_the_dims_take_the_first_layers_shape_in_a_turn_before_its_insertion(qtbot, panel, demo_dir):
+    """napari rebuilds every slider widget of its dims when their number changes (35-40 ms):
+    a preview's first layer, on the emptied 2-D viewer, used to pay it in its insertion's
+    turn. The sliders are made a turn before; the insertion finds them."""
+    viewer = panel.viewer.viewer
+    log = TurnLog(viewer)
+    viewer.dims.events.ndim.connect(lambda e: log._note("ndim", str(e.value)))
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
+    assert viewer.dims.ndim == 3
+    changes = [(what, name) for what, name, _turn in log.changes]
+    assert changes == [("ndim", "3"), ("+", "plain")]  # shaped first, once
+    assert len({turn for _what, _name, turn in log.changes}) == 2  # in turns of their own
+    assert len(panel.viewer.qt_viewer.dims.slider_widgets) == 3
+    assert panel.viewer.qt_viewer.dims._displayed_sliders == [True, False, False]  # the plane slider
+
+
+def test_dims_shaped_for_a_layer_never_inserted_are_reset_by_the_clear(qtbot, panel, demo_dir):
+    """A preview stopped between the dims' shaping and its layer's insertion leaves no
+    slider behind once the viewer is cleared."""
+    viewer = panel.viewer.viewer
+    shaped = []
+
+    def on_ndim(_event):
+        if not shaped:
+            shaped.append(True)
+            panel.viewer.clear()  # the preview is closed the moment the dims take its shape
+
+    viewer.dims.events.ndim.connect(on_ndim)
+    panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
+    qtbot.waitUntil(lambda: bool(shaped) and not panel.viewer.steps_running(), timeout=30_000)
+    viewer.dims.events.ndim.disconnect(on_ndim)
+    assert len(viewer.layers) == 0
+    assert viewer.dims.ndim == 2 and len(panel.viewer.qt_viewer.dims.slider_widgets) == 2
