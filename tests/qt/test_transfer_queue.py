@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from qtpy.QtCore import QEvent, QObject
+
 from polystore_gui.model import transfers
 from polystore_gui.model.address import Address
 from polystore_gui.qt.transfer_queue import TransferQueue
@@ -52,3 +54,66 @@ def test_a_flood_of_progress_is_drawn_now_and_then_and_the_end_exactly(qtbot, mo
     for row in queue.rows:  # the end, exactly: not the last sampled progress
         assert row.bar.value() == 1000 and row.widget.text(5) == "done, verified" and row.widget.text(4) == ""
     assert queue.overall.text() == "2 transfers finished" and queue.overall_bar.value() == 100
+
+
+class _Paints(QObject):
+    """Counts the paint events of the widgets it watches."""
+
+    def __init__(self, widgets):
+        super().__init__()
+        self.count = 0
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch):
+    """A progress bar's ``setValue`` repaints at once, and with napari's canvas in the
+    window every such paint composes the whole window (30-120 ms in software GL): the
+    refresh changes the bars and labels, and they are painted once, later, by the event
+    loop, showing the new figures."""
+    halfway, go_on = threading.Event(), threading.Event()
+
+    def fake_run_item(item, *, cancelled):
+        for n in range(1, EVENTS + 1):
+            yield n * 1_000, TOTAL
+            if n == EVENTS // 2:
+                halfway.set()
+                assert go_on.wait(20), "never let go on"
+        return transfers.Outcome(item, "done", nbytes=TOTAL)
+
+    monkeypatch.setattr(transfers, "run_item", fake_run_item)
+    workers = WorkerPool()
+    queue = TransferQueue(workers)
+    qtbot.addWidget(queue)
+    queue.show()
+    qtbot.waitExposed(queue)
+    inside: list[int] = []
+    real_refresh = queue._on_refresh_timeout
+
+    def refresh():
+        before = paints.count
+        real_refresh()
+        inside.append(paints.count - before)
+
+    monkeypatch.setattr(queue, "_on_refresh_timeout", refresh)
+    queue._refresh.timeout.disconnect()
+    queue._refresh.timeout.connect(queue._on_refresh_timeout)
+    item = transfers.Item(Address("disk", "/src/a.bin"), Address("disk", "/dst/a.bin"), total=TOTAL)
+    try:
+        with qtbot.waitSignal(queue.transferFinished, timeout=60_000):
+            queue.start([item])
+            paints = _Paints([queue.rows[0].bar, queue.overall_bar])
+            qtbot.waitUntil(lambda: halfway.is_set() and queue.rows[0].bar.value() == 500, timeout=30_000)
+            qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)  # painted, by the event loop
+            go_on.set()
+    finally:
+        go_on.set()
+        workers.cancel_all(close=True)
+        workers.wait(5_000)
+    assert inside and all(n == 0 for n in inside), f"paints inside the refreshes: {inside}"
+    assert queue.rows[0].bar.value() == 1000 and queue.overall_bar.value() == 100
