@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -39,9 +39,11 @@ def _copy_local(run: _Run, source: str, final: str) -> Generator[Progress, None,
 def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, None]:
     """A folder (or a zarr store or array) into a hidden folder, several files at a time.
 
-    Every file is copied and compared with its source by a pool of threads (reads and
-    writes release the GIL); the folder is flushed once (syncfs) before it is renamed
-    into place, as ``cp -r`` followed by ``sync`` would be.
+    Every file is copied and compared with its source by a pool of threads (``file_bytes``:
+    the kernel copies, the GIL is released) while the walk goes on making folders (a
+    ``mkdir`` costs 0.3-1 ms here: 512 of them for a store of 256 chunks); the folder is
+    flushed once (syncfs) before it is renamed into place, as ``cp -r`` followed by ``sync``
+    would be, but each file's write to disk was started as soon as it was copied.
 
     A resumed copy (``item.resume``: the hidden folder an interrupted copy left) keeps each
     file already there whose bytes equal its source's (compared in full), writes the others
@@ -54,9 +56,48 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
         os.mkdir(temp)
     kept: list[int] | None = [] if resumed else None  # files of a resumed copy found whole
     expected = {temp}
-    jobs: list[tuple[str, str]] = []
+    files = 0  # regular files handed to the pool
     # zarr metadata goes last: an unfinished copy of a store is no store any reader opens.
     metadata: list[tuple[str, str]] = []
+    # The walk (its folders made as it goes) runs on while the pool copies the files it found.
+    walk = _walk_into(run, source, final, temp, resumed, expected, metadata)
+    pending: set[Any] = set()
+    with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="copy") as pool:
+        try:
+            # Small files go in batches (a task per 32 KiB chunk would cost more than the copy).
+            for batch in _batches(walk):
+                files += len(batch)
+                pending.add(pool.submit(_copy_batch, batch, run.cancelled, kept))
+                if len(pending) >= 2 * COPY_THREADS:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield run.advance(future.result())
+                    run.check()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield run.advance(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    run.check()
+    metadata.sort(key=lambda job: -job[1].count("/"))  # the deepest first, the store's own last
+    if resumed:
+        _clear_all(temp, expected | {target for _src, target in metadata})
+    yield run.advance(_copy_batch(metadata, run.cancelled, kept))
+    _flush(temp)
+    run.staged = temp
+    if kept is not None:
+        run.notes.append(f"resumed an interrupted copy: {len(kept)} of {files + len(metadata)} files were "
+                         "already there, each compared with its source; the rest were copied now")
+
+
+def _walk_into(run: _Run, source: str, final: str, temp: str, resumed: bool, expected: set[str],
+               metadata: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Walk ``source``, making its folders and links under ``temp`` as it goes; yields each
+    regular file to copy as (source, target), puts zarr metadata files in ``metadata`` (they
+    are copied last) and every target in ``expected`` (what a resumed copy keeps)."""
     for root, dirs, files in os.walk(source):  # links to folders are listed in dirs, never entered
         run.check()
         rel = os.path.relpath(root, source)
@@ -80,40 +121,11 @@ def _copy_tree(run: _Run, source: str, final: str) -> Generator[Progress, None, 
                         _clear(target)
                     os.mkdir(target)
             elif stat.S_ISREG(mode) and name in ZARR_METADATA:
-                metadata.append((src, os.path.join(target_root, name)))
+                metadata.append((src, target))
             elif stat.S_ISREG(mode):
-                jobs.append((src, os.path.join(target_root, name)))
+                yield src, target
             else:
                 _leave_out(run, os.path.relpath(src, source), f"{special_kind(mode)} is not a file")
-    pending: set[Any] = set()
-    with ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="copy") as pool:
-        try:
-            # Small files go in batches (a task per 32 KiB chunk would cost more than the copy).
-            for batch in _batches(jobs):
-                pending.add(pool.submit(_copy_batch, batch, run.cancelled, kept))
-                if len(pending) >= 2 * COPY_THREADS:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield run.advance(future.result())
-                    run.check()
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield run.advance(future.result())
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-    run.check()
-    metadata.sort(key=lambda job: -job[1].count("/"))  # the deepest first, the store's own last
-    if resumed:
-        _clear_all(temp, expected | {target for _src, target in metadata})
-    yield run.advance(_copy_batch(metadata, run.cancelled, kept))
-    _flush(temp)
-    run.staged = temp
-    if kept is not None:
-        run.notes.append(f"resumed an interrupted copy: {len(kept)} of {len(jobs) + len(metadata)} files were "
-                         "already there, each compared with its source; the rest were copied now")
 
 
 def _clear(path: str) -> None:
@@ -153,7 +165,7 @@ def _copy_or_keep(source: str, target: str, cancelled: Callable[[], bool], kept:
     return _copy_verify(source, target, cancelled)
 
 
-def _batches(jobs: list[tuple[str, str]], nbytes: int = BLOCK, count: int = 128) -> Iterable[list[tuple[str, str]]]:
+def _batches(jobs: Iterable[tuple[str, str]], nbytes: int = BLOCK, count: int = 128) -> Iterable[list[tuple[str, str]]]:
     """Consecutive groups of files of about ``nbytes`` (or ``count`` files), for the pool."""
     batch: list[tuple[str, str]] = []
     size = 0
