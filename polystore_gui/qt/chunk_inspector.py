@@ -44,6 +44,7 @@ from ..model.entries import human_size
 from .chunk_details import ChunkDetailsMixin
 from .chunk_histogram import SizeHistogram
 from .chunk_table import ChunkTableModel
+from .painted_later import painted_later
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,8 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
             return
         first = not self._dirty and self.report.done == 0
         self.report.apply(batch)
-        self.progress.setValue(int(batch.done * 1000))
+        with painted_later(self.progress):  # never a synchronous window paint per batch
+            self.progress.setValue(int(batch.done * 1000))
         self._dirty = True
         if first:
             self._flush()  # the first facts show at once; later ones every REFRESH_MS
@@ -349,8 +351,9 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
             return
         self._dirty = False
         started = time.perf_counter()
-        self.table_model.refresh()
-        self._update_summary()
+        with painted_later(self):  # the table, summary and legend painted once, later
+            self.table_model.refresh()
+            self._update_summary()
         self.reportChanged.emit()
         # A redraw of a huge array's summary and heat map costs tens of ms: while the scan
         # goes on, redraw at most a tenth of the time, so the window keeps answering.

@@ -5,7 +5,25 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from qtpy.QtCore import QEvent, QObject
+
 from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE, State
+
+
+class PaintCounter(QObject):
+    """Counts the paint events of the widgets it watches (``count``): whether a change was
+    painted at once, inside a call, or later by the event loop (see qt/painted_later.py)."""
+
+    def __init__(self, widgets) -> None:
+        super().__init__()
+        self.count = 0
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
 
 
 def expand(window, qtbot, backend, path, timeout=15_000):

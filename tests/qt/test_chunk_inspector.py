@@ -146,3 +146,40 @@ def test_bad_inputs_are_explained(qtbot, inspector, demo_dir, tmp_path):
     row = 0
     assert inspector.table_model.index(row, 2).data() == "error"
     assert "truncated" in inspector.table_model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_scan_batches_paint_later_not_inside_the_batch(qtbot, inspector, tmp_path, monkeypatch):
+    """Each scan batch moves the progress bar, and the refreshes change the table and the
+    summary; none of them is painted inside the batch's handler (a synchronous paint
+    composes the whole window with napari's canvas: see qt/painted_later.py), and all of
+    them are painted by the event loop."""
+    import polystore_gui.model.chunks as chunks
+
+    from .helpers import PaintCounter
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 16)
+    path = tmp_path / "many"
+    a = zarr.create_array(str(path), shape=(200, 32, 32), chunks=(1, 8, 8), dtype="uint8", fill_value=0)
+    a[:] = 1
+    inspector.show()
+    qtbot.waitExposed(inspector)
+    paints = PaintCounter([inspector.progress, inspector.summary, inspector.table.viewport()])
+    inside: list[int] = []
+    real_batch, real_flush = inspector._on_batch, inspector._flush
+
+    def counted(fn):
+        def call(*args):
+            before = paints.count
+            fn(*args)
+            inside.append(paints.count - before)
+        return call
+
+    monkeypatch.setattr(inspector, "_on_batch", counted(real_batch))
+    monkeypatch.setattr(inspector, "_flush", counted(real_flush))
+    inspector._refresh_timer.timeout.disconnect()
+    inspector._refresh_timer.timeout.connect(inspector._flush)
+    with qtbot.waitSignal(inspector.scanFinished, timeout=60_000):
+        inspector.inspect("zarr", str(path))
+    assert len(inside) >= 3 and all(n == 0 for n in inside), f"paints inside batches and refreshes: {inside}"
+    qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)
+    assert int((inspector.report.state == STORED).sum()) == 200 * 16

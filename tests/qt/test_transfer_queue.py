@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 
-from qtpy.QtCore import QEvent, QObject
-
 from polystore_gui.model import transfers
 from polystore_gui.model.address import Address
 from polystore_gui.qt.transfer_queue import TransferQueue
 from polystore_gui.qt.workers import WorkerPool
+
+from .helpers import PaintCounter
 
 EVENTS = 4_000  # progress events per item: one per block copied, as a large copy sends them
 TOTAL = EVENTS * 1_000
@@ -56,21 +56,6 @@ def test_a_flood_of_progress_is_drawn_now_and_then_and_the_end_exactly(qtbot, mo
     assert queue.overall.text() == "2 transfers finished" and queue.overall_bar.value() == 100
 
 
-class _Paints(QObject):
-    """Counts the paint events of the widgets it watches."""
-
-    def __init__(self, widgets):
-        super().__init__()
-        self.count = 0
-        for widget in widgets:
-            widget.installEventFilter(self)
-
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint:
-            self.count += 1
-        return False
-
-
 def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch):
     """A progress bar's ``setValue`` repaints at once, and with napari's canvas in the
     window every such paint composes the whole window (30-120 ms in software GL): the
@@ -107,7 +92,7 @@ def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch)
     try:
         with qtbot.waitSignal(queue.transferFinished, timeout=60_000):
             queue.start([item])
-            paints = _Paints([queue.rows[0].bar, queue.overall_bar])
+            paints = PaintCounter([queue.rows[0].bar, queue.overall_bar])
             qtbot.waitUntil(lambda: halfway.is_set() and queue.rows[0].bar.value() == 500, timeout=30_000)
             qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)  # painted, by the event loop
             go_on.set()
