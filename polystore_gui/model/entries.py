@@ -32,6 +32,11 @@ class EntryKind(str, enum.Enum):
         return self in _EXPANDABLE
 
 
+# A DIRECTORY entry whose detail ends so is a plain folder that is a plate (polystore's, or
+# plate TIFFs: model/plate_folders.py); its Kind column says "plate" as a zarr plate's does.
+PLATE_FOLDER_SUFFIX = " plate folder"
+
+
 _EXPANDABLE = frozenset(
     {
         EntryKind.BACKEND,

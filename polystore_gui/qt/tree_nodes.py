@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..model.catalogue import BackendInfo, Capability, Status
-from ..model.entries import Entry, EntryKind, human_size
+from ..model.entries import PLATE_FOLDER_SUFFIX, Entry, EntryKind, human_size
 from ..model.folder_state import FolderState, Phase
 
 COLUMNS = ("Name", "Kind", "Size", "Shape", "Dtype", "Modified")
@@ -190,6 +190,8 @@ def entry_text(entry: Entry, column: int, count: int | None = None) -> str:
             return f"{entry.kind.value} — {entry.error}"
         if entry.detail and entry.kind in _DETAILED_KINDS:
             return f"{entry.kind.value} ({entry.detail})"
+        if entry.kind is EntryKind.DIRECTORY and entry.detail and entry.detail.endswith(PLATE_FOLDER_SUFFIX):
+            return f"{EntryKind.PLATE.value} ({entry.detail})"  # a polystore or TIFF plate folder
         return entry.kind.value
     if column == SIZE:
         if entry.size is None and count is not None and entry.kind.expandable:

@@ -6,7 +6,7 @@ import pytest
 from qtpy.QtCore import Qt
 
 from tests.qt.helpers import expand
-from tests.plates import write_ome_plate, write_polystore_plate
+from tests.plates import write_ome_plate, write_polystore_plate, write_tiff_plate
 
 
 def _select(window, qtbot, backend, path):
@@ -266,10 +266,16 @@ def test_double_click_a_tiff_plate_field_opens_its_site_stacked(qtbot, make_wind
 
 
 def test_the_tree_kind_column_says_plate(qtbot, make_window, plates, tmp_path):
+    write_tiff_plate(plates / "tiffs", ["A01_s1_w1.tif", "B02_s1_w1.tif"])
     window = _plate_window(make_window, qtbot, plates, tmp_path)
     model = window.tree_model
     for path, text in ((plates / "ome.zarr", "plate (OME plate 0.4, zarr v2)"),):
         index = model.find("disk", str(path))
+        qtbot.waitUntil(lambda i=index, t=text: model.index(i.row(), 1, i.parent()).data() == t, timeout=15_000)
+    # A polystore plate folder and a folder of plate TIFFs are plain folders that say plate too.
+    for name, text in (("screen", "plate (polystore plate folder)"), ("tiffs", "plate (TIFF plate folder)")):
+        qtbot.waitUntil(lambda n=name: model.find("disk", str(plates / n)).isValid(), timeout=15_000)
+        index = model.find("disk", str(plates / name))
         qtbot.waitUntil(lambda i=index, t=text: model.index(i.row(), 1, i.parent()).data() == t, timeout=15_000)
     expand(window, qtbot, "disk", str(plates / "screen"))
     images = model.find("disk", str(plates / "screen" / "images"))

@@ -80,7 +80,10 @@ def describe_disk_entry(entry: Entry, *, headers: bool = True) -> Entry:
         if meta is not None:
             described = zarr_entry(meta, entry.backend, entry.name, top_level=True)
             return described.with_details(modified=st.st_mtime)
-        return entry.with_details(modified=st.st_mtime)
+        from ..plate_folders import plate_folder_kind
+
+        plate = plate_folder_kind(entry.path)  # a polystore or TIFF plate folder: its Kind says plate
+        return entry.with_details(modified=st.st_mtime, **({"detail": plate} if plate else {}))
     if headers and stat_module.S_ISREG(st.st_mode) and st.st_size >= 8 and is_tiff_name(entry.path):  # 8: its header
         return _with_tiff_facts(entry.with_details(size=st.st_size, modified=st.st_mtime))
     return entry.with_details(size=st.st_size, modified=st.st_mtime)
