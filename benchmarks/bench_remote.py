@@ -440,11 +440,14 @@ def main() -> None:
                 for server, url in (("S3", url_s3), ("HTTP", url_http)):
                     tools = ["ours", "zarr-python"] + (["napari-ome-zarr"] if name == "pyramid" else [])
                     line = [name, server]
+                    runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
+                    for _ in range(args.repeat):  # alternated, as the copies
+                        for tool in tools:
+                            runs[tool].append(run_case(__file__, "first_frame", ["--tool", tool, "--url", url],
+                                                       env=env, quiet=False))
                     for tool in tools:
-                        times = [run_case(__file__, "first_frame", ["--tool", tool, "--url", url], env=env,
-                                          quiet=False) for _ in range(args.repeat)]
-                        results[f"first_frame/{name}/{server}/{tool}"] = times
-                        line.append(fmt_s(summarize(t.get("seconds") for t in times)["median"]))
+                        results[f"first_frame/{name}/{server}/{tool}"] = runs[tool]
+                        line.append(fmt_s(summarize(t.get("seconds") for t in runs[tool])["median"]))
                     rows.append(line + [""] * (5 - len(line)))
             results["first_frame_table"] = markdown_table(
                 ["data", "server", "ours", "zarr-python", "napari-ome-zarr"], rows)
@@ -468,17 +471,16 @@ def main() -> None:
             results["scan"] = scan
             print(f"chunk scan: ours {fmt_s(med(scan['ours']))} vs bare listing {fmt_s(med(scan['bare']))}")
         if "copy" in parts:
-            copies = {}
-            for tool in ("ours", "bare"):
-                runs = []
-                for _ in range(args.repeat):
+            copies: dict[str, list[dict[str, Any]]] = {"ours": [], "bare": []}
+            for _ in range(args.repeat):  # alternated: a load that comes and goes falls on both
+                for tool in ("ours", "bare"):
                     out = tempfile.mkdtemp(prefix="bench-remote-copy-")
                     try:
-                        runs.append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr",
-                                                                "--out", out], env=env, quiet=False, timeout=900))
+                        copies[tool].append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr",
+                                                                        "--out", out], env=env, quiet=False,
+                                                     timeout=900))
                     finally:
                         shutil.rmtree(out, ignore_errors=True)
-                copies[tool] = runs
             results["copy"] = copies
             print(f"copy: ours {med(copies['ours'], 'mib_s'):.1f} MiB/s vs bare {med(copies['bare'], 'mib_s'):.1f} MiB/s")
         if "gui" in parts:
