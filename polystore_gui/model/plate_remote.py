@@ -9,6 +9,8 @@ well's listed field that is missing says so when it is opened.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .plate_read import PlateNodes, _read_well, read_zarr_plate
 from .plate_summary import PlateSummary, WellSummary
 from .zarr_nodes import ZarrNodeMeta, ome_attributes
@@ -78,3 +80,37 @@ def remote_well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSu
     well, _ = _read_well(path, f"{row}/{column}", row, column, (0, 0), plate_mtime=None, found=(meta,),
                          nodes=REMOTE_NODES)
     return plate, well
+
+
+def remote_plate_version(path: str, version: str | None) -> str | None:
+    """What the remote says of the plate's metadata object (its ETag, Last-Modified and
+    size, from one HEAD request): the thumbnail cache's key for the plate at the URL
+    ``path``, so that a plate written again is read again. None when the remote says
+    neither an ETag nor a time, or cannot be asked (then nothing is cached)."""
+    import obstore as obs
+
+    from .remote_store import _zarr_sync
+    from .remote_zarr import locate
+
+    try:
+        store, key, _ = locate(path)
+    except Exception:  # not a URL this machine can reach: nothing to key a cache on
+        return None
+    names = ("zarr.json", ".zattrs") if version == "0.5" else (".zattrs", "zarr.json")  # v2 keeps attributes apart
+    async def head(name: str) -> Any:
+        return await obs.head_async(store.client, f"{key}/{name}" if key else name)
+
+    for name in names:
+        try:
+            meta = _zarr_sync(head(name))
+        except FileNotFoundError:
+            continue
+        except Exception as exc:  # obstore's NotFoundError, or the remote cannot be asked
+            if type(exc).__name__ == "NotFoundError":
+                continue
+            return None
+        tag, modified = meta.get("e_tag"), meta.get("last_modified")
+        if not tag and modified is None:
+            return None
+        return f"{name} {tag or ''} {modified.isoformat() if modified is not None else ''} {meta.get('size')}"
+    return None

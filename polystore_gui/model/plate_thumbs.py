@@ -11,7 +11,8 @@ How the other wells are read depends on the first: when its plane can be read fr
 prefix of one zlib/gzip (or raw) chunk (:mod:`.plate_plane`: polystore's one-chunk wells),
 every well is read so on a few threads; otherwise (pyramids, blosc, zstd, shards) zarr
 reads them BATCH at a time on its own event loop. Remote plates (URLs) are read on the
-threads through the remote store (:mod:`.remote_zarr`), and are not cached on disk.
+threads through the remote store (:mod:`.remote_zarr`), and cached on disk keyed by the
+version their remote gives of the plate's metadata (see :class:`ThumbnailCache`).
 
 Thumbnails are kept as 8-bit ``.npy`` files in the user cache folder, in one folder per
 plate keyed by the plate's path and its metadata's modification time, one file per well
@@ -73,29 +74,41 @@ class _Layout:
 
 
 class ThumbnailCache:
-    """Thumbnails on disk, per plate (path + metadata time) and well (folder time)."""
+    """Thumbnails on disk, per plate (path + metadata time) and well (folder time). A remote
+    plate (a URL) is keyed by its URL and the version its remote gives of the plate's
+    metadata object (ETag, Last-Modified: one HEAD request an opening), its wells by their
+    path in it (a remote well has no time of its own without a request each)."""
 
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
-        self._plate_folders: dict[tuple[str, Any, int], str] = {}  # a realpath per plate, not per well
+        self._plate_folders: dict[tuple[str, Any, int], str | None] = {}  # a realpath per plate, not per well
 
     def _plate_folder(self, plate: PlateSummary, edge: int) -> str | None:
         if self.folder is None:
             return None
         memo = (plate.path, plate.metadata_mtime, edge)
         if memo not in self._plate_folders:
-            key = f"{os.path.realpath(plate.path)}\0{plate.metadata_mtime}\0{edge}".encode("utf-8", "surrogateescape")
-            self._plate_folders[memo] = os.path.join(self.folder, hashlib.sha1(key).hexdigest()[:20])
+            if _remote(plate.path):
+                from .plate_remote import remote_plate_version
+
+                version = remote_plate_version(plate.path, plate.version)
+                key = None if version is None else f"{plate.path}\0{version}\0{edge}".encode("utf-8", "surrogateescape")
+            else:
+                key = f"{os.path.realpath(plate.path)}\0{plate.metadata_mtime}\0{edge}".encode("utf-8", "surrogateescape")
+            self._plate_folders[memo] = None if key is None else os.path.join(self.folder, hashlib.sha1(key).hexdigest()[:20])
         return self._plate_folders[memo]
 
     def _well_file(self, plate: PlateSummary, well: WellSummary, edge: int) -> str | None:
         folder = self._plate_folder(plate, edge)
         if folder is None:
             return None
-        try:
-            mtime = os.stat(_well_source(plate, well)).st_mtime_ns
-        except OSError:
-            return None
+        if _remote(plate.path):
+            mtime = 0  # the plate's version stands for its wells
+        else:
+            try:
+                mtime = os.stat(_well_source(plate, well)).st_mtime_ns
+            except OSError:
+                return None
         key = f"{well.path}\0{mtime}".encode("utf-8", "surrogateescape")
         return os.path.join(folder, hashlib.sha1(key).hexdigest()[:20] + ".npy")
 

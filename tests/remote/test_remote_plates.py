@@ -120,3 +120,35 @@ def test_plate_and_info_on_a_remote_well_address(plate_url, capsys):
     well = json.loads(out)["well"]
     assert well["name"] == "B02" and well["plate"].endswith(plate_url)
     assert well["fields"] == [f"ome_zarr:{plate_url}/B/2/0", f"ome_zarr:{plate_url}/B/2/1"]
+
+
+@pytest.mark.parametrize("plate_url", ["s3", "http"], indirect=True)
+def test_remote_plate_thumbnails_are_cached_on_disk_by_the_plates_version(plate_url, request, tmp_path):
+    """Reopened, a remote plate's thumbnails come from the disk cache (no chunk read); once
+    its metadata object is written again (a new ETag / Last-Modified), they are read again."""
+    import os
+
+    from polystore_gui.model.backends.plate import plate_at
+    from polystore_gui.model.plate_thumbs import ThumbnailCache, plate_thumbnails
+    from polystore_gui.model.remote_zarr import read_session
+
+    def thumbnails():
+        plate = plate_at("zarr", plate_url)
+        with read_session():
+            return {t.well: t for t in plate_thumbnails(plate, cache=ThumbnailCache(str(tmp_path / "cache")))}
+
+    first = thumbnails()
+    assert sorted(first) == ["A/1", "A/3", "B/2"] and not any(t.cached for t in first.values())
+    again = thumbnails()
+    assert all(t.cached for t in again.values())
+    assert all((again[w].pixels == first[w].pixels).all() for w in first)
+    if plate_url.startswith("s3://"):  # the plate's metadata written again: a new ETag
+        bucket, key = plate_url.removeprefix("s3://").split("/", 1)
+        client = request.getfixturevalue("s3_keys").client()
+        body = client.get_object(Bucket=bucket, Key=f"{key}/zarr.json")["Body"].read()
+        client.put_object(Bucket=bucket, Key=f"{key}/zarr.json", Body=body + b" ")
+    else:  # a static host's Last-Modified is the file's time
+        document = tmp_path / "served" / "plate.zarr" / "zarr.json"
+        later = os.stat(document).st_mtime + 100
+        os.utime(document, (later, later))
+    assert not any(t.cached for t in thumbnails().values())
