@@ -235,19 +235,27 @@ def test_the_virtual_workspace_row_lists_a_plate_with_a_workspace_once_it_is_sel
 
 
 @pytest.mark.gl
-def test_double_click_a_tiff_plate_field_opens_its_site_stacked(qtbot, make_window, tmp_path):
-    """A TIFF plate's field is every file of its site: channels as napari channels, z as
-    a slider (it used to open its first file only)."""
+def _site_plate(folder):
+    """A TIFF plate of wells A01 and B02, one site each: 2 channels x 3 z, 24 x 24 planes
+    whose value is channel * 100 + z."""
     import numpy as np
     import tifffile
 
-    root = tmp_path / "plates"
-    folder = root / "tiffs"
     folder.mkdir(parents=True)
     for well in ("A01", "B02"):
         for c in (1, 2):
             for z in (1, 2, 3):
                 tifffile.imwrite(folder / f"{well}_s1_c{c}_z{z}.tif", np.full((24, 24), c * 100 + z, np.uint16))
+    return folder
+
+
+def test_double_click_a_tiff_plate_field_opens_its_site_stacked(qtbot, make_window, tmp_path):
+    """A TIFF plate's field is every file of its site: channels as napari channels, z as
+    a slider (it used to open its first file only)."""
+    import numpy as np
+
+    root = tmp_path / "plates"
+    folder = _site_plate(root / "tiffs")
     window = _plate_window(make_window, qtbot, root, tmp_path)
     window.resize(1400, 900)
     _select(window, qtbot, "disk", str(folder))
@@ -312,19 +320,11 @@ def test_thumbnails_start_after_the_plate_is_shown_and_not_after_a_stop(qtbot, w
 def test_send_wells_of_a_tiff_plate_sends_each_sites_files_stacked(qtbot, make_window, tmp_path, monkeypatch):
     """Send Wells to Viewer on a TIFF plate: every file of the field, stacked as the plate
     view shows the site (one layer a channel, z as the leading axis), not its first file."""
-    import numpy as np
-    import tifffile
-
     from polystore_gui.model import streaming
     from polystore_gui.qt import viewer_link
 
     root = tmp_path / "plates"
-    folder = root / "tiffs"
-    folder.mkdir(parents=True)
-    for well in ("A01", "B02"):
-        for c in (1, 2):
-            for z in (1, 2, 3):
-                tifffile.imwrite(folder / f"{well}_s1_c{c}_z{z}.tif", np.full((24, 24), c * 100 + z, np.uint16))
+    folder = _site_plate(root / "tiffs")
     window = _plate_window(make_window, qtbot, root, tmp_path)
     handed = []
     monkeypatch.setattr(window.viewer_link, "send", lambda addresses, sink="napari": handed.append(addresses))
