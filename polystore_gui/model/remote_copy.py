@@ -298,13 +298,27 @@ def _write_checked(path: str, data: bytes | memoryview) -> None:
         rest = view
         while rest:
             rest = rest[os.write(fd, rest):]
-        back = os.pread(fd, len(view) + 1, 0)
+        same = _holds_exactly(fd, view)
     finally:
         os.close(fd)
-    # bytes.startswith compares with memcmp; ``back != view`` (bytes against a memoryview)
-    # went element by element, 2.5 ms a MiB: as long as the MD5.
-    if len(back) != len(view) or not back.startswith(view):
+    if not same:
         raise CopyError(f"{path}: the bytes written differ from the bytes received")
+
+
+def _holds_exactly(fd: int, view: memoryview) -> bool:
+    """Whether the file ``fd`` holds ``view`` and nothing more, read with pread (in pieces
+    when the system returns less: Linux gives at most about 2 GiB a call)."""
+    offset = 0
+    while True:
+        piece = os.pread(fd, len(view) + 1 - offset, offset)
+        if not piece:
+            return offset == len(view)
+        end = offset + len(piece)
+        # bytes.startswith compares with memcmp; ``piece != view[...]`` (bytes against a
+        # memoryview) goes element by element, 2.5 ms a MiB: as long as the MD5.
+        if end > len(view) or not piece.startswith(view[offset:end]):
+            return False
+        offset = end
 
 
 def _check_facts(url: RemoteURL, relative: str, data: bytes | memoryview, facts: ObjectFacts | None) -> None:

@@ -119,3 +119,22 @@ def test_a_request_that_ends_is_no_longer_watched():
         return got, len(remote_store._watch().entries)
 
     assert asyncio.run(run()) == (b"data", 0)
+
+
+def test_the_read_back_takes_what_the_system_gives_in_pieces(tmp_path, monkeypatch):
+    """pread may return less than asked (Linux: about 2 GiB a call at most): the check reads
+    on, and still catches a file holding more or other bytes than received."""
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, offset: real_pread(fd, min(n, 1000), offset))
+    data = memoryview(os.urandom(10_000))
+    remote_copy._write_checked(str(tmp_path / "a"), data)
+    assert (tmp_path / "a").read_bytes() == bytes(data)
+    fd = os.open(tmp_path / "a", os.O_RDONLY)
+    try:
+        assert remote_copy._holds_exactly(fd, data)
+        assert not remote_copy._holds_exactly(fd, data[:-1])  # the file holds one byte more
+        other = bytearray(data)
+        other[9_500] ^= 1
+        assert not remote_copy._holds_exactly(fd, memoryview(other))
+    finally:
+        os.close(fd)
