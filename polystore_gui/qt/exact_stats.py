@@ -19,6 +19,7 @@ from typing import Any
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from .painted_later import painted_later
 from .workers import WorkerPool
 
 
@@ -165,10 +166,11 @@ class ExactStatistics(QObject):
         self.label.setText("Cancelling exact statistics…")
 
     def _on_job_progressed(self, step: str, done: int, total: int) -> None:
-        self.bar.setRange(0, max(total, 1))
-        self.bar.setValue(done)
-        self.bar.setFormat(f"{step}: %v/%m chunks")
-        self.bar.setTextVisible(True)
+        with painted_later(self.bar):  # napari's canvas is in the window: see painted_later
+            self.bar.setRange(0, max(total, 1))
+            self.bar.setValue(done)
+            self.bar.setFormat(f"{step}: %v/%m chunks")
+            self.bar.setTextVisible(True)
 
     def _done(self) -> None:
         self._running = None

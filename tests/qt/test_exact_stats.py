@@ -245,3 +245,33 @@ def test_a_window_that_cannot_be_saved_says_why(qtbot, setup, tmp_path, monkeypa
     qtbot.waitUntil(lambda: "Display window not saved" in status.currentMessage(), timeout=30_000)
     assert "Read-only file system" in status.currentMessage()
     assert not stats.save_button.isHidden() and stats.save_button.isEnabled()  # the user may try again
+
+
+def test_progress_paints_later_not_inside_each_step(qtbot, setup, tmp_path):
+    """Each progress step of the exact statistics changes the status bar's progress bar; none
+    is painted inside the step (with napari's canvas in the window a synchronous paint
+    composes the whole window: qt/painted_later.py), and the bar is painted by the event loop."""
+    from .helpers import PaintCounter
+
+    panel, stats, status = setup
+    status.show()
+    a = zarr.create_array(tmp_path / "steps.zarr", shape=(9, 64, 64), chunks=(1, 32, 32), dtype="u2", fill_value=0)
+    a[:] = 7
+    _show(qtbot, panel, tmp_path / "steps.zarr")
+    paints = PaintCounter([stats.bar])
+    inside: list[int] = []
+    real = stats._on_job_progressed
+
+    def counted(*args):
+        before = paints.count
+        real(*args)
+        inside.append(paints.count - before)
+
+    stats.progressed.disconnect()
+    stats.progressed.connect(counted)
+    stats.widget.show()
+    for done in range(0, 36, 4):  # as the worker reports them
+        stats.progressed.emit("reading", done, 36)
+    qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)
+    assert inside and all(n == 0 for n in inside), f"paints inside the progress steps: {inside}"
+    assert stats.bar.value() == 32 and stats.bar.maximum() == 36
