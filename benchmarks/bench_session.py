@@ -46,6 +46,11 @@ p99 ≤ 30 ms, and the napari-side steps at least as smooth as napari alone.
 
 ``--quick`` uses small data (2,000 files, 4,096 chunks, 1024² planes, a 32 MiB store) and
 5 slider steps / 4 camera moves: a smoke run of the whole script in well under a minute.
+``--steps inspector,transfer`` runs only those steps (with start and quit; napari alone
+only when a napari-side step is asked). To find what a stall is: ``BENCH_SESSION_STACKS=
+out.json`` samples the GUI thread's stack (and its state in the kernel) during every gap
+over 45 ms (``_gap_stacks.py``), ``BENCH_SESSION_PROFILE=inspector:out.prof`` runs cProfile
+on the GUI thread for one step; both perturb the figures a little.
 The data is made once under ``benchmarks/_data/`` (git ignores it); the preview,
 listing and chunk data are the other benchmarks' own (same makers, same folders).
 """
@@ -84,6 +89,8 @@ STEPS = ("start", "expand-demo", "expand-100k", "filter", *NAPARI_STEPS, "inspec
          "send", "quit")
 STEP_TIMEOUT_S = 240.0
 CASES = ("session", "napari")
+PROFILE_ENV = "BENCH_SESSION_PROFILE"  # step:path, cProfile of the GUI thread in that step
+STACKS_ENV = "BENCH_SESSION_STACKS"  # a path: the GUI thread's stacks during its gaps (_gap_stacks)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -167,6 +174,19 @@ def make_data(quick: bool) -> dict[str, Any]:
 # -- in-process helpers (child side; Qt imported by the case) ----------------------------------
 
 
+def _step_profiler(name: str) -> Any:
+    """With ``BENCH_SESSION_PROFILE=step:path``: cProfile on the GUI thread for that step (its
+    stats written to ``path``); else None."""
+    wanted = os.environ.get(PROFILE_ENV, "")
+    if not wanted.startswith(f"{name}:"):
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
 class StepTimeout(Exception):
     pass
 
@@ -182,6 +202,7 @@ class Recorder:
         start = time.monotonic()
         error = None
         extra: Any = None
+        profiler = _step_profiler(name)
         try:
             extra = fn()
         except StepTimeout as exc:
@@ -189,6 +210,9 @@ class Recorder:
         except Exception as exc:  # the session goes on; the step says what broke
             error = f"{type(exc).__name__}: {exc}"
         end = time.monotonic()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.environ[PROFILE_ENV].split(":", 1)[1])
         step = {"step": name, "start": start, "end": end, "seconds": end - start, "error": error}
         if isinstance(extra, dict):
             step.update(extra)
@@ -331,7 +355,28 @@ def pan_zoom(viewer: Any, canvas: Canvas, n: int) -> dict[str, Any]:
 # -- cases (child side) ------------------------------------------------------------------------
 
 
-def case_session(data: dict[str, Any], port: int, quick: bool) -> dict[str, Any]:
+def _gap_sampler(hb: C.Heartbeat) -> Any:
+    """With ``BENCH_SESSION_STACKS=path``: the GUI thread's stack sampled during its gaps
+    (``_gap_stacks.GapStacks``), written to ``path`` at the end; else None."""
+    if not os.environ.get(STACKS_ENV):
+        return None
+    from _gap_stacks import GapStacks
+
+    sampler = GapStacks(lambda: hb.ticks[-1] if hb.ticks and hb.timer.isActive() else 0.0)
+    sampler.start()
+    return sampler
+
+
+def _write_gap_stacks(sampler: Any, rec: Recorder, t0: float) -> None:
+    sampler.stop()
+
+    def label(moment: float) -> str:
+        return next((s["step"] for s in rec.steps if s["start"] <= moment <= s["end"]), "-")
+
+    Path(os.environ[STACKS_ENV]).write_text(json.dumps(sampler.report(t0, label), indent=1))
+
+
+def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozenset[str] = frozenset(STEPS)) -> dict[str, Any]:
     t0 = C.t0_from_env()
     os.environ.setdefault("QT_API", "pyqt6")
     from qtpy.QtCore import QModelIndex, Qt
@@ -512,20 +557,23 @@ def case_session(data: dict[str, Any], port: int, quick: bool) -> dict[str, Any]
         window.quit_action.trigger()
         wait_until(lambda: "shut" in marks, "shutdownFinished", 60)
 
+    stacks = _gap_sampler(hb)
     rec.run("start", start)
     session_start = probe.frame_done or probe.first_paint or time.monotonic()
-    rec.run("expand-demo", expand_demo)
-    rec.run("expand-100k", expand_big)
-    rec.run("filter", type_filter)
+    for name, fn in (("expand-demo", expand_demo), ("expand-100k", expand_big), ("filter", type_filter)):
+        if name in selected:
+            rec.run(name, fn)
     for name in DATASETS:
-        dataset_steps(name)
-    rec.run("inspector", inspector)
-    rec.run("transfer", transfer)
-    rec.run("delete", delete)
-    rec.run("send", send)
+        if any(f"{kind}-{name}" in selected for kind in ("preview", "slider", "panzoom")):
+            dataset_steps(name)
+    for name, fn in (("inspector", inspector), ("transfer", transfer), ("delete", delete), ("send", send)):
+        if name in selected:
+            rec.run(name, fn)
     rec.run("quit", quit_)
     session_end = time.monotonic()
     hb.stop()
+    if stacks is not None:
+        _write_gap_stacks(stacks, rec, t0)
     if "shut" not in marks:
         window.shutdown()
     window.close()
@@ -625,7 +673,7 @@ def stop_viewer(process: subprocess.Popen[bytes], port: int) -> None:
             process.wait(10)
 
 
-def run_round(data_args: list[str], quick: bool, rnd: int) -> dict[str, Any]:
+def run_round(data_args: list[str], quick: bool, rnd: int, with_napari: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {}
     scratch = Path(tempfile.mkdtemp(prefix="session-scratch-", dir=str(C.DATA_DIR)))
     saved: dict[str, str | None] = {}
@@ -642,8 +690,9 @@ def run_round(data_args: list[str], quick: bool, rnd: int) -> dict[str, Any]:
                                         timeout=1800, env=env, quiet=not quick)
         finally:
             stop_viewer(process, port)
-        print(f"round {rnd}: napari alone", file=sys.stderr, flush=True)
-        out["napari"] = C.run_case(SCRIPT, "napari", data_args, timeout=1200, env=env, quiet=not quick)
+        if with_napari:
+            print(f"round {rnd}: napari alone", file=sys.stderr, flush=True)
+            out["napari"] = C.run_case(SCRIPT, "napari", data_args, timeout=1200, env=env, quiet=not quick)
     finally:
         for k, v in saved.items():
             if v is None:
@@ -751,9 +800,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="results/<name>.json (default bench_session, or bench_session_quick)")
     parser.add_argument("--render", metavar="JSON", help="print the tables of an earlier results file")
     parser.add_argument("--json", metavar="PATH", help="write the results file here instead of results/")
+    parser.add_argument("--steps", help="only these steps, comma-separated (start and quit always run; a "
+                        "dataset's three steps run together; napari alone runs only for napari-side steps)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    selected = frozenset(STEPS)
+    if args.steps:
+        selected = frozenset(s.strip() for s in args.steps.split(",") if s.strip())
+        if unknown := selected - set(STEPS):
+            parser.error(f"unknown steps: {', '.join(sorted(unknown))} (known: {', '.join(STEPS)})")
     if args.render:
         payload = json.loads(Path(args.render).read_text())
         print(render(payload["runs"]) + "\n\n" + "\n".join(f"- {v}" for v in judge(payload["runs"])))
@@ -761,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.case:
         data = make_data(args.quick)
         if args.case == "session":
-            result = case_session(data, args.port, args.quick)
+            result = case_session(data, args.port, args.quick, selected)
         elif args.case == "napari":
             result = case_napari(data, args.quick)
         else:
@@ -775,9 +831,10 @@ def main(argv: list[str] | None = None) -> int:
     print("making the data (once) …", file=sys.stderr, flush=True)
     make_data(args.quick)
     load_before = C.warn_if_busy()
-    data_args = ["--quick"] if args.quick else []
-    runs = [run_round(data_args, args.quick, i + 1) for i in range(args.rounds)]
-    busy = [r[c].get("cpu_busy_before") for r in runs for c in CASES if r[c].get("cpu_busy_before") is not None]
+    data_args = (["--quick"] if args.quick else []) + (["--steps", args.steps] if args.steps else [])
+    with_napari = bool(selected & set(NAPARI_STEPS))
+    runs = [run_round(data_args, args.quick, i + 1, with_napari) for i in range(args.rounds)]
+    busy = [r[c].get("cpu_busy_before") for r in runs for c in CASES if r.get(c, {}).get("cpu_busy_before") is not None]
     name = args.name or ("bench_session_quick" if args.quick else "bench_session")
     if args.json:  # written under a name of its own, then moved: results/ keeps what it had
         name = f".bench_session-{os.getpid()}"
@@ -787,7 +844,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         shutil.move(str(path), args.json)
         print(f"moved to {args.json}", file=sys.stderr)
-    failed = any("error" in r[c] or any(s.get("error") for s in r[c].get("steps", [])) for r in runs for c in CASES)
+    failed = any("error" in r[c] or any(s.get("error") for s in r[c].get("steps", [])) for r in runs for c in CASES
+                 if c in r)
     return 1 if failed else 0  # 1: a case or a step failed (the table's last column says which)
 
 
