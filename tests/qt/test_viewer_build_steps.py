@@ -10,35 +10,13 @@ canvas behind.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pytest
 from qtpy.QtCore import Qt, QTimer
 
 from polystore_gui.qt import napari_build
-from polystore_gui.qt.napari_view import ViewerPane, ViewerState
-from polystore_gui.qt.workers import WorkerPool
+from polystore_gui.qt.napari_view import ViewerState
 
-pytestmark = pytest.mark.gl
-
-if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
-
-
-@pytest.fixture
-def pane(qtbot):
-    workers = WorkerPool()
-    pane = ViewerPane(workers)
-    qtbot.addWidget(pane)
-    pane.resize(700, 500)
-    pane.show()
-    qtbot.waitExposed(pane)
-    yield pane
-    workers.cancel_all(close=True)
-    workers.wait(30_000)
-    pane.close_viewer()
-    pane.close()
+from .test_viewer_start import pane, pytestmark  # noqa: F401  (the shown pane; needs GL)
 
 
 class Turns:
