@@ -1,4 +1,5 @@
-"""The embedded napari viewer: the only module of the browser that imports napari.
+"""The embedded napari viewer: the module of the browser that imports napari (its Qt side is
+built from pieces by ``napari_build``; ``napari_layers`` makes its layers once it is loaded).
 
 napari is imported in a worker (about 1.5-3 s of imports), together with what its first
 image layer loads on first use (pint's unit registry, ``scipy.ndimage``), so that the
