@@ -32,9 +32,11 @@ import numpy as np
 from .whole_array import TASK_BYTES, Region, SourceSpec, WholeArrayError, read_region
 
 #: A block read from the source (or from a level) is grown up to this many bytes: big
-#: enough for levels 0-2 from 512 x 512 chunks of 16-bit values, small enough that a
-#: block, its read-back and its halvings per thread stay near a hundred MiB.
-BLOCK_BYTES = 32 * 2**20
+#: enough for levels 0-2 from 512 x 512 chunks of 16-bit values (0-1 from 1024 x 1024),
+#: small enough that a block, its read-back and its halvings stay near 50 MiB a thread.
+#: 8, 16 and 32 MiB took the same CPU time on bench_whole_array's conversion, 128 MiB
+#: a third more (caches), 4 MiB a tenth more (more of level 0 read back for level 2).
+BLOCK_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
