@@ -16,7 +16,9 @@ EVENTS = 4_000  # progress events per item: one per block copied, as a large cop
 TOTAL = EVENTS * 1_000
 
 
-def test_a_flood_of_progress_is_drawn_now_and_then_and_the_end_exactly(qtbot, monkeypatch):
+def _flooded_queue(qtbot, monkeypatch):
+    """A shown queue whose items send EVENTS progress events each, pausing half way until
+    ``go_on`` is set (``halfway`` says they got there): (queue, workers, halfway, go_on)."""
     halfway, go_on = threading.Event(), threading.Event()
 
     def fake_run_item(item, *, cancelled):
@@ -32,6 +34,11 @@ def test_a_flood_of_progress_is_drawn_now_and_then_and_the_end_exactly(qtbot, mo
     queue = TransferQueue(workers)
     qtbot.addWidget(queue)
     queue.show()
+    return queue, workers, halfway, go_on
+
+
+def test_a_flood_of_progress_is_drawn_now_and_then_and_the_end_exactly(qtbot, monkeypatch):
+    queue, workers, halfway, go_on = _flooded_queue(qtbot, monkeypatch)
     draws = []
     real_show = queue._show_progress
     monkeypatch.setattr(queue, "_show_progress", lambda row: (draws.append(row.done), real_show(row)))
@@ -61,21 +68,7 @@ def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch)
     window every such paint composes the whole window (30-120 ms in software GL): the
     refresh changes the bars and labels, and they are painted once, later, by the event
     loop, showing the new figures."""
-    halfway, go_on = threading.Event(), threading.Event()
-
-    def fake_run_item(item, *, cancelled):
-        for n in range(1, EVENTS + 1):
-            yield n * 1_000, TOTAL
-            if n == EVENTS // 2:
-                halfway.set()
-                assert go_on.wait(20), "never let go on"
-        return transfers.Outcome(item, "done", nbytes=TOTAL)
-
-    monkeypatch.setattr(transfers, "run_item", fake_run_item)
-    workers = WorkerPool()
-    queue = TransferQueue(workers)
-    qtbot.addWidget(queue)
-    queue.show()
+    queue, workers, halfway, go_on = _flooded_queue(qtbot, monkeypatch)
     qtbot.waitExposed(queue)
     inside: list[int] = []
     real_refresh = queue._on_refresh_timeout
