@@ -200,6 +200,7 @@ class Recorder:
 
     def run(self, name: str, fn: Callable[[], Any]) -> None:
         start = time.monotonic()
+        cpu_start = time.thread_time()  # the GUI thread's own CPU time: steadier than stalls on a busy machine
         error = None
         extra: Any = None
         profiler = _step_profiler(name)
@@ -213,7 +214,8 @@ class Recorder:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(os.environ[PROFILE_ENV].split(":", 1)[1])
-        step = {"step": name, "start": start, "end": end, "seconds": end - start, "error": error}
+        step = {"step": name, "start": start, "end": end, "seconds": end - start, "error": error,
+                "gui_cpu_s": time.thread_time() - cpu_start}
         if isinstance(extra, dict):
             step.update(extra)
         self.steps.append(step)
