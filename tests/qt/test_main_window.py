@@ -297,6 +297,9 @@ def test_the_transfer_chunk_setting_refuses_a_zero_size(make_window, monkeypatch
     window.choose_transfer_chunks()
     assert window.transfer_chunks() == (1, 64, 64)
     assert "at least 1" in window.statusBar().currentMessage()
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()  # the window's own write is in the file: then edited by hand
     QSettings().setValue("transfers/chunks", "0,5")
     assert window.transfer_chunks() is None
     window.set_transfer_chunks(None)
