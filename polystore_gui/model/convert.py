@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .checksum import canonical_dtype
-from .convert_blocks import Pass, block_regions, downsample, plan_passes, total, write_block
+from .convert_blocks import Pass, block_regions, plan_passes, total, write_block
 from .tiff_facts import dimension_names, is_tiff_name, ngff_layout, read_tiff_facts
 from .whole_array import Engine, SourceSpec, WholeArrayError, build_tree, compute, open_array, open_target
 

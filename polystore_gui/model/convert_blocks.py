@@ -15,7 +15,8 @@ the source, byte for byte in little-endian order (so NaN payloads and -0.0 count
 model.checksum). A store that alters what it is given, or an object changed between its
 write and its read-back, fails the conversion. This replaced a second full pass (the
 content checksum of level 0 and another read of the source): level 0 is still compared
-with the source value for value, without reading the source twice or level 0 three times.
+with the source value for value, with one read of the source and one of level 0 (there were
+two of each).
 
 Each task writes whole write units of every level it writes, so no two tasks ever write
 one stored object.
@@ -35,7 +36,8 @@ from .whole_array import TASK_BYTES, Region, SourceSpec, WholeArrayError, read_r
 #: enough for levels 0-2 from 512 x 512 chunks of 16-bit values (0-1 from 1024 x 1024),
 #: small enough that a block, its read-back and its halvings stay near 50 MiB a thread.
 #: 8, 16 and 32 MiB took the same CPU time on bench_whole_array's conversion, 128 MiB
-#: a third more (caches), 4 MiB a tenth more (more of level 0 read back for level 2).
+#: a third more (caches), 4 MiB a tenth more (its blocks of 1024 x 1024 chunks make level 0
+#: alone, which is then read again for level 1).
 BLOCK_BYTES = 16 * 2**20
 
 

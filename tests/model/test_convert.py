@@ -237,7 +237,7 @@ def test_integer_pyramid_levels_are_rounded_means_without_a_float_copy(dtype):
     conversion, 2x ome-zarr-py's write_image."""
     import tracemalloc
 
-    from polystore_gui.model.convert import downsample
+    from polystore_gui.model.convert_blocks import downsample
 
     info = np.iinfo(dtype)
     rng = np.random.default_rng(4)
