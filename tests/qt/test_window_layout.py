@@ -11,6 +11,7 @@ import pytest
 from qtpy.QtCore import QRect, QSettings
 from qtpy.QtWidgets import QApplication, QSplitter, QWidget
 
+from polystore_gui.qt import settings_writes
 from polystore_gui.qt.window_layout import fit_into, inspector_sizes
 
 
@@ -18,9 +19,11 @@ from polystore_gui.qt.window_layout import fit_into, inspector_sizes
 def _no_saved_layout():
     """Each test starts with no saved layout and leaves none (windows save theirs on close)."""
     settings = QSettings()
+    assert settings_writes.flush()  # written off the GUI thread: in the file before it is removed
     for key in ("window/geometry", "window/splitter"):
         settings.remove(key)
     yield
+    assert settings_writes.flush()
     for key in ("window/geometry", "window/splitter"):
         settings.remove(key)
 
@@ -67,7 +70,7 @@ def test_a_window_saved_larger_than_the_screen_opens_inside_it(make_window, qtbo
     first = make_window([tmp_path], show=True)
     first.setGeometry(QRect(screen.left() + 200, screen.top() + 100, int(screen.width() * 1.5), int(screen.height() * 1.5)))
     qtbot.waitUntil(lambda: first.width() > screen.width(), timeout=5_000)
-    QSettings().setValue("window/geometry", first.saveGeometry())
+    settings_writes.write("window/geometry", first.saveGeometry())  # as the window saves it
     first.hide()
     window = make_window([tmp_path], show=True)
     frame = window.frameGeometry()
@@ -80,7 +83,7 @@ def test_a_splitter_saved_with_the_tree_dragged_shut_is_not_restored(make_window
         donor.addWidget(QWidget())
     donor.resize(1400, 800)
     donor.setSizes([40, 1360, 0])
-    QSettings().setValue("window/splitter", donor.saveState())
+    settings_writes.write("window/splitter", donor.saveState())
     donor.deleteLater()
     window = make_window([tmp_path], show=True)
     tree, preview, _inspector = window.splitter.sizes()
@@ -94,7 +97,7 @@ def test_a_sensible_saved_splitter_is_restored(make_window, qtbot, tmp_path):
     total = sum(first.splitter.sizes())
     wanted = [first._left.minimumWidth() + 50, total - first._left.minimumWidth() - 50, 0]
     first.splitter.setSizes(wanted)
-    QSettings().setValue("window/splitter", first.splitter.saveState())
+    settings_writes.write("window/splitter", first.splitter.saveState())
     first.hide()
     window = make_window([tmp_path], show=True)
     assert abs(window.splitter.sizes()[0] - wanted[0]) <= 2
