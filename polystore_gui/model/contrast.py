@@ -26,7 +26,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,18 +239,31 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
     shape = tuple(int(s) for s in array.shape)
     if 0 in shape:
         return [Contrast((0.0, 1.0), False, 0)]
+    first, search = _middle_samples(array, channel_axis, level_path)
+    return [search(c) if search is not None and not contrast.from_data else contrast
+            for c, contrast in enumerate(first)]
+
+
+def _middle_samples(array: Any, channel_axis: int | None,
+                    level_path: str | None) -> tuple[list[Contrast], Callable[[int], Contrast] | None]:
+    """(each channel's contrast from the middle plane alone, a function searching other
+    planes for channel ``c``, or None when there are no other planes). ``array``'s shape
+    holds no 0."""
+    shape = tuple(int(s) for s in array.shape)
     channels = shape[channel_axis] if channel_axis is not None else 1
     lead_axes, _shown = _axes(len(shape), channel_axis)
-    out = []
     middle = {a: middle_index(shape[a]) for a in lead_axes}
     first = _middle_planes(array, shape, channel_axis, channels, middle)
-    for c in range(channels):
-        sample = first[c] if first is not None else _read(array, shape, channel_axis, c, middle)
+    samples = [first[c] if first is not None else _read(array, shape, channel_axis, c, middle) for c in range(channels)]
+    out = []
+    for sample in samples:
         limits = limits_of(sample)
-        if limits is not None or not lead_axes:
-            out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1))
-            continue
-        fill = _fill_value(array)
+        out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1))
+    if not lead_axes:
+        return out, None
+
+    def search(c: int) -> Contrast:
+        sample = samples[c]
         candidates = None
         if level_path is not None:
             raw = getattr(array, "array", array)  # the zarr array behind a SafeArray
@@ -258,10 +272,44 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
             candidates = _spread_planes(shape, lead_axes, EXTRA_PLANES + 1)
         candidates = _pick([p for p in candidates if p != middle], EXTRA_PLANES)
         parts = [sample.ravel(), *(p.ravel() for p in _read_planes(array, shape, channel_axis, c, candidates))]
-        union = np.concatenate(parts)
-        limits = limits_of(union, fill)
-        out.append(Contrast(limits or placeholder_limits(sample), limits is not None, 1 + len(candidates)))
-    return out
+        limits = limits_of(np.concatenate(parts), _fill_value(array))
+        return Contrast(limits or placeholder_limits(sample), limits is not None, 1 + len(candidates))
+
+    return out, search
+
+
+def contrast_at_once(levels: Sequence[Any],
+                     channel_axis: int | None = None) -> tuple[list[Contrast], Future[list[Contrast]] | None]:
+    """Like :func:`contrast_samples`, without waiting for the search of other planes.
+
+    Returns the middle plane's contrast of each channel at once and, when some channel's
+    middle plane holds none, a future of every channel's contrast after the search (run in a
+    thread of its own); None when no search is needed. A remote preview uses this: its
+    first frame is drawn while the sparse array's other planes are fetched, instead of two
+    round trips later, and the viewer takes the searched limits when they arrive, unless the
+    user set limits or moved to a plane with data meanwhile (the shown plane is flat, mostly
+    the fill value at the low end of both limits: no visible jump).
+    """
+    array = levels[-1]
+    if 0 in tuple(int(s) for s in array.shape):
+        return [Contrast((0.0, 1.0), False, 0)], None
+    first, search = _middle_samples(array, channel_axis, None)
+    if search is None or all(c.from_data for c in first):
+        return first, None
+    future: Future[list[Contrast]] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result([c if c.from_data else search(i) for i, c in enumerate(first)])
+        except BaseException as exc:  # the store's error reaches whoever waits on the future
+            future.set_exception(exc)
+
+    import threading
+
+    threading.Thread(target=run, name="contrast-search", daemon=True).start()
+    return first, future
 
 
 def array_limits(data: Any, channel_axis: int | None = None) -> tuple[float, float]:

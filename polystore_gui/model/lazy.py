@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Info, inspect  # noqa: F401  (inspect: kept importable from here)
-from .contrast import contrast_note, contrast_samples, middle_index  # noqa: F401
+from .contrast import contrast_at_once, contrast_note, contrast_samples, middle_index  # noqa: F401
 from .lazy_views import Magnitude, SafeArray, TakeAxis, _full_key, _magnitude_if_complex, lazy_levels  # noqa: F401
 from .preview_open import (  # noqa: F401  (importable from here, as before)
     MAX_PLANE_CHUNKS, StoreWrapper, _open_zarr_array, _regular_files_only, check_plane, set_store_wrapper,
@@ -169,15 +169,21 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
         what = "shards" if raw.shards else "chunks"
         notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {safe.fill_value})")
     data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
-    contrast = contrast_samples([data], level_path=path)[0]
-    note = contrast_note(contrast)
+    later = None
+    if is_remote_path(path):  # the first frame is not kept waiting for a sparse array's search
+        contrasts, later = contrast_at_once([data])
+        contrast = contrasts[0]
+    else:
+        contrast = contrast_samples([data], level_path=path)[0]
+    note = contrast_note(contrast) if later is None else \
+        "the middle plane holds no data: the contrast comes from other planes, being sampled"
     if note:
         notes.append(note)
     for index, message in safe.failures.items():
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
     labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
     layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
-                      contrast_placeholder=(not contrast.from_data,),
+                      contrast_placeholder=(not contrast.from_data,), contrast_later=later,
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     return Preview(info.backend, path, info, (layer,), tuple(notes))
 

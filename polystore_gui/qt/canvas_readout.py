@@ -141,6 +141,17 @@ class ContrastFollower:
         layer.events.loaded.connect(lambda _e=None, r=weakref.ref(layer): self._on_loaded(r))
         layer.events.set_data.connect(lambda _e=None, r=weakref.ref(layer): self._on_loaded(r))
 
+    def take_sampled(self, layer: Any, limits: tuple[float, float]) -> bool:
+        """Limits a later sample found (a remote sparse array's other planes) replace the
+        placeholder of a layer still showing it; left alone once the user set limits or a
+        plane with data replaced them. False while the layer is not followed yet (ask again)."""
+        if layer not in self._followed:
+            return False
+        if layer in self._flat and layer not in self._user_set:
+            self._flat.discard(layer)
+            self._set(layer, (float(limits[0]), float(limits[1])))
+        return True
+
     def user_set(self, layer: Any) -> bool:
         """Whether the user set this layer's limits (they are then left alone)."""
         return layer in self._user_set
@@ -168,6 +179,9 @@ class ContrastFollower:
             return
         else:
             wanted = (min(lo, new_lo), max(hi, new_hi))
+        self._set(layer, wanted)
+
+    def _set(self, layer: Any, wanted: tuple[float, float]) -> None:
         self._setting = True
         try:
             low_range, high_range = layer.contrast_limits_range

@@ -243,6 +243,8 @@ class LayerShowMixin:
             def follow_one(layer: Any) -> None:
                 if placeholder and spec.contrast_limits is not None and not spec.rgb:  # sampled limits only
                     followed.append((layer, placeholder[0]))
+                    if spec.contrast_later is not None:
+                        self._take_contrast_later(weakref.ref(layer), spec.contrast_later)
 
             return self._insert_steps(lambda: self._make_image(spec.data, **kwargs), added, follow_one)
         # One layer per channel, split here with lazy views: napari's own split indexes
@@ -327,6 +329,24 @@ class LayerShowMixin:
             return
         for layer in [layer for layer in controls.widgets if layer not in self.viewer.layers]:
             controls._remove(_Inserted(layer))
+
+    def _take_contrast_later(self, ref: Any, future: Any) -> None:
+        """When a remote sparse array's search of other planes (``LayerSpec.contrast_later``)
+        is done, its limits replace the layer's placeholder (see
+        ``ContrastFollower.take_sampled``). Polled every 25 ms on the GUI thread: the
+        future is set in the search's own thread."""
+        layer = ref()
+        if layer is None or self.viewer is None or layer not in self.viewer.layers:  # replaced meanwhile
+            return
+        if future.done():
+            try:
+                found = future.result()[0]
+            except Exception as exc:  # the store failed meanwhile: the placeholder stays, the follower follows
+                log.info("contrast search of %s failed: %s", getattr(layer, "name", "?"), exc)
+                return
+            if not found.from_data or self.contrast.take_sampled(layer, found.limits):
+                return
+        call_later(self, 25, lambda: self._take_contrast_later(ref, future))
 
     def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Any]:

@@ -1,0 +1,94 @@
+"""The window on a remote sparse array (issue 17): its contrast search runs after the
+preview opens, and the limits it finds reach the layer, unless the user set limits first.
+
+Needs GL: run under Xvfb.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future
+
+import numpy as np
+import pytest
+import zarr
+
+from tests.qt.conftest import _no_leaked_windows, make_window  # noqa: F401  (the window fixtures)
+from tests.remote_servers import LatencyHTTPServer
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+
+@pytest.fixture
+def sparse_url(tmp_path):
+    """(8, 128, 128) uint16 over HTTP (50 ms a request), fill 0: planes 1 and 6 written only."""
+    rng = np.random.default_rng(3)
+    a = zarr.create_array(str(tmp_path / "sparse.zarr"), shape=(8, 128, 128), chunks=(1, 64, 64),
+                          dtype="uint16", fill_value=0, dimension_names=["z", "y", "x"])
+    a[1] = rng.integers(1000, 2001, (128, 128), dtype=np.uint16)
+    a[6] = rng.integers(1500, 3001, (128, 128), dtype=np.uint16)
+    server = LatencyHTTPServer(str(tmp_path), latency=0.05).start()
+    yield server.url + "/sparse.zarr"
+    server.stop()
+
+
+@pytest.fixture
+def window(qtbot, make_window, tmp_path):  # noqa: F811
+    window = make_window([tmp_path], show=True)
+    window.resize(1400, 900)
+    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
+        window.preview.viewer.start()
+    return window
+
+
+def _show(qtbot, window, url):
+    with qtbot.waitSignal(window.preview.previewShown, timeout=30_000):
+        window.preview.request("zarr", url)
+    viewer = window.preview.viewer.viewer
+    qtbot.waitUntil(lambda: all(layer.loaded for layer in viewer.layers), timeout=30_000)
+    return viewer
+
+
+def test_a_remote_sparse_array_gets_limits_that_hold_its_data(qtbot, aws_env, window, sparse_url):
+    viewer = _show(qtbot, window, sparse_url)
+    (layer,) = viewer.layers
+    assert viewer.dims.current_step[0] == 3  # the middle plane: never written
+    qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 2950, timeout=30_000)
+    assert layer.contrast_limits[0] <= 1000, layer.contrast_limits
+    assert layer.contrast_limits_range[1] >= layer.contrast_limits[1]
+
+
+def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, window, sparse_url, monkeypatch):
+    """The search's answer is held back until the user has set limits by hand: it is dropped."""
+    from polystore_gui.model import contrast, lazy
+
+    held: list[Future] = []
+    real = contrast.contrast_at_once
+
+    def held_back(levels, channel_axis=None):
+        first, later = real(levels, channel_axis)
+        assert later is not None
+        found = later.result(timeout=30)
+        held.append(Future())
+        held[-1].found = found
+        return first, held[-1]
+
+    monkeypatch.setattr(lazy, "contrast_at_once", held_back)
+    viewer = _show(qtbot, window, sparse_url)
+    (layer,) = viewer.layers
+    assert tuple(layer.contrast_limits) == (0.0, 1.0)  # the placeholder: the search is held back
+    layer.contrast_limits = (0.0, 0.5)  # what napari's contrast slider beside the canvas does
+    (future,) = held
+    future.set_result(future.found)
+    assert future.found[0].limits[1] >= 2950
+    # The window polls the search every 25 ms: give it several turns, then check nothing moved.
+    turns = []
+    from qtpy.QtCore import QTimer
+
+    for i in range(8):
+        QTimer.singleShot(25 * (i + 1), lambda i=i: turns.append(i))
+    qtbot.waitUntil(lambda: len(turns) == 8, timeout=5_000)
+    assert tuple(layer.contrast_limits) == (0.0, 0.5)
