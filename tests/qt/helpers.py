@@ -12,10 +12,14 @@ from polystore_gui.qt.tree_model import ADDRESS_ROLE, ROW_KIND_ROLE, State
 
 class PaintCounter(QObject):
     """Counts the paint events of the widgets it watches (``count``): whether a change was
-    painted at once, inside a call, or later by the event loop (see qt/painted_later.py)."""
+    painted at once, inside a call, or later by the event loop (see qt/painted_later.py).
+
+    It is a child of the first widget, so Qt deletes it with the widgets, on the GUI thread:
+    left to Python's garbage collector, a parentless QObject can be destroyed on whichever
+    thread runs a collection (a worker's), which crashed a later test."""
 
     def __init__(self, widgets) -> None:
-        super().__init__()
+        super().__init__(widgets[0])
         self.count = 0
         for widget in widgets:
             widget.installEventFilter(self)

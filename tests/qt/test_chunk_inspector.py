@@ -165,17 +165,19 @@ def test_scan_batches_paint_later_not_inside_the_batch(qtbot, inspector, tmp_pat
     qtbot.waitExposed(inspector)
     paints = PaintCounter([inspector.progress, inspector.summary, inspector.table.viewport()])
     inside: list[int] = []
-    real_batch, real_flush = inspector._on_batch, inspector._flush
+    cls = type(inspector)
 
     def counted(fn):
-        def call(*args):
+        def call(self, *args):
             before = paints.count
-            fn(*args)
+            fn(self, *args)
             inside.append(paints.count - before)
         return call
 
-    monkeypatch.setattr(inspector, "_on_batch", counted(real_batch))
-    monkeypatch.setattr(inspector, "_flush", counted(real_flush))
+    # Patched on the class: an instance attribute closing over the inspector made a
+    # reference cycle that Python's collector could end on a worker thread.
+    monkeypatch.setattr(cls, "_on_batch", counted(cls._on_batch))
+    monkeypatch.setattr(cls, "_flush", counted(cls._flush))
     inspector._refresh_timer.timeout.disconnect()
     inspector._refresh_timer.timeout.connect(inspector._flush)
     with qtbot.waitSignal(inspector.scanFinished, timeout=60_000):

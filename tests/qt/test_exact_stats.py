@@ -247,7 +247,7 @@ def test_a_window_that_cannot_be_saved_says_why(qtbot, setup, tmp_path, monkeypa
     assert not stats.save_button.isHidden() and stats.save_button.isEnabled()  # the user may try again
 
 
-def test_progress_paints_later_not_inside_each_step(qtbot, setup, tmp_path):
+def test_progress_paints_later_not_inside_each_step(qtbot, setup, tmp_path, monkeypatch):
     """Each progress step of the exact statistics changes the status bar's progress bar; none
     is painted inside the step (with napari's canvas in the window a synchronous paint
     composes the whole window: qt/painted_later.py), and the bar is painted by the event loop."""
@@ -260,15 +260,19 @@ def test_progress_paints_later_not_inside_each_step(qtbot, setup, tmp_path):
     _show(qtbot, panel, tmp_path / "steps.zarr")
     paints = PaintCounter([stats.bar])
     inside: list[int] = []
-    real = stats._on_job_progressed
+    cls = type(stats)
+    real = cls._on_job_progressed
 
-    def counted(*args):
+    def counted(self, *args):
         before = paints.count
-        real(*args)
+        real(self, *args)
         inside.append(paints.count - before)
 
+    # Patched on the class: a closure over the widget connected to its own signal made a
+    # reference cycle that Python's collector could end on a worker thread.
+    monkeypatch.setattr(cls, "_on_job_progressed", counted)
     stats.progressed.disconnect()
-    stats.progressed.connect(counted)
+    stats.progressed.connect(stats._on_job_progressed)
     stats.widget.show()
     for done in range(0, 36, 4):  # as the worker reports them
         stats.progressed.emit("reading", done, 36)

@@ -71,14 +71,16 @@ def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch)
     queue, workers, halfway, go_on = _flooded_queue(qtbot, monkeypatch)
     qtbot.waitExposed(queue)
     inside: list[int] = []
-    real_refresh = queue._on_refresh_timeout
+    real_refresh = TransferQueue._on_refresh_timeout
 
-    def refresh():
+    def refresh(self):
         before = paints.count
-        real_refresh()
+        real_refresh(self)
         inside.append(paints.count - before)
 
-    monkeypatch.setattr(queue, "_on_refresh_timeout", refresh)
+    # Patched on the class (an instance attribute closing over the queue made a reference
+    # cycle that Python's collector could end on a worker thread, deleting the widget there).
+    monkeypatch.setattr(TransferQueue, "_on_refresh_timeout", refresh)
     queue._refresh.timeout.disconnect()
     queue._refresh.timeout.connect(queue._on_refresh_timeout)
     item = transfers.Item(Address("disk", "/src/a.bin"), Address("disk", "/dst/a.bin"), total=TOTAL)
