@@ -14,9 +14,8 @@ class PaintCounter(QObject):
     """Counts the paint events of the widgets it watches (``count``): whether a change was
     painted at once, inside a call, or later by the event loop (see qt/painted_later.py).
 
-    It is a child of the first widget, so Qt deletes it with the widgets, on the GUI thread:
-    left to Python's garbage collector, a parentless QObject can be destroyed on whichever
-    thread runs a collection (a worker's), which crashed a later test."""
+    It is a child of the first widget, so Qt deletes it with the widgets, on the GUI thread,
+    never at a garbage collection that happens to run on a worker thread."""
 
     def __init__(self, widgets) -> None:
         super().__init__(widgets[0])
