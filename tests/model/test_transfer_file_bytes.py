@@ -53,21 +53,32 @@ def test_every_file_arrives_byte_for_byte_with_its_mode(store):
     assert os.listdir(dst) == ["src"]
 
 
-@pytest.mark.parametrize("where", ["0", "2"])
+@pytest.mark.parametrize("where", ["0", "2", "4"])
 def test_a_copy_that_differs_from_its_source_fails_and_leaves_nothing(store, monkeypatch, where):
-    """The destination is altered after the kernel copied it (one flipped byte, in a file of
-    one block or in the last block of a larger one): the read-back finds it."""
+    """The destination is altered once written (one flipped byte, in a file of one block, in
+    the last block of a larger one, or in a small file written from the buffer): the
+    read-back finds it."""
     src, dst, _sizes = store
-    real = file_bytes._kernel_copy
+    kernel_copy, pwrite = file_bytes._kernel_copy, os.pwrite
 
-    def corrupting(source_fd, copy_fd, offset):
-        n = real(source_fd, copy_fd, offset)
-        if n and os.readlink(f"/proc/self/fd/{source_fd}").endswith(os.sep + where):
+    def altered(fd):
+        return os.readlink(f"/proc/self/fd/{fd}").endswith(os.sep + where)
+
+    def corrupting_kernel_copy(source_fd, copy_fd, offset):
+        n = kernel_copy(source_fd, copy_fd, offset)
+        if n and altered(source_fd):
             last = os.pread(copy_fd, 1, offset + n - 1)
-            os.pwrite(copy_fd, bytes([last[0] ^ 0xFF]), offset + n - 1)
+            pwrite(copy_fd, bytes([last[0] ^ 0xFF]), offset + n - 1)
         return n
 
-    monkeypatch.setattr(file_bytes, "_kernel_copy", corrupting)
+    def corrupting_pwrite(fd, data, offset):
+        data = bytes(data)
+        if data and altered(fd) and transfers.PARTIAL in os.readlink(f"/proc/self/fd/{fd}"):
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])
+        return pwrite(fd, data, offset)
+
+    monkeypatch.setattr(file_bytes, "_kernel_copy", corrupting_kernel_copy)
+    monkeypatch.setattr(os, "pwrite", corrupting_pwrite)
     (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
     assert outcome.status == "failed"
     assert "verification failed" in outcome.message and f"c/0/{where}" in outcome.message

@@ -30,6 +30,9 @@ from .items import BLOCK, Cancelled, TransferError
 # (another file system, an old kernel, a special file system): read and write instead.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP}
 _SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing the dirty range, do not wait
+# Below this a file goes through the buffer and is left to the flush: for 32 KiB chunks one
+# write-back started per file, and copy_file_range's setup, cost more than the bytes.
+_KERNEL_FROM = 1 << 20
 _THREAD = threading.local()  # each copy thread's two comparison buffers
 
 
@@ -140,14 +143,33 @@ def _copy_verify(source: str, target: str, cancelled: Callable[[], bool]) -> int
         info = os.fstat(source_fd)
         fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            size = _copy_bytes(source_fd, fd, info.st_size, cancelled)
             os.fchmod(fd, info.st_mode & 0o777)
-            _start_writeback(fd)
-            if not _same_bytes(source_fd, fd, size, cancelled):
-                raise TransferError(f"verification failed: {target} differs from {source}")
+            size = _copy_small(source_fd, fd, info.st_size) if info.st_size < _KERNEL_FROM else None
+            if size is None:
+                size = _copy_bytes(source_fd, fd, info.st_size, cancelled)
+                _start_writeback(fd)
+                if not _same_bytes(source_fd, fd, size, cancelled):
+                    size = -1
         finally:
             os.close(fd)
+    if size < 0:
+        raise TransferError(f"verification failed: {target} differs from {source}")
     return size
+
+
+def _copy_small(source_fd: int, copy_fd: int, size: int) -> int | None:
+    """A small file read once, written, read back and compared with the bytes in hand; its
+    size, -1 when the copy differs, None when it grew past the buffer (copied as a large one)."""
+    a, b = _buffers(size + 1)
+    n = _read_full(source_fd, a, 0)
+    if n == len(a):
+        return None
+    view = memoryview(a)[:n]
+    done = 0
+    while done < n:
+        done += os.pwrite(copy_fd, view[done:], done)
+    m = _read_full(copy_fd, b, 0)
+    return n if m == n and a.startswith(memoryview(b)[:n]) else -1
 
 
 def _compare(source: str, target: str) -> None:
