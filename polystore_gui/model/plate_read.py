@@ -21,6 +21,7 @@ from .plate_summary import (
     OME_PLATE, POLYSTORE_PLATE, TIFF_PLATE, Acquisition, FieldSummary, PlateSummary, WellSummary,
 )
 from .ome_meta import PlateMeta, level0_path, ome_version, plate_from_attributes, well_from_attributes
+from .node_share import shared_read_node
 from .plate_tiff import GIVE_UP_AFTER, MAX_TIFF_SCAN, read_tiff_plate  # noqa: F401 - also read from here
 from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
@@ -45,7 +46,7 @@ def _local_folder_node(backend: str, path: str) -> tuple[str, ZarrNodeMeta | Non
         return None
     path = os.path.abspath(path)
     try:
-        return path, read_node(path)
+        return path, shared_read_node(path)  # the preview of the same selection reads it too
     except (CorruptMetadataError, OSError):
         return path, None
 

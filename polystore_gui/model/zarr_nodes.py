@@ -71,6 +71,14 @@ class ZarrNodeMeta:
         return any(k in attrs or k in ome for k in keys)
 
     @property
+    def is_ome_plate_or_well(self) -> bool:
+        """An OME-NGFF plate or well (0.4: top-level key; 0.5: under ``ome``): what the
+        plate view shows instead of the group's member counts."""
+        attrs = self.attributes
+        ome = attrs.get("ome", {}) if isinstance(attrs.get("ome"), dict) else {}
+        return any(isinstance(attrs.get(k), dict) or isinstance(ome.get(k), dict) for k in ("plate", "well"))
+
+    @property
     def filename_map(self) -> dict[str, tuple[int, ...]] | None:
         """polystore's virtual files held by this array: file name -> leading-axis coordinates.
 

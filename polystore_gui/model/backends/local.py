@@ -24,16 +24,20 @@ class LocalAdapter(AdapterBase):
 
         return local_entry(backend, path)
 
-    def info(self, backend: str, path: str, *, listed: bool = False) -> Info:
+    def info(self, backend: str, path: str, *, listed: bool = False, for_preview: bool = False) -> Info:
+        """``for_preview``: the facts the preview shows (see ``arrays.local_info``)."""
         from ..arrays import local_info
 
-        return local_info(backend, path, listed=listed)
+        return local_info(backend, path, listed=listed, for_preview=for_preview)
 
     def open_preview(self, backend: str, path: str, *, size_limit: int, confirmed: bool,
                      listed: bool = False) -> Preview:
         from ..lazy import local_preview
 
-        return local_preview(self.info(backend, path, listed=listed), backend, path, size_limit, confirmed)
+        # A plate's or a well's members are not counted (the plate view shows it instead), and
+        # its document is read once for this preview and the panel's plate lookup.
+        info = self.info(backend, path, listed=listed, for_preview=True)
+        return local_preview(info, backend, path, size_limit, confirmed)
 
     def exists(self, backend: str, path: str) -> bool:
         return os.path.lexists(path)

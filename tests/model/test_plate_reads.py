@@ -1,0 +1,103 @@
+"""The object reads of a plate's opening (issue 16): the generic preview of a plate or a
+well, which the plate view replaces, reads no member's document; other groups still say
+what they hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from polystore_gui.model import zarr_nodes
+from polystore_gui.model.arrays import inspect
+from polystore_gui.model.backends.plate import plate_or_well_at
+from polystore_gui.model.lazy import open_preview
+from polystore_gui.model.zarr_nodes import read_node
+from tests.plates import write_ome_plate
+
+
+@pytest.fixture
+def documents(monkeypatch):
+    """The metadata documents read, in order, as paths."""
+    opened: list[str] = []
+    real = zarr_nodes._load_json
+
+    def load(name):
+        opened.append(name)
+        return real(name)
+
+    monkeypatch.setattr(zarr_nodes, "_load_json", load)
+    return opened
+
+
+@pytest.mark.parametrize(("version", "backend"), [("0.4", "disk"), ("0.5", "disk"), ("0.5", "zarr")])
+def test_a_plates_preview_reads_only_its_own_document(tmp_path, documents, version, backend):
+    path = write_ome_plate(tmp_path / "p.zarr", version=version)
+    documents.clear()
+    preview = open_preview(backend, str(path), listed=True)
+    assert preview.info.kind == "group" and not preview.info.error
+    assert all(os.path.dirname(name) == str(path) for name in documents), documents
+    assert not preview.info.members  # counting the rows would be work the plate view never shows
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_wells_preview_reads_no_field_document(tmp_path, documents, version):
+    path = write_ome_plate(tmp_path / "p.zarr", version=version)
+    well = os.path.join(str(path), "A", "1")
+    documents.clear()
+    preview = open_preview("disk", well, listed=True)
+    assert preview.info.kind == "group" and not preview.info.error
+    assert all(os.path.dirname(name) == well for name in documents), documents
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_plates_info_and_other_groups_previews_still_count_members(tmp_path, version):
+    path = write_ome_plate(tmp_path / "p.zarr", version=version)
+    assert inspect("disk", str(path)).members == {"groups": 2, "arrays": 0}  # `info` says it
+    row = open_preview("disk", os.path.join(str(path), "A"), listed=True)
+    assert row.info.members == {"groups": 3, "arrays": 0}
+
+
+def _root_documents(documents, path):
+    return [name for name in documents if os.path.dirname(name) == str(path)]
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_plates_document_is_read_once_for_its_preview_and_its_plate_lookup(tmp_path, documents, version):
+    path = write_ome_plate(tmp_path / "p.zarr", version=version)
+    one_read = len(_root_documents(_read_root(path, documents), path))  # v0.4: .zattrs and .zgroup
+    documents.clear()
+    # As the preview panel does: both jobs at once, in two threads.
+    start = threading.Barrier(2)
+    found: dict[str, object] = {}
+
+    def run(name, fn):
+        start.wait()
+        found[name] = fn()
+
+    jobs = [threading.Thread(target=run, args=("preview", lambda: open_preview("disk", str(path), listed=True))),
+            threading.Thread(target=run, args=("plate", lambda: plate_or_well_at("disk", str(path))))]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    plate, well = found["plate"]
+    assert len(plate.wells) == 6 and well is None and found["preview"].info.attributes
+    assert len(_root_documents(documents, path)) == one_read, documents
+
+
+def _read_root(path, documents):
+    documents.clear()
+    read_node(str(path))
+    return documents
+
+
+def test_a_plate_rewritten_after_its_preview_is_read_again(tmp_path, documents):
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.5")
+    open_preview("disk", str(path), listed=True)
+    doc = json.loads((path / "zarr.json").read_text())
+    doc["attributes"]["ome"]["plate"]["name"] = "renamed, and longer than before"
+    (path / "zarr.json").write_text(json.dumps(doc))
+    assert plate_or_well_at("disk", str(path))[0].name == "renamed, and longer than before"
