@@ -15,7 +15,9 @@ The preview samples instead, and this module says where:
    ``PROBE_KEYS`` chunk keys, never by listing the store), else planes spread evenly
    along the non-displayed axes. They are read at once (a thread each: one round trip on a
    remote store). The limits then come from the values that differ from the fill value,
-   widened to include it.
+   widened to include it. A remote zarr array's preview does not wait for this search
+   (:func:`contrast_at_once`): it opens with the middle plane's placeholder, and the
+   search's limits replace it when they arrive.
 
 A sample that still finds no contrast says so (``Contrast.from_data`` False): the viewer
 replaces such placeholder limits by the first plane with data that the user moves to.
