@@ -116,6 +116,20 @@ def _v3(doc: Any) -> _Array | None:
     return _Array(shape, chunks, dtype, names[-1] == "gzip", doc.get("fill_value"), chunk_key_encoding(doc, 3))
 
 
+def codecs_unservable(metadata: Any) -> bool:
+    """True when zarr's parsed metadata of a v3 array (``ArrayV3Metadata``) names codecs
+    this reader cannot serve (only ``bytes``, or ``bytes`` then ``gzip``), so that its
+    document need not be read to find that out; False when it may be served (or is v2)."""
+    codecs = getattr(metadata, "codecs", None)
+    if getattr(metadata, "zarr_format", None) != 3 or codecs is None:
+        return False
+    try:
+        names = [codec.to_dict().get("name") for codec in codecs]
+    except Exception:  # a codec zarr parses but cannot describe: read the document
+        return False
+    return names not in (["bytes"], ["bytes", "gzip"])
+
+
 def _array(level_path: str, zarr_format: int) -> _Array | None:
     name = V3_META if zarr_format == 3 else V2_ARRAY
     doc = read_document(os.path.join(level_path, name))

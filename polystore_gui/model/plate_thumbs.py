@@ -35,7 +35,7 @@ import numpy as np
 
 from .ome_meta import image_axes
 from .plate_level import KnownLevel, check_local, known_level, local_store, read_known
-from .plate_plane import read_plane
+from .plate_plane import codecs_unservable, read_plane
 from .plate_summary import TIFF_PLATE, PlateSummary, WellSummary
 from .zarr_nodes import CorruptMetadataError, ome_attributes, ome_member_path, read_node
 
@@ -336,7 +336,11 @@ def _batched(wells: list[WellSummary], layout: _Layout, edge: int) -> Iterator[T
 
 
 def _plane_readable(field_path: str, layout: _Layout, edge: int) -> bool:
-    """Whether the first well's plane can be read from its chunk's prefix (plate_plane)."""
+    """Whether the first well's plane can be read from its chunk's prefix (plate_plane).
+    zarr's parse of its level (``layout.known``) answers no without reading the level's
+    document again where its codecs tell (one read less a plate)."""
+    if layout.known is not None and codecs_unservable(layout.known.metadata):
+        return False
     try:
         return _plane_thumbnail(field_path, layout, edge) is not None
     except Exception:

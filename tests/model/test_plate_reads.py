@@ -101,3 +101,18 @@ def test_a_plate_rewritten_after_its_preview_is_read_again(tmp_path, documents):
     doc["attributes"]["ome"]["plate"]["name"] = "renamed, and longer than before"
     (path / "zarr.json").write_text(json.dumps(doc))
     assert plate_or_well_at("disk", str(path))[0].name == "renamed, and longer than before"
+
+
+def test_a_zstd_plates_thumbnails_read_no_level_document_besides_zarrs(tmp_path, monkeypatch):
+    from polystore_gui.model import plate_plane
+    from polystore_gui.model.plate_read import plate_at
+    from polystore_gui.model.plate_thumbs import plate_thumbnails
+
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.5")  # ome-zarr-py's default codec: zstd
+    plate = plate_at("disk", str(path))
+    read: list[str] = []
+    real = plate_plane.read_document
+    monkeypatch.setattr(plate_plane, "read_document", lambda name: read.append(name) or real(name))
+    thumbs = list(plate_thumbnails(plate))
+    assert len(thumbs) == 6 and all(t.pixels is not None and t.error is None for t in thumbs)
+    assert read == []  # zarr's parse of the first well's level said its chunk is not a plain stream
