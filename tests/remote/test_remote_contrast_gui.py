@@ -14,6 +14,8 @@ import pytest
 import zarr
 
 from tests.qt.conftest import _no_leaked_windows, make_window  # noqa: F401  (the window fixtures)
+from tests.qt.test_canvas_readout import show as _show
+from tests.qt.test_canvas_readout import window  # noqa: F401  (the window with napari's viewer started)
 from tests.remote_servers import LatencyHTTPServer
 
 pytestmark = pytest.mark.gl
@@ -35,25 +37,8 @@ def sparse_url(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def window(qtbot, make_window, tmp_path):  # noqa: F811
-    window = make_window([tmp_path], show=True)
-    window.resize(1400, 900)
-    with qtbot.waitSignal(window.preview.viewer.ready, timeout=120_000):
-        window.preview.viewer.start()
-    return window
-
-
-def _show(qtbot, window, url):
-    with qtbot.waitSignal(window.preview.previewShown, timeout=30_000):
-        window.preview.request("zarr", url)
-    viewer = window.preview.viewer.viewer
-    qtbot.waitUntil(lambda: all(layer.loaded for layer in viewer.layers), timeout=30_000)
-    return viewer
-
-
-def test_a_remote_sparse_array_gets_limits_that_hold_its_data(qtbot, aws_env, window, sparse_url):
-    viewer = _show(qtbot, window, sparse_url)
+def test_a_remote_sparse_array_gets_limits_that_hold_its_data(qtbot, aws_env, window, sparse_url):  # noqa: F811
+    viewer = _show(qtbot, window, "zarr", sparse_url)
     (layer,) = viewer.layers
     assert viewer.dims.current_step[0] == 3  # the middle plane: never written
     qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 2950, timeout=30_000)
@@ -61,7 +46,8 @@ def test_a_remote_sparse_array_gets_limits_that_hold_its_data(qtbot, aws_env, wi
     assert layer.contrast_limits_range[1] >= layer.contrast_limits[1]
 
 
-def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, window, sparse_url, monkeypatch):
+def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, window, sparse_url,  # noqa: F811
+                                                                 monkeypatch):
     """The search's answer is held back until the user has set limits by hand: it is dropped."""
     from polystore_gui.model import contrast, lazy
 
@@ -77,7 +63,7 @@ def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, 
         return first, held[-1]
 
     monkeypatch.setattr(lazy, "contrast_at_once", held_back)
-    viewer = _show(qtbot, window, sparse_url)
+    viewer = _show(qtbot, window, "zarr", sparse_url)
     (layer,) = viewer.layers
     assert tuple(layer.contrast_limits) == (0.0, 1.0)  # the placeholder: the search is held back
     layer.contrast_limits = (0.0, 0.5)  # what napari's contrast slider beside the canvas does
