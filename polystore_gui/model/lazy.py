@@ -176,7 +176,7 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
     else:
         contrast = contrast_samples([data], level_path=path)[0]
     note = contrast_note(contrast) if later is None else \
-        "the middle plane holds no data: the contrast comes from other planes, being sampled"
+        "the middle plane holds no data: the contrast comes from other planes, sampled after the first frame"
     if note:
         notes.append(note)
     for index, message in safe.failures.items():

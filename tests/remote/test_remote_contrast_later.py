@@ -79,7 +79,7 @@ def test_a_remote_sparse_preview_opens_before_its_contrast_search_returns(aws_en
     try:
         (layer,) = preview.layers
         assert layer.contrast_placeholder == (True,)
-        assert any("being sampled" in note for note in preview.notes), preview.notes
+        assert any("sampled after the first frame" in note for note in preview.notes), preview.notes
         (found,) = layer.contrast_later.result(timeout=30)
         assert found.from_data and found.limits[0] <= 1000 and found.limits[1] >= 2950, found
     finally:
