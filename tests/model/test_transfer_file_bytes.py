@@ -38,13 +38,18 @@ def store(tmp_path):
     return src, dst, sizes
 
 
+def _copy(src, dst):
+    (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
+    return outcome
+
+
 def _files(root):
     return {os.path.relpath(os.path.join(r, f), root) for r, _d, fs in os.walk(root) for f in fs}
 
 
 def test_every_file_arrives_byte_for_byte_with_its_mode(store):
     src, dst, sizes = store
-    (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
+    outcome = _copy(src, dst)
     assert outcome.status == "done", outcome.message
     assert outcome.nbytes == sum(sizes.values())
     for name in sizes:
@@ -79,7 +84,7 @@ def test_a_copy_that_differs_from_its_source_fails_and_leaves_nothing(store, mon
 
     monkeypatch.setattr(file_bytes, "_kernel_copy", corrupting_kernel_copy)
     monkeypatch.setattr(os, "pwrite", corrupting_pwrite)
-    (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
+    outcome = _copy(src, dst)
     assert outcome.status == "failed"
     assert "verification failed" in outcome.message and f"c/0/{where}" in outcome.message
     assert transfers.settle(timeout=30)
@@ -97,7 +102,7 @@ def test_a_file_system_refusing_the_kernel_copy_still_gets_a_verified_copy(store
         raise OSError(refusal, os.strerror(refusal))
 
     monkeypatch.setattr(file_bytes, "_kernel_copy", refusing)
-    (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
+    outcome = _copy(src, dst)
     assert outcome.status == "done", outcome.message
     assert calls  # it was tried, then the bytes went through the buffer
     for name in sizes:
@@ -112,7 +117,7 @@ def test_an_error_of_the_disk_during_the_kernel_copy_fails_the_item(store, monke
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(file_bytes, "_kernel_copy", full)
-    (outcome,) = run(transfers.plan([Address("disk", str(src))], Address("disk", str(dst))))
+    outcome = _copy(src, dst)
     assert outcome.status == "failed" and "space" in outcome.message.lower(), outcome.message
     assert transfers.settle(timeout=30)
     assert os.listdir(dst) == []
