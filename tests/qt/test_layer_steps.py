@@ -222,3 +222,29 @@ def test_dims_shaped_for_a_layer_never_inserted_are_reset_by_the_clear(qtbot, pa
     viewer.dims.events.ndim.disconnect(on_ndim)
     assert len(viewer.layers) == 0
     assert viewer.dims.ndim == 2 and len(panel.viewer.qt_viewer.dims.slider_widgets) == 2
+
+
+@pytest.mark.parametrize("first, second", [
+    ((16, 64, 64), (64, 64)),
+    ((16, 64, 64), (2, 8, 64, 64)),
+    ((2, 8, 64, 64), (16, 64, 64)),
+])
+def test_a_swap_between_previews_of_different_dimensions_ends_with_the_new_ones_sliders(
+        qtbot, panel, tmp_path, first, second):
+    """The old layers go before the new ones come (a layer removed while another image
+    stays has crashed Mesa on a later draw: see ``ChunkOverlay._discard``); the swap ends
+    with the new layer alone, shown, with one slider per dimension."""
+    import numpy as np
+    import zarr
+
+    for name, shape in (("first", first), ("second", second)):
+        array = zarr.create_array(str(tmp_path / f"{name}.zarr"), shape=shape, chunks=shape, dtype="uint8")
+        array[...] = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape) % 251
+    viewer = panel.viewer.viewer
+    show(qtbot, panel, "zarr", tmp_path / "first.zarr")
+    log = TurnLog(viewer)
+    show(qtbot, panel, "zarr", tmp_path / "second.zarr")
+    assert [what for what, _name, _turn in log.changes] == ["-", "+"]
+    assert len(viewer.layers) == 1 and viewer.layers[0].data.shape == second and viewer.layers[0].visible
+    assert viewer.dims.ndim == len(second)
+    assert len(panel.viewer.qt_viewer.dims.slider_widgets) == len(second)
