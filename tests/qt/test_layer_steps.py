@@ -272,3 +272,25 @@ def test_the_layer_list_never_empties_between_two_previews_nor_the_dims_reshape(
     assert all(layer.visible for layer in viewer.layers)
     assert set(panel.viewer.qt_viewer.controls.widgets) == {viewer.layers[0]}
     assert set(panel.viewer.qt_viewer.canvas.layer_to_visual) == {viewer.layers[0]}
+
+
+def test_thirty_previews_across_2d_3d_4d_and_rgb_end_each_with_its_own_layer(qtbot, panel, tmp_path):
+    """Swaps between arrays of the same and of different dimensions, RGB among them, one
+    after another: each preview ends with its own layer alone, shown, its sliders one per
+    dimension, and no visual or controls left of the last one."""
+    import numpy as np
+    import zarr
+
+    shapes = {"a2": (64, 64), "b3": (6, 64, 64), "c4": (2, 4, 64, 64), "d3": (5, 48, 48), "rgb": (64, 64, 3)}
+    for name, shape in shapes.items():
+        array = zarr.create_array(str(tmp_path / f"{name}.zarr"), shape=shape, chunks=shape, dtype="uint8")
+        array[...] = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape) % 251
+    viewer, qt_viewer = panel.viewer.viewer, panel.viewer.qt_viewer
+    order = ["b3", "d3", "b3", "a2", "a2", "c4", "c4", "d3", "rgb", "rgb", "b3", "a2", "rgb", "c4", "d3"] * 2
+    for name in order:
+        show(qtbot, panel, "zarr", tmp_path / f"{name}.zarr")
+        assert len(viewer.layers) == 1 and viewer.layers[0].visible, name
+        layer = viewer.layers[0]
+        assert layer.data.shape == shapes[name]
+        assert len(qt_viewer.dims.slider_widgets) == layer.ndim == viewer.dims.ndim
+        assert set(qt_viewer.canvas.layer_to_visual) == {layer} and set(qt_viewer.controls.widgets) == {layer}
