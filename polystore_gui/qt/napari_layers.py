@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTOGRAM_DELAY_MS = 300
-# A preview's old layers are removed after the first new layer's first three turns
-# (:meth:`LayerShowMixin._insert_steps`: inserted, its visual not built yet).
-_FIRST_LAYER_TURNS = 3
 # Whether the user wants the layer histogram (napari's "histogram" button beside the contrast
 # slider): remembered, so later previews show it too. Off until the user asks: each layer's
 # histogram is a GL canvas of its own, 0.2-0.8 s of GUI time to build in software GL.
@@ -40,12 +37,6 @@ def _middle(n: int) -> int:
     from ..model.lazy import middle_index
 
     return middle_index(n)
-
-
-def _spec_ndim(spec: LayerSpec) -> int:
-    """The number of dimensions of the napari layers ``spec`` makes (no channel, no RGB axis)."""
-    shape = (spec.data[0] if spec.multiscale else spec.data).shape
-    return len(shape) - (spec.channel_axis is not None) - bool(spec.kind != "labels" and spec.rgb)
 
 
 class _Inserted:
@@ -127,9 +118,8 @@ class LayerShowMixin:
     def show_layers(self, layers: tuple[LayerSpec, ...], on_shown: Callable[[list[Any]], object],
                     on_failed: Callable[[Exception], object]) -> None:
         """Replace what is shown by ``layers``, in steps of one event-loop turn each (issue 19):
-        the old layers hidden at once and removed in a turn of their own (once the new
-        first layer is inserted, when it has their number of dimensions; first otherwise);
-        each new layer added (hidden) in turns of its own (:meth:`_insert_steps`); then the dims set, the
+        the old layers hidden at once and removed in the next turn; each new layer added
+        (hidden) in turns of its own (:meth:`_insert_steps`); then the dims set, the
         view fitted and the new layers made visible, and ``on_shown(added)``. ``on_failed(exc)`` instead when napari refuses
         the data. napari is never asked to compute limits.
 
@@ -144,20 +134,9 @@ class LayerShowMixin:
         self._warm_layers = []
         added: list[Any] = []
         followed: list[tuple[Any, bool]] = []  # image layers with limits, and whether those are a placeholder
-        old_ndims = {layer.ndim for layer in self.viewer.layers}
-        removal = self._removal_steps()
-        steps: list[Callable[[], object]] = []
+        steps = self._removal_steps()
         for spec in layers:
             steps.extend(self._layer_steps(spec, added, followed))
-        # Between previews of the same number of dimensions, the old layers go once the new
-        # first layer is inserted: the list never empties, so napari never resets the dims to
-        # 2-D and rebuilds them for the new data (two slider rebuilds, 35-40 ms each). Before
-        # its vispy visual is built: a visual built before the others' removal and drawn
-        # after it crashed Mesa in glDrawArrays, every run (see ``ChunkOverlay._discard``).
-        # Between previews of different dimensions, first, as before.
-        same = bool(layers) and old_ndims == {_spec_ndim(layers[0])}
-        at = min(len(steps), _FIRST_LAYER_TURNS) if same else 0
-        steps[at:at] = removal
         steps.append(lambda: on_shown(self._finish_show(layers, added, followed)))
         self._run_steps(steps, on_failed)
 
@@ -216,32 +195,22 @@ class LayerShowMixin:
         return token
 
     def _removal_steps(self) -> list[Callable[[], object]]:
-        """The shown layers hidden now, and the step that removes those (the layers a later
-        step adds stay).
+        """The shown layers hidden now, and the step that removes them all.
 
-        All in one turn, as one batch: removed one a turn, a row of napari's layer list
-        painted between two removals raised in its delegate. Hidden, they are neither
-        sliced nor drawn while they wait (napari slices visible layers only).
+        All in one turn, as one batch (one garbage collection): removed one a turn, a row
+        of napari's layer list painted between two removals raised in its delegate, and
+        removing layers while an image stays has crashed Mesa (see ``ChunkOverlay._discard``).
         """
         layers = list(self.viewer.layers) if self.viewer is not None else []
         for layer in layers:
             layer.visible = False
-        return [lambda: self._remove(layers)]
+        return [self._remove_all]
 
-    def _remove(self, old: list[Any]) -> None:
-        """Remove ``old`` from napari's list, as one batch (napari's cleanup of the canvas
-        after each removal paused). Only while no other layer has a visual: see
-        :meth:`show_layers`."""
-        layers = self.viewer.layers
-        gone = [layer for layer in old if layer in layers]
-        self._build_visuals(gone)  # of layers a newer preview stopped halfway
-        if gone and len(gone) == len(layers):
-            layers.clear()
-        elif gone:
-            with layers.batched_update():
-                for layer in gone:
-                    layers.remove(layer)
-        elif not len(layers) and self.viewer.dims.ndim != 2:  # shaped for a first layer that a newer preview kept out
+    def _remove_all(self) -> None:
+        self._build_visuals()  # of layers a newer preview stopped halfway
+        if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
+            self.viewer.layers.clear()
+        elif self.viewer.dims.ndim != 2:  # shaped for a first layer that a newer preview kept out
             self.viewer.dims.ndim = 2  # what napari does when its list empties
             self.viewer.dims.reset()
         self._drop_orphan_controls()
@@ -342,14 +311,14 @@ class LayerShowMixin:
 
         return [make_with_controls, shape_dims, insert, self._build_visuals]
 
-    def _build_visuals(self, only: list[Any] | None = None) -> None:
+    def _build_visuals(self) -> None:
         """Build the vispy visual of each listed layer that has none yet (what napari's
         ``QtViewer`` does at an insertion). Before any removal too: napari's canvas expects
         a visual for every layer it is told is removed."""
         if self.qt_viewer is None or self.viewer is None:
             return
         canvas = self.qt_viewer.canvas
-        for layer in list(self.viewer.layers) if only is None else only:
+        for layer in list(self.viewer.layers):
             if layer not in canvas.layer_to_visual:
                 self.qt_viewer._add_layer(layer)
 
