@@ -359,7 +359,8 @@ class PlateView(QWidget):
         with_fields = sum(1 for w in plate.wells if w.fields)
         text = (f"<b>{plate.kind}</b>{' ' + plate.version if plate.version else ''} — "
                 f"{len(plate.rows)} × {len(plate.columns)} grid, {len(plate.wells)} wells "
-                f"({with_fields} with fields), up to {plate.fields_per_well} fields a well")
+                f"({with_fields} with fields), up to {plate.fields_per_well} "
+                f"field{'' if plate.fields_per_well == 1 else 's'} a well")
         if plate.workspace:
             text += f"<br>virtual workspace: {_escape(plate.workspace)} (listed under the virtual_workspace row)"
         if plate.notes:
