@@ -9,8 +9,9 @@ first well's level has been opened, the other wells' levels are opened from its 
 Whatever shows that a well is laid out otherwise raises :class:`LayoutDiffers`, and the
 caller reads that well's own metadata (the thumbnail is then as if nothing were assumed):
 
-- a local level whose metadata document is missing, or of another size than the first
-  well's (``os.stat``, not a read);
+- a local level whose metadata document is missing, or not byte for byte the first
+  well's (one read of a small file, no parse: a size alone let a 24 x 24 level pass as the
+  first well's 16 x 16, whose document has the same length, and showed its corner);
 - a chunk the store does not hold (zarr would silently give the fill value: a well
   without that level, or a smaller one);
 - a chunk that does not decode as the first well's do (another dtype, chunk shape or
@@ -35,28 +36,39 @@ class KnownLevel:
     """The first well's lowest level, as zarr parsed it, reused for the other wells."""
 
     metadata: Any  # zarr's ArrayV2Metadata / ArrayV3Metadata
-    document_size: int | None  # a local level's metadata document (None: remote, not compared)
+    document: bytes | None  # a local level's metadata document (None: remote, not compared)
 
 
-def document_size(level_path: str, zarr_format: int) -> int | None:
-    """The size of a local level's array metadata document; None when it has none."""
+def document_bytes(level_path: str, zarr_format: int) -> bytes | None:
+    """A local level's array metadata document as stored; None when it has none, it is
+    no regular file (a FIFO in its place is not opened) or it is over _DOCUMENT_LIMIT."""
+    from .safe_files import open_regular
+
     try:
-        return os.stat(os.path.join(level_path, V3_META if zarr_format == 3 else V2_ARRAY)).st_size
+        with open_regular(os.path.join(level_path, V3_META if zarr_format == 3 else V2_ARRAY)) as f:
+            found = f.read(_DOCUMENT_LIMIT + 1)
     except OSError:
         return None
+    return found if len(found) <= _DOCUMENT_LIMIT else None
+
+
+_DOCUMENT_LIMIT = 1 << 20  # an array document is a few hundred bytes; a larger one is not shared
 
 
 def known_level(array: Any, level_path: str, zarr_format: int, *, remote: bool) -> KnownLevel:
     """What the other wells reuse of the first well's opened level (a ``zarr.Array``)."""
-    return KnownLevel(array.metadata, None if remote else document_size(level_path, zarr_format))
+    if remote:
+        return KnownLevel(array.metadata, None)
+    # b"" when it cannot be read again: no well then matches it (each reads its own)
+    return KnownLevel(array.metadata, document_bytes(level_path, zarr_format) or b"")
 
 
 def check_local(level_path: str, known: KnownLevel) -> None:
-    """LayoutDiffers when a local level's metadata document is absent or of another size."""
-    if known.document_size is None:
+    """LayoutDiffers when a local level's metadata document is absent or not the first's."""
+    if known.document is None:
         return
-    found = document_size(level_path, int(known.metadata.zarr_format))
-    if found != known.document_size:
+    found = document_bytes(level_path, int(known.metadata.zarr_format))
+    if found != known.document:
         raise LayoutDiffers("no level laid out as the first well's" if found is None
                             else "its level's metadata differs from the first well's")
 

@@ -70,6 +70,24 @@ def test_polystore_wells_of_another_size_than_the_first_get_their_own_thumbnail(
     assert together["B/02"].pixels.shape == (48, 48)
 
 
+def test_a_larger_well_whose_metadata_has_the_first_wells_length_is_not_cropped(tmp_path):
+    """A well whose lowest level is 24 x 24 in chunks of 16 x 16 (the first well's: 16 x 16
+    in one chunk): its metadata document has the same length and its chunk 0 decodes, yet
+    its thumbnail is its whole level, not the first well's 16 x 16 corner of it."""
+    import zarr
+
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.5", wells=["A/1", "A/2"], levels=3)
+    level = path / "A" / "2" / "0" / "s2"
+    first = path / "A" / "1" / "0" / "s2" / "zarr.json"
+    shutil.rmtree(level)
+    array = zarr.create_array(str(level), shape=(2, 24, 24), chunks=(2, 16, 16), dtype="uint16", fill_value=0,
+                              dimension_names=["c", "y", "x"], compressors=zarr.codecs.ZstdCodec(level=0))
+    array[:] = np.arange(2 * 24 * 24, dtype=np.uint16).reshape(2, 24, 24)
+    assert os.path.getsize(level / "zarr.json") == os.path.getsize(first)  # what a size check cannot tell
+    together = _assert_as_read_alone(plate_at("disk", str(path)))
+    assert together["A/2"].shape == (2, 24, 24)
+
+
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
 def test_a_consolidated_plate_is_summarised_from_its_one_document(tmp_path, monkeypatch, version):
     """The wells come from the plate's consolidated metadata (zarr.consolidate_metadata), not
