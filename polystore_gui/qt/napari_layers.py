@@ -346,6 +346,8 @@ class LayerShowMixin:
                 return
             if not found.from_data or self.contrast.take_sampled(layer, found.limits):
                 return
+            if not self.steps_running():  # its show ended (failed, stopped) without following it
+                return
         call_later(self, 25, lambda: self._take_contrast_later(ref, future))
 
     def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],

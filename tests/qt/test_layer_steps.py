@@ -270,3 +270,27 @@ def test_thirty_previews_across_2d_3d_4d_and_rgb_end_each_with_its_own_layer(qtb
         assert layer.data.shape == shapes[name]
         assert len(qt_viewer.dims.slider_widgets) == layer.ndim == viewer.dims.ndim
         assert set(qt_viewer.canvas.layer_to_visual) == {layer} and set(qt_viewer.controls.widgets) == {layer}
+
+
+def test_the_contrast_search_poll_stops_when_the_layers_show_ended_without_following_it(
+        qtbot, panel, monkeypatch):
+    """Review: a remote array's later contrast limits (``contrast_later``) are polled for
+    every 25 ms until taken; a layer whose show failed or was stopped after its insertion
+    is never followed, and the poll must not go on every 25 ms for as long as it stays."""
+    import weakref
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from polystore_gui.qt import napari_layers
+
+    pane = panel.viewer
+    layer = pane.viewer.add_image(np.zeros((4, 4), dtype=np.uint8), name="not followed")
+    done: Future = Future()
+    done.set_result((SimpleNamespace(from_data=True, limits=(0.0, 9.0)),))
+    polled_again: list[object] = []
+    monkeypatch.setattr(napari_layers, "call_later", lambda _owner, _ms, fn: polled_again.append(fn))
+    assert not pane.steps_running()
+    pane._take_contrast_later(weakref.ref(layer), done)
+    assert polled_again == []
