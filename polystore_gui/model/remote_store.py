@@ -80,15 +80,21 @@ class _Watch:
     wake-ups a second per request: a 1 GiB copy with 32 requests in flight spent a good
     part of its CPU there); now a request costs one entry in a dict."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:  # no reference to its loop: _watches' key must stay weak
         self.entries: dict[asyncio.Future[Any], Callable[[], bool]] = {}
         self.timer: asyncio.TimerHandle | None = None
 
     def add(self, task: asyncio.Future[Any], cancelled: Callable[[], bool]) -> None:
         self.entries[task] = cancelled
         if self.timer is None:
-            self.timer = self.loop.call_later(POLL, self._tick)
+            self.timer = asyncio.get_running_loop().call_later(POLL, self._tick)
+
+    def remove(self, task: asyncio.Future[Any]) -> None:
+        """``task`` ended; the timer stops with the last one (its handle holds the loop)."""
+        self.entries.pop(task, None)
+        if not self.entries and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def _tick(self) -> None:
         self.timer = None
@@ -103,7 +109,7 @@ class _Watch:
             if stop:
                 task.cancel()
         if self.entries:
-            self.timer = self.loop.call_later(POLL, self._tick)
+            self.timer = asyncio.get_running_loop().call_later(POLL, self._tick)
 
 
 _watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watch] = weakref.WeakKeyDictionary()
@@ -113,7 +119,7 @@ def _watch() -> _Watch:
     loop = asyncio.get_running_loop()
     found = _watches.get(loop)
     if found is None:
-        found = _watches[loop] = _Watch(loop)
+        found = _watches[loop] = _Watch()
     return found
 
 
@@ -136,7 +142,7 @@ async def _cancellable(awaitable: Awaitable[T], cancelled: Callable[[], bool], w
             raise RemoteCancelled(what) from None  # the watch's cancel, not the caller's
         raise
     finally:
-        watch.entries.pop(task, None)
+        watch.remove(task)
 
 
 def _zarr_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -121,6 +121,23 @@ def test_a_request_that_ends_is_no_longer_watched():
     assert asyncio.run(run()) == (b"data", 0)
 
 
+def test_an_event_loop_that_ended_is_not_kept_by_its_watch():
+    """Each asyncio.run makes a loop: its watch must not keep it (and its selector) alive."""
+    import gc
+    import weakref
+
+    async def run() -> weakref.ref:
+        loop = asyncio.get_running_loop()
+        wire = loop.create_future()
+        loop.call_soon(wire.set_result, b"data")
+        await _cancellable(wire, lambda: False, "reading x")
+        return weakref.ref(loop)
+
+    ref = asyncio.run(run())
+    gc.collect()
+    assert ref() is None  # zarr's own loop, which lives on, may still have its watch
+
+
 def test_the_read_back_takes_what_the_system_gives_in_pieces(tmp_path, monkeypatch):
     """pread may return less than asked (Linux: about 2 GiB a call at most): the check reads
     on, and still catches a file holding more or other bytes than received."""
