@@ -34,9 +34,14 @@ def bind_shortcuts() -> None:
     ``QtViewer`` does in its constructor; the viewer made by :func:`make_qt_viewer` then
     skips it."""
     global _shortcuts_bound
+    from napari._app_model import get_app_model
     from napari.qt import QtViewer
 
-    QtViewer._bind_shortcuts(None)  # napari's own loop; it uses nothing of the instance
+    # As QtViewer's constructor does it: inside the namespace where napari's actions find
+    # their ``QtViewer`` type hints (outside it in_n_out warns, and a warnings-as-errors run
+    # stops halfway and leaves the binding to the QtViewer turn).
+    with get_app_model().register_with_namespace("QtViewer", QtViewer):
+        QtViewer._bind_shortcuts(None)  # napari's own loop; it uses nothing of the instance
     _shortcuts_bound = True
 
 
