@@ -91,10 +91,17 @@ class SettingsMixin:
         """The ports given, else the settings, else polystore's default (Fiji: one above it)."""
         from ..model.streaming import default_port
 
-        read = settings_writes.read
+        def read(key: str, default: int) -> int:
+            value = settings_writes.read(key, default)
+            try:
+                return int(value)
+            except (TypeError, ValueError):  # a hand-edited setting: the default, never a traceback
+                log.warning("setting %s is no port number (%r): %d used", key, value, default)
+                return default
+
         base = default_port()
-        napari = napari_port if napari_port is not None else int(read("viewer/napari_port", base))
-        fiji = fiji_port if fiji_port is not None else int(read("viewer/fiji_port", base + 1))
+        napari = napari_port if napari_port is not None else read("viewer/napari_port", base)
+        fiji = fiji_port if fiji_port is not None else read("viewer/fiji_port", base + 1)
         return napari, fiji
 
     def set_viewer_ports(self, napari_port: int, fiji_port: int) -> None:

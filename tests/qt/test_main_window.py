@@ -303,3 +303,22 @@ def test_the_transfer_chunk_setting_refuses_a_zero_size(make_window, monkeypatch
     QSettings().setValue("transfers/chunks", "0,5")
     assert window.transfer_chunks() is None
     window.set_transfer_chunks(None)
+
+
+def test_a_hand_edited_viewer_port_that_is_no_number_falls_back_to_the_default(make_window, tmp_path):
+    """Review: the window reads the viewers' ports at start; a settings file edited by hand
+    (``napari_port=abc``) stopped the window with a ValueError traceback."""
+    from qtpy.QtCore import QSettings
+
+    from polystore_gui.model.streaming import default_port
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()
+    QSettings().setValue("viewer/napari_port", "abc")
+    QSettings().setValue("viewer/fiji_port", "")
+    try:
+        window = make_window([tmp_path])
+        assert window._viewer_ports(None, None) == (default_port(), default_port() + 1)
+    finally:
+        QSettings().remove("viewer/napari_port")
+        QSettings().remove("viewer/fiji_port")
