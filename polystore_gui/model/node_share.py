@@ -15,6 +15,7 @@ callers use this module: every other read sees the files as they are.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -66,15 +67,24 @@ def _forget_old(now: float) -> None:
 
 def shared_read_node(directory: str) -> ZarrNodeMeta | None:
     """``zarr_nodes.read_node(directory)``, shared with the other job of the same selection
-    (see the module's docstring). Raises as read_node does."""
+    (see the module's docstring). Raises as read_node does.
+
+    The folder is shared however it is spelled (the preview passes the listed path, the
+    plate lookup an absolute one); the answer names it as this caller spelled it."""
+    meta = _shared(directory)
+    return meta if meta is None or meta.path == directory else dataclasses.replace(meta, path=directory)
+
+
+def _shared(directory: str) -> ZarrNodeMeta | None:
     identity = _identity(directory)
+    key = os.path.abspath(directory)
     with _lock:
         now = time.monotonic()
         _forget_old(now)
-        slot = _slots.get(directory)
+        slot = _slots.get(key)
         mine = slot is None or slot.identity != identity or (slot.done.is_set() and slot.failed)
         if mine:
-            slot = _slots[directory] = _Slot(identity, now)
+            slot = _slots[key] = _Slot(identity, now)
     assert slot is not None
     if mine:
         try:
