@@ -29,6 +29,18 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def _settings_written_before_the_next_test():
+    """Every settings write a test asked for is in the file before the next test starts (the
+    writer thread of qt/settings_writes is shared by all tests): no test reads another's."""
+    yield
+    import sys
+
+    writes = sys.modules.get("polystore_gui.qt.settings_writes")
+    if writes is not None:
+        assert writes.flush(), "a settings write was still pending 5 s after the test"
+
+
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     """The demo workspace, made once per test session (read-only for tests)."""
