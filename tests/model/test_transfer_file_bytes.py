@@ -141,3 +141,18 @@ def test_copying_a_folder_onto_disk_does_not_import_zarr(store):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["done", "False"], out.stderr
+
+
+def test_a_resumed_copy_stops_comparing_a_file_already_there_when_cancelled(tmp_path):
+    """A resumed copy compares each file already there with its source in full: for a big
+    file that is seconds of reading, which a cancel must cut short like any copy's."""
+    from polystore_gui.model.transfers import local_copy
+    from polystore_gui.model.transfers.items import BLOCK, Cancelled
+
+    data = os.urandom(3 * BLOCK)
+    (tmp_path / "source").write_bytes(data)
+    (tmp_path / "target").write_bytes(data)
+    kept: list[int] = []
+    with pytest.raises(Cancelled):
+        local_copy._copy_or_keep(str(tmp_path / "source"), str(tmp_path / "target"), lambda: True, kept)
+    assert kept == []

@@ -174,8 +174,9 @@ def _copy_small(source_fd: int, copy_fd: int, size: int) -> int | None:
     return n if m == n and a.startswith(memoryview(b)[:n]) else -1
 
 
-def _compare(source: str, target: str) -> None:
-    """Byte-for-byte comparison of a copy with its source (raises when they differ)."""
+def _compare(source: str, target: str, cancelled: Callable[[], bool] = lambda: False) -> None:
+    """Byte-for-byte comparison of a copy with its source (raises when they differ;
+    Cancelled between blocks once ``cancelled()``)."""
     with open_regular(source) as a, open(target, "rb") as b:
-        if not _same_bytes(a.fileno(), b.fileno(), os.fstat(a.fileno()).st_size, lambda: False):
+        if not _same_bytes(a.fileno(), b.fileno(), os.fstat(a.fileno()).st_size, cancelled):
             raise TransferError(f"verification failed: {target} differs from {source}")

@@ -154,7 +154,9 @@ def _copy_or_keep(source: str, target: str, cancelled: Callable[[], bool], kept:
         return _copy_verify(source, target, cancelled)
     if stat.S_ISREG(found.st_mode):
         try:
-            _compare(source, target)
+            _compare(source, target, cancelled)
+        except Cancelled:
+            raise
         except TransferError:
             pass
         else:
