@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from polystore_gui.model import node_share, zarr_nodes
+from polystore_gui.model import node_share
 
 
 def _group(path, attrs):
@@ -15,21 +15,9 @@ def _group(path, attrs):
     (path / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": attrs}))
 
 
-def _counted(monkeypatch):
-    opened = []
-    real = zarr_nodes._load_json
-
-    def load(name):
-        opened.append(name)
-        return real(name)
-
-    monkeypatch.setattr(zarr_nodes, "_load_json", load)
-    return opened
-
-
-def test_the_same_folder_spelled_otherwise_is_read_once(tmp_path, monkeypatch):
+def test_the_same_folder_spelled_otherwise_is_read_once(tmp_path, monkeypatch, documents):
     _group(tmp_path / "p.zarr", {"a": 1})
-    opened = _counted(monkeypatch)
+    opened = documents
     monkeypatch.chdir(tmp_path)
     first = node_share.shared_read_node(str(tmp_path / "p.zarr") + os.sep)  # as a listing may give it
     second = node_share.shared_read_node(os.path.abspath("p.zarr"))  # as plate_read gives it

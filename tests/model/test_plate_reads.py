@@ -10,26 +10,11 @@ import threading
 
 import pytest
 
-from polystore_gui.model import zarr_nodes
 from polystore_gui.model.arrays import inspect
 from polystore_gui.model.backends.plate import plate_or_well_at
 from polystore_gui.model.lazy import open_preview
 from polystore_gui.model.zarr_nodes import read_node
 from tests.plates import write_ome_plate
-
-
-@pytest.fixture
-def documents(monkeypatch):
-    """The metadata documents read, in order, as paths."""
-    opened: list[str] = []
-    real = zarr_nodes._load_json
-
-    def load(name):
-        opened.append(name)
-        return real(name)
-
-    monkeypatch.setattr(zarr_nodes, "_load_json", load)
-    return opened
 
 
 @pytest.mark.parametrize(("version", "backend"), [("0.4", "disk"), ("0.5", "disk"), ("0.5", "zarr")])
