@@ -129,7 +129,7 @@ def serve(root: Path) -> None:
     print(json.dumps({"http": http.url, "s3": s3.endpoint}), flush=True)
     for line in sys.stdin:
         if line.strip() == "count":
-            print(json.dumps({"http": http.count(), "s3": s3.requests}), flush=True)
+            print(json.dumps({"http": http.count(), "s3": s3.requests, "busy": http.busy + s3.busy}), flush=True)
     http.stop()
     s3.stop()
 
@@ -146,6 +146,13 @@ class Servers:
         self.proc.stdin.write("count\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())  # type: ignore[no-any-return]
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until neither server is answering a request: a run's requests still in flight
+        when its process exits (a background search's) must not slow the next tool's run."""
+        deadline = time.monotonic() + timeout
+        while self.count()["busy"] and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling another process's counter, not a test's synchronisation
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -443,6 +450,7 @@ def main() -> None:
                     runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
                     for _ in range(args.repeat):  # alternated, as the copies
                         for tool in tools:
+                            servers.settle()
                             runs[tool].append(run_case(__file__, "first_frame", ["--tool", tool, "--url", url],
                                                        env=env, quiet=False))
                     for tool in tools:
@@ -474,6 +482,7 @@ def main() -> None:
             copies: dict[str, list[dict[str, Any]]] = {"ours": [], "bare": []}
             for _ in range(args.repeat):  # alternated: a load that comes and goes falls on both
                 for tool in ("ours", "bare"):
+                    servers.settle()
                     out = tempfile.mkdtemp(prefix="bench-remote-copy-")
                     try:
                         copies[tool].append(run_case(__file__, "copy", ["--tool", tool, "--url", f"{s3}/bulk.zarr",

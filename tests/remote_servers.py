@@ -45,6 +45,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, body: bool) -> None:
         owner = self.server.owner
+        with owner._lock:
+            owner.busy += 1
+        try:
+            self._serve_one(body=body)
+        finally:
+            with owner._lock:
+                owner.busy -= 1
+
+    def _serve_one(self, *, body: bool) -> None:
+        owner = self.server.owner
         self._modified: float | None = None  # the file's time: its Last-Modified, as a static host says
         owner._arrived(self.path)
         if owner.closing.is_set():
@@ -110,6 +120,7 @@ class LatencyHTTPServer:
         self.root = os.path.abspath(root)
         self.latency = latency
         self.requests: list[str] = []
+        self.busy = 0  # requests being answered now (a benchmark waits for 0 between runs)
         self.closing = threading.Event()
         self._lock = threading.Lock()
         self._gate: threading.Event | None = None
@@ -177,6 +188,7 @@ class MotoS3:
         self._unsigned = threading.Lock()
         self.latency = latency
         self.requests = 0
+        self.busy = 0  # requests being answered now
         self._count_lock = threading.Lock()
         self.public: set[str] = set()  # buckets anyone may read (public data), unsigned requests and all
 
@@ -189,11 +201,19 @@ class MotoS3:
 
                 app = DomainDispatcherApplication(create_backend_app)
 
+                def counted(environ: dict[str, Any], start_response: Any) -> Any:
+                    with owner._count_lock:
+                        owner.requests += 1
+                        owner.busy += 1
+                    try:
+                        return unsigned_refused(environ, start_response)
+                    finally:
+                        with owner._count_lock:
+                            owner.busy -= 1
+
                 def unsigned_refused(environ: dict[str, Any], start_response: Any) -> Any:
                     from moto import settings
 
-                    with owner._count_lock:
-                        owner.requests += 1
                     if owner.latency:
                         time.sleep(owner.latency)  # the server's added latency (benchmarks), not a test's wait
 
@@ -216,7 +236,7 @@ class MotoS3:
                                 settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
                     return app(environ, start_response)
 
-                self._server = make_server(self._ip_address, self._port, unsigned_refused, True,
+                self._server = make_server(self._ip_address, self._port, counted, True,
                                            request_handler=MotoRequestHandler)
                 self._server_ready_event.set()
                 self._server.serve_forever()
