@@ -12,17 +12,19 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .safe_files import check_regular, open_regular
 from .tiff_facts import dimension_names
 from . import zarr_consolidated
 from .codec_text import codec_json, jsonable
-from .node_share import shared_read_node
 from .ome_meta import OmeChannel, OmeLevel, OmeSummary, ome_summary  # noqa: F401 (names others import from here)
 from .zarr_nodes import (
     CorruptMetadataError, VirtualFile, ZarrNodeMeta, _load_json, find_virtual_file, read_node,
 )
+
+if TYPE_CHECKING:
+    from .folder_node import FolderNode
 
 # What a preview reads into memory without asking, for data with no lazy path (bytes).
 DEFAULT_SIZE_LIMIT = 1 << 30
@@ -171,17 +173,19 @@ def inspect(backend: str, path: str, *, listed: bool = False) -> Info:
     return adapter_for(backend, path).info(backend, path, listed=listed)
 
 
-def local_info(backend: str, path: str, *, listed: bool = False, for_preview: bool = False) -> Info:
+def local_info(backend: str, path: str, *, listed: bool = False, for_preview: bool = False,
+               node: FolderNode | None = None) -> Info:
     """The facts about a local path (disk, or inside a zarr store on this machine).
     ``for_preview``: the facts the preview panel shows, beside its plate lookup: a plate's or
     a well's groups and arrays are not counted (one document a member: a 16-row plate's
-    preview read 16 for counts the plate view never shows), and the folder's node document
-    is shared with the plate lookup (``node_share``: read once for both)."""
+    preview read 16 for counts the plate view never shows). ``node``: the folder's node
+    document, already read by the selection's job for this preview and its plate lookup
+    (``selection_read``: read once for both)."""
     if not os.path.lexists(path):
         return Info(backend, path, "file", error=f"{_missing(listed)}: {path}")
     if os.path.isdir(path):
         try:
-            meta = shared_read_node(path) if for_preview else read_node(path)
+            meta = node.read(path) if node is not None else read_node(path)
         except CorruptMetadataError as exc:
             return Info(backend, path, "group", error=str(exc))
         except OSError as exc:

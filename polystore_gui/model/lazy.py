@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from .preview_types import LayerSpec, NeedsConfirmation, Preview, PreviewError  
 from .remote_address import is_remote_path
 
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
+
+if TYPE_CHECKING:
+    from .folder_node import FolderNode
 
 
 def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
@@ -76,16 +79,22 @@ def _displayable(dtype: np.dtype) -> bool:
 
 
 def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
-                 listed: bool = False, cancelled: Callable[[], bool] | None = None) -> Preview:
+                 listed: bool = False, cancelled: Callable[[], bool] | None = None,
+                 node: FolderNode | None = None) -> Preview:
     """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation.
     ``listed``: the address is a row the user saw listed (see ``arrays.inspect``).
     ``cancelled``: the job's cancel token; a remote store's reads stop on the wire when it
     is cancelled (local previews are quick and do not check it).
+    ``node``: a local folder's node document already read (``selection_read``).
     The address's adapter answers (``model/backends/``)."""
     from .backends import adapter_for
     from .backends.common import AdapterBase
+    from .backends.local import LocalAdapter
 
     adapter = adapter_for(backend, path)
+    if node is not None and isinstance(adapter, LocalAdapter):
+        return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
+                                    node=node)
     if cancelled is not None and adapter.capabilities.remote:
         return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,  # type: ignore[call-arg]
                                     cancelled=cancelled)
@@ -171,7 +180,9 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
     data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
     later = None
     if is_remote_path(path):  # the first frame is not kept waiting for a sparse array's search
-        contrasts, later = contrast_at_once([data])
+        from .remote_store import reads_stopped_by
+
+        contrasts, later = contrast_at_once([data], scope=reads_stopped_by)
         contrast = contrasts[0]
     else:
         contrast = contrast_samples([data], level_path=path)[0]
@@ -185,7 +196,8 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
     layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
                       contrast_placeholder=(not contrast.from_data,), contrast_later=later,
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
-    return Preview(info.backend, path, info, (layer,), tuple(notes))
+    # Closing the preview stops its search (the viewer starts it after the first frame).
+    return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(later,) if later else ())
 
 
 def _virtual_file_preview(info: Info) -> Preview:

@@ -14,17 +14,19 @@ import os
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .plate_names import row_index, row_name, standard_grid, well_name, well_position
 from .plate_summary import (
     OME_PLATE, POLYSTORE_PLATE, TIFF_PLATE, Acquisition, FieldSummary, PlateSummary, WellSummary,
 )
 from .ome_meta import PlateMeta, level0_path, ome_version, plate_from_attributes, well_from_attributes
-from .node_share import shared_read_node
 from .plate_tiff import GIVE_UP_AFTER, MAX_TIFF_SCAN, read_tiff_plate  # noqa: F401 - also read from here
 from .safe_files import FileTooLargeError, NotRegularFileError, read_capped
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, has_zarr_marker, ome_attributes, ome_member_path, read_node
+
+if TYPE_CHECKING:
+    from .folder_node import FolderNode
 
 # polystore's plate documents (polystore.metadata_writer.METADATA_CONFIG; OpenHCS's older name).
 POLYSTORE_DOCUMENTS = ("polystore_metadata.json", "openhcs_metadata.json")
@@ -36,24 +38,28 @@ class NotAPlate(ValueError):
     """The address is not a plate (nor a well of one)."""
 
 
-def _local_folder_node(backend: str, path: str) -> tuple[str, ZarrNodeMeta | None] | None:
+def _local_folder_node(backend: str, path: str,
+                       node: FolderNode | None = None) -> tuple[str, ZarrNodeMeta | None] | None:
     """The absolute path of the local folder ``backend:path`` and its zarr node (None when
     it holds none, or metadata that cannot be read: no plate nor well then); None when it
-    is not a local folder (plate_at and well_at)."""
+    is not a local folder (plate_at and well_at). ``node``: its node document already read
+    (``selection_read``: once for the preview and the plate lookup)."""
     # The caller (backends.plate.plate_at / well_at) has asked the adapter that ``backend:path``
     # is a path of this machine: this module is below the adapters and does not ask them back.
     if not os.path.isdir(path):
         return None
     path = os.path.abspath(path)
     try:
-        return path, shared_read_node(path)  # the preview of the same selection reads it too
+        return path, node.read(path) if node is not None else read_node(path)
     except (CorruptMetadataError, OSError):
         return path, None
 
 
-def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSummary | None:
-    """The plate rooted at ``backend:path``; None when it is not one (or not local)."""
-    folder = _local_folder_node(backend, path)
+def plate_at(backend: str, path: str, *, check_fields: bool = False,
+             node: FolderNode | None = None) -> PlateSummary | None:
+    """The plate rooted at ``backend:path``; None when it is not one (or not local).
+    ``node``: see ``_local_folder_node``."""
+    folder = _local_folder_node(backend, path, node)
     if folder is None:
         return None
     path, meta = folder
@@ -69,9 +75,11 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False) -> PlateSum
     return read_tiff_plate(path, backend=backend)
 
 
-def well_at(backend: str, path: str) -> tuple[PlateSummary | None, WellSummary] | None:
-    """The well at ``backend:path`` (an OME-Zarr well group) and the plate holding it."""
-    folder = _local_folder_node(backend, path)
+def well_at(backend: str, path: str,
+            node: FolderNode | None = None) -> tuple[PlateSummary | None, WellSummary] | None:
+    """The well at ``backend:path`` (an OME-Zarr well group) and the plate holding it.
+    ``node``: see ``_local_folder_node``."""
+    folder = _local_folder_node(backend, path, node)
     if folder is None:
         return None
     path, meta = folder

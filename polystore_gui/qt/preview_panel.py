@@ -1,7 +1,8 @@
 """The right-hand side: a preview of the selected entry above its metadata.
 
-A selection becomes a request with a generation number; a worker opens the data lazily
-(``model.lazy.open_preview``); the answer is shown only if no newer request came since.
+A selection becomes a request with a generation number; one job (``model.selection_read``)
+opens the data lazily (``model.lazy.open_preview``), then asks whether the address is a plate
+(shown in the plate view); an answer is shown only if no newer request came since.
 Arrays go to the napari viewer, JSON/text to a text view, CSV to a table, and anything
 else gets a message — never an empty pane.
 """
@@ -58,10 +59,10 @@ class PreviewPanel(QWidget):
         self._workers = workers
         self._generation = 0
         self._pending: tuple[str, str] | None = None
-        # The preview job still running, with its generation: a newer request quits it, so
-        # that its reads of a remote store stop on the wire (open_preview checks its token).
+        # The selection's job still running (its preview, then its plate lookup), with its
+        # generation: a newer request quits it, so that its reads of a remote store stop on
+        # the wire (open_preview and the plate readers check its token).
         self._preview_job: tuple[int, Any] | None = None
-        self._plate_job: Any = None  # the job asking whether the requested address is a plate
         self._awaiting_viewer = -1  # the generation of the array shown once the viewer is built
         self.size_limit = DEFAULT_SIZE_LIMIT
         self.current: Preview | None = None
@@ -152,24 +153,38 @@ class PreviewPanel(QWidget):
         self.status.setStyleSheet("")
         self.message.setStyleSheet("")
         self.busy.show()
-        self._look_for_plate(generation, backend, path)
-        from ..model.lazy import open_preview  # numpy and the readers: not before the window paints
+        if self._plate_field_of is None or (backend, path) != self._plate_field_of[1:]:
+            self.plate_back.hide()
+        # numpy and the readers: not before the window paints
+        from ..model.selection_read import read_selection
 
+        self._stop_contrast_searches()
         self._quit_preview_job()
+        # One job: the preview, then whether the address is a plate (or a well) that the plate
+        # view shows instead; a local folder's node document is read once for both.
         job = self._workers.start(
-            opener or open_preview,
+            read_selection,
             backend,
             path,
             size_limit=self.size_limit,
             confirmed=confirmed,
             listed=True,  # a row of the tree: if it is missing now, it "no longer exists"
+            opener=opener,
             pass_cancel=True,  # the job's token: quitting the job stops a remote store's reads
-            on_return=lambda preview, g=generation: self._on_preview_returned(g, preview),
+            on_yield=lambda answer, g=generation: self._on_selection_answer(g, backend, path, answer),
             on_error=lambda exc, g=generation: self._on_preview_errored(g, backend, path, exc),
             on_finish=lambda g=generation: self._on_preview_job_finished(g),
         )
         self._preview_job = (generation, job)
         return generation
+
+    def _stop_contrast_searches(self) -> None:
+        """Cancel the shown preview's background contrast search (a remote sparse array's
+        other planes): the user moved on, and its requests would slow the new preview's.
+        The shown layers keep their limits until the new preview replaces them."""
+        for spec in self.current.layers if self.current is not None else ():
+            if spec.contrast_later is not None:
+                spec.contrast_later.cancel()
 
     def _quit_preview_job(self) -> None:
         """Quit the preview job still running (superseded): what it returns is dropped anyway."""
@@ -375,27 +390,19 @@ class PreviewPanel(QWidget):
 
     # -- plates --------------------------------------------------------------------------------
 
-    def _look_for_plate(self, generation: int, backend: str, path: str) -> None:
-        """Ask (off the GUI thread) whether the requested address is a plate; one that is
-        is shown in the plate view instead of its member counts."""
-        if self._plate_field_of is None or (backend, path) != self._plate_field_of[1:]:
-            self.plate_back.hide()
-        from ..model.backends.plate import plate_or_well_at
-
-        if self._plate_job is not None:  # superseded: a remote plate's requests stop on the wire
-            self._plate_job.quit()
-        job = self._workers.start(
-            plate_or_well_at, backend, path,
-            pass_cancel=True,
-            on_return=lambda found, g=generation: self._on_plate_found(g, found),
-            on_error=lambda exc, g=generation: self._on_plate_lookup_failed(g, exc),
-            on_finish=lambda: self._on_plate_job_finished(job),
-        )
-        self._plate_job = job
-
-    def _on_plate_job_finished(self, job: Any) -> None:
-        if self._plate_job is job:
-            self._plate_job = None
+    def _on_selection_answer(self, generation: int, backend: str, path: str, answer: Any) -> None:
+        """One answer of the selection's job (``model.selection_read``): the preview, then
+        whether the address is a plate (or a well), which is shown in the plate view instead
+        of its member counts."""
+        if answer.part == "preview":
+            if answer.error is not None:
+                self._on_preview_errored(generation, backend, path, answer.error)
+            else:
+                self._on_preview_returned(generation, answer.value)
+        elif answer.error is not None:
+            self._on_plate_lookup_failed(generation, answer.error)
+        else:
+            self._on_plate_found(generation, answer.value)
 
     def _on_plate_lookup_failed(self, generation: int, exc: BaseException) -> None:
         if generation == self._generation:  # a superseded lookup was cancelled: nothing to say

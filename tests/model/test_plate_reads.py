@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 
 import pytest
 
 from polystore_gui.model.arrays import inspect
 from polystore_gui.model.backends.plate import plate_or_well_at
 from polystore_gui.model.lazy import open_preview
+from polystore_gui.model.selection_read import read_selection
 from polystore_gui.model.zarr_nodes import read_node
 from tests.plates import write_ome_plate
 
@@ -54,29 +54,34 @@ def test_a_plates_document_is_read_once_for_its_preview_and_its_plate_lookup(tmp
     path = write_ome_plate(tmp_path / "p.zarr", version=version)
     one_read = len(_root_documents(_read_root(path, documents), path))  # v0.4: .zattrs and .zgroup
     documents.clear()
-    # As the preview panel does: both jobs at once, in two threads.
-    start = threading.Barrier(2)
-    found: dict[str, object] = {}
-
-    def run(name, fn):
-        start.wait()
-        found[name] = fn()
-
-    jobs = [threading.Thread(target=run, args=("preview", lambda: open_preview("disk", str(path), listed=True))),
-            threading.Thread(target=run, args=("plate", lambda: plate_or_well_at("disk", str(path))))]
-    for job in jobs:
-        job.start()
-    for job in jobs:
-        job.join()
-    plate, well = found["plate"]
-    assert len(plate.wells) == 6 and well is None and found["preview"].info.attributes
+    # As the preview panel does: one job for the selection, its preview then its plate lookup.
+    preview, plate = read_selection("disk", str(path), listed=True)
+    assert preview.part == "preview" and preview.error is None and preview.value.info.attributes
+    assert plate.part == "plate" and plate.error is None
+    found, well = plate.value
+    assert len(found.wells) == 6 and well is None
     assert len(_root_documents(documents, path)) == one_read, documents
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_wells_document_is_read_once_for_its_preview_and_its_well_lookup(tmp_path, documents, version):
+    path = write_ome_plate(tmp_path / "p.zarr", version=version)
+    well_path = os.path.join(str(path), "A", "1")
+    one_read = len(_read_root(well_path, documents))
+    documents.clear()
+    preview, plate = read_selection("disk", well_path, listed=True)
+    assert preview.error is None and plate.error is None
+    found, well = plate.value
+    assert well is not None and well.path.strip("/") == "A/1" and len(found.wells) == 6
+    # Once for the preview and the well lookup, once more as one of the plate's wells (read
+    # with the plate, which the plate view shows): not once each for the preview and the lookup.
+    assert len([n for n in documents if os.path.dirname(n) == well_path]) == 2 * one_read, documents
 
 
 def _read_root(path, documents):
     documents.clear()
     read_node(str(path))
-    return documents
+    return list(documents)
 
 
 def test_a_plate_rewritten_after_its_preview_is_read_again(tmp_path, documents):
@@ -86,6 +91,27 @@ def test_a_plate_rewritten_after_its_preview_is_read_again(tmp_path, documents):
     doc["attributes"]["ome"]["plate"]["name"] = "renamed, and longer than before"
     (path / "zarr.json").write_text(json.dumps(doc))
     assert plate_or_well_at("disk", str(path))[0].name == "renamed, and longer than before"
+
+
+def test_a_plate_rewritten_between_two_selections_shows_its_new_document(tmp_path):
+    """Each selection reads the plate afresh: a document rewritten at once with the same size
+    and modification time (a copy keeping times, a coarse clock) is not taken for the old one."""
+    path = write_ome_plate(tmp_path / "p.zarr", version="0.5")
+    document = path / "zarr.json"
+    doc = json.loads(document.read_text())
+    doc["attributes"]["ome"]["plate"]["name"] = "first"
+    document.write_text(json.dumps(doc))
+    before = os.stat(document)
+    [first, plate] = read_selection("disk", str(path), listed=True)
+    assert plate.value[0].name == "first"
+    doc["attributes"]["ome"]["plate"]["name"] = "other"  # the same length
+    document.write_text(json.dumps(doc))
+    os.utime(document, ns=(before.st_atime_ns, before.st_mtime_ns))
+    first.value.close()
+    [second, plate] = read_selection("disk", str(path), listed=True)
+    second.value.close()
+    assert plate.value[0].name == "other"
+    assert second.value.info.attributes["ome"]["plate"]["name"] == "other"
 
 
 def test_a_zstd_plates_thumbnails_read_no_level_document_besides_zarrs(tmp_path, monkeypatch):

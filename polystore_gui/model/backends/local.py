@@ -13,6 +13,7 @@ from .common import AdapterBase
 
 if TYPE_CHECKING:
     from ..arrays import Info
+    from ..folder_node import FolderNode
     from ..lazy import Preview
 
 
@@ -24,19 +25,22 @@ class LocalAdapter(AdapterBase):
 
         return local_entry(backend, path)
 
-    def info(self, backend: str, path: str, *, listed: bool = False, for_preview: bool = False) -> Info:
-        """``for_preview``: the facts the preview shows (see ``arrays.local_info``)."""
+    def info(self, backend: str, path: str, *, listed: bool = False, for_preview: bool = False,
+             node: FolderNode | None = None) -> Info:
+        """``for_preview``: the facts the preview shows; ``node``: the folder's node document
+        already read (see ``arrays.local_info``)."""
         from ..arrays import local_info
 
-        return local_info(backend, path, listed=listed, for_preview=for_preview)
+        return local_info(backend, path, listed=listed, for_preview=for_preview, node=node)
 
     def open_preview(self, backend: str, path: str, *, size_limit: int, confirmed: bool,
-                     listed: bool = False) -> Preview:
+                     listed: bool = False, node: FolderNode | None = None) -> Preview:
+        """``node``: the folder's node document, read once by the selection's job for this
+        preview and its plate lookup (``selection_read``)."""
         from ..lazy import local_preview
 
-        # A plate's or a well's members are not counted (the plate view shows it instead), and
-        # its document is read once for this preview and the panel's plate lookup.
-        info = self.info(backend, path, listed=listed, for_preview=True)
+        # A plate's or a well's members are not counted (the plate view shows it instead).
+        info = self.info(backend, path, listed=listed, for_preview=True, node=node)
         return local_preview(info, backend, path, size_limit, confirmed)
 
     def exists(self, backend: str, path: str) -> bool:

@@ -17,6 +17,7 @@ from .registry import adapter_for
 if TYPE_CHECKING:
     from ..arrays import Info
     from ..entries import Entry
+    from ..folder_node import FolderNode
     from ..lazy import Preview
     from ..plate_summary import PlateSummary, WellSummary
 
@@ -43,13 +44,14 @@ def _is_local(backend: str, path: str) -> bool:
 
 
 def plate_at(backend: str, path: str, *, check_fields: bool = False,
-             cancelled: Callable[[], bool] | None = None) -> PlateSummary | None:
+             cancelled: Callable[[], bool] | None = None, node: FolderNode | None = None) -> PlateSummary | None:
     """The plate rooted at ``backend:path``; None when it is not a plate. ``cancelled``: the
-    job's token; a remote store's requests stop on the wire when it says so."""
+    job's token; a remote store's requests stop on the wire when it says so. ``node``: a
+    local folder's node document already read (``selection_read``)."""
     if _is_local(backend, path):
         from ..plate_read import plate_at as local_plate_at
 
-        plate = local_plate_at(backend, path, check_fields=check_fields)
+        plate = local_plate_at(backend, path, check_fields=check_fields, node=node)
         if plate is not None and plate.workspace:
             _note_workspace(plate.workspace.removeprefix("virtual_workspace:"))
         return plate
@@ -62,10 +64,10 @@ def plate_at(backend: str, path: str, *, check_fields: bool = False,
         return reader(backend, path, check_fields)
 
 
-def well_at(backend: str, path: str, *,
-            cancelled: Callable[[], bool] | None = None) -> tuple[PlateSummary | None, WellSummary] | None:
+def well_at(backend: str, path: str, *, cancelled: Callable[[], bool] | None = None,
+            node: FolderNode | None = None) -> tuple[PlateSummary | None, WellSummary] | None:
     """The well at ``backend:path`` and the plate holding it; None when it is not a well.
-    ``cancelled``: see plate_at."""
+    ``cancelled``, ``node``: see plate_at."""
     if not _is_local(backend, path):
         reader = _REMOTE_WELL_READERS.get(backend)
         if reader is None:
@@ -76,7 +78,7 @@ def well_at(backend: str, path: str, *,
             return reader(backend, path)
     from ..plate_read import well_at as local_well_at
 
-    return local_well_at(backend, path)
+    return local_well_at(backend, path, node)
 
 
 # -- virtual_workspace: a plate's workspace, once a plate that has one is opened -------------------
@@ -350,14 +352,15 @@ def _register() -> None:
 _register()
 
 
-def plate_or_well_at(backend: str, path: str, *,
-                     cancelled: Callable[[], bool] | None = None) -> tuple[PlateSummary, WellSummary | None] | None:
+def plate_or_well_at(backend: str, path: str, *, cancelled: Callable[[], bool] | None = None,
+                     node: FolderNode | None = None) -> tuple[PlateSummary, WellSummary | None] | None:
     """The plate at ``backend:path``, or the plate of the well there with that well; None
-    for anything else (what the plate view shows for a selection). ``cancelled``: see plate_at."""
-    plate = plate_at(backend, path, cancelled=cancelled)
+    for anything else (what the plate view shows for a selection). ``cancelled``, ``node``:
+    see plate_at (the node is read once for both questions)."""
+    plate = plate_at(backend, path, cancelled=cancelled, node=node)
     if plate is not None:
         return plate, None
-    found = well_at(backend, path, cancelled=cancelled)
+    found = well_at(backend, path, cancelled=cancelled, node=node)
     if found is None or found[0] is None:
         return None
     return found[0], found[1]

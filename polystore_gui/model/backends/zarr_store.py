@@ -22,6 +22,7 @@ from .virtual import list_virtual_files
 
 if TYPE_CHECKING:
     from ..arrays import Info
+    from ..folder_node import FolderNode
 
 
 def read_node_for_listing(path: str) -> ZarrNodeMeta | None:
@@ -140,7 +141,8 @@ class ZarrStoreAdapter(LocalAdapter):
     def describe(self, entries: Sequence[Entry], *, headers: bool = True) -> Iterator[list[Entry]]:
         return iter(())  # a member's facts come with its listing (its metadata was read)
 
-    def info(self, backend: str, path: str, *, listed: bool = False, for_preview: bool = False) -> Info:
+    def info(self, backend: str, path: str, *, listed: bool = False, for_preview: bool = False,
+             node: FolderNode | None = None) -> Info:
         """A path in a store; one that is no file may be a polystore virtual file."""
         if not os.path.lexists(path):
             from ..arrays import virtual_file_info
@@ -149,7 +151,7 @@ class ZarrStoreAdapter(LocalAdapter):
             virtual = find_virtual_file(path)
             if virtual is not None:
                 return virtual_file_info(backend, virtual)
-        return super().info(backend, path, listed=listed, for_preview=for_preview)
+        return super().info(backend, path, listed=listed, for_preview=for_preview, node=node)
 
 
 # zarr: polystore's read-write zarr backend. ome_zarr: polystore's read-only OME-Zarr source
