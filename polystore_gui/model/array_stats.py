@@ -32,7 +32,8 @@ from .float_bins import histograms
 from .float_bins import warm as warm_float_bins
 from .float_moments import moments
 from .float_moments import warm as warm_float_moments
-from .value_counts import COMPILED_FROM, count_small_integers, prefetch
+from .value_counts import COMPILED_FROM, count_small_integers
+from .value_counts import warm as warm_counts
 from .whole_array import (ArrayTarget, Engine, Progress, Region, SourceSpec, build_tree, chunk_regions, chunks_in,
                           compute, read_region, task_shape)
 
@@ -334,14 +335,12 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
     one_pass = exact_in_one_pass(dtype)
-    # Compiled loops repay loading numba on large arrays only. For 8/16-bit integers it
-    # loads in the background (value_counts.prefetch) while numpy counts the first chunks;
-    # for floats it is loaded here (float_moments.warm), numpy's passes if it cannot be.
+    # Compiled loops, for large arrays, built or loaded here before the tasks (numpy's
+    # passes where they cannot be): for 8/16-bit integers the counting loop (llvmlite, about
+    # 40 ms once per process), for floats numba's (0.5-0.9 s in a fresh process).
     compiled = math.prod(target.shape) >= COMPILED_FROM
-    if compiled and one_pass:
-        prefetch(dtype)
-    elif compiled:
-        compiled = warm_float_moments(dtype)
+    if compiled:
+        compiled = warm_counts(dtype) if one_pass else warm_float_moments(dtype)
     first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
                  cancelled)
     plans: dict[int, SecondPass] = {}

@@ -2,17 +2,17 @@
 
 Every statistic of a uint16 array (min, max, mean, std, percentiles, histogram) follows
 exactly from how many times each of its 65,536 values occurs, so counting is the only pass
-over the decoded values. numpy's ``bincount`` widens every value to ``intp`` first: 2.2-2.5
-ns an element, as much as zstd takes to decode it (and two threads counted no faster than
-one here). A compiled loop (numba, ``nogil``) counts in 0.3-0.6 ns an element, in place,
-on both cores at once (bench_whole_array, issue 18).
+over the decoded values. numpy's ``bincount`` widens every value to ``intp`` first: 1.4-2.5
+ns an element, about half what zstd takes to decode it (and two threads counted no faster
+than one here). A compiled loop (count_loop: LLVM IR built with llvmlite, called without
+the GIL) counts in about 0.4 ns an element, in place, on both cores at once
+(bench_whole_array, issue 18).
 
-numba is optional at run time: it is imported on first use, and when it cannot be (not
-installed, a frozen bundle without LLVM, ...) numpy's ``bincount`` gives the same counts.
-Loading it costs a few tenths of a second per process (compiling once per machine and dtype
-costs about as much again; numba caches the machine code beside this file, or in the user's
-cache folder when that is not writable): it is loaded in a background thread while numpy
-counts the first chunks (``prefetch``), and only for large arrays (``COMPILED_FROM``).
+The compiled loop is optional at run time: it is built on first use (about 40 ms, once per
+process), and when it cannot be (llvmlite not installed, a frozen bundle without LLVM, ...)
+numpy's ``bincount`` gives the same counts. It is used for large arrays only
+(``COMPILED_FROM``). This module also holds the numba helpers of the float loops
+(``jit``, ``CompiledLoop``: float_moments, float_bins).
 """
 
 from __future__ import annotations
@@ -23,19 +23,18 @@ from typing import Any
 
 import numpy as np
 
-#: Arrays of at least this many elements are counted with the compiled loop (when numba
-#: imports): below it, numpy's bincount finishes about as soon as numba would have loaded.
+from . import count_loop
+
+#: Arrays of at least this many elements are counted (and their floats reduced) with the
+#: compiled loops: below it, numpy finishes about as soon as numba (the float loops) loads.
 COMPILED_FROM = 1 << 26
 
 #: ``kernel(values, base, out)`` adds one to ``out[v - base]`` for every value ``v`` and
 #: returns the first and last index of ``out`` that are not zero.
 Kernel = Callable[[np.ndarray, int, np.ndarray], tuple[int, int]]
 
-_lock = threading.Lock()
-_build_lock = threading.Lock()  # held while numba loads (not _lock: see _compiled_kernel)
-_kernel: list[Kernel | None] = []  # [] until tried; [None]: numba cannot be imported
-_ready: set[str] = set()  # dtypes whose loop is compiled (or read from numba's cache)
-_loading: dict[str, threading.Thread] = {}
+_lock = threading.Lock()  # held while the counting loop is built (about 40 ms, once)
+_kernel: list[Kernel | None] = []  # [] until tried; [None]: it cannot be built or run here
 _buffers = threading.local()  # a zeroed count buffer per thread and width, reused
 
 
@@ -53,14 +52,12 @@ def native_dtype(dtype: Any) -> np.dtype[Any]:
 
 
 def _compiled_kernel() -> Kernel | None:
-    """The compiled counting loop, built on first call (None when numba cannot be imported).
-    Built under a lock of its own: numba's import takes tenths of a second, during which
-    the counts (which take ``_lock`` to ask whether the loop is ready) go on with numpy."""
-    with _build_lock:
+    """The compiled counting loop (count_loop), built on first call (None when llvmlite
+    cannot be imported or LLVM cannot compile here). Threads asking meanwhile wait for it:
+    the build takes about 40 ms, once per process."""
+    with _lock:
         if not _kernel:
-            built = _build_kernel()
-            with _lock:
-                _kernel.append(built)
+            _kernel.append(count_loop.build())
         return _kernel[0]
 
 
@@ -110,31 +107,15 @@ class CompiledLoop:
         return True
 
 
-def _build_kernel() -> Kernel | None:
-    kernel: Kernel | None = jit(_count_loop)
-    return kernel
-
-
-def _count_loop(values: np.ndarray, base: int, out: np.ndarray) -> tuple[int, int]:
-    """The loop numba compiles (see Kernel); ``values`` is 1-D."""
-    for i in range(values.size):
-        out[values[i] - base] += 1
-    first, last = 0, out.size - 1
-    while first < last and out[first] == 0:
-        first += 1
-    while last > first and out[last] == 0:
-        last -= 1
-    return first, last
-
-
 def compiled_available() -> bool:
-    """Whether the compiled loop can be used in this process (imports numba on first call)."""
+    """Whether the compiled loop can be used in this process (built on first call)."""
     return _compiled_kernel() is not None
 
 
 def warm(dtype: np.dtype[Any]) -> bool:
-    """Load numba and compile (or read from numba's cache) the loop for ``dtype``, waiting
-    for it; True when the compiled loop is then used for ``dtype``."""
+    """Build the compiled loop (once per process) and try it on ``dtype``; True when it is
+    then used for every 8/16-bit dtype, False (numpy counts, from now on) when it cannot be
+    built or fails."""
     kernel = _compiled_kernel()
     if kernel is None:
         return False
@@ -142,37 +123,11 @@ def warm(dtype: np.dtype[Any]) -> bool:
     try:
         kernel(np.zeros(1, dtype=dtype), 0 if dtype.kind == "u" else -(1 << (8 * dtype.itemsize - 1)),
                np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64))
-    except Exception:  # numba's compile errors: numpy counts instead, from now on
+    except Exception:  # a loop that does not run here: numpy counts instead, from now on
         with _lock:
             _kernel[:] = [None]
         return False
-    with _lock:
-        _ready.add(dtype.str)
     return True
-
-
-def prefetch(dtype: np.dtype[Any]) -> threading.Thread | None:
-    """Start ``warm(dtype)`` in a background thread (once per dtype and process), so that
-    loading numba (a few tenths of a second) overlaps the first chunks, which numpy counts
-    meanwhile. Returns the thread, or None when the loop is ready already."""
-    dtype = native_dtype(np.uint8 if np.dtype(dtype).kind == "b" else dtype)
-    with _lock:
-        if dtype.str in _ready:
-            return None
-        thread = _loading.get(dtype.str)
-        if thread is None:
-            thread = threading.Thread(target=warm, args=(dtype,), name="polystore-gui-numba-load", daemon=True)
-            _loading[dtype.str] = thread
-            thread.start()
-        return thread
-
-
-def _ready_kernel(dtype: np.dtype[Any]) -> Kernel | None:
-    """The compiled loop when it is ready for ``dtype`` (never waits), else None."""
-    if dtype.str in _ready and _kernel:
-        return _kernel[0]
-    prefetch(dtype)
-    return None
 
 
 def _buffer(bits: int) -> np.ndarray:
@@ -188,8 +143,8 @@ def _buffer(bits: int) -> np.ndarray:
 def count_small_integers(x: np.ndarray, compiled: bool = False) -> tuple[int, np.ndarray | None]:
     """Exact per-value counts of 8/16-bit integers (or bool) ``x``: ``(offset, counts)``
     where ``counts[i]`` (int64) is how often ``offset + i`` occurs, trimmed to the values
-    present; ``(0, None)`` for no values. ``compiled``: use the compiled loop once numba has
-    loaded (see prefetch); numpy's bincount until then, or when numba cannot be imported."""
+    present; ``(0, None)`` for no values. ``compiled``: use the compiled loop (built on first
+    use); numpy's bincount when it cannot be built."""
     if x.size == 0:
         return 0, None
     if x.dtype.kind == "b":
@@ -199,7 +154,7 @@ def count_small_integers(x: np.ndarray, compiled: bool = False) -> tuple[int, np
         raise TypeError(f"count_small_integers counts 8- and 16-bit integers, not {x.dtype}")
     bits = 8 * x.dtype.itemsize
     base = -(1 << (bits - 1)) if x.dtype.kind == "i" else 0
-    kernel = _ready_kernel(x.dtype) if compiled else None
+    kernel = _compiled_kernel() if compiled else None
     if kernel is not None:
         buf = _buffer(bits)
         try:
