@@ -16,8 +16,9 @@ The preview samples instead, and this module says where:
    along the non-displayed axes. They are read at once (a thread each: one round trip on a
    remote store). The limits then come from the values that differ from the fill value,
    widened to include it. A remote zarr array's preview does not wait for this search
-   (:func:`contrast_at_once`): it opens with the middle plane's placeholder, and the
-   search's limits replace it when they arrive.
+   (:func:`contrast_at_once`): it opens with the middle plane's placeholder, the viewer
+   starts the search once the first frame is drawn, and its limits replace the
+   placeholder when they arrive.
 
 A sample that still finds no contrast says so (``Contrast.from_data`` False): the viewer
 replaces such placeholder limits by the first plane with data that the user moves to.
@@ -29,11 +30,13 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .cancel import Cancelled
+from .contrast_search import ContrastSearch, Scope
 
 SAMPLE_EDGE = 512
 EXTRA_PLANES = 6  # planes sampled beyond the middle one when it holds no contrast
@@ -58,6 +61,10 @@ def contrast_note(contrast: Contrast) -> str | None:
     if contrast.planes > 1:
         return f"contrast from {contrast.planes - 1} planes that hold data (the middle plane holds none)"
     return None
+
+
+def _never() -> bool:
+    return False
 
 
 def middle_index(n: int) -> int:
@@ -149,15 +156,24 @@ def _middle_planes(array: Any, shape: tuple[int, ...], channel_axis: int | None,
 
 
 def _read_planes(array: Any, shape: tuple[int, ...], channel_axis: int | None, channel: int,
-                 planes: list[dict[int, Any]]) -> list[np.ndarray]:
+                 planes: list[dict[int, Any]], cancelled: Callable[[], bool] = _never) -> list[np.ndarray]:
     """The crops of ``planes``, read at once (a thread each): a remote store fetches their
-    chunks in one round trip instead of one a plane, and local decoding overlaps."""
+    chunks in one round trip instead of one a plane, and local decoding overlaps. Each
+    thread runs in a copy of the caller's context (a remote read scope set there holds in
+    it too); a plane whose turn comes after ``cancelled()`` turned true is not read."""
+    def one(plane: dict[int, Any]) -> np.ndarray:
+        if cancelled():
+            raise Cancelled("the contrast search was cancelled")
+        return _read(array, shape, channel_axis, channel, plane)
+
     if len(planes) < 2:
-        return [_read(array, shape, channel_axis, channel, p) for p in planes]
+        return [one(p) for p in planes]
+    import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
+    contexts = [contextvars.copy_context() for _ in planes]
     with ThreadPoolExecutor(max_workers=len(planes), thread_name_prefix="contrast-sample") as pool:
-        return list(pool.map(lambda p: _read(array, shape, channel_axis, channel, p), planes))
+        return list(pool.map(lambda item: item[0].run(one, item[1]), zip(contexts, planes)))
 
 
 def _spread_planes(shape: tuple[int, ...], lead_axes: list[int], count: int) -> list[dict[int, Any]]:
@@ -242,15 +258,15 @@ def contrast_samples(levels: Sequence[Any], channel_axis: int | None = None, *,
     if 0 in shape:
         return [Contrast((0.0, 1.0), False, 0)]
     first, search = _middle_samples(array, channel_axis, level_path)
-    return [search(c) if search is not None and not contrast.from_data else contrast
+    return [search(c, _never) if search is not None and not contrast.from_data else contrast
             for c, contrast in enumerate(first)]
 
 
-def _middle_samples(array: Any, channel_axis: int | None,
-                    level_path: str | None) -> tuple[list[Contrast], Callable[[int], Contrast] | None]:
+def _middle_samples(array: Any, channel_axis: int | None, level_path: str | None,
+                    ) -> tuple[list[Contrast], Callable[[int, Callable[[], bool]], Contrast] | None]:
     """(each channel's contrast from the middle plane alone, a function searching other
-    planes for channel ``c``, or None when there are no other planes). ``array``'s shape
-    holds no 0."""
+    planes for channel ``c`` that stops reading once its second argument, ``cancelled()``,
+    turns true; or None when there are no other planes). ``array``'s shape holds no 0."""
     shape = tuple(int(s) for s in array.shape)
     channels = shape[channel_axis] if channel_axis is not None else 1
     lead_axes, _shown = _axes(len(shape), channel_axis)
@@ -264,7 +280,7 @@ def _middle_samples(array: Any, channel_axis: int | None,
     if not lead_axes:
         return out, None
 
-    def search(c: int) -> Contrast:
+    def search(c: int, cancelled: Callable[[], bool]) -> Contrast:
         sample = samples[c]
         candidates = None
         if level_path is not None:
@@ -273,24 +289,25 @@ def _middle_samples(array: Any, channel_axis: int | None,
         if candidates is None:
             candidates = _spread_planes(shape, lead_axes, EXTRA_PLANES + 1)
         candidates = _pick([p for p in candidates if p != middle], EXTRA_PLANES)
-        parts = [sample.ravel(), *(p.ravel() for p in _read_planes(array, shape, channel_axis, c, candidates))]
+        parts = [sample.ravel(), *(p.ravel() for p in _read_planes(array, shape, channel_axis, c, candidates, cancelled))]
         limits = limits_of(np.concatenate(parts), _fill_value(array))
         return Contrast(limits or placeholder_limits(sample), limits is not None, 1 + len(candidates))
 
     return out, search
 
 
-def contrast_at_once(levels: Sequence[Any],
-                     channel_axis: int | None = None) -> tuple[list[Contrast], Future[list[Contrast]] | None]:
+def contrast_at_once(levels: Sequence[Any], channel_axis: int | None = None, *,
+                     scope: Scope | None = None) -> tuple[list[Contrast], ContrastSearch | None]:
     """Like :func:`contrast_samples`, without waiting for the search of other planes.
 
     Returns the middle plane's contrast of each channel at once and, when some channel's
-    middle plane holds none, a future of every channel's contrast after the search (run in a
-    thread of its own); None when no search is needed. A remote preview uses this: its
-    first frame is drawn while the sparse array's other planes are fetched, instead of two
-    round trips later, and the viewer takes the searched limits when they arrive, unless the
-    user set limits or moved to a plane with data meanwhile (the shown plane is flat, mostly
-    the fill value at the low end of both limits: no visible jump).
+    middle plane holds none, the search of every channel's contrast in other planes, *not
+    started* (:class:`~.contrast_search.ContrastSearch`); None when no search is needed. A
+    remote preview uses this: the viewer starts the search once the first frame is drawn,
+    so that the sparse array's other planes are not fetched beside the shown plane's
+    chunks, and takes the searched limits when they arrive, unless the user set limits or
+    moved to a plane with data meanwhile (the shown plane is flat, mostly the fill value at
+    the low end of both limits: no visible jump). ``scope``: see ``ContrastSearch``.
     """
     array = levels[-1]
     if 0 in tuple(int(s) for s in array.shape):
@@ -298,20 +315,11 @@ def contrast_at_once(levels: Sequence[Any],
     first, search = _middle_samples(array, channel_axis, None)
     if search is None or all(c.from_data for c in first):
         return first, None
-    future: Future[list[Contrast]] = Future()
 
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result([c if c.from_data else search(i) for i, c in enumerate(first)])
-        except BaseException as exc:  # the store's error reaches whoever waits on the future
-            future.set_exception(exc)
+    def run(cancelled: Callable[[], bool]) -> list[Contrast]:
+        return [c if c.from_data else search(i, cancelled) for i, c in enumerate(first)]
 
-    import threading
-
-    threading.Thread(target=run, name="contrast-search", daemon=True).start()
-    return first, future
+    return first, ContrastSearch(run, scope)
 
 
 def array_limits(data: Any, channel_axis: int | None = None) -> tuple[float, float]:

@@ -53,9 +53,10 @@ class LayerSpec:
     # One per channel (or one): True where the contrast sample found no contrast at all (a
     # sparse array's blank planes), so the limits are a placeholder for the viewer to replace.
     contrast_placeholder: tuple[bool, ...] = ()
-    # A remote sparse array's search of other planes, still running when the preview opens
-    # (``model.contrast.contrast_at_once``): a future of each channel's Contrast, which
-    # replaces the placeholder limits when it arrives. None when the limits are final.
+    # A remote sparse array's search of other planes (``model.contrast.contrast_at_once``):
+    # a ``ContrastSearch``, not started; the viewer starts it once the first frame is drawn,
+    # and each channel's Contrast it finds replaces the placeholder limits. None when the
+    # limits are final.
     contrast_later: Any = None
     sources: tuple[SafeArray, ...] = ()  # the SafeArrays behind the data, for failure reports
 

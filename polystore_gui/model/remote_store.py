@@ -17,6 +17,8 @@ and metadata reads here use ``asyncio.gather`` on zarr's own event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import threading
 import weakref
 from collections import OrderedDict
@@ -143,6 +145,24 @@ async def _cancellable(awaitable: Awaitable[T], cancelled: Callable[[], bool], w
         raise
     finally:
         watch.remove(task)
+
+
+_stop_reads: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("remote_reads_stop",
+                                                                                     default=None)
+
+
+@contextlib.contextmanager
+def reads_stopped_by(cancelled: Callable[[], bool]) -> Iterator[None]:
+    """Reads of every zarr reader (:class:`CachedStore`) made in this context also stop when
+    ``cancelled()`` turns true, their requests in flight dropped. The context reaches zarr's
+    event loop with each read (``asyncio.run_coroutine_threadsafe`` runs the read in a copy
+    of the caller's context). A preview's background contrast search reads so with a token
+    of its own: cancelling it leaves the preview's other reads (napari's) alone."""
+    reset = _stop_reads.set(cancelled)
+    try:
+        yield
+    finally:
+        _stop_reads.reset(reset)
 
 
 def _zarr_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -387,10 +407,16 @@ def _define_store_class() -> Any:
         def _key(self, key: str) -> str:
             return f"{self.root}/{key}" if self.root else key
 
+        def _stop(self) -> Callable[[], bool]:
+            """What stops a read made now: this reader's test, and the context's
+            (:func:`reads_stopped_by`) when one is set."""
+            extra, own = _stop_reads.get(), self.cancelled
+            return own if extra is None else (lambda: own() or extra())
+
         async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
             full = self._key(key)
             if byte_range is None:
-                data = await self.remote.get_buffer_async(full, self.cancelled)
+                data = await self.remote.get_buffer_async(full, self._stop())
                 return None if data is None else prototype.buffer.from_bytes(data)
             whole = self.remote.cache.get(full)
             if whole is not None:
@@ -416,7 +442,7 @@ def _define_store_class() -> Any:
             if cached is not None:
                 return prototype.buffer.from_bytes(cached)
             try:
-                data = await _cancellable(ranged(), self.cancelled, f"reading {self.remote.url(full)}")
+                data = await _cancellable(ranged(), self._stop(), f"reading {self.remote.url(full)}")
             except (NotFoundError, FileNotFoundError):
                 return None
             except RemoteError:
@@ -431,7 +457,7 @@ def _define_store_class() -> Any:
             return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
 
         async def exists(self, key: str) -> bool:
-            return await self.remote.get_async(self._key(key), self.cancelled) is not None
+            return await self.remote.get_async(self._key(key), self._stop()) is not None
 
         async def set(self, key: str, value: Buffer) -> None:
             raise PermissionError("remote stores are opened read-only")

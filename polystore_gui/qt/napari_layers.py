@@ -330,17 +330,29 @@ class LayerShowMixin:
         for layer in [layer for layer in controls.widgets if layer not in self.viewer.layers]:
             controls._remove(_Inserted(layer))
 
-    def _take_contrast_later(self, ref: Any, future: Any) -> None:
-        """When a remote sparse array's search of other planes (``LayerSpec.contrast_later``)
-        is done, its limits replace the layer's placeholder (see
+    def _take_contrast_later(self, ref: Any, search: Any) -> None:
+        """A remote sparse array's search of other planes (``LayerSpec.contrast_later``, a
+        ``ContrastSearch``): started once the first frame is drawn (the show's steps done,
+        the layer shown and its plane loaded), so that its requests never compete with the
+        shown plane's; when done, its limits replace the layer's placeholder (see
         ``ContrastFollower.take_sampled``). Polled every 25 ms on the GUI thread: the
-        future is set in the search's own thread."""
+        search runs in a thread of its own. A layer gone, or never shown, cancels it."""
         layer = ref()
         if layer is None or self.viewer is None or layer not in self.viewer.layers:  # replaced meanwhile
+            search.cancel()
             return
-        if future.done():
+        if not search.started:
+            if not self.steps_running():
+                if not layer.visible:  # its show ended (failed, stopped) without showing it
+                    search.cancel()
+                    return
+                if layer.loaded:  # the first frame is drawn: now the other planes
+                    search.start()
+        elif search.done():
+            if search.cancelled:  # the user moved on
+                return
             try:
-                found = future.result()[0]
+                found = search.future.result()[0]
             except Exception as exc:  # the store failed meanwhile: the placeholder stays, the follower follows
                 log.info("contrast search of %s failed: %s", getattr(layer, "name", "?"), exc)
                 return
@@ -348,7 +360,7 @@ class LayerShowMixin:
                 return
             if not self.steps_running():  # its show ended (failed, stopped) without following it
                 return
-        call_later(self, 25, lambda: self._take_contrast_later(ref, future))
+        call_later(self, 25, lambda: self._take_contrast_later(ref, search))
 
     def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Any]:

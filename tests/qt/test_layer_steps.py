@@ -278,17 +278,17 @@ def test_the_contrast_search_poll_stops_when_the_layers_show_ended_without_follo
     every 25 ms until taken; a layer whose show failed or was stopped after its insertion
     is never followed, and the poll must not go on every 25 ms for as long as it stays."""
     import weakref
-    from concurrent.futures import Future
     from types import SimpleNamespace
 
     import numpy as np
 
+    from polystore_gui.model.contrast_search import ContrastSearch
     from polystore_gui.qt import napari_layers
 
     pane = panel.viewer
     layer = pane.viewer.add_image(np.zeros((4, 4), dtype=np.uint8), name="not followed")
-    done: Future = Future()
-    done.set_result((SimpleNamespace(from_data=True, limits=(0.0, 9.0)),))
+    done = ContrastSearch(lambda cancelled: [SimpleNamespace(from_data=True, limits=(0.0, 9.0))])
+    done.result(timeout=10)
     polled_again: list[object] = []
     monkeypatch.setattr(napari_layers, "call_later", lambda _owner, _ms, fn: polled_again.append(fn))
     assert not pane.steps_running()

@@ -7,7 +7,7 @@ Needs GL: run under Xvfb.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future
+import threading
 
 import numpy as np
 import pytest
@@ -46,30 +46,90 @@ def test_a_remote_sparse_array_gets_limits_that_hold_its_data(qtbot, aws_env, wi
     assert layer.contrast_limits_range[1] >= layer.contrast_limits[1]
 
 
-def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, window, sparse_url,  # noqa: F811
-                                                                 monkeypatch):
-    """The search's answer is held back until the user has set limits by hand: it is dropped."""
+@pytest.fixture
+def held_searches(monkeypatch):
+    """Each remote preview's contrast search, replaced by one that holds the real search's
+    answer until its event is set (and stops when cancelled): [(search, release, found)]."""
     from polystore_gui.model import contrast, lazy
+    from polystore_gui.model.contrast_search import ContrastSearch
 
-    held: list[Future] = []
+    held: list[tuple[ContrastSearch, threading.Event, list]] = []
     real = contrast.contrast_at_once
 
-    def held_back(levels, channel_axis=None):
-        first, later = real(levels, channel_axis)
+    def held_back(levels, channel_axis=None, *, scope=None):
+        first, later = real(levels, channel_axis, scope=scope)
         assert later is not None
         found = later.result(timeout=30)
-        held.append(Future())
-        held[-1].found = found
-        return first, held[-1]
+        release = threading.Event()
+
+        def run(cancelled):
+            while not release.wait(0.01):  # the stand-in search's own reads, checking between them
+                if cancelled():
+                    return []
+            return found
+
+        search = ContrastSearch(run)
+        held.append((search, release, found))
+        return first, search
 
     monkeypatch.setattr(lazy, "contrast_at_once", held_back)
+    return held
+
+
+def test_the_window_starts_the_search_once_the_first_frame_is_drawn(qtbot, aws_env, window,  # noqa: F811
+                                                                     sparse_url, monkeypatch):
+    """The search's requests must not compete with the first frame's: it starts only when
+    the layer is shown, its plane loaded and the show's steps are done."""
+    from polystore_gui.model.contrast_search import ContrastSearch
+
+    pane = window.preview.viewer
+    seen: list[tuple[bool, bool, bool]] = []
+    real_start = ContrastSearch.start
+
+    def start(self):
+        if not self.started:
+            layers = list(pane.viewer.layers)
+            seen.append((bool(layers) and layers[0].visible, bool(layers) and layers[0].loaded,
+                         pane.steps_running()))
+        return real_start(self)
+
+    monkeypatch.setattr(ContrastSearch, "start", start)
+    viewer = _show(qtbot, window, "zarr", sparse_url)
+    (layer,) = viewer.layers
+    qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 2950, timeout=30_000)
+    assert seen == [(True, True, False)]
+
+
+def test_selecting_another_array_cancels_the_shown_arrays_search(qtbot, aws_env, window, sparse_url,  # noqa: F811
+                                                                 held_searches, tmp_path):
+    from concurrent.futures import CancelledError
+
+    dense = zarr.create_array(str(tmp_path / "dense.zarr"), shape=(4, 32, 32), chunks=(1, 32, 32), dtype="uint8")
+    dense[:] = 7
+    _show(qtbot, window, "zarr", sparse_url)
+    ((search, _release, _found),) = held_searches
+    qtbot.waitUntil(lambda: search.started, timeout=10_000)
+    assert not search.done()
+    with qtbot.waitSignal(window.preview.previewShown, timeout=30_000):
+        window.preview.request("zarr", str(tmp_path / "dense.zarr"))
+        assert search.cancelled  # at the new selection, before the new preview has opened
+    qtbot.waitUntil(search.done, timeout=10_000)
+    with pytest.raises(CancelledError):
+        search.future.result()
+
+
+def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, window, sparse_url,  # noqa: F811
+                                                                 held_searches):
+    """The search's answer is held back until the user has set limits by hand: it is dropped."""
     viewer = _show(qtbot, window, "zarr", sparse_url)
     (layer,) = viewer.layers
     assert tuple(layer.contrast_limits) == (0.0, 1.0)  # the placeholder: the search is held back
     layer.contrast_limits = (0.0, 0.5)  # what napari's contrast slider beside the canvas does
-    (future,) = held
-    future.set_result(future.found)
-    assert future.found[0].limits[1] >= 2950
+    ((search, release, found),) = held_searches
+    qtbot.waitUntil(lambda: search.started, timeout=10_000)
+    release.set()
+    qtbot.waitUntil(search.done, timeout=10_000)
+    assert found[0].limits[1] >= 2950
     # The window polls the search every 25 ms: give it several turns, then check nothing moved.
     turns = []
     from qtpy.QtCore import QTimer

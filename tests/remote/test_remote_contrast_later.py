@@ -2,9 +2,10 @@
 
 Over HTTP (50 ms a request) the preview of a zarr array whose middle plane was never
 written used to search other planes for its contrast before it opened: two more rounds of
-requests before the first frame. Now the preview opens after the middle plane (the plane
-shown, which napari reads anyway), and the searched limits follow (``contrast_later``),
-holding the data's range as before.
+requests before the first frame; then the search ran beside the first frame and competed
+with its requests. Now the preview opens after the middle plane (the plane shown, which
+napari reads anyway), the search (``contrast_later``) waits to be started (the window
+starts it once the first frame is drawn), can be cancelled, and finds the data's range.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 import zarr
 
 from polystore_gui.model.backends import adapter_for
+from polystore_gui.model.contrast import EXTRA_PLANES
 from tests.remote_servers import LatencyHTTPServer
 
 MIDDLE = 3  # of 8 planes: (8 - 1) // 2, never written
@@ -49,41 +51,70 @@ def _requests(server) -> list[str]:
         return list(server.requests)
 
 
-def test_a_remote_sparse_preview_opens_before_its_contrast_search_returns(aws_env, sparse_host):
+def _middle_plane(paths: list[str]) -> list[str]:
+    return [p for p in paths if (m := re.search(r"/c/(\d+)/", p)) and int(m.group(1)) == MIDDLE]
+
+
+def test_a_remote_sparse_preview_reads_no_other_plane_until_its_search_is_started(aws_env, sparse_host):
+    """The first frame (the preview, then the shown plane as napari reads it) asks for the
+    metadata and the middle plane only; the search of other planes waits to be started (the
+    window starts it once the frame is drawn), then finds the data's range."""
     url = sparse_host.url + "/held.zarr"
-    adapter = adapter_for("zarr", url)
-    outcome: list[object] = []
-    worker = threading.Thread(daemon=True, target=lambda: outcome.append(
-        adapter.open_preview("zarr", url, size_limit=1 << 30, confirmed=False)))
-    sparse_host.hold()
-    worker.start()
-    deadline = time.monotonic() + 20
-    try:
-        # Let the preview's rounds through one at a time until a chunk of another plane is asked for.
-        while not _other_planes(_requests(sparse_host)) and time.monotonic() < deadline:
-            before = sparse_host.count()
-            while sparse_host.count() == before and worker.is_alive() and time.monotonic() < deadline:
-                threading.Event().wait(0.01)  # polling the server's count, with a deadline
-            if _other_planes(_requests(sparse_host)):
-                break
-            sparse_host.release()
-            sparse_host.hold()
-        assert _other_planes(_requests(sparse_host)), "the contrast search never asked for another plane"
-        # The other planes' requests are held at the server: the preview has opened all the same.
-        worker.join(10)
-        assert not worker.is_alive(), "the preview waited for the contrast search's requests"
-    finally:
-        sparse_host.release()
-        worker.join(30)
-    (preview,) = outcome
+    sparse_host.reset_count()
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
     try:
         (layer,) = preview.layers
         assert layer.contrast_placeholder == (True,)
         assert any("sampled after the first frame" in note for note in preview.notes), preview.notes
-        (found,) = layer.contrast_later.result(timeout=30)
+        shown = np.asarray(layer.data[MIDDLE])  # the first frame's pixels, as napari reads them
+        assert not shown.any()
+        first_frame = _requests(sparse_host)
+        assert not _other_planes(first_frame), first_frame
+        assert 0 < len(_middle_plane(first_frame)) and len(first_frame) <= 1 + 2 * 4, first_frame  # zarr.json, 4 chunks (twice: 404s)
+        assert not layer.contrast_later.started
+        (found,) = layer.contrast_later.result(timeout=30)  # started now
         assert found.from_data and found.limits[0] <= 1000 and found.limits[1] >= 2950, found
+        assert _other_planes(_requests(sparse_host))
     finally:
         preview.close()
+
+
+def test_cancelling_the_contrast_search_drops_its_requests(aws_env, sparse_host):
+    """A search cancelled while its requests are in flight ends at once, without their
+    answers, and asks for nothing more (the window cancels it when the user moves on)."""
+    from concurrent.futures import CancelledError
+
+    url = sparse_host.url + "/held.zarr"
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    search = preview.layers[0].contrast_later
+    sparse_host.reset_count()
+    sparse_host.hold()  # a very slow network: every request waits at the server
+    try:
+        search.start()
+        round_trip = EXTRA_PLANES * 4  # its one round: each other plane's 4 chunks
+        deadline = time.monotonic() + 20
+        while len(_other_planes(_requests(sparse_host))) < round_trip and time.monotonic() < deadline:
+            threading.Event().wait(0.01)  # polling the server's count, with a deadline
+        asked = _requests(sparse_host)
+        assert len(_other_planes(asked)) == round_trip, asked
+        search.cancel()
+        with pytest.raises(CancelledError):
+            search.future.result(timeout=5)  # while the server still holds every answer
+    finally:
+        sparse_host.release()
+    assert _requests(sparse_host) == asked, "the cancelled search asked for more"
+    preview.close()
+
+
+def test_closing_the_preview_cancels_a_search_not_started(aws_env, sparse_host):
+    url = sparse_host.url + "/held.zarr"
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    search = preview.layers[0].contrast_later
+    sparse_host.reset_count()
+    preview.close()
+    assert search.cancelled and search.done()
+    search.start()  # too late: nothing is read
+    assert search.future.cancelled() and _requests(sparse_host) == []
 
 
 def test_a_remote_array_with_a_written_middle_plane_has_final_limits(aws_env, sparse_host):
