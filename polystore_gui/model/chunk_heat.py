@@ -22,13 +22,17 @@ ERROR_RGBA = (220, 38, 38, 230)
 STORED_ALPHA = 150
 
 
-def heat_rgba(state: np.ndarray, stored: np.ndarray) -> np.ndarray:
-    """The heat map's pixels: ``state`` and ``stored`` of the grid → RGBA uint8 (grid + (4,))."""
+def heat_rgba(state: np.ndarray, stored: np.ndarray, span: tuple[int, int] | None = None) -> np.ndarray:
+    """The heat map's pixels: ``state`` and ``stored`` of the grid → RGBA uint8 (grid + (4,)).
+
+    ``span``: the stored-bytes range the colours cover (``heat_range`` of the whole array,
+    when ``state`` is one plane of it: every plane coloured alike, as the legend says);
+    by default the range of ``stored`` itself."""
     rgba = np.zeros((*state.shape, 4), np.uint8)
     is_stored = state == STORED
     if is_stored.any():
         sizes = np.log2(np.maximum(stored[is_stored], 1).astype(np.float64))
-        lo, hi = heat_range(stored[is_stored])
+        lo, hi = span if span is not None else heat_range(stored[is_stored])
         level = (sizes - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
         colours = _LUT[np.clip((level * 255).round().astype(np.int64), 0, 255)]
         rgba[is_stored, :3] = colours

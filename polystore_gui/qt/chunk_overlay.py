@@ -1,16 +1,20 @@
 """The chunk inspector drawn over the napari canvas.
 
-Four layers over the previewed image, all at chunk resolution (a million chunks is a
-4 MB RGBA image, not a million shapes):
+One napari layer over the previewed image, ``chunk overlay``: an RGBA raster of the
+displayed plane (``model/chunk_raster.py``, a few texels per chunk, at most about a million)
+that holds
 
-- ``chunk heat map``: an RGBA image of the whole chunk grid, one pixel per chunk, scaled to
-  the chunk shape, so napari's own slicing shows the chunks of the displayed plane; stored
-  chunks coloured by their stored bytes (viridis over log2 of the size), missing chunks grey,
-  unreadable ones red, chunks not yet scanned clear;
-- ``chunk grid`` and ``shard grid``: vectors along the chunk and shard boundaries of the
-  last two axes (napari's default display);
-- ``selected chunk``: a rectangle (four vectors) around the chunk chosen in the table or on
-  the canvas.
+- the heat map: stored chunks coloured by their stored bytes (viridis over log2 of the size,
+  one range for the whole array, as the legend says), missing chunks grey, unreadable ones
+  red, chunks not yet scanned clear;
+- the chunk grid and, for a sharded array, the shard grid (orange), along the boundaries of
+  the last two axes (napari's default display), when the chunks are a few texels wide;
+- the outline of the chunk chosen in the table or on the canvas (yellow).
+
+It was four layers (an RGBA image and three vectors layers) until issue 19: each layer
+added cost the GUI its controls, its vispy visual and a first draw in software GL, and each
+chunk clicked rebuilt the outline's vectors mesh and redrew every layer. The raster follows
+the dims: another plane along the other axes draws that plane's chunks.
 
 A click on the canvas (press and release without a drag) selects the chunk under the
 cursor in the inspector. Only the viewer object is used here, and napari's layer classes
@@ -28,38 +32,16 @@ import numpy as np
 from qtpy.QtCore import QObject
 
 from ..model.chunk_heat import _reduce_axis, heat_rgba
+from ..model.chunk_raster import RasterGeometry, plane_raster, raster_geometry, with_outline
+from ..model.chunk_report import STORED, heat_range
 from ..model.chunks import ChunkDetail
 from .chunk_inspector import ChunkInspector
 from .napari_view import ViewerPane
 
 log = logging.getLogger(__name__)
 
-HEAT = "chunk heat map"
-GRID = "chunk grid"
-SHARDS = "shard grid"
-SELECTED = "selected chunk"
+OVERLAY = "chunk overlay"
 CHUNK_ONLY = "chunk "
-MAX_LINES = 4000  # per axis; beyond that the grid is too dense to draw (the heat map still is)
-
-def rectangle_lines(y0: float, x0: float, y1: float, x1: float) -> np.ndarray:
-    """The four sides of a rectangle as napari vectors ((position, projection) per side).
-
-    The selected chunk is outlined with a Vectors layer, not a Shapes rectangle: the vectors'
-    programs are linked by the warm-up and the grid already, while a Shapes layer's first
-    draw cost 0.35-2.3 s of GUI time in software GL (a stall at the first chunk clicked).
-    """
-    height, width = y1 - y0, x1 - x0
-    return np.array([
-        [[y0, x0], [0.0, width]], [[y1, x0], [0.0, width]],
-        [[y0, x0], [height, 0.0]], [[y0, x1], [height, 0.0]],
-    ], np.float64)
-
-
-def _vectors(data: np.ndarray, **kwargs: Any) -> Any:
-    """A napari Vectors layer, not added (what ``viewer.add_vectors`` makes)."""
-    from napari.layers import Vectors
-
-    return Vectors(data, **kwargs)
 
 
 def _show(layer: Any) -> None:
@@ -89,7 +71,11 @@ class ChunkOverlay(QObject):
         self._hooked = False
         self._hidden: list[Any] = []
         self._adding: int | None = None  # the pane's token of the layer addition on its way, if any
-        self._selection_wanted: tuple[int, ...] | None = None  # a chunk chosen while its outline was on its way
+        self._selected: tuple[int, ...] | None = None  # grid index of the chunk outlined
+        self._report: Any = None  # the report the selection belongs to
+        self._base: np.ndarray | None = None  # the plane's raster without outline (None: nothing to draw)
+        self._raster: RasterGeometry | None = None
+        self._plane: tuple[int, ...] | None = None  # the plane drawn: chunk indices along the leading axes
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
         inspector.chunkSelected.connect(self.show_selection)
@@ -116,8 +102,9 @@ class ChunkOverlay(QObject):
 
     def detach(self) -> None:
         self.image = None
+        self._selected = self._base = self._plane = None
         self._stop_adding()
-        self._remove(HEAT, GRID, SHARDS, SELECTED)
+        self._remove(OVERLAY)
 
     def _stop_adding(self) -> None:
         """Abandon a layer addition on its way (the inspector closed, or off the array): no
@@ -125,7 +112,6 @@ class ChunkOverlay(QObject):
         if self._adding is not None:
             self.pane.stop_steps(self._adding)
             self._adding = None
-        self._selection_wanted = None
 
     def _layer(self, name: str) -> Any:
         viewer = self.viewer
@@ -214,129 +200,116 @@ class ChunkOverlay(QObject):
 
     def _on_added(self) -> None:
         self._adding = None
-        self.update()  # the next layer wanted, and this one's data brought up to date
-        if self._selection_wanted is not None and self._layer(SELECTED) is not None:
-            chunk, self._selection_wanted = self._selection_wanted, None
-            self.show_selection(chunk)
+        self.update()  # the layer's data brought up to date (a chunk chosen meanwhile outlined)
 
     def _on_add_failed(self, exc: Exception) -> None:
         self._adding = None
-        log.warning("a chunk overlay layer could not be added: %s", exc)
+        log.warning("the chunk overlay could not be added: %s", exc)
+
+    def _reduced(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """A grid index over the image layer's axes (the channel axis, split into layers, left out)."""
+        return tuple(c for a, c in enumerate(index) if a != self.channel_axis)
+
+    def _shown_plane(self, grid: tuple[int, ...]) -> tuple[int, ...]:
+        """The chunk indices, along the axes before the last two, of the plane the dims show."""
+        chunks, _shards, _shape, _axes = self._geometry()
+        lead = len(grid) - 2
+        try:
+            point = np.asarray(self.image.world_to_data(self.viewer.dims.point), np.float64)[-len(grid):]
+        except Exception:  # not placed yet: the first plane
+            return (0,) * lead
+        return tuple(int(min(max(math.floor(p + 0.5) // int(chunks[a]), 0), grid[a] - 1))
+                     for a, p in zip(range(lead), point[:lead]))
 
     def update(self) -> None:
+        """Draw the shown plane's raster again from the report and the options (a scan refresh,
+        an option toggled, the overlay attached, another plane shown)."""
         if not self._usable():
             if self.inspector.report is None:
                 self._stop_adding()
-                self._remove(HEAT, GRID, SHARDS, SELECTED)
+                self._selected = self._base = self._plane = None
+                self._remove(OVERLAY)
             return
         report = self.inspector.report
         assert report is not None
-        scale = np.asarray(self.image.scale, np.float64)
-        translate = np.asarray(self.image.translate, np.float64)
+        if report is not self._report:  # another array, or the same scanned again: nothing chosen yet
+            self._report, self._selected = report, None
         chunks, shards, shape, _axes = self._geometry()
         state, stored = report.state, report.stored
         if self.channel_axis is not None:
             state, stored = _reduce_axis(state, stored, self.channel_axis)
-        heat = self._layer(HEAT)
+        plane = self._shown_plane(state.shape)
+        self._raster = raster_geometry((shape[-2], shape[-1]), (int(chunks[-2]), int(chunks[-1])))
+        heat = None
         if self.inspector.heat_check.isChecked():
-            rgba = heat_rgba(state, stored)
-            heat_scale = chunks * scale
-            heat_translate = translate + (chunks / 2 - 0.5) * scale
-            if heat is None:
-                def make_heat() -> Any:
-                    from napari.layers import Image
+            span = heat_range(stored[state == STORED])  # the whole array's: every plane alike
+            heat = heat_rgba(state[plane], stored[plane], span)
+        per_shard = None
+        if report.layout.shards is not None:
+            per_shard = (int(shards[-2] // chunks[-2]), int(shards[-1] // chunks[-1]))
+        wanted = heat is not None or self.inspector.grid_check.isChecked()
+        self._base = plane_raster(heat, self._raster, grid=self.inspector.grid_check.isChecked(),
+                                  shards=per_shard) if wanted else None
+        self._plane = plane
+        self._draw()
 
-                    return Image(rgba, name=HEAT, rgb=True, scale=heat_scale, translate=heat_translate,
-                                 opacity=0.55, blending="translucent_no_depth")
-
-                self._add(make_heat)
-            else:  # the same layer, kept (hidden) while off: new data, placed again
-                if not np.array_equal(heat.data, rgba):
-                    heat.data = rgba
-                _place(heat, heat_scale, heat_translate)
-                _show(heat)
-        elif heat is not None:
-            self._discard(heat)
-        want_grid = self.inspector.grid_check.isChecked()
-        self._draw_lines(GRID, chunks, shape, scale, translate, want_grid, "#e5e7eb", 0.7, 1.0)
-        sharded = report.layout.shards is not None
-        self._draw_lines(SHARDS, shards, shape, scale, translate, want_grid and sharded, "#f97316", 1.0, 3.0)
-        if self._layer(SELECTED) is None:  # made ahead, hidden: the first chunk clicked only shows it
-            self._add(lambda: self._make_selection(rectangle_lines(0.0, 0.0, 0.0, 0.0), scale, translate,
-                                                   max(shape[-2], shape[-1]) / 250.0, visible=False))
-
-    def _draw_lines(self, name: str, step: np.ndarray, shape: list[int], scale: np.ndarray, translate: np.ndarray,
-                    wanted: bool, colour: str, opacity: float, width_factor: float) -> None:
-        layer = self._layer(name)
-        height, width = shape[-2], shape[-1]
-        sy, sx = float(step[-2]), float(step[-1])
-        ys = np.arange(0, height + sy, sy)
-        xs = np.arange(0, width + sx, sx)
-        ys[-1] = min(ys[-1], height)
-        xs[-1] = min(xs[-1], width)
-        if not wanted or len(ys) > MAX_LINES or len(xs) > MAX_LINES:
+    def _draw(self) -> None:
+        """The plane's raster, with the chosen chunk's outline when it lies in this plane, on
+        the overlay layer (added in the preview's turns the first time; else its data set,
+        only when it changed: napari slices and redraws a layer at every set)."""
+        geometry, raster = self._raster, self._base
+        if geometry is None or self._plane is None:
+            return
+        if self._selected is not None:
+            chosen = self._reduced(self._selected)
+            if chosen[:-2] == self._plane:
+                base = raster if raster is not None else np.zeros((*geometry.shape, 4), np.uint8)
+                raster = with_outline(base, geometry, (chosen[-2], chosen[-1]))
+        layer = self._layer(OVERLAY)
+        if raster is None:
             if layer is not None:
                 self._discard(layer)
             return
-        if layer is not None and layer.metadata.get("key") == (sy, sx, height, width):
-            _show(layer)
+        image_scale = np.asarray(self.image.scale, np.float64)[-2:]
+        texel = np.asarray(geometry.texel, np.float64)
+        scale = texel * image_scale
+        translate = np.asarray(self.image.translate, np.float64)[-2:] + (texel / 2 - 0.5) * image_scale
+        if layer is None:
+            def make() -> Any:
+                from napari.layers import Image
+
+                return Image(raster, name=OVERLAY, rgb=True, scale=scale, translate=translate,
+                             blending="translucent_no_depth")
+
+            self._add(make)
             return
-        horizontal = np.stack([np.stack([ys - 0.5, np.full_like(ys, -0.5)], 1), np.stack([np.zeros_like(ys), np.full_like(ys, float(width))], 1)], 1)
-        vertical = np.stack([np.stack([np.full_like(xs, -0.5), xs - 0.5], 1), np.stack([np.full_like(xs, float(height)), np.zeros_like(xs)], 1)], 1)
-        vectors = np.concatenate([horizontal, vertical])
-        edge = max(1.0, max(height, width) / 600.0) * width_factor
-        if layer is not None:  # the same layer, with new lines
-            layer.data = vectors
-            layer.edge_width = edge
-            _place(layer, scale[-2:], translate[-2:])
-            layer.metadata["key"] = (sy, sx, height, width)
-            _show(layer)
-            return
-        self._add(lambda: _vectors(
-            vectors, name=name, edge_color=colour, edge_width=edge, opacity=opacity, vector_style="line",
-            blending="translucent_no_depth",
-            scale=scale[-2:], translate=translate[-2:], metadata={"key": (sy, sx, height, width)},
-        ))
+        if layer.data.shape != raster.shape or not np.array_equal(layer.data, raster):
+            layer.data = raster
+        _place(layer, scale, translate)
+        _show(layer)
 
     def show_selection(self, chunk: tuple[int, ...]) -> None:
+        """Outline ``chunk`` (its grid index), bringing its plane into view along the other axes."""
         if not self._usable():
             return
-        chunks, _shards, shape, axes = self._geometry()
-        chunk_full = chunk
-        chunk = tuple(c for a, c in enumerate(chunk) if a != self.channel_axis)
-        y0, x0 = chunk[-2] * chunks[-2] - 0.5, chunk[-1] * chunks[-1] - 0.5
-        y1, x1 = min((chunk[-2] + 1) * chunks[-2], shape[-2]) - 0.5, min((chunk[-1] + 1) * chunks[-1], shape[-1]) - 0.5
-        outline = rectangle_lines(y0, x0, y1, x1)
+        self._selected = tuple(chunk)
+        chunks, _shards, _shape, axes = self._geometry()
+        reduced = self._reduced(chunk)
         scale = np.asarray(self.image.scale, np.float64)
         translate = np.asarray(self.image.translate, np.float64)
-        layer = self._layer(SELECTED)
-        edge = max(shape[-2], shape[-1]) / 250.0
-        if layer is None and self._adding_now():  # shown once the layer on its way is in
-            self._selection_wanted = chunk_full
-            return
-        if layer is None:
-            self._track(self.viewer.add_layer(self._make_selection(outline, scale, translate, edge, visible=True)))
-            self._keep_image_active()
-        else:
-            layer.data = outline
-            if layer.edge_width != edge:
-                layer.edge_width = edge
-            _place(layer, scale[-2:], translate[-2:])
-            _show(layer)
-        # Bring the chunk's plane into view along the other axes.
         offset = self.viewer.dims.ndim - len(axes)
         for i in range(len(axes) - 2):
             axis = offset + i
-            lo, hi = chunk[i] * chunks[i], (chunk[i] + 1) * chunks[i]
+            lo, hi = reduced[i] * chunks[i], (reduced[i] + 1) * chunks[i]
             data_pos = (self.viewer.dims.point[axis] - translate[i]) / scale[i]
             if not lo - 0.5 <= data_pos < hi - 0.5:
-                self.viewer.dims.set_point(axis, translate[i] + lo * scale[i])
-
-    def _make_selection(self, outline: np.ndarray, scale: np.ndarray, translate: np.ndarray, edge: float,
-                        *, visible: bool) -> Any:
-        return _vectors(
-            outline, name=SELECTED, edge_color="#facc15", edge_width=edge, vector_style="line", visible=visible,
-            scale=scale[-2:], translate=translate[-2:], blending="translucent_no_depth")
+                self.viewer.dims.set_point(axis, translate[i] + lo * scale[i])  # _on_step draws that plane
+        if self._adding_now():
+            return  # outlined once the layer on its way is in (_on_added)
+        if self._plane != reduced[:-2]:
+            self.update()
+        else:
+            self._draw()
 
     def _keep_image_active(self) -> None:
         if self.image is not None and self.image in self.viewer.layers:
@@ -360,7 +333,7 @@ class ChunkOverlay(QObject):
             return
         scale = np.asarray(self.image.scale, np.float64)
         translate = np.asarray(self.image.translate, np.float64) + np.array([r.start for r in region]) * scale
-        self._hidden = [lyr for lyr in self.viewer.layers if lyr.visible and lyr.name not in (GRID, SHARDS, SELECTED)]
+        self._hidden = [lyr for lyr in self.viewer.layers if lyr.visible]
         for layer in self._hidden:
             layer.visible = False
         limits = (float(pixels.min()), float(pixels.max())) if pixels.size and np.issubdtype(pixels.dtype, np.number) else None
@@ -399,6 +372,7 @@ class ChunkOverlay(QObject):
         self._hidden = []
         self.inspector.show_all_button.setEnabled(False)
         self.viewer.reset_view()
+        self.update()  # the overlay as the options say (it was hidden with the image)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -416,6 +390,10 @@ class ChunkOverlay(QObject):
         if self.channel_axis is not None:
             full.insert(self.channel_axis, self.channel)
         self.inspector.set_plane_point(tuple(full))
+        if self._plane is not None and self._usable():
+            grid = self._reduced(tuple(report.layout.grid))
+            if self._shown_plane(grid) != self._plane:
+                self.update()  # another plane's chunks
 
     def chunk_at(self, world_position: Any) -> tuple[int, ...] | None:
         """The grid index of the chunk under a world position, or None outside the array."""

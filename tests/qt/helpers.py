@@ -63,7 +63,7 @@ def inspect_and_show(qtbot, window, path):
             window.preview.request("zarr", str(path))
             window.inspector.inspect("zarr", str(path))
     window._on_preview_shown(shown.args[0])
-    qtbot.waitUntil(lambda: window.overlay._layer("chunk heat map") is not None and window.overlay.settled(),
+    qtbot.waitUntil(lambda: window.overlay._layer("chunk overlay") is not None and window.overlay.settled(),
                     timeout=10_000)
     return window.preview.viewer.viewer
 

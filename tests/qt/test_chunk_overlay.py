@@ -18,31 +18,70 @@ if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
     pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
 
 
+def texel(layer, world_yx):
+    """The overlay raster's RGBA at a world position of the displayed plane (y, x)."""
+    index = np.floor(np.asarray(layer.world_to_data(np.asarray(world_yx, np.float64))) + 0.5).astype(int)
+    return layer.data[index[0], index[1]]
+
+
+def chunk_centres(report, plane):
+    """(chunk y, chunk x, world y, world x) of every chunk of ``plane`` (an image at scale 1)."""
+    layout = report.layout
+    cy, cx = layout.chunks[-2], layout.chunks[-1]
+    return [(y, x, y * cy + cy / 2, x * cx + cx / 2) for y in range(layout.grid[-2]) for x in range(layout.grid[-1])]
+
+
 def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir):
+    """One layer over the image holds the heat map, the chunk grid and the shard grid of the
+    plane shown: each chunk's colour says stored (by size) or missing, as the report does;
+    chunk boundaries are drawn light, shard boundaries orange; another plane shows its own
+    chunks; the options turn each part off and on again."""
+    from polystore_gui.model.chunk_heat import MISSING_RGBA
+    from polystore_gui.model.chunk_raster import GRID_RGBA, SHARD_RGBA
+
     viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    names = [layer.name for layer in viewer.layers if layer.visible]
-    assert names == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
-    heat = viewer_window.overlay._layer("chunk heat map")
-    assert heat.data.shape == (4, 8, 8, 4) and tuple(heat.scale) == (1, 128, 128)
+    assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk overlay"]
+    overlay_layer = viewer_window.overlay._layer("chunk overlay")
+    image = viewer.layers["sharded"]
+    # The raster covers the image's extent (the last two axes), texel for texel.
+    assert np.allclose(overlay_layer.extent.world[:, -2:], image.extent.world[:, -2:])
     report = viewer_window.inspector.report
-    missing_px = heat.data[report.state == MISSING]
-    stored_px = heat.data[report.state == STORED]
-    assert (missing_px == missing_px[0]).all() and not (stored_px[:, :3] == missing_px[0, :3]).all(axis=1).any()
-    # 8 + 1 chunk boundaries per axis, 2 + 1 shard boundaries per axis.
-    assert len(viewer_window.overlay._layer("chunk grid").data) == 18
-    assert len(viewer_window.overlay._layer("shard grid").data) == 6
+    layout = report.layout
+    assert layout.shards is not None and report.state.shape == (4, 8, 8)
+
+    def check_plane(z):
+        viewer.dims.set_point(0, z * layout.chunks[0])
+        seen = {"stored": 0, "missing": 0}
+        for y, x, wy, wx in chunk_centres(report, z):
+            rgba = texel(overlay_layer, (wy, wx))
+            if report.state[z, y, x] == MISSING:
+                assert tuple(rgba[:3]) == MISSING_RGBA[:3] and rgba[3] > 0, (z, y, x, rgba)
+                seen["missing"] += 1
+            elif report.state[z, y, x] == STORED:
+                assert tuple(rgba[:3]) != MISSING_RGBA[:3] and rgba[3] > 0, (z, y, x, rgba)
+                seen["stored"] += 1
+        return seen
+
+    planes = [check_plane(z) for z in range(layout.grid[0])]
+    assert sum(p["missing"] for p in planes) == int((report.state == MISSING).sum())
+    assert sum(p["stored"] for p in planes) == int((report.state == STORED).sum())
+    # Boundaries: a chunk boundary that is no shard boundary (y = 128), a shard boundary (y = 512).
+    on_grid = texel(overlay_layer, (128.5, 64.0))
+    on_shard = texel(overlay_layer, (512.5, 64.0))
+    assert tuple(on_shard) == (*SHARD_RGBA[:3], 255)
+    assert on_grid[3] > 0 and abs(int(on_grid[0]) - GRID_RGBA[0]) < 60 and tuple(on_grid) != tuple(on_shard)
     # The image stays the active layer (its contrast controls stay beside the canvas).
     assert viewer.layers.selection.active.name == "sharded"
-    # Turning the heat map and the grid off removes their layers.
+    # The heat map off: chunks clear, lines stay; the grid off too: the overlay is hidden
+    # (kept for when it is wanted again: see ChunkOverlay._discard).
     viewer_window.inspector.heat_check.setChecked(False)
+    assert texel(overlay_layer, (64.0, 64.0))[3] == 0 and tuple(texel(overlay_layer, (512.5, 64.0))[:3]) == SHARD_RGBA[:3]
     viewer_window.inspector.grid_check.setChecked(False)
-    # Turned off, they are hidden (kept for when they are turned on again: see
-    # ChunkOverlay._discard); turned on, the same layers show again.
     assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded"]
     viewer_window.inspector.heat_check.setChecked(True)
     viewer_window.inspector.grid_check.setChecked(True)
-    assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk heat map", "chunk grid", "shard grid"]
-    assert len(viewer.layers) == 5  # with the selection outline, made ahead (hidden)
+    assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk overlay"]
+    assert viewer_window.overlay._layer("chunk overlay") is overlay_layer and len(viewer.layers) == 2
 
 
 class Turns:
@@ -88,14 +127,29 @@ def attach_by_hand(qtbot, window, path):
     return shown.args[0]
 
 
-OVERLAY = ["chunk heat map", "chunk grid", "shard grid", "selected chunk"]
+OVERLAY = ["chunk overlay"]
 
 
-def test_overlay_layers_are_added_in_split_steps_and_the_outline_ahead(qtbot, viewer_window, demo_dir):
-    """Each overlay layer costs a GUI-thread stall when added (controls, visual, first draw):
-    as a preview's layers (napari_layers' _insert_steps), each comes in three turns of its
-    own (its controls, its row, its visual), one layer after another; and the selection
-    outline is made (hidden) before any chunk is clicked, so the first click only shows it."""
+def assert_outlined(layer, rows, cols):
+    """The chunk spanning pixel ``rows`` and ``cols`` (half-open) is outlined in yellow on
+    the overlay, and its inside is not."""
+    from polystore_gui.model.chunk_raster import OUTLINE_RGBA
+
+    yellow = tuple(OUTLINE_RGBA[:3])
+    (y0, y1), (x0, x1) = rows, cols
+    ym, xm = (y0 + y1) / 2, (x0 + x1) / 2
+    for point in ((y0, xm), (y1 - 1, xm), (ym, x0), (ym, x1 - 1)):
+        assert tuple(texel(layer, point)[:3]) == yellow, point
+    assert tuple(texel(layer, (ym, xm))[:3]) != yellow
+    for point in ((y0 - 2, xm), (y1 + 1, xm), (ym, x0 - 2), (ym, x1 + 1)):  # the neighbours' edges
+        assert tuple(texel(layer, point)[:3]) != yellow, point
+
+
+def test_overlay_is_one_layer_added_in_split_steps_and_a_click_adds_none(qtbot, viewer_window, demo_dir):
+    """The overlay costs one layer's addition (controls, visual, first draw: a GUI-thread
+    stall each), in the preview's turns (napari_layers' _insert_steps): its controls, its
+    row, its visual, each in a turn of its own; a chunk chosen afterwards adds no layer: the
+    same layer outlines it, in the chunk's plane."""
     preview = attach_by_hand(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     viewer = viewer_window.preview.viewer.viewer
     overlay = viewer_window.overlay
@@ -111,20 +165,18 @@ def test_overlay_layers_are_added_in_split_steps_and_the_outline_ahead(qtbot, vi
     qt_viewer = viewer_window.preview.viewer.qt_viewer
     assert set(qt_viewer.controls.widgets) == set(viewer.layers) == set(qt_viewer.canvas.layer_to_visual)
     assert viewer.layers.selection.active.name == "sharded"  # its contrast controls stay beside the canvas
-    outline = overlay._layer("selected chunk")
-    assert not outline.visible
+    layer = overlay._layer("chunk overlay")
     with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
         viewer_window.inspector.select_chunk((1, 2, 3))
-    assert overlay._layer("selected chunk") is outline and outline.visible
-    sides = np.asarray(outline.data)
-    ends = np.concatenate([sides[:, 0], sides[:, 0] + sides[:, 1]])
-    assert ends.min(axis=0) == pytest.approx([255.5, 383.5]) and ends.max(axis=0) == pytest.approx([383.5, 511.5])
+    assert [lyr.name for lyr in viewer.layers] == ["sharded"] + OVERLAY and overlay._layer("chunk overlay") is layer
+    assert viewer.dims.current_step[0] == 1  # the chunk's plane
+    assert_outlined(layer, (256, 384), (384, 512))
 
 
 @pytest.mark.parametrize("stage", ["controls", "row"])
 @pytest.mark.parametrize("stop", ["close inspector", "new preview"])
 def test_overlay_stopped_mid_steps_leaves_no_orphan_controls_or_visual(qtbot, viewer_window, demo_dir, stage, stop):
-    """The inspector closed, or another array previewed, in the turn after the grid's
+    """The inspector closed, or another array previewed, in the turn after the overlay's
     controls are made (not inserted yet: stage "controls") or after it is inserted (its
     visual not built yet: stage "row"): napari ends with controls and a visual for each
     layer it lists and for no other, and no overlay layer shows."""
@@ -135,8 +187,8 @@ def test_overlay_stopped_mid_steps_leaves_no_orphan_controls_or_visual(qtbot, vi
 
     def on_turn(turns):
         controls, rows, visuals = turns.snapshot()
-        ready = ("chunk grid" in controls and "chunk grid" not in rows) if stage == "controls" else \
-            ("chunk grid" in rows and "chunk grid" not in visuals)
+        ready = ("chunk overlay" in controls and "chunk overlay" not in rows) if stage == "controls" else \
+            ("chunk overlay" in rows and "chunk overlay" not in visuals)
         if acted or not ready:
             return
         acted.append((sorted(controls), sorted(rows), sorted(visuals)))
@@ -155,7 +207,7 @@ def test_overlay_stopped_mid_steps_leaves_no_orphan_controls_or_visual(qtbot, vi
                         timeout=30_000)
     else:
         qtbot.waitUntil(lambda: not pane.steps_running(), timeout=10_000)
-    assert "chunk heat map" in acted[0][2] and "chunk grid" not in acted[0][2]  # stopped where the test meant
+    assert "chunk overlay" not in acted[0][2]  # stopped where the test meant
     assert set(qt_viewer.controls.widgets) == set(viewer.layers) == set(qt_viewer.canvas.layer_to_visual)
     assert [layer.name for layer in viewer.layers if layer.visible] == (["plain"] if stop == "new preview" else ["sharded"])
     assert viewer_window.overlay.settled()
@@ -179,13 +231,9 @@ def test_clicking_the_canvas_selects_the_chunk_under_the_cursor(qtbot, viewer_wi
         with pytest.raises(StopIteration):
             next(gen)
     assert blocker.args[0].index == (step, 3, 5)
-    selected = overlay._layer("selected chunk")
-    assert selected is not None
-    # The outline's four sides run along the chunk's edges (pixel edges, half a pixel out).
-    sides = np.asarray(selected.data)
-    ends = np.concatenate([sides[:, 0], sides[:, 0] + sides[:, 1]])
-    assert selected.visible and len(sides) == 4
-    assert ends.min(axis=0) == pytest.approx([383.5, 639.5]) and ends.max(axis=0) == pytest.approx([511.5, 767.5])
+    selected = overlay._layer("chunk overlay")
+    assert selected is not None and selected.visible
+    assert_outlined(selected, (384, 512), (640, 768))  # the chunk's pixel rows and columns
     # A drag pans: no selection change.
     event.type, event.position = "mouse_press", (step, 10.0, 10.0)
     gen = overlay._on_mouse(viewer, event)
@@ -242,6 +290,7 @@ def test_a_scan_refresh_touches_only_what_changed(qtbot, viewer_window, demo_dir
     viewer_window.inspector.reportChanged.emit()  # a refresh with nothing new
     assert fired == []
     report = viewer_window.inspector.report
-    report.state[0, 0, 0] = MISSING if report.state[0, 0, 0] != MISSING else STORED
-    viewer_window.inspector.reportChanged.emit()  # one chunk's state changed: the heat map's pixels alone
-    assert fired == ["chunk heat map.data"]
+    z = viewer.dims.current_step[0]  # chunks of one plane along z: the plane shown
+    report.state[z, 0, 0] = MISSING if report.state[z, 0, 0] != MISSING else STORED
+    viewer_window.inspector.reportChanged.emit()  # one chunk's state changed: the raster's pixels alone
+    assert fired == ["chunk overlay.data"]

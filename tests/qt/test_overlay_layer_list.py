@@ -31,10 +31,10 @@ def listed(window):
 
 def test_closing_the_inspector_takes_its_layers_out_of_the_layer_list(qtbot, viewer_window, demo_dir):
     viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    assert listed(viewer_window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
-    viewer_window.inspector.select_chunk((1, 0, 0))
-    qtbot.waitUntil(lambda: viewer_window.overlay._layer("selected chunk") is not None, timeout=10_000)
-    assert "selected chunk" in listed(viewer_window)
+    assert listed(viewer_window) == ["chunk overlay", "sharded"]
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+        viewer_window.inspector.select_chunk((1, 0, 0))
+    assert listed(viewer_window) == ["chunk overlay", "sharded"]  # the outline is drawn in the same layer
     viewer_window.set_inspector_visible(False)
     qtbot.waitUntil(lambda: listed(viewer_window) == ["sharded"], timeout=5_000)
     # Hidden, not removed (the Mesa crash fix stays), and the image is still shown.
@@ -42,13 +42,15 @@ def test_closing_the_inspector_takes_its_layers_out_of_the_layer_list(qtbot, vie
     assert viewer.layers["sharded"].visible
     # Opened again on the same array: the same layers come back, listed.
     inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    qtbot.waitUntil(lambda: "chunk heat map" in listed(viewer_window), timeout=10_000)
-    assert listed(viewer_window)[-1] == "sharded" and "chunk grid" in listed(viewer_window)
+    qtbot.waitUntil(lambda: "chunk overlay" in listed(viewer_window), timeout=10_000)
+    assert listed(viewer_window) == ["chunk overlay", "sharded"]
 
 
-def test_a_grid_turned_off_leaves_the_list_and_comes_back(qtbot, viewer_window, demo_dir):
+def test_the_overlay_turned_off_leaves_the_list_and_comes_back(qtbot, viewer_window, demo_dir):
     inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     viewer_window.inspector.grid_check.setChecked(False)
-    assert listed(viewer_window) == ["chunk heat map", "sharded"]
+    assert listed(viewer_window) == ["chunk overlay", "sharded"]  # the heat map still shows
+    viewer_window.inspector.heat_check.setChecked(False)
+    assert listed(viewer_window) == ["sharded"]
     viewer_window.inspector.grid_check.setChecked(True)
-    assert listed(viewer_window) == ["shard grid", "chunk grid", "chunk heat map", "sharded"]
+    assert listed(viewer_window) == ["chunk overlay", "sharded"]
