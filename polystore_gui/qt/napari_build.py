@@ -17,6 +17,10 @@ the start-up's longest stall. Here it is cut into four turns:
    argument) and told not to bind the shortcuts again.
 
 Anything that fails on the way falls back to napari's plain ``QtViewer(model)``.
+
+:func:`compose_gl_apart` gives the pane that will hold the canvas a native window of its
+own, from its construction: the canvas's OpenGL composition then stays in that window
+instead of turning the whole main window into an OpenGL-composed one mid-session.
 """
 
 from __future__ import annotations
@@ -27,6 +31,29 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _shortcuts_bound = False  # the settings' shortcuts bound in this process by bind_shortcuts
+
+
+def compose_gl_apart(pane: Any) -> None:
+    """Give ``pane`` (not yet shown) a native window of its own, its ancestors and siblings
+    left without one, so that the OpenGL canvas later built inside it is composed there.
+
+    A ``QOpenGLWidget`` parented into a window whose surface is raster makes Qt recreate the
+    nearest native window as an OpenGL one ("Recreating QWidgetWindow ... to support
+    QSurface::OpenGLSurface" in qt.widgets.painting's log): for the main window, a new X
+    window, all of it repainted and its first composition through (software) OpenGL, one
+    118-168 ms turn at start-up; and from then on every repaint anywhere in the window (a
+    tree row, a progress bar, the filter) composed through OpenGL too. With the pane native,
+    only the pane's window is recreated and composed through OpenGL; the main window stays
+    the raster window it was shown as.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication
+
+    # Without these, Qt makes the pane's ancestors and their siblings native too (the tree,
+    # the splitters: a flush and an X window each, and flicker on resize).
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_DontCreateNativeWidgetSiblings)
+    pane.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+    pane.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
 
 
 def bind_shortcuts() -> None:

@@ -89,6 +89,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("viewerPane")
+        napari_build.compose_gl_apart(self)  # the canvas's GL composition stays in the pane
         self._workers = workers
         self.viewer: Any = None  # napari.components.ViewerModel, once its Qt side is built
         self.qt_viewer: Any = None

@@ -1,0 +1,52 @@
+"""napari's OpenGL canvas is composed inside the viewer pane's own native window (issue 19).
+
+A ``QOpenGLWidget`` added to a window whose surface is raster makes Qt recreate that
+window's native window as an OpenGL one, repaint all of it and compose every later repaint
+of every widget through OpenGL. With the canvas built ahead at start-up, that recreation
+and its first composition were the start-up's longest stall (one 118-168 ms turn between
+the build's turns), and every repaint of the tree, a progress bar or the filter went
+through software GL afterwards. The viewer pane now has a native window of its own: the
+canvas recreates and composes that one alone, and the main window stays as it was shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtGui import QSurface
+from qtpy.QtWidgets import QWidget
+
+from .test_viewer_start import pytestmark  # noqa: F401  (needs GL)
+
+
+def _native(widget: QWidget) -> bool:
+    return widget.windowHandle() is not None
+
+
+def test_building_the_viewer_keeps_the_main_window_as_it_was_shown(qtbot, make_window, demo_dir, tmp_path):
+    window = make_window([demo_dir], show=True)
+    window.resize(1200, 800)
+    shown_as = int(window.winId())  # the X window the user sees
+    pane = window.preview.viewer
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.start()
+    path = tmp_path / "plane.npy"
+    np.save(path, np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+    with qtbot.waitSignal(window.preview.previewShown, timeout=30_000):
+        window.preview.request("disk", str(path))
+    qtbot.waitUntil(lambda: pane.qt_viewer.canvas.native.isVisible(), timeout=10_000)
+    qtbot.waitExposed(pane)
+
+    # The same native window, still composed without OpenGL: nothing outside the pane is
+    # repainted or composed through GL because the canvas came.
+    assert int(window.winId()) == shown_as
+    assert window.windowHandle().surfaceType() == QSurface.SurfaceType.RasterSurface
+    # The pane composes the canvas in a native window of its own...
+    assert _native(pane)
+    assert pane.windowHandle().surfaceType() == QSurface.SurfaceType.OpenGLSurface
+    # ...and no other widget of the window got one (native siblings flicker and cost a flush each).
+    others = [w.objectName() or type(w).__name__ for w in window.findChildren(QWidget)
+              if _native(w) and w is not pane and not pane.isAncestorOf(w) and not w.isWindow()]
+    assert others == []
+    # The canvas draws the preview.
+    frame = pane.qt_viewer.canvas.native.grabFramebuffer()
+    assert not frame.isNull() and frame.width() > 0
