@@ -220,8 +220,12 @@ def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int 
 
 
 def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[Any, ...], engine: Engine,
-         progress: Progress | None, cancelled: Callable[[], bool] | None) -> dict[int, Partial]:
-    unit = task_shape(target.shape, target.read_chunks, 8)  # sized by the 8-byte working copies (float64, intp)
+         progress: Progress | None, cancelled: Callable[[], bool] | None, itemsize: int = 8) -> dict[int, Partial]:
+    """Run ``task`` over the whole array in tasks of whole chunks sized by ``itemsize``: the
+    bytes an element takes in the task's working copies (8 for numpy's float64 or intp
+    copies; the compiled loops make none, so their tasks read 4x as many uint16 chunks at
+    once: a fourth of dask's per-task work, 0.15-0.25 s of CPU on 1 GiB of 2 MiB chunks)."""
+    unit = task_shape(target.shape, target.read_chunks, itemsize)
     regions = list(chunk_regions(target.shape, unit))
     leaves = {(name, i): (task, target.reader, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
     weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}
@@ -342,7 +346,7 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
     if compiled:
         compiled = warm_counts(dtype) if one_pass else warm_float_moments(dtype)
     first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
-                 cancelled)
+                 cancelled, dtype.itemsize if compiled else 8)
     plans: dict[int, SecondPass] = {}
     if not one_pass:
         # float bins in a compiled loop for large arrays (numba loaded, the loop compiled or
@@ -350,7 +354,9 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
         compiled_bins = math.prod(target.shape) >= COMPILED_FROM and warm_float_bins(dtype)
         plans = {c: plan for c, p in first.items() if (plan := _plan(p, dtype, bins, compiled_bins)) is not None}
         if plans:
-            second = _run(target, "stats-pass2", chunk_second_pass, (plans,), engine, step("pass 2 of 2"), cancelled)
+            in_place = all(plan.compiled for plan in plans.values())  # float bins counted without copies
+            second = _run(target, "stats-pass2", chunk_second_pass, (plans,), engine, step("pass 2 of 2"), cancelled,
+                          dtype.itemsize if in_place else 8)
             for c, extra in second.items():
                 first[c] = replace(first[c], offset=extra.offset, values=extra.values, fine=extra.fine,
                                    coarse=extra.coarse)
