@@ -26,6 +26,7 @@ instead of turning the whole main window into an OpenGL-composed one mid-session
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def make_qt_viewer(model: Any, canvas: Any = None) -> Any:
         viewer = PiecewiseQtViewer(model, canvas_class=given_canvas)
     except Exception as exc:  # a napari whose constructor differs: its own way, in one turn
         log.warning("napari's viewer could not be built in pieces (%s): built in one go", exc)
-        canvas.native.deleteLater()
+        discard_canvas(canvas)
         return QtViewer(model)
     # The canvas's key-map handler (the one that receives key presses) and its fonts are the
     # viewer's: QtViewer points its handler at the active layer.
@@ -149,3 +150,75 @@ def make_qt_viewer(model: Any, canvas: Any = None) -> Any:
     viewer._font_manager = canvas._font_info.font_manager
     viewer._on_active_change()
     return viewer
+
+
+def discard_canvas(canvas: Any) -> None:
+    """Drop a canvas made by :func:`make_canvas` that no viewer took (the fallback above, a
+    pane closed halfway): its subscriptions to the viewer model's events (its own, its
+    camera's, its overlays' visuals') disconnected now, then its widget deleted.
+
+    napari disconnects a canvas only when its widget is destroyed (a later turn: the model's
+    events still reached the discarded canvas, beside the new viewer's, until then), and
+    even then not from the dims, the grid, the zoom box nor its camera's: those stayed
+    connected until garbage collection, and a model event ran the discarded canvas's
+    handlers (its scene graph laid out, its camera moved) for nothing.
+    """
+    from napari.utils.events import disconnect_events
+
+    owners = {id(canvas), id(getattr(canvas, "camera", None))}
+    for visuals in getattr(canvas, "_viewer_overlay_to_visual", {}).values():
+        owners.update(id(v) for v in (visuals if isinstance(visuals, list) else [visuals]))
+    for emitter, target, callback in model_subscriptions(canvas.viewer):
+        if id(target) in owners:
+            emitter.disconnect(callback)
+    scene = getattr(canvas, "_scene_canvas", None)
+    if scene is not None:  # the vispy canvas's own events (keys, mouse, draw) into the canvas
+        disconnect_events(scene.events, canvas)
+    canvas.native.deleteLater()
+
+
+def model_subscriptions(model: Any) -> list[tuple[Any, Any, Any]]:
+    """(emitter, the object called, what to disconnect) for every bound method subscribed to
+    an event of ``model`` (a ViewerModel) or of its parts (dims, camera, cursor, layers, the
+    canvas's grid and overlays, …): napari's own emitters and psygnal's signals (the overlays')."""
+    from napari.utils.events import EmitterGroup
+    from psygnal import SignalGroup
+
+    found: list[tuple[Any, Any, Any]] = []
+    seen: set[int] = set()
+    todo = [model]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        events = getattr(obj, "events", None)
+        if isinstance(events, EmitterGroup):
+            for emitter in (events, *events.emitters.values()):
+                for callback in emitter.callbacks:
+                    if isinstance(callback, tuple) and isinstance(callback[0], weakref.ref):
+                        found.append((emitter, callback[0](), callback))  # disconnect takes the tuple back
+        elif isinstance(events, SignalGroup):
+            for signal in [events.all, *(events[name] for name in events)]:
+                for slot in list(getattr(signal, "_slots", ())):
+                    method = slot.dereference()
+                    if getattr(method, "__self__", None) is not None:
+                        found.append((signal, method.__self__, method))
+        elif not isinstance(obj, (dict, list, tuple)):
+            continue
+        children: list[Any] = []
+        fields = getattr(type(obj), "model_fields", None)
+        if isinstance(fields, dict):
+            children.extend(getattr(obj, name, None) for name in fields)
+        if isinstance(obj, dict) or hasattr(obj, "values") and callable(obj.values):
+            try:
+                children.extend(obj.values())
+            except TypeError:
+                pass
+        elif isinstance(obj, (list, tuple)) or hasattr(obj, "__iter__") and hasattr(obj, "__len__"):
+            try:
+                children.extend(list(obj))
+            except TypeError:
+                pass
+        todo.extend(c for c in children if c is not None and not isinstance(c, (str, bytes, int, float)))
+    return found

@@ -253,7 +253,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         canvas, self._canvas = self._canvas, None
         if self._state is not ViewerState.BUILDING:
             if canvas is not None:
-                canvas.native.deleteLater()
+                napari_build.discard_canvas(canvas)  # its model subscriptions too, not only its widget
             return
         try:
             self.qt_viewer = napari_build.make_qt_viewer(self._model, canvas)

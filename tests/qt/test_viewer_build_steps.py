@@ -107,3 +107,52 @@ def test_the_shortcuts_are_bound_ahead_for_real(qtbot, pane, monkeypatch):
         warnings.simplefilter("error")
         napari_build.bind_shortcuts()
     assert napari_build._shortcuts_bound
+
+
+def _called(emitter):
+    """The objects whose bound methods ``emitter`` (napari's, or a psygnal signal) calls."""
+    slots = getattr(emitter, "_slots", None)
+    if slots is not None:  # psygnal
+        return [getattr(s.dereference(), "__self__", None) for s in slots]
+    return [cb[0]() for cb in emitter.callbacks if isinstance(cb, tuple)]
+
+
+def test_a_canvas_the_fallback_discards_gets_no_more_of_the_models_events(qtbot, pane, monkeypatch):
+    """Issue 15 (last session's final read): when napari's QtViewer refuses the canvas made
+    ahead, the fallback builds its own; the discarded canvas (and its camera) kept their
+    subscriptions to the viewer model (napari drops some when the widget is destroyed, never
+    the camera's, the dims', the grid's nor the zoom box's), so every zoom moved it too."""
+    import napari.qt
+
+    made = []
+    real_make = napari_build.make_canvas
+    monkeypatch.setattr(napari_build, "make_canvas",
+                        lambda model, parent: made.append(real_make(model, parent)) or made[-1])
+
+    class RefusesCanvas(napari.qt.QtViewer):  # a napari whose constructor takes no canvas_class
+        def __init__(self, *args, **kwargs):
+            if "canvas_class" in kwargs:
+                raise TypeError("__init__() got an unexpected keyword argument 'canvas_class'")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(napari.qt, "QtViewer", RefusesCanvas)
+    with qtbot.waitSignal(pane.ready, timeout=120_000):
+        pane.build()
+    (discarded,) = made
+    model = pane.viewer
+    assert pane.qt_viewer.canvas is not discarded  # napari's own, made by the fallback
+    camera = model.scene.camera
+    parts = {id(discarded), id(discarded.camera)}
+    for emitter in (model.events.theme, model.dims.events.ndisplay, camera.events.zoom, camera.events.center,
+                    camera.events.angles, model.canvas.grid.events.enabled, model.layers.events.removed,
+                    model.cursor.events.style, model.canvas.events.size,
+                    model.canvas.overlays._zoom_box.events.zoom_area):
+        assert not parts & {id(o) for o in _called(emitter)}, emitter
+    # And so nothing of it runs when the model changes.
+    ran = []
+    monkeypatch.setattr(discarded.camera, "_on_zoom_change", lambda *a: ran.append("zoom"))
+    monkeypatch.setattr(discarded, "_on_bgcolor_change", lambda *a: ran.append("theme"))
+    camera.zoom = camera.zoom * 1.5
+    model.events.theme(value=model.theme)
+    assert ran == []
+    assert pane.qt_viewer.canvas.camera.zoom == camera.zoom  # the viewer's own canvas follows
