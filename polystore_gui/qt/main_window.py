@@ -110,6 +110,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self._build_actions()
         self.statusBar().showMessage("Discovering backends…")
         self._restore_layout()
+        self._watch_settings_writes()
 
     @property
     def inspector(self) -> Any:

@@ -10,17 +10,24 @@ Here ``write`` keeps the value in memory and hands the file write to one writer 
 which writes in the order asked (the last value of a key wins). ``read`` gives a value not
 yet written from memory, so the process reads back what it wrote at once. ``flush`` waits
 for the writes (before quitting, and in tests before settings are inspected or reset).
+
+A write that fails (a read-only settings file or folder, a full disk) keeps its value in
+memory for the rest of the session, and the user is told once (:func:`notifier`'s
+``failed``, which the window shows in its status bar, naming the file and the OS error):
+otherwise the setting would silently revert at the next start.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
+import tempfile
 import threading
 from typing import Any
 
-from qtpy.QtCore import QCoreApplication, QSettings
+from qtpy.QtCore import QCoreApplication, QObject, QSettings, Signal
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,26 @@ _names: tuple[Any, str, str] = (None, "", "")  # (format, organisation, name) wh
 _idle = threading.Condition(_lock)
 _requests: queue.SimpleQueue[str] = queue.SimpleQueue()
 _writer: threading.Thread | None = None
+_unwritten: dict[str, Any] = {}  # key -> value whose write failed: kept for this session
+_told = False  # the user was told that settings cannot be saved (once a session)
+
+
+class _Notifier(QObject):
+    """Carries a failed write's message from the writer thread to the GUI thread (queued)."""
+
+    failed = Signal(str)  # "Settings not saved to FILE: REASON …"
+
+
+_notifier: _Notifier | None = None
+
+
+def notifier() -> _Notifier:
+    """The object whose ``failed(message)`` says, once a session, that the settings file
+    cannot be written. Made on the GUI thread (the window connects to it first)."""
+    global _notifier
+    if _notifier is None:
+        _notifier = _Notifier()
+    return _notifier
 
 
 def write(key: str, value: Any) -> None:
@@ -53,6 +80,8 @@ def read(key: str, default: Any = None) -> Any:
     with _lock:
         if key in _pending:
             return _pending[key]
+        if key in _unwritten:
+            return _unwritten[key]
     return QSettings().value(key, default)
 
 
@@ -71,15 +100,57 @@ def flush(timeout_s: float = 5.0) -> bool:
         return _idle.wait_for(lambda: not _pending, timeout_s)
 
 
+class SettingsNotWritten(OSError):
+    """The settings file could not be written: ``filename`` and the reason (the OS error's)."""
+
+
 def _write_one(key: str, value: Any, names: tuple[Any, str, str]) -> None:
     """Write one value to the settings file and flush it (in the writer thread): the file
-    ``QSettings()`` names on the GUI thread."""
+    ``QSettings()`` names on the GUI thread. Raises SettingsNotWritten when it failed."""
     settings_format, organisation, application = names
     settings = QSettings(settings_format, QSettings.Scope.UserScope, organisation, application)
     settings.setValue(key, value)
     settings.sync()
     if settings.status() != QSettings.Status.NoError:
-        log.warning("the settings file could not be written (%s): %s is not kept", settings.status(), key)
+        name = settings.fileName()
+        raise SettingsNotWritten(0, _why_not_writable(name) or f"QSettings status {settings.status().name}", name)
+
+
+def _why_not_writable(name: str) -> str | None:
+    """The OS error that keeps the settings file ``name`` from being written (QSettings says
+    only "access error"): its folder made, a file made in it (QSettings writes a temporary
+    file and renames it), the file itself opened for writing (nothing written); None if all work."""
+    folder = os.path.dirname(name) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".settings-probe-")
+        os.close(handle)
+        os.unlink(probe)
+        if os.path.exists(name):
+            with open(name, "r+b"):
+                pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _failed(key: str, value: Any, exc: Exception) -> None:
+    """A write that failed (in the writer thread): its value kept in memory, the user told once."""
+    global _told
+    with _lock:
+        _unwritten[key] = value
+        tell = not _told and _notifier is not None
+        _told = _told or tell
+    if isinstance(exc, SettingsNotWritten):
+        where, why = exc.filename, exc.strerror
+    else:
+        where, why = "the settings file", str(exc) or type(exc).__name__
+    log.warning("the setting %s could not be written to %s (%s): kept for this session only", key, where, why)
+    if tell and _notifier is not None:
+        try:
+            _notifier.failed.emit(f"Settings not saved to {where}: {why}. Your changes last until you quit.")
+        except RuntimeError:  # the notifier's window is gone (quitting): the log says it
+            pass
 
 
 def _run() -> None:
@@ -91,8 +162,11 @@ def _run() -> None:
             value, names = _pending[key], _names
         try:
             _write_one(key, value, names)
-        except Exception:  # a settings write is never worth a crash (nor a wait at quit)
-            log.exception("the setting %s could not be written", key)
+        except Exception as exc:  # a settings write is never worth a crash (nor a wait at quit)
+            _failed(key, value, exc)
+        else:
+            with _lock:
+                _unwritten.pop(key, None)
         with _idle:
             if _pending.get(key) is value:  # not asked for again meanwhile (else that request follows)
                 del _pending[key]
@@ -101,4 +175,4 @@ def _run() -> None:
 
 atexit.register(flush)
 
-__all__ = ["flush", "read", "read_bool", "write"]
+__all__ = ["flush", "notifier", "read", "read_bool", "write"]

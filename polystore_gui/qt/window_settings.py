@@ -113,6 +113,14 @@ class SettingsMixin:
             self.viewer_link.states.clear()
             self.viewer_link.poll()
 
+    def _watch_settings_writes(self) -> None:
+        """Say in the status bar, once a session, that the settings file cannot be written
+        (``settings_writes``: the values stay in memory until quitting)."""
+        settings_writes.notifier().failed.connect(self._on_settings_not_saved)
+
+    def _on_settings_not_saved(self, message: str) -> None:
+        self.statusBar().showMessage(message, 60_000)
+
     def _save_layout(self) -> None:
         """Window geometry and the splitter's sizes, for the next start (QSettings)."""
         settings_writes.write("window/geometry", self.saveGeometry())

@@ -152,3 +152,40 @@ def test_a_write_lands_in_the_file_the_window_reads(tmp_path):
         QSettings.setDefaultFormat(before)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                           os.environ.get("XDG_CONFIG_HOME", os.path.expanduser("~/.config")))
+
+
+@pytest.fixture
+def unwritable_settings(tmp_path):
+    """QSettings' user folder is a regular file: no settings file can be written under it,
+    whoever runs the tests (root too, whom a read-only file would not stop)."""
+    import os
+
+    settings_writes.flush()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    scope = QSettings.Scope.UserScope
+    QSettings.setPath(QSettings.defaultFormat(), scope, str(blocker))
+    yield blocker
+    assert settings_writes.flush()
+    QSettings.setPath(QSettings.defaultFormat(), scope,
+                      os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"))
+
+
+def test_a_setting_that_cannot_be_saved_is_said_once_and_kept_for_the_session(
+        qtbot, make_window, tmp_path, unwritable_settings):
+    from qtpy.QtCore import QCoreApplication
+
+    window = make_window([tmp_path])
+    said: list[str] = []
+    settings_writes.notifier().failed.connect(said.append)
+    window.set_size_limit(3 << 30)
+    qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+    shown = window.statusBar().currentMessage()
+    assert shown == said[0]
+    assert str(unwritable_settings) in shown and "Not a directory" in shown, shown
+    assert window.settings_size_limit() == 3 << 30  # kept in memory: not back to the file's value
+    window.set_transfer_chunks((1, 256, 256))  # fails too: said once is enough
+    assert settings_writes.flush()
+    QCoreApplication.processEvents()
+    assert said == [shown]
+    assert window.transfer_chunks() == (1, 256, 256)
