@@ -37,7 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..model.chunk_layout import ChunkLayout, read_layout, resolve_array
+from ..model.chunk_layout import ChunkLayout, prepare, read_layout, resolve_array
 from ..model.chunk_report import heat_range
 from ..model.chunks import STORED, ChunkDetail, ChunkReport, scan
 from ..model.entries import human_size
@@ -92,6 +92,9 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self._flush)
         self._build_ui()
+        # The first inspection's imports (zarr, the backend adapters), paid while the user
+        # picks an array rather than before its first results show.
+        workers.start(prepare, on_error=lambda exc: log.info("chunk inspector's imports ahead failed: %s", exc))
 
     # -- construction ----------------------------------------------------------------------
 

@@ -185,3 +185,21 @@ def test_scan_batches_paint_later_not_inside_the_batch(qtbot, inspector, tmp_pat
     assert len(inside) >= 3 and all(n == 0 for n in inside), f"paints inside batches and refreshes: {inside}"
     qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)
     assert int((inspector.report.state == STORED).sum()) == 200 * 16
+
+
+def test_the_inspector_imports_ahead_in_a_worker(qtbot, monkeypatch):
+    """Built, the inspector runs the first inspection's imports (model.chunk_layout.prepare)
+    in a worker, never on the GUI thread: its first results then come without them."""
+    import threading
+
+    from polystore_gui.qt import chunk_inspector
+    from polystore_gui.qt.workers import WorkerPool
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(chunk_inspector, "prepare", lambda: threads.append(threading.current_thread()))
+    workers = WorkerPool()
+    widget = chunk_inspector.ChunkInspector(workers)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
+    assert threads == [threads[0]] and threads[0] is not threading.main_thread()
+    workers.wait(10_000)
