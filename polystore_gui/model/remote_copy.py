@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .direct_write import DIRECT_FROM, DirectMismatch, direct_possible, write_direct_checked
 from .remote_address import RemoteURL, parse_url
 from .remote_errors import RemoteError
 from .remote_nodes import read_node_async
@@ -217,6 +218,7 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
     # (its stat calls, from several threads at once, cost a 1 GiB copy a second).
     for folder in sorted({relative.rpartition("/")[0] for relative in expected} - {""}):
         os.makedirs(os.path.join(staging, *folder.split("/")), exist_ok=True)
+    direct = direct_possible(staging)  # large objects past the page cache (model.direct_write)
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(relative: str, facts: ObjectFacts | None) -> None:
@@ -234,7 +236,7 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
         # event loop goes on fetching meanwhile. A write once begun is waited for even when
         # the copy fails meanwhile: the staging folder is removed only after the last write.
         await _finish_even_if_cancelled(asyncio.to_thread(
-            _store_checked, url, relative, data, facts, os.path.join(staging, *relative.split("/"))))
+            _store_checked, url, relative, data, facts, os.path.join(staging, *relative.split("/")), direct))
         report.objects += 1
         report.nbytes += len(data)
         done += len(data)
@@ -273,7 +275,7 @@ async def _finish_even_if_cancelled(work: Coroutine[Any, Any, None]) -> None:
 
 
 def _store_checked(url: RemoteURL, relative: str, data: bytes | memoryview, facts: ObjectFacts | None,
-                   path: str) -> None:
+                   path: str, direct: bool = False) -> None:
     """Check ``data`` against the listing, write it to the new file ``path`` and check
     what landed there.
 
@@ -281,12 +283,21 @@ def _store_checked(url: RemoteURL, relative: str, data: bytes | memoryview, fact
     server's; the file, read back through the descriptor it was written with, is byte for
     byte those bytes (as local copies check theirs: ``transfers.local_copy``)."""
     _check_facts(url, relative, data, facts)
-    _write_checked(path, data)
+    _write_checked(path, data, direct)
 
 
-def _write_checked(path: str, data: bytes | memoryview) -> None:
+def _write_checked(path: str, data: bytes | memoryview, direct: bool = False) -> None:
     """Write ``data`` to the new file ``path``; raise CopyError unless reading it back
-    gives exactly ``data`` (one open, one pread: no second open and no Python file object)."""
+    gives exactly ``data`` (one open, one pread: no second open and no Python file object).
+    ``direct``: an object of ``DIRECT_FROM`` bytes or more goes past the page cache and is
+    read back from the disk (:func:`model.direct_write.write_direct_checked`) where the
+    system takes it."""
+    if direct and len(data) >= DIRECT_FROM:
+        try:
+            if write_direct_checked(path, memoryview(data).cast("B")):
+                return
+        except DirectMismatch:
+            raise CopyError(f"{path}: the bytes written differ from the bytes received") from None
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, 0o666)
