@@ -91,6 +91,7 @@ STEP_TIMEOUT_S = 240.0
 CASES = ("session", "napari")
 PROFILE_ENV = "BENCH_SESSION_PROFILE"  # step:path, cProfile of the GUI thread in that step
 STACKS_ENV = "BENCH_SESSION_STACKS"  # a path: the GUI thread's stacks during its gaps (_gap_stacks)
+TURNS_ENV = "BENCH_SESSION_TURNS"  # a path: cProfile of the GUI thread's long turns (_gap_profile)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -369,13 +370,25 @@ def _gap_sampler(hb: C.Heartbeat) -> Any:
     return sampler
 
 
+def _gap_profiler(hb: C.Heartbeat) -> Any:
+    """With ``BENCH_SESSION_TURNS=path``: what the GUI thread computed in each long turn
+    (``_gap_profile.GapProfile``), written to ``path`` at the end; else None."""
+    if not os.environ.get(TURNS_ENV):
+        return None
+    from _gap_profile import GapProfile
+
+    profiler = GapProfile(hb)
+    profiler.start()
+    return profiler
+
+
+def _step_label(rec: Recorder) -> Callable[[float], str]:
+    return lambda moment: next((s["step"] for s in rec.steps if s["start"] <= moment <= s["end"]), "-")
+
+
 def _write_gap_stacks(sampler: Any, rec: Recorder, t0: float) -> None:
     sampler.stop()
-
-    def label(moment: float) -> str:
-        return next((s["step"] for s in rec.steps if s["start"] <= moment <= s["end"]), "-")
-
-    Path(os.environ[STACKS_ENV]).write_text(json.dumps(sampler.report(t0, label), indent=1))
+    Path(os.environ[STACKS_ENV]).write_text(json.dumps(sampler.report(t0, _step_label(rec)), indent=1))
 
 
 def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozenset[str] = frozenset(STEPS)) -> dict[str, Any]:
@@ -561,6 +574,7 @@ def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozens
 
     stacks = _gap_sampler(hb)
     rec.run("start", start)
+    turns = _gap_profiler(hb)  # after start (its turns are napari_build's)
     session_start = probe.frame_done or probe.first_paint or time.monotonic()
     for name, fn in (("expand-demo", expand_demo), ("expand-100k", expand_big), ("filter", type_filter)):
         if name in selected:
@@ -576,6 +590,9 @@ def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozens
     hb.stop()
     if stacks is not None:
         _write_gap_stacks(stacks, rec, t0)
+    if turns is not None:
+        turns.stop()
+        Path(os.environ[TURNS_ENV]).write_text(json.dumps(turns.report(t0, _step_label(rec)), indent=1))
     if "shut" not in marks:
         window.shutdown()
     window.close()
