@@ -70,6 +70,7 @@ class LayerShowMixin:
     _showing_histogram: bool
     _staging: int  # bumped to abandon the steps of a show_layers on its way
     _steps_left: tuple[int, int]  # (token, steps still to run) of the last run
+    _canvas_unsettled: bool  # a removal's canvas clean-up held back (see _settle_canvas)
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
@@ -195,25 +196,61 @@ class LayerShowMixin:
         return token
 
     def _removal_steps(self) -> list[Callable[[], object]]:
-        """The shown layers hidden now, and the step that removes them all.
+        """The shown layers hidden now, and the three steps that remove them (issue 19:
+        napari's ``clear`` of a preview's layers was 50-75 ms of GUI time in one turn):
+        their layer controls first (:meth:`_drop_old_controls`); then the list cleared, its
+        canvas's clean-up held back (:meth:`_remove_all`); then that clean-up, a full
+        garbage collection and a GL finish (:meth:`_settle_canvas`).
 
-        All in one turn, as one batch (one garbage collection): removed one a turn, a row
-        of napari's layer list painted between two removals raised in its delegate, and
-        removing layers while an image stays has crashed Mesa (see ``ChunkOverlay._discard``).
+        The list is cleared in one turn, as one batch: removed one a turn, a row of napari's
+        layer list painted between two removals raised in its delegate, and removing layers
+        while an image stays has crashed Mesa (see ``ChunkOverlay._discard``).
         """
         layers = list(self.viewer.layers) if self.viewer is not None else []
         for layer in layers:
             layer.visible = False
-        return [self._remove_all]
+        return [self._drop_old_controls, self._remove_all, self._settle_canvas]
+
+    def _drop_old_controls(self) -> None:
+        """The listed layers' controls taken down before the layers go (their removal
+        then skips them): the selection emptied first, so that napari's container shows
+        its empty panel and never looks for a removed layer's controls."""
+        if not len(self.viewer.layers):
+            return
+        self.viewer.layers.selection.clear()
+        controls = self.qt_viewer.controls
+        for layer in list(self.viewer.layers):
+            if layer in controls.widgets:
+                controls._remove(_Inserted(layer))
 
     def _remove_all(self) -> None:
-        self._build_visuals()  # of layers a newer preview stopped halfway
+        """Clear napari's list in one batch, without the canvas's clean-up at its end
+        (napari's ``gc.collect()`` and GL finish: :meth:`_settle_canvas`, the next turn),
+        and without taking down controls again (:meth:`_drop_old_controls` did)."""
+        self._build_visuals()  # of layers a newer preview stopped halfway (a held-back clean-up first)
         if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
-            self.viewer.layers.clear()
+            events = self.viewer.layers.events
+            canvas = self.qt_viewer.canvas
+            controls = self.qt_viewer.controls
+            if any(layer in controls.widgets for layer in self.viewer.layers):
+                self._drop_old_controls()  # a newer preview came between the steps
+            self._canvas_unsettled = True
+            with events.end_batch.blocker(canvas._resume_scene_graph_update), events.removed.blocker(controls._remove):
+                self.viewer.layers.clear()
         elif self.viewer.dims.ndim != 2:  # shaped for a first layer that a newer preview kept out
             self.viewer.dims.ndim = 2  # what napari does when its list empties
             self.viewer.dims.reset()
         self._drop_orphan_controls()
+
+    def _settle_canvas(self) -> None:
+        """What napari's canvas does at the end of a batch removal, when :meth:`_remove_all`
+        held it back: a full garbage collection (the removed visuals' GL objects freed), a
+        GL finish, the scene graph updated. Nothing when nothing is held back."""
+        if not self._canvas_unsettled:
+            return
+        self._canvas_unsettled = False
+        if self.qt_viewer is not None:
+            self.qt_viewer.canvas._resume_scene_graph_update()
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:
@@ -317,6 +354,7 @@ class LayerShowMixin:
         a visual for every layer it is told is removed."""
         if self.qt_viewer is None or self.viewer is None:
             return
+        self._settle_canvas()  # a removal's clean-up still held back comes first
         canvas = self.qt_viewer.canvas
         for layer in list(self.viewer.layers):
             if layer not in canvas.layer_to_visual:

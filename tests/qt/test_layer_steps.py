@@ -294,3 +294,59 @@ def test_the_contrast_search_poll_stops_when_the_layers_show_ended_without_follo
     assert not pane.steps_running()
     pane._take_contrast_later(weakref.ref(layer), done)
     assert polled_again == []
+
+
+def test_the_old_layers_go_in_three_turns_controls_list_then_the_canvas_clean_up(qtbot, panel, demo_dir, monkeypatch):
+    """napari's ``clear`` of a preview's layers takes down their controls, removes them and
+    ends with a full garbage collection and a GL finish, all in one turn (50-75 ms for
+    a two-channel preview). Here: the controls in a turn of their own, then the list in
+    one batch, then the canvas's clean-up; the next preview is shown as before, and no
+    control or visual of the old one is left."""
+    import gc
+
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    viewer, qt_viewer = panel.viewer.viewer, panel.viewer.qt_viewer
+    log = TurnLog(viewer)
+    qt_viewer.controls.widgetRemoved.connect(lambda _i: log._note("controls", ""))
+    with_controls = []
+    viewer.layers.events.removed.connect(lambda e: with_controls.append(e.value in qt_viewer.controls.widgets))
+    real = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: log._note("gc", "") or real(*a))
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
+    turns = {what: {turn for w, _name, turn in log.changes if w == what} for what in ("controls", "-", "gc", "+")}
+    assert [name for what, name, _turn in log.changes if what == "-"] == ["labels: nuclei", "membrane", "nuclei"]
+    assert with_controls == [False, False, False]  # taken down before
+    assert len(turns["-"]) == 1  # the list cleared in one batch...
+    assert max(turns["controls"]) < min(turns["-"])  # ...after a turn taking down the controls
+    assert len(turns["gc"]) == 1 and min(turns["gc"]) > max(turns["-"])  # the clean-up after it, once
+    assert max(turns["gc"]) < min(turns["+"])  # and all before the new layer
+    assert [layer.name for layer in viewer.layers] == ["plain"] and viewer.layers[0].visible
+    assert set(qt_viewer.controls.widgets) == set(viewer.layers) == set(qt_viewer.canvas.layer_to_visual)
+    assert qt_viewer.controls.currentWidget() is qt_viewer.controls.widgets[viewer.layers[0]]
+
+
+def test_steps_stopped_between_the_removal_and_the_clean_up_settle_the_canvas(qtbot, panel, demo_dir):
+    """The canvas's clean-up held back by a removal is never lost: the show's steps stopped
+    right after its old layers are gone (before the clean-up's turn) run it, and the next
+    preview's layer is drawn."""
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    pane = panel.viewer
+    viewer, canvas = pane.viewer, pane.qt_viewer.canvas
+    stopped = []
+
+    def on_removed(_event):
+        if not stopped and not len(viewer.layers):
+            stopped.append(canvas._pause_scene_graph)
+            token = pane._staging
+            QTimer.singleShot(0, lambda: pane.stop_steps(token))  # before the clean-up's turn: it never runs
+
+    viewer.layers.events.removed.connect(on_removed)
+    panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
+    qtbot.waitUntil(lambda: bool(stopped) and not pane.steps_running(), timeout=30_000)
+    viewer.layers.events.removed.disconnect(on_removed)
+    assert stopped == [True]  # the clean-up was held back when the steps stopped...
+    assert not canvas._pause_scene_graph  # ...and ran all the same
+    show(qtbot, panel, "disk", demo_dir / "images" / "z_stack.tif")
+    assert [layer.name for layer in viewer.layers] == ["z_stack.tif"]
+    layer = viewer.layers[0]
+    assert layer.visible and canvas.layer_to_visual[layer].node.parent is canvas.view.scene
