@@ -1,0 +1,69 @@
+"""The requests of a sharded sparse array's first frame, on both servers (issue 17).
+
+The benchmark's case, small: the middle plane (3 of 8, the one shown) was never written,
+plane 4 was. Opening the preview and reading plane 4 needs the array's ``zarr.json``, the
+shard indexes of the shown plane's contrast sample (they answer 404: the plane holds
+nothing) and plane 4's shards, read whole. The contrast search of other planes waits until
+the window has drawn the first frame: it used to send 24 more requests (6 planes x 4
+shard indexes) beside the plane's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import zarr
+
+from polystore_gui.model.backends import adapter_for
+from tests.remote_servers import upload_folder
+
+SHARDS = 4  # a plane is 2 x 2 shards of (1, 128, 128), each 2 x 2 chunks of (1, 64, 64)
+NEEDED = 1 + SHARDS + SHARDS  # zarr.json, the shown plane's shard indexes, plane 4's shards
+
+
+@pytest.fixture(scope="module")
+def sharded_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sharded-first-frame")
+    array = zarr.create_array(str(root / "sharded.zarr"), shape=(8, 256, 256), shards=(1, 128, 128),
+                              chunks=(1, 64, 64), dtype="uint16", fill_value=0)
+    array[4] = np.random.default_rng(4).integers(1, 4000, (256, 256), dtype=np.uint16)
+    return root
+
+
+@pytest.fixture(params=["http", "s3"])
+def sharded(request, sharded_root):
+    """(URL of the array, the server's request count, the HTTP paths asked or None)."""
+    if request.param == "http":
+        from tests.remote_servers import LatencyHTTPServer
+
+        request.getfixturevalue("aws_env")
+        server = LatencyHTTPServer(str(sharded_root), latency=0.05).start()
+        request.addfinalizer(server.stop)
+
+        def paths() -> list[str]:
+            with server._lock:
+                return list(server.requests)
+
+        return server.url + "/sharded.zarr", server.count, paths
+    moto = request.getfixturevalue("s3_keys")
+    upload_folder(moto.client(), "data", str(sharded_root / "sharded.zarr"), "first-frame/sharded.zarr")
+    return "s3://data/first-frame/sharded.zarr", lambda: moto.requests, None
+
+
+def test_a_sharded_sparse_arrays_first_frame_asks_only_for_what_it_needs(sharded):
+    url, count, paths = sharded
+    before = count()
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        (layer,) = preview.layers
+        plane = np.asarray(layer.data[4])
+        assert plane.any()
+        made = count() - before
+        assert made <= NEEDED, f"{made} requests for a first frame that needs {NEEDED}"
+        if paths is not None:
+            planes = {int(m.group(1)) for p in paths() if (m := re.search(r"/c/(\d+)/", p))}
+            assert planes <= {3, 4}, sorted(planes)
+    finally:
+        preview.close()
