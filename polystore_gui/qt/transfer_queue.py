@@ -169,27 +169,30 @@ class TransferQueue(QWidget):
     # -- queueing --------------------------------------------------------------------------
 
     def start(self, items: Sequence[transfers.Item]) -> None:
-        """Show ``items`` and run them, one after another, in a worker."""
-        rows = [self._add_row(item) for item in items]
+        """Show ``items`` and run them, one after another, in a worker. The new rows and the
+        overall bar are painted at the next turn (``painted_later``), never inside this call."""
+        with painted_later(self):
+            rows = [self._add_row(item) for item in items]
+            self._update_overall()
         summary = Summary()
         self._workers.start(
             _job, list(items), [row.cancel for row in rows],
             on_yield=lambda event: self._on_event(rows, summary, event),
             on_finish=lambda: self._on_finished(summary),
         )
-        self._update_overall()
 
     def start_conversions(self, items: Sequence[Any]) -> None:
         """Show conversions (``model.convert_items.ConvertItem``) and run them, one after
         another, in a worker: the same rows, progress, cancel and outcome as a transfer."""
-        rows = [self._add_row(item) for item in items]
+        with painted_later(self):
+            rows = [self._add_row(item) for item in items]
+            self._update_overall()
         summary = Summary()
         self._workers.start(
             _convert_job, list(items), [row.cancel for row in rows],
             on_progress=lambda index, payload: self._on_event(rows, summary, (index, payload)),
             on_finish=lambda: self._on_finished(summary),
         )
-        self._update_overall()
 
     def _add_row(self, item: transfers.Item) -> Row:
         widget = QTreeWidgetItem([str(item.source), str(item.destination), "", "", "", "waiting"])

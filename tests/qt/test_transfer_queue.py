@@ -97,3 +97,36 @@ def test_progress_is_painted_after_the_refresh_not_inside_it(qtbot, monkeypatch)
         workers.wait(5_000)
     assert inside and all(n == 0 for n in inside), f"paints inside the refreshes: {inside}"
     assert queue.rows[0].bar.value() == 1000 and queue.overall_bar.value() == 100
+
+
+def test_a_transfer_queued_after_another_is_painted_later_not_inside_the_start(qtbot, monkeypatch):
+    """Queueing a transfer changes the overall bar (100 % of the last one down to the new
+    total's share) and adds a row with its bar: painted once by the event loop, not at once
+    inside ``start`` (each synchronous paint composes the window through GL, see
+    ``painted_later``), and the figures shown are the new ones."""
+    queue, workers, halfway, go_on = _flooded_queue(qtbot, monkeypatch)
+    qtbot.waitExposed(queue)
+    first = transfers.Item(Address("disk", "/src/a.bin"), Address("disk", "/dst/a.bin"), total=TOTAL)
+    second = transfers.Item(Address("disk", "/src/b.bin"), Address("disk", "/dst/b.bin"), total=TOTAL)
+    try:
+        go_on.set()
+        with qtbot.waitSignal(queue.transferFinished, timeout=60_000):
+            queue.start([first])
+        qtbot.waitUntil(lambda: queue.overall_bar.value() == 100, timeout=5_000)
+        go_on.clear()
+        halfway.clear()
+        paints = PaintCounter([queue, queue.overall_bar, queue.table.viewport()])
+        qtbot.wait(50)  # whatever the first transfer's end left to paint is painted
+        before = paints.count
+        with qtbot.waitSignal(queue.transferFinished, timeout=60_000):
+            queue.start([second])
+            inside = paints.count - before
+            assert queue.overall_bar.value() == 50  # the first one's bytes of both
+            qtbot.waitUntil(lambda: paints.count > before, timeout=5_000)  # painted, by the event loop
+            go_on.set()
+    finally:
+        go_on.set()
+        workers.cancel_all(close=True)
+        workers.wait(5_000)
+    assert inside == 0, f"{inside} paints inside start()"
+    assert queue.overall_bar.value() == 100 and queue.rows[1].bar.value() == 1000
