@@ -5,7 +5,7 @@ QtViewer, the side widgets, an image layer's controls and vispy visual, and the 
 programs linked at the first draw (Mesa's glLinkProgram) cost the first preview 0.2-0.5 s
 of GUI time otherwise. Here they are paid in short turns while the user has not asked for
 anything yet: the canvas is built, tiny layers of the kinds the window shows (an image, the
-chunk overlay's RGB heat map and grid lines) are added one a turn, each drawn once into the
+chunk overlay's RGBA raster) are added one a turn, each drawn once into the
 canvas's framebuffer, drawn small (the pane may still be hidden: QOpenGLWidget renders
 offscreen), then cleared. A preview arriving meanwhile takes over (its layers replace them).
 
@@ -42,12 +42,9 @@ class WarmUpMixin:
         viewer = self.viewer
         makers = [
             lambda: viewer.add_image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
+            # The chunk overlay's raster (one RGBA image since issue 19: no vectors layer to
+            # warm any more).
             lambda: viewer.add_image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
-            lambda: viewer.add_vectors(np.array([[[0.0, 0.0], [0.0, 8.0]]]), vector_style="line",
-                                       name="warm-up lines"),
-            # Not the chunk overlay's selection rectangle (a Shapes layer): its first draw took
-            # 0.35 s alone and 2.3 s within a session in software GL, in one turn that cannot be
-            # split; a stall that long at start-up is worse than at the first chunk clicked.
         ]
         # Drawn small: in software GL a draw costs per pixel, and the programs are linked
         # whatever the size. The layout gives the canvas its size back when it is shown.
