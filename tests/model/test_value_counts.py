@@ -336,3 +336,30 @@ def array_statistics_with_progress(path, reports):
 
     return array_stats.array_statistics(open_target("disk", str(path)), engine=Engine(num_workers=2),
                                         progress=lambda *step: reports.append(step))
+
+
+def test_the_loop_itself_counts_every_width_and_refuses_what_it_cannot_read():
+    """count_loop's machine code: the counts of both ends of every 8/16-bit dtype's range,
+    the first and last non-zero index, nothing counted for no values, and a clear error
+    (never a wild write) for values or counts of the wrong shape."""
+    from polystore_gui.model import count_loop
+
+    loop = count_loop.build()
+    assert loop is not None
+    for dtype in ["uint8", "int8", "uint16", "int16"]:
+        x = _data(dtype, shape=(1000,), seed=15)
+        bits = 8 * x.dtype.itemsize
+        base = int(np.iinfo(dtype).min)
+        out = np.zeros(1 << bits, dtype=np.int64)
+        first, last = loop(x, base, out)
+        np.testing.assert_array_equal(out, np.bincount(x.astype(np.int64) - base, minlength=1 << bits))
+        assert (first, last) == (0, (1 << bits) - 1)  # both ends of the range are in _data
+        out[:] = 0
+        assert loop(np.array([5, 9, 5], dtype=dtype), base, out) == (5 - base, 9 - base)
+        assert loop(np.empty(0, dtype=dtype), base, np.zeros(1 << bits, dtype=np.int64)) == (0, 0)
+    with pytest.raises(TypeError, match="1-D contiguous"):
+        loop(np.zeros(8, dtype=np.uint16)[::2], 0, np.zeros(65536, dtype=np.int64))
+    with pytest.raises(TypeError, match="1-D contiguous"):
+        loop(np.zeros(8, dtype=np.int32), 0, np.zeros(65536, dtype=np.int64))
+    with pytest.raises(ValueError, match="65536 writable int64"):
+        loop(np.zeros(8, dtype=np.uint16), 0, np.zeros(256, dtype=np.int64))
