@@ -6,7 +6,9 @@ window. Once napari's canvas (a ``QOpenGLWidget``) is in the window, a flush com
 window with the canvas through OpenGL: 30-120 ms per flush in software GL (Xvfb, llvmpipe),
 against 0.5 ms for the same bar in a window without the canvas. A transfer's progress (two
 bars every 100 ms) or a chunk scan's (a bar per batch) then froze the window for about
-that long several times a second.
+that long several times a second. (Since the canvas is composed in the viewer pane's own
+native window, ``napari_build.compose_gl_apart``, a flush outside the pane is a raster one
+again; one paint a turn instead of one per change still spares the repaints.)
 
 ``painted_later(widget)`` holds the widget's painting for the changes made inside it; when
 it ends, the widget asks for one ordinary (deferred) update, which Qt merges with any other
