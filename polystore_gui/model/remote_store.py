@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .cancel import CancelToken
+from .remote_absent import AbsentKeys
 from .remote_access import Identity, RemoteOptions, build_object_store, options_for, resolve_identity
 from .remote_address import RemoteURL
 from .remote_errors import RemoteCancelled, RemoteError, explain
@@ -193,6 +194,7 @@ class RemoteStore:
         self.identity = identity
         self.client = build_object_store(top, identity)
         self.cache = ByteCache()
+        self.absent = AbsentKeys()  # chunks and shards just answered 404 (remote_absent)
         self.requests = 0  # requests made (a benchmark and the tests count them)
         self._count_lock = threading.Lock()
 
@@ -229,6 +231,8 @@ class RemoteStore:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        if self.absent.known(key):  # a shard whose index was just answered 404
+            return None
 
         async def fetch() -> Any:
             self._counted()
@@ -333,6 +337,7 @@ class RemoteStore:
             _zarr_sync(upload())
         except Exception as exc:
             raise self.error(exc, key) from exc
+        self.absent.forget(key)
         self.cache.put(key, data)
 
     def delete(self, key: str) -> None:
@@ -417,6 +422,8 @@ def _define_store_class() -> Any:
             full = self._key(key)
             if byte_range is None:
                 data = await self.remote.get_buffer_async(full, self._stop())
+                if data is None and not _is_metadata(key):
+                    self.remote.absent.note(full)  # a chunk or shard (read whole): see remote_absent
                 return None if data is None else prototype.buffer.from_bytes(data)
             whole = self.remote.cache.get(full)
             if whole is not None:
@@ -441,9 +448,12 @@ def _define_store_class() -> Any:
             cached = self.remote.cache.get(cache_key)
             if cached is not None:
                 return prototype.buffer.from_bytes(cached)
+            if self.remote.absent.known(full):
+                return None
             try:
                 data = await _cancellable(ranged(), self._stop(), f"reading {self.remote.url(full)}")
             except (NotFoundError, FileNotFoundError):
+                self.remote.absent.note(full)  # the same shard read whole next (napari) costs no request
                 return None
             except RemoteError:
                 raise
@@ -485,6 +495,14 @@ def _define_store_class() -> Any:
                 yield item.key
 
     return CachedStore
+
+
+_METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
+
+
+def _is_metadata(key: str) -> bool:
+    """A zarr metadata document (never remembered absent: a node may be made any time)."""
+    return key.rsplit("/", 1)[-1] in _METADATA_NAMES
 
 
 def _slice(data: bytes, byte_range: Any) -> bytes:

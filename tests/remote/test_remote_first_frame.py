@@ -67,3 +67,42 @@ def test_a_sharded_sparse_arrays_first_frame_asks_only_for_what_it_needs(sharded
             assert planes <= {3, 4}, sorted(planes)
     finally:
         preview.close()
+
+
+def test_the_shown_planes_shards_answered_404_by_the_sample_are_not_asked_again(sharded):
+    """napari's read of the shown plane (never written) after the contrast sample found its
+    shards absent: answered without a request (one round of 404s less in the first frame)."""
+    url, count, _paths = sharded
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        (layer,) = preview.layers
+        before = count()
+        shown = np.asarray(layer.data[3])
+        assert not shown.any()
+        assert count() == before
+    finally:
+        preview.close()
+
+
+def test_a_plane_written_after_its_404s_is_seen_once_they_are_stale(aws_env, tmp_path):
+    from polystore_gui.model.remote_zarr import locate
+    from tests.remote_servers import LatencyHTTPServer
+
+    array = zarr.create_array(str(tmp_path / "sharded.zarr"), shape=(8, 256, 256), shards=(1, 128, 128),
+                              chunks=(1, 64, 64), dtype="uint16", fill_value=0)
+    array[4] = 9
+    server = LatencyHTTPServer(str(tmp_path), latency=0.0).start()
+    try:
+        url = server.url + "/sharded.zarr"
+        preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+        try:
+            (layer,) = preview.layers
+            array[3] = 5  # written meanwhile (an acquisition still running)
+            store, _key, _url = locate(url)
+            assert store.absent.known("sharded.zarr/c/3/0/0")  # the sample's 404, remembered
+            store.absent.seconds = 0.0  # as if ABSENT_SECONDS had passed
+            assert (np.asarray(layer.data[3]) == 5).all()
+        finally:
+            preview.close()
+    finally:
+        server.stop()
