@@ -253,10 +253,14 @@ class ChunkOverlay(QObject):
         self._plane = plane
         self._draw()
 
-    def _draw(self) -> None:
+    def _draw(self, outline_only: bool = False) -> None:
         """The plane's raster, with the chosen chunk's outline when it lies in this plane, on
         the overlay layer (added in the preview's turns the first time; else its data set,
-        only when it changed: napari slices and redraws a layer at every set)."""
+        only when it changed: napari slices and redraws a layer at every set).
+
+        ``outline_only``: only the outline moved (a chunk clicked): the raster is written
+        into the layer's own array and the layer refreshed, without napari's work for a new
+        array (its extent, the dims, the data event's listeners: half a click's GUI time)."""
         geometry, raster = self._raster, self._base
         if geometry is None or self._plane is None:
             return
@@ -270,6 +274,8 @@ class ChunkOverlay(QObject):
             if layer is not None:
                 self._discard(layer)
             return
+        if raster is self._base:  # the layer's array is written in place (outline_only): never the base's
+            raster = raster.copy()
         image_scale = np.asarray(self.image.scale, np.float64)[-2:]
         texel = np.asarray(geometry.texel, np.float64)
         scale = texel * image_scale
@@ -283,7 +289,12 @@ class ChunkOverlay(QObject):
 
             self._add(make)
             return
-        if layer.data.shape != raster.shape or not np.array_equal(layer.data, raster):
+        data = layer.data
+        if outline_only and isinstance(data, np.ndarray) and data.shape == raster.shape and data.dtype == raster.dtype:
+            if not np.array_equal(data, raster):
+                data[...] = raster
+                layer.refresh()
+        elif data.shape != raster.shape or not np.array_equal(data, raster):
             layer.data = raster
         _place(layer, scale, translate)
         _show(layer)
@@ -309,7 +320,7 @@ class ChunkOverlay(QObject):
         if self._plane != reduced[:-2]:
             self.update()
         else:
-            self._draw()
+            self._draw(outline_only=True)
 
     def _keep_image_active(self) -> None:
         if self.image is not None and self.image in self.viewer.layers:

@@ -171,6 +171,21 @@ def test_overlay_is_one_layer_added_in_split_steps_and_a_click_adds_none(qtbot, 
     assert [lyr.name for lyr in viewer.layers] == ["sharded"] + OVERLAY and overlay._layer("chunk overlay") is layer
     assert viewer.dims.current_step[0] == 1  # the chunk's plane
     assert_outlined(layer, (256, 384), (384, 512))
+    # Another chunk of the same plane: outlined instead (the first one's outline is gone).
+    with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+        viewer_window.inspector.select_chunk((1, 0, 1))
+    assert_outlined(layer, (0, 128), (128, 256))
+    from polystore_gui.model.chunk_raster import OUTLINE_RGBA
+
+    assert tuple(texel(layer, (256, 448))[:3]) != tuple(OUTLINE_RGBA[:3])
+    # Another plane shown (no chunk chosen in it), then two chunks of it chosen one after the other.
+    viewer.dims.set_point(0, 2)
+    assert tuple(texel(layer, (0, 192))[:3]) != tuple(OUTLINE_RGBA[:3])
+    for chunk, rows, cols in (((2, 0, 0), (0, 128), (0, 128)), ((2, 0, 1), (0, 128), (128, 256))):
+        with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
+            viewer_window.inspector.select_chunk(chunk)
+        assert_outlined(layer, rows, cols)
+    assert tuple(texel(layer, (64, 0))[:3]) != tuple(OUTLINE_RGBA[:3])  # the first one's outline is gone
 
 
 @pytest.mark.parametrize("stage", ["controls", "row"])
