@@ -333,7 +333,9 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
 
     def close_viewer(self) -> None:
         """Close the viewer for good (quitting); a build still on its way is abandoned, so its
-        remaining steps never touch the closed (deleted) canvas."""
+        remaining steps never touch the closed (deleted) canvas. Once: a second call does nothing."""
+        if self._state is ViewerState.CLOSED:
+            return
         self._build_wanted = False
         self._staging += 1  # a preview's layers still to be added are not
         self._set_state(ViewerState.CLOSED)

@@ -308,8 +308,9 @@ def test_the_old_layers_go_in_three_turns_controls_list_then_the_canvas_clean_up
     viewer, qt_viewer = panel.viewer.viewer, panel.viewer.qt_viewer
     log = TurnLog(viewer)
     qt_viewer.controls.widgetRemoved.connect(lambda _i: log._note("controls", ""))
-    with_controls = []
-    viewer.layers.events.removed.connect(lambda e: with_controls.append(e.value in qt_viewer.controls.widgets))
+    with_controls = []  # whether a removed layer still had its real controls (napari's have .layer)
+    viewer.layers.events.removed.connect(
+        lambda e: with_controls.append(hasattr(qt_viewer.controls.widgets.get(e.value), "layer")))
     real = gc.collect
     monkeypatch.setattr(gc, "collect", lambda *a: log._note("gc", "") or real(*a))
     show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
@@ -317,7 +318,7 @@ def test_the_old_layers_go_in_three_turns_controls_list_then_the_canvas_clean_up
     assert [name for what, name, _turn in log.changes if what == "-"] == ["labels: nuclei", "membrane", "nuclei"]
     assert with_controls == [False, False, False]  # taken down before
     assert len(turns["-"]) == 1  # the list cleared in one batch...
-    assert max(turns["controls"]) < min(turns["-"])  # ...after a turn taking down the controls
+    assert min(turns["controls"]) < min(turns["-"])  # ...after a turn taking down the controls
     assert len(turns["gc"]) == 1 and min(turns["gc"]) > max(turns["-"])  # the clean-up after it, once
     assert max(turns["gc"]) < min(turns["+"])  # and all before the new layer
     assert [layer.name for layer in viewer.layers] == ["plain"] and viewer.layers[0].visible
@@ -350,3 +351,23 @@ def test_steps_stopped_between_the_removal_and_the_clean_up_settle_the_canvas(qt
     assert [layer.name for layer in viewer.layers] == ["z_stack.tif"]
     layer = viewer.layers[0]
     assert layer.visible and canvas.layer_to_visual[layer].node.parent is canvas.view.scene
+
+
+def test_quitting_between_the_controls_turn_and_the_clear_leaves_nothing_broken(qtbot, panel, demo_dir):
+    """The old layers' controls are taken down a turn before the layers: a quit (or any
+    other removal) in between removes the layers without looking for those controls."""
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    pane = panel.viewer
+    viewer, controls = pane.viewer, pane.qt_viewer.controls
+    closed = []
+
+    def on_controls_removed(_index):
+        if not closed:
+            closed.append(len(viewer.layers))
+            QTimer.singleShot(0, pane.close_viewer)  # the turn after the controls', before the clear's
+
+    controls.widgetRemoved.connect(on_controls_removed)
+    panel.request(PLAIN[0], str(demo_dir / PLAIN[1]))
+    qtbot.waitUntil(lambda: bool(closed) and not len(pane._model.layers), timeout=30_000)
+    assert closed == [3]  # the old layers were all still listed when the quit came
+    assert not controls.widgets  # napari's removal took the stand-ins too
