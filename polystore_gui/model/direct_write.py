@@ -20,6 +20,7 @@ import ctypes
 import errno
 import functools
 import os
+import sys
 import threading
 
 DIRECT_FROM = 1 << 20  # smaller objects (metadata, small chunks) go through the page cache
@@ -36,7 +37,9 @@ class DirectMismatch(Exception):
 
 def direct_possible(folder: str) -> bool:
     """Whether files under ``folder`` are written past the page cache (see the module)."""
-    return _file_system_type(os.path.realpath(folder)) in _DIRECT_FILE_SYSTEMS and hasattr(os, "O_DIRECT")
+    if not sys.platform.startswith("linux") or not hasattr(os, "O_DIRECT"):  # statfs's layout is Linux's
+        return False
+    return _file_system_type(os.path.realpath(folder)) in _DIRECT_FILE_SYSTEMS
 
 
 @functools.lru_cache(maxsize=64)

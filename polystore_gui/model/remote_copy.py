@@ -226,6 +226,8 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
         if cancelled():
             raise RemoteCancelled("the copy")
         async with gate:
+            if cancelled():  # asked again at its turn: every object passed the first look at the start
+                raise RemoteCancelled("the copy")
             data = await store.get_buffer_async(f"{key}/{relative}" if key else relative, cancelled, cache=False)
         if data is None:
             if facts is not None:

@@ -139,19 +139,27 @@ def _is_direct(fd: int) -> bool:
     return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
 
 
-def test_a_cancelled_copy_of_large_objects_leaves_nothing(s3_keys, large_store, tmp_path, monkeypatch):
+def test_a_cancelled_copy_starts_no_request_after_the_cancel_and_leaves_nothing(
+        s3_keys, large_store, tmp_path, monkeypatch):
+    """Cancelled once two objects have arrived: the copy stops there (no further request
+    is started: each waited for its turn and went out before), and leaves nothing."""
+    from polystore_gui.model.remote_store import RemoteStore
+
     monkeypatch.setattr(remote_copy, "CONCURRENCY", 1)
-    written: list[str] = []
-    real = remote_copy._store_checked
+    started: list[str] = []
+    arrived: list[str] = []
+    real = RemoteStore.get_buffer_async
 
-    def counting(*args):
-        real(*args)
-        written.append(args[1])
+    async def counting(self, key, *args, **kw):
+        started.append(key)
+        data = await real(self, key, *args, **kw)
+        arrived.append(key)
+        return data
 
-    monkeypatch.setattr(remote_copy, "_store_checked", counting)
+    monkeypatch.setattr(RemoteStore, "get_buffer_async", counting)
     with pytest.raises(RemoteCancelled):
-        remote_copy.copy_to_local(f"s3://data/{LARGE}", str(tmp_path), cancelled=lambda: len(written) >= 2)
-    assert 2 <= len(written) < sum(len(f) for _, _, f in os.walk(large_store))
+        remote_copy.copy_to_local(f"s3://data/{LARGE}", str(tmp_path), cancelled=lambda: len(arrived) >= 2)
+    assert len(started) == 2
     assert os.listdir(tmp_path) == []
 
 
