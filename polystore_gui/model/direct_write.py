@@ -100,20 +100,22 @@ def _write_blocks(fd: int, view: memoryview) -> None:
     padded to :data:`ALIGN` and the file cut back to the exact size."""
     raw, start = _aligned_buffer()
     buffer = memoryview(raw)[start:start + BLOCK]
-    size = len(view)
-    offset = 0
-    while offset < size:
-        n = min(BLOCK, size - offset)
+    for offset, n, padded in _blocks(len(view)):
         buffer[:n] = view[offset:offset + n]
-        padded = -(-n // ALIGN) * ALIGN
         if padded != n:
             buffer[n:padded] = bytes(padded - n)
         done = 0
         while done < padded:
             done += os.pwrite(fd, buffer[done:padded], offset + done)
-        offset += n
-    if size % ALIGN:
-        os.ftruncate(fd, size)
+    if len(view) % ALIGN:
+        os.ftruncate(fd, len(view))
+
+
+def _blocks(size: int) -> list[tuple[int, int, int]]:
+    """(offset, bytes, bytes padded to whole :data:`ALIGN` blocks) of each :data:`BLOCK`
+    of a file of ``size`` bytes: direct I/O asks whole aligned blocks."""
+    return [(offset, min(BLOCK, size - offset), -(-min(BLOCK, size - offset) // ALIGN) * ALIGN)
+            for offset in range(0, size, BLOCK)]
 
 
 def _holds_exactly(fd: int, view: memoryview) -> bool:
@@ -123,11 +125,7 @@ def _holds_exactly(fd: int, view: memoryview) -> bool:
         return False
     raw, start = _aligned_buffer()
     buffer = memoryview(raw)[start:start + BLOCK]
-    size = len(view)
-    offset = 0
-    while offset < size:
-        expected = min(BLOCK, size - offset)
-        want = -(-expected // ALIGN) * ALIGN  # a direct read asks whole aligned blocks
+    for offset, expected, want in _blocks(len(view)):
         got = 0
         while got < expected:  # the size was checked: a short read is one at an aligned end
             n = os.preadv(fd, [buffer[got:want]], offset + got)
@@ -137,5 +135,4 @@ def _holds_exactly(fd: int, view: memoryview) -> bool:
         # bytearray.startswith(view, start) compares with one memcmp
         if got != expected or not raw.startswith(view[offset:offset + expected], start):
             return False
-        offset += expected
     return True
