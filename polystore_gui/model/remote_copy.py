@@ -421,6 +421,8 @@ async def _upload_all(store: RemoteStore, prefix: str, files: list[tuple[str, st
             raise RemoteCancelled("the copy")
         key = f"{prefix}/{relative}" if relative else prefix
         async with gate:  # read in its turn: a file waiting for the gate holds no memory
+            if cancelled():  # asked again at its turn: every file passed the first look at the start
+                raise RemoteCancelled("the copy")
             with open(path, "rb") as f:
                 data = f.read()
             written.append(key)  # before the request: a put cancelled mid-way may still land, and is deleted too

@@ -123,3 +123,38 @@ def test_a_remote_key_that_leads_out_of_the_copy_is_refused(tmp_path, hostile):
         asyncio.run(remote_copy._fetch_all(Store(), remote_copy.parse_url("s3://b/img.zarr"),
                                            str(staging), report, lambda: False, None))
     assert not (tmp_path / "dest" / "escaped").exists() and not (tmp_path / "escaped").exists()
+
+
+def test_a_cancelled_upload_sends_no_file_after_the_cancel(tmp_path, monkeypatch):
+    """Cancelled once two files are sent: no further file is read or sent (every file had
+    passed the look at the start; the next one went out at its turn)."""
+    import obstore
+
+    from polystore_gui.model.remote_errors import RemoteCancelled
+
+    files = []
+    for n in range(10):
+        path = tmp_path / f"c{n}"
+        path.write_bytes(bytes([n]) * 1000)
+        files.append((f"0/{n}", str(path)))
+    sent: list[str] = []
+
+    async def put_async(client, key, data):
+        await asyncio.sleep(0)
+        sent.append(key)
+
+    class Store:
+        client = None
+
+        def _counted(self):
+            pass
+
+    monkeypatch.setattr(obstore, "put_async", put_async)
+    monkeypatch.setattr(remote_copy, "CONCURRENCY", 1)
+    report = remote_copy.CopyReport("src", "dest")
+    written: list[str] = []
+    with pytest.raises(RemoteCancelled):
+        asyncio.run(remote_copy._upload_all(Store(), "dest", files, written, report, 10_000,
+                                            lambda: len(sent) >= 2, None))
+    assert sent == ["dest/0/0", "dest/0/1"]
+    assert written == sent  # what the cleanup deletes: every key that may have landed
