@@ -206,6 +206,8 @@ def case_first_frame(tool: str, url: str, thumbnail: bool = False) -> dict[str, 
 
         import polystore_gui.model.lazy  # noqa: F401
         import polystore_gui.model.remote_zarr  # noqa: F401
+
+        adapter_for("zarr")  # every adapter imported: the window listed the store with them before any click
     else:  # the clients zarr-python and ome-zarr use
         import aiohttp  # noqa: F401
         import s3fs  # noqa: F401
