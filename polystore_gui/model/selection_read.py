@@ -20,6 +20,7 @@ from .arrays import DEFAULT_SIZE_LIMIT
 from .folder_node import FolderNode, read_folder_node
 
 if TYPE_CHECKING:
+    from .backends.local import LocalAdapter
     from .lazy import Preview
 
 
@@ -33,17 +34,19 @@ class SelectionAnswer:
     error: Exception | None = None
 
 
-def _folder_node(backend: str, path: str) -> FolderNode | None:
-    """The node document of ``backend:path`` when it is a folder of this machine read by a
-    local adapter (disk, zarr stores); None otherwise (each part reads as it does)."""
+def _local_folder(backend: str, path: str) -> tuple[LocalAdapter, FolderNode] | None:
+    """The local adapter of ``backend:path`` and its node document, when it is a folder of
+    this machine (disk, zarr stores); None otherwise (each part reads as it does)."""
     from .backends import adapter_for
     from .backends.local import LocalAdapter
 
     try:
-        local = isinstance(adapter_for(backend, path), LocalAdapter)
+        adapter = adapter_for(backend, path)
     except Exception:  # an unknown backend: the preview says why
         return None
-    return read_folder_node(path) if local and os.path.isdir(path) else None
+    if isinstance(adapter, LocalAdapter) and os.path.isdir(path):
+        return adapter, read_folder_node(path)
+    return None
 
 
 def read_selection(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
@@ -55,14 +58,18 @@ def read_selection(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LI
     from .backends.plate import plate_or_well_at
     from .lazy import open_preview
 
-    node = _folder_node(backend, path)
+    local = _local_folder(backend, path)
+    node = local[1] if local is not None else None
     try:
         if opener is not None:
             preview = opener(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
                              cancelled=cancelled)
+        elif local is not None:  # what open_preview does for it, with the node read above
+            preview = local[0].open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,
+                                            listed=listed, node=node)
         else:
             preview = open_preview(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
-                                   cancelled=cancelled, node=node)
+                                   cancelled=cancelled)
     except Exception as exc:  # PreviewError, NeedsConfirmation, or anything unexpected: the panel says
         yield SelectionAnswer("preview", error=exc)
     else:
