@@ -5,24 +5,13 @@ loaded, and its end is posted by its own thread through a queued signal."""
 
 from __future__ import annotations
 
-import os
 import threading
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from .helpers import preview_panel
-
-pytestmark = pytest.mark.gl
-if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
-
-
-@pytest.fixture
-def panel(qtbot):
-    with preview_panel(qtbot, 800, 700, start=True) as panel:
-        yield panel
+from .test_layer_steps import panel, pytestmark  # noqa: F401  (the preview panel, its viewer built; needs GL)
 
 
 def _search(release: threading.Event, limits=(10.0, 90.0)):
