@@ -274,9 +274,10 @@ def test_thirty_previews_across_2d_3d_4d_and_rgb_end_each_with_its_own_layer(qtb
 
 def test_the_contrast_search_poll_stops_when_the_layers_show_ended_without_following_it(
         qtbot, panel, monkeypatch):
-    """Review: a remote array's later contrast limits (``contrast_later``) are polled for
+    """Review: a remote array's later contrast limits (``contrast_later``) were polled
     every 25 ms until taken; a layer whose show failed or was stopped after its insertion
-    is never followed, and the poll must not go on every 25 ms for as long as it stays."""
+    is never followed, and the poll must not go on every 25 ms for as long as it stays.
+    (Since issue 15's finding nothing polls at all: test_contrast_search_signal.py.)"""
     import weakref
     from types import SimpleNamespace
 

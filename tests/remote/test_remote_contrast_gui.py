@@ -130,7 +130,7 @@ def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, 
     release.set()
     qtbot.waitUntil(search.done, timeout=10_000)
     assert found[0].limits[1] >= 2950
-    # The window polls the search every 25 ms: give it several turns, then check nothing moved.
+    # The search's end is posted to the GUI thread: give it several turns, then check nothing moved.
     turns = []
     from qtpy.QtCore import QTimer
 
