@@ -97,6 +97,7 @@ class ChunkOverlay(QObject):
         if not self._hooked and self.viewer is not None:
             self.viewer.mouse_drag_callbacks.append(self._on_mouse)
             self.viewer.dims.events.current_step.connect(self._on_step)
+            self.viewer.dims.events.order.connect(lambda _event=None: self.update())
             self._hooked = True
         self.update()
 
@@ -263,6 +264,12 @@ class ChunkOverlay(QObject):
         array (its extent, the dims, the data event's listeners: half a click's GUI time)."""
         geometry, raster = self._raster, self._base
         if geometry is None or self._plane is None:
+            return
+        dims = self.viewer.dims
+        if tuple(dims.displayed) != (dims.ndim - 2, dims.ndim - 1):  # axes rolled: the raster is of the last two
+            layer = self._layer(OVERLAY)
+            if layer is not None:
+                self._discard(layer)
             return
         if self._selected is not None:
             chosen = self._reduced(self._selected)

@@ -82,6 +82,12 @@ def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir)
     viewer_window.inspector.grid_check.setChecked(True)
     assert [layer.name for layer in viewer.layers if layer.visible] == ["sharded", "chunk overlay"]
     assert viewer_window.overlay._layer("chunk overlay") is overlay_layer and len(viewer.layers) == 2
+    # The displayed axes rolled: the raster (of the last two axes) would lie across the wrong
+    # ones, so it hides; rolled back, it shows again.
+    viewer.dims.order = (1, 0, 2)
+    assert not overlay_layer.visible
+    viewer.dims.order = (0, 1, 2)
+    assert overlay_layer.visible
 
 
 class Turns:
