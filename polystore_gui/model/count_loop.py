@@ -104,6 +104,8 @@ class CountLoop:
             raise TypeError(f"the counting loop takes 1-D contiguous 8/16-bit integers, not {values.dtype}")
         if out.dtype != np.int64 or out.shape != (1 << bits,) or not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError(f"the counting loop needs {1 << bits} writable int64 counts")
+        if base not in (0, -(1 << (bits - 1))):
+            raise ValueError(f"the counting loop counts from 0 or from the signed minimum, not from {base}")
         flip = 1 << (bits - 1) if base else 0
         last = ctypes.c_int64(0)
         first = self._functions[bits](values.ctypes.data, values.size, flip, out.ctypes.data, ctypes.addressof(last))

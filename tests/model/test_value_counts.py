@@ -361,5 +361,7 @@ def test_the_loop_itself_counts_every_width_and_refuses_what_it_cannot_read():
         loop(np.zeros(8, dtype=np.uint16)[::2], 0, np.zeros(65536, dtype=np.int64))
     with pytest.raises(TypeError, match="1-D contiguous"):
         loop(np.zeros(8, dtype=np.int32), 0, np.zeros(65536, dtype=np.int64))
+    with pytest.raises(ValueError, match="from 0 or from the signed minimum"):
+        loop(np.zeros(8, dtype=np.int16), -5, np.zeros(65536, dtype=np.int64))
     with pytest.raises(ValueError, match="65536 writable int64"):
         loop(np.zeros(8, dtype=np.uint16), 0, np.zeros(256, dtype=np.int64))
