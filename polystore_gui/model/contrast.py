@@ -297,7 +297,7 @@ def _middle_samples(array: Any, channel_axis: int | None, level_path: str | None
 
 
 def contrast_at_once(levels: Sequence[Any], channel_axis: int | None = None, *,
-                     scope: Scope | None = None) -> tuple[list[Contrast], ContrastSearch | None]:
+                     scope: Scope | None = None) -> tuple[list[Contrast], ContrastSearch[Contrast] | None]:
     """Like :func:`contrast_samples`, without waiting for the search of other planes.
 
     Returns the middle plane's contrast of each channel at once and, when some channel's

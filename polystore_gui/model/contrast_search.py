@@ -17,13 +17,11 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from .cancel import CancelToken
 
-if TYPE_CHECKING:
-    from .contrast import Contrast
-
+T = TypeVar("T")  # what the search finds for each channel (``contrast.Contrast``; not imported: no cycle)
 Scope = Callable[[Callable[[], bool]], AbstractContextManager[object]]
 
 
@@ -31,7 +29,7 @@ def _no_scope(_cancelled: Callable[[], bool]) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-class ContrastSearch:
+class ContrastSearch(Generic[T]):
     """Each channel's contrast after a search of other planes: run in a thread of its own
     once :meth:`start` is called (or :meth:`result` is asked), at most once.
 
@@ -40,11 +38,11 @@ class ContrastSearch:
     it can be a preview's resource) stops it: the future then raises ``CancelledError``.
     """
 
-    def __init__(self, run: Callable[[Callable[[], bool]], Sequence[Contrast]], scope: Scope | None = None) -> None:
+    def __init__(self, run: Callable[[Callable[[], bool]], Sequence[T]], scope: Scope | None = None) -> None:
         self._run = run
         self._scope = scope or _no_scope
         self.token = CancelToken()
-        self.future: Future[list[Contrast]] = Future()
+        self.future: Future[list[T]] = Future()
         self._started = False
         self._lock = threading.Lock()
 
@@ -57,7 +55,7 @@ class ContrastSearch:
     def cancelled(self) -> bool:
         return self.token.cancelled
 
-    def start(self) -> Future[list[Contrast]]:
+    def start(self) -> Future[list[T]]:
         """Start the search (once; later calls do nothing) and return its future."""
         with self._lock:
             if self._started:
@@ -90,6 +88,6 @@ class ContrastSearch:
     def done(self) -> bool:
         return self.future.done()
 
-    def result(self, timeout: float | None = None) -> list[Contrast]:
+    def result(self, timeout: float | None = None) -> list[T]:
         """The searched contrast of each channel, starting the search if nobody did."""
         return self.start().result(timeout)
