@@ -49,8 +49,10 @@ p99 ≤ 30 ms, and the napari-side steps at least as smooth as napari alone.
 ``--steps inspector,transfer`` runs only those steps (with start and quit; napari alone
 only when a napari-side step is asked). To find what a stall is: ``BENCH_SESSION_STACKS=
 out.json`` samples the GUI thread's stack (and its state in the kernel) during every gap
-over 45 ms (``_gap_stacks.py``), ``BENCH_SESSION_PROFILE=inspector:out.prof`` runs cProfile
-on the GUI thread for one step; both perturb the figures a little.
+over 45 ms (``_gap_stacks.py``), ``BENCH_SESSION_TURNS=out.json`` what the GUI thread computed
+in each long turn (cProfile per heartbeat gap, with the thread's CPU time: ``_gap_profile.py``;
+from the step after start), ``BENCH_SESSION_PROFILE=inspector:out.prof`` runs cProfile
+on the GUI thread for one step; all perturb the figures a little.
 The data is made once under ``benchmarks/_data/`` (git ignores it); the preview,
 listing and chunk data are the other benchmarks' own (same makers, same folders).
 """
