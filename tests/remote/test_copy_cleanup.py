@@ -61,6 +61,15 @@ def test_the_other_fetches_are_stopped_before_the_failure_is_raised():
     assert asyncio.run(run()) == [1, 2]
 
 
+class _UploadStore:
+    """What ``_upload_all`` uses of a store when obstore's put is replaced."""
+
+    client = None
+
+    def _counted(self):
+        pass
+
+
 def test_an_upload_holds_no_more_files_in_memory_than_it_sends_at_once(tmp_path, monkeypatch):
     """Every file of an upload was read into memory before waiting for its turn to be sent:
     a copy to S3 held the whole dataset in memory (CONCURRENCY puts at a time)."""
@@ -87,17 +96,11 @@ def test_an_upload_holds_no_more_files_in_memory_than_it_sends_at_once(tmp_path,
         read_before_first_put.append(len(opened) - len(sent))  # files read and not yet sent
         sent.append(key)
 
-    class Store:
-        client = None
-
-        def _counted(self):
-            pass
-
     monkeypatch.setattr(obstore, "put_async", put_async)
     monkeypatch.setattr("builtins.open", counting_open)
     report = remote_copy.CopyReport("src", "dest")
     written: list[str] = []
-    asyncio.run(remote_copy._upload_all(Store(), "dest", files, written, report, 100_000, lambda: False, None))
+    asyncio.run(remote_copy._upload_all(_UploadStore(), "dest", files, written, report, 100_000, lambda: False, None))
     assert len(written) == 100
     assert max(read_before_first_put) <= remote_copy.CONCURRENCY
 
@@ -143,18 +146,12 @@ def test_a_cancelled_upload_sends_no_file_after_the_cancel(tmp_path, monkeypatch
         await asyncio.sleep(0)
         sent.append(key)
 
-    class Store:
-        client = None
-
-        def _counted(self):
-            pass
-
     monkeypatch.setattr(obstore, "put_async", put_async)
     monkeypatch.setattr(remote_copy, "CONCURRENCY", 1)
     report = remote_copy.CopyReport("src", "dest")
     written: list[str] = []
     with pytest.raises(RemoteCancelled):
-        asyncio.run(remote_copy._upload_all(Store(), "dest", files, written, report, 10_000,
+        asyncio.run(remote_copy._upload_all(_UploadStore(), "dest", files, written, report, 10_000,
                                             lambda: len(sent) >= 2, None))
     assert sent == ["dest/0/0", "dest/0/1"]
     assert written == sent  # what the cleanup deletes: every key that may have landed
