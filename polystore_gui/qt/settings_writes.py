@@ -113,7 +113,12 @@ def _write_one(key: str, value: Any, names: tuple[Any, str, str]) -> None:
     settings.sync()
     if settings.status() != QSettings.Status.NoError:
         name = settings.fileName()
-        raise SettingsNotWritten(0, _why_not_writable(name) or f"QSettings status {settings.status().name}", name)
+        why = _why_not_writable(name)
+        if why is None:  # Qt says AccessError with no organisation name set, the file written all the same
+            log.warning("QSettings reports %s writing %s, which is writable: %s taken as written",
+                        settings.status().name, name, key)
+            return
+        raise SettingsNotWritten(0, why, name)
 
 
 def _why_not_writable(name: str) -> str | None:
