@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from .preview_types import LayerSpec, NeedsConfirmation, Preview, PreviewError  
 from .remote_address import is_remote_path
 
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
+
+if TYPE_CHECKING:
+    from .folder_node import FolderNode
 
 
 def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
@@ -76,16 +79,22 @@ def _displayable(dtype: np.dtype) -> bool:
 
 
 def open_preview(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LIMIT, confirmed: bool = False,
-                 listed: bool = False, cancelled: Callable[[], bool] | None = None) -> Preview:
+                 listed: bool = False, cancelled: Callable[[], bool] | None = None,
+                 node: FolderNode | None = None) -> Preview:
     """What to show for ``backend:path``. Raises PreviewError / NeedsConfirmation.
     ``listed``: the address is a row the user saw listed (see ``arrays.inspect``).
     ``cancelled``: the job's cancel token; a remote store's reads stop on the wire when it
     is cancelled (local previews are quick and do not check it).
+    ``node``: the folder's node document, already read by the selection's job, which gives
+    it only for a local adapter's folder (``selection_read``).
     The address's adapter answers (``model/backends/``)."""
     from .backends import adapter_for
     from .backends.common import AdapterBase
 
     adapter = adapter_for(backend, path)
+    if node is not None:  # a LocalAdapter (not imported here: backends.local imports this module)
+        return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,  # type: ignore[call-arg]
+                                    listed=listed, node=node)
     if cancelled is not None and adapter.capabilities.remote:
         return adapter.open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,  # type: ignore[call-arg]
                                     cancelled=cancelled)

@@ -64,12 +64,9 @@ def read_selection(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LI
         if opener is not None:
             preview = opener(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
                              cancelled=cancelled)
-        elif local is not None:  # what open_preview does for it, with the node read above
-            preview = local[0].open_preview(backend, path, size_limit=size_limit, confirmed=confirmed,
-                                            listed=listed, node=node)
         else:
             preview = open_preview(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
-                                   cancelled=cancelled)
+                                   cancelled=cancelled, node=node)
     except Exception as exc:  # PreviewError, NeedsConfirmation, or anything unexpected: the panel says
         yield SelectionAnswer("preview", error=exc)
     else:
