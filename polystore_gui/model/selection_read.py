@@ -20,7 +20,6 @@ from .arrays import DEFAULT_SIZE_LIMIT
 from .folder_node import FolderNode, read_folder_node
 
 if TYPE_CHECKING:
-    from .backends.local import LocalAdapter
     from .lazy import Preview
 
 
@@ -34,9 +33,9 @@ class SelectionAnswer:
     error: Exception | None = None
 
 
-def _local_folder(backend: str, path: str) -> tuple[LocalAdapter, FolderNode] | None:
-    """The local adapter of ``backend:path`` and its node document, when it is a folder of
-    this machine (disk, zarr stores); None otherwise (each part reads as it does)."""
+def _local_folder_node(backend: str, path: str) -> FolderNode | None:
+    """The node document of ``backend:path`` when it is a folder of this machine read by a
+    local adapter (disk, zarr stores); None otherwise (each part reads as it does)."""
     from .backends import adapter_for
     from .backends.local import LocalAdapter
 
@@ -45,7 +44,7 @@ def _local_folder(backend: str, path: str) -> tuple[LocalAdapter, FolderNode] | 
     except Exception:  # an unknown backend: the preview says why
         return None
     if isinstance(adapter, LocalAdapter) and os.path.isdir(path):
-        return adapter, read_folder_node(path)
+        return read_folder_node(path)
     return None
 
 
@@ -58,8 +57,7 @@ def read_selection(backend: str, path: str, *, size_limit: int = DEFAULT_SIZE_LI
     from .backends.plate import plate_or_well_at
     from .lazy import open_preview
 
-    local = _local_folder(backend, path)
-    node = local[1] if local is not None else None
+    node = _local_folder_node(backend, path)
     try:
         if opener is not None:
             preview = opener(backend, path, size_limit=size_limit, confirmed=confirmed, listed=listed,
