@@ -31,6 +31,7 @@ from .remote_address import RemoteURL, parse_url
 from .remote_errors import RemoteError
 from .remote_nodes import read_node_async
 from .remote_store import ObjectFacts, RemoteStore, _zarr_sync, remote_store
+from .transfers.staging import _flush
 from .zarr_nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, ZarrNodeMeta
 
 CONCURRENCY = 32
@@ -177,6 +178,7 @@ def copy_to_local(source: str, destination_dir: str, *, on_conflict: str = "fail
     try:
         _zarr_sync(_fetch_all(store, url, staging, report, cancelled, progress))
         _check_opens(staging)
+        _flush(staging)  # on disk before it takes its name, as a local copy (transfers.local_copy)
         if os.path.lexists(final):  # overwrite: the old copy goes only now, after verification
             old = _staging(final)
             os.rename(final, old)

@@ -155,3 +155,30 @@ def test_the_read_back_takes_what_the_system_gives_in_pieces(tmp_path, monkeypat
         assert not remote_copy._holds_exactly(fd, memoryview(other))
     finally:
         os.close(fd)
+
+
+def test_a_remote_copy_is_flushed_to_disk_before_it_takes_its_name(s3_keys, remote_data, tmp_path, monkeypatch):
+    """As a local copy (``transfers.local_copy``): the staging folder's file system is
+    written to disk (syncfs) before the folder is renamed into place, so that after a
+    crash the name never points at a copy only partly on disk."""
+    from polystore_gui.model.transfers import staging
+
+    events: list[tuple[str, str]] = []
+    real_flush, real_rename = staging._flush, os.rename
+
+    def flush(path):
+        events.append(("flush", path))
+        real_flush(path)
+
+    def rename(src, dst, *args, **kwargs):
+        events.append(("rename", os.fspath(src)))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(staging, "_flush", flush)
+    monkeypatch.setattr(remote_copy, "_flush", flush, raising=False)
+    monkeypatch.setattr(os, "rename", rename)
+    report = remote_copy.copy_to_local("s3://data/experiment.zarr", str(tmp_path))
+    assert os.path.isdir(report.destination)
+    renames = [i for i, (what, _path) in enumerate(events) if what == "rename"]
+    flushes = [i for i, (what, path) in enumerate(events) if what == "flush" and ".partial-" in path]
+    assert renames and flushes and max(flushes) < min(renames)
