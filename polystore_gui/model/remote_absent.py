@@ -6,8 +6,8 @@ reads), then napari asks for the same shards whole. Remembering the first answer
 the second without a request. The memory is short (:data:`ABSENT_SECONDS`) so that a
 chunk written since is seen the next time the plane is looked at, and only zarr's ranged
 reads of chunks and shards are remembered (never a metadata document). A copy to S3
-does not clear it: a chunk uploaded within those seconds of a 404 for it shows as the
-fill value until they have passed.
+forgets what it wrote over (``RemoteStore.written_under``): a chunk uploaded here shows at
+once; one written by another program shows once those seconds have passed.
 """
 
 from __future__ import annotations
@@ -52,3 +52,10 @@ class AbsentKeys:
         """``key`` exists now (written here)."""
         with self._lock:
             self._noted.pop(key, None)
+
+    def forget_under(self, prefix: str) -> None:
+        """``prefix`` and every key below it may exist now (an upload there)."""
+        below = prefix.rstrip("/") + "/"
+        with self._lock:
+            for key in [k for k in self._noted if not prefix or k == prefix or k.startswith(below)]:
+                del self._noted[key]

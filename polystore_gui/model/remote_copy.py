@@ -406,6 +406,8 @@ def copy_to_remote(source: str, destination: str, *, on_conflict: str = "fail",
             except RemoteError:
                 pass
         raise
+    finally:
+        store.written_under(final.key)  # reads made before see what is there now
     return report
 
 

@@ -73,6 +73,18 @@ class ByteCache:
             self._items.clear()
             self._size = 0
 
+    def drop_under(self, prefix: str) -> None:
+        """Forget the object ``prefix`` and every object below it, ranged reads included
+        (their keys are ``(key, range)``): they were written since they were read."""
+        with self._lock:
+            for key in [k for k in self._items if _under(k[0] if isinstance(k, tuple) else k, prefix)]:
+                self._size -= len(self._items.pop(key))
+
+
+def _under(key: str, prefix: str) -> bool:
+    """Whether ``key`` is ``prefix`` or below it (everything when ``prefix`` is empty)."""
+    return not prefix or key == prefix or key.startswith(prefix.rstrip("/") + "/")
+
 
 class _Watch:
     """The requests in flight on one event loop, each with what says it should stop.
@@ -339,6 +351,13 @@ class RemoteStore:
             raise self.error(exc, key) from exc
         self.absent.forget(key)
         self.cache.put(key, data)
+
+    def written_under(self, prefix: str) -> None:
+        """Objects at or below ``prefix`` were just written (or deleted) here: what was
+        read of them before, and the 404s remembered for them, are forgotten, so that
+        the next read asks the server (an upload previewed at once shows what was sent)."""
+        self.cache.drop_under(prefix)
+        self.absent.forget_under(prefix)
 
     def delete(self, key: str) -> None:
         import obstore as obs

@@ -182,3 +182,22 @@ def test_a_remote_copy_is_flushed_to_disk_before_it_takes_its_name(s3_keys, remo
     renames = [i for i, (what, _path) in enumerate(events) if what == "rename"]
     flushes = [i for i, (what, path) in enumerate(events) if what == "flush" and ".partial-" in path]
     assert renames and flushes and max(flushes) < min(renames)
+
+
+def test_an_upload_is_seen_at_once_by_reads_that_had_found_nothing_or_older_bytes(s3_keys, tmp_path):
+    """A user who uploads a chunk and previews it sees it: a 404 remembered for that key
+    (``remote_absent``) and the bytes cached before an overwrite are forgotten by the upload."""
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_store import remote_store
+
+    source = tmp_path / "fresh.zarr"
+    (source / "c" / "0").mkdir(parents=True)
+    (source / "c" / "0" / "0").write_bytes(b"new chunk")
+    (source / "c" / "0" / "1").write_bytes(b"replacing")
+    store = remote_store(parse_url("s3://upload/fresh.zarr"))
+    store.absent.note("fresh.zarr/c/0/0")  # a preview asked for it before: 404
+    store.put("fresh.zarr/c/0/1", b"older")
+    assert store.get("fresh.zarr/c/0/0") is None and store.get("fresh.zarr/c/0/1") == b"older"
+    remote_copy.copy_to_remote(str(source), "s3://upload", on_conflict="overwrite")
+    assert store.get("fresh.zarr/c/0/0") == b"new chunk"
+    assert store.get("fresh.zarr/c/0/1") == b"replacing"
