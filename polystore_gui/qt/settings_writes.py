@@ -114,11 +114,13 @@ def _write_one(key: str, value: Any, names: tuple[Any, str, str]) -> None:
     if settings.status() != QSettings.Status.NoError:
         name = settings.fileName()
         why = _why_not_writable(name)
-        if why is None:  # Qt says AccessError with no organisation name set, the file written all the same
+        if why is None and not organisation:  # Qt says AccessError whenever no organisation name is set
             log.warning("QSettings reports %s writing %s, which is writable: %s taken as written",
                         settings.status().name, name, key)
             return
-        raise SettingsNotWritten(0, why, name)
+        # With an organisation name, Qt's error is the write's own, even when the probe finds
+        # the folder writable (a full disk: an empty probe file still fits).
+        raise SettingsNotWritten(0, why or f"the file could not be written ({settings.status().name})", name)
 
 
 def _why_not_writable(name: str) -> str | None:

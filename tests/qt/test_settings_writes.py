@@ -189,3 +189,20 @@ def test_a_setting_that_cannot_be_saved_is_said_once_and_kept_for_the_session(
     QCoreApplication.processEvents()
     assert said == [shown]
     assert window.transfer_chunks() == (1, 256, 256)
+
+
+def test_a_write_qt_says_failed_is_not_taken_as_written_when_its_folder_is_writable(monkeypatch):
+    """With the organisation name set (as the application sets it), a write that QSettings
+    reports failed is a failure even when the file's folder is writable and the file opens:
+    a full disk (the settings file's content not written) passes that probe. Only the
+    AccessError Qt reports whenever no organisation name is set is excused."""
+
+    class FullDisk(QSettings):  # the sync failed: what ENOSPC makes QSettings report
+        def status(self):
+            return QSettings.Status.AccessError
+
+    monkeypatch.setattr(settings_writes, "QSettings", FullDisk)
+    names = (QSettings.Format.IniFormat, "polystore-gui-review-tests", "full-disk")
+    with pytest.raises(settings_writes.SettingsNotWritten) as raised:
+        settings_writes._write_one("test/full", 1, names)
+    assert raised.value.filename.endswith("full-disk.ini") and raised.value.strerror
