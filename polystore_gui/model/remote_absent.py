@@ -7,7 +7,8 @@ the second without a request. The memory is short (:data:`ABSENT_SECONDS`) so th
 chunk written since is seen the next time the plane is looked at, and only zarr's ranged
 reads of chunks and shards are remembered (never a metadata document). A copy to S3
 forgets what it wrote over (``RemoteStore.written_under``): a chunk uploaded here shows at
-once; one written by another program shows once those seconds have passed.
+once; one written by another program shows once those seconds have passed, or at once
+after View → Refresh (F5) on its row (``remote_store.forget_reads``).
 """
 
 from __future__ import annotations

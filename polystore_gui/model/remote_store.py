@@ -555,6 +555,26 @@ def remote_store(url: RemoteURL, options: RemoteOptions | None = None) -> Remote
         return _open.setdefault(key, made)
 
 
+def forget_reads(path: str | None) -> None:
+    """View → Refresh (F5) on the remote address ``path`` (None: on every store): the open
+    stores of its bucket or host forget what they read at or below it and the 404s they
+    remember there, so the next reads ask the server. Not a remote address: nothing
+    happens. No request is made (cheap enough for the GUI thread)."""
+    from .remote_address import RemoteAddressError, parse_url
+
+    url: RemoteURL | None = None
+    if path is not None:
+        try:
+            url = parse_url(path)
+        except RemoteAddressError:
+            return
+    with _open_lock:
+        stores = [store for (scheme, authority, _options), store in _open.items()
+                  if url is None or (scheme, authority) == (url.scheme, url.authority)]
+    for store in stores:
+        store.written_under("" if url is None else url.key)
+
+
 def forget_stores() -> None:
     """Drop every open store (new options, or a test's end)."""
     with _open_lock:

@@ -24,6 +24,9 @@ class TreeUpdates:
         node = self.node(index)
         while node is not self._root and not node.expandable and node.parent is not None:
             node = node.parent
+        from ..model.remote_store import forget_reads
+
+        forget_reads(None if node is self._root else node.entry.path)  # a remote store's reads asked again
         if node is self._root:
             for top in list(self._root.children):
                 if top.state is not State.UNLISTED:

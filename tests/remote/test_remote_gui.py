@@ -96,3 +96,25 @@ def test_chunk_inspector_maps_an_s3_array_and_says_why_not_over_http(qtbot, make
     with qtbot.waitSignal(window.inspector.scanFailed, timeout=60_000) as failed:
         window.inspector.inspect("zarr", http_server.url + "/consolidated.zarr/plain")
     assert "needs a listing" in failed.args[0]
+
+
+def test_f5_on_a_remote_store_forgets_what_was_read_of_it(qtbot, make_window, s3_keys, tmp_path):  # noqa: F811
+    """View → Refresh (F5) on a remote row asks the server again: the metadata and chunks
+    cached and the 404s remembered (``remote_absent``) below that row are forgotten, so a
+    chunk written by another program since shows now; other stores keep theirs."""
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_store import remote_store
+
+    window = make_window([tmp_path])
+    url = "s3://data/experiment.zarr"
+    assert window.open_location(url) is None
+    index = expand(window, qtbot, "zarr", url)
+    store = remote_store(parse_url(url))
+    store.absent.note("experiment.zarr/image/c/9/9")
+    store.absent.note("consolidated.zarr/image/c/9/9")
+    store.cache.put("experiment.zarr/extra.json", b"{}")
+    window.tree.setCurrentIndex(window.proxy.mapFromSource(index))
+    window.refresh_action.trigger()
+    assert not store.absent.known("experiment.zarr/image/c/9/9")
+    assert store.cache.get("experiment.zarr/extra.json") is None
+    assert store.absent.known("consolidated.zarr/image/c/9/9")  # another store's row: not refreshed
