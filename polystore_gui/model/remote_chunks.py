@@ -23,11 +23,10 @@ from .chunk_report import ERROR, MISSING, STORED, ScanBatch
 from .remote_nodes import parse_json, read_node
 from .remote_store import RemoteStore, _zarr_sync
 from .remote_zarr import locate
-from .zarr_nodes import V2_ARRAY, V3_META
+from .zarr_nodes import METADATA_NAMES, V2_ARRAY, V3_META
 
 CHUNK_MAP_NEEDS_LISTING = ("the chunk map needs a listing, which a plain HTTP server does not give "
                            "(open the store over S3, or copy it with cp and inspect the copy)")
-_METADATA = frozenset({V3_META, V2_ARRAY, ".zattrs", ".zgroup", ".zmetadata"})
 INDEX_CONCURRENCY = 32
 
 
@@ -129,7 +128,7 @@ def remote_scan(layout: ChunkLayout, *, should_stop: Any = None) -> Iterator[Sca
         found: list[tuple[int, ...]] = []
         sizes: list[int] = []
         for item in page:
-            if item.key.rsplit("/", 1)[-1] in _METADATA:
+            if item.key.rsplit("/", 1)[-1] in METADATA_NAMES:
                 continue
             index = _index_of(layout, item.key)
             if index is None:

@@ -32,10 +32,9 @@ from .remote_errors import RemoteError
 from .remote_nodes import read_node_async
 from .remote_store import ObjectFacts, RemoteStore, _zarr_sync, remote_store
 from .transfers.staging import _flush
-from .zarr_nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, ZarrNodeMeta
+from .zarr_nodes import METADATA_NAMES, V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, ZarrNodeMeta
 
 CONCURRENCY = 32
-_METADATA = (V3_META, V2_ARRAY, V2_GROUP, V2_ATTRS, ".zmetadata")
 
 Progress = Callable[[int, int], None]
 
@@ -234,7 +233,7 @@ async def _fetch_all(store: RemoteStore, url: RemoteURL, staging: str, report: C
         if data is None:
             if facts is not None:
                 raise CopyError(f"{url}/{relative} vanished while it was copied")
-            report.missing += 0 if relative.rsplit("/", 1)[-1] in _METADATA else 1
+            report.missing += 0 if relative.rsplit("/", 1)[-1] in METADATA_NAMES else 1
             return
         # Checked and written in a thread (hashing lets go of the interpreter lock): the
         # event loop goes on fetching meanwhile. A write once begun is waited for even when
@@ -393,7 +392,7 @@ def copy_to_remote(source: str, destination: str, *, on_conflict: str = "fail",
                     files.append((os.path.relpath(path, source).replace(os.sep, "/"), path))
     else:
         files.append(("", source))
-    files.sort(key=lambda item: (item[0].rsplit("/", 1)[-1] in _METADATA, item[0]))  # metadata last
+    files.sort(key=lambda item: (item[0].rsplit("/", 1)[-1] in METADATA_NAMES, item[0]))  # metadata last
     total = sum(os.path.getsize(p) for _, p in files)
     written: list[str] = []
     try:
@@ -440,8 +439,8 @@ async def _upload_all(store: RemoteStore, prefix: str, files: list[tuple[str, st
         if progress is not None:
             progress(report.nbytes, total)
 
-    data_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] not in _METADATA]
-    meta_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] in _METADATA]
+    data_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] not in METADATA_NAMES]
+    meta_files = [(r, p) for r, p in files if r.rsplit("/", 1)[-1] in METADATA_NAMES]
     await _all_or_none(one(r, p) for r, p in data_files)
     await _all_or_none(one(r, p) for r, p in meta_files)
 

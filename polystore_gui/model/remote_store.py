@@ -31,6 +31,7 @@ from .remote_absent import AbsentKeys
 from .remote_access import Identity, RemoteOptions, build_object_store, options_for, resolve_identity
 from .remote_address import RemoteURL
 from .remote_errors import RemoteCancelled, RemoteError, explain
+from .zarr_nodes import METADATA_NAMES
 
 CACHE_BYTES = 64 * 1024 * 1024
 CACHE_OBJECT_LIMIT = 16 * 1024 * 1024
@@ -516,12 +517,9 @@ def _define_store_class() -> Any:
     return CachedStore
 
 
-_METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
-
-
 def _is_metadata(key: str) -> bool:
     """A zarr metadata document (never remembered absent: a node may be made any time)."""
-    return key.rsplit("/", 1)[-1] in _METADATA_NAMES
+    return key.rsplit("/", 1)[-1] in METADATA_NAMES
 
 
 def _slice(data: bytes, byte_range: Any) -> bytes:

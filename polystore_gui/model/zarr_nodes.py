@@ -32,6 +32,8 @@ V2_ARRAY = ".zarray"
 V2_GROUP = ".zgroup"
 V2_ATTRS = ".zattrs"
 MARKERS = (V3_META, V2_GROUP, V2_ARRAY)
+#: every zarr metadata document's name (consolidated v2 metadata included): never a chunk
+METADATA_NAMES = frozenset({V3_META, V2_ARRAY, V2_GROUP, V2_ATTRS, ".zmetadata"})
 POLYSTORE_FILENAME_MAP = "polystore_filename_map"  # polystore.zarr_batch.ATTR_FILENAME_MAP
 
 
