@@ -259,6 +259,10 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         try:
             self.qt_viewer = napari_build.make_qt_viewer(self._model, canvas)
             self.qt_viewer.setObjectName("napariCanvas")
+            # A drop on the canvas goes to the window (a folder added to the tree), not to
+            # napari's viewer widget, which opens a dropped file as a layer of its own and
+            # raises on a folder it has no reader for.
+            self.qt_viewer.setAcceptDrops(False)
         except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
             self._fail("The napari viewer could not be built", exc)
             return

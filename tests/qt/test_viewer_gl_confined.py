@@ -50,3 +50,47 @@ def test_building_the_viewer_keeps_the_main_window_as_it_was_shown(qtbot, make_w
     # The canvas draws the preview.
     frame = pane.qt_viewer.canvas.native.grabFramebuffer()
     assert not frame.isNull() and frame.width() > 0
+
+
+def _drop_target(window: QWidget, widget: QWidget) -> QWidget | None:
+    """The widget a drop at ``widget``'s centre goes to, found as Qt finds it (the widget
+    under the cursor, else the first of its parents that accepts drops; a native child's
+    window handing the drop up to its top-level's widgets the same way)."""
+    pos = widget.mapTo(window, widget.rect().center())
+    target = window.childAt(pos) or window
+    while target is not None and not target.acceptDrops():
+        target = target.parentWidget()
+    return target
+
+
+def test_a_folder_dropped_on_the_canvas_is_added_like_one_dropped_elsewhere(qtbot, viewer_window, tmp_path):
+    """Dropping a folder onto the viewer's canvas adds it to the tree, as anywhere else in
+    the window; napari's own viewer widget used to take the drop and try to open the folder
+    as a napari layer (NoAvailableReaderError's traceback, nothing added)."""
+    from qtpy.QtCore import QMimeData, QPoint, Qt, QUrl
+    from qtpy.QtGui import QDragEnterEvent, QDropEvent
+    from qtpy.QtWidgets import QApplication
+
+    from polystore_gui.qt.tree_model import ADDRESS_ROLE
+
+    path = tmp_path / "plane.npy"
+    np.save(path, np.zeros((16, 16), np.uint16))
+    with qtbot.waitSignal(viewer_window.preview.previewShown, timeout=30_000):
+        viewer_window.preview.request("disk", str(path))
+    canvas = viewer_window.preview.viewer.qt_viewer.canvas.native
+    qtbot.waitUntil(canvas.isVisible, timeout=10_000)
+    target = _drop_target(viewer_window, canvas)
+    assert target is viewer_window, type(target).__name__
+    folder = tmp_path / "dropped"
+    folder.mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    at = QPoint(5, 5)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target, QDropEvent(at.toPointF(), Qt.DropAction.CopyAction, mime, buttons, keys))
+    model = viewer_window.tree_model
+    disk = model.backend_index("disk")
+    assert ("disk", str(folder)) in [model.index(r, 0, disk).data(ADDRESS_ROLE) for r in range(model.rowCount(disk))]
