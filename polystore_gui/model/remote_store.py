@@ -244,7 +244,7 @@ class RemoteStore:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        if self.absent.known(key):  # a shard whose index was just answered 404
+        if cache and self.absent.known(key):  # a shard whose index was just answered 404 (a copy asks)
             return None
 
         async def fetch() -> Any:

@@ -201,3 +201,22 @@ def test_an_upload_is_seen_at_once_by_reads_that_had_found_nothing_or_older_byte
     remote_copy.copy_to_remote(str(source), "s3://upload", on_conflict="overwrite")
     assert store.get("fresh.zarr/c/0/0") == b"new chunk"
     assert store.get("fresh.zarr/c/0/1") == b"replacing"
+
+
+def test_a_copy_asks_the_server_for_every_listed_object_even_one_just_answered_404(s3_keys, remote_data, tmp_path):
+    """A chunk a preview found absent a moment ago, then written by another program, is in
+    the listing the copy works from: the copy fetches it (the 404 remembered for previews,
+    ``remote_absent``, is no answer for a copy) instead of failing with "vanished"."""
+    from polystore_gui.model.remote_address import parse_url
+    from polystore_gui.model.remote_store import remote_store
+
+    store = remote_store(parse_url("s3://data/experiment.zarr"))
+    chunk = next(o.key for page in store.walk("experiment.zarr") for o in page if "/c/" in f"/{o.key}")
+    store.absent.note(f"experiment.zarr/{chunk}")
+    try:
+        report = remote_copy.copy_to_local("s3://data/experiment.zarr", str(tmp_path))
+    finally:
+        store.absent.forget(f"experiment.zarr/{chunk}")
+    copied = os.path.join(report.destination, *chunk.split("/"))
+    with open(copied, "rb") as fh:
+        assert fh.read() == (remote_data / "experiment.zarr" / chunk).read_bytes()
