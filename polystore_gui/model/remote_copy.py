@@ -30,7 +30,7 @@ from .direct_write import DIRECT_FROM, DirectMismatch, direct_possible, write_di
 from .remote_address import RemoteURL, parse_url
 from .remote_errors import RemoteError
 from .remote_nodes import read_node_async
-from .remote_store import ObjectFacts, RemoteStore, _zarr_sync, remote_store
+from .remote_store import ObjectFacts, RemoteStore, _zarr_sync, forget_reads, remote_store
 from .transfers.staging import _flush
 from .zarr_nodes import METADATA_NAMES, V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, ZarrNodeMeta
 
@@ -406,7 +406,7 @@ def copy_to_remote(source: str, destination: str, *, on_conflict: str = "fail",
                 pass
         raise
     finally:
-        store.written_under(final.key)  # reads made before see what is there now
+        forget_reads(str(final))  # reads made before (by any open store of the bucket) see what is there now
     return report
 
 
