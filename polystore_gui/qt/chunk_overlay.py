@@ -97,7 +97,9 @@ class ChunkOverlay(QObject):
         if not self._hooked and self.viewer is not None:
             self.viewer.mouse_drag_callbacks.append(self._on_mouse)
             self.viewer.dims.events.current_step.connect(self._on_step)
+            # The raster is of the last two axes, in 2D: hidden while they are not the ones shown.
             self.viewer.dims.events.order.connect(lambda _event=None: self.update())
+            self.viewer.dims.events.ndisplay.connect(lambda _event=None: self.update())
             self._hooked = True
         self.update()
 
@@ -266,7 +268,7 @@ class ChunkOverlay(QObject):
         if geometry is None or self._plane is None:
             return
         dims = self.viewer.dims
-        if tuple(dims.displayed) != (dims.ndim - 2, dims.ndim - 1):  # axes rolled: the raster is of the last two
+        if tuple(dims.displayed) != (dims.ndim - 2, dims.ndim - 1):  # rolled, or 3D: the raster is of the last two
             layer = self._layer(OVERLAY)
             if layer is not None:
                 self._discard(layer)

@@ -88,6 +88,12 @@ def test_overlay_draws_chunks_shards_and_missing(qtbot, viewer_window, demo_dir)
     assert not overlay_layer.visible
     viewer.dims.order = (0, 1, 2)
     assert overlay_layer.visible
+    # In 3D (napari's Ctrl+Y) the raster of one plane would lie flat across the volume: it
+    # hides, and shows again back in 2D.
+    viewer.dims.ndisplay = 3
+    assert not overlay_layer.visible
+    viewer.dims.ndisplay = 2
+    assert overlay_layer.visible
 
 
 class Turns:
