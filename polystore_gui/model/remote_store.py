@@ -441,6 +441,8 @@ def _define_store_class() -> Any:
         async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
             full = self._key(key)
             if byte_range is None:
+                if self.remote.absent.known(full):  # answered from memory: not noted again (no longer believed)
+                    return None
                 data = await self.remote.get_buffer_async(full, self._stop())
                 if data is None and not _is_metadata(key):
                     self.remote.absent.note(full)  # a chunk or shard (read whole): see remote_absent
