@@ -78,7 +78,8 @@ def test_a_folder_dropped_on_the_canvas_is_added_like_one_dropped_elsewhere(qtbo
     with qtbot.waitSignal(viewer_window.preview.previewShown, timeout=30_000):
         viewer_window.preview.request("disk", str(path))
     canvas = viewer_window.preview.viewer.qt_viewer.canvas.native
-    qtbot.waitUntil(canvas.isVisible, timeout=10_000)
+    centre = lambda: canvas.mapTo(viewer_window, canvas.rect().center())  # noqa: E731
+    qtbot.waitUntil(lambda: canvas.isVisible() and viewer_window.childAt(centre()) is canvas, timeout=10_000)
     target = _drop_target(viewer_window, canvas)
     assert target is viewer_window, type(target).__name__
     folder = tmp_path / "dropped"
