@@ -106,6 +106,9 @@ class CountLoop:
             raise ValueError(f"the counting loop needs {1 << bits} writable int64 counts")
         if base not in (0, -(1 << (bits - 1))):
             raise ValueError(f"the counting loop counts from 0 or from the signed minimum, not from {base}")
+        if (base != 0) != (values.dtype.kind == "i"):  # else other values would be reported than counted
+            raise ValueError(f"the counting loop counts {values.dtype} from "
+                             f"{'the signed minimum' if values.dtype.kind == 'i' else '0'}, not from {base}")
         flip = 1 << (bits - 1) if base else 0
         last = ctypes.c_int64(0)
         first = self._functions[bits](values.ctypes.data, values.size, flip, out.ctypes.data, ctypes.addressof(last))

@@ -365,3 +365,23 @@ def test_the_loop_itself_counts_every_width_and_refuses_what_it_cannot_read():
         loop(np.zeros(8, dtype=np.int16), -5, np.zeros(65536, dtype=np.int64))
     with pytest.raises(ValueError, match="65536 writable int64"):
         loop(np.zeros(8, dtype=np.uint16), 0, np.zeros(256, dtype=np.int64))
+
+
+def test_the_loop_counts_unaligned_values_and_refuses_a_base_of_the_other_signedness():
+    """Values at an odd address (a view into a byte buffer) are counted exactly; a base
+    that does not match the values' signedness (which would report other values than
+    those counted) is refused with a clear error."""
+    from polystore_gui.model import count_loop
+
+    loop = count_loop.build()
+    assert loop is not None
+    raw = np.random.default_rng(19).integers(0, 256, 2 * 5000 + 1, dtype=np.uint8).tobytes()
+    x = np.frombuffer(raw, dtype=np.int16, offset=1, count=5000)
+    assert not x.flags.aligned
+    out = np.zeros(65536, dtype=np.int64)
+    loop(x, -32768, out)
+    np.testing.assert_array_equal(out, np.bincount(x.astype(np.int64) + 32768, minlength=65536))
+    with pytest.raises(ValueError, match="counts uint8 from 0, not from -128"):
+        loop(np.zeros(8, dtype=np.uint8), -128, np.zeros(256, dtype=np.int64))
+    with pytest.raises(ValueError, match="counts int8 from the signed minimum, not from 0"):
+        loop(np.zeros(8, dtype=np.int8), 0, np.zeros(256, dtype=np.int64))
