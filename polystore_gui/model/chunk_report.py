@@ -65,6 +65,12 @@ class ChunkReport:
     # batch by batch: the summary is redrawn while a million chunks arrive, and a pass over
     # every size each time cost the GUI thread 15-40 ms. None: to be counted afresh.
     _bins: np.ndarray | None = field(default=None, repr=False)
+    # The smallest and largest stored chunk size (hi < lo: none stored), kept batch by batch
+    # for the heat map's colour range (``heat_span``): a pass over every chunk at each scan
+    # refresh was the GUI thread's largest cost (36 ms for 6.5 million chunks). None: to be
+    # found afresh (a batch re-reported a stored chunk, whose old size may have been the bound).
+    _extent: tuple[int, int] | None = field(default=None, repr=False)
+    revision: int = 0  # bumped by each ``apply``: what a cache of the report's derived facts keys on
 
     @classmethod
     def empty(cls, layout: ChunkLayout) -> ChunkReport:
@@ -76,7 +82,8 @@ class ChunkReport:
         grid, objects = layout.grid, layout.object_grid
         return cls(layout,
                    np.zeros(grid, np.int8), np.zeros(grid, np.int64),
-                   np.zeros(objects, np.int8), np.zeros(objects, np.int64), _bins=np.zeros(64, np.int64))
+                   np.zeros(objects, np.int8), np.zeros(objects, np.int64), _bins=np.zeros(64, np.int64),
+                   _extent=(0, -1))
 
     def apply(self, batch: ScanBatch) -> None:
         state, stored = self.state.reshape(-1), self.stored.reshape(-1)
@@ -84,6 +91,12 @@ class ChunkReport:
             # A batch names each chunk once (the collector's rule); the final batch recounts.
             self._bins -= _size_bins(stored[batch.chunks], state[batch.chunks])
             self._bins += _size_bins(batch.chunk_bytes, batch.chunk_state)
+        if self._extent is not None and len(batch.chunks):
+            if np.any(state[batch.chunks] == STORED):
+                self._extent = None  # a bound may be overwritten: found afresh when next asked
+            else:
+                self._extent = _merge_extent(self._extent, batch.chunk_bytes[batch.chunk_state == STORED])
+        self.revision += 1
         state[batch.chunks] = batch.chunk_state
         stored[batch.chunks] = batch.chunk_bytes
         ostate, obytes = self.object_state.reshape(-1), self.object_bytes.reshape(-1)
@@ -163,6 +176,15 @@ class ChunkReport:
         lo, hi = int(used[0]), int(used[-1])
         return [{"min": 2 ** k, "max": 2 ** (k + 1), "count": int(self._bins[k])} for k in range(lo, hi + 1)]
 
+    def heat_span(self) -> tuple[int, int]:
+        """The heat map's colour range over the whole array (``heat_range`` of every stored
+        chunk's size), from the extent kept batch by batch: no pass over the chunks unless a
+        batch re-reported a stored one."""
+        if self._extent is None:
+            self._extent = _merge_extent((0, -1), self.stored[self.state == STORED])
+        lo, hi = self._extent
+        return heat_range(np.array([lo, hi], np.int64) if hi >= lo else np.zeros(0, np.int64))
+
     def chunk_rows(self) -> Iterator[dict[str, Any]]:
         """One object per chunk: index, key, present, stored_bytes, state (the CLI's chunk_list)."""
         layout = self.layout
@@ -192,6 +214,14 @@ class ChunkReport:
             oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
             row["error"] = self.errors.get(oflat, "unreadable")
         return row
+
+
+def _merge_extent(extent: tuple[int, int], sizes: np.ndarray) -> tuple[int, int]:
+    """``extent`` (smallest, largest; hi < lo: empty) widened to hold ``sizes``."""
+    if sizes.size == 0:
+        return extent
+    lo, hi = int(sizes.min()), int(sizes.max())
+    return (lo, hi) if extent[1] < extent[0] else (min(lo, extent[0]), max(hi, extent[1]))
 
 
 def _size_bins(sizes: np.ndarray, states: np.ndarray) -> np.ndarray:

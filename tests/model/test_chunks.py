@@ -398,6 +398,37 @@ def test_size_histogram_kept_batch_by_batch_matches_a_recount(tmp_path, monkeypa
     assert len([b for b in kept if b["count"]]) >= 3
 
 
+
+def test_heat_colour_range_kept_batch_by_batch_without_a_pass_over_the_chunks(tmp_path, monkeypatch):
+    """The heat map's colour range (the whole array's) matches a recount after every batch,
+    and is kept from the batches: no pass over the array's chunks unless a batch re-reports
+    a stored chunk (the final one), then once."""
+    import polystore_gui.model.chunk_report as chunk_report
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 7)
+    rng = np.random.default_rng(6)
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(6, 64, 64), chunks=(1, 16, 16), dtype="uint16", fill_value=0)
+    for z in range(1, 6):  # plane 0 never written: missing chunks
+        a[z] = rng.integers(0, 2 ** (2 + 2 * z), size=(64, 64), dtype=np.uint16)
+    passes = []
+    real = chunk_report._merge_extent
+    monkeypatch.setattr(chunk_report, "_merge_extent",
+                        lambda extent, sizes: passes.append(sizes.size) or real(extent, sizes))
+    report = ChunkReport.empty(read_layout(path))
+    assert report.heat_span() == chunk_report.heat_range(np.zeros(0, np.int64))
+    batches = listed = 0
+    for batch in scan(read_layout(path)):
+        report.apply(batch)
+        batches += 1
+        listed += len(batch.chunks)
+        assert report.heat_span() == chunk_report.heat_range(report.stored[report.state == STORED])
+        assert report.revision == batches
+    assert batches >= 3
+    assert report.complete and report.heat_span()[1] > report.heat_span()[0]
+    # The batches' own sizes, and one recount of the stored chunks (the final batch's) at most.
+    assert sum(passes) <= listed + int(np.count_nonzero(report.state == STORED))
 def test_the_inspector_and_info_spell_a_codec_the_same_way(tmp_path):
     """One codec formatter: the chunk inspector's pipeline once read ``checksum=False``
     (Python's spelling) where ``info`` read ``checksum=false`` for the same zstd codec, and
