@@ -84,8 +84,9 @@ def test_the_shown_planes_shards_answered_404_by_the_sample_are_not_asked_again(
         preview.close()
 
 
-def test_a_plane_written_after_its_404s_is_seen_once_they_are_stale(aws_env, tmp_path):
-    from polystore_gui.model.remote_zarr import locate
+@pytest.fixture
+def sparse_on_http(aws_env, tmp_path):
+    """(the local sparse array, only plane 4 written; its URL on a local HTTP server)."""
     from tests.remote_servers import LatencyHTTPServer
 
     array = zarr.create_array(str(tmp_path / "sharded.zarr"), shape=(8, 256, 256), shards=(1, 128, 128),
@@ -93,46 +94,44 @@ def test_a_plane_written_after_its_404s_is_seen_once_they_are_stale(aws_env, tmp
     array[4] = 9
     server = LatencyHTTPServer(str(tmp_path), latency=0.0).start()
     try:
-        url = server.url + "/sharded.zarr"
-        preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
-        try:
-            (layer,) = preview.layers
-            array[3] = 5  # written meanwhile (an acquisition still running)
-            store, _key, _url = locate(url)
-            assert store.absent.known("sharded.zarr/c/3/0/0")  # the sample's 404, remembered
-            store.absent.seconds = 0.0  # as if ABSENT_SECONDS had passed
-            assert (np.asarray(layer.data[3]) == 5).all()
-        finally:
-            preview.close()
+        yield array, server.url + "/sharded.zarr"
     finally:
         server.stop()
 
 
-def test_a_plane_looked_at_again_and_again_is_asked_for_once_its_404s_are_stale(aws_env, tmp_path, monkeypatch):
+def test_a_plane_written_after_its_404s_is_seen_once_they_are_stale(sparse_on_http):
+    from polystore_gui.model.remote_zarr import locate
+
+    array, url = sparse_on_http
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        (layer,) = preview.layers
+        array[3] = 5  # written meanwhile (an acquisition still running)
+        store, _key, _url = locate(url)
+        assert store.absent.known("sharded.zarr/c/3/0/0")  # the sample's 404, remembered
+        store.absent.seconds = 0.0  # as if ABSENT_SECONDS had passed
+        assert (np.asarray(layer.data[3]) == 5).all()
+    finally:
+        preview.close()
+
+
+def test_a_plane_looked_at_again_and_again_is_asked_for_once_its_404s_are_stale(sparse_on_http, monkeypatch):
     """A 404 is believed for ABSENT_SECONDS from the server's answer: reads answered from
     that memory meanwhile (napari drawing the plane again) do not make it last longer, so a
     plane written since shows once those seconds have passed."""
     from polystore_gui.model import remote_absent
-    from tests.remote_servers import LatencyHTTPServer
 
     clock = [1000.0]
     monkeypatch.setattr(remote_absent.time, "monotonic", lambda: clock[0])
-    array = zarr.create_array(str(tmp_path / "sharded.zarr"), shape=(8, 256, 256), shards=(1, 128, 128),
-                              chunks=(1, 64, 64), dtype="uint16", fill_value=0)
-    array[4] = 9
-    server = LatencyHTTPServer(str(tmp_path), latency=0.0).start()
+    array, url = sparse_on_http
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
     try:
-        url = server.url + "/sharded.zarr"
-        preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
-        try:
-            (layer,) = preview.layers
-            assert not np.asarray(layer.data[3]).any()  # the sample's 404s (at 1000 s)
-            array[3] = 5  # written meanwhile
-            clock[0] += 0.6 * remote_absent.ABSENT_SECONDS
-            assert not np.asarray(layer.data[3]).any()  # drawn again: still believed absent
-            clock[0] += 0.6 * remote_absent.ABSENT_SECONDS  # past ABSENT_SECONDS since the 404s
-            assert (np.asarray(layer.data[3]) == 5).all()
-        finally:
-            preview.close()
+        (layer,) = preview.layers
+        assert not np.asarray(layer.data[3]).any()  # the sample's 404s (at 1000 s)
+        array[3] = 5  # written meanwhile
+        clock[0] += 0.6 * remote_absent.ABSENT_SECONDS
+        assert not np.asarray(layer.data[3]).any()  # drawn again: still believed absent
+        clock[0] += 0.6 * remote_absent.ABSENT_SECONDS  # past ABSENT_SECONDS since the 404s
+        assert (np.asarray(layer.data[3]) == 5).all()
     finally:
-        server.stop()
+        preview.close()
