@@ -41,6 +41,7 @@ def _settings_written_before_the_next_test():
         assert writes.flush(), "a settings write was still pending 5 s after the test"
         writes._unwritten.clear()  # a failed write's value is kept for its session: the test's
         writes._told = False
+        writes._unannounced = None
 
 
 @pytest.fixture(scope="session")

@@ -398,6 +398,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         if self._shut_down:
             return
         self._shut_down = True
+        self._unwatch_settings_writes()
         self.navigator.cancel()
         self.viewer_link.stop()
         if self._transfer_queue is not None:

@@ -39,6 +39,7 @@ _requests: queue.SimpleQueue[str] = queue.SimpleQueue()
 _writer: threading.Thread | None = None
 _unwritten: dict[str, Any] = {}  # key -> value whose write failed: kept for this session
 _told = False  # the user was told that settings cannot be saved (once a session)
+_unannounced: str | None = None  # that message, when nothing listened yet: said when something connects
 
 
 class _Notifier(QObject):
@@ -57,6 +58,19 @@ def notifier() -> _Notifier:
     if _notifier is None:
         _notifier = _Notifier()
     return _notifier
+
+
+def on_failure(slot: Any) -> None:
+    """Connect ``slot(message)`` to :func:`notifier`'s ``failed`` (on the GUI thread). A write
+    that failed before anything listened (at start, before the window was built) is said
+    now, through ``failed``: it is still said once a session."""
+    global _unannounced
+    note = notifier()
+    note.failed.connect(slot)
+    with _lock:
+        message, _unannounced = _unannounced, None
+    if message is not None:
+        note.failed.emit(message)
 
 
 def write(key: str, value: Any) -> None:
@@ -143,21 +157,42 @@ def _why_not_writable(name: str) -> str | None:
 
 def _failed(key: str, value: Any, exc: Exception) -> None:
     """A write that failed (in the writer thread): its value kept in memory, the user told once."""
-    global _told
-    with _lock:
-        _unwritten[key] = value
-        tell = not _told and _notifier is not None
-        _told = _told or tell
+    global _told, _unannounced
     if isinstance(exc, SettingsNotWritten):
         where, why = exc.filename, exc.strerror
     else:
         where, why = "the settings file", str(exc) or type(exc).__name__
     log.warning("the setting %s could not be written to %s (%s): kept for this session only", key, where, why)
+    message = f"Settings not saved to {where}: {why}. Your changes last until you quit."
+    with _lock:
+        _unwritten[key] = value
+        first, _told = not _told, True
+        tell = first and _listened()
+        if first and not tell:  # nothing listens yet: said when the window connects (on_failure)
+            _unannounced = message
     if tell and _notifier is not None:
         try:
-            _notifier.failed.emit(f"Settings not saved to {where}: {why}. Your changes last until you quit.")
+            _notifier.failed.emit(message)
         except RuntimeError:  # the notifier's window is gone (quitting): the log says it
             pass
+
+
+def stop_listening(slot: Any) -> None:
+    """Disconnect ``slot`` (connected by :func:`on_failure`) from the notifier: its window
+    shuts down. A failure from then on is kept for a window that connects later."""
+    try:
+        notifier().failed.disconnect(slot)
+    except (TypeError, RuntimeError):  # not connected (any more)
+        pass
+
+
+def _listened() -> bool:
+    """Whether something is connected to the notifier's ``failed`` (a window not yet built,
+    or gone, is not)."""
+    try:
+        return _notifier is not None and _notifier.receivers(_notifier.failed) > 0
+    except RuntimeError:  # the notifier itself is gone (quitting)
+        return False
 
 
 def _run() -> None:
@@ -182,4 +217,4 @@ def _run() -> None:
 
 atexit.register(flush)
 
-__all__ = ["flush", "notifier", "read", "read_bool", "write"]
+__all__ = ["flush", "notifier", "on_failure", "read", "read_bool", "stop_listening", "write"]

@@ -115,8 +115,14 @@ class SettingsMixin:
 
     def _watch_settings_writes(self) -> None:
         """Say in the status bar, once a session, that the settings file cannot be written
-        (``settings_writes``: the values stay in memory until quitting)."""
-        settings_writes.notifier().failed.connect(self._on_settings_not_saved)
+        (``settings_writes``: the values stay in memory until quitting), also when a write
+        failed before this window was there to show it."""
+        settings_writes.on_failure(self._on_settings_not_saved)
+
+    def _unwatch_settings_writes(self) -> None:
+        """Stop listening (at shutdown): a write failing later is kept for a window built
+        after this one, and logged."""
+        settings_writes.stop_listening(self._on_settings_not_saved)
 
     def _on_settings_not_saved(self, message: str) -> None:
         self.statusBar().showMessage(message, 60_000)

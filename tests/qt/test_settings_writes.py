@@ -171,13 +171,29 @@ def unwritable_settings(tmp_path):
                       os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"))
 
 
+@pytest.fixture
+def listeners():
+    """The listeners a test connects to the notifier, disconnected after it (a listener left
+    connected would take a later test's failure as heard)."""
+    slots: list = []
+    yield slots
+    for slot in slots:
+        settings_writes.notifier().failed.disconnect(slot)
+
+
+def _listen(slots) -> list[str]:
+    said: list[str] = []
+    settings_writes.notifier().failed.connect(said.append)
+    slots.append(said.append)
+    return said
+
+
 def test_a_setting_that_cannot_be_saved_is_said_once_and_kept_for_the_session(
-        qtbot, make_window, tmp_path, unwritable_settings):
+        qtbot, make_window, tmp_path, unwritable_settings, listeners):
     from qtpy.QtCore import QCoreApplication
 
     window = make_window([tmp_path])
-    said: list[str] = []
-    settings_writes.notifier().failed.connect(said.append)
+    said = _listen(listeners)
     window.set_size_limit(3 << 30)
     qtbot.waitUntil(lambda: bool(said), timeout=10_000)
     shown = window.statusBar().currentMessage()
@@ -206,3 +222,22 @@ def test_a_write_qt_says_failed_is_not_taken_as_written_when_its_folder_is_writa
     with pytest.raises(settings_writes.SettingsNotWritten) as raised:
         settings_writes._write_one("test/full", 1, names)
     assert raised.value.filename.endswith("full-disk.ini") and raised.value.strerror
+
+
+def test_a_setting_that_failed_before_the_window_was_there_is_said_when_it_connects(
+        qtbot, make_window, tmp_path, unwritable_settings, listeners):
+    """A write that failed before any window listened (at start, before the window is built)
+    was logged only: the user learnt nothing and the setting reverted at the next start."""
+    from qtpy.QtCore import QCoreApplication
+
+    settings_writes.write("test/early", 1)
+    assert settings_writes.flush()
+    window = make_window([tmp_path])
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith("Settings not saved to ") and str(unwritable_settings) in shown, shown
+    said = _listen(listeners)
+    window.set_size_limit(3 << 30)  # fails too: said once a session is enough
+    assert settings_writes.flush()
+    QCoreApplication.processEvents()
+    assert said == []
+    assert window.settings_size_limit() == 3 << 30
