@@ -47,3 +47,18 @@ def _reduce_axis(state: np.ndarray, stored: np.ndarray, axis: int) -> tuple[np.n
     merged = np.where((state == STORED).any(axis), STORED,
                       np.where((state == ERROR).any(axis), ERROR, np.where((state == MISSING).all(axis), MISSING, 0)))
     return merged.astype(np.int8), stored.sum(axis)
+
+
+def plane_chunks(state: np.ndarray, stored: np.ndarray, plane: tuple[int, ...],
+                 channel_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The states and stored bytes of one plane's chunks: ``plane`` indexes the leading axes
+    of the grid without ``channel_axis``, which is collapsed as ``_reduce_axis`` does. Only
+    the plane's chunks are read (the overlay's refresh costs the plane, not the array)."""
+    if channel_axis is None:
+        return state[plane], stored[plane]
+    index: list[int | slice] = []
+    leading = iter(plane)
+    for axis in range(state.ndim):
+        index.append(slice(None) if axis == channel_axis else next(leading, slice(None)))
+    channel = sum(1 for axis, i in enumerate(index) if axis < channel_axis and isinstance(i, slice))
+    return _reduce_axis(state[tuple(index)], stored[tuple(index)], channel)

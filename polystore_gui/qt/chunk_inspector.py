@@ -38,8 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..model.chunk_layout import ChunkLayout, prepare, read_layout, resolve_array
-from ..model.chunk_report import heat_range
-from ..model.chunks import STORED, ChunkDetail, ChunkReport, scan
+from ..model.chunks import ChunkDetail, ChunkReport, scan
 from ..model.entries import human_size
 from .chunk_details import ChunkDetailsMixin
 from .chunk_histogram import SizeHistogram
@@ -438,7 +437,7 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.warnings.setText("<br>".join("⚠ " + html.escape(w) for w in s["warnings"]))
         self.warnings.setVisible(bool(s["warnings"]))
         self.histogram.set_bins(s["size_histogram"])
-        self._set_legend(heat_range(report.stored[report.state == STORED]) if s["nchunks_initialized"] else None)
+        self._set_legend(report.heat_span() if s["nchunks_initialized"] else None)  # kept batch by batch
         # The summary's height, up to a third of the screen (the table and details below keep theirs).
         screen = self.screen()
         cap = screen.availableGeometry().height() // 3 if screen is not None else 460

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from qtpy.QtCore import QObject
 
-from ..model.chunk_heat import _reduce_axis, heat_rgba
+from ..model.chunk_heat import _reduce_axis, heat_rgba, plane_chunks
 from ..model.chunk_raster import RasterGeometry, plane_raster, raster_geometry, with_outline
 from ..model.chunk_report import STORED, heat_range
 from ..model.chunks import ChunkDetail
@@ -58,6 +58,13 @@ def _place(layer: Any, scale: np.ndarray, translate: np.ndarray) -> None:
         layer.scale, layer.translate = scale, translate
 
 
+def _same_facts(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
+    """Whether a plane's (states, stored bytes, colour range) are those drawn (or both none)."""
+    if len(new) != len(old):
+        return False
+    return not new or (np.array_equal(new[0], old[0]) and np.array_equal(new[1], old[1]) and new[2] == old[2])
+
+
 class ChunkOverlay(QObject):
     """Keeps the overlay layers in step with the inspector and the shown image."""
 
@@ -76,6 +83,11 @@ class ChunkOverlay(QObject):
         self._base: np.ndarray | None = None  # the plane's raster without outline (None: nothing to draw)
         self._raster: RasterGeometry | None = None
         self._plane: tuple[int, ...] | None = None  # the plane drawn: chunk indices along the leading axes
+        # What ``_base`` was drawn from (report, plane, geometry, options, and with the heat map
+        # the plane's states, stored bytes and colour range): a refresh that changes none of it
+        # draws nothing again.
+        self._drawn: tuple[Any, ...] = ()
+        self._span: tuple[Any, ...] = (None, None, None, None)  # (report, revision, channel axis, range)
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
         inspector.chunkSelected.connect(self.show_selection)
@@ -106,6 +118,7 @@ class ChunkOverlay(QObject):
     def detach(self) -> None:
         self.image = None
         self._selected = self._base = self._plane = None
+        self._drawn = ()
         self._stop_adding()
         self._remove(OVERLAY)
 
@@ -231,6 +244,7 @@ class ChunkOverlay(QObject):
             if self.inspector.report is None:
                 self._stop_adding()
                 self._selected = self._base = self._plane = None
+                self._drawn = ()
                 self._remove(OVERLAY)
             return
         report = self.inspector.report
@@ -238,23 +252,44 @@ class ChunkOverlay(QObject):
         if report is not self._report:  # another array, or the same scanned again: nothing chosen yet
             self._report, self._selected = report, None
         chunks, shards, shape, _axes = self._geometry()
-        state, stored = report.state, report.stored
-        if self.channel_axis is not None:
-            state, stored = _reduce_axis(state, stored, self.channel_axis)
-        plane = self._shown_plane(state.shape)
-        self._raster = raster_geometry((shape[-2], shape[-1]), (int(chunks[-2]), int(chunks[-1])))
-        heat = None
-        if self.inspector.heat_check.isChecked():
-            span = heat_range(stored[state == STORED])  # the whole array's: every plane alike
-            heat = heat_rgba(state[plane], stored[plane], span)
+        plane = self._shown_plane(self._reduced(tuple(report.layout.grid)))
+        geometry = raster_geometry((shape[-2], shape[-1]), (int(chunks[-2]), int(chunks[-1])))
+        heat_on, grid_on = self.inspector.heat_check.isChecked(), self.inspector.grid_check.isChecked()
         per_shard = None
         if report.layout.shards is not None:
             per_shard = (int(shards[-2] // chunks[-2]), int(shards[-1] // chunks[-1]))
-        wanted = heat is not None or self.inspector.grid_check.isChecked()
-        self._base = plane_raster(heat, self._raster, grid=self.inspector.grid_check.isChecked(),
-                                  shards=per_shard) if wanted else None
-        self._plane = plane
+        facts: tuple[Any, ...] = ()
+        if heat_on:
+            state, stored = self._plane_facts(report, plane)
+            facts = (state, stored, self._heat_span(report))
+        drawn = (report, plane, geometry, heat_on, grid_on, per_shard)
+        if (not self._drawn or self._drawn[0] is not report or drawn[1:] != self._drawn[1:6]
+                or not _same_facts(facts, self._drawn[6:])):
+            # Something the shown plane shows changed: its raster again. Else (a scan refresh
+            # of other planes' chunks, or none) the raster drawn stays.
+            heat = heat_rgba(facts[0], facts[1], facts[2]) if heat_on else None
+            self._base = plane_raster(heat, geometry, grid=grid_on, shards=per_shard) if heat_on or grid_on else None
+            self._drawn = (*drawn, *facts)
+        self._raster, self._plane = geometry, plane
         self._draw()
+
+    def _plane_facts(self, report: Any, plane: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The states and stored bytes of the plane's chunks (copies: the report's arrays
+        change in place batch by batch), the channel axis collapsed."""
+        state, stored = plane_chunks(report.state, report.stored, plane, self.channel_axis)
+        return state.copy(), stored.copy()
+
+    def _heat_span(self, report: Any) -> tuple[int, int]:
+        """The whole array's colour range (every plane coloured alike, as the legend says): the
+        report's, kept batch by batch; with a channel axis collapsed (stored bytes summed over
+        it), found once per report revision."""
+        if self.channel_axis is None:
+            return report.heat_span()  # type: ignore[no-any-return]
+        key = (report, report.revision, self.channel_axis)
+        if self._span[0] is not report or self._span[1:3] != key[1:]:
+            state, stored = _reduce_axis(report.state, report.stored, self.channel_axis)
+            self._span = (*key, heat_range(stored[state == STORED]))
+        return self._span[3]  # type: ignore[no-any-return]
 
     def _draw(self, outline_only: bool = False) -> None:
         """The plane's raster, with the chosen chunk's outline when it lies in this plane, on

@@ -495,3 +495,19 @@ def test_the_heat_map_pixels_are_computed_without_qt():
     merged, sizes = _reduce_axis(np.array([[MISSING, STORED], [MISSING, MISSING]], np.int8),
                                  np.array([[0, 5], [0, 0]]), 0)
     assert list(merged) == [MISSING, STORED] and list(sizes) == [0, 5]
+
+
+@pytest.mark.parametrize("channel_axis", [None, 0, 1, 2, 3])
+def test_one_planes_chunks_are_those_of_the_whole_grid_collapsed(channel_axis):
+    """The overlay reads only the shown plane's chunks (``plane_chunks``): the same states
+    and sizes as collapsing the channel axis over the whole grid and taking the plane."""
+    from polystore_gui.model.chunk_heat import _reduce_axis, plane_chunks
+
+    rng = np.random.default_rng(7)
+    state = rng.integers(0, 4, size=(3, 4, 5, 6)).astype(np.int8)
+    stored = rng.integers(0, 1000, size=state.shape).astype(np.int64)
+    whole_state, whole_stored = (state, stored) if channel_axis is None else _reduce_axis(state, stored, channel_axis)
+    lead = whole_state.ndim - 2
+    for plane in np.ndindex(*whole_state.shape[:lead]):
+        got = plane_chunks(state, stored, plane, channel_axis)
+        assert np.array_equal(got[0], whole_state[plane]) and np.array_equal(got[1], whole_stored[plane])

@@ -321,3 +321,56 @@ def test_a_scan_refresh_touches_only_what_changed(qtbot, viewer_window, demo_dir
     report.state[z, 0, 0] = MISSING if report.state[z, 0, 0] != MISSING else STORED
     viewer_window.inspector.reportChanged.emit()  # one chunk's state changed: the raster's pixels alone
     assert fired == ["chunk overlay.data"]
+
+
+def test_a_refresh_redraws_the_raster_only_when_the_shown_plane_changes(qtbot, viewer_window, demo_dir, monkeypatch):
+    """A scan refresh that changes nothing the shown plane shows (other planes' chunks, or
+    nothing) builds no raster; a change of the plane's chunks, of the colour range, of an
+    option or of the plane does, with the colours of the whole array's range."""
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+    from polystore_gui.model.chunk_heat import heat_rgba
+    from polystore_gui.model.chunk_raster import plane_raster
+    from polystore_gui.model.chunk_report import ScanBatch, heat_range
+
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    report = inspector.report
+    built: list[int] = []
+    monkeypatch.setattr(chunk_overlay, "plane_raster",
+                        lambda *a, **k: built.append(1) or plane_raster(*a, **k))
+
+    def expected():
+        """The shown plane's raster as drawn before the overlay kept anything: the range of every stored chunk."""
+        z = overlay._plane
+        span = heat_range(report.stored[report.state == STORED])
+        return plane_raster(heat_rgba(report.state[z], report.stored[z], span), overlay._raster,
+                            grid=inspector.grid_check.isChecked(), shards=(4, 4))
+
+    z = viewer.dims.current_step[0]
+    other = (z + 1) % report.state.shape[0]
+    inspector.reportChanged.emit()  # nothing new
+    report.state[other, 0, 0] = MISSING if report.state[other, 0, 0] != MISSING else STORED
+    inspector.reportChanged.emit()  # another plane's chunk
+    assert built == []
+    assert np.array_equal(overlay._base, expected())
+
+    report.state[z, 0, 1] = MISSING if report.state[z, 0, 1] != MISSING else STORED
+    inspector.reportChanged.emit()  # a chunk of the plane shown
+    assert len(built) == 1 and np.array_equal(overlay._base, expected())
+
+    # Another plane's chunk re-reported far larger: the whole array's colour range, so the shown plane's colours.
+    flat = int(np.ravel_multi_index((other, 1, 1), report.state.shape))
+    biggest = int(report.stored[report.state == STORED].max())
+    report.apply(ScanBatch(np.array([flat]), np.array([biggest * 64], np.int64), np.array([STORED], np.int8),
+                           np.zeros(0, np.intp), np.zeros(0, np.int64), np.zeros(0, np.int8), {}, done=1.0))
+    inspector.reportChanged.emit()
+    assert len(built) == 2 and np.array_equal(overlay._base, expected())
+    inspector.reportChanged.emit()
+    assert len(built) == 2
+
+    inspector.grid_check.setChecked(not inspector.grid_check.isChecked())  # an option
+    assert len(built) == 3 and np.array_equal(overlay._base, expected())
+    viewer.dims.set_current_step(0, other)  # another plane
+    assert len(built) == 4 and overlay._plane == (other,) and np.array_equal(overlay._base, expected())
+    viewer.dims.set_current_step(0, other)  # the same plane again
+    assert len(built) == 4
