@@ -7,7 +7,7 @@ the first frame is on screen, so that its requests never compete with the shown 
 own (they did: 24 more requests beside the first frame's 4 shards), and cancels it when
 the user selects something else or the preview is closed. A cancelled search stops
 between its reads, and its requests in flight are dropped on the wire when the preview
-gave it a ``scope`` (a remote store's: ``remote_store.reads_stopped_by``).
+gave it a ``scope`` (a remote store's: ``remote_cancel.reads_stopped_by``).
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
     data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
     later = None
     if is_remote_path(path):  # the first frame is not kept waiting for a sparse array's search
-        from .remote_store import reads_stopped_by
+        from .remote_cancel import reads_stopped_by
 
         contrasts, later = contrast_at_once([data], scope=reads_stopped_by)
         contrast = contrasts[0]

@@ -19,7 +19,7 @@ import pytest
 from polystore_gui.model import remote_copy
 from polystore_gui.model.cancel import CancelToken
 from polystore_gui.model.remote_errors import RemoteCancelled
-from polystore_gui.model.remote_store import POLL, _cancellable
+from polystore_gui.model.remote_cancel import POLL, _cancellable
 
 
 def test_a_file_that_does_not_hold_the_bytes_received_fails_the_copy(s3_keys, tmp_path, monkeypatch):
@@ -114,9 +114,9 @@ def test_a_request_that_ends_is_no_longer_watched():
         wire = loop.create_future()
         loop.call_soon(wire.set_result, b"data")
         got = await _cancellable(wire, lambda: False, "reading x")
-        from polystore_gui.model import remote_store
+        from polystore_gui.model import remote_cancel
 
-        return got, len(remote_store._watch().entries)
+        return got, len(remote_cancel._watch().entries)
 
     assert asyncio.run(run()) == (b"data", 0)
 
