@@ -116,7 +116,12 @@ def test_a_transfer_queued_after_another_is_painted_later_not_inside_the_start(q
         go_on.clear()
         halfway.clear()
         paints = PaintCounter([queue, queue.overall_bar, queue.table.viewport()])
-        qtbot.wait(50)  # whatever the first transfer's end left to paint is painted
+        # Whatever the first transfer's end left to paint is painted: an update of the whole
+        # panel merges with it into the window's next paint, so once that paint came, nothing
+        # of the first transfer is pending (a late one would pass for the second's below).
+        settled = paints.count
+        queue.update()
+        qtbot.waitUntil(lambda: paints.count > settled, timeout=5_000)
         before = paints.count
         with qtbot.waitSignal(queue.transferFinished, timeout=60_000):
             queue.start([second])
