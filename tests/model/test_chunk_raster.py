@@ -85,3 +85,22 @@ def test_heat_colours_follow_the_given_span(span):
     else:
         whole = heat_rgba(np.array([[STORED] * 4], np.int8), np.array([[100, 800, 1600, 6400]]))
         np.testing.assert_array_equal(rgba[0], whole[0, 1:3])
+
+
+@pytest.mark.parametrize("plane, chunks", [((2000, 1500), (1, 1)), ((100, 70), (16, 16)), ((8192, 6000), (256, 256))])
+def test_without_lines_every_texel_is_its_chunks_colour(plane, chunks):
+    """No grid (not asked, or too dense to draw: a texel a chunk): the raster is the heat
+    map enlarged, partial last chunks cropped, at the heat map's opacity."""
+    geometry = raster_geometry(plane, chunks)
+    grid_y, grid_x = -(-plane[0] // chunks[0]), -(-plane[1] // chunks[1])
+    rng = np.random.default_rng(8)
+    state = rng.choice(np.array([STORED, MISSING], np.int8), size=(grid_y, grid_x))
+    heat = heat_rgba(state, rng.integers(1, 10_000, size=(grid_y, grid_x)), (1, 10_000))
+    raster = plane_raster(heat, geometry, grid=False)
+    p = geometry.per_chunk
+    rows, cols = np.arange(geometry.shape[0]) // p, np.arange(geometry.shape[1]) // p
+    expected = heat[rows[:, None], cols[None, :]].copy()
+    expected[..., 3] = np.rint(expected[..., 3] * HEAT_OPACITY).astype(np.uint8)
+    assert raster.shape == (*geometry.shape, 4) and raster.dtype == np.uint8 and raster.flags.c_contiguous
+    assert np.array_equal(raster, expected)
+    assert not np.shares_memory(raster, heat)
