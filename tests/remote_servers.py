@@ -304,3 +304,22 @@ def upload_folder(client: Any, bucket: str, local: str, prefix: str) -> int:
             client.upload_file(path, bucket, key)
             n += 1
     return n
+
+
+def stop_server_mid_copy(monkeypatch: Any, server: Any, after: int, concurrency: int) -> dict[str, int]:
+    """Make ``server`` go away once ``after`` objects of a remote copy have arrived (the copy
+    fetching ``concurrency`` at once); the returned counter says how many arrived."""
+    from polystore_gui.model import remote_copy
+
+    real = remote_copy._store_checked
+    calls = {"n": 0}
+
+    def stop_after(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == after:
+            server.stop()
+        return real(*args)
+
+    monkeypatch.setattr(remote_copy, "_store_checked", stop_after)
+    monkeypatch.setattr(remote_copy, "CONCURRENCY", concurrency)
+    return calls

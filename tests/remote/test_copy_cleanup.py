@@ -70,16 +70,22 @@ class _UploadStore:
         pass
 
 
+def _small_files(folder, count: int) -> list[tuple[str, str]]:
+    """``count`` files of 1,000 bytes under ``folder``, as an upload's (key, path) list."""
+    files = []
+    for n in range(count):
+        path = folder / f"c{n}"
+        path.write_bytes(bytes([n]) * 1000)
+        files.append((f"0/{n}", str(path)))
+    return files
+
+
 def test_an_upload_holds_no_more_files_in_memory_than_it_sends_at_once(tmp_path, monkeypatch):
     """Every file of an upload was read into memory before waiting for its turn to be sent:
     a copy to S3 held the whole dataset in memory (CONCURRENCY puts at a time)."""
     import obstore
 
-    files = []
-    for n in range(100):
-        path = tmp_path / f"c{n}"
-        path.write_bytes(bytes([n]) * 1000)
-        files.append((f"0/{n}", str(path)))
+    files = _small_files(tmp_path, 100)
     read_before_first_put: list[int] = []
     opened = []
     real_open = open
@@ -135,11 +141,7 @@ def test_a_cancelled_upload_sends_no_file_after_the_cancel(tmp_path, monkeypatch
 
     from polystore_gui.model.remote_errors import RemoteCancelled
 
-    files = []
-    for n in range(10):
-        path = tmp_path / f"c{n}"
-        path.write_bytes(bytes([n]) * 1000)
-        files.append((f"0/{n}", str(path)))
+    files = _small_files(tmp_path, 10)
     sent: list[str] = []
 
     async def put_async(client, key, data):

@@ -165,23 +165,13 @@ def test_a_cancelled_copy_starts_no_request_after_the_cancel_and_leaves_nothing(
 
 def test_a_server_stopping_mid_copy_of_large_objects_leaves_nothing(aws_env, moto_s3, large_store, tmp_path):
     from polystore_gui.model.remote_errors import RemoteError
-    from tests.remote_servers import MotoS3
+    from tests.remote_servers import MotoS3, stop_server_mid_copy
 
     server = MotoS3().start(make_user=False)  # moto's backend is shared: the same bucket, another server
     aws_env.setenv("AWS_ACCESS_KEY_ID", moto_s3.access_key)
     aws_env.setenv("AWS_SECRET_ACCESS_KEY", moto_s3.secret_key)
     aws_env.setenv("AWS_ENDPOINT_URL", server.endpoint)
-    real = remote_copy._store_checked
-    calls = {"n": 0}
-
-    def stop_after_one(*args):  # the server goes away once the first object has arrived
-        calls["n"] += 1
-        if calls["n"] == 1:
-            server.stop()
-        return real(*args)
-
-    aws_env.setattr(remote_copy, "_store_checked", stop_after_one)
-    aws_env.setattr(remote_copy, "CONCURRENCY", 1)
+    calls = stop_server_mid_copy(aws_env, server, after=1, concurrency=1)  # once the first object arrived
     with pytest.raises((RemoteError, remote_copy.CopyError)):
         remote_copy.copy_to_local(f"s3://data/{LARGE}", str(tmp_path))
     assert calls["n"] >= 1

@@ -127,25 +127,14 @@ def test_server_stopping_mid_copy_leaves_nothing(capsys, aws_env, remote_data, t
 
 
 def test_s3_stopping_mid_copy_leaves_nothing(capsys, aws_env, moto_s3, tmp_path):
-    from tests.remote_servers import MotoS3
+    from tests.remote_servers import MotoS3, stop_server_mid_copy
 
     server = MotoS3().start(make_user=False)
     aws_env.setenv("AWS_ACCESS_KEY_ID", moto_s3.access_key)
     aws_env.setenv("AWS_SECRET_ACCESS_KEY", moto_s3.secret_key)
     aws_env.setenv("AWS_ENDPOINT_URL", server.endpoint)
-    from polystore_gui.model import remote_copy
 
-    real = remote_copy._store_checked
-    calls = {"n": 0}
-
-    def stop_after_some(*args):  # the server goes away once 20 objects have arrived
-        calls["n"] += 1
-        if calls["n"] == 20:
-            server.stop()
-        return real(*args)
-
-    aws_env.setattr(remote_copy, "_store_checked", stop_after_some)
-    aws_env.setattr(remote_copy, "CONCURRENCY", 2)
+    calls = stop_server_mid_copy(aws_env, server, after=20, concurrency=2)  # once 20 objects arrived
     code, _out, err = _run(capsys, "cp", "s3://data/experiment.zarr", str(tmp_path))
     assert calls["n"] >= 20  # the server went away mid-copy
     assert code == 1 and "nothing was left" in err
