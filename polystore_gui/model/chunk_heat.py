@@ -20,6 +20,7 @@ _LUT = np.stack([np.interp(np.linspace(0, 8, 256), np.arange(9), _VIRIDIS_STOPS[
 MISSING_RGBA = (140, 140, 140, 150)
 ERROR_RGBA = (220, 38, 38, 230)
 STORED_ALPHA = 150
+_LUT32 = np.concatenate([_LUT, np.full((256, 1), STORED_ALPHA, np.uint8)], axis=1).view(np.uint32)[:, 0]
 
 
 def heat_rgba(state: np.ndarray, stored: np.ndarray, span: tuple[int, int] | None = None) -> np.ndarray:
@@ -28,18 +29,25 @@ def heat_rgba(state: np.ndarray, stored: np.ndarray, span: tuple[int, int] | Non
     ``span``: the stored-bytes range the colours cover (``heat_range`` of the whole array,
     when ``state`` is one plane of it: every plane coloured alike, as the legend says);
     by default the range of ``stored`` itself."""
-    rgba = np.zeros((*state.shape, 4), np.uint8)
-    is_stored = state == STORED
+    # Texels as packed uint32 over a flat grid: a masked write of 4-byte values is several
+    # times faster than of (n, 4) rows (a plane of 4 million chunks: about half the time).
+    flat = np.zeros(state.size, np.uint32)
+    states = state.reshape(-1)
+    is_stored = states == STORED
     if is_stored.any():
-        sizes = np.log2(np.maximum(stored[is_stored], 1).astype(np.float64))
-        lo, hi = span if span is not None else heat_range(stored[is_stored])
+        chosen = stored.reshape(-1)[is_stored]
+        sizes = np.log2(np.maximum(chosen, 1).astype(np.float64))
+        lo, hi = span if span is not None else heat_range(chosen)
         level = (sizes - math.log2(lo)) / (math.log2(hi) - math.log2(lo))
-        colours = _LUT[np.clip((level * 255).round().astype(np.int64), 0, 255)]
-        rgba[is_stored, :3] = colours
-        rgba[is_stored, 3] = STORED_ALPHA
-    rgba[state == MISSING] = MISSING_RGBA
-    rgba[state == ERROR] = ERROR_RGBA
-    return rgba
+        flat[is_stored] = _LUT32[np.clip((level * 255).round().astype(np.int64), 0, 255)]
+    flat[states == MISSING] = _packed(MISSING_RGBA)
+    flat[states == ERROR] = _packed(ERROR_RGBA)
+    return flat.view(np.uint8).reshape(*state.shape, 4)
+
+
+def _packed(rgba: tuple[int, int, int, int]) -> np.uint32:
+    """One RGBA colour as the uint32 whose bytes are r, g, b, a (in memory order)."""
+    return np.array(rgba, np.uint8).view(np.uint32)[0]  # type: ignore[no-any-return]
 
 
 def _reduce_axis(state: np.ndarray, stored: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

@@ -511,3 +511,26 @@ def test_one_planes_chunks_are_those_of_the_whole_grid_collapsed(channel_axis):
     for plane in np.ndindex(*whole_state.shape[:lead]):
         got = plane_chunks(state, stored, plane, channel_axis)
         assert np.array_equal(got[0], whole_state[plane]) and np.array_equal(got[1], whole_stored[plane])
+
+
+def test_every_chunk_gets_its_states_colour_and_stored_ones_their_sizes():
+    """Each chunk's pixel, chunk by chunk: stored ones viridis at the level of log2 of their
+    size within the span (alpha STORED_ALPHA), missing grey, errors red, not scanned clear."""
+    import math
+
+    from polystore_gui.model.chunk_heat import _LUT, ERROR_RGBA, MISSING_RGBA, STORED_ALPHA, heat_rgba
+
+    rng = np.random.default_rng(9)
+    state = rng.integers(0, 4, size=(5, 7, 3)).astype(np.int8)
+    stored = rng.integers(0, 50_000, size=state.shape).astype(np.int64)
+    span = (100, 40_000)
+    rgba = heat_rgba(state, stored, span)
+    assert rgba.shape == (*state.shape, 4) and rgba.dtype == np.uint8
+    for index in np.ndindex(*state.shape):
+        s = state[index]
+        if s == STORED:
+            level = (math.log2(max(int(stored[index]), 1)) - math.log2(span[0])) / (math.log2(span[1]) - math.log2(span[0]))
+            want = (*_LUT[min(max(round(level * 255), 0), 255)].tolist(), STORED_ALPHA)
+        else:
+            want = {MISSING: MISSING_RGBA, ERROR: ERROR_RGBA}.get(int(s), (0, 0, 0, 0))
+        assert tuple(rgba[index].tolist()) == tuple(want), index
