@@ -29,6 +29,25 @@ if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+# The application's names for the whole test session. Qt reports a QSettings AccessError
+# whenever no organisation name is set, so tests that wrote settings passed or failed by
+# which test had set one before them. Not the application's own names ("polystore-gui"):
+# XDG_CONFIG_HOME above is only a default, and with the user's own, the tests would write
+# (and remove) the user's settings.
+TEST_ORGANISATION = TEST_APPLICATION = "polystore-gui-tests"
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp_args, qapp_cls):
+    """pytest-qt's QApplication (every ``qtbot`` uses this one), named for the session."""
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance() or qapp_cls(qapp_args)
+    app.setOrganizationName(TEST_ORGANISATION)
+    app.setApplicationName(TEST_APPLICATION)
+    return app
+
+
 @pytest.fixture(autouse=True)
 def _settings_written_before_the_next_test():
     """Every settings write a test asked for is in the file before the next test starts (the

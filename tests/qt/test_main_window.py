@@ -153,10 +153,8 @@ def test_a_large_folder_shows_every_entry_in_the_folder_list(make_window, qtbot,
 
 
 def test_the_preview_size_limit_is_a_setting_that_persists(make_window, qtbot):
-    from qtpy.QtCore import QCoreApplication, QSettings
+    from qtpy.QtCore import QSettings
 
-    QCoreApplication.setOrganizationName("polystore-gui-tests")
-    QCoreApplication.setApplicationName("polystore-gui-tests")
     QSettings().remove("preview/size_limit_bytes")
     window = make_window([])
     assert window.preview.size_limit == 1 << 30

@@ -241,3 +241,19 @@ def test_a_setting_that_failed_before_the_window_was_there_is_said_when_it_conne
     QCoreApplication.processEvents()
     assert said == []
     assert window.settings_size_limit() == 3 << 30
+
+
+def test_settings_written_in_any_test_reach_their_file():
+    """The test session names its application (tests/conftest.py): without an organisation
+    name, Qt reports every settings write failed, and a test's outcome depended on whether
+    an earlier test had set one."""
+    from qtpy.QtCore import QCoreApplication
+
+    assert QCoreApplication.organizationName() and QCoreApplication.applicationName()
+    settings = QSettings()
+    settings.setValue("test/reached", 1)
+    settings.sync()
+    try:
+        assert settings.status() == QSettings.Status.NoError
+    finally:
+        settings.remove("test/reached")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from qtpy.QtCore import QTimer
 
@@ -15,10 +17,19 @@ pytestmark = pytest.mark.usefixtures("_isolated_settings")
 def _isolated_settings(tmp_path, monkeypatch):
     from qtpy.QtCore import QCoreApplication, QSettings
 
+    before = QSettings.defaultFormat(), QCoreApplication.organizationName()
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     QCoreApplication.setOrganizationName("polystore-gui-remote-tests")
     yield
+    # Back to the session's (tests/conftest.py) for the tests after these.
+    from polystore_gui.qt import settings_writes
+
+    assert settings_writes.flush()
+    QSettings.setDefaultFormat(before[0])
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"))
+    QCoreApplication.setOrganizationName(before[1])
 
 
 def _kind_text(window, backend, path):
