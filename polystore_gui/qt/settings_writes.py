@@ -13,7 +13,8 @@ for the writes (before quitting, and in tests before settings are inspected or r
 
 A write that fails (a read-only settings file or folder, a full disk) keeps its value in
 memory for the rest of the session, and the user is told once (:func:`notifier`'s
-``failed``, which the window shows in its status bar, naming the file and the OS error):
+``failed``, which the window shows in its status bar, naming the file and the OS error;
+a write that failed before the window connected, through :func:`on_failure`, is said then):
 otherwise the setting would silently revert at the next start.
 """
 
