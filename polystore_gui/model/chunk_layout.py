@@ -257,6 +257,13 @@ def _layout_v3(path: str, doc: Any) -> ChunkLayout:
             if len(inner) != len(outer) or any(o % i for o, i in zip(outer, inner)):
                 raise CorruptMetadataError(f"corrupt zarr metadata: shard shape {outer} is not a multiple of chunk shape {inner}")
             shards, chunks = outer, inner
+            for field in ("index_codecs", "codecs"):
+                listed = config.get(field)
+                if listed is not None and not (isinstance(listed, list)
+                                               and all(isinstance(c, dict) and isinstance(c.get("configuration") or {}, dict)
+                                                       for c in listed)):
+                    raise CorruptMetadataError(f"corrupt zarr metadata in zarr.json: sharding codec: {field} is not "
+                                               "a list of codecs")
             index = _index_format(config, math.prod(s // c for s, c in zip(outer, inner)))
             where = config.get("index_location", "end")
             index_text = ", ".join(_codec_text(c) for c in config.get("index_codecs") or [])

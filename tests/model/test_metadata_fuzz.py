@@ -17,7 +17,7 @@ import threading
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from polystore_gui.model.arrays import inspect
@@ -190,6 +190,12 @@ def _store(scratch: str, files: dict[str, bytes], level: dict[str, bytes] | None
     return directory
 
 
+def _sharded_with(**config):
+    """V3_SHARDED with its sharding codec's configuration changed by ``config``."""
+    codec = V3_SHARDED["codecs"][0]
+    return {**V3_SHARDED, "codecs": [{**codec, "configuration": {**codec["configuration"], **config}}]}
+
+
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                      HealthCheck.too_slow])
 
@@ -197,6 +203,9 @@ FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadlin
 @FUZZ
 @given(doc=st.one_of(json_values, raw_documents, mutated(V3_ARRAY), mutated(V3_SHARDED),
                      mutated({"zarr_format": 3, "node_type": "group", "attributes": OME_ATTRS})))
+@example(doc=_sharded_with(index_codecs=[{"name": "bytes", "configuration": 1}]))  # found by hypothesis: a traceback
+@example(doc=_sharded_with(index_codecs=1))
+@example(doc=_sharded_with(codecs="bytes"))
 def test_any_zarr_json(scratch, doc):
     _exercise(_store(scratch, {"zarr.json": _as_bytes(doc)}, level={"zarr.json": _as_bytes(V3_ARRAY)}))
 
