@@ -138,7 +138,8 @@ class ContrastFollower:
         if flat:
             self._flat.add(layer)
         layer.events.contrast_limits.connect(lambda _e=None, r=weakref.ref(layer): self._on_limits_changed(r))
-        layer.events.loaded.connect(lambda _e=None, r=weakref.ref(layer): self._on_loaded(r))
+        # napari 0.9 signals each sliced plane with ``set_data`` (sync or async slicing, after
+        # the layer's ``loaded`` is set); its ``events.loaded`` is declared but never emitted.
         layer.events.set_data.connect(lambda _e=None, r=weakref.ref(layer): self._on_loaded(r))
 
     def take_sampled(self, layer: Any, limits: tuple[float, float]) -> bool:

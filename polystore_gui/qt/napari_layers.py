@@ -355,6 +355,11 @@ class LayerShowMixin(ContrastLaterMixin):
             inserted = self.viewer.layers.events.inserted
             with inserted.blocker(self.qt_viewer.controls._add), inserted.blocker(self.qt_viewer._on_add_layer_change):
                 self.viewer.layers.append(made[0])
+            # The value under a resting cursor follows each slice as it arrives: napari 0.9
+            # signals a sliced plane with ``set_data`` (after the layer's ``loaded`` is set;
+            # ``events.loaded`` is never emitted), later than the step that asked for it
+            # when slicing is asynchronous.
+            made[0].events.set_data.connect(self._on_cursor_position_changed)
             added.append(made[0])
             if then is not None:
                 then(made[0])

@@ -158,3 +158,40 @@ def test_a_never_written_middle_plane_is_replaced_by_the_first_plane_with_data(q
     viewer.dims.set_current_step(0, 39)
     qtbot.waitUntil(lambda: layer.contrast_limits[1] >= 690, timeout=10_000)
     assert layer.contrast_limits[0] >= 299  # replaced, not widened from 0
+
+
+@pytest.fixture
+def async_slicing():
+    """napari's asynchronous slicing (its experimental setting): a slice's data arrives after
+    the step that asked for it, as napari 0.9 does for every layer when it is on."""
+    from napari.settings import get_settings
+
+    settings = get_settings().experimental
+    before = settings.async_
+    settings.async_ = True
+    yield
+    settings.async_ = before
+
+
+def test_the_readout_follows_the_plane_when_its_data_arrives(qtbot, window, tmp_path, async_slicing):
+    """The cursor rests on the canvas while the slider moves: once the new plane is sliced
+    (napari 0.9 signals it with the layer's ``set_data``, never with ``events.loaded``), the
+    status bar shows that plane's value and the contrast holds that plane's values."""
+    data = (np.arange(64, dtype=np.uint16)[:, None] * 100 + np.arange(64, dtype=np.uint16)[None, :])
+    stack = np.stack([data + 10_000 * z for z in range(3)])
+    a = zarr.create_array(str(tmp_path / "ramp.zarr"), shape=stack.shape, chunks=(1, 64, 64), dtype="uint16",
+                          dimension_names=["z", "y", "x"])
+    a[:] = stack
+    viewer = show(qtbot, window, "zarr", tmp_path / "ramp.zarr")
+    (layer,) = viewer.layers
+    canvas = window.preview.viewer.qt_viewer.canvas.native
+    label = window.cursor_label
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2 - 1, canvas.height() // 2 - 1))
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: "value" in label.text(), timeout=10_000)
+    _, y, x = (int(np.floor(p + 0.5)) for p in viewer.cursor.position)
+    assert label.text().endswith(f"value {stack[1, y, x]}")
+    viewer.dims.set_current_step(0, 2)  # the mouse does not move
+    qtbot.waitUntil(lambda: label.text() == f"ramp.zarr  z 2  y {y}  x {x}  value {stack[2, y, x]}",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: layer.contrast_limits[1] >= stack[2].max() * 0.99, timeout=10_000)
