@@ -248,7 +248,16 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
             progressed = Signal(tuple)
 
         class _TokenAbort:
-            """The abort flag is the job's token (set before the job starts)."""
+            """The abort flag is the job's token (set before the job starts); every failure
+            is delivered, every job ends, and the process's warning filters are left alone.
+
+            superqt's own ``run`` wraps the job in ``warnings.catch_warnings()`` with an
+            "always" filter: not thread-safe, it replaced the whole process's filters and
+            ``showwarning`` from the worker thread for as long as any job ran (warnings of
+            every other thread went to that job's ``warned`` signal, connected to nothing).
+            And a RuntimeError returned by ``work`` (see ``ClosingGeneratorWorker.work``) was
+            only warned about, with neither ``errored`` nor ``finished`` emitted.
+            """
 
             token: CancelToken
 
@@ -259,14 +268,43 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
             def quit(self) -> None:
                 self.token.cancel()
 
+            def run(self) -> None:
+                self.started.emit()
+                self._running = True
+                try:
+                    result = self.work()
+                    if not self.abort_requested:
+                        self.returned.emit(result)
+                except Exception as exc:
+                    self.errored.emit(exc)
+                finally:
+                    self._running = False
+                    self.finished.emit()
+                    self._finished.emit(self)
+
         class ClosingGeneratorWorker(_TokenAbort, GeneratorWorker):  # type: ignore[misc]
             def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
                 super().__init__(func, *args, SignalsClass=GeneratorSignals, **kwargs)
                 self.token = CancelToken()  # replaced by the pool's, before the job starts
 
             def work(self) -> Any:
+                """Run the generator to its end, or to the first yield after ``quit()``.
+
+                Not superqt's loop: it caught every RuntimeError the generator raised
+                (taking it for "the worker was deleted") and returned it, so a StreamError,
+                TransferError or DeleteError (all RuntimeErrors) never reached the job's
+                ``on_error``: a failed Send to Fiji said nothing. Here it propagates to
+                ``run``, which delivers it. (No pausing: this application never pauses.)
+                """
                 try:
-                    return super().work()
+                    while not self.abort_requested:
+                        try:
+                            value = self._gen.send(self._next_value())
+                        except StopIteration as stop:
+                            return stop.value
+                        self.yielded.emit(value)
+                    self.aborted.emit()
+                    return None
                 finally:
                     try:
                         self._gen.close()

@@ -1,0 +1,109 @@
+"""A job's failure always reaches the GUI thread, whatever else runs (session 11, FLAKE).
+
+superqt's GeneratorWorker treats any RuntimeError its generator raises as "the worker was
+deleted": it returns it, and superqt's ``run`` then only *warns* and returns before emitting
+``errored`` or ``finished``. ``StreamError`` (every failed send) is a RuntimeError, so in the
+app a failed Send to Fiji/napari said nothing and the link stayed busy for ever. Under pytest
+the warning was an error, which superqt delivered as the job's error, so tests passed, unless
+another job was running at that moment: superqt's ``run`` wraps every job in
+``warnings.catch_warnings()`` + ``filterwarnings("always")``, which changes the *process's*
+warning filters from a worker thread, so the warning was then shown to that other job's
+``warned`` signal (connected to nothing) and the failure vanished: the CI's
+``sendFailed not emitted after 20000 ms``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import warnings
+
+import pytest
+
+from polystore_gui.model import streaming
+from polystore_gui.qt.viewer_link import FIJI, ViewerLink
+from polystore_gui.qt.workers import WorkerPool
+
+
+def _failing_generator(exc):
+    def job():
+        raise exc
+        yield "never"  # a generator job
+
+    return job
+
+
+def _failing_function(exc):
+    def job():
+        raise exc
+
+    return job
+
+
+@pytest.fixture
+def blocked_job(qtbot):
+    """A pool with one job running until the test ends (a listing, a probe, ...)."""
+    pool = WorkerPool(max_threads=4)
+    release = threading.Event()
+    running = threading.Event()
+
+    def slow():
+        running.set()
+        release.wait(30)
+        yield "done"
+
+    pool.start(slow)
+    assert running.wait(10), "the blocking job never started"
+    yield pool
+    release.set()
+    assert pool.wait(10_000)
+
+
+@pytest.mark.parametrize("make", [_failing_generator, _failing_function], ids=["generator", "function"])
+@pytest.mark.parametrize("exc_type", [streaming.StreamError, streaming.Refused, NotImplementedError, ValueError])
+@pytest.mark.parametrize("filters", ["error", "ignore"], ids=["warnings-as-errors", "warnings-ignored"])
+def test_a_failing_job_delivers_its_own_error_then_ends(qtbot, make, exc_type, filters):
+    pool = WorkerPool(max_threads=2)
+    raised = exc_type("no Fiji receiver is listening on port 1")
+    errors: list[BaseException] = []
+    finished: list[bool] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter(filters)  # "ignore": as the app runs (no warning is an error there)
+        pool.start(make(raised), on_error=errors.append, on_finish=lambda: finished.append(True))
+        qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert errors == [raised]  # that very exception, not superqt's RuntimeWarning about it
+    assert pool.running == 0
+    assert pool.wait(10_000)
+
+
+def test_a_job_failing_while_another_runs_still_delivers_its_error(qtbot, blocked_job):
+    errors: list[BaseException] = []
+    raised = streaming.StreamError("no Fiji receiver")
+    blocked_job.start(_failing_generator(raised), on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+    assert errors == [raised]
+
+
+def test_a_running_job_leaves_the_processs_warning_filters_alone(qtbot, blocked_job):
+    # superqt's run() replaced them (and showwarning) from the worker thread for the whole
+    # job: warnings of the GUI thread went to that job's unconnected ``warned`` signal.
+    assert blocked_job.running == 1
+    with pytest.raises(UserWarning):  # still an error, as pyproject.toml says
+        warnings.warn("a warning of the GUI thread", UserWarning, stacklevel=1)
+
+
+def test_send_to_fiji_with_no_receiver_fails_at_once_while_other_jobs_run(qtbot, blocked_job):
+    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reserved.bind(("127.0.0.1", 0))  # bound, never listened on: refused
+    try:
+        port = reserved.getsockname()[1]
+        link = ViewerLink(blocked_job, napari_port=port, fiji_port=port)
+        from polystore_gui.model.address import Address
+
+        with qtbot.waitSignal(link.sendFailed, timeout=10_000) as failed:
+            link.send([Address("disk", "/nonexistent/never-read")], FIJI)
+        assert f"no Fiji receiver is listening on port {port}" in failed.args[0]
+        assert not failed.args[0].startswith("sending failed")  # the StreamError's text, not a RuntimeWarning
+        qtbot.waitUntil(lambda: not link.busy, timeout=10_000)  # the send ended: the link is free again
+    finally:
+        reserved.close()
