@@ -10,25 +10,32 @@ then reads what the disk holds, not the page cache's copy of it.
 Only on local disk file systems known to take direct I/O (ext4, XFS), only for objects of
 :data:`DIRECT_FROM` bytes and more; elsewhere (tmpfs, network and FUSE file systems, other
 systems than Linux) and whenever the system refuses direct I/O, the caller writes through
-the page cache as before. The data goes through a page-aligned buffer that each writing
-thread keeps (:data:`BLOCK` bytes): memory stays flat whatever the object's size.
+the page cache as before. The data goes through a page-aligned buffer (:data:`BLOCK`
+bytes) taken from a small shared set for the time of one object: memory stays flat
+whatever the object's size, and bounded whatever the number of writing threads (a copy's
+threads live on in zarr's event-loop executor): at most :data:`KEEP` idle buffers are kept
+between objects, and :func:`release_buffers` (at the end of a copy) lets them all go.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import functools
 import os
 import sys
 import threading
+from collections.abc import Iterator
 
 DIRECT_FROM = 1 << 20  # smaller objects (metadata, small chunks) go through the page cache
 BLOCK = 4 << 20  # bytes written or read back at a time through the aligned buffer
 ALIGN = 4096  # offsets, lengths and the buffer's address: a multiple of any usual logical block
 # statfs(2) f_type of the file systems taken: ext4 (also ext2/3's magic) and XFS
 _DIRECT_FILE_SYSTEMS = {0xEF53, 0x58465342}
-_THREAD = threading.local()
+KEEP = 4  # idle buffers kept for the next objects (a copy's writes at once, on a few cores)
+_IDLE: list[tuple[bytearray, int]] = []
+_IDLE_LOCK = threading.Lock()
 
 
 class DirectMismatch(Exception):
@@ -55,14 +62,29 @@ def _file_system_type(folder: str) -> int | None:
     return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
 
 
-def _aligned_buffer() -> tuple[bytearray, int]:
-    """This thread's buffer and the offset in it where :data:`ALIGN`-aligned memory starts."""
-    found: tuple[bytearray, int] | None = getattr(_THREAD, "buffer", None)
+@contextlib.contextmanager
+def _aligned_buffer() -> Iterator[tuple[bytearray, int]]:
+    """A buffer of :data:`BLOCK` aligned bytes for the time of the ``with``: (the buffer, the
+    offset in it where :data:`ALIGN`-aligned memory starts); an idle one when there is one
+    (no new pages to fault in), kept for the next object afterwards unless :data:`KEEP` are."""
+    with _IDLE_LOCK:
+        found = _IDLE.pop() if _IDLE else None
     if found is None:
         raw = bytearray(BLOCK + ALIGN)
         address = ctypes.addressof((ctypes.c_char * len(raw)).from_buffer(raw))
-        found = _THREAD.buffer = (raw, (-address) % ALIGN)
-    return found
+        found = (raw, (-address) % ALIGN)
+    try:
+        yield found
+    finally:
+        with _IDLE_LOCK:
+            if len(_IDLE) < KEEP:
+                _IDLE.append(found)
+
+
+def release_buffers() -> None:
+    """Let the idle buffers go (a copy ended: nothing kept for the process's life)."""
+    with _IDLE_LOCK:
+        _IDLE.clear()
 
 
 def write_direct_checked(path: str, view: memoryview) -> bool:
@@ -98,15 +120,15 @@ def write_direct_checked(path: str, view: memoryview) -> bool:
 def _write_blocks(fd: int, view: memoryview) -> None:
     """``view`` into ``fd`` block by block through the aligned buffer; the last block is
     padded to :data:`ALIGN` and the file cut back to the exact size."""
-    raw, start = _aligned_buffer()
-    buffer = memoryview(raw)[start:start + BLOCK]
-    for offset, n, padded in _blocks(len(view)):
-        buffer[:n] = view[offset:offset + n]
-        if padded != n:
-            buffer[n:padded] = bytes(padded - n)
-        done = 0
-        while done < padded:
-            done += os.pwrite(fd, buffer[done:padded], offset + done)
+    with _aligned_buffer() as (raw, start):
+        buffer = memoryview(raw)[start:start + BLOCK]
+        for offset, n, padded in _blocks(len(view)):
+            buffer[:n] = view[offset:offset + n]
+            if padded != n:
+                buffer[n:padded] = bytes(padded - n)
+            done = 0
+            while done < padded:
+                done += os.pwrite(fd, buffer[done:padded], offset + done)
     if len(view) % ALIGN:
         os.ftruncate(fd, len(view))
 
@@ -123,16 +145,16 @@ def _holds_exactly(fd: int, view: memoryview) -> bool:
     reads: from the disk) and compared with memcmp."""
     if os.fstat(fd).st_size != len(view):
         return False
-    raw, start = _aligned_buffer()
-    buffer = memoryview(raw)[start:start + BLOCK]
-    for offset, expected, want in _blocks(len(view)):
-        got = 0
-        while got < expected:  # the size was checked: a short read is one at an aligned end
-            n = os.preadv(fd, [buffer[got:want]], offset + got)
-            if n == 0:
-                break
-            got += n
-        # bytearray.startswith(view, start) compares with one memcmp
-        if got != expected or not raw.startswith(view[offset:offset + expected], start):
-            return False
+    with _aligned_buffer() as (raw, start):
+        buffer = memoryview(raw)[start:start + BLOCK]
+        for offset, expected, want in _blocks(len(view)):
+            got = 0
+            while got < expected:  # the size was checked: a short read is one at an aligned end
+                n = os.preadv(fd, [buffer[got:want]], offset + got)
+                if n == 0:
+                    break
+                got += n
+            # bytearray.startswith(view, start) compares with one memcmp
+            if got != expected or not raw.startswith(view[offset:offset + expected], start):
+                return False
     return True

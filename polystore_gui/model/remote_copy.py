@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .direct_write import DIRECT_FROM, DirectMismatch, direct_possible, write_direct_checked
+from .direct_write import DIRECT_FROM, DirectMismatch, direct_possible, release_buffers, write_direct_checked
 from .remote_address import RemoteURL, parse_url
 from .remote_errors import RemoteError
 from .remote_nodes import read_node_async
@@ -188,6 +188,8 @@ def copy_to_local(source: str, destination_dir: str, *, on_conflict: str = "fail
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        release_buffers()  # the writing threads live on (zarr's loop executor): their buffers do not
     return report
 
 

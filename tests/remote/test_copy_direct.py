@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +203,62 @@ def test_memory_and_special_file_systems_are_written_as_usual():
     assert not direct_write.direct_possible("/proc")
     if os.path.isdir("/dev/shm"):  # tmpfs
         assert not direct_write.direct_possible("/dev/shm")
+
+
+def _held_by_direct_write() -> int:
+    """Bytes allocated by ``model.direct_write`` and still alive (its aligned buffers)."""
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, direct_write.__file__)])
+    return sum(stat.size for stat in snapshot.statistics("filename"))
+
+
+def test_writing_threads_that_live_on_hold_a_bounded_set_of_buffers(tmp_path):
+    """A long-lived pool's threads (zarr's event loop keeps its executor's threads for the
+    process's life) do not each keep a 4 MiB buffer: the memory kept is bounded whatever the
+    number of threads that wrote, and none is kept once the copies release it."""
+    if not direct_write.direct_possible(str(tmp_path)):
+        pytest.skip("the test folder is on a file system without direct I/O (not ext4 or XFS)")
+    threads = 12
+    data = memoryview(os.urandom(DIRECT_FROM))
+    wrote = threading.Barrier(threads + 1)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            assert direct_write.write_direct_checked(str(tmp_path / f"object-{n}"), data)
+        except BaseException as exc:
+            failures.append(exc)
+        wrote.wait(timeout=60)
+        stop.wait(timeout=60)  # alive, as a pool's idle thread, until measured
+
+    tracemalloc.start()
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        wrote.wait(timeout=60)
+        held = _held_by_direct_write()
+        assert not failures
+        assert held <= direct_write.KEEP * (BLOCK + ALIGN) < threads * BLOCK, held
+        direct_write.release_buffers()
+        assert _held_by_direct_write() < BLOCK
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+        tracemalloc.stop()
+    for n in range(threads):
+        assert (tmp_path / f"object-{n}").read_bytes() == bytes(data)
+
+
+def test_a_copy_that_ended_keeps_no_buffer(s3_keys, large_store, tmp_path):
+    """The copy's writing threads stay (zarr's loop executor): its buffers go when it ends."""
+    if not direct_write.direct_possible(str(tmp_path)):
+        pytest.skip("the test folder is on a file system without direct I/O (not ext4 or XFS)")
+    tracemalloc.start()
+    try:
+        remote_copy.copy_to_local(f"s3://data/{LARGE}", str(tmp_path))
+        assert _held_by_direct_write() < BLOCK
+    finally:
+        tracemalloc.stop()
+    _same_store(tmp_path / LARGE, large_store)
