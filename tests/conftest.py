@@ -63,6 +63,45 @@ def _settings_written_before_the_next_test():
         writes._unannounced = None
 
 
+def background_jobs() -> str:
+    """Every live WorkerPool's jobs (qt/workers.WorkerPool.describe) and what each other
+    Python thread is doing: why a wait for a background job's signal timed out."""
+    import gc
+    import sys
+    import threading
+    import traceback
+
+    workers = sys.modules.get("polystore_gui.qt.workers")
+    lines = []
+    if workers is not None:
+        for obj in gc.get_objects():
+            if isinstance(obj, workers.WorkerPool):
+                try:
+                    lines.append(f"pool {id(obj):#x}{' (closed)' if obj.closed else ''}: {obj.describe()}")
+                except RuntimeError:  # its C++ side is already deleted: nothing of it runs
+                    pass
+    lines = lines or ["no WorkerPool alive"]
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        if ident != threading.main_thread().ident:
+            where = " <- ".join(f"{f.name} ({Path(f.filename).name}:{f.lineno})"
+                                for f in reversed(traceback.extract_stack(frame)[-4:]))
+            lines.append(f"thread {names.get(ident, ident)}: {where}")
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that timed out waiting for a signal or a condition (pytest-qt) says what the
+    background jobs were doing at that moment, so a CI failure explains itself."""
+    outcome = yield
+    if call.when == "call" and call.excinfo is not None:
+        from pytestqt.exceptions import TimeoutError as QtTimeout
+
+        if call.excinfo.errisinstance(QtTimeout):
+            outcome.get_result().sections.append(("background jobs when the wait timed out", background_jobs()))
+
+
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     """The demo workspace, made once per test session (read-only for tests)."""

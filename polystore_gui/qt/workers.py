@@ -126,6 +126,7 @@ class WorkerPool(QObject):
         job.token = token
         emitter.signals = job.signals
         job.polystore_name = getattr(fn, "__qualname__", repr(fn))  # for the log, if it ever gets stuck
+        job.polystore_state = "waiting"  # for a thread; then "running", then "ended" (see describe)
         relay = _Relay(
             self,
             {
@@ -157,6 +158,20 @@ class WorkerPool(QObject):
     def running(self) -> int:
         """Jobs started whose end has not yet been delivered to the GUI thread."""
         return len(self._jobs)
+
+    def describe(self) -> str:
+        """What this pool holds, by job name: running, waiting for a thread, or ended on its
+        thread with its outcome not yet delivered to the GUI thread (a busy event loop).
+
+        For the log and for a test that timed out waiting for a job (tests/conftest.py).
+        """
+        by_state: dict[str, list[str]] = {"running": [], "waiting": [], "ended": []}
+        for job in list(self._jobs.values()):
+            by_state.setdefault(getattr(job, "polystore_state", "waiting"), []).append(
+                getattr(job, "polystore_name", type(job).__name__))
+        parts = [f"{len(names)} {state}: {', '.join(sorted(names))}" for state, names in by_state.items() if names]
+        threads = f"{self._pool.activeThreadCount()}/{self._pool.maxThreadCount()} threads busy"
+        return f"{threads}; " + ("; ".join(parts) if parts else "no job")
 
     def active_threads(self) -> int:
         """Threads of this pool still running a job right now."""
@@ -269,6 +284,7 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
                 self.token.cancel()
 
             def run(self) -> None:
+                self.polystore_state = "running"
                 self.started.emit()
                 self._running = True
                 try:
@@ -279,6 +295,7 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
                     self.errored.emit(exc)
                 finally:
                     self._running = False
+                    self.polystore_state = "ended"
                     self.finished.emit()
                     self._finished.emit(self)
 

@@ -107,3 +107,33 @@ def test_send_to_fiji_with_no_receiver_fails_at_once_while_other_jobs_run(qtbot,
         qtbot.waitUntil(lambda: not link.busy, timeout=10_000)  # the send ended: the link is free again
     finally:
         reserved.close()
+
+
+def test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread(qtbot):
+    from tests.conftest import background_jobs
+
+    pool = WorkerPool(max_threads=1)
+    release = threading.Event()
+    running = threading.Event()
+
+    def list_a_slow_folder():
+        running.set()
+        release.wait(30)
+
+    def send_to_fiji():
+        return None
+
+    pool.start(list_a_slow_folder)
+    assert running.wait(10)
+    pool.start(send_to_fiji)
+    try:
+        said = pool.describe()
+        assert "1/1 threads busy" in said
+        assert "1 running: test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread.<locals>.list_a_slow_folder" in said
+        assert "1 waiting: test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread.<locals>.send_to_fiji" in said
+        assert said in background_jobs()  # what a timed-out wait's report shows (tests/conftest.py)
+    finally:
+        release.set()
+    assert pool.wait(10_000)
+    qtbot.waitUntil(lambda: pool.running == 0, timeout=10_000)
+    assert pool.describe() == "0/1 threads busy; no job"
