@@ -71,6 +71,10 @@ class ChunkReport:
     # found afresh (a batch re-reported a stored chunk, whose old size may have been the bound).
     _extent: tuple[int, int] | None = field(default=None, repr=False)
     revision: int = 0  # bumped by each ``apply``: what a cache of the report's derived facts keys on
+    # The summary's counts, kept batch by batch like ``_bins``: chunks per state, objects per
+    # state (4 each) and the objects' stored bytes. Counted over the whole array at each scan
+    # refresh they cost the GUI thread a pass over every chunk. None: to be counted afresh.
+    _tally: tuple[np.ndarray, np.ndarray, int] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, layout: ChunkLayout) -> ChunkReport:
@@ -83,10 +87,20 @@ class ChunkReport:
         return cls(layout,
                    np.zeros(grid, np.int8), np.zeros(grid, np.int64),
                    np.zeros(objects, np.int8), np.zeros(objects, np.int64), _bins=np.zeros(64, np.int64),
-                   _extent=(0, -1))
+                   _extent=(0, -1), _tally=(np.array([math.prod(grid), 0, 0, 0], np.int64),
+                                            np.array([math.prod(objects), 0, 0, 0], np.int64), 0))
 
     def apply(self, batch: ScanBatch) -> None:
         state, stored = self.state.reshape(-1), self.stored.reshape(-1)
+        ostate, obytes = self.object_state.reshape(-1), self.object_bytes.reshape(-1)
+        tally = self._tally
+        # Only what the batch touches is counted, before and after it is written (each index
+        # once: a later entry of a repeated index wins the write).
+        chunks, objects = np.unique(batch.chunks), np.unique(batch.objects)
+        if tally is not None:
+            tally[0][:] -= _states(state[chunks])
+            tally[1][:] -= _states(ostate[objects])
+            total = tally[2] - int(obytes[objects].sum())
         if self._bins is not None and len(batch.chunks):
             # A batch names each chunk once (the collector's rule); the final batch recounts.
             self._bins -= _size_bins(stored[batch.chunks], state[batch.chunks])
@@ -99,9 +113,12 @@ class ChunkReport:
         self.revision += 1
         state[batch.chunks] = batch.chunk_state
         stored[batch.chunks] = batch.chunk_bytes
-        ostate, obytes = self.object_state.reshape(-1), self.object_bytes.reshape(-1)
         ostate[batch.objects] = batch.object_state
         obytes[batch.objects] = batch.object_bytes
+        if tally is not None:
+            tally[0][:] += _states(state[chunks])
+            tally[1][:] += _states(ostate[objects])
+            self._tally = (tally[0], tally[1], total + int(obytes[objects].sum()))
         self.errors.update(batch.errors)
         self.strays += batch.strays
         ranges = (batch.swept, *batch.swept_ranges) if batch.swept is not None else batch.swept_ranges
@@ -111,12 +128,19 @@ class ChunkReport:
                 unknown = self.object_state[a:b] == UNKNOWN
                 self.object_state[a:b][unknown] = MISSING
                 rows = self.state[a * per:b * per]
-                rows[rows == UNKNOWN] = MISSING
+                unknown_rows = rows == UNKNOWN
+                rows[unknown_rows] = MISSING
+                if self._tally is not None:
+                    _move(self._tally[1], int(np.count_nonzero(unknown)))
+                    _move(self._tally[0], int(np.count_nonzero(unknown_rows)))
         self.done = batch.done
         if batch.final:
             self._bins = None  # counted afresh once, when next asked
             self.state[self.state == UNKNOWN] = MISSING
             self.object_state[self.object_state == UNKNOWN] = MISSING
+            if self._tally is not None:
+                _move(self._tally[0], int(self._tally[0][UNKNOWN]))
+                _move(self._tally[1], int(self._tally[1][UNKNOWN]))
             self.complete = True
 
     # -- what a user reads ----------------------------------------------------------------
@@ -124,11 +148,13 @@ class ChunkReport:
     def summary(self, plane_axes: tuple[int, int] | None = None, point: Sequence[int] | None = None) -> dict[str, Any]:
         """The counts, sizes, amplification and warnings (the CLI's JSON, minus the list)."""
         layout = self.layout
-        nstored = int(np.count_nonzero(self.state == STORED))
-        nerror = int(np.count_nonzero(self.state == ERROR))
-        stored_bytes = int(self.object_bytes.sum())
+        if self._tally is None:
+            self._tally = (_states(self.state.reshape(-1)), _states(self.object_state.reshape(-1)),
+                           int(self.object_bytes.sum()))
+        counts, object_counts, stored_bytes = self._tally
+        nstored, nerror = int(counts[STORED]), int(counts[ERROR])
         sharded = layout.shards is not None
-        objects_stored = int(np.count_nonzero(self.object_state == STORED))
+        objects_stored = int(object_counts[STORED])
         decoded = layout.chunk_nbytes
         ratio = (nstored * decoded / stored_bytes) if decoded and stored_bytes else None
         amplification = read_amplification(layout, plane_axes, point)
@@ -142,11 +168,11 @@ class ChunkReport:
             "codecs": list(layout.pipeline),
             "nchunks": layout.nchunks,
             "nchunks_initialized": nstored,
-            "nchunks_missing": int(np.count_nonzero(self.state == MISSING)),
+            "nchunks_missing": int(counts[MISSING]),
             "nchunks_error": nerror,
             "nshards": layout.nshards,
             "nshards_initialized": objects_stored if sharded else None,
-            "nobjects_stored": objects_stored + int(np.count_nonzero(self.object_state == ERROR)),
+            "nobjects_stored": objects_stored + int(object_counts[ERROR]),
             "stored_bytes": stored_bytes,
             "chunk_bytes_decoded": decoded,
             "compression_ratio": round(ratio, 3) if ratio else None,
@@ -214,6 +240,17 @@ class ChunkReport:
             oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
             row["error"] = self.errors.get(oflat, "unreadable")
         return row
+
+
+def _states(states: np.ndarray) -> np.ndarray:
+    """How many of ``states`` are in each state (UNKNOWN, STORED, MISSING, ERROR)."""
+    return np.bincount(states.astype(np.intp, copy=False), minlength=4)[:4].astype(np.int64)
+
+
+def _move(counts: np.ndarray, n: int) -> None:
+    """``n`` entries of ``counts`` gone from UNKNOWN to MISSING (a sweep, or the final batch)."""
+    counts[UNKNOWN] -= n
+    counts[MISSING] += n
 
 
 def _merge_extent(extent: tuple[int, int], sizes: np.ndarray) -> tuple[int, int]:

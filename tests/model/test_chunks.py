@@ -534,3 +534,44 @@ def test_every_chunk_gets_its_states_colour_and_stored_ones_their_sizes():
         else:
             want = {MISSING: MISSING_RGBA, ERROR: ERROR_RGBA}.get(int(s), (0, 0, 0, 0))
         assert tuple(rgba[index].tolist()) == tuple(want), index
+
+
+def test_summary_counts_kept_batch_by_batch_without_a_pass_over_the_chunks(tmp_path, monkeypatch):
+    """The summary's counts (stored, missing, unreadable chunks; stored objects and bytes)
+    match a recount after every batch, and are kept from the batches: drawing the summary
+    at each scan refresh counts nothing over the whole array (issue 19's review)."""
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 2)
+    rng = np.random.default_rng(7)
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(6, 64, 64), chunks=(1, 16, 16), shards=(1, 32, 32), dtype="uint16",
+                          fill_value=0)
+    for z in (1, 3, 4):  # the other planes never written: missing shards
+        a[z] = rng.integers(0, 2 ** (2 + 2 * z), size=(64, 64), dtype=np.uint16)
+    _write(os.path.join(path, "c", "4", "1", "1"), b"garbage")  # an unreadable shard
+    layout = read_layout(path)
+    report = ChunkReport.empty(layout)
+    counted: list[int] = []
+    real = np.count_nonzero
+
+    def spy(a, *args, **kwargs):
+        counted.append(np.size(a))
+        return real(a, *args, **kwargs)
+
+    batches = 0
+    for batch in scan(layout):
+        report.apply(batch)
+        batches += 1
+        monkeypatch.setattr(np, "count_nonzero", spy)
+        summary = report.summary()
+        monkeypatch.setattr(np, "count_nonzero", real)
+        assert summary["nchunks_initialized"] == int(real(report.state == STORED))
+        assert summary["nchunks_missing"] == int(real(report.state == MISSING))
+        assert summary["nchunks_error"] == int(real(report.state == ERROR))
+        assert summary["nshards_initialized"] == int(real(report.object_state == STORED))
+        assert summary["nobjects_stored"] == int(real(report.object_state == STORED) + real(report.object_state == ERROR))
+        assert summary["stored_bytes"] == int(report.object_bytes.sum())
+    assert batches >= 3 and report.complete
+    assert summary["nchunks_error"] == 4 and summary["nchunks_missing"] > 0
+    assert not [n for n in counted if n >= min(report.state.size, report.object_state.size)]
