@@ -79,10 +79,12 @@ class LayerShowMixin(ContrastLaterMixin):
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
         removed in the next GUI turn (issue 19: not in the turn that shows the next preview's
-        first layer). A :meth:`show_layers` that follows takes the removal over."""
+        first layer). A :meth:`show_layers` that follows takes the removal over; when none
+        does, the dims are emptied as napari empties them, a turn after (:meth:`_empty_dims`)."""
         self._preparing = False
         self._warm_layers = []
-        self._run_steps(self._removal_steps(), on_failed=lambda exc: log.warning("a layer could not be removed: %s", exc))
+        steps = [*self._removal_steps(), self._empty_dims]
+        self._run_steps(steps, on_failed=lambda exc: log.warning("a layer could not be removed: %s", exc))
 
     def set_listed(self, layer: Any, listed: bool) -> None:
         """Show or hide ``layer``'s row in napari's layer list (the layer itself stays).
@@ -242,18 +244,38 @@ class LayerShowMixin(ContrastLaterMixin):
     def _remove_all(self) -> None:
         """Clear napari's list in one batch, without the canvas's clean-up at its end
         (napari's ``gc.collect()`` and GL finish: :meth:`_settle_canvas`, the next turn);
-        the controls' stand-ins (:meth:`_drop_old_controls`) go with their layers."""
+        the controls' stand-ins (:meth:`_drop_old_controls`) go with their layers.
+
+        The dims are left as they are (issue 19): napari's removal resets them to 2-D once the
+        list is empty (its slider widgets taken down, 20-30 ms) and the next preview's first
+        layer shaped them again (rebuilt, 20 ms more), both for nothing between two arrays of
+        the same dimensions. The viewer's own removal handler is held back for that; what
+        else it does, disconnecting the layer from the viewer, is done here. The next
+        preview's first layer gives the dims its shape (``shape_dims``), a :meth:`clear`
+        that nothing follows empties them (:meth:`_empty_dims`)."""
+        from napari.utils.events.event_utils import disconnect_events
+
         self._build_visuals()  # of layers a newer preview stopped halfway (a held-back clean-up first)
         if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
             self._drop_old_controls()  # of layers added since its turn (a newer preview's first steps)
             canvas = self.qt_viewer.canvas
             self._canvas_unsettled = True
-            with self.viewer.layers.events.end_batch.blocker(canvas._resume_scene_graph_update):
-                self.viewer.layers.clear()
-        elif self.viewer.dims.ndim != 2:  # shaped for a first layer that a newer preview kept out
-            self.viewer.dims.ndim = 2  # what napari does when its list empties
-            self.viewer.dims.reset()
+            viewer, layers = self.viewer, list(self.viewer.layers)
+            events = viewer.layers.events
+            with events.end_batch.blocker(canvas._resume_scene_graph_update), \
+                    events.removed.blocker(viewer._on_remove_layer):
+                viewer.layers.clear()
+            for layer in layers:  # the rest of napari's ViewerModel._on_remove_layer
+                disconnect_events(layer.events, viewer)
+                disconnect_events(layer.events, viewer.layers)
         self._drop_orphan_controls()
+
+    def _empty_dims(self) -> None:
+        """The dims of an empty viewer as napari makes them when its list empties (2-D,
+        reset, the cursor's position trimmed), after a :meth:`clear` that no preview
+        followed; also of dims shaped for a first layer that a newer preview kept out."""
+        if self.viewer is not None and not len(self.viewer.layers) and self.viewer.dims.ndim != 2:
+            self.viewer._on_layers_change()
 
     def _settle_canvas(self) -> None:
         """What napari's canvas does at the end of a batch removal, when :meth:`_remove_all`
@@ -347,8 +369,9 @@ class LayerShowMixin(ContrastLaterMixin):
             # napari rebuilds every dims slider widget when the number of dimensions changes
             # (35-40 ms): for a first layer on the empty list (2-D dims), in this turn rather
             # than in the insertion's. The insertion then only sets the sliders' ranges.
+            # The dims an old preview left (see _remove_all) take this layer's shape, up or down.
             layer, dims = made[0], self.viewer.dims
-            if not len(self.viewer.layers) and layer.ndim > dims.ndim:
+            if not len(self.viewer.layers) and layer.ndim != dims.ndim:
                 dims.ndim = layer.ndim
 
         def insert() -> None:
