@@ -260,6 +260,11 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
     # -- scanning --------------------------------------------------------------------------
 
     @property
+    def workers(self) -> WorkerPool:
+        """The pool the inspector's jobs run in (the overlay builds large rasters there too)."""
+        return self._workers
+
+    @property
     def scanning(self) -> bool:
         return self._job is not None
 

@@ -29,10 +29,10 @@ import weakref
 from typing import Any
 
 import numpy as np
-from qtpy.QtCore import QObject
+from qtpy.QtCore import QObject, Signal
 
-from ..model.chunk_heat import _reduce_axis, heat_rgba, plane_chunks
-from ..model.chunk_raster import RasterGeometry, plane_raster, raster_geometry, with_outline
+from ..model.chunk_heat import _reduce_axis, plane_chunks
+from ..model.chunk_raster import RasterGeometry, overlay_raster, raster_geometry, with_outline
 from ..model.chunk_report import STORED, heat_range
 from ..model.chunks import ChunkDetail
 from .chunk_inspector import ChunkInspector
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 OVERLAY = "chunk overlay"
 CHUNK_ONLY = "chunk "
+# A plane of more chunks than this has its raster built in a worker (the heat map and the
+# raster of 2000 x 2000 chunks took 0.1-0.15 s of the GUI thread); fewer cost a few ms here.
+WORKER_CHUNKS = 1 << 16
 
 
 def _show(layer: Any) -> None:
@@ -58,6 +61,13 @@ def _place(layer: Any, scale: np.ndarray, translate: np.ndarray) -> None:
         layer.scale, layer.translate = scale, translate
 
 
+def _same_source(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
+    """Whether two rasters' sources (report, plane, geometry, options, then the heat map's
+    facts: see ``ChunkOverlay._drawn``) are the same: the same raster."""
+    return (bool(new) and bool(old) and new[0] is old[0] and new[1:6] == old[1:6]
+            and _same_facts(new[6:], old[6:]))
+
+
 def _same_facts(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
     """Whether a plane's (states, stored bytes, colour range) are those drawn (or both none)."""
     if len(new) != len(old):
@@ -67,6 +77,8 @@ def _same_facts(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
 
 class ChunkOverlay(QObject):
     """Keeps the overlay layers in step with the inspector and the shown image."""
+
+    rasterBuilt = Signal(object)  # the plane (chunk indices along the leading axes) whose raster a worker built, applied
 
     def __init__(self, pane: ViewerPane, inspector: ChunkInspector, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +99,10 @@ class ChunkOverlay(QObject):
         # the plane's states, stored bytes and colour range): a refresh that changes none of it
         # draws nothing again.
         self._drawn: tuple[Any, ...] = ()
+        # A raster on its way from a worker: whether one is being built, and the source the
+        # overlay wants now (a result built from another source is stale: dropped).
+        self._building = False
+        self._wanted: tuple[Any, ...] = ()
         self._span: tuple[Any, ...] = (None, None, None, None)  # (report, revision, channel axis, range)
         inspector.reportChanged.connect(self.update)
         inspector.overlayOptionsChanged.connect(self.update)
@@ -118,7 +134,7 @@ class ChunkOverlay(QObject):
     def detach(self) -> None:
         self.image = None
         self._selected = self._base = self._plane = None
-        self._drawn = ()
+        self._drawn = self._wanted = ()
         self._stop_adding()
         self._remove(OVERLAY)
 
@@ -244,7 +260,7 @@ class ChunkOverlay(QObject):
             if self.inspector.report is None:
                 self._stop_adding()
                 self._selected = self._base = self._plane = None
-                self._drawn = ()
+                self._drawn = self._wanted = ()
                 self._remove(OVERLAY)
             return
         report = self.inspector.report
@@ -262,16 +278,62 @@ class ChunkOverlay(QObject):
         if heat_on:
             state, stored = self._plane_facts(report, plane)
             facts = (state, stored, self._heat_span(report))
-        drawn = (report, plane, geometry, heat_on, grid_on, per_shard)
-        if (not self._drawn or self._drawn[0] is not report or drawn[1:] != self._drawn[1:6]
-                or not _same_facts(facts, self._drawn[6:])):
+        source = (report, plane, geometry, heat_on, grid_on, per_shard, *facts)
+        self._raster, self._plane = geometry, plane
+        if not _same_source(source, self._drawn):
             # Something the shown plane shows changed: its raster again. Else (a scan refresh
             # of other planes' chunks, or none) the raster drawn stays.
-            heat = heat_rgba(facts[0], facts[1], facts[2]) if heat_on else None
-            self._base = plane_raster(heat, geometry, grid=grid_on, shards=per_shard) if heat_on or grid_on else None
-            self._drawn = (*drawn, *facts)
-        self._raster, self._plane = geometry, plane
+            if not (heat_on or grid_on):
+                self._base, self._drawn = None, source
+            elif self._building or (heat_on and facts[0].size > WORKER_CHUNKS):
+                if not _same_source(source[:6], self._drawn[:6]):
+                    self._base, self._drawn = None, ()  # another plane's raster: not shown over this one
+                    self._draw()
+                self._build(source)
+                return
+            else:
+                self._base, self._drawn = self._built(source), source
         self._draw()
+
+    @staticmethod
+    def _built(source: tuple[Any, ...]) -> np.ndarray:
+        """The raster of ``source`` (see ``_drawn``), built here."""
+        _report, _plane, geometry, heat_on, grid_on, per_shard, *facts = source
+        state, stored, span = facts if heat_on else (None, None, None)
+        return overlay_raster(state, stored, span, geometry, grid=grid_on, shards=per_shard)
+
+    def _build(self, source: tuple[Any, ...]) -> None:
+        """Build the raster of ``source`` in a worker (one at a time: while one is built, the
+        latest source wanted waits for it, and is built next unless it is the one built).
+        The plane's facts are copies: the report's arrays change batch by batch meanwhile."""
+        self._wanted = source
+        if self._building:
+            return
+        self._building = True
+        _report, _plane, geometry, heat_on, grid_on, per_shard, *facts = source
+        state, stored, span = facts if heat_on else (None, None, None)
+        self.inspector.workers.start(overlay_raster, state, stored, span, geometry, grid=grid_on, shards=per_shard,
+                                     on_return=lambda raster, s=source: self._on_built(s, raster),
+                                     on_error=self._on_build_failed)
+
+    def _on_built(self, source: tuple[Any, ...], raster: np.ndarray) -> None:
+        """A worker's raster: shown if it is of what the overlay wants now, else dropped
+        (the plane, the array, an option or the chunks changed meanwhile) and the wanted
+        one built."""
+        self._building = False
+        if not self._wanted:
+            return  # detached, or the inspector cleared, meanwhile
+        if not _same_source(source, self._wanted):
+            self.update()
+            return
+        self._wanted = ()
+        self._base, self._drawn = raster, source
+        self._draw()
+        self.rasterBuilt.emit(source[1])
+
+    def _on_build_failed(self, exc: BaseException) -> None:
+        self._building, self._wanted = False, ()
+        log.warning("the chunk overlay's raster could not be built: %s", exc)
 
     def _plane_facts(self, report: Any, plane: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The states and stored bytes of the plane's chunks (copies: the report's arrays

@@ -104,3 +104,32 @@ def test_without_lines_every_texel_is_its_chunks_colour(plane, chunks):
     assert raster.shape == (*geometry.shape, 4) and raster.dtype == np.uint8 and raster.flags.c_contiguous
     assert np.array_equal(raster, expected)
     assert not np.shares_memory(raster, heat)
+
+
+def test_a_plane_of_more_chunks_than_the_budget_gives_a_bounded_raster_that_hides_no_error():
+    """A plane of more chunks than the raster's texel budget (here 3000 x 2500 chunks against
+    a budget of 2**16) gives a raster within the budget, several chunks a texel: a texel
+    with an unreadable chunk is red, one with a stored chunk that chunk's colour, one whose
+    chunks are all missing grey (issue 19's review: the cap was not held)."""
+    from polystore_gui.model.chunk_heat import ERROR_RGBA
+    from polystore_gui.model.chunk_raster import overlay_raster
+
+    budget = 1 << 16
+    state = np.full((3000, 2500), MISSING, np.int8)
+    stored = np.zeros((3000, 2500), np.int64)
+    state[0, 1] = STORED
+    stored[0, 1] = 5000
+    state[1500, 1200] = 3  # ERROR
+    geometry = raster_geometry((3000, 2500), (1, 1), budget=budget)
+    assert geometry.shape[0] * geometry.shape[1] <= budget
+    k = geometry.per_texel
+    assert k > 1 and geometry.texel == (float(k), float(k))
+    raster = overlay_raster(state, stored, (1000, 5000), geometry, grid=True)
+    assert raster.shape == (*geometry.shape, 4) and raster.nbytes <= 4 * budget
+    def colour(rgba):
+        return (*rgba[:3], round(rgba[3] * HEAT_OPACITY))
+    assert tuple(raster[1500 // k, 1200 // k]) == colour(ERROR_RGBA)
+    assert tuple(raster[0, 0]) == colour(tuple(heat_rgba(state[:1, 1:2], stored[:1, 1:2], (1000, 5000))[0, 0]))
+    assert tuple(raster[-1, -1]) == colour(MISSING_RGBA)
+    outlined = with_outline(raster, geometry, (1500, 1200))
+    assert tuple(outlined[1500 // k, 1200 // k]) == (*OUTLINE_RGBA[:3], 255)

@@ -336,8 +336,8 @@ def test_a_refresh_redraws_the_raster_only_when_the_shown_plane_changes(qtbot, v
     overlay, inspector = viewer_window.overlay, viewer_window.inspector
     report = inspector.report
     built: list[int] = []
-    monkeypatch.setattr(chunk_overlay, "plane_raster",
-                        lambda *a, **k: built.append(1) or plane_raster(*a, **k))
+    real = chunk_overlay.overlay_raster
+    monkeypatch.setattr(chunk_overlay, "overlay_raster", lambda *a, **k: built.append(1) or real(*a, **k))
 
     def expected():
         """The shown plane's raster as drawn before the overlay kept anything: the range of every stored chunk."""
@@ -374,3 +374,51 @@ def test_a_refresh_redraws_the_raster_only_when_the_shown_plane_changes(qtbot, v
     assert len(built) == 4 and overlay._plane == (other,) and np.array_equal(overlay._base, expected())
     viewer.dims.set_current_step(0, other)  # the same plane again
     assert len(built) == 4
+
+
+def test_a_large_planes_raster_is_built_in_a_worker_and_a_stale_one_dropped(qtbot, viewer_window, demo_dir, monkeypatch):
+    """A plane of many chunks has its raster built off the GUI thread (here every plane, the
+    threshold lowered); while it is built the previous plane's raster is not shown over the
+    new plane; a raster finished after the plane changed again is dropped, never shown, and
+    the plane now shown gets its own."""
+    import threading
+
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+    from polystore_gui.model.chunk_raster import overlay_raster
+
+    monkeypatch.setattr(chunk_overlay, "WORKER_CHUNKS", 0)
+    threads: list[int] = []
+    gate = threading.Event()
+    gate.set()
+
+    def in_worker(*args, **kwargs):
+        threads.append(threading.get_ident())
+        assert gate.wait(20), "the test never opened the gate"
+        return overlay_raster(*args, **kwargs)
+
+    monkeypatch.setattr(chunk_overlay, "overlay_raster", in_worker)
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    layer = overlay._layer("chunk overlay")
+    assert threads and threading.get_ident() not in threads
+    qtbot.waitUntil(lambda: layer.visible and not overlay._building, timeout=10_000)
+
+    applied: list[tuple[int, ...]] = []
+    overlay.rasterBuilt.connect(applied.append)
+    report = inspector.report
+    z = viewer.dims.current_step[0]
+    first, second = (z + 1) % report.state.shape[0], (z + 2) % report.state.shape[0]
+    gate.clear()
+    built_before = len(threads)
+    viewer.dims.set_current_step(0, first)
+    qtbot.waitUntil(lambda: len(threads) == built_before + 1, timeout=10_000)  # plane `first` held in its worker
+    assert not layer.visible  # the previous plane's raster is not left over this one
+    viewer.dims.set_current_step(0, second)
+    with qtbot.waitSignal(overlay.rasterBuilt, timeout=20_000, check_params_cb=lambda plane: plane == (second,)):
+        gate.set()
+    assert applied == [(second,)]  # plane `first`'s raster dropped, never shown
+    assert len(threads) == built_before + 2 and threading.get_ident() not in threads
+    span = report.heat_span()
+    expected = overlay_raster(report.state[second], report.stored[second], span, overlay._raster,
+                              grid=inspector.grid_check.isChecked(), shards=(4, 4))
+    assert layer.visible and np.array_equal(layer.data, expected)
