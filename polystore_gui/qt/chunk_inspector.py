@@ -15,6 +15,7 @@ import html
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import Qt, QTimer, Signal
@@ -78,6 +79,7 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         super().__init__(parent)
         self.setObjectName("chunkInspector")
         self._workers = workers
+        self._heat_span_source: Callable[[ChunkReport], tuple[int, int]] | None = None
         self._generation = 0
         self._job: Any = None
         self._decoder: Any = None
@@ -407,6 +409,14 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
 
     # -- summary ---------------------------------------------------------------------------
 
+    def set_heat_span_source(self, source: Callable[[ChunkReport], tuple[int, int]] | None) -> None:
+        """Where the legend's range comes from: ``source(report)``, the overlay's own colour
+        range when it collapses a channel axis (stored bytes summed over the channels), or
+        by default the report's range of single chunks."""
+        self._heat_span_source = source
+        if self.report is not None:
+            self._update_summary()
+
     def set_plane_point(self, point: tuple[int, ...] | None) -> None:
         self.plane_point = point
         if self.report is not None:
@@ -442,7 +452,9 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.warnings.setText("<br>".join("⚠ " + html.escape(w) for w in s["warnings"]))
         self.warnings.setVisible(bool(s["warnings"]))
         self.histogram.set_bins(s["size_histogram"])
-        self._set_legend(report.heat_span() if s["nchunks_initialized"] else None)  # kept batch by batch
+        # The range the overlay's colours span (kept batch by batch).
+        span_of = self._heat_span_source or ChunkReport.heat_span
+        self._set_legend(span_of(report) if s["nchunks_initialized"] else None)
         # The summary's height, up to a third of the screen (the table and details below keep theirs).
         screen = self.screen()
         cap = screen.availableGeometry().height() // 3 if screen is not None else 460

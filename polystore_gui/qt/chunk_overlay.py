@@ -122,6 +122,8 @@ class ChunkOverlay(QObject):
         self.channel_axis = channel_axis
         self.channel = channel
         self._hidden = []
+        # The legend says the range the colours span: with the channels summed, this one's.
+        self.inspector.set_heat_span_source(self._heat_span if channel_axis is not None else None)
         if not self._hooked and self.viewer is not None:
             self.viewer.mouse_drag_callbacks.append(self._on_mouse)
             self.viewer.dims.events.current_step.connect(self._on_step)
@@ -133,6 +135,7 @@ class ChunkOverlay(QObject):
 
     def detach(self) -> None:
         self.image = None
+        self.inspector.set_heat_span_source(None)
         self._selected = self._base = self._plane = None
         self._drawn = self._wanted = ()
         self._stop_adding()

@@ -422,3 +422,22 @@ def test_a_large_planes_raster_is_built_in_a_worker_and_a_stale_one_dropped(qtbo
     expected = overlay_raster(report.state[second], report.stored[second], span, overlay._raster,
                               grid=inspector.grid_check.isChecked(), shards=(4, 4))
     assert layer.visible and np.array_equal(layer.data, expected)
+
+
+def test_with_a_channel_axis_the_legend_gives_the_overlays_colour_range(qtbot, viewer_window, demo_dir):
+    """An OME-Zarr image's channels are split into layers and the overlay colours each chunk
+    position by its stored bytes summed over the channels: the legend's range is that one,
+    the range the colours span (issue 19's review: it gave the range of single chunks)."""
+    from polystore_gui.model.chunk_report import heat_range
+    from polystore_gui.model.entries import human_size
+
+    inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "image")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    assert overlay.channel_axis == 0
+    report = inspector.report
+    summed = report.stored.sum(axis=0)[(report.state == STORED).any(axis=0)]
+    colours = heat_range(summed)
+    assert colours != report.heat_span()  # single chunks' range: not what the overlay shows
+    assert overlay._drawn[8] == colours  # the range the overlay's colours span
+    legend = inspector.legend.text()
+    assert human_size(colours[0], short=True) in legend and human_size(colours[1], short=True) in legend
