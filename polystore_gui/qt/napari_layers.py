@@ -75,6 +75,7 @@ class LayerShowMixin(ContrastLaterMixin):
     _staging: int  # bumped to abandon the steps of a show_layers on its way
     _steps_left: tuple[int, int]  # (token, steps still to run) of the last run
     _canvas_unsettled: bool  # a removal's canvas clean-up held back (see _settle_canvas)
+    _lay_out_hidden: Callable[[], None]  # WarmUpMixin's
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
@@ -144,6 +145,7 @@ class LayerShowMixin(ContrastLaterMixin):
         steps = self._removal_steps()
         for spec in layers:
             steps.extend(self._layer_steps(spec, added, followed))
+        steps.append(self._lay_out_hidden)  # napari_warmup: a hidden viewer laid out before it is shown
         steps.append(lambda: on_shown(self._finish_show(layers, added, followed)))
         self._run_steps(steps, on_failed)
 

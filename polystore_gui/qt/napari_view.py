@@ -97,6 +97,8 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._state = ViewerState.NOT_STARTED
         self._build_wanted = False  # once asked for, a build stays wanted until it is done
         self._preparing = False  # building ahead of any preview (then warming up), not asked for
+        self._warm_first = False  # a build asked for: warming up before it says ready (napari_warmup)
+        self._body: QWidget | None = None  # the canvas and napari's side widgets, once built
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
         self._staging = 0  # show_layers' steps run while this is the number they started with
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
@@ -214,7 +216,44 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self._build_canvas()
 
     def _warming(self) -> bool:
+        if self.qt_viewer is None or self._body is None:
+            return False
+        if self._state is ViewerState.BUILDING:  # a build asked for, warming before ready
+            return self._warm_first
         return self._preparing and self._state is ViewerState.BUILT and self.viewer is not None
+
+    def _warm_delay(self) -> int:
+        """Between the warm-up's steps: one turn while a preview waits for it, else a pause."""
+        return 0 if self._state is ViewerState.BUILDING else PREPARE_STEP_MS
+
+    def _warm_done(self) -> None:
+        if self._state is ViewerState.BUILDING and self._body is not None:  # asked for: ready now
+            self._show_body(self._body)
+        else:
+            self._preparing = False
+            self.prepared.emit()
+
+    def _warm_first_start(self) -> None:
+        if not self._warming():
+            return
+        try:
+            self._warm_up()
+        except Exception as exc:  # an optimisation: the viewer is shown without it
+            log.warning("napari's warm-up could not start: %s", exc)
+            self._warm_done()
+
+    def _real_size_target(self) -> QWidget | None:
+        """The viewer's body, given the size it will have when shown: the pane's page's
+        when the pane is a hidden page of a stacked widget (the stack lays out only its
+        current page), else the pane's own."""
+        body = self._body
+        stack = self.parentWidget()
+        if body is None:
+            return None
+        if not self.isVisible() and isinstance(stack, QStackedWidget) and stack.isVisible():
+            self.setGeometry(stack.contentsRect())  # where the stack will place it
+        body.resize(self.size())  # the pane's layout and stack have no margins
+        return body
 
 
     def _build_canvas(self) -> None:
@@ -222,6 +261,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         for long (``napari_build``): the shortcuts bound, the vispy canvas, napari's
         ``QtViewer`` around it, then napari's layer list and controls beside it."""
         self._set_state(ViewerState.BUILDING)
+        self._warm_first = False
         try:
             napari_build.bind_shortcuts()
         except Exception as exc:  # the viewer binds them itself then
@@ -294,6 +334,14 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
     def _show_body(self, body: QWidget) -> None:
         if self._state is not ViewerState.BUILDING:
             return
+        self._body = body
+        if self._build_wanted and not self._warm_first:
+            # Asked for (a preview waits): warmed up first, in one-turn steps, the page
+            # still saying "Starting…"; this runs again when the warm-up is done.
+            self._warm_first = True
+            call_later(self, 0, self._warm_first_start)
+            return
+        self._warm_first = False
         self._stack.setCurrentWidget(body)
         self.viewer = self._model  # ready from here on: previews may add layers
         self.viewer.layers.selection.events.active.connect(self._on_active_layer_changed)

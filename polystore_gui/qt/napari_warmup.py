@@ -9,8 +9,17 @@ chunk overlay's RGBA raster) are added one a turn, each drawn once into the
 canvas's framebuffer, drawn small (the pane may still be hidden: QOpenGLWidget renders
 offscreen), then cleared. A preview arriving meanwhile takes over (its layers replace them).
 
+The same warm-up runs inside a build that a preview asked for (the user clicked an array
+before the build ahead was done, or ``start()`` asked for it directly), before ``ready``, with
+one turn between its steps rather than ``PREPARE_STEP_MS``: the first preview then never
+pays the compiles either (issue 17: they were 6-12 ms of the remote window's longest stall).
+Either way the warm-up ends by drawing the canvas once at the size it will be shown at
+(:meth:`WarmUpMixin._draw_real_size`, a turn of its own), so the first preview does not pay
+the first full-size draw (its framebuffers allocated, a full-size frame rasterised).
+
 Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``, whose ``_warming()`` says
-whether a warm-up may go on (``ViewerPane._prepare`` starts it). napari is imported by
+whether a warm-up may go on and ``_warm_delay()`` how long between its steps
+(``ViewerPane._prepare`` and ``ViewerPane._show_body`` start it). napari is imported by
 ``napari_view`` alone; this module only drives the viewer it built.
 """
 
@@ -33,13 +42,25 @@ class WarmUpMixin:
     _preparing: bool
     _warm_layers: list[Any]
     _warm_size: Any
-    viewer: Any
+    _model: Any
     qt_viewer: Any
+
+    def _warming(self) -> bool:  # ViewerPane's
+        raise NotImplementedError
+
+    def _warm_delay(self) -> int:  # ViewerPane's
+        raise NotImplementedError
+
+    def _warm_done(self) -> None:  # ViewerPane's: what follows the warm-up
+        raise NotImplementedError
+
+    def _real_size_target(self) -> Any:  # ViewerPane's: the widget drawn at the size it will be shown at
+        raise NotImplementedError
 
     def _warm_up(self) -> None:
         import numpy as np
 
-        viewer = self.viewer
+        viewer = self._model  # the viewer's model (the pane's ``viewer`` once it is ready)
         makers = [
             lambda: viewer.add_image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
             # The chunk overlay's raster (one RGBA image since issue 19: no vectors layer to
@@ -58,20 +79,20 @@ class WarmUpMixin:
         if not self._warming():
             return
         if not makers:
-            call_later(self, PREPARE_STEP_MS, self._warm_clear)
+            call_later(self, self._warm_delay(), self._warm_clear)
             return
         try:
             self._warm_layers.append(makers[0]())
         except Exception as exc:  # a warm-up is an optimisation: never an error for the user
             log.warning("napari's warm-up layer could not be added: %s", exc)
-        call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(makers[1:], deadline=30))
+        call_later(self, self._warm_delay(), lambda: self._warm_draw(makers[1:], deadline=30))
 
     def _warm_draw(self, rest: list[Any], deadline: int) -> None:
         """Draw once the layer is sliced (async slicing), waiting a few turns at most."""
         if not self._warming():
             return
         if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
-            call_later(self, PREPARE_STEP_MS, lambda: self._warm_draw(rest, deadline - 1))
+            call_later(self, max(self._warm_delay(), 1), lambda: self._warm_draw(rest, deadline - 1))
             return
         try:
             self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
@@ -79,14 +100,41 @@ class WarmUpMixin:
             log.warning("napari's warm-up draw failed: %s", exc)
         for layer in self._warm_layers:  # drawn once: the next draw is the next layer's alone
             layer.visible = False
-        call_later(self, PREPARE_STEP_MS, lambda: self._warm_step(rest))
+        call_later(self, self._warm_delay(), lambda: self._warm_step(rest))
 
     def _warm_clear(self) -> None:
         if not self._warming():
             return
-        self._preparing = False
         self._warm_layers = []
-        self.viewer.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
+        self._model.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
         if self._warm_size is not None and not self.qt_viewer.isVisible():
             self.qt_viewer.canvas.native.resize(self._warm_size)
-        self.prepared.emit()
+        call_later(self, self._warm_delay(), self._draw_real_size)
+
+    def _lay_out_hidden(self) -> None:
+        """A preview's step before the one that shows its layers (issue 17): while the viewer
+        is still hidden, lay it out and draw it once at the size it will be shown at, its new
+        layers' sliders and controls in place (they are still invisible: the frame is
+        cheap). Showing it then resizes nothing: a ``QOpenGLWidget`` resized redraws at
+        once, inside the turn that shows the first frame (twice, as the sliders and
+        the controls settle)."""
+        target = self._real_size_target()
+        if target is not None and not target.isVisible():
+            try:
+                target.grab()
+            except Exception as exc:  # an optimisation: the first frame is drawn when shown anyway
+                log.warning("the viewer could not be laid out ahead: %s", exc)
+
+    def _draw_real_size(self) -> None:
+        """Draw the (still hidden) viewer once at the size it will be shown at: the canvas's
+        framebuffers made at that size and a full-size frame drawn, napari's side widgets
+        laid out and painted. The first preview's frame then costs what the next ones do."""
+        if not self._warming():
+            return
+        target = self._real_size_target()
+        if target is not None and not target.isVisible():
+            try:
+                target.grab()  # lays the hidden widgets out and paints them (the canvas through its FBO)
+            except Exception as exc:
+                log.warning("napari's full-size draw ahead failed: %s", exc)
+        self._warm_done()
