@@ -243,7 +243,9 @@ def test_fiji_with_no_receiver_fails_before_reading_anything(qtbot, viewer_port,
         # Well within polystore's 30 s wait for an acknowledgement: the refusal needs no reply.
         with qtbot.waitSignal(window.viewer_link.sendFailed, timeout=20_000) as failed:
             window.viewer_link.send([Address("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))], "fiji_stream")
-        assert f"no Fiji receiver is listening on port {fiji_port}" in failed.args[0]
+        # The refusal's own text, at once: superqt once turned a StreamError into a warning,
+        # lost whenever another job ran (session 11; tests/qt/test_job_errors.py).
+        assert failed.args[0].startswith(f"no Fiji receiver is listening on port {fiji_port}")
         assert read == []  # nothing was read for a receiver that is not there
         window.shutdown()
         window.close()
