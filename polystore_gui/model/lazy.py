@@ -48,8 +48,9 @@ if TYPE_CHECKING:
     from .folder_node import FolderNode
 
 
-def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
-    """(stored objects, missing objects) among the chunks (or shards) of the middle plane.
+def plane_chunk_report(array: Any, path: str, point: tuple[int, ...] | None = None) -> tuple[int, int]:
+    """(stored objects, missing objects) among the chunks (or shards) of one plane: the
+    one through ``point`` (its indices along the leading axes), by default the middle one.
 
     Missing objects were never written: they read as the fill value. Checks at most
     10,000 keys (a plane of more is reported on its first 10,000).
@@ -58,7 +59,8 @@ def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
     if len(shape) < 2 or 0 in shape or is_remote_path(path):  # remote: a request per key is not worth it
         return (0, 0)
     grid = tuple(int(c) for c in (array.shards or array.chunks))
-    lead = [middle_index(n) // c for n, c in zip(shape[:-2], grid[:-2])]
+    at = point if point is not None else tuple(middle_index(n) for n in shape[:-2])
+    lead = [min(max(int(p), 0), n - 1) // c for p, n, c in zip(at, shape[:-2], grid[:-2])]
     rows = range(-(-shape[-2] // grid[-2]))
     cols = range(-(-shape[-1] // grid[-1]))
     stored = missing = 0
@@ -72,6 +74,24 @@ def plane_chunk_report(array: Any, path: str) -> tuple[int, int]:
             else:
                 missing += 1
     return (stored, missing)
+
+
+class PlaneNote:
+    """The note of a zarr array's preview that says how many chunks (or shards) of the plane
+    shown were never written: ``note(point)`` for the plane through ``point`` (indices along
+    the leading axes; None: the middle plane), or None when none is missing. It checks up to
+    10,000 keys on disk: the preview asks it in a worker each time another plane is shown."""
+
+    def __init__(self, array: Any, path: str, fill_value: Any) -> None:
+        self.array, self.path, self.fill_value = array, path, fill_value
+
+    def __call__(self, point: tuple[int, ...] | None) -> str | None:
+        stored, missing = plane_chunk_report(self.array, self.path, point)
+        if not missing:
+            return None
+        what = "shards" if self.array.shards else "chunks"
+        return (f"{missing} of {stored + missing} {what} of this plane missing "
+                f"(never written: shown as the fill value {self.fill_value})")
 
 
 def _displayable(dtype: np.dtype) -> bool:
@@ -173,10 +193,10 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
         return fallback
     check_plane(raw.shape, raw.chunks, raw.dtype, size_limit=size_limit, confirmed=confirmed)
     safe = data = SafeArray(raw)
-    stored, missing = plane_chunk_report(raw, path)
-    if missing:
-        what = "shards" if raw.shards else "chunks"
-        notes.append(f"{missing} of {stored + missing} {what} of this plane missing (never written: shown as the fill value {safe.fill_value})")
+    plane_note = PlaneNote(raw, path, safe.fill_value)
+    first = plane_note(None)
+    if first:
+        notes.append(first)
     data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
     later = None
     if is_remote_path(path):  # the first frame is not kept waiting for a sparse array's search
@@ -197,7 +217,8 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
                       contrast_placeholder=(not contrast.from_data,), contrast_later=later,
                       axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
     # Closing the preview stops its search (the viewer starts it after the first frame).
-    return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(later,) if later else ())
+    return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(later,) if later else (),
+                   plane_note=plane_note)
 
 
 def _virtual_file_preview(info: Info) -> Preview:

@@ -74,6 +74,9 @@ class Preview:
     layers: tuple[LayerSpec, ...] = ()
     notes: tuple[str, ...] = field(default=())
     resources: tuple[Any, ...] = field(default=(), compare=False)
+    # A note that depends on the plane shown (``lazy.PlaneNote``: missing chunks of the plane),
+    # asked again, in a worker, when another plane is shown. None: the notes hold for every plane.
+    plane_note: Any = field(default=None, compare=False)
 
     @property
     def is_array(self) -> bool:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..model.lazy import Preview
 from .metadata_tree import MetadataTree
 from .napari_view import ViewerPane
+from .plane_note import PlaneNotes
 from .plate_view import PlateView
 from .workers import WorkerPool
 
@@ -92,6 +93,7 @@ class PreviewPanel(QWidget):
         header.addWidget(self.plate_back)
 
         self.viewer = ViewerPane(workers, self)
+        self.plane_notes = PlaneNotes(self)
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("textPreview")
         self.text.setReadOnly(True)
@@ -199,6 +201,7 @@ class PreviewPanel(QWidget):
     def _replace_current(self, preview: Preview | None) -> None:
         old, self.current = self.current, preview
         if old is not None and old is not preview:
+            self.plane_notes.stop()
             if old.is_array and self.viewer.is_ready:
                 self.shown_layers = []
                 self.viewer.clear()
@@ -308,6 +311,7 @@ class PreviewPanel(QWidget):
         self.busy.hide()
         self.stack.setCurrentWidget(self.viewer)
         self.status.setText("; ".join(n for n in notes if n))
+        self.plane_notes.follow(preview, added, notes)  # the missing chunks' note follows the plane shown
         self.previewShown.emit(preview)
 
     def _on_layers_failed(self, generation: int, preview: Preview, exc: Exception) -> None:

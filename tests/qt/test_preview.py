@@ -230,3 +230,24 @@ def test_ome_pyramid_reads_only_the_shown_plane(qtbot, panel, demo_dir, counted_
     assert chunk_keys
     # (c, z, y, x) keys: the middle of 8 z planes is 3, and no other plane is read.
     assert {k.split("/")[2] for k in chunk_keys} == {"3"}, sorted(chunk_keys)
+
+
+def test_the_missing_shards_note_follows_the_plane_shown(qtbot, panel, tmp_path):
+    """"2 of 4 shards of this plane missing" is said of the plane shown: another plane shown
+    says its own count, and a plane with none missing says nothing (issue 19's review: the
+    middle plane's count stayed whatever plane was shown)."""
+    a = zarr.create_array(str(tmp_path / "arr"), shape=(3, 64, 64), chunks=(1, 16, 16), shards=(1, 32, 32),
+                          dtype="uint16", fill_value=7)
+    a[0] = 100
+    a[1, :32, :] = 100  # the middle plane: 2 of its 4 shards written
+    a[2, :32, :32] = 100  # the last: 1 of 4
+    show(qtbot, panel, "zarr", tmp_path / "arr")
+    assert "2 of 4 shards of this plane missing" in panel.status.text()
+    viewer = panel.viewer.viewer
+    viewer.dims.current_step = (2, 0, 0)
+    qtbot.waitUntil(lambda: "3 of 4 shards of this plane missing" in panel.status.text(), timeout=20_000)
+    assert "2 of 4" not in panel.status.text()
+    viewer.dims.current_step = (0, 0, 0)
+    qtbot.waitUntil(lambda: "of this plane missing" not in panel.status.text(), timeout=20_000)
+    viewer.dims.current_step = (1, 0, 0)
+    qtbot.waitUntil(lambda: "2 of 4 shards of this plane missing" in panel.status.text(), timeout=20_000)
