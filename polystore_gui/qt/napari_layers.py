@@ -234,6 +234,7 @@ class LayerShowMixin(ContrastLaterMixin):
             return
         self.viewer.layers.selection.clear()
         controls = self.qt_viewer.controls
+        self._keep_controls_width(controls)
         for layer in list(self.viewer.layers):
             widget = controls.widgets.get(layer)
             if widget is not None and widget.objectName() != DROPPED_CONTROLS:
@@ -242,6 +243,16 @@ class LayerShowMixin(ContrastLaterMixin):
                 stand_in.setObjectName(DROPPED_CONTROLS)
                 controls.addWidget(stand_in)
                 controls.widgets[layer] = stand_in
+
+    @staticmethod
+    def _keep_controls_width(controls: Any) -> None:
+        """The layer controls' panel keeps at least the width of the widest controls it has
+        shown (issue 19). Without it, napari's side panel narrowed to its first width when
+        the old layers' controls went and widened again when the next preview's came: the
+        canvas beside it was resized, and redrawn whole in software GL, twice a preview."""
+        wanted = controls.minimumSizeHint().width()
+        if wanted > controls.minimumWidth():
+            controls.setMinimumWidth(wanted)
 
     def _remove_all(self) -> None:
         """Clear napari's list in one batch, without the canvas's clean-up at its end

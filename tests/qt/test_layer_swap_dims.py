@@ -97,3 +97,33 @@ def test_a_removed_layer_no_longer_reshapes_the_viewer(qtbot, panel, arrays):
     old.data = np.zeros((5, 5, 7, 7, 7), np.uint8)
     assert viewer.dims.ndim == 3
     assert viewer.dims.nsteps[0] == 6
+
+
+def test_a_swap_keeps_the_canvas_size(qtbot, panel, arrays):
+    """The old layer's controls going and the new one's coming used to narrow napari's
+    side panel to its first width and widen it again: the canvas was resized (and redrawn
+    whole, in software GL) twice per preview. Between two previews it keeps its size."""
+    from qtpy.QtCore import QCoreApplication, QEvent, QObject
+
+    qt_viewer = panel.viewer.qt_viewer
+    show(qtbot, panel, arrays / "four.zarr")
+    show(qtbot, panel, arrays / "a.zarr")  # a 3-D array: one slider under the canvas
+    canvas = qt_viewer.canvas.native
+    resizes = []
+
+    class Resizes(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Resize:
+                resizes.append((event.oldSize(), event.size()))
+            return False
+
+    watcher = Resizes(canvas)
+    canvas.installEventFilter(watcher)
+    size = canvas.size()
+    for name in ("b", "a", "b"):  # the same number of sliders: nothing to resize for
+        show(qtbot, panel, arrays / f"{name}.zarr")
+        QCoreApplication.sendPostedEvents()  # the layout requests the swap queued, delivered
+        QCoreApplication.processEvents()
+    canvas.removeEventFilter(watcher)
+    assert resizes == []
+    assert canvas.size() == size
