@@ -8,7 +8,8 @@ reply is ever unpickled) and whether the Fiji receiver's port accepts connection
 tree shows the answer beside ``napari_stream`` and ``fiji_stream``. Sending reads the
 arrays, starts the napari viewer when none runs, and streams through polystore's backend
 (each batch carrying the session token), all in one worker; the window only hears
-progress and the outcome.
+progress and the outcome. Sends, starting and stopping the viewer are jobs the user asked
+for and waits on: they run on the pool's own lane (``asked=True``), never behind listings.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ class ViewerLink(QObject):
             on_return=self.sendFinished.emit,
             on_error=self._on_send_error,
             on_finish=self._on_send_done,
+            asked=True,  # never queued behind listings, scans or transfers
         )
 
     def _on_send_error(self, exc: BaseException) -> None:
@@ -174,11 +176,12 @@ class ViewerLink(QObject):
         self._sending += 1
         self._workers.start(
             streaming.ensure_viewer, self.ports[NAPARI],
-            on_error=self._on_send_error, on_finish=self._on_send_done,
+            on_error=self._on_send_error, on_finish=self._on_send_done, asked=True,
         )
 
     def stop_viewer(self) -> None:
-        self._workers.start(streaming.stop_viewer, self.ports[NAPARI], on_error=self._on_send_error, on_finish=self.poll)
+        self._workers.start(streaming.stop_viewer, self.ports[NAPARI], on_error=self._on_send_error, on_finish=self.poll,
+                            asked=True)
 
     def describe(self, sink: str) -> str | None:
         state = self.states.get(sink)

@@ -22,7 +22,9 @@ run in this application's own thread pool. The contract:
 
 The pool is our own (not ``QThreadPool.globalInstance()``) so that a slow job such as
 napari's import can never hold back a folder listing queued behind it, and so that
-waiting on exit waits for our jobs only.
+waiting on exit waits for our jobs only. A job the user asked for and waits on (a send to
+a viewer: ``asked=True``) has a lane of its own (two threads), so it never queues behind
+listings of a hung mount, chunk scans or transfers that fill the shared threads.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QObject, QThreadPool
+from qtpy.QtCore import QDeadlineTimer, QObject, QThreadPool
 
 from ..model.cancel import CancelToken
 
@@ -84,10 +86,14 @@ class _Relay(QObject):
 class WorkerPool(QObject):
     """Starts, tracks, cancels and awaits background jobs."""
 
+    ASKED_THREADS = 2  # the lane of jobs started with asked=True
+
     def __init__(self, max_threads: int = 6, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
+        self._asked = QThreadPool(self)
+        self._asked.setMaxThreadCount(self.ASKED_THREADS)
         self._jobs: dict[_Relay, Job] = {}
         self.closed = False
 
@@ -101,9 +107,13 @@ class WorkerPool(QObject):
         on_finish: Callable[[], None] | None = None,
         on_progress: Callable[..., None] | None = None,
         pass_cancel: bool = False,
+        asked: bool = False,
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, **kwargs)`` in the pool; callbacks run on the GUI thread.
+
+        ``asked``: a job the user asked for and waits on, run on its own lane (see the
+        module's docstring), not behind the shared threads' jobs.
 
         ``on_progress``: ``fn`` is also given ``progress=``, a callable whose arguments
         arrive as ``on_progress(*args)``. ``pass_cancel``: ``fn`` is also given
@@ -144,7 +154,7 @@ class WorkerPool(QObject):
         job.errored.connect(relay.on_errored)
         job.finished.connect(relay.on_finished)
         self._jobs[relay] = job
-        self._pool.start(job)
+        (self._asked if asked else self._pool).start(job)
         return job
 
     def _log_error(self, exc: BaseException) -> None:
@@ -170,12 +180,13 @@ class WorkerPool(QObject):
             by_state.setdefault(getattr(job, "polystore_state", "waiting"), []).append(
                 getattr(job, "polystore_name", type(job).__name__))
         parts = [f"{len(names)} {state}: {', '.join(sorted(names))}" for state, names in by_state.items() if names]
-        threads = f"{self._pool.activeThreadCount()}/{self._pool.maxThreadCount()} threads busy"
+        threads = (f"{self._pool.activeThreadCount()}/{self._pool.maxThreadCount()} threads busy"
+                   f" (+{self._asked.activeThreadCount()}/{self._asked.maxThreadCount()} asked)")
         return f"{threads}; " + ("; ".join(parts) if parts else "no job")
 
     def active_threads(self) -> int:
         """Threads of this pool still running a job right now."""
-        return int(self._pool.activeThreadCount())
+        return int(self._pool.activeThreadCount() + self._asked.activeThreadCount())
 
     def cancel_all(self, *, close: bool = False) -> None:
         """Ask every job to stop at its next yield (plain functions run to their end).
@@ -196,7 +207,8 @@ class WorkerPool(QObject):
         would never exit. Their threads are left to the operating system, which ends them
         with the process, and each is named in the log.
         """
-        if self._pool.waitForDone(msecs):
+        deadline = QDeadlineTimer(msecs if msecs >= 0 else QDeadlineTimer.ForeverConstant.Forever)
+        if self._pool.waitForDone(deadline) & self._asked.waitForDone(deadline):  # both waited for
             return True
         if self.closed:
             self._abandon()
@@ -206,15 +218,18 @@ class WorkerPool(QObject):
         stuck = ", ".join(sorted(getattr(job, "polystore_name", type(job).__name__) for job in self._jobs.values()
                                  if getattr(job, "_running", False))) or "unknown"
         log.warning("abandoning %d background job(s) that did not stop (stuck in a system call?): %s; "
-                    "they end with the process", self._pool.activeThreadCount(), stuck)
+                    "they end with the process", self.active_threads(), stuck)
         from qtpy import sip
 
-        # Nothing destroys the pool now (its destructor would wait for the stuck threads).
-        self._pool.setParent(None)
-        sip.transferto(self._pool, None)
-        _ABANDONED.append(self._pool)
+        # Nothing destroys the pools now (their destructors would wait for the stuck threads).
+        for pool in (self._pool, self._asked):
+            pool.setParent(None)
+            sip.transferto(pool, None)
+            _ABANDONED.append(pool)
         self._pool = QThreadPool()
         self._pool.setMaxThreadCount(1)
+        self._asked = QThreadPool()
+        self._asked.setMaxThreadCount(1)
 
 
 # Pools of jobs abandoned on exit: kept referenced, never destroyed (see WorkerPool.wait).

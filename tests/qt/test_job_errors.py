@@ -136,4 +136,38 @@ def test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread(qtbot):
         release.set()
     assert pool.wait(10_000)
     qtbot.waitUntil(lambda: pool.running == 0, timeout=10_000)
-    assert pool.describe() == "0/1 threads busy; no job"
+    assert pool.describe() == "0/1 threads busy (+0/2 asked); no job"
+
+
+def test_a_send_is_not_queued_behind_jobs_that_fill_the_pool(qtbot):
+    """Six listings of a hung mount (say) hold every shared thread: Send to Fiji still answers."""
+    pool = WorkerPool(max_threads=6)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def list_a_hung_mount():
+        started.release()
+        release.wait(60)
+
+    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reserved.bind(("127.0.0.1", 0))
+    try:
+        for _ in range(8):  # six running, two waiting for a thread
+            pool.start(list_a_hung_mount)
+        for _ in range(6):
+            assert started.acquire(timeout=10)
+        port = reserved.getsockname()[1]
+        link = ViewerLink(pool, napari_port=port, fiji_port=port)
+        from polystore_gui.model.address import Address
+
+        with qtbot.waitSignal(link.sendFailed, timeout=10_000) as failed:
+            link.send([Address("disk", "/nonexistent/never-read")], FIJI)
+        assert failed.args[0].startswith(f"no Fiji receiver is listening on port {port}")
+        said = pool.describe()  # the send went ahead of the two listings still waiting
+        assert said.startswith("6/6 threads busy"), said
+        waiting = said.split(" waiting: ", 1)[1]
+        assert waiting.count("list_a_hung_mount") == 2 and "_send_job" not in waiting, said
+    finally:
+        reserved.close()
+        release.set()
+    assert pool.wait(10_000)
