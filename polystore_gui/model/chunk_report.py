@@ -94,9 +94,9 @@ class ChunkReport:
         state, stored = self.state.reshape(-1), self.stored.reshape(-1)
         ostate, obytes = self.object_state.reshape(-1), self.object_bytes.reshape(-1)
         tally = self._tally
-        # Only what the batch touches is counted, before and after it is written (each index
-        # once: a later entry of a repeated index wins the write).
-        chunks, objects = np.unique(batch.chunks), np.unique(batch.objects)
+        # Only what the batch touches is counted, before and after it is written (a batch
+        # names each chunk and object once, the collector's rule, as ``_bins`` relies on).
+        chunks, objects = batch.chunks, batch.objects
         if tally is not None:
             tally[0][:] -= _states(state[chunks])
             tally[1][:] -= _states(ostate[objects])
