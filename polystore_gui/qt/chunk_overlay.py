@@ -356,14 +356,15 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             self._span = (*key, heat_range(stored[state == STORED]))
         return self._span[3]  # type: ignore[no-any-return]
 
-    def _draw(self, outline_only: bool = False) -> None:
+    def _draw(self) -> None:
         """The plane's raster, with the chosen chunk's outline when it lies in this plane, on
-        the overlay layer (added in the preview's turns the first time; else its data set,
-        only when it changed: napari slices and redraws a layer at every set).
+        the overlay layer (added in the preview's turns the first time; then, only when it
+        changed: napari slices and redraws a layer at every set).
 
-        ``outline_only``: only the outline moved (a chunk clicked): the raster is written
-        into the layer's own array and the layer refreshed, without napari's work for a new
-        array (its extent, the dims, the data event's listeners: half a click's GUI time)."""
+        A raster of the layer's shape (a chunk clicked, a scan refresh, another plane of the
+        same array) is written into the layer's own array and the layer refreshed, without
+        napari's work for a new array (its extent, the dims, the data event's listeners: half
+        a click's GUI time, and most of a click that brings another plane)."""
         geometry, raster = self._raster, self._base
         if geometry is None or self._plane is None:
             return
@@ -383,8 +384,8 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             if layer is not None:
                 self._discard(layer)
             return
-        if raster is self._base:  # the layer's array is written in place (outline_only): never the base's
-            raster = raster.copy()
+        if raster is self._base and (layer is None or layer.data.shape != raster.shape):
+            raster = raster.copy()  # given to napari, whose array is written in place later: never the base
         image_scale = np.asarray(self.image.scale, np.float64)[-2:]
         texel = np.asarray(geometry.texel, np.float64)
         scale = texel * image_scale
@@ -399,7 +400,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             self._add(make)
             return
         data = layer.data
-        if outline_only and isinstance(data, np.ndarray) and data.shape == raster.shape and data.dtype == raster.dtype:
+        if isinstance(data, np.ndarray) and data.shape == raster.shape and data.dtype == raster.dtype:
             if not np.array_equal(data, raster):
                 data[...] = raster
                 layer.refresh()
@@ -429,7 +430,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         if self._plane != reduced[:-2]:
             self.update()
         else:
-            self._draw(outline_only=True)
+            self._draw()
 
     def _keep_image_active(self) -> None:
         if self.image is not None and self.image in self.viewer.layers:

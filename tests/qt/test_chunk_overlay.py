@@ -306,7 +306,8 @@ def test_inspector_follows_the_tree_and_refuses_non_arrays(qtbot, viewer_window,
 
 def test_a_scan_refresh_touches_only_what_changed(qtbot, viewer_window, demo_dir):
     """Each scan batch refreshes the overlay; napari redraws a layer whenever its visible,
-    scale, translate or data is set, changed or not, so only what changed is set."""
+    scale, translate or data is set, changed or not, so nothing is set: a changed raster is
+    written into the layer's own array and that layer alone refreshed, as is another plane's."""
     viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     overlay = viewer_window.overlay
     fired: list[str] = []
@@ -314,13 +315,23 @@ def test_a_scan_refresh_touches_only_what_changed(qtbot, viewer_window, demo_dir
         if layer.name != "sharded":
             for name in ("visible", "scale", "translate", "data"):
                 getattr(layer.events, name).connect(lambda _e, n=f"{layer.name}.{name}": fired.append(n))
+    overlay_layer = overlay._layer("chunk overlay")
+    own = overlay_layer.data
+    refreshed: list[int] = []
+    real_refresh = overlay_layer.refresh
+    overlay_layer.refresh = lambda *a, **k: refreshed.append(1) or real_refresh(*a, **k)
     viewer_window.inspector.reportChanged.emit()  # a refresh with nothing new
-    assert fired == []
+    assert fired == [] and refreshed == []
     report = viewer_window.inspector.report
     z = viewer.dims.current_step[0]  # chunks of one plane along z: the plane shown
     report.state[z, 0, 0] = MISSING if report.state[z, 0, 0] != MISSING else STORED
     viewer_window.inspector.reportChanged.emit()  # one chunk's state changed: the raster's pixels alone
-    assert fired == ["chunk overlay.data"]
+    assert fired == [] and refreshed == [1]
+    assert overlay_layer.data is own and np.array_equal(own, overlay._base)
+    other = (z + 1) % report.state.shape[0]
+    viewer.dims.set_current_step(0, other)  # another plane: its raster in the same array
+    assert overlay._plane == (other,) and fired == [] and refreshed == [1, 1]
+    assert overlay_layer.data is own and np.array_equal(own, overlay._base)
 
 
 def test_a_refresh_redraws_the_raster_only_when_the_shown_plane_changes(qtbot, viewer_window, demo_dir, monkeypatch):
