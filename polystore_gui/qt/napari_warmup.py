@@ -43,6 +43,8 @@ class WarmUpMixin:
     _warm_layers: list[Any]
     _warm_size: Any
     _model: Any
+    _body: Any  # the canvas and napari's side widgets (ViewerPane's)
+    _stack: Any  # the pane's pages: the message, the viewer
     qt_viewer: Any
 
     def _warming(self) -> bool:  # ViewerPane's
@@ -118,12 +120,25 @@ class WarmUpMixin:
         cheap). Showing it then resizes nothing: a ``QOpenGLWidget`` resized redraws at
         once, inside the turn that shows the first frame (twice, as the sliders and
         the controls settle)."""
+        self._grab_hidden()
+
+    def _grab_hidden(self) -> None:
+        """Lay the hidden viewer out at its real size and paint it offscreen (the canvas
+        through its framebuffer): ``QWidget.grab`` delivers the hidden widgets' pending
+        resizes first."""
         target = self._real_size_target()
         if target is not None and not target.isVisible():
             try:
+                from qtpy.QtWidgets import QSplitter
+
+                # A hidden splitter puts off dividing its width (the layer controls' new
+                # minimum) until it is shown: asked now, so that the grab lays that out too.
+                for splitter in [target, *target.findChildren(QSplitter)]:
+                    if isinstance(splitter, QSplitter):
+                        splitter.refresh()
                 target.grab()
             except Exception as exc:  # an optimisation: the first frame is drawn when shown anyway
-                log.warning("the viewer could not be laid out ahead: %s", exc)
+                log.warning("the viewer could not be drawn ahead at its size: %s", exc)
 
     def _draw_real_size(self) -> None:
         """Draw the (still hidden) viewer once at the size it will be shown at: the canvas's
@@ -131,10 +146,39 @@ class WarmUpMixin:
         laid out and painted. The first preview's frame then costs what the next ones do."""
         if not self._warming():
             return
-        target = self._real_size_target()
-        if target is not None and not target.isVisible():
-            try:
-                target.grab()  # lays the hidden widgets out and paints them (the canvas through its FBO)
-            except Exception as exc:
-                log.warning("napari's full-size draw ahead failed: %s", exc)
-        self._warm_done()
+        self._grab_hidden()
+        call_later(self, self._warm_delay(), self._map_ahead)
+
+    def _map_ahead(self) -> None:
+        """While the pane is hidden: map its native window once (``compose_gl_apart``), at its
+        real size with the viewer on its page, all of it but one pixel outside the main
+        window (X clips a child window to its top-level), so that the window's first
+        composition (its swap chain, the compositor's programs, the first swap: ~20 ms) is
+        paid here and not in the turn that shows the first preview; unmapped a moment later."""
+        if not self._warming():
+            return
+        pane: Any = self
+        parent, top = pane.parentWidget(), pane.window()
+        body = self._body
+        if pane.isVisible() or parent is None or top is pane or not top.isVisible() or body is None:
+            self._warm_done()  # shown already (mapped), or nowhere to map it out of sight
+            return
+        from qtpy.QtCore import QPoint
+
+        geometry = pane.geometry()  # its real place (``_real_size_target`` set it)
+        page = self._stack.currentWidget()
+        self._stack.setCurrentWidget(body)  # what it will show
+        pane.move(parent.mapFrom(top, QPoint(top.width() - 1, top.height() - 1)))
+        pane.show()
+        call_later(self, PREPARE_STEP_MS, lambda: self._unmap_ahead(geometry, page))
+
+    def _unmap_ahead(self, geometry: Any, page: Any) -> None:
+        pane: Any = self
+        stack = pane.parentWidget()
+        if not (hasattr(stack, "currentWidget") and stack.currentWidget() is pane):
+            pane.hide()  # else a preview made it the current page meanwhile: it stays shown
+        pane.setGeometry(geometry)
+        if self._warming():
+            if page is not None and page is not self._body:
+                self._stack.setCurrentWidget(page)  # a build asked for: "Starting…" until ready
+            self._warm_done()
