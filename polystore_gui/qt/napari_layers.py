@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .contrast_later import ContrastLaterMixin
-from .later import call_later
+from .later import call_later, next_turn
 
 if TYPE_CHECKING:
     from ..model.lazy import LayerSpec
@@ -41,6 +41,16 @@ def _middle(n: int) -> int:
     from ..model.lazy import middle_index
 
     return middle_index(n)
+
+
+def _default_channel_colour(channel: int, channels: int) -> str:
+    """napari's colour for a channel its metadata gives none (``stack_utils.split_channels``):
+    magenta and green for two channels, cyan, magenta, yellow, blue, green, red in turn for
+    more; grey layers blended one over the other would show only the top channel."""
+    if channels == 1:
+        return "gray"
+    cycle = ("magenta", "green") if channels == 2 else ("cyan", "magenta", "yellow", "blue", "green", "red")
+    return cycle[channel % len(cycle)]
 
 
 class _Inserted:
@@ -182,7 +192,8 @@ class LayerShowMixin(ContrastLaterMixin):
     def _run_steps(self, steps: list[Callable[[], object]], on_failed: Callable[[Exception], object]) -> int:
         """Run ``steps`` one an event-loop turn, from the next turn on, in place of the steps
         still to run from before; after a step that raises, ``on_failed(exc)`` and no more.
-        Returns the run's token."""
+        Returns the run's token. Between two steps, what the event loop has due runs first
+        (``later.next_turn``: the window's timers, input)."""
         self._staging += 1
         token = self._staging
         self._steps_left = (token, len(steps))
@@ -199,12 +210,12 @@ class LayerShowMixin(ContrastLaterMixin):
                 self._start_contrast_searches()
                 return
             if len(rest) > 1:
-                call_later(self, 0, lambda: run(rest[1:]))
+                next_turn(self, lambda: run(rest[1:]))
             else:  # the run's end: a search whose layer is shown may start, one never shown goes
                 self._start_contrast_searches()
 
         if steps:
-            call_later(self, 0, lambda: run(steps))
+            next_turn(self, lambda: run(steps))
         return token
 
     def _removal_steps(self) -> list[Callable[[], object]]:
@@ -346,6 +357,9 @@ class LayerShowMixin(ContrastLaterMixin):
             if spec.colormaps:
                 these["colormap"] = spec.colormaps[c]
                 these["blending"] = "additive"
+            else:  # no colours in the metadata: napari's own for a channel axis, each channel seen
+                these["colormap"] = _default_channel_colour(c, channels)
+                these["blending"] = "translucent_no_depth" if c == 0 else "additive"
             return these
 
         def make_channel(c: int) -> Any:

@@ -127,3 +127,25 @@ def test_a_swap_keeps_the_canvas_size(qtbot, panel, arrays):
     canvas.removeEventFilter(watcher)
     assert resizes == []
     assert canvas.size() == size
+
+
+def test_the_event_loop_turns_between_two_steps_of_a_preview(qtbot, panel, arrays):
+    """Each step of a preview's layers runs in an event-loop turn of its own: a timer due
+    when one step ends (the window's own, an animation, what the user's input started)
+    runs before the next step. Chained as 0 ms calls (Qt's posted events, delivered before
+    the timers of the same turn), two steps ran back to back: a 15 ms step followed by a
+    25 ms one was a 40 ms stall. Here: a timer started as the layer is inserted fires
+    before the next step builds the layer's visual."""
+    from qtpy.QtCore import QTimer
+
+    viewer, qt_viewer = panel.viewer.viewer, panel.viewer.qt_viewer
+    show(qtbot, panel, arrays / "a.zarr")
+    seen = []
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(0)
+    timer.timeout.connect(lambda: seen.append([layer in qt_viewer.canvas.layer_to_visual for layer in viewer.layers]))
+    viewer.layers.events.inserted.connect(lambda _e: timer.start())
+    show(qtbot, panel, arrays / "b.zarr")
+    assert seen == [[False]]  # inserted, its visual not built yet
+    assert set(qt_viewer.canvas.layer_to_visual) == set(viewer.layers)
