@@ -203,3 +203,29 @@ def test_the_inspector_imports_ahead_in_a_worker(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
     assert threads == [threads[0]] and threads[0] is not threading.main_thread()
     workers.wait(10_000)
+
+
+def test_the_first_batch_is_applied_and_shown_in_turns_of_their_own(qtbot, inspector, tmp_path, monkeypatch):
+    """The scan's first facts show at once, but not in the turn that applies the batch: the
+    apply and the table, summary and overlay's redraw were one long GUI turn (issue 19)."""
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 16)
+    path = tmp_path / "many"
+    a = zarr.create_array(str(path), shape=(20, 32, 32), chunks=(1, 8, 8), dtype="uint8", fill_value=0)
+    a[:] = 1
+    shown: list[int] = []
+    inspector.reportChanged.connect(lambda: shown.append(1))
+    redrawn_in_batch_turn: list[int] = []
+    real = inspector._on_batch
+
+    def on_batch(generation, batch):
+        before = len(shown)
+        real(generation, batch)
+        redrawn_in_batch_turn.append(len(shown) - before)
+
+    monkeypatch.setattr(inspector, "_on_batch", on_batch)
+    with qtbot.waitSignal(inspector.scanFinished, timeout=60_000):
+        inspector.inspect("zarr", str(path))
+    assert len(redrawn_in_batch_turn) >= 2 and redrawn_in_batch_turn[0] == 0
+    assert inspector.report.complete and "<b>320</b> of 320 chunks" in inspector.summary.text()
