@@ -24,7 +24,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBox
 
 from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
-from .later import call_later
+from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
 from .napari_layers import HISTOGRAM_DELAY_MS, HISTOGRAM_KEY, LayerShowMixin, _middle, _take
@@ -266,7 +266,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             napari_build.bind_shortcuts()
         except Exception as exc:  # the viewer binds them itself then
             log.warning("napari's shortcuts could not be bound ahead: %s", exc)
-        call_later(self, 0, self._build_gl)
+        next_turn(self, self._build_gl)
 
     def _build_gl(self) -> None:
         if self._state is not ViewerState.BUILDING:
@@ -275,7 +275,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self._gl = napari_build.open_gl()  # held until the canvas is made
         except Exception as exc:  # the canvas's own construction will say what is wrong
             log.warning("no OpenGL context could be opened ahead: %s", exc)
-        call_later(self, 0, self._build_vispy)
+        next_turn(self, self._build_vispy)
 
     def _build_vispy(self) -> None:
         if self._state is not ViewerState.BUILDING:
@@ -288,7 +288,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             return
         finally:
             self._gl = None  # the canvas has its own context now (or failed)
-        call_later(self, 0, self._build_qt_viewer)
+        next_turn(self, self._build_qt_viewer)
 
     def _build_qt_viewer(self) -> None:
         canvas, self._canvas = self._canvas, None
@@ -306,7 +306,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
             self._fail("The napari viewer could not be built", exc)
             return
-        call_later(self, 0, self._build_side)
+        next_turn(self, self._build_side)
 
     def _build_side(self) -> None:
         if self.qt_viewer is None or self._state is not ViewerState.BUILDING:
@@ -329,7 +329,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         except Exception as exc:
             self._fail("The napari viewer could not be built", exc)
             return
-        call_later(self, 0, lambda: self._show_body(body))  # never after the pane is destroyed
+        next_turn(self, lambda: self._show_body(body))  # never after the pane is destroyed
 
     def _show_body(self, body: QWidget) -> None:
         if self._state is not ViewerState.BUILDING:
@@ -339,7 +339,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             # Asked for (a preview waits): warmed up first, in one-turn steps, the page
             # still saying "Starting…"; this runs again when the warm-up is done.
             self._warm_first = True
-            call_later(self, 0, self._warm_first_start)
+            next_turn(self, self._warm_first_start)
             return
         self._warm_first = False
         self._stack.setCurrentWidget(body)
