@@ -178,7 +178,13 @@ def cell_text(node: Node, column: int) -> str:
             return ""
         if entry.error is not None and node.error_row:
             return f"error: {entry.error}"
+    if column == SIZE and node.backend is not None and opened_places(entry.backend):
+        return _count_text(len(node.children))  # the places opened (roots, stores): no listing to count
     return entry_text(entry, column, node.count if column == SIZE else None)
+
+
+def _count_text(count: int) -> str:
+    return f"{count:,} item{'s' if count != 1 else ''}"
 
 
 def entry_text(entry: Entry, column: int, count: int | None = None) -> str:
@@ -195,7 +201,7 @@ def entry_text(entry: Entry, column: int, count: int | None = None) -> str:
         return entry.kind.value
     if column == SIZE:
         if entry.size is None and count is not None and entry.kind.expandable:
-            return f"{count:,} item{'s' if count != 1 else ''}"
+            return _count_text(count)
         return human_size(entry.size)
     if column == SHAPE:
         return "×".join(str(s) for s in entry.shape) if entry.shape is not None else ""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 
+from qtpy.QtCore import QModelIndex
+
 from ..model.catalogue import Discovery
 from ..model.entries import Entry, EntryKind
 from ..model.folder_state import FolderState, Phase
 from ..model.listing import entry_for_path
 from ..model.remote_address import is_remote_path
-from .tree_nodes import Node, opened_places
+from .tree_nodes import SIZE, Node, opened_places
 
 
 def _volatile(key: str) -> bool:
@@ -72,7 +74,13 @@ class TreeRoots:
                 if child.entry.path == path:
                     self._remove_rows(node, child.row, 1)
                     break
+            self._places_counted(top)
         return True
+
+    def _places_counted(self, index: QModelIndex) -> None:
+        """The top row's Size cell counts its places: repainted when they change."""
+        size = index.siblingAtColumn(SIZE)
+        self.dataChanged.emit(size, size)
 
     def stores(self, backend: str) -> list[str]:
         return list(self._stores.get(backend, []))
@@ -108,6 +116,7 @@ class TreeRoots:
         self._remove_rows(node, 0, len(node.children))
         paths = self._disk_roots if key == "disk" else self._stores.get(key, [])
         self._insert_nodes(node, 0, [self._root_node(node, p) for p in paths])
+        self._places_counted(index)
 
     def _add_root_child(self, key: str, path: str, entry: Entry | None = None) -> None:
         index = self.backend_index(key)
@@ -115,4 +124,5 @@ class TreeRoots:
             return  # discovery has not finished: set_discovery will add it
         node = self.node(index)
         self._insert_nodes(node, len(node.children), [self._root_node(node, path, entry)])
+        self._places_counted(index)
 

@@ -283,3 +283,32 @@ def test_a_backend_that_fails_to_build_stays_in_the_tree_with_its_error(make_win
     assert model.index(index.row(), 1).data() == "read-write storage (unavailable)"
     assert not model.hasChildren(index)
     assert model.hasChildren(model.backend_index("disk"))
+
+
+def test_the_top_rows_of_opened_places_count_them(make_window, qtbot, tmp_path, discovery):
+    """disk, zarr and ome_zarr hold the places opened, not a listing: their Size cell counts
+    those rows (it said "0 items" over two disk roots), and follows as places come and go."""
+    import zarr
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    zarr.create_array(str(tmp_path / "s.zarr"), shape=(4,), dtype="uint8")
+    window = make_window([tmp_path / "a", tmp_path / "b"])
+    model = window.tree_model
+    changed = []
+    model.dataChanged.connect(lambda first, last, roles=(): changed.append((first.row(), first.column(), last.column())))
+
+    def size_of(key):
+        index = model.backend_index(key)
+        return model.index(index.row(), 2, index.parent()).data()
+
+    disk_rows = model.rowCount(model.backend_index("disk"))
+    assert disk_rows >= 2
+    assert size_of("disk") == f"{disk_rows} items"
+    assert size_of("zarr") == "0 items"
+    assert window.open_store(str(tmp_path / "s.zarr"))
+    assert size_of("zarr") == "1 item"
+    zarr_row = model.backend_index("zarr").row()
+    assert any(row == zarr_row and first <= 2 <= last for row, first, last in changed)  # repainted
+    assert model.remove_root("disk", str(tmp_path / "a"))
+    assert size_of("disk") == f"{disk_rows - 1} items"
