@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .warning_state import changed_warnings
+
 DEMO_VERSION = "5"
 _MARKER = ".polystore-gui-demo"
 
@@ -331,8 +333,9 @@ def _write_polystore_plate(path: Path) -> None:
         images = [planes[z] if c == 0 else planes[3 - z] // 2 for c, z in coords]
         paths = [str(path / "images" / f"{row}{col}_c{c + 1}_z{z + 1}.tif") for c, z in coords]
         # polystore and ome-zarr note every array they write and ome-zarr warns about its own
-        # Scaler: quiet for this thread only (never sys.stdout, which every thread shares).
-        with _quiet_libraries(), warnings.catch_warnings():
+        # Scaler: quiet for this thread only (never sys.stdout, which every thread shares); the
+        # warning filters are the process's: changed one block at a time (model/warning_state).
+        with _quiet_libraries(), changed_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             backend.save_batch(images, paths, chunk_name=f"{row}{col}", batch_layout=layout, row=row, col=col)
 

@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from .warning_state import recorded_warnings
 from .zarr_nodes import CorruptMetadataError, ZarrNodeMeta, ome_attributes, ome_member_path, read_node
 
 __all__ = [
@@ -455,7 +456,7 @@ def _validate(attrs: dict[str, Any], kind: str) -> tuple[str, ...]:
         return (f"OME-NGFF version {version[:20]!r} is not one this browser checks (0.4, 0.5)",)
     from pydantic import ValidationError
 
-    with warnings.catch_warnings(record=True) as caught:
+    with recorded_warnings() as caught:  # on a worker: one such block at a time
         warnings.simplefilter("always")
         try:
             model.model_validate(doc)

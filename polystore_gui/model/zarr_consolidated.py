@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .warning_state import changed_warnings
 from .zarr_nodes import (
     V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, CorruptMetadataError, ZarrNodeMeta, _load_json, node_from_v2, node_from_v3,
     read_node,
@@ -225,7 +226,7 @@ def refresh(path: str, *, leave_out: str | None = None) -> list[str]:
     for holder in found:
         meta = read_node(holder)
         fmt = meta.zarr_format if meta is not None else None
-        with warnings.catch_warnings():
+        with changed_warnings():  # on a worker: one such block at a time (model/warning_state)
             # zarr warns that consolidated metadata is not part of the v3 specification yet.
             warnings.simplefilter("ignore", ZarrUserWarning)
             zarr.consolidate_metadata(holder, zarr_format=fmt)  # type: ignore[arg-type]

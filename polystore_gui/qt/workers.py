@@ -281,7 +281,7 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
             """The abort flag is the job's token (set before the job starts); every failure
             is delivered, every job ends, and the process's warning filters are left alone.
 
-            superqt's own ``run`` wraps the job in ``warnings.catch_warnings()`` with an
+            superqt's own ``run`` wraps the job in ``warnings.catch_warnings`` with an
             "always" filter: not thread-safe, it replaced the whole process's filters and
             ``showwarning`` from the worker thread for as long as any job ran (warnings of
             every other thread went to that job's ``warned`` signal, connected to nothing).

@@ -1,0 +1,63 @@
+"""Warning filters changed on worker threads come back as they were (session 11, FLAKE).
+
+``warnings.catch_warnings`` on two threads that end in the order they began left the first
+one's filter in force for the whole process: the same race as superqt's workers had, which
+made a failed send's error vanish in CI (see tests/qt/test_job_errors.py).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import warnings
+from pathlib import Path
+
+from polystore_gui.model.warning_state import changed_warnings, recorded_warnings
+
+MODEL = Path(__file__).resolve().parents[2] / "polystore_gui"
+
+
+def test_blocks_on_two_threads_that_end_in_the_order_they_began_leave_the_filters_as_they_were():
+    before = list(warnings.filters)
+    a_in, b_in = threading.Event(), threading.Event()
+    b_entered_while_a_held: list[bool] = []
+
+    def first() -> None:
+        with changed_warnings():
+            warnings.simplefilter("always")
+            a_in.set()
+            # Only a negative can be checked here: the second block does not begin meanwhile.
+            b_entered_while_a_held.append(b_in.wait(0.5))
+
+    def second() -> None:
+        assert a_in.wait(10)
+        with changed_warnings():
+            b_in.set()
+            warnings.simplefilter("ignore")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert b_entered_while_a_held == [False]
+    assert warnings.filters == before  # no "always" left behind: a warning is still an error here
+
+
+def test_recorded_warnings_are_the_blocks_own():
+    with recorded_warnings() as caught:
+        warnings.simplefilter("always")
+        warnings.warn("inside", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["inside"]
+
+
+def test_the_application_changes_warning_filters_only_through_warning_state():
+    # model/chunk_find.py (another engineer's file this session) still has one: listed, to move.
+    known = {"model/chunk_find.py"}
+    found = {
+        str(path.relative_to(MODEL))
+        for path in MODEL.rglob("*.py")
+        if path.name != "warning_state.py" and re.search(r"warnings\.catch_warnings\(", path.read_text())
+    }
+    assert found <= known, f"use model.warning_state.changed_warnings in {sorted(found - known)}"
