@@ -21,6 +21,7 @@ import warnings
 import pytest
 
 from polystore_gui.model import streaming
+from polystore_gui.model.address import Address
 from polystore_gui.qt.viewer_link import FIJI, ViewerLink
 from polystore_gui.qt.workers import WorkerPool
 
@@ -41,22 +42,39 @@ def _failing_function(exc):
 
 
 @pytest.fixture
-def blocked_job(qtbot):
+def busy_pool():
+    """``busy_pool(threads, jobs)``: a pool of ``threads`` shared threads given ``jobs``
+    listings of a hung mount (say) that run until the test ends; it returns once every
+    thread runs one."""
+    made: list[tuple[WorkerPool, threading.Event]] = []
+
+    def make(threads: int, jobs: int) -> WorkerPool:
+        pool = WorkerPool(max_threads=threads)
+        release = threading.Event()
+        made.append((pool, release))
+        started = threading.Semaphore(0)
+
+        def list_a_hung_mount():
+            started.release()
+            release.wait(60)
+            yield "done"
+
+        for _ in range(jobs):
+            pool.start(list_a_hung_mount)
+        for _ in range(min(threads, jobs)):
+            assert started.acquire(timeout=10), "a blocking job never started"
+        return pool
+
+    yield make
+    for pool, release in made:
+        release.set()
+        assert pool.wait(10_000)
+
+
+@pytest.fixture
+def blocked_job(busy_pool):
     """A pool with one job running until the test ends (a listing, a probe, ...)."""
-    pool = WorkerPool(max_threads=4)
-    release = threading.Event()
-    running = threading.Event()
-
-    def slow():
-        running.set()
-        release.wait(30)
-        yield "done"
-
-    pool.start(slow)
-    assert running.wait(10), "the blocking job never started"
-    yield pool
-    release.set()
-    assert pool.wait(10_000)
+    return busy_pool(4, 1)
 
 
 @pytest.mark.parametrize("make", [_failing_generator, _failing_function], ids=["generator", "function"])
@@ -92,82 +110,62 @@ def test_a_running_job_leaves_the_processs_warning_filters_alone(qtbot, blocked_
         warnings.warn("a warning of the GUI thread", UserWarning, stacklevel=1)
 
 
-def test_send_to_fiji_with_no_receiver_fails_at_once_while_other_jobs_run(qtbot, blocked_job):
+@pytest.fixture
+def refused_port():
+    """A loopback port bound and never listened on: connections are refused, and no other
+    program can take it during the test."""
     reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    reserved.bind(("127.0.0.1", 0))  # bound, never listened on: refused
-    try:
-        port = reserved.getsockname()[1]
-        link = ViewerLink(blocked_job, napari_port=port, fiji_port=port)
-        from polystore_gui.model.address import Address
-
-        with qtbot.waitSignal(link.sendFailed, timeout=10_000) as failed:
-            link.send([Address("disk", "/nonexistent/never-read")], FIJI)
-        assert f"no Fiji receiver is listening on port {port}" in failed.args[0]
-        assert not failed.args[0].startswith("sending failed")  # the StreamError's text, not a RuntimeWarning
-        qtbot.waitUntil(lambda: not link.busy, timeout=10_000)  # the send ended: the link is free again
-    finally:
-        reserved.close()
+    reserved.bind(("127.0.0.1", 0))
+    yield reserved.getsockname()[1]
+    reserved.close()
 
 
-def test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread(qtbot):
+def _send_to_fiji(qtbot, pool: WorkerPool, port: int) -> tuple[ViewerLink, str]:
+    """Send to a Fiji that is not there; (the link, the text of its sendFailed)."""
+    link = ViewerLink(pool, napari_port=port, fiji_port=port)
+    with qtbot.waitSignal(link.sendFailed, timeout=10_000) as failed:
+        link.send([Address("disk", "/nonexistent/never-read")], FIJI)
+    return link, failed.args[0]
+
+
+def test_send_to_fiji_with_no_receiver_fails_at_once_while_other_jobs_run(qtbot, blocked_job, refused_port):
+    link, said = _send_to_fiji(qtbot, blocked_job, refused_port)
+    # The StreamError's own text, not "sending failed: RuntimeWarning: RuntimeError in aborted thread: ..."
+    assert said.startswith(f"no Fiji receiver is listening on port {refused_port}")
+    qtbot.waitUntil(lambda: not link.busy, timeout=10_000)  # the send ended: the link is free again
+
+
+def test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread(qtbot, busy_pool):
     from tests.conftest import background_jobs
 
-    pool = WorkerPool(max_threads=1)
-    release = threading.Event()
-    running = threading.Event()
-
-    def list_a_slow_folder():
-        running.set()
-        release.wait(30)
+    pool = busy_pool(1, 1)
 
     def send_to_fiji():
         return None
 
-    pool.start(list_a_slow_folder)
-    assert running.wait(10)
     pool.start(send_to_fiji)
-    try:
-        said = pool.describe()
-        assert "1/1 threads busy" in said
-        assert "1 running: test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread.<locals>.list_a_slow_folder" in said
-        assert "1 waiting: test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread.<locals>.send_to_fiji" in said
-        assert said in background_jobs()  # what a timed-out wait's report shows (tests/conftest.py)
-    finally:
-        release.set()
+    said = pool.describe()
+    assert said.startswith("1/1 threads busy (+0/2 asked); ")
+    assert "1 running: busy_pool.<locals>.make.<locals>.list_a_hung_mount" in said
+    assert "1 waiting: test_a_pool_says_which_jobs_run_and_which_wait_for_a_thread.<locals>.send_to_fiji" in said
+    assert said in background_jobs()  # what a timed-out wait's report shows (tests/conftest.py)
+
+
+def test_an_idle_pool_says_so(qtbot):
+    pool = WorkerPool(max_threads=1)
+    done: list[bool] = []
+    pool.start(lambda: None, on_finish=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done) and pool.running == 0, timeout=10_000)
     assert pool.wait(10_000)
-    qtbot.waitUntil(lambda: pool.running == 0, timeout=10_000)
     assert pool.describe() == "0/1 threads busy (+0/2 asked); no job"
 
 
-def test_a_send_is_not_queued_behind_jobs_that_fill_the_pool(qtbot):
+def test_a_send_is_not_queued_behind_jobs_that_fill_the_pool(qtbot, busy_pool, refused_port):
     """Six listings of a hung mount (say) hold every shared thread: Send to Fiji still answers."""
-    pool = WorkerPool(max_threads=6)
-    release = threading.Event()
-    started = threading.Semaphore(0)
-
-    def list_a_hung_mount():
-        started.release()
-        release.wait(60)
-
-    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    reserved.bind(("127.0.0.1", 0))
-    try:
-        for _ in range(8):  # six running, two waiting for a thread
-            pool.start(list_a_hung_mount)
-        for _ in range(6):
-            assert started.acquire(timeout=10)
-        port = reserved.getsockname()[1]
-        link = ViewerLink(pool, napari_port=port, fiji_port=port)
-        from polystore_gui.model.address import Address
-
-        with qtbot.waitSignal(link.sendFailed, timeout=10_000) as failed:
-            link.send([Address("disk", "/nonexistent/never-read")], FIJI)
-        assert failed.args[0].startswith(f"no Fiji receiver is listening on port {port}")
-        said = pool.describe()  # the send went ahead of the two listings still waiting
-        assert said.startswith("6/6 threads busy"), said
-        waiting = said.split(" waiting: ", 1)[1]
-        assert waiting.count("list_a_hung_mount") == 2 and "_send_job" not in waiting, said
-    finally:
-        reserved.close()
-        release.set()
-    assert pool.wait(10_000)
+    pool = busy_pool(6, 8)  # six running, two waiting for a thread
+    _link, said = _send_to_fiji(qtbot, pool, refused_port)
+    assert said.startswith(f"no Fiji receiver is listening on port {refused_port}")
+    jobs = pool.describe()  # the send went ahead of the two listings still waiting
+    assert jobs.startswith("6/6 threads busy"), jobs
+    waiting = jobs.split(" waiting: ", 1)[1]
+    assert waiting.count("list_a_hung_mount") == 2 and "_send_job" not in waiting, jobs
