@@ -116,6 +116,18 @@ def _plane_range(layer: Any) -> tuple[float, float] | None:
     return limits_of(raw)
 
 
+def _plane_of(layer: Any) -> tuple[Any, ...] | None:
+    """Which plane the layer's slice is of: its displayed axes and the point on the others
+    (not the level nor the region: those follow the camera). None if napari cannot say."""
+    try:
+        given = layer._slice.slice_input
+        shown = given.ndisplay
+        point = given.world_slice.point
+        return tuple(given.order[-shown:]), tuple(float(point[axis]) for axis in given.order[:-shown])
+    except Exception:  # napari internals moved: every slice is looked at
+        return None
+
+
 class ContrastFollower:
     """Widens image layers' contrast limits to each plane shown, until the user sets them.
 
@@ -130,6 +142,7 @@ class ContrastFollower:
         self._user_set: weakref.WeakSet[Any] = weakref.WeakSet()
         self._followed: weakref.WeakSet[Any] = weakref.WeakSet()
         self._flat: weakref.WeakSet[Any] = weakref.WeakSet()  # limits from a flat sample
+        self._planes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # looked at last
 
     def follow(self, layer: Any, *, flat: bool = False) -> None:
         if getattr(layer, "rgb", False) or not hasattr(layer, "contrast_limits"):
@@ -166,9 +179,17 @@ class ContrastFollower:
         layer = ref()
         if layer is None or layer not in self._followed or layer in self._user_set or not layer.loaded:
             return
+        # Once a plane: napari slices again at every pan and zoom of a multiscale layer (a
+        # level, a region), and a pass over the slice's values on the GUI thread each time
+        # (5-10 ms) was what moving the camera cost beyond napari's own (issue 19).
+        plane = _plane_of(layer)
+        if plane is not None and self._planes.get(layer) == plane:
+            return
         found = _plane_range(layer)
         if found is None:
             return
+        if plane is not None:
+            self._planes[layer] = plane
         lo, hi = (float(v) for v in layer.contrast_limits)
         new_lo, new_hi = found
         if new_hi <= new_lo:  # a flat plane (never written, or constant): nothing to learn

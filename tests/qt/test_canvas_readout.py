@@ -195,3 +195,30 @@ def test_the_readout_follows_the_plane_when_its_data_arrives(qtbot, window, tmp_
     qtbot.waitUntil(lambda: label.text() == f"ramp.zarr  z 2  y {y}  x {x}  value {stack[2, y, x]}",
                     timeout=10_000)
     qtbot.waitUntil(lambda: layer.contrast_limits[1] >= stack[2].max() * 0.99, timeout=10_000)
+
+
+def test_limits_stay_while_the_camera_moves_on_the_same_plane(qtbot, window, tmp_path):
+    """A large plane is shown at a screen-sized level first; zooming in, napari slices the
+    full resolution of the region shown. The limits follow the planes the slider moves to,
+    not the camera: zooming into the same plane leaves them as they are (its range was
+    looked at when the plane was first shown; issue 19: no pass over the slice's values at
+    every pan and zoom), even where the finer level holds values the coarse one skipped."""
+    a = zarr.create_array(str(tmp_path / "big.zarr"), shape=(3, 2048, 2048), chunks=(1, 512, 512), dtype="uint16")
+    y, x = np.mgrid[:2048, :2048]
+    plane = (100 + (x + y) % 100).astype(np.uint16)
+    # A small bright block near a corner, on odd columns only: no level made by striding
+    # the plane sees it, and too few pixels (0.1 %) for the first sample's 99.8th percentile.
+    plane[96:160, 97:225:2] = 9000
+    a[:] = np.broadcast_to(plane, a.shape)
+    viewer = show(qtbot, window, "zarr", tmp_path / "big.zarr")
+    (layer,) = viewer.layers
+    assert layer.multiscale and layer.data_level > 0  # shown at a screen-sized level
+    limits = tuple(layer.contrast_limits)
+    assert limits[1] < 9000  # precondition: the first look did not see the odd columns
+    sliced = []
+    layer.events.set_data.connect(lambda _e: sliced.append(layer.data_level), position="last")
+    viewer.scene.camera.center = (0, 128, 160)
+    viewer.scene.camera.zoom = 50  # a few screen pixels a data pixel: the full resolution
+    qtbot.waitUntil(lambda: 0 in sliced and layer.loaded, timeout=20_000)
+    assert layer.data_level == 0
+    assert tuple(layer.contrast_limits) == limits
