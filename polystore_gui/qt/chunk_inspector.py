@@ -39,12 +39,14 @@ from qtpy.QtWidgets import (
 )
 
 from ..model.chunk_layout import ChunkLayout, prepare, read_layout, resolve_array
-from ..model.chunks import ChunkDetail, ChunkReport, scan
+from ..model.chunks import ChunkDetail, ChunkReport
 from ..model.entries import human_size
+from . import chunk_scan_gate
 from .chunk_details import ChunkDetailsMixin
 from .chunk_histogram import SizeHistogram
+from .chunk_scan_gate import ScanGate, gated_scan
 from .chunk_table import ChunkTableModel
-from .later import next_turn
+from .later import call_later, next_turn
 from .painted_later import painted_later
 from .workers import WorkerPool
 
@@ -83,6 +85,8 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self._heat_span_source: Callable[[ChunkReport], tuple[int, int]] | None = None
         self._generation = 0
         self._job: Any = None
+        self._gate = ScanGate()  # the running scan's (one per scan)
+        self._held: ScanGate | None = None  # the gate held by hold_scan, if any
         self._decoder: Any = None
         self.report: ChunkReport | None = None
         self.note: str | None = None
@@ -267,6 +271,24 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         """The pool the inspector's jobs run in (the overlay builds large rasters there too)."""
         return self._workers
 
+    def hold_scan(self) -> None:
+        """Pause the running scan at its next batch, until :meth:`resume_scan` (the overlay
+        holds it while napari adds its layer: the scan's thread, busy with Python, made the
+        GUI thread wait for the interpreter lock at every turn)."""
+        gate = self._gate
+        if self._job is not None and self._held is None:
+            gate.hold()
+            self._held = gate
+            # Never held for long, whatever becomes of what held it (a later preview takes
+            # the overlay's layer steps over without a word: no resume would come).
+            call_later(self, chunk_scan_gate.HOLD_MS, lambda: self.resume_scan() if self._held is gate else None)
+
+    def resume_scan(self) -> None:
+        """Let a scan held by :meth:`hold_scan` go on (nothing if none is held)."""
+        gate, self._held = self._held, None
+        if gate is not None:
+            gate.release()
+
     @property
     def scanning(self) -> bool:
         return self._job is not None
@@ -335,8 +357,9 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.table_model.set_report(report)
         self.cancel_button.show()
         self._update_summary()
+        self._gate = ScanGate()
         self._job = self._workers.start(
-            scan, layout,
+            gated_scan, layout, self._gate,
             on_yield=lambda batch, g=generation: self._on_batch(g, batch),
             on_error=lambda exc, g=generation: self._on_failed(g, exc),
             on_finish=lambda g=generation: self._on_scan_ended(g),
@@ -402,6 +425,8 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
     def cancel(self) -> None:
         """Stop the running scan; what it found stays shown (marked incomplete)."""
         job, self._job = self._job, None
+        self._held = None
+        self._gate.release()  # a held scan's thread goes on, to its end
         if job is not None:
             job.quit()
             self._refresh_timer.stop()

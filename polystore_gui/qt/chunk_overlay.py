@@ -147,6 +147,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         if self._adding is not None:
             self.pane.stop_steps(self._adding)
             self._adding = None
+            self.inspector.resume_scan()
 
     def _layer(self, name: str) -> Any:
         viewer = self.viewer
@@ -227,6 +228,9 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         """
         if self._adding_now() or self.pane.steps_running():
             return
+        # The scan's thread waits meanwhile: it took the interpreter lock from the GUI thread
+        # at every release, and each of the addition's turns lasted 2-4 times its CPU time.
+        self.inspector.hold_scan()
         self._adding = self.pane.add_in_steps(make, self._on_inserted, self._on_added, self._on_add_failed)
 
     def _on_inserted(self, layer: Any) -> None:
@@ -235,10 +239,12 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
 
     def _on_added(self) -> None:
         self._adding = None
+        self.inspector.resume_scan()
         self.update()  # the layer's data brought up to date (a chunk chosen meanwhile outlined)
 
     def _on_add_failed(self, exc: Exception) -> None:
         self._adding = None
+        self.inspector.resume_scan()
         log.warning("the chunk overlay could not be added: %s", exc)
 
     def _reduced(self, index: tuple[int, ...]) -> tuple[int, ...]:

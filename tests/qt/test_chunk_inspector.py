@@ -229,3 +229,39 @@ def test_the_first_batch_is_applied_and_shown_in_turns_of_their_own(qtbot, inspe
         inspector.inspect("zarr", str(path))
     assert len(redrawn_in_batch_turn) >= 2 and redrawn_in_batch_turn[0] == 0
     assert inspector.report.complete and "<b>320</b> of 320 chunks" in inspector.summary.text()
+
+
+def _long_scan(tmp_path, monkeypatch):
+    import polystore_gui.model.chunks as chunks
+
+    monkeypatch.setattr(chunks, "BATCH_ENTRIES", 4)
+    path = tmp_path / "long"
+    a = zarr.create_array(str(path), shape=(200, 32, 32), chunks=(1, 8, 8), dtype="uint8", fill_value=0)
+    a[:] = 1
+    return path
+
+
+@pytest.mark.parametrize("how", ["resumed", "resumed at once", "never resumed"])
+def test_a_held_scan_waits_and_always_goes_on(qtbot, inspector, tmp_path, monkeypatch, how):
+    """The overlay holds the scan while napari adds its layer (the scan's thread took the
+    interpreter lock from the GUI thread): held, the scan pauses at its next batch; it goes
+    on when let go, also when let go before the pause took effect, and by itself after
+    HOLD_MS when nothing lets it go (issue 19)."""
+    import polystore_gui.qt.chunk_scan_gate as chunk_scan_gate
+
+    monkeypatch.setattr(chunk_scan_gate, "HOLD_MS", 200 if how == "never resumed" else 60_000)
+    path = _long_scan(tmp_path, monkeypatch)
+    with qtbot.waitSignal(inspector.batchApplied, timeout=30_000):
+        inspector.inspect("zarr", str(path))
+    gate = inspector._gate
+    inspector.hold_scan()
+    if how == "resumed":
+        qtbot.waitUntil(lambda: gate.waiting, timeout=10_000)  # the scan's thread waits at its next batch
+        assert inspector.scanning and not inspector.report.complete
+        inspector.resume_scan()
+    elif how == "resumed at once":
+        inspector.resume_scan()
+    with qtbot.waitSignal(inspector.scanFinished, timeout=60_000):
+        pass
+    assert inspector.report.complete and int((inspector.report.state == STORED).sum()) == 200 * 16
+

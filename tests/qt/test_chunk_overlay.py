@@ -452,3 +452,15 @@ def test_with_a_channel_axis_the_legend_gives_the_overlays_colour_range(qtbot, v
     assert overlay._drawn[8] == colours  # the range the overlay's colours span
     legend = inspector.legend.text()
     assert human_size(colours[0], short=True) in legend and human_size(colours[1], short=True) in legend
+
+
+def test_the_overlay_lets_go_of_every_scan_it_holds(qtbot, viewer_window, demo_dir, monkeypatch):
+    """Each hold of the scan while the overlay's layer is added is followed by a let-go."""
+    calls: list[str] = []
+    inspector = viewer_window.inspector
+    real_hold, real_resume = inspector.hold_scan, inspector.resume_scan
+    monkeypatch.setattr(inspector, "hold_scan", lambda: calls.append("hold") or real_hold())
+    monkeypatch.setattr(inspector, "resume_scan", lambda: calls.append("resume") or real_resume())
+    inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    assert calls[:2] == ["hold", "resume"] and calls.count("hold") <= calls.count("resume")
+    assert inspector._held is None
