@@ -91,11 +91,23 @@ def cursor_text(viewer: Any) -> str:
     extent = tuple(shape[0]) if shape is not None and len(shape) else tuple(getattr(layer.data, "shape", ()))
     pixels = [int(np.floor(d + 0.5)) for d in data]
     inside = len(extent) >= len(pixels) and all(0 <= p < n for p, n in zip(pixels, extent))
-    where = "  ".join(f"{label} {p}" for label, p in zip(labels, pixels))
+    where = _where(labels, pixels)
     if not inside:
         return f"{layer.name}  {where}  (outside the image)"
     shown = _format_value(value)
     return f"{layer.name}  {where}  value {shown}" if shown else f"{layer.name}  {where}"
+
+
+def _where(labels: list[str], pixels: list[int]) -> str:
+    """``z 3  y 120  x 45`` by the axes' names; ``[3, 120, 45]`` when the axes have none (napari
+    numbers them -3, -2, -1, which beside a position read as negative numbers)."""
+    if all(_numbered(label) for label in labels):
+        return "[" + ", ".join(str(p) for p in pixels) + "]"
+    return "  ".join(f"{label} {p}" for label, p in zip(labels, pixels))
+
+
+def _numbered(label: str) -> bool:
+    return label.lstrip("-").isdigit()
 
 
 def _plane_range(layer: Any) -> tuple[float, float] | None:

@@ -222,3 +222,16 @@ def test_limits_stay_while_the_camera_moves_on_the_same_plane(qtbot, window, tmp
     qtbot.waitUntil(lambda: 0 in sliced and layer.loaded, timeout=20_000)
     assert layer.data_level == 0
     assert tuple(layer.contrast_limits) == limits
+
+
+def test_the_readout_of_an_array_without_axis_names_is_a_position_not_negative_numbers(qtbot, window, tmp_path):
+    """napari names unnamed axes -3, -2, -1: "-3 1  -2 3  -1 4" read as negative numbers."""
+    stack = np.arange(3 * 8 * 8, dtype=np.uint16).reshape(3, 8, 8)
+    zarr.create_array(str(tmp_path / "plain.zarr"), shape=stack.shape, chunks=(1, 8, 8), dtype="uint16")[:] = stack
+    viewer = show(qtbot, window, "zarr", tmp_path / "plain.zarr")
+    label = window.cursor_label
+    viewer.mouse_over_canvas = True
+    viewer.cursor.position = (1.0, 3.0, 4.0)
+    assert label.text() == f"plain.zarr  [1, 3, 4]  value {stack[1, 3, 4]}"
+    viewer.cursor.position = (1.0, -20.0, 4.0)
+    assert label.text() == "plain.zarr  [1, -20, 4]  (outside the image)"
