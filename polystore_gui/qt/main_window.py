@@ -320,7 +320,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         """
         self._start_viewer = viewer
         self.workers.start(
-            discover_backends,
+            discover,
             on_return=self._on_discovery_returned,
             on_error=self._on_discovery_errored,
         )
@@ -422,6 +422,17 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         except Exception as exc:  # closing must never crash the exit
             log.warning("closing backend connections failed: %s", exc)
         self.shutdownFinished.emit()
+
+
+def discover() -> Discovery:
+    """In a worker: polystore's backends discovered, then the adapters' modules loaded, which
+    the tree's first rows ask about each backend (on the GUI thread, their first question
+    imported them: 30 ms in one turn at start-up, issue 19)."""
+    from ..model.backends.registry import load_adapters
+
+    discovery = discover_backends()
+    load_adapters()
+    return discovery
 
 
 def _recover_interrupted_transfers() -> list[str]:
