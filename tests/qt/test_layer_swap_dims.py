@@ -9,23 +9,10 @@ them its own shape; only a clear that nothing follows empties them, in a turn of
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
-from .helpers import preview_panel
-
-pytestmark = pytest.mark.gl
-
-if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
-
-
-@pytest.fixture
-def panel(qtbot):
-    with preview_panel(qtbot, 800, 700, start=True) as panel:
-        yield panel
+from .test_preview import panel, pytestmark  # noqa: F401  (a started preview panel; needs GL)
 
 
 @pytest.fixture
