@@ -86,6 +86,7 @@ class LayerShowMixin(ContrastLaterMixin):
     _steps_left: tuple[int, int]  # (token, steps still to run) of the last run
     _canvas_unsettled: bool  # a removal's canvas clean-up held back (see _settle_canvas)
     _lay_out_hidden: Callable[[], None]  # WarmUpMixin's
+    _draw_hidden: Callable[[], None]  # WarmUpMixin's
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
@@ -155,8 +156,14 @@ class LayerShowMixin(ContrastLaterMixin):
         steps = self._removal_steps()
         for spec in layers:
             steps.extend(self._layer_steps(spec, added, followed))
-        steps.append(self._lay_out_hidden)  # napari_warmup: a hidden viewer laid out before it is shown
-        steps.append(lambda: on_shown(self._finish_show(layers, added, followed)))
+        # While the viewer is hidden (its first preview, or after a table or text page), each
+        # part of showing it gets a turn of its own (napari_warmup): laid out at its real
+        # size; the layers shown; their first frame drawn; then the page switched to it.
+        steps.append(self._lay_out_hidden)
+        shown: list[list[Any]] = []
+        steps.append(lambda: shown.append(self._finish_show(layers, added, followed)))
+        steps.append(self._draw_hidden)
+        steps.append(lambda: on_shown(shown[0]))
         self._run_steps(steps, on_failed)
 
     def add_in_steps(self, make: Callable[[], Any], on_inserted: Callable[[Any], object],

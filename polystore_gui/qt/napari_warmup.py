@@ -11,7 +11,7 @@ offscreen), then cleared. A preview arriving meanwhile takes over (its layers re
 
 The same warm-up runs inside a build that a preview asked for (the user clicked an array
 before the build ahead was done, or ``start()`` asked for it directly), before ``ready``, with
-one turn between its steps rather than ``PREPARE_STEP_MS``: the first preview then never
+one turn between its steps (``later.next_turn``'s) rather than ``PREPARE_STEP_MS``: the first preview then never
 pays the compiles either (issue 17: they were 6-12 ms of the remote window's longest stall).
 Either way the warm-up ends by drawing the canvas once at the size it will be shown at
 (:meth:`WarmUpMixin._draw_real_size`, a turn of its own), so the first preview does not pay
@@ -94,7 +94,7 @@ class WarmUpMixin:
         if not self._warming():
             return
         if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
-            call_later(self, max(self._warm_delay(), 1), lambda: self._warm_draw(rest, deadline - 1))
+            call_later(self, self._warm_delay(), lambda: self._warm_draw(rest, deadline - 1))
             return
         try:
             self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
@@ -121,6 +121,17 @@ class WarmUpMixin:
         once, inside the turn that shows the first frame (twice, as the sliders and
         the controls settle)."""
         self._grab_hidden()
+
+    def _draw_hidden(self) -> None:
+        """A preview's step after its layers are made visible, while the viewer is still
+        hidden: their first frame drawn offscreen (their shader programs built, their
+        textures filled), so that the turn that shows the viewer only paints."""
+        native = self.qt_viewer.canvas.native if self.qt_viewer is not None else None
+        if native is not None and not native.isVisible():
+            try:
+                native.grabFramebuffer()
+            except Exception as exc:  # an optimisation: the frame is drawn when shown anyway
+                log.warning("the first frame could not be drawn ahead: %s", exc)
 
     def _grab_hidden(self) -> None:
         """Lay the hidden viewer out at its real size and paint it offscreen (the canvas

@@ -36,6 +36,17 @@ class _Resizes(QObject):
         return False
 
 
+def _programs_left(pane) -> int:
+    """How many of the shown layers' shader programs are still to be built (vispy builds
+    them at a visual's first draw: Python code generation, then the GL compile and link)."""
+    canvas = pane.qt_viewer.canvas
+    left = 0
+    for layer in pane.viewer.layers:
+        node = canvas.layer_to_visual[layer].node
+        left += sum(bool(p._need_build) for p in node.shared_program._programs.values())
+    return left
+
+
 def _record_warm_up(pane, seen: list[tuple[str, object]]) -> None:
     """Once napari is imported: note each layer inserted, with the pane's page at that time."""
 
@@ -94,9 +105,12 @@ def test_the_first_preview_finds_the_canvas_at_its_real_size(qtbot, demo_dir, ah
         native = pane.qt_viewer.canvas.native
         resizes = _Resizes(lambda: panel.stack.currentWidget() is pane)  # from the switch to it on
         native.installEventFilter(resizes)
+        at_switch = []  # whether the layer's shader programs were left to build when it was shown
+        panel.stack.currentChanged.connect(lambda _i: at_switch.append(_programs_left(pane)))
         with qtbot.waitSignal(panel.previewShown, timeout=30_000):
             panel.request("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))
         qtbot.waitUntil(lambda: native.isVisible() and pane.viewer.layers[0].loaded, timeout=30_000)
         native.removeEventFilter(resizes)
         assert resizes.count == 0
+        assert at_switch == [0]  # its first frame was drawn before: the showing turn only paints
         assert native.width() > 300 and native.height() > 300  # its real size, not the warm-up's
