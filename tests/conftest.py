@@ -74,19 +74,28 @@ def background_jobs() -> str:
     workers = sys.modules.get("polystore_gui.qt.workers")
     lines = []
     if workers is not None:
-        for obj in gc.get_objects():
-            if isinstance(obj, workers.WorkerPool):
-                try:
-                    lines.append(f"pool {id(obj):#x}{' (closed)' if obj.closed else ''}: {obj.describe()}")
-                except RuntimeError:  # its C++ side is already deleted: nothing of it runs
-                    pass
+        from qtpy.QtWidgets import QApplication
+
+        # A window's pool is found through its window: gc.get_objects() misses what the
+        # window's gc.freeze() moved to the permanent generation. Unparented pools: gc.
+        pools = {id(p): p for w in QApplication.topLevelWidgets() for p in w.findChildren(workers.WorkerPool)}
+        pools.update((id(o), o) for o in gc.get_objects() if isinstance(o, workers.WorkerPool))
+        for pool in pools.values():
+            try:
+                owner = type(pool.parent()).__name__ if pool.parent() is not None else "no parent"
+                lines.append(f"pool {id(pool):#x} of {owner}{' (closed)' if pool.closed else ''}: {pool.describe()}")
+            except RuntimeError:  # its C++ side is already deleted: nothing of it runs
+                pass
     lines = lines or ["no WorkerPool alive"]
     names = {t.ident: t.name for t in threading.enumerate()}
+    doing: dict[str, list[str]] = {}  # the same stack (idle executor threads, say): one line
     for ident, frame in sys._current_frames().items():
         if ident != threading.main_thread().ident:
             where = " <- ".join(f"{f.name} ({Path(f.filename).name}:{f.lineno})"
                                 for f in reversed(traceback.extract_stack(frame)[-4:]))
-            lines.append(f"thread {names.get(ident, ident)}: {where}")
+            doing.setdefault(where, []).append(str(names.get(ident, ident)))
+    for where, threads in doing.items():
+        lines.append(f"{len(threads)} thread(s) {', '.join(threads[:3])}{', ...' if len(threads) > 3 else ''}: {where}")
     return "\n".join(lines)
 
 
