@@ -68,6 +68,12 @@ def _default_axes(ndim: int) -> tuple[str, ...]:
     return tuple("tczyx"[5 - ndim:])
 
 
+def _unnamed_leading(axes: str) -> bool:
+    """TIFF axes that are y and x after axes tifffile could not name (``Q``: pages with no
+    axis metadata), which are then taken by count like a zarr array's unnamed axes."""
+    return len(axes) >= 3 and axes.endswith("YX") and set(axes[:-2]) == {"Q"}
+
+
 def _trailing(sizes: tuple[int, ...] | None, shape: tuple[int, ...], axes: tuple[str, ...], what: str
               ) -> tuple[int, ...] | None:
     """Sizes given for the trailing axes, completed with 1 on the leading ones."""
@@ -102,6 +108,10 @@ def plan_conversion(backend: str, path: str, dest: str, *, version: str = "0.5",
         except Exception as exc:  # tifffile raises many kinds for files that are not TIFFs
             raise WholeArrayError(f"{path}: cannot read as a TIFF: {exc}") from None
         layout = ngff_layout(dimension_names(facts.axes))
+        if layout is None and _unnamed_leading(facts.axes):  # a plain page stack (tifffile's Q): by count, as zarr
+            layout = (tuple(range(len(facts.axes))), _default_axes(len(facts.axes)))
+            notes.append(f"axes taken as {', '.join(layout[1])} (the TIFF names them {facts.axes}: "
+                         "its leading axes unnamed)")
         if layout is None:
             raise WholeArrayError(f"{path}: axes {facts.axes} have no OME-NGFF names (t, c, z, y, x)")
         order, axes = layout

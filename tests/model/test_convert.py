@@ -215,6 +215,21 @@ def test_levels_made_in_memory_from_many_blocks_equal_the_chained_means(tmp_path
     _no_leftovers(tmp_path)
 
 
+def test_a_plain_tiff_stack_converts_with_its_leading_axis_taken_as_z(tmp_path):
+    """A multi-page TIFF without axis metadata (tifffile says QYX: the demo's z_stack.tif) is
+    converted as the zarr arrays without names are, its axes taken by count, with a note."""
+    data = np.random.default_rng(7).integers(0, 4000, (6, 40, 30), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "stack.tif", data, photometric="minisblack")
+    with tifffile.TiffFile(tmp_path / "stack.tif") as tif:
+        assert tif.series[0].axes == "QYX"
+    plan = plan_conversion("disk", str(tmp_path / "stack.tif"), str(tmp_path / "out.zarr"), levels=1)
+    report = convert(plan, engine=ENGINE)
+    assert report["axes"] == ["z", "y", "x"]
+    assert any("axes taken as z, y, x" in n and "QYX" in n for n in report["notes"])
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "out.zarr", mode="r")["0"][:], data)
+    _no_leftovers(tmp_path)
+
+
 def test_bad_requests_say_why(tmp_path):
     zarr.create_array(tmp_path / "src", shape=(20, 20), chunks=(10, 10), dtype="u1")
     zarr.create_array(tmp_path / "six", shape=(1,) * 6, chunks=(1,) * 6, dtype="u1")
