@@ -1,6 +1,7 @@
 """What the canvas tells the user (issue 13, items 7 and 8): axis names on the sliders,
 the value under the cursor in the status bar, contrast that finds a sparse array's data
-and follows the planes the user moves to, without overriding limits the user set.
+and follows the planes the user moves to, without overriding limits the user set, and
+channels without colours in the metadata each seen in napari's channel colours.
 
 Needs GL: run under Xvfb.
 """
@@ -64,12 +65,18 @@ def test_sliders_are_named_by_the_datas_axes(qtbot, window, tmp_path):
     assert tuple(viewer.dims.axis_labels) == ("-3", "-2", "-1")
 
 
-def test_the_value_under_the_cursor_is_in_the_status_bar(qtbot, window, tmp_path):
+def _ramp(path) -> np.ndarray:
+    """Three 64x64 planes (z, y, x named), each value telling its plane, row and column."""
     data = (np.arange(64, dtype=np.uint16)[:, None] * 100 + np.arange(64, dtype=np.uint16)[None, :])
     stack = np.stack([data + 10_000 * z for z in range(3)])
-    a = zarr.create_array(str(tmp_path / "ramp.zarr"), shape=stack.shape, chunks=(1, 64, 64), dtype="uint16",
+    a = zarr.create_array(str(path), shape=stack.shape, chunks=(1, 64, 64), dtype="uint16",
                           dimension_names=["z", "y", "x"])
     a[:] = stack
+    return stack
+
+
+def test_the_value_under_the_cursor_is_in_the_status_bar(qtbot, window, tmp_path):
+    stack = _ramp(tmp_path / "ramp.zarr")
     viewer = show(qtbot, window, "zarr", tmp_path / "ramp.zarr")
     canvas = window.preview.viewer.qt_viewer.canvas.native
     label = window.findChild(type(window.cursor_label), "cursorStatus")
@@ -177,11 +184,7 @@ def test_the_readout_follows_the_plane_when_its_data_arrives(qtbot, window, tmp_
     """The cursor rests on the canvas while the slider moves: once the new plane is sliced
     (napari 0.9 signals it with the layer's ``set_data``, never with ``events.loaded``), the
     status bar shows that plane's value and the contrast holds that plane's values."""
-    data = (np.arange(64, dtype=np.uint16)[:, None] * 100 + np.arange(64, dtype=np.uint16)[None, :])
-    stack = np.stack([data + 10_000 * z for z in range(3)])
-    a = zarr.create_array(str(tmp_path / "ramp.zarr"), shape=stack.shape, chunks=(1, 64, 64), dtype="uint16",
-                          dimension_names=["z", "y", "x"])
-    a[:] = stack
+    stack = _ramp(tmp_path / "ramp.zarr")
     viewer = show(qtbot, window, "zarr", tmp_path / "ramp.zarr")
     (layer,) = viewer.layers
     canvas = window.preview.viewer.qt_viewer.canvas.native
@@ -235,3 +238,28 @@ def test_the_readout_of_an_array_without_axis_names_is_a_position_not_negative_n
     assert label.text() == f"plain.zarr  [1, 3, 4]  value {stack[1, 3, 4]}"
     viewer.cursor.position = (1.0, -20.0, 4.0)
     assert label.text() == "plain.zarr  [1, -20, 4]  (outside the image)"
+
+
+def _ome_image_without_colours(path, channels: int) -> None:
+    """An OME-Zarr 0.5 image (c, y, x) with no ``omero`` block: no channel colours."""
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "axes": [{"name": "c", "type": "channel"}, {"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}]}],
+    }]}
+    data = np.zeros((channels, 64, 64), np.uint16)
+    for c in range(channels):
+        data[c, :, c * 8:c * 8 + 8] = 1000 * (c + 1)
+    group.create_array("0", data=data, chunks=(1, 64, 64))
+
+
+@pytest.mark.parametrize("channels, colours", [(2, ["magenta", "green"]),
+                                               (3, ["cyan", "magenta", "yellow"])])
+def test_channels_without_colours_are_each_seen(qtbot, window, tmp_path, channels, colours):
+    """Channels the metadata gives no colours are each seen, in napari's own colours for a
+    channel axis, blended additively (grey layers, one over the other, showed only the top one)."""
+    _ome_image_without_colours(tmp_path / "two.ome.zarr", channels)
+    layers = list(show(qtbot, window, "ome_zarr", tmp_path / "two.ome.zarr").layers)
+    assert [layer.colormap.name for layer in layers] == colours
+    # The first drawn over the canvas's background, every other one added onto it.
+    assert [str(layer.blending) for layer in layers] == ["translucent_no_depth"] + ["additive"] * (channels - 1)
