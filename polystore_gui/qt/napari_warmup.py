@@ -15,7 +15,11 @@ one turn between its steps (``later.next_turn``'s) rather than ``PREPARE_STEP_MS
 pays the compiles either (issue 17: they were 6-12 ms of the remote window's longest stall).
 Either way the warm-up ends by drawing the canvas once at the size it will be shown at
 (:meth:`WarmUpMixin._draw_real_size`, a turn of its own), so the first preview does not pay
-the first full-size draw (its framebuffers allocated, a full-size frame rasterised).
+the first full-size draw (its framebuffers allocated, a full-size frame rasterised), and by
+mapping the pane's native window once out of sight (:meth:`WarmUpMixin._map_ahead`), so it
+does not pay that window's first composition either. A preview shown in a hidden viewer is
+laid out and drawn offscreen in steps of its own too (:meth:`WarmUpMixin._lay_out_hidden`,
+:meth:`WarmUpMixin._draw_hidden`), so the turn that shows it only paints.
 
 Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``, whose ``_warming()`` says
 whether a warm-up may go on and ``_warm_delay()`` how long between its steps
