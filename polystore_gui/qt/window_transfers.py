@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QCheckBox, QFileDialog, QInputDialog, QMenu, QMessage
 from ..model.address import ENTRIES_MIME, Address
 from ..model.backends import adapter_for
 from ..model.entries import Entry, EntryKind
+from .later import next_turn
 from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE
 
 if TYPE_CHECKING:
@@ -136,6 +137,13 @@ class TransfersMixin:
                                      f"{len(sources)} item{'s' if len(sources) != 1 else ''}…")
         self.workers.start(_plan_drop, list(sources), destination, move_asked, chunks,
                            on_return=self._on_drop_planned, on_error=self._on_drop_plan_failed)
+        next_turn(self, self._build_transfer_panel)
+
+    def _build_transfer_panel(self) -> None:
+        """The Transfers panel made (not shown) in a turn of its own while a drop is planned:
+        made when first shown, it was part of the turn that brings the plan back, with the
+        dock's appearance and the canvas laid out again beside it (issue 19)."""
+        _ = self.transfer_queue
 
     def _on_drop_planned(self, planned: tuple[Address, str | None, list[Any], bool, Any]) -> None:
         destination, note, items, move, chunks = planned
