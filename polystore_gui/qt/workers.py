@@ -300,19 +300,31 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
 
             def run(self) -> None:
                 self.polystore_state = "running"
-                self.started.emit()
+                self._emit("started")
                 self._running = True
                 try:
                     result = self.work()
                     if not self.abort_requested:
-                        self.returned.emit(result)
+                        self._emit("returned", result)
                 except Exception as exc:
-                    self.errored.emit(exc)
+                    self._emit("errored", exc)
                 finally:
                     self._running = False
                     self.polystore_state = "ended"
-                    self.finished.emit()
-                    self._finished.emit(self)
+                    self._emit("finished")
+                    self._emit("_finished", self)
+
+            def _emit(self, name: str, *args: Any) -> None:
+                """Emit one of the job's signals, unless they went with the pool that owned the
+                job (its window closed while the job ran): then nobody listens, and an error
+                raised here, out of Qt's ``run``, would abort the whole process."""
+                from qtpy import sip
+
+                try:
+                    getattr(self.signals, name).emit(*args)
+                except RuntimeError:
+                    if not sip.isdeleted(self.signals):
+                        raise
 
         class ClosingGeneratorWorker(_TokenAbort, GeneratorWorker):  # type: ignore[misc]
             def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -334,8 +346,8 @@ def _worker_classes() -> tuple[type[Any], type[Any]]:
                             value = self._gen.send(self._next_value())
                         except StopIteration as stop:
                             return stop.value
-                        self.yielded.emit(value)
-                    self.aborted.emit()
+                        self._emit("yielded", value)
+                    self._emit("aborted")
                     return None
                 finally:
                     try:

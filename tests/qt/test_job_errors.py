@@ -42,7 +42,7 @@ def _failing_function(exc):
 
 
 @pytest.fixture
-def busy_pool():
+def busy_pool(qtbot):
     """``busy_pool(threads, jobs)``: a pool of ``threads`` shared threads given ``jobs``
     listings of a hung mount (say) that run until the test ends; it returns once every
     thread runs one."""
@@ -68,6 +68,9 @@ def busy_pool():
     yield make
     for pool, release in made:
         release.set()
+        # Every outcome delivered (a send's end starts a viewer probe: it is waited for too),
+        # so that no job of this test still runs when its pool goes.
+        qtbot.waitUntil(lambda pool=pool: pool.running == 0, timeout=20_000)
         assert pool.wait(10_000)
 
 
@@ -169,3 +172,4 @@ def test_a_send_is_not_queued_behind_jobs_that_fill_the_pool(qtbot, busy_pool, r
     assert jobs.startswith("6/6 threads busy"), jobs
     waiting = jobs.split(" waiting: ", 1)[1]
     assert waiting.count("list_a_hung_mount") == 2 and "_send_job" not in waiting, jobs
+
