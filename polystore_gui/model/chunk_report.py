@@ -143,6 +143,14 @@ class ChunkReport:
                 _move(self._tally[1], int(self._tally[1][UNKNOWN]))
             self.complete = True
 
+    def states_changed(self) -> None:
+        """Chunk states were changed in place, not by a batch (``verify`` marking a stored
+        chunk unreadable): what is kept batch by batch is counted afresh when next asked."""
+        self._bins = None
+        self._extent = None
+        self._tally = None
+        self.revision += 1
+
     # -- what a user reads ----------------------------------------------------------------
 
     def summary(self, plane_axes: tuple[int, int] | None = None, point: Sequence[int] | None = None) -> dict[str, Any]:

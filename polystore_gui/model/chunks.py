@@ -404,7 +404,7 @@ def verify(report: ChunkReport, *, array: Any = None, should_stop: Any = None) -
             oflat = int(np.ravel_multi_index(obj, layout.object_grid)) if obj else 0
             where = f"chunk {list(index)}: " if layout.shards is not None else ""
             report.errors.setdefault(oflat, where + explain_decode_error(layout, exc))
-            report._bins = None
+            report.states_changed()
         if time.perf_counter() - last > BATCH_SECONDS:
             last = time.perf_counter()
             yield (done + 1, total)
