@@ -289,11 +289,13 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             facts = (state, stored, self._heat_span(report))
         source = (report, plane, geometry, heat_on, grid_on, per_shard, *facts)
         self._raster, self._plane = geometry, plane
-        if not _same_source(source, self._drawn):
+        if _same_source(source, self._drawn):
+            self._wanted = ()  # what is drawn is wanted (a raster on its way, of another source, is dropped)
+        else:
             # Something the shown plane shows changed: its raster again. Else (a scan refresh
             # of other planes' chunks, or none) the raster drawn stays.
             if not (heat_on or grid_on):
-                self._base, self._drawn = None, source
+                self._base, self._drawn, self._wanted = None, source, ()
             elif self._building or (heat_on and facts[0].size > WORKER_CHUNKS):
                 if not _same_source(source[:6], self._drawn[:6]):
                     self._base, self._drawn = None, ()  # another plane's raster: not shown over this one

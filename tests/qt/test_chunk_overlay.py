@@ -464,3 +464,37 @@ def test_the_overlay_lets_go_of_every_scan_it_holds(qtbot, viewer_window, demo_d
     inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
     assert calls[:2] == ["hold", "resume"] and calls.count("hold") <= calls.count("resume")
     assert inspector._held is None
+
+
+def test_a_raster_on_its_way_for_facts_gone_again_is_dropped(qtbot, viewer_window, demo_dir, monkeypatch):
+    """A raster built in a worker for a chunk's change that was undone meanwhile (the plane
+    shows what is drawn again) is dropped, never shown over the plane."""
+    import threading
+
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+    from polystore_gui.model.chunk_raster import overlay_raster
+
+    monkeypatch.setattr(chunk_overlay, "WORKER_CHUNKS", 0)
+    gate = threading.Event()
+    gate.set()
+    monkeypatch.setattr(chunk_overlay, "overlay_raster",
+                        lambda *a, **k: gate.wait(20) and overlay_raster(*a, **k))
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    qtbot.waitUntil(lambda: not overlay._building and overlay._layer("chunk overlay").visible, timeout=10_000)
+    layer = overlay._layer("chunk overlay")
+    drawn = layer.data.copy()
+    applied: list[tuple[int, ...]] = []
+    overlay.rasterBuilt.connect(applied.append)
+    report = inspector.report
+    z = viewer.dims.current_step[0]
+    was = report.state[z, 0, 0]
+    gate.clear()
+    report.state[z, 0, 0] = MISSING if was != MISSING else STORED
+    inspector.reportChanged.emit()  # built in a worker, held there
+    assert overlay._building
+    report.state[z, 0, 0] = was
+    inspector.reportChanged.emit()  # back to what is drawn
+    gate.set()
+    qtbot.waitUntil(lambda: not overlay._building, timeout=20_000)
+    assert applied == [] and np.array_equal(layer.data, drawn) and layer.visible
