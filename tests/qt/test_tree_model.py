@@ -53,7 +53,9 @@ def test_model_passes_qtmodeltester_while_listing(make_window, qtbot, qtmodeltes
     expand(window, qtbot, "zarr", str(demo_dir / "stores" / "experiment.zarr" / "image"))
     model.sort(2, Qt.SortOrder.DescendingOrder)
     model.refresh(model.find("disk", str(demo_dir / "stores")))
-    qtbot.waitUntil(lambda: model.node(model.find("disk", str(demo_dir / "stores"))).state is State.LISTED)
+    # The tester checks the whole model at every signal: slow on a loaded machine (5 s was too short there).
+    qtbot.waitUntil(lambda: model.node(model.find("disk", str(demo_dir / "stores"))).state is State.LISTED,
+                    timeout=30_000)
     qtmodeltester._run()  # the whole model, consistent after all those changes
 
 
