@@ -159,15 +159,18 @@ def test_a_layers_controls_come_before_it_and_its_visual_a_turn_after(qtbot, pan
 def test_a_preview_stopped_halfway_leaves_no_controls_or_visual_behind(qtbot, panel, demo_dir, hops):
     """The next preview's clear arriving right after the first layer is inserted (its
     visual not built yet: hops=0), or after the second layer's controls are made but
-    before it is inserted (hops=3, three 0 ms turns later): napari's canvas and controls
-    end empty, with no error."""
+    before it is inserted (hops=3: three turns later, each taken as the steps take theirs,
+    ``later.next_turn``, so that each hop runs between two steps): napari's canvas and
+    controls end empty, with no error."""
+    from polystore_gui.qt.later import next_turn
+
     viewer = panel.viewer.viewer
     qt_viewer = panel.viewer.qt_viewer
     seen = []
 
     def clear_after(n):
         if n:
-            QTimer.singleShot(0, lambda: clear_after(n - 1))
+            next_turn(panel, lambda: clear_after(n - 1))
             return
         seen.append(([layer.name for layer in viewer.layers], [layer.name for layer in qt_viewer.canvas.layer_to_visual],
                      sorted(layer.name for layer in qt_viewer.controls.widgets)))
