@@ -19,6 +19,9 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
         return 2
     app = _application()
     window = start_gui(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
+    from .unexpected_errors import install
+
+    install(window)  # an error in a slot is said and the app goes on (PyQt6 would abort)
     app.aboutToQuit.connect(window.shutdown)
     return int(app.exec())
 
