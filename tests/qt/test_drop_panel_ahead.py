@@ -12,18 +12,11 @@ import threading
 
 from polystore_gui.model import transfers
 
-from .helpers import expand
-from .test_drop_planning import _drop
+from .test_drop_planning import _drop, _window_with_src_dst
 
 
 def test_the_transfers_panel_is_built_while_the_drop_is_planned(make_window, qtbot, tmp_path, monkeypatch):
-    src, dst = tmp_path / "src", tmp_path / "dst"
-    src.mkdir()
-    dst.mkdir()
-    (src / "a.txt").write_text("a")
-    window = make_window([tmp_path], show=True)
-    for folder in (tmp_path, src, dst):
-        expand(window, qtbot, "disk", str(folder))
+    window, src, dst = _window_with_src_dst(make_window, qtbot, tmp_path)
     release = threading.Event()
     real_landing = transfers.landing
 

@@ -21,10 +21,8 @@ def _drop(window, sources, target, action=Qt.DropAction.CopyAction):
     return model.dropMimeData(mime, action, -1, 0, model.find("disk", str(target)))
 
 
-def test_a_drop_reads_where_it_lands_in_a_worker_and_the_window_stays_responsive(
-        make_window, qtbot, tmp_path, monkeypatch):
-    from polystore_gui.model import transfers
-
+def _window_with_src_dst(make_window, qtbot, tmp_path):
+    """A shown window on ``tmp_path`` with folders ``src`` (holding ``a.txt``) and ``dst``, all expanded."""
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
     dst.mkdir()
@@ -32,6 +30,14 @@ def test_a_drop_reads_where_it_lands_in_a_worker_and_the_window_stays_responsive
     window = make_window([tmp_path], show=True)
     for folder in (tmp_path, src, dst):
         expand(window, qtbot, "disk", str(folder))
+    return window, src, dst
+
+
+def test_a_drop_reads_where_it_lands_in_a_worker_and_the_window_stays_responsive(
+        make_window, qtbot, tmp_path, monkeypatch):
+    from polystore_gui.model import transfers
+
+    window, src, dst = _window_with_src_dst(make_window, qtbot, tmp_path)
     release, threads = threading.Event(), {}
     real_landing, real_plan = transfers.landing, transfers.plan
 
