@@ -79,8 +79,10 @@ class _Relay(QObject):
         self._call("error", exc)
 
     def on_finished(self) -> None:
-        self._call("finish")
-        self._pool._discard(self)
+        try:
+            self._call("finish")
+        finally:  # a defect in the callback (said by the application's hook) leaves no job behind
+            self._pool._discard(self)
 
 
 class WorkerPool(QObject):

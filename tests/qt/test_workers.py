@@ -325,3 +325,22 @@ def test_an_aborted_transfer_job_removes_what_its_running_item_wrote_at_once(qtb
     qtbot.waitUntil(lambda: os.listdir(dst) == [], timeout=15_000)
     assert sorted(os.listdir(src / "d")) == [f"f{i:03d}.bin" for i in range(200)]
     del job
+
+
+@pytest.mark.qt_no_exception_capture
+def test_a_job_whose_finish_callback_raises_still_ends_in_the_pool(qtbot, monkeypatch):
+    """A defect in a job's ``on_finish`` (said as an unexpected error: the application goes
+    on) leaves no job behind in the pool: it was counted as running for ever, so waiting for
+    the pool's jobs (a test's, the window's idle check) never saw it end."""
+    errors: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, error, tb: errors.append(error))
+    pool = WorkerPool(max_threads=2)
+
+    def broken_finish():
+        raise KeyError("a defect in a finish callback")
+
+    pool.start(lambda: "done", on_finish=broken_finish)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+    assert isinstance(errors[0], KeyError)
+    qtbot.waitUntil(lambda: pool.running == 0, timeout=10_000)
+    assert pool.wait(10_000)
