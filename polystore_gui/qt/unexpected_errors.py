@@ -30,6 +30,7 @@ class UnexpectedErrors:
         self.count = 0
         self._box: Any = None
         self._since_box = 0
+        self._relay = _gui_relay(self._say)  # made on the GUI thread (install's)
 
     def __call__(self, kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -42,9 +43,18 @@ class UnexpectedErrors:
         self.count += 1
         details = "".join(traceback.format_exception(kind, error, tb))
         log.error("unexpected error (the application goes on):\n%s", details)
+        # PyQt calls the hook on the thread where a Qt virtual method raised (a pool thread's
+        # QRunnable.run too): the window is spoken to on the GUI thread only (queued from
+        # another thread, at once on the GUI thread).
         try:
-            self._tell(f"{kind.__name__}: {error}", details)
+            self._relay.said.emit(f"{kind.__name__}: {error}", details)
         except Exception:  # never raise from the hook itself: PyQt would abort after all
+            log.exception("the unexpected error could not be shown")
+
+    def _say(self, summary: str, details: str) -> None:
+        try:
+            self._tell(summary, details)
+        except Exception:  # never raise from here either: this is the hook's own slot
             log.exception("the unexpected error could not be shown")
 
     def _tell(self, summary: str, details: str) -> None:
@@ -71,6 +81,22 @@ class UnexpectedErrors:
         self._box = box
         self._since_box = 0
         box.show()
+
+
+def _gui_relay(say: Any) -> Any:
+    """A QObject of the thread that makes it (the GUI thread) whose ``said(summary, details)``
+    calls ``say`` there, whatever thread emits it."""
+    from qtpy.QtCore import QObject, Signal
+
+    class _Relay(QObject):
+        said = Signal(str, str)
+
+        def on_said(self, summary: str, details: str) -> None:
+            say(summary, details)
+
+    relay = _Relay()
+    relay.said.connect(relay.on_said)
+    return relay
 
 
 def install(window: Any = None) -> UnexpectedErrors:

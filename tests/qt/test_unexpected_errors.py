@@ -74,3 +74,42 @@ def test_the_user_is_told_once_and_later_errors_are_counted(qtbot, make_window, 
     assert "missing thing 3" in boxes[0].informativeText()
     assert window.isVisible()
     boxes[0].close()
+
+
+class _RecordingWindow:
+    """Stands for the main window: records on which thread the status bar was spoken to."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def statusBar(self):  # noqa: N802 - Qt's name
+        return self
+
+    def showMessage(self, text, msecs):  # noqa: N802 - Qt's name
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+
+
+def test_an_error_reported_from_a_worker_thread_is_said_on_the_gui_thread(qtbot):
+    """PyQt calls ``sys.excepthook`` on the thread where a Qt virtual method raised (a
+    QRunnable's ``run`` on a pool thread): widgets are spoken to from the GUI thread only."""
+    import threading
+
+    from polystore_gui.qt.unexpected_errors import UnexpectedErrors
+
+    window = _RecordingWindow()
+    hook = UnexpectedErrors(window)
+
+    def on_a_worker():
+        try:
+            raise ValueError("a defect on a worker thread")
+        except ValueError as exc:
+            hook(type(exc), exc, exc.__traceback__)
+
+    worker = threading.Thread(target=on_a_worker, name="a worker")
+    worker.start()
+    worker.join(10)
+    qtbot.waitUntil(lambda: bool(window.threads), timeout=5000)
+    assert hook.count == 1
+    assert window.threads == [threading.main_thread().name]
