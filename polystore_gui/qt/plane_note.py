@@ -88,7 +88,7 @@ class PlaneNotes(QObject):
         self._counting = True
         note, point = self._note, self._point
         self.panel._workers.start(note, point, on_return=lambda text: self._on_counted(note, point, text),
-                                  on_error=self._on_failed)
+                                  on_error=lambda exc: self._on_failed(note, point, exc))
 
     def _on_counted(self, note: Any, point: tuple[int, ...] | None, text: str | None) -> None:
         self._counting = False
@@ -103,6 +103,8 @@ class PlaneNotes(QObject):
             self._shown = text
         self.noteChanged.emit(text)
 
-    def _on_failed(self, exc: BaseException) -> None:
-        self._counting = False
+    def _on_failed(self, note: Any, point: tuple[int, ...] | None, exc: BaseException) -> None:
+        """As an answer of no note: the one shown is of another plane (it goes), and a plane
+        or preview shown meanwhile is counted all the same."""
         log.warning("the plane's missing chunks could not be counted: %s", exc)
+        self._on_counted(note, point, None)

@@ -251,3 +251,37 @@ def test_the_missing_shards_note_follows_the_plane_shown(qtbot, panel, tmp_path)
     qtbot.waitUntil(lambda: "of this plane missing" not in panel.status.text(), timeout=20_000)
     viewer.dims.current_step = (1, 0, 0)
     qtbot.waitUntil(lambda: "2 of 4 shards of this plane missing" in panel.status.text(), timeout=20_000)
+
+
+def test_a_failed_plane_count_leaves_no_other_planes_note_and_counts_the_plane_shown(qtbot, panel, tmp_path,
+                                                                                     monkeypatch):
+    """A count that fails (the disk gone meanwhile) neither leaves the note of the plane
+    shown before in the status line (it is about another plane) nor stops the plane shown
+    since from being counted."""
+    import threading
+
+    a = zarr.create_array(str(tmp_path / "arr"), shape=(3, 64, 64), chunks=(1, 16, 16), shards=(1, 32, 32),
+                          dtype="uint16", fill_value=7)
+    a[1, :32, :] = 100  # the middle plane: 2 of its 4 shards written
+    a[2, :32, :32] = 100  # the last: 1 of 4
+    show(qtbot, panel, "zarr", tmp_path / "arr")
+    assert "2 of 4 shards of this plane missing" in panel.status.text()
+    counting = lazy.PlaneNote.__call__
+    entered, release = threading.Event(), threading.Event()
+
+    def failing_on_the_first_plane(note, point):
+        if point == (0,):
+            entered.set()
+            release.wait(20)
+            raise OSError("the disk went away")
+        return counting(note, point)
+
+    monkeypatch.setattr(lazy.PlaneNote, "__call__", failing_on_the_first_plane)
+    viewer = panel.viewer.viewer
+    viewer.dims.current_step = (0, 0, 0)
+    qtbot.waitUntil(entered.is_set, timeout=20_000)  # plane 0's count is on its way
+    viewer.dims.current_step = (2, 0, 0)  # another plane shown meanwhile
+    release.set()  # plane 0's count fails
+    qtbot.waitUntil(lambda: "3 of 4 shards of this plane missing" in panel.status.text(), timeout=20_000)
+    viewer.dims.current_step = (0, 0, 0)  # its count fails at once now
+    qtbot.waitUntil(lambda: "of this plane missing" not in panel.status.text(), timeout=20_000)
