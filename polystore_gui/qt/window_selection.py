@@ -185,8 +185,13 @@ class SelectionMixin:
 
     def _inspectable(self, entry: Entry) -> bool:
         from ..model.chunk_layout import chunk_inspectable
+        from ..model.remote_address import is_remote_path
 
-        return entry.kind in self.INSPECTABLE and chunk_inspectable(entry.backend, entry.path)
+        # A remote store's own row is made without a request (remote_zarr.provisional_entry),
+        # so its kind says "store" whether the URL names an array, an OME-NGFF image or a
+        # group: the inspector reads which (a group is refused there, with its own words).
+        remote_store = entry.kind is EntryKind.ZARR_STORE and is_remote_path(entry.path)
+        return (entry.kind in self.INSPECTABLE or remote_store) and chunk_inspectable(entry.backend, entry.path)
 
     def inspect_selected(self) -> None:
         """Inspect Chunks: open the chunk inspector on the selected zarr array and preview it."""

@@ -129,3 +129,28 @@ def test_f5_on_a_remote_store_forgets_what_was_read_of_it(qtbot, make_window, s3
     assert not store.absent.known("experiment.zarr/image/c/9/9")
     assert store.cache.get("experiment.zarr/extra.json") is None
     assert store.absent.known("consolidated.zarr/image/c/9/9")  # another store's row: not refreshed
+
+
+def test_chunk_inspector_takes_a_remote_ome_image_as_a_local_one(qtbot, make_window, s3_keys,  # noqa: F811
+                                                                 http_server, tmp_path):
+    """A remote OME-Zarr image (or array) opened by its URL, selected, then Ctrl+K: the
+    inspector takes its level 0 as for a local image. Over S3 the map is drawn; over plain
+    HTTP it says the map needs a listing, never that the image is not a zarr array."""
+    window = make_window([tmp_path])
+    cases = ((http_server.url + "/experiment.zarr/image", window.inspector.scanFailed),
+             (http_server.url + "/experiment.zarr/plain", window.inspector.scanFailed),
+             ("s3://data/experiment.zarr/image", window.inspector.scanFinished))
+    for url, signal in cases:
+        assert window.open_location("zarr:" + url) is None
+        qtbot.waitUntil(lambda: window.tree_model.find("zarr", url).isValid(), timeout=15_000)
+        window.tree.setCurrentIndex(window.proxy.mapFromSource(window.tree_model.find("zarr", url)))
+        assert window.inspect_action.isEnabled()
+        with qtbot.waitSignal(signal, timeout=60_000) as done:
+            window.inspector_action.trigger()  # Ctrl+K
+        assert window.inspector.address == ("zarr", url)
+        if signal is window.inspector.scanFailed:
+            assert "needs a listing" in done.args[0]
+        else:
+            assert window.inspector.report.summary()["nchunks"] > 0
+        assert "not a zarr array" not in window.inspector.summary.text()
+        window.inspector_action.trigger()  # hidden again for the next case
