@@ -236,7 +236,8 @@ class LayerShowMixin(ContrastLaterMixin):
         layer list painted between two removals raised in its delegate, and removing layers
         while an image stays has crashed Mesa (see ``ChunkOverlay._discard``).
         """
-        layers = list(self.viewer.layers) if self.viewer is not None else []
+        # The model, not ``viewer``: the warm-up removes its layers so before ``ready`` too.
+        layers = list(self._model.layers) if self._model is not None else []
         for layer in layers:
             layer.visible = False
         return [self._drop_old_controls, self._remove_all, self._settle_canvas]
@@ -248,12 +249,12 @@ class LayerShowMixin(ContrastLaterMixin):
         first: napari's container shows its empty panel."""
         from qtpy.QtWidgets import QFrame
 
-        if not len(self.viewer.layers):
+        if not len(self._model.layers):
             return
-        self.viewer.layers.selection.clear()
+        self._model.layers.selection.clear()
         controls = self.qt_viewer.controls
         self._keep_controls_width(controls)
-        for layer in list(self.viewer.layers):
+        for layer in list(self._model.layers):
             widget = controls.widgets.get(layer)
             if widget is not None and widget.objectName() != DROPPED_CONTROLS:
                 controls._remove(_Inserted(layer))
@@ -287,11 +288,11 @@ class LayerShowMixin(ContrastLaterMixin):
         from napari.utils.events.event_utils import disconnect_events
 
         self._build_visuals()  # of layers a newer preview stopped halfway (a held-back clean-up first)
-        if len(self.viewer.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
+        if len(self._model.layers):  # napari runs a full gc.collect() at every clear, even of an empty list
             self._drop_old_controls()  # of layers added since its turn (a newer preview's first steps)
             canvas = self.qt_viewer.canvas
             self._canvas_unsettled = True
-            viewer, layers = self.viewer, list(self.viewer.layers)
+            viewer, layers = self._model, list(self._model.layers)
             events = viewer.layers.events
             with events.end_batch.blocker(canvas._resume_scene_graph_update), \
                     events.removed.blocker(viewer._on_remove_layer):
@@ -304,9 +305,10 @@ class LayerShowMixin(ContrastLaterMixin):
     def _empty_dims(self) -> None:
         """The dims of an empty viewer as napari makes them when its list empties (2-D,
         reset, the cursor's position trimmed), after a :meth:`clear` that no preview
-        followed; also of dims shaped for a first layer that a newer preview kept out."""
-        if self.viewer is not None and not len(self.viewer.layers) and self.viewer.dims.ndim != 2:
-            self.viewer._on_layers_change()
+        followed (the warm-up's too); also of dims shaped for a first layer that a newer
+        preview kept out. Already 2-D, the reset only sets ranges back: no slider to rebuild."""
+        if self._model is not None and not len(self._model.layers):
+            self._model._on_layers_change()
 
     def _settle_canvas(self) -> None:
         """What napari's canvas does at the end of a batch removal, when :meth:`_remove_all`

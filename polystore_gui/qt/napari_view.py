@@ -24,7 +24,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBox
 
 from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
-from .later import TURN_MS, call_later, next_turn
+from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
 from .napari_layers import HISTOGRAM_DELAY_MS, HISTOGRAM_KEY, LayerShowMixin, _middle, _take
@@ -222,11 +222,10 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             return self._warm_first
         return self._preparing and self._state is ViewerState.BUILT and self.viewer is not None
 
-    def _warm_delay(self) -> int:
-        """Between the warm-up's steps: one turn while a preview waits for it (``next_turn``'s
-        1 ms, not 0 ms: a 0 ms call runs before the timers due, two steps back to back),
-        else a pause."""
-        return TURN_MS if self._state is ViewerState.BUILDING else PREPARE_STEP_MS
+    def _warm_paused(self) -> bool:
+        """Whether the warm-up pauses between its steps (built ahead: nobody waits for it);
+        a build asked for takes one turn a step (``WarmUpMixin._warm_next``)."""
+        return self._state is not ViewerState.BUILDING
 
     def _warm_done(self) -> None:
         if self._state is ViewerState.BUILDING and self._body is not None:  # asked for: ready now

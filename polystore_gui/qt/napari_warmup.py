@@ -22,8 +22,9 @@ laid out and drawn offscreen in steps of its own too (:meth:`WarmUpMixin._lay_ou
 :meth:`WarmUpMixin._draw_hidden`), so the turn that shows it only paints.
 
 Split from ``napari_view`` (issue 15): a mixin of ``ViewerPane``, whose ``_warming()`` says
-whether a warm-up may go on and ``_warm_delay()`` how long between its steps
-(``ViewerPane._prepare`` and ``ViewerPane._show_body`` start it). napari is imported by
+whether a warm-up may go on and ``_warm_paused()`` whether it pauses between its steps
+(``ViewerPane._prepare`` and ``ViewerPane._show_body`` start it). The tiny layers are removed
+by the steps that remove a preview's (``napari_layers``), a turn each. napari is imported by
 ``napari_view`` alone; this module only drives the viewer it built.
 """
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .later import call_later
+from .later import call_later, next_turn
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,13 @@ class WarmUpMixin:
     def _warming(self) -> bool:  # ViewerPane's
         raise NotImplementedError
 
-    def _warm_delay(self) -> int:  # ViewerPane's
+    def _warm_paused(self) -> bool:  # ViewerPane's
+        raise NotImplementedError
+
+    def _removal_steps(self) -> list[Any]:  # LayerShowMixin's: the shown layers' removal, a step a turn
+        raise NotImplementedError
+
+    def _empty_dims(self) -> None:  # LayerShowMixin's
         raise NotImplementedError
 
     def _warm_done(self) -> None:  # ViewerPane's: what follows the warm-up
@@ -85,20 +92,20 @@ class WarmUpMixin:
         if not self._warming():
             return
         if not makers:
-            call_later(self, self._warm_delay(), self._warm_clear)
+            self._warm_next(self._warm_clear)
             return
         try:
             self._warm_layers.append(makers[0]())
         except Exception as exc:  # a warm-up is an optimisation: never an error for the user
             log.warning("napari's warm-up layer could not be added: %s", exc)
-        call_later(self, self._warm_delay(), lambda: self._warm_draw(makers[1:], deadline=30))
+        self._warm_next(lambda: self._warm_draw(makers[1:], deadline=30))
 
     def _warm_draw(self, rest: list[Any], deadline: int) -> None:
         """Draw once the layer is sliced (async slicing), waiting a few turns at most."""
         if not self._warming():
             return
         if deadline > 0 and not all(getattr(layer, "loaded", True) for layer in self._warm_layers):
-            call_later(self, self._warm_delay(), lambda: self._warm_draw(rest, deadline - 1))
+            self._warm_next(lambda: self._warm_draw(rest, deadline - 1))
             return
         try:
             self.qt_viewer.canvas.native.grabFramebuffer()  # compiles and links the new layer's programs
@@ -106,16 +113,44 @@ class WarmUpMixin:
             log.warning("napari's warm-up draw failed: %s", exc)
         for layer in self._warm_layers:  # drawn once: the next draw is the next layer's alone
             layer.visible = False
-        call_later(self, self._warm_delay(), lambda: self._warm_step(rest))
+        self._warm_next(lambda: self._warm_step(rest))
+
+    def _warm_next(self, step: Any) -> None:
+        """The warm-up's next step: in the next event-loop turn while a preview waits for it
+        (``later.next_turn``: a 0 ms call would run before the timers due, two steps back to
+        back), else after a pause (``PREPARE_STEP_MS``: built ahead, nobody waits)."""
+        if self._warm_paused():
+            call_later(self, PREPARE_STEP_MS, step)
+        else:
+            next_turn(self, step)
 
     def _warm_clear(self) -> None:
+        """The tiny layers removed as a preview's are (``LayerShowMixin._removal_steps``, a
+        step a turn: their controls, the list in one batch without napari's dims reset at
+        each removal, the canvas's clean-up), then the dims made an empty viewer's, the
+        canvas given its size back; napari's ``layers.clear()`` did it all in one turn (158 ms
+        wall measured under load). A preview taking over meanwhile removes what is left."""
         if not self._warming():
             return
-        self._warm_layers = []
-        self._model.layers.clear()  # only the warm-up's layers (a preview would have stopped it); one batch
+        self._warm_layers = []  # only the warm-up's layers are on the list (a preview would have stopped it)
+        steps = [*self._removal_steps(), self._empty_dims, self._warm_size_back, self._draw_real_size]
+        self._warm_next(lambda: self._warm_steps(steps))
+
+    def _warm_steps(self, steps: list[Any]) -> None:
+        """Run ``steps`` one a warm-up step each while the warm-up goes on; one that fails is
+        logged and the rest run (a warm-up is an optimisation: the build must still end)."""
+        if not self._warming() or not steps:
+            return
+        try:
+            steps[0]()
+        except Exception as exc:
+            log.warning("a step of napari's warm-up failed: %s", exc)
+        if len(steps) > 1:
+            self._warm_next(lambda: self._warm_steps(steps[1:]))
+
+    def _warm_size_back(self) -> None:
         if self._warm_size is not None and not self.qt_viewer.isVisible():
             self.qt_viewer.canvas.native.resize(self._warm_size)
-        call_later(self, self._warm_delay(), self._draw_real_size)
 
     def _lay_out_hidden(self) -> None:
         """A preview's step before the one that shows its layers (issue 17): while the viewer
@@ -162,7 +197,7 @@ class WarmUpMixin:
         if not self._warming():
             return
         self._grab_hidden()
-        call_later(self, self._warm_delay(), self._map_ahead)
+        self._warm_next(self._map_ahead)
 
     def _map_ahead(self) -> None:
         """While the pane is hidden: map its native window once (``compose_gl_apart``), at its

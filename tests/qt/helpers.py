@@ -97,3 +97,14 @@ def preview_panel(qtbot, width: int, height: int, *, start: bool = False,
         panel.close_preview()
         panel.viewer.close_viewer()
         panel.close()
+
+
+def start_viewer(qtbot, pane, *, ahead: bool) -> None:
+    """Start ``pane``'s viewer and wait for its warm-up's end: built ahead as at the window's
+    start-up (``prepared``), or asked for by a preview (``ready``, warmed before it)."""
+    if ahead:
+        with qtbot.waitSignal(pane.prepared, timeout=120_000):
+            pane.start(build=False)
+    else:
+        with qtbot.waitSignal(pane.ready, timeout=120_000):
+            pane.start()

@@ -13,7 +13,7 @@ import os
 import pytest
 from qtpy.QtCore import QEvent, QObject, QPoint, QRect
 
-from .helpers import preview_panel
+from .helpers import preview_panel, start_viewer
 
 pytestmark = pytest.mark.gl
 
@@ -45,12 +45,7 @@ def test_the_pane_window_is_mapped_once_out_of_sight_then_shown_in_place(qtbot, 
         page_before = panel.stack.currentWidget()
         shows = _Shows(panel)
         pane.installEventFilter(shows)
-        if ahead:
-            with qtbot.waitSignal(pane.prepared, timeout=120_000):
-                pane.start(build=False)
-        else:
-            with qtbot.waitSignal(pane.ready, timeout=120_000):
-                pane.start()
+        start_viewer(qtbot, pane, ahead=ahead)
         # Mapped once, one pixel of it inside the window, the user's page unchanged.
         assert shows.seen == [(1, page_before)]
         assert not pane.isVisible() and panel.stack.currentWidget() is page_before

@@ -13,7 +13,7 @@ import os
 import pytest
 from qtpy.QtCore import QEvent, QObject
 
-from .helpers import preview_panel
+from .helpers import preview_panel, start_viewer
 
 pytestmark = pytest.mark.gl
 
@@ -95,12 +95,7 @@ def test_the_first_preview_finds_the_canvas_at_its_real_size(qtbot, demo_dir, ah
     resizes nothing (no full-size redraws inside the turn that shows the first frame)."""
     with preview_panel(qtbot, 900, 640) as panel:
         pane = panel.viewer
-        if ahead:
-            with qtbot.waitSignal(pane.prepared, timeout=120_000):
-                pane.start(build=False)
-        else:
-            with qtbot.waitSignal(pane.ready, timeout=120_000):
-                pane.start()  # as the remote benchmark does: the build asked for directly
+        start_viewer(qtbot, pane, ahead=ahead)  # asked for: as the remote benchmark does
         assert panel.stack.currentWidget() is not pane  # still hidden
         native = pane.qt_viewer.canvas.native
         resizes = _Resizes(lambda: panel.stack.currentWidget() is pane)  # from the switch to it on
