@@ -325,7 +325,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         state, stored, span = facts if heat_on else (None, None, None)
         self.inspector.workers.start(overlay_raster, state, stored, span, geometry, grid=grid_on, shards=per_shard,
                                      on_return=lambda raster, s=source: self._on_built(s, raster),
-                                     on_error=self._on_build_failed)
+                                     on_error=lambda exc, s=source: self._on_build_failed(s, exc))
 
     def _on_built(self, source: tuple[Any, ...], raster: np.ndarray) -> None:
         """A worker's raster: shown if it is of what the overlay wants now, else dropped
@@ -342,9 +342,14 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         self._draw()
         self.rasterBuilt.emit(source[1])
 
-    def _on_build_failed(self, exc: BaseException) -> None:
-        self._building, self._wanted = False, ()
+    def _on_build_failed(self, source: tuple[Any, ...], exc: BaseException) -> None:
+        """Logged; the raster wanted since (another plane, an option), if any, is built."""
         log.warning("the chunk overlay's raster could not be built: %s", exc)
+        self._building = False
+        if self._wanted and not _same_source(source, self._wanted):
+            self.update()
+        else:
+            self._wanted = ()
 
     def _plane_facts(self, report: Any, plane: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The states and stored bytes of the plane's chunks (copies: the report's arrays

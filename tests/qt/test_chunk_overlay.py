@@ -498,3 +498,43 @@ def test_a_raster_on_its_way_for_facts_gone_again_is_dropped(qtbot, viewer_windo
     gate.set()
     qtbot.waitUntil(lambda: not overlay._building, timeout=20_000)
     assert applied == [] and np.array_equal(layer.data, drawn) and layer.visible
+
+
+def test_a_raster_that_fails_in_its_worker_leaves_the_plane_shown_since_built(qtbot, viewer_window, demo_dir,
+                                                                              monkeypatch):
+    """A worker's raster that fails (logged) does not stop the plane shown meanwhile from
+    getting its own: it was left with no overlay until something else changed."""
+    import threading
+
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+    from polystore_gui.model.chunk_raster import overlay_raster
+
+    monkeypatch.setattr(chunk_overlay, "WORKER_CHUNKS", 0)
+    entered, gate = threading.Event(), threading.Event()
+    gate.set()
+    failing: list[bool] = []
+
+    def in_worker(*args, **kwargs):
+        if failing:
+            failing.clear()
+            entered.set()
+            assert gate.wait(20), "the test never opened the gate"
+            raise MemoryError("no room for the raster")
+        return overlay_raster(*args, **kwargs)
+
+    monkeypatch.setattr(chunk_overlay, "overlay_raster", in_worker)
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    layer = overlay._layer("chunk overlay")
+    qtbot.waitUntil(lambda: layer.visible and not overlay._building, timeout=10_000)
+    report = inspector.report
+    z = viewer.dims.current_step[0]
+    first, second = (z + 1) % report.state.shape[0], (z + 2) % report.state.shape[0]
+    gate.clear()
+    failing.append(True)
+    viewer.dims.set_current_step(0, first)
+    qtbot.waitUntil(entered.is_set, timeout=10_000)  # plane `first` held in its worker, to fail
+    viewer.dims.set_current_step(0, second)
+    with qtbot.waitSignal(overlay.rasterBuilt, timeout=20_000, check_params_cb=lambda plane: plane == (second,)):
+        gate.set()
+    assert layer.visible and overlay._plane == (second,)
