@@ -24,6 +24,7 @@ from qtpy.QtGui import QAction, QCloseEvent, QKeySequence
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
+    QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -301,14 +302,28 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         # napari's own status bar says it; a permanent widget, so messages never hide it.
         self.cursor_label = QLabel("", self)
         self.cursor_label.setObjectName("cursorStatus")
-        self.preview.viewer.cursorMoved.connect(self.cursor_label.setText)
+        self.preview.viewer.cursorMoved.connect(self._show_cursor_text)
         self.statusBar().addPermanentWidget(self.cursor_label)
+        # A line between the readout and the backend count, which otherwise read as one
+        # phrase ("value 10344  9 backends"); shown only while the readout says something.
+        self._status_separator = QFrame(self)
+        self._status_separator.setObjectName("statusSeparator")
+        self._status_separator.setFrameShape(QFrame.Shape.VLine)
+        self._status_separator.setFrameShadow(QFrame.Shadow.Sunken)
+        self._status_separator.setContentsMargins(6, 0, 6, 0)
+        self._status_separator.hide()
+        self.statusBar().addPermanentWidget(self._status_separator)
         self.backend_count_label = QLabel("", self)
         self.statusBar().addPermanentWidget(self.backend_count_label)
         from .exact_stats import ExactStatistics
 
         self.exact_stats = ExactStatistics(self.workers, self.preview, self.statusBar(), self)
         self.statusBar().addPermanentWidget(self.exact_stats.widget)
+
+    def _show_cursor_text(self, text: str) -> None:
+        """The canvas readout in the status bar, set apart from the backend count by a line."""
+        self.cursor_label.setText(text)
+        self._status_separator.setVisible(bool(text))
 
     def start_background(self, *, viewer: bool = True) -> None:
         """Start backend discovery (the tree fills in when it finishes), then napari's import.

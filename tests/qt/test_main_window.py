@@ -320,3 +320,26 @@ def test_a_hand_edited_viewer_port_that_is_no_number_falls_back_to_the_default(m
     finally:
         QSettings().remove("viewer/napari_port")
         QSettings().remove("viewer/fiji_port")
+
+
+def test_the_canvas_readout_and_the_backend_count_are_set_apart_in_the_status_bar(make_window, qtbot):
+    """"value 10344  9 backends · 7 ready" read as one phrase: a line stands between the two
+    while the readout says something, with room either side; none when it is empty."""
+    from qtpy.QtWidgets import QFrame
+
+    window = make_window([], show=True)
+    window.resize(1200, 700)
+    window.backend_count_label.setText("9 backends · 7 ready")
+    window.preview.viewer.cursorMoved.emit("nuclei  z 3  y 255  x 253  value 10344")
+    readout, count = window.cursor_label, window.backend_count_label
+    separator = window.statusBar().findChild(QFrame, "statusSeparator")
+    assert separator is not None
+    qtbot.waitUntil(lambda: separator.isVisible() and readout.isVisible())
+    assert separator.frameShape() == QFrame.Shape.VLine
+    left = readout.geometry().right()
+    line = separator.geometry()
+    right = count.geometry().left()
+    assert left < line.left() and line.right() < right
+    assert right - left >= 12
+    window.preview.viewer.cursorMoved.emit("")  # the cursor left the canvas
+    qtbot.waitUntil(lambda: not separator.isVisible())
