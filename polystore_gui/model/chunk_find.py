@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .warning_state import changed_warnings
+
 # Below this many objects the Python walk is as quick (process start-up dominates).
 FIND_MIN_OBJECTS = 4096
 READ_BYTES = 1 << 20
@@ -195,7 +197,7 @@ def _parse(worker: _Worker, data: bytes, top: str, ndim: int, grid: np.ndarray) 
     lines = data.count(b"\n")
     values = None
     try:
-        with warnings.catch_warnings():
+        with changed_warnings():  # on a worker: one such block at a time (model/warning_state)
             # A name that is not an integer makes numpy stop early (a warning, soon an error).
             warnings.simplefilter("error")
             values = np.fromstring(data.replace(b"/", b" "), dtype=np.int64, sep=" ")  # noqa: NPY201
