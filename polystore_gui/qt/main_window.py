@@ -30,7 +30,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QSplitter,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +41,7 @@ from .later import call_later
 from .navigator import Navigator, Session
 from .preview_panel import PreviewPanel
 from .tree_model import COLUMNS, BackendTreeModel
+from .tree_view import BackendTreeView
 from .viewer_link import SINKS, SendReport, ViewerLink, note_for
 from .window_actions import ActionsMixin
 from .window_edits import EditsMixin
@@ -162,7 +162,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
         layout.addWidget(self.filter_edit)
-        self.tree = QTreeView(left)
+        self.tree = BackendTreeView(left)
         self.tree.setObjectName("backendTree")
         self.tree.setModel(self.tree_model)
         self.tree.setUniformRowHeights(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from qtpy.QtCore import QMimeData, QPointF, Qt, QUrl
+from qtpy.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from qtpy.QtGui import QDropEvent
 from qtpy.QtWidgets import QApplication, QToolButton
 
@@ -343,3 +343,35 @@ def test_the_canvas_readout_and_the_backend_count_are_set_apart_in_the_status_ba
     assert right - left >= 12
     window.preview.viewer.cursorMoved.emit("")  # the cursor left the canvas
     qtbot.waitUntil(lambda: not separator.isVisible())
+
+
+def test_a_click_on_the_empty_space_below_the_rows_selects_nothing(make_window, qtbot, demo_dir):
+    """As in any file browser: a click below the last row neither selects nor previews the
+    first row (it was bioformats); what was selected before stays selected."""
+    window = make_window([demo_dir], show=True)
+    window.resize(1200, 900)
+    tree = window.tree
+    model = window.tree_model
+    qtbot.waitUntil(lambda: model.backend_index("disk").isValid())
+    last = tree.visualRect(window.proxy.mapFromSource(model.index(model.rowCount() - 1, 0)))
+    below = QPoint(20, last.bottom() + 40)
+    assert not tree.indexAt(below).isValid()
+    shown = []
+    window.preview.show_message = lambda title, *args, **kwargs: shown.append(title)
+    # A click on a window that is not active activates it first: the tree gets the focus
+    # for that reason (the same when a dialog closes), then the press.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.filter_edit.setFocus()
+    qtbot.waitUntil(window.filter_edit.hasFocus)
+    tree.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+    qtbot.waitUntil(tree.hasFocus)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=below)
+    assert not tree.currentIndex().isValid() and not tree.selectionModel().selectedRows()
+    assert window.selected_entries() == [] and "bioformats" not in shown
+    # A row chosen first stays chosen after a click below the rows.
+    disk = window.proxy.mapFromSource(model.backend_index("disk"))
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(disk).center())
+    assert tree.currentIndex() == disk
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=below)
+    assert tree.currentIndex() == disk and "bioformats" not in shown
