@@ -15,6 +15,12 @@ from ..model.remote_address import is_remote_path
 from .tree_nodes import SIZE, Node, opened_places
 
 
+def home_shortened(path: str) -> str:
+    """``path`` with the user's home folder written ``~`` (a root's name in the tree)."""
+    home = os.path.expanduser("~")
+    return "~" + path[len(home):] if path == home or path.startswith(home + "/") else path
+
+
 def _volatile(key: str) -> bool:
     """Whether the adapter of ``key`` says its contents live in this process (memory)."""
     from ..model.backends import claimed_adapter
@@ -100,10 +106,10 @@ class TreeRoots:
             entry = provisional_entry(key, path)
         if entry is None:
             entry = entry_for_path("disk", path)
-        shown = path
+        # A local root (a folder, or a store opened under zarr) is named with home as ~;
+        # its tooltip has the whole address. A remote store's URL is shown as it is.
+        shown = path if is_remote_path(path) else home_shortened(path)
         if key == "disk":
-            home = os.path.expanduser("~")
-            shown = "~" + path[len(home):] if path == home or path.startswith(home + "/") else path
             if entry.kind is EntryKind.DIRECTORY:
                 entry = entry.with_details(kind=EntryKind.ROOT)
         return Node(entry.with_details(backend=key, name=shown), backend_node)

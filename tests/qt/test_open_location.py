@@ -188,3 +188,20 @@ def test_a_hidden_file_says_how_to_show_it_and_selects_its_folder(make_window, q
     assert _current(window) == (("disk", str(data)), "entry")  # the last part found
     message = _fail(window, qtbot, str(data / ".cache" / "x"))
     assert f".cache is not in {data}" in message and "Show Hidden Files" in message
+
+
+def test_a_store_opened_under_home_is_named_with_a_tilde_as_disk_roots_are(make_window, qtbot, data,
+                                                                           monkeypatch):
+    """Its row reads ~/…/experiment.zarr (not the whole path, which widened the Name column);
+    the tooltip has the whole address, as a disk root's has."""
+    from qtpy.QtCore import Qt
+
+    monkeypatch.setenv("HOME", str(data.parent))
+    window = make_window([data.parent], show=True)
+    store = data / "experiment.zarr"
+    _open(window, qtbot, f"zarr:{store / 'well' / 'image'}")
+    row = window.tree_model.find("zarr", str(store))
+    assert row.data() == f"~/{data.name}/experiment.zarr"
+    assert f"zarr:{store}" in row.data(Qt.ItemDataRole.ToolTipRole)
+    disk_root = window.tree_model.find("disk", str(data.parent))
+    assert disk_root.data() == "~" and str(data.parent) in disk_root.data(Qt.ItemDataRole.ToolTipRole)
