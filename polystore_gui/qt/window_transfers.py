@@ -197,17 +197,20 @@ class TransfersMixin:
         """Ask about each taken name: [(item, action or None when free, new name)]; None: cancelled."""
         decisions: list[tuple[Any, str | None, str | None]] = []
         policy_for_all: tuple[str, str | None] | None = None
+        left = sum(1 for item in items if item.conflict)
         for item in items:
             if not item.conflict:
                 decisions.append((item, None, None))
                 continue
             choice = policy_for_all
             if choice is None:
+                self._conflicts_left = left  # the dialog offers "apply to all" when more than one
                 action, name, to_all = self.conflict_resolver(item)
                 choice = (action, name)
                 if to_all and action != "rename":
                     policy_for_all = choice
             action, name = choice
+            left -= 1
             if action == "cancel":
                 self.statusBar().showMessage("Transfer cancelled: nothing was copied.", 5000)
                 return None
@@ -239,6 +242,8 @@ class TransfersMixin:
         box.exec()
         return {copy: "copy", move: "move"}.get(box.clickedButton(), "cancel")
 
+    _conflicts_left = 1  # conflicts not yet decided, this one included (_decide_conflicts)
+
     def _ask_conflict(self, item: Any) -> tuple[str, str | None, bool]:
         """Skip, overwrite, keep both, rename or cancel, for one taken name (and maybe all)."""
         box = QMessageBox(self)
@@ -253,8 +258,9 @@ class TransfersMixin:
             box.addButton("Rename…", QMessageBox.ButtonRole.ActionRole): "rename",
             box.addButton(QMessageBox.StandardButton.Cancel): "cancel",
         }
-        to_all = QCheckBox("Apply to all remaining conflicts", box)
-        box.setCheckBox(to_all)
+        to_all = QCheckBox("Apply to all remaining conflicts")  # no parent: shown only when set
+        if self._conflicts_left > 1:  # this one and more: else there is nothing to apply it to
+            box.setCheckBox(to_all)
         box.exec()
         action = buttons.get(box.clickedButton(), "cancel")
         name = None

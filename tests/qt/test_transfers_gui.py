@@ -162,6 +162,7 @@ def test_the_conflict_question_offers_every_answer_and_apply_to_all(make_window,
         next(b for b in box.buttons() if b.text() == "Keep Both").click()
 
     QTimer.singleShot(0, answer)
+    window._conflicts_left = 2  # as when another conflict follows: "apply to all" is offered
     assert window._ask_conflict(item) == ("keep both", None, True)
     assert seen["buttons"] == ["Cancel", "Keep Both", "Overwrite", "Rename…", "Skip"]
     assert str(dst / "a.bin") in seen["text"]
@@ -337,3 +338,42 @@ sys.exit(main(["cp", "--move", {str(src)!r}, {str(dst)!r}]))
     qtbot.waitUntil(lambda: any("Finished an interrupted move" in m for m in messages), timeout=30_000)
     assert any(str(dst / "src") in m for m in messages), messages
     assert sorted(os.listdir(tmp_path)) == ["dst"] and (dst / "src" / "sub" / "b.txt").read_text() == "hello"
+
+
+def test_apply_to_all_is_offered_only_while_more_than_one_conflict_is_left(make_window, qtbot, tmp_path):
+    """The conflict dialog's "Apply to all remaining conflicts": on the first of two taken
+    names, not on the last one, and not when there is only one."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QCheckBox, QMessageBox
+
+    src, dst = _tree(tmp_path)
+    (dst / "a.bin").write_bytes(b"old")
+    (dst / "sub").mkdir()
+    window = make_window([tmp_path], show=True)
+    for folder in (tmp_path, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    offered = []
+
+    def answer():  # the real dialog, as the user sees it: note the check box, then Skip
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.windowTitle() == "Name already taken" and box.isVisible():
+            shown = [c.text() for c in box.findChildren(QCheckBox) if c.isVisible()]
+            offered.append(shown == ["Apply to all remaining conflicts"])
+            assert shown in ([], ["Apply to all remaining conflicts"])
+            next(b for b in box.buttons() if b.text() == "Skip").click()
+
+    timer = QTimer(window)
+    timer.timeout.connect(answer)
+    timer.start(20)
+    try:
+        summary = _drop(window, qtbot, [src / "a.bin", src / "sub"], dst)
+        assert offered == [True, False] and summary.done == 0
+        offered.clear()
+        model = window.tree_model
+        mime = model.mimeData([model.find("disk", str(src / "a.bin"))])
+        model.dropMimeData(mime, Qt.DropAction.CopyAction, -1, 0, model.find("disk", str(dst)))
+        qtbot.waitUntil(lambda: len(offered) == 1, timeout=10_000)
+        assert offered == [False]
+    finally:
+        timer.stop()
+    assert (dst / "a.bin").read_bytes() == b"old" and sorted(os.listdir(dst)) == ["a.bin", "sub"]
