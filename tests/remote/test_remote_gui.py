@@ -139,7 +139,8 @@ def test_chunk_inspector_takes_a_remote_ome_image_as_a_local_one(qtbot, make_win
     window = make_window([tmp_path])
     cases = ((http_server.url + "/experiment.zarr/image", window.inspector.scanFailed),
              (http_server.url + "/experiment.zarr/plain", window.inspector.scanFailed),
-             ("s3://data/experiment.zarr/image", window.inspector.scanFinished))
+             ("s3://data/experiment.zarr/image", window.inspector.scanFinished),
+             ("s3://data/experiment.zarr", window.inspector.scanFailed))  # a group: refused, in words
     for url, signal in cases:
         assert window.open_location("zarr:" + url) is None
         qtbot.waitUntil(lambda: window.tree_model.find("zarr", url).isValid(), timeout=15_000)
@@ -148,7 +149,9 @@ def test_chunk_inspector_takes_a_remote_ome_image_as_a_local_one(qtbot, make_win
         with qtbot.waitSignal(signal, timeout=60_000) as done:
             window.inspector_action.trigger()  # Ctrl+K
         assert window.inspector.address == ("zarr", url)
-        if signal is window.inspector.scanFailed:
+        if url.endswith("experiment.zarr"):
+            assert "is a zarr group, not an array: choose one of its arrays" in done.args[0]
+        elif signal is window.inspector.scanFailed:
             assert "needs a listing" in done.args[0]
         else:
             assert window.inspector.report.summary()["nchunks"] > 0
