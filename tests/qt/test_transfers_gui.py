@@ -54,13 +54,19 @@ def test_dropping_entries_on_a_folder_copies_them_and_the_queue_shows_it(make_wi
     qtbot.waitUntil(lambda: ("disk", str(dst / "a.bin")) in [r[2] for r in child_rows(model, model.find("disk", str(dst)))])
 
 
-def test_a_taken_name_is_asked_about_and_the_answer_applies_to_all(make_window, qtbot, tmp_path):
+def _taken_names_window(make_window, qtbot, tmp_path):
+    """src and dst (where a.bin and sub are taken already), and a window with both listed."""
     src, dst = _tree(tmp_path)
     (dst / "a.bin").write_bytes(b"old")
     (dst / "sub").mkdir()
     window = make_window([tmp_path], show=True)
     for folder in (tmp_path, src, dst):
         expand(window, qtbot, "disk", str(folder))
+    return src, dst, window
+
+
+def test_a_taken_name_is_asked_about_and_the_answer_applies_to_all(make_window, qtbot, tmp_path):
+    src, dst, window = _taken_names_window(make_window, qtbot, tmp_path)
     asked = []
     window.conflict_resolver = lambda item: (asked.append(item.destination.path), ("keep both", None, True))[1]
     summary = _drop(window, qtbot, [src / "a.bin", src / "sub"], dst)
@@ -346,12 +352,7 @@ def test_apply_to_all_is_offered_only_while_more_than_one_conflict_is_left(make_
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication, QCheckBox, QMessageBox
 
-    src, dst = _tree(tmp_path)
-    (dst / "a.bin").write_bytes(b"old")
-    (dst / "sub").mkdir()
-    window = make_window([tmp_path], show=True)
-    for folder in (tmp_path, src, dst):
-        expand(window, qtbot, "disk", str(folder))
+    src, dst, window = _taken_names_window(make_window, qtbot, tmp_path)
     offered = []
 
     def answer():  # the real dialog, as the user sees it: note the check box, then Skip
