@@ -338,8 +338,11 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._body = body
         if self._build_wanted and not self._warm_first:
             # Asked for (a preview waits): warmed up first, in one-turn steps, the page
-            # still saying "Starting…"; this runs again when the warm-up is done.
+            # still saying "Starting…"; this runs again when the warm-up is done. napari's
+            # objects are frozen first (as below): the warm-up's clear ends with napari's
+            # full gc.collect(), 130-250 ms over them.
             self._warm_first = True
+            gc.freeze()
             next_turn(self, self._warm_first_start)
             return
         self._warm_first = False
