@@ -63,11 +63,12 @@ class UnexpectedErrors:
             return
         window.statusBar().showMessage(f"Unexpected error: {summary} (the application goes on; details in the log)",
                                        30_000)
-        if self._box is not None and self._box.isVisible():
+        if self._box is not None and not _deleted(self._box) and self._box.isVisible():
             self._since_box += 1
             self._box.setInformativeText(f"{self._since_box} more unexpected error"
                                          f"{'s' if self._since_box != 1 else ''} since; the last: {summary}")
             return
+        from qtpy.QtCore import Qt
         from qtpy.QtWidgets import QMessageBox
 
         box = QMessageBox(QMessageBox.Icon.Warning, "Unexpected error",
@@ -78,9 +79,16 @@ class UnexpectedErrors:
         box.setDetailedText(details)
         box.setModal(False)
         box.setObjectName("unexpectedErrorBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # not kept for the window's life once closed
         self._box = box
         self._since_box = 0
         box.show()
+
+
+def _deleted(widget: Any) -> bool:
+    from qtpy import sip
+
+    return bool(sip.isdeleted(widget))
 
 
 def _gui_relay(say: Any) -> Any:

@@ -113,3 +113,31 @@ def test_an_error_reported_from_a_worker_thread_is_said_on_the_gui_thread(qtbot)
     qtbot.waitUntil(lambda: bool(window.threads), timeout=5000)
     assert hook.count == 1
     assert window.threads == [threading.main_thread().name]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_a_closed_error_box_goes_and_the_next_error_gets_a_new_one(qtbot, make_window, tmp_path, monkeypatch):
+    """Each closed box is let go (they were kept, one a burst of errors, for the window's
+    life); a later error still gets its box."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QMessageBox
+
+    from polystore_gui.qt.unexpected_errors import UnexpectedErrors
+
+    window = make_window([tmp_path], show=True)
+    hook = UnexpectedErrors(window)
+    monkeypatch.setattr(sys, "excepthook", hook)
+
+    def boxes():
+        return [w for w in window.findChildren(QMessageBox) if w.objectName() == "unexpectedErrorBox"]
+
+    def broken(n):
+        raise KeyError(f"missing thing {n}")
+
+    for n in (1, 2, 3):
+        QTimer.singleShot(0, lambda n=n: broken(n))
+        qtbot.waitUntil(lambda n=n: hook.count == n and any(b.isVisible() for b in boxes()), timeout=5000)
+        (shown,) = [b for b in boxes() if b.isVisible()]
+        assert f"missing thing {n}" in shown.text()
+        shown.close()
+        qtbot.waitUntil(lambda: not boxes(), timeout=5000)  # let go once closed
