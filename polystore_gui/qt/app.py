@@ -55,6 +55,9 @@ def start_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int
         print(f"polystore-gui: no such file or folder: {p}", file=sys.stderr)
     roots = [os.path.abspath(p) for p in paths if p not in missing]
     window = MainWindow(roots, viewer_port=viewer_port)
+    from .expose_repair import repaint_on_uncover
+
+    window.uncover_watch = repaint_on_uncover(window)  # no closed menu left drawn over it (X11 without compositor)
     if not self_test:
         window.restore_session()  # the folders and stores added last time (File → Open Recent has more)
     window.show()

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBox
 
 from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
+from .expose_repair import repaint_on_uncover
 from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
@@ -90,6 +91,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         super().__init__(parent)
         self.setObjectName("viewerPane")
         napari_build.compose_gl_apart(self)  # the canvas's GL composition stays in the pane
+        self.uncover_watch = repaint_on_uncover(self)  # no closed menu left drawn over it (X11 without compositor)
         self._workers = workers
         self.viewer: Any = None  # napari.components.ViewerModel, once its Qt side is built
         self.qt_viewer: Any = None
