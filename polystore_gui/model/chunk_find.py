@@ -28,13 +28,11 @@ import re
 import selectors
 import shutil
 import subprocess
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .warning_state import changed_warnings
 
 # Below this many objects the Python walk is as quick (process start-up dominates).
 FIND_MIN_OBJECTS = 4096
@@ -197,10 +195,11 @@ def _parse(worker: _Worker, data: bytes, top: str, ndim: int, grid: np.ndarray) 
     lines = data.count(b"\n")
     values = None
     try:
-        with changed_warnings():  # on a worker: one such block at a time (model/warning_state)
-            # A name that is not an integer makes numpy stop early (a warning, soon an error).
-            warnings.simplefilter("error")
-            values = np.fromstring(data.replace(b"/", b" "), dtype=np.int64, sep=" ")  # noqa: NPY201
+        # A name that is not an integer makes numpy stop early: too few values, seen below.
+        # (It also warns, soon an error: caught where warnings are errors.) No filter is
+        # changed here: the process's filters are every thread's, and an "error" filter set
+        # on this worker turned the GUI thread's warnings into exceptions meanwhile.
+        values = np.fromstring(data.replace(b"/", b" "), dtype=np.int64, sep=" ")  # noqa: NPY201
     except (ValueError, DeprecationWarning):
         values = None
     if values is None or values.size != lines * columns:

@@ -370,6 +370,31 @@ def test_files_that_are_not_chunk_keys_are_counted_as_strays(tmp_path):
     assert report.summary()["stored_bytes"] == sum(v for k, v in _files(path).items() if k.count("/") == 3 and not k.endswith(("notes.txt", "/7")))
 
 
+@pytest.mark.parametrize("warnings_are", ["errors", "python's defaults"])
+def test_a_stray_name_is_counted_without_touching_the_processs_warning_filters(tmp_path, monkeypatch, warnings_are):
+    """The scan's parse runs on a worker: a filter it set ("error") was every thread's, so the
+    GUI thread's warnings became exceptions while a block was parsed. It sets none, and finds
+    the stray whether warnings are errors (the tests) or Python's defaults (the app)."""
+    import warnings as python_warnings
+
+    path = str(tmp_path / "a")
+    a = zarr.create_array(path, shape=(1, 64, 64), chunks=(1, 32, 32), dtype="uint8", fill_value=0)
+    a[:] = 5
+    _write(os.path.join(path, "c", "0", "0", "notes.txt"), b"a stray")  # makes numpy stop early
+    with python_warnings.catch_warnings():
+        if warnings_are != "errors":
+            python_warnings.resetwarnings()
+            python_warnings.simplefilter("default")
+            python_warnings.filterwarnings("ignore", category=DeprecationWarning)  # as outside __main__
+        changed: list[tuple] = []
+        for name in ("simplefilter", "filterwarnings", "resetwarnings"):
+            real = getattr(python_warnings, name)
+            monkeypatch.setattr(python_warnings, name, lambda *a, _real=real, _n=name, **k: (changed.append((_n, a)), _real(*a, **k))[1])
+        report = scan_report(read_layout(path))
+    assert changed == []
+    assert report.summary()["stray_files"] == 1 and report.summary()["nchunks_initialized"] == 4
+
+
 def test_size_histogram_kept_batch_by_batch_matches_a_recount(tmp_path, monkeypatch):
     import polystore_gui.model.chunks as chunks
 
