@@ -126,15 +126,24 @@ _wait = wait_events  # the name the cases use
 
 
 class FrameProbe:
-    """The first canvas draw after every layer of a viewer is loaded."""
+    """The first canvas draw ON SCREEN after every layer of a viewer is loaded.
+
+    A draw of a hidden canvas does not count: polystore-gui draws a preview's first frame
+    offscreen in a hidden viewer before it switches the page to it (napari_warmup's
+    ``_draw_hidden``); counting that draw measured a frame no one saw yet (session 11's quiet
+    run: the sharded "first frame" 0.12 s, and the page switch fell into the slider steps).
+    """
 
     def __init__(self, viewer: Any, canvas: Any) -> None:
         self.viewer = viewer
+        self.canvas = canvas
         self.frame: float | None = None
         canvas.events.draw.connect(self._on_draw)
 
     def _on_draw(self, _event: Any = None) -> None:
         layers = list(self.viewer.layers)
+        if not self.canvas.native.isVisible():
+            return
         if self.frame is None and layers and all(getattr(layer, "loaded", True) for layer in layers):
             self.frame = time.monotonic()
 
