@@ -104,7 +104,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._warm_layers: list[Any] = []  # the warm-up's tiny layers, until cleared
         self._staging = 0  # show_layers' steps run while this is the number they started with
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
-        self._canvas_unsettled = False  # a removal's canvas clean-up held back (napari_layers)
+        self._canvas_unsettled = False  # a removal's canvas clean-up held back (layer_removal)
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self._canvas: Any = None  # napari's vispy canvas, made a turn before its QtViewer

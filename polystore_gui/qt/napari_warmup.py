@@ -52,8 +52,8 @@ class WarmUpMixin:
     _body: Any  # the canvas and napari's side widgets (ViewerPane's)
     _stack: Any  # the pane's pages: the message, the viewer
     qt_viewer: Any
-    _removal_steps: Callable[[], list[Any]]  # LayerShowMixin's: the shown layers' removal, a step a turn
-    _empty_dims: Callable[[], None]  # LayerShowMixin's
+    _removal_steps: Callable[[], list[Any]]  # LayerRemovalMixin's: the shown layers' removal, a step a turn
+    _empty_dims: Callable[[], None]  # LayerRemovalMixin's
 
     def _warming(self) -> bool:  # ViewerPane's
         raise NotImplementedError
@@ -123,7 +123,7 @@ class WarmUpMixin:
             next_turn(self, step)
 
     def _warm_clear(self) -> None:
-        """The tiny layers removed as a preview's are (``LayerShowMixin._removal_steps``, a
+        """The tiny layers removed as a preview's are (``LayerRemovalMixin._removal_steps``, a
         step a turn: their controls, the list in one batch without napari's dims reset at
         each removal, the canvas's clean-up), then the dims made an empty viewer's, the
         canvas given its size back. napari's ``layers.clear()`` did it all in one turn (33-82 ms
