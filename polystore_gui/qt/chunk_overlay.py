@@ -308,7 +308,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
 
     @staticmethod
     def _built(source: tuple[Any, ...]) -> np.ndarray:
-        """The raster of ``source`` (see ``_drawn``), built here."""
+        """The raster of ``source`` (see ``_drawn``): built here, or in a worker (``_build``)."""
         _report, _plane, geometry, heat_on, grid_on, per_shard, *facts = source
         state, stored, span = facts if heat_on else (None, None, None)
         return overlay_raster(state, stored, span, geometry, grid=grid_on, shards=per_shard)
@@ -321,9 +321,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         if self._building:
             return
         self._building = True
-        _report, _plane, geometry, heat_on, grid_on, per_shard, *facts = source
-        state, stored, span = facts if heat_on else (None, None, None)
-        self.inspector.workers.start(overlay_raster, state, stored, span, geometry, grid=grid_on, shards=per_shard,
+        self.inspector.workers.start(self._built, source,
                                      on_return=lambda raster, s=source: self._on_built(s, raster),
                                      on_error=lambda exc, s=source: self._on_build_failed(s, exc))
 
