@@ -82,6 +82,8 @@ class PlaneNote:
     the leading axes; None: the middle plane), or None when none is missing. It checks up to
     10,000 keys on disk: the preview asks it in a worker each time another plane is shown."""
 
+    PHRASE = " of this plane missing"  # how a note of this kind is known among a preview's notes
+
     def __init__(self, array: Any, path: str, fill_value: Any) -> None:
         self.array, self.path, self.fill_value = array, path, fill_value
 
@@ -90,7 +92,7 @@ class PlaneNote:
         if not missing:
             return None
         what = "shards" if self.array.shards else "chunks"
-        return (f"{missing} of {stored + missing} {what} of this plane missing "
+        return (f"{missing} of {stored + missing} {what}{self.PHRASE} "
                 f"(never written: shown as the fill value {self.fill_value})")
 
 

@@ -55,7 +55,7 @@ class PlaneNotes(QObject):
         if note is None or self._layer is None:
             self._note = None
             return
-        self._shown = next((n for n in notes if n and " of this plane missing" in n), None)
+        self._shown = next((n for n in notes if n and note.PHRASE in n), None)
         self._point = self._plane()
         dims = self.panel.viewer.viewer.dims
         if self._hooked is not dims:
