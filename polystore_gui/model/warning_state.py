@@ -31,10 +31,29 @@ def changed_warnings() -> Iterator[None]:
 
 @contextmanager
 def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
-    """``warnings.catch_warnings(record=True)``, one thread at a time (see the module).
+    """``warnings.catch_warnings(record=True)``, one thread at a time (see the module), that
+    records the warnings of the thread that entered it and no other.
 
-    While it lasts, a warning of any thread is recorded here (Python 3.11 has no filters
-    per thread): keep it short.
+    Python 3.11 has one ``showwarning`` for the process, so while the block lasts every
+    thread's warnings come here: another thread's warning goes on to where it went before
+    the block (the outer record, or stderr) instead of being taken for this block's own
+    (an OME validation reported a warning of another worker as the image's problem).
+    Filters changed inside the block still apply to every thread: keep it short.
     """
+    own = threading.get_ident()
+    outer_show = warnings.showwarning
+    outer_impl = getattr(warnings, "_showwarnmsg_impl")
+    original_show = getattr(warnings, "_showwarning_orig")
     with _LOCK, warnings.catch_warnings(record=True) as caught:
+        record = getattr(warnings, "_showwarnmsg_impl")
+
+        def one_threads(message: warnings.WarningMessage) -> None:
+            if threading.get_ident() == own:
+                record(message)
+            elif outer_show is not original_show:  # someone's showwarning, as warnings does
+                outer_show(message.message, message.category, message.filename, message.lineno, message.file, message.line)
+            else:
+                outer_impl(message)
+
+        setattr(warnings, "_showwarnmsg_impl", one_threads)
         yield caught

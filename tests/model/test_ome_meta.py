@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -177,3 +178,34 @@ def test_image_conformance_is_judged_by_ome_zarr_models(demo_dir) -> None:
     ms = broken["ome"]["multiscales"][0] if "ome" in broken else broken["multiscales"][0]
     ms["axes"] = ms["axes"][:-1]  # one axis fewer than the data has dimensions
     assert ome_problems(broken, "image")
+
+
+def test_another_threads_warning_during_validation_is_not_an_ome_problem(demo_dir, monkeypatch) -> None:
+    # Python 3.11's warning filters are the process's: validation used to record every
+    # thread's warnings while it ran, so a warning elsewhere became the image's "problem".
+    import threading
+
+    from ome_zarr_models.v05 import image as i5
+
+    from polystore_gui.model.ome_meta import ome_problems
+
+    meta = read_node(str(demo_dir / "stores" / "experiment.zarr" / "image"))
+    assert "ome" in meta.attributes
+    validate = i5.ImageAttrs.model_validate.__func__  # type: ignore[attr-defined]
+    elsewhere: list[BaseException] = []
+
+    def warn_elsewhere() -> None:
+        try:
+            warnings.warn("a warning of another thread", UserWarning, stacklevel=1)
+        except BaseException as exc:  # noqa: BLE001 - pytest's "error" filter: the thread's own affair
+            elsewhere.append(exc)
+
+    def validate_while_another_thread_warns(cls, doc, *args, **kwargs):
+        thread = threading.Thread(target=warn_elsewhere)
+        thread.start()
+        thread.join(10)
+        return validate(cls, doc, *args, **kwargs)
+
+    monkeypatch.setattr(i5.ImageAttrs, "model_validate", classmethod(validate_while_another_thread_warns))
+    with warnings.catch_warnings(record=True):  # what the other thread's warning becomes is not this test's
+        assert ome_problems(meta.attributes, "image") == ()

@@ -62,3 +62,20 @@ def test_the_application_changes_warning_filters_only_through_warning_state():
         if path.name != "warning_state.py" and re.search(r"warnings\.catch_warnings\(", path.read_text())
     }
     assert found <= known, f"use model.warning_state.changed_warnings in {sorted(found - known)}"
+
+
+def test_another_threads_warning_is_not_recorded_by_the_block_but_goes_where_it_went():
+    def warn_elsewhere() -> None:
+        warnings.warn("elsewhere", UserWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True) as outside:
+        warnings.simplefilter("always")
+        with recorded_warnings() as caught:
+            warnings.simplefilter("always")
+            warnings.warn("inside", UserWarning, stacklevel=1)
+            thread = threading.Thread(target=warn_elsewhere)
+            thread.start()
+            thread.join(10)
+            assert not thread.is_alive()
+    assert [str(w.message) for w in caught] == ["inside"]
+    assert [str(w.message) for w in outside] == ["elsewhere"]
