@@ -115,7 +115,8 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
 
     @property
     def inspector(self) -> Any:
-        """The chunk inspector panel (built the first time it is asked for)."""
+        """The chunk inspector panel (made ahead, hidden, by ``prepare_inspector``; else
+        the first time it is asked for)."""
         if self._inspector is None:
             from .chunk_inspector import ChunkInspector
             from .chunk_overlay import ChunkOverlay
@@ -126,7 +127,18 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
             self._inspector_slot.deleteLater()
             self._inspector = inspector
             self._overlay = ChunkOverlay(self.preview.viewer, inspector, self)
+            inspector.ensurePolished()  # its children's style, before it is first shown
+            inspector.minimumSizeHint()  # its layout, laid out hidden
         return self._inspector
+
+    def prepare_inspector(self) -> None:
+        """Make the chunk inspector ahead, hidden, in short idle turns (once; chunk_ahead)."""
+        if self._inspector is not None or self._inspector_ahead:
+            return
+        from . import chunk_ahead
+
+        self._inspector_ahead = True
+        chunk_ahead.run_ahead(self, [*chunk_ahead.import_steps(), lambda: self.inspector])
 
     @property
     def overlay(self) -> Any:
@@ -267,6 +279,10 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self._inspector_slot = QWidget(self)
         self._inspector_slot.hide()
         splitter.addWidget(self._inspector_slot)
+        # ... made ahead once napari's viewer is prepared (or after the first preview).
+        self._inspector_ahead = False
+        self._inspector_opening: Any = None  # the entry an opening inspector inspects next turn
+        self.preview.viewer.prepared.connect(self.prepare_inspector)
         self.preview.previewShown.connect(self._on_preview_shown)
         self.preview.plate_view.sendRequested.connect(self._on_plate_view_send_requested)
         self.preview.plate_view.mosaicRequested.connect(self._on_plate_view_mosaic_requested)
@@ -442,11 +458,17 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
 def discover() -> Discovery:
     """In a worker: polystore's backends discovered, then the adapters' modules loaded, which
     the tree's first rows ask about each backend (on the GUI thread, their first question
-    imported them: 30 ms in one turn at start-up, issue 19)."""
+    imported them: 30 ms in one turn at start-up, issue 19).
+
+    With the cyclic collector paused, and what was loaded frozen after: a full collection
+    that the imports set off on this thread holds the interpreter lock for all of its
+    length (the window froze 35-75 ms while the tree was still being discovered)."""
+    from ..model.backends.common import gc_paused
     from ..model.backends.registry import load_adapters
 
-    discovery = discover_backends()
-    load_adapters()
+    with gc_paused(freeze=True):
+        discovery = discover_backends()
+        load_adapters()
     return discovery
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from qtpy.QtCore import QModelIndex, QPersistentModelIndex, QSignalBlocker, Qt
 
 from ..model.address import Address
 from ..model.entries import Entry, EntryKind
 from . import window_layout
-from .later import call_later
+from .later import call_later, next_turn
 from .tree_model import ENTRY_ROLE, ROW_KIND_ROLE, State
 from .viewer_link import NAPARI
 
@@ -149,22 +149,49 @@ class SelectionMixin:
             self.inspector_action.setChecked(visible)
             return
         if not visible:
+            self._inspector_opening = None  # an opening's inspection, if still to come: dropped
             if self._inspector is not None:
                 self.inspector.clear()
                 self.overlay.detach()
                 self.inspector.hide()
             return
+        current = self.proxy.mapToSource(self.tree.currentIndex())
+        entry = current.data(ENTRY_ROLE) if current.isValid() else None
+        self._open_inspector(entry if isinstance(entry, Entry) else None)
+
+    def _open_inspector(self, entry: Entry | None) -> None:
+        """Open the inspector beside the preview, in turns of its own (issue 19): the panel
+        shown and the canvas narrowed (and redrawn); the view fitted again if it was at the
+        preview's fit (chunk_refit); then ``entry`` inspected. Each turn checks that
+        nothing changed its ground in between (closed, or another array asked for)."""
+        from . import chunk_refit
+
+        viewer = self.preview.viewer.viewer if self.preview.viewer.is_ready else None
+        fitted = chunk_refit.at_fit(viewer)
         self.inspector.show()
         sizes = self.splitter.sizes()
         minimums = (self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, self.inspector.minimumSizeHint().width())
         if sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
             self.splitter.setSizes(window_layout.inspector_sizes(sum(sizes), sizes[0], minimums))
-        current = self.proxy.mapToSource(self.tree.currentIndex())
-        entry = current.data(ENTRY_ROLE) if current.isValid() else None
-        if isinstance(entry, Entry):
+        address = self.inspector.address
+        self._inspector_opening = entry
+
+        def refit() -> None:
+            if self._inspecting() and fitted and self.preview.viewer.viewer is viewer:
+                chunk_refit.refit(viewer)
+            next_turn(self, inspect)
+
+        def inspect() -> None:
+            if self._inspector_opening is not entry:
+                return
+            self._inspector_opening = None
+            if entry is None or not self._inspecting() or self.inspector.address != address:
+                return  # closed, or an array inspected meanwhile
             self._inspect(entry)
             if self.preview.current is not None:
                 self._on_preview_shown(self.preview.current)
+
+        next_turn(self, refit)
 
     def _inspect(self, entry: Entry) -> None:
         if self._inspectable(entry):
@@ -175,6 +202,7 @@ class SelectionMixin:
                                  "to see how it is stored.")
 
     def _on_preview_shown(self, preview: Any) -> None:
+        self.prepare_inspector()  # ahead, hidden, in idle turns (once; after the first preview at the latest)
         if not self._inspecting() or self.inspector.address != (preview.backend, preview.path):
             return
         images = [layer for layer in self.preview.shown_layers if type(layer).__name__ == "Image"]
@@ -201,8 +229,10 @@ class SelectionMixin:
             return
         entry = entries[0]
         if not self._inspecting():
-            self.set_inspector_visible(True)
-        if self.inspector.address != (entry.backend, entry.path):
+            with QSignalBlocker(self.inspector_action):
+                self.inspector_action.setChecked(True)
+            self._open_inspector(entry)  # the entry inspected in a turn of its own
+        elif self.inspector.address != (entry.backend, entry.path):
             self._inspect(entry)
         current = self.preview.current
         if current is None or (current.backend, current.path) != (entry.backend, entry.path):
