@@ -51,7 +51,7 @@ only when a napari-side step is asked). To find what a stall is: ``BENCH_SESSION
 out.json`` samples the GUI thread's stack (and its state in the kernel) during every gap
 over 45 ms (``_gap_stacks.py``), ``BENCH_SESSION_TURNS=out.json`` what the GUI thread computed
 in each long turn (cProfile per heartbeat gap, with the thread's CPU time: ``_gap_profile.py``;
-from the step after start), ``BENCH_SESSION_PROFILE=inspector:out.prof`` runs cProfile
+from the step after start, or from start with ``BENCH_SESSION_TURNS_START=1``), ``BENCH_SESSION_PROFILE=inspector:out.prof`` runs cProfile
 on the GUI thread for one step; all perturb the figures a little.
 The data is made once under ``benchmarks/_data/`` (git ignores it); the preview,
 listing and chunk data are the other benchmarks' own (same makers, same folders).
@@ -94,6 +94,7 @@ CASES = ("session", "napari")
 PROFILE_ENV = "BENCH_SESSION_PROFILE"  # step:path, cProfile of the GUI thread in that step
 STACKS_ENV = "BENCH_SESSION_STACKS"  # a path: the GUI thread's stacks during its gaps (_gap_stacks)
 TURNS_ENV = "BENCH_SESSION_TURNS"  # a path: cProfile of the GUI thread's long turns (_gap_profile)
+TURNS_START_ENV = "BENCH_SESSION_TURNS_START"  # "1": the turns profiled from the start step on
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -575,8 +576,10 @@ def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozens
         wait_until(lambda: "shut" in marks, "shutdownFinished", 60)
 
     stacks = _gap_sampler(hb)
+    # After start unless BENCH_SESSION_TURNS_START=1: cProfile slows napari_build's turns.
+    turns = _gap_profiler(hb) if os.environ.get(TURNS_START_ENV) == "1" else None
     rec.run("start", start)
-    turns = _gap_profiler(hb)  # after start (its turns are napari_build's)
+    turns = turns or _gap_profiler(hb)
     session_start = probe.frame_done or probe.first_paint or time.monotonic()
     for name, fn in (("expand-demo", expand_demo), ("expand-100k", expand_big), ("filter", type_filter)):
         if name in selected:
