@@ -25,6 +25,7 @@ from qtpy.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBox
 from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
 from .expose_repair import repaint_on_uncover
+from .image_visuals import SpareImageNodes
 from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
@@ -41,19 +42,26 @@ PREPARE_DELAY_MS = 500  # after napari's import, with no preview asking: the Qt 
 
 def _import_napari() -> Any:
     """Worker body: import napari's modules, warm what the first layer loads lazily, and
-    build the viewer's model (pure Python, no Qt: ~40 ms that need not be the GUI thread's)."""
+    build the viewer's model (pure Python, no Qt: ~40 ms that need not be the GUI thread's).
+
+    With the cyclic collector paused, and what was loaded frozen after (issue 19): the
+    import set off two or three full collections on this thread, each holding the
+    interpreter lock for all of its length (45-71 ms stalls of the window)."""
+    from ..model.backends.common import gc_paused
+
     # Async slicing keeps slider steps on lazy arrays off the GUI thread. Set through the
     # environment, so the user's napari settings file is never written.
     os.environ.setdefault("NAPARI_ASYNC", "1")
-    import numpy as np
-    import napari._qt.layer_controls  # noqa: F401  (121 modules QtViewer.controls would import)
-    from napari.components import ViewerModel  # noqa: F401
-    from napari.layers import Image, Labels
-    from napari.qt import QtViewer  # noqa: F401
+    with gc_paused(freeze=True):
+        import numpy as np
+        import napari._qt.layer_controls  # noqa: F401  (121 modules QtViewer.controls would import)
+        from napari.components import ViewerModel  # noqa: F401
+        from napari.layers import Image, Labels
+        from napari.qt import QtViewer  # noqa: F401
 
-    Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
-    Labels(np.zeros((4, 4), np.uint8))
-    return ViewerModel(title="polystore-gui preview")
+        Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
+        Labels(np.zeros((4, 4), np.uint8))
+        return ViewerModel(title="polystore-gui preview")
 
 
 
@@ -105,6 +113,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._staging = 0  # show_layers' steps run while this is the number they started with
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
         self._canvas_unsettled = False  # a removal's canvas clean-up held back (layer_removal)
+        self._image_nodes = SpareImageNodes()  # an image layer's vispy nodes made ahead (image_visuals)
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self._canvas: Any = None  # napari's vispy canvas, made a turn before its QtViewer
@@ -235,6 +244,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         else:
             self._preparing = False
             self.prepared.emit()
+            self._make_spare_nodes_later()  # for the first preview
 
     def _warm_first_start(self) -> None:
         if not self._warming():
@@ -365,6 +375,8 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self.ready.emit()
         if self._preparing and not len(self.viewer.layers):
             call_later(self, PREPARE_STEP_MS, self._warm_up)
+        else:
+            self._make_spare_nodes_later()  # for the first preview, unless it is on its way
 
     def _on_import_errored(self, exc: BaseException) -> None:
         if self._state is not ViewerState.IMPORTING:
@@ -403,5 +415,6 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self.qt_viewer.canvas.native.setUpdatesEnabled(False)
             self.qt_viewer.hide()
             self._build_visuals()  # of a preview's layer still without one: napari's removal expects it
+            self._image_nodes.drop()
             self._model.layers.clear()
             self.qt_viewer.close()

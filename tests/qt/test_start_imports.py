@@ -59,3 +59,34 @@ def test_the_discovery_worker_imports_with_the_collector_paused_and_freezes_what
     assert enabled_after == "True"  # the collector is back on for the rest of the session
     assert froze == "True"
     assert found == "True"
+
+
+NAPARI_GC_CODE = """
+import gc, sys
+from polystore_gui.qt import napari_view
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith('napari'):
+            seen.append(gc.isenabled())
+        return None
+sys.meta_path.insert(0, Watch())
+frozen = gc.get_freeze_count()
+model = napari_view._import_napari()
+print(any(seen), len(seen) > 0, gc.isenabled(), gc.get_freeze_count() > frozen, type(model).__name__)
+"""
+
+
+def test_napari_is_imported_with_the_collector_paused_and_what_it_loaded_frozen():
+    """napari's import in its worker set off two or three full collections (45-71 ms each,
+    the interpreter lock held all along: the window's longest stalls while napari was being
+    imported). It imports with the collector off, then freezes what it loaded."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyqt6"}
+    done = subprocess.run([sys.executable, "-c", NAPARI_GC_CODE], capture_output=True, text=True, timeout=180,
+                          env=env, check=True)
+    any_enabled, imported, enabled_after, froze, model = done.stdout.strip().splitlines()[-1].split()
+    assert imported == "True"
+    assert any_enabled == "False"  # no napari module imported with the collector on
+    assert enabled_after == "True"
+    assert froze == "True"
+    assert model == "ViewerModel"
