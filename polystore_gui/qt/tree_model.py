@@ -52,6 +52,7 @@ from .tree_drops import TreeDragDrop, entries_mime
 from .tree_jobs import FOLD_AHEAD_FROM, _describe_all_job, _details_job, _listing_job, _sort_job
 from .tree_listing import FIRST_ROWS, FREEZE_FROM, TreeListing
 from .tree_nodes import COLUMNS, KIND, NAME, PAGE, SIZE, Node, State, cell_text, tooltip
+from .tree_remote_roots import TreeRemoteRoots
 from .tree_roots import TreeRoots
 from .tree_updates import TreeUpdates
 from .workers import WorkerPool
@@ -72,7 +73,7 @@ __all__ = [
 ]
 
 
-class BackendTreeModel(TreeRoots, TreeListing, TreeUpdates, TreeDragDrop, QAbstractItemModel):
+class BackendTreeModel(TreeRoots, TreeRemoteRoots, TreeListing, TreeUpdates, TreeDragDrop, QAbstractItemModel):
     """polystore's backends and their contents, listed lazily off the GUI thread."""
 
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk

@@ -112,7 +112,7 @@ class TreeRoots:
         if key == "disk":
             if entry.kind is EntryKind.DIRECTORY:
                 entry = entry.with_details(kind=EntryKind.ROOT)
-        return Node(entry.with_details(backend=key, name=shown), backend_node)
+        return self._learnt_when_remote(Node(entry.with_details(backend=key, name=shown), backend_node))
 
     def _reset_backend_children(self, key: str) -> None:
         index = self.backend_index(key)

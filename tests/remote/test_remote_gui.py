@@ -157,3 +157,27 @@ def test_chunk_inspector_takes_a_remote_ome_image_as_a_local_one(qtbot, make_win
             assert window.inspector.report.summary()["nchunks"] > 0
         assert "not a zarr array" not in window.inspector.summary.text()
         window.inspector_action.trigger()  # hidden again for the next case
+
+
+@pytest.mark.parametrize("member", ["image", "plain", "."])
+def test_a_remote_store_opened_by_its_url_says_what_it_is_once_its_metadata_is_read(
+        qtbot, make_window, http_server, aws_env, remote_data, tmp_path, member):  # noqa: F811
+    """Opened by URL, the row first says "zarr store (remote)" (no request on the GUI
+    thread); once its metadata is read it says what it is, as a local store's row does (an
+    OME-Zarr image, an array, a group), and its icon follows."""
+    from qtpy.QtCore import Qt
+
+    from polystore_gui.model.listing import entry_for_path
+    from polystore_gui.model.remote_access import RemoteOptions
+    from polystore_gui.qt import icons
+
+    local = entry_for_path("zarr", os.path.normpath(str(remote_data / "experiment.zarr" / member)))
+    url = http_server.url + "/experiment.zarr" + ("" if member == "." else f"/{member}")
+    window = make_window([tmp_path])
+    window.open_remote_store(url, RemoteOptions())
+    qtbot.waitUntil(lambda: _kind_text(window, "zarr", url).split(" (")[0] == local.kind.value, timeout=30_000)
+    assert "remote" in _kind_text(window, "zarr", url)
+    index = window.tree_model.find("zarr", url)
+    assert index.data() == url  # still named by its URL
+    shown = index.data(Qt.ItemDataRole.DecorationRole)
+    assert shown.cacheKey() == icons.icon_for_entry(local).cacheKey()
