@@ -33,6 +33,7 @@ class LayerRemovalMixin:
     qt_viewer: Any
     _model: Any
     _canvas_unsettled: bool  # a removal's canvas clean-up held back (see _settle_canvas)
+    _image_nodes: Any  # image_visuals.SpareImageNodes: an image layer's vispy nodes made ahead
 
     def _removal_steps(self) -> list[Callable[[], object]]:
         """The shown layers hidden now, and the three steps that remove them (issue 19:
@@ -131,15 +132,18 @@ class LayerRemovalMixin:
 
     def _build_visuals(self) -> None:
         """Build the vispy visual of each listed layer that has none yet (what napari's
-        ``QtViewer`` does at an insertion). Before any removal too: napari's canvas expects
+        ``QtViewer`` does at an insertion; an image layer's nodes made ahead when a set
+        waits, see ``image_visuals``). Before any removal too: napari's canvas expects
         a visual for every layer it is told is removed."""
         if self.qt_viewer is None or self.viewer is None:
             return
+        from .image_visuals import add_image_visual
+
         self._settle_canvas()  # a removal's clean-up still held back comes first
         canvas = self.qt_viewer.canvas
         for layer in list(self.viewer.layers):
             if layer not in canvas.layer_to_visual:
-                self.qt_viewer._add_layer(layer)
+                add_image_visual(self.qt_viewer, layer, self._image_nodes)  # nodes made ahead, if any
 
     def _drop_orphan_controls(self) -> None:
         """Layer controls made for a layer that a newer preview kept from being inserted."""

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .contrast_later import ContrastLaterMixin
+from .image_visuals import SPARE_DELAY_MS
 from .layer_removal import DROPPED_CONTROLS, LayerRemovalMixin, _Inserted  # noqa: F401 (DROPPED_CONTROLS: importable here)
 from .later import call_later, next_turn
 
@@ -77,6 +78,7 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
     _steps_left: tuple[int, int]  # (token, steps still to run) of the last run
     _lay_out_hidden: Callable[[], None]  # WarmUpMixin's
     _draw_hidden: Callable[[], None]  # WarmUpMixin's
+    _image_nodes: Any  # image_visuals.SpareImageNodes
 
     def clear(self) -> None:
         """Take every layer off: hidden at once (nothing more of them is read or drawn), then
@@ -210,10 +212,21 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
                 next_turn(self, lambda: run(rest[1:]))
             else:  # the run's end: a search whose layer is shown may start, one never shown goes
                 self._start_contrast_searches()
+                self._make_spare_nodes_later()
 
         if steps:
             next_turn(self, lambda: run(steps))
         return token
+
+    def _make_spare_nodes_later(self) -> None:
+        """An image layer's vispy nodes made ahead for the next preview (``image_visuals``),
+        in an idle turn a little later: never in a turn of a run of layer steps."""
+        def make() -> None:
+            if self.viewer is not None and not self.steps_running():
+                self._image_nodes.make()
+
+        if not self._image_nodes.ready:
+            call_later(self, SPARE_DELAY_MS, make)
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:

@@ -26,6 +26,7 @@ from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
 from .expose_repair import repaint_on_uncover
 from .image_visuals import SpareImageNodes
+from .image_visuals import SpareImageNodes
 from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
@@ -113,6 +114,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._staging = 0  # show_layers' steps run while this is the number they started with
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
         self._canvas_unsettled = False  # a removal's canvas clean-up held back (layer_removal)
+        self._image_nodes = SpareImageNodes()  # an image layer's vispy nodes made ahead (image_visuals)
         self._image_nodes = SpareImageNodes()  # an image layer's vispy nodes made ahead (image_visuals)
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
@@ -244,6 +246,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         else:
             self._preparing = False
             self.prepared.emit()
+            self._make_spare_nodes_later()  # for the first preview
             self._make_spare_nodes_later()  # for the first preview
 
     def _warm_first_start(self) -> None:
@@ -377,6 +380,8 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             call_later(self, PREPARE_STEP_MS, self._warm_up)
         else:
             self._make_spare_nodes_later()  # for the first preview, unless it is on its way
+        else:
+            self._make_spare_nodes_later()  # for the first preview, unless it is on its way
 
     def _on_import_errored(self, exc: BaseException) -> None:
         if self._state is not ViewerState.IMPORTING:
@@ -415,6 +420,7 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self.qt_viewer.canvas.native.setUpdatesEnabled(False)
             self.qt_viewer.hide()
             self._build_visuals()  # of a preview's layer still without one: napari's removal expects it
+            self._image_nodes.drop()
             self._image_nodes.drop()
             self._model.layers.clear()
             self.qt_viewer.close()
