@@ -70,13 +70,14 @@ class WarmUpMixin:
 
     def _warm_up(self) -> None:
         import numpy as np
+        from napari.layers import Image
 
-        viewer = self._model  # the viewer's model (the pane's ``viewer`` once it is ready)
+        # The layers ``add_image`` would make, added in steps (``_warm_step``).
         makers = [
-            lambda: viewer.add_image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
+            lambda: Image(np.zeros((8, 8), np.uint16), contrast_limits=(0, 1), name="warm-up image"),
             # The chunk overlay's raster (one RGBA image since issue 19: no vectors layer to
             # warm any more).
-            lambda: viewer.add_image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
+            lambda: Image(np.zeros((8, 8, 4), np.uint8), rgb=True, name="warm-up heat map"),
         ]
         # Drawn small: in software GL a draw costs per pixel, and the programs are linked
         # whatever the size. The layout gives the canvas its size back when it is shown.
@@ -86,17 +87,59 @@ class WarmUpMixin:
         self._warm_step(makers)
 
     def _warm_step(self, makers: list[Any]) -> None:
-        """Add the next tiny layer; it is drawn once sliced (one layer's programs a turn)."""
+        """Make the next tiny layer and its layer controls; it is inserted, given its vispy
+        visual and drawn once sliced in the next steps (one layer's programs a turn).
+
+        What napari's ``add_image`` does in one call is three steps here, a turn each (issue
+        19: the first layer's was the start-up's longest turn, 57-63 ms of CPU under load):
+        the layer and its controls; its insertion into the list (napari's builders of the
+        controls and of the visual held back: the dims, the selection, the list's row); its
+        vispy visual (:meth:`_warm_visual`)."""
         if not self._warming():
             return
         if not makers:
             self._warm_next(self._warm_clear)
             return
+        from .layer_removal import _Inserted
+
         try:
-            self._warm_layers.append(makers[0]())
+            layer = makers[0]()
+            # Before the insertion, as a preview's: the layer inserted becomes the active one,
+            # whose controls the container shows.
+            self.qt_viewer.controls._add(_Inserted(layer))
         except Exception as exc:  # a warm-up is an optimisation: never an error for the user
             log.warning("napari's warm-up layer could not be added: %s", exc)
-        self._warm_next(lambda: self._warm_draw(makers[1:], deadline=30))
+            self._warm_next(lambda: self._warm_step(makers[1:]))
+            return
+        self._warm_next(lambda: self._warm_insert(layer, makers[1:]))
+
+    def _warm_insert(self, layer: Any, rest: list[Any]) -> None:
+        """The tiny layer inserted into napari's list, its controls (made) and visual (the
+        next step) held back. A preview that took over meanwhile drops the controls of a
+        layer never inserted (``LayerRemovalMixin._drop_orphan_controls``)."""
+        if not self._warming():
+            return
+        inserted = self._model.layers.events.inserted
+        try:
+            with inserted.blocker(self.qt_viewer.controls._add), inserted.blocker(self.qt_viewer._on_add_layer_change):
+                self._model.layers.append(layer)
+            self._warm_layers.append(layer)
+        except Exception as exc:
+            log.warning("napari's warm-up layer could not be inserted: %s", exc)
+        self._warm_next(lambda: self._warm_visual(layer, rest))
+
+    def _warm_visual(self, layer: Any, rest: list[Any]) -> None:
+        """The tiny layer's vispy visual, as napari's ``QtViewer`` builds it at an insertion.
+        A preview that took over meanwhile builds it before removing the layer
+        (``LayerRemovalMixin._build_visuals``)."""
+        if not self._warming():
+            return
+        try:
+            if layer in self._model.layers and layer not in self.qt_viewer.canvas.layer_to_visual:
+                self.qt_viewer._add_layer(layer)
+        except Exception as exc:
+            log.warning("napari's warm-up layer could not be drawn: %s", exc)
+        self._warm_next(lambda: self._warm_draw(rest, deadline=30))
 
     def _warm_draw(self, rest: list[Any], deadline: int) -> None:
         """Draw once the layer is sliced (async slicing), waiting a few turns at most."""
