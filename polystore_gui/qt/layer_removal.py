@@ -1,9 +1,10 @@
 """How the embedded viewer's layers go: a preview's, the warm-up's (issue 19).
 
 napari's ``layers.clear()`` of a preview's layers was 50-75 ms of GUI time in one turn, and
-reset the dims to 2-D for the next preview to shape again. Here the removal is three short
+reset the dims to 2-D for the next preview to shape again. Here the removal is four short
 steps (:meth:`LayerRemovalMixin._removal_steps`): the layer controls taken down, the list
-cleared in one batch with napari's dims reset held back, then the canvas's clean-up. Both
+cleared in one batch with napari's dims reset held back, then the canvas's clean-up (its
+garbage collection, then its GL finish and scene-graph update). Both
 ``LayerShowMixin`` (a preview replacing another, a clear) and ``WarmUpMixin`` (its tiny
 layers) remove layers this way. Split from ``napari_layers`` (issue 15): a mixin of
 ``ViewerPane``; napari is imported by ``napari_view`` alone.
@@ -33,14 +34,16 @@ class LayerRemovalMixin:
     qt_viewer: Any
     _model: Any
     _canvas_unsettled: bool  # a removal's canvas clean-up held back (see _settle_canvas)
+    _removed_collected = False  # its garbage collection ran already (see _collect_removed)
     _image_nodes: Any  # image_visuals.SpareImageNodes: an image layer's vispy nodes made ahead
 
     def _removal_steps(self) -> list[Callable[[], object]]:
         """The shown layers hidden now, and the three steps that remove them (issue 19:
         napari's ``clear`` of a preview's layers was 50-75 ms of GUI time in one turn):
         their layer controls first (:meth:`_drop_old_controls`); then the list cleared, its
-        canvas's clean-up held back (:meth:`_remove_all`); then that clean-up, a full
-        garbage collection and a GL finish (:meth:`_settle_canvas`).
+        canvas's clean-up held back (:meth:`_remove_all`); then that clean-up in two turns:
+        napari's full garbage collection (:meth:`_collect_removed`), then its GL finish and
+        the scene graph's update (:meth:`_settle_canvas`).
 
         The list is cleared in one turn, as one batch: removed one a turn, a row of napari's
         layer list painted between two removals raised in its delegate, and removing layers
@@ -50,7 +53,7 @@ class LayerRemovalMixin:
         layers = list(self._model.layers) if self._model is not None else []
         for layer in layers:
             layer.visible = False
-        return [self._drop_old_controls, self._remove_all, self._settle_canvas]
+        return [self._drop_old_controls, self._remove_all, self._collect_removed, self._settle_canvas]
 
     def _drop_old_controls(self) -> None:
         """The listed layers' controls taken down before the layers go, each replaced by an
@@ -85,7 +88,8 @@ class LayerRemovalMixin:
 
     def _remove_all(self) -> None:
         """Clear napari's list in one batch, without the canvas's clean-up at its end
-        (napari's ``gc.collect()`` and GL finish: :meth:`_settle_canvas`, the next turn);
+        (napari's ``gc.collect()`` and GL finish: :meth:`_collect_removed` and
+        :meth:`_settle_canvas`, the next turns);
         the controls' stand-ins (:meth:`_drop_old_controls`) go with their layers.
 
         The dims are left as they are (issue 19): napari's removal resets them to 2-D once the
@@ -102,6 +106,7 @@ class LayerRemovalMixin:
             self._drop_old_controls()  # of layers added since its turn (a newer preview's first steps)
             canvas = self.qt_viewer.canvas
             self._canvas_unsettled = True
+            self._removed_collected = False  # these layers' visuals are not collected yet
             viewer, layers = self._model, list(self._model.layers)
             events = viewer.layers.events
             with events.end_batch.blocker(canvas._resume_scene_graph_update), \
@@ -120,15 +125,38 @@ class LayerRemovalMixin:
         if self._model is not None and not len(self._model.layers):
             self._model._on_layers_change()
 
+    def _collect_removed(self) -> None:
+        """The first half of the canvas's clean-up held back by :meth:`_remove_all`: napari's
+        full garbage collection (the removed visuals' GL objects freed), in a turn of its
+        own (issue 19: with the GL finish after it, one turn stalled 25-130 ms). Nothing
+        when nothing is held back or it ran already."""
+        if self._canvas_unsettled and not self._removed_collected:
+            import gc
+
+            self._removed_collected = True
+            gc.collect()
+
     def _settle_canvas(self) -> None:
         """What napari's canvas does at the end of a batch removal, when :meth:`_remove_all`
-        held it back: a full garbage collection (the removed visuals' GL objects freed), a
-        GL finish, the scene graph updated. Nothing when nothing is held back."""
+        held it back (``_clean_and_update_scenegraph``): a full garbage collection, unless
+        :meth:`_collect_removed` ran it, a GL finish, the scene graph updated. Nothing when
+        nothing is held back."""
         if not self._canvas_unsettled:
             return
         self._canvas_unsettled = False
-        if self.qt_viewer is not None:
-            self.qt_viewer.canvas._resume_scene_graph_update()
+        collected, self._removed_collected = self._removed_collected, False
+        if self.qt_viewer is None:
+            return
+        canvas = self.qt_viewer.canvas
+        if not (collected and hasattr(canvas, "_pause_scene_graph") and hasattr(canvas, "_update_scenegraph")):
+            canvas._resume_scene_graph_update()  # napari's own, collection included
+            return
+        import contextlib
+
+        canvas._pause_scene_graph = False
+        with contextlib.suppress(Exception):  # as napari: a context that cannot finish is left
+            canvas._scene_canvas.context.finish()
+        canvas._update_scenegraph()
 
     def _build_visuals(self) -> None:
         """Build the vispy visual of each listed layer that has none yet (what napari's

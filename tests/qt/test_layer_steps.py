@@ -330,6 +330,30 @@ def test_the_old_layers_go_in_three_turns_controls_list_then_the_canvas_clean_up
     assert qt_viewer.controls.currentWidget() is qt_viewer.controls.widgets[viewer.layers[0]]
 
 
+def test_the_canvas_clean_up_collects_in_one_turn_and_finishes_gl_in_the_next(qtbot, panel, demo_dir, monkeypatch):
+    """napari's clean-up after a removal is a full garbage collection then a GL finish (a
+    wait for the GL pipeline) and the scene graph's update: in one turn, 25-130 ms. Here
+    the collection has a turn of its own, the finish the turn after it; both once, after
+    the old layers went and before the new preview's first layer."""
+    import gc
+
+    show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
+    viewer, qt_viewer = panel.viewer.viewer, panel.viewer.qt_viewer
+    log = TurnLog(viewer)
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: log._note("gc", "") or real_collect(*a))
+    context = qt_viewer.canvas._scene_canvas.context
+    real_finish = context.finish
+    monkeypatch.setattr(context, "finish", lambda: log._note("finish", "") or real_finish())
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
+    turns = {what: [turn for w, _name, turn in log.changes if w == what] for what in ("-", "gc", "finish", "+")}
+    assert len(turns["gc"]) == 1 and len(turns["finish"]) == 1
+    assert max(turns["-"]) < turns["gc"][0] < turns["finish"][0] < min(turns["+"])
+    assert not qt_viewer.canvas._pause_scene_graph
+    assert [layer.name for layer in viewer.layers] == ["plain"] and viewer.layers[0].visible
+    assert set(qt_viewer.canvas.layer_to_visual) == set(viewer.layers)
+
+
 def test_steps_stopped_between_the_removal_and_the_clean_up_settle_the_canvas(qtbot, panel, demo_dir):
     """The canvas's clean-up held back by a removal is never lost: the show's steps stopped
     right after its old layers are gone (before the clean-up's turn) run it, and the next
