@@ -66,6 +66,9 @@ def test_a_view_at_the_preview_fit_is_fitted_again_to_the_narrower_canvas(qtbot,
     viewer = _previewed(qtbot, viewer_window, path)
     image = viewer.layers["sharded"]
     assert _image_inside(viewer, image)  # the preview's fit
+    # After the first preview, the inspector is made ahead, hidden, before the user asks.
+    qtbot.waitUntil(lambda: viewer_window._inspector is not None, timeout=10_000)
+    assert not viewer_window._inspector.isVisible()
     width_before = viewer.canvas.size[1]
     _open_and_inspected(qtbot, viewer_window, path)
     qtbot.waitUntil(lambda: viewer.canvas.size[1] < width_before, timeout=5_000)
