@@ -5,15 +5,17 @@ more under load): it binds every keyboard shortcut from napari's settings (each 
 refreshes the welcome widget's shortcut table: 176 refreshes), creates the vispy canvas
 (the GL context, Mesa's driver loaded with the first one, the scene graph), the dims
 sliders, the welcome widget. Built ahead at start-up (``napari_view``), that single turn was
-the start-up's longest stall. Here it is cut into four turns:
+the start-up's longest stall. Here it is cut into five turns:
 
 1. :func:`bind_shortcuts`: the settings' shortcuts bound once, before any welcome widget
    listens (napari's action manager is global: the bindings are the same for every viewer);
 2. :func:`open_gl`: a first OpenGL context made current, which loads the GL driver (Mesa's
    is 40-90 ms of the canvas's construction otherwise);
-3. :func:`make_canvas`: the vispy canvas, with the key-map handler and font manager it will
-   share with its ``QtViewer``, parented (hidden) to the pane;
-4. :func:`make_qt_viewer`: ``QtViewer`` given that canvas (through its ``canvas_class``
+3. :func:`make_scene_canvas`: vispy's scene canvas (the ``QOpenGLWidget``) and its central
+   widget, parented (hidden) to the pane;
+4. :func:`make_canvas`: napari's vispy canvas around it (its view, grid, camera, overlays),
+   with the key-map handler and font manager it will share with its ``QtViewer``;
+5. :func:`make_qt_viewer`: ``QtViewer`` given that canvas (through its ``canvas_class``
    argument) and told not to bind the shortcuts again.
 
 Anything that fails on the way falls back to napari's plain ``QtViewer(model)``.
@@ -90,29 +92,57 @@ def open_gl() -> Any:
     return context, surface
 
 
-def make_canvas(model: Any, parent: Any) -> Any:
+def _scene_options(model: Any, parent: Any) -> dict[str, Any]:
+    """What ``QtViewer`` passes on to vispy's scene canvas through ``VispyCanvas``."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    return {"parent": parent, "size": model.canvas.size, "autoswap": settings.experimental.autoswap_buffers,
+            "config": {"samples": 4 if settings.advanced.multisampling else 0}}
+
+
+def make_scene_canvas(model: Any, parent: Any) -> Any:
+    """The first part of :func:`make_canvas`, a turn before it (issue 19: the canvas was one
+    40-46 ms turn, this part 17-22 ms of it): napari's vispy ``SceneCanvas`` (its
+    ``QOpenGLWidget``, hidden, a child of ``parent``) and its central widget, made as
+    ``VispyCanvas`` makes them. Give it to :func:`make_canvas`."""
+    from napari._vispy.canvas import NapariSceneCanvas
+    from vispy.scene import Widget
+
+    scene = NapariSceneCanvas(keys=None, vsync=True, **_scene_options(model, parent))
+    scene.native.hide()
+    # VispyCanvas.central_widget's own, made on its first use: the (height, width) size as napari gives it
+    scene._central_widget = Widget(size=scene.size[::-1], parent=scene.scene, border_width=0)
+    return scene
+
+
+def make_canvas(model: Any, parent: Any, *, scene: Any = None) -> Any:
     """The vispy canvas ``QtViewer(model)`` would make, made now: a ``VispyCanvas`` with a
     key-map handler on ``model`` and a font manager of its own, its native widget a hidden
-    child of ``parent`` until :func:`make_qt_viewer` lays it out."""
+    child of ``parent`` until :func:`make_qt_viewer` lays it out. Around ``scene`` when given
+    (:func:`make_scene_canvas`, an earlier turn), else with a scene canvas of its own."""
+    import napari._vispy.canvas as canvas_module
     from napari._qt.qt_viewer import QtFontManager
-    from napari._vispy.canvas import VispyCanvas
-    from napari.settings import get_settings
     from napari.utils.key_bindings import KeymapHandler
     from qtpy.QtGui import QGuiApplication
 
     handler = KeymapHandler()
     handler.keymap_providers = [model]
-    settings = get_settings()
-    canvas = VispyCanvas(
-        viewer=model,
-        parent=parent,
-        font_manager=QtFontManager(),
-        font_family=QGuiApplication.font().family(),
-        key_map_handler=handler,
-        size=model.canvas.size,
-        autoswap=settings.experimental.autoswap_buffers,
-        config={"samples": 4 if settings.advanced.multisampling else 0},
-    )
+    parts = {"viewer": model, "font_manager": QtFontManager(), "font_family": QGuiApplication.font().family(),
+             "key_map_handler": handler}
+    made_by = getattr(canvas_module, "NapariSceneCanvas", None)
+    if scene is None or made_by is None:
+        if scene is not None:
+            scene.close()
+        canvas = canvas_module.VispyCanvas(**parts, **_scene_options(model, parent))
+    else:
+        # VispyCanvas makes its scene canvas by this module name, from its own constructor
+        # only: handed the one made a turn before (nothing else is made twice).
+        canvas_module.NapariSceneCanvas = lambda *_args, **_kwargs: scene
+        try:
+            canvas = canvas_module.VispyCanvas(**parts)
+        finally:
+            canvas_module.NapariSceneCanvas = made_by
     canvas.native.hide()
     return canvas
 

@@ -26,7 +26,6 @@ from . import napari_build
 from .canvas_readout import ContrastFollower, cursor_text
 from .expose_repair import repaint_on_uncover
 from .image_visuals import SpareImageNodes
-from .image_visuals import SpareImageNodes
 from .later import call_later, next_turn
 from .workers import WorkerPool
 # The layers and warm-up halves of ViewerPane; their names stay importable from here (issue 15).
@@ -115,11 +114,11 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
         self._steps_left = (0, 0)  # (token, steps still to run) of the last _run_steps
         self._canvas_unsettled = False  # a removal's canvas clean-up held back (layer_removal)
         self._image_nodes = SpareImageNodes()  # an image layer's vispy nodes made ahead (image_visuals)
-        self._image_nodes = SpareImageNodes()  # an image layer's vispy nodes made ahead (image_visuals)
         self._showing_histogram = False  # the pane (not the user) is turning a histogram on
         self._warm_size: Any = None  # the canvas's size before the warm-up drew it small
         self._canvas: Any = None  # napari's vispy canvas, made a turn before its QtViewer
         self._gl: Any = None  # an OpenGL context opened a turn before the canvas (napari_build.open_gl)
+        self._scene: Any = None  # vispy's scene canvas, made a turn before napari's canvas around it
         self.error: str | None = None
         self.contrast = ContrastFollower()  # widens image limits to the planes shown
         self._unlisted: weakref.WeakSet[Any] = weakref.WeakSet()  # layers kept out of the layer list
@@ -247,7 +246,6 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self._preparing = False
             self.prepared.emit()
             self._make_spare_nodes_later()  # for the first preview
-            self._make_spare_nodes_later()  # for the first preview
 
     def _warm_first_start(self) -> None:
         if not self._warming():
@@ -291,14 +289,28 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self._gl = napari_build.open_gl()  # held until the canvas is made
         except Exception as exc:  # the canvas's own construction will say what is wrong
             log.warning("no OpenGL context could be opened ahead: %s", exc)
-        next_turn(self, self._build_vispy)
+        next_turn(self, self._build_scene)
 
-    def _build_vispy(self) -> None:
+    def _build_scene(self) -> None:
+        """vispy's scene canvas, a turn before napari's canvas around it (napari_build)."""
         if self._state is not ViewerState.BUILDING:
             self._gl = None
             return
         try:
-            self._canvas = napari_build.make_canvas(self._model, self)
+            self._scene = napari_build.make_scene_canvas(self._model, self)
+        except Exception as exc:  # the canvas's own construction (next turn) says what is wrong
+            log.warning("vispy's scene canvas could not be made ahead: %s", exc)
+        next_turn(self, self._build_vispy)
+
+    def _build_vispy(self) -> None:
+        scene, self._scene = self._scene, None
+        if self._state is not ViewerState.BUILDING:
+            self._gl = None
+            if scene is not None:
+                scene.close()
+            return
+        try:
+            self._canvas = napari_build.make_canvas(self._model, self, scene=scene)
         except Exception as exc:  # no GL, a broken napari: said in the pane, with Retry
             self._fail("The napari viewer could not be built", exc)
             return
@@ -380,8 +392,6 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             call_later(self, PREPARE_STEP_MS, self._warm_up)
         else:
             self._make_spare_nodes_later()  # for the first preview, unless it is on its way
-        else:
-            self._make_spare_nodes_later()  # for the first preview, unless it is on its way
 
     def _on_import_errored(self, exc: BaseException) -> None:
         if self._state is not ViewerState.IMPORTING:
@@ -420,7 +430,6 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self.qt_viewer.canvas.native.setUpdatesEnabled(False)
             self.qt_viewer.hide()
             self._build_visuals()  # of a preview's layer still without one: napari's removal expects it
-            self._image_nodes.drop()
             self._image_nodes.drop()
             self._model.layers.clear()
             self.qt_viewer.close()

@@ -50,13 +50,15 @@ def test_the_shortcuts_gl_canvas_and_qtviewer_are_made_in_turns_of_their_own(qtb
     turns = Turns()
     for name in ("bind_shortcuts", "open_gl"):
         turns.watch(monkeypatch, napari_build, name)
+    turns.watch(monkeypatch, canvas_module.NapariSceneCanvas, "__init__")
     turns.watch(monkeypatch, canvas_module.VispyCanvas, "__init__")
     turns.watch(monkeypatch, qt_viewer_module.QtViewer, "__init__")
     with qtbot.waitSignal(pane.ready, timeout=120_000):
         pane.build()
     names = [name for name, _turn in turns.calls]
-    assert names == ["bind_shortcuts", "open_gl", "__init__", "__init__"]  # shortcuts, GL, canvas, QtViewer
-    assert len({turn for _name, turn in turns.calls}) == 4  # each in a turn of its own
+    # shortcuts, GL, vispy's scene canvas (the canvas's GL widget), napari's canvas around it, QtViewer
+    assert names == ["bind_shortcuts", "open_gl", "__init__", "__init__", "__init__"]
+    assert len({turn for _name, turn in turns.calls}) == 5  # each in a turn of its own
     assert pane.qt_viewer.canvas.native.isVisible()  # laid out in the viewer, shown
 
 
@@ -81,8 +83,8 @@ def test_a_pane_closed_after_its_canvas_is_made_leaves_no_canvas(qtbot, pane, mo
     made = []
     real = napari_build.make_canvas
 
-    def make_then_close(model, parent):
-        canvas = real(model, parent)
+    def make_then_close(model, parent, **kwargs):
+        canvas = real(model, parent, **kwargs)
         made.append(canvas)
         QTimer.singleShot(0, pane.close_viewer)  # runs before the QtViewer's turn, queued after
         return canvas
@@ -127,7 +129,7 @@ def test_a_canvas_the_fallback_discards_gets_no_more_of_the_models_events(qtbot,
     made = []
     real_make = napari_build.make_canvas
     monkeypatch.setattr(napari_build, "make_canvas",
-                        lambda model, parent: made.append(real_make(model, parent)) or made[-1])
+                        lambda model, parent, **kw: made.append(real_make(model, parent, **kw)) or made[-1])
 
     class RefusesCanvas(napari.qt.QtViewer):  # a napari whose constructor takes no canvas_class
         def __init__(self, *args, **kwargs):
