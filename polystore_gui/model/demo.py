@@ -24,7 +24,7 @@ import numpy as np
 
 from .warning_state import changed_warnings
 
-DEMO_VERSION = "5"
+DEMO_VERSION = "6"  # 6: README.txt says what each item is for
 _MARKER = ".polystore-gui-demo"
 
 
@@ -113,6 +113,37 @@ def _stack(planes: int, shape: tuple[int, int], seed: int, dtype: Any = np.uint1
 # -- the workspace ----------------------------------------------------------------------------
 
 
+# What each item of the demo is for (the workspace's README.txt; a test checks that every
+# item has its line and that the plate to open is named by its folder).
+_README = """\
+polystore-gui demo workspace: select an item in the tree to see it; each is here to try
+one part of the browser.
+
+THE PLATE TO OPEN: stores/polystore_plate/images (select it for the plate view).
+
+images/                         files the preview reads through tifffile and Pillow
+  z_stack.tif                   24 planes, 16-bit: the plane slider, contrast, exact statistics
+  tiled_timelapse.ome.tif       an OME-TIFF time-lapse (T 10 x 512 x 512) stored in 128 px tiles
+  cells.png                     a plain 8-bit picture
+tables/                         files that are not images
+  features.npy                  a float32 numpy array (16 x 128 x 128): float statistics
+  measurements.csv              a table, previewed as text
+  experiment.json               metadata, previewed as text
+stores/experiment.zarr          a zarr v3 store (the chunk inspector, Ctrl+K, on its arrays)
+  plain                         16 x 512 x 512 in 256 px chunks: one chunk per plane quarter
+  sharded                       4 x 1024 x 1024, sharded, with chunks never written: missing in the map
+  image                         an OME-Zarr 0.5 image (2 channels, 8 z, 3 levels) with nuclei labels
+stores/polystore_flat/images    a zarr store polystore's zarr backend wrote image by image
+                                (its rows are the TIFF names polystore knows the arrays by)
+stores/polystore_plate/images   an HCS plate (wells A01, A02, B01; 2 channels x 4 z) written by
+                                polystore's save_batch, as OpenHCS pipelines write them
+  images.metadata.lock          (beside it) polystore's 0-byte lock file: hidden, as dot-files
+                                are, unless View > Show Hidden Files
+
+memory: /demo holds two arrays in this process's memory backend (gone when the app quits).
+"""
+
+
 def _write_demo(root: Path) -> None:
     import tifffile
     from PIL import Image
@@ -149,14 +180,7 @@ def _write_demo(root: Path) -> None:
             indent=2,
         )
     )
-    (root / "README.txt").write_text(
-        "polystore-gui demo workspace\n\n"
-        "images/   TIFF stacks and a PNG\n"
-        "tables/   NPY, CSV and JSON\n"
-        "stores/   zarr v3: plain and sharded arrays, an OME-Zarr image with labels;\n"
-        "          polystore_flat: images saved one by one through polystore's zarr backend;\n"
-        "          polystore_plate: an HCS plate written by polystore's save_batch\n"
-    )
+    (root / "README.txt").write_text(_README)
     stores = root / "stores"
     stores.mkdir()
     _write_experiment_store(stores / "experiment.zarr", rng)

@@ -17,6 +17,7 @@ from qtpy.QtWidgets import QAbstractItemView
 
 from ..model.address import Address
 from ..model.backends import adapter_for
+from ..model.hidden_names import is_hidden_name, is_polystore_lock
 from ..model.locate import not_found
 from . import settings_writes
 from .tree_model import State
@@ -103,7 +104,8 @@ class Navigator(QObject):
             if window.tree.isExpanded(shown) or not node.expandable:
                 folder = node.entry.path.rstrip("/") or "/"
                 part = _next_part(wanted, folder)
-                hidden = part.startswith(".") and not model.show_hidden
+                hidden = not model.show_hidden and is_hidden_name(  # a dot-name, or polystore's lock file
+                    part, folder=is_polystore_lock(part) and os.path.isdir(os.path.join(folder, part)))
                 if (node.expandable and not hidden and folder not in self._updated
                         and adapter_for(target.backend, target.path).capabilities.local
                         and os.path.lexists(os.path.join(folder, part))):

@@ -97,3 +97,24 @@ def test_making_the_demo_leaves_every_threads_stdout_alone_and_keeps_its_chatter
                          and r.name.startswith(("polystore", "ome_zarr"))]
     assert demo_thread_notes == []
     assert any(r.getMessage() == "from another thread" for r in records), "other threads still log"
+
+
+def test_the_demo_readme_says_which_folder_is_the_plate_to_open_and_what_each_item_is_for(demo_dir):
+    from polystore_gui.model.listing import entry_for_path
+
+    readme = (demo_dir / "README.txt").read_text()
+    lines = readme.splitlines()
+    # Every item of the demo, down to the stores' members, has a line of its own (its name, or
+    # its path for the stores polystore wrote) saying what it is for.
+    items = [*(p.name for p in (demo_dir / "images").iterdir()), *(p.name for p in (demo_dir / "tables").iterdir()),
+             *(p.name for p in (demo_dir / "stores" / "experiment.zarr").iterdir() if p.is_dir()),
+             "stores/experiment.zarr", "stores/polystore_flat/images", "stores/polystore_plate/images"]
+    for item in items:
+        said = [line.split() for line in lines if line.split() and line.split()[0].rstrip("/") == item]
+        assert said and all(len(words) > 2 for words in said), f"{item} is not explained:\n{readme}"
+    # The plate to open is named by its folder, and that folder is the plate.
+    plate_lines = [line for line in lines if "plate to open" in line.lower()]
+    assert plate_lines and "stores/polystore_plate/images" in plate_lines[0]
+    assert entry_for_path("disk", str(demo_dir / "stores" / "polystore_plate" / "images")).kind.value == "plate"
+    # What the lock file beside it is, and where it went.
+    assert "images.metadata.lock" in readme and "Show Hidden Files" in readme

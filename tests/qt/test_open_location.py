@@ -205,3 +205,22 @@ def test_a_store_opened_under_home_is_named_with_a_tilde_as_disk_roots_are(make_
     assert f"zarr:{store}" in row.data(Qt.ItemDataRole.ToolTipRole)
     disk_root = window.tree_model.find("disk", str(data.parent))
     assert disk_root.data() == "~" and str(data.parent) in disk_root.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_polystores_lock_file_is_hidden_as_dot_files_are_and_open_location_says_how_to_show_it(
+        make_window, qtbot, data):
+    (data / "images.metadata.lock").write_bytes(b"")  # what polystore leaves beside a plate it wrote
+    (data / "Cargo.lock").write_bytes(b"")  # not polystore's: always shown
+    window = make_window([data.parent], show=True)
+    message = _fail(window, qtbot, str(data / "images.metadata.lock"))
+    assert f"images.metadata.lock is not in {data}" in message and "Show Hidden Files" in message
+    index = window.tree_model.find("disk", str(data))
+    names = {window.tree_model.index(r, 0, index).data() for r in range(window.tree_model.rowCount(index))}
+    assert "Cargo.lock" in names and "images.metadata.lock" not in names
+    window.hidden_action.setChecked(True)  # View → Show Hidden Files: listed again
+    from tests.qt.helpers import expand
+
+    expand(window, qtbot, "disk", str(data.parent))
+    index = expand(window, qtbot, "disk", str(data))
+    names = {window.tree_model.index(r, 0, index).data() for r in range(window.tree_model.rowCount(index))}
+    assert "images.metadata.lock" in names

@@ -25,6 +25,7 @@ from typing import Any
 from ..entries import (
     NUMPY_SORT_FROM, Entry, EntryKind, RunSorter, casefold_order, display_name, kind_for_file_name, sort_names,
 )
+from ..hidden_names import visible_names
 from ..safe_files import file_type_text
 from ..zarr_nodes import ZarrNodeMeta
 from .base import DEFAULT_BATCH, Capabilities, register_adapter
@@ -89,8 +90,8 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
                         special[item.name] = _symlink_entry(item, kind)
                     else:  # a FIFO, socket or device: listed as what it is, never opened
                         special[item.name] = _special_file_entry(item)
-                if not show_hidden:
-                    dirs, files = _not_hidden(dirs), _not_hidden(files)
+                if not show_hidden:  # dot-names, and polystore's lock files (model/hidden_names)
+                    dirs, files = visible_names(dirs, folders=True), visible_names(files, folders=False)
                 _mark_undecodable(dirs, prefix, special, directory=True)
                 _mark_undecodable(files, prefix, special, directory=False)
                 yield dirs, files, special
@@ -98,13 +99,6 @@ def _scan_disk(path: str, batch_size: int, show_hidden: bool) -> Iterator[tuple[
                     return
         except OSError as exc:  # the folder vanished or became unreadable mid-scan
             raise ListingError(os_error_text(exc, path)) from exc
-
-
-def _not_hidden(names: list[str]) -> list[str]:
-    joined = "\0".join(names)
-    if joined.startswith(".") or "\0." in joined:
-        return [n for n in names if not n.startswith(".")]
-    return names
 
 
 def _mark_undecodable(names: list[str], prefix: str, special: dict[str, Entry], *, directory: bool) -> None:

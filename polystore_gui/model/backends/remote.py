@@ -82,6 +82,7 @@ class RemoteZarr:
 
     def _children(self, entry: Entry, show_hidden: bool) -> list[Entry]:
         from ..entries import Entry, EntryKind, kind_for_file_name, sort_entries
+        from ..hidden_names import is_hidden_name
         from .common import ListingError
         from .local_entries import zarr_entry
         from ..remote_nodes import consolidated_members, read_nodes
@@ -110,7 +111,7 @@ class RemoteZarr:
                     out.append(Entry(entry.backend, child_path, name, EntryKind.DIRECTORY))
             if meta is None:
                 for item in objects:
-                    if not show_hidden and item.key.startswith("."):
+                    if not show_hidden and is_hidden_name(item.key):  # a dot-name, or polystore's lock file
                         continue
                     out.append(Entry(entry.backend, str(url.child(item.key)), item.key,
                                      kind_for_file_name(item.key), size=item.size))
