@@ -84,7 +84,20 @@ class WarmUpMixin:
         native = self.qt_viewer.canvas.native
         self._warm_size = native.size()
         native.resize(WARM_CANVAS_PIXELS, WARM_CANVAS_PIXELS)
-        self._warm_step(makers)
+        self._warm_next(lambda: self._warm_empty_draw(makers))
+
+    def _warm_empty_draw(self, makers: list[Any]) -> None:
+        """The empty canvas drawn once, before any layer: what a first draw costs whatever
+        it shows (the framebuffer, vispy's GL state and its overlays' programs) in a turn of
+        its own, apart from the first layer's programs (the first layer's draw was 35-77 ms
+        of CPU under load with both)."""
+        if not self._warming():
+            return
+        try:
+            self.qt_viewer.canvas.native.grabFramebuffer()
+        except Exception as exc:
+            log.warning("napari's warm-up draw failed: %s", exc)
+        self._warm_next(lambda: self._warm_step(makers))
 
     def _warm_step(self, makers: list[Any]) -> None:
         """Make the next tiny layer and its layer controls; it is inserted, given its vispy
