@@ -119,8 +119,25 @@ class TransfersMixin:
 
     def _queue_conversions(self, items: list[Any]) -> None:
         if items:
-            self.transfer_dock.show()
-            self.transfer_queue.start_conversions(items)
+            self._show_panel_then(lambda: self.transfer_queue.start_conversions(items))
+
+    def _show_panel_then(self, start: Any) -> None:
+        """The Transfers panel shown, then ``start()`` (the queue's rows added, its job
+        started): in the same turn when the panel is on screen already, else in the turn
+        after its appearance (issue 19: the dock's appearance lays the window out again, the
+        tree's name column refitted and the canvas beside it resized and redrawn; with the
+        rows and the job's start in the same turn, 50-65 ms). Nothing starts once the window
+        is shutting down."""
+        if self.transfer_dock.isVisible():
+            start()
+            return
+        self.transfer_dock.show()
+
+        def start_unless_shut_down() -> None:
+            if not self._shut_down:
+                start()
+
+        next_turn(self, start_unless_shut_down)
 
     def drop(self, sources: list[Address], destination: Address, *, move: bool = False) -> None:
         """A drop (or a paste): where it lands and what is taken there are read in a worker,
@@ -219,8 +236,7 @@ class TransfersMixin:
 
     def _queue_transfer(self, decided: list[Any]) -> None:
         if decided:
-            self.transfer_dock.show()
-            self.transfer_queue.start(decided)
+            self._show_panel_then(lambda: self.transfer_queue.start(decided))
 
     def _ask_volatile_move(self, sources: list[Address], destination: Address) -> str:
         """A move into memory would leave the only copy in this program's RAM: copy instead
