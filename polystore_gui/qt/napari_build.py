@@ -10,7 +10,8 @@ the start-up's longest stall. Here it is cut into five turns:
 1. :func:`bind_shortcuts`: the settings' shortcuts bound once, before any welcome widget
    listens (napari's action manager is global: the bindings are the same for every viewer);
 2. :func:`open_gl`: a first OpenGL context made current, which loads the GL driver (Mesa's
-   is 40-90 ms of the canvas's construction otherwise);
+   is 40-90 ms of the canvas's construction otherwise), unless napari's import worker
+   loaded it already (:func:`preload_gl_driver`, off the GUI thread);
 3. :func:`make_scene_canvas`: vispy's scene canvas (the ``QOpenGLWidget``) and its central
    widget, parented (hidden) to the pane;
 4. :func:`make_canvas`: napari's vispy canvas around it (its view, grid, camera, overlays),
@@ -73,6 +74,52 @@ def bind_shortcuts() -> None:
     with get_app_model().register_with_namespace("QtViewer", QtViewer):
         QtViewer._bind_shortcuts(None)  # napari's own loop; it uses nothing of the instance
     _shortcuts_bound = True
+
+
+_gl_display: Any = None  # the X connection preload_gl_driver opened (kept: its GLX screen holds the driver)
+_gl_preload_tried = False
+
+
+def preload_gl_driver() -> bool:
+    """Load the OpenGL driver off the GUI thread (call it in a worker, before the viewer's
+    build): on X11, a GLX screen of a connection of our own made through ctypes, whose
+    calls release the interpreter lock. Once a process; True when it loaded something.
+
+    :func:`open_gl`'s ``QOpenGLContext.create()`` loaded the driver on the GUI thread, with
+    the lock held (PyQt keeps it: done on a worker it stalled the window just the same):
+    with Mesa, ``swrast_dri.so`` and LLVM, 32-64 ms of CPU of a single turn (issue 19).
+    Loaded here first, that turn is ~15 ms. The connection stays open for the process's
+    life (closed, Mesa would unload the driver again). Only where Qt draws through X11
+    (the ``xcb`` platform); anything missing or failing leaves it to :func:`open_gl`.
+    """
+    global _gl_display, _gl_preload_tried
+    if _gl_preload_tried:
+        return False
+    _gl_preload_tried = True
+    from qtpy.QtGui import QGuiApplication
+
+    if QGuiApplication.platformName() != "xcb":
+        return False
+    import ctypes
+
+    try:
+        x11 = ctypes.CDLL("libX11.so.6")
+        glx = ctypes.CDLL("libGL.so.1")
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        glx.glXQueryExtensionsString.restype = ctypes.c_char_p
+        glx.glXQueryExtensionsString.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        display = x11.XOpenDisplay(None)
+        if not display:
+            return False
+        # GLX's first question about a screen loads the driver and makes its DRI screen.
+        glx.glXQueryExtensionsString(display, x11.XDefaultScreen(display))
+    except (OSError, AttributeError) as exc:  # no libGL / libX11 here: open_gl does it all
+        log.debug("the GL driver was not loaded ahead: %s", exc)
+        return False
+    _gl_display = display
+    return True
 
 
 def open_gl() -> Any:

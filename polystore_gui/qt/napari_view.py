@@ -61,7 +61,9 @@ def _import_napari() -> Any:
 
         Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
         Labels(np.zeros((4, 4), np.uint8))
-        return ViewerModel(title="polystore-gui preview")
+        model = ViewerModel(title="polystore-gui preview")
+    napari_build.preload_gl_driver()  # the GL driver, loaded here rather than in the build's GL turn
+    return model
 
 
 
