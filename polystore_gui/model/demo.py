@@ -127,7 +127,7 @@ images/                         files the preview reads through tifffile and Pil
   cells.png                     a plain 8-bit picture
 tables/                         files that are not images
   features.npy                  a float32 numpy array (16 x 128 x 128): float statistics
-  measurements.csv              a table, previewed as text
+  measurements.csv              a CSV table, previewed as a table
   experiment.json               metadata, previewed as text
 stores/experiment.zarr          a zarr v3 store (the chunk inspector, Ctrl+K, on its arrays)
   plain                         16 x 512 x 512 in 256 px chunks: one chunk per plane quarter
