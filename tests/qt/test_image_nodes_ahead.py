@@ -13,27 +13,14 @@ import os
 
 import pytest
 
-from .helpers import preview_panel
+from .test_layer_steps import IMAGE, PLAIN, panel, show  # noqa: F401 (panel: the fixture)
 
 pytestmark = pytest.mark.gl
 
 if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
     pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
 
-IMAGE = ("ome_zarr", "stores/experiment.zarr/image")  # nuclei, membrane and a labels layer
-PLAIN = ("zarr", "stores/experiment.zarr/plain")
 TIFF = ("disk", "images/z_stack.tif")
-
-
-@pytest.fixture
-def panel(qtbot):
-    with preview_panel(qtbot, 800, 700, start=True) as panel:
-        yield panel
-
-
-def show(qtbot, panel, backend, path):
-    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
-        panel.request(backend, str(path))
 
 
 def drawn(qtbot, canvas):
