@@ -201,8 +201,9 @@ class ExactStatistics(QObject):
         figures = (f"min {first['min']:g}, max {first['max']:g}, mean {first['mean']:.4g}"
                    if first and first.get("mean") is not None else "no values")
         missing = result["missing"]
-        text = (f"Exact statistics: {figures}" + (f" (channel 0 of {len(per_layer)})" if len(per_layer) > 1 else "")
-                + f"; {missing['count']} of {missing['of']} {missing['unit']} missing (fill value)")
+        text = f"Exact statistics: {figures}" + (f" (channel 0 of {len(per_layer)})" if len(per_layer) > 1 else "")
+        if missing["count"]:  # said only when fill values count (a TIFF's planes are never missing)
+            text += f"; {missing['count']} of {missing['of']} {missing['unit']} missing (fill value)"
         text += f"; contrast limits set to {', '.join(applied)}" if applied else "; contrast limits unchanged"
         self._status_bar.showMessage(text)
         if applied and getattr(preview.info, "ome", None) is not None:

@@ -279,3 +279,17 @@ def test_progress_paints_later_not_inside_each_step(qtbot, setup, tmp_path, monk
     qtbot.waitUntil(lambda: paints.count > 0, timeout=5_000)
     assert inside and all(n == 0 for n in inside), f"paints inside the progress steps: {inside}"
     assert stats.bar.value() == 32 and stats.bar.maximum() == 36
+
+
+def test_a_tiff_is_not_said_to_have_missing_chunks(qtbot, setup, demo_dir):
+    """A TIFF's planes are never missing, and it has no fill value: the status bar gives the
+    figures without "0 of 24 chunks missing (fill value)" (a zarr notion; seen on the demo's
+    z_stack.tif in session 12's trial)."""
+    panel, stats, status = setup
+    with qtbot.waitSignal(panel.previewShown, timeout=30_000):
+        panel.request("disk", str(demo_dir / "images" / "z_stack.tif"))
+    with qtbot.waitSignal(stats.finished, timeout=60_000):
+        stats.start()
+    message = status.currentMessage()
+    assert message.startswith("Exact statistics: min ") and "contrast limits set to" in message
+    assert "missing" not in message and "fill value" not in message
