@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -254,6 +255,7 @@ def case_ours(dataset: str, path: Path) -> dict[str, Any]:
     workers.cancel_all(close=True)
     workers.wait(10_000)
     window.close()
+    shutil.rmtree(view.cache_folder, ignore_errors=True)  # each run's own cache: none left in /tmp
     return result
 
 
