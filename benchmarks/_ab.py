@@ -106,9 +106,9 @@ def summary(records: list[dict[str, Any]], metric: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("script", help="a benchmark script's name, e.g. bench_chunks.py")
-    parser.add_argument("cases", nargs="+", help="a case and its arguments, quoted: 'scan benchmarks/_data/x'")
-    parser.add_argument("--old", required=True, help="a worktree of the commit to compare with")
+    parser.add_argument("script", nargs="?", help="a benchmark script's name, e.g. bench_chunks.py")
+    parser.add_argument("cases", nargs="*", help="a case and its arguments, quoted: 'scan benchmarks/_data/x'")
+    parser.add_argument("--old", help="a worktree of the commit to compare with")
     parser.add_argument("--new", default=str(BENCH.parent))
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--no-warm-up", action="store_true", help="skip one unrecorded run of each side first")
@@ -121,6 +121,8 @@ def main() -> None:
         records = [json.loads(line) for line in Path(args.out).read_text().splitlines()]
         print("\n".join(summary(records, m) for m in args.metric))
         return
+    if not (args.script and args.cases and args.old):
+        parser.error("a script, at least one case and --old are needed (or --summary)")
     C.ensure_display(__file__)
     root = staged_scripts()
     try:
