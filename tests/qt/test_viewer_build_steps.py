@@ -158,3 +158,24 @@ def test_a_canvas_the_fallback_discards_gets_no_more_of_the_models_events(qtbot,
     model.events.theme(value=model.theme)
     assert ran == []
     assert pane.qt_viewer.canvas.camera.zoom == camera.zoom  # the viewer's own canvas follows
+
+
+def test_a_pane_closed_after_its_scene_canvas_is_made_builds_nothing_around_it(qtbot, pane, monkeypatch):
+    made, canvases = [], []
+    real_scene, real_canvas = napari_build.make_scene_canvas, napari_build.make_canvas
+
+    def scene_then_close(model, parent):
+        scene = real_scene(model, parent)
+        made.append(scene)
+        QTimer.singleShot(0, pane.close_viewer)  # runs before the canvas's turn, queued after
+        return scene
+
+    monkeypatch.setattr(napari_build, "make_scene_canvas", scene_then_close)
+    monkeypatch.setattr(napari_build, "make_canvas", lambda *a, **k: canvases.append(real_canvas(*a, **k)))
+    with qtbot.captureExceptions() as exceptions:
+        pane.build()
+        qtbot.waitUntil(lambda: pane.state is ViewerState.CLOSED, timeout=120_000)
+        qtbot.waitUntil(lambda: bool(made) and not made[0].native.isVisible(), timeout=10_000)
+        qtbot.waitUntil(lambda: pane._scene is None, timeout=10_000)  # the canvas's turn came and took it
+    assert [str(e[1]) for e in exceptions] == []
+    assert canvases == [] and pane.qt_viewer is None  # no canvas made around the closed pane's scene
