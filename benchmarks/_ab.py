@@ -60,6 +60,18 @@ def staged_scripts() -> Path:
     return root
 
 
+def staged_bytecode(root: Path) -> Path:
+    """Where the children write the bytecode of the copies under ``root`` (the benchmarks'
+    ``PYTHONPYCACHEPREFIX`` mirrors each source folder's absolute path)."""
+    return Path(C.child_env()["PYTHONPYCACHEPREFIX"]) / root.resolve().relative_to(root.resolve().anchor)
+
+
+def remove_staged(root: Path) -> None:
+    """The copies and their bytecode: a run leaves nothing behind."""
+    shutil.rmtree(staged_bytecode(root), ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def check_side(script: Path, tree: str) -> None:
     """Stop unless ``script``'s module level, run as a child of this side, imports the side's package."""
     probe = (f"import runpy; runpy.run_path({str(script)!r}, run_name='ab-probe'); "
@@ -147,7 +159,7 @@ def main() -> None:
                     print(round_no, side, case[0], f"load {load}", result.get("error", ""), flush=True)
         print("\n".join(summary(records, m) for m in args.metric))
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        remove_staged(root)
 
 
 if __name__ == "__main__":

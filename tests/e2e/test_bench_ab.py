@@ -41,7 +41,11 @@ def test_each_side_imports_its_own_tree(tmp_path: Path) -> None:
         with pytest.raises(SystemExit, match="imports polystore_gui from"):
             ab.check_side(script, str(empty))  # the editable install's tree answers: refused
     finally:
-        shutil.rmtree(root)
+        ab.remove_staged(root)
+    # Nothing of the run is left: neither the copies nor their bytecode (the children write it
+    # under the benchmarks' PYTHONPYCACHEPREFIX, mirroring the copies' folder).
+    assert not root.exists()
+    assert not ab.staged_bytecode(root).exists()
 
 
 def test_summary_pairs_the_rounds() -> None:
