@@ -141,6 +141,7 @@ class SelectionMixin:
             return
         self.preview.request(entry.backend, entry.path)
         if self._inspecting():
+            self._inspector_opening = None  # chosen since the inspector opened: this one, not that
             self._inspect(entry)
 
     def set_inspector_visible(self, visible: bool) -> None:
@@ -177,7 +178,7 @@ class SelectionMixin:
         self._inspector_opening = entry
 
         def refit() -> None:
-            if self._inspecting() and fitted and self.preview.viewer.viewer is viewer:
+            if not self.inspector.isHidden() and fitted and self.preview.viewer.viewer is viewer:
                 chunk_refit.refit(viewer)
             next_turn(self, inspect)
 
@@ -185,7 +186,8 @@ class SelectionMixin:
             if self._inspector_opening is not entry:
                 return
             self._inspector_opening = None
-            if entry is None or not self._inspecting() or self.inspector.address != address:
+            # isHidden, not isVisible: a window not shown (yet) inspects all the same.
+            if entry is None or self.inspector.isHidden() or self.inspector.address != address:
                 return  # closed, or an array inspected meanwhile
             self._inspect(entry)
             if self.preview.current is not None:

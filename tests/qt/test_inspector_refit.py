@@ -88,3 +88,21 @@ def test_a_view_the_user_zoomed_is_left_as_it_is(qtbot, viewer_window, demo_dir)
     qtbot.waitUntil(lambda: viewer.canvas.size[1] < width_before, timeout=5_000)
     assert camera.zoom == pytest.approx(zoom)
     assert tuple(camera.center) == pytest.approx(center)
+
+
+def test_a_row_chosen_while_the_inspector_opens_is_the_one_it_shows(qtbot, viewer_window, demo_dir):
+    """The inspection of the row selected at the click comes a turn or two later: a row
+    chosen in between (here one that is no array) wins, not the one of the click."""
+    from polystore_gui.qt.later import next_turn
+
+    path = _wide_window(viewer_window, demo_dir, qtbot)
+    _previewed(qtbot, viewer_window, path)
+    readme = viewer_window.tree_model.find("disk", str(demo_dir / "README.txt"))
+    assert readme.isValid()
+    viewer_window.inspector_action.trigger()  # opens on the array
+    viewer_window.tree.setCurrentIndex(viewer_window.proxy.mapFromSource(readme))  # at once, another row
+    later: list[int] = []
+    next_turn(viewer_window, lambda: next_turn(viewer_window, lambda: next_turn(viewer_window, lambda: later.append(1))))
+    qtbot.waitUntil(lambda: bool(later), timeout=5_000)  # the opening's turns are through
+    assert viewer_window.inspector.address is None
+    assert "README.txt is not a zarr array" in viewer_window.inspector.summary.text()
