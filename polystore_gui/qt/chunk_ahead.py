@@ -53,8 +53,10 @@ def import_steps(modules: Sequence[str] | None = None) -> list[Callable[[], obje
     return [lambda name=name: importlib.import_module(name) for name in (MODULES if modules is None else modules)]
 
 
-def run_ahead(owner: QObject, steps: Sequence[Callable[[], object]], step_ms: int | None = None) -> None:
-    """Run ``steps`` one per event-loop turn, ``step_ms`` apart, while ``owner`` lives.
+def run_ahead(owner: QObject, steps: Sequence[Callable[[], object]], step_ms: int | None = None,
+              stop: Callable[[], bool] = lambda: False) -> None:
+    """Run ``steps`` one per event-loop turn, ``step_ms`` apart, while ``owner`` lives and
+    until ``stop()`` says so (the window shut down: no panel, and no job it would start).
 
     It is an optimisation: a step that fails is logged and ends the chain (the panel is
     then made when asked for, as without it)."""
@@ -62,7 +64,7 @@ def run_ahead(owner: QObject, steps: Sequence[Callable[[], object]], step_ms: in
     step_ms = STEP_MS if step_ms is None else step_ms
 
     def step() -> None:
-        if not pending:
+        if not pending or stop():
             return
         try:
             pending.pop(0)()

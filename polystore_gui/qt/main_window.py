@@ -138,7 +138,8 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         from . import chunk_ahead
 
         self._inspector_ahead = True
-        chunk_ahead.run_ahead(self, [*chunk_ahead.import_steps(), lambda: self.inspector])
+        chunk_ahead.run_ahead(self, [*chunk_ahead.import_steps(), lambda: self.inspector],
+                              stop=lambda: self._shut_down)
 
     @property
     def overlay(self) -> Any:

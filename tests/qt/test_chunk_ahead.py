@@ -26,9 +26,9 @@ def _spy_chains(monkeypatch) -> list[list]:
     chains: list[list] = []
     original = chunk_ahead.run_ahead
 
-    def spying(owner, steps, step_ms=None):
+    def spying(owner, steps, step_ms=None, **kwargs):
         chains.append(list(steps))
-        original(owner, steps, step_ms)
+        original(owner, steps, step_ms, **kwargs)
 
     monkeypatch.setattr(chunk_ahead, "run_ahead", spying)
     return chains
@@ -101,6 +101,19 @@ def test_a_failing_step_ends_the_chain_with_a_log_line(qtbot, caplog):
         qtbot.waitUntil(lambda: "beside" in seen, timeout=5_000)
     assert seen == ["beside"]
     assert "could not be made ahead" in caplog.text and "no such module" in caplog.text
+
+
+def test_a_window_shut_down_makes_no_inspector_ahead(make_window, qtbot, tmp_path, monkeypatch):
+    """Quitting while the chain runs: no panel made, so no job of its started on a closed pool."""
+    made = _count_constructions(monkeypatch)
+    chains = _spy_chains(monkeypatch)
+    window = make_window([tmp_path], show=True)
+    window.prepare_inspector()
+    window.shutdown()
+    beside: list[int] = []
+    chunk_ahead.run_ahead(window, [lambda: None] * (len(chains[0]) + 1) + [lambda: beside.append(1)])
+    qtbot.waitUntil(lambda: bool(beside), timeout=10_000)  # the window's chain's turns are past
+    assert made == [] and window._inspector is None
 
 
 def test_every_module_ahead_exists():
