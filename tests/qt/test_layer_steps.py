@@ -155,11 +155,30 @@ def test_a_layers_controls_come_before_it_and_its_visual_a_turn_after(qtbot, pan
     assert qt_viewer.controls.currentWidget() is qt_viewer.controls.widgets[layers[0]]  # nuclei's, active
 
 
-@pytest.mark.parametrize("hops", [0, 3])
+def test_a_layer_is_made_in_a_turn_before_its_controls(qtbot, panel, demo_dir, monkeypatch):
+    """The layer's controls (napari's QtImageControls: the larger part of making a layer
+    and its controls) are built in a turn of their own, after the layer is made and
+    before it is inserted."""
+    pane = panel.viewer
+    controls = pane.qt_viewer.controls
+    log = TurnLog(pane.viewer)
+    real_make, real_add = pane._make_image, controls._add
+    monkeypatch.setattr(pane, "_make_image", lambda *a, **k: log._note("made", "") or real_make(*a, **k))
+    monkeypatch.setattr(controls, "_add", lambda event: log._note("controls", event.value.name) or real_add(event))
+    show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
+    turns = {what: [turn for w, _name, turn in log.changes if w == what] for what in ("made", "controls", "+")}
+    assert len(turns["made"]) == len(turns["controls"]) == len(turns["+"]) == 1
+    assert turns["made"][0] < turns["controls"][0] < turns["+"][0]
+    layer = pane.viewer.layers[0]
+    assert layer.visible and controls.currentWidget() is controls.widgets[layer]
+
+
+@pytest.mark.parametrize("hops", [0, 4])
 def test_a_preview_stopped_halfway_leaves_no_controls_or_visual_behind(qtbot, panel, demo_dir, hops):
     """The next preview's clear arriving right after the first layer is inserted (its
     visual not built yet: hops=0), or after the second layer's controls are made but
-    before it is inserted (hops=3: three turns later, each taken as the steps take theirs,
+    before it is inserted (hops=4: four turns later, the first layer's visual, the second
+    layer and its controls made in turns of their own; each hop taken as the steps take theirs,
     ``later.next_turn``, so that each hop runs between two steps): napari's canvas and
     controls end empty, with no error."""
     from polystore_gui.qt.later import next_turn
