@@ -171,7 +171,7 @@ class SelectionMixin:
         fitted = chunk_refit.at_fit(viewer)
         self.inspector.show()
         sizes = self.splitter.sizes()
-        minimums = (self._left.minimumWidth(), self.PREVIEW_MIN_WIDTH, self.inspector.minimumSizeHint().width())
+        minimums = (self._left.minimumWidth(), self._fit_preview_minimum(), self.inspector.minimumSizeHint().width())
         if sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
             self.splitter.setSizes(window_layout.inspector_sizes(sum(sizes), sizes[0], minimums))
         address = self.inspector.address
@@ -203,8 +203,24 @@ class SelectionMixin:
             self.inspector.clear(f"{entry.name} is not a zarr array: select an array (or an OME-Zarr image) "
                                  "to see how it is stored.")
 
+    def _fit_preview_minimum(self) -> int:
+        """The preview's minimum width set to what napari's canvas and its layer controls
+        beside it need, each at its own minimum (never under ``PREVIEW_MIN_WIDTH``), and
+        returned. With a fixed 320 px, opening the chunk inspector narrowed the preview
+        below that and napari's controls were cut off on the right (their values,
+        "continuous"): now the main splitter takes the room from the tree and the inspector."""
+        pane = self.preview.viewer
+        minimum = self.PREVIEW_MIN_WIDTH
+        if pane.is_ready and pane.width() > 0:
+            margins = max(0, self.preview.width() - pane.width())  # the preview's own layout around the pane
+            minimum = max(minimum, pane.minimumSizeHint().width() + margins)
+        if self.preview.minimumWidth() != minimum:
+            self.preview.setMinimumWidth(minimum)
+        return minimum
+
     def _on_preview_shown(self, preview: Any) -> None:
         self.prepare_inspector()  # ahead, hidden, in idle turns (once; after the first preview at the latest)
+        self._fit_preview_minimum()  # this layer's controls may want more room than the last one's
         if not self._inspecting() or self.inspector.address != (preview.backend, preview.path):
             return
         images = [layer for layer in self.preview.shown_layers if type(layer).__name__ == "Image"]
