@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -97,6 +98,9 @@ class PreviewPanel(QWidget):
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("textPreview")
         self.text.setReadOnly(True)
+        # The system's fixed-width font, as every file browser's text preview: a text
+        # file's columns (a README's table, aligned output) line up.
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.table = QTableWidget(self)
         self.table.setObjectName("tablePreview")
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
