@@ -12,6 +12,8 @@ from qtpy.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from ..model.arrays import Info
 
+EMPTY = "none"  # what an empty mapping or list (an array with no attributes) reads as
+
 
 class MetadataTree(QTreeWidget):
     """Info as a collapsible key/value tree (attributes and OME summary as nested JSON)."""
@@ -44,7 +46,9 @@ class MetadataTree(QTreeWidget):
     def _item(self, parent: QTreeWidgetItem, key: str, value: Any) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent)
         item.setText(0, str(key))
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)) and not value:
+            item.setText(1, EMPTY)  # not "{0}" nor "[]": a reader's word for nothing there
+        elif isinstance(value, dict):
             item.setText(1, f"{{{len(value)}}}")
             for k, v in value.items():
                 self._item(item, str(k), v)
