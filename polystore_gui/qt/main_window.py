@@ -440,6 +440,10 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
             self._inspector.cancel()
         self.exact_stats.cancel()  # its job stops after the chunks being read
         self.workers.cancel_all(close=True)
+        # The window goes first: a job that cannot stop at once (the viewer link's probe
+        # waits up to a second for a viewer's answer) must not leave a frozen window on
+        # screen while it is awaited. The persistent viewer is another process: it stays.
+        self.hide()
         if not self.workers.wait(timeout_ms):
             log.warning("some background jobs did not stop within %d ms", timeout_ms)
         # The preview hidden before its layers go: napari resizes its dims sliders and lays

@@ -17,3 +17,18 @@ def test_quit_hides_the_preview_before_its_layers_go(make_window, qtbot, monkeyp
     with qtbot.waitSignal(window.shutdownFinished, timeout=10_000):
         window.close()
     assert seen == [False, False]
+
+
+def test_quit_hides_the_window_before_it_awaits_the_jobs_still_running(make_window, qtbot, monkeypatch):
+    """A job that cannot stop at once (the viewer link's probe waits up to a second for an
+    answer) is awaited at quit: the window must be gone from the screen by then, not stay
+    there frozen."""
+    window = make_window([], show=True)
+    assert window.isVisible()
+    seen = []
+    real_wait = window.workers.wait
+    monkeypatch.setattr(window.workers, "wait",
+                        lambda *args, **kwargs: (seen.append(window.isVisible()), real_wait(*args, **kwargs))[1])
+    with qtbot.waitSignal(window.shutdownFinished, timeout=10_000):
+        window.close()
+    assert seen == [False]
