@@ -39,7 +39,7 @@ from .lazy_views import Magnitude, SafeArray, TakeAxis, _full_key, _magnitude_if
 from .preview_open import (  # noqa: F401  (importable from here, as before)
     MAX_PLANE_CHUNKS, StoreWrapper, _open_zarr_array, _regular_files_only, check_plane, set_store_wrapper,
 )
-from .preview_types import LayerSpec, NeedsConfirmation, Preview, PreviewError  # noqa: F401
+from .preview_types import LayerSpec, NeedsConfirmation, Preview, PreviewError, axis_labels  # noqa: F401
 from .remote_address import is_remote_path
 
 from .arrays import DEFAULT_SIZE_LIMIT  # noqa: E402  (kept importable from here)
@@ -214,10 +214,10 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
         notes.append(note)
     for index, message in safe.failures.items():
         notes.append(f"chunk {index} could not be read ({message}): shown as the fill value")
-    labels = info.dimension_names if info.dimension_names and all(info.dimension_names) else None
+    labels = info.dimension_names if info.dimension_names and any(info.dimension_names) else None
     layer = LayerSpec("image", name, data, contrast_limits=contrast.limits, sources=(safe,),
                       contrast_placeholder=(not contrast.from_data,), contrast_later=later,
-                      axis_labels=tuple(str(n) for n in labels) if labels and len(labels) == data.ndim else None)
+                      axis_labels=axis_labels(labels, data.ndim) if labels and len(labels) == data.ndim else None)
     # Closing the preview stops its search (the viewer starts it after the first frame).
     return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(later,) if later else (),
                    plane_note=plane_note)

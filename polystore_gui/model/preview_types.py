@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from .lazy_views import SafeArray
 
 
+def axis_labels(names: tuple[str | None, ...] | list[str | None] | None, ndim: int) -> tuple[str, ...]:
+    """How the viewer's sliders name an array's ``ndim`` axes: by ``names`` where given (zarr
+    3's ``dimension_names``, whose entries may be null; OME or TIFF axes), else ``axis i``,
+    counted from 0 as numpy's ``axis=`` and the chunk inspector's indices are. napari's own
+    default numbers them from the last (``-3`` for the first of three), which a user does
+    not read as "the first axis"."""
+    given: list[str | None] = list(names) if names is not None and len(names) == ndim else [None] * ndim
+    return tuple(str(name) if name else f"axis {index}" for index, name in enumerate(given))
+
+
 class PreviewError(Exception):
     """The address cannot be previewed; the message is for the user.
 

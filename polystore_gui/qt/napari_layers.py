@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..model.preview_types import axis_labels
 from .contrast_later import ContrastLaterMixin
 from .image_visuals import SPARE_DELAY_MS
 from .layer_removal import DROPPED_CONTROLS, LayerRemovalMixin, _Inserted  # noqa: F401 (DROPPED_CONTROLS: importable here)
@@ -340,14 +341,11 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
         """The last step: axis names, the middle plane, the view fitted, the layers made visible."""
         viewer = self.viewer
         # The sliders named by the data's axes (OME axes, zarr 3 dimension_names, TIFF
-        # axes); napari's own numbers otherwise. Always set: napari keeps the last array's
-        # names for the axes the next one has in common.
+        # axes); "axis 0", "axis 1"… otherwise (model.preview_types.axis_labels), not
+        # napari's "-3". Always set: napari keeps the last array's names for the axes the
+        # next one has in common.
         first = layers[0] if layers else None
-        ndim = viewer.dims.ndim
-        if first is not None and first.axis_labels and len(first.axis_labels) == ndim:
-            viewer.dims.axis_labels = tuple(first.axis_labels)
-        else:
-            viewer.dims.axis_labels = tuple(str(i) for i in range(-ndim, 0))
+        viewer.dims.axis_labels = axis_labels(first.axis_labels if first is not None else None, viewer.dims.ndim)
         # Show the middle plane of every non-displayed axis: the plane the contrast sample
         # was taken from, so nothing else is read.
         steps = list(viewer.dims.current_step)

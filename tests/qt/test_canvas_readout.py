@@ -60,9 +60,24 @@ def test_sliders_are_named_by_the_datas_axes(qtbot, window, tmp_path):
     viewer = show(qtbot, window, "zarr", tmp_path / "named.zarr")
     assert tuple(viewer.dims.axis_labels) == ("t", "z", "y", "x")
     assert slider_names(window) == ["t", "z"]
-    # An array with no names gets napari's numbers, not the last array's names.
+    # An array with no names gets "axis 0"… (not napari's "-3" for the first axis: a user
+    # trial, session 12), not the last array's names.
     viewer = show(qtbot, window, "zarr", tmp_path / "plain.zarr")
-    assert tuple(viewer.dims.axis_labels) == ("-3", "-2", "-1")
+    assert tuple(viewer.dims.axis_labels) == ("axis 0", "axis 1", "axis 2")
+    assert slider_names(window) == ["axis 0"]
+    # An npy file (no names at all) alike.
+    np.save(tmp_path / "features.npy", np.zeros((3, 16, 16), np.float32))
+    viewer = show(qtbot, window, "disk", tmp_path / "features.npy")
+    assert slider_names(window) == ["axis 0"]
+
+
+def test_an_axis_zarr_leaves_unnamed_is_named_by_its_index(qtbot, window, tmp_path):
+    partly = zarr.create_array(str(tmp_path / "partly.zarr"), shape=(2, 3, 16, 16), chunks=(1, 1, 16, 16),
+                               dtype="uint8", dimension_names=["t", None, "y", "x"])
+    partly[:] = 1
+    viewer = show(qtbot, window, "zarr", tmp_path / "partly.zarr")
+    assert tuple(viewer.dims.axis_labels) == ("t", "axis 1", "y", "x")
+    assert slider_names(window) == ["t", "axis 1"]
 
 
 def _ramp(path) -> np.ndarray:
