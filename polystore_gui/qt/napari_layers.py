@@ -219,15 +219,36 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
             next_turn(self, lambda: run(steps))
         return token
 
-    def _make_spare_nodes_later(self) -> None:
+    def _make_spare_nodes_later(self, seen: Any = None) -> None:
         """An image layer's vispy nodes made ahead for the next preview (``image_visuals``),
-        in an idle turn a little later: never in a turn of a run of layer steps."""
+        in an idle turn a little later: never in a turn of a run of layer steps, nor while
+        the view moves (a slider dragged or stepped, a pan or zoom: the 20-40 ms turn fell
+        into the first slider steps after a preview), nor while a slice is on its way. Put
+        off again until the view stood still for ``SPARE_DELAY_MS``."""
+        seen = self._view_state() if seen is None else seen
+
         def make() -> None:
-            if self.viewer is not None and not self.steps_running():
-                self._image_nodes.make()
+            if self.viewer is None or self.steps_running() or self._image_nodes.ready:
+                return
+            now = self._view_state()
+            if now != seen or not now[-1]:
+                self._make_spare_nodes_later(now)
+                return
+            self._image_nodes.make()
 
         if not self._image_nodes.ready:
             call_later(self, SPARE_DELAY_MS, make)
+
+    def _view_state(self) -> tuple[Any, ...]:
+        """What a move of the view changes (the planes shown, the camera), and last whether
+        every layer has its slice: two equal states a delay apart, loaded, are a still view."""
+        viewer = self.viewer
+        if viewer is None:
+            return (None, True)
+        scene = getattr(viewer, "scene", None)  # napari >= 0.9 (viewer.camera is deprecated there)
+        camera = scene.camera if scene is not None else viewer.camera
+        return (tuple(viewer.dims.current_step), tuple(camera.center), float(camera.zoom),
+                all(getattr(layer, "loaded", True) for layer in viewer.layers))
 
     def _layer_steps(self, spec: LayerSpec, added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Callable[[], object]]:

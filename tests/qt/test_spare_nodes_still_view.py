@@ -1,0 +1,61 @@
+"""The image nodes made ahead (qt/image_visuals.py) wait for a still view (issue 15/19).
+
+They were made 250 ms after a preview's layer steps, whatever the user did meanwhile: a
+user stepping the slider right after a preview got the 20-40 ms turn in the middle of the
+steps (bench_preview's slider steps). Now they are made once the view has stood still,
+every slice loaded, for that long.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from qtpy.QtCore import QTimer
+
+from .test_layer_steps import panel, show  # noqa: F401 (panel: the fixture)
+
+pytestmark = pytest.mark.gl
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+    pytestmark = [pytest.mark.gl, pytest.mark.skip(reason="napari needs OpenGL: run under xvfb-run (make test)")]
+
+TIFF = ("disk", "images/z_stack.tif")  # 24 planes
+
+
+def test_no_nodes_are_made_while_the_slider_steps_and_one_set_after(qtbot, panel, demo_dir):
+    pane = panel.viewer
+    nodes = pane._image_nodes
+    stepping = [True]
+    made_while = []
+    real_make = nodes.make
+
+    def make():
+        made_while.append(stepping[0])
+        real_make()
+
+    nodes.make = make
+    show(qtbot, panel, TIFF[0], demo_dir / TIFF[1])
+    viewer = pane.viewer
+    axis = 0
+    assert viewer.dims.nsteps[axis] == 24
+    planes = iter(range(24))
+    timer = QTimer()
+    timer.setInterval(30)  # a slider stepped from the preview's end on (24 steps: >= 0.7 s)
+
+    def step():
+        plane = next(planes, None)
+        if plane is None:
+            timer.stop()
+            stepping[0] = False
+            return
+        steps = list(viewer.dims.current_step)
+        steps[axis] = plane
+        viewer.dims.current_step = tuple(steps)
+
+    timer.timeout.connect(step)
+    timer.start()
+    qtbot.waitUntil(lambda: not stepping[0], timeout=30_000)
+    assert made_while == [] or not any(made_while)  # never while the slider moves
+    qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)  # made once the view stands still
+    assert viewer.dims.current_step[axis] == 23
