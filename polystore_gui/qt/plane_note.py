@@ -7,6 +7,10 @@ each plane shown is counted again in a worker (up to 10,000 existence checks: ne
 GUI thread), one count at a time: a count finished for a plane no longer shown is dropped
 and the plane shown now is counted. Its answer replaces the note in the status line (or
 removes it: a plane with nothing missing says nothing).
+
+A plane is counted once the slider rests on it (``REST_MS`` without another step), not at
+every step: a worker's start costs the GUI thread 2-15 ms (the worker's Python then takes
+the interpreter lock from napari's slicing), which fell in every slider step (issue 15/19).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
 SEPARATOR = "; "
+REST_MS = 200  # the plane shown is counted once the slider has rested on it this long
 
 
 def _replaced(text: str, old: str | None, new: str | None) -> str:
@@ -47,6 +52,10 @@ class PlaneNotes(QObject):
         self._point: tuple[int, ...] | None = None  # the plane wanted (indices along the leading axes)
         self._counting = False
         self._hooked: Any = None  # the dims whose steps are followed
+        self._rest = QTimer(self)  # restarted at each step: the count starts when the slider rests
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._count)
 
     def follow(self, preview: Any, layers: list[Any], notes: list[str]) -> None:
         """Follow ``preview``'s plane (its first layer's), whose note is among ``notes``, shown."""
@@ -65,6 +74,7 @@ class PlaneNotes(QObject):
     def stop(self) -> None:
         """Follow nothing (the preview is replaced); a count on its way is dropped."""
         self._note = self._layer = self._point = self._shown = None
+        self._rest.stop()
 
     def _plane(self) -> tuple[int, ...] | None:
         try:
@@ -80,7 +90,7 @@ class PlaneNotes(QObject):
         if point is None or point == self._point:
             return
         self._point = point
-        self._count()
+        self._rest.start()  # counted once the slider rests (a step meanwhile starts it again)
 
     def _count(self) -> None:
         if self._counting or self._note is None:
@@ -92,11 +102,11 @@ class PlaneNotes(QObject):
 
     def _on_counted(self, note: Any, point: tuple[int, ...] | None, text: str | None) -> None:
         self._counting = False
-        if note is not self._note:
-            self._count()  # another preview meanwhile (or none)
-            return
-        if point != self._point:
-            self._count()  # another plane shown meanwhile: that one counted
+        if note is not self._note or point != self._point:
+            # another preview (or none) or another plane shown meanwhile: that one counted,
+            # now unless the slider is still moving (then when it rests)
+            if not self._rest.isActive():
+                self._count()
             return
         if text != self._shown:
             self.panel.status.setText(_replaced(self.panel.status.text(), self._shown, text))
