@@ -23,7 +23,16 @@ def axis_labels(names: tuple[str | None, ...] | list[str | None] | None, ndim: i
     default numbers them from the last (``-3`` for the first of three), which a user does
     not read as "the first axis"."""
     given: list[str | None] = list(names) if names is not None and len(names) == ndim else [None] * ndim
-    return tuple(str(name) if name else f"axis {index}" for index, name in enumerate(given))
+    return tuple(str(name) if name else f"{UNNAMED_AXIS}{index}" for index, name in enumerate(given))
+
+
+UNNAMED_AXIS = "axis "  # + the axis's index: the label of an axis the data does not name
+
+
+def unnamed_axis(label: str) -> bool:
+    """Whether ``label`` only numbers its axis (``axis 0`` here, ``-3`` napari's default)."""
+    number = label[len(UNNAMED_AXIS):] if label.startswith(UNNAMED_AXIS) else label.lstrip("-")
+    return number.isdigit()
 
 
 class PreviewError(Exception):

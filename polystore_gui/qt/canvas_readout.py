@@ -22,6 +22,8 @@ import logging
 import weakref
 from typing import Any
 
+from ..model.preview_types import unnamed_axis
+
 log = logging.getLogger(__name__)
 
 SAMPLE_VALUES = 512 * 512  # values of a shown plane looked at to follow its contrast
@@ -99,15 +101,12 @@ def cursor_text(viewer: Any) -> str:
 
 
 def _where(labels: list[str], pixels: list[int]) -> str:
-    """``z 3  y 120  x 45`` by the axes' names; ``[3, 120, 45]`` when the axes have none (napari
-    numbers them -3, -2, -1, which beside a position read as negative numbers)."""
-    if all(_numbered(label) for label in labels):
+    """``z 3  y 120  x 45`` by the axes' names; ``[3, 120, 45]`` when the axes have none (the
+    sliders' ``axis 0``…, or napari's -3, -2, -1, which beside a position read as negative
+    numbers)."""
+    if all(unnamed_axis(label) for label in labels):
         return "[" + ", ".join(str(p) for p in pixels) + "]"
     return "  ".join(f"{label} {p}" for label, p in zip(labels, pixels))
-
-
-def _numbered(label: str) -> bool:
-    return label.lstrip("-").isdigit()
 
 
 def _plane_range(layer: Any) -> tuple[float, float] | None:

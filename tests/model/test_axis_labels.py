@@ -7,7 +7,7 @@ import numpy as np
 import zarr
 
 from polystore_gui.model.lazy import open_preview
-from polystore_gui.model.preview_types import axis_labels
+from polystore_gui.model.preview_types import axis_labels, unnamed_axis
 
 
 def test_names_where_given_and_the_index_elsewhere():
@@ -15,6 +15,8 @@ def test_names_where_given_and_the_index_elsewhere():
     assert axis_labels(("t", None, "y", "x"), 4) == ("t", "axis 1", "y", "x")
     assert axis_labels(("z", "y", "x"), 3) == ("z", "y", "x")
     assert axis_labels(("y", "x"), 3) == ("axis 0", "axis 1", "axis 2")  # names that do not fit: none used
+    assert all(unnamed_axis(label) for label in [*axis_labels(None, 3), "-3", "-1"])
+    assert not any(unnamed_axis(label) for label in ("t", "axis", "axis x", "x axis 1"))
 
 
 def test_a_zarr_array_with_some_dimension_names_keeps_them(tmp_path):
