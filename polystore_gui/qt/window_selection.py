@@ -208,12 +208,18 @@ class SelectionMixin:
         beside it need, each at its own minimum (never under ``PREVIEW_MIN_WIDTH``), and
         returned. With a fixed 320 px, opening the chunk inspector narrowed the preview
         below that and napari's controls were cut off on the right (their values,
-        "continuous"): now the main splitter takes the room from the tree and the inspector."""
+        "continuous"): now the main splitter takes the room from the tree and the inspector.
+        Never more than the window leaves beside the tree's and the open inspector's own
+        minimums: a preview wider than its place was drawn over the inspector."""
         pane = self.preview.viewer
         minimum = self.PREVIEW_MIN_WIDTH
         if pane.is_ready and pane.width() > 0:
             margins = max(0, self.preview.width() - pane.width())  # the preview's own layout around the pane
-            minimum = max(minimum, pane.minimumSizeHint().width() + margins)
+            others = self._left.minimumWidth() + self.splitter.handleWidth()
+            if self._inspector is not None and not self._inspector.isHidden():
+                others += self._inspector.minimumSizeHint().width() + self.splitter.handleWidth()
+            room = self.splitter.width() - others
+            minimum = max(minimum, min(pane.minimumSizeHint().width() + margins, room))
         if self.preview.minimumWidth() != minimum:
             self.preview.setMinimumWidth(minimum)
         return minimum

@@ -60,3 +60,21 @@ def test_the_layer_controls_are_not_cut_off_when_an_array_is_shown_with_the_insp
     qtbot.waitUntil(lambda: not _cut_off(controls), timeout=3_000)
     sizes = viewer_window.splitter.sizes()
     assert sizes[0] >= viewer_window._left.minimumWidth() and sizes[2] > 0  # the tree and the inspector stay
+
+
+@pytest.mark.parametrize("width", [1500, 1280])
+def test_moving_to_another_array_with_the_inspector_open_overlaps_nothing(qtbot, viewer_window, demo_dir, width):
+    """The preview never grows over the inspector (its minimum capped by the room there is:
+    at 1280 px the three panes' minimums do not all fit); where there is room, the controls
+    are whole."""
+    viewer_window.resize(width, 900)
+    qtbot.waitUntil(lambda: viewer_window.width() == width, timeout=5_000)
+    path = _wide_window(viewer_window, demo_dir, qtbot)
+    _previewed(qtbot, viewer_window, path)
+    _open_and_inspected(qtbot, viewer_window, path)
+    _previewed(qtbot, viewer_window, path.parent / "plain")  # its sliders' row wants more room
+    splitter, preview, inspector = viewer_window.splitter, viewer_window.preview, viewer_window.inspector
+    qtbot.waitUntil(lambda: preview.geometry().right() < inspector.geometry().left(), timeout=3_000)
+    assert inspector.geometry().right() < splitter.width()
+    if width == 1500:
+        qtbot.waitUntil(lambda: not _cut_off(viewer_window.preview.viewer.qt_viewer.controls), timeout=3_000)
