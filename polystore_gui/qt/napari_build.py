@@ -188,8 +188,13 @@ def make_canvas(model: Any, parent: Any, *, scene: Any = None) -> Any:
         canvas_module.NapariSceneCanvas = lambda *_args, **_kwargs: scene
         try:
             canvas = canvas_module.VispyCanvas(**parts)
+        except BaseException:
+            scene.close()  # in no canvas: not left as a hidden GL widget of the pane
+            raise
         finally:
             canvas_module.NapariSceneCanvas = made_by
+        if getattr(canvas, "_scene_canvas", None) is not scene:
+            scene.close()  # a napari that made its own by another name: one scene canvas, not two
     canvas.native.hide()
     return canvas
 
