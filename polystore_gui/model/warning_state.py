@@ -41,19 +41,23 @@ def recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
     Filters changed inside the block still apply to every thread: keep it short.
     """
     own = threading.get_ident()
-    outer_show = warnings.showwarning
-    outer_impl = getattr(warnings, "_showwarnmsg_impl")
-    original_show = getattr(warnings, "_showwarning_orig")
-    with _LOCK, warnings.catch_warnings(record=True) as caught:
-        record = getattr(warnings, "_showwarnmsg_impl")
+    with _LOCK:
+        # Read once the lock is held: read before, they could be another thread's block
+        # that ends meanwhile (that thread's later warnings went into its ended record).
+        outer_show = warnings.showwarning
+        outer_impl = getattr(warnings, "_showwarnmsg_impl")
+        original_show = getattr(warnings, "_showwarning_orig")
+        with warnings.catch_warnings(record=True) as caught:
+            record = getattr(warnings, "_showwarnmsg_impl")
 
-        def one_threads(message: warnings.WarningMessage) -> None:
-            if threading.get_ident() == own:
-                record(message)
-            elif outer_show is not original_show:  # someone's showwarning, as warnings does
-                outer_show(message.message, message.category, message.filename, message.lineno, message.file, message.line)
-            else:
-                outer_impl(message)
+            def one_threads(message: warnings.WarningMessage) -> None:
+                if threading.get_ident() == own:
+                    record(message)
+                elif outer_show is not original_show:  # someone's showwarning, as warnings does
+                    outer_show(message.message, message.category, message.filename, message.lineno,
+                               message.file, message.line)
+                else:
+                    outer_impl(message)
 
-        setattr(warnings, "_showwarnmsg_impl", one_threads)
-        yield caught
+            setattr(warnings, "_showwarnmsg_impl", one_threads)
+            yield caught

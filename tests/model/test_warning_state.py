@@ -79,3 +79,47 @@ def test_another_threads_warning_is_not_recorded_by_the_block_but_goes_where_it_
             assert not thread.is_alive()
     assert [str(w.message) for w in caught] == ["inside"]
     assert [str(w.message) for w in outside] == ["elsewhere"]
+
+
+def test_a_block_begun_while_another_thread_s_ends_sends_that_thread_s_later_warning_on():
+    """A block that waited for another thread's to end forwards that thread's later warning
+    to where warnings go (here the outer record), not into the ended block's record (where
+    it was lost: the outer place was read before the wait, while the other block was in it)."""
+    import sys
+    import time
+
+    a_in, a_may_leave, b_in, a_warned = (threading.Event() for _ in range(4))
+
+    def first() -> None:
+        with recorded_warnings():
+            a_in.set()
+            a_may_leave.wait(10)
+        b_in.wait(10)
+        warnings.warn("after its own block", UserWarning, stacklevel=1)
+        a_warned.set()
+
+    def second() -> None:
+        with recorded_warnings():
+            b_in.set()
+            a_warned.wait(10)
+
+    with warnings.catch_warnings(record=True) as outside:
+        warnings.simplefilter("always")
+        a = threading.Thread(target=first)
+        a.start()
+        assert a_in.wait(10)
+        b = threading.Thread(target=second)
+        b.start()
+        deadline = time.monotonic() + 10  # until the second block waits for the first's lock
+        while time.monotonic() < deadline:
+            frame = sys._current_frames().get(b.ident)
+            if frame is not None and frame.f_code.co_name == "recorded_warnings":
+                break
+            time.sleep(0.001)
+        else:
+            raise AssertionError("the second block never began")
+        a_may_leave.set()
+        a.join(10)
+        b.join(10)
+        assert not a.is_alive() and not b.is_alive()
+    assert [str(w.message) for w in outside] == ["after its own block"]
