@@ -9,10 +9,9 @@ slider rests; then the plane it rests on is counted and its note shown.
 from __future__ import annotations
 
 import zarr
-from qtpy.QtCore import QTimer
-
 from polystore_gui.model import lazy
 
+from .slider_steps import SliderSteps
 from .test_preview import panel, pytestmark, show  # noqa: F401 (panel: the fixture)
 
 
@@ -32,23 +31,8 @@ def test_steps_in_a_row_start_no_count_and_the_plane_rested_on_is_counted(qtbot,
         return real_start(fn, *args, **kwargs)
 
     panel._workers.start = start
-    viewer = panel.viewer.viewer
-    planes = iter(range(13))
-    stepping = [True]
-    timer = QTimer()
-    timer.setInterval(30)  # the slider stepped plane after plane
-
-    def step():
-        plane = next(planes, None)
-        if plane is None:
-            timer.stop()
-            stepping[0] = False
-            return
-        viewer.dims.current_step = (plane, 0, 0)
-
-    timer.timeout.connect(step)
-    timer.start()
-    qtbot.waitUntil(lambda: not stepping[0], timeout=30_000)
+    slider = SliderSteps(panel.viewer.viewer, range(13))  # the slider stepped plane after plane
+    qtbot.waitUntil(lambda: not slider.running, timeout=30_000)
     qtbot.waitUntil(lambda: (12,) in started, timeout=20_000)
     # 13 steps: a count at each before; at most one started during the steps (a stall of
     # the loaded machine longer than the rest), and the last plane's once it rests

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from qtpy.QtCore import QTimer
 
+from .slider_steps import SliderSteps
 from .test_layer_steps import panel, show  # noqa: F401 (panel: the fixture)
 
 pytestmark = pytest.mark.gl
@@ -26,12 +26,12 @@ TIFF = ("disk", "images/z_stack.tif")  # 24 planes
 def test_no_nodes_are_made_while_the_slider_steps_and_one_set_after(qtbot, panel, demo_dir):
     pane = panel.viewer
     nodes = pane._image_nodes
-    stepping = [True]
     made_while = []
+    sliders = []  # the slider stepping (made once the preview is shown)
     real_make = nodes.make
 
     def make():
-        made_while.append(stepping[0])
+        made_while.append(any(slider.running for slider in sliders))
         real_make()
 
     nodes.make = make
@@ -39,23 +39,9 @@ def test_no_nodes_are_made_while_the_slider_steps_and_one_set_after(qtbot, panel
     viewer = pane.viewer
     axis = 0
     assert viewer.dims.nsteps[axis] == 24
-    planes = iter(range(24))
-    timer = QTimer()
-    timer.setInterval(30)  # a slider stepped from the preview's end on (24 steps: >= 0.7 s)
-
-    def step():
-        plane = next(planes, None)
-        if plane is None:
-            timer.stop()
-            stepping[0] = False
-            return
-        steps = list(viewer.dims.current_step)
-        steps[axis] = plane
-        viewer.dims.current_step = tuple(steps)
-
-    timer.timeout.connect(step)
-    timer.start()
-    qtbot.waitUntil(lambda: not stepping[0], timeout=30_000)
-    assert made_while == [] or not any(made_while)  # never while the slider moves
+    slider = SliderSteps(viewer, range(24), axis)  # stepped from the preview's end on (>= 0.7 s)
+    sliders.append(slider)
+    qtbot.waitUntil(lambda: not slider.running, timeout=30_000)
+    assert not any(made_while)  # never while the slider moves
     qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)  # made once the view stands still
     assert viewer.dims.current_step[axis] == 23
