@@ -115,7 +115,7 @@ def preload_gl_driver() -> bool:
             return False
         # GLX's first question about a screen loads the driver and makes its DRI screen.
         glx.glXQueryExtensionsString(display, x11.XDefaultScreen(display))
-    except (OSError, AttributeError) as exc:  # no libGL / libX11 here: open_gl does it all
+    except Exception as exc:  # no libGL / libX11 here, or a call refused: open_gl does it all
         log.debug("the GL driver was not loaded ahead: %s", exc)
         return False
     _gl_display = display

@@ -72,3 +72,28 @@ def test_napari_import_worker_loads_the_gl_driver():
     done = subprocess.run([sys.executable, "-c", IMPORT_CODE], capture_output=True, text=True, timeout=180, env=env,
                           check=True)
     assert done.stdout.strip().splitlines()[-1] == "True"
+
+
+REFUSED_CODE = """
+import ctypes, sys
+from qtpy.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from polystore_gui.qt import napari_build
+
+def refused(*args, **kwargs):
+    raise ValueError("a library that answers nothing sensible")
+
+ctypes.CDLL = refused
+print(app.platformName(), napari_build.preload_gl_driver(), napari_build.open_gl() is not None)
+"""
+
+
+@pytest.mark.gl
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X server: run under xvfb-run (make test)")
+def test_a_preload_that_fails_in_any_way_leaves_the_driver_to_the_build():
+    """Any failure of the ctypes calls (not only a missing library) must not fail napari's
+    import worker: the build's own GL turn then loads the driver, as before."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "QT_API": "pyqt6"}
+    done = subprocess.run([sys.executable, "-c", REFUSED_CODE], capture_output=True, text=True, timeout=120,
+                          env=env, check=True)
+    assert done.stdout.strip().splitlines()[-1].split() == ["xcb", "False", "True"]
