@@ -28,6 +28,8 @@ class TransfersMixin:
     conflict and move-into-memory questions; the Transfers queue's results shown as folders
     updated in place."""
 
+    _starts_after_panel: list[Any] | None = None  # queued while the panel appears (_show_panel_then)
+
     def _on_tree_model_entries_dropped(self, backend: str, path: str, addresses: list[Address], action: object) -> None:
         if adapter_for(backend, path).capabilities.sink:
             self.viewer_link.send(addresses, backend)  # it says which sinks it cannot reach
@@ -127,15 +129,22 @@ class TransfersMixin:
         after its appearance (issue 19: the dock's appearance lays the window out again, the
         tree's name column refitted and the canvas beside it resized and redrawn; with the
         rows and the job's start in the same turn, 50-65 ms). Nothing starts once the window
-        is shutting down."""
+        is shutting down. Starts asked for while the panel's appearance is under way wait
+        behind the first, so queues start (and their rows show) in the order asked."""
+        if self._starts_after_panel is not None:
+            self._starts_after_panel.append(start)
+            return
         if self.transfer_dock.isVisible():
             start()
             return
         self.transfer_dock.show()
+        self._starts_after_panel = [start]
 
         def start_unless_shut_down() -> None:
+            starts, self._starts_after_panel = self._starts_after_panel or [], None
             if not self._shut_down:
-                start()
+                for each in starts:
+                    each()
 
         next_turn(self, start_unless_shut_down)
 

@@ -88,3 +88,16 @@ def test_nothing_starts_when_the_window_shuts_down_between_the_panel_and_the_row
     qtbot.wait(50)  # several turns: the rows' turn has come and gone
     assert window.transfer_queue.rows == []
     assert not (dst / "a.txt").exists()
+
+
+def test_queues_asked_for_while_the_panel_appears_start_in_the_order_asked(make_window, qtbot, tmp_path):
+    """Two plans arriving in the turns between the panel's appearance and its rows' turn:
+    the first asked starts first (its rows on top), never the second one ahead of it."""
+    window, _src, _dst = _window_with_src_dst(make_window, qtbot, tmp_path)
+    assert not window.transfer_dock.isVisible()
+    order: list[str] = []
+    window._show_panel_then(lambda: order.append("first"))
+    window._show_panel_then(lambda: order.append("second"))  # the panel is visible already
+    assert order == []  # both wait for the turn after the panel's appearance
+    qtbot.waitUntil(lambda: len(order) == 2, timeout=10_000)
+    assert order == ["first", "second"]
