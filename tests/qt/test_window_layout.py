@@ -209,3 +209,21 @@ def test_the_name_column_fits_deep_long_names_and_the_others_their_content(make_
         widest = max(metrics.horizontalAdvance(str(text)) for text in shown)
         assert header.sectionSize(column) >= widest, (column, shown)
     assert {0, 1} <= set(_columns_shown(tree, header))
+
+
+def test_the_tree_columns_are_fitted_after_a_resize_in_a_turn_of_their_own(make_window, qtbot, tmp_path, monkeypatch):
+    """A resize of the tree (the chunk inspector opening, a splitter dragged) fits the columns
+    a turn later, once for the resizes of that turn: the fit measures the widest shown cell of
+    each column, and it made the turn that resized the tree longer (issue 19)."""
+    window = make_window([tmp_path], show=True)
+    qtbot.waitUntil(lambda: window._name_fitted, timeout=5_000)
+    fits = []
+    real_fit = window._fit_name_column
+    monkeypatch.setattr(window, "_fit_name_column", lambda: fits.append(window.tree.width()) or real_fit())
+    sizes = window.splitter.sizes()
+    window.splitter.setSizes([sizes[0] - 40, *sizes[1:-1], sizes[-1] + 40])
+    window.splitter.setSizes([sizes[0] - 80, *sizes[1:-1], sizes[-1] + 80])
+    assert fits == []  # not in the turn that resized the tree
+    qtbot.waitUntil(lambda: len(fits) == 1, timeout=5_000)
+    qtbot.wait(30)  # further turns: still the one fit, for the tree's last width
+    assert fits == [window.tree.width()]
