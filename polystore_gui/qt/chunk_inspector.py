@@ -305,8 +305,7 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.report = None
         self.detail = None
         self._decoder = None
-        self.table_model.set_report(None)
-        self.details.clear()
+        self._forget_last_array()
         self.show_chunk_button.setEnabled(False)
         self.export_button.setEnabled(False)
         name = os.path.basename(path.rstrip("/")) or path
@@ -333,8 +332,7 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.report = None
         self.detail = None
         self._decoder = None
-        self.table_model.set_report(None)
-        self.details.clear()
+        self._forget_last_array()
         self.title.setText("Chunk inspector")
         self.summary.setText(message)
         self.summary.setStyleSheet("")
@@ -344,6 +342,20 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
         self.export_button.setEnabled(False)
         self.show_chunk_button.setEnabled(False)
         self.reportChanged.emit()
+
+    def _forget_last_array(self) -> None:
+        """Nothing of the last array stays: its rows, details and the legend's range (it read
+        the last array's "113.3K…453.4K" beside "cells.png is not a zarr array")."""
+        self.table_model.set_report(None)
+        self._table_to_top()
+        self.details.clear()
+        self._set_legend(None)
+
+    def _table_to_top(self) -> None:
+        """The chunk table at its first row and column: the next array's table opened where
+        the last one had been scrolled to (its bottom, a column to the right)."""
+        self.table.scrollToTop()
+        self.table.horizontalScrollBar().setValue(0)
 
     def _on_layout(self, generation: int, result: tuple[ChunkLayout, str | None]) -> None:
         if generation != self._generation:
@@ -356,6 +368,7 @@ class ChunkInspector(ChunkDetailsMixin, QWidget):
             return
         self.report = report
         self.table_model.set_report(report)
+        self._table_to_top()
         self.cancel_button.show()
         self._update_summary()
         self._gate = ScanGate()
