@@ -10,28 +10,7 @@ import pytest
 
 from polystore_gui.model.entries import human_size
 
-
-@pytest.fixture
-def inspector(qtbot):
-    from polystore_gui.qt.chunk_inspector import ChunkInspector
-    from polystore_gui.qt.workers import WorkerPool
-
-    workers = WorkerPool()
-    widget = ChunkInspector(workers)
-    qtbot.addWidget(widget)
-    widget.resize(520, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.cancel()
-    workers.cancel_all(close=True)
-    workers.wait(10_000)
-
-
-def _scanned(qtbot, inspector, path):
-    with qtbot.waitSignal(inspector.scanFinished, timeout=30_000):
-        inspector.inspect("zarr", str(path))
-    return inspector.report
+from .test_chunk_inspector import inspector, scanned  # noqa: F401  (inspector: the panel alone, its own pool)
 
 
 def _sizes_in_legend(inspector, report):
@@ -42,13 +21,13 @@ def _sizes_in_legend(inspector, report):
 
 def test_the_legend_forgets_the_last_arrays_range(qtbot, inspector, demo_dir):
     sharded = demo_dir / "stores" / "experiment.zarr" / "sharded"
-    report = _scanned(qtbot, inspector, sharded)
+    report = scanned(qtbot, inspector, "zarr", sharded)
     qtbot.waitUntil(lambda: _sizes_in_legend(inspector, report), timeout=5_000)
     inspector.clear("cells.png is not a zarr array: select an array (or an OME-Zarr image) to see how it is stored.")
     text = inspector.legend.text()
     assert "small" in text and "large" in text and not _sizes_in_legend(inspector, report)
     # Another array: while it is read, no range of the last one either.
-    _scanned(qtbot, inspector, sharded)
+    scanned(qtbot, inspector, "zarr", sharded)
     qtbot.waitUntil(lambda: _sizes_in_legend(inspector, report), timeout=5_000)
     inspector.inspect("zarr", str(demo_dir / "stores" / "experiment.zarr" / "plain"))
     assert not _sizes_in_legend(inspector, report)
