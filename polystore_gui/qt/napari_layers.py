@@ -25,6 +25,8 @@ from .image_visuals import SPARE_DELAY_MS
 from .layer_removal import DROPPED_CONTROLS, LayerRemovalMixin, _Inserted  # noqa: F401 (DROPPED_CONTROLS: importable here)
 from .later import call_later, next_turn
 
+SPARE_UNLOADED_LOOKS = 40  # a still view's slice awaited this many looks (10 s) for the nodes made ahead
+
 if TYPE_CHECKING:
     from ..model.lazy import LayerSpec
 
@@ -219,24 +221,37 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
             next_turn(self, lambda: run(steps))
         return token
 
-    def _make_spare_nodes_later(self, seen: Any = None) -> None:
+    _spare_waiting = False  # a look of _make_spare_nodes_later's is due
+
+    def _make_spare_nodes_later(self, seen: Any = None, unloaded_looks: int = 0) -> None:  # 0: a fresh wait
         """An image layer's vispy nodes made ahead for the next preview (``image_visuals``),
         in an idle turn a little later: never in a turn of a run of layer steps, nor while
         the view moves (a slider dragged or stepped, a pan or zoom: the 20-40 ms turn fell
         into the first slider steps after a preview), nor while a slice is on its way. Put
-        off again until the view stood still for ``SPARE_DELAY_MS``."""
+        off again until the view stood still for ``SPARE_DELAY_MS``. One wait at a time (a
+        run's end while one waits leaves it to look at the new view), and a still view whose
+        slice never arrives (a failed read) is looked at ``SPARE_UNLOADED_LOOKS`` times, then
+        left until the next preview."""
+        if seen is None and self._spare_waiting:
+            return
         seen = self._view_state() if seen is None else seen
+        unloaded_looks = unloaded_looks or SPARE_UNLOADED_LOOKS
 
         def make() -> None:
+            self._spare_waiting = False
             if self.viewer is None or self.steps_running() or self._image_nodes.ready:
                 return
             now = self._view_state()
-            if now != seen or not now[-1]:
-                self._make_spare_nodes_later(now)
-                return
-            self._image_nodes.make()
+            if now != seen:  # the view moved: wait on
+                self._make_spare_nodes_later(now, unloaded_looks)
+            elif not now[-1]:  # still, a slice not in yet
+                if unloaded_looks > 1:
+                    self._make_spare_nodes_later(now, unloaded_looks - 1)
+            else:
+                self._image_nodes.make()
 
         if not self._image_nodes.ready:
+            self._spare_waiting = True
             call_later(self, SPARE_DELAY_MS, make)
 
     def _view_state(self) -> tuple[Any, ...]:

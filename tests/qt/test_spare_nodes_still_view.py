@@ -45,3 +45,44 @@ def test_no_nodes_are_made_while_the_slider_steps_and_one_set_after(qtbot, panel
     assert not any(made_while)  # never while the slider moves
     qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)  # made once the view stands still
     assert viewer.dims.current_step[axis] == 23
+
+
+def test_one_wait_at_a_time_and_a_slice_that_never_arrives_is_given_up(qtbot, panel, demo_dir, monkeypatch):
+    """Each run of layer steps asks for the nodes when it ends: while one wait is due, the
+    next asks start none of their own (one look each 250 ms, not one more per preview), and
+    a still view whose slice never arrives (a failed read leaves the layer not loaded) is
+    looked at a bounded number of times, not every 250 ms for the rest of the session."""
+    from polystore_gui.qt import napari_layers
+
+    pane = panel.viewer
+    show(qtbot, panel, TIFF[0], demo_dir / TIFF[1])
+    qtbot.waitUntil(lambda: not pane._spare_waiting, timeout=10_000)
+
+    class NoNodesYet:  # as before the nodes are made: asked for at each run's end
+        ready = False
+
+        def make(self) -> None:
+            looks.append("made")
+
+        def drop(self) -> None:  # the viewer closed
+            pass
+
+    monkeypatch.setattr(pane, "_image_nodes", NoNodesYet())
+    monkeypatch.setattr(napari_layers, "SPARE_UNLOADED_LOOKS", 3)
+    state = pane._view_state()
+    monkeypatch.setattr(pane, "_view_state", lambda: (*state[:-1], False))  # a slice that never arrives
+    looks: list[str] = []
+    real_later = napari_layers.call_later
+
+    def counting_later(owner, ms, fn):
+        looks.append("look")
+        return real_later(owner, ms, fn)
+
+    monkeypatch.setattr(napari_layers, "call_later", counting_later)
+    for _run_end in range(3):  # three runs' ends in a row
+        pane._make_spare_nodes_later()
+    assert looks == ["look"]  # one wait, not three
+    qtbot.waitUntil(lambda: not pane._spare_waiting, timeout=10_000)
+    qtbot.waitUntil(lambda: len(looks) == 3 and not pane._spare_waiting, timeout=10_000)
+    qtbot.wait(600)  # two more delays: no look of its own any more
+    assert looks == ["look", "look", "look"]  # given up after the bounded looks, never made
