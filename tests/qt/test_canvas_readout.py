@@ -97,7 +97,9 @@ def test_the_value_under_the_cursor_is_in_the_status_bar(qtbot, window, tmp_path
     label = window.findChild(type(window.cursor_label), "cursorStatus")
     assert label is window.cursor_label
     # A real mouse move over the canvas: napari turns it into viewer.cursor.position.
-    _rest_the_cursor_on(qtbot, canvas, label)
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2 - 1, canvas.height() // 2 - 1))
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: "value" in label.text(), timeout=10_000)
     z, y, x = (int(np.floor(p + 0.5)) for p in viewer.cursor.position)
     assert z == 1
     assert label.text() == f"ramp.zarr  z {z}  y {y}  x {x}  value {stack[z, y, x]}"
@@ -193,23 +195,6 @@ def async_slicing():
     settings.async_ = before
 
 
-def _rest_the_cursor_on(qtbot, canvas, label):
-    """The cursor brought onto the canvas's middle and left there, as a user does once the
-    preview is on screen: moved again until the readout shows a value (a move that reaches
-    the canvas before its page is on screen, under a loaded CI, changes nothing)."""
-    middle = QPoint(canvas.width() // 2, canvas.height() // 2)
-    qtbot.waitUntil(canvas.isVisible, timeout=10_000)
-
-    def shows_a_value() -> bool:
-        if "value" in label.text():
-            return True
-        qtbot.mouseMove(canvas, middle - QPoint(1, 1))
-        qtbot.mouseMove(canvas, middle)
-        return False
-
-    qtbot.waitUntil(shows_a_value, timeout=20_000)
-
-
 def test_the_readout_follows_the_plane_when_its_data_arrives(qtbot, window, tmp_path, async_slicing):
     """The cursor rests on the canvas while the slider moves: once the new plane is sliced
     (napari 0.9 signals it with the layer's ``set_data``, never with ``events.loaded``), the
@@ -219,7 +204,9 @@ def test_the_readout_follows_the_plane_when_its_data_arrives(qtbot, window, tmp_
     (layer,) = viewer.layers
     canvas = window.preview.viewer.qt_viewer.canvas.native
     label = window.cursor_label
-    _rest_the_cursor_on(qtbot, canvas, label)
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2 - 1, canvas.height() // 2 - 1))
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: "value" in label.text(), timeout=10_000)
     _, y, x = (int(np.floor(p + 0.5)) for p in viewer.cursor.position)
     assert label.text().endswith(f"value {stack[1, y, x]}")
     viewer.dims.set_current_step(0, 2)  # the mouse does not move
