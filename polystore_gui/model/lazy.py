@@ -199,7 +199,12 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
     first = plane_note(None)
     if first:
         notes.append(first)
-    data, name = _magnitude_if_complex(safe, os.path.basename(path.rstrip("/")), notes)
+    shown: Any = safe
+    if is_remote_path(path):  # the shown plane fetched once, for the sample and napari's first frame
+        from .remote_plane import shown_plane_ahead
+
+        shown = shown_plane_ahead(safe)
+    data, name = _magnitude_if_complex(shown, os.path.basename(path.rstrip("/")), notes)
     later = None
     if is_remote_path(path):  # the first frame is not kept waiting for a sparse array's search
         from .remote_cancel import reads_stopped_by
@@ -219,8 +224,8 @@ def _zarr_array_preview(info: Info, path: str, size_limit: int = DEFAULT_SIZE_LI
                       contrast_placeholder=(not contrast.from_data,), contrast_later=later,
                       axis_labels=axis_labels(labels, data.ndim) if labels and len(labels) == data.ndim else None)
     # Closing the preview stops its search (the viewer starts it after the first frame).
-    return Preview(info.backend, path, info, (layer,), tuple(notes), resources=(later,) if later else (),
-                   plane_note=plane_note)
+    resources = ((later,) if later else ()) + ((shown,) if shown is not safe else ())
+    return Preview(info.backend, path, info, (layer,), tuple(notes), resources=resources, plane_note=plane_note)
 
 
 def _virtual_file_preview(info: Info) -> Preview:

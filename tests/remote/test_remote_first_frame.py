@@ -135,3 +135,52 @@ def test_a_plane_looked_at_again_and_again_is_asked_for_once_its_404s_are_stale(
         assert (np.asarray(layer.data[3]) == 5).all()
     finally:
         preview.close()
+
+
+@pytest.fixture(scope="module")
+def written_root(tmp_path_factory):
+    """A sharded array whose shown plane (3 of 8) holds data; the contrast sample's centre
+    crop (512²) covers a part of each of the plane's 4 shards (1024² each, chunks 256²)."""
+    root = tmp_path_factory.mktemp("sharded-shown-plane")
+    array = zarr.create_array(str(root / "sharded.zarr"), shape=(8, 2048, 2048), shards=(1, 1024, 1024),
+                              chunks=(1, 256, 256), dtype="uint16", fill_value=0)
+    array[3] = np.random.default_rng(3).integers(1, 4000, (2048, 2048), dtype=np.uint16)
+    array[4] = 7
+    return root
+
+
+@pytest.fixture
+def written_on_http(aws_env, written_root):
+    from tests.remote_servers import LatencyHTTPServer
+
+    server = LatencyHTTPServer(str(written_root), latency=0.0).start()
+    try:
+        yield zarr.open_array(str(written_root / "sharded.zarr"), mode="r"), server
+    finally:
+        server.stop()
+
+
+def test_the_shown_planes_first_frame_fetches_each_of_its_shards_once(written_on_http):
+    """The contrast sample reads the plane napari draws next, whole, and napari's reads of
+    it (the plane, a screen level's stride, the crop) are answered from what was read: the
+    array's zarr.json and the plane's 4 shards, one round after the metadata, as zarr-python
+    reading the plane by itself. Before: the sample's 4 shard indexes, then its 4 chunks,
+    then napari's 4 whole shards (13 requests in 4 rounds)."""
+    local, server = written_on_http
+    url = server.url + "/sharded.zarr"
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        (layer,) = preview.layers
+        assert layer.contrast_limits is not None and layer.contrast_limits[1] > 1000  # from the plane's data
+        strided = np.asarray(layer.data[3, ::4, ::4])  # a screen level, as the window reads it
+        plane = np.asarray(layer.data[3])
+        assert np.array_equal(plane, local[3]) and np.array_equal(strided, local[3, ::4, ::4])
+        with server._lock:
+            asked = list(server.requests)
+        assert len(asked) == 1 + SHARDS, asked
+        assert sorted(p.rsplit("/sharded.zarr/", 1)[1] for p in asked) == [
+            "c/3/0/0", "c/3/0/1", "c/3/1/0", "c/3/1/1", "zarr.json"]
+        assert (np.asarray(layer.data[4]) == 7).all()  # another plane: read from the store
+        assert np.array_equal(np.asarray(layer.data[3, 100:200, 5]), local[3, 100:200, 5])  # and back
+    finally:
+        preview.close()
