@@ -10,7 +10,7 @@ Data (made once under benchmarks/_data/remote, written by zarr-python):
 - ``pyramid.zarr``: OME-NGFF 0.5, 2 channels x 8 z x 4096 x 4096 uint16, 4 levels, chunks
   (1, 1, 512, 512), every plane written;
 - ``sharded.zarr``: zarr v3, 8 x 8192 x 8192 uint16, shards (1, 4096, 4096), chunks
-  (1, 512, 512), the middle plane written;
+  (1, 512, 512), planes 3 (the one the window shows) and 4 written;
 - ``bulk.zarr``: 1 GiB of incompressible uint16 in 1 MiB chunks (1,024 objects), for copies;
 - ``many.zarr``: an array of 100,000 one-element chunks (100,000 objects), for the chunk scan.
 
@@ -19,7 +19,8 @@ Cases, each in a fresh interpreter, clocks started after the imports:
 - ``first_frame``: the pixels of the first frame, i.e. the middle z plane (the one the window
   shows first, ``(n - 1) // 2``) of every channel
   at the first level no larger than 1024 x 1024 (what napari draws first), plus the
-  labels; the sharded array's middle plane. Ours (adapter.open_preview + those pixels)
+  labels; the sharded array's shown plane (3 of 8; plane 4 until 2026-12-05 14:50, when
+  plane 3 held nothing and ours sampled it before reading plane 4). Ours (adapter.open_preview + those pixels)
   against zarr-python opening the URL itself and napari-ome-zarr's reader (pyramid);
 - ``requests``: requests the server saw for our first frame of the pyramid, against the
   chunks on screen plus the metadata documents the image has. The first frame here is what
@@ -76,6 +77,7 @@ def make_data(quick: bool) -> Path:
     root = DATA / ("quick" if quick else "full")
     marker = root / ".complete"
     if marker.exists():
+        _write_shown_plane(root)
         return root
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(17)
@@ -96,6 +98,7 @@ def make_data(quick: bool) -> Path:
     sharded = zarr.open_group(str(root / "sharded.zarr"), mode="w", zarr_format=3).create_array(
         "data", shape=(8, 8192, 8192), shards=(1, 4096, 4096), chunks=(1, 512, 512), dtype="uint16", fill_value=0)
     sharded[4] = rng.integers(0, 4000, (8192, 8192), dtype=np.uint16)
+    sharded[_shown_plane(8)] = rng.integers(0, 4000, (8192, 8192), dtype=np.uint16)
     bulk_planes = 2 if quick else 16
     bulk = zarr.create_array(str(root / "bulk.zarr"), shape=(bulk_planes, 8192, 4096), chunks=(1, 512, 1024),
                              dtype="uint16", compressors=None, overwrite=True)
@@ -105,8 +108,24 @@ def make_data(quick: bool) -> Path:
     many = zarr.create_array(str(root / "many.zarr"), shape=(count,), chunks=(1,), dtype="uint8",
                              compressors=None, overwrite=True)
     many[:] = 1
+    (root / ".shown-plane").write_text("ok")
     marker.write_text("ok")
     return root
+
+
+def _write_shown_plane(root: Path) -> None:
+    """Data made before 2026-12-05 14:50 wrote only plane 4 of ``sharded.zarr``: add the
+    plane the window shows (written once, marked)."""
+    import numpy as np
+    import zarr
+
+    marker = root / ".shown-plane"
+    if marker.exists():
+        return
+    sharded = zarr.open_array(str(root / "sharded.zarr" / "data"), mode="r+")
+    sharded[_shown_plane(sharded.shape[0])] = np.random.default_rng(3).integers(0, 4000, sharded.shape[1:],
+                                                                               dtype=np.uint16)
+    marker.write_text("ok")
 
 
 # -- servers (their own process) -----------------------------------------------------------------
@@ -124,7 +143,7 @@ def serve(root: Path) -> None:
     backend = get_backend("s3")["123456789012"]["global"]
     backend.create_bucket(BUCKET, "us-east-1")
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name != ".complete":
+        if path.is_file() and path.name not in (".complete", ".shown-plane"):
             key = backend.put_object(BUCKET, path.relative_to(root).as_posix(), path.read_bytes())
             # S3 keeps an object's ETag from its upload; moto computes it (an MD5 of the whole
             # object) when a listing or a read first asks. Left lazy, the first run after the
@@ -183,9 +202,10 @@ def _first_level(levels: list[Any]) -> int:
 
 
 def _shown_plane(n: int) -> int:
-    """The z plane the window shows first (``model.contrast.middle_index``): the pyramid's
-    first frame reads it with every tool. The sharded array's plane stays ``n // 2``, the one
-    its data wrote (the window would show plane 3 there, never written)."""
+    """The z plane the window shows first (``model.contrast.middle_index``): the first frame
+    reads it with every tool, the sharded array's too (until 2026-12-05 14:50 that read plane
+    4, ``n // 2``, while ours sampled plane 3 for the window: one round more than the window
+    makes)."""
     return (int(n) - 1) // 2
 
 
@@ -229,7 +249,7 @@ def case_first_frame(tool: str, url: str, thumbnail: bool = False) -> dict[str, 
                 lv = extra.data[min(i, len(extra.data) - 1)] if extra.multiscale else extra.data
                 pixels.append(np.asarray(lv[_shown_plane(lv.shape[0])]))
         else:
-            pixels = [np.asarray(layer.data[layer.data.shape[0] // 2])]
+            pixels = [np.asarray(layer.data[_shown_plane(layer.data.shape[0])])]
     elif tool == "zarr-python":
         import zarr
         from zarr.storage import FsspecStore
@@ -244,7 +264,7 @@ def case_first_frame(tool: str, url: str, thumbnail: bool = False) -> dict[str, 
             data = levels[_first_level(levels)]
             pixels = [data[c, _shown_plane(data.shape[1])] for c in range(data.shape[0])]
         else:
-            pixels = [node[node.shape[0] // 2]]
+            pixels = [node[_shown_plane(node.shape[0])]]
     else:  # napari-ome-zarr
         reader = napari_get_reader(url)
         layers = reader(url)
