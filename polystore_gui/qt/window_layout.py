@@ -55,16 +55,23 @@ def splitter_sizes_usable(sizes: list[int], minimums: list[int]) -> bool:
     return all(size >= minimum for size, minimum in zip(sizes, minimums))
 
 
+TREE_SHARE_BESIDE_INSPECTOR = 0.22  # of the window, the most the tree keeps while the inspector is open
+INSPECTOR_SHARE = 0.24  # of the window, the inspector's width (when above its minimum)
+
+
 def inspector_sizes(total: int, tree: int, minimums: tuple[int, int, int]) -> list[int]:
     """Sizes of (tree, preview, inspector) when the inspector opens in ``total`` pixels.
 
-    The tree keeps its width up to about a third (at least its minimum); the inspector takes
-    about 28 % (at least its minimum); the preview the rest. When that leaves the preview below its minimum, the
-    tree and the inspector give back what they have above theirs, in proportion.
+    The canvas gets the room: the user opens the inspector to see the chunks on the image
+    (with the tree at a third and the inspector at 28 %, the canvas was 350 px of 1600,
+    narrower than the tree). The tree narrows to about a fifth (never under its minimum,
+    never wider than it was), the inspector takes about a quarter (at least its minimum), the
+    preview the rest. When that leaves the preview below its minimum, the tree and the
+    inspector give back what they have above theirs, in proportion.
     """
     tree_min, preview_min, inspector_min = minimums
-    tree = max(tree_min, min(tree, int(total * 0.34)))
-    inspector = max(inspector_min, int(total * 0.28))
+    tree = max(tree_min, min(tree, int(total * TREE_SHARE_BESIDE_INSPECTOR)))
+    inspector = max(inspector_min, int(total * INSPECTOR_SHARE))
     preview = total - tree - inspector
     if preview < preview_min:
         need = preview_min - preview
@@ -76,6 +83,14 @@ def inspector_sizes(total: int, tree: int, minimums: tuple[int, int, int]) -> li
             inspector -= give - round(give * spare_tree / spare)
         preview = total - tree - inspector
     return [tree, max(0, preview), inspector]
+
+
+def sizes_after_inspector(total: int, tree_before: int, tree_min: int, preview_min: int) -> list[int]:
+    """Sizes of (tree, preview, inspector) when the inspector closes: the tree back at the
+    width it had before the inspector opened (the window may have been resized meanwhile:
+    never so wide that the preview falls under its minimum, never under the tree's own)."""
+    tree = max(tree_min, min(tree_before, total - preview_min))
+    return [tree, max(0, total - tree), 0]
 
 
 NAME_CAP = 0.7  # of the tree's viewport, the most Name takes for a long name: Kind and more stay in view

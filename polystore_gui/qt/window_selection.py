@@ -154,7 +154,10 @@ class SelectionMixin:
             if self._inspector is not None:
                 self.inspector.clear()
                 self.overlay.detach()
+                shown = not self.inspector.isHidden()
                 self.inspector.hide()
+                if shown:
+                    self._give_back_inspector_room()
             return
         current = self.proxy.mapToSource(self.tree.currentIndex())
         entry = current.data(ENTRY_ROLE) if current.isValid() else None
@@ -169,10 +172,15 @@ class SelectionMixin:
 
         viewer = self.preview.viewer.viewer if self.preview.viewer.is_ready else None
         fitted = chunk_refit.at_fit(viewer)
+        opening = self.inspector.isHidden()
+        if opening:
+            self._tree_before_inspector = self.splitter.sizes()[0]
         self.inspector.show()
         sizes = self.splitter.sizes()
-        minimums = (self._left.minimumWidth(), self._fit_preview_minimum(), self.inspector.minimumSizeHint().width())
-        if sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
+        inspector_minimum = max(self.inspector.minimumWidth(), self.inspector.minimumSizeHint().width())
+        minimums = (self._left.minimumWidth(), self._fit_preview_minimum(), inspector_minimum)
+        if opening or sizes[2] < minimums[2] or sizes[0] < minimums[0] or sizes[1] < minimums[1]:
+            # The room for the canvas: the tree narrower while the inspector is open.
             self.splitter.setSizes(window_layout.inspector_sizes(sum(sizes), sizes[0], minimums))
         address = self.inspector.address
         self._inspector_opening = entry
@@ -194,6 +202,18 @@ class SelectionMixin:
                 self._on_preview_shown(self.preview.current)
 
         next_turn(self, refit)
+
+    _tree_before_inspector: int | None = None  # the tree's width before the inspector opened
+
+    def _give_back_inspector_room(self) -> None:
+        """The inspector closed: the tree at the width it had before it opened (it was
+        narrowed for the canvas), the preview the rest."""
+        tree, self._tree_before_inspector = self._tree_before_inspector, None
+        if tree is None:
+            return
+        total = sum(self.splitter.sizes())
+        self.splitter.setSizes(window_layout.sizes_after_inspector(
+            total, tree, self._left.minimumWidth(), self.preview.minimumWidth()))
 
     def _inspect(self, entry: Entry) -> None:
         if self._inspectable(entry):

@@ -129,9 +129,19 @@ class SettingsMixin:
         self.statusBar().showMessage(message, 60_000)
 
     def _save_layout(self) -> None:
-        """Window geometry and the splitter's sizes, for the next start (QSettings)."""
+        """Window geometry and the splitter's sizes, for the next start (QSettings). With
+        the chunk inspector open, the sizes it will have closed (the next start opens without
+        it): the tree at its width from before the inspector narrowed it."""
         settings_writes.write("window/geometry", self.saveGeometry())
+        tree = getattr(self, "_tree_before_inspector", None)
+        if tree is None or self._inspector is None or self._inspector.isHidden():
+            settings_writes.write("window/splitter", self.splitter.saveState())
+            return
+        shown = self.splitter.sizes()
+        self.splitter.setSizes(window_layout.sizes_after_inspector(
+            sum(shown), tree, self._left.minimumWidth(), self.preview.minimumWidth()))
         settings_writes.write("window/splitter", self.splitter.saveState())
+        self.splitter.setSizes(shown)
 
     def _restore_layout(self) -> None:
         """The last session's geometry, fitted into the screen it opens on (a window saved at

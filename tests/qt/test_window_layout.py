@@ -125,6 +125,34 @@ def test_fit_into_and_inspector_sizes():
     assert tight == [300, 320, 380] or (sum(tight) == 1000 and tight[1] >= 300)
 
 
+def test_the_inspector_s_sizes_give_the_preview_the_room():
+    """Opening the inspector narrows the tree to about a fifth (the canvas was narrower than
+    the tree: 350 px of 1600); closing it gives the tree its width back."""
+    from polystore_gui.qt.window_layout import sizes_after_inspector
+
+    tree, preview, inspector = inspector_sizes(1600, 720, (295, 521, 410))
+    assert tree + preview + inspector == 1600
+    assert 295 <= tree <= 0.25 * 1600 and inspector >= 410
+    assert preview > tree + inspector - 200 and preview >= 0.5 * 1600
+    assert inspector_sizes(1600, 300, (295, 521, 410))[0] == 300  # never wider than it was
+    assert sizes_after_inspector(1600, 720, 295, 521) == [720, 880, 0]
+    assert sizes_after_inspector(1000, 720, 295, 521) == [479, 521, 0]  # the window narrowed meanwhile
+
+
+def test_a_layout_saved_with_the_inspector_open_comes_back_without_its_narrowed_tree(make_window, qtbot, tmp_path):
+    first = make_window([tmp_path], show=True)
+    first.resize(1600, 900)
+    qtbot.waitUntil(lambda: first.width() == 1600, timeout=5_000)
+    total = sum(first.splitter.sizes())
+    first.splitter.setSizes([600, total - 600, 0])
+    first.set_inspector_visible(True)
+    qtbot.waitUntil(first.inspector.isVisible, timeout=5_000)
+    assert first.splitter.sizes()[0] < 600  # narrowed for the canvas
+    first.close()
+    second = make_window([tmp_path], show=True)
+    assert abs(second.splitter.sizes()[0] - 600) <= 2
+
+
 _CHILD = r"""
 import json, os, sys
 from qtpy.QtCore import QTimer
