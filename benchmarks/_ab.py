@@ -22,6 +22,9 @@ that side's tree, or the driver stops.
         --metric gui:click_ms_median --metric scan:seconds \\
         bench_chunks.py 'scan benchmarks/_data/chunks102k' 'gui benchmarks/_data/chunks102k'
 
+A case argument ``{scratch}`` is replaced by a fresh empty folder for each run (removed
+after it), for cases that write, e.g. ``'gui {scratch} benchmarks/_data/transfers/z4m.zarr'``.
+
 Every run is appended to ``--out`` (JSON lines: round, side, case, 1-minute load, result);
 the summary gives each side's median / min / max and, per round, new / old: its median and
 in how many rounds the new side was no slower. Quiet machine or not, that count and the
@@ -31,6 +34,7 @@ spread of the ratios are what say whether a difference is the code or the neighb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -40,12 +44,15 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import _common as C  # noqa: E402
+
+SCRATCH = "{scratch}"  # in a case's arguments: a fresh empty folder for each run
 
 
 def staged_scripts() -> Path:
@@ -82,6 +89,20 @@ def check_side(script: Path, tree: str) -> None:
     if not where.startswith(str(Path(tree).resolve())):
         raise SystemExit(f"{tree}: the script imports polystore_gui from {where!r}")
     print(f"{tree}: polystore_gui from {where}", flush=True)
+
+
+@contextlib.contextmanager
+def scratch_args(case_args: list[str]) -> Iterator[list[str]]:
+    """``case_args`` with ``{scratch}`` replaced by a fresh empty folder under ``benchmarks/_data``,
+    removed after the run: cases that write (a copy's destination) start empty every round."""
+    if not any(SCRATCH in a for a in case_args):
+        yield case_args
+        return
+    folder = tempfile.mkdtemp(prefix="bench-ab-scratch-", dir=str(C.DATA_DIR))
+    try:
+        yield [a.replace(SCRATCH, folder) for a in case_args]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def value(result: dict[str, Any], key: str) -> Any:
@@ -150,8 +171,9 @@ def main() -> None:
             for round_no, side in plan:
                 for case in cases:
                     load = C.load_average()
-                    result = C.run_case(str(script), case[0], case[1:], env={"PYTHONPATH": sides[side]},
-                                        quiet=False, timeout=args.timeout)
+                    with scratch_args(case[1:]) as case_args:
+                        result = C.run_case(str(script), case[0], case_args, env={"PYTHONPATH": sides[side]},
+                                            quiet=False, timeout=args.timeout)
                     rec = {"round": round_no, "side": side, "case": case[0], "load1": load, "result": result}
                     records.append(rec)
                     out.write(json.dumps(rec) + "\n")
