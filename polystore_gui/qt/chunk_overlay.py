@@ -17,8 +17,8 @@ chunk clicked rebuilt the outline's vectors mesh and redrew every layer. The ras
 the dims: another plane along the other axes draws that plane's chunks.
 
 A click on the canvas (press and release without a drag) selects the chunk under the
-cursor in the inspector. "Show only this chunk" is ``chunk_alone.py``; a plane of many
-chunks has its raster built in a worker (``WORKER_CHUNKS``). Only the viewer object is used here, and napari's layer classes
+cursor in the inspector. "Show only this chunk" is ``chunk_alone.py``; every plane's raster
+is built in a worker (``_build``). Only the viewer object is used here, and napari's layer classes
 once a layer is made (napari is loaded by then): napari itself is imported by ``napari_view``.
 """
 
@@ -42,9 +42,6 @@ from .napari_view import ViewerPane
 log = logging.getLogger(__name__)
 
 OVERLAY = "chunk overlay"
-# A plane of more chunks than this has its raster built in a worker (the heat map and the
-# raster of 2000 x 2000 chunks took 0.1-0.15 s of the GUI thread); fewer cost a few ms here.
-WORKER_CHUNKS = 1 << 16
 
 
 def _show(layer: Any) -> None:
@@ -66,6 +63,12 @@ def _same_source(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
     facts: see ``ChunkOverlay._drawn``) are the same: the same raster."""
     return (bool(new) and bool(old) and new[0] is old[0] and new[1:6] == old[1:6]
             and _same_facts(new[6:], old[6:]))
+
+
+def _same_plane(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
+    """Whether two rasters' sources are of the same plane of the same array at the same
+    geometry (the options and the chunks' facts may differ)."""
+    return bool(new) and bool(old) and new[0] is old[0] and new[1:3] == old[1:3]
 
 
 def _same_facts(new: tuple[Any, ...], old: tuple[Any, ...]) -> bool:
@@ -209,8 +212,9 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
     # -- drawing -----------------------------------------------------------------------------
 
     def settled(self) -> bool:
-        """Whether every overlay layer the options ask for is on the canvas (none on its way)."""
-        return not self._adding_now()
+        """Whether the overlay shows what the options ask for: its layer on the canvas (none on
+        its way) and no raster being built."""
+        return not self._adding_now() and not self._building
 
     def _adding_now(self) -> bool:
         return self._adding is not None and self.pane.steps_running(self._adding)
@@ -296,14 +300,17 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             # of other planes' chunks, or none) the raster drawn stays.
             if not (heat_on or grid_on):
                 self._base, self._drawn, self._wanted = None, source, ()
-            elif self._building or (heat_on and facts[0].size > WORKER_CHUNKS):
-                if not _same_source(source[:6], self._drawn[:6]):
+            else:
+                # Built in a worker, whatever the plane's size: on the GUI thread even a plane
+                # of 1,024 chunks was a few ms of the click that brings the plane, a turn that
+                # already waits for the interpreter lock while napari's slice reads the plane.
+                # Meanwhile the same plane keeps its raster (an option or a chunk's state changed:
+                # the change shows when it arrives); another plane shows none.
+                if not _same_plane(source, self._drawn):
                     self._base, self._drawn = None, ()  # another plane's raster: not shown over this one
                     self._draw()
                 self._build(source)
                 return
-            else:
-                self._base, self._drawn = self._built(source), source
         self._draw()
 
     @staticmethod
@@ -414,7 +421,8 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         if isinstance(data, np.ndarray) and data.shape == raster.shape and data.dtype == raster.dtype:
             if not np.array_equal(data, raster):
                 data[...] = raster
-                layer.refresh()
+                if layer.visible:  # a hidden layer is refreshed by napari when shown (_show)
+                    layer.refresh()
         elif data.shape != raster.shape or not np.array_equal(data, raster):
             layer.data = raster
         _place(layer, scale, translate)

@@ -68,6 +68,12 @@ def inspect_and_show(qtbot, window, path):
     return window.preview.viewer.viewer
 
 
+def overlay_settled(qtbot, window, timeout=10_000):
+    """Wait until the chunk overlay shows what it was last asked (its raster is built in a
+    worker, and its layer added in turns): for a test that then reads the layer."""
+    qtbot.waitUntil(window.overlay.settled, timeout=timeout)
+
+
 @contextlib.contextmanager
 def preview_panel(qtbot, width: int, height: int, *, start: bool = False,
                   before_show: Callable | None = None) -> Iterator:

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from .helpers import inspect_and_show
+from .helpers import inspect_and_show, overlay_settled
 
 pytestmark = pytest.mark.gl
 
@@ -53,4 +53,5 @@ def test_the_overlay_turned_off_leaves_the_list_and_comes_back(qtbot, viewer_win
     viewer_window.inspector.heat_check.setChecked(False)
     assert listed(viewer_window) == ["sharded"]
     viewer_window.inspector.grid_check.setChecked(True)
+    overlay_settled(qtbot, viewer_window)  # its raster built in a worker
     assert listed(viewer_window) == ["chunk overlay", "sharded"]
