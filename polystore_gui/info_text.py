@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model.codec_text import codec_text, inline_text, pipeline_text, scalar_text
+from .model.codec_text import codec_text, codecs_text, inline_text, scalar_text
 from .model.entries import human_size
 
 INDENT = "  "
@@ -51,7 +51,7 @@ def info_text(doc: dict[str, Any]) -> list[str]:
             continue
         if key == "shards" and doc.get("chunks") is not None:
             continue  # said with the chunks
-        lines.append(_field(label, _value_text(key, value, doc)))
+        lines.append(_field(label, value_text(key, value, doc)))
     for key, value in doc.items():  # anything newer than this module: shown, never dropped
         if key not in _LABELS and key not in _NOT_SHOWN and value not in (None, {}, []):
             lines.append(_field(key.replace("_", " "), _scalar(value)))
@@ -80,7 +80,10 @@ def _field(label: str, text: str) -> str:
     return f"{INDENT}{label:<{LABEL_WIDTH}}{text}"
 
 
-def _value_text(key: str, value: Any, doc: dict[str, Any]) -> str:
+def value_text(key: str, value: Any, doc: dict[str, Any]) -> str:
+    """One field of the document as a person reads it (shapes as ``4 × 1024``, sizes in
+    KiB/MiB, codecs as a pipeline, members counted in words); the preview's details pane
+    says its fields the same way."""
     if key in ("shape", "chunks", "shards"):
         text = _dims(value)
         if key == "chunks" and doc.get("shards") is not None:
@@ -106,14 +109,6 @@ def _dims(value: Any) -> str:
 def bytes_text(n: int) -> str:
     """``8.0 MiB (8,388,608 bytes)``; small sizes in bytes alone."""
     return f"{n:,} bytes" if n < 1024 else f"{human_size(n)} ({n:,} bytes)"
-
-
-def codecs_text(codecs: dict[str, Any]) -> str:
-    """The codec pipeline in the order data goes through it when written:
-    filters, then the serializer, then the compressors (``zstd(level=0, checksum=false)``)."""
-    steps = [*(codecs.get("filters") or []), *([codecs["serializer"]] if codecs.get("serializer") else []),
-             *(codecs.get("compressors") or [])]
-    return pipeline_text(steps)
 
 
 _codec = codec_text

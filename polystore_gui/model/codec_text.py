@@ -36,6 +36,22 @@ def pipeline_text(steps: Iterable[Any], *, sep: str = " → ") -> str:
     return sep.join(texts) if texts else "none"
 
 
+def codec_steps(codecs: dict[str, Any]) -> list[tuple[str, Any]]:
+    """An array's codecs (``Info.codecs``: filters, serializer, compressors) as (role, codec)
+    in the order data goes through them when written."""
+    steps: list[tuple[str, Any]] = [("filter", codec) for codec in codecs.get("filters") or []]
+    if codecs.get("serializer"):
+        steps.append(("serializer", codecs["serializer"]))
+    steps += [("compressor", codec) for codec in codecs.get("compressors") or []]
+    return steps
+
+
+def codecs_text(codecs: dict[str, Any]) -> str:
+    """The codec pipeline in the order data goes through it when written:
+    filters, then the serializer, then the compressors (``zstd(level=0, checksum=false)``)."""
+    return pipeline_text(codec for _role, codec in codec_steps(codecs))
+
+
 def codec_json(codec: Any) -> Any:
     """A zarr (v3 codec) or numcodecs object as the JSON dict its metadata holds."""
     if codec is None:

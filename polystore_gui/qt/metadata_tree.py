@@ -10,9 +10,14 @@ from typing import Any
 
 from qtpy.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+from ..info_text import value_text
 from ..model.arrays import Info
+from ..model.codec_text import codec_steps, codec_text
 
 EMPTY = "none"  # what an empty mapping or list (an array with no attributes) reads as
+# Fields said in words, as ``polystore-gui info`` says them (not as JSON: "codecs {3}",
+# "[4, 1024, 1024]", "8388608").
+READ_AS_TEXT = {"shape", "chunks", "shards", "nbytes", "stored_bytes", "size", "members", "dimension_names"}
 
 
 class MetadataTree(QTreeWidget):
@@ -35,6 +40,12 @@ class MetadataTree(QTreeWidget):
         for key, value in doc.items():
             if value in (None, {}, []) and key not in ("attributes",):
                 continue
+            if key == "codecs" and isinstance(value, dict):
+                self._codecs_item(value)
+                continue
+            if key in READ_AS_TEXT:
+                self._text_item(key, value_text(key, value, {}))
+                continue
             item = self._item(self.invisibleRootItem(), key, value)
             if key in ("ome",):
                 item.setExpanded(True)
@@ -42,6 +53,21 @@ class MetadataTree(QTreeWidget):
             item = self.topLevelItem(i)
             if item is not None and item.text(0) == "attributes" and item.childCount() <= 8:
                 item.setExpanded(True)
+
+    def _text_item(self, key: str, text: str, parent: QTreeWidgetItem | None = None) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent if parent is not None else self.invisibleRootItem())
+        item.setText(0, key)
+        item.setText(1, text)
+        item.setToolTip(1, text)
+        return item
+
+    def _codecs_item(self, codecs: dict[str, Any]) -> None:
+        """The pipeline on one row (``bytes(endian=little) → zstd(level=3)``), a row per
+        codec under it, named for its role (filter, serializer, compressor)."""
+        steps = codec_steps(codecs)
+        item = self._text_item("codecs", " → ".join(codec_text(codec) for _role, codec in steps) or "none")
+        for role, codec in steps:
+            self._text_item(role, codec_text(codec), item)
 
     def _item(self, parent: QTreeWidgetItem, key: str, value: Any) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent)

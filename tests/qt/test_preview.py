@@ -40,7 +40,7 @@ def test_zarr_array_opens_lazily_with_explicit_contrast(qtbot, panel, demo_dir):
     assert 0 <= lo < hi <= 65535
     assert panel.viewer.viewer.dims.current_step[0] == 7
     assert panel.stack.currentWidget() is panel.viewer
-    assert panel.metadata.rows()["chunks"] == "[1, 256, 256]"
+    assert panel.metadata.rows()["chunks"] == "1 × 256 × 256"
     assert preview.info.shape == (16, 512, 512)
 
 
