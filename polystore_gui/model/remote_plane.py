@@ -79,10 +79,14 @@ class PlaneAhead(_ArrayView):
         if at != self._lead:
             self.release()  # another plane: the one read ahead is no longer the one shown
             return None
-        if not all(isinstance(s, slice) and (s.step is None or s.step > 0) for s in within):
-            return None
-        out = plane[within]
-        whole = all(s.indices(n)[:2] == (0, n) for s, n in zip(within, plane.shape))
+        if not all((isinstance(s, slice) and (s.step is None or s.step > 0))
+                   or (isinstance(s, (int, np.integer)) and not isinstance(s, bool)) for s in within):
+            return None  # fancy indexing or a reversed slice: read as asked (zarr says what it takes)
+        try:
+            out = plane[within]
+        except IndexError:
+            return None  # out of bounds: the array raises its own error
+        whole = all(isinstance(s, slice) and s.indices(n)[:2] == (0, n) for s, n in zip(within, plane.shape))
         if whole:
             self.release()  # napari's frame has it now; a later read of the plane asks again
         return plane if out.shape == plane.shape else np.array(out)  # a part: not a view keeping the plane
