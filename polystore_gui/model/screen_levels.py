@@ -16,7 +16,12 @@ the plane. What it saves is the texture (screen-sized instead of plane-sized) an
 (the level's pixels, not the plane's). To decode each plane once however many levels are
 shown, the planes of levels of at most ``MEMO_PIXELS`` are read whole and kept (the last
 few), and a coarser level is taken from a finer one already read (napari reads the
-thumbnail level right after the shown level, for the same plane).
+thumbnail level right after the shown level, for the same plane). A plane is first read at
+the finest level kept whole (every 4th pixel of an 8192² plane, 2048²), whichever level
+napari asked for: the same chunks are decoded, and zooming in from the level shown to that
+finer level then reads nothing (it decoded the whole plane again, in the slicing thread,
+while the user zoomed). The price: up to 2048² pixels kept per plane where the level shown
+alone would keep 1024².
 """
 
 from __future__ import annotations
@@ -101,18 +106,44 @@ class _Pyramid:
                 self._memo.move_to_end((factor, lead))
                 return hit
             finer = [(g, p) for (g, at), p in self._memo.items() if at == lead and g < factor and factor % g == 0]
-        if finer:
-            g, source = max(finer, key=lambda item: item[0])
-            step = factor // g
-            plane = np.ascontiguousarray(source[::step, ::step])
-        else:
+        if not finer:
+            # Nothing finer of this plane kept: read the finest level that is kept whole. A
+            # strided read decodes every chunk of the plane when the chunks are at least as
+            # wide as the stride, so this costs no more decoding, and a zoom from the level
+            # shown into a finer one kept whole then reads nothing again (it decoded the
+            # whole plane a second time).
+            finest = self.whole_read_factor(factor)
             h, w = self.shape[-2:]
-            plane = self.read_base(lead, range(0, -(-h // factor)), range(0, -(-w // factor)), factor)
+            source = self.read_base(lead, range(0, -(-h // finest)), range(0, -(-w // finest)), finest)
+            finer = [(finest, source)]
+            if finest != factor:
+                self._keep(finest, lead, source)
+        g, source = max(finer, key=lambda item: item[0])
+        step = factor // g
+        plane = source if step == 1 else np.ascontiguousarray(source[::step, ::step])
+        self._keep(factor, lead, plane)
+        return plane
+
+    def whole_read_factor(self, factor: int) -> int:
+        """The stride to read a plane at for a level of stride ``factor`` kept whole: the
+        smallest stride kept whole, unless the base's chunks are narrower than that stride
+        (a coarser stride then skips chunks that a finer one would decode)."""
+        finest = 2
+        while finest < factor and not self.memoised(finest):
+            finest *= 2
+        chunks = getattr(self.base, "chunks", None)
+        if chunks is not None and len(chunks) == len(self.shape):
+            edges = [min(c) if isinstance(c, tuple) else int(c) for c in chunks[-2:]]
+            if min(edges) < finest:
+                return factor
+        return finest
+
+    def _keep(self, factor: int, lead: tuple[int, ...], plane: np.ndarray) -> None:
         with self._lock:
             self._memo[(factor, lead)] = plane
+            self._memo.move_to_end((factor, lead))
             while len(self._memo) > MEMO_PLANES:
                 self._memo.popitem(last=False)
-        return plane
 
     def read_base(self, lead: tuple[int, ...], rows: range, cols: range, factor: int) -> np.ndarray:
         """Level pixels ``rows`` x ``cols`` (level coordinates, positive steps) of plane ``lead``."""

@@ -62,7 +62,43 @@ def test_each_plane_is_read_once_for_the_shown_level_and_the_thumbnail(monkeypat
     np.testing.assert_array_equal(thumbnail[1], base.data[1, ::16, ::16])
     np.testing.assert_array_equal(shown[1, 100:300, 0:50], base.data[1, 800:2400:8, 0:400:8])
     assert len(base.reads) == 1  # the thumbnail came from the plane already read
-    assert base.reads[0] == (1, slice(0, 4096, 8), slice(0, 4096, 8))
+    # read at the finest level kept whole (every 2nd pixel, 2048²): the same chunks decoded
+    assert base.reads[0] == (1, slice(0, 4096, 2), slice(0, 4096, 2))
+
+
+class ChunkedCountingArray(CountingArray):
+    """A CountingArray with a zarr-like regular chunk shape."""
+
+    def __init__(self, data: np.ndarray, chunks: tuple[int, ...]) -> None:
+        super().__init__(data)
+        self.chunks = chunks
+
+
+def test_zooming_into_a_finer_level_kept_whole_reads_the_plane_no_more():
+    # 8192² planes: the shown level every 8th pixel (1024²), the next finer every 4th (2048²)
+    # is still kept whole. A zoom from one into the other reads the plane again only if the
+    # first read kept just the level shown: every chunk of the plane decoded a second time.
+    base = ChunkedCountingArray(np.zeros((2, 8192, 8192), np.uint8), (1, 512, 512))
+    base.data[1, ::4, ::4] = (np.arange(2048 * 2048) % 251).reshape(2048, 2048)
+    levels = levels_of(base)
+    by_factor = {level.factor: level for level in levels}
+    np.testing.assert_array_equal(by_factor[8][1], base.data[1, ::8, ::8])
+    np.testing.assert_array_equal(by_factor[32][1], base.data[1, ::32, ::32])  # napari's thumbnail
+    np.testing.assert_array_equal(by_factor[4][1, 0:1024, 512:2048], base.data[1, 0:4096:4, 2048:8192:4])
+    assert len(base.reads) == 1
+    # another plane: read once too, the level shown then its finer level
+    np.testing.assert_array_equal(by_factor[8][0], base.data[0, ::8, ::8])
+    np.testing.assert_array_equal(by_factor[4][0], base.data[0, ::4, ::4])
+    assert len(base.reads) == 2
+
+
+def test_chunks_narrower_than_the_finer_stride_read_only_the_level_asked():
+    # chunks 2 pixels wide: a read every 8th pixel skips 3 chunks in 4 that a read every 4th
+    # pixel would decode, so the level shown is read at its own stride
+    base = ChunkedCountingArray(np.zeros((1, 8192, 8192), np.uint8), (1, 2, 2))
+    level = {lv.factor: lv for lv in levels_of(base)}[8]
+    level[0]
+    assert base.reads == [(0, slice(0, 8192, 8), slice(0, 8192, 8))]
 
 
 def test_levels_too_large_to_keep_read_only_the_region_asked():
