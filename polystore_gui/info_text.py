@@ -115,20 +115,27 @@ _codec = codec_text
 
 
 def _ome_lines(ome: dict[str, Any]) -> list[str]:
+    return [_field(label, text) for label, text in ome_fields(ome)]
+
+
+def ome_fields(ome: dict[str, Any]) -> list[tuple[str, str]]:
+    """The OME-NGFF summary (``Info.as_json()["ome"]``) as (label, text): the version and
+    axes first, then a field per level and channel, the labels last (the details pane shows
+    the first as the row, the rest under it)."""
     axes = ", ".join(str(a.get("name")) + (f" [{a['unit']}]" if a.get("unit") else "") for a in ome.get("axes") or [])
-    lines = [_field("ome-ngff", f"version {ome.get('version')}, axes {axes}")]
+    fields = [("ome-ngff", f"version {ome.get('version')}, axes {axes}")]
     for level in ome.get("levels") or []:
         shape = _dims(level.get("shape")) if level.get("shape") else "?"
         scale = ", ".join(f"{s:g}" for s in level["scale"]) if level.get("scale") else "-"
-        lines.append(_field(f"level {level.get('path')}", f"shape {shape}, scale {scale}"))
+        fields.append((f"level {level.get('path')}", f"shape {shape}, scale {scale}"))
     for channel in ome.get("channels") or []:
         window = channel.get("window")
         shown = f" window {window[0]:g}–{window[1]:g}" if window else ""
         colour = f" ({channel['color']})" if channel.get("color") else ""
-        lines.append(_field("channel", f"{channel.get('label')}{colour}{shown}"))
+        fields.append(("channel", f"{channel.get('label')}{colour}{shown}"))
     if ome.get("labels"):
-        lines.append(_field("labels", ", ".join(str(n) for n in ome["labels"])))
-    return lines
+        fields.append(("labels", ", ".join(str(n) for n in ome["labels"])))
+    return fields
 
 
 def _outline(value: Any, depth: int) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from qtpy.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
-from ..info_text import value_text
+from ..info_text import ome_fields, value_text
 from ..model.arrays import Info
 from ..model.codec_text import codec_steps, codec_text
 
@@ -43,12 +43,13 @@ class MetadataTree(QTreeWidget):
             if key == "codecs" and isinstance(value, dict):
                 self._codecs_item(value)
                 continue
+            if key == "ome" and isinstance(value, dict):
+                self._ome_item(value)
+                continue
             if key in READ_AS_TEXT:
                 self._text_item(key, value_text(key, value, {}))
                 continue
-            item = self._item(self.invisibleRootItem(), key, value)
-            if key in ("ome",):
-                item.setExpanded(True)
+            self._item(self.invisibleRootItem(), key, value)
         for i in range(self.topLevelItemCount()):
             item = self.topLevelItem(i)
             if item is not None and item.text(0) == "attributes" and item.childCount() <= 8:
@@ -69,17 +70,26 @@ class MetadataTree(QTreeWidget):
         for role, codec in steps:
             self._text_item(role, codec_text(codec), item)
 
+    def _ome_item(self, ome: dict[str, Any]) -> None:
+        """The OME summary as ``info`` prints it: version and axes on the row, a row per
+        level, channel and the labels under it (open)."""
+        (_label, head), *rest = ome_fields(ome)
+        item = self._text_item("ome", head)
+        for label, text in rest:
+            self._text_item(label, text, item)
+        item.setExpanded(True)
+
     def _item(self, parent: QTreeWidgetItem, key: str, value: Any) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent)
         item.setText(0, str(key))
         if isinstance(value, (dict, list)) and not value:
             item.setText(1, EMPTY)  # not "{0}" nor "[]": a reader's word for nothing there
         elif isinstance(value, dict):
-            item.setText(1, f"{{{len(value)}}}")
+            item.setText(1, _count(len(value), "entry", "entries"))
             for k, v in value.items():
                 self._item(item, str(k), v)
         elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
-            item.setText(1, f"[{len(value)}]")
+            item.setText(1, _count(len(value), "item", "items"))
             for i, v in enumerate(value):
                 self._item(item, str(i), v)
         else:
@@ -96,3 +106,8 @@ class MetadataTree(QTreeWidget):
             if item is not None:
                 out[item.text(0)] = item.text(1)
         return out
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """What a nested mapping or list holds, in words ("3 entries", not "{3}")."""
+    return f"{n:,} {one if n == 1 else many}"

@@ -74,3 +74,30 @@ def test_members_and_dimension_names_read_as_words(qtbot, tmp_path):
     assert tree.rows()["members"] == "1 group, 2 arrays"
     tree.show_info(inspect("zarr", str(path / "a")))
     assert tree.rows()["dimension_names"] == "y, x"
+
+
+def _all_items(tree):
+    stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        yield item
+        stack += [item.child(i) for i in range(item.childCount())]
+
+
+def test_an_ome_image_reads_as_info_prints_it_and_no_row_reads_as_a_brace_count(qtbot, demo_dir):
+    """Nested mappings and lists said in words ("3 entries", "4 items"), not "{3}" and "[4]";
+    the OME summary as ``info`` prints it: axes with units, a row per level and channel."""
+    import re
+
+    tree = MetadataTree()
+    qtbot.addWidget(tree)
+    tree.show_info(inspect("ome_zarr", str(demo_dir / "stores" / "experiment.zarr" / "image")))
+    texts = [item.text(1) for item in _all_items(tree)]
+    assert not [t for t in texts if re.fullmatch(r"[{\[]\d+[}\]]", t)], texts
+    (ome,) = tree.findItems("ome", Qt.MatchFlag.MatchExactly, 0)
+    assert ome.text(1) == "version 0.5, axes c, z [micrometer], y [micrometer], x [micrometer]"
+    rows = [(ome.child(i).text(0), ome.child(i).text(1)) for i in range(ome.childCount())]
+    assert rows[0] == ("level 0", "shape 2 × 8 × 512 × 512, scale 1, 2, 0.325, 0.325")
+    assert ("channel", "nuclei (0000FF) window 0–52000") in rows and ("labels", "nuclei") in rows
+    (attributes,) = tree.findItems("attributes", Qt.MatchFlag.MatchExactly, 0)
+    assert attributes.text(1) == "1 entry"
