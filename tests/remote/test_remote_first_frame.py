@@ -184,3 +184,19 @@ def test_the_shown_planes_first_frame_fetches_each_of_its_shards_once(written_on
         assert np.array_equal(np.asarray(layer.data[3, 100:200, 5]), local[3, 100:200, 5])  # and back
     finally:
         preview.close()
+
+
+def test_the_shown_planes_first_frame_on_s3_fetches_each_of_its_shards_once(s3_keys, written_root):
+    """The same on S3: the array's zarr.json and the shown plane's 4 shards."""
+    local = zarr.open_array(str(written_root / "sharded.zarr"), mode="r")
+    upload_folder(s3_keys.client(), "data", str(written_root / "sharded.zarr"), "shown-plane/sharded.zarr")
+    url = "s3://data/shown-plane/sharded.zarr"
+    before = s3_keys.requests
+    preview = adapter_for("zarr", url).open_preview("zarr", url, size_limit=1 << 30, confirmed=False)
+    try:
+        (layer,) = preview.layers
+        assert np.array_equal(np.asarray(layer.data[3, ::4, ::4]), local[3, ::4, ::4])
+        assert np.array_equal(np.asarray(layer.data[3]), local[3])
+        assert s3_keys.requests - before == 1 + SHARDS
+    finally:
+        preview.close()
