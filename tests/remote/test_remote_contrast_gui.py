@@ -138,3 +138,24 @@ def test_limits_the_user_set_before_the_search_returns_are_kept(qtbot, aws_env, 
         QTimer.singleShot(25 * (i + 1), lambda i=i: turns.append(i))
     qtbot.waitUntil(lambda: len(turns) == 8, timeout=5_000)
     assert tuple(layer.contrast_limits) == (0.0, 0.5)
+
+
+def test_the_windows_first_frame_of_a_remote_sharded_plane_asks_for_each_shard_once(qtbot, aws_env, window,  # noqa: F811
+                                                                                    tmp_path):
+    """The window's own first frame of a remote sharded array whose shown plane holds data
+    (2048², shown through screen-sized levels): the contrast sample and napari's reads of
+    the plane share one fetch of its 4 shards (before: the sample's shard indexes, its
+    chunks, then the shards whole for napari)."""
+    a = zarr.create_array(str(tmp_path / "written.zarr"), shape=(8, 2048, 2048), shards=(1, 1024, 1024),
+                          chunks=(1, 256, 256), dtype="uint16", fill_value=0)
+    a[3] = np.random.default_rng(5).integers(1, 4000, (2048, 2048), dtype=np.uint16)
+    server = LatencyHTTPServer(str(tmp_path), latency=0.0).start()
+    try:
+        viewer = _show(qtbot, window, "zarr", server.url + "/written.zarr")
+        (layer,) = viewer.layers
+        assert viewer.dims.current_step[0] == 3 and layer.contrast_limits[1] > 1000
+        with server._lock:
+            chunks = [p for p in server.requests if "/c/" in p]
+        assert sorted(chunks) == [f"/written.zarr/c/3/{y}/{x}" for y in (0, 1) for x in (0, 1)], chunks
+    finally:
+        server.stop()
