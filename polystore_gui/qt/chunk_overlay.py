@@ -307,8 +307,13 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
                 # Meanwhile the same plane keeps its raster (an option or a chunk's state changed:
                 # the change shows when it arrives); another plane shows none.
                 if not _same_plane(source, self._drawn):
-                    self._base, self._drawn = None, ()  # another plane's raster: not shown over this one
-                    self._draw()
+                    # Another plane's raster is not shown over this one: hidden, and shown again
+                    # with this plane's raster and outline in one draw (an outline drawn alone
+                    # first was one more texture upload in the click that brings the plane).
+                    self._base, self._drawn = None, ()
+                    layer = self._layer(OVERLAY)
+                    if layer is not None:
+                        self._discard(layer)
                 self._build(source)
                 return
         self._draw()
@@ -392,7 +397,10 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             if layer is not None:
                 self._discard(layer)
             return
-        if self._selected is not None:
+        # No raster yet and one on its way: hidden until it comes, then drawn with the outline
+        # in one go (an outline drawn alone first was one more upload in a click's turns).
+        pending = raster is None and bool(self._wanted)
+        if self._selected is not None and not pending:
             chosen = self._reduced(self._selected)
             if chosen[:-2] == self._plane:
                 base = raster if raster is not None else np.zeros((*geometry.shape, 4), np.uint8)
@@ -422,7 +430,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             if not np.array_equal(data, raster):
                 data[...] = raster
                 if layer.visible:  # a hidden layer is refreshed by napari when shown (_show)
-                    layer.refresh()
+                    layer.refresh(extent=False)  # same shape and place: napari's extent stays
         elif data.shape != raster.shape or not np.array_equal(data, raster):
             layer.data = raster
         _place(layer, scale, translate)

@@ -183,6 +183,7 @@ def test_overlay_is_one_layer_added_in_split_steps_and_a_click_adds_none(qtbot, 
     layer = overlay._layer("chunk overlay")
     with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
         viewer_window.inspector.select_chunk((1, 2, 3))
+    overlay_settled(qtbot, viewer_window)  # the chunk's plane: its raster built in a worker
     assert [lyr.name for lyr in viewer.layers] == ["sharded"] + OVERLAY and overlay._layer("chunk overlay") is layer
     assert viewer.dims.current_step[0] == 1  # the chunk's plane
     assert_outlined(layer, (256, 384), (384, 512))
@@ -200,6 +201,7 @@ def test_overlay_is_one_layer_added_in_split_steps_and_a_click_adds_none(qtbot, 
     for chunk, rows, cols in (((2, 0, 0), (0, 128), (0, 128)), ((2, 0, 1), (0, 128), (128, 256))):
         with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
             viewer_window.inspector.select_chunk(chunk)
+        overlay_settled(qtbot, viewer_window)
         assert_outlined(layer, rows, cols)
     assert tuple(texel(layer, (64, 0))[:3]) != tuple(OUTLINE_RGBA[:3])  # the first one's outline is gone
 

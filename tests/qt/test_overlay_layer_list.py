@@ -34,6 +34,7 @@ def test_closing_the_inspector_takes_its_layers_out_of_the_layer_list(qtbot, vie
     assert listed(viewer_window) == ["chunk overlay", "sharded"]
     with qtbot.waitSignal(viewer_window.inspector.detailShown, timeout=10_000):
         viewer_window.inspector.select_chunk((1, 0, 0))
+    overlay_settled(qtbot, viewer_window)  # the chunk's plane: its raster built in a worker
     assert listed(viewer_window) == ["chunk overlay", "sharded"]  # the outline is drawn in the same layer
     viewer_window.set_inspector_visible(False)
     qtbot.waitUntil(lambda: listed(viewer_window) == ["sharded"], timeout=5_000)
