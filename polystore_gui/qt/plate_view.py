@@ -52,6 +52,7 @@ class PlateGrid(QWidget):
 
     wellClicked = Signal(object)  # WellSummary
     wellActivated = Signal(object)  # WellSummary (double-click or Enter)
+    emptyClicked = Signal(str)  # a position with no well made current: "B2: no well"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,8 @@ class PlateGrid(QWidget):
         well = self._at.get((row, column))
         if emit and well is not None:
             self.wellClicked.emit(well)
+        elif emit:
+            self.emptyClicked.emit(f"{self.plate.rows[row]}{self.plate.columns[column]}: no well")
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -334,6 +337,7 @@ class PlateView(QWidget):
 
         self.grid.wellClicked.connect(self._on_grid_well_clicked)
         self.grid.wellActivated.connect(self._on_grid_well_activated)
+        self.grid.emptyClicked.connect(self._on_grid_empty_clicked)
         self.wells.filterChanged.connect(self.grid.set_kept)
         self.wells.wellSelected.connect(self._on_table_well_selected)
         self.fields.itemActivated.connect(self._on_fields_item_activated)
@@ -443,6 +447,12 @@ class PlateView(QWidget):
     def _on_grid_well_clicked(self, well: WellSummary) -> None:
         self._show_fields(well)
         self.wells.select(well)
+
+    def _on_grid_empty_clicked(self, text: str) -> None:
+        """No well there: said, rather than the last well's fields left below."""
+        self.fields.clear()
+        self.fields_title.setText(text)
+        self.wells.clear_current()
 
     def _on_table_well_selected(self, well: WellSummary) -> None:
         if self.grid.current != (well.row_index, well.column_index):

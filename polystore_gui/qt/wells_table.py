@@ -127,6 +127,11 @@ class WellsTable(QWidget):
                     self.view.setCurrentIndex(index)
                 return
 
+    def clear_current(self) -> None:
+        """No row current (a position with no well was chosen in the grid)."""
+        self.view.selectionModel().clearCurrentIndex()
+        self.view.clearSelection()
+
     def _on_filter_text_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
         if not text.strip():

@@ -146,6 +146,24 @@ def test_double_click_a_field_opens_it_in_napari_and_back(qtbot, make_window, pl
     assert not panel.plate_back.isVisible()
 
 
+def test_an_empty_position_clicked_says_so_instead_of_the_last_well_s_fields(qtbot, make_window, plates, tmp_path):
+    """A click on a position with no well kept "Fields of A01" and A01's fields below (a
+    new user's pass, session 13): it says that position holds no well, and no well row stays
+    current in the wells table."""
+    window = _plate_window(make_window, qtbot, plates, tmp_path)
+    _select(window, qtbot, "disk", str(plates / "ome.zarr"))
+    view = _plate_shown(window, qtbot)
+    grid = view.grid
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(0, 0).center())
+    assert view.fields_title.text() == "Fields of A01" and view.fields.count() == 2
+    qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1, 1).center())
+    assert grid.current == (1, 1)
+    assert view.fields_title.text() == "B2: no well"
+    assert view.fields.count() == 0
+    assert not view.wells.view.currentIndex().isValid()
+    assert view.selected_wells() == []
+
+
 def test_a_well_without_fields_and_a_missing_well_are_drawn_not_crashed(qtbot, make_window, tmp_path):
     import shutil
 
