@@ -39,6 +39,7 @@ SCREEN_EDGE = 2048  # planes whose larger side reaches this get levels
 SMALLEST_EDGE = 256  # the coarsest level keeps at least this many pixels on its larger side
 MEMO_PIXELS = 2048 * 2048  # level planes this small are read whole once and kept
 MEMO_PLANES = 6  # level planes kept, at most (a few levels of the last plane or two)
+TILE_EDGE = 256  # a level kept whole is sliced by napari in tiles this large (see StridedLevel.chunks)
 
 
 def level_factors(plane: tuple[int, ...]) -> list[int]:
@@ -183,8 +184,11 @@ class StridedLevel:
         self.ndim = len(self.shape)
         self.size = math.prod(self.shape)
         # What one read decodes, in this level's pixels: napari widens the region it asks for
-        # to these boundaries. A level kept whole is one chunk per plane; any other is the
-        # base's chunks seen through the stride (one per plane along the other axes).
+        # to these boundaries, and uploads that region as the texture. A level kept whole is
+        # read whole once, so its regions cost no decoding: tiles of TILE_EDGE, so that a zoom
+        # into it uploads about the region shown, not the whole 2048² plane (12 ms of the
+        # GUI thread's frame in Mesa's software GL, the longest stall of a zoom). Any other
+        # level is the base's chunks seen through the stride (one per plane along the other axes).
         plane_axes = len(self._window) - 2
         base_chunks = getattr(pyramid.base, "chunks", None)
         grain: list[int] = []
@@ -193,7 +197,9 @@ class StridedLevel:
                 continue
             if i < plane_axes:
                 grain.append(1)
-            elif pyramid.memoised(factor) or base_chunks is None or len(base_chunks) != len(self._window):
+            elif pyramid.memoised(factor):
+                grain.append(max(1, min(len(w), TILE_EDGE)))
+            elif base_chunks is None or len(base_chunks) != len(self._window):
                 grain.append(max(1, len(w)))
             else:
                 grain.append(max(1, int(base_chunks[i]) // factor))

@@ -72,3 +72,29 @@ def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_
     corner = layer.corner_pixels
     rows, cols = (slice(int(corner[0, d]), int(corner[1, d]) + 1) for d in (1, 2))
     np.testing.assert_array_equal(layer._slice.image.raw, plane[rows, cols])
+
+
+def test_zoomed_into_a_level_kept_whole_the_texture_is_the_region_shown(qtbot, panel, tmp_path):
+    # A level read whole once (every 2nd pixel of a 4096² plane, 2048²) costs nothing to
+    # slice again, but its texture is uploaded on the GUI thread: zoomed in so that part of
+    # it shows, napari gets the region shown (in tiles), not the whole level plane.
+    a = zarr.create_array(tmp_path / "big.zarr", shape=(3, 4096, 4096), chunks=(1, 512, 512), dtype="u2", fill_value=0)
+    plane = (np.arange(4096 * 4096, dtype=np.uint32) % 4099).astype("u2").reshape(4096, 4096)
+    a[1] = plane
+    with qtbot.waitSignal(panel.previewShown, timeout=60_000):
+        panel.request("zarr", str(tmp_path / "big.zarr"))
+    (layer,) = panel.shown_layers
+    qtbot.waitUntil(lambda: layer.loaded and layer._slice is not None and layer._slice.image.raw.size > 1,
+                    timeout=60_000)
+    assert layer.data_level > 1
+    camera = panel.viewer.viewer.scene.camera
+    # one screen pixel for 3 of the plane: napari's level is the coarsest with more pixels
+    # than the canvas, here every 2nd pixel (1.5 of the level's per screen pixel)
+    camera.center = (2048.0, 2048.0)
+    camera.zoom = 1 / 3
+    qtbot.waitUntil(lambda: layer.data_level == 1 and layer.loaded, timeout=60_000)
+    raw = layer._slice.image.raw
+    assert raw.shape[0] < 2048 or raw.shape[1] < 2048, raw.shape  # a region, not the whole level
+    corner = layer.corner_pixels
+    rows, cols = (slice(2 * int(corner[0, d]), 2 * (int(corner[1, d]) + 1), 2) for d in (1, 2))
+    np.testing.assert_array_equal(raw, plane[rows, cols])
