@@ -382,6 +382,7 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
         # next one has in common.
         first = layers[0] if layers else None
         viewer.dims.axis_labels = axis_labels(first.axis_labels if first is not None else None, viewer.dims.ndim)
+        next_turn(self, self._fit_axis_labels)
         # Show the middle plane of every non-displayed axis: the plane the contrast sample
         # was taken from, so nothing else is read.
         steps = list(viewer.dims.current_step)
@@ -403,6 +404,15 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
             # after the first frame, and only for the layer whose controls are shown.
             call_later(self, HISTOGRAM_DELAY_MS, self._show_active_histogram)
         return added
+
+    def _fit_axis_labels(self) -> None:
+        """The sliders' axis names sized again, once the sliders are laid out: napari sizes
+        them (at most a fifth of the slider) when their text changes, from a slider not yet
+        laid out, and "axis 0" read "..." until the window was resized."""
+        dims = getattr(self.qt_viewer, "dims", None)
+        resize = getattr(dims, "_resize_axis_labels", None)  # napari 0.9's, private: skipped if gone
+        if callable(resize):
+            resize()
 
     def _make_image(self, data: Any, **kwargs: Any) -> Any:
         """What ``viewer.add_image`` makes for one layer, whose histogram is a
