@@ -63,6 +63,7 @@ class RemoteStoreDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setObjectName("remoteStoreError")
         self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b91c1c;")  # a refusal, not one more line of the note
         self.error_label.hide()
         form = QFormLayout()
         form.addRow("URL:", self.url_edit)
@@ -115,12 +116,17 @@ class RemoteStoreDialog(QDialog):
         try:
             self.url()
         except RemoteAddressError as exc:
-            self.error_label.setText(str(exc))
-            self.error_label.show()
+            self._refuse(str(exc), self.url_edit)
             return
         endpoint = self.endpoint_edit.text().strip()
         if endpoint and not endpoint.lower().startswith(("http://", "https://")):
-            self.error_label.setText(f"The endpoint URL must start with http:// or https://, not {endpoint[:80]!r}")
-            self.error_label.show()
+            self._refuse(f"The endpoint URL must start with http:// or https://, not {endpoint[:80]!r}", self.endpoint_edit)
             return
         super().accept()
+
+    def _refuse(self, message: str, field: QLineEdit) -> None:
+        """Say why the dialog stays open; the field at fault focused, its text selected to retype."""
+        self.error_label.setText(message)
+        self.error_label.show()
+        field.setFocus()
+        field.selectAll()
