@@ -98,6 +98,7 @@ def scratch_args(case_args: list[str]) -> Iterator[list[str]]:
     if not any(SCRATCH in a for a in case_args):
         yield case_args
         return
+    C.DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has none yet
     folder = tempfile.mkdtemp(prefix="bench-ab-scratch-", dir=str(C.DATA_DIR))
     try:
         yield [a.replace(SCRATCH, folder) for a in case_args]

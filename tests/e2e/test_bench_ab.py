@@ -59,3 +59,21 @@ def test_summary_pairs_the_rounds() -> None:
     assert "new no slower in 1/2 rounds" in text
     assert "median 1" in text  # ratios 0.5 and 1.5
     assert ab.summary(records, "gui:t.s") == "gui:t.s: no rounds with both sides"
+
+
+def test_scratch_argument_is_a_fresh_empty_folder_each_run() -> None:
+    """A case that writes (a copy's destination) gets ``{scratch}`` as an empty folder of its
+    own at every run, gone after it: a second round never meets the first round's copy."""
+    ab = _driver()
+    seen = []
+    for _ in range(2):
+        with ab.scratch_args(["--into", "{scratch}", "{scratch}/sub", "plain"]) as args:
+            folder = Path(args[1])
+            assert args[0] == "--into" and args[2] == f"{folder}/sub" and args[3] == "plain"
+            assert folder.is_dir() and not any(folder.iterdir())
+            (folder / "copy").write_bytes(b"x")  # what the run leaves there
+            seen.append(folder)
+        assert not folder.exists()
+    assert seen[0] != seen[1]
+    with ab.scratch_args(["scan", "data/x"]) as args:  # no placeholder: unchanged, nothing made
+        assert args == ["scan", "data/x"]
