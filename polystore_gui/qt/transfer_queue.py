@@ -262,6 +262,10 @@ class TransferQueue(QWidget):
         row.widget.setText(4, "")
         if outcome.status == "done":
             row.bar.setValue(1000)
+            # All of it, whatever the last redraw showed (a job done between two redraws
+            # kept its first "0 B / 8.0 MiB" beside "done, verified").
+            row.done = row.total
+            row.bar.setFormat(f"{human_size(row.total)} / {human_size(row.total)}")
             summary.done += 1
             summary.nbytes += outcome.nbytes
         else:

@@ -135,3 +135,22 @@ def test_no_menu_for_what_cannot_be_converted_nor_on_paste(make_window, qtbot, w
     with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=30_000):
         assert _drop(window, [("disk", src / "notes.txt")], dst)  # a text file: a plain copy
     assert not asked and (dst / "notes.txt").read_text() == "not an image"
+
+
+def test_a_finished_conversion_s_bar_says_all_of_it_arrived(make_window, qtbot, workspace):
+    """A conversion done before the panel's next redraw kept its bar's first figures: full,
+    reading "0 B / 8.0 MiB" beside "done, verified" (a new user's pass, session 13)."""
+    from polystore_gui.model.entries import human_size
+
+    src, dst, _, _ = workspace
+    window = make_window([src.parent], show=True)
+    for folder in (src.parent, src, dst):
+        expand(window, qtbot, "disk", str(folder))
+    window.drop_chooser = lambda sources, destination, default: "convert"
+    with qtbot.waitSignal(window.transfer_queue.transferFinished, timeout=120_000) as finished:
+        assert _drop(window, [("disk", src / "plain.zarr")], dst)
+    assert finished.args[0].done == 1, finished.args[0].errors
+    (row,) = window.transfer_queue.rows
+    whole = human_size(row.total)
+    assert row.total > 0 and row.bar.value() == row.bar.maximum()
+    assert row.bar.text() == f"{whole} / {whole}"
