@@ -5,6 +5,7 @@ so an image fitted to the wider canvas had its right part cut until the user pre
 What a user expects: a view still at the fit the preview made is fitted again to the
 narrower canvas; a view the user zoomed or panned is left as it is. ``at_fit`` is asked
 before the canvas narrows, ``refit`` after (in a later turn: the canvas has its new size).
+Closing the inspector does the same for the wider canvas.
 """
 
 from __future__ import annotations

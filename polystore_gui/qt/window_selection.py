@@ -152,12 +152,19 @@ class SelectionMixin:
         if not visible:
             self._inspector_opening = None  # an opening's inspection, if still to come: dropped
             if self._inspector is not None:
+                from . import chunk_refit
+
+                viewer = self.preview.viewer.viewer if self.preview.viewer.is_ready else None
+                fitted = chunk_refit.at_fit(viewer)  # before the canvas widens (as on opening)
                 self.inspector.clear()
                 self.overlay.detach()
                 shown = not self.inspector.isHidden()
                 self.inspector.hide()
                 if shown:
                     self._give_back_inspector_room()
+                if shown and fitted:
+                    next_turn(self, lambda: self.preview.viewer.viewer is viewer and self.inspector.isHidden()
+                              and chunk_refit.refit(viewer))
             return
         current = self.proxy.mapToSource(self.tree.currentIndex())
         entry = current.data(ENTRY_ROLE) if current.isValid() else None

@@ -60,3 +60,18 @@ def test_a_plain_array_s_controls_are_whole_at_1280_with_the_inspector_open(qtbo
     preview, inspector = viewer_window.preview, viewer_window.inspector
     qtbot.waitUntil(lambda: preview.geometry().right() < inspector.geometry().left(), timeout=3_000)
     qtbot.waitUntil(lambda: not _cut_off(viewer_window.preview.viewer.qt_viewer.controls), timeout=3_000)
+
+
+def test_closing_the_inspector_fits_a_view_at_the_fit_to_the_wider_canvas(qtbot, viewer_window, demo_dir):
+    """Closing it left the image at the narrow canvas's size in the wide one (a new user's
+    pass, session 13): a view still at the fit is fitted again, as on opening."""
+    from polystore_gui.qt import chunk_refit
+
+    path = _wide_window(viewer_window, demo_dir, qtbot)
+    viewer = _previewed(qtbot, viewer_window, path)
+    _open_and_inspected(qtbot, viewer_window, path)
+    qtbot.waitUntil(lambda: chunk_refit.at_fit(viewer), timeout=5_000)  # fitted to the narrow canvas
+    narrow = viewer.canvas.size[1]
+    viewer_window.set_inspector_visible(False)
+    qtbot.waitUntil(lambda: viewer.canvas.size[1] > narrow, timeout=5_000)
+    qtbot.waitUntil(lambda: chunk_refit.at_fit(viewer), timeout=5_000)
