@@ -4,7 +4,18 @@ black: a new user's pass, session 13)."""
 
 from __future__ import annotations
 
+import pytest
+
 from polystore_gui.qt.remote_dialog import RemoteStoreDialog
+
+
+@pytest.fixture
+def dialog(qtbot):
+    shown = RemoteStoreDialog()
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    return shown
 
 
 def _red_pixels(widget) -> int:
@@ -13,11 +24,7 @@ def _red_pixels(widget) -> int:
                if (c := image.pixelColor(x, y)).red() > 150 and c.green() < 90 and c.blue() < 90)
 
 
-def test_a_refused_url_is_said_in_red_and_the_url_selected(qtbot):
-    dialog = RemoteStoreDialog()
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
+def test_a_refused_url_is_said_in_red_and_the_url_selected(qtbot, dialog):
     dialog.url_edit.setText("bucket/plate.zarr")
     dialog.anonymous_box.setFocus()
     dialog.accept()
@@ -27,11 +34,7 @@ def test_a_refused_url_is_said_in_red_and_the_url_selected(qtbot):
     assert dialog.url_edit.selectedText() == "bucket/plate.zarr"
 
 
-def test_a_refused_endpoint_is_focused(qtbot):
-    dialog = RemoteStoreDialog()
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
+def test_a_refused_endpoint_is_focused(qtbot, dialog):
     dialog.url_edit.setText("s3://bucket/plate.zarr")
     dialog.endpoint_edit.setText("s3.example.org")
     dialog.accept()
