@@ -35,10 +35,26 @@ def panel(qtbot):
         yield panel
 
 
-def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_path, monkeypatch):
+def _big_plane(tmp_path) -> np.ndarray:
+    """A 3 x 4096² zarr array at ``tmp_path/big.zarr``, its middle plane written; that plane."""
     a = zarr.create_array(tmp_path / "big.zarr", shape=(3, 4096, 4096), chunks=(1, 512, 512), dtype="u2", fill_value=0)
     plane = (np.arange(4096 * 4096, dtype=np.uint32) % 4099).astype("u2").reshape(4096, 4096)
     a[1] = plane
+    return plane
+
+
+def _preview_shown(qtbot, panel, tmp_path):
+    """The big array previewed; its layer, once its first slice is in."""
+    with qtbot.waitSignal(panel.previewShown, timeout=60_000):
+        panel.request("zarr", str(tmp_path / "big.zarr"))
+    (layer,) = panel.shown_layers
+    qtbot.waitUntil(lambda: layer.loaded and layer._slice is not None and layer._slice.image.raw.size > 1,
+                    timeout=60_000)
+    return layer
+
+
+def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_path, monkeypatch):
+    plane = _big_plane(tmp_path)
     reads = []  # (plane axes' steps, rows, cols) of every read of the full-resolution array
     real = lazy.SafeArray.__getitem__
 
@@ -49,11 +65,7 @@ def test_a_large_plane_is_shown_at_a_screen_sized_level_first(qtbot, panel, tmp_
         return real(self, key)
 
     monkeypatch.setattr(lazy.SafeArray, "__getitem__", spy)
-    with qtbot.waitSignal(panel.previewShown, timeout=60_000):
-        panel.request("zarr", str(tmp_path / "big.zarr"))
-    (layer,) = panel.shown_layers
-    qtbot.waitUntil(lambda: layer.loaded and layer._slice is not None and layer._slice.image.raw.size > 1,
-                    timeout=60_000)
+    layer = _preview_shown(qtbot, panel, tmp_path)
     canvas = panel.viewer.qt_viewer.canvas.native
     shown = layer._slice.image.raw.shape
     assert layer.multiscale and layer.data_level > 0
@@ -78,14 +90,8 @@ def test_zoomed_into_a_level_kept_whole_the_texture_is_the_region_shown(qtbot, p
     # A level read whole once (every 2nd pixel of a 4096² plane, 2048²) costs nothing to
     # slice again, but its texture is uploaded on the GUI thread: zoomed in so that part of
     # it shows, napari gets the region shown (in tiles), not the whole level plane.
-    a = zarr.create_array(tmp_path / "big.zarr", shape=(3, 4096, 4096), chunks=(1, 512, 512), dtype="u2", fill_value=0)
-    plane = (np.arange(4096 * 4096, dtype=np.uint32) % 4099).astype("u2").reshape(4096, 4096)
-    a[1] = plane
-    with qtbot.waitSignal(panel.previewShown, timeout=60_000):
-        panel.request("zarr", str(tmp_path / "big.zarr"))
-    (layer,) = panel.shown_layers
-    qtbot.waitUntil(lambda: layer.loaded and layer._slice is not None and layer._slice.image.raw.size > 1,
-                    timeout=60_000)
+    plane = _big_plane(tmp_path)
+    layer = _preview_shown(qtbot, panel, tmp_path)
     assert layer.data_level > 1
     camera = panel.viewer.viewer.scene.camera
     # one screen pixel for 3 of the plane: napari's level is the coarsest with more pixels
