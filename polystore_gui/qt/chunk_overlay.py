@@ -304,16 +304,14 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
                 # Built in a worker, whatever the plane's size: on the GUI thread even a plane
                 # of 1,024 chunks was a few ms of the click that brings the plane, a turn that
                 # already waits for the interpreter lock while napari's slice reads the plane.
-                # Meanwhile the same plane keeps its raster (an option or a chunk's state changed:
-                # the change shows when it arrives); another plane shows none.
+                # Meanwhile the layer keeps what it shows (an option or a chunk's state changed:
+                # the change shows when the raster arrives).
                 if not _same_plane(source, self._drawn):
-                    # Another plane's raster is not shown over this one: hidden, and shown again
-                    # with this plane's raster and outline in one draw (an outline drawn alone
-                    # first was one more texture upload in the click that brings the plane).
+                    # Another plane: the layer keeps the last plane's raster until this one's
+                    # comes, as napari's image keeps its last slice until the new one is read,
+                    # then shows it with the outline in one draw (hiding the layer meanwhile, or
+                    # an outline drawn alone first, was more GUI work in the click's turns).
                     self._base, self._drawn = None, ()
-                    layer = self._layer(OVERLAY)
-                    if layer is not None:
-                        self._discard(layer)
                 self._build(source)
                 return
         self._draw()
@@ -360,6 +358,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             self.update()
         else:
             self._wanted = ()
+            self._draw()  # without its raster: the last plane's is not left over this one
 
     def _plane_facts(self, report: Any, plane: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The states and stored bytes of the plane's chunks (copies: the report's arrays
@@ -397,10 +396,9 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
             if layer is not None:
                 self._discard(layer)
             return
-        # No raster yet and one on its way: hidden until it comes, then drawn with the outline
-        # in one go (an outline drawn alone first was one more upload in a click's turns).
-        pending = raster is None and bool(self._wanted)
-        if self._selected is not None and not pending:
+        if raster is None and self._wanted:
+            return  # this plane's raster on its way: drawn with the outline when it comes
+        if self._selected is not None:
             chosen = self._reduced(self._selected)
             if chosen[:-2] == self._plane:
                 base = raster if raster is not None else np.zeros((*geometry.shape, 4), np.uint8)
