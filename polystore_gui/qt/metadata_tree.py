@@ -37,8 +37,13 @@ class MetadataTree(QTreeWidget):
         doc = info.as_json()
         doc.pop("preview", None)
         doc.pop("truncated", None)
+        # What could not be read at all (nothing there, a store that does not answer): its
+        # kind and attributes are placeholders ("kind: file" beside a remote store's error).
+        unread = bool(doc.get("error")) and doc.get("size") is None
         for key, value in doc.items():
-            if value in (None, {}, []) and key not in ("attributes",):
+            if value in (None, {}, []) and (key != "attributes" or unread):
+                continue
+            if key == "kind" and unread:
                 continue
             if key == "codecs" and isinstance(value, dict):
                 self._codecs_item(value)

@@ -101,3 +101,16 @@ def test_an_ome_image_reads_as_info_prints_it_and_no_row_reads_as_a_brace_count(
     assert ("channel", "nuclei (0000FF) window 0–52000") in rows and ("labels", "nuclei") in rows
     (attributes,) = tree.findItems("attributes", Qt.MatchFlag.MatchExactly, 0)
     assert attributes.text(1) == "1 entry"
+
+
+def test_an_address_that_cannot_be_read_is_given_no_kind(qtbot, tmp_path):
+    """An unreachable remote store read "kind: file" beside its error (a new user's pass,
+    session 13): the kind of what could not be read is not known, so none is shown."""
+    tree = MetadataTree()
+    qtbot.addWidget(tree)
+    tree.show_info(inspect("zarr", "https://127.0.0.1:9/x.zarr"))
+    rows = tree.rows()
+    assert "connection refused" in rows["error"]
+    assert "kind" not in rows
+    tree.show_info(inspect("disk", str(tmp_path / "gone.tif")))
+    assert "kind" not in tree.rows() and tree.rows()["error"]
