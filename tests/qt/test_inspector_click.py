@@ -110,3 +110,30 @@ def test_a_chunk_clicked_on_another_plane_is_drawn_once_with_its_planes_raster(q
                             overlay._raster, (1, 2))
     assert layer.visible and np.array_equal(layer.data, expected)
     assert writes == [1]  # one draw
+
+
+def test_a_planes_raster_that_fails_leaves_no_other_planes_raster_shown(qtbot, viewer_window, demo_dir, monkeypatch):
+    """The last plane's raster is kept only while the new plane's is on its way: when that
+    one fails (logged) and nothing newer is wanted, the overlay hides rather than show the
+    last plane's chunks over this plane."""
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+    from polystore_gui.model.chunk_raster import overlay_raster
+
+    failing: list[bool] = []
+
+    def maybe_failing(*args, **kwargs):
+        if failing:
+            raise MemoryError("no room for the raster")
+        return overlay_raster(*args, **kwargs)
+
+    monkeypatch.setattr(chunk_overlay, "overlay_raster", maybe_failing)
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    overlay_settled(qtbot, viewer_window)
+    layer = overlay._layer("chunk overlay")
+    assert layer.visible
+    failing.append(True)
+    z = viewer.dims.current_step[0]
+    viewer.dims.set_current_step(0, (z + 1) % inspector.report.state.shape[0])
+    overlay_settled(qtbot, viewer_window)
+    assert not layer.visible
