@@ -10,8 +10,9 @@ answers the sample and napari's reads of that plane (the plane, a part, a screen
 stride) from it: the first frame is the metadata and one round.
 
 The plane is held only until a read covers it whole (napari's first frame) or another
-plane is read (the slider moved); planes over :data:`AHEAD_BYTES` are not read ahead (the
-reads happen as before, a chunk at a time into the slice napari asks for).
+plane, or a selection across planes, is read (the slider moved, a 3D view); planes over
+:data:`AHEAD_BYTES` are not read ahead (the reads happen as before, a chunk at a time into
+the slice napari asks for).
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ class PlaneAhead(_ArrayView):
             return None
         lead, within = full[:-2], full[-2:]
         if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in lead):
-            return None  # a selection across planes: read as asked
+            # A selection across planes (napari's 3D view, other axes displayed, a projection):
+            # read as asked, and the plane let go (it would be held for the preview's life).
+            self.release()
+            return None
         at = tuple(int(k) + n if int(k) < 0 else int(k) for k, n in zip(lead, self.shape))
         if at != self._lead:
             self.release()  # another plane: the one read ahead is no longer the one shown

@@ -57,9 +57,10 @@ def test_a_part_handed_out_is_a_copy_not_a_view_holding_the_plane(source):
 
 def test_another_plane_or_a_selection_across_planes_goes_to_the_array_and_lets_the_plane_go(source):
     view = shown_plane_ahead(source)
-    assert np.array_equal(view[:, 2, 0, 0], source.data[:, 2, 0, 0]) and view.holding  # across channels
+    assert np.array_equal(view[:, 2, 0, 0], source.data[:, 2, 0, 0]) and not view.holding  # across channels
+    view = shown_plane_ahead(source)
     assert np.array_equal(view[1, 2], source.data[1, 2]) and not view.holding  # another plane
-    assert len(source.reads) == 3
+    assert len(source.reads) == 4
 
 
 def test_closing_the_preview_lets_the_plane_go(source):
@@ -78,3 +79,16 @@ def test_a_two_dimensional_array_is_its_own_plane():
     view = shown_plane_ahead(source)
     assert np.array_equal(view[1:, -1], source.data[1:, -1])
     assert np.array_equal(np.asarray(view), source.data) and len(source.reads) == 1
+
+
+@pytest.mark.parametrize("key", [
+    (slice(None), slice(None), slice(None), slice(None)),  # napari's 3D view: the whole volume
+    (0, slice(None), 3, slice(None)),  # other axes displayed (the dims rolled): planes across the held one
+    (0, slice(1, 4), slice(None), slice(None)),  # a thick slice projected
+])
+def test_a_view_across_planes_lets_the_held_plane_go(source, key):
+    """napari reading across planes (3D, rolled axes, a projection) shows something else than
+    the held plane: the plane (up to AHEAD_BYTES) is not kept for the rest of the preview."""
+    view = shown_plane_ahead(source)
+    assert np.array_equal(view[key], source.data[key])
+    assert not view.holding
