@@ -127,15 +127,16 @@ class _Pyramid:
 
     def whole_read_factor(self, factor: int) -> int:
         """The stride to read a plane at for a level of stride ``factor`` kept whole: the
-        smallest stride kept whole, unless the base's chunks are narrower than that stride
-        (a coarser stride then skips chunks that a finer one would decode)."""
+        smallest stride kept whole, unless the base's chunks are narrower than ``factor``
+        (a read at ``factor`` then skips chunks that a finer one would decode: chunks 4
+        pixels wide read every 4th pixel are all decoded, every 8th pixel one in 2 a side)."""
         finest = 2
         while finest < factor and not self.memoised(finest):
             finest *= 2
         chunks = getattr(self.base, "chunks", None)
         if chunks is not None and len(chunks) == len(self.shape):
             edges = [min(c) if isinstance(c, tuple) else int(c) for c in chunks[-2:]]
-            if min(edges) < finest:
+            if min(edges) < factor:
                 return factor
         return finest
 

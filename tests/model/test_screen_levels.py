@@ -101,6 +101,16 @@ def test_chunks_narrower_than_the_finer_stride_read_only_the_level_asked():
     assert base.reads == [(0, slice(0, 8192, 8), slice(0, 8192, 8))]
 
 
+
+def test_chunks_as_wide_as_the_finer_stride_but_narrower_than_the_level_read_only_the_level_asked():
+    # chunks 4 pixels wide: a read every 4th pixel (the finest level kept whole) decodes every
+    # chunk, a read every 8th pixel (the level shown) one chunk in 2 along each axis: reading
+    # the finer level for a possible zoom would decode 4 times the chunks the user sees
+    base = ChunkedCountingArray(np.zeros((1, 8192, 8192), np.uint8), (1, 4, 4))
+    level = {lv.factor: lv for lv in levels_of(base)}[8]
+    level[0]
+    assert base.reads == [(0, slice(0, 8192, 8), slice(0, 8192, 8))]
+
 def test_levels_too_large_to_keep_read_only_the_region_asked():
     base = CountingArray(np.zeros((1, 8192, 8192), np.uint8))
     level = levels_of(base)[1]  # every 2nd pixel: 4096², not kept whole
