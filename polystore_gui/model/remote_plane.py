@@ -25,6 +25,7 @@ import numpy as np
 
 from .contrast import middle_index
 from .lazy_views import _ArrayView, _full_key
+from .screen_levels import levels_skip_chunks
 
 AHEAD_BYTES = 256 << 20  # a shown plane larger than this is not read ahead (held in memory meanwhile)
 
@@ -99,12 +100,15 @@ class PlaneAhead(_ArrayView):
 def shown_plane_ahead(source: Any) -> Any:
     """``source`` (a remote ``SafeArray``) with its shown plane (``middle_index`` of every axis
     before the last two) read now, whole: a :class:`PlaneAhead`, or ``source`` itself when
-    the plane is larger than :data:`AHEAD_BYTES` or the array has fewer than two axes."""
+    the plane is larger than :data:`AHEAD_BYTES`, is shown at a screen level that reads only
+    some of its chunks, or the array has fewer than two axes."""
     shape = tuple(int(n) for n in source.shape)
     if len(shape) < 2 or 0 in shape:
         return source
     if math.prod(shape[-2:]) * np.dtype(source.dtype).itemsize > AHEAD_BYTES:
         return source
+    if levels_skip_chunks(shape, getattr(source, "chunks", None)):
+        return source  # shown at a screen level reading some of its chunks: the plane whole costs more
     lead = tuple(middle_index(n) for n in shape[:-2])
     plane = np.asarray(source[lead + (slice(None), slice(None))])
     return PlaneAhead(source, lead, plane)

@@ -55,6 +55,31 @@ def level_factors(plane: tuple[int, ...]) -> list[int]:
     return factors
 
 
+def kept_whole(plane: tuple[int, ...], factor: int) -> bool:
+    """Whether the level of stride ``factor`` of a plane of this shape is read whole and kept."""
+    return factor > 1 and math.prod(-(-int(n) // factor) for n in plane[-2:]) <= MEMO_PIXELS
+
+
+def plane_chunk_edge(chunks: Any, ndim: int) -> int | None:
+    """The narrower side of a chunk along the plane's two axes, or None when not known."""
+    if chunks is None or len(chunks) != ndim:
+        return None
+    return min(min(c) if isinstance(c, tuple) else int(c) for c in chunks[-2:])
+
+
+def levels_skip_chunks(shape: tuple[int, ...], chunks: Any) -> bool:
+    """Whether the screen levels of an array of this shape and chunking read fewer of a
+    plane's chunks than the plane has: chunks narrower than the stride of the finest level
+    kept whole (a strided read skips them). Reading such a plane whole costs more than
+    showing it (rows stored one a chunk, shown every 4th row: 4 times the bytes)."""
+    factors = level_factors(tuple(shape[-2:]))
+    edge = plane_chunk_edge(chunks, len(shape))
+    if not factors or edge is None:
+        return False
+    kept = [f for f in factors if kept_whole(tuple(shape[-2:]), f)]
+    return edge < (kept[0] if kept else factors[0])
+
+
 def screen_levels(data: Any) -> list[Any] | None:
     """``[data, data every 2nd pixel, every 4th, ...]`` (lazy views: nothing is read here),
     or None when the plane (the last two axes) fits a screen.
@@ -97,7 +122,7 @@ class _Pyramid:
         self._lock = threading.Lock()  # napari slices in its own thread(s)
 
     def memoised(self, factor: int) -> bool:
-        return factor > 1 and math.prod(-(-n // factor) for n in self.shape[-2:]) <= MEMO_PIXELS
+        return kept_whole(self.shape, factor)
 
     def plane(self, factor: int, lead: tuple[int, ...]) -> np.ndarray:
         """The whole plane ``lead`` of the level of stride ``factor`` (kept for the next call)."""
@@ -133,12 +158,8 @@ class _Pyramid:
         finest = 2
         while finest < factor and not self.memoised(finest):
             finest *= 2
-        chunks = getattr(self.base, "chunks", None)
-        if chunks is not None and len(chunks) == len(self.shape):
-            edges = [min(c) if isinstance(c, tuple) else int(c) for c in chunks[-2:]]
-            if min(edges) < factor:
-                return factor
-        return finest
+        edge = plane_chunk_edge(getattr(self.base, "chunks", None), len(self.shape))
+        return factor if edge is not None and edge < factor else finest
 
     def _keep(self, factor: int, lead: tuple[int, ...], plane: np.ndarray) -> None:
         with self._lock:

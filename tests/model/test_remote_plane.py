@@ -92,3 +92,13 @@ def test_a_view_across_planes_lets_the_held_plane_go(source, key):
     view = shown_plane_ahead(source)
     assert np.array_equal(view[key], source.data[key])
     assert not view.holding
+
+
+def test_a_plane_shown_at_a_screen_level_that_skips_chunks_is_not_read_ahead():
+    """Rows stored one a chunk in a 4096² plane: the screen level shown reads every 4th row
+    or fewer, so reading the plane whole ahead would fetch 4 times (or more) what is shown."""
+    source = Counted(np.zeros((3, 4096, 4096), np.uint8))
+    source.chunks = (1, 1, 4096)
+    assert shown_plane_ahead(source) is source and not source.reads
+    source.chunks = (1, 256, 256)  # every chunk read by the level anyway: read ahead
+    assert isinstance(shown_plane_ahead(source), PlaneAhead)
