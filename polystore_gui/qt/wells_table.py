@@ -36,6 +36,17 @@ class WellsTableModel(QAbstractTableModel):
         self.extra = list(keys)
         self.endResetModel()
 
+    def empty_columns(self) -> frozenset[int]:
+        """The columns with nothing in any row (a plate without acquisitions, an attribute
+        no well fills): hidden, so they take no width from the ones that say something."""
+        empty: set[int] = set()
+        if not any(well.acquisition is not None for well in self.wells):
+            empty.add(BASE_COLUMNS.index("acquisition"))
+        for offset, key in enumerate(self.extra):
+            if not any(dict(well.attributes).get(key, "") for well in self.wells):
+                empty.add(len(BASE_COLUMNS) + offset)
+        return frozenset(empty)
+
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.wells)
 
@@ -116,6 +127,9 @@ class WellsTable(QWidget):
 
     def set_plate(self, plate: PlateSummary | None) -> None:
         self.model.set_plate(plate)
+        empty = self.model.empty_columns()
+        for column in range(self.model.columnCount()):
+            self.view.setColumnHidden(column, column in empty)
         self._on_filter_text_changed(self.filter.text())
 
     def select(self, well: WellSummary) -> None:
