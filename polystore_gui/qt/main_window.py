@@ -93,6 +93,7 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.tree_model = BackendTreeModel(self.workers, self)
         self.tree_model.set_disk_roots([*(roots or []), os.path.expanduser("~")])
         self.tree_model.storeMet.connect(self._on_tree_model_store_met)
+        self.tree_model.remoteRootRead.connect(self._on_tree_model_remote_root_read)
         self.tree_model.entriesDropped.connect(self._on_tree_model_entries_dropped)
         napari_port, fiji_port = self._viewer_ports(viewer_port, fiji_port)
         self.viewer_link = ViewerLink(self.workers, napari_port=napari_port, fiji_port=fiji_port, parent=self)

@@ -79,6 +79,8 @@ class BackendTreeModel(TreeRoots, TreeRemoteRoots, TreeListing, TreeUpdates, Tre
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk
     listingFinished = Signal(object)  # (backend, path) whose listing (not details) is complete
     listingFailed = Signal(object, str)  # (backend, path), the reason shown in its error row
+    # A remote store's row read (backend, path), Entry: what it is, or its error (not reached)
+    remoteRootRead = Signal(object, object)
     # Entries of a folder learnt anew (details): (backend, path) of the folder, [Entry]
     detailsLearnt = Signal(object, object)
     # A large folder's details pass: (backend, path), entries to describe (0: done)

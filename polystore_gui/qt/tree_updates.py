@@ -21,12 +21,16 @@ class TreeUpdates:
 
     def refresh(self, index: QModelIndex) -> None:
         """List ``index`` again (its parent, when it is a leaf); everything when invalid."""
-        node = self.node(index)
+        node = chosen = self.node(index)
         while node is not self._root and not node.expandable and node.parent is not None:
             node = node.parent
         from ..model.remote_store import forget_reads
 
         forget_reads(None if node is self._root else node.entry.path)  # a remote store's reads asked again
+        if chosen is not node:  # a row that could not be read (a remote store not reached): its own too
+            forget_reads(chosen.entry.path)
+        if chosen is not self._root:
+            self.read_remote_root_again(chosen)  # type: ignore[attr-defined]  # a remote store's row: read again
         if node is self._root:
             for top in list(self._root.children):
                 if top.state is not State.UNLISTED:
