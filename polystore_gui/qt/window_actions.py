@@ -165,9 +165,13 @@ class ActionsMixin:
         self.rename_action.setEnabled(len(entries) == 1 and len(deletable) == 1 and self._renamable(deletable[0]))
         self.delete_action.setEnabled(bool(deletable))
         self.inspect_action.setEnabled(len(entries) == 1 and self._inspectable(entries[0]))
+        # As View's: on the array the preview shows, so only once the row's array is the one shown.
+        shown = self.preview.current
+        self.exact_stats_action.setEnabled(len(entries) == 1 and shown is not None and shown.is_array
+                                           and shown.path == entries[0].path)
         menu.addSeparator()
         for action in (self.copy_action, self.paste_action, self.copy_to_action, self.rename_action,
-                       self.delete_action, self.inspect_action):
+                       self.delete_action, self.inspect_action, self.exact_stats_action):
             menu.addAction(action)
         menu.aboutToHide.connect(self._enable_edit_actions)
         menu.addSeparator()
@@ -187,7 +191,7 @@ class ActionsMixin:
     def _enable_edit_actions(self) -> None:
         """The shortcuts work whatever the menu last showed: each action checks when run."""
         for action in (self.copy_action, self.paste_action, self.copy_to_action, self.rename_action,
-                       self.delete_action, self.inspect_action):
+                       self.delete_action, self.inspect_action, self.exact_stats_action):
             action.setEnabled(True)
 
     def _show_shortcuts(self) -> None:
