@@ -10,7 +10,7 @@ import pytest
 from qtpy.QtCore import QPoint
 from qtpy.QtWidgets import QWidget
 
-from .test_inspector_refit import _open_and_inspected, _previewed, _wide_window
+from .test_inspector_refit import _open_and_inspected, _previewed, _wide_window_at
 
 pytestmark = pytest.mark.gl
 
@@ -36,9 +36,7 @@ def _cut_off(controls):
 
 @pytest.mark.parametrize("width", [1500, 1280])
 def test_the_layer_controls_are_not_cut_off_with_the_inspector_open(qtbot, viewer_window, demo_dir, width):
-    viewer_window.resize(width, 900)
-    qtbot.waitUntil(lambda: viewer_window.width() == width, timeout=5_000)
-    path = _wide_window(viewer_window, demo_dir, qtbot)
+    path = _wide_window_at(qtbot, viewer_window, demo_dir, width)
     _previewed(qtbot, viewer_window, path)
     controls = viewer_window.preview.viewer.qt_viewer.controls
     qtbot.waitUntil(lambda: controls.currentWidget() is not None and controls.currentWidget().isVisible(), timeout=10_000)
@@ -49,9 +47,7 @@ def test_the_layer_controls_are_not_cut_off_with_the_inspector_open(qtbot, viewe
 
 
 def test_the_layer_controls_are_not_cut_off_when_an_array_is_shown_with_the_inspector_open(qtbot, viewer_window, demo_dir):
-    viewer_window.resize(1280, 900)
-    qtbot.waitUntil(lambda: viewer_window.width() == 1280, timeout=5_000)
-    path = _wide_window(viewer_window, demo_dir, qtbot)
+    path = _wide_window_at(qtbot, viewer_window, demo_dir, 1280)
     viewer_window.set_inspector_visible(True)  # open first, nothing previewed yet
     qtbot.waitUntil(lambda: viewer_window.inspector.isVisible(), timeout=5_000)
     _previewed(qtbot, viewer_window, path)
@@ -67,9 +63,7 @@ def test_moving_to_another_array_with_the_inspector_open_overlaps_nothing(qtbot,
     """The preview never grows over the inspector (its minimum capped by the room there is:
     at 1280 px the three panes' minimums do not all fit); where there is room, the controls
     are whole."""
-    viewer_window.resize(width, 900)
-    qtbot.waitUntil(lambda: viewer_window.width() == width, timeout=5_000)
-    path = _wide_window(viewer_window, demo_dir, qtbot)
+    path = _wide_window_at(qtbot, viewer_window, demo_dir, width)
     _previewed(qtbot, viewer_window, path)
     _open_and_inspected(qtbot, viewer_window, path)
     _previewed(qtbot, viewer_window, path.parent / "plain")  # its sliders' row wants more room

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from .helpers import expand
+from .test_inspector_refit import _wide_window
 
 pytestmark = pytest.mark.gl
 
@@ -27,12 +27,7 @@ def _demo_store_window(make_window, qtbot, demo_dir):
     """A shown window on the demo folder with its experiment.zarr expanded: (window, store)."""
     window = make_window([demo_dir], show=True)
     window.resize(1500, 900)
-    store = demo_dir / "stores" / "experiment.zarr"
-    expand(window, qtbot, "disk", str(demo_dir))
-    expand(window, qtbot, "disk", str(demo_dir / "stores"))
-    qtbot.waitUntil(lambda: window.tree_model.find("zarr", str(store)).isValid(), timeout=15_000)
-    expand(window, qtbot, "zarr", str(store))
-    return window, store
+    return window, _wide_window(window, demo_dir, qtbot).parent
 
 
 def _menu_action(window, text):

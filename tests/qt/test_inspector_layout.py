@@ -10,7 +10,7 @@ import os
 import pytest
 
 from .test_controls_width import _cut_off
-from .test_inspector_refit import _open_and_inspected, _previewed, _wide_window
+from .test_inspector_refit import _open_and_inspected, _previewed, _wide_window, _wide_window_at
 
 pytestmark = pytest.mark.gl
 
@@ -24,9 +24,7 @@ def _canvas_width(window) -> int:
 
 @pytest.mark.parametrize("width", [1600, 1280])
 def test_the_canvas_gets_the_room_with_the_inspector_open(qtbot, viewer_window, demo_dir, width):
-    viewer_window.resize(width, 900)
-    qtbot.waitUntil(lambda: viewer_window.width() == width, timeout=5_000)
-    path = _wide_window(viewer_window, demo_dir, qtbot)
+    path = _wide_window_at(qtbot, viewer_window, demo_dir, width)
     _previewed(qtbot, viewer_window, path)
     tree_before = viewer_window.splitter.sizes()[0]
     _open_and_inspected(qtbot, viewer_window, path)
@@ -51,9 +49,7 @@ def test_the_canvas_gets_the_room_with_the_inspector_open(qtbot, viewer_window, 
 
 def test_a_plain_array_s_controls_are_whole_at_1280_with_the_inspector_open(qtbot, viewer_window, demo_dir):
     """At 1280 px about 50 px of a plain array's layer controls were clipped (session 12)."""
-    viewer_window.resize(1280, 900)
-    qtbot.waitUntil(lambda: viewer_window.width() == 1280, timeout=5_000)
-    path = _wide_window(viewer_window, demo_dir, qtbot)
+    path = _wide_window_at(qtbot, viewer_window, demo_dir, 1280)
     _previewed(qtbot, viewer_window, path)
     _open_and_inspected(qtbot, viewer_window, path)
     _previewed(qtbot, viewer_window, path.parent / "plain")  # its sliders' row wants more room

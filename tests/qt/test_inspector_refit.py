@@ -61,6 +61,13 @@ def _wide_window(viewer_window, demo_dir, qtbot):
     return store / "sharded"
 
 
+def _wide_window_at(qtbot, viewer_window, demo_dir, width):
+    """The window ``width`` px wide (laid out so) on the demo store, expanded: its sharded array."""
+    viewer_window.resize(width, 900)
+    qtbot.waitUntil(lambda: viewer_window.width() == width, timeout=5_000)
+    return _wide_window(viewer_window, demo_dir, qtbot)
+
+
 def test_a_view_at_the_preview_fit_is_fitted_again_to_the_narrower_canvas(qtbot, viewer_window, demo_dir):
     path = _wide_window(viewer_window, demo_dir, qtbot)
     viewer = _previewed(qtbot, viewer_window, path)
