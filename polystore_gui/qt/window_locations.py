@@ -208,22 +208,25 @@ class LocationsMixin:
         self._add_store(Address("zarr", url))
         self.session.remember(f"zarr:{url}")
         self.navigator.reveal(Address("zarr", url), None)
-        self._remote_opening = url
+        self._remote_awaited = self._remote_awaited | {url}
         self.statusBar().showMessage(f"Opening {url}… (remote: its metadata is read over the network)")
 
-    _remote_opening: str | None = None
+    # Remote stores whose answer the user waits for: opened now, or not reached last time.
+    _remote_awaited: frozenset[str] = frozenset()
 
     def _on_tree_model_remote_root_read(self, address: tuple[str, str], entry: Entry) -> None:
         """A remote store's metadata read (opened now, reopened, refreshed): a failure is
-        said whenever it comes (what, why, what to do); a success only for the store the
-        user is opening now (a reopened session's stores say nothing when they answer)."""
+        said whenever it comes (what, why, what to do); a success when the user waits for
+        it (the store being opened, or one that had failed), not for every store a session
+        reopens or a refresh reads again."""
         url = address[1]
-        opening, self._remote_opening = self._remote_opening, (None if url == self._remote_opening else self._remote_opening)
         if entry.error is not None:
+            self._remote_awaited = self._remote_awaited | {url}  # its success, later, is said too
             self.statusBar().showMessage(  # kept until the next message: the user must see it
-                f"Could not reach {url}: {entry.error} — Refresh (F5) on its row tries again, "
+                f"Could not open {url}: {entry.error} — Refresh (F5) on its row tries again, "
                 "Remove from Tree takes it out")
-        elif url == opening:
+        elif url in self._remote_awaited:
+            self._remote_awaited = self._remote_awaited - {url}
             self.statusBar().showMessage(f"Opened {url}: {entry.kind.value} (remote: its rows are read over the network)",
                                          6000)
 

@@ -183,36 +183,50 @@ def test_a_remote_store_opened_by_its_url_says_what_it_is_once_its_metadata_is_r
     assert shown.cacheKey() == icons.icon_for_entry(local).cacheKey()
 
 
-def test_an_unreachable_remote_store_is_said_and_marked_not_opened(qtbot, make_window, aws_env, tmp_path):  # noqa: F811
-    """A URL nothing answers (a closed port): the status bar says it could not be reached and
-    why, never "Opened"; the row is marked failed (red, the reason in its kind and tooltip), and
-    Refresh reads it again."""
-    import socket
+def test_an_unreachable_remote_store_is_said_and_marked_not_opened(qtbot, make_window, aws_env, remote_data,  # noqa: F811
+                                                                   tmp_path):
+    """A URL nothing answers (a port bound, not listening): the status bar says it could not
+    be opened and why, never "Opened"; the row is marked failed (red, the reason in its kind and
+    tooltip, nothing to expand). Once the server listens, Refresh on the row opens it."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     from qtpy.QtCore import Qt
 
     from polystore_gui.model.remote_access import RemoteOptions
     from polystore_gui.qt import icons
 
-    with socket.socket() as sock:  # bound, never listening: every connection is refused
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/x.zarr"
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(remote_data))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    server.server_bind()  # every connection refused until server_activate()
+    thread = threading.Thread(target=server.serve_forever, name="later-http", daemon=True)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/experiment.zarr"
         window = make_window([tmp_path])
         model = window.tree_model
         with qtbot.waitSignal(model.remoteRootRead, timeout=30_000):
             window.open_remote_store(url, RemoteOptions())
             assert not window.statusBar().currentMessage().startswith("Opened")
         message = window.statusBar().currentMessage()
-        assert "Could not reach" in message and url in message and "Refresh" in message and "Remove" in message
+        assert message.startswith(f"Could not open {url}: ") and "connection refused" in message
+        assert "Refresh" in message and "Remove from Tree" in message
         index = model.find("zarr", url)
-        assert index.isValid()
-        kind = _kind_text(window, "zarr", url)
-        assert "—" in kind and "(remote" not in kind
+        assert index.isValid() and not model.hasChildren(index)
+        assert "connection refused" in _kind_text(window, "zarr", url)
         assert index.data(Qt.ItemDataRole.ForegroundRole).color() == icons.error_brush().color()
-        assert index.data(Qt.ItemDataRole.ToolTipRole).count("\n") >= 1
-        # Retry: Refresh on the row reads the store again (still refused: said again).
-        window.statusBar().clearMessage()
+        assert "connection refused" in index.data(Qt.ItemDataRole.ToolTipRole)
+        # The server is up now: Refresh on the row reads it again, and it is opened.
+        server.server_activate()
+        thread.start()
         window.tree.setCurrentIndex(window.proxy.mapFromSource(index))
         with qtbot.waitSignal(model.remoteRootRead, timeout=30_000):
             window.refresh_action.trigger()
-        assert "Could not reach" in window.statusBar().currentMessage()
+        assert window.statusBar().currentMessage().startswith(f"Opened {url}: ")
+        assert "remote" in _kind_text(window, "zarr", url) and "refused" not in _kind_text(window, "zarr", url)
+        assert model.hasChildren(index) and index.data(Qt.ItemDataRole.ForegroundRole) is None
+    finally:
+        if thread.is_alive():
+            server.shutdown()
+            thread.join(10)
+        server.server_close()
