@@ -112,6 +112,13 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         inspector.chunkSelected.connect(self.show_selection)
         inspector.showChunkRequested.connect(self.show_chunk_only)
         inspector.showAllRequested.connect(self.show_all)
+        # The overlay layer's vispy nodes made ahead too, beside the next preview's, in an idle
+        # turn once the view stands still (image_visuals): its visual's turn, in the opening
+        # of the inspector, then only wires them (it took 70-180 ms making them; issue 19).
+        nodes = getattr(pane, "_image_nodes", None)
+        if nodes is not None:
+            nodes.want(2)
+            pane._make_spare_nodes_later()
 
     @property
     def viewer(self) -> Any:

@@ -28,41 +28,59 @@ SPARE_DELAY_MS = 250
 
 
 class SpareImageNodes:
-    """At most one set of an image layer's vispy nodes, made ahead and handed out once."""
+    """Image layers' vispy nodes made ahead (one set a turn), ``wanted`` of them at most,
+    each handed out once. One for the next preview's image; two once the chunk inspector is
+    made ahead (``want(2)``): its overlay is an image layer added after the preview's, often
+    before a still view let a new set be made, and its visual then took 70-180 ms of one turn."""
 
     def __init__(self) -> None:
-        self._spare: Any = None
+        self._spares: list[Any] = []
+        self.wanted = 1
         self.made = 0  # sets made (for tests)
         self.used = 0  # sets given to a layer's visual (for tests)
 
     @property
     def ready(self) -> bool:
         """Whether a set is waiting for the next image layer."""
-        return self._spare is not None
+        return bool(self._spares)
+
+    @property
+    def full(self) -> bool:
+        """Whether as many sets as wanted wait (none is to be made)."""
+        return len(self._spares) >= self.wanted
+
+    @property
+    def waiting(self) -> tuple[Any, ...]:
+        """The sets waiting, the next one handed out first."""
+        return tuple(self._spares)
+
+    def want(self, count: int) -> None:
+        """Keep up to ``count`` sets waiting from now on (made in later idle turns)."""
+        self.wanted = max(self.wanted, count)
 
     def make(self) -> None:
-        """Make a set, unless one is waiting. A failure only loses the head start."""
-        if self._spare is not None:
+        """Make one set, unless as many as wanted wait. A failure only loses the head start."""
+        if self.full:
             return
         try:
             from napari._vispy.layers.image import ImageLayerNode
 
-            self._spare = ImageLayerNode(None, texture_format="auto")  # what VispyImageLayer makes
+            self._spares.append(ImageLayerNode(None, texture_format="auto"))  # what VispyImageLayer makes
         except Exception as exc:  # napari internals moved: its own visual build does it all
             log.debug("no image nodes made ahead: %s", exc)
             return
         self.made += 1
 
     def take(self) -> Any:
-        """The waiting set (then none waits), or None."""
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            self.used += 1
-        return spare
+        """The first set waiting (no longer waiting), or None."""
+        if not self._spares:
+            return None
+        self.used += 1
+        return self._spares.pop(0)
 
     def drop(self) -> None:
-        """Forget the waiting set (the viewer is closing)."""
-        self._spare = None
+        """Forget the waiting sets (the viewer is closing)."""
+        self._spares.clear()
 
 
 def _takes_spare(qt_viewer: Any, layer: Any) -> bool:

@@ -239,7 +239,7 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
 
         def make() -> None:
             self._spare_waiting = False
-            if self.viewer is None or self.steps_running() or self._image_nodes.ready:
+            if self.viewer is None or self.steps_running() or self._image_nodes.full:
                 return
             now = self._view_state()
             if now != seen:  # the view moved: wait on
@@ -249,8 +249,10 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
                     self._make_spare_nodes_later(now, unloaded_looks - 1)
             else:
                 self._image_nodes.make()
+                if not self._image_nodes.full:  # another set wanted (the overlay's): a turn of its own
+                    self._make_spare_nodes_later()
 
-        if not self._image_nodes.ready:
+        if not self._image_nodes.full:
             self._spare_waiting = True
             call_later(self, SPARE_DELAY_MS, make)
 

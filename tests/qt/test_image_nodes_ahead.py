@@ -46,7 +46,7 @@ def test_the_next_image_layer_is_drawn_with_nodes_made_while_nothing_was_on_its_
     show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
     qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)
     assert made_during_steps and not any(made_during_steps)  # in an idle turn, never a step's
-    spare = nodes._spare
+    spare = nodes.waiting[0]
 
     show(qtbot, panel, TIFF[0], demo_dir / TIFF[1])
     canvas = pane.qt_viewer.canvas
@@ -59,7 +59,7 @@ def test_the_next_image_layer_is_drawn_with_nodes_made_while_nothing_was_on_its_
     # The plane's texture is the TIFF's page (nothing of the spare's placeholder left).
     assert tuple(visual.node._data.shape[-2:]) == tuple(layer.data.shape[-2:])
     qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)  # a new set for the preview after
-    assert nodes._spare is not spare
+    assert spare not in nodes.waiting
 
 
 def test_one_set_goes_to_one_image_layer_and_the_others_get_napari_own(qtbot, panel, demo_dir):
@@ -72,7 +72,7 @@ def test_one_set_goes_to_one_image_layer_and_the_others_get_napari_own(qtbot, pa
     nodes = pane._image_nodes
     show(qtbot, panel, PLAIN[0], demo_dir / PLAIN[1])
     qtbot.waitUntil(lambda: nodes.ready, timeout=10_000)
-    spare, used = nodes._spare, nodes.used
+    spare, used = nodes.waiting[0], nodes.used
 
     show(qtbot, panel, IMAGE[0], demo_dir / IMAGE[1])
     canvas = pane.qt_viewer.canvas

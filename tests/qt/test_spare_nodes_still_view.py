@@ -59,7 +59,7 @@ def test_one_wait_at_a_time_and_a_slice_that_never_arrives_is_given_up(qtbot, pa
     qtbot.waitUntil(lambda: not pane._spare_waiting, timeout=10_000)
 
     class NoNodesYet:  # as before the nodes are made: asked for at each run's end
-        ready = False
+        ready = full = False
 
         def make(self) -> None:
             looks.append("made")
