@@ -38,3 +38,29 @@ def test_the_inspectors_opening_draws_its_overlay_with_nodes_made_ahead(qtbot, v
     assert canvas.layer_to_visual[image_layer]._layer_node in made_ahead
     assert canvas.layer_to_visual[overlay_layer]._layer_node in made_ahead  # no nodes made in its turn
     window.set_inspector_visible(False)
+
+
+def test_with_no_nodes_waiting_the_overlays_are_made_in_a_turn_before_its_visual(qtbot, viewer_window, demo_dir,
+                                                                                  monkeypatch):
+    """The inspector opened at once (its preview on its way, no still view yet): the overlay's
+    nodes are made in a turn of the addition's own, not in its visual's turn by napari."""
+    path = demo_dir / "stores" / "experiment.zarr" / "sharded"
+    window = viewer_window
+    pane = window.preview.viewer
+    nodes = pane._image_nodes
+    monkeypatch.setattr(pane, "_make_spare_nodes_later", lambda *args: None)  # no still view: none ahead
+    nodes.drop()
+    made = []  # (the set, whether the overlay's visual existed then)
+    real_make = nodes.make
+
+    def make():
+        real_make()
+        overlay_layer = window.overlay._layer("chunk overlay") if window._overlay is not None else None
+        made.append((nodes.waiting[-1], overlay_layer is not None
+                     and overlay_layer in pane.qt_viewer.canvas.layer_to_visual))
+
+    monkeypatch.setattr(nodes, "make", make)
+    inspect_and_show(qtbot, window, path)
+    visual = pane.qt_viewer.canvas.layer_to_visual[window.overlay._layer("chunk overlay")]
+    assert [(node, existed) for node, existed in made if node is visual._layer_node] == [(visual._layer_node, False)]
+    window.set_inspector_visible(False)
