@@ -222,9 +222,9 @@ class LocationsMixin:
         url = address[1]
         if entry.error is not None:
             self._remote_awaited = self._remote_awaited | {url}  # its success, later, is said too
-            self.statusBar().showMessage(  # kept until the next message: the user must see it
-                f"Could not open {url}: {entry.error} — Refresh (F5) on its row tries again, "
-                "Remove from Tree takes it out")
+            why = entry.error.removeprefix(url).lstrip("/")  # the file it read, named under the store
+            self.statusBar().showMessage(  # kept until the next message; what to do first (a long why is cut)
+                f"Could not open {url} — Refresh (F5) on its row tries again, Remove from Tree takes it out. {why}")
         elif url in self._remote_awaited:
             self._remote_awaited = self._remote_awaited - {url}
             self.statusBar().showMessage(f"Opened {url}: {entry.kind.value} (remote: its rows are read over the network)",

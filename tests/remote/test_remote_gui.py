@@ -209,7 +209,7 @@ def test_an_unreachable_remote_store_is_said_and_marked_not_opened(qtbot, make_w
             window.open_remote_store(url, RemoteOptions())
             assert not window.statusBar().currentMessage().startswith("Opened")
         message = window.statusBar().currentMessage()
-        assert message.startswith(f"Could not open {url}: ") and "connection refused" in message
+        assert message.startswith(f"Could not open {url} — ") and "zarr.json: connection refused" in message
         assert "Refresh" in message and "Remove from Tree" in message
         index = model.find("zarr", url)
         assert index.isValid() and not model.hasChildren(index)
