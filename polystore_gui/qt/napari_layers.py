@@ -173,16 +173,8 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
         """
         added: list[Any] = []
         steps = self._insert_steps(make, added, on_inserted)
-        # The layer's vispy nodes (two thirds of its visual's turn, 30-70 ms under load) in a
-        # turn of their own before it, unless a set made ahead waits (issue 19: the inspector
-        # opened while its preview is on its way, before a still view let one be made).
-        steps.insert(len(steps) - 1, self._nodes_for_next_image)
         steps.append(on_done)
         return self._run_steps(steps, on_failed)
-
-    def _nodes_for_next_image(self) -> None:
-        if not self._image_nodes.ready:
-            self._image_nodes.make()
 
     def steps_running(self, token: int | None = None) -> bool:
         """Whether steps (of ``token``'s run, or of any) are still to run."""
@@ -342,12 +334,15 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
 
     def _insert_steps(self, make: Callable[[], Any], added: list[Any],
                       then: Callable[[Any], object] | None = None) -> list[Callable[[], object]]:
-        """Five turns for one layer (what napari's ``add_layer`` does in one): the layer made;
+        """Six turns for one layer (what napari's ``add_layer`` does in one): the layer made;
         its layer controls made (the largest part of the two, 10-13 ms: a turn of its own,
         issue 19); the dims given the layer's number of dimensions when it is the first
         (their slider widgets rebuilt); the layer inserted into napari's list (its model
         side: dims, selection, the list's row), napari's own builders of the controls and
-        of the vispy visual held back; then its vispy visual built (:meth:`_build_visuals`)."""
+        of the vispy visual held back; then its vispy visual built (:meth:`_build_visuals`),
+        an image layer's vispy nodes (two thirds of its visual's turn, 30-100 ms under load)
+        made in a turn of their own before it unless a set made ahead waits (issue 19: a
+        preview, or the inspector's overlay, added before a still view let one be made)."""
         made: list[Any] = []
 
         def make_layer() -> None:
@@ -380,7 +375,11 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
             if then is not None:
                 then(made[0])
 
-        return [make_layer, make_controls, shape_dims, insert, self._build_visuals]
+        def make_nodes() -> None:
+            if not self._image_nodes.ready and type(made[0]).__name__ == "Image":
+                self._image_nodes.make()  # given to this layer's visual in the next turn
+
+        return [make_layer, make_controls, shape_dims, insert, make_nodes, self._build_visuals]
 
     def _finish_show(self, layers: tuple[LayerSpec, ...], added: list[Any],
                      followed: list[tuple[Any, bool]]) -> list[Any]:
