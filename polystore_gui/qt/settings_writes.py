@@ -28,7 +28,8 @@ import tempfile
 import threading
 from typing import Any
 
-from qtpy.QtCore import QCoreApplication, QObject, QSettings, Signal
+from qtpy import sip
+from qtpy.QtCore import QCoreApplication, QObject, QSettings, QThread, Signal
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,21 @@ def _write_one(key: str, value: Any, names: tuple[Any, str, str]) -> None:
     """Write one value to the settings file and flush it (in the writer thread): the file
     ``QSettings()`` names on the GUI thread. Raises SettingsNotWritten when it failed."""
     settings_format, organisation, application = names
-    settings = QSettings(settings_format, QSettings.Scope.UserScope, organisation, application)
+    # Parented to this thread's QThread, so that C++ owns it: PyQt's QApplication destructor
+    # first destroys every QObject Python owns, from the GUI thread, and a window closed just
+    # before the application goes (``run_gui`` returning, a script's ``app`` dropped) left
+    # this write under way: its QSettings deleted under it, the write lost ("has been
+    # deleted") or the process crashed at exit (deleted during ``sync``). Deleted here.
+    settings = QSettings(settings_format, QSettings.Scope.UserScope, organisation, application,
+                         QThread.currentThread())
+    try:
+        _write_to(settings, key, value, organisation)
+    finally:
+        sip.delete(settings)
+
+
+def _write_to(settings: QSettings, key: str, value: Any, organisation: str) -> None:
+    """``key`` set to ``value`` in ``settings`` and synced; raises SettingsNotWritten when it failed."""
     settings.setValue(key, value)
     settings.sync()
     if settings.status() != QSettings.Status.NoError:
