@@ -23,7 +23,13 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
 
     install(window)  # an error in a slot is said and the app goes on (PyQt6 would abort)
     app.aboutToQuit.connect(window.shutdown)
-    return int(app.exec())
+    status = int(app.exec())
+    # The settings the closing window wrote (its geometry, its splitter) in the file while
+    # the application still exists: it is destroyed when this returns (the last reference).
+    from . import settings_writes
+
+    settings_writes.flush()
+    return status
 
 
 def _application() -> Any:

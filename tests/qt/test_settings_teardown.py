@@ -69,3 +69,35 @@ def test_a_write_under_way_when_the_application_is_destroyed_still_lands(tmp_pat
     assert result["warnings"] == [], result["warnings"]  # no "could not be written ... has been deleted"
     assert result["file"].startswith(str(tmp_path))
     assert QSettings(result["file"], QSettings.Format.NativeFormat).value("window/geometry") == b"saved at close"
+
+
+def test_quitting_the_app_writes_the_closing_windows_settings_before_the_application_goes(monkeypatch):
+    """``run_gui``: the event loop ends (the window closed, its layout written), then every
+    settings write is waited for, then the function returns and the QApplication goes."""
+    from polystore_gui.qt import app as gui_app
+    from polystore_gui.qt import settings_writes, unexpected_errors
+
+    order: list[str] = []
+
+    class Signal:
+        def connect(self, _slot):
+            pass
+
+    class App:
+        aboutToQuit = Signal()
+
+        def exec(self):
+            order.append("event loop ended")
+            return 0
+
+    class Window:
+        def shutdown(self):
+            pass
+
+    real_flush = settings_writes.flush
+    monkeypatch.setattr(gui_app, "_application", App)
+    monkeypatch.setattr(gui_app, "start_gui", lambda *a, **k: Window())
+    monkeypatch.setattr(unexpected_errors, "install", lambda _window: None)
+    monkeypatch.setattr(settings_writes, "flush", lambda *a: order.append("settings written") or real_flush(*a))
+    assert gui_app.run_gui(["/nowhere"]) == 0
+    assert order == ["event loop ended", "settings written"]
