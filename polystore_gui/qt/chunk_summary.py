@@ -25,6 +25,7 @@ class ChunkSummaryMixin:
     plane_point: tuple[int, ...] | None
     _summary_due: bool
     _heat_span_source: Callable[[ChunkReport], tuple[int, int]] | None
+    _summary_shape: tuple[Any, ...] = ()  # what the summary's height was last measured for
 
     def _set_legend(self, span: tuple[int, int] | None) -> None:
         self.legend.setText(legend_html(span))
@@ -89,6 +90,13 @@ class ChunkSummaryMixin:
         span_of = self._heat_span_source or ChunkReport.heat_span
         self._set_legend(span_of(report) if s["nchunks_initialized"] else None)
         # The summary's height, up to a third of the screen (the table and details below keep theirs).
+        # Measured again only when what sets it may have changed (its rows and their lengths,
+        # the warnings, the legend, the width): the rich text's size hint was 16 ms of a turn
+        # under load, at every refresh of a scan (issue 19).
         screen = self.screen()
         cap = screen.availableGeometry().height() // 3 if screen is not None else 460
-        self._top_area.setMinimumHeight(min(self._top.sizeHint().height(), cap, 460))
+        shape = (tuple((k, len(v)) for k, v in rows), self.warnings.text(), len(self.legend.text()),
+                 self._top.width(), cap)
+        if shape != self._summary_shape:
+            self._summary_shape = shape
+            self._top_area.setMinimumHeight(min(self._top.sizeHint().height(), cap, 460))

@@ -53,3 +53,28 @@ def _summary_text_of(inspector):
     after = inspector.summary.text()
     inspector.summary.setText(before)
     return after
+
+
+def test_the_summarys_height_is_measured_again_only_when_its_shape_changes(qtbot, viewer_window, demo_dir):
+    """A refresh that changes no row, warning, legend or width lays out none of the summary's
+    rich text for its height (16 ms a refresh under load); one that adds a row does, and the
+    summary's area then fits it."""
+    inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    inspector = viewer_window.inspector
+    measured = []
+    real_hint = inspector._top.sizeHint
+
+    def size_hint():
+        measured.append(1)
+        return real_hint()
+
+    inspector._top.sizeHint = size_hint
+    inspector._update_summary()
+    inspector._update_summary()
+    assert measured == []
+    inspector.note = "a note long enough to change the first row"
+    inspector._update_summary()
+    assert measured == [1]
+    assert inspector._top_area.minimumHeight() == min(real_hint().height(), 460,
+                                                      inspector.screen().availableGeometry().height() // 3)
+    viewer_window.set_inspector_visible(False)
