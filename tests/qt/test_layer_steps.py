@@ -173,12 +173,12 @@ def test_a_layer_is_made_in_a_turn_before_its_controls(qtbot, panel, demo_dir, m
     assert layer.visible and controls.currentWidget() is controls.widgets[layer]
 
 
-@pytest.mark.parametrize("hops", [0, 4])
+@pytest.mark.parametrize("hops", [0, 5])
 def test_a_preview_stopped_halfway_leaves_no_controls_or_visual_behind(qtbot, panel, demo_dir, hops):
     """The next preview's clear arriving right after the first layer is inserted (its
     visual not built yet: hops=0), or after the second layer's controls are made but
-    before it is inserted (hops=4: four turns later, the first layer's visual, the second
-    layer and its controls made in turns of their own; each hop taken as the steps take theirs,
+    before it is inserted (hops=5: five turns later, the first layer's vispy nodes and its
+    visual, the second layer and its controls made in turns of their own; each hop taken as the steps take theirs,
     ``later.next_turn``, so that each hop runs between two steps): napari's canvas and
     controls end empty, with no error."""
     from polystore_gui.qt.later import next_turn
