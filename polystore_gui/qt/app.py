@@ -6,17 +6,31 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
 
 def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int | None = None,
             self_test: bool = False) -> int:
-    """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status."""
+    """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status.
+
+    When quitting had to abandon a background job still running, it does not return: the
+    process ends here with that status, after what its exit would do (``_end_process``).
+    """
     if self_test and paths:
         print('{"ok": false, "reason": "--self-test runs on the demo workspace: give no PATH"}', flush=True)
         return 2
+    status = _run_session(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
+    from .workers import jobs_abandoned
+
+    if jobs_abandoned():
+        _end_process(status)
+    return status
+
+
+def _run_session(paths: list[str], *, demo_dir: str | None, viewer_port: int | None, self_test: bool) -> int:
+    """The window's whole life, until its event loop ended; its QApplication goes on return."""
     app = _application()
     window = start_gui(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
     from .unexpected_errors import install
@@ -30,6 +44,32 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
 
     settings_writes.flush()
     return status
+
+
+def _end_process(status: int) -> NoReturn:
+    """Exit now, without the interpreter's finalization: a job abandoned at quit still runs.
+
+    Finalizing under that pool thread aborts the process (see ``workers.jobs_abandoned``).
+    What the exit would have done that matters is done here first, while the interpreter is
+    whole: every atexit handler (the settings writes flushed, logging's handlers flushed and
+    closed, ``weakref.finalize`` objects such as temporary folders removed, multiprocessing's
+    children and zmqruntime's listeners stopped), then the standard streams flushed. Backend
+    connections were closed by the window's shutdown (``cleanup_backend_connections()``); the
+    persistent viewer is another process and stays open. Helper threads of
+    ``concurrent.futures`` (sorting, decoding, sampling: reads only) end with the process
+    instead of being joined; a transfer cut short is cleaned up at the next start.
+    """
+    import atexit
+
+    log.info("ending the process directly: abandoned background jobs still run")
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing left to say there
+            pass
+    os._exit(status)
 
 
 def _application() -> Any:

@@ -238,6 +238,18 @@ class WorkerPool(QObject):
 _ABANDONED: list[QThreadPool] = []
 
 
+def jobs_abandoned() -> bool:
+    """True once quitting abandoned a job still running (see ``WorkerPool.wait``).
+
+    Its thread may take the interpreter lock again at any moment: once the interpreter
+    has begun to finalize, Python ends such a thread with ``pthread_exit``, whose forced
+    unwind goes through QThreadPool's ``catch (...)`` and aborts the process ("FATAL:
+    exception not rethrown", exit 134). The application then ends the process itself
+    (``qt.app.run_gui``), never letting the interpreter finalize under that thread.
+    """
+    return bool(_ABANDONED)
+
+
 class _ProgressEmitter:
     """A plain function job's ``progress``: its arguments go out on the job's ``progressed``
     signal (queued to the GUI thread), never to a widget directly."""
