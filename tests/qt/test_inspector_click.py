@@ -69,13 +69,24 @@ def test_a_chunk_clicked_on_the_plane_shown_reads_nothing_of_the_image_again(qtb
     assert reads.planes == []
 
 
+def _sharded_overlay(qtbot, viewer_window, demo_dir, monkeypatch, raster):
+    """The demo's sharded array inspected with the overlay's rasters built by ``raster``,
+    once its overlay has settled: (viewer, overlay, inspector, the overlay's layer)."""
+    import polystore_gui.qt.chunk_overlay as chunk_overlay
+
+    monkeypatch.setattr(chunk_overlay, "overlay_raster", raster)
+    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
+    overlay, inspector = viewer_window.overlay, viewer_window.inspector
+    overlay_settled(qtbot, viewer_window)
+    return viewer, overlay, inspector, overlay._layer("chunk overlay")
+
+
 def test_a_chunk_clicked_on_another_plane_is_drawn_once_with_its_planes_raster(qtbot, viewer_window, demo_dir,
                                                                               monkeypatch):
     """While the new plane's raster is built the overlay's layer is left as it was, the last
     plane's raster shown and not written (an outline drawn alone over a blank raster first,
     or the layer hidden and shown again, was more GUI work in the click's turns); then the
     raster and the outline show in one draw."""
-    import polystore_gui.qt.chunk_overlay as chunk_overlay
     from polystore_gui.model.chunk_raster import overlay_raster, with_outline
 
     gate = threading.Event()
@@ -85,11 +96,7 @@ def test_a_chunk_clicked_on_another_plane_is_drawn_once_with_its_planes_raster(q
         assert gate.wait(20), "the test never opened the gate"
         return overlay_raster(*args, **kwargs)
 
-    monkeypatch.setattr(chunk_overlay, "overlay_raster", held)
-    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    overlay, inspector = viewer_window.overlay, viewer_window.inspector
-    overlay_settled(qtbot, viewer_window)
-    layer = overlay._layer("chunk overlay")
+    viewer, overlay, inspector, layer = _sharded_overlay(qtbot, viewer_window, demo_dir, monkeypatch, held)
     before = layer.data.copy()
     writes: list[int] = []
     real_refresh = layer.refresh
@@ -116,7 +123,6 @@ def test_a_planes_raster_that_fails_leaves_no_other_planes_raster_shown(qtbot, v
     """The last plane's raster is kept only while the new plane's is on its way: when that
     one fails (logged) and nothing newer is wanted, the overlay hides rather than show the
     last plane's chunks over this plane."""
-    import polystore_gui.qt.chunk_overlay as chunk_overlay
     from polystore_gui.model.chunk_raster import overlay_raster
 
     failing: list[bool] = []
@@ -126,11 +132,7 @@ def test_a_planes_raster_that_fails_leaves_no_other_planes_raster_shown(qtbot, v
             raise MemoryError("no room for the raster")
         return overlay_raster(*args, **kwargs)
 
-    monkeypatch.setattr(chunk_overlay, "overlay_raster", maybe_failing)
-    viewer = inspect_and_show(qtbot, viewer_window, demo_dir / "stores" / "experiment.zarr" / "sharded")
-    overlay, inspector = viewer_window.overlay, viewer_window.inspector
-    overlay_settled(qtbot, viewer_window)
-    layer = overlay._layer("chunk overlay")
+    viewer, overlay, inspector, layer = _sharded_overlay(qtbot, viewer_window, demo_dir, monkeypatch, maybe_failing)
     assert layer.visible
     failing.append(True)
     z = viewer.dims.current_step[0]
