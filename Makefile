@@ -62,10 +62,14 @@ run: system-deps venv
 	fi
 
 # The suite, then `polystore-gui --self-test` twice (.ci/self-test: demo, napari config and
-# QSettings in a temporary folder), under one Xvfb.
+# QSettings in a temporary folder), under one Xvfb. The suite must reach its end: a test
+# that ended pytest's own process (status 0, most tests never run) fails the target, by
+# the file tests/conftest.py writes when the session finishes.
+FINISHED := $(VENV)/.pytest-finished
 test: system-deps venv-test
 	$(VENV)/bin/lint-imports --no-cache
-	xvfb-run -a -s "$(SCREEN)" sh -c '$(PY) -m pytest -m "not bundle" $(PYTEST_ARGS) && .ci/self-test $(VENV)/bin/polystore-gui'
+	rm -f $(FINISHED)
+	xvfb-run -a -s "$(SCREEN)" sh -c 'PSG_PYTEST_FINISHED=$(FINISHED) $(PY) -m pytest -m "not bundle" $(PYTEST_ARGS) && .ci/check-finished $(FINISHED) && .ci/self-test $(VENV)/bin/polystore-gui'
 
 test-fast: venv-test
 	$(VENV)/bin/lint-imports --no-cache

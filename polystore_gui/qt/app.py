@@ -15,16 +15,18 @@ def run_gui(paths: list[str], *, demo_dir: str | None = None, viewer_port: int |
             self_test: bool = False) -> int:
     """Run the browser on ``paths`` (the demo workspace when empty); returns the exit status.
 
-    When quitting had to abandon a background job still running, it does not return: the
-    process ends here with that status, after what its exit would do (``_end_process``).
+    When quitting this session had to abandon a background job still running, it does not
+    return: the process ends here with that status, after what its exit would do
+    (``_end_process``).
     """
     if self_test and paths:
         print('{"ok": false, "reason": "--self-test runs on the demo workspace: give no PATH"}', flush=True)
         return 2
-    status = _run_session(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
     from .workers import jobs_abandoned
 
-    if jobs_abandoned():
+    before = jobs_abandoned()  # a pool abandoned earlier in this process (a test's window) is not this session's
+    status = _run_session(paths, demo_dir=demo_dir, viewer_port=viewer_port, self_test=self_test)
+    if jobs_abandoned() > before:
         _end_process(status)
     return status
 

@@ -238,8 +238,9 @@ class WorkerPool(QObject):
 _ABANDONED: list[QThreadPool] = []
 
 
-def jobs_abandoned() -> bool:
-    """True once quitting abandoned a job still running (see ``WorkerPool.wait``).
+def jobs_abandoned() -> int:
+    """How many pools quitting abandoned with a job still running (see ``WorkerPool.wait``),
+    in this process so far: compare before and after a session to know whether it left one.
 
     Its thread may take the interpreter lock again at any moment: once the interpreter
     has begun to finalize, Python ends such a thread with ``pthread_exit``, whose forced
@@ -247,7 +248,7 @@ def jobs_abandoned() -> bool:
     exception not rethrown", exit 134). The application then ends the process itself
     (``qt.app.run_gui``), never letting the interpreter finalize under that thread.
     """
-    return bool(_ABANDONED)
+    return len(_ABANDONED)
 
 
 class _ProgressEmitter:

@@ -101,3 +101,42 @@ def test_quitting_the_app_writes_the_closing_windows_settings_before_the_applica
     monkeypatch.setattr(settings_writes, "flush", lambda *a: order.append("settings written") or real_flush(*a))
     assert gui_app.run_gui(["/nowhere"]) == 0
     assert order == ["event loop ended", "settings written"]
+
+
+def test_a_job_abandoned_before_the_session_does_not_end_the_process(monkeypatch):
+    """``run_gui`` ends the process itself only when quitting *its own* session abandoned a
+    job: a pool abandoned earlier in the same process (another window's, in a test run) is
+    not a reason. It was: the test run's process ended, status 0, a fifth of the way through."""
+    from polystore_gui.qt import app as gui_app
+    from polystore_gui.qt import unexpected_errors, workers
+
+    class Signal:
+        def connect(self, _slot):
+            pass
+
+    class App:
+        aboutToQuit = Signal()
+
+        def exec(self):
+            return 0
+
+    class Window:
+        def shutdown(self):
+            pass
+
+    ended: list[int] = []
+    monkeypatch.setattr(workers, "_ABANDONED", [object()])  # abandoned before this session
+    monkeypatch.setattr(gui_app, "_application", App)
+    monkeypatch.setattr(gui_app, "start_gui", lambda *a, **k: Window())
+    monkeypatch.setattr(gui_app, "_end_process", ended.append)
+    monkeypatch.setattr(unexpected_errors, "install", lambda _window: None)
+    assert gui_app.run_gui(["/nowhere"]) == 0
+    assert ended == []
+
+    def abandoned_in_session():  # and one abandoned by this session's quit does end it
+        workers._ABANDONED.append(object())
+        return 0
+
+    monkeypatch.setattr(App, "exec", lambda self: abandoned_in_session())
+    gui_app.run_gui(["/nowhere"])
+    assert ended == [0]
