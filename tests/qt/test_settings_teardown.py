@@ -71,13 +71,11 @@ def test_a_write_under_way_when_the_application_is_destroyed_still_lands(tmp_pat
     assert QSettings(result["file"], QSettings.Format.NativeFormat).value("window/geometry") == b"saved at close"
 
 
-def test_quitting_the_app_writes_the_closing_windows_settings_before_the_application_goes(monkeypatch):
-    """``run_gui``: the event loop ends (the window closed, its layout written), then every
-    settings write is waited for, then the function returns and the QApplication goes."""
+def _fake_session(monkeypatch, exec_):
+    """``run_gui``'s application and window replaced by stand-ins: the event loop is
+    ``exec_()`` (its status), the window has nothing to shut down; returns the app module."""
     from polystore_gui.qt import app as gui_app
-    from polystore_gui.qt import settings_writes, unexpected_errors
-
-    order: list[str] = []
+    from polystore_gui.qt import unexpected_errors
 
     class Signal:
         def connect(self, _slot):
@@ -87,17 +85,26 @@ def test_quitting_the_app_writes_the_closing_windows_settings_before_the_applica
         aboutToQuit = Signal()
 
         def exec(self):
-            order.append("event loop ended")
-            return 0
+            return exec_()
 
     class Window:
         def shutdown(self):
             pass
 
-    real_flush = settings_writes.flush
     monkeypatch.setattr(gui_app, "_application", App)
     monkeypatch.setattr(gui_app, "start_gui", lambda *a, **k: Window())
     monkeypatch.setattr(unexpected_errors, "install", lambda _window: None)
+    return gui_app
+
+
+def test_quitting_the_app_writes_the_closing_windows_settings_before_the_application_goes(monkeypatch):
+    """``run_gui``: the event loop ends (the window closed, its layout written), then every
+    settings write is waited for, then the function returns and the QApplication goes."""
+    from polystore_gui.qt import settings_writes
+
+    order: list[str] = []
+    gui_app = _fake_session(monkeypatch, lambda: order.append("event loop ended") or 0)
+    real_flush = settings_writes.flush
     monkeypatch.setattr(settings_writes, "flush", lambda *a: order.append("settings written") or real_flush(*a))
     assert gui_app.run_gui(["/nowhere"]) == 0
     assert order == ["event loop ended", "settings written"]
@@ -107,36 +114,21 @@ def test_a_job_abandoned_before_the_session_does_not_end_the_process(monkeypatch
     """``run_gui`` ends the process itself only when quitting *its own* session abandoned a
     job: a pool abandoned earlier in the same process (another window's, in a test run) is
     not a reason. It was: the test run's process ended, status 0, a fifth of the way through."""
-    from polystore_gui.qt import app as gui_app
-    from polystore_gui.qt import unexpected_errors, workers
+    from polystore_gui.qt import workers
 
-    class Signal:
-        def connect(self, _slot):
-            pass
+    quit_abandons: list[bool] = []
 
-    class App:
-        aboutToQuit = Signal()
-
-        def exec(self):
-            return 0
-
-    class Window:
-        def shutdown(self):
-            pass
+    def event_loop():
+        if quit_abandons:  # this session's quit abandons a job
+            workers._ABANDONED.append(object())
+        return 0
 
     ended: list[int] = []
     monkeypatch.setattr(workers, "_ABANDONED", [object()])  # abandoned before this session
-    monkeypatch.setattr(gui_app, "_application", App)
-    monkeypatch.setattr(gui_app, "start_gui", lambda *a, **k: Window())
+    gui_app = _fake_session(monkeypatch, event_loop)
     monkeypatch.setattr(gui_app, "_end_process", ended.append)
-    monkeypatch.setattr(unexpected_errors, "install", lambda _window: None)
     assert gui_app.run_gui(["/nowhere"]) == 0
     assert ended == []
-
-    def abandoned_in_session():  # and one abandoned by this session's quit does end it
-        workers._ABANDONED.append(object())
-        return 0
-
-    monkeypatch.setattr(App, "exec", lambda self: abandoned_in_session())
+    quit_abandons.append(True)  # and one abandoned by this session's own quit does end it
     gui_app.run_gui(["/nowhere"])
     assert ended == [0]
