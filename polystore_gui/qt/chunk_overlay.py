@@ -115,10 +115,7 @@ class ChunkOverlay(ChunkAloneMixin, QObject):
         # The overlay layer's vispy nodes made ahead too, beside the next preview's, in an idle
         # turn once the view stands still (image_visuals): its visual's turn, in the opening
         # of the inspector, then only wires them (it took 70-180 ms making them; issue 19).
-        nodes = getattr(pane, "_image_nodes", None)
-        if nodes is not None:
-            nodes.want(2)
-            pane._make_spare_nodes_later()
+        pane.want_spare_image_nodes(2)
 
     @property
     def viewer(self) -> Any:

@@ -223,6 +223,12 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
 
     _spare_waiting = False  # a look of _make_spare_nodes_later's is due
 
+    def want_spare_image_nodes(self, count: int) -> None:
+        """Keep up to ``count`` sets of image nodes made ahead from now on (the chunk
+        overlay's layer wants one beside the next preview's), the next made in an idle turn."""
+        self._image_nodes.want(count)
+        self._make_spare_nodes_later()
+
     def _make_spare_nodes_later(self, seen: Any = None, unloaded_looks: int = 0) -> None:  # 0: a fresh wait
         """An image layer's vispy nodes made ahead for the next preview (``image_visuals``),
         in an idle turn a little later: never in a turn of a run of layer steps, nor while

@@ -218,9 +218,12 @@ class SelectionMixin:
         tree, self._tree_before_inspector = self._tree_before_inspector, None
         if tree is None:
             return
-        total = sum(self.splitter.sizes())
-        self.splitter.setSizes(window_layout.sizes_after_inspector(
-            total, tree, self._left.minimumWidth(), self.preview.minimumWidth()))
+        self.splitter.setSizes(self._sizes_inspector_closed(tree))
+
+    def _sizes_inspector_closed(self, tree: int) -> list[int]:
+        """The splitter's sizes with the inspector closed and the tree back at ``tree``."""
+        return window_layout.sizes_after_inspector(
+            sum(self.splitter.sizes()), tree, self._left.minimumWidth(), self.preview.minimumWidth())
 
     def _inspect(self, entry: Entry) -> None:
         if self._inspectable(entry):

@@ -138,8 +138,7 @@ class SettingsMixin:
             settings_writes.write("window/splitter", self.splitter.saveState())
             return
         shown = self.splitter.sizes()
-        self.splitter.setSizes(window_layout.sizes_after_inspector(
-            sum(shown), tree, self._left.minimumWidth(), self.preview.minimumWidth()))
+        self.splitter.setSizes(self._sizes_inspector_closed(tree))
         settings_writes.write("window/splitter", self.splitter.saveState())
         self.splitter.setSizes(shown)
 
