@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from .raw_chunks import RawChunks
+
 
 def _full_key(key: Any, ndim: int) -> tuple[Any, ...]:
     """``key`` as a tuple with one item per axis (Ellipsis expanded, missing axes whole)."""
     if not isinstance(key, tuple):
         key = (key,)
-    if Ellipsis in key:
-        i = key.index(Ellipsis)
+    i = next((j for j, k in enumerate(key) if k is Ellipsis), None)  # never ``==`` on an index array
+    if i is not None:
         key = key[:i] + (slice(None),) * (ndim - len(key) + 1) + key[i + 1 :]
     return tuple(key) + (slice(None),) * (ndim - len(key))
 
@@ -94,9 +96,15 @@ class SafeArray(_ArrayView):
     codec error), it is read again chunk by chunk, the failing chunks filled with the
     fill value and reported through ``on_failure(chunk_index, message)``. So one bad
     chunk costs the user that chunk, not the view.
+
+    An array whose chunk files hold the bare values on this machine is read from them
+    directly (``raw_chunks``, unless ``direct`` is false): the same values and reports,
+    without zarr's event loop and file threads taking the interpreter lock from the GUI
+    thread chunk after chunk (issue 19).
     """
 
-    def __init__(self, array: Any, on_failure: Callable[[tuple[int, ...], str], None] | None = None) -> None:
+    def __init__(self, array: Any, on_failure: Callable[[tuple[int, ...], str], None] | None = None,
+                 direct: bool = True) -> None:
         self.array = array
         self.shape = tuple(int(n) for n in array.shape)
         self.dtype = np.dtype(array.dtype)
@@ -107,8 +115,13 @@ class SafeArray(_ArrayView):
         self.fill_value = 0 if fill is None else fill
         self.failures: dict[tuple[int, ...], str] = {}
         self.on_failure = on_failure
+        self._raw = RawChunks.of(array) if direct else None
 
     def __getitem__(self, key: Any) -> Any:
+        if self._raw is not None:
+            box = _basic_box(key, self.shape)
+            if box is not None:
+                return self._raw.read(box, self.dtype, self.fill_value, self._failed)
         try:
             return self.array[key]
         except (IndexError, TypeError):
@@ -134,19 +147,29 @@ class SafeArray(_ArrayView):
             try:
                 out[target] = self.array[source]
             except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                if index not in self.failures:
-                    self.failures[index] = message
-                    if self.on_failure is not None:
-                        self.on_failure(index, message)
+                self._failed(index, exc)
         squeeze = tuple(i for i, b in enumerate(box) if b[2])
         return out.reshape([n for i, n in enumerate(out.shape) if i not in squeeze]) if squeeze else out
+
+
+    def _failed(self, index: tuple[int, ...], exc: BaseException) -> None:
+        """Chunk ``index`` could not be read: reported once (``failures``, ``on_failure``)."""
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if index not in self.failures:
+            self.failures[index] = message
+            if self.on_failure is not None:
+                self.on_failure(index, message)
 
 
 def _basic_box(key: Any, shape: tuple[int, ...]) -> list[tuple[int, int, bool]] | None:
     """(start, stop, is_integer) per axis for basic indexing (ints, unit-step slices, ...)."""
     box = []
-    for k, n in zip(_full_key(key, len(shape)), shape):
+    full = _full_key(key, len(shape))
+    if len(full) != len(shape):
+        return None
+    for k, n in zip(full, shape):
+        if isinstance(k, (bool, np.bool_)):
+            return None
         if isinstance(k, (int, np.integer)):
             k = int(k) + n if int(k) < 0 else int(k)
             box.append((k, k + 1, True))

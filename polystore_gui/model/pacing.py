@@ -21,6 +21,9 @@ import time
 BREATHE_S = 0.001
 # Between batches of a details pass (a ``stat`` per entry, mostly Python).
 BETWEEN_BATCHES_S = 0.002
+# A plane read straight from its chunk files on napari's slicing thread (raw_chunks): this
+# much work, then a breath, so the GUI thread waits at most about this long for the lock.
+READ_PIECE_S = 0.002
 # After handing the GUI thread a folder's first scanned rows: it builds and paints them.
 AFTER_ROWS_S = 0.005
 # After handing the GUI thread a large folder's whole listing: it lays out its page and
@@ -48,5 +51,5 @@ def after_listing() -> None:
     time.sleep(AFTER_LISTING_S)
 
 
-__all__ = ["AFTER_LISTING_S", "AFTER_ROWS_S", "BETWEEN_BATCHES_S", "BREATHE_S", "after_listing", "after_rows",
-           "between_batches", "breathe"]
+__all__ = ["AFTER_LISTING_S", "AFTER_ROWS_S", "BETWEEN_BATCHES_S", "BREATHE_S", "READ_PIECE_S", "after_listing",
+           "after_rows", "between_batches", "breathe"]
