@@ -24,6 +24,7 @@ from .contrast_later import ContrastLaterMixin
 from .image_visuals import SPARE_DELAY_MS
 from .layer_removal import DROPPED_CONTROLS, LayerRemovalMixin, _Inserted  # noqa: F401 (DROPPED_CONTROLS: importable here)
 from .later import call_later, next_turn
+from .slice_after_paint import slice_after_paint
 
 SPARE_UNLOADED_LOOKS = 40  # a still view's slice awaited this many looks (10 s) for the nodes made ahead
 
@@ -445,6 +446,8 @@ class LayerShowMixin(LayerRemovalMixin, ContrastLaterMixin):
         histogram.use_workers(self._workers.start)
         histogram.events.enabled.connect(lambda _e=None, h=weakref.ref(histogram): self._on_histogram_toggled(h))
         layer._histogram = histogram
+        if layer.multiscale:  # its level and region still picked in the canvas's paint, sliced after it
+            slice_after_paint(layer, lambda fn: next_turn(self, fn))
         return layer
 
     @staticmethod
