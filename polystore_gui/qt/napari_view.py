@@ -433,5 +433,5 @@ class ViewerPane(LayerShowMixin, WarmUpMixin, QWidget):
             self.qt_viewer.hide()
             self._build_visuals()  # of a preview's layer still without one: napari's removal expects it
             self._image_nodes.drop()
-            self._model.layers.clear()
+            self._remove_at_close()  # napari's clear without its dims reset, collection and GL finish
             self.qt_viewer.close()
