@@ -41,6 +41,7 @@ from qtpy.QtWidgets import (
 from ..model import transfers
 from ..model.cancel import CancelToken
 from ..model.entries import human_size
+from .low_priority import run_lowered
 from .painted_later import painted_later
 from .workers import WorkerPool
 
@@ -84,7 +85,16 @@ class Summary:
 
 
 def _job(items: Sequence[transfers.Item], cancels: Sequence[CancelToken]) -> Generator[tuple[int, Any], None, None]:
-    """Worker body: (row index, progress tuple or Outcome) events, item after item."""
+    """Worker body: (row index, progress tuple or Outcome) events, item after item, the items
+    run in a thread of their own at a lower CPU priority, which their copy threads inherit
+    (``low_priority``, issue 19: the copy kept both CPUs busy and the GUI thread waited for
+    one, 30-150 ms at a time). The job aborted (quitting), the running item is closed on that
+    thread, its cancel path removing what it wrote, before the job ends."""
+    yield from run_lowered(_items(items, cancels))
+
+
+def _items(items: Sequence[transfers.Item], cancels: Sequence[CancelToken]) -> Generator[tuple[int, Any], None, None]:
+    """(row index, progress tuple or Outcome) events, item after item."""
     for index, (item, cancel) in enumerate(zip(items, cancels)):
         gen = transfers.run_item(item, cancelled=cancel)
         try:
