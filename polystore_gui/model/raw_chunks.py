@@ -32,6 +32,9 @@ import numpy as np
 
 from . import pacing
 
+# Larger chunks are zarr's to read (one ``read`` call returns at most about 2 GiB on Linux).
+MAX_CHUNK_BYTES = 1 << 30
+
 Failure = Callable[[tuple[int, ...], BaseException], None]
 
 
@@ -54,7 +57,7 @@ class RawChunks:
         try:
             folder = _local_folder(array.store)
             stored = _raw_dtype(array) if folder is not None else None
-            if folder is None or stored is None:
+            if folder is None or stored is None or math.prod(array.chunks) * stored.itemsize > MAX_CHUNK_BYTES:
                 return None
             return cls(folder, array.metadata.encode_chunk_key, tuple(int(n) for n in array.shape),
                        tuple(int(c) for c in array.chunks), stored)
@@ -157,4 +160,4 @@ def _raw_dtype(array: Any) -> np.dtype | None:
     return dtype.newbyteorder("<" if getattr(endian, "value", endian) == "little" else ">")
 
 
-__all__ = ["RawChunks"]
+__all__ = ["MAX_CHUNK_BYTES", "RawChunks"]
