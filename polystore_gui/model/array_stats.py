@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from . import whole_array
 from .float_bins import histograms
 from .float_bins import warm as warm_float_bins
 from .float_moments import moments
@@ -220,12 +221,14 @@ def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int 
 
 
 def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[Any, ...], engine: Engine,
-         progress: Progress | None, cancelled: Callable[[], bool] | None, itemsize: int = 8) -> dict[int, Partial]:
+         progress: Progress | None, cancelled: Callable[[], bool] | None, itemsize: int = 8,
+         task_bytes: int | None = None) -> dict[int, Partial]:
     """Run ``task`` over the whole array in tasks of whole chunks sized by ``itemsize``: the
     bytes an element takes in the task's working copies (8 for numpy's float64 or intp
-    copies; the compiled loops make none, so their tasks read 4x as many uint16 chunks at
-    once: a fourth of dask's per-task work, 0.15-0.25 s of CPU on 1 GiB of 2 MiB chunks)."""
-    unit = task_shape(target.shape, target.read_chunks, itemsize)
+    copies; the compiled loops make none, so their tasks read more chunks at once: less of
+    dask's per-task work, 0.15-0.25 s of CPU on 1 GiB of 2 MiB chunks), within
+    ``task_bytes`` (whole_array.TASK_BYTES by default)."""
+    unit = task_shape(target.shape, target.read_chunks, itemsize, task_bytes)
     regions = list(chunk_regions(target.shape, unit))
     leaves = {(name, i): (task, target.reader, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
     weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}
@@ -345,8 +348,14 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
     compiled = math.prod(target.shape) >= COMPILED_FROM
     if compiled:
         compiled = warm_counts(dtype) if one_pass else warm_float_moments(dtype)
+    # 8/16-bit values counted in place: tasks of half TASK_BYTES (two 2 MiB uint16 chunks).
+    # Four chunks a task (8 MiB) left malloc's arenas holding about 40 MiB more (each chunk
+    # in flight: its compressed bytes, its decoded buffer, its place in the task's region):
+    # a fresh process's peak 242 against 199-205 MiB on 1 GiB, for about 1-7 % more CPU
+    # (zarr's and dask's work per call; issue 15, bench_whole_array, alternated A/B).
+    counted_in_place = compiled and one_pass
     first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
-                 cancelled, dtype.itemsize if compiled else 8)
+                 cancelled, dtype.itemsize if compiled else 8, whole_array.TASK_BYTES // 2 if counted_in_place else None)
     plans: dict[int, SecondPass] = {}
     if not one_pass:
         # float bins in a compiled loop for large arrays (numba loaded, the loop compiled or
