@@ -16,11 +16,22 @@ calls the function without the GIL, so two threads count at once.
 
 ``build()`` returns the Kernel (``kernel(values, base, out) -> (first, last)``) or None
 when llvmlite cannot be imported or LLVM cannot compile here; numpy counts then.
+
+LLVM's library is large (82 MiB of code in llvmlite 0.50): importing it and compiling the
+loop touch about 60 MiB of its pages, which then stayed in the process's resident set for
+good (a fresh ``stats`` process peaked at 246-255 MiB, 132-151 before the loop; issue 15).
+Once built, the loop needs none of them (its machine code lives in the engine's own
+memory), so ``build()`` hands the library's clean, read-only pages back to the kernel
+(``release_library_pages``): they stay in the page cache and come back on a fault if
+LLVM runs again (numba's float loops), as after any reclaim under memory pressure.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
+import re
+import sys
 from typing import Any
 
 import numpy as np
@@ -123,6 +134,8 @@ def build() -> CountLoop | None:
     except Exception:  # ImportError, or llvmlite failing to load its LLVM library
         return None
     binding: Any = llvm  # untyped
+    library = _library_path(binding)
+    release_library_pages(library)  # the pages its import touched (its static initialisers), ~35 MiB
     try:
         _initialize(binding)
         target = binding.Target.from_default_triple()
@@ -136,7 +149,58 @@ def build() -> CountLoop | None:
         functions = {bits: _SIGNATURE(engine.get_function_address(f"count{bits}")) for bits in (8, 16)}
     except Exception:  # LLVM's errors (a missing target in a bundle, a CPU it does not know)
         return None
+    finally:
+        release_library_pages(library)  # the pages compiling touched, ~40 MiB (the import's among them)
     return CountLoop(engine, functions)
+
+
+def _library_path(llvm: Any) -> str | None:
+    """The file of LLVM's library as loaded (llvmlite's ``ffi.lib``), or None."""
+    try:
+        return os.path.realpath(str(llvm.ffi.lib._name))
+    except Exception:  # another llvmlite layout: nothing is released
+        return None
+
+
+_MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+ +(.*)$")
+_MADV_DONTNEED = 4  # Linux, every architecture Python runs on
+
+
+def release_library_pages(path: str | None) -> int:
+    """Drop the pages of the shared library ``path`` that this process maps read-only and
+    never wrote (Linux; elsewhere nothing) from its resident set; returns the KiB dropped.
+
+    ``madvise(MADV_DONTNEED)`` on a private file mapping unmaps its pages: a later access
+    reads them again from the file (the page cache), so for pages never written it changes
+    nothing but the resident set, whichever thread runs that code meanwhile. Only mappings
+    without write permission and without one anonymous (copied-on-write, e.g. relocated
+    RELRO) page are touched: those pages would revert to the file's bytes."""
+    if path is None or not sys.platform.startswith("linux"):
+        return 0
+    found: list[list[Any]] = []  # [start, end, rss KiB, anonymous KiB] per mapping of path
+    current: list[Any] | None = None
+    try:
+        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
+            for line in smaps:
+                head = _MAPPING.match(line)
+                if head:
+                    current = None
+                    if head.group(4) == path and "w" not in head.group(3):
+                        current = [int(head.group(1), 16), int(head.group(2), 16), 0, None]
+                        found.append(current)
+                elif current is not None and line.startswith(("Rss:", "Anonymous:")):
+                    current[2 if line.startswith("Rss:") else 3] = int(line.split()[1])
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        madvise.restype = ctypes.c_int
+    except (OSError, AttributeError, ValueError):
+        return 0
+    released = 0
+    for start, end, rss, anonymous in found:
+        if anonymous == 0 and rss and madvise(start, end - start, _MADV_DONTNEED) == 0:
+            released += rss
+    return released
 
 
 def _initialize(llvm: Any) -> None:
