@@ -14,6 +14,9 @@ Cases, each in a fresh interpreter (its peak RSS is ``ru_maxrss`` of that proces
   CPU), nothing else: the decode floor.
 - ``ours``: ``model.array_stats.array_statistics`` (exact min/max/mean/std/percentiles,
   per-value histogram), on the local threaded scheduler.
+- ``ours_breakdown`` (a diagnostic, not in the tables): ``ours`` with its resident set
+  (anonymous / file-backed) after the imports, llvmlite's import, the loop's build, and
+  the run's sampled peak: ``--case ours_breakdown PATH``.
 - ``naive``: what a user would write with ``dask.array``: ``da.from_zarr``, then
   ``dask.compute(da.min(x), da.max(x))``, then ``da.histogram(x, bins=256, range=...)``.
 - ``convert``: ``model.convert`` of ``a1g`` into OME-Zarr 0.5 (pyramid, verified), beside
@@ -116,10 +119,66 @@ def case_ours(path: str) -> dict[str, Any]:
     from polystore_gui.model.array_stats import array_statistics
     from polystore_gui.model.whole_array import open_target
 
-    t = time.monotonic()
+    t, cpu = time.monotonic(), time.process_time()
     result = array_statistics(open_target("zarr", path))
     s = result["stats"]
-    return {"seconds": time.monotonic() - t, "min": s["min"], "max": s["max"], "count": s["count"]}
+    return {"seconds": time.monotonic() - t, "cpu_s": time.process_time() - cpu, "min": s["min"], "max": s["max"],
+            "count": s["count"]}
+
+
+def _memory_mib() -> dict[str, float]:
+    """This process's resident set now (VmRSS = RssAnon + RssFile + RssShmem) and its peak
+    (VmHWM, what ``ru_maxrss`` reports), from /proc/self/status, in MiB."""
+    found = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                found[key] = int(rest.split()[0]) / 1024
+    return found
+
+
+def case_ours_breakdown(path: str) -> dict[str, Any]:
+    """``ours`` with its memory at each step (issue 15): after the imports, after llvmlite's
+    import, after the counting loop's build (which hands LLVM's pages back), and the run's
+    own peak, sampled every 5 ms with its anonymous / file-backed split."""
+    import threading
+
+    points = {"start": _memory_mib()}
+    import dask.array  # noqa: F401
+    import numpy as np
+
+    from polystore_gui.model.array_stats import array_statistics
+    from polystore_gui.model.value_counts import warm
+    from polystore_gui.model.whole_array import open_target
+
+    points["imports"] = _memory_mib()
+    try:
+        import llvmlite.binding  # noqa: F401
+    except ImportError:
+        pass
+    points["llvmlite_imported"] = _memory_mib()
+    warm(np.dtype("uint16"))
+    points["loop_built"] = _memory_mib()
+    sampled: dict[str, float] = {"VmRSS": 0.0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            now = _memory_mib()
+            if now["VmRSS"] > sampled["VmRSS"]:
+                sampled.update(now)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t, cpu = time.monotonic(), time.process_time()
+    result = array_statistics(open_target("zarr", path))
+    seconds, cpu_s = time.monotonic() - t, time.process_time() - cpu
+    done.set()
+    sampler.join()
+    points["after_run"] = _memory_mib()
+    points["run_peak_sampled"] = sampled
+    return {"seconds": seconds, "cpu_s": cpu_s, "max": result["stats"]["max"], "memory_mib": points}
 
 
 def case_naive(path: str) -> dict[str, Any]:
@@ -164,7 +223,7 @@ def case_convert_peer(path: str, dest: str) -> dict[str, Any]:
 
 
 def child(case: str, args: list[str]) -> None:
-    fn = {"floor": case_floor, "ours": case_ours, "naive": case_naive,
+    fn = {"floor": case_floor, "ours": case_ours, "ours_breakdown": case_ours_breakdown, "naive": case_naive,
           "convert_ours": case_convert_ours, "convert_peer": case_convert_peer}[case]
     result = fn(*args)
     result["peak_rss_mib"] = _peak_rss_mib()
