@@ -278,3 +278,33 @@ def test_channels_without_colours_are_each_seen(qtbot, window, tmp_path, channel
     assert [layer.colormap.name for layer in layers] == colours
     # The first drawn over the canvas's background, every other one added onto it.
     assert [str(layer.blending) for layer in layers] == ["translucent_no_depth"] + ["additive"] * (channels - 1)
+
+
+def test_moving_over_a_plane_never_written_asks_for_no_percentiles(qtbot, window, tmp_path, monkeypatch):
+    """A plane never written is one value throughout: no limits to learn from it, and each new
+    slice of it (another level or region as the camera moves) is found flat by a min and a max,
+    not by a percentile pass on the GUI thread (issue 19: a pass at every pan and zoom). The
+    limits stay the preview's."""
+    from polystore_gui.model import contrast
+
+    a = zarr.create_array(str(tmp_path / "sparse.zarr"), shape=(3, 2048, 2048), chunks=(1, 512, 512),
+                          dtype="uint16", fill_value=0)
+    a[0] = (np.arange(2048 * 2048) % 1000).astype(np.uint16).reshape(2048, 2048)  # the middle plane (1) never written
+    viewer = show(qtbot, window, "zarr", tmp_path / "sparse.zarr")
+    (layer,) = viewer.layers
+    assert layer.multiscale and layer.data_level > 0 and int(viewer.dims.current_step[0]) == 1
+    limits = tuple(layer.contrast_limits)
+    passes = []
+    real = contrast.limits_of
+    monkeypatch.setattr(contrast, "limits_of", lambda sample, *a, **k: passes.append(sample.shape) or real(sample, *a, **k))
+    sliced = []
+    layer.events.set_data.connect(lambda _e: sliced.append(layer.data_level), position="last")
+    viewer.scene.camera.center = (0, 300, 400)
+    viewer.scene.camera.zoom = 50  # the full resolution
+    qtbot.waitUntil(lambda: 0 in sliced and layer.loaded, timeout=20_000)
+    before = len(sliced)
+    viewer.scene.camera.center = (0, 1500, 1700)  # another region
+    qtbot.waitUntil(lambda: len(sliced) > before and layer.loaded, timeout=20_000)
+    assert not layer._slice.image.raw.any()  # what is shown: the fill value
+    assert passes == []
+    assert tuple(layer.contrast_limits) == limits
