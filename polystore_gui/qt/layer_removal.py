@@ -184,6 +184,10 @@ class LayerRemovalMixin:
         for layer in list(self.viewer.layers):
             if layer not in canvas.layer_to_visual:
                 add_image_visual(self.qt_viewer, layer, self._image_nodes)  # nodes made ahead, if any
+        # The controls' panel takes the width it keeps (see _keep_controls_width) now, with
+        # the layer's controls made, before the first frame: at the next preview's removal,
+        # it widened then, and the canvas beside it was resized and drawn again (issue 19).
+        self._keep_controls_width(self.qt_viewer.controls)
 
     def _drop_orphan_controls(self) -> None:
         """Layer controls made for a layer that a newer preview kept from being inserted."""
