@@ -97,16 +97,26 @@ class ChunkReport:
         # Only what the batch touches is counted, before and after it is written (a batch
         # names each chunk and object once, the collector's rule, as ``_bins`` relies on).
         chunks, objects = batch.chunks, batch.objects
+        before, object_before = state[chunks], ostate[objects]
+        # A scan's usual batch names chunks not known yet: nothing of theirs to take back.
+        fresh, object_fresh = not before.any(), not object_before.any()
         if tally is not None:
-            tally[0][:] -= _states(state[chunks])
-            tally[1][:] -= _states(ostate[objects])
+            if fresh:
+                tally[0][UNKNOWN] -= len(chunks)
+            else:
+                tally[0][:] -= _states(before)
+            if object_fresh:
+                tally[1][UNKNOWN] -= len(objects)
+            else:
+                tally[1][:] -= _states(object_before)
             total = tally[2] - int(obytes[objects].sum())
         if self._bins is not None and len(batch.chunks):
             # A batch names each chunk once (the collector's rule); the final batch recounts.
-            self._bins -= _size_bins(stored[batch.chunks], state[batch.chunks])
+            if not fresh:
+                self._bins -= _size_bins(stored[batch.chunks], before)
             self._bins += _size_bins(batch.chunk_bytes, batch.chunk_state)
         if self._extent is not None and len(batch.chunks):
-            if np.any(state[batch.chunks] == STORED):
+            if not fresh and np.any(before == STORED):
                 self._extent = None  # a bound may be overwritten: found afresh when next asked
             else:
                 self._extent = _merge_extent(self._extent, batch.chunk_bytes[batch.chunk_state == STORED])

@@ -1,5 +1,6 @@
 """The find walk's reading of find's output: whatever the pieces it arrives in, every chunk's
-presence and stored bytes come out as written (model/chunk_find.py)."""
+presence and stored bytes come out as written (model/chunk_find.py); and the report's
+bookkeeping of the batches the scan yields (model/chunk_report.py)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,29 @@ def test_a_pipe_that_cannot_be_widened_is_read_as_its_output_comes(tmp_path, mon
     monkeypatch.setattr(chunk_find, "TICK_SECONDS", 3600.0)
     summary = scan_report(read_layout(path)).summary()
     assert summary["nchunks_initialized"] == 1152 and summary["stored_bytes"] == 1152 * 64
+
+
+def test_a_batch_that_names_chunks_known_already_still_keeps_the_counts_right(tmp_path):
+    """A scan's batches name chunks not known yet (nothing of theirs taken back, no recount);
+    a batch naming known chunks again (another size, another state) takes theirs back."""
+    from polystore_gui.model.chunk_report import ChunkReport, ScanBatch
+
+    path = str(tmp_path / "a")
+    zarr.create_array(path, shape=(4, 4), chunks=(1, 1), dtype="uint8", fill_value=0)
+    report = ChunkReport.empty(read_layout(path))
+
+    def batch(flat, sizes, states):
+        flat, sizes, states = np.array(flat, np.int64), np.array(sizes, np.int64), np.array(states, np.int8)
+        return ScanBatch(flat, sizes, states, flat, sizes, states, {})
+
+    report.apply(batch([0, 1, 2, 3], [10, 20, 300, 4000], [STORED] * 4))
+    report.apply(batch([2, 3, 5], [5000, 0, 7], [STORED, ERROR, STORED]))
+    summary = report.summary()
+    assert summary["nchunks_initialized"] == 4 and summary["nchunks_error"] == 1
+    assert summary["stored_bytes"] == 10 + 20 + 5000 + 7
+    assert summary["size_histogram"] == [
+        {"min": 4, "max": 8, "count": 1}, {"min": 8, "max": 16, "count": 1}, {"min": 16, "max": 32, "count": 1},
+        *({"min": 2 ** k, "max": 2 ** (k + 1), "count": 0} for k in range(5, 12)),
+        {"min": 4096, "max": 8192, "count": 1},
+    ]
+    assert report.heat_span() == (7, 5000)
