@@ -41,6 +41,7 @@ import numpy as np
 # Below this many objects the Python walk is as quick (process start-up dominates).
 FIND_MIN_OBJECTS = 4096
 READ_BYTES = 1 << 20
+MAX_PROGRAM_BYTES = 16 << 20  # find's own size (GNU find: about 220 KiB)
 PIPE_BYTES = 1 << 20  # each find's output pipe (Linux's default limit for a user; else 64 KiB)
 TICK_SECONDS = 0.005  # find's output is read this often (about 50 KiB of it a tick here)
 PARSE_BYTES = 1 << 16  # and parsed this much at a time ...
@@ -63,12 +64,27 @@ def gnu_find() -> str | None:
     path = shutil.which("find")
     if path is None:
         return None
-    try:
+    if _says_gnu_findutils(path):
+        return path
+    try:  # a wrapper, a packed binary, an unreadable one: ask it
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10,
                              env={**os.environ, "LC_ALL": "C"})
     except (OSError, subprocess.SubprocessError):
         return None
     return path if "GNU findutils" in out.stdout else None
+
+
+def _says_gnu_findutils(path: str) -> bool:
+    """Whether the program at ``path`` is GNU find, from its bytes: its ``--version`` text
+    and its option names are in them. Reading 200 KiB from the page cache takes 0.3 ms where running
+    ``find --version`` took 1.5 ms on a quiet machine and up to 35 ms on a busy one, inside
+    the first scan of a process."""
+    try:
+        with open(os.path.realpath(path), "rb") as fh:
+            data = fh.read(MAX_PROGRAM_BYTES)
+    except OSError:
+        return False
+    return data.startswith(b"\x7fELF") and b"GNU findutils" in data and b"maxdepth" in data  # not xargs
 
 
 @dataclass

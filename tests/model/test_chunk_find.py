@@ -157,3 +157,31 @@ def test_a_batch_that_names_chunks_known_already_still_keeps_the_counts_right(tm
         {"min": 4096, "max": 8192, "count": 1},
     ]
     assert report.heat_span() == (7, 5000)
+
+
+def test_gnu_find_known_from_its_bytes_and_else_from_its_version(tmp_path, monkeypatch):
+    """GNU find is recognised from its program's bytes (no process); a program that does not
+    show it (a wrapper script) is asked for its --version, and what is not GNU find is not used."""
+    import shutil
+
+    real = shutil.which("find")
+    assert real is not None and chunk_find._says_gnu_findutils(real)
+    assert not chunk_find._says_gnu_findutils(shutil.which("xargs") or real + "-missing")
+    wrapper = tmp_path / "gnu" / "find"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {real} "$@"\n')
+    other = tmp_path / "other" / "find"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\necho 'find: unknown option -- -' >&2\nexit 1\n")
+    for script in (wrapper, other):
+        script.chmod(0o755)
+    try:
+        for folder, expected in ((wrapper.parent, str(wrapper)), (other.parent, None)):
+            monkeypatch.setenv("PATH", str(folder))
+            chunk_find.gnu_find.cache_clear()
+            assert not chunk_find._says_gnu_findutils(str(folder / "find"))
+            assert chunk_find.gnu_find() == expected
+    finally:
+        monkeypatch.undo()
+        chunk_find.gnu_find.cache_clear()
+    assert chunk_find.gnu_find() == real
