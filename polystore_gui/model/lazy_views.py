@@ -151,7 +151,6 @@ class SafeArray(_ArrayView):
         squeeze = tuple(i for i, b in enumerate(box) if b[2])
         return out.reshape([n for i, n in enumerate(out.shape) if i not in squeeze]) if squeeze else out
 
-
     def _failed(self, index: tuple[int, ...], exc: BaseException) -> None:
         """Chunk ``index`` could not be read: reported once (``failures``, ``on_failure``)."""
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

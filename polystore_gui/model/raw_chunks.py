@@ -149,7 +149,8 @@ def _raw_dtype(array: Any) -> np.dtype | None:
     if meta.zarr_format == 2:
         if meta.compressor is not None or meta.filters or meta.order != "C":
             return None
-        return np.dtype(meta.dtype.to_native_dtype())
+        native: np.dtype = np.dtype(meta.dtype.to_native_dtype())
+        return native
     from zarr.codecs import BytesCodec
 
     if array.shards is not None or len(meta.codecs) != 1 or not isinstance(meta.codecs[0], BytesCodec):
@@ -157,7 +158,8 @@ def _raw_dtype(array: Any) -> np.dtype | None:
     endian = meta.codecs[0].endian
     if endian is None:
         return dtype if dtype.itemsize == 1 else None
-    return dtype.newbyteorder("<" if getattr(endian, "value", endian) == "little" else ">")
+    ordered: np.dtype = dtype.newbyteorder("<" if getattr(endian, "value", endian) == "little" else ">")
+    return ordered
 
 
 __all__ = ["MAX_CHUNK_BYTES", "RawChunks"]
