@@ -40,6 +40,7 @@ from .metadata_tree import MetadataTree
 from .napari_view import ViewerPane
 from .plane_note import PlaneNotes
 from .plate_view import PlateView
+from .status_line import StatusLine
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class PreviewPanel(QWidget):
         self.busy.setMaximumHeight(12)
         self.busy.setTextVisible(False)
         self.busy.hide()
-        self.status = QLabel("", self)
+        self.status = StatusLine(self)
         self.status.setObjectName("previewStatus")
         self.status.setWordWrap(True)
         header = QHBoxLayout()

@@ -1,0 +1,38 @@
+"""The notes line above the preview, whose height changes only to grow (issue 19)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtWidgets import QLabel, QWidget
+
+
+KEPT_LINES = 3  # at most this many lines kept: a longer text (an error) grows it for itself only
+
+
+class StatusLine(QLabel):
+    """The notes above the preview (word-wrapped), keeping the tallest height their text has
+    needed (issue 19): each preview cleared them and its own set them again, and a change in
+    their number of lines resized the viewer's canvas below, drawn again at once in software
+    GL (a full frame, in the turn of the request or of the preview's show). Shorter notes
+    leave a blank line or two instead; a longer one grows it, once (up to ``KEPT_LINES``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str | None) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._keep_height()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._keep_height()  # the text's lines at the width the layout gave it
+
+    def _keep_height(self) -> None:
+        if not self.text() or self.width() <= 0:
+            return
+        most = KEPT_LINES * self.fontMetrics().lineSpacing() + 2 * self.margin()
+        needed = min(self.heightForWidth(self.width()), most)
+        if needed > self.minimumHeight():
+            self.setMinimumHeight(needed)
