@@ -21,8 +21,9 @@ Missing chunks read as the fill value and are counted like any other element.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -205,11 +206,22 @@ def _per_channel(x: np.ndarray, start: int, channel_axis: int | None,
 
 
 def chunk_first_pass(path: str | SourceSpec, region: Region, channel_axis: int | None,
-                     compiled: bool = False) -> dict[int, Partial]:
-    """The first-pass partials of one chunk (a dask task: reads the chunk through zarr)."""
-    x = np.asarray(read_region(path, region))
-    start = region[channel_axis][0] if channel_axis is not None else 0
-    return _per_channel(x, start, channel_axis, lambda v, c: first_pass(v, compiled))
+                     compiled: bool = False, piece: tuple[int, ...] | None = None) -> dict[int, Partial]:
+    """The first-pass partials of one chunk (a dask task: reads the chunk through zarr; with
+    ``piece``, in pieces of that shape one after another)."""
+    parts = []
+    for sub in _pieces(region, piece):
+        x = np.asarray(read_region(path, sub))
+        start = sub[channel_axis][0] if channel_axis is not None else 0
+        parts.append(_per_channel(x, start, channel_axis, lambda v, c: first_pass(v, compiled)))
+        del x  # freed before the next piece is read
+    return parts[0] if len(parts) == 1 else merge_channels(*parts)
+
+
+def _pieces(region: Region, piece: tuple[int, ...] | None) -> Iterator[Region]:
+    if piece is None:
+        return iter((region,))
+    return itertools.product(*[[(i, min(i + p, b)) for i in range(a, b, p)] for (a, b), p in zip(region, piece)])
 
 
 def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int | None,
@@ -221,14 +233,12 @@ def chunk_second_pass(path: str | SourceSpec, region: Region, channel_axis: int 
 
 
 def _run(target: ArrayTarget, name: str, task: Callable[..., Any], extra: tuple[Any, ...], engine: Engine,
-         progress: Progress | None, cancelled: Callable[[], bool] | None, itemsize: int = 8,
-         task_bytes: int | None = None) -> dict[int, Partial]:
+         progress: Progress | None, cancelled: Callable[[], bool] | None, itemsize: int = 8) -> dict[int, Partial]:
     """Run ``task`` over the whole array in tasks of whole chunks sized by ``itemsize``: the
     bytes an element takes in the task's working copies (8 for numpy's float64 or intp
-    copies; the compiled loops make none, so their tasks read more chunks at once: less of
-    dask's per-task work, 0.15-0.25 s of CPU on 1 GiB of 2 MiB chunks), within
-    ``task_bytes`` (whole_array.TASK_BYTES by default)."""
-    unit = task_shape(target.shape, target.read_chunks, itemsize, task_bytes)
+    copies; the compiled loops make none, so their tasks read 4x as many uint16 chunks at
+    once: a fourth of dask's per-task work, 0.15-0.25 s of CPU on 1 GiB of 2 MiB chunks)."""
+    unit = task_shape(target.shape, target.read_chunks, itemsize)
     regions = list(chunk_regions(target.shape, unit))
     leaves = {(name, i): (task, target.reader, region, target.channel_axis, *extra) for i, region in enumerate(regions)}
     weights = {(name, i): chunks_in(region, target.read_chunks) for i, region in enumerate(regions)}
@@ -348,14 +358,17 @@ def array_statistics(target: ArrayTarget, *, bins: int = DEFAULT_BINS, engine: E
     compiled = math.prod(target.shape) >= COMPILED_FROM
     if compiled:
         compiled = warm_counts(dtype) if one_pass else warm_float_moments(dtype)
-    # 8/16-bit values counted in place: tasks of half TASK_BYTES (two 2 MiB uint16 chunks).
-    # Four chunks a task (8 MiB) left malloc's arenas holding about 40 MiB more (each chunk
-    # in flight: its compressed bytes, its decoded buffer, its place in the task's region):
-    # a fresh process's peak 242 against 199-205 MiB on 1 GiB, for about 1-7 % more CPU
-    # (zarr's and dask's work per call; issue 15, bench_whole_array, alternated A/B).
+    # 8/16-bit values counted in place: a task (four 2 MiB uint16 chunks) reads its region
+    # in pieces of half TASK_BYTES (two chunks), one after the other. Read at once, the four
+    # left malloc's arenas holding about 40 MiB more (each chunk in flight: its compressed
+    # bytes, its decoded buffer, its place in the region): a fresh process's peak 242
+    # against 199-205 MiB on 1 GiB. Tasks of two chunks instead cost 7 % more CPU on 4 GiB
+    # (dask's work per task; issue 15, bench_whole_array, alternated A/B).
     counted_in_place = compiled and one_pass
-    first = _run(target, "stats-pass1", chunk_first_pass, (compiled,), engine, step("reading" if one_pass else "pass 1 of 2"),
-                 cancelled, dtype.itemsize if compiled else 8, whole_array.TASK_BYTES // 2 if counted_in_place else None)
+    piece = (task_shape(target.shape, target.read_chunks, dtype.itemsize, whole_array.TASK_BYTES // 2)
+             if counted_in_place else None)
+    first = _run(target, "stats-pass1", chunk_first_pass, (compiled, piece), engine,
+                 step("reading" if one_pass else "pass 1 of 2"), cancelled, dtype.itemsize if compiled else 8)
     plans: dict[int, SecondPass] = {}
     if not one_pass:
         # float bins in a compiled loop for large arrays (numba loaded, the loop compiled or

@@ -1,8 +1,8 @@
 """Exact statistics' memory (issue 15): LLVM's library pages handed back once the counting
-loop is built, and tasks of two chunks where they read four. A fresh ``stats``
+loop is built, and tasks reading their four chunks two at a time. A fresh ``stats``
 process peaked at 246-255 MiB (132-151 before issue 18's compiled loop): about 60 MiB of
 LLVM's code pages touched by its import and the build, and about 45 MiB that malloc's
-arenas kept of the four chunks each task read (tasks now read two)."""
+arenas kept of the four chunks each task read at once."""
 
 from __future__ import annotations
 
@@ -119,17 +119,22 @@ def _v2_big_endian(tmp_path):
     return str(tmp_path / "a"), a[:]
 
 
-def test_statistics_counted_compiled_in_tasks_of_two_chunks_are_exact(tmp_path, monkeypatch):
-    """Exact statistics of the v2 big-endian array, counted by the compiled loop in tasks of
-    two chunks (half the task bytes; the edge tasks cut by the shape) on two threads:
-    numpy's figures, and progress counts every chunk."""
+def test_compiled_counts_read_each_task_two_chunks_at_a_time_and_stay_exact(tmp_path, monkeypatch):
+    """Exact statistics of the v2 big-endian array counted by the compiled loop on two
+    threads: each task (a row of four chunks) reads its region in pieces of two chunks (the
+    last one cut by the shape), every chunk read once; numpy's figures."""
     path, data = _v2_big_endian(tmp_path)
     monkeypatch.setattr(array_stats, "COMPILED_FROM", 0)
-    monkeypatch.setattr(whole_array, "TASK_BYTES", 4 * 8 * 16 * 2)  # four 8 x 16 chunks of 2 bytes; half: two
+    monkeypatch.setattr(whole_array, "TASK_BYTES", 4 * 8 * 16 * 2)  # four 8 x 16 chunks of 2 bytes
+    reads = []
+    real_read = array_stats.read_region
+    monkeypatch.setattr(array_stats, "read_region", lambda p, region: reads.append(region) or real_read(p, region))
     reports = []
     s = array_stats.array_statistics(open_target("disk", path), engine=Engine(num_workers=2), bins=32,
                                      progress=lambda *step: reports.append(step))["stats"]
-    assert len(reports) == 10 and reports[-1] == ("reading", 20, 20)  # 5 x 4 chunks, 2 a task (the 2nd cut at 53)
+    assert len(reports) == 5 and reports[-1] == ("reading", 20, 20)  # 5 tasks of a row of 4 chunks
+    assert sorted(reads) == sorted(((y, min(y + 8, 37)), (x, min(x + 32, 53))) for y in range(0, 37, 8)
+                                   for x in (0, 32))  # two chunks a read: 16 x 2 wide, then 16 + 5
     assert (s["count"], s["min"], s["max"]) == (data.size, int(data.min()), int(data.max()))
     assert s["mean"] == pytest.approx(data.astype(np.float64).mean(), rel=1e-12)
     assert s["std"] == pytest.approx(data.astype(np.float64).std(), rel=1e-12)

@@ -313,9 +313,8 @@ def test_compiled_counts_read_several_chunks_per_task(tmp_path, compiled_calls, 
     """Tasks were sized for numpy's 8-byte working copies (intp) even when the compiled loop
     counts in place, so a uint16 array of 2 MiB chunks ran one dask task per chunk: dask's
     per-task work was 0.15-0.25 s of CPU on 1 GiB, about a tenth of the decode. Counted
-    compiled, a task reads 2x the elements (the values' own 2 bytes, within half the task
-    bytes: four chunks a task held about 40 MiB more, issue 15); counted by numpy it stays
-    one chunk; the statistics are exact either way."""
+    compiled, a task reads 4x the elements (the values' own 2 bytes); counted by numpy it
+    stays one chunk; the statistics are exact either way."""
     from polystore_gui.model import whole_array
 
     if not compiled:
@@ -328,7 +327,7 @@ def test_compiled_counts_read_several_chunks_per_task(tmp_path, compiled_calls, 
     _check_exact(result["stats"], data)
     tasks = len(reports)
     assert reports[-1] == ("reading", 32, 32)
-    assert tasks == (16 if compiled else 32)
+    assert tasks == (8 if compiled else 32)
     assert (sum(compiled_calls) >= data.size) if compiled else not compiled_calls
 
 
