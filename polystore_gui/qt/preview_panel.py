@@ -44,6 +44,7 @@ from .status_line import StatusLine
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
+PLANE_NOTE_ROOM = "1,024 of 1,024 chunks of this plane missing (never written: shown as the fill value 65535)"
 
 SCREEN_LEVEL_NOTE = "a large plane: shown every 2nd, 4th, … pixel as the zoom allows, full resolution when zoomed in"
 
@@ -315,6 +316,10 @@ class PreviewPanel(QWidget):
         self.shown_layers = added
         self.busy.hide()
         self.stack.setCurrentWidget(self.viewer)
+        if getattr(preview, "plane_note", None) is not None:
+            # Room for the plane's missing-chunks note, joined to these once the slider rests: a line it
+            # added resized the canvas (a frame and napari's resize, 25-40 ms) amid a pan/zoom (issue 19).
+            self.status.make_room("; ".join([*(n for n in notes if n), PLANE_NOTE_ROOM]))
         self.status.setText("; ".join(n for n in notes if n))
         self.plane_notes.follow(preview, added, notes)  # the missing chunks' note follows the plane shown
         self.previewShown.emit(preview)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qtpy.QtCore import QRect, Qt
 from qtpy.QtWidgets import QLabel, QWidget
 
 
@@ -28,6 +29,17 @@ class StatusLine(QLabel):
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._keep_height()  # the text's lines at the width the layout gave it
+
+    def make_room(self, text: str) -> None:
+        """Keep at least the height ``text`` would need at the present width (up to
+        ``KEPT_LINES``): for a note known to come later (the plane's missing chunks)."""
+        if not text or self.width() <= 0:
+            return
+        metrics = self.fontMetrics()
+        box = metrics.boundingRect(QRect(0, 0, self.width(), 1 << 20), Qt.TextFlag.TextWordWrap, text)
+        needed = min(box.height(), KEPT_LINES * metrics.lineSpacing()) + 2 * self.margin()
+        if needed > self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def _keep_height(self) -> None:
         if not self.text() or self.width() <= 0:
