@@ -170,7 +170,8 @@ def make_data(quick: bool) -> dict[str, Any]:
                 (1, 1024, 1024) if quick else (1, 1024, 2048))
     data["destination"].mkdir(exist_ok=True)
     for leftover in data["destination"].iterdir():  # an earlier run killed between transfer and delete
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        # (another run of this script may be removing it too: a name gone meanwhile is fine)
+        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
     data["n_files"] = 2_000 if quick else 100_000
     return data
 
