@@ -23,14 +23,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 
 def slice_after_paint(layer: Any, later: Callable[[Callable[[], object]], object]) -> bool:
     """Make ``layer`` (a napari multiscale image) ask for its slice through ``later(fn)`` (a
     call in a later event-loop turn) instead of inside the canvas's draw. False, and the
     layer left as napari made it, when its napari has no such hook to take over."""
     update_draw = getattr(type(layer), "_update_draw", None)
+    import numpy as np  # not at import: the window paints before numpy is loaded
+
     if update_draw is None or not hasattr(layer, "_block_refresh") or not hasattr(layer, "corner_pixels"):
         return False
     ref = weakref.ref(layer)  # the layer's own attribute must not keep it alive
