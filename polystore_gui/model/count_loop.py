@@ -166,6 +166,24 @@ _MAPPING = re.compile(r"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+ +(.*)$")
 _MADV_DONTNEED = 4  # Linux, every architecture Python runs on
 
 
+def library_mappings(path: str) -> list[tuple[int, int, bool, int, int]]:
+    """This process's mappings of the file ``path`` (Linux's /proc/self/smaps): (start, end,
+    writable, resident KiB, anonymous KiB) each. Raises OSError where there is no smaps."""
+    found: list[list[Any]] = []
+    current: list[Any] | None = None
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
+        for line in smaps:
+            head = _MAPPING.match(line)
+            if head:
+                current = None
+                if head.group(4) == path:
+                    current = [int(head.group(1), 16), int(head.group(2), 16), "w" in head.group(3), 0, 0]
+                    found.append(current)
+            elif current is not None and line.startswith(("Rss:", "Anonymous:")):
+                current[3 if line.startswith("Rss:") else 4] = int(line.split()[1])
+    return [(int(a), int(b), bool(w), int(rss), int(anon)) for a, b, w, rss, anon in found]
+
+
 def release_library_pages(path: str | None) -> int:
     """Drop the pages of the shared library ``path`` that this process maps read-only and
     never wrote (Linux; elsewhere nothing) from its resident set; returns the KiB dropped.
@@ -177,19 +195,8 @@ def release_library_pages(path: str | None) -> int:
     RELRO) page are touched: those pages would revert to the file's bytes."""
     if path is None or not sys.platform.startswith("linux"):
         return 0
-    found: list[list[Any]] = []  # [start, end, rss KiB, anonymous KiB] per mapping of path
-    current: list[Any] | None = None
     try:
-        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
-            for line in smaps:
-                head = _MAPPING.match(line)
-                if head:
-                    current = None
-                    if head.group(4) == path and "w" not in head.group(3):
-                        current = [int(head.group(1), 16), int(head.group(2), 16), 0, None]
-                        found.append(current)
-                elif current is not None and line.startswith(("Rss:", "Anonymous:")):
-                    current[2 if line.startswith("Rss:") else 3] = int(line.split()[1])
+        found = library_mappings(path)
         libc = ctypes.CDLL(None, use_errno=True)
         madvise = libc.madvise
         madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
@@ -197,8 +204,8 @@ def release_library_pages(path: str | None) -> int:
     except (OSError, AttributeError, ValueError):
         return 0
     released = 0
-    for start, end, rss, anonymous in found:
-        if anonymous == 0 and rss and madvise(start, end - start, _MADV_DONTNEED) == 0:
+    for start, end, writable, rss, anonymous in found:
+        if not writable and anonymous == 0 and rss and madvise(start, end - start, _MADV_DONTNEED) == 0:
             released += rss
     return released
 

@@ -23,16 +23,8 @@ from polystore_gui.model.whole_array import Engine, open_target
 
 
 def _resident_kib(path: str) -> int:
-    """KiB of ``path``'s mappings resident in this process (from /proc/self/smaps)."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as smaps:
-        for line in smaps:
-            head = count_loop._MAPPING.match(line)
-            if head:
-                inside = head.group(4) == path
-            elif inside and line.startswith("Rss:"):
-                total += int(line.split()[1])
-    return total
+    """KiB of ``path``'s mappings resident in this process."""
+    return sum(rss for _start, _end, _writable, rss, _anonymous in count_loop.library_mappings(path))
 
 
 def test_a_built_loop_leaves_llvms_pages_out_of_the_resident_set_and_still_counts():
@@ -46,14 +38,7 @@ def test_a_built_loop_leaves_llvms_pages_out_of_the_resident_set_and_still_count
         import llvmlite.binding as llvm
         from polystore_gui.model import count_loop
         def _resident_kib(path):
-            total, inside = 0, False
-            for line in open("/proc/self/smaps"):
-                head = count_loop._MAPPING.match(line)
-                if head:
-                    inside = head.group(4) == path
-                elif inside and line.startswith("Rss:"):
-                    total += int(line.split()[1])
-            return total
+            return sum(m[3] for m in count_loop.library_mappings(path))
         path = os.path.realpath(llvm.ffi.lib._name)
         imported = _resident_kib(path)
         loop = count_loop.build()
