@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -121,11 +122,42 @@ def _mask(key: str) -> str:
     return f"{key[:4]}…{key[-4:]}" if len(key) > 10 else "…"
 
 
+_resolving_lock = threading.Lock()
+_resolving: dict[RemoteOptions, Future[Identity]] = {}
+
+
 def resolve_identity(options: RemoteOptions) -> Identity:
     """The identity and endpoint for ``options`` (see the module docstring for the order).
 
     Raises CredentialsError when a named profile does not exist.
+
+    Calls made while one for the same options is under way wait for its answer (or its
+    error) instead of resolving again: opening a store starts its listing, its preview and
+    its chunk map at once, and four botocore sessions built side by side (its imports, its
+    configuration files, its credential chain: tens of ms of Python each) held the
+    interpreter lock from the GUI thread for ~100 ms (bench_remote's window, issue 19). A
+    call after that one has ended resolves afresh (credentials may have changed).
     """
+    with _resolving_lock:
+        pending = _resolving.get(options)
+        mine = pending is None
+        if pending is None:
+            pending = _resolving[options] = Future()
+    if not mine:
+        return pending.result()  # waits without the interpreter lock; raises the first call's error
+    try:
+        identity = _resolve_identity(options)
+    except BaseException as exc:
+        pending.set_exception(exc)
+        raise
+    finally:
+        with _resolving_lock:
+            _resolving.pop(options, None)
+    pending.set_result(identity)
+    return identity
+
+
+def _resolve_identity(options: RemoteOptions) -> Identity:
     endpoint = (options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3")
                 or os.environ.get("AWS_ENDPOINT_URL") or None)
     region = options.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
