@@ -18,6 +18,8 @@ from zarr.storage import WrapperStore
 class ChunkCache(WrapperStore[Any]):
     """Wraps a zarr store; ``get`` of a whole object is answered from memory when it can."""
 
+    reads_files_unchanged = True  # the stored bytes, cached: raw_chunks may read the files beneath
+
     def __init__(self, store: Any, max_bytes: int = 128 << 20, max_item: int = 32 << 20) -> None:
         super().__init__(store)
         self._cache: OrderedDict[str, Any] = OrderedDict()

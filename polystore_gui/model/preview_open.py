@@ -70,6 +70,8 @@ def _regular_files_only(store: Any, root: str) -> Any:
         from zarr.storage import WrapperStore
 
         class RegularFilesOnly(WrapperStore[Any]):
+            reads_files_unchanged = True  # a check before each read: raw_chunks makes the same one
+
             def __init__(self, inner: Any, folder: str) -> None:
                 super().__init__(inner)
                 self._folder = folder

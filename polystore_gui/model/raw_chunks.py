@@ -115,26 +115,17 @@ class RawChunks:
 
 
 def _local_folder(store: Any) -> str | None:
-    """The folder of ``store`` when it is zarr's ``LocalStore``, bare or behind the preview's
-    own wrappers (the chunk cache, the regular-files guard); None for anything else (a
-    remote store, a wrapper of a test's that counts what is read)."""
+    """The folder of ``store`` when it is zarr's ``LocalStore``, bare or behind wrappers that
+    hand the files' bytes on unchanged (``reads_files_unchanged``: the preview's chunk cache
+    and regular-files guard); None for anything else (a remote store, a wrapper of a test's
+    that counts what is read)."""
     from zarr.storage import LocalStore
 
-    from .chunk_cache import ChunkCache
-
     while not isinstance(store, LocalStore):
-        if not (isinstance(store, ChunkCache) or _regular_files_guard(store)):
+        if not getattr(store, "reads_files_unchanged", False):
             return None
         store = store._store
     return str(store.root)
-
-
-def _regular_files_guard(store: Any) -> bool:
-    """Whether ``store`` is ``preview_open``'s regular-files guard (known by name: importing
-    that module here would close an import cycle through ``lazy_views``). Its check, that a
-    chunk is a regular file, is :meth:`RawChunks.chunk`'s too."""
-    kind = type(store)
-    return kind.__name__ == "RegularFilesOnly" and kind.__module__ == f"{__package__}.preview_open"
 
 
 def _raw_dtype(array: Any) -> np.dtype | None:
