@@ -35,16 +35,15 @@ class StatusLine(QLabel):
         ``KEPT_LINES``): for a note known to come later (the plane's missing chunks)."""
         if not text or self.width() <= 0:
             return
-        metrics = self.fontMetrics()
-        box = metrics.boundingRect(QRect(0, 0, self.width(), 1 << 20), Qt.TextFlag.TextWordWrap, text)
-        needed = min(box.height(), KEPT_LINES * metrics.lineSpacing()) + 2 * self.margin()
-        if needed > self.minimumHeight():
-            self.setMinimumHeight(needed)
+        box = self.fontMetrics().boundingRect(QRect(0, 0, self.width(), 1 << 20), Qt.TextFlag.TextWordWrap, text)
+        self._hold(box.height() + 2 * self.margin())
 
     def _keep_height(self) -> None:
-        if not self.text() or self.width() <= 0:
-            return
-        most = KEPT_LINES * self.fontMetrics().lineSpacing() + 2 * self.margin()
-        needed = min(self.heightForWidth(self.width()), most)
+        if self.text() and self.width() > 0:
+            self._hold(self.heightForWidth(self.width()))
+
+    def _hold(self, needed: int) -> None:
+        """Grow the kept height to ``needed`` pixels, at most ``KEPT_LINES`` lines; never shrink it."""
+        needed = min(needed, KEPT_LINES * self.fontMetrics().lineSpacing() + 2 * self.margin())
         if needed > self.minimumHeight():
             self.setMinimumHeight(needed)
