@@ -10,11 +10,12 @@ from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QColor
 
 from ..model.chunk_report import ERROR, MISSING, STATE_NAMES, STORED, UNKNOWN, ChunkReport
+from .cell_roles import OneCallPerCell
 
 STATE_COLORS = {UNKNOWN: "#9ca3af", STORED: "", MISSING: "#6b7280", ERROR: "#b91c1c"}
 
 
-class ChunkTableModel(QAbstractTableModel):
+class ChunkTableModel(OneCallPerCell, QAbstractTableModel):
     """One row per chunk of the grid (C order, or sorted), straight from the report's arrays."""
 
     COLUMNS = ("Index", "Key", "State", "Stored", "Ratio")

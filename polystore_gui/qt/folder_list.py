@@ -36,13 +36,14 @@ from ..model.folder_state import Change, FolderState, Phase
 from ..model.listing import listing_position
 from ..model.name_filter import NameFilter
 from . import icons
+from .cell_roles import OneCallPerCell
 from .tree_model import ADDRESS_ROLE, ENTRY_ROLE, PAGE, ROW_KIND_ROLE, entries_mime
 from .tree_nodes import COLUMNS, SIZE, SORT_FIELD, entry_text, tooltip_for_entry
 
 DETAILS_DELAY_MS = 60  # after scrolling stops, the rows on screen learn their details
 
 
-class FolderListModel(QAbstractTableModel):
+class FolderListModel(OneCallPerCell, QAbstractTableModel):
     """One folder's whole listing (a FolderState's) as rows; filtered by name without a proxy."""
 
     sortRequested = Signal(int, object)  # column, Qt.SortOrder: the tree's model sorts both

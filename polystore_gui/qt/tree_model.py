@@ -48,6 +48,7 @@ from ..model.entries import Entry, EntryKind
 from ..model.folder_state import FolderState, Phase
 from ..model.listing import listing_position
 from . import icons
+from .cell_roles import OneCallPerCell
 from .tree_drops import TreeDragDrop, entries_mime
 from .tree_jobs import FOLD_AHEAD_FROM, _describe_all_job, _details_job, _listing_job, _sort_job
 from .tree_listing import FIRST_ROWS, FREEZE_FROM, TreeListing
@@ -73,7 +74,8 @@ __all__ = [
 ]
 
 
-class BackendTreeModel(TreeRoots, TreeRemoteRoots, TreeListing, TreeUpdates, TreeDragDrop, QAbstractItemModel):
+class BackendTreeModel(TreeRoots, TreeRemoteRoots, TreeListing, TreeUpdates, TreeDragDrop, OneCallPerCell,
+                       QAbstractItemModel):
     """polystore's backends and their contents, listed lazily off the GUI thread."""
 
     storeMet = Signal(object)  # Entry: a zarr store seen while browsing disk

@@ -13,12 +13,13 @@ from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel,
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from ..model.plate_summary import PlateSummary, WellSummary
+from .cell_roles import OneCallPerCell
 
 WELL_ROLE = Qt.ItemDataRole.UserRole + 1
 BASE_COLUMNS = ("well", "row", "column", "fields", "acquisition")
 
 
-class WellsTableModel(QAbstractTableModel):
+class WellsTableModel(OneCallPerCell, QAbstractTableModel):
     """One row per well of a plate, read-only."""
 
     def __init__(self, parent: Any = None) -> None:
