@@ -358,17 +358,16 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
             on_error=self._on_discovery_errored,
         )
 
-    # After the tree is filled, napari's import waits this long: the tree lays out and paints
-    # its backends and first folder (many short calls into Python, each of which waited for
-    # the interpreter lock while the import ran: a 90-130 ms stall, measured).
+    # After the tree is filled, napari's import (and the jobs of _after_tree_painted) wait
+    # this long: the tree lays out and paints its backends and first folder (many short
+    # calls into Python, each of which waited for the interpreter lock while the import
+    # ran: a 90-130 ms stall, measured).
     VIEWER_IMPORT_DELAY_MS = 400
 
     def _on_discovery_returned(self, discovery: Discovery) -> None:
         if getattr(self, "_start_viewer", False):
             self._start_viewer = False
             call_later(self, self.VIEWER_IMPORT_DELAY_MS, lambda: self.preview.viewer.start(build=False))
-        if any(discovery.get(sink) is not None for sink in SINKS):
-            self.viewer_link.start()
         gc.freeze()  # the imports' long-lived objects: out of every later full collection
         self.tree_model.set_discovery(discovery)
         ready = sum(1 for b in discovery.backends if b.status.value == "ready")
@@ -377,6 +376,14 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         self.tree.expand(self.proxy.mapFromSource(self.tree_model.backend_index("disk")))
         self.expand_first_root()
         self.discoveryFinished.emit(discovery)
+        # The viewers' probe and the interrupted transfers' recovery import modules in workers
+        # (ZeroMQ, polystore's streaming and zarr backends): they wait as napari's import does,
+        # so the tree's first paint does not share the interpreter lock with their imports.
+        call_later(self, self.VIEWER_IMPORT_DELAY_MS, lambda: self._after_tree_painted(discovery))
+
+    def _after_tree_painted(self, discovery: Discovery) -> None:
+        if any(discovery.get(sink) is not None for sink in SINKS):
+            self.viewer_link.start()
         self.workers.start(_recover_interrupted_transfers, on_return=self._on_transfers_recovered)
 
     def _on_transfers_recovered(self, messages: list[str]) -> None:
