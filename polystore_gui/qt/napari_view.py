@@ -59,6 +59,15 @@ def _import_napari() -> Any:
         from napari.layers import Image, Labels
         from napari.qt import QtViewer  # noqa: F401
 
+        # A multiscale preview's levels are dask arrays (model.lazy_views.lazy_levels): dask's
+        # array package is 0.3 s of pure Python to import, which the first such preview's
+        # worker paid while the window painted its first results (a 90-120 ms stall in
+        # bench_remote's window). Here the window is idle.
+        import dask.array  # noqa: F401
+
+        from ..model.lazy_views import threads_unless_configured
+
+        threads_unless_configured()
         Image(np.zeros((4, 4), np.uint16), contrast_limits=(0, 1), scale=(1.0, 1.0))
         Labels(np.zeros((4, 4), np.uint8))
         model = ViewerModel(title="polystore-gui preview")
