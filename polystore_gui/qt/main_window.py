@@ -382,6 +382,8 @@ class MainWindow(ActionsMixin, FilterMixin, LocationsMixin, SelectionMixin, Tran
         call_later(self, self.VIEWER_IMPORT_DELAY_MS, lambda: self._after_tree_painted(discovery))
 
     def _after_tree_painted(self, discovery: Discovery) -> None:
+        if self.workers.closed:  # quit within the delay: nothing more starts
+            return
         if any(discovery.get(sink) is not None for sink in SINKS):
             self.viewer_link.start()
         self.workers.start(_recover_interrupted_transfers, on_return=self._on_transfers_recovered)

@@ -35,3 +35,14 @@ def test_the_viewer_probe_and_the_transfer_recovery_wait_for_the_filled_trees_pa
         assert window.tree_model.rowCount() > 0
     finally:
         window.shutdown()
+
+
+def test_a_window_quit_before_the_delay_starts_neither(qtbot, monkeypatch, discovery):
+    started: list[str] = []
+    window = MainWindow([])
+    qtbot.addWidget(window)
+    monkeypatch.setattr(main_window, "_recover_interrupted_transfers", lambda: started.append("recovery") or [])
+    monkeypatch.setattr(window.viewer_link, "start", lambda: started.append("probe"))
+    window.shutdown()
+    window._after_tree_painted(discovery)  # the delayed call, arriving after the quit
+    assert started == []
