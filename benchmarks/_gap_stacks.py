@@ -12,12 +12,14 @@ for the figures.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -41,6 +43,7 @@ class GapStacks:
         self.late_s = late_ms / 1000.0
         self.every_s = every_ms / 1000.0
         self.samples: list[tuple[float, float, tuple[str, ...], tuple[str, ...], str]] = []
+        self.path = ""  # where write_report writes (sampler_from_env)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gap-stacks", daemon=True)
 
@@ -115,3 +118,25 @@ class GapStacks:
                 "kernel": dict(Counter(r[3] for r in rows).most_common()),
             })
         return out
+
+
+def sampler_from_env(var: str, heartbeat: Any, late_ms: float = 45.0) -> GapStacks | None:
+    """With ``var`` naming a path in the environment: a started sampler of the GUI thread's
+    stacks in the gaps of ``heartbeat`` (a ``_common.Heartbeat``, sampled while it runs);
+    ``write_report`` writes it there at the end. None when ``var`` is not set."""
+    path = os.environ.get(var)
+    if not path:
+        return None
+    sampler = GapStacks(lambda: heartbeat.ticks[-1] if heartbeat.ticks and heartbeat.timer.isActive() else 0.0,
+                        late_ms=late_ms)
+    sampler.path = path
+    sampler.start()
+    return sampler
+
+
+def write_report(sampler: GapStacks | None, t0: float, label: Callable[[float], str]) -> None:
+    """Stop ``sampler`` (from ``sampler_from_env``) and write its report to its path."""
+    if sampler is None:
+        return
+    sampler.stop()
+    Path(sampler.path).write_text(json.dumps(sampler.report(t0, label), indent=1))

@@ -386,12 +386,9 @@ def case_gui(s3: str) -> dict[str, Any]:
         time.sleep(0.001)
     beat.start()
     start = time.monotonic()
-    sampler = None
-    if os.environ.get("BENCH_REMOTE_STACKS"):  # a path: the GUI thread's stacks in its gaps (_gap_stacks)
-        from _gap_stacks import GapStacks
+    from _gap_stacks import sampler_from_env, write_report
 
-        sampler = GapStacks(lambda: beat.ticks[-1] if beat.ticks else 0.0)
-        sampler.start()
+    sampler = sampler_from_env("BENCH_REMOTE_STACKS", beat)  # a path: the GUI thread's stacks in its gaps
     window.open_remote_store(f"s3://{BUCKET}/pyramid.zarr", RemoteOptions(endpoint_url=s3))
     window.open_remote_store(f"s3://{BUCKET}/sharded.zarr", RemoteOptions(endpoint_url=s3))
     index = window.tree_model.find("zarr", f"s3://{BUCKET}/pyramid.zarr")
@@ -418,9 +415,7 @@ def case_gui(s3: str) -> dict[str, Any]:
         time.sleep(0.001)
     end = time.monotonic()
     beat.stop()
-    if sampler is not None:
-        sampler.stop()
-        Path(os.environ["BENCH_REMOTE_STACKS"]).write_text(json.dumps(sampler.report(start, lambda _t: "gui"), indent=1))
+    write_report(sampler, start, lambda _t: "gui")
     stats = beat.stats(start, None)  # to the stop tick: a stall the loop's last turn ended is counted
     window.shutdown()
     window.close()

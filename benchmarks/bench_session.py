@@ -362,18 +362,6 @@ def pan_zoom(viewer: Any, canvas: Canvas, n: int) -> dict[str, Any]:
 # -- cases (child side) ------------------------------------------------------------------------
 
 
-def _gap_sampler(hb: C.Heartbeat) -> Any:
-    """With ``BENCH_SESSION_STACKS=path``: the GUI thread's stack sampled during its gaps
-    (``_gap_stacks.GapStacks``), written to ``path`` at the end; else None."""
-    if not os.environ.get(STACKS_ENV):
-        return None
-    from _gap_stacks import GapStacks
-
-    sampler = GapStacks(lambda: hb.ticks[-1] if hb.ticks and hb.timer.isActive() else 0.0)
-    sampler.start()
-    return sampler
-
-
 def _gap_profiler(hb: C.Heartbeat) -> Any:
     """With ``BENCH_SESSION_TURNS=path``: what the GUI thread computed in each long turn
     (``_gap_profile.GapProfile``), written to ``path`` at the end; else None."""
@@ -388,11 +376,6 @@ def _gap_profiler(hb: C.Heartbeat) -> Any:
 
 def _step_label(rec: Recorder) -> Callable[[float], str]:
     return lambda moment: next((s["step"] for s in rec.steps if s["start"] <= moment <= s["end"]), "-")
-
-
-def _write_gap_stacks(sampler: Any, rec: Recorder, t0: float) -> None:
-    sampler.stop()
-    Path(os.environ[STACKS_ENV]).write_text(json.dumps(sampler.report(t0, _step_label(rec)), indent=1))
 
 
 def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozenset[str] = frozenset(STEPS)) -> dict[str, Any]:
@@ -576,7 +559,9 @@ def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozens
         window.quit_action.trigger()
         wait_until(lambda: "shut" in marks, "shutdownFinished", 60)
 
-    stacks = _gap_sampler(hb)
+    from _gap_stacks import sampler_from_env, write_report
+
+    stacks = sampler_from_env(STACKS_ENV, hb)
     # After start unless BENCH_SESSION_TURNS_START=1: cProfile slows napari_build's turns.
     turns = _gap_profiler(hb) if os.environ.get(TURNS_START_ENV) == "1" else None
     rec.run("start", start)
@@ -594,8 +579,7 @@ def case_session(data: dict[str, Any], port: int, quick: bool, selected: frozens
     rec.run("quit", quit_)
     session_end = time.monotonic()
     hb.stop()
-    if stacks is not None:
-        _write_gap_stacks(stacks, rec, t0)
+    write_report(stacks, t0, _step_label(rec))
     if turns is not None:
         turns.stop()
         Path(os.environ[TURNS_ENV]).write_text(json.dumps(turns.report(t0, _step_label(rec)), indent=1))

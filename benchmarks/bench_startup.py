@@ -182,12 +182,10 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
         app.quit()
 
     probe = C.PaintProbe(on_first_paint=heartbeat.start)
-    sampler = None
-    if os.environ.get("BENCH_STARTUP_STACKS"):  # a path: the GUI thread's stacks in its gaps (_gap_stacks)
-        from _gap_stacks import GapStacks
+    from _gap_stacks import sampler_from_env, write_report
 
-        sampler = GapStacks(lambda: heartbeat.ticks[-1] if heartbeat.ticks else 0.0, late_ms=15.0)
-        sampler.start()
+    # A path: the GUI thread's stacks in its gaps (gaps from 15 ms: start-up's are short).
+    sampler = sampler_from_env("BENCH_STARTUP_STACKS", heartbeat, late_ms=15.0)
     window = MainWindow([])
     t_built = time.monotonic()
 
@@ -234,9 +232,7 @@ def case_polystore(t0: float, mode: str) -> dict[str, Any]:
         thread.start()
     QTimer.singleShot(int(CASE_TIMEOUT_S * 1000) - 10_000, finish)  # never hang
     app.exec()
-    if sampler is not None:
-        sampler.stop()
-        Path(os.environ["BENCH_STARTUP_STACKS"]).write_text(json.dumps(sampler.report(t0, lambda _t: mode), indent=1))
+    write_report(sampler, t0, lambda _t: mode)
 
     stall_window_start = probe.frame_done or probe.first_paint
     stalls = heartbeat.stats(stall_window_start, marks.get("end"))
