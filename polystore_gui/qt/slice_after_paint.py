@@ -29,10 +29,10 @@ def slice_after_paint(layer: Any, later: Callable[[Callable[[], object]], object
     call in a later event-loop turn) instead of inside the canvas's draw. False, and the
     layer left as napari made it, when its napari has no such hook to take over."""
     update_draw = getattr(type(layer), "_update_draw", None)
-    import numpy as np  # not at import: the window paints before numpy is loaded
-
     if update_draw is None or not hasattr(layer, "_block_refresh") or not hasattr(layer, "corner_pixels"):
         return False
+    import numpy as np  # not at import: the window paints before numpy is loaded
+
     ref = weakref.ref(layer)  # the layer's own attribute must not keep it alive
     pending = [False]
 
